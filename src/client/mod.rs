@@ -1,0 +1,456 @@
+//! The runtime client: one connection pool per PVE server, authentication, PVE's encoding rules
+//! and error mapping, handled once for every generated endpoint function.
+
+mod auth;
+mod response;
+mod task;
+mod tls;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{AUTHORIZATION, COOKIE, HeaderValue};
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+pub use auth::{ApiToken, Auth};
+pub use task::{TaskOutcome, WaitOptions};
+pub use tls::{TlsMode, parse_fingerprint};
+
+use crate::apidoc::HttpMethod;
+use crate::catalog::{self, Endpoint};
+use crate::params::Form;
+use crate::{Error, Secret};
+use auth::Ticket;
+
+/// PVE's default API port.
+pub const DEFAULT_PORT: u16 = 8006;
+/// Default deadline of one request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// PVE tickets live two hours; the client renews them this long after login.
+pub const DEFAULT_TICKET_RENEWAL: Duration = Duration::from_secs(105 * 60);
+
+/// Settings for a [`Client`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    host: String,
+    port: u16,
+    auth: Option<Auth>,
+    tls: TlsMode,
+    timeout: Duration,
+    connect_timeout: Duration,
+    ticket_renewal: Duration,
+}
+
+impl ClientBuilder {
+    /// Port (default 8006).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Credentials (required).
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// An API token in any accepted form (`PVEAPIToken=USER@REALM!ID=SECRET` or
+    /// `USER@REALM!ID=SECRET`).
+    pub fn token(self, token: &str) -> Result<Self, Error> {
+        Ok(self.auth(Auth::Token(ApiToken::parse(token)?)))
+    }
+
+    /// User (`root@pam`) and password.
+    pub fn password(self, username: &str, password: &str) -> Result<Self, Error> {
+        Ok(self.auth(Auth::password(username, password)?))
+    }
+
+    /// Certificate checking (default: [`TlsMode::Strict`]).
+    pub fn tls(mut self, tls: TlsMode) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Deadline of every request (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Deadline of connection setup (default 10 s, never above the request timeout).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long after login a ticket is renewed (default 105 min; PVE's tickets last 120).
+    pub fn ticket_renewal(mut self, after: Duration) -> Self {
+        self.ticket_renewal = after;
+        self
+    }
+
+    /// Builds the client; nothing is sent until the first call.
+    pub fn build(self) -> Result<Client, Error> {
+        let auth = self.auth.ok_or_else(|| Error::Config {
+            message: "no credentials: set an API token, or a user and password".to_string(),
+        })?;
+        if self.host.is_empty() || self.host.contains(['/', '?', '#', '@', ' ']) {
+            return Err(Error::Config {
+                message: format!(
+                    "`{}` is not a host name or address (give the host alone, such as pve.example.com)",
+                    self.host
+                ),
+            });
+        }
+        let host = if self.host.contains(':') && !self.host.starts_with('[') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        let builder = reqwest::Client::builder()
+            .http1_only()
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout.min(self.timeout))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("proxmox-mcp/", env!("CARGO_PKG_VERSION")));
+        let http = tls::apply(builder, &self.tls)?
+            .build()
+            .map_err(|e| Error::Config {
+                message: format!("HTTP client setup: {e}"),
+            })?;
+        let auth = match auth {
+            Auth::Token(t) => {
+                let mut header = HeaderValue::from_str(&t.header()).map_err(|_| Error::Config {
+                    message: "the API token contains characters not allowed in a header"
+                        .to_string(),
+                })?;
+                header.set_sensitive(true);
+                AuthState::Token { header }
+            }
+            Auth::Password { username, password } => AuthState::Ticket {
+                username,
+                password,
+                ticket: Mutex::new(None),
+                renewal: self.ticket_renewal,
+            },
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base: format!("https://{host}:{}/api2/json", self.port),
+                auth,
+                timeout: self.timeout,
+            }),
+        })
+    }
+}
+
+enum AuthState {
+    Token {
+        header: HeaderValue,
+    },
+    Ticket {
+        username: String,
+        password: Secret,
+        ticket: Mutex<Option<Ticket>>,
+        renewal: Duration,
+    },
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: String,
+    auth: AuthState,
+    timeout: Duration,
+}
+
+/// A client for one PVE server (or cluster endpoint). Cheap to clone; clones share the
+/// connection pool and the login.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let auth = match &self.inner.auth {
+            AuthState::Token { .. } => "api-token".to_string(),
+            AuthState::Ticket { username, .. } => format!("ticket as {username}"),
+        };
+        f.debug_struct("Client")
+            .field("base", &self.inner.base)
+            .field("auth", &auth)
+            .finish()
+    }
+}
+
+/// Headers a request carries for authentication.
+struct AuthHeaders {
+    authorization: Option<HeaderValue>,
+    cookie: Option<HeaderValue>,
+    csrf: Option<HeaderValue>,
+}
+
+impl Client {
+    /// Settings for a client of `host` (name or address, without scheme or port).
+    pub fn builder(host: &str) -> ClientBuilder {
+        ClientBuilder {
+            host: host.trim().to_string(),
+            port: DEFAULT_PORT,
+            auth: None,
+            tls: TlsMode::Strict,
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: Duration::from_secs(10),
+            ticket_renewal: DEFAULT_TICKET_RENEWAL,
+        }
+    }
+
+    /// `https://host:port/api2/json`.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base
+    }
+
+    /// True when the client authenticates with an API token.
+    pub fn uses_token(&self) -> bool {
+        matches!(self.inner.auth, AuthState::Token { .. })
+    }
+
+    /// Calls a catalog endpoint at a concrete, already encoded path. Generated functions call this.
+    pub async fn execute(
+        &self,
+        endpoint: &Endpoint,
+        path: &str,
+        form: Form,
+    ) -> Result<Value, Error> {
+        self.send(endpoint.method, path, &form, Some(endpoint))
+            .await
+            .map(|env| env.data)
+    }
+
+    /// Calls any method at a concrete path (`/nodes/pve1/qemu`), for callers that build requests
+    /// at run time. The catalog supplies the metadata (token rules, required permission) when it
+    /// knows the path. Encode variable segments with [`crate::params::segment`].
+    pub async fn request(
+        &self,
+        method: HttpMethod,
+        path: &str,
+        form: Form,
+    ) -> Result<Value, Error> {
+        check_path(path)?;
+        let endpoint = catalog::find(method, path);
+        self.send(method, path, &form, endpoint)
+            .await
+            .map(|env| env.data)
+    }
+
+    async fn send(
+        &self,
+        method: HttpMethod,
+        path: &str,
+        form: &Form,
+        endpoint: Option<&Endpoint>,
+    ) -> Result<response::Envelope, Error> {
+        if let Some(ep) = endpoint.filter(|ep| !ep.allowtoken && self.uses_token()) {
+            return Err(Error::TokenNotAllowed {
+                method: format!("{} {}", ep.method, ep.path),
+            });
+        }
+        let mut retried = false;
+        loop {
+            let headers = self.auth_headers(method).await?;
+            let res = self.send_once(method, path, form, &headers).await;
+            match res {
+                Err(Error::Unauthorized { .. }) if !retried && !self.uses_token() => {
+                    // The ticket expired or was revoked: log in once more and retry.
+                    tracing::debug!(%method, path, "401 with a ticket; logging in again");
+                    self.drop_ticket().await;
+                    retried = true;
+                }
+                Err(Error::Forbidden { message, .. }) => {
+                    return Err(Error::Forbidden {
+                        message,
+                        required: endpoint.map(|e| e.permission.to_string()),
+                    });
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: HttpMethod,
+        path: &str,
+        form: &Form,
+        headers: &AuthHeaders,
+    ) -> Result<response::Envelope, Error> {
+        let url = format!("{}{}", self.inner.base, path);
+        let http = &self.inner.http;
+        let mut req = match method {
+            HttpMethod::Get => http.get(&url).query(form.pairs()),
+            HttpMethod::Delete => http.delete(&url).query(form.pairs()),
+            HttpMethod::Post => http.post(&url).form(form.pairs()),
+            HttpMethod::Put => http.put(&url).form(form.pairs()),
+        };
+        if let Some(h) = &headers.authorization {
+            req = req.header(AUTHORIZATION, h.clone());
+        }
+        if let Some(h) = &headers.cookie {
+            req = req.header(COOKIE, h.clone());
+        }
+        if let Some(h) = &headers.csrf {
+            req = req.header("CSRFPreventionToken", h.clone());
+        }
+        tracing::debug!(%method, path, params = form.pairs().len(), "PVE request");
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| response::transport_error(e, self.inner.timeout))?;
+        response::read(resp, self.inner.timeout).await
+    }
+
+    async fn auth_headers(&self, method: HttpMethod) -> Result<AuthHeaders, Error> {
+        match &self.inner.auth {
+            AuthState::Token { header } => Ok(AuthHeaders {
+                authorization: Some(header.clone()),
+                cookie: None,
+                csrf: None,
+            }),
+            AuthState::Ticket {
+                ticket, renewal, ..
+            } => {
+                let mut guard = ticket.lock().await;
+                let fresh = guard
+                    .as_ref()
+                    .is_some_and(|t| t.obtained.elapsed() < *renewal);
+                if !fresh {
+                    *guard = Some(self.login().await?);
+                }
+                let t = guard.as_ref().expect("a ticket after login");
+                let sensitive = |s: String| {
+                    HeaderValue::from_str(&s).map(|mut h| {
+                        h.set_sensitive(true);
+                        h
+                    })
+                };
+                let bad = |_| Error::Decode {
+                    message: "PVE sent a ticket that is not header-safe".to_string(),
+                };
+                let cookie =
+                    sensitive(format!("PVEAuthCookie={}", t.cookie.expose())).map_err(bad)?;
+                let csrf = if method == HttpMethod::Get {
+                    None
+                } else {
+                    Some(sensitive(t.csrf.expose().to_string()).map_err(bad)?)
+                };
+                Ok(AuthHeaders {
+                    authorization: None,
+                    cookie: Some(cookie),
+                    csrf,
+                })
+            }
+        }
+    }
+
+    async fn drop_ticket(&self) {
+        if let AuthState::Ticket { ticket, .. } = &self.inner.auth {
+            *ticket.lock().await = None;
+        }
+    }
+
+    /// `POST /access/ticket` with the password.
+    async fn login(&self) -> Result<Ticket, Error> {
+        let AuthState::Ticket {
+            username, password, ..
+        } = &self.inner.auth
+        else {
+            unreachable!("login is only called for ticket auth");
+        };
+        let mut form = Form::new();
+        form.text("username", username);
+        form.text("password", password.expose());
+        let none = AuthHeaders {
+            authorization: None,
+            cookie: None,
+            csrf: None,
+        };
+        let env = match self
+            .send_once(HttpMethod::Post, "/access/ticket", &form, &none)
+            .await
+        {
+            Err(Error::Unauthorized { message }) => {
+                return Err(Error::Unauthorized {
+                    message: format!("login as {username} failed: {message}"),
+                });
+            }
+            other => other?,
+        };
+        let field = |k: &str| env.data.get(k).and_then(Value::as_str).map(str::to_string);
+        match (field("ticket"), field("CSRFPreventionToken")) {
+            (Some(ticket), Some(csrf)) => {
+                tracing::debug!(user = %username, "logged in for a PVE ticket");
+                Ok(Ticket {
+                    cookie: Secret::new(ticket),
+                    csrf: Secret::new(csrf),
+                    obtained: Instant::now(),
+                })
+            }
+            _ => Err(Error::Decode {
+                message: "the login answer lacks `ticket` or `CSRFPreventionToken` \
+                          (is two-factor authentication required for this user?)"
+                    .to_string(),
+            }),
+        }
+    }
+}
+
+/// A concrete request path must start with `/` and cannot contain `..`, `?` or `#`.
+fn check_path(path: &str) -> Result<(), Error> {
+    let bad = |why: &str| Error::InvalidParameter {
+        name: "path".to_string(),
+        reason: format!("`{path}` {why}"),
+    };
+    if !path.starts_with('/') {
+        return Err(bad("must start with `/` (such as /nodes/pve1/qemu)"));
+    }
+    if path.contains(['?', '#']) || path.split('/').any(|s| s == ".." || s == ".") {
+        return Err(bad(
+            "must not contain `?`, `#`, `.` or `..` segments: pass parameters in the form",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_checks() {
+        let e = Client::builder("pve").build().unwrap_err().to_string();
+        assert!(e.contains("no credentials"), "{e}");
+        let e = Client::builder("https://pve:8006")
+            .token("root@pam!a=b")
+            .unwrap()
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("host name"), "{e}");
+        let c = Client::builder("::1")
+            .token("root@pam!a=b")
+            .unwrap()
+            .port(9)
+            .build()
+            .unwrap();
+        assert_eq!(c.base_url(), "https://[::1]:9/api2/json");
+        assert!(!format!("{c:?}").contains("=b"));
+    }
+
+    #[test]
+    fn request_paths_are_checked() {
+        assert!(check_path("/nodes/pve1/qemu").is_ok());
+        assert!(check_path("nodes").is_err());
+        assert!(check_path("/nodes/../access").is_err());
+        assert!(check_path("/nodes?x=1").is_err());
+    }
+}

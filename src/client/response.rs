@@ -1,0 +1,162 @@
+//! Reading PVE's answers: the `{"data": ...}` envelope, and errors from the status, the reason
+//! phrase and the body.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::Error;
+
+/// The envelope of a successful answer.
+pub(crate) struct Envelope {
+    pub data: Value,
+    /// `total` beside `data`, which list methods such as task logs send.
+    pub total: Option<u64>,
+}
+
+const MAX_MESSAGE: usize = 2000;
+
+fn clip(mut s: String) -> String {
+    if s.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push_str("...");
+    }
+    s
+}
+
+/// Maps a transport failure (no HTTP answer) to an error.
+pub(crate) fn transport_error(e: reqwest::Error, timeout: Duration) -> Error {
+    if e.is_timeout() {
+        return Error::Timeout { after: timeout };
+    }
+    let e = e.without_url();
+    let mut chain = vec![e.to_string()];
+    let mut tls = false;
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        if s.downcast_ref::<rustls::Error>().is_some() {
+            tls = true;
+        }
+        let text = s.to_string();
+        if text.contains("certificate") || text.contains("InvalidCertificate") {
+            tls = true;
+        }
+        if !chain.iter().any(|c| c.contains(&text)) {
+            chain.push(text);
+        }
+        source = s.source();
+    }
+    let message = clip(chain.join(": "));
+    if tls {
+        Error::Tls { message }
+    } else {
+        // Refused, reset, DNS failure, or a connection that broke mid-answer.
+        Error::Connect { message }
+    }
+}
+
+/// True when PVE's message says the thing asked for does not exist.
+pub(crate) fn means_not_found(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("does not exist") || m.contains("no such ") || m.contains("not found")
+}
+
+/// Reads an answer: the unwrapped envelope on success, a typed error otherwise.
+pub(crate) async fn read(resp: reqwest::Response, timeout: Duration) -> Result<Envelope, Error> {
+    let status = resp.status();
+    let reason = resp
+        .extensions()
+        .get::<hyper::ext::ReasonPhrase>()
+        .map(|r| String::from_utf8_lossy(r.as_bytes()).trim().to_string())
+        .filter(|r| !r.is_empty());
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| transport_error(e, timeout))?;
+    let json: Option<Value> = serde_json::from_slice(&body).ok();
+
+    if status.is_success() {
+        let Some(Value::Object(mut obj)) = json else {
+            return Err(Error::Decode {
+                message: format!(
+                    "expected a JSON object with `data`, got {} bytes that are not one",
+                    body.len()
+                ),
+            });
+        };
+        let total = obj
+            .get("total")
+            .and_then(crate::lenient::i64_of)
+            .map(|t| t.max(0) as u64);
+        return Ok(Envelope {
+            data: obj.remove("data").unwrap_or(Value::Null),
+            total,
+        });
+    }
+
+    let body_message = json
+        .as_ref()
+        .and_then(|j| j.get("message"))
+        .and_then(Value::as_str)
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    let errors: BTreeMap<String, String> = json
+        .as_ref()
+        .and_then(|j| j.get("errors"))
+        .and_then(Value::as_object)
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    let text = v
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string());
+                    (k.clone(), text.trim().to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let text_body = || {
+        let t = String::from_utf8_lossy(&body).trim().to_string();
+        (!t.is_empty() && json.is_none() && !t.starts_with('<')).then_some(t)
+    };
+    let message = clip(
+        reason
+            .clone()
+            .or(body_message)
+            .or_else(text_body)
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string()),
+    );
+    Err(match status.as_u16() {
+        400 => Error::BadRequest { message, errors },
+        401 => Error::Unauthorized { message },
+        403 => Error::Forbidden {
+            message,
+            required: None,
+        },
+        500 if means_not_found(&message) => Error::NotFound { message },
+        code => Error::Server {
+            status: code,
+            message,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::means_not_found;
+
+    #[test]
+    fn not_found_wording() {
+        assert!(means_not_found(
+            "Configuration file 'nodes/pve1/qemu-server/999.conf' does not exist"
+        ));
+        assert!(means_not_found("no such VM ('999')"));
+        assert!(!means_not_found("VM 100 not running"));
+    }
+}

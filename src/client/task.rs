@@ -1,0 +1,161 @@
+//! Waiting for tasks: many writes return a UPID at once and finish later.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::Client;
+use crate::Error;
+use crate::apidoc::HttpMethod;
+use crate::params::{Form, segment};
+
+/// How to wait for a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitOptions {
+    /// Give up after this long (the task goes on in PVE). Default 5 minutes.
+    pub timeout: Duration,
+    /// Longest pause between status polls. The first polls come quicker. Default 2 s.
+    pub max_poll: Duration,
+    /// Log lines to return when the task failed. Default 20.
+    pub log_lines: usize,
+}
+
+impl Default for WaitOptions {
+    fn default() -> Self {
+        WaitOptions {
+            timeout: Duration::from_secs(300),
+            max_poll: Duration::from_secs(2),
+            log_lines: 20,
+        }
+    }
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskOutcome {
+    /// The task.
+    pub upid: String,
+    /// The node it ran on.
+    pub node: String,
+    /// PVE's exit status: `OK`, `WARNINGS: n`, or the error text.
+    pub exit_status: String,
+    /// True for `OK` and `WARNINGS: n`.
+    pub success: bool,
+    /// The last lines of the task log when the task failed; empty on success.
+    pub log_tail: Vec<String>,
+}
+
+/// The node of a UPID (`UPID:pve1:0000ABCD:...`).
+pub fn upid_node(upid: &str) -> Result<&str, Error> {
+    let mut parts = upid.split(':');
+    match (parts.next(), parts.next()) {
+        (Some("UPID"), Some(node)) if !node.is_empty() && parts.count() >= 6 => Ok(node),
+        _ => Err(Error::InvalidParameter {
+            name: "upid".to_string(),
+            reason: format!(
+                "`{upid}` is not a task id (UPID:node:pid:pstart:starttime:type:id:user:)"
+            ),
+        }),
+    }
+}
+
+impl Client {
+    /// Waits until the task `upid` stops, polling its status, at most `opts.timeout`. A task that
+    /// fails is an `Ok` outcome with `success == false` and the tail of its log.
+    pub async fn wait_task(&self, upid: &str, opts: WaitOptions) -> Result<TaskOutcome, Error> {
+        let node = upid_node(upid)?.to_string();
+        let base = format!(
+            "/nodes/{}/tasks/{}",
+            segment("node", &node)?,
+            segment("upid", upid)?
+        );
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let status = self
+                .request(HttpMethod::Get, &format!("{base}/status"), Form::new())
+                .await?;
+            if status.get("status").and_then(Value::as_str) == Some("stopped") {
+                let exit_status = status
+                    .get("exitstatus")
+                    .and_then(crate::lenient::string_of)
+                    .unwrap_or_else(|| "unknown".to_string());
+                let success = exit_status == "OK" || exit_status.starts_with("WARNINGS");
+                let log_tail = if success {
+                    Vec::new()
+                } else {
+                    self.log_tail(&base, opts.log_lines).await?
+                };
+                return Ok(TaskOutcome {
+                    upid: upid.to_string(),
+                    node,
+                    exit_status,
+                    success,
+                    log_tail,
+                });
+            }
+            let waited = started.elapsed();
+            if waited >= opts.timeout {
+                return Err(Error::TaskTimeout {
+                    upid: upid.to_string(),
+                    waited,
+                });
+            }
+            tokio::time::sleep(pause.min(opts.timeout - waited)).await;
+            pause = (pause * 2).min(opts.max_poll);
+        }
+    }
+
+    /// The last `lines` lines of a task log.
+    async fn log_tail(&self, base: &str, lines: usize) -> Result<Vec<String>, Error> {
+        if lines == 0 {
+            return Ok(Vec::new());
+        }
+        let path = format!("{base}/log");
+        let mut probe = Form::new();
+        probe.text("start", "0");
+        probe.text("limit", "1");
+        let first = self.send(HttpMethod::Get, &path, &probe, None).await?;
+        let start = first
+            .total
+            .map(|t| t.saturating_sub(lines as u64))
+            .unwrap_or(0);
+        let mut form = Form::new();
+        form.text("start", &start.to_string());
+        form.text(
+            "limit",
+            &if first.total.is_some() {
+                lines
+            } else {
+                100_000
+            }
+            .to_string(),
+        );
+        let log = self.send(HttpMethod::Get, &path, &form, None).await?.data;
+        let mut out: Vec<String> = log
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|l| l.get("t").and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if out.len() > lines {
+            out.drain(..out.len() - lines);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::upid_node;
+
+    #[test]
+    fn upid_parsing() {
+        let upid = "UPID:pve1:0000C530:0001B4E8:6745F0A1:qmstart:100:root@pam:";
+        assert_eq!(upid_node(upid).unwrap(), "pve1");
+        assert!(upid_node("pve1:qmstart").is_err());
+        assert!(upid_node("UPID::x:y:z:a:b:c:").is_err());
+    }
+}

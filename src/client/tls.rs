@@ -1,0 +1,201 @@
+//! TLS modes: system roots, a CA file, a pinned certificate fingerprint, or (asked for by name)
+//! no verification.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+
+use crate::Error;
+
+/// How the client checks PVE's certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum TlsMode {
+    /// The system's trusted roots and the host name (the default).
+    #[default]
+    Strict,
+    /// Only the CA certificates in this PEM file (PVE's `/etc/pve/pve-root-ca.pem`), and the
+    /// host name.
+    CaFile(PathBuf),
+    /// Exactly the certificate with this SHA-256 fingerprint (`AB:CD:...`, as PVE shows it), as
+    /// Proxmox's own tools do; the host name is not checked.
+    Fingerprint(String),
+    /// No verification at all. Anyone on the path can read and change the traffic.
+    Insecure,
+}
+
+/// Parses `AB:CD:...` or plain hex into the 32 bytes of a SHA-256 digest.
+pub fn parse_fingerprint(s: &str) -> Result<[u8; 32], Error> {
+    let hex: String = s
+        .chars()
+        .filter(|c| *c != ':' && !c.is_whitespace())
+        .collect();
+    let bad = || Error::Config {
+        message: format!(
+            "`{s}` is not a SHA-256 fingerprint: expected 32 hex bytes such as AB:CD:...:EF \
+             (PVE shows it under Node → System → Certificates)"
+        ),
+    };
+    if hex.len() != 64 {
+        return Err(bad());
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+    }
+    Ok(out)
+}
+
+fn show(fp: &[u8]) -> String {
+    fp.iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Accepts exactly one certificate, by the SHA-256 of its DER; handshake signatures are still
+/// verified by rustls.
+struct PinnedCert {
+    fingerprint: [u8; 32],
+    provider: Arc<CryptoProvider>,
+}
+
+impl fmt::Debug for PinnedCert {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PinnedCert")
+            .field("fingerprint", &show(&self.fingerprint))
+            .finish()
+    }
+}
+
+impl ServerCertVerifier for PinnedCert {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, end_entity.as_ref());
+        if digest.as_ref() == self.fingerprint {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(format!(
+                "the server's certificate fingerprint {} does not match the pinned {}",
+                show(digest.as_ref()),
+                show(&self.fingerprint)
+            )))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Applies `mode` to a reqwest client builder.
+pub(crate) fn apply(
+    builder: reqwest::ClientBuilder,
+    mode: &TlsMode,
+) -> Result<reqwest::ClientBuilder, Error> {
+    Ok(match mode {
+        TlsMode::Strict => builder,
+        TlsMode::CaFile(path) => {
+            let pem = std::fs::read(path).map_err(|e| Error::Config {
+                message: format!("cannot read CA file {}: {e}", path.display()),
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| Error::Config {
+                message: format!(
+                    "CA file {} holds no usable PEM certificate: {e}",
+                    path.display()
+                ),
+            })?;
+            if certs.is_empty() {
+                return Err(Error::Config {
+                    message: format!("CA file {} holds no PEM certificate", path.display()),
+                });
+            }
+            builder.tls_certs_only(certs)
+        }
+        TlsMode::Fingerprint(fp) => {
+            let fingerprint = parse_fingerprint(fp)?;
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .map_err(|e| Error::Config {
+                    message: format!("TLS setup: {e}"),
+                })?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(PinnedCert {
+                    fingerprint,
+                    provider,
+                }))
+                .with_no_client_auth();
+            builder.tls_backend_preconfigured(config)
+        }
+        TlsMode::Insecure => {
+            tracing::warn!(
+                "TLS verification is OFF (insecure mode): anyone on the network path can read \
+                 and change this traffic, credentials included; pin the certificate fingerprint \
+                 instead"
+            );
+            builder.tls_danger_accept_invalid_certs(true)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_parse_in_both_forms() {
+        let colon = (0..32)
+            .map(|i| format!("{i:02X}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        let plain = colon.replace(':', "").to_lowercase();
+        assert_eq!(
+            parse_fingerprint(&colon).unwrap(),
+            parse_fingerprint(&plain).unwrap()
+        );
+        assert_eq!(parse_fingerprint(&colon).unwrap()[31], 31);
+        assert!(parse_fingerprint("AB:CD").is_err());
+        assert!(parse_fingerprint(&"ZZ".repeat(32)).is_err());
+    }
+}

@@ -1,0 +1,723 @@
+//! Rust types from schema nodes: parameter structs, enums, property-string structs, return types.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use super::docs;
+use super::naming::{camel, ident, snake, unique};
+use crate::apidoc::{Format, Schema, SchemaType};
+
+/// Parameter names whose values are secrets: they get the redacting `crate::Secret` type.
+const SECRET_PARAMS: &[&str] = &[
+    "password",
+    "confirmation-password",
+    "cipassword",
+    "secret",
+    "token",
+    "eab-hmac-key",
+    "client-key",
+    "encryption-key",
+    "keyring",
+    "certkey",
+];
+
+/// The Rust side of one parameter or property-string value.
+#[derive(Debug, Clone)]
+pub enum Kind {
+    Bool,
+    Int {
+        min: Option<i64>,
+        max: Option<i64>,
+    },
+    Num {
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    Str {
+        min: Option<u64>,
+        max: Option<u64>,
+    },
+    Secret {
+        min: Option<u64>,
+        max: Option<u64>,
+    },
+    /// A generated enum, by path from the current module.
+    Enum(TokenStream),
+    /// A generated property-string struct in `crate::formats`.
+    Prop(TokenStream),
+    Vec(Box<Kind>),
+}
+
+impl Kind {
+    pub fn ty(&self) -> TokenStream {
+        match self {
+            Kind::Bool => quote!(bool),
+            Kind::Int { .. } => quote!(i64),
+            Kind::Num { .. } => quote!(f64),
+            Kind::Str { .. } => quote!(::std::string::String),
+            Kind::Secret { .. } => quote!(crate::Secret),
+            Kind::Enum(p) | Kind::Prop(p) => p.clone(),
+            Kind::Vec(inner) => {
+                let t = inner.ty();
+                quote!(::std::vec::Vec<#t>)
+            }
+        }
+    }
+
+    fn has_default(&self) -> bool {
+        !matches!(self, Kind::Enum(_) | Kind::Prop(_))
+    }
+
+    /// Code that writes `v` (a reference to this kind) under `key` (a `&str` expression) into `form`.
+    pub fn writer(&self, key: &TokenStream, v: &TokenStream) -> TokenStream {
+        match self {
+            Kind::Bool => quote!(form.bool(#key, *#v);),
+            Kind::Int { min, max } => {
+                let (min, max) = (opt_i64(*min), opt_i64(*max));
+                quote!(form.int(#key, *#v, #min, #max)?;)
+            }
+            Kind::Num { min, max } => {
+                let (min, max) = (opt_f64(*min), opt_f64(*max));
+                quote!(form.num(#key, *#v, #min, #max)?;)
+            }
+            Kind::Str { min, max } => {
+                let (min, max) = (opt_usize(*min), opt_usize(*max));
+                quote!(form.str(#key, #v, #min, #max)?;)
+            }
+            Kind::Secret { min, max } => {
+                let (min, max) = (opt_usize(*min), opt_usize(*max));
+                quote!(form.str(#key, #v.expose(), #min, #max)?;)
+            }
+            Kind::Enum(_) => quote!(form.text(#key, #v.as_str());),
+            Kind::Prop(_) => quote!(form.prop(#key, #v)?;),
+            Kind::Vec(inner) => {
+                let item = inner.writer(key, &quote!(item));
+                quote!(for item in #v.iter() { #item })
+            }
+        }
+    }
+}
+
+fn opt_i64(v: Option<i64>) -> TokenStream {
+    match v {
+        Some(v) => {
+            let l = Literal::i64_suffixed(v);
+            quote!(::std::option::Option::Some(#l))
+        }
+        None => quote!(::std::option::Option::None),
+    }
+}
+
+fn opt_f64(v: Option<f64>) -> TokenStream {
+    match v {
+        Some(v) => {
+            let l = Literal::f64_suffixed(v);
+            quote!(::std::option::Option::Some(#l))
+        }
+        None => quote!(::std::option::Option::None),
+    }
+}
+
+fn opt_usize(v: Option<u64>) -> TokenStream {
+    match v {
+        Some(v) => {
+            let l = Literal::usize_suffixed(v as usize);
+            quote!(::std::option::Option::Some(#l))
+        }
+        None => quote!(::std::option::Option::None),
+    }
+}
+
+fn int_bound(v: Option<f64>) -> Option<i64> {
+    v.filter(|v| v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e18)
+        .map(|v| v as i64)
+}
+
+/// Names and items being generated into one module.
+pub struct Scope {
+    pub used: BTreeSet<String>,
+    pub items: Vec<TokenStream>,
+    /// How the module refers to `crate::formats` items.
+    formats_prefix: TokenStream,
+}
+
+impl Scope {
+    pub fn new(in_formats: bool) -> Self {
+        Scope {
+            used: BTreeSet::new(),
+            items: Vec::new(),
+            formats_prefix: if in_formats {
+                quote!()
+            } else {
+                quote!(crate::formats::)
+            },
+        }
+    }
+}
+
+/// The property-string structs of the whole API, deduplicated by their schema.
+pub struct Formats {
+    by_schema: BTreeMap<String, String>,
+    pub scope: Scope,
+}
+
+impl Formats {
+    pub fn new() -> Self {
+        Formats {
+            by_schema: BTreeMap::new(),
+            scope: Scope::new(true),
+        }
+    }
+
+    /// The struct for this property-string format; `hints` are candidate names, best first.
+    fn struct_for(
+        &mut self,
+        keys: &BTreeMap<String, Schema>,
+        raw: &serde_json::Value,
+        typetext: Option<&str>,
+        hints: &[String],
+    ) -> String {
+        let canon = serde_json::to_string(raw.get("format").unwrap_or(raw)).unwrap_or_default();
+        if let Some(name) = self.by_schema.get(&canon) {
+            return name.clone();
+        }
+        let name = hints
+            .iter()
+            .find(|h| !self.scope.used.contains(*h))
+            .cloned()
+            .unwrap_or_else(|| {
+                hints
+                    .last()
+                    .cloned()
+                    .unwrap_or_else(|| "Format".to_string())
+            });
+        let name = unique(&mut self.scope.used, name);
+        self.by_schema.insert(canon, name.clone());
+        let item = property_string_struct(self, &name, keys, typetext);
+        self.scope.items.push(item);
+        name
+    }
+}
+
+/// Documentation for one schema node, with its constraints.
+fn schema_doc(s: &Schema) -> String {
+    let mut out = s.description.clone().unwrap_or_default();
+    if let Some(v) = &s.verbose_description {
+        if !out.is_empty() {
+            out.push_str("\n\n");
+        }
+        out.push_str(v);
+    }
+    let mut facts = Vec::new();
+    if let (Some(min), Some(max)) = (s.minimum, s.maximum) {
+        facts.push(format!("Range: {min} to {max}."));
+    } else if let Some(min) = s.minimum {
+        facts.push(format!("Minimum: {min}."));
+    } else if let Some(max) = s.maximum {
+        facts.push(format!("Maximum: {max}."));
+    }
+    if let Some(n) = s.min_length {
+        facts.push(format!("Minimum length: {n}."));
+    }
+    if let Some(n) = s.max_length {
+        facts.push(format!("Maximum length: {n}."));
+    }
+    if let Some(p) = &s.pattern {
+        facts.push(format!("Pattern (Perl, whole value): `{p}`."));
+    }
+    if let Some(Format::Named(f)) = &s.format {
+        facts.push(format!("Format: `{f}`."));
+    }
+    if let Some(d) = &s.default {
+        let d = match d {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        facts.push(format!("Default: `{d}`."));
+    }
+    if let Some(t) = s
+        .typetext
+        .as_ref()
+        .filter(|t| t.contains('=') || t.contains('|'))
+    {
+        facts.push(format!("Syntax: `{t}`."));
+    }
+    if !facts.is_empty() {
+        if !out.is_empty() {
+            out.push_str("\n\n");
+        }
+        out.push_str(&facts.join(" "));
+    }
+    out
+}
+
+/// The [`Kind`] of a parameter or property-string key, generating enums and property-string
+/// structs on the way. `hint` is the type-name stem for generated types.
+pub fn kind_of(
+    s: &Schema,
+    raw_name: &str,
+    hint: &str,
+    hints_fmt: &[String],
+    scope: &mut Scope,
+    formats: Option<&mut Formats>,
+) -> Kind {
+    match s.ty {
+        Some(SchemaType::Boolean) => Kind::Bool,
+        Some(SchemaType::Integer) => Kind::Int {
+            min: int_bound(s.minimum),
+            max: int_bound(s.maximum),
+        },
+        Some(SchemaType::Number) => Kind::Num {
+            min: s.minimum,
+            max: s.maximum,
+        },
+        Some(SchemaType::Array) => {
+            let inner = match &s.items {
+                Some(items) => kind_of(items, raw_name, hint, hints_fmt, scope, formats),
+                None => Kind::Str {
+                    min: None,
+                    max: None,
+                },
+            };
+            Kind::Vec(Box::new(inner))
+        }
+        _ => {
+            if let Some(values) = &s.enum_values {
+                let name = unique(&mut scope.used, hint.to_string());
+                scope.items.push(enum_item(&name, values, &schema_doc(s)));
+                let id = format_ident!("{}", name);
+                return Kind::Enum(quote!(#id));
+            }
+            if let (Some(Format::PropertyString(keys)), Some(formats)) = (&s.format, formats) {
+                let name = formats.struct_for(keys, &s.raw, s.typetext.as_deref(), hints_fmt);
+                let id = format_ident!("{}", name);
+                let prefix = &scope.formats_prefix;
+                return Kind::Prop(quote!(#prefix #id));
+            }
+            let (min, max) = (s.min_length, s.max_length);
+            if SECRET_PARAMS.contains(&raw_name) {
+                Kind::Secret { min, max }
+            } else {
+                Kind::Str { min, max }
+            }
+        }
+    }
+}
+
+/// `pve_enum!` invocation for an enumerated string.
+pub fn enum_item(name: &str, values: &[String], doc: &str) -> TokenStream {
+    let id = format_ident!("{}", name);
+    let mut used = BTreeSet::from(["Other".to_string()]);
+    let variants = values.iter().map(|v| {
+        let vname = unique(&mut used, camel(v));
+        let vid = format_ident!("{}", vname);
+        let vdoc = format!("`{v}`");
+        quote!(#[doc = #vdoc] #vid = #v,)
+    });
+    let doc = docs::attrs(doc);
+    quote! {
+        crate::pve_enum! {
+            #doc
+            pub enum #id { #(#variants)* }
+        }
+    }
+}
+
+/// One field of a generated parameter or property-string struct.
+pub struct Field {
+    pub raw: String,
+    pub ident: proc_macro2::Ident,
+    pub kind: Kind,
+    pub required: bool,
+    /// `net[n]`: a family of keys `net0`, `net1`, ...
+    pub indexed: bool,
+    pub doc: String,
+}
+
+impl Field {
+    pub fn decl(&self) -> TokenStream {
+        let id = &self.ident;
+        let t = self.kind.ty();
+        let doc = docs::attrs(&self.doc);
+        let ty = if self.indexed {
+            quote!(::std::collections::BTreeMap<u32, #t>)
+        } else if self.required {
+            t
+        } else {
+            quote!(::std::option::Option<#t>)
+        };
+        quote!(#doc pub #id: #ty,)
+    }
+
+    /// Code writing this field of `self` into `form`.
+    pub fn write(&self) -> TokenStream {
+        let id = &self.ident;
+        if self.indexed {
+            let stem = self.raw.trim_end_matches("[n]");
+            let w = self.kind.writer(&quote!(&key), &quote!(v));
+            quote! {
+                for (i, v) in self.#id.iter() {
+                    let key = ::std::format!("{}{}", #stem, i);
+                    #w
+                }
+            }
+        } else {
+            let raw = &self.raw;
+            let w = self.kind.writer(&quote!(#raw), &quote!(v));
+            if self.required {
+                quote!({ let v = &self.#id; #w })
+            } else {
+                quote!(if let ::std::option::Option::Some(v) = &self.#id { #w })
+            }
+        }
+    }
+}
+
+/// Builds the fields of a parameters object (path variables excluded).
+pub fn fields(
+    props: &BTreeMap<String, Schema>,
+    skip: &[&str],
+    stem: &str,
+    fmt_stems: &[String],
+    scope: &mut Scope,
+    mut formats: Option<&mut Formats>,
+) -> Vec<Field> {
+    let mut names = BTreeSet::new();
+    let mut out = Vec::new();
+    for (raw, s) in props {
+        if skip.contains(&raw.as_str()) {
+            continue;
+        }
+        let indexed = raw.ends_with("[n]");
+        let base = raw.trim_end_matches("[n]");
+        let fname = unique(&mut names, snake(base));
+        let hint = format!("{stem}{}", camel(base));
+        let hints_fmt: Vec<String> = fmt_stems
+            .iter()
+            .map(|st| format!("{st}{}", camel(base)))
+            .collect();
+        let kind = kind_of(s, raw, &hint, &hints_fmt, scope, formats.as_deref_mut());
+        let mut doc = schema_doc(s);
+        if indexed {
+            doc = format!("`{base}0`, `{base}1`, ...: keyed by the index.\n\n{doc}");
+        }
+        out.push(Field {
+            raw: raw.clone(),
+            ident: ident(&fname),
+            kind,
+            required: !s.optional && !indexed,
+            indexed,
+            doc,
+        });
+    }
+    out
+}
+
+/// A parameters struct with its `new` constructor and its `Params` impl.
+pub fn params_struct(name: &str, doc: &str, fields: &[Field]) -> TokenStream {
+    let id = format_ident!("{}", name);
+    let decls = fields.iter().map(Field::decl);
+    let writes = fields.iter().map(Field::write);
+    let derive_default = fields.iter().all(|f| !f.required || f.kind.has_default());
+    let default = if derive_default {
+        quote!(Default,)
+    } else {
+        quote!()
+    };
+    let required: Vec<&Field> = fields.iter().filter(|f| f.required).collect();
+    let args = required.iter().map(|f| {
+        let id = &f.ident;
+        let t = f.kind.ty();
+        quote!(#id: #t)
+    });
+    let inits = fields.iter().map(|f| {
+        let id = &f.ident;
+        if f.required {
+            quote!(#id)
+        } else {
+            quote!(#id: ::std::default::Default::default())
+        }
+    });
+    let doc = docs::attrs(doc);
+    quote! {
+        #doc
+        #[derive(Debug, Clone, PartialEq, #default)]
+        pub struct #id { #(#decls)* }
+
+        impl #id {
+            /// The required parameters; every optional one unset.
+            #[allow(clippy::too_many_arguments)]
+            pub fn new(#(#args),*) -> Self {
+                Self { #(#inits),* }
+            }
+        }
+
+        impl crate::params::Params for #id {
+            fn write(&self, form: &mut crate::params::Form) -> ::std::result::Result<(), crate::Error> {
+                #(#writes)*
+                ::std::result::Result::Ok(())
+            }
+        }
+    }
+}
+
+/// A property-string struct with parse and format.
+fn property_string_struct(
+    formats: &mut Formats,
+    name: &str,
+    keys: &BTreeMap<String, Schema>,
+    typetext: Option<&str>,
+) -> TokenStream {
+    let id = format_ident!("{}", name);
+    let mut scope = Scope::new(true);
+    scope.used = std::mem::take(&mut formats.scope.used);
+    // Real keys (not aliases).
+    let real: BTreeMap<String, Schema> = keys
+        .iter()
+        .filter(|(_, s)| s.alias.is_none() && s.key_alias.is_none())
+        .map(|(k, s)| (k.clone(), s.clone()))
+        .collect();
+    let flds = fields(&real, &[], name, &[name.to_string()], &mut scope, None);
+    formats.scope.used = std::mem::take(&mut scope.used);
+    formats.scope.items.append(&mut scope.items);
+
+    let default_key = keys
+        .iter()
+        .find(|(_, s)| s.default_key)
+        .map(|(k, _)| k.clone());
+    let default_key = match default_key {
+        Some(k) => quote!(::std::option::Option::Some(#k)),
+        None => quote!(::std::option::Option::None),
+    };
+    let aliases = keys
+        .iter()
+        .filter(|(_, s)| s.alias.is_some() || s.key_alias.is_some())
+        .map(|(k, s)| {
+            let alias = s.alias.clone().unwrap_or_default();
+            let key_alias = match &s.key_alias {
+                Some(ka) => quote!(::std::option::Option::Some(#ka)),
+                None => quote!(::std::option::Option::None),
+            };
+            quote!(crate::propstring::Alias { key: #k, alias: #alias, key_alias: #key_alias },)
+        });
+    let decls = flds.iter().map(Field::decl);
+    let writes = flds.iter().map(Field::write);
+    let local = |f: &Field| format_ident!("f_{}", f.ident.to_string().trim_start_matches("r#"));
+    let locals = flds.iter().map(|f| {
+        let l = local(f);
+        let t = f.kind.ty();
+        quote!(let mut #l: ::std::option::Option<#t> = ::std::option::Option::None;)
+    });
+    let parses = flds.iter().map(|f| {
+        let l = local(f);
+        let raw = &f.raw;
+        let t = f.kind.ty();
+        let parse = match &f.kind {
+            Kind::Bool => quote!(crate::propstring::parse_bool(#raw, &value)?),
+            Kind::Vec(inner) => {
+                let it = inner.ty();
+                quote!(::std::vec![crate::propstring::parse_value::<#it>(#raw, &value)?])
+            }
+            _ => quote!(crate::propstring::parse_value::<#t>(#raw, &value)?),
+        };
+        quote!(#raw => { #l = ::std::option::Option::Some(#parse); })
+    });
+    let inits = flds.iter().map(|f| {
+        let fid = &f.ident;
+        let l = local(f);
+        let raw = &f.raw;
+        if f.required {
+            quote!(#fid: #l.ok_or_else(|| crate::propstring::PropError::missing(#raw))?)
+        } else {
+            quote!(#fid: #l)
+        }
+    });
+    let new_args = flds.iter().filter(|f| f.required).map(|f| {
+        let fid = &f.ident;
+        let t = f.kind.ty();
+        quote!(#fid: #t)
+    });
+    let new_inits = flds.iter().map(|f| {
+        let fid = &f.ident;
+        if f.required {
+            quote!(#fid)
+        } else {
+            quote!(#fid: ::std::default::Default::default())
+        }
+    });
+    let derive_default = flds.iter().all(|f| !f.required || f.kind.has_default());
+    let default = if derive_default {
+        quote!(Default,)
+    } else {
+        quote!()
+    };
+    let mut doc = format!("Property string `{name}`.");
+    if let Some(t) = typetext {
+        doc.push_str(&format!("\n\nSyntax: `{t}`."));
+    }
+    doc.push_str("\n\nParse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.");
+    let doc = docs::attrs(&doc);
+    quote! {
+        #doc
+        #[derive(Debug, Clone, PartialEq, #default)]
+        pub struct #id {
+            #(#decls)*
+            /// Keys this schema version does not know, in the order they came.
+            pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+        }
+
+        impl #id {
+            /// The required keys; every optional one unset.
+            #[allow(clippy::too_many_arguments)]
+            pub fn new(#(#new_args),*) -> Self {
+                Self { #(#new_inits,)* extra: ::std::vec::Vec::new() }
+            }
+        }
+
+        impl crate::propstring::PropertyString for #id {
+            const DEFAULT_KEY: ::std::option::Option<&'static str> = #default_key;
+            const ALIASES: &'static [crate::propstring::Alias] = &[#(#aliases)*];
+
+            fn from_pairs(pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>) -> ::std::result::Result<Self, crate::propstring::PropError> {
+                #(#locals)*
+                let mut extra = ::std::vec::Vec::new();
+                for (key, value) in pairs {
+                    match key.as_str() {
+                        #(#parses)*
+                        _ => extra.push((key, value)),
+                    }
+                }
+                ::std::result::Result::Ok(Self { #(#inits,)* extra })
+            }
+
+            fn write_pairs(&self, form: &mut crate::params::Form) -> ::std::result::Result<(), crate::Error> {
+                #(#writes)*
+                for (k, v) in &self.extra {
+                    form.text(k, v);
+                }
+                ::std::result::Result::Ok(())
+            }
+        }
+
+        impl ::std::str::FromStr for #id {
+            type Err = crate::propstring::PropError;
+            fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+                crate::propstring::parse(s)
+            }
+        }
+
+        impl ::std::fmt::Display for #id {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                crate::propstring::display(self, f)
+            }
+        }
+    }
+}
+
+/// The Rust type for a returned value, generating structs and enums as needed.
+/// `name` is the type name to use if this node needs a struct.
+pub fn response_type(s: &Schema, name: &str, scope: &mut Scope) -> TokenStream {
+    match s.ty {
+        Some(SchemaType::Null) => quote!(()),
+        Some(SchemaType::Boolean) => quote!(bool),
+        Some(SchemaType::Integer) => quote!(i64),
+        Some(SchemaType::Number) => quote!(f64),
+        Some(SchemaType::String) => match &s.enum_values {
+            Some(values) => {
+                let n = unique(&mut scope.used, name.to_string());
+                scope.items.push(enum_item(&n, values, &schema_doc(s)));
+                let id = format_ident!("{}", n);
+                quote!(#id)
+            }
+            None => quote!(::std::string::String),
+        },
+        Some(SchemaType::Array) => {
+            let inner = match &s.items {
+                Some(items) => response_type(items, &format!("{name}Item"), scope),
+                None => quote!(::serde_json::Value),
+            };
+            quote!(::std::vec::Vec<#inner>)
+        }
+        Some(SchemaType::Object) => match &s.properties {
+            Some(props) if !props.is_empty() => {
+                let n = unique(&mut scope.used, name.to_string());
+                let item = response_struct(&n, s, props, scope);
+                scope.items.push(item);
+                let id = format_ident!("{}", n);
+                quote!(#id)
+            }
+            _ => quote!(::serde_json::Value),
+        },
+        Some(SchemaType::Any) | None => quote!(::serde_json::Value),
+    }
+}
+
+fn response_struct(
+    name: &str,
+    s: &Schema,
+    props: &BTreeMap<String, Schema>,
+    scope: &mut Scope,
+) -> TokenStream {
+    let id = format_ident!("{}", name);
+    let mut names = BTreeSet::new();
+    let mut has_indexed = false;
+    let mut decls = Vec::new();
+    for (raw, p) in props {
+        if raw.ends_with("[n]") {
+            has_indexed = true;
+            continue;
+        }
+        let fname = unique(&mut names, snake(raw));
+        let fid = ident(&fname);
+        let t = response_type(p, &format!("{name}{}", camel(raw)), scope);
+        let ts = t.to_string();
+        let with = match ts.as_str() {
+            "bool" => Some("crate::lenient::opt_bool"),
+            "i64" => Some("crate::lenient::opt_i64"),
+            "f64" => Some("crate::lenient::opt_f64"),
+            ":: std :: string :: String" => Some("crate::lenient::opt_string"),
+            _ => None,
+        };
+        let rename = if fid.to_string().trim_start_matches("r#") != raw {
+            quote!(rename = #raw,)
+        } else {
+            quote!()
+        };
+        let with = match with {
+            Some(w) => quote!(deserialize_with = #w,),
+            None => quote!(),
+        };
+        let doc = docs::attrs(&schema_doc(p));
+        decls.push(quote! {
+            #doc
+            #[serde(default, #rename #with)]
+            pub #fid: ::std::option::Option<#t>,
+        });
+    }
+    let open = has_indexed || s.additional_properties != Some(false);
+    if open {
+        let ename = ident(&unique(&mut names, "extra".to_string()));
+        let doc = if has_indexed {
+            " Indexed keys (`net0`, `scsi1`, ...) and keys this schema does not list."
+        } else {
+            " Keys this schema does not list."
+        };
+        decls.push(quote! {
+            #[doc = #doc]
+            #[serde(flatten)]
+            pub #ename: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        });
+    }
+    let doc = docs::attrs(
+        &s.description
+            .clone()
+            .unwrap_or_else(|| format!("`{name}` returned by PVE.")),
+    );
+    quote! {
+        #doc
+        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        pub struct #id { #(#decls)* }
+    }
+}

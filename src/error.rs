@@ -1,0 +1,163 @@
+//! The error type of every SDK call.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+/// What went wrong with a call. Each variant says what to do next in its `Display`; none carries
+/// a secret (tokens, passwords, tickets and CSRF tokens never enter an error).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A parameter failed a check the schema states, before anything was sent.
+    InvalidParameter {
+        /// The parameter.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The client is configured wrongly (bad token syntax, unreadable CA file, ...).
+    Config {
+        /// What is wrong.
+        message: String,
+    },
+    /// PVE says the resource does not exist (PVE answers 500 "does not exist" / "no such ...").
+    NotFound {
+        /// PVE's message.
+        message: String,
+    },
+    /// PVE rejected parameters (400), with its message per field.
+    BadRequest {
+        /// PVE's message.
+        message: String,
+        /// Field → what PVE said about it.
+        errors: BTreeMap<String, String>,
+    },
+    /// Authentication failed (401): wrong or expired credentials, or a missing CSRF token.
+    Unauthorized {
+        /// PVE's message.
+        message: String,
+    },
+    /// Authenticated, but not allowed (403).
+    Forbidden {
+        /// PVE's message.
+        message: String,
+        /// The privilege the schema says the method needs, in words.
+        required: Option<String>,
+    },
+    /// The method refuses API tokens (`allowtoken: 0`); it was not sent.
+    TokenNotAllowed {
+        /// `METHOD /path/template`.
+        method: String,
+    },
+    /// No answer in time.
+    Timeout {
+        /// How long the client waited.
+        after: Duration,
+    },
+    /// The server could not be reached.
+    Connect {
+        /// What failed.
+        message: String,
+    },
+    /// The TLS handshake failed: untrusted certificate, wrong pinned fingerprint, ...
+    Tls {
+        /// What failed.
+        message: String,
+    },
+    /// Any other answer that is not a success, with PVE's message.
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// PVE's message (reason phrase or body).
+        message: String,
+    },
+    /// The answer could not be read as the schema describes it.
+    Decode {
+        /// What did not fit.
+        message: String,
+    },
+    /// A task did not finish within the wait bound; it may still be running.
+    TaskTimeout {
+        /// The task.
+        upid: String,
+        /// How long the client waited.
+        waited: Duration,
+    },
+}
+
+impl Error {
+    /// The HTTP status PVE answered with, when there was an answer.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::NotFound { .. } => Some(500),
+            Error::BadRequest { .. } => Some(400),
+            Error::Unauthorized { .. } => Some(401),
+            Error::Forbidden { .. } => Some(403),
+            Error::Server { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidParameter { name, reason } => {
+                write!(f, "invalid parameter `{name}`: {reason}")
+            }
+            Error::Config { message } => write!(f, "configuration error: {message}"),
+            Error::NotFound { message } => write!(
+                f,
+                "not found: {message} (list the resources first to check the id and node)"
+            ),
+            Error::BadRequest { message, errors } => {
+                write!(f, "bad request: {message}")?;
+                for (field, why) in errors {
+                    write!(f, "; {field}: {why}")?;
+                }
+                Ok(())
+            }
+            Error::Unauthorized { message } => write!(
+                f,
+                "authentication failed: {message} (check the API token or user and password; \
+                 a token is `USER@REALM!TOKENID=SECRET`)"
+            ),
+            Error::Forbidden { message, required } => {
+                write!(f, "permission denied: {message}")?;
+                if let Some(r) = required {
+                    write!(f, " (this call needs {r})")?;
+                }
+                Ok(())
+            }
+            Error::TokenNotAllowed { method } => write!(
+                f,
+                "{method} refuses API tokens (allowtoken: 0); use user and password \
+                 (ticket) authentication for it"
+            ),
+            Error::Timeout { after } => write!(
+                f,
+                "no answer within {:.1} s (raise the timeout, or check the network and pveproxy)",
+                after.as_secs_f64()
+            ),
+            Error::Connect { message } => write!(
+                f,
+                "cannot connect: {message} (check host, port 8006 and firewall)"
+            ),
+            Error::Tls { message } => write!(
+                f,
+                "TLS failed: {message} (trust PVE's CA with a CA file, or pin the certificate's \
+                 SHA-256 fingerprint)"
+            ),
+            Error::Server { status, message } => write!(f, "PVE answered {status}: {message}"),
+            Error::Decode { message } => write!(f, "unexpected answer: {message}"),
+            Error::TaskTimeout { upid, waited } => write!(
+                f,
+                "task {upid} still running after {:.1} s; it goes on in PVE, check it later",
+                waited.as_secs_f64()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,165 @@
+//! Lenient decoding of PVE's answers.
+//!
+//! PVE's Perl backend is loosely typed: a boolean may arrive as `1`, `"1"`, `true` or `"true"`, a
+//! number as a string. Generated return types read their fields through these helpers, so a
+//! field PVE writes in an unexpected form still decodes, and unknown fields are ignored.
+
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer};
+use serde_json::Value;
+
+use crate::Error;
+
+/// A boolean from any of PVE's spellings.
+pub fn bool_of(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => n.as_f64().map(|n| n != 0.0),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Some(true),
+            "0" | "false" | "no" | "off" | "" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// An integer from a number (also `3.0`) or a numeric string.
+pub fn i64_of(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_u64().and_then(|u| i64::try_from(u).ok()))
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Bool(b) => Some(i64::from(*b)),
+        _ => None,
+    }
+}
+
+/// A number from a number or a numeric string.
+pub fn f64_of(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A string from a string, number or boolean.
+pub fn string_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(if *b { "1" } else { "0" }.to_string()),
+        _ => None,
+    }
+}
+
+fn mismatch<E: serde::de::Error>(what: &str, v: &Value) -> E {
+    E::custom(format!("expected {what}, found {v}"))
+}
+
+/// Deserializes a string leniently (numbers and booleans become their text).
+pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = Value::deserialize(d)?;
+    string_of(&v).ok_or_else(|| mismatch("a string", &v))
+}
+
+macro_rules! optional {
+    ($name:ident, $ty:ty, $of:ident, $what:literal) => {
+        #[doc = concat!("An optional ", $what, ", read leniently; `null` is `None`.")]
+        pub fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<$ty>, D::Error> {
+            let v = Value::deserialize(d)?;
+            if v.is_null() {
+                return Ok(None);
+            }
+            $of(&v).map(Some).ok_or_else(|| mismatch($what, &v))
+        }
+    };
+}
+
+optional!(opt_bool, bool, bool_of, "a boolean");
+optional!(opt_i64, i64, i64_of, "an integer");
+optional!(opt_f64, f64, f64_of, "a number");
+optional!(opt_string, String, string_of, "a string");
+
+fn decode_error(what: &str, v: &Value) -> Error {
+    let mut shown = v.to_string();
+    if shown.len() > 200 {
+        shown.truncate(200);
+        shown.push_str("...");
+    }
+    Error::Decode {
+        message: format!("expected {what} in `data`, found {shown}"),
+    }
+}
+
+/// `data` of a method that returns nothing.
+pub fn data_unit(_data: Value) -> Result<(), Error> {
+    Ok(())
+}
+
+/// `data` as a boolean.
+pub fn data_bool(data: Value) -> Result<bool, Error> {
+    bool_of(&data).ok_or_else(|| decode_error("a boolean", &data))
+}
+
+/// `data` as an integer.
+pub fn data_i64(data: Value) -> Result<i64, Error> {
+    i64_of(&data).ok_or_else(|| decode_error("an integer", &data))
+}
+
+/// `data` as a number.
+pub fn data_f64(data: Value) -> Result<f64, Error> {
+    f64_of(&data).ok_or_else(|| decode_error("a number", &data))
+}
+
+/// `data` as a string.
+pub fn data_string(data: Value) -> Result<String, Error> {
+    string_of(&data).ok_or_else(|| decode_error("a string", &data))
+}
+
+/// `data` as a generated return type. A `null` list reads as empty.
+pub fn data<T: DeserializeOwned>(data: Value) -> Result<T, Error> {
+    match serde_json::from_value(data.clone()) {
+        Ok(v) => Ok(v),
+        Err(e) if data.is_null() => {
+            serde_json::from_value(Value::Array(vec![])).map_err(|_| Error::Decode {
+                message: format!("PVE returned no data: {e}"),
+            })
+        }
+        Err(e) => Err(Error::Decode {
+            message: format!("unexpected shape of `data`: {e}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_pve_booleans_and_numbers() {
+        for v in [json!(1), json!("1"), json!(true), json!("true")] {
+            assert_eq!(bool_of(&v), Some(true), "{v}");
+        }
+        for v in [json!(0), json!("0"), json!(false)] {
+            assert_eq!(bool_of(&v), Some(false), "{v}");
+        }
+        assert_eq!(bool_of(&json!("maybe")), None);
+        assert_eq!(i64_of(&json!("42")), Some(42));
+        assert_eq!(i64_of(&json!(42.0)), Some(42));
+        assert_eq!(f64_of(&json!("0.5")), Some(0.5));
+        assert_eq!(string_of(&json!(100)), Some("100".into()));
+    }
+
+    #[test]
+    fn top_level_data() {
+        assert!(data_bool(json!("1")).unwrap());
+        assert!(data_i64(json!({"a": 1})).is_err());
+        let v: Vec<String> = data(Value::Null).unwrap();
+        assert!(v.is_empty());
+    }
+}

@@ -1,0 +1,51 @@
+//! A typed Proxmox VE SDK generated from PVE's own API schema.
+//!
+//! * [`api`]: one async function per method of the schema, in modules that follow the API tree
+//!   (`api::nodes::qemu::status::start::post`), with a parameters struct and a return type each.
+//! * [`formats`]: typed property strings (`net0=virtio,bridge=vmbr0`).
+//! * [`catalog`]: every method with its permissions, token rules and task behaviour.
+//! * [`Client`]: authentication (API token or ticket), TLS (strict, CA file, pinned fingerprint),
+//!   PVE's encoding rules, typed [`Error`]s, and [`Client::wait_task`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), proxmox_mcp::Error> {
+//! use proxmox_mcp::{api, Client, TlsMode};
+//! let client = Client::builder("pve.example.com")
+//!     .token("root@pam!mcp=00000000-0000-0000-0000-000000000000")?
+//!     .tls(TlsMode::Fingerprint("AB:CD:...".into()))
+//!     .build()?;
+//! for vm in api::nodes::qemu::get(&client, "pve1", &Default::default()).await? {
+//!     println!("{:?} {:?}", vm.vmid, vm.name);
+//! }
+//! let upid = api::nodes::qemu::status::start::post(&client, "pve1", 100, &Default::default()).await?;
+//! let outcome = client.wait_task(&upid, Default::default()).await?;
+//! assert!(outcome.success, "{:?}", outcome.log_tail);
+//! # Ok(()) }
+//! ```
+
+pub mod apidoc;
+pub mod catalog;
+pub mod client;
+mod error;
+pub mod lenient;
+#[macro_use]
+mod macros;
+pub mod params;
+pub mod propstring;
+mod secret;
+
+pub use client::{ApiToken, Auth, Client, ClientBuilder, TaskOutcome, TlsMode, WaitOptions};
+pub use error::Error;
+pub use secret::Secret;
+
+/// Property-string types, generated from the schema's inline `format`s.
+#[allow(clippy::all, missing_docs)]
+pub mod formats {
+    include!(concat!(env!("OUT_DIR"), "/formats.rs"));
+}
+
+/// One module per API path, one function per method, generated from the schema.
+#[allow(clippy::all, missing_docs)]
+pub mod api {
+    include!(concat!(env!("OUT_DIR"), "/api.rs"));
+}

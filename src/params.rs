@@ -1,0 +1,218 @@
+//! Encoding of request parameters the way PVE wants them.
+//!
+//! Every parameter travels as text: booleans as `0`/`1`, arrays as repeated keys, property strings
+//! as `key=value,...`. [`Form`] collects the pairs and checks the cheap constraints the schema
+//! states (ranges, lengths) before anything is sent; the client puts the pairs in a
+//! form-urlencoded body (POST/PUT) or in the query string (GET/DELETE).
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::Error;
+use crate::propstring::PropertyString;
+
+/// A generated parameters struct.
+pub trait Params {
+    /// Writes every set parameter into `form`, checking the schema's constraints.
+    fn write(&self, form: &mut Form) -> Result<(), Error>;
+}
+
+/// Encoded parameters, in the order they were written.
+#[derive(Clone, Default, PartialEq)]
+pub struct Form {
+    pairs: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Form {
+    /// Shows the names only: values may be secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.pairs.iter().map(|(k, _)| k))
+            .finish()
+    }
+}
+
+fn invalid(name: &str, reason: String) -> Error {
+    Error::InvalidParameter {
+        name: name.to_string(),
+        reason,
+    }
+}
+
+impl Form {
+    /// No parameters.
+    pub fn new() -> Self {
+        Form::default()
+    }
+
+    /// The pairs, for the request.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
+    /// True when nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// A value that needs no checking.
+    pub fn text(&mut self, name: &str, value: &str) {
+        self.pairs.push((name.to_string(), value.to_string()));
+    }
+
+    /// A boolean, as `1` or `0`.
+    pub fn bool(&mut self, name: &str, value: bool) {
+        self.text(name, if value { "1" } else { "0" });
+    }
+
+    /// An integer within the schema's range.
+    pub fn int(
+        &mut self,
+        name: &str,
+        value: i64,
+        min: Option<i64>,
+        max: Option<i64>,
+    ) -> Result<(), Error> {
+        check_range(
+            name,
+            value as f64,
+            min.map(|m| m as f64),
+            max.map(|m| m as f64),
+        )?;
+        self.text(name, &value.to_string());
+        Ok(())
+    }
+
+    /// A number within the schema's range.
+    pub fn num(
+        &mut self,
+        name: &str,
+        value: f64,
+        min: Option<f64>,
+        max: Option<f64>,
+    ) -> Result<(), Error> {
+        if !value.is_finite() {
+            return Err(invalid(name, format!("{value} is not a finite number")));
+        }
+        check_range(name, value, min, max)?;
+        self.text(name, &value.to_string());
+        Ok(())
+    }
+
+    /// A string within the schema's length limits.
+    pub fn str(
+        &mut self,
+        name: &str,
+        value: &str,
+        min: Option<usize>,
+        max: Option<usize>,
+    ) -> Result<(), Error> {
+        let len = value.chars().count();
+        if let Some(min) = min.filter(|m| len < *m) {
+            return Err(invalid(
+                name,
+                format!("must be at least {min} characters long, got {len}"),
+            ));
+        }
+        if let Some(max) = max.filter(|m| len > *m) {
+            return Err(invalid(
+                name,
+                format!("must be at most {max} characters long, got {len}"),
+            ));
+        }
+        self.text(name, value);
+        Ok(())
+    }
+
+    /// A property string (`model=virtio,bridge=vmbr0`).
+    pub fn prop<P: PropertyString>(&mut self, name: &str, value: &P) -> Result<(), Error> {
+        let text = crate::propstring::to_string_checked(value)
+            .map_err(|e| invalid(name, e.to_string()))?;
+        self.text(name, &text);
+        Ok(())
+    }
+}
+
+fn check_range(name: &str, value: f64, min: Option<f64>, max: Option<f64>) -> Result<(), Error> {
+    if let Some(min) = min.filter(|m| value < *m) {
+        return Err(invalid(name, format!("{value} is below the minimum {min}")));
+    }
+    if let Some(max) = max.filter(|m| value > *m) {
+        return Err(invalid(name, format!("{value} is above the maximum {max}")));
+    }
+    Ok(())
+}
+
+/// Everything but `A-Z a-z 0-9 - _ ~` is escaped in a path segment; dots too, so `..` is inert.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
+
+/// One path segment from a string variable, percent-encoded so that no value (`/`, `?`, `#`,
+/// `..`) can change which path is requested.
+pub fn segment(name: &str, value: &str) -> Result<String, Error> {
+    if value.is_empty() {
+        return Err(invalid(
+            name,
+            "must not be empty (it is part of the URL path)".to_string(),
+        ));
+    }
+    Ok(utf8_percent_encode(value, SEGMENT).to_string())
+}
+
+/// One path segment from an integer variable, within the schema's range.
+pub fn int_segment(
+    name: &str,
+    value: i64,
+    min: Option<i64>,
+    max: Option<i64>,
+) -> Result<String, Error> {
+    check_range(
+        name,
+        value as f64,
+        min.map(|m| m as f64),
+        max.map(|m| m as f64),
+    )?;
+    Ok(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_cannot_escape_the_path() {
+        assert_eq!(segment("node", "pve1").unwrap(), "pve1");
+        assert_eq!(segment("node", "..").unwrap(), "%2E%2E");
+        assert_eq!(segment("node", "a/b?c#d").unwrap(), "a%2Fb%3Fc%23d");
+        assert_eq!(
+            segment("volume", "local:iso/x.iso").unwrap(),
+            "local%3Aiso%2Fx%2Eiso"
+        );
+        assert!(segment("node", "").is_err());
+    }
+
+    #[test]
+    fn constraints_are_checked() {
+        let mut f = Form::new();
+        f.bool("skiplock", true);
+        f.int("timeout", 30, Some(0), None).unwrap();
+        assert_eq!(
+            f.pairs(),
+            &[
+                ("skiplock".into(), "1".into()),
+                ("timeout".into(), "30".into())
+            ]
+        );
+        let e = f.int("vmid", 5, Some(100), Some(999_999_999)).unwrap_err();
+        assert!(e.to_string().contains("vmid"), "{e}");
+        assert!(e.to_string().contains("below the minimum 100"), "{e}");
+        assert!(f.str("name", "abcdef", None, Some(3)).is_err());
+        assert!(f.num("x", f64::NAN, None, None).is_err());
+        assert!(int_segment("vmid", 42, Some(100), None).is_err());
+    }
+
+    #[test]
+    fn debug_shows_names_only() {
+        let mut f = Form::new();
+        f.text("password", "hunter2");
+        assert_eq!(format!("{f:?}"), "[\"password\"]");
+    }
+}

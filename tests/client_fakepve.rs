@@ -1,0 +1,533 @@
+//! The SDK against fakepve, a fake of the PVE 9 API with PVE's status codes, tasks and auth.
+//! Each test starts its own fakepve on a loopback address (see `tests/common`).
+
+mod common;
+
+use std::time::Duration;
+
+use common::FakePve;
+use proxmox_mcp::api::nodes::qemu;
+use proxmox_mcp::apidoc::HttpMethod;
+use proxmox_mcp::formats::{QemuNet, QemuNetModel};
+use proxmox_mcp::params::Form;
+use proxmox_mcp::{Client, Error, TlsMode, WaitOptions};
+use serde_json::{Value, json};
+
+fn builder(pve: &FakePve) -> proxmox_mcp::ClientBuilder {
+    Client::builder(pve.host())
+        .port(pve.port())
+        .tls(TlsMode::CaFile(pve.ca_pem_path().to_path_buf()))
+        .timeout(Duration::from_secs(20))
+}
+
+fn alice(pve: &FakePve) -> Client {
+    builder(pve)
+        .token(&pve.alice().token_header())
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+fn root_ticket(pve: &FakePve) -> Client {
+    builder(pve)
+        .password(&pve.root().user, &pve.root().password)
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+fn quick() -> WaitOptions {
+    WaitOptions {
+        timeout: Duration::from_secs(20),
+        ..WaitOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn token_auth_lists_guests_with_typed_results() {
+    let pve = FakePve::start().await;
+    // Both token forms of the seeds.
+    let short = pve
+        .alice()
+        .token_header()
+        .trim_start_matches("PVEAPIToken=")
+        .to_string();
+    for client in [
+        alice(&pve),
+        builder(&pve).token(&short).unwrap().build().unwrap(),
+    ] {
+        let vms = qemu::get(&client, "pve1", &Default::default())
+            .await
+            .unwrap();
+        let mut ids: Vec<i64> = vms.iter().filter_map(|v| v.vmid).collect();
+        ids.sort();
+        assert!(ids.contains(&100) && ids.contains(&101), "{ids:?}");
+        let web = vms.iter().find(|v| v.vmid == Some(100)).unwrap();
+        assert_eq!(web.name.as_deref(), Some("web"));
+        assert_eq!(web.status.as_ref().map(|s| s.as_str()), Some("running"));
+    }
+    let version = proxmox_mcp::api::version::get(&alice(&pve)).await.unwrap();
+    assert!(version.version.is_some_and(|v| v.starts_with('9')));
+    let log = pve.requests().await;
+    assert!(log.iter().all(|r| r["auth"]["kind"] == "token"), "{log:?}");
+}
+
+#[tokio::test]
+async fn ticket_auth_logs_in_and_sends_csrf_only_on_writes() {
+    let pve = FakePve::start().await;
+    let client = root_ticket(&pve);
+    let res = proxmox_mcp::api::cluster::resources::get(&client, &Default::default())
+        .await
+        .unwrap();
+    assert!(res.iter().any(|r| r.vmid == Some(101)), "{res:?}");
+    let upid = qemu::status::start::post(&client, "pve1", 101, &Default::default())
+        .await
+        .unwrap();
+    assert!(client.wait_task(&upid, quick()).await.unwrap().success);
+
+    let log = pve.requests().await;
+    let logins: Vec<&Value> = log
+        .iter()
+        .filter(|r| r["path"] == "/api2/json/access/ticket")
+        .collect();
+    assert_eq!(logins.len(), 1, "one login for the whole session: {log:?}");
+    let start = log
+        .iter()
+        .find(|r| r["path"].as_str().unwrap().ends_with("/status/start"))
+        .unwrap();
+    assert_eq!(start["auth"]["kind"], "ticket");
+    assert_eq!(start["csrf_sent"], true);
+    assert_eq!(start["csrf_valid"], true);
+    assert_eq!(start["status"], 200);
+    let get = log
+        .iter()
+        .find(|r| r["path"] == "/api2/json/cluster/resources")
+        .unwrap();
+    assert_eq!(get["csrf_sent"], false);
+}
+
+#[tokio::test]
+async fn a_write_without_csrf_is_refused_and_the_client_recovers_from_a_lost_ticket() {
+    let pve = FakePve::start().await;
+    // PVE (and the fake) refuse a ticket write that lacks the CSRF token.
+    let raw = pve.reqwest_client();
+    let login: Value = serde_json::from_slice(
+        &raw.post(pve.api_url("/access/ticket"))
+            .form(&[
+                ("username", pve.root().user.as_str()),
+                ("password", pve.root().password.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let ticket = login["data"]["ticket"].as_str().unwrap();
+    let resp = raw
+        .post(pve.api_url("/nodes/pve1/qemu/101/status/start"))
+        .header("Cookie", format!("PVEAuthCookie={ticket}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+
+    // The client: its ticket is revoked mid-session; the write still goes through after one
+    // fresh login, with the CSRF token of the new ticket.
+    let client = root_ticket(&pve);
+    qemu::status::current::get(&client, "pve1", 101)
+        .await
+        .unwrap();
+    pve.control(json!({"op": "revoke_tickets"})).await;
+    pve.clear_requests().await;
+    let upid = qemu::status::start::post(&client, "pve1", 101, &Default::default())
+        .await
+        .unwrap();
+    assert!(upid.starts_with("UPID:pve1:"), "{upid}");
+    let log = pve.requests().await;
+    let seen: Vec<(String, Value)> = log
+        .iter()
+        .map(|r| (r["path"].as_str().unwrap().to_string(), r["status"].clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                "/api2/json/nodes/pve1/qemu/101/status/start".to_string(),
+                json!(401)
+            ),
+            ("/api2/json/access/ticket".to_string(), json!(200)),
+            (
+                "/api2/json/nodes/pve1/qemu/101/status/start".to_string(),
+                json!(200)
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn tickets_are_renewed_before_they_expire() {
+    let pve = FakePve::start().await;
+    let client = builder(&pve)
+        .password(&pve.root().user, &pve.root().password)
+        .unwrap()
+        .ticket_renewal(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    qemu::status::current::get(&client, "pve1", 100)
+        .await
+        .unwrap();
+    qemu::status::current::get(&client, "pve1", 100)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    qemu::status::current::get(&client, "pve1", 100)
+        .await
+        .unwrap();
+    let log = pve.requests().await;
+    let logins = log
+        .iter()
+        .filter(|r| r["path"] == "/api2/json/access/ticket")
+        .count();
+    assert_eq!(
+        logins, 2,
+        "login, then one renewal after the renewal age: {log:?}"
+    );
+    assert!(
+        log.iter().all(|r| r["status"] == 200),
+        "no request failed: {log:?}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_password_and_wrong_token_are_unauthorized_without_leaking_secrets() {
+    let pve = FakePve::start().await;
+    let c = builder(&pve)
+        .password("root@pam", "wrong-password-123")
+        .unwrap()
+        .build()
+        .unwrap();
+    let e = qemu::get(&c, "pve1", &Default::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Unauthorized { .. }), "{e:?}");
+    assert!(!format!("{e} {e:?}").contains("wrong-password-123"));
+    let c = builder(&pve)
+        .token("alice@pve!ci=not-the-secret-42")
+        .unwrap()
+        .build()
+        .unwrap();
+    let e = qemu::get(&c, "pve1", &Default::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Unauthorized { .. }), "{e:?}");
+    assert!(!format!("{e} {e:?} {c:?}").contains("not-the-secret-42"));
+}
+
+#[tokio::test]
+async fn starting_a_vm_returns_a_upid_and_the_task_completes() {
+    let pve = FakePve::start().await;
+    let client = alice(&pve);
+    let before = qemu::status::current::get(&client, "pve1", 101)
+        .await
+        .unwrap();
+    assert_eq!(before.status.as_ref().map(|s| s.as_str()), Some("stopped"));
+    let upid = qemu::status::start::post(&client, "pve1", 101, &Default::default())
+        .await
+        .unwrap();
+    let outcome = client.wait_task(&upid, quick()).await.unwrap();
+    assert!(outcome.success, "{outcome:?}");
+    assert_eq!(outcome.exit_status, "OK");
+    assert_eq!(outcome.node, "pve1");
+    let after = qemu::status::current::get(&client, "pve1", 101)
+        .await
+        .unwrap();
+    assert_eq!(after.status.as_ref().map(|s| s.as_str()), Some("running"));
+}
+
+#[tokio::test]
+async fn a_failing_task_reports_its_exit_status_and_log_tail() {
+    let pve = FakePve::start().await;
+    pve.control(
+        json!({"op": "set_vm", "vmid": 101, "start_error": "kvm: failed to open /dev/kvm"}),
+    )
+    .await;
+    let client = alice(&pve);
+    let upid = qemu::status::start::post(&client, "pve1", 101, &Default::default())
+        .await
+        .unwrap();
+    let outcome = client.wait_task(&upid, quick()).await.unwrap();
+    assert!(!outcome.success, "{outcome:?}");
+    assert!(outcome.exit_status.contains("/dev/kvm"), "{outcome:?}");
+    assert!(
+        outcome.log_tail.iter().any(|l| l.contains("TASK ERROR")),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn waiting_for_a_slow_task_is_bounded() {
+    let pve = FakePve::start_with(common::StartOptions {
+        time_scale: 1.0,
+        ..Default::default()
+    })
+    .await;
+    pve.control(json!({"op": "set_vm", "vmid": 100, "shutdown_secs": 60}))
+        .await;
+    let client = alice(&pve);
+    let upid = qemu::status::shutdown::post(&client, "pve1", 100, &Default::default())
+        .await
+        .unwrap();
+    let opts = WaitOptions {
+        timeout: Duration::from_millis(800),
+        ..WaitOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let e = client.wait_task(&upid, opts).await.unwrap_err();
+    assert!(matches!(e, Error::TaskTimeout { .. }), "{e:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_missing_vm_is_not_found() {
+    let pve = FakePve::start().await;
+    let e = qemu::status::current::get(&alice(&pve), "pve1", 999)
+        .await
+        .unwrap_err();
+    match &e {
+        Error::NotFound { message } => assert!(message.contains("does not exist"), "{message}"),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    assert_eq!(e.status(), Some(500));
+}
+
+#[tokio::test]
+async fn a_bad_parameter_is_a_bad_request_naming_the_field() {
+    let pve = FakePve::start().await;
+    let client = alice(&pve);
+    // Typed parameters cannot carry a wrong type, so send one through the dynamic call.
+    let mut form = Form::new();
+    form.text("cores", "abc");
+    let e = client
+        .request(HttpMethod::Put, "/nodes/pve1/qemu/101/config", form)
+        .await
+        .unwrap_err();
+    match &e {
+        Error::BadRequest { errors, .. } => {
+            assert!(errors["cores"].contains("integer"), "{errors:?}")
+        }
+        other => panic!("expected BadRequest, got {other:?}"),
+    }
+    // A typed property string with a model PVE does not know: PVE names the field.
+    let mut params = qemu::config::PutParams::default();
+    params.net.insert(
+        0,
+        QemuNet {
+            bridge: Some("vmbr0".into()),
+            ..QemuNet::new(QemuNetModel::Other("bogus".into()))
+        },
+    );
+    let e = qemu::config::put(&client, "pve1", 101, &params)
+        .await
+        .unwrap_err();
+    match &e {
+        Error::BadRequest { errors, .. } => assert!(errors.contains_key("net0"), "{errors:?}"),
+        other => panic!("expected BadRequest, got {other:?}"),
+    }
+    // The schema's ranges are checked before anything is sent.
+    pve.clear_requests().await;
+    let params = qemu::config::PutParams {
+        cores: Some(0),
+        ..Default::default()
+    };
+    let e = qemu::config::put(&client, "pve1", 101, &params)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidParameter { name, .. } if name == "cores"),
+        "{e:?}"
+    );
+    assert!(pve.requests().await.is_empty());
+}
+
+#[tokio::test]
+async fn forbidden_names_the_required_privilege() {
+    let pve = FakePve::start().await;
+    let bob = builder(&pve)
+        .token(&pve.bob().token_header())
+        .unwrap()
+        .build()
+        .unwrap();
+    qemu::status::current::get(&bob, "pve1", 101).await.unwrap();
+    let e = qemu::status::start::post(&bob, "pve1", 101, &Default::default())
+        .await
+        .unwrap_err();
+    match &e {
+        Error::Forbidden { message, required } => {
+            assert!(message.contains("VM.PowerMgmt"), "{message}");
+            assert_eq!(required.as_deref(), Some("VM.PowerMgmt on /vms/{vmid}"));
+        }
+        other => panic!("expected Forbidden, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn token_refusing_methods_are_not_sent_with_a_token() {
+    let pve = FakePve::start().await;
+    let client = alice(&pve);
+    let params = proxmox_mcp::api::access::password::PutParams::new(
+        "alice@pve".into(),
+        "a-new-password-1".into(),
+    );
+    let e = proxmox_mcp::api::access::password::put(&client, &params)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::TokenNotAllowed { method } if method == "PUT /access/password"),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("password"), "{e}");
+    assert!(pve.requests().await.is_empty(), "nothing may be sent");
+}
+
+#[tokio::test]
+async fn encoding_follows_pve_rules() {
+    let pve = FakePve::start().await;
+    let client = alice(&pve);
+    // POST: form body, booleans as 1/0.
+    let params = qemu::status::stop::PostParams {
+        skiplock: Some(false),
+        timeout: Some(5),
+        ..Default::default()
+    };
+    let upid = qemu::status::stop::post(&client, "pve1", 100, &params)
+        .await
+        .unwrap();
+    client.wait_task(&upid, quick()).await.unwrap();
+    // DELETE: parameters in the query string.
+    let del = qemu::DeleteVmidParams {
+        purge: Some(true),
+        ..Default::default()
+    };
+    let upid = qemu::delete_vmid(&client, "pve1", 101, &del).await.unwrap();
+    client.wait_task(&upid, quick()).await.unwrap();
+    // A hostile node name stays one path segment.
+    let _ = qemu::get(&client, "pve1/../../access", &Default::default()).await;
+
+    let log = pve.requests().await;
+    let stop = log
+        .iter()
+        .find(|r| r["path"] == "/api2/json/nodes/pve1/qemu/100/status/stop")
+        .unwrap();
+    assert_eq!(stop["content_type"], "application/x-www-form-urlencoded");
+    assert_eq!(stop["body"], "skiplock=0&timeout=5");
+    let delete = log.iter().find(|r| r["method"] == "DELETE").unwrap();
+    assert_eq!(delete["query_string"], "purge=1");
+    assert_eq!(delete["body"], "");
+    let hostile = log
+        .iter()
+        .find(|r| r["raw_path"].as_str().unwrap().contains("access"))
+        .unwrap();
+    assert_eq!(
+        hostile["raw_path"],
+        "/api2/json/nodes/pve1%2F%2E%2E%2F%2E%2E%2Faccess/qemu"
+    );
+}
+
+#[tokio::test]
+async fn property_strings_round_trip_through_pve() {
+    let pve = FakePve::start().await;
+    let client = alice(&pve);
+    let mut net: QemuNet = "virtio,bridge=vmbr1,firewall=1".parse().unwrap();
+    net.tag = Some(42);
+    let mut params = qemu::config::PutParams::default();
+    params.net.insert(3, net.clone());
+    qemu::config::put(&client, "pve1", 101, &params)
+        .await
+        .unwrap();
+    let config = qemu::config::get(&client, "pve1", 101, &Default::default())
+        .await
+        .unwrap();
+    let stored = config
+        .extra
+        .get("net3")
+        .and_then(Value::as_str)
+        .expect("net3 in the config");
+    let back: QemuNet = stored.parse().unwrap();
+    assert_eq!(back.model, QemuNetModel::Virtio);
+    assert_eq!(back.bridge.as_deref(), Some("vmbr1"));
+    assert_eq!(back.tag, Some(42));
+    assert_eq!(back.firewall, Some(true));
+}
+
+#[tokio::test]
+async fn tls_trusts_the_ca_or_the_pinned_fingerprint_and_nothing_else() {
+    let pve = FakePve::start().await;
+    let token = pve.alice().token_header();
+    let with = |tls: TlsMode| {
+        Client::builder(pve.host())
+            .port(pve.port())
+            .token(&token)
+            .unwrap()
+            .tls(tls)
+            .build()
+            .unwrap()
+    };
+    proxmox_mcp::api::version::get(&with(TlsMode::CaFile(pve.ca_pem_path().into())))
+        .await
+        .unwrap();
+    proxmox_mcp::api::version::get(&with(TlsMode::Fingerprint(pve.fingerprint().into())))
+        .await
+        .unwrap();
+    let lower = pve.fingerprint().replace(':', "").to_lowercase();
+    proxmox_mcp::api::version::get(&with(TlsMode::Fingerprint(lower)))
+        .await
+        .unwrap();
+
+    let wrong = "00:".repeat(31) + "00";
+    let e = proxmox_mcp::api::version::get(&with(TlsMode::Fingerprint(wrong)))
+        .await
+        .unwrap_err();
+    match &e {
+        Error::Tls { message } => {
+            assert!(message.contains("does not match the pinned"), "{message}")
+        }
+        other => panic!("expected Tls, got {other:?}"),
+    }
+    let e = proxmox_mcp::api::version::get(&with(TlsMode::Strict))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Tls { .. }),
+        "the fake's CA is not a system root: {e:?}"
+    );
+    assert!(!format!("{e}").contains(pve.alice().token_secret.as_str()));
+}
+
+#[tokio::test]
+async fn a_hanging_server_times_out() {
+    let pve = FakePve::start().await;
+    pve.control(json!({"op": "call", "method": "flaky_network", "kwargs": {"hang_rate": 1.0, "hang_secs": 2}})).await;
+    let client = builder(&pve)
+        .timeout(Duration::from_millis(500))
+        .token(&pve.alice().token_header())
+        .unwrap()
+        .build()
+        .unwrap();
+    let e = proxmox_mcp::api::version::get(&client).await.unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn nothing_listens_is_a_connect_error() {
+    let client = Client::builder("127.0.0.1")
+        .port(1)
+        .token("root@pam!x=y")
+        .unwrap()
+        .build()
+        .unwrap();
+    let e = proxmox_mcp::api::version::get(&client).await.unwrap_err();
+    assert!(matches!(e, Error::Connect { .. }), "{e:?}");
+}

@@ -1,0 +1,154 @@
+//! The committed snapshot in `generated/` matches what `build.rs` generates from `apidoc/`, and
+//! the catalog covers exactly the methods of the vendored schema.
+//!
+//! After changing the schema or the generator, refresh the snapshot with
+//! `UPDATE_GENERATED=1 cargo test --test generated`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use proxmox_mcp::apidoc::ApiSchema;
+use proxmox_mcp::catalog::ENDPOINTS;
+
+mod reachable {
+    include!(concat!(env!("OUT_DIR"), "/reachable.rs"));
+}
+
+fn files_under(dir: &Path) -> BTreeSet<PathBuf> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs" || x == "json") {
+                out.insert(p.strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn generated_snapshot_is_fresh() {
+    let out = Path::new(env!("OUT_DIR"));
+    let snap = Path::new(env!("CARGO_MANIFEST_DIR")).join("generated");
+    let produced = files_under(out);
+    assert!(
+        produced.contains(Path::new("endpoints.json")),
+        "build.rs wrote no endpoints.json"
+    );
+    if std::env::var_os("UPDATE_GENERATED").is_some() {
+        let _ = std::fs::remove_dir_all(&snap);
+        for f in &produced {
+            let to = snap.join(f);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(out.join(f), &to).unwrap();
+        }
+        eprintln!("generated/ refreshed: {} files", produced.len());
+        return;
+    }
+    let committed = files_under(&snap);
+    let mut problems = Vec::new();
+    for f in produced.symmetric_difference(&committed) {
+        let side = if produced.contains(f) {
+            "missing from generated/"
+        } else {
+            "no longer generated"
+        };
+        problems.push(format!("{}: {side}", f.display()));
+    }
+    for f in produced.intersection(&committed) {
+        if std::fs::read(out.join(f)).unwrap() != std::fs::read(snap.join(f)).unwrap() {
+            problems.push(format!(
+                "{}: differs from what build.rs generates",
+                f.display()
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "generated/ is stale:\n  {}\nRefresh it with `UPDATE_GENERATED=1 cargo test --test generated` and review the diff.",
+        problems.join("\n  ")
+    );
+}
+
+fn vendored_schema() -> ApiSchema {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("apidoc");
+    let file = ["apidoc.js", "apidoc.json"]
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.exists())
+        .unwrap();
+    ApiSchema::parse(&std::fs::read_to_string(file).unwrap()).unwrap()
+}
+
+#[test]
+fn catalog_and_endpoints_json_list_exactly_the_schema_methods() {
+    let schema = vendored_schema();
+    let want: Vec<(String, String)> = schema
+        .methods
+        .iter()
+        .map(|m| (m.path.clone(), m.method.to_string()))
+        .collect();
+    let catalog: Vec<(String, String)> = ENDPOINTS
+        .iter()
+        .map(|e| (e.path.to_string(), e.method.to_string()))
+        .collect();
+    assert_eq!(catalog, want);
+    assert!(want.len() > 600, "only {} methods", want.len());
+
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("generated/endpoints.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let listed: Vec<(String, String)> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_string(),
+                e["method"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, want);
+    for e in json.as_array().unwrap() {
+        for key in [
+            "path",
+            "method",
+            "name",
+            "rust_fn",
+            "permissions",
+            "allowtoken",
+            "protected",
+            "returns_task",
+        ] {
+            assert!(
+                e.get(key).is_some(),
+                "endpoints.json entry lacks `{key}`: {e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_catalog_entry_names_a_public_function() {
+    reachable::touch_every_function();
+    let names: Vec<&str> = ENDPOINTS.iter().map(|e| e.rust_fn).collect();
+    assert_eq!(names, reachable::RUST_FNS);
+    let unique: BTreeSet<&str> = names.iter().copied().collect();
+    assert_eq!(
+        unique.len(),
+        names.len(),
+        "two methods share a Rust function"
+    );
+}
