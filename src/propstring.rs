@@ -141,3 +141,72 @@ pub fn display<P: PropertyString>(value: &P, f: &mut fmt::Formatter<'_>) -> fmt:
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::{LxcMp, QemuMachine, QemuMachineViommu, QemuNet, QemuNetModel};
+
+    #[test]
+    fn key_alias_form_sets_model_and_mac() {
+        let net: QemuNet = "virtio=BC:24:11:10:01:00,bridge=vmbr0,firewall=1"
+            .parse()
+            .unwrap();
+        assert_eq!(net.model, QemuNetModel::Virtio);
+        assert_eq!(net.macaddr.as_deref(), Some("BC:24:11:10:01:00"));
+        assert_eq!(net.bridge.as_deref(), Some("vmbr0"));
+        assert_eq!(net.firewall, Some(true));
+        assert!(net.extra.is_empty());
+    }
+
+    #[test]
+    fn default_key_and_round_trip() {
+        let net: QemuNet = "e1000,bridge=vmbr1,tag=20,link_down=0".parse().unwrap();
+        assert_eq!(net.model, QemuNetModel::E1000);
+        assert_eq!(net.link_down, Some(false));
+        let text = net.to_string();
+        assert_eq!(text, "bridge=vmbr1,link_down=0,model=e1000,tag=20");
+        assert_eq!(text.parse::<QemuNet>().unwrap(), net);
+        let machine: QemuMachine = "q35,viommu=virtio".parse().unwrap();
+        assert_eq!(machine.r#type.as_deref(), Some("q35"));
+        assert_eq!(machine.viommu, Some(QemuMachineViommu::Virtio));
+    }
+
+    #[test]
+    fn unknown_keys_and_values_are_kept() {
+        let net: QemuNet = "model=virtio,future-key=7,bridge=vmbr0".parse().unwrap();
+        assert_eq!(net.extra, vec![("future-key".to_string(), "7".to_string())]);
+        assert!(net.to_string().ends_with("future-key=7"));
+        let net: QemuNet = "model=newnic9000".parse().unwrap();
+        assert_eq!(net.model, QemuNetModel::Other("newnic9000".into()));
+    }
+
+    #[test]
+    fn bad_input_says_which_key() {
+        let e = "virtio,firewall=maybe"
+            .parse::<QemuNet>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("firewall") && e.contains("boolean"), "{e}");
+        let e = "virtio,tag=ten".parse::<QemuNet>().unwrap_err().to_string();
+        assert!(e.contains("tag"), "{e}");
+        let e = "bridge=vmbr0".parse::<QemuNet>().unwrap_err().to_string();
+        assert!(e.contains("`model` is missing"), "{e}");
+        let e = "local-lvm:vm-200-disk-1,backup=1"
+            .parse::<LxcMp>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`mp` is missing"), "{e}");
+    }
+
+    #[test]
+    fn writing_checks_ranges_and_commas() {
+        let mut net = QemuNet::new(QemuNetModel::Virtio);
+        net.mtu = Some(70000);
+        let e = to_string_checked(&net).unwrap_err().to_string();
+        assert!(e.contains("mtu") && e.contains("maximum"), "{e}");
+        net.mtu = None;
+        net.bridge = Some("vmbr0,firewall=0".into());
+        assert!(to_string_checked(&net).is_err());
+    }
+}
