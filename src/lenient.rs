@@ -122,17 +122,17 @@ pub fn data_string(data: Value) -> Result<String, Error> {
 
 /// `data` as a generated return type. A `null` list reads as empty.
 pub fn data<T: DeserializeOwned>(data: Value) -> Result<T, Error> {
-    match serde_json::from_value(data.clone()) {
-        Ok(v) => Ok(v),
-        Err(e) if data.is_null() => {
-            serde_json::from_value(Value::Array(vec![])).map_err(|_| Error::Decode {
-                message: format!("PVE returned no data: {e}"),
-            })
-        }
-        Err(e) => Err(Error::Decode {
-            message: format!("unexpected shape of `data`: {e}"),
-        }),
-    }
+    // PVE sends `null` for an empty list now and then; read it as one where a list is expected.
+    let data = match data {
+        Value::Null => match serde_json::from_value(Value::Null) {
+            Ok(v) => return Ok(v),
+            Err(_) => Value::Array(Vec::new()),
+        },
+        other => other,
+    };
+    serde_json::from_value(data).map_err(|e| Error::Decode {
+        message: format!("unexpected shape of `data`: {e}"),
+    })
 }
 
 #[cfg(test)]

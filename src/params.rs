@@ -72,12 +72,7 @@ impl Form {
         min: Option<i64>,
         max: Option<i64>,
     ) -> Result<(), Error> {
-        check_range(
-            name,
-            value as f64,
-            min.map(|m| m as f64),
-            max.map(|m| m as f64),
-        )?;
+        check_int(name, value, min, max)?;
         self.text(name, &value.to_string());
         Ok(())
     }
@@ -142,6 +137,15 @@ fn check_range(name: &str, value: f64, min: Option<f64>, max: Option<f64>) -> Re
     Ok(())
 }
 
+fn check_int(name: &str, value: i64, min: Option<i64>, max: Option<i64>) -> Result<(), Error> {
+    check_range(
+        name,
+        value as f64,
+        min.map(|m| m as f64),
+        max.map(|m| m as f64),
+    )
+}
+
 /// Everything but `A-Z a-z 0-9 - _ ~` is escaped in a path segment; dots too, so `..` is inert.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
 
@@ -164,12 +168,7 @@ pub fn int_segment(
     min: Option<i64>,
     max: Option<i64>,
 ) -> Result<String, Error> {
-    check_range(
-        name,
-        value as f64,
-        min.map(|m| m as f64),
-        max.map(|m| m as f64),
-    )?;
+    check_int(name, value, min, max)?;
     Ok(value.to_string())
 }
 

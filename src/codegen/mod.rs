@@ -216,7 +216,10 @@ fn endpoint_fn(
         if s.ty == Some(SchemaType::Integer) {
             let small = s.minimum.is_some_and(|v| v >= 0.0)
                 && s.maximum.is_some_and(|v| v <= u32::MAX as f64);
-            let (min, max) = (opt(s.minimum), opt(s.maximum));
+            let (min, max) = (
+                types::opt_i64(types::int_bound(s.minimum)),
+                types::opt_i64(types::int_bound(s.maximum)),
+            );
             if small {
                 args.push(quote!(#id: u32));
                 seg_exprs
@@ -278,16 +281,6 @@ fn endpoint_fn(
         }
     });
     quote!(#(#items)*)
-}
-
-fn opt(v: Option<f64>) -> TokenStream {
-    match v.filter(|v| v.is_finite() && v.fract() == 0.0) {
-        Some(v) => {
-            let l = Literal::i64_suffixed(v as i64);
-            quote!(::std::option::Option::Some(#l))
-        }
-        None => quote!(::std::option::Option::None),
-    }
 }
 
 fn fn_doc(m: &MethodDef, task: bool) -> String {

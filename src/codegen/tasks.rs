@@ -30,7 +30,6 @@ pub const NOT_TASKS: &[(&str, &str, &str)] = &[
         "/nodes/{node}/wakeonlan",
         "the MAC address the packet went to",
     ),
-    ("POST", "/access/ticket", "not a string (kept for safety)"),
 ];
 
 /// True when the method starts a worker task and returns its UPID.

@@ -100,7 +100,8 @@ impl Kind {
     }
 }
 
-fn opt_i64(v: Option<i64>) -> TokenStream {
+/// `Some(5i64)` or `None`, as tokens.
+pub fn opt_i64(v: Option<i64>) -> TokenStream {
     match v {
         Some(v) => {
             let l = Literal::i64_suffixed(v);
@@ -130,7 +131,8 @@ fn opt_usize(v: Option<u64>) -> TokenStream {
     }
 }
 
-fn int_bound(v: Option<f64>) -> Option<i64> {
+/// A schema bound that is a whole number, as an integer.
+pub fn int_bound(v: Option<f64>) -> Option<i64> {
     v.filter(|v| v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e18)
         .map(|v| v as i64)
 }
@@ -195,7 +197,7 @@ impl Formats {
             });
         let name = unique(&mut self.scope.used, name);
         self.by_schema.insert(canon, name.clone());
-        let item = property_string_struct(self, &name, keys, typetext);
+        let item = property_string_struct(&mut self.scope, &name, keys, typetext);
         self.scope.items.push(item);
         name
     }
@@ -465,23 +467,19 @@ pub fn params_struct(name: &str, doc: &str, fields: &[Field]) -> TokenStream {
 
 /// A property-string struct with parse and format.
 fn property_string_struct(
-    formats: &mut Formats,
+    scope: &mut Scope,
     name: &str,
     keys: &BTreeMap<String, Schema>,
     typetext: Option<&str>,
 ) -> TokenStream {
     let id = format_ident!("{}", name);
-    let mut scope = Scope::new(true);
-    scope.used = std::mem::take(&mut formats.scope.used);
     // Real keys (not aliases).
     let real: BTreeMap<String, Schema> = keys
         .iter()
         .filter(|(_, s)| s.alias.is_none() && s.key_alias.is_none())
         .map(|(k, s)| (k.clone(), s.clone()))
         .collect();
-    let flds = fields(&real, &[], name, &[name.to_string()], &mut scope, None);
-    formats.scope.used = std::mem::take(&mut scope.used);
-    formats.scope.items.append(&mut scope.items);
+    let flds = fields(&real, &[], name, &[name.to_string()], scope, None);
 
     let default_key = keys
         .iter()
