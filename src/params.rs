@@ -20,6 +20,8 @@ pub trait Params {
 #[derive(Clone, Default, PartialEq)]
 pub struct Form {
     pairs: Vec<(String, String)>,
+    /// Record values as given, skipping the schema's checks (for showing a value, not sending it).
+    unchecked: bool,
 }
 
 impl std::fmt::Debug for Form {
@@ -42,6 +44,15 @@ impl Form {
     /// No parameters.
     pub fn new() -> Self {
         Form::default()
+    }
+
+    /// A form that records values as given, without the schema's checks: for displaying a value
+    /// (`Display` of property strings), never for a request.
+    pub fn unchecked() -> Self {
+        Form {
+            pairs: Vec::new(),
+            unchecked: true,
+        }
     }
 
     /// The pairs, for the request.
@@ -72,7 +83,9 @@ impl Form {
         min: Option<i64>,
         max: Option<i64>,
     ) -> Result<(), Error> {
-        check_int(name, value, min, max)?;
+        if !self.unchecked {
+            check_int(name, value, min, max)?;
+        }
         self.text(name, &value.to_string());
         Ok(())
     }
@@ -85,6 +98,10 @@ impl Form {
         min: Option<f64>,
         max: Option<f64>,
     ) -> Result<(), Error> {
+        if self.unchecked {
+            self.text(name, &value.to_string());
+            return Ok(());
+        }
         if !value.is_finite() {
             return Err(invalid(name, format!("{value} is not a finite number")));
         }
@@ -101,6 +118,10 @@ impl Form {
         min: Option<usize>,
         max: Option<usize>,
     ) -> Result<(), Error> {
+        if self.unchecked {
+            self.text(name, value);
+            return Ok(());
+        }
         let len = value.chars().count();
         if let Some(min) = min.filter(|m| len < *m) {
             return Err(invalid(

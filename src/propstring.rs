@@ -126,10 +126,11 @@ pub fn to_string_checked<P: PropertyString>(value: &P) -> Result<String, PropErr
     Ok(out)
 }
 
-/// `Display` for property strings: as [`to_string_checked`], but without failing.
+/// `Display` for property strings: every set key as it is, without the schema's checks (those are
+/// [`to_string_checked`]'s, which requests use).
 pub fn display<P: PropertyString>(value: &P, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    let mut form = Form::new();
-    // Constraint errors surface in `to_string_checked`; Display shows what is there.
+    let mut form = Form::unchecked();
+    // An unchecked form records everything, so writing cannot stop part-way.
     let _ = value.write_pairs(&mut form);
     let mut first = true;
     for (k, v) in form.pairs() {
@@ -205,6 +206,8 @@ mod tests {
         net.mtu = Some(70000);
         let e = to_string_checked(&net).unwrap_err().to_string();
         assert!(e.contains("mtu") && e.contains("maximum"), "{e}");
+        // Display still shows every key, the bad one included.
+        assert_eq!(net.to_string(), "model=virtio,mtu=70000");
         net.mtu = None;
         net.bridge = Some("vmbr0,firewall=0".into());
         assert!(to_string_checked(&net).is_err());
