@@ -52,4 +52,18 @@ mod tests {
         assert_eq!(format!("{s:?}"), "Secret(***)");
         assert_eq!(s.expose(), "hunter2");
     }
+
+    #[test]
+    fn generated_parameters_hide_passwords() {
+        let params = crate::api::access::password::PutParams {
+            confirmation_password: Some("old-pw-42".into()),
+            ..crate::api::access::password::PutParams::new("new-pw-42".into(), "alice@pve".into())
+        };
+        let shown = format!("{params:?}");
+        assert!(shown.contains("alice@pve"), "{shown}");
+        assert!(
+            !shown.contains("new-pw-42") && !shown.contains("old-pw-42"),
+            "{shown}"
+        );
+    }
 }

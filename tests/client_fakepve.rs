@@ -378,8 +378,8 @@ async fn token_refusing_methods_are_not_sent_with_a_token() {
     let pve = FakePve::start().await;
     let client = alice(&pve);
     let params = proxmox_mcp::api::access::password::PutParams::new(
-        "alice@pve".into(),
-        "a-new-password-1".into(),
+        "a-new-password-1".into(), // password
+        "alice@pve".into(),        // userid
     );
     let e = proxmox_mcp::api::access::password::put(&client, &params)
         .await
