@@ -32,6 +32,51 @@ pub struct Endpoint {
     pub parameters: &'static str,
     /// The return schema as JSON.
     pub returns: &'static str,
+    /// The `{variables}` of `path`, in order, with the checks the schema states for them.
+    pub path_vars: &'static [PathVar],
+    /// Why the SDK cannot send this method yet, when it cannot (it is refused before sending).
+    pub unsupported: Option<&'static str>,
+}
+
+/// A `{variable}` of a path template and what its value must satisfy before it is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathVar {
+    /// The name inside the braces.
+    pub name: &'static str,
+    /// Integer or string, with the schema's constraints.
+    pub kind: VarKind,
+}
+
+/// The value rules of a path variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VarKind {
+    /// An integer within the schema's bounds.
+    Int {
+        /// Smallest value.
+        min: Option<i64>,
+        /// Largest value.
+        max: Option<i64>,
+    },
+    /// A string.
+    Str(StrRule),
+}
+
+/// What a string value must satisfy, from its schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StrRule {
+    /// Minimum length in characters.
+    pub min_length: Option<u64>,
+    /// Maximum length in characters.
+    pub max_length: Option<u64>,
+    /// PVE's (Perl) pattern the whole value must match.
+    pub pattern: Option<&'static str>,
+    /// PVE's named format (`pve-node`, `pve-storage-id`, ...).
+    pub format: Option<&'static str>,
+    /// The allowed values, when the schema lists them.
+    pub values: &'static [&'static str],
+    /// The variable takes the rest of the path, `/` included (PVE's `fragmentDelimiter`): volume
+    /// IDs, CIDRs and nested pool IDs.
+    pub rest: bool,
 }
 
 impl Endpoint {
@@ -39,42 +84,17 @@ impl Endpoint {
     pub fn is_write(&self) -> bool {
         self.method != HttpMethod::Get
     }
-
-    /// Whether a concrete path (`/nodes/pve1/qemu/100/status/start`) matches this template.
-    pub fn matches(&self, path: &str) -> bool {
-        let mut template = self.path.trim_matches('/').split('/');
-        let mut concrete = path.trim_matches('/').split('/');
-        loop {
-            match (template.next(), concrete.next()) {
-                (None, None) => return true,
-                (Some(t), Some(c)) if t.starts_with('{') => {
-                    if c.is_empty() {
-                        return false;
-                    }
-                }
-                (Some(t), Some(c)) if t == c => {}
-                _ => return false,
-            }
-        }
-    }
 }
 
 include!(concat!(env!("OUT_DIR"), "/catalog.rs"));
 
 /// The endpoint for a method and a path, given as a template (`/nodes/{node}/qemu`) or as a
-/// concrete path (`/nodes/pve1/qemu`). Literal segments win over variables.
+/// concrete path (`/nodes/pve1/qemu`, resolved by [`crate::path::resolve`]).
 pub fn find(method: HttpMethod, path: &str) -> Option<&'static Endpoint> {
-    let path = path.split('?').next().unwrap_or(path);
     ENDPOINTS
         .iter()
-        .filter(|e| e.method == method)
-        .find(|e| e.path == path)
-        .or_else(|| {
-            ENDPOINTS
-                .iter()
-                .filter(|e| e.method == method && e.matches(path))
-                .max_by_key(|e| e.path.split('/').filter(|s| !s.starts_with('{')).count())
-        })
+        .find(|e| e.method == method && e.path == path)
+        .or_else(|| crate::path::resolve(method, path).ok().map(|(e, _)| e))
 }
 
 #[cfg(test)]

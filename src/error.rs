@@ -55,10 +55,33 @@ pub enum Error {
         /// How long the client waited.
         after: Duration,
     },
-    /// The server could not be reached.
+    /// The server could not be reached; nothing was sent.
     Connect {
         /// What failed.
         message: String,
+    },
+    /// The request was sent but the connection broke before the whole answer came: a write may
+    /// or may not have taken effect. Never retried by the client.
+    ConnectionLost {
+        /// What failed.
+        message: String,
+    },
+    /// The answer was larger than the client accepts (`ClientBuilder::max_response_bytes`).
+    ResponseTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// The user must complete two-factor authentication, which a password login cannot do.
+    TwoFactorRequired {
+        /// `USER@REALM`.
+        user: String,
+    },
+    /// The SDK cannot send this method yet; nothing was sent.
+    Unsupported {
+        /// `METHOD /path/template`.
+        method: String,
+        /// Why, and what to use instead.
+        reason: String,
     },
     /// The TLS handshake failed: untrusted certificate, wrong pinned fingerprint, ...
     Tls {
@@ -83,6 +106,13 @@ pub enum Error {
         upid: String,
         /// How long the client waited.
         waited: Duration,
+    },
+    /// Waiting for a task failed (its status could not be read); the task may still be running.
+    TaskWaitFailed {
+        /// The task.
+        upid: String,
+        /// Why the status could not be read.
+        error: Box<Error>,
     },
 }
 
@@ -137,13 +167,32 @@ impl fmt::Display for Error {
             ),
             Error::Timeout { after } => write!(
                 f,
-                "no answer within {:.1} s (raise the timeout, or check the network and pveproxy)",
+                "no answer within {:.1} s (raise the timeout, or check the network and pveproxy; \
+                 a write may still have taken effect)",
                 after.as_secs_f64()
             ),
             Error::Connect { message } => write!(
                 f,
                 "cannot connect: {message} (check host, port 8006 and firewall)"
             ),
+            Error::ConnectionLost { message } => write!(
+                f,
+                "the request was sent but the connection broke before the answer ({message}): \
+                 it may or may not have taken effect; check the state before sending it again"
+            ),
+            Error::ResponseTooLarge { limit } => write!(
+                f,
+                "PVE's answer is larger than {limit} bytes, the most this client reads; \
+                 narrow the request (filters, limit) or raise max_response_bytes"
+            ),
+            Error::TwoFactorRequired { user } => write!(
+                f,
+                "{user} must complete two-factor authentication, which a password login here \
+                 cannot do; use an API token (tokens need no second factor)"
+            ),
+            Error::Unsupported { method, reason } => {
+                write!(f, "{method} is not supported by this SDK yet: {reason}")
+            }
             Error::Tls { message } => write!(
                 f,
                 "TLS failed: {message} (trust PVE's CA with a CA file, or pin the certificate's \
@@ -155,6 +204,11 @@ impl fmt::Display for Error {
                 f,
                 "task {upid} still running after {:.1} s; it goes on in PVE, check it later",
                 waited.as_secs_f64()
+            ),
+            Error::TaskWaitFailed { upid, error } => write!(
+                f,
+                "lost track of task {upid}: {error}; the task may still be running, wait for it \
+                 again or read its status"
             ),
         }
     }

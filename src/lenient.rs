@@ -84,6 +84,24 @@ optional!(opt_i64, i64, i64_of, "an integer");
 optional!(opt_f64, f64, f64_of, "a number");
 optional!(opt_string, String, string_of, "a string");
 
+/// An optional secret, read leniently; `null` is `None`.
+pub fn opt_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::Secret>, D::Error> {
+    opt_string(d).map(|s| s.map(crate::Secret::new))
+}
+
+/// `data` of a method whose return the schema marks optional: `null` is `None`, anything else
+/// goes through `decode`.
+pub fn optional<T>(
+    data: Value,
+    decode: impl FnOnce(Value) -> Result<T, Error>,
+) -> Result<Option<T>, Error> {
+    if data.is_null() {
+        Ok(None)
+    } else {
+        decode(data).map(Some)
+    }
+}
+
 fn decode_error(what: &str, v: &Value) -> Error {
     let mut shown = v.to_string();
     if shown.len() > 200 {
@@ -161,5 +179,11 @@ mod tests {
         assert!(data_i64(json!({"a": 1})).is_err());
         let v: Vec<String> = data(Value::Null).unwrap();
         assert!(v.is_empty());
+        assert_eq!(optional(Value::Null, data_string).unwrap(), None);
+        assert_eq!(
+            optional(json!("x"), data_string).unwrap(),
+            Some("x".to_string())
+        );
+        assert!(optional(json!({}), data_string).is_err());
     }
 }

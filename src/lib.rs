@@ -31,8 +31,10 @@ pub mod lenient;
 #[macro_use]
 mod macros;
 pub mod params;
+pub mod path;
 pub mod propstring;
 mod secret;
+pub mod validate;
 
 pub use client::{ApiToken, Auth, Client, ClientBuilder, TaskOutcome, TlsMode, WaitOptions};
 pub use error::Error;

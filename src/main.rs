@@ -29,7 +29,35 @@ environment for `call`:
   PROXMOX_FINGERPRINT     pin the server certificate's SHA-256 fingerprint (AB:CD:...)
   PROXMOX_TIMEOUT         request timeout in seconds (default 30)";
 
+/// Logs go to stderr (stdout is for results, and for the MCP protocol), filtered by `RUST_LOG`
+/// (default: warnings and errors).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// The longest request timeout accepted from `PROXMOX_TIMEOUT` (a day).
+const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+
+/// Seconds from `PROXMOX_TIMEOUT`: a positive, finite number up to a day.
+fn parse_timeout(text: &str) -> Result<Duration, Error> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= MAX_TIMEOUT_SECS)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| Error::Config {
+            message: format!(
+                "PROXMOX_TIMEOUT `{text}` is not a number of seconds between 0 and {MAX_TIMEOUT_SECS}"
+            ),
+        })
+}
+
 fn main() -> ExitCode {
+    init_logging();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("endpoints") => {
@@ -90,14 +118,7 @@ fn client_from_env() -> Result<Client, Error> {
         })?);
     }
     if let Some(t) = env("PROXMOX_TIMEOUT") {
-        let secs: f64 = t
-            .parse()
-            .ok()
-            .filter(|s: &f64| *s > 0.0)
-            .ok_or_else(|| Error::Config {
-                message: format!("PROXMOX_TIMEOUT `{t}` is not a positive number of seconds"),
-            })?;
-        b = b.timeout(Duration::from_secs_f64(secs));
+        b = b.timeout(parse_timeout(&t)?);
     }
     b = if let Some(token) = env("PROXMOX_TOKEN") {
         b.token(&token)?
@@ -187,4 +208,18 @@ fn run_call(args: &[String]) -> Result<(), String> {
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_are_checked_not_panicking() {
+        assert_eq!(parse_timeout("2.5").unwrap(), Duration::from_millis(2500));
+        for bad in ["inf", "1e20", "NaN", "-1", "0", "soon"] {
+            let e = parse_timeout(bad).unwrap_err().to_string();
+            assert!(e.contains("PROXMOX_TIMEOUT"), "{bad}: {e}");
+        }
+    }
 }

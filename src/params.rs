@@ -5,8 +5,6 @@
 //! states (ranges, lengths) before anything is sent; the client puts the pairs in a
 //! form-urlencoded body (POST/PUT) or in the query string (GET/DELETE).
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-
 use crate::Error;
 use crate::propstring::PropertyString;
 
@@ -167,47 +165,9 @@ fn check_int(name: &str, value: i64, min: Option<i64>, max: Option<i64>) -> Resu
     )
 }
 
-/// Everything but `A-Z a-z 0-9 - _ ~` is escaped in a path segment; dots too, so `..` is inert.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
-
-/// One path segment from a string variable, percent-encoded so that no value (`/`, `?`, `#`,
-/// `..`) can change which path is requested.
-pub fn segment(name: &str, value: &str) -> Result<String, Error> {
-    if value.is_empty() {
-        return Err(invalid(
-            name,
-            "must not be empty (it is part of the URL path)".to_string(),
-        ));
-    }
-    Ok(utf8_percent_encode(value, SEGMENT).to_string())
-}
-
-/// One path segment from an integer variable, within the schema's range.
-pub fn int_segment(
-    name: &str,
-    value: i64,
-    min: Option<i64>,
-    max: Option<i64>,
-) -> Result<String, Error> {
-    check_int(name, value, min, max)?;
-    Ok(value.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn segments_cannot_escape_the_path() {
-        assert_eq!(segment("node", "pve1").unwrap(), "pve1");
-        assert_eq!(segment("node", "..").unwrap(), "%2E%2E");
-        assert_eq!(segment("node", "a/b?c#d").unwrap(), "a%2Fb%3Fc%23d");
-        assert_eq!(
-            segment("volume", "local:iso/x.iso").unwrap(),
-            "local%3Aiso%2Fx%2Eiso"
-        );
-        assert!(segment("node", "").is_err());
-    }
 
     #[test]
     fn constraints_are_checked() {
@@ -226,7 +186,6 @@ mod tests {
         assert!(e.to_string().contains("below the minimum 100"), "{e}");
         assert!(f.str("name", "abcdef", None, Some(3)).is_err());
         assert!(f.num("x", f64::NAN, None, None).is_err());
-        assert!(int_segment("vmid", 42, Some(100), None).is_err());
     }
 
     #[test]

@@ -44,6 +44,13 @@ impl std::str::FromStr for Secret {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Secret {
+    /// Reads a string leniently (PVE may send numbers as such).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::lenient::string(d).map(Secret)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -18,8 +18,7 @@ pub async fn get(
     client: &crate::Client,
 ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
     let form = crate::params::Form::new();
-    let path = ::std::format!("/access",);
-    let data = client.execute(&crate::catalog::ENDPOINTS[0], &path, form).await?;
+    let data = client.execute(&crate::catalog::ENDPOINTS[0], &[], form).await?;
     crate::lenient::data(data)
 }
 /// `/access/acl`
@@ -55,8 +54,7 @@ pub mod acl {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/access/acl",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[1], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[1], &[], form).await?;
         crate::lenient::data(data)
     }
     /// Parameters of `put`: `PUT /access/acl`.
@@ -170,8 +168,7 @@ pub mod acl {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!("/access/acl",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[2], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[2], &[], form).await?;
         crate::lenient::data_unit(data)
     }
 }
@@ -207,8 +204,7 @@ pub mod domains {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/access/domains",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[3], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[3], &[], form).await?;
         crate::lenient::data(data)
     }
     crate::pve_enum! {
@@ -262,7 +258,7 @@ pub mod domains {
         /// Path to the client certificate
         pub cert: ::std::option::Option<::std::string::String>,
         /// Path to the client certificate key
-        pub certkey: ::std::option::Option<crate::Secret>,
+        pub certkey: ::std::option::Option<::std::string::String>,
         /// Check bind connection to the server.
         ///
         /// Default: `0`.
@@ -501,7 +497,7 @@ pub mod domains {
             if let ::std::option::Option::Some(v) = &self.certkey {
                 form.str(
                     "certkey",
-                    v.expose(),
+                    v,
                     ::std::option::Option::None,
                     ::std::option::Option::None,
                 )?;
@@ -745,8 +741,7 @@ pub mod domains {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!("/access/domains",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[4], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[4], &[], form).await?;
         crate::lenient::data_unit(data)
     }
     /// Delete an authentication server.
@@ -760,10 +755,7 @@ pub mod domains {
         realm: &str,
     ) -> ::std::result::Result<(), crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/access/domains/{}", crate ::params::segment("realm", realm) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[5], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[5], &[realm], form).await?;
         crate::lenient::data_unit(data)
     }
     /// Get auth server configuration.
@@ -776,10 +768,7 @@ pub mod domains {
         realm: &str,
     ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/access/domains/{}", crate ::params::segment("realm", realm) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[6], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[6], &[realm], form).await?;
         ::std::result::Result::Ok(data)
     }
     crate::pve_enum! {
@@ -828,7 +817,7 @@ pub mod domains {
         /// Path to the client certificate
         pub cert: ::std::option::Option<::std::string::String>,
         /// Path to the client certificate key
-        pub certkey: ::std::option::Option<crate::Secret>,
+        pub certkey: ::std::option::Option<::std::string::String>,
         /// Check bind connection to the server.
         ///
         /// Default: `0`.
@@ -1066,7 +1055,7 @@ pub mod domains {
             if let ::std::option::Option::Some(v) = &self.certkey {
                 form.str(
                     "certkey",
-                    v.expose(),
+                    v,
                     ::std::option::Option::None,
                     ::std::option::Option::None,
                 )?;
@@ -1306,10 +1295,7 @@ pub mod domains {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/access/domains/{}", crate ::params::segment("realm", realm) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[7], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[7], &[realm], form).await?;
         crate::lenient::data_unit(data)
     }
     /// `/access/domains/{realm}/sync`
@@ -1400,10 +1386,9 @@ pub mod domains {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/access/domains/{}/sync", crate ::params::segment("realm", realm) ?
-            );
-            let data = client.execute(&crate::catalog::ENDPOINTS[8], &path, form).await?;
+            let data = client
+                .execute(&crate::catalog::ENDPOINTS[8], &[realm], form)
+                .await?;
             crate::lenient::data_string(data)
         }
     }
@@ -1436,8 +1421,7 @@ pub mod groups {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/access/groups",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[9], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[9], &[], form).await?;
         crate::lenient::data(data)
     }
     /// Parameters of `post`: `POST /access/groups`.
@@ -1494,8 +1478,7 @@ pub mod groups {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!("/access/groups",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[10], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[10], &[], form).await?;
         crate::lenient::data_unit(data)
     }
     /// Delete group.
@@ -1509,10 +1492,9 @@ pub mod groups {
         groupid: &str,
     ) -> ::std::result::Result<(), crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/access/groups/{}", crate ::params::segment("groupid", groupid) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[11], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[11], &[groupid], form)
+            .await?;
         crate::lenient::data_unit(data)
     }
     /// `GetGroupidResponse` returned by PVE.
@@ -1533,10 +1515,9 @@ pub mod groups {
         groupid: &str,
     ) -> ::std::result::Result<GetGroupidResponse, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/access/groups/{}", crate ::params::segment("groupid", groupid) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[12], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[12], &[groupid], form)
+            .await?;
         crate::lenient::data(data)
     }
     /// Parameters of `put_groupid`: `PUT /access/groups/{groupid}`.
@@ -1582,10 +1563,9 @@ pub mod groups {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/access/groups/{}", crate ::params::segment("groupid", groupid) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[13], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[13], &[groupid], form)
+            .await?;
         crate::lenient::data_unit(data)
     }
 }
@@ -1609,8 +1589,7 @@ pub mod openid {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/access/openid",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[14], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[14], &[], form).await?;
         crate::lenient::data(data)
     }
     /// `/access/openid/auth-url`
@@ -1675,10 +1654,7 @@ pub mod openid {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/access/openid/auth-url",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[15], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[15], &[], form).await?;
             crate::lenient::data_string(data)
         }
     }
@@ -1690,15 +1666,15 @@ pub mod openid {
             #[serde(
                 default,
                 rename = "CSRFPreventionToken",
-                deserialize_with = "crate::lenient::opt_string",
+                deserialize_with = "crate::lenient::opt_secret",
             )]
-            pub csrfprevention_token: ::std::option::Option<::std::string::String>,
+            pub csrfprevention_token: ::std::option::Option<crate::Secret>,
             #[serde(default)]
             pub cap: ::std::option::Option<::serde_json::Value>,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub clustername: ::std::option::Option<::std::string::String>,
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub ticket: ::std::option::Option<::std::string::String>,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub ticket: ::std::option::Option<crate::Secret>,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub username: ::std::option::Option<::std::string::String>,
             /// Keys this schema does not list.
@@ -1779,10 +1755,7 @@ pub mod openid {
         ) -> ::std::result::Result<PostResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/access/openid/login",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[16], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[16], &[], form).await?;
             crate::lenient::data(data)
         }
     }
@@ -1863,8 +1836,7 @@ pub mod password {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!("/access/password",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[17], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[17], &[], form).await?;
         crate::lenient::data_unit(data)
     }
 }
@@ -1925,8 +1897,7 @@ pub mod permissions {
     ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!("/access/permissions",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[18], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[18], &[], form).await?;
         ::std::result::Result::Ok(data)
     }
 }
@@ -1957,8 +1928,7 @@ pub mod roles {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/access/roles",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[19], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[19], &[], form).await?;
         crate::lenient::data(data)
     }
     /// Parameters of `post`: `POST /access/roles`.
@@ -2016,8 +1986,7 @@ pub mod roles {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!("/access/roles",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[20], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[20], &[], form).await?;
         crate::lenient::data_unit(data)
     }
     /// Delete role.
@@ -2031,10 +2000,9 @@ pub mod roles {
         roleid: &str,
     ) -> ::std::result::Result<(), crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/access/roles/{}", crate ::params::segment("roleid", roleid) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[21], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[21], &[roleid], form)
+            .await?;
         crate::lenient::data_unit(data)
     }
     /// `GetRoleidResponse` returned by PVE.
@@ -2333,10 +2301,9 @@ pub mod roles {
         roleid: &str,
     ) -> ::std::result::Result<GetRoleidResponse, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/access/roles/{}", crate ::params::segment("roleid", roleid) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[22], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[22], &[roleid], form)
+            .await?;
         crate::lenient::data(data)
     }
     /// Parameters of `put_roleid`: `PUT /access/roles/{roleid}`.
@@ -2388,10 +2355,9 @@ pub mod roles {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/access/roles/{}", crate ::params::segment("roleid", roleid) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[23], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[23], &[roleid], form)
+            .await?;
         crate::lenient::data_unit(data)
     }
 }
@@ -2463,8 +2429,7 @@ pub mod tfa {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/access/tfa",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[24], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[24], &[], form).await?;
         crate::lenient::data(data)
     }
     crate::pve_enum! {
@@ -2508,10 +2473,9 @@ pub mod tfa {
         userid: &str,
     ) -> ::std::result::Result<::std::vec::Vec<GetUseridResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/access/tfa/{}", crate ::params::segment("userid", userid) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[25], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[25], &[userid], form)
+            .await?;
         crate::lenient::data(data)
     }
     crate::pve_enum! {
@@ -2550,11 +2514,11 @@ pub mod tfa {
         /// Minimum length: 5. Maximum length: 64.
         pub password: ::std::option::Option<crate::Secret>,
         /// A totp URI.
-        pub totp: ::std::option::Option<::std::string::String>,
+        pub totp: ::std::option::Option<crate::Secret>,
         /// TFA Entry Type.
         pub r#type: PostUseridType,
         /// The current value for the provided totp URI, or a Webauthn/U2F challenge response
-        pub value: ::std::option::Option<::std::string::String>,
+        pub value: ::std::option::Option<crate::Secret>,
     }
     impl PostUseridParams {
         /// The required parameters; every optional one unset.
@@ -2602,7 +2566,7 @@ pub mod tfa {
             if let ::std::option::Option::Some(v) = &self.totp {
                 form.str(
                     "totp",
-                    v,
+                    v.expose(),
                     ::std::option::Option::None,
                     ::std::option::Option::None,
                 )?;
@@ -2614,7 +2578,7 @@ pub mod tfa {
             if let ::std::option::Option::Some(v) = &self.value {
                 form.str(
                     "value",
-                    v,
+                    v.expose(),
                     ::std::option::Option::None,
                     ::std::option::Option::None,
                 )?;
@@ -2636,10 +2600,9 @@ pub mod tfa {
     ) -> ::std::result::Result<PostUseridResponse, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/access/tfa/{}", crate ::params::segment("userid", userid) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[26], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[26], &[userid], form)
+            .await?;
         crate::lenient::data(data)
     }
     /// Parameters of `delete_userid_id`: `DELETE /access/tfa/{userid}/{id}`.
@@ -2690,11 +2653,9 @@ pub mod tfa {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/access/tfa/{}/{}", crate ::params::segment("userid", userid) ?, crate
-            ::params::segment("id", id) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[27], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[27], &[userid, id], form)
+            .await?;
         crate::lenient::data_unit(data)
     }
     crate::pve_enum! {
@@ -2739,11 +2700,9 @@ pub mod tfa {
         id: &str,
     ) -> ::std::result::Result<GetUseridIdResponse, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/access/tfa/{}/{}", crate ::params::segment("userid", userid) ?, crate
-            ::params::segment("id", id) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[28], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[28], &[userid, id], form)
+            .await?;
         crate::lenient::data(data)
     }
     /// Parameters of `put_userid_id`: `PUT /access/tfa/{userid}/{id}`.
@@ -2813,11 +2772,9 @@ pub mod tfa {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/access/tfa/{}/{}", crate ::params::segment("userid", userid) ?, crate
-            ::params::segment("id", id) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[29], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[29], &[userid, id], form)
+            .await?;
         crate::lenient::data_unit(data)
     }
 }
@@ -2830,8 +2787,7 @@ pub mod ticket {
     /// - Permission: anyone, even unauthenticated
     pub async fn get(client: &crate::Client) -> ::std::result::Result<(), crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/access/ticket",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[30], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[30], &[], form).await?;
         crate::lenient::data_unit(data)
     }
     /// `PostResponse` returned by PVE.
@@ -2840,13 +2796,13 @@ pub mod ticket {
         #[serde(
             default,
             rename = "CSRFPreventionToken",
-            deserialize_with = "crate::lenient::opt_string",
+            deserialize_with = "crate::lenient::opt_secret",
         )]
-        pub csrfprevention_token: ::std::option::Option<::std::string::String>,
+        pub csrfprevention_token: ::std::option::Option<crate::Secret>,
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub clustername: ::std::option::Option<::std::string::String>,
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub ticket: ::std::option::Option<::std::string::String>,
+        #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+        pub ticket: ::std::option::Option<crate::Secret>,
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub username: ::std::option::Option<::std::string::String>,
         /// Keys this schema does not list.
@@ -2861,7 +2817,7 @@ pub mod ticket {
         /// Default: `1`.
         pub new_format: ::std::option::Option<bool>,
         /// One-time password for Two-factor authentication.
-        pub otp: ::std::option::Option<::std::string::String>,
+        pub otp: ::std::option::Option<crate::Secret>,
         /// The secret password. This can also be a valid ticket.
         pub password: crate::Secret,
         /// Verify ticket, and check if user have access 'privs' on 'path'
@@ -2877,7 +2833,7 @@ pub mod ticket {
         /// Maximum length: 32. Format: `pve-realm`.
         pub realm: ::std::option::Option<::std::string::String>,
         /// The signed TFA challenge string the user wants to respond to.
-        pub tfa_challenge: ::std::option::Option<::std::string::String>,
+        pub tfa_challenge: ::std::option::Option<crate::Secret>,
         /// User name
         ///
         /// Maximum length: 64.
@@ -2910,7 +2866,7 @@ pub mod ticket {
             if let ::std::option::Option::Some(v) = &self.otp {
                 form.str(
                     "otp",
-                    v,
+                    v.expose(),
                     ::std::option::Option::None,
                     ::std::option::Option::None,
                 )?;
@@ -2951,7 +2907,7 @@ pub mod ticket {
             if let ::std::option::Option::Some(v) = &self.tfa_challenge {
                 form.str(
                     "tfa-challenge",
-                    v,
+                    v.expose(),
                     ::std::option::Option::None,
                     ::std::option::Option::None,
                 )?;
@@ -2981,8 +2937,7 @@ pub mod ticket {
     ) -> ::std::result::Result<PostResponse, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!("/access/ticket",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[31], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[31], &[], form).await?;
         crate::lenient::data(data)
     }
 }
@@ -3125,8 +3080,7 @@ pub mod users {
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!("/access/users",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[32], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[32], &[], form).await?;
         crate::lenient::data(data)
     }
     /// Parameters of `post`: `POST /access/users`.
@@ -3277,8 +3231,7 @@ pub mod users {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!("/access/users",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[33], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[33], &[], form).await?;
         crate::lenient::data_unit(data)
     }
     /// Delete user.
@@ -3292,10 +3245,9 @@ pub mod users {
         userid: &str,
     ) -> ::std::result::Result<(), crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/access/users/{}", crate ::params::segment("userid", userid) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[34], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[34], &[userid], form)
+            .await?;
         crate::lenient::data_unit(data)
     }
     /// `GetUseridResponse` returned by PVE.
@@ -3343,10 +3295,9 @@ pub mod users {
         userid: &str,
     ) -> ::std::result::Result<GetUseridResponse, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/access/users/{}", crate ::params::segment("userid", userid) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[35], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[35], &[userid], form)
+            .await?;
         crate::lenient::data(data)
     }
     /// Parameters of `put_userid`: `PUT /access/users/{userid}`.
@@ -3476,10 +3427,9 @@ pub mod users {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/access/users/{}", crate ::params::segment("userid", userid) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[36], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[36], &[userid], form)
+            .await?;
         crate::lenient::data_unit(data)
     }
     /// `/access/users/{userid}/tfa`
@@ -3555,11 +3505,8 @@ pub mod users {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/access/users/{}/tfa", crate ::params::segment("userid", userid) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[37], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[37], &[userid], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -3600,11 +3547,8 @@ pub mod users {
             userid: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/access/users/{}/token", crate ::params::segment("userid", userid) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[38], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[38], &[userid], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -3620,12 +3564,8 @@ pub mod users {
             tokenid: &str,
         ) -> ::std::result::Result<(), crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/access/users/{}/token/{}", crate ::params::segment("userid", userid) ?,
-                crate ::params::segment("tokenid", tokenid) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[39], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[39], &[userid, tokenid], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -3659,12 +3599,8 @@ pub mod users {
             tokenid: &str,
         ) -> ::std::result::Result<GetTokenidResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/access/users/{}/token/{}", crate ::params::segment("userid", userid) ?,
-                crate ::params::segment("tokenid", tokenid) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[40], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[40], &[userid, tokenid], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -3700,8 +3636,8 @@ pub mod users {
             #[serde(default)]
             pub info: ::std::option::Option<PostTokenidResponseInfo>,
             /// API token value used for authentication.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub value: ::std::option::Option<::std::string::String>,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub value: ::std::option::Option<crate::Secret>,
         }
         /// Parameters of `post_tokenid`: `POST /access/users/{userid}/token/{tokenid}`.
         #[derive(Debug, Clone, PartialEq, Default)]
@@ -3768,12 +3704,8 @@ pub mod users {
         ) -> ::std::result::Result<PostTokenidResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/access/users/{}/token/{}", crate ::params::segment("userid", userid) ?,
-                crate ::params::segment("tokenid", tokenid) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[41], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[41], &[userid, tokenid], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -3800,8 +3732,8 @@ pub mod users {
             #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
             pub privsep: ::std::option::Option<bool>,
             /// API token value used for authentication. Only set when 'regenerate' was set.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub value: ::std::option::Option<::std::string::String>,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub value: ::std::option::Option<crate::Secret>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -3892,12 +3824,8 @@ pub mod users {
         ) -> ::std::result::Result<PutTokenidResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/access/users/{}/token/{}", crate ::params::segment("userid", userid) ?,
-                crate ::params::segment("tokenid", tokenid) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[42], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[42], &[userid, tokenid], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -3915,12 +3843,8 @@ pub mod users {
             userid: &str,
         ) -> ::std::result::Result<bool, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/access/users/{}/unlock-tfa", crate ::params::segment("userid", userid)
-                ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[43], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[43], &[userid], form)
                 .await?;
             crate::lenient::data_bool(data)
         }
@@ -3946,7 +3870,7 @@ pub mod vncticket {
         /// Maximum length: 64. Format: `pve-priv-list`.
         pub privs: ::std::string::String,
         /// The VNC ticket.
-        pub vncticket: ::std::string::String,
+        pub vncticket: crate::Secret,
     }
     impl PostParams {
         /// The required parameters; every optional one unset.
@@ -3955,7 +3879,7 @@ pub mod vncticket {
             authid: ::std::string::String,
             path: ::std::string::String,
             privs: ::std::string::String,
-            vncticket: ::std::string::String,
+            vncticket: crate::Secret,
         ) -> Self {
             Self {
                 authid,
@@ -4010,7 +3934,7 @@ pub mod vncticket {
                 let v = &self.vncticket;
                 form.str(
                     "vncticket",
-                    v,
+                    v.expose(),
                     ::std::option::Option::None,
                     ::std::option::Option::None,
                 )?;
@@ -4030,8 +3954,7 @@ pub mod vncticket {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!("/access/vncticket",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[44], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[44], &[], form).await?;
         crate::lenient::data_unit(data)
     }
 }

@@ -9,8 +9,7 @@ pub async fn get(
     client: &crate::Client,
 ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
     let form = crate::params::Form::new();
-    let path = ::std::format!("/cluster",);
-    let data = client.execute(&crate::catalog::ENDPOINTS[45], &path, form).await?;
+    let data = client.execute(&crate::catalog::ENDPOINTS[45], &[], form).await?;
     crate::lenient::data(data)
 }
 /// `/cluster/acme`
@@ -24,8 +23,7 @@ pub mod acme {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/cluster/acme",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[46], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[46], &[], form).await?;
         crate::lenient::data(data)
     }
     /// `/cluster/acme/account`
@@ -40,10 +38,7 @@ pub mod acme {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/acme/account",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[47], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[47], &[], form).await?;
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /cluster/acme/account`.
@@ -152,10 +147,7 @@ pub mod acme {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/acme/account",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[48], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[48], &[], form).await?;
             crate::lenient::data_string(data)
         }
         /// Deactivate existing ACME account at CA.
@@ -170,11 +162,8 @@ pub mod acme {
             name: &str,
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/acme/account/{}", crate ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[49], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[49], &[name], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -204,11 +193,8 @@ pub mod acme {
             name: &str,
         ) -> ::std::result::Result<GetNameResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/acme/account/{}", crate ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[50], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[50], &[name], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -259,11 +245,8 @@ pub mod acme {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/acme/account/{}", crate ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[51], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[51], &[name], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -292,10 +275,7 @@ pub mod acme {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/acme/challenge-schema",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[52], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[52], &[], form).await?;
             crate::lenient::data(data)
         }
     }
@@ -321,10 +301,7 @@ pub mod acme {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/acme/directories",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[53], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[53], &[], form).await?;
             crate::lenient::data(data)
         }
     }
@@ -403,10 +380,7 @@ pub mod acme {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/acme/meta",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[54], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[54], &[], form).await?;
             crate::lenient::data(data)
         }
     }
@@ -594,10 +568,7 @@ pub mod acme {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/acme/plugins",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[55], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[55], &[], form).await?;
             crate::lenient::data(data)
         }
         crate::pve_enum! {
@@ -798,10 +769,7 @@ pub mod acme {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/acme/plugins",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[56], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[56], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Delete ACME plugin configuration.
@@ -815,11 +783,8 @@ pub mod acme {
             id: &str,
         ) -> ::std::result::Result<(), crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/acme/plugins/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[57], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[57], &[id], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -973,11 +938,8 @@ pub mod acme {
             id: &str,
         ) -> ::std::result::Result<GetIdResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/acme/plugins/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[58], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[58], &[id], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -1181,11 +1143,8 @@ pub mod acme {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/acme/plugins/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[59], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[59], &[id], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -1233,14 +1192,14 @@ pub mod acme {
         pub async fn get(
             client: &crate::Client,
             params: &GetParams,
-        ) -> ::std::result::Result<::std::string::String, crate::Error> {
+        ) -> ::std::result::Result<
+            ::std::option::Option<::std::string::String>,
+            crate::Error,
+        > {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/acme/tos",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[60], &path, form)
-                .await?;
-            crate::lenient::data_string(data)
+            let data = client.execute(&crate::catalog::ENDPOINTS[60], &[], form).await?;
+            crate::lenient::optional(data, |data| crate::lenient::data_string(data))
         }
     }
 }
@@ -1582,8 +1541,7 @@ pub mod backup {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/cluster/backup",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[61], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[61], &[], form).await?;
         crate::lenient::data(data)
     }
     crate::pve_enum! {
@@ -2066,8 +2024,7 @@ pub mod backup {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!("/cluster/backup",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[62], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[62], &[], form).await?;
         crate::lenient::data_unit(data)
     }
     /// Delete vzdump backup job definition.
@@ -2081,10 +2038,7 @@ pub mod backup {
         id: &str,
     ) -> ::std::result::Result<(), crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/cluster/backup/{}", crate ::params::segment("id", id) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[63], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[63], &[id], form).await?;
         crate::lenient::data_unit(data)
     }
     crate::pve_enum! {
@@ -2424,10 +2378,7 @@ pub mod backup {
         id: &str,
     ) -> ::std::result::Result<GetIdResponse, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/cluster/backup/{}", crate ::params::segment("id", id) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[64], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[64], &[id], form).await?;
         crate::lenient::data(data)
     }
     crate::pve_enum! {
@@ -2914,10 +2865,7 @@ pub mod backup {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/cluster/backup/{}", crate ::params::segment("id", id) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[65], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[65], &[id], form).await?;
         crate::lenient::data_unit(data)
     }
     /// `/cluster/backup/{id}/included_volumes`
@@ -2990,12 +2938,8 @@ pub mod backup {
             id: &str,
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/backup/{}/included_volumes", crate ::params::segment("id", id)
-                ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[66], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[66], &[id], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -3022,8 +2966,7 @@ pub mod backup_info {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/cluster/backup-info",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[67], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[67], &[], form).await?;
         crate::lenient::data(data)
     }
     /// `/cluster/backup-info/not-backed-up`
@@ -3058,10 +3001,7 @@ pub mod backup_info {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/backup-info/not-backed-up",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[68], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[68], &[], form).await?;
             crate::lenient::data(data)
         }
     }
@@ -3077,8 +3017,7 @@ pub mod bulk_action {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/cluster/bulk-action",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[69], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[69], &[], form).await?;
         crate::lenient::data(data)
     }
     /// `/cluster/bulk-action/guest`
@@ -3092,10 +3031,7 @@ pub mod bulk_action {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/bulk-action/guest",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[70], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[70], &[], form).await?;
             crate::lenient::data(data)
         }
         /// `/cluster/bulk-action/guest/migrate`
@@ -3198,9 +3134,8 @@ pub mod bulk_action {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!("/cluster/bulk-action/guest/migrate",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[71], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[71], &[], form)
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -3300,9 +3235,8 @@ pub mod bulk_action {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!("/cluster/bulk-action/guest/shutdown",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[72], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[72], &[], form)
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -3392,9 +3326,8 @@ pub mod bulk_action {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!("/cluster/bulk-action/guest/start",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[73], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[73], &[], form)
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -3494,9 +3427,8 @@ pub mod bulk_action {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!("/cluster/bulk-action/guest/suspend",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[74], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[74], &[], form)
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -3514,8 +3446,7 @@ pub mod ceph {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/cluster/ceph",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[75], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[75], &[], form).await?;
         crate::lenient::data(data)
     }
     /// `/cluster/ceph/flags`
@@ -3556,10 +3487,7 @@ pub mod ceph {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/ceph/flags",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[76], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[76], &[], form).await?;
             crate::lenient::data(data)
         }
         /// Parameters of `put`: `PUT /cluster/ceph/flags`.
@@ -3661,10 +3589,7 @@ pub mod ceph {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/ceph/flags",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[77], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[77], &[], form).await?;
             crate::lenient::data_string(data)
         }
         /// Get the status of a specific ceph flag.
@@ -3678,11 +3603,8 @@ pub mod ceph {
             flag: &str,
         ) -> ::std::result::Result<bool, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/ceph/flags/{}", crate ::params::segment("flag", flag) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[78], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[78], &[flag], form)
                 .await?;
             crate::lenient::data_bool(data)
         }
@@ -3724,11 +3646,8 @@ pub mod ceph {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/ceph/flags/{}", crate ::params::segment("flag", flag) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[79], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[79], &[flag], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -3760,10 +3679,7 @@ pub mod ceph {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/ceph/health-mute",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[80], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[80], &[], form).await?;
             crate::lenient::data(data)
         }
         /// Parameters of `put_code`: `PUT /cluster/ceph/health-mute/{code}`.
@@ -3822,11 +3738,8 @@ pub mod ceph {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/ceph/health-mute/{}", crate ::params::segment("code", code) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[81], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[81], &[code], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -3950,10 +3863,7 @@ pub mod ceph {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/ceph/metadata",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[82], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[82], &[], form).await?;
             crate::lenient::data(data)
         }
     }
@@ -4031,10 +3941,7 @@ pub mod ceph {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/ceph/restart-bulk",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[83], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[83], &[], form).await?;
             crate::lenient::data_string(data)
         }
     }
@@ -4050,10 +3957,7 @@ pub mod ceph {
             client: &crate::Client,
         ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/ceph/status",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[84], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[84], &[], form).await?;
             ::std::result::Result::Ok(data)
         }
     }
@@ -4069,8 +3973,7 @@ pub mod config {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/cluster/config",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[85], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[85], &[], form).await?;
         crate::lenient::data(data)
     }
     /// Parameters of `post`: `POST /cluster/config`.
@@ -4170,8 +4073,7 @@ pub mod config {
     ) -> ::std::result::Result<::std::string::String, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!("/cluster/config",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[86], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[86], &[], form).await?;
         crate::lenient::data_string(data)
     }
     /// `/cluster/config/apiversion`
@@ -4185,10 +4087,7 @@ pub mod config {
             client: &crate::Client,
         ) -> ::std::result::Result<i64, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/config/apiversion",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[87], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[87], &[], form).await?;
             crate::lenient::data_i64(data)
         }
     }
@@ -4286,10 +4185,7 @@ pub mod config {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/config/join",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[88], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[88], &[], form).await?;
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /cluster/config/join`.
@@ -4412,10 +4308,7 @@ pub mod config {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/config/join",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[89], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[89], &[], form).await?;
             crate::lenient::data_string(data)
         }
     }
@@ -4439,10 +4332,7 @@ pub mod config {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/config/nodes",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[90], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[90], &[], form).await?;
             crate::lenient::data(data)
         }
         /// Removes a node from the cluster configuration.
@@ -4456,19 +4346,16 @@ pub mod config {
             node: &str,
         ) -> ::std::result::Result<(), crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/config/nodes/{}", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[91], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[91], &[node], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
         /// `PostNodeResponse` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct PostNodeResponse {
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub corosync_authkey: ::std::option::Option<::std::string::String>,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub corosync_authkey: ::std::option::Option<crate::Secret>,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub corosync_conf: ::std::option::Option<::std::string::String>,
             #[serde(default)]
@@ -4577,11 +4464,8 @@ pub mod config {
         ) -> ::std::result::Result<PostNodeResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/config/nodes/{}", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[92], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[92], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -4598,10 +4482,7 @@ pub mod config {
             client: &crate::Client,
         ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/config/qdevice",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[93], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[93], &[], form).await?;
             ::std::result::Result::Ok(data)
         }
     }
@@ -4616,10 +4497,7 @@ pub mod config {
             client: &crate::Client,
         ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/config/totem",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[94], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[94], &[], form).await?;
             ::std::result::Result::Ok(data)
         }
     }
@@ -4635,8 +4513,7 @@ pub mod firewall {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/cluster/firewall",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[95], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[95], &[], form).await?;
         crate::lenient::data(data)
     }
     /// `/cluster/firewall/aliases`
@@ -4668,10 +4545,7 @@ pub mod firewall {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/firewall/aliases",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[96], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[96], &[], form).await?;
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /cluster/firewall/aliases`.
@@ -4748,10 +4622,7 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/firewall/aliases",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[97], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[97], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Parameters of `delete_name`: `DELETE /cluster/firewall/aliases/{name}`.
@@ -4800,11 +4671,8 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/firewall/aliases/{}", crate ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[98], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[98], &[name], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -4818,11 +4686,8 @@ pub mod firewall {
             name: &str,
         ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/firewall/aliases/{}", crate ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[99], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[99], &[name], form)
                 .await?;
             ::std::result::Result::Ok(data)
         }
@@ -4910,11 +4775,8 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/firewall/aliases/{}", crate ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[100], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[100], &[name], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -4949,10 +4811,7 @@ pub mod firewall {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/firewall/groups",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[101], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[101], &[], form).await?;
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /cluster/firewall/groups`.
@@ -5038,10 +4897,7 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/firewall/groups",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[102], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[102], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Delete security group.
@@ -5055,11 +4911,8 @@ pub mod firewall {
             group: &str,
         ) -> ::std::result::Result<(), crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/firewall/groups/{}", crate ::params::segment("group", group) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[103], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[103], &[group], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -5137,11 +4990,8 @@ pub mod firewall {
             group: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetGroupResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/firewall/groups/{}", crate ::params::segment("group", group) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[104], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[104], &[group], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -5374,11 +5224,8 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/firewall/groups/{}", crate ::params::segment("group", group) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[105], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[105], &[group], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -5429,13 +5276,12 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/firewall/groups/{}/{}", crate ::params::segment("group", group)
-                ?, crate ::params::int_segment("pos", pos,
-                ::std::option::Option::Some(0i64), ::std::option::Option::None) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[106], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[106],
+                    &[group, pos.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -5514,13 +5360,12 @@ pub mod firewall {
             pos: i64,
         ) -> ::std::result::Result<GetGroupPosResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/firewall/groups/{}/{}", crate ::params::segment("group", group)
-                ?, crate ::params::int_segment("pos", pos,
-                ::std::option::Option::Some(0i64), ::std::option::Option::None) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[107], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[107],
+                    &[group, pos.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -5765,13 +5610,12 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/firewall/groups/{}/{}", crate ::params::segment("group", group)
-                ?, crate ::params::int_segment("pos", pos,
-                ::std::option::Option::Some(0i64), ::std::option::Option::None) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[108], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[108],
+                    &[group, pos.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -5806,10 +5650,7 @@ pub mod firewall {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/firewall/ipset",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[109], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[109], &[], form).await?;
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /cluster/firewall/ipset`.
@@ -5895,10 +5736,7 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/firewall/ipset",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[110], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[110], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Parameters of `delete_name`: `DELETE /cluster/firewall/ipset/{name}`.
@@ -5940,11 +5778,8 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/firewall/ipset/{}", crate ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[111], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[111], &[name], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -5976,11 +5811,8 @@ pub mod firewall {
             name: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetNameResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/firewall/ipset/{}", crate ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[112], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[112], &[name], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -6047,11 +5879,8 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/firewall/ipset/{}", crate ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[113], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[113], &[name], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -6102,12 +5931,8 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/firewall/ipset/{}/{}", crate ::params::segment("name", name) ?,
-                crate ::params::segment("cidr", cidr) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[114], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[114], &[name, cidr], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -6123,12 +5948,8 @@ pub mod firewall {
             cidr: &str,
         ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/firewall/ipset/{}/{}", crate ::params::segment("name", name) ?,
-                crate ::params::segment("cidr", cidr) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[115], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[115], &[name, cidr], form)
                 .await?;
             ::std::result::Result::Ok(data)
         }
@@ -6195,12 +6016,8 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/firewall/ipset/{}/{}", crate ::params::segment("name", name) ?,
-                crate ::params::segment("cidr", cidr) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[116], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[116], &[name, cidr], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -6229,10 +6046,7 @@ pub mod firewall {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/firewall/macros",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[117], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[117], &[], form).await?;
             crate::lenient::data(data)
         }
     }
@@ -6290,10 +6104,7 @@ pub mod firewall {
             client: &crate::Client,
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/firewall/options",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[118], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[118], &[], form).await?;
             crate::lenient::data(data)
         }
         crate::pve_enum! {
@@ -6417,10 +6228,7 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/firewall/options",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[119], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[119], &[], form).await?;
             crate::lenient::data_unit(data)
         }
     }
@@ -6488,10 +6296,7 @@ pub mod firewall {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/firewall/refs",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[120], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[120], &[], form).await?;
             crate::lenient::data(data)
         }
     }
@@ -6570,10 +6375,7 @@ pub mod firewall {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/firewall/rules",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[121], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[121], &[], form).await?;
             crate::lenient::data(data)
         }
         crate::pve_enum! {
@@ -6804,10 +6606,7 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/firewall/rules",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[122], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[122], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Parameters of `delete_pos`: `DELETE /cluster/firewall/rules/{pos}`.
@@ -6856,12 +6655,12 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/firewall/rules/{}", crate ::params::int_segment("pos", pos,
-                ::std::option::Option::Some(0i64), ::std::option::Option::None) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[123], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[123],
+                    &[pos.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -6939,12 +6738,12 @@ pub mod firewall {
             pos: i64,
         ) -> ::std::result::Result<GetPosResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/firewall/rules/{}", crate ::params::int_segment("pos", pos,
-                ::std::option::Option::Some(0i64), ::std::option::Option::None) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[124], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[124],
+                    &[pos.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -7188,12 +6987,12 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/firewall/rules/{}", crate ::params::int_segment("pos", pos,
-                ::std::option::Option::Some(0i64), ::std::option::Option::None) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[125], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[125],
+                    &[pos.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -7219,8 +7018,7 @@ pub mod ha {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/cluster/ha",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[126], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[126], &[], form).await?;
         crate::lenient::data(data)
     }
     /// `/cluster/ha/groups`
@@ -7243,10 +7041,7 @@ pub mod ha {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/ha/groups",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[127], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[127], &[], form).await?;
             crate::lenient::data(data)
         }
         crate::pve_enum! {
@@ -7355,10 +7150,7 @@ pub mod ha {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/ha/groups",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[128], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[128], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Delete ha group configuration. (deprecated in favor of HA rules)
@@ -7372,11 +7164,8 @@ pub mod ha {
             group: &str,
         ) -> ::std::result::Result<(), crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/ha/groups/{}", crate ::params::segment("group", group) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[129], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[129], &[group], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -7390,11 +7179,8 @@ pub mod ha {
             group: &str,
         ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/ha/groups/{}", crate ::params::segment("group", group) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[130], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[130], &[group], form)
                 .await?;
             ::std::result::Result::Ok(data)
         }
@@ -7503,11 +7289,8 @@ pub mod ha {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/ha/groups/{}", crate ::params::segment("group", group) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[131], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[131], &[group], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -7564,10 +7347,7 @@ pub mod ha {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/ha/resources",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[132], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[132], &[], form).await?;
             crate::lenient::data(data)
         }
         crate::pve_enum! {
@@ -7768,10 +7548,7 @@ pub mod ha {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/ha/resources",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[133], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[133], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Parameters of `delete_sid`: `DELETE /cluster/ha/resources/{sid}`.
@@ -7815,11 +7592,8 @@ pub mod ha {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/ha/resources/{}", crate ::params::segment("sid", sid) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[134], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[134], &[sid], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -7888,11 +7662,8 @@ pub mod ha {
             sid: &str,
         ) -> ::std::result::Result<GetSidResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/ha/resources/{}", crate ::params::segment("sid", sid) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[135], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[135], &[sid], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -8097,11 +7868,8 @@ pub mod ha {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/ha/resources/{}", crate ::params::segment("sid", sid) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[136], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[136], &[sid], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -8198,12 +7966,8 @@ pub mod ha {
             ) -> ::std::result::Result<PostResponse, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/ha/resources/{}/migrate", crate ::params::segment("sid",
-                    sid) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[137], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[137], &[sid], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -8301,12 +8065,8 @@ pub mod ha {
             ) -> ::std::result::Result<PostResponse, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/ha/resources/{}/relocate", crate ::params::segment("sid",
-                    sid) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[138], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[138], &[sid], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -8376,10 +8136,7 @@ pub mod ha {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/ha/rules",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[139], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[139], &[], form).await?;
             crate::lenient::data(data)
         }
         /// Create HA rule.
@@ -8392,10 +8149,7 @@ pub mod ha {
             client: &crate::Client,
         ) -> ::std::result::Result<(), crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/ha/rules",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[140], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[140], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Delete HA rule.
@@ -8409,11 +8163,8 @@ pub mod ha {
             rule: &str,
         ) -> ::std::result::Result<(), crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/ha/rules/{}", crate ::params::segment("rule", rule) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[141], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[141], &[rule], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -8447,11 +8198,8 @@ pub mod ha {
             rule: &str,
         ) -> ::std::result::Result<GetRuleResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/ha/rules/{}", crate ::params::segment("rule", rule) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[142], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[142], &[rule], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -8466,11 +8214,8 @@ pub mod ha {
             rule: &str,
         ) -> ::std::result::Result<(), crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/ha/rules/{}", crate ::params::segment("rule", rule) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[143], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[143], &[rule], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -8486,10 +8231,7 @@ pub mod ha {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/ha/status",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[144], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[144], &[], form).await?;
             crate::lenient::data(data)
         }
         /// `/cluster/ha/status/arm-ha`
@@ -8504,9 +8246,8 @@ pub mod ha {
                 client: &crate::Client,
             ) -> ::std::result::Result<(), crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!("/cluster/ha/status/arm-ha",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[145], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[145], &[], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -8597,9 +8338,8 @@ pub mod ha {
                 client: &crate::Client,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!("/cluster/ha/status/current",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[146], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[146], &[], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -8649,9 +8389,8 @@ pub mod ha {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!("/cluster/ha/status/disarm-ha",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[147], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[147], &[], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -8667,9 +8406,8 @@ pub mod ha {
                 client: &crate::Client,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!("/cluster/ha/status/manager_status",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[148], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[148], &[], form)
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -8697,8 +8435,7 @@ pub mod jobs {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/cluster/jobs",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[149], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[149], &[], form).await?;
         crate::lenient::data(data)
     }
     /// `/cluster/jobs/realm-sync`
@@ -8767,10 +8504,7 @@ pub mod jobs {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/jobs/realm-sync",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[150], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[150], &[], form).await?;
             crate::lenient::data(data)
         }
         /// Delete realm-sync job definition.
@@ -8784,11 +8518,8 @@ pub mod jobs {
             id: &str,
         ) -> ::std::result::Result<(), crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/jobs/realm-sync/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[151], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[151], &[id], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -8802,11 +8533,8 @@ pub mod jobs {
             id: &str,
         ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/jobs/realm-sync/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[152], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[152], &[id], form)
                 .await?;
             ::std::result::Result::Ok(data)
         }
@@ -8923,11 +8651,8 @@ pub mod jobs {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/jobs/realm-sync/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[153], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[153], &[id], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -9044,11 +8769,8 @@ pub mod jobs {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/jobs/realm-sync/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[154], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[154], &[id], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -9137,10 +8859,7 @@ pub mod jobs {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/jobs/schedule-analyze",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[155], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[155], &[], form).await?;
             crate::lenient::data(data)
         }
     }
@@ -9191,8 +8910,7 @@ pub mod log {
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!("/cluster/log",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[156], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[156], &[], form).await?;
         crate::lenient::data(data)
     }
 }
@@ -9207,8 +8925,7 @@ pub mod mapping {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/cluster/mapping",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[157], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[157], &[], form).await?;
         crate::lenient::data(data)
     }
     /// `/cluster/mapping/dir`
@@ -9296,10 +9013,7 @@ pub mod mapping {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/mapping/dir",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[158], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[158], &[], form).await?;
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /cluster/mapping/dir`.
@@ -9373,10 +9087,7 @@ pub mod mapping {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/mapping/dir",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[159], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[159], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Remove directory mapping.
@@ -9390,11 +9101,8 @@ pub mod mapping {
             id: &str,
         ) -> ::std::result::Result<(), crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/mapping/dir/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[160], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[160], &[id], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -9409,11 +9117,8 @@ pub mod mapping {
             id: &str,
         ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/mapping/dir/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[161], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[161], &[id], form)
                 .await?;
             ::std::result::Result::Ok(data)
         }
@@ -9497,11 +9202,8 @@ pub mod mapping {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/mapping/dir/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[162], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[162], &[id], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -9591,10 +9293,7 @@ pub mod mapping {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/mapping/pci",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[163], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[163], &[], form).await?;
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /cluster/mapping/pci`.
@@ -9684,10 +9383,7 @@ pub mod mapping {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/mapping/pci",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[164], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[164], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Remove Hardware Mapping.
@@ -9701,11 +9397,8 @@ pub mod mapping {
             id: &str,
         ) -> ::std::result::Result<(), crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/mapping/pci/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[165], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[165], &[id], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -9720,11 +9413,8 @@ pub mod mapping {
             id: &str,
         ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/mapping/pci/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[166], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[166], &[id], form)
                 .await?;
             ::std::result::Result::Ok(data)
         }
@@ -9824,11 +9514,8 @@ pub mod mapping {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/mapping/pci/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[167], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[167], &[id], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -9911,10 +9598,7 @@ pub mod mapping {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/mapping/usb",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[168], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[168], &[], form).await?;
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /cluster/mapping/usb`.
@@ -9988,10 +9672,7 @@ pub mod mapping {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/mapping/usb",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[169], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[169], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Remove Hardware Mapping.
@@ -10005,11 +9686,8 @@ pub mod mapping {
             id: &str,
         ) -> ::std::result::Result<(), crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/mapping/usb/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[170], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[170], &[id], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -10024,11 +9702,8 @@ pub mod mapping {
             id: &str,
         ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/mapping/usb/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[171], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[171], &[id], form)
                 .await?;
             ::std::result::Result::Ok(data)
         }
@@ -10113,11 +9788,8 @@ pub mod mapping {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/mapping/usb/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[172], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[172], &[id], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -10134,8 +9806,7 @@ pub mod metrics {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/cluster/metrics",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[173], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[173], &[], form).await?;
         crate::lenient::data(data)
     }
     /// `/cluster/metrics/export`
@@ -10242,10 +9913,7 @@ pub mod metrics {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/metrics/export",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[174], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[174], &[], form).await?;
             crate::lenient::data(data)
         }
     }
@@ -10282,10 +9950,7 @@ pub mod metrics {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/metrics/server",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[175], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[175], &[], form).await?;
             crate::lenient::data(data)
         }
         /// Remove Metric server.
@@ -10299,11 +9964,8 @@ pub mod metrics {
             id: &str,
         ) -> ::std::result::Result<(), crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/metrics/server/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[176], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[176], &[id], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -10317,11 +9979,8 @@ pub mod metrics {
             id: &str,
         ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/metrics/server/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[177], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[177], &[id], form)
                 .await?;
             ::std::result::Result::Ok(data)
         }
@@ -10635,11 +10294,8 @@ pub mod metrics {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/metrics/server/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[178], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[178], &[id], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -10960,11 +10616,8 @@ pub mod metrics {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/metrics/server/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[179], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[179], &[id], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -11016,8 +10669,7 @@ pub mod nextid {
     ) -> ::std::result::Result<i64, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!("/cluster/nextid",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[180], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[180], &[], form).await?;
         crate::lenient::data_i64(data)
     }
 }
@@ -11032,8 +10684,7 @@ pub mod notifications {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/cluster/notifications",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[181], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[181], &[], form).await?;
         crate::lenient::data(data)
     }
     /// `/cluster/notifications/endpoints`
@@ -11047,10 +10698,7 @@ pub mod notifications {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/notifications/endpoints",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[182], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[182], &[], form).await?;
             crate::lenient::data(data)
         }
         /// `/cluster/notifications/endpoints/gotify`
@@ -11097,9 +10745,8 @@ pub mod notifications {
                 client: &crate::Client,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!("/cluster/notifications/endpoints/gotify",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[183], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[183], &[], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -11196,9 +10843,8 @@ pub mod notifications {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!("/cluster/notifications/endpoints/gotify",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[184], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[184], &[], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -11213,12 +10859,8 @@ pub mod notifications {
                 name: &str,
             ) -> ::std::result::Result<(), crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/cluster/notifications/endpoints/gotify/{}", crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[185], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[185], &[name], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -11261,12 +10903,8 @@ pub mod notifications {
                 name: &str,
             ) -> ::std::result::Result<GetNameResponse, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/cluster/notifications/endpoints/gotify/{}", crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[186], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[186], &[name], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -11372,12 +11010,8 @@ pub mod notifications {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/notifications/endpoints/gotify/{}", crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[187], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[187], &[name], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -11443,9 +11077,8 @@ pub mod notifications {
                 client: &crate::Client,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!("/cluster/notifications/endpoints/sendmail",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[188], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[188], &[], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -11566,9 +11199,8 @@ pub mod notifications {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!("/cluster/notifications/endpoints/sendmail",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[189], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[189], &[], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -11583,12 +11215,8 @@ pub mod notifications {
                 name: &str,
             ) -> ::std::result::Result<(), crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/cluster/notifications/endpoints/sendmail/{}", crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[190], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[190], &[name], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -11648,12 +11276,8 @@ pub mod notifications {
                 name: &str,
             ) -> ::std::result::Result<GetNameResponse, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/cluster/notifications/endpoints/sendmail/{}", crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[191], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[191], &[name], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -11789,12 +11413,8 @@ pub mod notifications {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/notifications/endpoints/sendmail/{}", crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[192], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[192], &[name], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -11881,9 +11501,8 @@ pub mod notifications {
                 client: &crate::Client,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!("/cluster/notifications/endpoints/smtp",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[193], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[193], &[], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -12069,9 +11688,8 @@ pub mod notifications {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!("/cluster/notifications/endpoints/smtp",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[194], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[194], &[], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -12086,12 +11704,8 @@ pub mod notifications {
                 name: &str,
             ) -> ::std::result::Result<(), crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/cluster/notifications/endpoints/smtp/{}", crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[195], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[195], &[name], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -12172,12 +11786,8 @@ pub mod notifications {
                 name: &str,
             ) -> ::std::result::Result<GetNameResponse, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/cluster/notifications/endpoints/smtp/{}", crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[196], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[196], &[name], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -12372,12 +11982,8 @@ pub mod notifications {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/notifications/endpoints/smtp/{}", crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[197], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[197], &[name], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -12427,9 +12033,7 @@ pub mod notifications {
                 pub origin: ::std::option::Option<GetResponseItemOrigin>,
                 /// Secrets to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>
                 #[serde(default)]
-                pub secret: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                >,
+                pub secret: ::std::option::Option<::std::vec::Vec<crate::Secret>>,
                 /// Server URL
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub url: ::std::option::Option<::std::string::String>,
@@ -12447,9 +12051,8 @@ pub mod notifications {
                 client: &crate::Client,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!("/cluster/notifications/endpoints/webhook",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[198], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[198], &[], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -12584,9 +12187,8 @@ pub mod notifications {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!("/cluster/notifications/endpoints/webhook",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[199], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[199], &[], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -12601,12 +12203,8 @@ pub mod notifications {
                 name: &str,
             ) -> ::std::result::Result<(), crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/cluster/notifications/endpoints/webhook/{}", crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[200], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[200], &[name], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -12649,9 +12247,7 @@ pub mod notifications {
                 pub name: ::std::option::Option<::std::string::String>,
                 /// Secrets to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>
                 #[serde(default)]
-                pub secret: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                >,
+                pub secret: ::std::option::Option<::std::vec::Vec<crate::Secret>>,
                 /// Server URL
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub url: ::std::option::Option<::std::string::String>,
@@ -12670,12 +12266,8 @@ pub mod notifications {
                 name: &str,
             ) -> ::std::result::Result<GetNameResponse, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/cluster/notifications/endpoints/webhook/{}", crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[201], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[201], &[name], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -12819,12 +12411,8 @@ pub mod notifications {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/notifications/endpoints/webhook/{}", crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[202], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[202], &[name], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -12858,10 +12446,7 @@ pub mod notifications {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/notifications/matcher-field-values",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[203], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[203], &[], form).await?;
             crate::lenient::data(data)
         }
     }
@@ -12886,10 +12471,7 @@ pub mod notifications {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/notifications/matcher-fields",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[204], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[204], &[], form).await?;
             crate::lenient::data(data)
         }
     }
@@ -12970,10 +12552,7 @@ pub mod notifications {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/notifications/matchers",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[205], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[205], &[], form).await?;
             crate::lenient::data(data)
         }
         crate::pve_enum! {
@@ -13119,10 +12698,7 @@ pub mod notifications {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/notifications/matchers",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[206], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[206], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Remove matcher
@@ -13136,12 +12712,8 @@ pub mod notifications {
             name: &str,
         ) -> ::std::result::Result<(), crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/notifications/matchers/{}", crate ::params::segment("name",
-                name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[207], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[207], &[name], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -13217,12 +12789,8 @@ pub mod notifications {
             name: &str,
         ) -> ::std::result::Result<GetNameResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/notifications/matchers/{}", crate ::params::segment("name",
-                name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[208], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[208], &[name], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -13382,12 +12950,8 @@ pub mod notifications {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/notifications/matchers/{}", crate ::params::segment("name",
-                name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[209], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[209], &[name], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -13441,10 +13005,7 @@ pub mod notifications {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/notifications/targets",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[210], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[210], &[], form).await?;
             crate::lenient::data(data)
         }
         /// `/cluster/notifications/targets/{name}/test`
@@ -13460,12 +13021,8 @@ pub mod notifications {
                 name: &str,
             ) -> ::std::result::Result<(), crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/cluster/notifications/targets/{}/test", crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[211], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[211], &[name], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -13603,8 +13160,7 @@ pub mod options {
         client: &crate::Client,
     ) -> ::std::result::Result<GetResponse, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/cluster/options",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[212], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[212], &[], form).await?;
         crate::lenient::data(data)
     }
     crate::pve_enum! {
@@ -13926,8 +13482,7 @@ pub mod options {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!("/cluster/options",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[213], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[213], &[], form).await?;
         crate::lenient::data_unit(data)
     }
 }
@@ -13942,8 +13497,7 @@ pub mod qemu {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/cluster/qemu",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[214], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[214], &[], form).await?;
         crate::lenient::data(data)
     }
     /// `/cluster/qemu/cpu-flags`
@@ -14022,10 +13576,7 @@ pub mod qemu {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/qemu/cpu-flags",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[215], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[215], &[], form).await?;
             crate::lenient::data(data)
         }
     }
@@ -14201,10 +13752,7 @@ pub mod qemu {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/qemu/custom-cpu-models",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[216], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[216], &[], form).await?;
             crate::lenient::data(data)
         }
         crate::pve_enum! {
@@ -14434,10 +13982,7 @@ pub mod qemu {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/qemu/custom-cpu-models",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[217], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[217], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Delete a custom CPU model definition.
@@ -14451,12 +13996,8 @@ pub mod qemu {
             cputype: &str,
         ) -> ::std::result::Result<(), crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/qemu/custom-cpu-models/{}", crate ::params::segment("cputype",
-                cputype) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[218], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[218], &[cputype], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -14631,12 +14172,8 @@ pub mod qemu {
             cputype: &str,
         ) -> ::std::result::Result<GetCputypeResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/qemu/custom-cpu-models/{}", crate ::params::segment("cputype",
-                cputype) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[219], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[219], &[cputype], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -14876,12 +14413,8 @@ pub mod qemu {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/qemu/custom-cpu-models/{}", crate ::params::segment("cputype",
-                cputype) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[220], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[220], &[cputype], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -14960,8 +14493,7 @@ pub mod replication {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/cluster/replication",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[221], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[221], &[], form).await?;
         crate::lenient::data(data)
     }
     crate::pve_enum! {
@@ -15109,8 +14641,7 @@ pub mod replication {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!("/cluster/replication",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[222], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[222], &[], form).await?;
         crate::lenient::data_unit(data)
     }
     /// Parameters of `delete_id`: `DELETE /cluster/replication/{id}`.
@@ -15162,10 +14693,7 @@ pub mod replication {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/cluster/replication/{}", crate ::params::segment("id", id) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[223], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[223], &[id], form).await?;
         crate::lenient::data_unit(data)
     }
     crate::pve_enum! {
@@ -15245,10 +14773,7 @@ pub mod replication {
         id: &str,
     ) -> ::std::result::Result<GetIdResponse, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/cluster/replication/{}", crate ::params::segment("id", id) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[224], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[224], &[id], form).await?;
         crate::lenient::data(data)
     }
     crate::pve_enum! {
@@ -15380,10 +14905,7 @@ pub mod replication {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/cluster/replication/{}", crate ::params::segment("id", id) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[225], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[225], &[id], form).await?;
         crate::lenient::data_unit(data)
     }
 }
@@ -15592,8 +15114,7 @@ pub mod resources {
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!("/cluster/resources",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[226], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[226], &[], form).await?;
         crate::lenient::data(data)
     }
 }
@@ -15617,8 +15138,7 @@ pub mod sdn {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/cluster/sdn",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[227], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[227], &[], form).await?;
         crate::lenient::data(data)
     }
     /// Parameters of `put`: `PUT /cluster/sdn`.
@@ -15673,8 +15193,7 @@ pub mod sdn {
     ) -> ::std::result::Result<::std::string::String, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!("/cluster/sdn",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[228], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[228], &[], form).await?;
         crate::lenient::data_string(data)
     }
     /// `/cluster/sdn/controllers`
@@ -15933,10 +15452,7 @@ pub mod sdn {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/sdn/controllers",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[229], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[229], &[], form).await?;
             crate::lenient::data(data)
         }
         crate::pve_enum! {
@@ -16202,10 +15718,7 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/sdn/controllers",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[230], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[230], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Parameters of `delete_controller`: `DELETE /cluster/sdn/controllers/{controller}`.
@@ -16252,12 +15765,8 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/sdn/controllers/{}", crate ::params::segment("controller",
-                controller) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[231], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[231], &[controller], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -16506,12 +16015,8 @@ pub mod sdn {
         ) -> ::std::result::Result<GetControllerResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/sdn/controllers/{}", crate ::params::segment("controller",
-                controller) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[232], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[232], &[controller], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -16776,12 +16281,8 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/sdn/controllers/{}", crate ::params::segment("controller",
-                controller) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[233], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[233], &[controller], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -16840,10 +16341,7 @@ pub mod sdn {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/sdn/dns",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[234], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[234], &[], form).await?;
             crate::lenient::data(data)
         }
         crate::pve_enum! {
@@ -16861,7 +16359,7 @@ pub mod sdn {
             ///
             /// Pattern (Perl, whole value): `([A-Fa-f0-9]{2}:){31}[A-Fa-f0-9]{2}`.
             pub fingerprint: ::std::option::Option<::std::string::String>,
-            pub key: ::std::string::String,
+            pub key: crate::Secret,
             /// the token for unlocking the global SDN configuration
             pub lock_token: ::std::option::Option<::std::string::String>,
             pub reversemaskv6: ::std::option::Option<i64>,
@@ -16878,7 +16376,7 @@ pub mod sdn {
             #[allow(clippy::too_many_arguments)]
             pub fn new(
                 dns: ::std::string::String,
-                key: ::std::string::String,
+                key: crate::Secret,
                 r#type: PostType,
                 url: ::std::string::String,
             ) -> Self {
@@ -16921,7 +16419,7 @@ pub mod sdn {
                     let v = &self.key;
                     form.str(
                         "key",
-                        v,
+                        v.expose(),
                         ::std::option::Option::None,
                         ::std::option::Option::None,
                     )?;
@@ -16986,10 +16484,7 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/sdn/dns",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[235], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[235], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Parameters of `delete_dns`: `DELETE /cluster/sdn/dns/{dns}`.
@@ -17036,11 +16531,8 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/sdn/dns/{}", crate ::params::segment("dns", dns) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[236], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[236], &[dns], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -17054,11 +16546,8 @@ pub mod sdn {
             dns: &str,
         ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/sdn/dns/{}", crate ::params::segment("dns", dns) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[237], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[237], &[dns], form)
                 .await?;
             ::std::result::Result::Ok(data)
         }
@@ -17077,7 +16566,7 @@ pub mod sdn {
             ///
             /// Pattern (Perl, whole value): `([A-Fa-f0-9]{2}:){31}[A-Fa-f0-9]{2}`.
             pub fingerprint: ::std::option::Option<::std::string::String>,
-            pub key: ::std::option::Option<::std::string::String>,
+            pub key: ::std::option::Option<crate::Secret>,
             /// the token for unlocking the global SDN configuration
             pub lock_token: ::std::option::Option<::std::string::String>,
             pub reversemaskv6: ::std::option::Option<i64>,
@@ -17132,7 +16621,7 @@ pub mod sdn {
                 if let ::std::option::Option::Some(v) = &self.key {
                     form.str(
                         "key",
-                        v,
+                        v.expose(),
                         ::std::option::Option::None,
                         ::std::option::Option::None,
                     )?;
@@ -17185,11 +16674,8 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/sdn/dns/{}", crate ::params::segment("dns", dns) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[238], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[238], &[dns], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -17261,10 +16747,7 @@ pub mod sdn {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/sdn/dry-run",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[239], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[239], &[], form).await?;
             crate::lenient::data(data)
         }
     }
@@ -17288,10 +16771,7 @@ pub mod sdn {
             client: &crate::Client,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!("/cluster/sdn/fabrics",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[240], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[240], &[], form).await?;
             crate::lenient::data(data)
         }
         /// `/cluster/sdn/fabrics/all`
@@ -17495,9 +16975,8 @@ pub mod sdn {
             ) -> ::std::result::Result<GetResponse, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!("/cluster/sdn/fabrics/all",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[241], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[241], &[], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -17617,9 +17096,8 @@ pub mod sdn {
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!("/cluster/sdn/fabrics/fabric",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[242], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[242], &[], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -17812,9 +17290,8 @@ pub mod sdn {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!("/cluster/sdn/fabrics/fabric",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[243], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[243], &[], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -17829,11 +17306,8 @@ pub mod sdn {
                 id: &str,
             ) -> ::std::result::Result<(), crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/cluster/sdn/fabrics/fabric/{}", crate ::params::segment("id", id) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[244], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[244], &[id], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -17917,11 +17391,8 @@ pub mod sdn {
                 id: &str,
             ) -> ::std::result::Result<GetIdResponse, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/cluster/sdn/fabrics/fabric/{}", crate ::params::segment("id", id) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[245], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[245], &[id], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -18114,11 +17585,8 @@ pub mod sdn {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/sdn/fabrics/fabric/{}", crate ::params::segment("id", id) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[246], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[246], &[id], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -18241,9 +17709,8 @@ pub mod sdn {
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!("/cluster/sdn/fabrics/node",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[247], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[247], &[], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -18367,12 +17834,8 @@ pub mod sdn {
             > {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/sdn/fabrics/node/{}", crate ::params::segment("fabric_id",
-                    fabric_id) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[248], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[248], &[fabric_id], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -18560,12 +18023,8 @@ pub mod sdn {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/sdn/fabrics/node/{}", crate ::params::segment("fabric_id",
-                    fabric_id) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[249], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[249], &[fabric_id], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -18581,13 +18040,12 @@ pub mod sdn {
                 node_id: &str,
             ) -> ::std::result::Result<(), crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/cluster/sdn/fabrics/node/{}/{}", crate
-                    ::params::segment("fabric_id", fabric_id) ?, crate
-                    ::params::segment("node_id", node_id) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[250], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[250],
+                        &[fabric_id, node_id],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -18675,13 +18133,12 @@ pub mod sdn {
                 node_id: &str,
             ) -> ::std::result::Result<GetFabricIdNodeIdResponse, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/cluster/sdn/fabrics/node/{}/{}", crate
-                    ::params::segment("fabric_id", fabric_id) ?, crate
-                    ::params::segment("node_id", node_id) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[251], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[251],
+                        &[fabric_id, node_id],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -18869,13 +18326,12 @@ pub mod sdn {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/sdn/fabrics/node/{}/{}", crate
-                    ::params::segment("fabric_id", fabric_id) ?, crate
-                    ::params::segment("node_id", node_id) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[252], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[252],
+                        &[fabric_id, node_id],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -18936,10 +18392,7 @@ pub mod sdn {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/sdn/ipams",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[253], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[253], &[], form).await?;
             crate::lenient::data(data)
         }
         crate::pve_enum! {
@@ -19056,10 +18509,7 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/sdn/ipams",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[254], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[254], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Parameters of `delete_ipam`: `DELETE /cluster/sdn/ipams/{ipam}`.
@@ -19106,11 +18556,8 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/sdn/ipams/{}", crate ::params::segment("ipam", ipam) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[255], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[255], &[ipam], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -19124,11 +18571,8 @@ pub mod sdn {
             ipam: &str,
         ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/sdn/ipams/{}", crate ::params::segment("ipam", ipam) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[256], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[256], &[ipam], form)
                 .await?;
             ::std::result::Result::Ok(data)
         }
@@ -19245,11 +18689,8 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/sdn/ipams/{}", crate ::params::segment("ipam", ipam) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[257], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[257], &[ipam], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -19269,12 +18710,8 @@ pub mod sdn {
                 crate::Error,
             > {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/cluster/sdn/ipams/{}/status", crate ::params::segment("ipam", ipam)
-                    ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[258], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[258], &[ipam], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -19333,10 +18770,7 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/sdn/lock",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[259], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[259], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Parameters of `post`: `POST /cluster/sdn/lock`.
@@ -19379,10 +18813,7 @@ pub mod sdn {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/sdn/lock",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[260], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[260], &[], form).await?;
             crate::lenient::data_string(data)
         }
     }
@@ -19437,10 +18868,7 @@ pub mod sdn {
         ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/sdn/prefix-lists",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[261], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[261], &[], form).await?;
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /cluster/sdn/prefix-lists`.
@@ -19522,10 +18950,7 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/sdn/prefix-lists",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[262], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[262], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Parameters of `delete_id`: `DELETE /cluster/sdn/prefix-lists/{id}`.
@@ -19572,11 +18997,8 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/sdn/prefix-lists/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[263], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[263], &[id], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -19590,11 +19012,8 @@ pub mod sdn {
             id: &str,
         ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/cluster/sdn/prefix-lists/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[264], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[264], &[id], form)
                 .await?;
             ::std::result::Result::Ok(data)
         }
@@ -19674,11 +19093,8 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/sdn/prefix-lists/{}", crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[265], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[265], &[id], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -19697,12 +19113,8 @@ pub mod sdn {
                 crate::Error,
             > {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/cluster/sdn/prefix-lists/{}/entries", crate ::params::segment("id",
-                    id) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[266], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[266], &[id], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -19805,12 +19217,8 @@ pub mod sdn {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/sdn/prefix-lists/{}/entries", crate ::params::segment("id",
-                    id) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[267], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[267], &[id], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -19859,13 +19267,8 @@ pub mod sdn {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/sdn/prefix-lists/{}/entries/{}", crate
-                    ::params::segment("id", id) ?, crate ::params::segment("url_seq",
-                    url_seq) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[268], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[268], &[id, url_seq], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -19880,13 +19283,8 @@ pub mod sdn {
                 url_seq: &str,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/cluster/sdn/prefix-lists/{}/entries/{}", crate
-                    ::params::segment("id", id) ?, crate ::params::segment("url_seq",
-                    url_seq) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[269], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[269], &[id, url_seq], form)
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -20012,13 +19410,8 @@ pub mod sdn {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/sdn/prefix-lists/{}/entries/{}", crate
-                    ::params::segment("id", id) ?, crate ::params::segment("url_seq",
-                    url_seq) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[270], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[270], &[id, url_seq], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -20077,10 +19470,7 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/sdn/rollback",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[271], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[271], &[], form).await?;
             crate::lenient::data_unit(data)
         }
     }
@@ -20135,10 +19525,7 @@ pub mod sdn {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/sdn/route-maps",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[272], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[272], &[], form).await?;
             crate::lenient::data(data)
         }
         /// `/cluster/sdn/route-maps/entries`
@@ -20237,9 +19624,8 @@ pub mod sdn {
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!("/cluster/sdn/route-maps/entries",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[273], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[273], &[], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -20381,9 +19767,8 @@ pub mod sdn {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!("/cluster/sdn/route-maps/entries",);
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[274], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[274], &[], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -20485,12 +19870,8 @@ pub mod sdn {
             > {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/sdn/route-maps/entries/{}", crate
-                    ::params::segment("route-map-id", route_map_id) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[275], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[275], &[route_map_id], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -20541,15 +19922,12 @@ pub mod sdn {
                 ) -> ::std::result::Result<(), crate::Error> {
                     let mut form = crate::params::Form::new();
                     crate::params::Params::write(params, &mut form)?;
-                    let path = ::std::format!(
-                        "/cluster/sdn/route-maps/entries/{}/entry/{}", crate
-                        ::params::segment("route-map-id", route_map_id) ?, crate
-                        ::params::int_segment("order", i64::from(order),
-                        ::std::option::Option::Some(0i64),
-                        ::std::option::Option::Some(65535i64)) ?
-                    );
                     let data = client
-                        .execute(&crate::catalog::ENDPOINTS[276], &path, form)
+                        .execute(
+                            &crate::catalog::ENDPOINTS[276],
+                            &[route_map_id, order.to_string().as_str()],
+                            form,
+                        )
                         .await?;
                     crate::lenient::data_unit(data)
                 }
@@ -20620,15 +19998,12 @@ pub mod sdn {
                     order: u32,
                 ) -> ::std::result::Result<GetOrderResponse, crate::Error> {
                     let form = crate::params::Form::new();
-                    let path = ::std::format!(
-                        "/cluster/sdn/route-maps/entries/{}/entry/{}", crate
-                        ::params::segment("route-map-id", route_map_id) ?, crate
-                        ::params::int_segment("order", i64::from(order),
-                        ::std::option::Option::Some(0i64),
-                        ::std::option::Option::Some(65535i64)) ?
-                    );
                     let data = client
-                        .execute(&crate::catalog::ENDPOINTS[277], &path, form)
+                        .execute(
+                            &crate::catalog::ENDPOINTS[277],
+                            &[route_map_id, order.to_string().as_str()],
+                            form,
+                        )
                         .await?;
                     crate::lenient::data(data)
                 }
@@ -20752,15 +20127,12 @@ pub mod sdn {
                 ) -> ::std::result::Result<(), crate::Error> {
                     let mut form = crate::params::Form::new();
                     crate::params::Params::write(params, &mut form)?;
-                    let path = ::std::format!(
-                        "/cluster/sdn/route-maps/entries/{}/entry/{}", crate
-                        ::params::segment("route-map-id", route_map_id) ?, crate
-                        ::params::int_segment("order", i64::from(order),
-                        ::std::option::Option::Some(0i64),
-                        ::std::option::Option::Some(65535i64)) ?
-                    );
                     let data = client
-                        .execute(&crate::catalog::ENDPOINTS[278], &path, form)
+                        .execute(
+                            &crate::catalog::ENDPOINTS[278],
+                            &[route_map_id, order.to_string().as_str()],
+                            form,
+                        )
                         .await?;
                     crate::lenient::data_unit(data)
                 }
@@ -20896,10 +20268,7 @@ pub mod sdn {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/sdn/vnets",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[279], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[279], &[], form).await?;
             crate::lenient::data(data)
         }
         crate::pve_enum! {
@@ -21022,10 +20391,7 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/sdn/vnets",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[280], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[280], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Parameters of `delete_vnet`: `DELETE /cluster/sdn/vnets/{vnet}`.
@@ -21072,11 +20438,8 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/sdn/vnets/{}", crate ::params::segment("vnet", vnet) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[281], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[281], &[vnet], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -21208,11 +20571,8 @@ pub mod sdn {
         ) -> ::std::result::Result<GetVnetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/sdn/vnets/{}", crate ::params::segment("vnet", vnet) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[282], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[282], &[vnet], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -21335,11 +20695,8 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/sdn/vnets/{}", crate ::params::segment("vnet", vnet) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[283], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[283], &[vnet], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -21358,12 +20715,8 @@ pub mod sdn {
                 crate::Error,
             > {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/cluster/sdn/vnets/{}/firewall", crate ::params::segment("vnet",
-                    vnet) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[284], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[284], &[vnet], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -21415,12 +20768,8 @@ pub mod sdn {
                     vnet: &str,
                 ) -> ::std::result::Result<GetResponse, crate::Error> {
                     let form = crate::params::Form::new();
-                    let path = ::std::format!(
-                        "/cluster/sdn/vnets/{}/firewall/options", crate
-                        ::params::segment("vnet", vnet) ?
-                    );
                     let data = client
-                        .execute(&crate::catalog::ENDPOINTS[285], &path, form)
+                        .execute(&crate::catalog::ENDPOINTS[285], &[vnet], form)
                         .await?;
                     crate::lenient::data(data)
                 }
@@ -21516,12 +20865,8 @@ pub mod sdn {
                 ) -> ::std::result::Result<(), crate::Error> {
                     let mut form = crate::params::Form::new();
                     crate::params::Params::write(params, &mut form)?;
-                    let path = ::std::format!(
-                        "/cluster/sdn/vnets/{}/firewall/options", crate
-                        ::params::segment("vnet", vnet) ?
-                    );
                     let data = client
-                        .execute(&crate::catalog::ENDPOINTS[286], &path, form)
+                        .execute(&crate::catalog::ENDPOINTS[286], &[vnet], form)
                         .await?;
                     crate::lenient::data_unit(data)
                 }
@@ -21608,12 +20953,8 @@ pub mod sdn {
                     crate::Error,
                 > {
                     let form = crate::params::Form::new();
-                    let path = ::std::format!(
-                        "/cluster/sdn/vnets/{}/firewall/rules", crate
-                        ::params::segment("vnet", vnet) ?
-                    );
                     let data = client
-                        .execute(&crate::catalog::ENDPOINTS[287], &path, form)
+                        .execute(&crate::catalog::ENDPOINTS[287], &[vnet], form)
                         .await?;
                     crate::lenient::data(data)
                 }
@@ -21846,12 +21187,8 @@ pub mod sdn {
                 ) -> ::std::result::Result<(), crate::Error> {
                     let mut form = crate::params::Form::new();
                     crate::params::Params::write(params, &mut form)?;
-                    let path = ::std::format!(
-                        "/cluster/sdn/vnets/{}/firewall/rules", crate
-                        ::params::segment("vnet", vnet) ?
-                    );
                     let data = client
-                        .execute(&crate::catalog::ENDPOINTS[288], &path, form)
+                        .execute(&crate::catalog::ENDPOINTS[288], &[vnet], form)
                         .await?;
                     crate::lenient::data_unit(data)
                 }
@@ -21902,14 +21239,12 @@ pub mod sdn {
                 ) -> ::std::result::Result<(), crate::Error> {
                     let mut form = crate::params::Form::new();
                     crate::params::Params::write(params, &mut form)?;
-                    let path = ::std::format!(
-                        "/cluster/sdn/vnets/{}/firewall/rules/{}", crate
-                        ::params::segment("vnet", vnet) ?, crate
-                        ::params::int_segment("pos", pos,
-                        ::std::option::Option::Some(0i64), ::std::option::Option::None) ?
-                    );
                     let data = client
-                        .execute(&crate::catalog::ENDPOINTS[289], &path, form)
+                        .execute(
+                            &crate::catalog::ENDPOINTS[289],
+                            &[vnet, pos.to_string().as_str()],
+                            form,
+                        )
                         .await?;
                     crate::lenient::data_unit(data)
                 }
@@ -21991,14 +21326,12 @@ pub mod sdn {
                     pos: i64,
                 ) -> ::std::result::Result<GetPosResponse, crate::Error> {
                     let form = crate::params::Form::new();
-                    let path = ::std::format!(
-                        "/cluster/sdn/vnets/{}/firewall/rules/{}", crate
-                        ::params::segment("vnet", vnet) ?, crate
-                        ::params::int_segment("pos", pos,
-                        ::std::option::Option::Some(0i64), ::std::option::Option::None) ?
-                    );
                     let data = client
-                        .execute(&crate::catalog::ENDPOINTS[290], &path, form)
+                        .execute(
+                            &crate::catalog::ENDPOINTS[290],
+                            &[vnet, pos.to_string().as_str()],
+                            form,
+                        )
                         .await?;
                     crate::lenient::data(data)
                 }
@@ -22243,14 +21576,12 @@ pub mod sdn {
                 ) -> ::std::result::Result<(), crate::Error> {
                     let mut form = crate::params::Form::new();
                     crate::params::Params::write(params, &mut form)?;
-                    let path = ::std::format!(
-                        "/cluster/sdn/vnets/{}/firewall/rules/{}", crate
-                        ::params::segment("vnet", vnet) ?, crate
-                        ::params::int_segment("pos", pos,
-                        ::std::option::Option::Some(0i64), ::std::option::Option::None) ?
-                    );
                     let data = client
-                        .execute(&crate::catalog::ENDPOINTS[291], &path, form)
+                        .execute(
+                            &crate::catalog::ENDPOINTS[291],
+                            &[vnet, pos.to_string().as_str()],
+                            form,
+                        )
                         .await?;
                     crate::lenient::data_unit(data)
                 }
@@ -22337,11 +21668,8 @@ pub mod sdn {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/sdn/vnets/{}/ips", crate ::params::segment("vnet", vnet) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[292], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[292], &[vnet], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -22424,11 +21752,8 @@ pub mod sdn {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/sdn/vnets/{}/ips", crate ::params::segment("vnet", vnet) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[293], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[293], &[vnet], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -22524,11 +21849,8 @@ pub mod sdn {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/sdn/vnets/{}/ips", crate ::params::segment("vnet", vnet) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[294], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[294], &[vnet], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -22582,12 +21904,8 @@ pub mod sdn {
             > {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/sdn/vnets/{}/subnets", crate ::params::segment("vnet",
-                    vnet) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[295], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[295], &[vnet], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -22718,12 +22036,8 @@ pub mod sdn {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/sdn/vnets/{}/subnets", crate ::params::segment("vnet",
-                    vnet) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[296], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[296], &[vnet], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -22772,12 +22086,8 @@ pub mod sdn {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/sdn/vnets/{}/subnets/{}", crate ::params::segment("vnet",
-                    vnet) ?, crate ::params::segment("subnet", subnet) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[297], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[297], &[vnet, subnet], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -22826,12 +22136,8 @@ pub mod sdn {
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/sdn/vnets/{}/subnets/{}", crate ::params::segment("vnet",
-                    vnet) ?, crate ::params::segment("subnet", subnet) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[298], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[298], &[vnet, subnet], form)
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -22966,12 +22272,8 @@ pub mod sdn {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/cluster/sdn/vnets/{}/subnets/{}", crate ::params::segment("vnet",
-                    vnet) ?, crate ::params::segment("subnet", subnet) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[299], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[299], &[vnet, subnet], form)
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -23332,10 +22634,7 @@ pub mod sdn {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/sdn/zones",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[300], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[300], &[], form).await?;
             crate::lenient::data(data)
         }
         crate::pve_enum! {
@@ -23697,10 +22996,7 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!("/cluster/sdn/zones",);
-            let data = client
-                .execute(&crate::catalog::ENDPOINTS[301], &path, form)
-                .await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[301], &[], form).await?;
             crate::lenient::data_unit(data)
         }
         /// Parameters of `delete_zone`: `DELETE /cluster/sdn/zones/{zone}`.
@@ -23747,11 +23043,8 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/sdn/zones/{}", crate ::params::segment("zone", zone) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[302], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[302], &[zone], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -24097,11 +23390,8 @@ pub mod sdn {
         ) -> ::std::result::Result<GetZoneResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/sdn/zones/{}", crate ::params::segment("zone", zone) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[303], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[303], &[zone], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -24461,11 +23751,8 @@ pub mod sdn {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/cluster/sdn/zones/{}", crate ::params::segment("zone", zone) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[304], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[304], &[zone], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -24527,8 +23814,7 @@ pub mod status {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/cluster/status",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[305], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[305], &[], form).await?;
         crate::lenient::data(data)
     }
 }
@@ -24552,8 +23838,7 @@ pub mod tasks {
         client: &crate::Client,
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!("/cluster/tasks",);
-        let data = client.execute(&crate::catalog::ENDPOINTS[306], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[306], &[], form).await?;
         crate::lenient::data(data)
     }
 }

@@ -50,8 +50,7 @@ pub async fn get(
     client: &crate::Client,
 ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
     let form = crate::params::Form::new();
-    let path = ::std::format!("/nodes",);
-    let data = client.execute(&crate::catalog::ENDPOINTS[307], &path, form).await?;
+    let data = client.execute(&crate::catalog::ENDPOINTS[307], &[], form).await?;
     crate::lenient::data(data)
 }
 /// Node index.
@@ -64,8 +63,7 @@ pub async fn get_node(
     node: &str,
 ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
     let form = crate::params::Form::new();
-    let path = ::std::format!("/nodes/{}", crate ::params::segment("node", node) ?);
-    let data = client.execute(&crate::catalog::ENDPOINTS[308], &path, form).await?;
+    let data = client.execute(&crate::catalog::ENDPOINTS[308], &[node], form).await?;
     crate::lenient::data(data)
 }
 /// `/nodes/{node}/aplinfo`
@@ -80,10 +78,7 @@ pub mod aplinfo {
         node: &str,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/aplinfo", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[309], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[309], &[node], form).await?;
         crate::lenient::data(data)
     }
     /// Parameters of `post`: `POST /nodes/{node}/aplinfo`.
@@ -148,10 +143,7 @@ pub mod aplinfo {
     ) -> ::std::result::Result<::std::string::String, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/aplinfo", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[310], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[310], &[node], form).await?;
         crate::lenient::data_string(data)
     }
 }
@@ -176,10 +168,7 @@ pub mod apt {
         node: &str,
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/apt", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[311], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[311], &[node], form).await?;
         crate::lenient::data(data)
     }
     /// `/nodes/{node}/apt/changelog`
@@ -241,11 +230,8 @@ pub mod apt {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/apt/changelog", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[312], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[312], &[node], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -433,11 +419,8 @@ pub mod apt {
             node: &str,
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/apt/repositories", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[313], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[313], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -517,11 +500,8 @@ pub mod apt {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/apt/repositories", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[314], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[314], &[node], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -583,11 +563,8 @@ pub mod apt {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/apt/repositories", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[315], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[315], &[node], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -685,11 +662,8 @@ pub mod apt {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/apt/update", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[316], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[316], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -743,11 +717,8 @@ pub mod apt {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/apt/update", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[317], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[317], &[node], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -869,11 +840,8 @@ pub mod apt {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/apt/versions", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[318], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[318], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -891,10 +859,7 @@ pub mod capabilities {
         node: &str,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/capabilities", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[319], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[319], &[node], form).await?;
         crate::lenient::data(data)
     }
     /// `/nodes/{node}/capabilities/qemu`
@@ -909,11 +874,8 @@ pub mod capabilities {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/capabilities/qemu", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[320], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[320], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -982,12 +944,8 @@ pub mod capabilities {
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/capabilities/qemu/cpu", crate ::params::segment("node",
-                    node) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[321], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[321], &[node], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -1069,12 +1027,8 @@ pub mod capabilities {
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/capabilities/qemu/cpu-flags", crate
-                    ::params::segment("node", node) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[322], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[322], &[node], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -1148,12 +1102,8 @@ pub mod capabilities {
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/capabilities/qemu/machines", crate
-                    ::params::segment("node", node) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[323], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[323], &[node], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -1181,12 +1131,8 @@ pub mod capabilities {
                 node: &str,
             ) -> ::std::result::Result<GetResponse, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/capabilities/qemu/migration", crate
-                    ::params::segment("node", node) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[324], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[324], &[node], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -1205,10 +1151,7 @@ pub mod ceph {
         node: &str,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/ceph", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[325], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[325], &[node], form).await?;
         crate::lenient::data(data)
     }
     /// `/nodes/{node}/ceph/cfg`
@@ -1223,11 +1166,8 @@ pub mod ceph {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/ceph/cfg", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[326], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[326], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -1275,11 +1215,8 @@ pub mod ceph {
                 node: &str,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/ceph/cfg/db", crate ::params::segment("node", node) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[327], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[327], &[node], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -1296,11 +1233,8 @@ pub mod ceph {
                 node: &str,
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/ceph/cfg/raw", crate ::params::segment("node", node) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[328], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[328], &[node], form)
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -1352,11 +1286,8 @@ pub mod ceph {
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/ceph/cfg/value", crate ::params::segment("node", node) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[329], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[329], &[node], form)
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -1441,11 +1372,8 @@ pub mod ceph {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/ceph/cmd-safety", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[330], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[330], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -1463,11 +1391,8 @@ pub mod ceph {
             node: &str,
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/ceph/crush", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[331], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[331], &[node], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -1512,11 +1437,8 @@ pub mod ceph {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/ceph/fs", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[332], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[332], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -1571,12 +1493,8 @@ pub mod ceph {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/ceph/fs/{}", crate ::params::segment("node", node) ?, crate
-                ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[333], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[333], &[node, name], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -1636,12 +1554,8 @@ pub mod ceph {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/ceph/fs/{}", crate ::params::segment("node", node) ?, crate
-                ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[334], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[334], &[node, name], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -1758,11 +1672,8 @@ pub mod ceph {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/ceph/init", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[335], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[335], &[node], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -1841,11 +1752,8 @@ pub mod ceph {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/ceph/log", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[336], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[336], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -1903,11 +1811,8 @@ pub mod ceph {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/ceph/mds", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[337], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[337], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -1924,12 +1829,8 @@ pub mod ceph {
             name: &str,
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/ceph/mds/{}", crate ::params::segment("node", node) ?, crate
-                ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[338], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[338], &[node, name], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -1976,12 +1877,8 @@ pub mod ceph {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/ceph/mds/{}", crate ::params::segment("node", node) ?, crate
-                ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[339], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[339], &[node, name], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -2030,11 +1927,8 @@ pub mod ceph {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/ceph/mgr", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[340], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[340], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -2051,12 +1945,8 @@ pub mod ceph {
             id: &str,
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/ceph/mgr/{}", crate ::params::segment("node", node) ?, crate
-                ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[341], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[341], &[node, id], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -2073,12 +1963,8 @@ pub mod ceph {
             id: &str,
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/ceph/mgr/{}", crate ::params::segment("node", node) ?, crate
-                ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[342], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[342], &[node, id], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -2133,11 +2019,8 @@ pub mod ceph {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/ceph/mon", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[343], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[343], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -2154,12 +2037,8 @@ pub mod ceph {
             monid: &str,
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/ceph/mon/{}", crate ::params::segment("node", node) ?, crate
-                ::params::segment("monid", monid) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[344], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[344], &[node, monid], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -2211,12 +2090,8 @@ pub mod ceph {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/ceph/mon/{}", crate ::params::segment("node", node) ?, crate
-                ::params::segment("monid", monid) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[345], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[345], &[node, monid], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -2247,11 +2122,8 @@ pub mod ceph {
             node: &str,
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/ceph/osd", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[346], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[346], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -2385,11 +2257,8 @@ pub mod ceph {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/ceph/osd", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[347], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[347], &[node], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -2436,13 +2305,12 @@ pub mod ceph {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/ceph/osd/{}", crate ::params::segment("node", node) ?, crate
-                ::params::int_segment("osdid", osdid, ::std::option::Option::None,
-                ::std::option::Option::None) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[348], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[348],
+                    &[node, osdid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -2457,13 +2325,12 @@ pub mod ceph {
             osdid: i64,
         ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/ceph/osd/{}", crate ::params::segment("node", node) ?, crate
-                ::params::int_segment("osdid", osdid, ::std::option::Option::None,
-                ::std::option::Option::None) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[349], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[349],
+                    &[node, osdid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -2481,13 +2348,12 @@ pub mod ceph {
                 osdid: i64,
             ) -> ::std::result::Result<(), crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/ceph/osd/{}/in", crate ::params::segment("node", node) ?,
-                    crate ::params::int_segment("osdid", osdid,
-                    ::std::option::Option::None, ::std::option::Option::None) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[350], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[350],
+                        &[node, osdid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -2566,13 +2432,12 @@ pub mod ceph {
             ) -> ::std::result::Result<GetResponse, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/ceph/osd/{}/lv-info", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("osdid", osdid,
-                    ::std::option::Option::None, ::std::option::Option::None) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[351], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[351],
+                        &[node, osdid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -2679,13 +2544,12 @@ pub mod ceph {
                 osdid: i64,
             ) -> ::std::result::Result<GetResponse, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/ceph/osd/{}/metadata", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("osdid", osdid,
-                    ::std::option::Option::None, ::std::option::Option::None) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[352], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[352],
+                        &[node, osdid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -2704,13 +2568,12 @@ pub mod ceph {
                 osdid: i64,
             ) -> ::std::result::Result<(), crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/ceph/osd/{}/out", crate ::params::segment("node", node) ?,
-                    crate ::params::int_segment("osdid", osdid,
-                    ::std::option::Option::None, ::std::option::Option::None) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[353], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[353],
+                        &[node, osdid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -2759,13 +2622,12 @@ pub mod ceph {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/ceph/osd/{}/scrub", crate ::params::segment("node", node)
-                    ?, crate ::params::int_segment("osdid", osdid,
-                    ::std::option::Option::None, ::std::option::Option::None) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[354], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[354],
+                        &[node, osdid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -2849,11 +2711,8 @@ pub mod ceph {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/ceph/pool", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[355], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[355], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -3034,11 +2893,8 @@ pub mod ceph {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/ceph/pool", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[356], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[356], &[node], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -3101,12 +2957,8 @@ pub mod ceph {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/ceph/pool/{}", crate ::params::segment("node", node) ?, crate
-                ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[357], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[357], &[node, name], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -3121,12 +2973,8 @@ pub mod ceph {
             name: &str,
         ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/ceph/pool/{}", crate ::params::segment("node", node) ?, crate
-                ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[358], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[358], &[node, name], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -3274,12 +3122,8 @@ pub mod ceph {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/ceph/pool/{}", crate ::params::segment("node", node) ?, crate
-                ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[359], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[359], &[node, name], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -3440,12 +3284,8 @@ pub mod ceph {
             ) -> ::std::result::Result<GetResponse, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/ceph/pool/{}/status", crate ::params::segment("node",
-                    node) ?, crate ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[360], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[360], &[node, name], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -3484,11 +3324,8 @@ pub mod ceph {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/ceph/releases", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[361], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[361], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -3542,11 +3379,8 @@ pub mod ceph {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/ceph/restart", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[362], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[362], &[node], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -3637,11 +3471,8 @@ pub mod ceph {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/ceph/restart-bulk", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[363], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[363], &[node], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -3669,11 +3500,8 @@ pub mod ceph {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/ceph/rules", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[364], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[364], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -3727,11 +3555,8 @@ pub mod ceph {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/ceph/start", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[365], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[365], &[node], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -3749,11 +3574,8 @@ pub mod ceph {
             node: &str,
         ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/ceph/status", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[366], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[366], &[node], form)
                 .await?;
             ::std::result::Result::Ok(data)
         }
@@ -3807,11 +3629,8 @@ pub mod ceph {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/ceph/stop", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[367], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[367], &[node], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -3829,10 +3648,7 @@ pub mod certificates {
         node: &str,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/certificates", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[368], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[368], &[node], form).await?;
         crate::lenient::data(data)
     }
     /// `/nodes/{node}/certificates/acme`
@@ -3847,11 +3663,8 @@ pub mod certificates {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/certificates/acme", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[369], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[369], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -3869,12 +3682,8 @@ pub mod certificates {
                 node: &str,
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/certificates/acme/certificate", crate
-                    ::params::segment("node", node) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[370], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[370], &[node], form)
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -3920,12 +3729,8 @@ pub mod certificates {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/certificates/acme/certificate", crate
-                    ::params::segment("node", node) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[371], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[371], &[node], form)
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -3971,12 +3776,8 @@ pub mod certificates {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/certificates/acme/certificate", crate
-                    ::params::segment("node", node) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[372], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[372], &[node], form)
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -4025,11 +3826,8 @@ pub mod certificates {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/certificates/custom", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[373], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[373], &[node], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -4095,7 +3893,7 @@ pub mod certificates {
             /// PEM encoded private key.
             ///
             /// Format: `pem-string`.
-            pub key: ::std::option::Option<::std::string::String>,
+            pub key: ::std::option::Option<crate::Secret>,
             /// Restart pveproxy.
             ///
             /// Default: `0`.
@@ -4133,7 +3931,7 @@ pub mod certificates {
                 if let ::std::option::Option::Some(v) = &self.key {
                     form.str(
                         "key",
-                        v,
+                        v.expose(),
                         ::std::option::Option::None,
                         ::std::option::Option::None,
                     )?;
@@ -4157,11 +3955,8 @@ pub mod certificates {
         ) -> ::std::result::Result<PostResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/certificates/custom", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[374], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[374], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -4226,11 +4021,8 @@ pub mod certificates {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/certificates/info", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[375], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[375], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -4337,10 +4129,7 @@ pub mod config {
     ) -> ::std::result::Result<GetResponse, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/config", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[376], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[376], &[node], form).await?;
         crate::lenient::data(data)
     }
     /// Parameters of `put`: `PUT /nodes/{node}/config`.
@@ -4484,10 +4273,7 @@ pub mod config {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/config", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[377], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[377], &[node], form).await?;
         crate::lenient::data_unit(data)
     }
 }
@@ -4503,10 +4289,7 @@ pub mod disks {
         node: &str,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/disks", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[378], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[378], &[node], form).await?;
         crate::lenient::data(data)
     }
     /// `/nodes/{node}/disks/directory`
@@ -4544,11 +4327,8 @@ pub mod disks {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/disks/directory", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[379], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[379], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -4636,11 +4416,8 @@ pub mod disks {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/disks/directory", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[380], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[380], &[node], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -4695,12 +4472,8 @@ pub mod disks {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/disks/directory/{}", crate ::params::segment("node", node) ?,
-                crate ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[381], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[381], &[node, name], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -4768,11 +4541,8 @@ pub mod disks {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/disks/initgpt", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[382], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[382], &[node], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -4874,11 +4644,8 @@ pub mod disks {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/disks/list", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[383], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[383], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -4950,11 +4717,8 @@ pub mod disks {
             node: &str,
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/disks/lvm", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[384], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[384], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -5029,11 +4793,8 @@ pub mod disks {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/disks/lvm", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[385], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[385], &[node], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -5088,12 +4849,8 @@ pub mod disks {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/disks/lvm/{}", crate ::params::segment("node", node) ?, crate
-                ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[386], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[386], &[node, name], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -5136,11 +4893,8 @@ pub mod disks {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/disks/lvmthin", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[387], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[387], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -5215,11 +4969,8 @@ pub mod disks {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/disks/lvmthin", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[388], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[388], &[node], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -5288,12 +5039,8 @@ pub mod disks {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/disks/lvmthin/{}", crate ::params::segment("node", node) ?,
-                crate ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[389], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[389], &[node, name], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -5368,11 +5115,8 @@ pub mod disks {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/disks/smart", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[390], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[390], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -5425,11 +5169,8 @@ pub mod disks {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/disks/wipedisk", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[391], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[391], &[node], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -5468,11 +5209,8 @@ pub mod disks {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/disks/zfs", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[392], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[392], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -5599,11 +5337,8 @@ pub mod disks {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/disks/zfs", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[393], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[393], &[node], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -5658,12 +5393,8 @@ pub mod disks {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/disks/zfs/{}", crate ::params::segment("node", node) ?, crate
-                ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[394], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[394], &[node, name], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -5731,12 +5462,8 @@ pub mod disks {
             name: &str,
         ) -> ::std::result::Result<GetNameResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/disks/zfs/{}", crate ::params::segment("node", node) ?, crate
-                ::params::segment("name", name) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[395], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[395], &[node, name], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -5770,10 +5497,7 @@ pub mod dns {
         node: &str,
     ) -> ::std::result::Result<GetResponse, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/dns", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[396], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[396], &[node], form).await?;
         crate::lenient::data(data)
     }
     /// Parameters of `put`: `PUT /nodes/{node}/dns`.
@@ -5860,10 +5584,7 @@ pub mod dns {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/dns", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[397], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[397], &[node], form).await?;
         crate::lenient::data_unit(data)
     }
 }
@@ -5926,10 +5647,7 @@ pub mod execute {
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/execute", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[398], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[398], &[node], form).await?;
         crate::lenient::data(data)
     }
 }
@@ -5945,10 +5663,7 @@ pub mod firewall {
         node: &str,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/firewall", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[399], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[399], &[node], form).await?;
         crate::lenient::data(data)
     }
     /// `/nodes/{node}/firewall/log`
@@ -6047,11 +5762,8 @@ pub mod firewall {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/firewall/log", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[400], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[400], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -6198,11 +5910,8 @@ pub mod firewall {
             node: &str,
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/firewall/options", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[401], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[401], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -6480,11 +6189,8 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/firewall/options", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[402], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[402], &[node], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -6565,11 +6271,8 @@ pub mod firewall {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/firewall/rules", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[403], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[403], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -6802,11 +6505,8 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/firewall/rules", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[404], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[404], &[node], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -6857,13 +6557,12 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/firewall/rules/{}", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("pos", pos,
-                ::std::option::Option::Some(0i64), ::std::option::Option::None) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[405], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[405],
+                    &[node, pos.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -6942,13 +6641,12 @@ pub mod firewall {
             pos: i64,
         ) -> ::std::result::Result<GetPosResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/firewall/rules/{}", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("pos", pos,
-                ::std::option::Option::Some(0i64), ::std::option::Option::None) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[406], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[406],
+                    &[node, pos.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -7193,13 +6891,12 @@ pub mod firewall {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/firewall/rules/{}", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("pos", pos,
-                ::std::option::Option::Some(0i64), ::std::option::Option::None) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[407], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[407],
+                    &[node, pos.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -7226,10 +6923,7 @@ pub mod hardware {
         node: &str,
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/hardware", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[408], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[408], &[node], form).await?;
         crate::lenient::data(data)
     }
     /// `/nodes/{node}/hardware/pci`
@@ -7327,11 +7021,8 @@ pub mod hardware {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/hardware/pci", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[409], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[409], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -7358,12 +7049,12 @@ pub mod hardware {
             crate::Error,
         > {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/hardware/pci/{}", crate ::params::segment("node", node) ?,
-                crate ::params::segment("pci-id-or-mapping", pci_id_or_mapping) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[410], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[410],
+                    &[node, pci_id_or_mapping],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -7400,13 +7091,12 @@ pub mod hardware {
                 pci_id_or_mapping: &str,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/hardware/pci/{}/mdev", crate ::params::segment("node",
-                    node) ?, crate ::params::segment("pci-id-or-mapping",
-                    pci_id_or_mapping) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[411], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[411],
+                        &[node, pci_id_or_mapping],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -7456,11 +7146,8 @@ pub mod hardware {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/hardware/usb", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[412], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[412], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -7494,10 +7181,7 @@ pub mod hosts {
         node: &str,
     ) -> ::std::result::Result<GetResponse, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/hosts", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[413], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[413], &[node], form).await?;
         crate::lenient::data(data)
     }
     /// Parameters of `post`: `POST /nodes/{node}/hosts`.
@@ -7558,10 +7242,7 @@ pub mod hosts {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/hosts", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[414], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[414], &[node], form).await?;
         crate::lenient::data_unit(data)
     }
 }
@@ -7718,10 +7399,7 @@ pub mod journal {
     ) -> ::std::result::Result<::std::vec::Vec<::std::string::String>, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/journal", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[415], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[415], &[node], form).await?;
         crate::lenient::data(data)
     }
 }
@@ -7824,10 +7502,7 @@ pub mod lxc {
         node: &str,
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/lxc", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[416], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[416], &[node], form).await?;
         crate::lenient::data(data)
     }
     crate::pve_enum! {
@@ -8376,10 +8051,7 @@ pub mod lxc {
     ) -> ::std::result::Result<::std::string::String, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/lxc", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[417], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[417], &[node], form).await?;
         crate::lenient::data_string(data)
     }
     /// Parameters of `delete_vmid`: `DELETE /nodes/{node}/lxc/{vmid}`.
@@ -8439,13 +8111,13 @@ pub mod lxc {
     ) -> ::std::result::Result<::std::string::String, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/lxc/{}", crate ::params::segment("node", node) ?, crate
-            ::params::int_segment("vmid", i64::from(vmid),
-            ::std::option::Option::Some(100i64),
-            ::std::option::Option::Some(999999999i64)) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[418], &path, form).await?;
+        let data = client
+            .execute(
+                &crate::catalog::ENDPOINTS[418],
+                &[node, vmid.to_string().as_str()],
+                form,
+            )
+            .await?;
         crate::lenient::data_string(data)
     }
     /// `GetVmidResponseItem` returned by PVE.
@@ -8468,13 +8140,13 @@ pub mod lxc {
         vmid: u32,
     ) -> ::std::result::Result<::std::vec::Vec<GetVmidResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/lxc/{}", crate ::params::segment("node", node) ?, crate
-            ::params::int_segment("vmid", i64::from(vmid),
-            ::std::option::Option::Some(100i64),
-            ::std::option::Option::Some(999999999i64)) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[419], &path, form).await?;
+        let data = client
+            .execute(
+                &crate::catalog::ENDPOINTS[419],
+                &[node, vmid.to_string().as_str()],
+                form,
+            )
+            .await?;
         crate::lenient::data(data)
     }
     /// `/nodes/{node}/lxc/{vmid}/clone`
@@ -8623,14 +8295,12 @@ pub mod lxc {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/clone", crate ::params::segment("node", node) ?, crate
-                ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[420], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[420],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -8876,14 +8546,12 @@ pub mod lxc {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/config", crate ::params::segment("node", node) ?, crate
-                ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[421], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[421],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -9342,14 +9010,12 @@ pub mod lxc {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/config", crate ::params::segment("node", node) ?, crate
-                ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[422], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[422],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -9428,14 +9094,12 @@ pub mod lxc {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/feature", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[423], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[423],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -9453,14 +9117,12 @@ pub mod lxc {
             vmid: u32,
         ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/firewall", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[424], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[424],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -9495,14 +9157,12 @@ pub mod lxc {
                 vmid: u32,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/aliases", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[425], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[425],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -9582,14 +9242,12 @@ pub mod lxc {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/aliases", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[426], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[426],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -9641,16 +9299,12 @@ pub mod lxc {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/aliases/{}", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[427], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[427],
+                        &[node, vmid.to_string().as_str(), name],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -9666,16 +9320,12 @@ pub mod lxc {
                 name: &str,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/aliases/{}", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[428], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[428],
+                        &[node, vmid.to_string().as_str(), name],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -9765,16 +9415,12 @@ pub mod lxc {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/aliases/{}", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[429], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[429],
+                        &[node, vmid.to_string().as_str(), name],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -9811,14 +9457,12 @@ pub mod lxc {
                 vmid: u32,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/ipset", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[430], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[430],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -9907,14 +9551,12 @@ pub mod lxc {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/ipset", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[431], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[431],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -9959,15 +9601,12 @@ pub mod lxc {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/ipset/{}", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[432], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[432],
+                        &[node, vmid.to_string().as_str(), name],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -10004,15 +9643,12 @@ pub mod lxc {
                 crate::Error,
             > {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/ipset/{}", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[433], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[433],
+                        &[node, vmid.to_string().as_str(), name],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -10081,15 +9717,12 @@ pub mod lxc {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/ipset/{}", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[434], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[434],
+                        &[node, vmid.to_string().as_str(), name],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -10142,17 +9775,12 @@ pub mod lxc {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/ipset/{}/{}", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("name", name) ?, crate ::params::segment("cidr",
-                    cidr) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[435], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[435],
+                        &[node, vmid.to_string().as_str(), name, cidr],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -10170,17 +9798,12 @@ pub mod lxc {
                 cidr: &str,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/ipset/{}/{}", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("name", name) ?, crate ::params::segment("cidr",
-                    cidr) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[436], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[436],
+                        &[node, vmid.to_string().as_str(), name, cidr],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -10249,17 +9872,12 @@ pub mod lxc {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/ipset/{}/{}", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("name", name) ?, crate ::params::segment("cidr",
-                    cidr) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[437], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[437],
+                        &[node, vmid.to_string().as_str(), name, cidr],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -10361,14 +9979,12 @@ pub mod lxc {
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/log", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[438], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[438],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -10457,14 +10073,12 @@ pub mod lxc {
                 vmid: u32,
             ) -> ::std::result::Result<GetResponse, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/options", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[439], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[439],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -10622,14 +10236,12 @@ pub mod lxc {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/options", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[440], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[440],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -10700,14 +10312,12 @@ pub mod lxc {
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/refs", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[441], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[441],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -10789,14 +10399,12 @@ pub mod lxc {
                 vmid: u32,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/rules", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[442], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[442],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -11030,14 +10638,12 @@ pub mod lxc {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/rules", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[443], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[443],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -11089,16 +10695,12 @@ pub mod lxc {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/rules/{}", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::int_segment("pos", pos, ::std::option::Option::Some(0i64),
-                    ::std::option::Option::None) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[444], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[444],
+                        &[node, vmid.to_string().as_str(), pos.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -11178,16 +10780,12 @@ pub mod lxc {
                 pos: i64,
             ) -> ::std::result::Result<GetPosResponse, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/rules/{}", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::int_segment("pos", pos, ::std::option::Option::Some(0i64),
-                    ::std::option::Option::None) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[445], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[445],
+                        &[node, vmid.to_string().as_str(), pos.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -11433,16 +11031,12 @@ pub mod lxc {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/firewall/rules/{}", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::int_segment("pos", pos, ::std::option::Option::Some(0i64),
-                    ::std::option::Option::None) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[446], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[446],
+                        &[node, vmid.to_string().as_str(), pos.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -11517,14 +11111,12 @@ pub mod lxc {
             vmid: u32,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/interfaces", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[447], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[447],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -11634,14 +11226,12 @@ pub mod lxc {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/migrate", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[448], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[448],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -11745,14 +11335,12 @@ pub mod lxc {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/migrate", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[449], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[449],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -12475,14 +12063,12 @@ pub mod lxc {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/move_volume", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[450], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[450],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -12494,8 +12080,8 @@ pub mod lxc {
         pub struct PostResponse {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub socket: ::std::option::Option<::std::string::String>,
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub ticket: ::std::option::Option<::std::string::String>,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub ticket: ::std::option::Option<crate::Secret>,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub upid: ::std::option::Option<::std::string::String>,
         }
@@ -12559,14 +12145,12 @@ pub mod lxc {
         ) -> ::std::result::Result<PostResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/mtunnel", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[451], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[451],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -12590,15 +12174,12 @@ pub mod lxc {
             /// unix socket to forward to
             pub socket: ::std::string::String,
             /// ticket return by initial 'mtunnel' API call, or retrieved via 'ticket' tunnel command
-            pub ticket: ::std::string::String,
+            pub ticket: crate::Secret,
         }
         impl GetParams {
             /// The required parameters; every optional one unset.
             #[allow(clippy::too_many_arguments)]
-            pub fn new(
-                socket: ::std::string::String,
-                ticket: ::std::string::String,
-            ) -> Self {
+            pub fn new(socket: ::std::string::String, ticket: crate::Secret) -> Self {
                 Self { socket, ticket }
             }
         }
@@ -12620,7 +12201,7 @@ pub mod lxc {
                     let v = &self.ticket;
                     form.str(
                         "ticket",
-                        v,
+                        v.expose(),
                         ::std::option::Option::None,
                         ::std::option::Option::None,
                     )?;
@@ -12641,14 +12222,12 @@ pub mod lxc {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/mtunnelwebsocket", crate ::params::segment("node",
-                node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[452], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[452],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -12687,14 +12266,12 @@ pub mod lxc {
             vmid: u32,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/pending", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[453], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[453],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -12841,14 +12418,12 @@ pub mod lxc {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/remote_migrate", crate ::params::segment("node", node)
-                ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[454], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[454],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -13050,14 +12625,12 @@ pub mod lxc {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/resize", crate ::params::segment("node", node) ?, crate
-                ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[455], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[455],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -13144,14 +12717,12 @@ pub mod lxc {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/rrd", crate ::params::segment("node", node) ?, crate
-                ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[456], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[456],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -13215,14 +12786,12 @@ pub mod lxc {
         ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/rrddata", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[457], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[457],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -13260,14 +12829,12 @@ pub mod lxc {
             vmid: u32,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/snapshot", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[458], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[458],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -13331,14 +12898,12 @@ pub mod lxc {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/snapshot", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[459], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[459],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -13384,15 +12949,12 @@ pub mod lxc {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/snapshot/{}", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?, crate
-                ::params::segment("snapname", snapname) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[460], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[460],
+                    &[node, vmid.to_string().as_str(), snapname],
+                    form,
+                )
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -13406,15 +12968,12 @@ pub mod lxc {
             snapname: &str,
         ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/snapshot/{}", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?, crate
-                ::params::segment("snapname", snapname) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[461], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[461],
+                    &[node, vmid.to_string().as_str(), snapname],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -13432,16 +12991,12 @@ pub mod lxc {
                 snapname: &str,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/snapshot/{}/config", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("snapname", snapname) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[462], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[462],
+                        &[node, vmid.to_string().as_str(), snapname],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -13491,16 +13046,12 @@ pub mod lxc {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/snapshot/{}/config", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("snapname", snapname) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[463], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[463],
+                        &[node, vmid.to_string().as_str(), snapname],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -13551,16 +13102,12 @@ pub mod lxc {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/snapshot/{}/rollback", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("snapname", snapname) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[464], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[464],
+                        &[node, vmid.to_string().as_str(), snapname],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -13573,8 +13120,8 @@ pub mod lxc {
         pub struct PostResponse {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub host: ::std::option::Option<::std::string::String>,
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub password: ::std::option::Option<::std::string::String>,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub password: ::std::option::Option<crate::Secret>,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub proxy: ::std::option::Option<::std::string::String>,
             #[serde(
@@ -13636,14 +13183,12 @@ pub mod lxc {
         ) -> ::std::result::Result<PostResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/spiceproxy", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[465], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[465],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -13670,14 +13215,12 @@ pub mod lxc {
             vmid: u32,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/status", crate ::params::segment("node", node) ?, crate
-                ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[466], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[466],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -13785,14 +13328,12 @@ pub mod lxc {
                 vmid: u32,
             ) -> ::std::result::Result<GetResponse, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/status/current", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[467], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[467],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -13847,14 +13388,12 @@ pub mod lxc {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/status/reboot", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[468], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[468],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -13874,14 +13413,12 @@ pub mod lxc {
                 vmid: u32,
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/status/resume", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[469], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[469],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -13944,14 +13481,12 @@ pub mod lxc {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/status/shutdown", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[470], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[470],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -14007,14 +13542,12 @@ pub mod lxc {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/status/start", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[471], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[471],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -14070,14 +13603,12 @@ pub mod lxc {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/status/stop", crate ::params::segment("node", node)
-                    ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[472], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[472],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -14097,14 +13628,12 @@ pub mod lxc {
                 vmid: u32,
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/lxc/{}/status/suspend", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[473], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[473],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -14124,14 +13653,12 @@ pub mod lxc {
             vmid: u32,
         ) -> ::std::result::Result<(), crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/template", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[474], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[474],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -14143,8 +13670,8 @@ pub mod lxc {
         pub struct PostResponse {
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
             pub port: ::std::option::Option<i64>,
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub ticket: ::std::option::Option<::std::string::String>,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub ticket: ::std::option::Option<crate::Secret>,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub upid: ::std::option::Option<::std::string::String>,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -14162,14 +13689,12 @@ pub mod lxc {
             vmid: u32,
         ) -> ::std::result::Result<PostResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/termproxy", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[475], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[475],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -14182,12 +13707,12 @@ pub mod lxc {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub cert: ::std::option::Option<::std::string::String>,
             /// Password used for authentication within the VNC protocol. Consists of printable ASCII characters ('!' .. '~').
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub password: ::std::option::Option<::std::string::String>,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub password: ::std::option::Option<crate::Secret>,
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
             pub port: ::std::option::Option<i64>,
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub ticket: ::std::option::Option<::std::string::String>,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub ticket: ::std::option::Option<crate::Secret>,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub upid: ::std::option::Option<::std::string::String>,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -14259,14 +13784,12 @@ pub mod lxc {
         ) -> ::std::result::Result<PostResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/vncproxy", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[476], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[476],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -14292,12 +13815,12 @@ pub mod lxc {
             /// Ticket from previous call to vncproxy.
             ///
             /// Maximum length: 512.
-            pub vncticket: ::std::string::String,
+            pub vncticket: crate::Secret,
         }
         impl GetParams {
             /// The required parameters; every optional one unset.
             #[allow(clippy::too_many_arguments)]
-            pub fn new(port: i64, vncticket: ::std::string::String) -> Self {
+            pub fn new(port: i64, vncticket: crate::Secret) -> Self {
                 Self { port, vncticket }
             }
         }
@@ -14319,7 +13842,7 @@ pub mod lxc {
                     let v = &self.vncticket;
                     form.str(
                         "vncticket",
-                        v,
+                        v.expose(),
                         ::std::option::Option::None,
                         ::std::option::Option::Some(512usize),
                     )?;
@@ -14340,14 +13863,12 @@ pub mod lxc {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/lxc/{}/vncwebsocket", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[477], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[477],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -14448,10 +13969,7 @@ pub mod migrateall {
     ) -> ::std::result::Result<::std::string::String, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/migrateall", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[478], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[478], &[node], form).await?;
         crate::lenient::data_string(data)
     }
 }
@@ -14467,10 +13985,7 @@ pub mod netstat {
         node: &str,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/netstat", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[479], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[479], &[node], form).await?;
         crate::lenient::data(data)
     }
 }
@@ -14487,10 +14002,7 @@ pub mod network {
         node: &str,
     ) -> ::std::result::Result<(), crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/network", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[480], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[480], &[node], form).await?;
         crate::lenient::data_unit(data)
     }
     crate::pve_enum! {
@@ -14842,10 +14354,7 @@ pub mod network {
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/network", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[481], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[481], &[node], form).await?;
         crate::lenient::data(data)
     }
     crate::pve_enum! {
@@ -15235,10 +14744,7 @@ pub mod network {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/network", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[482], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[482], &[node], form).await?;
         crate::lenient::data_unit(data)
     }
     /// Parameters of `put`: `PUT /nodes/{node}/network`.
@@ -15283,10 +14789,7 @@ pub mod network {
     ) -> ::std::result::Result<::std::string::String, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/network", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[483], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[483], &[node], form).await?;
         crate::lenient::data_string(data)
     }
     /// Delete network device configuration
@@ -15301,11 +14804,9 @@ pub mod network {
         iface: &str,
     ) -> ::std::result::Result<(), crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/network/{}", crate ::params::segment("node", node) ?, crate
-            ::params::segment("iface", iface) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[484], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[484], &[node, iface], form)
+            .await?;
         crate::lenient::data_unit(data)
     }
     /// `GetIfaceResponse` returned by PVE.
@@ -15330,11 +14831,9 @@ pub mod network {
         iface: &str,
     ) -> ::std::result::Result<GetIfaceResponse, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/network/{}", crate ::params::segment("node", node) ?, crate
-            ::params::segment("iface", iface) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[485], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[485], &[node, iface], form)
+            .await?;
         crate::lenient::data(data)
     }
     crate::pve_enum! {
@@ -15724,11 +15223,9 @@ pub mod network {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/network/{}", crate ::params::segment("node", node) ?, crate
-            ::params::segment("iface", iface) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[486], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[486], &[node, iface], form)
+            .await?;
         crate::lenient::data_unit(data)
     }
 }
@@ -15880,10 +15377,7 @@ pub mod qemu {
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/qemu", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[487], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[487], &[node], form).await?;
         crate::lenient::data(data)
     }
     crate::pve_enum! {
@@ -17055,10 +16549,7 @@ pub mod qemu {
     ) -> ::std::result::Result<::std::string::String, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/qemu", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[488], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[488], &[node], form).await?;
         crate::lenient::data_string(data)
     }
     /// Parameters of `delete_vmid`: `DELETE /nodes/{node}/qemu/{vmid}`.
@@ -17116,13 +16607,13 @@ pub mod qemu {
     ) -> ::std::result::Result<::std::string::String, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/qemu/{}", crate ::params::segment("node", node) ?, crate
-            ::params::int_segment("vmid", i64::from(vmid),
-            ::std::option::Option::Some(100i64),
-            ::std::option::Option::Some(999999999i64)) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[489], &path, form).await?;
+        let data = client
+            .execute(
+                &crate::catalog::ENDPOINTS[489],
+                &[node, vmid.to_string().as_str()],
+                form,
+            )
+            .await?;
         crate::lenient::data_string(data)
     }
     /// `GetVmidResponseItem` returned by PVE.
@@ -17145,13 +16636,13 @@ pub mod qemu {
         vmid: u32,
     ) -> ::std::result::Result<::std::vec::Vec<GetVmidResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/qemu/{}", crate ::params::segment("node", node) ?, crate
-            ::params::int_segment("vmid", i64::from(vmid),
-            ::std::option::Option::Some(100i64),
-            ::std::option::Option::Some(999999999i64)) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[490], &path, form).await?;
+        let data = client
+            .execute(
+                &crate::catalog::ENDPOINTS[490],
+                &[node, vmid.to_string().as_str()],
+                form,
+            )
+            .await?;
         crate::lenient::data(data)
     }
     /// `/nodes/{node}/qemu/{vmid}/agent`
@@ -17167,14 +16658,12 @@ pub mod qemu {
             vmid: u32,
         ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/agent", crate ::params::segment("node", node) ?, crate
-                ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[491], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[491],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -17236,14 +16725,12 @@ pub mod qemu {
         ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/agent", crate ::params::segment("node", node) ?, crate
-                ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[492], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[492],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             ::std::result::Result::Ok(data)
         }
@@ -17320,14 +16807,12 @@ pub mod qemu {
             ) -> ::std::result::Result<PostResponse, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/exec", crate ::params::segment("node", node)
-                    ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[493], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[493],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -17422,15 +16907,12 @@ pub mod qemu {
             ) -> ::std::result::Result<GetResponse, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/exec-status", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[494], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[494],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -17530,14 +17012,12 @@ pub mod qemu {
             ) -> ::std::result::Result<GetResponse, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/file-read", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[495], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[495],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -17615,14 +17095,12 @@ pub mod qemu {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/file-write", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[496], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[496],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -17641,15 +17119,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/fsfreeze-freeze", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[497], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[497],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -17668,15 +17143,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/fsfreeze-status", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[498], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[498],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -17695,15 +17167,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/fsfreeze-thaw", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[499], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[499],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -17722,14 +17191,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/fstrim", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[500], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[500],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -17748,14 +17215,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/get-fsinfo", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[501], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[501],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -17774,15 +17239,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/get-host-name", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[502], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[502],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -17801,15 +17263,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/get-memory-block-info", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[503], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[503],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -17828,15 +17287,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/get-memory-blocks", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[504], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[504],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -17855,14 +17311,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/get-osinfo", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[505], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[505],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -17881,14 +17335,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/get-time", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[506], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[506],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -17907,15 +17359,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/get-timezone", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[507], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[507],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -17934,14 +17383,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/get-users", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[508], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[508],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -17960,14 +17407,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/get-vcpus", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[509], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[509],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -17986,14 +17431,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/info", crate ::params::segment("node", node)
-                    ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[510], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[510],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -18012,15 +17455,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/network-get-interfaces", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[511], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[511],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -18039,14 +17479,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/ping", crate ::params::segment("node", node)
-                    ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[512], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[512],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -18124,15 +17562,12 @@ pub mod qemu {
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/set-user-password", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[513], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[513],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -18151,14 +17586,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/shutdown", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[514], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[514],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -18177,15 +17610,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/suspend-disk", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[515], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[515],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -18204,15 +17634,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/suspend-hybrid", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[516], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[516],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -18231,15 +17658,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/agent/suspend-ram", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[517], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[517],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -18402,14 +17826,12 @@ pub mod qemu {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/clone", crate ::params::segment("node", node) ?, crate
-                ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[518], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[518],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -18448,14 +17870,12 @@ pub mod qemu {
             vmid: u32,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/cloudinit", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[519], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[519],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -18471,14 +17891,12 @@ pub mod qemu {
             vmid: u32,
         ) -> ::std::result::Result<(), crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/cloudinit", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[520], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[520],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -18527,14 +17945,12 @@ pub mod qemu {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/cloudinit/dump", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[521], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[521],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -18705,8 +18121,8 @@ pub mod qemu {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub cicustom: ::std::option::Option<::std::string::String>,
             /// cloud-init: Password to assign the user. Using this is generally not recommended. Use ssh keys instead. Also note that older cloud-init versions do not support hashed passwords.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub cipassword: ::std::option::Option<::std::string::String>,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub cipassword: ::std::option::Option<crate::Secret>,
             /// Specifies the cloud-init configuration format. The default depends on the configured operating system type (`ostype`. We use the `nocloud` format for Linux, and `configdrive2` for windows.
             #[serde(default)]
             pub citype: ::std::option::Option<GetResponseCitype>,
@@ -19076,14 +18492,12 @@ pub mod qemu {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/config", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[522], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[522],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -20226,19 +19640,20 @@ pub mod qemu {
             node: &str,
             vmid: u32,
             params: &PostParams,
-        ) -> ::std::result::Result<::std::string::String, crate::Error> {
+        ) -> ::std::result::Result<
+            ::std::option::Option<::std::string::String>,
+            crate::Error,
+        > {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/config", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[523], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[523],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
-            crate::lenient::data_string(data)
+            crate::lenient::optional(data, |data| crate::lenient::data_string(data))
         }
         crate::pve_enum! {
             #[doc =
@@ -21355,14 +20770,12 @@ pub mod qemu {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/config", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[524], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[524],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -21411,14 +20824,12 @@ pub mod qemu {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/dbus-vmstate", crate ::params::segment("node", node)
-                ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[525], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[525],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -21499,14 +20910,12 @@ pub mod qemu {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/feature", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[526], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[526],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -21524,14 +20933,12 @@ pub mod qemu {
             vmid: u32,
         ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/firewall", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[527], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[527],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -21566,14 +20973,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/aliases", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[528], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[528],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -21653,14 +21058,12 @@ pub mod qemu {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/aliases", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[529], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[529],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -21712,16 +21115,12 @@ pub mod qemu {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/aliases/{}", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[530], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[530],
+                        &[node, vmid.to_string().as_str(), name],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -21737,16 +21136,12 @@ pub mod qemu {
                 name: &str,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/aliases/{}", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[531], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[531],
+                        &[node, vmid.to_string().as_str(), name],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -21836,16 +21231,12 @@ pub mod qemu {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/aliases/{}", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[532], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[532],
+                        &[node, vmid.to_string().as_str(), name],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -21882,14 +21273,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/ipset", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[533], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[533],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -21978,14 +21367,12 @@ pub mod qemu {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/ipset", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[534], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[534],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -22030,16 +21417,12 @@ pub mod qemu {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/ipset/{}", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[535], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[535],
+                        &[node, vmid.to_string().as_str(), name],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -22076,16 +21459,12 @@ pub mod qemu {
                 crate::Error,
             > {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/ipset/{}", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[536], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[536],
+                        &[node, vmid.to_string().as_str(), name],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -22154,16 +21533,12 @@ pub mod qemu {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/ipset/{}", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("name", name) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[537], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[537],
+                        &[node, vmid.to_string().as_str(), name],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -22216,17 +21591,12 @@ pub mod qemu {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/ipset/{}/{}", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("name", name) ?, crate ::params::segment("cidr",
-                    cidr) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[538], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[538],
+                        &[node, vmid.to_string().as_str(), name, cidr],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -22244,17 +21614,12 @@ pub mod qemu {
                 cidr: &str,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/ipset/{}/{}", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("name", name) ?, crate ::params::segment("cidr",
-                    cidr) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[539], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[539],
+                        &[node, vmid.to_string().as_str(), name, cidr],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -22323,17 +21688,12 @@ pub mod qemu {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/ipset/{}/{}", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("name", name) ?, crate ::params::segment("cidr",
-                    cidr) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[540], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[540],
+                        &[node, vmid.to_string().as_str(), name, cidr],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -22435,14 +21795,12 @@ pub mod qemu {
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/log", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[541], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[541],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -22531,14 +21889,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<GetResponse, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/options", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[542], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[542],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -22696,14 +22052,12 @@ pub mod qemu {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/options", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[543], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[543],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -22774,14 +22128,12 @@ pub mod qemu {
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/refs", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[544], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[544],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -22863,14 +22215,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/rules", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[545], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[545],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -23104,14 +22454,12 @@ pub mod qemu {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/rules", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[546], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[546],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -23163,17 +22511,12 @@ pub mod qemu {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/rules/{}", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::int_segment("pos", pos, ::std::option::Option::Some(0i64),
-                    ::std::option::Option::None) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[547], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[547],
+                        &[node, vmid.to_string().as_str(), pos.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -23253,17 +22596,12 @@ pub mod qemu {
                 pos: i64,
             ) -> ::std::result::Result<GetPosResponse, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/rules/{}", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::int_segment("pos", pos, ::std::option::Option::Some(0i64),
-                    ::std::option::Option::None) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[548], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[548],
+                        &[node, vmid.to_string().as_str(), pos.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -23509,17 +22847,12 @@ pub mod qemu {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/firewall/rules/{}", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::int_segment("pos", pos, ::std::option::Option::Some(0i64),
-                    ::std::option::Option::None) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[549], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[549],
+                        &[node, vmid.to_string().as_str(), pos.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -23679,14 +23012,12 @@ pub mod qemu {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/migrate", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[550], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[550],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -23816,14 +23147,12 @@ pub mod qemu {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/migrate", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[551], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[551],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -23874,14 +23203,12 @@ pub mod qemu {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/monitor", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[552], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[552],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -24428,14 +23755,12 @@ pub mod qemu {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/move_disk", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[553], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[553],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -24447,8 +23772,8 @@ pub mod qemu {
         pub struct PostResponse {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub socket: ::std::option::Option<::std::string::String>,
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub ticket: ::std::option::Option<::std::string::String>,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub ticket: ::std::option::Option<crate::Secret>,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub upid: ::std::option::Option<::std::string::String>,
         }
@@ -24512,14 +23837,12 @@ pub mod qemu {
         ) -> ::std::result::Result<PostResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/mtunnel", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[554], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[554],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -24543,15 +23866,12 @@ pub mod qemu {
             /// unix socket to forward to
             pub socket: ::std::string::String,
             /// ticket return by initial 'mtunnel' API call, or retrieved via 'ticket' tunnel command
-            pub ticket: ::std::string::String,
+            pub ticket: crate::Secret,
         }
         impl GetParams {
             /// The required parameters; every optional one unset.
             #[allow(clippy::too_many_arguments)]
-            pub fn new(
-                socket: ::std::string::String,
-                ticket: ::std::string::String,
-            ) -> Self {
+            pub fn new(socket: ::std::string::String, ticket: crate::Secret) -> Self {
                 Self { socket, ticket }
             }
         }
@@ -24573,7 +23893,7 @@ pub mod qemu {
                     let v = &self.ticket;
                     form.str(
                         "ticket",
-                        v,
+                        v.expose(),
                         ::std::option::Option::None,
                         ::std::option::Option::None,
                     )?;
@@ -24594,14 +23914,12 @@ pub mod qemu {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/mtunnelwebsocket", crate ::params::segment("node",
-                node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[555], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[555],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -24640,14 +23958,12 @@ pub mod qemu {
             vmid: u32,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/pending", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[556], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[556],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -24775,14 +24091,12 @@ pub mod qemu {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/remote_migrate", crate ::params::segment("node", node)
-                ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[557], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[557],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -24898,14 +24212,12 @@ pub mod qemu {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/resize", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[558], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[558],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -24992,14 +24304,12 @@ pub mod qemu {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/rrd", crate ::params::segment("node", node) ?, crate
-                ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[559], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[559],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -25063,14 +24373,12 @@ pub mod qemu {
         ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/rrddata", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[560], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[560],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -25129,14 +24437,12 @@ pub mod qemu {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/sendkey", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[561], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[561],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -25177,14 +24483,12 @@ pub mod qemu {
             vmid: u32,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/snapshot", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[562], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[562],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -25254,14 +24558,12 @@ pub mod qemu {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/snapshot", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[563], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[563],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -25307,15 +24609,12 @@ pub mod qemu {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/snapshot/{}", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?, crate
-                ::params::segment("snapname", snapname) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[564], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[564],
+                    &[node, vmid.to_string().as_str(), snapname],
+                    form,
+                )
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -25329,15 +24628,12 @@ pub mod qemu {
             snapname: &str,
         ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/snapshot/{}", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?, crate
-                ::params::segment("snapname", snapname) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[565], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[565],
+                    &[node, vmid.to_string().as_str(), snapname],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -25355,16 +24651,12 @@ pub mod qemu {
                 snapname: &str,
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/snapshot/{}/config", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("snapname", snapname) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[566], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[566],
+                        &[node, vmid.to_string().as_str(), snapname],
+                        form,
+                    )
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -25414,16 +24706,12 @@ pub mod qemu {
             ) -> ::std::result::Result<(), crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/snapshot/{}/config", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("snapname", snapname) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[567], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[567],
+                        &[node, vmid.to_string().as_str(), snapname],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_unit(data)
             }
@@ -25474,16 +24762,12 @@ pub mod qemu {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/snapshot/{}/rollback", crate
-                    ::params::segment("node", node) ?, crate
-                    ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?, crate
-                    ::params::segment("snapname", snapname) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[568], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[568],
+                        &[node, vmid.to_string().as_str(), snapname],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -25496,8 +24780,8 @@ pub mod qemu {
         pub struct PostResponse {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub host: ::std::option::Option<::std::string::String>,
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub password: ::std::option::Option<::std::string::String>,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub password: ::std::option::Option<crate::Secret>,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub proxy: ::std::option::Option<::std::string::String>,
             #[serde(
@@ -25559,14 +24843,12 @@ pub mod qemu {
         ) -> ::std::result::Result<PostResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/spiceproxy", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[569], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[569],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -25593,14 +24875,12 @@ pub mod qemu {
             vmid: u32,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/status", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[570], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[570],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -25743,14 +25023,12 @@ pub mod qemu {
                 vmid: u32,
             ) -> ::std::result::Result<GetResponse, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/status/current", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[571], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[571],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data(data)
             }
@@ -25805,14 +25083,12 @@ pub mod qemu {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/status/reboot", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[572], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[572],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -25860,14 +25136,12 @@ pub mod qemu {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/status/reset", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[573], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[573],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -25920,14 +25194,12 @@ pub mod qemu {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/status/resume", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[574], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[574],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -26004,14 +25276,12 @@ pub mod qemu {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/status/shutdown", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[575], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[575],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -26176,14 +25446,12 @@ pub mod qemu {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/status/start", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[576], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[576],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -26273,14 +25541,12 @@ pub mod qemu {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/status/stop", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[577], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[577],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -26349,14 +25615,12 @@ pub mod qemu {
             ) -> ::std::result::Result<::std::string::String, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/qemu/{}/status/suspend", crate ::params::segment("node",
-                    node) ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                    ::std::option::Option::Some(100i64),
-                    ::std::option::Option::Some(999999999i64)) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[578], &path, form)
+                    .execute(
+                        &crate::catalog::ENDPOINTS[578],
+                        &[node, vmid.to_string().as_str()],
+                        form,
+                    )
                     .await?;
                 crate::lenient::data_string(data)
             }
@@ -26439,14 +25703,12 @@ pub mod qemu {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/template", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[579], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[579],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -26464,8 +25726,8 @@ pub mod qemu {
         pub struct PostResponse {
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
             pub port: ::std::option::Option<i64>,
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub ticket: ::std::option::Option<::std::string::String>,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub ticket: ::std::option::Option<crate::Secret>,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub upid: ::std::option::Option<::std::string::String>,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -26511,14 +25773,12 @@ pub mod qemu {
         ) -> ::std::result::Result<PostResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/termproxy", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[580], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[580],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -26579,14 +25839,12 @@ pub mod qemu {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/unlink", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[581], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[581],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -26599,12 +25857,12 @@ pub mod qemu {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub cert: ::std::option::Option<::std::string::String>,
             /// Password used for authentication within the VNC protocol. Consists of printable ASCII characters ('!' .. '~').
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub password: ::std::option::Option<::std::string::String>,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub password: ::std::option::Option<crate::Secret>,
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
             pub port: ::std::option::Option<i64>,
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub ticket: ::std::option::Option<::std::string::String>,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub ticket: ::std::option::Option<crate::Secret>,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub upid: ::std::option::Option<::std::string::String>,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -26658,14 +25916,12 @@ pub mod qemu {
         ) -> ::std::result::Result<PostResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/vncproxy", crate ::params::segment("node", node) ?,
-                crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[582], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[582],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -26691,12 +25947,12 @@ pub mod qemu {
             /// Ticket from previous call to vncproxy.
             ///
             /// Maximum length: 512.
-            pub vncticket: ::std::string::String,
+            pub vncticket: crate::Secret,
         }
         impl GetParams {
             /// The required parameters; every optional one unset.
             #[allow(clippy::too_many_arguments)]
-            pub fn new(port: i64, vncticket: ::std::string::String) -> Self {
+            pub fn new(port: i64, vncticket: crate::Secret) -> Self {
                 Self { port, vncticket }
             }
         }
@@ -26718,7 +25974,7 @@ pub mod qemu {
                     let v = &self.vncticket;
                     form.str(
                         "vncticket",
-                        v,
+                        v.expose(),
                         ::std::option::Option::None,
                         ::std::option::Option::Some(512usize),
                     )?;
@@ -26739,14 +25995,12 @@ pub mod qemu {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/qemu/{}/vncwebsocket", crate ::params::segment("node", node)
-                ?, crate ::params::int_segment("vmid", i64::from(vmid),
-                ::std::option::Option::Some(100i64),
-                ::std::option::Option::Some(999999999i64)) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[583], &path, form)
+                .execute(
+                    &crate::catalog::ENDPOINTS[583],
+                    &[node, vmid.to_string().as_str()],
+                    form,
+                )
                 .await?;
             crate::lenient::data(data)
         }
@@ -26798,10 +26052,7 @@ pub mod query_oci_repo_tags {
     ) -> ::std::result::Result<::std::vec::Vec<::std::string::String>, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/query-oci-repo-tags", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[584], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[584], &[node], form).await?;
         crate::lenient::data(data)
     }
 }
@@ -26874,10 +26125,7 @@ pub mod query_url_metadata {
     ) -> ::std::result::Result<GetResponse, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/query-url-metadata", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[585], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[585], &[node], form).await?;
         crate::lenient::data(data)
     }
 }
@@ -26938,10 +26186,7 @@ pub mod replication {
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/replication", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[586], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[586], &[node], form).await?;
         crate::lenient::data(data)
     }
     /// Directory index.
@@ -26955,11 +26200,9 @@ pub mod replication {
         id: &str,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/replication/{}", crate ::params::segment("node", node) ?, crate
-            ::params::segment("id", id) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[587], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[587], &[node, id], form)
+            .await?;
         crate::lenient::data(data)
     }
     /// `/nodes/{node}/replication/{id}/log`
@@ -27033,12 +26276,8 @@ pub mod replication {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/replication/{}/log", crate ::params::segment("node", node) ?,
-                crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[588], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[588], &[node, id], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -27057,12 +26296,8 @@ pub mod replication {
             id: &str,
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/replication/{}/schedule_now", crate ::params::segment("node",
-                node) ?, crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[589], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[589], &[node, id], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -27081,12 +26316,8 @@ pub mod replication {
             id: &str,
         ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/replication/{}/status", crate ::params::segment("node", node)
-                ?, crate ::params::segment("id", id) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[590], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[590], &[node, id], form)
                 .await?;
             ::std::result::Result::Ok(data)
         }
@@ -27105,10 +26336,7 @@ pub mod report {
         node: &str,
     ) -> ::std::result::Result<::std::string::String, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/report", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[591], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[591], &[node], form).await?;
         crate::lenient::data_string(data)
     }
 }
@@ -27193,10 +26421,7 @@ pub mod rrd {
     ) -> ::std::result::Result<GetResponse, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/rrd", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[592], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[592], &[node], form).await?;
         crate::lenient::data(data)
     }
 }
@@ -27258,10 +26483,7 @@ pub mod rrddata {
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/rrddata", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[593], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[593], &[node], form).await?;
         crate::lenient::data(data)
     }
 }
@@ -27286,10 +26508,7 @@ pub mod scan {
         node: &str,
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/scan", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[594], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[594], &[node], form).await?;
         crate::lenient::data(data)
     }
     /// `/nodes/{node}/scan/cifs`
@@ -27387,11 +26606,8 @@ pub mod scan {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/scan/cifs", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[595], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[595], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -27456,11 +26672,8 @@ pub mod scan {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/scan/iscsi", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[596], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[596], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -27488,11 +26701,8 @@ pub mod scan {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/scan/lvm", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[597], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[597], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -27552,11 +26762,8 @@ pub mod scan {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/scan/lvmthin", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[598], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[598], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -27621,11 +26828,8 @@ pub mod scan {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/scan/nfs", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[599], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[599], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -27746,11 +26950,8 @@ pub mod scan {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/scan/pbs", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[600], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[600], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -27778,11 +26979,8 @@ pub mod scan {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/scan/zfs", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[601], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[601], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -27800,10 +26998,7 @@ pub mod sdn {
         node: &str,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/sdn", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[602], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[602], &[node], form).await?;
         crate::lenient::data(data)
     }
     /// `/nodes/{node}/sdn/fabrics`
@@ -27831,12 +27026,8 @@ pub mod sdn {
             crate::Error,
         > {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/sdn/fabrics/{}", crate ::params::segment("node", node) ?,
-                crate ::params::segment("fabric", fabric) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[603], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[603], &[node, fabric], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -27870,13 +27061,8 @@ pub mod sdn {
                 fabric: &str,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/sdn/fabrics/{}/interfaces", crate
-                    ::params::segment("node", node) ?, crate ::params::segment("fabric",
-                    fabric) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[604], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[604], &[node, fabric], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -27911,12 +27097,8 @@ pub mod sdn {
                 fabric: &str,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/sdn/fabrics/{}/neighbors", crate ::params::segment("node",
-                    node) ?, crate ::params::segment("fabric", fabric) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[605], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[605], &[node, fabric], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -27948,12 +27130,8 @@ pub mod sdn {
                 fabric: &str,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/sdn/fabrics/{}/routes", crate ::params::segment("node",
-                    node) ?, crate ::params::segment("fabric", fabric) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[606], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[606], &[node, fabric], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -27979,12 +27157,8 @@ pub mod sdn {
             vnet: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetVnetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/sdn/vnets/{}", crate ::params::segment("node", node) ?, crate
-                ::params::segment("vnet", vnet) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[607], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[607], &[node, vnet], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -28024,12 +27198,8 @@ pub mod sdn {
                 vnet: &str,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/sdn/vnets/{}/mac-vrf", crate ::params::segment("node",
-                    node) ?, crate ::params::segment("vnet", vnet) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[608], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[608], &[node, vnet], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -28068,11 +27238,8 @@ pub mod sdn {
             node: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/sdn/zones", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[609], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[609], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -28096,12 +27263,8 @@ pub mod sdn {
             zone: &str,
         ) -> ::std::result::Result<::std::vec::Vec<GetZoneResponseItem>, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/sdn/zones/{}", crate ::params::segment("node", node) ?, crate
-                ::params::segment("zone", zone) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[610], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[610], &[node, zone], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -28159,12 +27322,8 @@ pub mod sdn {
                 zone: &str,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/sdn/zones/{}/bridges", crate ::params::segment("node",
-                    node) ?, crate ::params::segment("zone", zone) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[611], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[611], &[node, zone], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -28199,12 +27358,8 @@ pub mod sdn {
                 zone: &str,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/sdn/zones/{}/content", crate ::params::segment("node",
-                    node) ?, crate ::params::segment("zone", zone) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[612], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[612], &[node, zone], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -28246,12 +27401,8 @@ pub mod sdn {
                 zone: &str,
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let form = crate::params::Form::new();
-                let path = ::std::format!(
-                    "/nodes/{}/sdn/zones/{}/ip-vrf", crate ::params::segment("node",
-                    node) ?, crate ::params::segment("zone", zone) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[613], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[613], &[node, zone], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -28342,10 +27493,7 @@ pub mod services {
         node: &str,
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/services", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[614], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[614], &[node], form).await?;
         crate::lenient::data(data)
     }
     /// `GetServiceResponseItem` returned by PVE.
@@ -28368,11 +27516,9 @@ pub mod services {
         service: &str,
     ) -> ::std::result::Result<::std::vec::Vec<GetServiceResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/services/{}", crate ::params::segment("node", node) ?, crate
-            ::params::segment("service", service) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[615], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[615], &[node, service], form)
+            .await?;
         crate::lenient::data(data)
     }
     /// `/nodes/{node}/services/{service}/reload`
@@ -28390,12 +27536,8 @@ pub mod services {
             service: &str,
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/services/{}/reload", crate ::params::segment("node", node) ?,
-                crate ::params::segment("service", service) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[616], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[616], &[node, service], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -28415,12 +27557,8 @@ pub mod services {
             service: &str,
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/services/{}/restart", crate ::params::segment("node", node) ?,
-                crate ::params::segment("service", service) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[617], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[617], &[node, service], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -28440,12 +27578,8 @@ pub mod services {
             service: &str,
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/services/{}/start", crate ::params::segment("node", node) ?,
-                crate ::params::segment("service", service) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[618], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[618], &[node, service], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -28537,12 +27671,8 @@ pub mod services {
             service: &str,
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/services/{}/state", crate ::params::segment("node", node) ?,
-                crate ::params::segment("service", service) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[619], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[619], &[node, service], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -28562,12 +27692,8 @@ pub mod services {
             service: &str,
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/services/{}/stop", crate ::params::segment("node", node) ?,
-                crate ::params::segment("service", service) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[620], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[620], &[node, service], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -28586,8 +27712,8 @@ pub mod spiceshell {
     pub struct PostResponse {
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub host: ::std::option::Option<::std::string::String>,
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub password: ::std::option::Option<::std::string::String>,
+        #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+        pub password: ::std::option::Option<crate::Secret>,
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub proxy: ::std::option::Option<::std::string::String>,
         #[serde(
@@ -28669,10 +27795,7 @@ pub mod spiceshell {
     ) -> ::std::result::Result<PostResponse, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/spiceshell", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[621], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[621], &[node], form).await?;
         crate::lenient::data(data)
     }
 }
@@ -28746,10 +27869,7 @@ pub mod startall {
     ) -> ::std::result::Result<::std::string::String, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/startall", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[622], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[622], &[node], form).await?;
         crate::lenient::data_string(data)
     }
 }
@@ -28887,10 +28007,7 @@ pub mod status {
         node: &str,
     ) -> ::std::result::Result<GetResponse, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/status", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[623], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[623], &[node], form).await?;
         crate::lenient::data(data)
     }
     crate::pve_enum! {
@@ -28935,10 +28052,7 @@ pub mod status {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/status", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[624], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[624], &[node], form).await?;
         crate::lenient::data_unit(data)
     }
 }
@@ -29025,10 +28139,7 @@ pub mod stopall {
     ) -> ::std::result::Result<::std::string::String, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/stopall", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[625], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[625], &[node], form).await?;
         crate::lenient::data_string(data)
     }
 }
@@ -29195,10 +28306,7 @@ pub mod storage {
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/storage", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[626], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[626], &[node], form).await?;
         crate::lenient::data(data)
     }
     /// `GetStorageResponseItem` returned by PVE.
@@ -29219,11 +28327,9 @@ pub mod storage {
         storage: &str,
     ) -> ::std::result::Result<::std::vec::Vec<GetStorageResponseItem>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/storage/{}", crate ::params::segment("node", node) ?, crate
-            ::params::segment("storage", storage) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[627], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[627], &[node, storage], form)
+            .await?;
         crate::lenient::data(data)
     }
     /// `/nodes/{node}/storage/{storage}/content`
@@ -29350,12 +28456,8 @@ pub mod storage {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/storage/{}/content", crate ::params::segment("node", node) ?,
-                crate ::params::segment("storage", storage) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[628], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[628], &[node, storage], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -29448,12 +28550,8 @@ pub mod storage {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/storage/{}/content", crate ::params::segment("node", node) ?,
-                crate ::params::segment("storage", storage) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[629], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[629], &[node, storage], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -29503,18 +28601,16 @@ pub mod storage {
             storage: &str,
             volume: &str,
             params: &DeleteVolumeParams,
-        ) -> ::std::result::Result<::std::string::String, crate::Error> {
+        ) -> ::std::result::Result<
+            ::std::option::Option<::std::string::String>,
+            crate::Error,
+        > {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/storage/{}/content/{}", crate ::params::segment("node", node)
-                ?, crate ::params::segment("storage", storage) ?, crate
-                ::params::segment("volume", volume) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[630], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[630], &[node, storage, volume], form)
                 .await?;
-            crate::lenient::data_string(data)
+            crate::lenient::optional(data, |data| crate::lenient::data_string(data))
         }
         /// `GetVolumeResponse` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
@@ -29554,13 +28650,8 @@ pub mod storage {
             volume: &str,
         ) -> ::std::result::Result<GetVolumeResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/storage/{}/content/{}", crate ::params::segment("node", node)
-                ?, crate ::params::segment("storage", storage) ?, crate
-                ::params::segment("volume", volume) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[631], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[631], &[node, storage, volume], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -29625,13 +28716,8 @@ pub mod storage {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/storage/{}/content/{}", crate ::params::segment("node", node)
-                ?, crate ::params::segment("storage", storage) ?, crate
-                ::params::segment("volume", volume) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[632], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[632], &[node, storage, volume], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -29687,13 +28773,8 @@ pub mod storage {
         ) -> ::std::result::Result<(), crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/storage/{}/content/{}", crate ::params::segment("node", node)
-                ?, crate ::params::segment("storage", storage) ?, crate
-                ::params::segment("volume", volume) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[633], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[633], &[node, storage, volume], form)
                 .await?;
             crate::lenient::data_unit(data)
         }
@@ -29825,12 +28906,8 @@ pub mod storage {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/storage/{}/download-url", crate ::params::segment("node",
-                node) ?, crate ::params::segment("storage", storage) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[634], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[634], &[node, storage], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -29907,13 +28984,8 @@ pub mod storage {
             ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/storage/{}/file-restore/download", crate
-                    ::params::segment("node", node) ?, crate ::params::segment("storage",
-                    storage) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[635], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[635], &[node, storage], form)
                     .await?;
                 ::std::result::Result::Ok(data)
             }
@@ -30003,13 +29075,8 @@ pub mod storage {
             ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let path = ::std::format!(
-                    "/nodes/{}/storage/{}/file-restore/list", crate
-                    ::params::segment("node", node) ?, crate ::params::segment("storage",
-                    storage) ?
-                );
                 let data = client
-                    .execute(&crate::catalog::ENDPOINTS[636], &path, form)
+                    .execute(&crate::catalog::ENDPOINTS[636], &[node, storage], form)
                     .await?;
                 crate::lenient::data(data)
             }
@@ -30052,12 +29119,8 @@ pub mod storage {
             storage: &str,
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/storage/{}/identity", crate ::params::segment("node", node) ?,
-                crate ::params::segment("storage", storage) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[637], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[637], &[node, storage], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -30167,12 +29230,8 @@ pub mod storage {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/storage/{}/import-metadata", crate ::params::segment("node",
-                node) ?, crate ::params::segment("storage", storage) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[638], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[638], &[node, storage], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -30241,12 +29300,8 @@ pub mod storage {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/storage/{}/oci-registry-pull", crate ::params::segment("node",
-                node) ?, crate ::params::segment("storage", storage) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[639], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[639], &[node, storage], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -30326,12 +29381,8 @@ pub mod storage {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/storage/{}/prunebackups", crate ::params::segment("node",
-                node) ?, crate ::params::segment("storage", storage) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[640], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[640], &[node, storage], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -30436,12 +29487,8 @@ pub mod storage {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/storage/{}/prunebackups", crate ::params::segment("node",
-                node) ?, crate ::params::segment("storage", storage) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[641], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[641], &[node, storage], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -30528,12 +29575,8 @@ pub mod storage {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/storage/{}/rrd", crate ::params::segment("node", node) ?,
-                crate ::params::segment("storage", storage) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[642], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[642], &[node, storage], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -30597,12 +29640,8 @@ pub mod storage {
         ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/storage/{}/rrddata", crate ::params::segment("node", node) ?,
-                crate ::params::segment("storage", storage) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[643], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[643], &[node, storage], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -30654,12 +29693,8 @@ pub mod storage {
             storage: &str,
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/storage/{}/status", crate ::params::segment("node", node) ?,
-                crate ::params::segment("storage", storage) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[644], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[644], &[node, storage], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -30759,6 +29794,7 @@ pub mod storage {
         /// - Permission: Datastore.AllocateTemplate on /storage/{storage}
         /// - Starts a task: returns its UPID; wait for it with `Client::wait_task`.
         /// - Protected: PVE runs it through its privileged daemon.
+        /// - **Not supported yet**: always returns `Error::Unsupported`: it needs a multipart/form-data file upload, which the SDK does not do yet; use POST /nodes/{node}/storage/{storage}/download-url to have PVE fetch the file instead
         pub async fn post(
             client: &crate::Client,
             node: &str,
@@ -30767,12 +29803,8 @@ pub mod storage {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/storage/{}/upload", crate ::params::segment("node", node) ?,
-                crate ::params::segment("storage", storage) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[645], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[645], &[node, storage], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -30791,10 +29823,7 @@ pub mod subscription {
         node: &str,
     ) -> ::std::result::Result<(), crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/subscription", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[646], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[646], &[node], form).await?;
         crate::lenient::data_unit(data)
     }
     crate::pve_enum! {
@@ -30811,8 +29840,8 @@ pub mod subscription {
         #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
         pub checktime: ::std::option::Option<i64>,
         /// The subscription key, if set and permitted to access.
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub key: ::std::option::Option<::std::string::String>,
+        #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+        pub key: ::std::option::Option<crate::Secret>,
         /// A short code for the subscription level.
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub level: ::std::option::Option<::std::string::String>,
@@ -30854,10 +29883,7 @@ pub mod subscription {
         node: &str,
     ) -> ::std::result::Result<GetResponse, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/subscription", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[647], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[647], &[node], form).await?;
         crate::lenient::data(data)
     }
     /// Parameters of `post`: `POST /nodes/{node}/subscription`.
@@ -30901,10 +29927,7 @@ pub mod subscription {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/subscription", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[648], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[648], &[node], form).await?;
         crate::lenient::data_unit(data)
     }
     /// Parameters of `put`: `PUT /nodes/{node}/subscription`.
@@ -30913,12 +29936,12 @@ pub mod subscription {
         /// Proxmox VE subscription key
         ///
         /// Maximum length: 32. Pattern (Perl, whole value): `\s*pve([1248])([cbsp])-(arm-)?[0-9a-f]{10}\s*`.
-        pub key: ::std::string::String,
+        pub key: crate::Secret,
     }
     impl PutParams {
         /// The required parameters; every optional one unset.
         #[allow(clippy::too_many_arguments)]
-        pub fn new(key: ::std::string::String) -> Self {
+        pub fn new(key: crate::Secret) -> Self {
             Self { key }
         }
     }
@@ -30931,7 +29954,7 @@ pub mod subscription {
                 let v = &self.key;
                 form.str(
                     "key",
-                    v,
+                    v.expose(),
                     ::std::option::Option::None,
                     ::std::option::Option::Some(32usize),
                 )?;
@@ -30952,10 +29975,7 @@ pub mod subscription {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/subscription", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[649], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[649], &[node], form).await?;
         crate::lenient::data_unit(data)
     }
 }
@@ -31022,10 +30042,7 @@ pub mod suspendall {
     ) -> ::std::result::Result<::std::string::String, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/suspendall", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[650], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[650], &[node], form).await?;
         crate::lenient::data_string(data)
     }
 }
@@ -31138,10 +30155,7 @@ pub mod syslog {
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/syslog", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[651], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[651], &[node], form).await?;
         crate::lenient::data(data)
     }
 }
@@ -31323,10 +30337,7 @@ pub mod tasks {
     ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/tasks", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[652], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[652], &[node], form).await?;
         crate::lenient::data(data)
     }
     /// Stop a task.
@@ -31341,11 +30352,9 @@ pub mod tasks {
         upid: &str,
     ) -> ::std::result::Result<(), crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/tasks/{}", crate ::params::segment("node", node) ?, crate
-            ::params::segment("upid", upid) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[653], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[653], &[node, upid], form)
+            .await?;
         crate::lenient::data_unit(data)
     }
     /// `GET /nodes/{node}/tasks/{upid}` (PVE: `upid_index`)
@@ -31357,11 +30366,9 @@ pub mod tasks {
         upid: &str,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/tasks/{}", crate ::params::segment("node", node) ?, crate
-            ::params::segment("upid", upid) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[654], &path, form).await?;
+        let data = client
+            .execute(&crate::catalog::ENDPOINTS[654], &[node, upid], form)
+            .await?;
         crate::lenient::data(data)
     }
     /// `/nodes/{node}/tasks/{upid}/log`
@@ -31445,12 +30452,8 @@ pub mod tasks {
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/tasks/{}/log", crate ::params::segment("node", node) ?, crate
-                ::params::segment("upid", upid) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[655], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[655], &[node, upid], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -31500,12 +30503,8 @@ pub mod tasks {
             upid: &str,
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let form = crate::params::Form::new();
-            let path = ::std::format!(
-                "/nodes/{}/tasks/{}/status", crate ::params::segment("node", node) ?,
-                crate ::params::segment("upid", upid) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[656], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[656], &[node, upid], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -31526,8 +30525,8 @@ pub mod termproxy {
         #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
         pub port: ::std::option::Option<i64>,
         /// VNC ticket used to verify websocket connection.
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub ticket: ::std::option::Option<::std::string::String>,
+        #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+        pub ticket: ::std::option::Option<crate::Secret>,
         /// UPID for termproxy worker task.
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub upid: ::std::option::Option<::std::string::String>,
@@ -31589,10 +30588,7 @@ pub mod termproxy {
     ) -> ::std::result::Result<PostResponse, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/termproxy", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[657], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[657], &[node], form).await?;
         crate::lenient::data(data)
     }
 }
@@ -31625,10 +30621,7 @@ pub mod time {
         node: &str,
     ) -> ::std::result::Result<GetResponse, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/time", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[658], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[658], &[node], form).await?;
         crate::lenient::data(data)
     }
     /// Parameters of `put`: `PUT /nodes/{node}/time`.
@@ -31674,10 +30667,7 @@ pub mod time {
     ) -> ::std::result::Result<(), crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/time", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[659], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[659], &[node], form).await?;
         crate::lenient::data_unit(data)
     }
 }
@@ -31709,10 +30699,7 @@ pub mod version {
         node: &str,
     ) -> ::std::result::Result<GetResponse, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/version", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[660], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[660], &[node], form).await?;
         crate::lenient::data(data)
     }
 }
@@ -31730,12 +30717,12 @@ pub mod vncshell {
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub cert: ::std::option::Option<::std::string::String>,
         /// Password used for authentication within the VNC protocol. Consists of printable ASCII characters ('!' .. '~').
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub password: ::std::option::Option<::std::string::String>,
+        #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+        pub password: ::std::option::Option<crate::Secret>,
         #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
         pub port: ::std::option::Option<i64>,
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub ticket: ::std::option::Option<::std::string::String>,
+        #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+        pub ticket: ::std::option::Option<crate::Secret>,
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub upid: ::std::option::Option<::std::string::String>,
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -31827,10 +30814,7 @@ pub mod vncshell {
     ) -> ::std::result::Result<PostResponse, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/vncshell", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[661], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[661], &[node], form).await?;
         crate::lenient::data(data)
     }
 }
@@ -31855,12 +30839,12 @@ pub mod vncwebsocket {
         /// Ticket from previous call to 'vncshell'.
         ///
         /// Maximum length: 512.
-        pub vncticket: ::std::string::String,
+        pub vncticket: crate::Secret,
     }
     impl GetParams {
         /// The required parameters; every optional one unset.
         #[allow(clippy::too_many_arguments)]
-        pub fn new(port: i64, vncticket: ::std::string::String) -> Self {
+        pub fn new(port: i64, vncticket: crate::Secret) -> Self {
             Self { port, vncticket }
         }
     }
@@ -31882,7 +30866,7 @@ pub mod vncwebsocket {
                 let v = &self.vncticket;
                 form.str(
                     "vncticket",
-                    v,
+                    v.expose(),
                     ::std::option::Option::None,
                     ::std::option::Option::Some(512usize),
                 )?;
@@ -31902,10 +30886,7 @@ pub mod vncwebsocket {
     ) -> ::std::result::Result<GetResponse, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/vncwebsocket", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[662], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[662], &[node], form).await?;
         crate::lenient::data(data)
     }
 }
@@ -32318,10 +31299,7 @@ pub mod vzdump {
     ) -> ::std::result::Result<::std::string::String, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
-        let path = ::std::format!(
-            "/nodes/{}/vzdump", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[663], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[663], &[node], form).await?;
         crate::lenient::data_string(data)
     }
     /// `/nodes/{node}/vzdump/defaults`
@@ -32561,11 +31539,8 @@ pub mod vzdump {
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/vzdump/defaults", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[664], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[664], &[node], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -32615,11 +31590,8 @@ pub mod vzdump {
         ) -> ::std::result::Result<::std::string::String, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
-            let path = ::std::format!(
-                "/nodes/{}/vzdump/extractconfig", crate ::params::segment("node", node) ?
-            );
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[665], &path, form)
+                .execute(&crate::catalog::ENDPOINTS[665], &[node], form)
                 .await?;
             crate::lenient::data_string(data)
         }
@@ -32638,10 +31610,7 @@ pub mod wakeonlan {
         node: &str,
     ) -> ::std::result::Result<::std::string::String, crate::Error> {
         let form = crate::params::Form::new();
-        let path = ::std::format!(
-            "/nodes/{}/wakeonlan", crate ::params::segment("node", node) ?
-        );
-        let data = client.execute(&crate::catalog::ENDPOINTS[666], &path, form).await?;
+        let data = client.execute(&crate::catalog::ENDPOINTS[666], &[node], form).await?;
         crate::lenient::data_string(data)
     }
 }

@@ -42,8 +42,7 @@ pub async fn delete(
 ) -> ::std::result::Result<(), crate::Error> {
     let mut form = crate::params::Form::new();
     crate::params::Params::write(params, &mut form)?;
-    let path = ::std::format!("/pools",);
-    let data = client.execute(&crate::catalog::ENDPOINTS[667], &path, form).await?;
+    let data = client.execute(&crate::catalog::ENDPOINTS[667], &[], form).await?;
     crate::lenient::data_unit(data)
 }
 crate::pve_enum! {
@@ -132,8 +131,7 @@ pub async fn get(
 ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
     let mut form = crate::params::Form::new();
     crate::params::Params::write(params, &mut form)?;
-    let path = ::std::format!("/pools",);
-    let data = client.execute(&crate::catalog::ENDPOINTS[668], &path, form).await?;
+    let data = client.execute(&crate::catalog::ENDPOINTS[668], &[], form).await?;
     crate::lenient::data(data)
 }
 /// Parameters of `post`: `POST /pools`.
@@ -190,8 +188,7 @@ pub async fn post(
 ) -> ::std::result::Result<(), crate::Error> {
     let mut form = crate::params::Form::new();
     crate::params::Params::write(params, &mut form)?;
-    let path = ::std::format!("/pools",);
-    let data = client.execute(&crate::catalog::ENDPOINTS[669], &path, form).await?;
+    let data = client.execute(&crate::catalog::ENDPOINTS[669], &[], form).await?;
     crate::lenient::data_unit(data)
 }
 /// Parameters of `put`: `PUT /pools`.
@@ -290,8 +287,7 @@ pub async fn put(
 ) -> ::std::result::Result<(), crate::Error> {
     let mut form = crate::params::Form::new();
     crate::params::Params::write(params, &mut form)?;
-    let path = ::std::format!("/pools",);
-    let data = client.execute(&crate::catalog::ENDPOINTS[670], &path, form).await?;
+    let data = client.execute(&crate::catalog::ENDPOINTS[670], &[], form).await?;
     crate::lenient::data_unit(data)
 }
 /// Delete pool (deprecated, no support for nested pools, use 'DELETE /pools/?poolid={poolid}').
@@ -305,8 +301,7 @@ pub async fn delete_poolid(
     poolid: &str,
 ) -> ::std::result::Result<(), crate::Error> {
     let form = crate::params::Form::new();
-    let path = ::std::format!("/pools/{}", crate ::params::segment("poolid", poolid) ?);
-    let data = client.execute(&crate::catalog::ENDPOINTS[671], &path, form).await?;
+    let data = client.execute(&crate::catalog::ENDPOINTS[671], &[poolid], form).await?;
     crate::lenient::data_unit(data)
 }
 crate::pve_enum! {
@@ -380,8 +375,7 @@ pub async fn get_poolid(
 ) -> ::std::result::Result<GetPoolidResponse, crate::Error> {
     let mut form = crate::params::Form::new();
     crate::params::Params::write(params, &mut form)?;
-    let path = ::std::format!("/pools/{}", crate ::params::segment("poolid", poolid) ?);
-    let data = client.execute(&crate::catalog::ENDPOINTS[672], &path, form).await?;
+    let data = client.execute(&crate::catalog::ENDPOINTS[672], &[poolid], form).await?;
     crate::lenient::data(data)
 }
 /// Parameters of `put_poolid`: `PUT /pools/{poolid}`.
@@ -469,7 +463,6 @@ pub async fn put_poolid(
 ) -> ::std::result::Result<(), crate::Error> {
     let mut form = crate::params::Form::new();
     crate::params::Params::write(params, &mut form)?;
-    let path = ::std::format!("/pools/{}", crate ::params::segment("poolid", poolid) ?);
-    let data = client.execute(&crate::catalog::ENDPOINTS[673], &path, form).await?;
+    let data = client.execute(&crate::catalog::ENDPOINTS[673], &[poolid], form).await?;
     crate::lenient::data_unit(data)
 }

@@ -55,8 +55,7 @@ pub async fn get(
 ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
     let mut form = crate::params::Form::new();
     crate::params::Params::write(params, &mut form)?;
-    let path = ::std::format!("/storage",);
-    let data = client.execute(&crate::catalog::ENDPOINTS[674], &path, form).await?;
+    let data = client.execute(&crate::catalog::ENDPOINTS[674], &[], form).await?;
     crate::lenient::data(data)
 }
 crate::pve_enum! {
@@ -95,9 +94,9 @@ pub struct PostResponseConfig {
     #[serde(
         default,
         rename = "encryption-key",
-        deserialize_with = "crate::lenient::opt_string",
+        deserialize_with = "crate::lenient::opt_secret",
     )]
-    pub encryption_key: ::std::option::Option<::std::string::String>,
+    pub encryption_key: ::std::option::Option<crate::Secret>,
     /// Keys this schema does not list.
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -812,8 +811,7 @@ pub async fn post(
 ) -> ::std::result::Result<PostResponse, crate::Error> {
     let mut form = crate::params::Form::new();
     crate::params::Params::write(params, &mut form)?;
-    let path = ::std::format!("/storage",);
-    let data = client.execute(&crate::catalog::ENDPOINTS[675], &path, form).await?;
+    let data = client.execute(&crate::catalog::ENDPOINTS[675], &[], form).await?;
     crate::lenient::data(data)
 }
 /// Delete storage configuration.
@@ -827,10 +825,7 @@ pub async fn delete_storage(
     storage: &str,
 ) -> ::std::result::Result<(), crate::Error> {
     let form = crate::params::Form::new();
-    let path = ::std::format!(
-        "/storage/{}", crate ::params::segment("storage", storage) ?
-    );
-    let data = client.execute(&crate::catalog::ENDPOINTS[676], &path, form).await?;
+    let data = client.execute(&crate::catalog::ENDPOINTS[676], &[storage], form).await?;
     crate::lenient::data_unit(data)
 }
 /// Read storage configuration.
@@ -843,10 +838,7 @@ pub async fn get_storage(
     storage: &str,
 ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
     let form = crate::params::Form::new();
-    let path = ::std::format!(
-        "/storage/{}", crate ::params::segment("storage", storage) ?
-    );
-    let data = client.execute(&crate::catalog::ENDPOINTS[677], &path, form).await?;
+    let data = client.execute(&crate::catalog::ENDPOINTS[677], &[storage], form).await?;
     ::std::result::Result::Ok(data)
 }
 crate::pve_enum! {
@@ -876,9 +868,9 @@ pub struct PutStorageResponseConfig {
     #[serde(
         default,
         rename = "encryption-key",
-        deserialize_with = "crate::lenient::opt_string",
+        deserialize_with = "crate::lenient::opt_secret",
     )]
-    pub encryption_key: ::std::option::Option<::std::string::String>,
+    pub encryption_key: ::std::option::Option<crate::Secret>,
     /// Keys this schema does not list.
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1467,9 +1459,6 @@ pub async fn put_storage(
 ) -> ::std::result::Result<PutStorageResponse, crate::Error> {
     let mut form = crate::params::Form::new();
     crate::params::Params::write(params, &mut form)?;
-    let path = ::std::format!(
-        "/storage/{}", crate ::params::segment("storage", storage) ?
-    );
-    let data = client.execute(&crate::catalog::ENDPOINTS[678], &path, form).await?;
+    let data = client.execute(&crate::catalog::ENDPOINTS[678], &[storage], form).await?;
     crate::lenient::data(data)
 }

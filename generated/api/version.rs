@@ -35,7 +35,6 @@ pub async fn get(
     client: &crate::Client,
 ) -> ::std::result::Result<GetResponse, crate::Error> {
     let form = crate::params::Form::new();
-    let path = ::std::format!("/version",);
-    let data = client.execute(&crate::catalog::ENDPOINTS[679], &path, form).await?;
+    let data = client.execute(&crate::catalog::ENDPOINTS[679], &[], form).await?;
     crate::lenient::data(data)
 }

@@ -119,6 +119,8 @@ pub(crate) struct Ticket {
     pub cookie: Secret,
     pub csrf: Secret,
     pub obtained: Instant,
+    /// Which login of this client obtained it (1, 2, ...).
+    pub generation: u64,
 }
 
 impl fmt::Debug for Ticket {

@@ -18,7 +18,7 @@ pub use task::{TaskOutcome, WaitOptions};
 pub use tls::{TlsMode, parse_fingerprint};
 
 use crate::apidoc::HttpMethod;
-use crate::catalog::{self, Endpoint};
+use crate::catalog::Endpoint;
 use crate::params::Form;
 use crate::{Error, Secret};
 use auth::Ticket;
@@ -29,6 +29,8 @@ pub const DEFAULT_PORT: u16 = 8006;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// PVE tickets live two hours; the client renews them this long after login.
 pub const DEFAULT_TICKET_RENEWAL: Duration = Duration::from_secs(105 * 60);
+/// The largest answer the client reads by default (64 MiB).
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 << 20;
 
 /// Settings for a [`Client`].
 #[derive(Debug, Clone)]
@@ -40,6 +42,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     ticket_renewal: Duration,
+    max_response_bytes: u64,
 }
 
 impl ClientBuilder {
@@ -90,6 +93,13 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest answer to read (default 64 MiB); a larger one is
+    /// [`Error::ResponseTooLarge`].
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
     /// Builds the client; nothing is sent until the first call.
     pub fn build(self) -> Result<Client, Error> {
         let auth = self.auth.ok_or_else(|| Error::Config {
@@ -103,11 +113,7 @@ impl ClientBuilder {
                 ),
             });
         }
-        let host = if self.host.contains(':') && !self.host.starts_with('[') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
+        let host = host_for_url(&self.host)?;
         let builder = reqwest::Client::builder()
             .http1_only()
             .timeout(self.timeout)
@@ -133,6 +139,7 @@ impl ClientBuilder {
                 password,
                 ticket: Mutex::new(None),
                 renewal: self.ticket_renewal,
+                logins: std::sync::atomic::AtomicU64::new(0),
             },
         };
         Ok(Client {
@@ -141,9 +148,40 @@ impl ClientBuilder {
                 base: format!("https://{host}:{}/api2/json", self.port),
                 auth,
                 timeout: self.timeout,
+                max_response_bytes: self.max_response_bytes,
             }),
         })
     }
+}
+
+/// The host as it goes into the URL: names and IPv4 addresses as they are, IPv6 addresses in
+/// brackets; `host:port` is refused with a hint, since the port is a setting of its own.
+fn host_for_url(host: &str) -> Result<String, Error> {
+    let bad = |why: &str| Error::Config {
+        message: format!("`{host}` {why}"),
+    };
+    if host.is_empty() || host.contains(['/', '?', '#', '@', ' ']) {
+        return Err(bad(
+            "is not a host name or address (give the host alone, such as pve.example.com)",
+        ));
+    }
+    let inner = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if inner.contains(':') {
+        if inner.parse::<std::net::Ipv6Addr>().is_ok() {
+            return Ok(format!("[{inner}]"));
+        }
+        if host.matches(':').count() == 1 {
+            return Err(bad(
+                "looks like HOST:PORT: give the host alone and the port separately \
+                 (PROXMOX_PORT, or ClientBuilder::port)",
+            ));
+        }
+        return Err(bad("is neither a host name nor an IPv6 address"));
+    }
+    Ok(host.to_string())
 }
 
 enum AuthState {
@@ -155,6 +193,9 @@ enum AuthState {
         password: Secret,
         ticket: Mutex<Option<Ticket>>,
         renewal: Duration,
+        /// Logins so far: each ticket's generation, so that a 401 drops only the ticket it
+        /// was sent with.
+        logins: std::sync::atomic::AtomicU64,
     },
 }
 
@@ -163,6 +204,7 @@ struct Inner {
     base: String,
     auth: AuthState,
     timeout: Duration,
+    max_response_bytes: u64,
 }
 
 /// A client for one PVE server (or cluster endpoint). Cheap to clone; clones share the
@@ -190,6 +232,8 @@ struct AuthHeaders {
     authorization: Option<HeaderValue>,
     cookie: Option<HeaderValue>,
     csrf: Option<HeaderValue>,
+    /// The generation of the ticket in `cookie`.
+    ticket_generation: Option<u64>,
 }
 
 impl Client {
@@ -203,6 +247,7 @@ impl Client {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: Duration::from_secs(10),
             ticket_renewal: DEFAULT_TICKET_RENEWAL,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -216,61 +261,71 @@ impl Client {
         matches!(self.inner.auth, AuthState::Token { .. })
     }
 
-    /// Calls a catalog endpoint at a concrete, already encoded path. Generated functions call this.
+    /// Calls a catalog endpoint with the values of its path variables, in order (generated
+    /// functions call this). The values are checked against the catalog and percent-encoded
+    /// ([`crate::path::build`]), so none can leave its segment.
     pub async fn execute(
         &self,
         endpoint: &Endpoint,
-        path: &str,
+        path_values: &[&str],
         form: Form,
     ) -> Result<Value, Error> {
-        self.send(endpoint.method, path, &form, Some(endpoint))
+        self.execute_envelope(endpoint, path_values, &form)
             .await
             .map(|env| env.data)
     }
 
-    /// Calls any method at a concrete path (`/nodes/pve1/qemu`), for callers that build requests
-    /// at run time. The catalog supplies the metadata (token rules, required permission) when it
-    /// knows the path. Encode variable segments with [`crate::params::segment`].
+    /// Calls any method at a concrete path (`/nodes/pve1/qemu`, percent-encoded where a value
+    /// needs it), for callers that build requests at run time. The path must match a method of
+    /// the catalog ([`crate::path::resolve`]); its values are then checked as [`Client::execute`]
+    /// checks them.
     pub async fn request(
         &self,
         method: HttpMethod,
         path: &str,
         form: Form,
     ) -> Result<Value, Error> {
-        check_path(path)?;
-        let endpoint = catalog::find(method, path);
-        self.send(method, path, &form, endpoint)
-            .await
-            .map(|env| env.data)
+        let (endpoint, values) = crate::path::resolve(method, path)?;
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        self.execute(endpoint, &values, form).await
     }
 
-    async fn send(
+    pub(crate) async fn execute_envelope(
         &self,
-        method: HttpMethod,
-        path: &str,
+        endpoint: &Endpoint,
+        path_values: &[&str],
         form: &Form,
-        endpoint: Option<&Endpoint>,
     ) -> Result<response::Envelope, Error> {
-        if let Some(ep) = endpoint.filter(|ep| !ep.allowtoken && self.uses_token()) {
-            return Err(Error::TokenNotAllowed {
-                method: format!("{} {}", ep.method, ep.path),
+        let name = || format!("{} {}", endpoint.method, endpoint.path);
+        if let Some(reason) = endpoint.unsupported {
+            return Err(Error::Unsupported {
+                method: name(),
+                reason: reason.to_string(),
             });
         }
+        if !endpoint.allowtoken && self.uses_token() {
+            return Err(Error::TokenNotAllowed { method: name() });
+        }
+        let path = crate::path::build(endpoint, path_values)?;
+        let method = endpoint.method;
         let mut retried = false;
         loop {
             let headers = self.auth_headers(method).await?;
-            let res = self.send_once(method, path, form, &headers).await;
+            let res = self
+                .send_once(method, &path, form, &headers, path_values)
+                .await;
             match res {
                 Err(Error::Unauthorized { .. }) if !retried && !self.uses_token() => {
-                    // The ticket expired or was revoked: log in once more and retry.
+                    // The ticket expired or was revoked: log in once more and retry. PVE
+                    // answered 401, so the request was not carried out.
                     tracing::debug!(%method, path, "401 with a ticket; logging in again");
-                    self.drop_ticket().await;
+                    self.drop_ticket(headers.ticket_generation).await;
                     retried = true;
                 }
                 Err(Error::Forbidden { message, .. }) => {
                     return Err(Error::Forbidden {
                         message,
-                        required: endpoint.map(|e| e.permission.to_string()),
+                        required: Some(endpoint.permission.to_string()),
                     });
                 }
                 other => return other,
@@ -284,6 +339,7 @@ impl Client {
         path: &str,
         form: &Form,
         headers: &AuthHeaders,
+        path_values: &[&str],
     ) -> Result<response::Envelope, Error> {
         let url = format!("{}{}", self.inner.base, path);
         let http = &self.inner.http;
@@ -307,7 +363,13 @@ impl Client {
             .send()
             .await
             .map_err(|e| response::transport_error(e, self.inner.timeout))?;
-        response::read(resp, self.inner.timeout).await
+        response::read(
+            resp,
+            self.inner.timeout,
+            self.inner.max_response_bytes,
+            path_values,
+        )
+        .await
     }
 
     async fn auth_headers(&self, method: HttpMethod) -> Result<AuthHeaders, Error> {
@@ -316,6 +378,7 @@ impl Client {
                 authorization: Some(header.clone()),
                 cookie: None,
                 csrf: None,
+                ticket_generation: None,
             }),
             AuthState::Ticket {
                 ticket, renewal, ..
@@ -348,21 +411,30 @@ impl Client {
                     authorization: None,
                     cookie: Some(cookie),
                     csrf,
+                    ticket_generation: Some(t.generation),
                 })
             }
         }
     }
 
-    async fn drop_ticket(&self) {
+    /// Forgets the ticket of `generation` after PVE refused it; a newer one (a concurrent
+    /// caller's re-login) stays.
+    async fn drop_ticket(&self, generation: Option<u64>) {
         if let AuthState::Ticket { ticket, .. } = &self.inner.auth {
-            *ticket.lock().await = None;
+            let mut guard = ticket.lock().await;
+            if guard.as_ref().map(|t| t.generation) == generation {
+                *guard = None;
+            }
         }
     }
 
     /// `POST /access/ticket` with the password.
     async fn login(&self) -> Result<Ticket, Error> {
         let AuthState::Ticket {
-            username, password, ..
+            username,
+            password,
+            logins,
+            ..
         } = &self.inner.auth
         else {
             unreachable!("login is only called for ticket auth");
@@ -374,9 +446,10 @@ impl Client {
             authorization: None,
             cookie: None,
             csrf: None,
+            ticket_generation: None,
         };
         let env = match self
-            .send_once(HttpMethod::Post, "/access/ticket", &form, &none)
+            .send_once(HttpMethod::Post, "/access/ticket", &form, &none, &[])
             .await
         {
             Err(Error::Unauthorized { message }) => {
@@ -386,6 +459,18 @@ impl Client {
             }
             other => other?,
         };
+        // A user with two-factor authentication gets a half ticket and `NeedTFA`, which is
+        // no login at all.
+        let need_tfa = env
+            .data
+            .get("NeedTFA")
+            .and_then(crate::lenient::bool_of)
+            .unwrap_or(false);
+        if need_tfa {
+            return Err(Error::TwoFactorRequired {
+                user: username.clone(),
+            });
+        }
         let field = |k: &str| env.data.get(k).and_then(Value::as_str).map(str::to_string);
         match (field("ticket"), field("CSRFPreventionToken")) {
             (Some(ticket), Some(csrf)) => {
@@ -394,32 +479,14 @@ impl Client {
                     cookie: Secret::new(ticket),
                     csrf: Secret::new(csrf),
                     obtained: Instant::now(),
+                    generation: logins.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
                 })
             }
             _ => Err(Error::Decode {
-                message: "the login answer lacks `ticket` or `CSRFPreventionToken` \
-                          (is two-factor authentication required for this user?)"
-                    .to_string(),
+                message: "the login answer lacks `ticket` or `CSRFPreventionToken`".to_string(),
             }),
         }
     }
-}
-
-/// A concrete request path must start with `/` and cannot contain `..`, `?` or `#`.
-fn check_path(path: &str) -> Result<(), Error> {
-    let bad = |why: &str| Error::InvalidParameter {
-        name: "path".to_string(),
-        reason: format!("`{path}` {why}"),
-    };
-    if !path.starts_with('/') {
-        return Err(bad("must start with `/` (such as /nodes/pve1/qemu)"));
-    }
-    if path.contains(['?', '#']) || path.split('/').any(|s| s == ".." || s == ".") {
-        return Err(bad(
-            "must not contain `?`, `#`, `.` or `..` segments: pass parameters in the form",
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -447,10 +514,15 @@ mod tests {
     }
 
     #[test]
-    fn request_paths_are_checked() {
-        assert!(check_path("/nodes/pve1/qemu").is_ok());
-        assert!(check_path("nodes").is_err());
-        assert!(check_path("/nodes/../access").is_err());
-        assert!(check_path("/nodes?x=1").is_err());
+    fn hosts_for_the_url() {
+        assert_eq!(host_for_url("pve.example.com").unwrap(), "pve.example.com");
+        assert_eq!(host_for_url("10.0.0.5").unwrap(), "10.0.0.5");
+        assert_eq!(host_for_url("fe80::1").unwrap(), "[fe80::1]");
+        assert_eq!(host_for_url("[::1]").unwrap(), "[::1]");
+        let e = host_for_url("pve.example.com:8006")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("HOST:PORT") && e.contains("PROXMOX_PORT"), "{e}");
+        assert!(host_for_url("a:b:c").is_err());
     }
 }

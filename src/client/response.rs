@@ -54,30 +54,79 @@ pub(crate) fn transport_error(e: reqwest::Error, timeout: Duration) -> Error {
     let message = clip(chain.join(": "));
     if tls {
         Error::Tls { message }
-    } else {
-        // Refused, reset, DNS failure, or a connection that broke mid-answer.
+    } else if e.is_connect() {
+        // Refused, unreachable, DNS failure: nothing was sent.
         Error::Connect { message }
+    } else {
+        // The request went out and the connection broke before the answer was complete.
+        Error::ConnectionLost { message }
     }
 }
 
-/// True when PVE's message says the thing asked for does not exist.
-pub(crate) fn means_not_found(message: &str) -> bool {
+/// True when PVE's 500 message says that the resource the request addresses does not exist:
+/// PVE's wording for a missing resource, naming one of the path's values (so "storage 'x' does
+/// not exist" about a body parameter, or an errno text, is not "not found").
+pub(crate) fn means_not_found(message: &str, path_values: &[&str]) -> bool {
     let m = message.to_ascii_lowercase();
-    m.contains("does not exist") || m.contains("no such ") || m.contains("not found")
+    const ERRNO: &[&str] = &[
+        "no such file or directory",
+        "no such process",
+        "no such device",
+    ];
+    const MISSING: &[&str] = &[
+        "does not exist",
+        "doesn't exist",
+        "no such ",
+        "not found",
+        "unable to find",
+    ];
+    if ERRNO.iter().any(|e| m.contains(e)) || !MISSING.iter().any(|w| m.contains(w)) {
+        return false;
+    }
+    path_values.iter().any(|v| {
+        let v = v.to_ascii_lowercase();
+        !v.is_empty() && m.contains(&v)
+    })
 }
 
-/// Reads an answer: the unwrapped envelope on success, a typed error otherwise.
-pub(crate) async fn read(resp: reqwest::Response, timeout: Duration) -> Result<Envelope, Error> {
+/// Reads the body, at most `limit` bytes.
+async fn body(
+    mut resp: reqwest::Response,
+    timeout: Duration,
+    limit: u64,
+) -> Result<Vec<u8>, Error> {
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Err(Error::ResponseTooLarge { limit });
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| transport_error(e, timeout))?
+    {
+        if out.len() as u64 + chunk.len() as u64 > limit {
+            return Err(Error::ResponseTooLarge { limit });
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Reads an answer: the unwrapped envelope on success, a typed error otherwise. `path_values`
+/// are the values of the request path's variables.
+pub(crate) async fn read(
+    resp: reqwest::Response,
+    timeout: Duration,
+    limit: u64,
+    path_values: &[&str],
+) -> Result<Envelope, Error> {
     let status = resp.status();
     let reason = resp
         .extensions()
         .get::<hyper::ext::ReasonPhrase>()
         .map(|r| String::from_utf8_lossy(r.as_bytes()).trim().to_string())
         .filter(|r| !r.is_empty());
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| transport_error(e, timeout))?;
+    let body = body(resp, timeout, limit).await?;
     let json: Option<Value> = serde_json::from_slice(&body).ok();
 
     if status.is_success() {
@@ -125,13 +174,16 @@ pub(crate) async fn read(resp: reqwest::Response, timeout: Duration) -> Result<E
         let t = String::from_utf8_lossy(&body).trim().to_string();
         (!t.is_empty() && json.is_none() && !t.starts_with('<')).then_some(t)
     };
-    let message = clip(
-        reason
-            .clone()
-            .or(body_message)
-            .or_else(text_body)
-            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string()),
-    );
+    // PVE puts its message in the reason phrase; one the HTTP parser could not keep (bytes
+    // that are not ASCII, for one) leaves the body, or says that there was no message.
+    let message = clip(reason.or(body_message).or_else(text_body).unwrap_or_else(|| {
+        format!(
+            "HTTP {} {} without a readable message from PVE (its reason phrase was empty or not \
+             readable); see the PVE host's syslog or task log",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("error")
+        )
+    }));
     Err(match status.as_u16() {
         400 => Error::BadRequest { message, errors },
         401 => Error::Unauthorized { message },
@@ -139,7 +191,7 @@ pub(crate) async fn read(resp: reqwest::Response, timeout: Duration) -> Result<E
             message,
             required: None,
         },
-        500 if means_not_found(&message) => Error::NotFound { message },
+        500 if means_not_found(&message, path_values) => Error::NotFound { message },
         code => Error::Server {
             status: code,
             message,
@@ -153,10 +205,23 @@ mod tests {
 
     #[test]
     fn not_found_wording() {
+        let vm = ["pve1", "999"];
         assert!(means_not_found(
-            "Configuration file 'nodes/pve1/qemu-server/999.conf' does not exist"
+            "Configuration file 'nodes/pve1/qemu-server/999.conf' does not exist",
+            &vm
         ));
-        assert!(means_not_found("no such VM ('999')"));
-        assert!(!means_not_found("VM 100 not running"));
+        assert!(means_not_found("no such VM ('999')", &vm));
+        assert!(means_not_found(
+            "snapshot 'before' does not exist",
+            &["pve1", "100", "before"]
+        ));
+        assert!(!means_not_found("VM 999 not running", &vm));
+        // A missing thing named by a body parameter, during a create: not the addressed resource.
+        assert!(!means_not_found("storage 'nfs9' does not exist", &["pve1"]));
+        // errno text.
+        assert!(!means_not_found(
+            "unable to open '/var/lib/vz/999.raw': No such file or directory",
+            &vm
+        ));
     }
 }

@@ -7,14 +7,22 @@ use serde_json::Value;
 use super::Client;
 use crate::Error;
 use crate::apidoc::HttpMethod;
-use crate::params::{Form, segment};
+use crate::catalog::{self, Endpoint};
+use crate::params::Form;
+
+/// The shortest pause between two status polls, whatever `max_poll` says.
+pub const MIN_POLL: Duration = Duration::from_millis(50);
+/// Status polls in a row that may fail with a passing error (timeout, lost connection, 5xx of
+/// a proxying node) before the wait gives up.
+const TRANSIENT_RETRIES: u32 = 5;
 
 /// How to wait for a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaitOptions {
     /// Give up after this long (the task goes on in PVE). Default 5 minutes.
     pub timeout: Duration,
-    /// Longest pause between status polls. The first polls come quicker. Default 2 s.
+    /// Longest pause between status polls. The first polls come quicker. Default 2 s; never
+    /// below [`MIN_POLL`].
     pub max_poll: Duration,
     /// Log lines to return when the task failed. Default 20.
     pub log_lines: usize,
@@ -59,40 +67,70 @@ pub fn upid_node(upid: &str) -> Result<&str, Error> {
     }
 }
 
+fn endpoint(template: &str) -> &'static Endpoint {
+    catalog::ENDPOINTS
+        .iter()
+        .find(|e| e.method == HttpMethod::Get && e.path == template)
+        .expect("the schema has the task endpoints")
+}
+
+/// True for errors after which polling again may succeed.
+fn transient(e: &Error) -> bool {
+    match e {
+        Error::Timeout { .. } | Error::Connect { .. } | Error::ConnectionLost { .. } => true,
+        // 5xx other than PVE's own error answers: proxy and node-to-node trouble (595, 596...).
+        Error::Server { status, .. } => *status >= 502,
+        _ => false,
+    }
+}
+
 impl Client {
     /// Waits until the task `upid` stops, polling its status, at most `opts.timeout`. A task that
-    /// fails is an `Ok` outcome with `success == false` and the tail of its log.
+    /// fails is an `Ok` outcome with `success == false` and the tail of its log. Passing errors
+    /// while polling are retried; other errors come as [`Error::TaskWaitFailed`], which keeps the
+    /// UPID. Dropping the future stops waiting (not the task).
     pub async fn wait_task(&self, upid: &str, opts: WaitOptions) -> Result<TaskOutcome, Error> {
         let node = upid_node(upid)?.to_string();
-        let base = format!(
-            "/nodes/{}/tasks/{}",
-            segment("node", &node)?,
-            segment("upid", upid)?
-        );
+        let status_ep = endpoint("/nodes/{node}/tasks/{upid}/status");
         let started = Instant::now();
-        let mut pause = Duration::from_millis(100);
+        let max_poll = opts.max_poll.max(MIN_POLL);
+        let mut pause = Duration::from_millis(100).min(max_poll);
+        let mut failures = 0;
+        let lost = |error: Error| Error::TaskWaitFailed {
+            upid: upid.to_string(),
+            error: Box::new(error),
+        };
         loop {
-            let status = self
-                .request(HttpMethod::Get, &format!("{base}/status"), Form::new())
-                .await?;
-            if status.get("status").and_then(Value::as_str) == Some("stopped") {
-                let exit_status = status
-                    .get("exitstatus")
-                    .and_then(crate::lenient::string_of)
-                    .unwrap_or_else(|| "unknown".to_string());
-                let success = exit_status == "OK" || exit_status.starts_with("WARNINGS");
-                let log_tail = if success {
-                    Vec::new()
-                } else {
-                    self.log_tail(&base, opts.log_lines).await?
-                };
-                return Ok(TaskOutcome {
-                    upid: upid.to_string(),
-                    node,
-                    exit_status,
-                    success,
-                    log_tail,
-                });
+            match self.execute(status_ep, &[&node, upid], Form::new()).await {
+                Ok(status) if status.get("status").and_then(Value::as_str) == Some("stopped") => {
+                    let exit_status = status
+                        .get("exitstatus")
+                        .and_then(crate::lenient::string_of)
+                        .unwrap_or_else(|| "unknown".to_string());
+                    let success = exit_status == "OK" || exit_status.starts_with("WARNINGS");
+                    let log_tail = if success {
+                        Vec::new()
+                    } else {
+                        self.log_tail(&node, upid, opts.log_lines)
+                            .await
+                            .unwrap_or_else(|e| {
+                                vec![format!("(the task log could not be read: {e})")]
+                            })
+                    };
+                    return Ok(TaskOutcome {
+                        upid: upid.to_string(),
+                        node,
+                        exit_status,
+                        success,
+                        log_tail,
+                    });
+                }
+                Ok(_) => failures = 0,
+                Err(e) if transient(&e) && failures < TRANSIENT_RETRIES => {
+                    tracing::debug!(upid, error = %e, "task status poll failed; trying again");
+                    failures += 1;
+                }
+                Err(e) => return Err(lost(e)),
             }
             let waited = started.elapsed();
             if waited >= opts.timeout {
@@ -101,21 +139,22 @@ impl Client {
                     waited,
                 });
             }
-            tokio::time::sleep(pause.min(opts.timeout - waited)).await;
-            pause = (pause * 2).min(opts.max_poll);
+            tokio::time::sleep(pause.min(opts.timeout - waited).max(MIN_POLL)).await;
+            pause = (pause * 2).min(max_poll);
         }
     }
 
     /// The last `lines` lines of a task log.
-    async fn log_tail(&self, base: &str, lines: usize) -> Result<Vec<String>, Error> {
+    async fn log_tail(&self, node: &str, upid: &str, lines: usize) -> Result<Vec<String>, Error> {
         if lines == 0 {
             return Ok(Vec::new());
         }
-        let path = format!("{base}/log");
+        let log_ep = endpoint("/nodes/{node}/tasks/{upid}/log");
+        let values = [node, upid];
         let mut probe = Form::new();
         probe.text("start", "0");
         probe.text("limit", "1");
-        let first = self.send(HttpMethod::Get, &path, &probe, None).await?;
+        let first = self.execute_envelope(log_ep, &values, &probe).await?;
         let start = first
             .total
             .map(|t| t.saturating_sub(lines as u64))
@@ -131,7 +170,7 @@ impl Client {
             }
             .to_string(),
         );
-        let log = self.send(HttpMethod::Get, &path, &form, None).await?.data;
+        let log = self.execute_envelope(log_ep, &values, &form).await?.data;
         let mut out: Vec<String> = log
             .as_array()
             .map(|a| {

@@ -40,7 +40,7 @@ pub fn parse_fingerprint(s: &str) -> Result<[u8; 32], Error> {
              (PVE shows it under Node → System → Certificates)"
         ),
     };
-    if hex.len() != 64 {
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad());
     }
     let mut out = [0u8; 32];
@@ -197,5 +197,8 @@ mod tests {
         assert_eq!(parse_fingerprint(&colon).unwrap()[31], 31);
         assert!(parse_fingerprint("AB:CD").is_err());
         assert!(parse_fingerprint(&"ZZ".repeat(32)).is_err());
+        // Multi-byte characters of the right byte length: an error, not a panic.
+        assert!(parse_fingerprint(&format!("é{}", "A".repeat(62))).is_err());
+        assert!(parse_fingerprint(&"ü".repeat(32)).is_err());
     }
 }

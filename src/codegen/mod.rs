@@ -12,6 +12,8 @@
 
 pub mod docs;
 pub mod naming;
+pub mod overrides;
+pub mod secrets;
 pub mod tasks;
 pub mod types;
 
@@ -22,7 +24,7 @@ use quote::{format_ident, quote};
 
 use crate::apidoc::{ApiSchema, MethodDef, SchemaType, describe_permissions};
 use naming::{FnName, camel, ident, unique};
-use types::{Formats, Scope};
+use types::{Canary, CanaryBody, Formats, Scope};
 
 /// The generated files: relative path and contents.
 pub struct Output {
@@ -64,6 +66,7 @@ pub fn generate(schema: &ApiSchema, source: &str) -> Result<Output, String> {
     let mut root = ModNode::default();
     let mut catalog = Vec::new();
     let mut summary = Vec::new();
+    let mut canaries = Vec::new();
 
     for (idx, (m, name)) in schema.methods.iter().zip(&names).enumerate() {
         let node = root.at(&name.module);
@@ -76,6 +79,9 @@ pub fn generate(schema: &ApiSchema, source: &str) -> Result<Output, String> {
         let item = endpoint_fn(idx, m, name, task, &mut scope, &mut formats);
         node.items.append(&mut scope.items);
         node.items.push(item);
+        for c in scope.canaries.drain(..) {
+            canaries.push(canary_case(name, c)?);
+        }
         node.used = scope.used;
         catalog.push(catalog_entry(m, name, task));
         summary.push(summary_entry(m, name, task));
@@ -143,6 +149,20 @@ pub fn generate(schema: &ApiSchema, source: &str) -> Result<Output, String> {
             },
         )?,
     ));
+    files.push((
+        "canary.rs".to_string(),
+        format_file(
+            &header,
+            quote! {
+                /// Every generated parameters and return struct, filled with canary strings:
+                /// the type, its canary fields as (name, canary, secret), and its `Debug` output.
+                /// `super::response` and `super::params` are the including test's helpers.
+                pub fn cases() -> ::std::vec::Vec<super::Case> {
+                    ::std::vec![#(#canaries),*]
+                }
+            },
+        )?,
+    ));
     let json = serde_json::to_string_pretty(&serde_json::Value::Array(summary))
         .map_err(|e| format!("generator: endpoints.json: {e}"))?;
     files.push(("endpoints.json".to_string(), json + "\n"));
@@ -198,6 +218,7 @@ fn endpoint_fn(
     let props = m.parameters.properties.as_ref().unwrap_or(&empty);
     let vars = m.path_params();
     let fields = types::fields(
+        &m.path,
         props,
         &vars,
         &fn_camel,
@@ -206,9 +227,9 @@ fn endpoint_fn(
         Some(formats),
     );
 
-    // Path arguments and the expression building the path.
+    // Path arguments, passed to the client as text; the client checks them against the catalog.
     let mut args = Vec::new();
-    let mut seg_exprs = Vec::new();
+    let mut values = Vec::new();
     for var in &vars {
         // A path variable the parameters do not describe (it happens) is a plain string.
         let s = props.get(*var).cloned().unwrap_or_default();
@@ -216,27 +237,16 @@ fn endpoint_fn(
         if s.ty == Some(SchemaType::Integer) {
             let small = s.minimum.is_some_and(|v| v >= 0.0)
                 && s.maximum.is_some_and(|v| v <= u32::MAX as f64);
-            let (min, max) = (
-                types::opt_i64(types::int_bound(s.minimum)),
-                types::opt_i64(types::int_bound(s.maximum)),
-            );
-            if small {
-                args.push(quote!(#id: u32));
-                seg_exprs
-                    .push(quote!(crate::params::int_segment(#var, i64::from(#id), #min, #max)?));
+            args.push(if small {
+                quote!(#id: u32)
             } else {
-                args.push(quote!(#id: i64));
-                seg_exprs.push(quote!(crate::params::int_segment(#var, #id, #min, #max)?));
-            }
+                quote!(#id: i64)
+            });
+            values.push(quote!(#id.to_string().as_str()));
         } else {
             args.push(quote!(#id: &str));
-            seg_exprs.push(quote!(crate::params::segment(#var, #id)?));
+            values.push(quote!(#id));
         }
-    }
-    let mut template = String::new();
-    for seg in m.path.trim_matches('/').split('/') {
-        template.push('/');
-        template.push_str(if seg.starts_with('{') { "{}" } else { seg });
     }
 
     let mut items = Vec::new();
@@ -250,6 +260,7 @@ fn endpoint_fn(
             name.function, m.method, m.path
         );
         items.push(types::params_struct(&pname, &doc, &fields));
+        scope.canaries.extend(types::params_canary(&pname, &fields));
         args.push(quote!(params: &#pid));
         quote! {
             let mut form = crate::params::Form::new();
@@ -257,7 +268,7 @@ fn endpoint_fn(
         }
     };
 
-    let ret = types::response_type(&m.returns, &format!("{fn_camel}Response"), scope);
+    let ret = types::response_type(&m.path, &m.returns, &format!("{fn_camel}Response"), scope);
     let decode = match ret.to_string().as_str() {
         "()" => quote!(crate::lenient::data_unit(data)),
         "bool" => quote!(crate::lenient::data_bool(data)),
@@ -267,6 +278,19 @@ fn endpoint_fn(
         ":: serde_json :: Value" => quote!(::std::result::Result::Ok(data)),
         _ => quote!(crate::lenient::data(data)),
     };
+    // PVE may answer `null` where the schema says the return is optional.
+    let (ret, decode) = if m.returns.optional
+        && !matches!(
+            decode.to_string().as_str(),
+            "crate :: lenient :: data_unit (data)" | ":: std :: result :: Result :: Ok (data)"
+        ) {
+        (
+            quote!(::std::option::Option<#ret>),
+            quote!(crate::lenient::optional(data, |data| #decode)),
+        )
+    } else {
+        (ret, decode)
+    };
 
     let fid = ident(&name.function);
     let doc = docs::attrs(&fn_doc(m, task));
@@ -275,8 +299,7 @@ fn endpoint_fn(
         #doc
         pub async fn #fid(client: &crate::Client, #(#args),*) -> ::std::result::Result<#ret, crate::Error> {
             #form_expr
-            let path = ::std::format!(#template, #(#seg_exprs),*);
-            let data = client.execute(&crate::catalog::ENDPOINTS[#i], &path, form).await?;
+            let data = client.execute(&crate::catalog::ENDPOINTS[#i], &[#(#values),*], form).await?;
             #decode
         }
     });
@@ -307,6 +330,11 @@ fn fn_doc(m: &MethodDef, task: bool) -> String {
     if m.protected {
         doc.push_str("\n- Protected: PVE runs it through its privileged daemon.");
     }
+    if let Some(why) = overrides::unsupported(m.method.as_str(), &m.path) {
+        doc.push_str(&format!(
+            "\n- **Not supported yet**: always returns `Error::Unsupported`: {why}"
+        ));
+    }
     doc
 }
 
@@ -326,6 +354,11 @@ fn catalog_entry(m: &MethodDef, name: &FnName, task: bool) -> TokenStream {
     let protected = m.protected;
     let parameters = m.parameters.raw.to_string();
     let returns = m.returns.raw.to_string();
+    let path_vars = m.path_params().into_iter().map(|var| path_var(m, var));
+    let unsupported = match overrides::unsupported(m.method.as_str(), &m.path) {
+        Some(why) => quote!(::std::option::Option::Some(#why)),
+        None => quote!(::std::option::Option::None),
+    };
     quote! {
         crate::catalog::Endpoint {
             path: #path,
@@ -340,8 +373,77 @@ fn catalog_entry(m: &MethodDef, name: &FnName, task: bool) -> TokenStream {
             returns_task: #task,
             parameters: #parameters,
             returns: #returns,
+            path_vars: &[#(#path_vars),*],
+            unsupported: #unsupported,
         }
     }
+}
+
+/// The catalog's `PathVar` for variable `var` of `m`.
+fn path_var(m: &MethodDef, var: &str) -> TokenStream {
+    let s = m
+        .parameters
+        .properties
+        .as_ref()
+        .and_then(|p| p.get(var))
+        .cloned()
+        .unwrap_or_default();
+    let opt_u64 = |v: Option<u64>| match v {
+        Some(v) => quote!(::std::option::Option::Some(#v)),
+        None => quote!(::std::option::Option::None),
+    };
+    let opt_str = |v: Option<&str>| match v {
+        Some(v) => quote!(::std::option::Option::Some(#v)),
+        None => quote!(::std::option::Option::None),
+    };
+    let kind = if s.ty == Some(SchemaType::Integer) {
+        let min = types::opt_i64(types::int_bound(s.minimum));
+        let max = types::opt_i64(types::int_bound(s.maximum));
+        quote!(crate::catalog::VarKind::Int { min: #min, max: #max })
+    } else {
+        let min_length = opt_u64(s.min_length);
+        let max_length = opt_u64(s.max_length);
+        let pattern = opt_str(s.pattern.as_deref());
+        let format = opt_str(match &s.format {
+            Some(crate::apidoc::Format::Named(f)) => Some(f.as_str()),
+            _ => None,
+        });
+        let values = s.enum_values.clone().unwrap_or_default();
+        let rest = overrides::is_rest_var(&m.path, var);
+        quote!(crate::catalog::VarKind::Str(crate::catalog::StrRule {
+            min_length: #min_length,
+            max_length: #max_length,
+            pattern: #pattern,
+            format: #format,
+            values: &[#(#values),*],
+            rest: #rest,
+        }))
+    };
+    quote!(crate::catalog::PathVar { name: #var, kind: #kind })
+}
+
+/// One entry of `canary.rs` for a struct generated in the module of `name`.
+fn canary_case(name: &FnName, c: Canary) -> Result<TokenStream, String> {
+    let mut modules = vec!["api".to_string()];
+    modules.extend(name.module.iter().map(|m| ident(m).to_string()));
+    let shown = format!("{}::{}", modules.join("::"), c.type_name);
+    let ty: syn::Path = syn::parse_str(&format!("proxmox_mcp::{shown}"))
+        .map_err(|e| format!("generator: bad type path {shown}: {e}"))?;
+    Ok(match c.body {
+        CanaryBody::Response { strings } => {
+            let fields = strings.iter().enumerate().map(|(i, (raw, secret, array))| {
+                let canary = format!("CANARY_{i}_END");
+                quote!((#raw, #canary, #secret, #array))
+            });
+            quote!(super::response::<#ty>(#shown, &[#(#fields),*]))
+        }
+        CanaryBody::Params { inits, fields } => {
+            let fields = fields
+                .iter()
+                .map(|(raw, canary, secret)| quote!((#raw, #canary, #secret)));
+            quote!(super::params(#shown, &[#(#fields),*], ::std::format!("{:?}", #ty { #(#inits),* })))
+        }
+    })
 }
 
 fn summary_entry(m: &MethodDef, name: &FnName, task: bool) -> serde_json::Value {

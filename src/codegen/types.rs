@@ -7,21 +7,8 @@ use quote::{format_ident, quote};
 
 use super::docs;
 use super::naming::{camel, ident, snake, unique};
+use super::secrets::is_secret;
 use crate::apidoc::{Format, Schema, SchemaType};
-
-/// Parameter names whose values are secrets: they get the redacting `crate::Secret` type.
-const SECRET_PARAMS: &[&str] = &[
-    "password",
-    "confirmation-password",
-    "cipassword",
-    "secret",
-    "token",
-    "eab-hmac-key",
-    "client-key",
-    "encryption-key",
-    "keyring",
-    "certkey",
-];
 
 /// The Rust side of one parameter or property-string value.
 #[derive(Debug, Clone)]
@@ -141,6 +128,8 @@ pub fn int_bound(v: Option<f64>) -> Option<i64> {
 pub struct Scope {
     pub used: BTreeSet<String>,
     pub items: Vec<TokenStream>,
+    /// The generated structs, for the canary test of their `Debug` output.
+    pub canaries: Vec<Canary>,
     /// How the module refers to `crate::formats` items.
     formats_prefix: TokenStream,
 }
@@ -150,6 +139,7 @@ impl Scope {
         Scope {
             used: BTreeSet::new(),
             items: Vec::new(),
+            canaries: Vec::new(),
             formats_prefix: if in_formats {
                 quote!()
             } else {
@@ -259,7 +249,7 @@ fn schema_doc(s: &Schema) -> String {
 /// structs on the way. `hint` is the type-name stem for generated types.
 pub fn kind_of(
     s: &Schema,
-    raw_name: &str,
+    secret: bool,
     hint: &str,
     hints_fmt: &[String],
     scope: &mut Scope,
@@ -277,7 +267,7 @@ pub fn kind_of(
         },
         Some(SchemaType::Array) => {
             let inner = match &s.items {
-                Some(items) => kind_of(items, raw_name, hint, hints_fmt, scope, formats),
+                Some(items) => kind_of(items, secret, hint, hints_fmt, scope, formats),
                 None => Kind::Str {
                     min: None,
                     max: None,
@@ -299,7 +289,7 @@ pub fn kind_of(
                 return Kind::Prop(quote!(#prefix #id));
             }
             let (min, max) = (s.min_length, s.max_length);
-            if SECRET_PARAMS.contains(&raw_name) {
+            if secret {
                 Kind::Secret { min, max }
             } else {
                 Kind::Str { min, max }
@@ -379,6 +369,7 @@ impl Field {
 
 /// Builds the fields of a parameters object (path variables excluded).
 pub fn fields(
+    path: &str,
     props: &BTreeMap<String, Schema>,
     skip: &[&str],
     stem: &str,
@@ -400,7 +391,14 @@ pub fn fields(
             .iter()
             .map(|st| format!("{st}{}", camel(base)))
             .collect();
-        let kind = kind_of(s, raw, &hint, &hints_fmt, scope, formats.as_deref_mut());
+        let kind = kind_of(
+            s,
+            is_secret(path, raw, s),
+            &hint,
+            &hints_fmt,
+            scope,
+            formats.as_deref_mut(),
+        );
         let mut doc = schema_doc(s);
         if indexed {
             doc = format!("`{base}0`, `{base}1`, ...: keyed by the index.\n\n{doc}");
@@ -479,7 +477,7 @@ fn property_string_struct(
         .filter(|(_, s)| s.alias.is_none() && s.key_alias.is_none())
         .map(|(k, s)| (k.clone(), s.clone()))
         .collect();
-    let flds = fields(&real, &[], name, &[name.to_string()], scope, None);
+    let flds = fields("", &real, &[], name, &[name.to_string()], scope, None);
 
     let default_key = keys
         .iter()
@@ -616,7 +614,7 @@ fn property_string_struct(
 
 /// The Rust type for a returned value, generating structs and enums as needed.
 /// `name` is the type name to use if this node needs a struct.
-pub fn response_type(s: &Schema, name: &str, scope: &mut Scope) -> TokenStream {
+pub fn response_type(path: &str, s: &Schema, name: &str, scope: &mut Scope) -> TokenStream {
     match s.ty {
         Some(SchemaType::Null) => quote!(()),
         Some(SchemaType::Boolean) => quote!(bool),
@@ -633,7 +631,7 @@ pub fn response_type(s: &Schema, name: &str, scope: &mut Scope) -> TokenStream {
         },
         Some(SchemaType::Array) => {
             let inner = match &s.items {
-                Some(items) => response_type(items, &format!("{name}Item"), scope),
+                Some(items) => response_type(path, items, &format!("{name}Item"), scope),
                 None => quote!(::serde_json::Value),
             };
             quote!(::std::vec::Vec<#inner>)
@@ -641,7 +639,7 @@ pub fn response_type(s: &Schema, name: &str, scope: &mut Scope) -> TokenStream {
         Some(SchemaType::Object) => match &s.properties {
             Some(props) if !props.is_empty() => {
                 let n = unique(&mut scope.used, name.to_string());
-                let item = response_struct(&n, s, props, scope);
+                let item = response_struct(path, &n, s, props, scope);
                 scope.items.push(item);
                 let id = format_ident!("{}", n);
                 quote!(#id)
@@ -653,6 +651,7 @@ pub fn response_type(s: &Schema, name: &str, scope: &mut Scope) -> TokenStream {
 }
 
 fn response_struct(
+    path: &str,
     name: &str,
     s: &Schema,
     props: &BTreeMap<String, Schema>,
@@ -661,6 +660,7 @@ fn response_struct(
     let id = format_ident!("{}", name);
     let mut names = BTreeSet::new();
     let mut has_indexed = false;
+    let mut strings = Vec::new();
     let mut decls = Vec::new();
     for (raw, p) in props {
         if raw.ends_with("[n]") {
@@ -669,13 +669,31 @@ fn response_struct(
         }
         let fname = unique(&mut names, snake(raw));
         let fid = ident(&fname);
-        let t = response_type(p, &format!("{name}{}", camel(raw)), scope);
+        let secret = is_secret(path, raw, p);
+        let t = if secret && p.ty == Some(SchemaType::Array) {
+            quote!(::std::vec::Vec<crate::Secret>)
+        } else if secret {
+            quote!(crate::Secret)
+        } else {
+            response_type(path, p, &format!("{name}{}", camel(raw)), scope)
+        };
         let ts = t.to_string();
+        let stringish = p.ty == Some(SchemaType::String) || p.ty.is_none() && secret;
+        if stringish && (secret || ts == ":: std :: string :: String" || p.enum_values.is_some()) {
+            strings.push((raw.clone(), secret, false));
+        } else if p.ty == Some(SchemaType::Array)
+            && p.items
+                .as_ref()
+                .is_some_and(|i| i.ty == Some(SchemaType::String) && i.enum_values.is_none())
+        {
+            strings.push((raw.clone(), secret, true));
+        }
         let with = match ts.as_str() {
             "bool" => Some("crate::lenient::opt_bool"),
             "i64" => Some("crate::lenient::opt_i64"),
             "f64" => Some("crate::lenient::opt_f64"),
             ":: std :: string :: String" => Some("crate::lenient::opt_string"),
+            "crate :: Secret" => Some("crate::lenient::opt_secret"),
             _ => None,
         };
         let rename = if fid.to_string().trim_start_matches("r#") != raw {
@@ -713,9 +731,91 @@ fn response_struct(
             .clone()
             .unwrap_or_else(|| format!("`{name}` returned by PVE.")),
     );
+    scope.canaries.push(Canary {
+        type_name: name.to_string(),
+        body: CanaryBody::Response { strings },
+    });
     quote! {
         #doc
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct #id { #(#decls)* }
     }
+}
+
+/// A generated struct, for the test that fills it with canary strings and reads its `Debug`.
+pub struct Canary {
+    /// The type's name in its module.
+    pub type_name: String,
+    /// How the test builds a value.
+    pub body: CanaryBody,
+}
+
+/// How the canary test builds a value of a generated struct.
+pub enum CanaryBody {
+    /// A return type, read from JSON: its string fields as (name, secret, is an array).
+    Response { strings: Vec<(String, bool, bool)> },
+    /// A parameters struct, built as a struct literal: the field initialisers, and the fields
+    /// that hold a canary as (name, canary, secret).
+    Params {
+        inits: Vec<TokenStream>,
+        fields: Vec<(String, String, bool)>,
+    },
+}
+
+/// The canary entry of a parameters struct; `None` when a required field cannot be filled
+/// generically (a property string).
+pub fn params_canary(name: &str, fields: &[Field]) -> Option<Canary> {
+    let mut inits = Vec::new();
+    let mut marked = Vec::new();
+    for (i, f) in fields.iter().enumerate() {
+        let id = &f.ident;
+        let canary = format!("CANARY_{i}_END");
+        let stringy = |k: &Kind| matches!(k, Kind::Str { .. } | Kind::Secret { .. });
+        let secret = |k: &Kind| match k {
+            Kind::Secret { .. } => true,
+            Kind::Vec(inner) => matches!(**inner, Kind::Secret { .. }),
+            _ => false,
+        };
+        let value = match &f.kind {
+            k if stringy(k) => Some(quote!(#canary.into())),
+            Kind::Enum(_) => Some(quote!(#canary.parse().unwrap())),
+            Kind::Vec(inner) if stringy(inner) => Some(quote!(::std::vec![#canary.into()])),
+            _ => None,
+        };
+        let init = if f.indexed {
+            match &value {
+                Some(v) if !matches!(f.kind, Kind::Vec(_)) => {
+                    quote!(#id: ::std::iter::once((0u32, #v)).collect())
+                }
+                _ => quote!(#id: ::std::default::Default::default()),
+            }
+        } else if let Some(v) = &value {
+            if f.required {
+                quote!(#id: #v)
+            } else {
+                quote!(#id: ::std::option::Option::Some(#v))
+            }
+        } else if !f.required {
+            quote!(#id: ::std::option::Option::None)
+        } else {
+            match &f.kind {
+                Kind::Bool => quote!(#id: false),
+                Kind::Int { .. } => quote!(#id: 0),
+                Kind::Num { .. } => quote!(#id: 0.0),
+                Kind::Vec(_) => quote!(#id: ::std::vec::Vec::new()),
+                _ => return None,
+            }
+        };
+        if value.is_some() && !(f.indexed && matches!(f.kind, Kind::Vec(_))) {
+            marked.push((f.raw.clone(), canary, secret(&f.kind)));
+        }
+        inits.push(init);
+    }
+    Some(Canary {
+        type_name: name.to_string(),
+        body: CanaryBody::Params {
+            inits,
+            fields: marked,
+        },
+    })
 }

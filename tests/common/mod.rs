@@ -439,7 +439,8 @@ impl FakePve {
         value.get("data").cloned().unwrap_or(Value::Null)
     }
 
-    /// The requests fakepve has seen (oldest first): objects with `seq`, `method`, `path`, `query_string`,
+    /// The requests fakepve has seen (oldest first): objects with `seq`, `method`, `path`, `raw_path`,
+    /// `route` (the schema route fakepve resolved: `{"template", "params"}`, or null), `query_string`,
     /// `query` ([[k, v], ...]), `content_type`, `headers` (lower-case names; token secrets and cookie
     /// values as `***`), `auth` (`{"kind": "token"|"ticket"|null, "id"/"user", "valid"}`), `csrf_sent`,
     /// `csrf_valid`, `body` (passwords as `***`) and `status`.

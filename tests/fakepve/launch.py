@@ -27,6 +27,7 @@ import inspect
 import ipaddress
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -38,7 +39,7 @@ from aiohttp import web
 
 import fakepve
 from fakepve import FakePve, shapes
-from fakepve.server import redact
+from fakepve.server import GENERIC, redact
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NODE = 'pve1'
@@ -215,6 +216,7 @@ class HarnessPve(FakePve):
             'method': request.method,
             'path': request.path,
             'raw_path': request.rel_url.raw_path,
+            'route': self._route(request),
             'query_string': request.query_string,
             'query': [[k, v] for k, v in request.query.items()],
             'content_type': request.headers.get('Content-Type'),
@@ -233,6 +235,24 @@ class HarnessPve(FakePve):
             request[HARNESS] = record
         except (TypeError, RuntimeError):
             pass
+
+
+def _route(request):
+    """The schema route fakepve resolved the request to: {'template', 'params'}, or None."""
+    generic = request.get(GENERIC)
+    if generic is not None:
+        return {'template': generic.template, 'params': dict(generic.params)}
+    info = request.match_info
+    canonical = getattr(getattr(info.route, 'resource', None), 'canonical', None)
+    if not canonical or 'tail' in info:
+        return None
+    for prefix in ('/api2/json', '/api2/extjs'):
+        if canonical.startswith(prefix + '/'):
+            canonical = canonical[len(prefix):]
+    return {'template': re.sub(r'\{([^}:]+):[^}]*\}', r'{\1}', canonical), 'params': dict(info)}
+
+
+HarnessPve._route = staticmethod(_route)
 
 
 def load_guests(pve, path):
