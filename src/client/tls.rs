@@ -21,6 +21,10 @@ pub enum TlsMode {
     /// Only the CA certificates in this PEM file (PVE's `/etc/pve/pve-root-ca.pem`), and the
     /// host name.
     CaFile(PathBuf),
+    /// The system's roots plus the CA certificates in this PEM file, if any, and the host name.
+    /// When verification fails, the error shows the presented certificate's SHA-256 fingerprint
+    /// and how to pin it: a self-signed certificate is never accepted silently.
+    Verify(Option<PathBuf>),
     /// Exactly the certificate with this SHA-256 fingerprint (`AB:CD:...`, as PVE shows it), as
     /// Proxmox's own tools do; the host name is not checked.
     Fingerprint(String),
@@ -128,6 +132,77 @@ impl ServerCertVerifier for PinnedCert {
     }
 }
 
+/// Verifies as `inner` does; a failure names the presented certificate's fingerprint and how to
+/// pin it.
+#[derive(Debug)]
+struct HintOnFailure {
+    inner: rustls_platform_verifier::Verifier,
+}
+
+impl ServerCertVerifier for HintOnFailure {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            .map_err(|e| {
+                let digest =
+                    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, end_entity.as_ref());
+                let fp = show(digest.as_ref());
+                rustls::Error::General(format!(
+                    "certificate not trusted ({e}); the server presents a certificate with \
+                     SHA-256 fingerprint {fp}: if the PVE host shows the same (`pvenode cert \
+                     info`), pin it with PROXMOX_FINGERPRINT={fp}, or trust PVE's CA with \
+                     PROXMOX_SSL_CA_CERT=/etc/pve/pve-root-ca.pem"
+                ))
+            })
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+fn config_error(message: String) -> Error {
+    Error::Config { message }
+}
+
+/// A rustls client configuration with this verifier.
+fn with_verifier(
+    provider: Arc<CryptoProvider>,
+    verifier: Arc<dyn ServerCertVerifier>,
+) -> Result<rustls::ClientConfig, Error> {
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| config_error(format!("TLS setup: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth())
+}
+
 /// Applies `mode` to a reqwest client builder.
 pub(crate) fn apply(
     builder: reqwest::ClientBuilder,
@@ -155,18 +230,36 @@ pub(crate) fn apply(
         TlsMode::Fingerprint(fp) => {
             let fingerprint = parse_fingerprint(fp)?;
             let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider.clone())
-                .with_safe_default_protocol_versions()
-                .map_err(|e| Error::Config {
-                    message: format!("TLS setup: {e}"),
-                })?
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(PinnedCert {
-                    fingerprint,
-                    provider,
-                }))
-                .with_no_client_auth();
-            builder.tls_backend_preconfigured(config)
+            let pinned = Arc::new(PinnedCert {
+                fingerprint,
+                provider: provider.clone(),
+            });
+            builder.tls_backend_preconfigured(with_verifier(provider, pinned)?)
+        }
+        TlsMode::Verify(ca) => {
+            use rustls::pki_types::pem::PemObject;
+            let extra: Vec<CertificateDer<'static>> = match ca {
+                Some(path) => CertificateDer::pem_file_iter(path)
+                    .and_then(|certs| certs.collect::<Result<_, _>>())
+                    .map_err(|e| {
+                        config_error(format!("cannot read CA file {}: {e}", path.display()))
+                    })?,
+                None => Vec::new(),
+            };
+            if ca.is_some() && extra.is_empty() {
+                return Err(config_error(format!(
+                    "CA file {} holds no PEM certificate",
+                    ca.as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                )));
+            }
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let inner =
+                rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())
+                    .map_err(|e| config_error(format!("TLS setup: {e}")))?;
+            let verifier = Arc::new(HintOnFailure { inner });
+            builder.tls_backend_preconfigured(with_verifier(provider, verifier)?)
         }
         TlsMode::Insecure => {
             tracing::warn!(
