@@ -7,35 +7,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::FakePve;
+use common::{FakePve, alice, builder, root_ticket};
 use proxmox_mcp::api::{cluster, nodes, pools};
 use proxmox_mcp::apidoc::HttpMethod;
 use proxmox_mcp::params::Form;
-use proxmox_mcp::{Client, Error, TlsMode, WaitOptions};
+use proxmox_mcp::{Error, WaitOptions};
 use serde_json::{Value, json};
-
-fn builder(pve: &FakePve) -> proxmox_mcp::ClientBuilder {
-    Client::builder(pve.host())
-        .port(pve.port())
-        .tls(TlsMode::CaFile(pve.ca_pem_path().to_path_buf()))
-        .timeout(Duration::from_secs(20))
-}
-
-fn alice(pve: &FakePve) -> Client {
-    builder(pve)
-        .token(&pve.alice().token_header())
-        .unwrap()
-        .build()
-        .unwrap()
-}
-
-fn root_ticket(pve: &FakePve) -> Client {
-    builder(pve)
-        .password(&pve.root().user, &pve.root().password)
-        .unwrap()
-        .build()
-        .unwrap()
-}
 
 /// The requests fakepve saw since the last call, and forgets them.
 async fn take_requests(pve: &FakePve) -> Vec<Value> {

@@ -493,6 +493,34 @@ impl FakePve {
     }
 }
 
+/// A client builder for `pve`: its address, trusting only its CA, 20 s timeout.
+pub fn builder(pve: &FakePve) -> proxmox_mcp::ClientBuilder {
+    proxmox_mcp::Client::builder(pve.host())
+        .port(pve.port())
+        .tls(proxmox_mcp::TlsMode::CaFile(
+            pve.ca_pem_path().to_path_buf(),
+        ))
+        .timeout(Duration::from_secs(20))
+}
+
+/// A client authenticating with alice's API token.
+pub fn alice(pve: &FakePve) -> proxmox_mcp::Client {
+    builder(pve)
+        .token(&pve.alice().token_header())
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+/// A client logging in as root@pam with its password (ticket auth).
+pub fn root_ticket(pve: &FakePve) -> proxmox_mcp::Client {
+    builder(pve)
+        .password(&pve.root().user, &pve.root().password)
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
 impl Drop for FakePve {
     fn drop(&mut self) {
         self.shutdown();
