@@ -24,6 +24,7 @@
 //! ```
 
 pub mod apidoc;
+pub mod args;
 pub mod catalog;
 pub mod client;
 mod error;
@@ -36,7 +37,9 @@ pub mod propstring;
 mod secret;
 pub mod validate;
 
-pub use client::{ApiToken, Auth, Client, ClientBuilder, TaskOutcome, TlsMode, WaitOptions};
+pub use client::{
+    ApiToken, Auth, Client, ClientBuilder, TaskOutcome, TaskPoll, TlsMode, WaitOptions,
+};
 pub use error::Error;
 pub use secret::Secret;
 

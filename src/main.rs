@@ -1,10 +1,13 @@
 //! `proxmox-mcp`: the command line.
 //!
-//! `endpoints` lists the API methods of the vendored schema; `call` calls any of them with the
-//! SDK's client. This binary is its own compilation unit (the MCP server will live here too), so
-//! editing it does not recompile the generated SDK.
+//! `serve` runs the MCP server on stdio; `tools` shows its tools and what they cost; `endpoints`
+//! lists the API methods of the vendored schema; `call` calls any of them with the SDK's client.
+//! This binary is its own compilation unit, so editing it (or a tool) does not recompile the
+//! generated SDK.
 
 mod config;
+mod mcp;
+mod tools_cmd;
 
 use std::process::ExitCode;
 
@@ -26,6 +29,34 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the MCP server on stdin/stdout (logs go to stderr).
+    #[command(after_help = config::ENV_HELP)]
+    Serve {
+        /// Allow writes (POST, PUT, DELETE); the same as PROXMOX_ALLOW_ELEVATED=true.
+        #[arg(long)]
+        allow_elevated: bool,
+        /// Leave every tool that changes something out of tools/list, whatever else is set.
+        #[arg(long)]
+        read_only: bool,
+        /// Toolsets to serve, comma-separated: guests, nodes, tasks, api (default: all).
+        #[arg(long, value_delimiter = ',')]
+        toolsets: Vec<String>,
+    },
+    /// Show the MCP tools with their size in tools/list, and the total per toolset.
+    Tools {
+        /// Toolsets to show (default: all).
+        #[arg(long, value_delimiter = ',')]
+        toolsets: Vec<String>,
+        /// Leave out the tools that change something, as `serve --read-only` does.
+        #[arg(long)]
+        read_only: bool,
+        /// Print the tools/list JSON instead.
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        /// Print docs/TOOLS.md instead.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// List the API methods of the vendored schema: path, Rust function, flags, permission.
     Endpoints {
         /// Show only lines containing this text (such as qemu/{vmid}/status).
@@ -64,6 +95,26 @@ fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve {
+            allow_elevated,
+            read_only,
+            toolsets,
+        } => run_serve(allow_elevated, read_only, &toolsets),
+        Command::Tools {
+            toolsets,
+            read_only,
+            json,
+            markdown,
+        } => tools_cmd::parse_toolsets(&toolsets).map(|sets| {
+            let tools = mcp::tools::select(&sets, read_only);
+            if json {
+                println!("{}", tools_cmd::json(&tools));
+            } else if markdown {
+                print!("{}", tools_cmd::markdown(&tools));
+            } else {
+                print!("{}", tools_cmd::table(&tools));
+            }
+        }),
         Command::Endpoints { filter } => {
             list_endpoints(filter.as_deref());
             Ok(())
@@ -83,6 +134,24 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn run_serve(allow_elevated: bool, read_only: bool, toolsets: &[String]) -> Result<(), String> {
+    let toolsets = tools_cmd::parse_toolsets(toolsets)?;
+    let settings = Settings::from_env(allow_elevated)?;
+    let client = settings.client()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    tracing::info!(
+        host = settings.host,
+        elevated = settings.allow_elevated,
+        read_only,
+        "serving MCP on stdio"
+    );
+    let server = mcp::server::Server::new(client, settings.allow_elevated, read_only, &toolsets);
+    rt.block_on(mcp::server::serve_stdio(server))
 }
 
 fn list_endpoints(filter: Option<&str>) {

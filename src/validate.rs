@@ -54,7 +54,17 @@ pub fn check_string(name: &str, value: &str, rule: &StrRule) -> Result<(), Error
             ),
         ));
     }
-    if let Some(format) = rule.format
+    check_format_and_pattern(name, value, rule.format, rule.pattern)
+}
+
+/// Checks `value` against PVE's named `format` (those this SDK knows) and its `pattern`.
+pub fn check_format_and_pattern(
+    name: &str,
+    value: &str,
+    format: Option<&str>,
+    pattern: Option<&str>,
+) -> Result<(), Error> {
+    if let Some(format) = format
         && let Some((_, re)) = NAMED_FORMATS.iter().find(|(f, _)| *f == format)
         && let Some(re) = compiled(re)
         && !re.is_match(value)
@@ -64,7 +74,7 @@ pub fn check_string(name: &str, value: &str, rule: &StrRule) -> Result<(), Error
             format!("`{}` is not a valid {format}", shown(value)),
         ));
     }
-    if let Some(pattern) = rule.pattern
+    if let Some(pattern) = pattern
         && let Some(re) = compiled(&anchored(pattern))
         && !re.is_match(value)
     {

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 pub use auth::{ApiToken, Auth};
-pub use task::{TaskOutcome, WaitOptions};
+pub use task::{TaskOutcome, TaskPoll, WaitOptions, upid_node};
 pub use tls::{TlsMode, parse_fingerprint};
 
 use crate::apidoc::HttpMethod;
@@ -132,7 +132,10 @@ impl ClientBuilder {
                         .to_string(),
                 })?;
                 header.set_sensitive(true);
-                AuthState::Token { header }
+                AuthState::Token {
+                    header,
+                    id: t.full_id(),
+                }
             }
             Auth::Password { username, password } => AuthState::Ticket {
                 username,
@@ -187,6 +190,8 @@ fn host_for_url(host: &str) -> Result<String, Error> {
 enum AuthState {
     Token {
         header: HeaderValue,
+        /// `USER@REALM!TOKENID`.
+        id: String,
     },
     Ticket {
         username: String,
@@ -259,6 +264,27 @@ impl Client {
     /// True when the client authenticates with an API token.
     pub fn uses_token(&self) -> bool {
         matches!(self.inner.auth, AuthState::Token { .. })
+    }
+
+    /// Who the client acts as: the token id (`USER@REALM!TOKENID`) or the user (`USER@REALM`).
+    pub fn principal(&self) -> &str {
+        match &self.inner.auth {
+            AuthState::Token { id, .. } => id,
+            AuthState::Ticket { username, .. } => username,
+        }
+    }
+
+    /// Like [`Client::execute`], with the `total` PVE sends beside `data` for paged lists (task
+    /// logs, ...).
+    pub async fn execute_with_total(
+        &self,
+        endpoint: &Endpoint,
+        path_values: &[&str],
+        form: Form,
+    ) -> Result<(Value, Option<u64>), Error> {
+        self.execute_envelope(endpoint, path_values, &form)
+            .await
+            .map(|env| (env.data, env.total))
     }
 
     /// Calls a catalog endpoint with the values of its path variables, in order (generated
@@ -374,7 +400,7 @@ impl Client {
 
     async fn auth_headers(&self, method: HttpMethod) -> Result<AuthHeaders, Error> {
         match &self.inner.auth {
-            AuthState::Token { header } => Ok(AuthHeaders {
+            AuthState::Token { header, .. } => Ok(AuthHeaders {
                 authorization: Some(header.clone()),
                 cookie: None,
                 csrf: None,

@@ -53,6 +53,17 @@ pub struct TaskOutcome {
     pub log_tail: Vec<String>,
 }
 
+/// One status poll of a running task, as [`Client::wait_task_observed`] reports it.
+#[derive(Debug, Clone)]
+pub struct TaskPoll {
+    /// Polls that found the task running so far (1, 2, ...).
+    pub polls: u64,
+    /// Time since the wait began.
+    pub elapsed: Duration,
+    /// PVE's status object (`status: running`, `type`, `id`, `user`, ...).
+    pub status: Value,
+}
+
 /// The node of a UPID (`UPID:pve1:0000ABCD:...`).
 pub fn upid_node(upid: &str) -> Result<&str, Error> {
     let mut parts = upid.split(':');
@@ -90,12 +101,24 @@ impl Client {
     /// while polling are retried; other errors come as [`Error::TaskWaitFailed`], which keeps the
     /// UPID. Dropping the future stops waiting (not the task).
     pub async fn wait_task(&self, upid: &str, opts: WaitOptions) -> Result<TaskOutcome, Error> {
+        self.wait_task_observed(upid, opts, |_| {}).await
+    }
+
+    /// [`Client::wait_task`], calling `observe` after each status poll that finds the task still
+    /// running (for progress reports).
+    pub async fn wait_task_observed(
+        &self,
+        upid: &str,
+        opts: WaitOptions,
+        mut observe: impl FnMut(&TaskPoll) + Send,
+    ) -> Result<TaskOutcome, Error> {
         let node = upid_node(upid)?.to_string();
         let status_ep = endpoint("/nodes/{node}/tasks/{upid}/status");
         let started = Instant::now();
         let max_poll = opts.max_poll.max(MIN_POLL);
         let mut pause = Duration::from_millis(100).min(max_poll);
         let mut failures = 0;
+        let mut polls = 0;
         let lost = |error: Error| Error::TaskWaitFailed {
             upid: upid.to_string(),
             error: Box::new(error),
@@ -125,7 +148,15 @@ impl Client {
                         log_tail,
                     });
                 }
-                Ok(_) => failures = 0,
+                Ok(status) => {
+                    failures = 0;
+                    polls += 1;
+                    observe(&TaskPoll {
+                        polls,
+                        elapsed: started.elapsed(),
+                        status,
+                    });
+                }
                 Err(e) if transient(&e) && failures < TRANSIENT_RETRIES => {
                     tracing::debug!(upid, error = %e, "task status poll failed; trying again");
                     failures += 1;

@@ -1,0 +1,474 @@
+//! Arguments given as JSON (by an MCP tool, or any caller that builds requests at run time),
+//! checked against a method's parameter schema from the catalog and encoded the way PVE wants.
+//!
+//! [`prepare`] refuses unknown names, missing required parameters, wrong types, values outside
+//! the schema's ranges, lengths, listed values, named formats and patterns; what it returns can be
+//! sent with [`crate::Client::execute`]. Nothing here echoes the value of a parameter whose name
+//! says it is a secret.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::{Map, Value};
+
+use crate::Error;
+use crate::apidoc::{Format, Schema, SchemaType, parse_schema};
+use crate::catalog::{Endpoint, StrRule};
+use crate::params::Form;
+use crate::validate::check_string;
+
+/// Checked arguments of one call.
+#[derive(Debug, Clone, Default)]
+pub struct Prepared {
+    /// The values of the path's `{variables}`, in order.
+    pub path_values: Vec<String>,
+    /// The other parameters, encoded.
+    pub form: Form,
+}
+
+/// A method's parameters by name.
+pub type Parameters = Arc<BTreeMap<String, Schema>>;
+
+/// The parameter schema of `ep` (parsed once per method).
+pub fn parameters(ep: &Endpoint) -> Parameters {
+    static CACHE: OnceLock<Mutex<HashMap<(usize, usize), Parameters>>> = OnceLock::new();
+    let key = (ep.path.as_ptr() as usize, ep.method as usize);
+    let cache = CACHE.get_or_init(Default::default);
+    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+    map.entry(key)
+        .or_insert_with(|| {
+            let props = serde_json::from_str::<Value>(ep.parameters)
+                .ok()
+                .and_then(|v| parse_schema(&v, ep.path).ok())
+                .and_then(|s| s.properties)
+                .unwrap_or_default();
+            Arc::new(props)
+        })
+        .clone()
+}
+
+/// The schema of parameter `name` of `props`: its own entry, or its indexed family's (`net3` is
+/// described by `net[n]`).
+pub fn lookup<'a>(props: &'a BTreeMap<String, Schema>, name: &str) -> Option<&'a Schema> {
+    if let Some(s) = props.get(name) {
+        return Some(s);
+    }
+    let stem = name.trim_end_matches(|c: char| c.is_ascii_digit());
+    if stem.len() == name.len() || stem.is_empty() {
+        return None;
+    }
+    props.get(&format!("{stem}[n]"))
+}
+
+/// True for parameter names whose values must never be shown.
+pub fn is_secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "password",
+        "secret",
+        "token",
+        "passphrase",
+        "key",
+        "otp",
+        "totp",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+        && !matches!(n.as_str(), "keyboard" | "keephugepages" | "keepalive")
+}
+
+fn invalid(name: &str, reason: String) -> Error {
+    Error::InvalidParameter {
+        name: name.to_string(),
+        reason,
+    }
+}
+
+/// Checks `args` against the parameters of `ep` and encodes them. Path variables come from the
+/// arguments of the same name.
+pub fn prepare(ep: &Endpoint, args: &Map<String, Value>) -> Result<Prepared, Error> {
+    let props = parameters(ep);
+    let path_names: Vec<&str> = ep.path_vars.iter().map(|v| v.name).collect();
+    for name in args.keys() {
+        if lookup(&props, name).is_none() && !path_names.contains(&name.as_str()) {
+            return Err(invalid(name, unknown_reason(&props)));
+        }
+    }
+    let mut out = Prepared::default();
+    for var in ep.path_vars {
+        let value = match args.get(var.name) {
+            None | Some(Value::Null) => {
+                return Err(invalid(var.name, "is required (part of the path)".into()));
+            }
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            Some(other) => {
+                return Err(invalid(
+                    var.name,
+                    format!("must be a string or a number, got {}", kind_of(other)),
+                ));
+            }
+        };
+        out.path_values.push(value);
+    }
+    for (name, schema) in props.iter() {
+        if !schema.optional
+            && !name.ends_with("[n]")
+            && !path_names.contains(&name.as_str())
+            && args.get(name).is_none_or(Value::is_null)
+        {
+            return Err(invalid(name, format!("is required: {}", expects(schema))));
+        }
+    }
+    for (name, value) in args {
+        if path_names.contains(&name.as_str()) || value.is_null() {
+            continue;
+        }
+        let schema = lookup(&props, name).expect("checked above");
+        encode(&mut out.form, name, value, schema)?;
+    }
+    Ok(out)
+}
+
+fn unknown_reason(props: &BTreeMap<String, Schema>) -> String {
+    let names: Vec<&str> = props.keys().map(String::as_str).collect();
+    if names.is_empty() {
+        return "is not a parameter of this method (it takes none)".into();
+    }
+    let mut list = names
+        .iter()
+        .take(40)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > 40 {
+        list.push_str(", ...");
+    }
+    format!("is not a parameter of this method; it takes: {list}")
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// What a parameter expects, in a few words.
+pub fn expects(schema: &Schema) -> String {
+    if let Some(values) = &schema.enum_values {
+        return format!("one of {}", values.join(", "));
+    }
+    let range = match (schema.minimum, schema.maximum) {
+        (Some(a), Some(b)) => format!(" from {a} to {b}"),
+        (Some(a), None) => format!(" of at least {a}"),
+        (None, Some(b)) => format!(" of at most {b}"),
+        (None, None) => String::new(),
+    };
+    match schema.ty {
+        Some(SchemaType::Integer) => format!("an integer{range}"),
+        Some(SchemaType::Number) => format!("a number{range}"),
+        Some(SchemaType::Boolean) => "true or false".into(),
+        Some(SchemaType::Array) => "a list".into(),
+        Some(SchemaType::Object) => "an object".into(),
+        _ => match &schema.format {
+            Some(Format::PropertyString(_)) => "a property string (key=value,...)".into(),
+            Some(Format::Named(f)) => format!("a string ({f})"),
+            None => "a string".into(),
+        },
+    }
+}
+
+fn encode(form: &mut Form, name: &str, value: &Value, schema: &Schema) -> Result<(), Error> {
+    let secret = is_secret_name(name);
+    let shown = |v: &Value| {
+        if secret {
+            "the value".to_string()
+        } else {
+            let text = v.to_string();
+            let clipped: String = text.chars().take(60).collect();
+            if clipped.len() < text.len() {
+                format!("{clipped}...")
+            } else {
+                clipped
+            }
+        }
+    };
+    let wrong = |v: &Value| {
+        invalid(
+            name,
+            format!(
+                "expects {}, got {} ({})",
+                expects(schema),
+                kind_of(v),
+                shown(v)
+            ),
+        )
+    };
+    match schema.ty {
+        Some(SchemaType::Boolean) => {
+            let b = match value {
+                Value::Bool(b) => *b,
+                Value::Number(n) if n.as_u64() == Some(0) => false,
+                Value::Number(n) if n.as_u64() == Some(1) => true,
+                Value::String(s) => match s.as_str() {
+                    "1" | "true" => true,
+                    "0" | "false" => false,
+                    _ => return Err(wrong(value)),
+                },
+                _ => return Err(wrong(value)),
+            };
+            form.bool(name, b);
+        }
+        Some(SchemaType::Integer) => {
+            let n = match value {
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) => s.trim().parse::<i64>().ok(),
+                _ => None,
+            }
+            .ok_or_else(|| wrong(value))?;
+            form.int(
+                name,
+                n,
+                schema.minimum.map(|m| m.ceil() as i64),
+                schema.maximum.map(|m| m.floor() as i64),
+            )?;
+        }
+        Some(SchemaType::Number) => {
+            let n = match value {
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => s.trim().parse::<f64>().ok(),
+                _ => None,
+            }
+            .ok_or_else(|| wrong(value))?;
+            form.num(name, n, schema.minimum, schema.maximum)?;
+        }
+        Some(SchemaType::Array) => {
+            let items = match value {
+                Value::Array(a) => a.clone(),
+                Value::String(s) if s.trim_start().starts_with('[') => {
+                    match serde_json::from_str::<Value>(s) {
+                        Ok(Value::Array(a)) => a,
+                        _ => return Err(wrong(value)),
+                    }
+                }
+                other => vec![other.clone()],
+            };
+            let item_schema = schema.items.as_deref().cloned().unwrap_or_default();
+            for item in &items {
+                encode(form, name, item, &item_schema)?;
+            }
+        }
+        Some(SchemaType::Object) => {
+            let text = match value {
+                Value::Object(_) => value.to_string(),
+                Value::String(s) if serde_json::from_str::<Map<String, Value>>(s).is_ok() => {
+                    s.clone()
+                }
+                _ => return Err(wrong(value)),
+            };
+            form.text(name, &text);
+        }
+        _ => {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => (if *b { "1" } else { "0" }).to_string(),
+                Value::Object(map) if matches!(schema.format, Some(Format::PropertyString(_))) => {
+                    property_string(name, map, schema)?
+                }
+                Value::Array(_) | Value::Object(_) | Value::Null => {
+                    return Err(wrong(value));
+                }
+            };
+            if let Some(values) = &schema.enum_values
+                && !values.contains(&text)
+            {
+                return Err(invalid(
+                    name,
+                    format!(
+                        "expects one of {}, got {}",
+                        values.join(", "),
+                        shown(&Value::String(text))
+                    ),
+                ));
+            }
+            let format = match &schema.format {
+                Some(Format::Named(f)) => Some(f.as_str()),
+                _ => None,
+            };
+            let rule = StrRule {
+                min_length: schema.min_length,
+                max_length: schema.max_length,
+                pattern: None,
+                format: None,
+                values: &[],
+                rest: false,
+            };
+            check_string(name, &text, &rule)?;
+            // Named formats and patterns are checked with values that are not secrets only (the
+            // message would show the value).
+            if !secret {
+                let pattern = schema.pattern.as_deref();
+                crate::validate::check_format_and_pattern(name, &text, format, pattern)?;
+            }
+            form.text(name, &text);
+        }
+    }
+    Ok(())
+}
+
+/// An object given for a property-string parameter, written as `key=value,...` (the default key
+/// first, without its name).
+fn property_string(name: &str, map: &Map<String, Value>, schema: &Schema) -> Result<String, Error> {
+    let Some(Format::PropertyString(keys)) = &schema.format else {
+        unreachable!("checked by the caller")
+    };
+    let mut parts = Vec::new();
+    let default_key = keys.iter().find(|(_, s)| s.default_key).map(|(k, _)| k);
+    for (k, v) in map {
+        if !keys.contains_key(k) {
+            let list: Vec<&str> = keys.keys().map(String::as_str).collect();
+            return Err(invalid(
+                name,
+                format!(
+                    "`{k}` is not a key of this property string; keys: {}",
+                    list.join(", ")
+                ),
+            ));
+        }
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Bool(b) => (if *b { "1" } else { "0" }).to_string(),
+            Value::Number(n) => n.to_string(),
+            Value::Array(a) => a
+                .iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| x.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(";"),
+            _ => {
+                return Err(invalid(
+                    name,
+                    format!("key `{k}` must be a string, number or boolean"),
+                ));
+            }
+        };
+        if Some(k) == default_key {
+            parts.insert(0, text);
+        } else {
+            parts.push(format!("{k}={text}"));
+        }
+    }
+    Ok(parts.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apidoc::HttpMethod;
+    use crate::catalog::find;
+    use serde_json::json;
+
+    fn args(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn checks_and_encodes() {
+        let ep = find(
+            HttpMethod::Post,
+            "/nodes/{node}/qemu/{vmid}/status/shutdown",
+        )
+        .unwrap();
+        let p = prepare(
+            ep,
+            &args(json!({"node": "pve1", "vmid": 100, "timeout": "30", "forceStop": true})),
+        )
+        .unwrap();
+        assert_eq!(p.path_values, ["pve1", "100"]);
+        let pairs = p.form.pairs();
+        assert!(
+            pairs.contains(&("timeout".into(), "30".into())),
+            "{pairs:?}"
+        );
+        assert!(
+            pairs.contains(&("forceStop".into(), "1".into())),
+            "{pairs:?}"
+        );
+        let e = prepare(
+            ep,
+            &args(json!({"node": "pve1", "vmid": 100, "tiemout": 3})),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("tiemout") && e.contains("timeout"), "{e}");
+        let e = prepare(ep, &args(json!({"node": "pve1"})))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("vmid") && e.contains("required"), "{e}");
+        let e = prepare(
+            ep,
+            &args(json!({"node": "pve1", "vmid": 100, "forceStop": "yes"})),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("forceStop") && e.contains("true or false"),
+            "{e}"
+        );
+        let e = prepare(
+            ep,
+            &args(json!({"node": "pve1", "vmid": 100, "timeout": -1})),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("below the minimum"), "{e}");
+    }
+
+    #[test]
+    fn enums_indexed_names_property_objects_and_json_strings() {
+        let ep = find(HttpMethod::Put, "/nodes/{node}/qemu/{vmid}/config").unwrap();
+        let base = json!({"node": "pve1", "vmid": 100});
+        let mut a = args(base.clone());
+        a.insert("ostype".into(), json!("windows95"));
+        let e = prepare(ep, &a).unwrap_err().to_string();
+        assert!(e.contains("one of") && e.contains("l26"), "{e}");
+        let mut a = args(base.clone());
+        a.insert("net3".into(), json!({"model": "virtio", "bridge": "vmbr0"}));
+        let p = prepare(ep, &a).unwrap();
+        let pairs = p.form.pairs();
+        assert_eq!(pairs[0].0, "net3");
+        assert!(pairs[0].1.contains("bridge=vmbr0"), "{pairs:?}");
+        let mut a = args(base.clone());
+        a.insert("delete".into(), json!("net1,net2"));
+        assert!(prepare(ep, &a).is_ok());
+        // A list given as a JSON string.
+        let ep = find(HttpMethod::Get, "/cluster/resources").unwrap();
+        assert!(prepare(ep, &args(json!({"type": "vm"}))).is_ok());
+        let e = prepare(ep, &args(json!({"type": "vms"})))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("one of"), "{e}");
+    }
+
+    #[test]
+    fn secrets_are_not_echoed() {
+        let ep = find(HttpMethod::Put, "/access/password").unwrap();
+        let e = prepare(
+            ep,
+            &args(json!({"userid": "alice@pve", "password": {"a": "hunter2"}})),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!e.contains("hunter2"), "{e}");
+        assert!(e.contains("password"), "{e}");
+    }
+}

@@ -1,0 +1,445 @@
+//! Tools whose behaviour is more than one method call: the guest list, a guest's configuration,
+//! tasks, and the four generic tools that reach the whole API.
+
+use proxmox_mcp::apidoc::HttpMethod;
+use proxmox_mcp::catalog::{self, ENDPOINTS, Endpoint};
+use proxmox_mcp::client::upid_node;
+use proxmox_mcp::params::Form;
+use proxmox_mcp::{args, path};
+use rmcp::RoleServer;
+use rmcp::service::RequestContext;
+use serde_json::{Map, Value, json};
+
+use super::call::{Outcome, follow, send, take_wait, text, vmid};
+use super::errors::explain;
+use super::redact::redact;
+use super::schema::{self, first_sentence};
+use super::server::State;
+use super::table::Custom;
+use super::tools::BuiltTool;
+
+/// Runs a custom tool.
+pub async fn run(
+    c: Custom,
+    state: &State,
+    tool: &BuiltTool,
+    mut args: Map<String, Value>,
+    ctx: &RequestContext<RoleServer>,
+) -> Outcome {
+    match c {
+        Custom::GuestList => guest_list(state, &args).await,
+        Custom::GuestConfig => guest_config(state, tool, &args).await,
+        Custom::NodeTask => node_task(state, tool, args, ctx).await,
+        Custom::TaskLog => task_log(state, &args).await,
+        Custom::TaskWait => {
+            let wait = take_wait(&mut args);
+            let upid = text(&args, "upid").unwrap_or_default();
+            upid_node(&upid).map_err(|e| explain(&e, &state.client))?;
+            follow(state, &upid, wait, ctx).await
+        }
+        Custom::ApiSearch => Ok(api_search(&args)),
+        Custom::ApiDescribe => api_describe(&args),
+        Custom::ApiGet => api_get(state, tool, args, ctx).await,
+        Custom::ApiCall => api_call(state, tool, args, ctx).await,
+    }
+}
+
+fn limit(args: &Map<String, Value>, default: usize) -> usize {
+    args.get("limit")
+        .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+        .map(|n| n as usize)
+        .unwrap_or(default)
+}
+
+fn fields(args: &Map<String, Value>) -> Option<Vec<String>> {
+    let list = args.get("fields")?;
+    Some(match list {
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        Value::String(s) => s.split(',').map(|f| f.trim().to_string()).collect(),
+        _ => return None,
+    })
+}
+
+fn project(item: Value, fields: Option<&[String]>) -> Value {
+    match (item, fields) {
+        (Value::Object(map), Some(fields)) => Value::Object(
+            map.into_iter()
+                .filter(|(k, _)| fields.iter().any(|f| f == k))
+                .collect(),
+        ),
+        (other, _) => other,
+    }
+}
+
+/// A list cut to `limit` items with the total and a `truncated` marker.
+fn bounded(key: &str, items: Vec<Value>, limit: usize, fields: Option<&[String]>) -> Value {
+    let total = items.len();
+    let kept: Vec<Value> = items
+        .into_iter()
+        .take(limit)
+        .map(|i| project(redact(i), fields))
+        .collect();
+    let mut out = json!({ key: kept, "total": total });
+    if total > limit {
+        out["truncated"] = json!(true);
+        out["next"] = json!(format!(
+            "{} more not shown: narrow the filters or raise `limit`",
+            total - limit
+        ));
+    }
+    out
+}
+
+async fn guest_list(state: &State, args: &Map<String, Value>) -> Outcome {
+    let list = state
+        .guests
+        .fetch(&state.client)
+        .await
+        .map_err(|e| explain(&e, &state.client))?;
+    let field = |g: &Value, k: &str| g.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let eq = |g: &Value, k: &str| text(args, k).is_none_or(|want| field(g, k) == want);
+    let name = text(args, "name").map(|n| n.to_lowercase());
+    let tag = text(args, "tag");
+    let mut guests: Vec<Value> = list
+        .iter()
+        .filter(|g| eq(g, "node") && eq(g, "type") && eq(g, "status") && eq(g, "pool"))
+        .filter(|g| {
+            name.as_ref()
+                .is_none_or(|n| field(g, "name").to_lowercase().contains(n))
+        })
+        .filter(|g| {
+            tag.as_ref()
+                .is_none_or(|t| field(g, "tags").split([';', ',', ' ']).any(|x| x == t))
+        })
+        .cloned()
+        .collect();
+    guests.sort_by_key(|g| g.get("vmid").and_then(Value::as_u64).unwrap_or(0));
+    Ok(bounded(
+        "guests",
+        guests,
+        limit(args, 100),
+        fields(args).as_deref(),
+    ))
+}
+
+async fn guest_config(state: &State, tool: &BuiltTool, args: &Map<String, Value>) -> Outcome {
+    let vmid = vmid(args)?;
+    let at = state
+        .guests
+        .locate(
+            &state.client,
+            vmid,
+            text(args, "node").as_deref(),
+            text(args, "type").as_deref(),
+        )
+        .await?;
+    let ep = tool.endpoints[usize::from(at.kind == "lxc")];
+    let vmid = vmid.to_string();
+    let data = state
+        .client
+        .execute(ep, &[&at.node, &vmid], Form::new())
+        .await
+        .map_err(|e| explain(&e, &state.client))?;
+    let mut config = Map::new();
+    let mut pending = Map::new();
+    for item in data.as_array().into_iter().flatten() {
+        let Some(key) = item.get("key").and_then(Value::as_str) else {
+            continue;
+        };
+        if let Some(v) = item.get("value") {
+            config.insert(key.to_string(), v.clone());
+        }
+        if let Some(p) = item.get("pending") {
+            pending.insert(key.to_string(), p.clone());
+        } else if item
+            .get("delete")
+            .is_some_and(|d| d.as_u64().unwrap_or(0) > 0)
+        {
+            pending.insert(key.to_string(), json!("(to be deleted)"));
+        }
+    }
+    let mut out = json!({"vmid": vmid.parse::<u64>().unwrap_or(0), "node": at.node, "type": at.kind,
+                         "config": redact(Value::Object(config))});
+    if !pending.is_empty() {
+        out["pending"] = redact(Value::Object(pending));
+    }
+    Ok(out)
+}
+
+async fn node_task(
+    state: &State,
+    tool: &BuiltTool,
+    mut args: Map<String, Value>,
+    ctx: &RequestContext<RoleServer>,
+) -> Outcome {
+    let client = &state.client;
+    if let Some(upid) = args
+        .remove("upid")
+        .and_then(|v| v.as_str().map(str::to_string))
+    {
+        let node = upid_node(&upid)
+            .map_err(|e| explain(&e, client))?
+            .to_string();
+        let data = client
+            .execute(tool.endpoints[1], &[&node, &upid], Form::new())
+            .await
+            .map_err(|e| explain(&e, client))?;
+        return Ok(json!({"task": data}));
+    }
+    if !args.contains_key("node") {
+        let nodes_ep = endpoint(HttpMethod::Get, "/nodes");
+        let nodes = client
+            .execute(nodes_ep, &[], Form::new())
+            .await
+            .map_err(|e| explain(&e, client))?;
+        let names: Vec<String> = nodes
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n.get("node").and_then(Value::as_str).map(str::to_string))
+            .collect();
+        match names.as_slice() {
+            [one] => {
+                args.insert("node".into(), json!(one));
+            }
+            _ => {
+                return Err(format!(
+                    "the cluster has several nodes ({}): give `node`",
+                    names.join(", ")
+                ));
+            }
+        }
+    }
+    send(state, tool, tool.endpoints[0], args, 0, "tasks", ctx).await
+}
+
+async fn task_log(state: &State, args: &Map<String, Value>) -> Outcome {
+    let client = &state.client;
+    let upid = text(args, "upid").unwrap_or_default();
+    let node = upid_node(&upid)
+        .map_err(|e| explain(&e, client))?
+        .to_string();
+    let ep = endpoint(HttpMethod::Get, "/nodes/{node}/tasks/{upid}/log");
+    let mut start = args.get("start").and_then(Value::as_u64).unwrap_or(0);
+    let mut limit = args.get("limit").and_then(Value::as_u64).unwrap_or(50);
+    if let Some(tail) = args.get("tail").and_then(Value::as_u64) {
+        let mut probe = Form::new();
+        probe.text("start", "0");
+        probe.text("limit", "1");
+        let (_, total) = client
+            .execute_with_total(ep, &[&node, &upid], probe)
+            .await
+            .map_err(|e| explain(&e, client))?;
+        start = total.unwrap_or(0).saturating_sub(tail);
+        limit = tail;
+    }
+    let mut form = Form::new();
+    form.text("start", &start.to_string());
+    form.text("limit", &limit.to_string());
+    let (data, total) = client
+        .execute_with_total(ep, &[&node, &upid], form)
+        .await
+        .map_err(|e| explain(&e, client))?;
+    let lines: Vec<Value> = data
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l.get("t").cloned())
+        .collect();
+    let mut out = json!({"lines": lines});
+    if let Some(t) = total {
+        out["total"] = json!(t);
+    }
+    Ok(out)
+}
+
+fn endpoint(method: HttpMethod, template: &str) -> &'static Endpoint {
+    ENDPOINTS
+        .iter()
+        .find(|e| e.method == method && e.path == template)
+        .expect("the schema has the task and node endpoints")
+}
+
+fn summary(e: &Endpoint) -> String {
+    first_sentence(e.description, 100)
+}
+
+fn api_search(args: &Map<String, Value>) -> Value {
+    let query = text(args, "query").unwrap_or_default().to_lowercase();
+    let words: Vec<&str> = query.split_whitespace().collect();
+    let mut hits: Vec<(usize, &Endpoint)> = ENDPOINTS
+        .iter()
+        .filter_map(|e| {
+            let path = e.path.to_lowercase();
+            let name = e.name.to_lowercase();
+            let desc = e.description.to_lowercase();
+            let method = e.method.as_str().to_lowercase();
+            let mut score = 0;
+            for w in &words {
+                let s = 3 * usize::from(path.contains(w))
+                    + 2 * usize::from(name.contains(w))
+                    + usize::from(desc.contains(w))
+                    + 2 * usize::from(method == *w);
+                if s == 0 {
+                    return None;
+                }
+                score += s;
+            }
+            Some((score, e))
+        })
+        .collect();
+    hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.path.len().cmp(&b.1.path.len())));
+    let items: Vec<Value> = hits
+        .iter()
+        .map(|(_, e)| {
+            let mut m = json!({"method": e.method.as_str(), "path": e.path, "summary": summary(e),
+                               "needs": e.permission});
+            if e.returns_task {
+                m["task"] = json!(true);
+            }
+            if !e.allowtoken {
+                m["tokens"] = json!(false);
+            }
+            m
+        })
+        .collect();
+    bounded("methods", items, limit(args, 20), None)
+}
+
+fn find(method: &str, path: &str) -> Result<&'static Endpoint, String> {
+    let m = HttpMethod::parse(method)
+        .ok_or_else(|| format!("`{method}` is not GET, POST, PUT or DELETE"))?;
+    catalog::find(m, path).ok_or_else(|| {
+        let others: Vec<&str> = ENDPOINTS
+            .iter()
+            .filter(|e| e.path == path || path::resolve(e.method, path).is_ok())
+            .map(|e| e.method.as_str())
+            .collect();
+        if others.is_empty() {
+            format!("no API method at {path}; find one with proxmox_api_search")
+        } else {
+            format!("{path} has no {m} method; it has {}", others.join(", "))
+        }
+    })
+}
+
+fn api_describe(args: &Map<String, Value>) -> Outcome {
+    let e = find(
+        &text(args, "method").unwrap_or_default(),
+        &text(args, "path").unwrap_or_default(),
+    )?;
+    let params = args::parameters(e);
+    let mut out_params = Map::new();
+    for (name, s) in params.iter() {
+        let mut p = schema::param(s);
+        if !s.optional {
+            p["required"] = json!(true);
+        }
+        out_params.insert(name.clone(), p);
+    }
+    let returns = super::tools::returns(e);
+    let mut out = json!({"method": e.method.as_str(), "path": e.path, "summary": summary(e),
+        "needs": e.permission, "parameters": out_params,
+        "returns": schema::output(&returns, "data")});
+    if e.returns_task {
+        out["task"] = json!("returns a UPID; proxmox_api_call waits for it");
+    }
+    if !e.allowtoken {
+        out["tokens"] = json!("refuses API tokens");
+    }
+    if let Some(why) = e.unsupported {
+        out["unsupported"] = json!(why);
+    }
+    Ok(out)
+}
+
+/// Path variables and parameters of a generic call as one argument map for [`send`].
+fn generic_args(
+    method: HttpMethod,
+    path: &str,
+    args: &Map<String, Value>,
+) -> Result<(&'static Endpoint, Map<String, Value>), String> {
+    if path.contains('{') {
+        return Err(format!(
+            "`{path}` is a template: fill in its {{variables}} (such as /nodes/pve1/qemu/100/config)"
+        ));
+    }
+    let (ep, values) = path::resolve(method, path)
+        .map_err(|e| format!("{e}. Find methods with proxmox_api_search."))?;
+    let mut map = match args.get("params") {
+        None => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Object(m)) => m,
+            _ => return Err("`params` must be an object (or its JSON text)".into()),
+        },
+        Some(_) => return Err("`params` must be an object (or its JSON text)".into()),
+    };
+    for (var, value) in ep.path_vars.iter().zip(values) {
+        if map.contains_key(var.name) {
+            return Err(format!(
+                "`{}` is part of the path; leave it out of `params`",
+                var.name
+            ));
+        }
+        map.insert(var.name.to_string(), Value::String(value));
+    }
+    Ok((ep, map))
+}
+
+async fn api_get(
+    state: &State,
+    tool: &BuiltTool,
+    args: Map<String, Value>,
+    ctx: &RequestContext<RoleServer>,
+) -> Outcome {
+    let path = text(&args, "path").unwrap_or_default();
+    let (ep, map) = generic_args(HttpMethod::Get, &path, &args).map_err(|e| {
+        if catalog::find(HttpMethod::Post, &path).is_some() && !path.contains('{') {
+            format!("{e} (proxmox_api_call sends POST, PUT and DELETE)")
+        } else {
+            e
+        }
+    })?;
+    let out = send(state, tool, ep, map, 0, "data", ctx).await?;
+    let fields = fields(&args);
+    let limit = limit(&args, 100);
+    Ok(match out {
+        Value::Object(mut m) if m.len() == 1 && m.get("data").is_some_and(Value::is_array) => {
+            let items = match m.remove("data") {
+                Some(Value::Array(a)) => a,
+                _ => Vec::new(),
+            };
+            bounded("data", items, limit, fields.as_deref())
+        }
+        Value::Object(m) if m.len() == 1 && m.contains_key("data") => Value::Object(m),
+        other => json!({"data": project(other, fields.as_deref())}),
+    })
+}
+
+async fn api_call(
+    state: &State,
+    tool: &BuiltTool,
+    mut args: Map<String, Value>,
+    ctx: &RequestContext<RoleServer>,
+) -> Outcome {
+    let wait = take_wait(&mut args);
+    let method = text(&args, "method").unwrap_or_default();
+    let m = match HttpMethod::parse(&method) {
+        Some(HttpMethod::Get) => {
+            return Err("GET is read-only: use proxmox_api_get".into());
+        }
+        Some(m) => m,
+        None => return Err(format!("`{method}` is not POST, PUT or DELETE")),
+    };
+    let path = text(&args, "path").unwrap_or_default();
+    let (ep, map) = generic_args(m, &path, &args)?;
+    let out = send(state, tool, ep, map, wait, "data", ctx).await?;
+    Ok(match out {
+        Value::Object(m) if m.contains_key("upid") || m.contains_key("data") => Value::Object(m),
+        other => json!({"data": other}),
+    })
+}

@@ -1,0 +1,273 @@
+//! The tool table: one declaration per tool. Types, ranges, enums, descriptions, the privilege,
+//! whether a method writes or starts a task all come from the catalog when the table is built
+//! ([`super::tools`]); a declaration only says which method, which of its parameters a tool shows,
+//! and what it is for.
+
+use proxmox_mcp::apidoc::HttpMethod::{self, Delete, Get, Post};
+
+/// A group of tools switched on or off together (`--toolsets`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Toolset {
+    /// VMs and containers.
+    Guests,
+    /// Nodes.
+    Nodes,
+    /// Tasks (UPIDs).
+    Tasks,
+    /// The whole API through four generic tools.
+    Api,
+}
+
+impl Toolset {
+    /// Every toolset, in the order `tools` prints them.
+    pub const ALL: [Toolset; 4] = [Self::Guests, Self::Nodes, Self::Tasks, Self::Api];
+
+    /// The name used by `--toolsets`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Guests => "guests",
+            Self::Nodes => "nodes",
+            Self::Tasks => "tasks",
+            Self::Api => "api",
+        }
+    }
+
+    /// Parses a `--toolsets` name.
+    pub fn parse(name: &str) -> Option<Toolset> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+/// What a tool does when called.
+#[derive(Debug, Clone, Copy)]
+pub enum Action {
+    /// One method at `/nodes/{node}/qemu/{vmid}SUFFIX` for VMs and `/nodes/{node}/lxc/{vmid}SUFFIX`
+    /// for containers; the server finds `node` and the type from the VMID when not given.
+    Guest {
+        /// HTTP method.
+        method: HttpMethod,
+        /// What follows `{vmid}` in the path (`/status/start`, or empty).
+        suffix: &'static str,
+        /// The method's parameters the tool shows (besides the path's).
+        expose: &'static [&'static str],
+    },
+    /// One method at a fixed path template.
+    Method {
+        /// HTTP method.
+        method: HttpMethod,
+        /// Path template.
+        path: &'static str,
+        /// The method's parameters the tool shows (besides the path's).
+        expose: &'static [&'static str],
+        /// When the method returns a list: the key it is wrapped in (`{"nodes": [...]}`).
+        wrap: &'static str,
+    },
+    /// Hand-written behaviour around one or more methods (see `super::custom`).
+    Custom(Custom),
+}
+
+/// Tools whose behaviour is more than one method call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Custom {
+    /// `/cluster/resources` filtered, projected and limited.
+    GuestList,
+    /// Current configuration and pending changes (`/pending`).
+    GuestConfig,
+    /// A node's tasks, or one task's status.
+    NodeTask,
+    /// A task's log.
+    TaskLog,
+    /// Wait for a task.
+    TaskWait,
+    /// Find API methods by words.
+    ApiSearch,
+    /// One API method's parameters and returns.
+    ApiDescribe,
+    /// Any GET.
+    ApiGet,
+    /// Any POST, PUT or DELETE.
+    ApiCall,
+}
+
+/// One tool.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolDecl {
+    /// The tool's name.
+    pub name: &'static str,
+    /// Its toolset.
+    pub toolset: Toolset,
+    /// What it is for, in one sentence (the privilege and task behaviour are added from the
+    /// catalog).
+    pub summary: &'static str,
+    /// What it does.
+    pub action: Action,
+}
+
+const fn guest(
+    name: &'static str,
+    summary: &'static str,
+    method: HttpMethod,
+    suffix: &'static str,
+    expose: &'static [&'static str],
+) -> ToolDecl {
+    ToolDecl {
+        name,
+        toolset: Toolset::Guests,
+        summary,
+        action: Action::Guest {
+            method,
+            suffix,
+            expose,
+        },
+    }
+}
+
+const fn custom(
+    name: &'static str,
+    toolset: Toolset,
+    summary: &'static str,
+    c: Custom,
+) -> ToolDecl {
+    ToolDecl {
+        name,
+        toolset,
+        summary,
+        action: Action::Custom(c),
+    }
+}
+
+/// Every tool, in `tools/list` order.
+pub const TOOLS: &[ToolDecl] = &[
+    custom(
+        "proxmox_guest_list",
+        Toolset::Guests,
+        "List the cluster's VMs and containers.",
+        Custom::GuestList,
+    ),
+    guest(
+        "proxmox_guest_status",
+        "Current status of a VM or container.",
+        Get,
+        "/status/current",
+        &[],
+    ),
+    custom(
+        "proxmox_guest_config",
+        Toolset::Guests,
+        "Configuration of a VM or container, with pending changes.",
+        Custom::GuestConfig,
+    ),
+    guest(
+        "proxmox_guest_start",
+        "Start a VM or container.",
+        Post,
+        "/status/start",
+        &[],
+    ),
+    guest(
+        "proxmox_guest_shutdown",
+        "Shut a VM or container down cleanly (ACPI or init).",
+        Post,
+        "/status/shutdown",
+        &["timeout", "forceStop"],
+    ),
+    guest(
+        "proxmox_guest_stop",
+        "Stop a VM or container at once, like pulling the plug.",
+        Post,
+        "/status/stop",
+        &[],
+    ),
+    guest(
+        "proxmox_guest_reboot",
+        "Reboot a VM or container cleanly.",
+        Post,
+        "/status/reboot",
+        &[],
+    ),
+    guest(
+        "proxmox_guest_pause",
+        "Pause (suspend) a VM or container.",
+        Post,
+        "/status/suspend",
+        &[],
+    ),
+    guest(
+        "proxmox_guest_resume",
+        "Resume a paused VM or container.",
+        Post,
+        "/status/resume",
+        &[],
+    ),
+    guest(
+        "proxmox_guest_delete",
+        "Destroy a VM or container and its disks.",
+        Delete,
+        "",
+        &["purge"],
+    ),
+    ToolDecl {
+        name: "proxmox_node_list",
+        toolset: Toolset::Nodes,
+        summary: "List the cluster's nodes with status and load.",
+        action: Action::Method {
+            method: Get,
+            path: "/nodes",
+            expose: &[],
+            wrap: "nodes",
+        },
+    },
+    ToolDecl {
+        name: "proxmox_node_status",
+        toolset: Toolset::Nodes,
+        summary: "Status of one node: CPU, memory, uptime, versions.",
+        action: Action::Method {
+            method: Get,
+            path: "/nodes/{node}/status",
+            expose: &[],
+            wrap: "",
+        },
+    },
+    custom(
+        "proxmox_node_task",
+        Toolset::Tasks,
+        "A node's recent tasks, or one task's status when `upid` is given.",
+        Custom::NodeTask,
+    ),
+    custom(
+        "proxmox_task_log",
+        Toolset::Tasks,
+        "Lines of a task's log.",
+        Custom::TaskLog,
+    ),
+    custom(
+        "proxmox_task_wait",
+        Toolset::Tasks,
+        "Wait for a task to end; on failure, its last log lines.",
+        Custom::TaskWait,
+    ),
+    custom(
+        "proxmox_api_search",
+        Toolset::Api,
+        "Find PVE API methods by words.",
+        Custom::ApiSearch,
+    ),
+    custom(
+        "proxmox_api_describe",
+        Toolset::Api,
+        "Parameters and returns of one API method.",
+        Custom::ApiDescribe,
+    ),
+    custom(
+        "proxmox_api_get",
+        Toolset::Api,
+        "Call any GET method of the PVE API.",
+        Custom::ApiGet,
+    ),
+    custom(
+        "proxmox_api_call",
+        Toolset::Api,
+        "Call any POST, PUT or DELETE method of the PVE API.",
+        Custom::ApiCall,
+    ),
+];

@@ -1,0 +1,444 @@
+//! Builds each tool of the table from the catalog: input and output schemas, annotations, the
+//! description with the privilege it needs, and what the call pipeline needs to know.
+
+use std::sync::Arc;
+
+use proxmox_mcp::apidoc::{HttpMethod, Schema};
+use proxmox_mcp::args;
+use proxmox_mcp::catalog::{self, Endpoint};
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use serde_json::{Map, Value, json};
+
+use super::schema;
+use super::table::{Action, Custom, TOOLS, ToolDecl, Toolset};
+
+/// Longest wait for a task a tool accepts, in seconds.
+pub const MAX_WAIT: u64 = 3600;
+/// How long a tool waits for the task it started when `wait` is not given, in seconds.
+pub const DEFAULT_WAIT: u64 = 60;
+
+/// A tool ready to list and call.
+#[derive(Debug, Clone)]
+pub struct BuiltTool {
+    /// Its declaration.
+    pub decl: &'static ToolDecl,
+    /// The MCP tool, as listed.
+    pub tool: Tool,
+    /// The input schema (also inside `tool`).
+    pub input: Value,
+    /// The output schema (also inside `tool`).
+    pub output: Value,
+    /// True when the tool changes something (it needs elevation).
+    pub write: bool,
+    /// The methods it calls: VM then container for guest tools.
+    pub endpoints: Vec<&'static Endpoint>,
+}
+
+impl BuiltTool {
+    /// The size of this tool in `tools/list`, in bytes of JSON.
+    pub fn bytes(&self) -> usize {
+        serde_json::to_string(&self.tool)
+            .map(|s| s.len())
+            .unwrap_or(0)
+    }
+}
+
+/// The endpoint of a method at a template; the table is checked against the catalog by tests.
+fn ep(method: HttpMethod, path: &str) -> &'static Endpoint {
+    catalog::ENDPOINTS
+        .iter()
+        .find(|e| e.method == method && e.path == path)
+        .unwrap_or_else(|| panic!("the tool table names {method} {path}, which the schema lacks"))
+}
+
+/// The catalog's methods of a guest tool: the VM's, then the container's.
+pub fn guest_endpoints(method: HttpMethod, suffix: &str) -> [&'static Endpoint; 2] {
+    [
+        ep(method, &format!("/nodes/{{node}}/qemu/{{vmid}}{suffix}")),
+        ep(method, &format!("/nodes/{{node}}/lxc/{{vmid}}{suffix}")),
+    ]
+}
+
+/// The output schema of a tool that starts a task.
+pub fn task_output() -> Value {
+    json!({"type": "object", "properties": {
+        "upid": {"type": "string"},
+        "status": {"enum": ["OK", "running"]}
+    }})
+}
+
+/// True for methods that destroy or interrupt: deletes, stops, resets, rollbacks.
+fn destructive(e: &Endpoint) -> bool {
+    let last = e.path.rsplit('/').next().unwrap_or("");
+    e.method == HttpMethod::Delete
+        || matches!(
+            last,
+            "stop" | "reset" | "rollback" | "destroy" | "wipedisk" | "restore" | "shutdown"
+        )
+}
+
+fn wait_param() -> Value {
+    json!({"type": "integer", "minimum": 0, "maximum": MAX_WAIT,
+           "description": format!("Seconds to wait (default {DEFAULT_WAIT})")})
+}
+
+/// Properties of `ep`'s parameters named in `names`.
+fn exposed(ep: &Endpoint, names: &[&str], props: &mut Map<String, Value>, req: &mut Vec<String>) {
+    let params = args::parameters(ep);
+    for name in names {
+        if let Some(s) = params.get(*name) {
+            props.insert(name.to_string(), schema::param(s));
+            if !s.optional {
+                req.push(name.to_string());
+            }
+        }
+    }
+}
+
+fn guest_id_props(e: &Endpoint, props: &mut Map<String, Value>) {
+    let params = args::parameters(e);
+    let mut vmid = params
+        .get("vmid")
+        .map(schema::param)
+        .unwrap_or(json!({"type": "integer"}));
+    if let Some(m) = vmid.as_object_mut() {
+        m.remove("description");
+    }
+    props.insert("vmid".into(), vmid);
+    let mut node = params
+        .get("node")
+        .map(schema::param)
+        .unwrap_or(json!({"type": "string"}));
+    if let Some(m) = node.as_object_mut() {
+        m.remove("description");
+    }
+    props.insert("node".into(), node);
+    props.insert("type".into(), json!({"enum": ["qemu", "lxc"]}));
+}
+
+fn string(desc: &str) -> Value {
+    json!({"type": "string", "description": desc})
+}
+
+fn upid_param() -> Value {
+    string("UPID")
+}
+
+fn describe(decl: &ToolDecl, e: Option<&Endpoint>, task: bool, extra: &str) -> String {
+    let mut d = decl.summary.to_string();
+    if task {
+        d.push_str(" Waits for its task.");
+    }
+    if !extra.is_empty() {
+        d.push(' ');
+        d.push_str(extra);
+    }
+    if let Some(e) = e {
+        if e.permission != "any authenticated user" {
+            d.push_str(&format!(" Needs {}.", e.permission));
+        }
+        if !e.allowtoken {
+            d.push_str(" Refuses API tokens.");
+        }
+    }
+    d
+}
+
+fn obj(v: Value) -> Arc<JsonObject> {
+    match v {
+        Value::Object(m) => Arc::new(m),
+        _ => Arc::new(JsonObject::new()),
+    }
+}
+
+/// Builds one tool.
+pub fn build(decl: &'static ToolDecl) -> BuiltTool {
+    let mut props = Map::new();
+    let mut req: Vec<String> = Vec::new();
+    let parts = match decl.action {
+        Action::Guest {
+            method,
+            suffix,
+            expose,
+        } => {
+            let eps = guest_endpoints(method, suffix);
+            guest_id_props(eps[0], &mut props);
+            req.push("vmid".into());
+            exposed(eps[0], expose, &mut props, &mut req);
+            Parts::of(eps.to_vec(), "data")
+        }
+        Action::Method {
+            method,
+            path,
+            expose,
+            wrap,
+        } => {
+            let e = ep(method, path);
+            let vars: Vec<&str> = e.path_vars.iter().map(|v| v.name).collect();
+            exposed(e, &vars, &mut props, &mut req);
+            exposed(e, expose, &mut props, &mut req);
+            Parts::of(vec![e], if wrap.is_empty() { "data" } else { wrap })
+        }
+        Action::Custom(c) => custom(c, &mut props, &mut req),
+    };
+    let Parts {
+        endpoints,
+        output,
+        write,
+        task,
+        extra,
+        open_world,
+        destructive: destr,
+        idempotent: idem,
+    } = parts;
+    if task {
+        props.insert("wait".into(), wait_param());
+    }
+    let input = schema::object(props, req);
+    let first = endpoints.first().copied();
+    let description = describe(decl, first, task, extra);
+    let annotations = ToolAnnotations::new()
+        .read_only(!write)
+        .destructive(destr.unwrap_or_else(|| write && first.is_some_and(destructive)))
+        .idempotent(idem.unwrap_or_else(|| {
+            first.is_none_or(|e| {
+                matches!(
+                    e.method,
+                    HttpMethod::Get | HttpMethod::Put | HttpMethod::Delete
+                )
+            })
+        }))
+        .open_world(open_world);
+    let tool = Tool::new(decl.name, description, obj(input.clone()))
+        .with_raw_output_schema(obj(output.clone()))
+        .with_annotations(annotations);
+    BuiltTool {
+        decl,
+        tool,
+        input,
+        output,
+        write,
+        endpoints,
+    }
+}
+
+/// The return schema of a method.
+pub fn returns(e: &Endpoint) -> Schema {
+    serde_json::from_str::<Value>(e.returns)
+        .ok()
+        .and_then(|v| proxmox_mcp::apidoc::parse_schema(&v, e.path).ok())
+        .unwrap_or_default()
+}
+
+/// What a tool is made of besides its input schema.
+struct Parts {
+    endpoints: Vec<&'static Endpoint>,
+    output: Value,
+    write: bool,
+    task: bool,
+    /// Said after the summary.
+    extra: &'static str,
+    open_world: bool,
+    /// When not derived from the first endpoint.
+    destructive: Option<bool>,
+    /// When not derived from the first endpoint.
+    idempotent: Option<bool>,
+}
+
+impl Parts {
+    /// A tool that calls these methods (the first one describes it).
+    fn of(endpoints: Vec<&'static Endpoint>, wrap: &str) -> Parts {
+        let e = endpoints[0];
+        Parts {
+            output: if e.returns_task {
+                task_output()
+            } else {
+                schema::output(&returns(e), wrap)
+            },
+            write: e.is_write(),
+            task: e.returns_task,
+            endpoints,
+            extra: "",
+            open_world: true,
+            destructive: None,
+            idempotent: None,
+        }
+    }
+
+    /// A read of these methods with a hand-made output schema.
+    fn read(endpoints: Vec<&'static Endpoint>, output: Value, extra: &'static str) -> Parts {
+        Parts {
+            endpoints,
+            output,
+            write: false,
+            task: false,
+            extra,
+            open_world: true,
+            destructive: None,
+            idempotent: None,
+        }
+    }
+
+    /// A tool that only reads the catalog.
+    fn local(output: Value, extra: &'static str) -> Parts {
+        Parts {
+            open_world: false,
+            destructive: Some(false),
+            idempotent: Some(true),
+            ..Parts::read(Vec::new(), output, extra)
+        }
+    }
+}
+
+fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> Parts {
+    use HttpMethod::Get;
+    let get = |p| vec![ep(Get, p)];
+    match c {
+        Custom::GuestList => {
+            for k in ["node", "pool", "tag"] {
+                props.insert(k.into(), json!({"type": "string"}));
+            }
+            props.insert("status".into(), string("running, stopped or paused"));
+            props.insert("name".into(), string("Part of the name"));
+            props.insert("type".into(), json!({"enum": ["qemu", "lxc"]}));
+            props.insert(
+                "fields".into(),
+                json!({"type": "array", "items": {"type": "string"}, "description": "Fields to keep (vmid, name, status, ...)"}),
+            );
+            props.insert("limit".into(), limit_param(100));
+            let out = json!({"type": "object", "properties": {
+                "guests": {"type": "array"}, "total": {"type": "integer"}
+            }, "required": ["guests", "total"]});
+            Parts::read(get("/cluster/resources"), out, "")
+        }
+        Custom::GuestConfig => {
+            let e = ep(Get, "/nodes/{node}/qemu/{vmid}/pending");
+            guest_id_props(e, props);
+            req.push("vmid".into());
+            let out = json!({"type": "object", "properties": {
+                "config": {"type": "object"}, "pending": {"type": "object"}
+            }, "required": ["config"]});
+            Parts::read(
+                vec![e, ep(Get, "/nodes/{node}/lxc/{vmid}/pending")],
+                out,
+                "`pending` applies at the next restart.",
+            )
+        }
+        Custom::NodeTask => {
+            let list = ep(Get, "/nodes/{node}/tasks");
+            props.insert("node".into(), string("Needed when the cluster has several"));
+            props.insert("upid".into(), upid_param());
+            exposed(list, &["vmid", "errors", "limit"], props, req);
+            let out = json!({"type": "object", "properties": {
+                "tasks": {"type": "array"}, "task": {"type": "object"}
+            }});
+            Parts::read(
+                vec![list, ep(Get, "/nodes/{node}/tasks/{upid}/status")],
+                out,
+                "",
+            )
+        }
+        Custom::TaskLog => {
+            let e = ep(Get, "/nodes/{node}/tasks/{upid}/log");
+            props.insert("upid".into(), upid_param());
+            req.push("upid".into());
+            exposed(e, &["start", "limit"], props, req);
+            props.insert("tail".into(), json!({"type": "integer", "minimum": 1, "maximum": 5000, "description": "The last N lines"}));
+            let out = json!({"type": "object", "properties": {
+                "lines": {"type": "array", "items": {"type": "string"}},
+                "total": {"type": "integer"}
+            }, "required": ["lines"]});
+            Parts::read(vec![e], out, "")
+        }
+        Custom::TaskWait => {
+            props.insert("upid".into(), upid_param());
+            req.push("upid".into());
+            props.insert("wait".into(), wait_param());
+            Parts::read(get("/nodes/{node}/tasks/{upid}/status"), task_output(), "")
+        }
+        Custom::ApiSearch => {
+            props.insert("query".into(), string("Such as `qemu snapshot`"));
+            req.push("query".into());
+            props.insert("limit".into(), limit_param(20));
+            let out = json!({"type": "object", "properties": {
+                "methods": {"type": "array", "items": {"type": "object"}}, "total": {"type": "integer"}
+            }, "required": ["methods"]});
+            Parts::local(
+                out,
+                "Then use proxmox_api_describe, proxmox_api_get or proxmox_api_call.",
+            )
+        }
+        Custom::ApiDescribe => {
+            props.insert(
+                "method".into(),
+                json!({"type": "string", "enum": ["GET", "POST", "PUT", "DELETE"]}),
+            );
+            props.insert("path".into(), string("Such as /nodes/{node}/qemu"));
+            req.extend(["method".into(), "path".into()]);
+            let out = json!({"type": "object", "properties": {
+                "method": {"type": "string"}, "path": {"type": "string"}, "parameters": {"type": "object"}, "returns": {}
+            }, "required": ["method", "path"]});
+            Parts::local(out, "")
+        }
+        Custom::ApiGet => {
+            props.insert("path".into(), string("Such as /nodes/pve1/qemu/100/config"));
+            props.insert("params".into(), params_param());
+            props.insert(
+                "fields".into(),
+                json!({"type": "array", "items": {"type": "string"}, "description": "Fields to keep"}),
+            );
+            props.insert("limit".into(), limit_param(100));
+            req.push("path".into());
+            let out =
+                json!({"type": "object", "properties": {"data": {}, "total": {"type": "integer"}}});
+            Parts {
+                destructive: Some(false),
+                idempotent: Some(true),
+                ..Parts::read(Vec::new(), out, "")
+            }
+        }
+        Custom::ApiCall => {
+            props.insert(
+                "method".into(),
+                json!({"type": "string", "enum": ["POST", "PUT", "DELETE"]}),
+            );
+            props.insert(
+                "path".into(),
+                string("Such as /nodes/pve1/qemu/100/snapshot"),
+            );
+            props.insert("params".into(), params_param());
+            props.insert("wait".into(), wait_param());
+            req.extend(["method".into(), "path".into()]);
+            let out = json!({"type": "object", "properties": {
+                "data": {}, "upid": {"type": "string"}, "status": {"type": "string"}
+            }});
+            Parts {
+                write: true,
+                destructive: Some(true),
+                idempotent: Some(false),
+                ..Parts::read(Vec::new(), out, "Waits for a task it starts.")
+            }
+        }
+    }
+}
+
+fn limit_param(default: u64) -> Value {
+    json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": default})
+}
+
+fn params_param() -> Value {
+    json!({"type": "object", "description": "See proxmox_api_describe"})
+}
+
+/// Every tool of the table.
+pub fn all() -> Vec<BuiltTool> {
+    TOOLS.iter().map(build).collect()
+}
+
+/// The tools of `toolsets`, without writes when `read_only`.
+pub fn select(toolsets: &[Toolset], read_only: bool) -> Vec<BuiltTool> {
+    all()
+        .into_iter()
+        .filter(|t| toolsets.contains(&t.decl.toolset) && !(read_only && t.write))
+        .collect()
+}

@@ -1,0 +1,156 @@
+//! The real `proxmox-mcp serve` as a child process, driven by rmcp's client over stdio, against a
+//! fakepve.
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use rmcp::model::{CallToolRequestParams, CallToolResult, ProgressNotificationParam, Tool};
+use rmcp::service::{NotificationContext, RunningService};
+use rmcp::transport::TokioChildProcess;
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use serde_json::{Map, Value};
+use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
+
+use crate::common::FakePve;
+
+/// Collects progress notifications.
+#[derive(Clone)]
+pub struct Handler {
+    progress: mpsc::UnboundedSender<ProgressNotificationParam>,
+}
+
+impl ClientHandler for Handler {
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let _ = self.progress.send(params);
+    }
+}
+
+/// A running server and the client connected to it.
+pub struct Mcp {
+    /// The client.
+    pub client: RunningService<RoleClient, Handler>,
+    /// Progress notifications received.
+    pub progress: mpsc::UnboundedReceiver<ProgressNotificationParam>,
+    stderr: Arc<Mutex<String>>,
+}
+
+/// The variables that point the binary at `pve` with alice's token and its pinned certificate.
+pub fn env(pve: &FakePve) -> Vec<(String, String)> {
+    [
+        ("PROXMOX_HOST", pve.host().to_string()),
+        ("PROXMOX_PORT", pve.port().to_string()),
+        ("PROXMOX_USER", "alice@pve".to_string()),
+        ("PROXMOX_TOKEN_NAME", "ci".to_string()),
+        ("PROXMOX_TOKEN_VALUE", pve.alice().token_secret.clone()),
+        ("PROXMOX_FINGERPRINT", pve.fingerprint().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+impl Mcp {
+    /// Starts `proxmox-mcp serve ARGS` with exactly these variables.
+    pub async fn start(vars: &[(String, String)], args: &[&str]) -> Mcp {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_proxmox-mcp"));
+        cmd.arg("serve")
+            .args(args)
+            .env_clear()
+            .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let (transport, stderr) = TokioChildProcess::builder(cmd)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn proxmox-mcp serve");
+        let buf = Arc::new(Mutex::new(String::new()));
+        if let Some(mut stderr) = stderr {
+            let buf = buf.clone();
+            tokio::spawn(async move {
+                let mut chunk = [0u8; 4096];
+                while let Ok(n) = stderr.read(&mut chunk).await {
+                    if n == 0 {
+                        break;
+                    }
+                    buf.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&chunk[..n]));
+                }
+            });
+        }
+        let (tx, progress) = mpsc::unbounded_channel();
+        let client = Handler { progress: tx }
+            .serve(transport)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "MCP initialize failed: {e}; stderr: {}",
+                    buf.lock().unwrap()
+                )
+            });
+        Mcp {
+            client,
+            progress,
+            stderr: buf,
+        }
+    }
+
+    /// Starts a server for `pve` as alice, with extra variables.
+    pub async fn alice(pve: &FakePve, extra: &[(&str, &str)], args: &[&str]) -> Mcp {
+        let mut vars = env(pve);
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Mcp::start(&vars, args).await
+    }
+
+    /// What the server wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// tools/list.
+    pub async fn tools(&self) -> Vec<Tool> {
+        self.client.list_all_tools().await.expect("tools/list")
+    }
+
+    /// Calls a tool; a protocol error panics.
+    pub async fn call(&self, name: &str, args: Value) -> CallToolResult {
+        let args: Map<String, Value> = args.as_object().cloned().unwrap_or_default();
+        self.client
+            .call_tool(CallToolRequestParams::new(name.to_string()).with_arguments(args))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: protocol error {e}; stderr: {}", self.stderr()))
+    }
+
+    /// Calls a tool that must succeed; returns its structured content.
+    pub async fn ok(&self, name: &str, args: Value) -> Value {
+        let r = self.call(name, args).await;
+        assert_ne!(r.is_error, Some(true), "{name} failed: {}", text(&r));
+        let s = r.structured_content.clone().expect("structured content");
+        assert!(s.is_object(), "{s}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&text(&r)).ok().as_ref(),
+            Some(&s),
+            "the text is not the structured content"
+        );
+        s
+    }
+
+    /// Calls a tool that must fail; returns its text.
+    pub async fn err(&self, name: &str, args: Value) -> String {
+        let r = self.call(name, args).await;
+        assert_eq!(r.is_error, Some(true), "{name} did not fail: {}", text(&r));
+        text(&r)
+    }
+}
+
+/// The text content of a result.
+pub fn text(r: &CallToolResult) -> String {
+    r.content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
