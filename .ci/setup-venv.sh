@@ -25,7 +25,7 @@ req_sum="$(sha256sum "$req" | cut -d' ' -f1)"
 if [ -x "$venv/bin/python" ] \
     && [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("fakepve"))' 2>/dev/null || true)" = "$want_version" ] \
     && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$req_sum" ] \
-    && "$venv/bin/python" -c 'import fakepve, cryptography, aiohttp' 2>/dev/null; then
+    && "$venv/bin/python" -c 'import fakepve, cryptography, aiohttp, mcp' 2>/dev/null; then
     echo "setup-venv: $venv already has fakepve $want_version"
     exit 0
 fi
@@ -37,5 +37,5 @@ fi
 
 echo "setup-venv: installing $(basename "$req") into $venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
-"$venv/bin/python" -c 'import fakepve, cryptography, aiohttp; print("setup-venv: fakepve", fakepve.__version__)'
+"$venv/bin/python" -c 'import fakepve, cryptography, aiohttp, mcp; print("setup-venv: fakepve", fakepve.__version__)'
 printf '%s\n' "$req_sum" > "$stamp"

@@ -155,16 +155,19 @@ pub fn markdown(tools: &[BuiltTool]) -> String {
                         (Some(a), None) => ty.push_str(&format!(" ≥ {a}")),
                         _ => {}
                     }
-                    let _ = writeln!(
-                        out,
-                        "| `{name}` | {ty} | {} | {} |",
-                        if required.contains(&name.as_str()) {
-                            "yes"
-                        } else {
-                            ""
-                        },
-                        p["description"].as_str().unwrap_or("").replace('|', "\\|")
-                    );
+                    let mut desc = p["description"].as_str().unwrap_or("").replace('|', "\\|");
+                    if desc.is_empty()
+                        && t.endpoints.len() == 2
+                        && (name == "node" || name == "type")
+                    {
+                        desc = "looked up from vmid when absent".into();
+                    }
+                    let req = if required.contains(&name.as_str()) {
+                        "yes"
+                    } else {
+                        ""
+                    };
+                    let _ = writeln!(out, "| `{name}` | {ty} | {req} | {desc} |");
                 }
             }
             out.push('\n');

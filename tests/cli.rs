@@ -74,3 +74,39 @@ async fn writes_need_elevation_and_nothing_is_sent_without_it() {
         .await;
     assert_eq!(vm["status"], "running");
 }
+
+#[tokio::test]
+async fn tools_prints_each_tool_with_its_cost_and_docs_tools_md_is_fresh() {
+    let (ok, out, err) = run(&["tools"], &[]).await;
+    assert!(ok, "{err}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("proxmox_guest_start"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let bytes: usize = line.split_whitespace().last().unwrap().parse().unwrap();
+    assert!(bytes > 200, "{line}");
+    assert!(out.contains("toolset guests"), "{out}");
+    let total: usize = out
+        .lines()
+        .find(|l| l.starts_with("tools/list"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(total <= 12 * 1024, "{total}");
+    let (ok, ro, _) = run(&["tools", "--read-only"], &[]).await;
+    assert!(ok && !ro.contains("proxmox_guest_start") && ro.contains("proxmox_guest_list"));
+    let (ok, _, err) = run(&["tools", "--toolsets", "guests,vms"], &[]).await;
+    assert!(!ok && err.contains("unknown toolset `vms`"), "{err}");
+    // docs/TOOLS.md is generated from the table.
+    let (ok, md, err) = run(&["tools", "--markdown"], &[]).await;
+    assert!(ok, "{err}");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/TOOLS.md");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &md).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == md,
+        "docs/TOOLS.md is stale: run UPDATE_SNAPSHOTS=1 cargo test --test cli"
+    );
+}

@@ -1,6 +1,8 @@
 //! The real `proxmox-mcp serve` as a child process, driven by rmcp's client over stdio, against a
 //! fakepve.
 
+#![allow(dead_code)]
+
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
