@@ -132,6 +132,12 @@ impl Mcp {
         assert_ne!(r.is_error, Some(true), "{name} failed: {}", text(&r));
         let s = r.structured_content.clone().expect("structured content");
         assert!(s.is_object(), "{s}");
+        let tools = self.tools().await;
+        let tool = tools.iter().find(|t| t.name == name).expect("listed");
+        let schema = Value::Object(tool.output_schema.as_deref().cloned().unwrap_or_default());
+        if let Err(e) = conforms(&s, &schema) {
+            panic!("{name}: the result does not fit its outputSchema: {e}\n{s}\n{schema}");
+        }
         assert_eq!(
             serde_json::from_str::<Value>(&text(&r)).ok().as_ref(),
             Some(&s),
@@ -155,4 +161,57 @@ pub fn text(r: &CallToolResult) -> String {
         .filter_map(|c| c.as_text().map(|t| t.text.clone()))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Checks the parts of JSON Schema the server's output schemas use: `type` (one or a list),
+/// `enum`, `required`, `properties` and array `items`, recursively.
+pub fn conforms(v: &Value, schema: &Value) -> Result<(), String> {
+    let fits = |t: &str| match t {
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "string" => v.is_string(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "number" => v.is_number(),
+        "boolean" => v.is_boolean(),
+        "null" => v.is_null(),
+        _ => true,
+    };
+    match schema.get("type") {
+        Some(Value::String(t)) if !fits(t) => return Err(format!("{v} is not {t}")),
+        Some(Value::Array(ts)) if !ts.iter().any(|t| fits(t.as_str().unwrap_or(""))) => {
+            return Err(format!("{v} is none of {ts:?}"));
+        }
+        _ => {}
+    }
+    if let Some(values) = schema.get("enum").and_then(Value::as_array)
+        && !values.contains(v)
+    {
+        return Err(format!("{v} is not one of {values:?}"));
+    }
+    if let Some(obj) = v.as_object() {
+        for r in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let r = r.as_str().unwrap_or("");
+            if !obj.contains_key(r) {
+                return Err(format!("`{r}` is missing"));
+            }
+        }
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            for (k, sub) in props {
+                if let Some(x) = obj.get(k) {
+                    conforms(x, sub).map_err(|e| format!("{k}: {e}"))?;
+                }
+            }
+        }
+    }
+    if let (Some(items), Some(list)) = (schema.get("items"), v.as_array()) {
+        for (i, x) in list.iter().enumerate() {
+            conforms(x, items).map_err(|e| format!("[{i}]: {e}"))?;
+        }
+    }
+    Ok(())
 }
