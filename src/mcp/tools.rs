@@ -442,3 +442,61 @@ pub fn select(toolsets: &[Toolset], read_only: bool) -> Vec<BuiltTool> {
         .filter(|t| toolsets.contains(&t.decl.toolset) && !(read_only && t.write))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_declaration_builds_from_the_catalog() {
+        let tools = all();
+        assert_eq!(tools.len(), TOOLS.len());
+        let mut names: Vec<&str> = tools.iter().map(|t| t.decl.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), tools.len(), "duplicate tool names");
+        for t in &tools {
+            assert!(t.decl.name.starts_with("proxmox_"), "{}", t.decl.name);
+            let a = t.tool.annotations.as_ref().unwrap();
+            assert_eq!(a.read_only_hint, Some(!t.write), "{}", t.decl.name);
+            // A tool that starts a task takes `wait`.
+            if t.endpoints.first().is_some_and(|e| e.returns_task) {
+                assert!(
+                    t.input["properties"].get("wait").is_some(),
+                    "{}",
+                    t.decl.name
+                );
+            }
+        }
+        let by = |n: &str| tools.iter().find(|t| t.decl.name == n).unwrap();
+        let stop = by("proxmox_guest_stop");
+        assert_eq!(
+            stop.tool.annotations.as_ref().unwrap().destructive_hint,
+            Some(true)
+        );
+        assert!(
+            stop.tool
+                .description
+                .as_deref()
+                .unwrap()
+                .contains("VM.PowerMgmt on /vms/{vmid}")
+        );
+        let start = by("proxmox_guest_start");
+        assert_eq!(
+            start.tool.annotations.as_ref().unwrap().destructive_hint,
+            Some(false)
+        );
+        // Ranges come from the catalog.
+        assert_eq!(start.input["properties"]["vmid"]["minimum"], 100);
+        let shutdown = by("proxmox_guest_shutdown");
+        assert_eq!(shutdown.input["properties"]["forceStop"]["type"], "boolean");
+    }
+
+    #[test]
+    fn read_only_drops_every_write() {
+        let tools = select(&Toolset::ALL, true);
+        assert!(tools.iter().all(|t| !t.write));
+        assert!(!tools.iter().any(|t| t.decl.name == "proxmox_api_call"));
+        assert!(tools.iter().any(|t| t.decl.name == "proxmox_api_get"));
+    }
+}
