@@ -38,6 +38,8 @@ pub struct Mcp {
     pub client: RunningService<RoleClient, Handler>,
     /// Progress notifications received.
     pub progress: mpsc::UnboundedReceiver<ProgressNotificationParam>,
+    /// The server's process id.
+    pub pid: u32,
     stderr: Arc<Mutex<String>>,
 }
 
@@ -68,6 +70,7 @@ impl Mcp {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn proxmox-mcp serve");
+        let pid = transport.id().expect("the child's pid");
         let buf = Arc::new(Mutex::new(String::new()));
         if let Some(mut stderr) = stderr {
             let buf = buf.clone();
@@ -96,6 +99,7 @@ impl Mcp {
         Mcp {
             client,
             progress,
+            pid,
             stderr: buf,
         }
     }
