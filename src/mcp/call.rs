@@ -51,10 +51,8 @@ pub async fn run(
 /// Checks the arguments against the tool's input schema: names, types, listed values, ranges.
 /// Objects and lists given as JSON text are read as such.
 fn check_args(tool: &BuiltTool, args: &mut Map<String, Value>) -> Result<(), String> {
-    let props = tool.input["properties"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
+    let empty = Map::new();
+    let props = tool.input["properties"].as_object().unwrap_or(&empty);
     args.retain(|_, v| !v.is_null());
     for (name, value) in args.iter_mut() {
         let Some(p) = props.get(name) else {

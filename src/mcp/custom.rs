@@ -16,7 +16,7 @@ use super::redact::redact;
 use super::schema::{self, first_sentence};
 use super::server::State;
 use super::table::Custom;
-use super::tools::BuiltTool;
+use super::tools::{BuiltTool, ep as endpoint};
 
 /// Runs a custom tool.
 pub async fn run(
@@ -254,13 +254,6 @@ async fn task_log(state: &State, args: &Map<String, Value>) -> Outcome {
         out["total"] = json!(t);
     }
     Ok(out)
-}
-
-fn endpoint(method: HttpMethod, template: &str) -> &'static Endpoint {
-    ENDPOINTS
-        .iter()
-        .find(|e| e.method == method && e.path == template)
-        .expect("the schema has the task and node endpoints")
 }
 
 fn summary(e: &Endpoint) -> String {

@@ -5,7 +5,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use proxmox_mcp::apidoc::HttpMethod;
-use proxmox_mcp::catalog;
 use proxmox_mcp::params::Form;
 use proxmox_mcp::{Client, Error};
 use serde_json::Value;
@@ -31,10 +30,7 @@ pub struct Location {
 impl Cache {
     /// Reads `/cluster/resources?type=vm` (one request) and keeps it.
     pub async fn fetch(&self, client: &Client) -> Result<Arc<Vec<Value>>, Error> {
-        let ep = catalog::ENDPOINTS
-            .iter()
-            .find(|e| e.method == HttpMethod::Get && e.path == "/cluster/resources")
-            .expect("the schema has /cluster/resources");
+        let ep = super::tools::ep(HttpMethod::Get, "/cluster/resources");
         let mut form = Form::new();
         form.text("type", "vm");
         let data = client.execute(ep, &[], form).await?;

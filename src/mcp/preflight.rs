@@ -44,9 +44,7 @@ impl Cache {
         {
             return Some(set.clone());
         }
-        let ep = catalog::ENDPOINTS
-            .iter()
-            .find(|e| e.method == HttpMethod::Get && e.path == "/access/permissions")?;
+        let ep = catalog::find(HttpMethod::Get, "/access/permissions")?;
         let mut form = Form::new();
         form.text("path", path);
         let data = match client.execute(ep, &[], form).await {
