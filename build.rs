@@ -46,6 +46,15 @@ fn main() {
     println!("cargo::rerun-if-changed=src/apidoc.rs");
     println!("cargo::rerun-if-changed=src/codegen");
     let file = schema_file(&root.join("apidoc"));
+    // The PVE release the schema comes from, written by the maintainer who vendored it.
+    let version = std::fs::read_to_string(root.join("apidoc/VERSION"))
+        .ok()
+        .and_then(|v| v.lines().next().map(|l| l.trim().to_string()))
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| {
+            fail("apidoc/VERSION is missing: write the PVE release of the schema in it (such as 9.2)")
+        });
+    println!("cargo::rustc-env=PROXMOX_MCP_SCHEMA_VERSION={version}");
     println!("cargo::rerun-if-changed={}", file.display());
     let text = std::fs::read_to_string(&file)
         .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", file.display())));

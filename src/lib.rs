@@ -41,6 +41,9 @@ pub use client::{
     ApiToken, Auth, Client, ClientBuilder, TaskOutcome, TaskPoll, TlsMode, WaitOptions,
 };
 pub use error::Error;
+
+/// The PVE release the SDK was generated from (`apidoc/VERSION`), such as `9.2`.
+pub const SCHEMA_VERSION: &str = env!("PROXMOX_MCP_SCHEMA_VERSION");
 pub use secret::Secret;
 
 /// Property-string types, generated from the schema's inline `format`s.

@@ -6,25 +6,51 @@
 //! generated SDK.
 
 mod config;
+mod doctor;
 mod mcp;
 mod tools_cmd;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use proxmox_mcp::WaitOptions;
 use proxmox_mcp::apidoc::HttpMethod;
 use proxmox_mcp::catalog::{self, ENDPOINTS};
 use proxmox_mcp::params::Form;
 
-use config::Settings;
+use config::{Config, Options};
+
+/// The version line: the crate's version and the PVE release of the schema it was generated from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (PVE API schema ",
+    env!("PROXMOX_MCP_SCHEMA_VERSION"),
+    ")"
+);
 
 /// A typed Proxmox VE SDK and an MCP server built on it.
 #[derive(Parser)]
-#[command(version, about, after_help = config::ENV_HELP)]
+#[command(version = VERSION, about, after_help = config::ENV_HELP)]
 struct Cli {
+    /// Configuration file: seed 000's JSON `servers` map, or the same in TOML (default:
+    /// PROXMOX_MCP_CONFIG, else the PROXMOX_* variables alone).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log lines on stderr as text or as JSON objects (filter with RUST_LOG).
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -41,6 +67,19 @@ enum Command {
         /// Toolsets to serve, comma-separated: guests, nodes, tasks, api (default: all).
         #[arg(long, value_delimiter = ',')]
         toolsets: Vec<String>,
+        /// The server tools use when a call names none (default: the file's `default`, else
+        /// its first server).
+        #[arg(long, value_name = "NAME")]
+        server: Option<String>,
+    },
+    /// Check the way to a server step by step: configuration, DNS, TCP, TLS (prints the
+    /// certificate's fingerprint), authentication, PVE version, privileges. Exits non-zero when a
+    /// step fails.
+    #[command(after_help = config::ENV_HELP)]
+    Doctor {
+        /// The configured server to check (default: the default server).
+        #[arg(long, value_name = "NAME")]
+        server: Option<String>,
     },
     /// Show the MCP tools with their size in tools/list, and the total per toolset.
     Tools {
@@ -77,36 +116,52 @@ enum Command {
         /// Allow writes (POST, PUT, DELETE); the same as PROXMOX_ALLOW_ELEVATED=true.
         #[arg(long)]
         allow_elevated: bool,
+        /// The configured server to call (default: the default server).
+        #[arg(long, value_name = "NAME")]
+        server: Option<String>,
     },
 }
 
 /// Logs go to stderr (stdout is for results, and for the MCP protocol), filtered by `RUST_LOG`
 /// (default: warnings and errors).
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
 }
 
 fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let config = cli.config;
     let result = match cli.command {
         Command::Serve {
             allow_elevated,
             read_only,
             toolsets,
-        } => run_serve(allow_elevated, read_only, &toolsets),
+            server,
+        } => {
+            let opts = Options {
+                config,
+                server,
+                allow_elevated,
+                read_only,
+            };
+            run_serve(&opts, &toolsets)
+        }
         Command::Tools {
             toolsets,
             read_only,
             json,
             markdown,
         } => tools_cmd::parse_toolsets(&toolsets).map(|sets| {
-            let tools = mcp::tools::select(&sets, read_only);
+            let tools = mcp::tools::select(&sets, read_only, &[]);
             if json {
                 println!("{}", tools_cmd::json(&tools));
             } else if markdown {
@@ -115,6 +170,17 @@ fn main() -> ExitCode {
                 print!("{}", tools_cmd::table(&tools));
             }
         }),
+        Command::Doctor { server } => {
+            let opts = Options {
+                config,
+                ..Options::default()
+            };
+            if doctor::run(Config::from_env(&opts), server.as_deref()) {
+                Ok(())
+            } else {
+                Err("a check failed; see its cause and fix above".to_string())
+            }
+        }
         Command::Endpoints { filter } => {
             list_endpoints(filter.as_deref());
             Ok(())
@@ -125,7 +191,16 @@ fn main() -> ExitCode {
             params,
             wait,
             allow_elevated,
-        } => run_call(&method, &path, &params, wait, allow_elevated),
+            server,
+        } => {
+            let opts = Options {
+                config,
+                server,
+                allow_elevated,
+                read_only: false,
+            };
+            run_call(&method, &path, &params, wait, &opts)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -136,22 +211,40 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_serve(allow_elevated: bool, read_only: bool, toolsets: &[String]) -> Result<(), String> {
-    let toolsets = tools_cmd::parse_toolsets(toolsets)?;
-    let settings = Settings::from_env(allow_elevated)?;
-    let client = settings.client()?;
-    let rt = tokio::runtime::Builder::new_current_thread()
+/// A runtime for one command: one thread is plenty for an MCP server on stdio.
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    tracing::info!(
-        host = settings.host,
-        elevated = settings.allow_elevated,
-        read_only,
-        "serving MCP on stdio"
-    );
-    let server = mcp::server::Server::new(client, settings.allow_elevated, read_only, &toolsets);
-    rt.block_on(mcp::server::serve_stdio(server))
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
+/// The configuration, with its warnings logged.
+fn load_config(opts: &Options) -> Result<Config, String> {
+    let config = Config::from_env(opts)?;
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(config)
+}
+
+fn run_serve(opts: &Options, toolsets: &[String]) -> Result<(), String> {
+    let toolsets = tools_cmd::parse_toolsets(toolsets)?;
+    let config = load_config(opts)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let server = mcp::server::Server::new(&config, &toolsets)?;
+        let d = config.default_cluster();
+        tracing::info!(
+            servers = config.clusters.len(),
+            default = d.name,
+            host = d.settings.host,
+            elevated = d.settings.allow_elevated,
+            read_only = d.settings.read_only,
+            "serving MCP on stdio"
+        );
+        mcp::server::serve_stdio(server).await
+    })
 }
 
 fn list_endpoints(filter: Option<&str>) {
@@ -179,7 +272,7 @@ fn run_call(
     path: &str,
     params: &[String],
     wait: bool,
-    allow_elevated: bool,
+    opts: &Options,
 ) -> Result<(), String> {
     let method = HttpMethod::parse(method)
         .ok_or_else(|| format!("`{method}` is not GET, POST, PUT or DELETE"))?;
@@ -190,19 +283,17 @@ fn run_call(
             .ok_or_else(|| format!("`{a}` is not KEY=VALUE"))?;
         form.text(k, v);
     }
-    let settings = Settings::from_env(allow_elevated)?;
+    let config = load_config(opts)?;
+    let settings = &config.default_cluster().settings;
     // Writes need elevation, checked before anything is sent.
-    if method != HttpMethod::Get && !settings.allow_elevated {
+    if method != HttpMethod::Get && !settings.writes_allowed() {
         return Err(format!(
             "{method} changes something and is refused: set PROXMOX_ALLOW_ELEVATED=true or pass \
              --allow-elevated to allow writes"
         ));
     }
     let client = settings.client()?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let rt = runtime()?;
     rt.block_on(async {
         let data = client
             .request(method, path, form)

@@ -12,8 +12,8 @@ use rmcp::service::RequestContext;
 use serde_json::{Map, Value, json};
 
 use super::errors::explain;
-use super::server::State;
-use super::table::Action;
+use super::server::{Cluster, State};
+use super::table::{Action, Custom};
 use super::tools::{BuiltTool, DEFAULT_WAIT, MAX_WAIT};
 use super::{custom, preflight, schema};
 
@@ -27,24 +27,44 @@ pub async fn run(
     mut args: Map<String, Value>,
     ctx: &RequestContext<RoleServer>,
 ) -> Outcome {
+    if let Action::Custom(Custom::Servers) = tool.decl.action {
+        return Ok(custom::servers(state).await);
+    }
+    let cluster = state.pick(&mut args)?;
     // Writes are refused before anything else happens: PVE sees nothing.
-    if tool.write && !state.allow_elevated {
+    if tool.write && cluster.read_only {
+        return Err(format!(
+            "{} changes things, and server `{}` is read-only (read_only in its configuration, \
+             PROXMOX_READ_ONLY or --read-only). Nothing was sent.",
+            tool.decl.name, cluster.name
+        ));
+    }
+    if tool.write && !cluster.allow_elevated {
         return Err(format!(
             "{} changes things, and this server does not allow writes. Set \
              PROXMOX_ALLOW_ELEVATED=true in the server's environment (or start it with \
-             --allow-elevated) and restart it. Nothing was sent.",
+             --allow-elevated, or set allow_elevated for the server in the configuration file) \
+             and restart it. Nothing was sent.",
             tool.decl.name
         ));
     }
+    if let Some(node) = &cluster.default_node
+        && !args.contains_key("node")
+        && tool.input["required"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|n| n == "node"))
+    {
+        args.insert("node".into(), Value::String(node.clone()));
+    }
     check_args(tool, &mut args)?;
     match tool.decl.action {
-        Action::Guest { .. } => guest(state, tool, args, ctx).await,
+        Action::Guest { .. } => guest(cluster, tool, args, ctx).await,
         Action::Method { wrap, .. } => {
             let wait = take_wait(&mut args);
             let ep = tool.endpoints[0];
-            send(state, tool, ep, args, wait, wrap, ctx).await
+            send(cluster, tool, ep, args, wait, wrap, ctx).await
         }
-        Action::Custom(c) => custom::run(c, state, tool, args, ctx).await,
+        Action::Custom(c) => custom::run(c, cluster, tool, args, ctx).await,
     }
 }
 
@@ -192,7 +212,7 @@ pub fn text(args: &Map<String, Value>, name: &str) -> Option<String> {
 
 /// A guest tool: locate the guest, then send to the VM's or the container's method.
 async fn guest(
-    state: &State,
+    cluster: &Cluster,
     tool: &BuiltTool,
     mut args: Map<String, Value>,
     ctx: &RequestContext<RoleServer>,
@@ -205,13 +225,13 @@ async fn guest(
     let kind = args
         .remove("type")
         .and_then(|v| v.as_str().map(str::to_string));
-    let at = state
+    let at = cluster
         .guests
-        .locate(&state.client, vmid, node.as_deref(), kind.as_deref())
+        .locate(&cluster.client, vmid, node.as_deref(), kind.as_deref())
         .await?;
     let ep = tool.endpoints[usize::from(at.kind == "lxc")];
     args.insert("node".into(), Value::String(at.node));
-    send(state, tool, ep, args, wait, "data", ctx).await
+    send(cluster, tool, ep, args, wait, "data", ctx).await
 }
 
 /// The `vmid` argument as a number.
@@ -225,7 +245,7 @@ pub fn vmid(args: &Map<String, Value>) -> Result<u64, String> {
 /// Checks the arguments against `ep`'s parameters, applies the token rule and the permission
 /// pre-flight (writes), sends, and follows a task the method starts.
 pub async fn send(
-    state: &State,
+    cluster: &Cluster,
     tool: &BuiltTool,
     ep: &'static Endpoint,
     args: Map<String, Value>,
@@ -233,7 +253,7 @@ pub async fn send(
     wrap: &str,
     ctx: &RequestContext<RoleServer>,
 ) -> Outcome {
-    let client = &state.client;
+    let client = &cluster.client;
     let prepared = args::prepare(ep, &args).map_err(|e| explain(&e, client))?;
     if !ep.allowtoken && client.uses_token() {
         return Err(explain(
@@ -244,14 +264,14 @@ pub async fn send(
         ));
     }
     if ep.is_write() {
-        preflight::check(&state.perms, client, ep, &args).await?;
+        preflight::check(&cluster.perms, client, ep, &args).await?;
     }
     let values: Vec<&str> = prepared.path_values.iter().map(String::as_str).collect();
     let result = client.execute(ep, &values, prepared.form).await;
     if ep.is_write() {
-        state.guests.clear();
+        cluster.guests.clear();
         if ep.path.starts_with("/access") {
-            state.perms.clear();
+            cluster.perms.clear();
         }
     }
     let data = result.map_err(|e| {
@@ -264,7 +284,7 @@ pub async fn send(
     if ep.returns_task
         && let Some(upid) = data.as_str().filter(|s| s.starts_with("UPID:"))
     {
-        return follow(state, upid, wait, ctx).await;
+        return follow(cluster, upid, wait, ctx).await;
     }
     Ok(shape(data, &tool.output, wrap))
 }
@@ -287,7 +307,7 @@ pub fn shape(data: Value, output: &Value, wrap: &str) -> Value {
 /// Waits up to `wait` seconds for task `upid`, sending progress notifications when the client
 /// asked for them; stops waiting (not the task) when the client cancels.
 pub async fn follow(
-    state: &State,
+    cluster: &Cluster,
     upid: &str,
     wait: u64,
     ctx: &RequestContext<RoleServer>,
@@ -306,7 +326,7 @@ pub async fn follow(
         max_poll: Duration::from_secs(1),
         log_lines: 20,
     };
-    let waiting = state.client.wait_task_observed(upid, opts, move |poll| {
+    let waiting = cluster.client.wait_task_observed(upid, opts, move |poll| {
         let _ = tx.send((poll.polls, poll.elapsed.as_secs()));
     });
     tokio::pin!(waiting);
@@ -354,6 +374,6 @@ pub async fn follow(
             Err(text)
         }
         Err(proxmox_mcp::Error::TaskTimeout { .. }) => Ok(running()),
-        Err(e) => Err(explain(&e, &state.client)),
+        Err(e) => Err(explain(&e, &cluster.client)),
     }
 }

@@ -1,6 +1,8 @@
 //! Tools whose behaviour is more than one method call: the guest list, a guest's configuration,
 //! tasks, and the four generic tools that reach the whole API.
 
+use std::time::Duration;
+
 use proxmox_mcp::apidoc::HttpMethod;
 use proxmox_mcp::catalog::{self, ENDPOINTS, Endpoint};
 use proxmox_mcp::client::upid_node;
@@ -14,34 +16,74 @@ use super::call::{Outcome, follow, send, take_wait, text, vmid};
 use super::errors::explain;
 use super::redact::redact;
 use super::schema::{self, first_sentence};
-use super::server::State;
+use super::server::{Cluster, State};
 use super::table::Custom;
 use super::tools::{BuiltTool, ep as endpoint};
 
 /// Runs a custom tool.
 pub async fn run(
     c: Custom,
-    state: &State,
+    cluster: &Cluster,
     tool: &BuiltTool,
     mut args: Map<String, Value>,
     ctx: &RequestContext<RoleServer>,
 ) -> Outcome {
     match c {
-        Custom::GuestList => guest_list(state, &args).await,
-        Custom::GuestConfig => guest_config(state, tool, &args).await,
-        Custom::NodeTask => node_task(state, tool, args, ctx).await,
-        Custom::TaskLog => task_log(state, &args).await,
+        Custom::GuestList => guest_list(cluster, &args).await,
+        Custom::GuestConfig => guest_config(cluster, tool, &args).await,
+        Custom::NodeTask => node_task(cluster, tool, args, ctx).await,
+        Custom::TaskLog => task_log(cluster, &args).await,
         Custom::TaskWait => {
             let wait = take_wait(&mut args);
             let upid = text(&args, "upid").unwrap_or_default();
-            upid_node(&upid).map_err(|e| explain(&e, &state.client))?;
-            follow(state, &upid, wait, ctx).await
+            upid_node(&upid).map_err(|e| explain(&e, &cluster.client))?;
+            follow(cluster, &upid, wait, ctx).await
         }
         Custom::ApiSearch => Ok(api_search(&args)),
         Custom::ApiDescribe => api_describe(&args),
-        Custom::ApiGet => api_get(state, tool, args, ctx).await,
-        Custom::ApiCall => api_call(state, tool, args, ctx).await,
+        Custom::ApiGet => api_get(cluster, tool, args, ctx).await,
+        Custom::ApiCall => api_call(cluster, tool, args, ctx).await,
+        // Answered for all servers at once by [`servers`].
+        Custom::Servers => Err("proxmox_servers takes no server".to_string()),
     }
+}
+
+/// Every configured server, asked for its version at the same time (10 s each at most).
+pub async fn servers(state: &State) -> Value {
+    let ep = endpoint(HttpMethod::Get, "/version");
+    let mut asks = tokio::task::JoinSet::new();
+    for (i, c) in state.clusters.iter().enumerate() {
+        let client = c.client.clone();
+        asks.spawn(async move {
+            let answer = tokio::time::timeout(
+                Duration::from_secs(10),
+                client.execute(ep, &[], Form::new()),
+            )
+            .await;
+            (i, answer.map(|a| a.map_err(|e| explain(&e, &client))))
+        });
+    }
+    let mut list: Vec<Value> = state
+        .clusters
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            json!({"name": c.name, "default": i == 0, "writes": c.allow_elevated && !c.read_only,
+                   "reachable": false})
+        })
+        .collect();
+    while let Some(Ok((i, answer))) = asks.join_next().await {
+        let out = &mut list[i];
+        match answer {
+            Ok(Ok(v)) => {
+                out["reachable"] = json!(true);
+                out["version"] = v["version"].clone();
+            }
+            Ok(Err(e)) => out["error"] = json!(e),
+            Err(_) => out["error"] = json!("no answer within 10 s"),
+        }
+    }
+    json!({ "servers": list })
 }
 
 fn limit(args: &Map<String, Value>, default: usize) -> usize {
@@ -93,12 +135,12 @@ fn bounded(key: &str, items: Vec<Value>, limit: usize, fields: Option<&[String]>
     out
 }
 
-async fn guest_list(state: &State, args: &Map<String, Value>) -> Outcome {
-    let list = state
+async fn guest_list(cluster: &Cluster, args: &Map<String, Value>) -> Outcome {
+    let list = cluster
         .guests
-        .fetch(&state.client)
+        .fetch(&cluster.client)
         .await
-        .map_err(|e| explain(&e, &state.client))?;
+        .map_err(|e| explain(&e, &cluster.client))?;
     let field = |g: &Value, k: &str| g.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let eq = |g: &Value, k: &str| text(args, k).is_none_or(|want| field(g, k) == want);
     let name = text(args, "name").map(|n| n.to_lowercase());
@@ -125,12 +167,12 @@ async fn guest_list(state: &State, args: &Map<String, Value>) -> Outcome {
     ))
 }
 
-async fn guest_config(state: &State, tool: &BuiltTool, args: &Map<String, Value>) -> Outcome {
+async fn guest_config(cluster: &Cluster, tool: &BuiltTool, args: &Map<String, Value>) -> Outcome {
     let vmid = vmid(args)?;
-    let at = state
+    let at = cluster
         .guests
         .locate(
-            &state.client,
+            &cluster.client,
             vmid,
             text(args, "node").as_deref(),
             text(args, "type").as_deref(),
@@ -138,11 +180,11 @@ async fn guest_config(state: &State, tool: &BuiltTool, args: &Map<String, Value>
         .await?;
     let ep = tool.endpoints[usize::from(at.kind == "lxc")];
     let vmid = vmid.to_string();
-    let data = state
+    let data = cluster
         .client
         .execute(ep, &[&at.node, &vmid], Form::new())
         .await
-        .map_err(|e| explain(&e, &state.client))?;
+        .map_err(|e| explain(&e, &cluster.client))?;
     let mut config = Map::new();
     let mut pending = Map::new();
     for item in data.as_array().into_iter().flatten() {
@@ -170,12 +212,12 @@ async fn guest_config(state: &State, tool: &BuiltTool, args: &Map<String, Value>
 }
 
 async fn node_task(
-    state: &State,
+    cluster: &Cluster,
     tool: &BuiltTool,
     mut args: Map<String, Value>,
     ctx: &RequestContext<RoleServer>,
 ) -> Outcome {
-    let client = &state.client;
+    let client = &cluster.client;
     if let Some(upid) = args
         .remove("upid")
         .and_then(|v| v.as_str().map(str::to_string))
@@ -213,11 +255,11 @@ async fn node_task(
             }
         }
     }
-    send(state, tool, tool.endpoints[0], args, 0, "tasks", ctx).await
+    send(cluster, tool, tool.endpoints[0], args, 0, "tasks", ctx).await
 }
 
-async fn task_log(state: &State, args: &Map<String, Value>) -> Outcome {
-    let client = &state.client;
+async fn task_log(cluster: &Cluster, args: &Map<String, Value>) -> Outcome {
+    let client = &cluster.client;
     let upid = text(args, "upid").unwrap_or_default();
     let node = upid_node(&upid)
         .map_err(|e| explain(&e, client))?
@@ -384,7 +426,7 @@ fn generic_args(
 }
 
 async fn api_get(
-    state: &State,
+    cluster: &Cluster,
     tool: &BuiltTool,
     args: Map<String, Value>,
     ctx: &RequestContext<RoleServer>,
@@ -397,7 +439,7 @@ async fn api_get(
             e
         }
     })?;
-    let out = send(state, tool, ep, map, 0, "data", ctx).await?;
+    let out = send(cluster, tool, ep, map, 0, "data", ctx).await?;
     let fields = fields(&args);
     let limit = limit(&args, 100);
     Ok(match out {
@@ -414,7 +456,7 @@ async fn api_get(
 }
 
 async fn api_call(
-    state: &State,
+    cluster: &Cluster,
     tool: &BuiltTool,
     mut args: Map<String, Value>,
     ctx: &RequestContext<RoleServer>,
@@ -430,7 +472,7 @@ async fn api_call(
     };
     let path = text(&args, "path").unwrap_or_default();
     let (ep, map) = generic_args(m, &path, &args)?;
-    let out = send(state, tool, ep, map, wait, "data", ctx).await?;
+    let out = send(cluster, tool, ep, map, wait, "data", ctx).await?;
     Ok(match out {
         Value::Object(m) if m.contains_key("upid") || m.contains_key("data") => Value::Object(m),
         other => json!({"data": other}),

@@ -29,7 +29,7 @@ pub struct Cache {
 
 /// The result of evaluating a check.
 #[derive(Debug, Clone, PartialEq)]
-enum Verdict {
+pub enum Verdict {
     Yes,
     /// Not met, with what is missing in words.
     No(String),
@@ -101,7 +101,12 @@ pub async fn check(
             held.insert(p, set);
         }
     }
-    match eval(&check, vars, &held) {
+    let lookup = |template: &str| {
+        let path = fill(template, vars)?;
+        let set = held.get(&path)?.clone();
+        Some((path, set))
+    };
+    match evaluate(&check, &lookup) {
         Verdict::No(missing) => {
             let who = if client.uses_token() {
                 "the token"
@@ -161,21 +166,19 @@ fn collect_paths(check: &Value, vars: &Map<String, Value>, out: &mut Vec<String>
     }
 }
 
-fn eval(
-    check: &Value,
-    vars: &Map<String, Value>,
-    held: &HashMap<String, Arc<BTreeSet<String>>>,
-) -> Verdict {
+/// The privileges held for a path template of a check, with the path as shown in messages
+/// (`None`: unknown).
+pub type Lookup<'a> = dyn Fn(&str) -> Option<(String, Privileges)> + 'a;
+
+/// Evaluates a `permissions.check` expression: `perm` (with `any`), `and` and `or`; anything else
+/// is [`Verdict::Unknown`] and left to PVE.
+pub fn evaluate(check: &Value, held: &Lookup) -> Verdict {
     let Some(list) = check.as_array() else {
         return Verdict::Unknown;
     };
     match list.first().and_then(Value::as_str) {
         Some("perm") => {
-            let Some(path) = list
-                .get(1)
-                .and_then(Value::as_str)
-                .and_then(|t| fill(t, vars))
-            else {
+            let Some(template) = list.get(1).and_then(Value::as_str) else {
                 return Verdict::Unknown;
             };
             let Some(privs) = list.get(2).and_then(Value::as_array) else {
@@ -193,7 +196,7 @@ fn eval(
                     _ => return Verdict::Unknown,
                 }
             }
-            let Some(set) = held.get(&path) else {
+            let Some((path, set)) = held(template) else {
                 return Verdict::Unknown;
             };
             let missing: Vec<&str> = privs
@@ -217,7 +220,7 @@ fn eval(
         Some("and") => {
             let mut unknown = false;
             for c in &list[1..] {
-                match eval(c, vars, held) {
+                match evaluate(c, held) {
                     Verdict::No(m) => return Verdict::No(m),
                     Verdict::Unknown => unknown = true,
                     Verdict::Yes => {}
@@ -232,7 +235,7 @@ fn eval(
         Some("or") => {
             let mut misses = Vec::new();
             for c in &list[1..] {
-                match eval(c, vars, held) {
+                match evaluate(c, held) {
                     Verdict::Yes => return Verdict::Yes,
                     Verdict::Unknown => return Verdict::Unknown,
                     Verdict::No(m) => misses.push(m),
@@ -259,6 +262,18 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    /// [`evaluate`] as the pre-flight uses it: templates filled from `vars`, looked up in `held`.
+    fn eval(
+        check: &Value,
+        vars: &Map<String, Value>,
+        held: &HashMap<String, Arc<BTreeSet<String>>>,
+    ) -> Verdict {
+        evaluate(check, &|t: &str| {
+            let path = fill(t, vars)?;
+            Some((path.clone(), held.get(&path)?.clone()))
+        })
     }
 
     #[test]

@@ -10,24 +10,76 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 
-use super::table::{TOOLS, Toolset};
+use crate::config::{self, Config, Settings};
+
+use super::table::{Action, Custom, TOOLS, Toolset};
 use super::tools::{self, BuiltTool};
 use super::{call, guests, preflight};
 
-/// What every call shares: the client, the settings that gate writes, the caches.
-pub struct State {
+/// One PVE server the tools reach, with its client, what it allows and its caches.
+pub struct Cluster {
+    /// Its configured name.
+    pub name: String,
     /// The SDK client.
     pub client: Client,
-    /// Writes allowed.
+    /// Writes allowed (`allow_elevated`).
     pub allow_elevated: bool,
-    /// Write tools hidden.
+    /// Writes refused whatever else is set (`read_only`).
     pub read_only: bool,
-    /// The tools served.
-    pub tools: Vec<BuiltTool>,
+    /// The node used when a tool needs one and none is given.
+    pub default_node: Option<String>,
     /// The cluster's guests, to locate a VMID.
     pub guests: guests::Cache,
     /// Privileges per ACL path, for the pre-flight.
     pub perms: preflight::Cache,
+}
+
+impl Cluster {
+    /// A cluster reached with `client`.
+    pub fn new(name: &str, client: Client, settings: &Settings) -> Cluster {
+        Cluster {
+            name: name.to_string(),
+            client,
+            allow_elevated: settings.allow_elevated,
+            read_only: settings.read_only,
+            default_node: settings.default_node.clone(),
+            guests: Default::default(),
+            perms: Default::default(),
+        }
+    }
+}
+
+/// What every call shares: the servers, the tools, whether writes are hidden.
+pub struct State {
+    /// The configured servers, the default first.
+    pub clusters: Vec<Cluster>,
+    /// Write tools hidden (every server is read-only).
+    pub read_only: bool,
+    /// The tools served.
+    pub tools: Vec<BuiltTool>,
+}
+
+impl State {
+    /// The server a call names in its `server` argument (taken out of `args`), or the default.
+    pub fn pick(
+        &self,
+        args: &mut serde_json::Map<String, serde_json::Value>,
+    ) -> Result<&Cluster, String> {
+        let Some(name) = args.remove("server").filter(|v| !v.is_null()) else {
+            return Ok(&self.clusters[0]);
+        };
+        let name = name.as_str().unwrap_or_default();
+        self.clusters
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = self.clusters.iter().map(|c| c.name.as_str()).collect();
+                format!(
+                    "unknown server `{name}`: the configured servers are {}. Nothing was sent.",
+                    names.join(", ")
+                )
+            })
+    }
 }
 
 /// The MCP server.
@@ -38,26 +90,37 @@ pub struct Server {
 }
 
 impl Server {
-    /// A server for these settings and toolsets.
-    pub fn new(
-        client: Client,
-        allow_elevated: bool,
-        read_only: bool,
-        toolsets: &[Toolset],
-    ) -> Self {
-        let tools = tools::select(toolsets, read_only);
+    /// A server for the configured clusters (`config.default` first) and these toolsets.
+    pub fn new(config: &Config, toolsets: &[Toolset]) -> Result<Self, String> {
+        let mut order: Vec<&config::Cluster> = vec![config.default_cluster()];
+        order.extend(
+            config
+                .clusters
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != config.default)
+                .map(|(_, c)| c),
+        );
+        let mut clusters = Vec::new();
+        for c in order {
+            let client = c
+                .settings
+                .client()
+                .map_err(|e| format!("server `{}`: {e}", c.name))?;
+            clusters.push(Cluster::new(&c.name, client, &c.settings));
+        }
+        let read_only = clusters.iter().all(|c| c.read_only);
+        let names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
+        let tools = tools::select(toolsets, read_only, &names);
         let listed = Arc::new(tools.iter().map(|t| t.tool.clone()).collect());
-        Server {
+        Ok(Server {
             state: Arc::new(State {
-                client,
-                allow_elevated,
+                clusters,
                 read_only,
                 tools,
-                guests: Default::default(),
-                perms: Default::default(),
             }),
             listed,
-        }
+        })
     }
 }
 
@@ -99,7 +162,9 @@ impl ServerHandler for Server {
         let Some(tool) = state.tools.iter().find(|t| t.decl.name == name) else {
             // A tool of the table that is switched off is the user's choice, not a protocol error.
             if let Some(decl) = TOOLS.iter().find(|d| d.name == name) {
-                let why = if state.read_only {
+                let why = if matches!(decl.action, Action::Custom(Custom::Servers)) {
+                    "only one server is configured".to_string()
+                } else if state.read_only {
                     "the server runs read-only (--read-only)".to_string()
                 } else {
                     format!(

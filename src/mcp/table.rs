@@ -87,6 +87,8 @@ pub enum Custom {
     ApiGet,
     /// Any POST, PUT or DELETE.
     ApiCall,
+    /// The configured servers (listed only when there are several).
+    Servers,
 }
 
 /// One tool.
@@ -138,6 +140,12 @@ const fn custom(
 
 /// Every tool, in `tools/list` order.
 pub const TOOLS: &[ToolDecl] = &[
+    custom(
+        "proxmox_servers",
+        Toolset::Nodes,
+        "List the configured Proxmox servers with their PVE version and whether each answers.",
+        Custom::Servers,
+    ),
     custom(
         "proxmox_guest_list",
         Toolset::Guests,

@@ -396,6 +396,16 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
                 ..Parts::read(Vec::new(), out, "")
             }
         }
+        Custom::Servers => {
+            let out = json!({"type": "object", "properties": {
+                "servers": {"type": "array", "items": {"type": "object", "properties": {
+                    "name": {"type": "string"}, "default": {"type": "boolean"},
+                    "reachable": {"type": "boolean"}, "version": {"type": "string"},
+                    "writes": {"type": "boolean"}, "error": {"type": "string"}
+                }, "required": ["name", "reachable"]}}
+            }, "required": ["servers"]});
+            Parts::read(vec![ep(Get, "/version")], out, "")
+        }
         Custom::ApiCall => {
             props.insert(
                 "method".into(),
@@ -434,12 +444,34 @@ pub fn all() -> Vec<BuiltTool> {
     TOOLS.iter().map(build).collect()
 }
 
-/// The tools of `toolsets`, without writes when `read_only`.
-pub fn select(toolsets: &[Toolset], read_only: bool) -> Vec<BuiltTool> {
+/// The tools of `toolsets`, without writes when `read_only`; `proxmox_servers` and a `server`
+/// argument on every tool only when more than one server is configured (`servers` lists them,
+/// the default first).
+pub fn select(toolsets: &[Toolset], read_only: bool, servers: &[&str]) -> Vec<BuiltTool> {
+    let several = servers.len() > 1;
     all()
         .into_iter()
-        .filter(|t| toolsets.contains(&t.decl.toolset) && !(read_only && t.write))
+        .filter(|t| match t.decl.action {
+            Action::Custom(Custom::Servers) => several,
+            _ => toolsets.contains(&t.decl.toolset) && !(read_only && t.write),
+        })
+        .map(|t| if several { with_server(t, servers) } else { t })
         .collect()
+}
+
+/// `tool` with an optional `server` argument naming one of `servers` (the first is the default).
+fn with_server(mut tool: BuiltTool, servers: &[&str]) -> BuiltTool {
+    if matches!(tool.decl.action, Action::Custom(Custom::Servers)) {
+        return tool;
+    }
+    if let Some(props) = tool.input["properties"].as_object_mut() {
+        props.insert(
+            "server".into(),
+            json!({"enum": servers, "description": format!("Default {}", servers[0])}),
+        );
+    }
+    tool.tool.input_schema = obj(tool.input.clone());
+    tool
 }
 
 #[cfg(test)]
@@ -493,7 +525,7 @@ mod tests {
 
     #[test]
     fn read_only_drops_every_write() {
-        let tools = select(&Toolset::ALL, true);
+        let tools = select(&Toolset::ALL, true, &[]);
         assert!(tools.iter().all(|t| !t.write));
         assert!(!tools.iter().any(|t| t.decl.name == "proxmox_api_call"));
         assert!(tools.iter().any(|t| t.decl.name == "proxmox_api_get"));

@@ -1,0 +1,699 @@
+//! `proxmox-mcp doctor`: seed 000's connectivity checks as one command. Each step prints its
+//! result and, when it fails, the cause and the fix; a failed step skips the ones that need it.
+//! Nothing printed is a secret: tokens show their id, passwords nothing.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use proxmox_mcp::apidoc::HttpMethod;
+use proxmox_mcp::params::Form;
+use proxmox_mcp::{Auth, Client, Error, TlsMode};
+use rustls::DigitallySignedStruct;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use serde_json::Value;
+
+use crate::config::{Cluster, Config, Source};
+use crate::mcp::preflight::{Verdict, evaluate};
+use crate::mcp::table::Toolset;
+use crate::mcp::tools;
+
+/// How long the network steps wait.
+const STEP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One step's outcome.
+enum Outcome {
+    Ok(String),
+    Warn(String, String),
+    Fail { cause: String, fix: String },
+}
+
+/// The report being printed, and whether a step failed.
+struct Report {
+    failed: bool,
+}
+
+impl Report {
+    fn step(&mut self, name: &str, outcome: Outcome) -> bool {
+        match outcome {
+            Outcome::Ok(text) => println!("[ ok ] {name:<14} {text}"),
+            Outcome::Warn(text, fix) => {
+                println!("[warn] {name:<14} {text}");
+                println!("       {:<14} fix: {fix}", "");
+            }
+            Outcome::Fail { cause, fix } => {
+                self.failed = true;
+                println!("[FAIL] {name:<14} {cause}");
+                println!("       {:<14} fix: {fix}", "");
+                return false;
+            }
+        }
+        true
+    }
+
+    fn skip(&self, names: &[&str]) {
+        for name in names {
+            println!("[skip] {name:<14} needs the step that failed");
+        }
+    }
+}
+
+/// Runs the checks on the server named `--server` (default: the default server). Returns
+/// whether every step passed.
+pub fn run(config: Result<Config, String>, server: Option<&str>) -> bool {
+    let mut r = Report { failed: false };
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            r.step(
+                "configuration",
+                Outcome::Fail {
+                    cause: e,
+                    fix: "see `proxmox-mcp serve --help` and the README's configuration reference"
+                        .into(),
+                },
+            );
+            r.skip(&["dns", "tcp", "tls", "auth", "version", "privileges"]);
+            return false;
+        }
+    };
+    let cluster = match server {
+        Some(name) => match config.cluster(name) {
+            Ok(c) => c,
+            Err(e) => {
+                r.step(
+                    "configuration",
+                    Outcome::Fail {
+                        cause: e,
+                        fix: "pass one of the configured names to --server".into(),
+                    },
+                );
+                return false;
+            }
+        },
+        None => config.default_cluster(),
+    };
+    println!(
+        "proxmox-mcp doctor: server `{}` ({} of {} configured){}",
+        cluster.name,
+        config
+            .clusters
+            .iter()
+            .position(|c| c.name == cluster.name)
+            .unwrap_or(0)
+            + 1,
+        config.clusters.len(),
+        config
+            .file
+            .as_ref()
+            .map(|f| format!(", file {}", f.display()))
+            .unwrap_or_default()
+    );
+    r.step("configuration", Outcome::Ok(describe(cluster)));
+    for w in &config.warnings {
+        println!("[warn] {:<14} {w}", "configuration");
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return false;
+        }
+    };
+    rt.block_on(network(&mut r, cluster));
+    !r.failed
+}
+
+/// Each setting with where it came from; secrets never.
+fn describe(c: &Cluster) -> String {
+    let s = &c.settings;
+    let from = |key: &str| {
+        c.sources
+            .get(key)
+            .map(Source::to_string)
+            .unwrap_or_else(|| "default".into())
+    };
+    let mut out = format!(
+        "host {} ({}), port {} ({})",
+        s.host,
+        from("host"),
+        s.port,
+        from("port")
+    );
+    let cred_source = ["token", "token_name", "password"]
+        .iter()
+        .find(|k| c.sources.contains_key(**k))
+        .map(|k| from(k))
+        .unwrap_or_default();
+    match &s.auth {
+        Auth::Token(t) => {
+            let _ = write!(out, ", API token {} ({cred_source})", t.full_id());
+        }
+        Auth::Password { username, .. } => {
+            let _ = write!(out, ", password login as {username} ({cred_source})");
+        }
+    }
+    let tls_from = ["fingerprint", "ca_file", "ssl_mode", "verify_ssl"]
+        .iter()
+        .find(|k| c.sources.contains_key(**k))
+        .map(|k| from(k))
+        .unwrap_or_else(|| "default".into());
+    let tls = match &s.tls {
+        TlsMode::Strict => "system roots".to_string(),
+        TlsMode::CaFile(p) => format!("CA file {}", p.display()),
+        TlsMode::Verify(p) => format!(
+            "system roots{}",
+            p.as_ref()
+                .map(|p| format!(" plus {}", p.display()))
+                .unwrap_or_default()
+        ),
+        TlsMode::Fingerprint(fp) => format!("pinned {fp}"),
+        TlsMode::Insecure => "NO VERIFICATION".to_string(),
+    };
+    let _ = write!(
+        out,
+        ", TLS {tls} ({tls_from}), timeout {} s ({}), writes {} ({})",
+        s.timeout.as_secs_f64(),
+        from("timeout"),
+        if s.writes_allowed() {
+            "allowed"
+        } else if s.read_only {
+            "off: read-only"
+        } else {
+            "off"
+        },
+        from(if s.read_only {
+            "read_only"
+        } else {
+            "allow_elevated"
+        })
+    );
+    out
+}
+
+async fn network(r: &mut Report, cluster: &Cluster) {
+    let s = &cluster.settings;
+    let target = format!("{}:{}", s.host, s.port);
+    // DNS.
+    let addrs: Vec<SocketAddr> =
+        match tokio::time::timeout(STEP_TIMEOUT, tokio::net::lookup_host(&target)).await {
+            Ok(Ok(a)) => a.collect(),
+            Ok(Err(e)) => {
+                r.step(
+                    "dns",
+                    Outcome::Fail {
+                        cause: format!("cannot resolve {}: {e}", s.host),
+                        fix: "check the host name (PROXMOX_HOST or \"host\"), or use the node's \
+                              IP address"
+                            .into(),
+                    },
+                );
+                r.skip(&["tcp", "tls", "auth", "version", "privileges"]);
+                return;
+            }
+            Err(_) => {
+                r.step(
+                    "dns",
+                    Outcome::Fail {
+                        cause: format!("no DNS answer for {} in 5 s", s.host),
+                        fix: "check the resolver, or use the node's IP address".into(),
+                    },
+                );
+                r.skip(&["tcp", "tls", "auth", "version", "privileges"]);
+                return;
+            }
+        };
+    let shown: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
+    r.step(
+        "dns",
+        Outcome::Ok(format!("{} -> {}", s.host, shown.join(", "))),
+    );
+    // TCP.
+    let Some(addr) = addrs.first().copied() else {
+        return;
+    };
+    let tcp = match tokio::time::timeout(STEP_TIMEOUT, tokio::net::TcpStream::connect(addr)).await {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => {
+            let fix = if e.kind() == std::io::ErrorKind::ConnectionRefused {
+                format!(
+                    "nothing listens on port {} of {}: check the port (PVE's is 8006; \
+                     PROXMOX_PORT or \"port\") and that pveproxy runs (systemctl status pveproxy)",
+                    s.port,
+                    addr.ip()
+                )
+            } else {
+                "check the network path and firewalls between here and the node".to_string()
+            };
+            r.step(
+                "tcp",
+                Outcome::Fail {
+                    cause: format!("cannot connect to {addr}: {e}"),
+                    fix,
+                },
+            );
+            r.skip(&["tls", "auth", "version", "privileges"]);
+            return;
+        }
+        Err(_) => {
+            r.step(
+                "tcp",
+                Outcome::Fail {
+                    cause: format!("no answer from {addr} in 5 s"),
+                    fix: format!(
+                        "a firewall drops the connection, or the host is down: check that port {} \
+                         is open to this machine",
+                        s.port
+                    ),
+                },
+            );
+            r.skip(&["tls", "auth", "version", "privileges"]);
+            return;
+        }
+    };
+    r.step("tcp", Outcome::Ok(format!("connected to {addr}")));
+    // TLS: what the server presents, compared with what is configured.
+    let presented = match presented_fingerprint(tcp, &s.host).await {
+        Ok(fp) => fp,
+        Err(e) => {
+            r.step(
+                "tls",
+                Outcome::Fail {
+                    cause: format!("TLS handshake with {addr} failed: {e}"),
+                    fix: "check that the port serves HTTPS (PVE's API is https://HOST:8006)".into(),
+                },
+            );
+            r.skip(&["auth", "version", "privileges"]);
+            return;
+        }
+    };
+    let tls_ok = match &s.tls {
+        TlsMode::Fingerprint(pinned) => {
+            let want = proxmox_mcp::client::parse_fingerprint(pinned).ok();
+            let got = proxmox_mcp::client::parse_fingerprint(&presented).ok();
+            if want == got {
+                r.step(
+                    "tls",
+                    Outcome::Ok(format!("the certificate matches the pin {presented}")),
+                )
+            } else {
+                r.step(
+                    "tls",
+                    Outcome::Fail {
+                        cause: format!(
+                            "the server presents {presented}, but the pinned fingerprint is \
+                             {pinned}"
+                        ),
+                        fix: format!(
+                            "if the certificate was renewed, check it on the node (pvenode cert \
+                             info) and set PROXMOX_FINGERPRINT={presented}; otherwise something \
+                             else answers at {addr}"
+                        ),
+                    },
+                )
+            }
+        }
+        TlsMode::Insecure => r.step(
+            "tls",
+            Outcome::Warn(
+                format!("certificate checks are OFF; the server presents SHA-256 {presented}"),
+                format!(
+                    "pin it instead of turning checks off: PROXMOX_FINGERPRINT={presented} (or \
+                     \"fingerprint\": \"{presented}\" in the file, without verify_ssl: false)"
+                ),
+            ),
+        ),
+        _ => r.step(
+            "tls",
+            Outcome::Ok(format!(
+                "presented certificate SHA-256 {presented} (checked against the CA in the next \
+                 step; to pin it: PROXMOX_FINGERPRINT={presented})"
+            )),
+        ),
+    };
+    if !tls_ok {
+        r.skip(&["auth", "version", "privileges"]);
+        return;
+    }
+    // Authentication: the SDK's own client, as the server uses it.
+    let client = match cluster.settings.client() {
+        Ok(c) => c,
+        Err(e) => {
+            r.step(
+                "auth",
+                Outcome::Fail {
+                    cause: e,
+                    fix: "fix the setting named above".into(),
+                },
+            );
+            return;
+        }
+    };
+    let get = |path: &'static str| {
+        let client = client.clone();
+        async move { client.request(HttpMethod::Get, path, Form::new()).await }
+    };
+    let version = match get("/version").await {
+        Ok(v) => v,
+        Err(e) => {
+            let (name, cause, fix) = auth_failure(&e, &client, &presented);
+            r.step(name, Outcome::Fail { cause, fix });
+            r.skip(&["version", "privileges"]);
+            return;
+        }
+    };
+    let how = if client.uses_token() {
+        "an API token"
+    } else {
+        "a password (ticket obtained)"
+    };
+    r.step(
+        "auth",
+        Outcome::Ok(format!(
+            "authenticated as {} with {how}",
+            client.principal()
+        )),
+    );
+    // Version against the schema.
+    let pve = version["version"].as_str().unwrap_or("unknown").to_string();
+    r.step(
+        "version",
+        compare_versions(&pve, proxmox_mcp::SCHEMA_VERSION),
+    );
+    // Privileges against what the tools need.
+    match get("/access/permissions").await {
+        Ok(perms) => {
+            let outcome = privileges(&perms, &client, cluster);
+            r.step("privileges", outcome);
+        }
+        Err(e) => {
+            r.step(
+                "privileges",
+                Outcome::Warn(
+                    format!("cannot read /access/permissions: {e}"),
+                    "the pre-flight of writes will leave permission checks to PVE".into(),
+                ),
+            );
+        }
+    }
+}
+
+/// The step, cause and fix of a failed first request.
+fn auth_failure(e: &Error, client: &Client, presented: &str) -> (&'static str, String, String) {
+    match e {
+        Error::Unauthorized { .. } if client.uses_token() => (
+            "auth",
+            format!(
+                "PVE refused the API token {} (401): {e}",
+                client.principal()
+            ),
+            "check the token id and secret (PROXMOX_TOKEN=USER@REALM!TOKENID=SECRET); `pveum user \
+             token list USER` on the node shows whether it exists and has not expired"
+                .into(),
+        ),
+        Error::Unauthorized { .. } => (
+            "auth",
+            format!("PVE refused the login of {} (401): {e}", client.principal()),
+            "check the user, its realm (root@pam, not root@pve) and the password; or use an API \
+             token"
+                .into(),
+        ),
+        Error::TwoFactorRequired { .. } => (
+            "auth",
+            e.to_string(),
+            "a password login cannot complete two-factor authentication: create an API token \
+             (pveum user token add USER mcp) and set PROXMOX_TOKEN"
+                .into(),
+        ),
+        Error::Tls { .. } => (
+            "tls",
+            e.to_string(),
+            format!(
+                "trust PVE's CA (PROXMOX_SSL_CA_CERT=/etc/pve/pve-root-ca.pem copied from the \
+                 node) or pin this certificate: PROXMOX_FINGERPRINT={presented}"
+            ),
+        ),
+        Error::Timeout { .. } => (
+            "auth",
+            e.to_string(),
+            "PVE did not answer in time: check its load, or raise PROXMOX_TIMEOUT".into(),
+        ),
+        _ => (
+            "auth",
+            e.to_string(),
+            "see docs/troubleshooting.md for this error".into(),
+        ),
+    }
+}
+
+/// The node's release against the schema's: same major and minor is best; otherwise a warning
+/// that says which methods may be missing on either side.
+fn compare_versions(pve: &str, schema: &str) -> Outcome {
+    let major_minor = |v: &str| -> Option<(u32, u32)> {
+        let mut parts = v.split(['.', '-']);
+        Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+    };
+    match (major_minor(pve), major_minor(schema)) {
+        (Some(p), Some(s)) if p == s => Outcome::Ok(format!(
+            "PVE {pve}; the SDK was generated from the {schema} schema"
+        )),
+        (Some(p), Some(s)) if p < s => Outcome::Warn(
+            format!("PVE {pve} is older than the {schema} schema the SDK was generated from"),
+            "methods added after your release answer 501 (not implemented); upgrade PVE or \
+             ignore them"
+                .into(),
+        ),
+        (Some(_), Some(_)) => Outcome::Warn(
+            format!("PVE {pve} is newer than the {schema} schema the SDK was generated from"),
+            "methods new in your release are not in the catalog: regenerate the SDK from your \
+             node's apidoc.js (docs/regenerating.md)"
+                .into(),
+        ),
+        _ => Outcome::Warn(
+            format!("PVE answered version `{pve}`, which is not a release number"),
+            "check that the host is a Proxmox VE node".into(),
+        ),
+    }
+}
+
+/// Which tools the credentials' privileges allow, per toolset: a privilege counts when it is
+/// held on the path's fixed part, above it, or below it (on some guest, node or storage).
+fn privileges(perms: &Value, client: &Client, cluster: &Cluster) -> Outcome {
+    let held: Vec<(String, BTreeSet<String>)> = perms
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(p, privs)| {
+                    let set = privs
+                        .as_object()
+                        .map(|o| {
+                            o.iter()
+                                .filter(|(_, v)| v.as_u64() != Some(0))
+                                .map(|(k, _)| k.clone())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (p.clone(), set)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let lookup = |template: &str| {
+        let fixed = template
+            .split('{')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('/');
+        let fixed = if fixed.is_empty() { "/" } else { fixed };
+        let mut union = BTreeSet::new();
+        for (path, set) in &held {
+            let above = path == "/" || fixed == path || fixed.starts_with(&format!("{path}/"));
+            let below = path.starts_with(&format!("{fixed}/")) || fixed == "/";
+            if above || below {
+                union.extend(set.iter().cloned());
+            }
+        }
+        Some((
+            if template.contains('{') {
+                format!("{fixed}/...")
+            } else {
+                fixed.to_string()
+            },
+            Arc::new(union),
+        ))
+    };
+    let mut refused = Vec::new();
+    let mut counted = 0;
+    for tool in tools::select(&Toolset::ALL, false, &[]) {
+        let Some(ep) = tool.endpoints.first() else {
+            continue;
+        };
+        let Some(check) = serde_json::from_str::<Value>(ep.permissions)
+            .ok()
+            .and_then(|p| p.get("check").cloned())
+        else {
+            continue;
+        };
+        counted += 1;
+        if let Verdict::No(missing) = evaluate(&check, &lookup) {
+            refused.push(format!(
+                "{} ({}: lacks {missing})",
+                tool.decl.name,
+                tool.decl.toolset.name()
+            ));
+        }
+    }
+    let writes = if cluster.settings.writes_allowed() {
+        String::new()
+    } else {
+        " Writes are off for this server, so write tools refuse whatever the privileges \
+         (PROXMOX_ALLOW_ELEVATED=true allows them)."
+            .to_string()
+    };
+    if refused.is_empty() {
+        Outcome::Ok(format!(
+            "{} holds what all {counted} tools with a permission check need.{writes}",
+            client.principal()
+        ))
+    } else {
+        Outcome::Warn(
+            format!(
+                "{} lacks privileges for {} of {counted} tools: {}.{writes}",
+                client.principal(),
+                refused.len(),
+                refused.join("; ")
+            ),
+            format!(
+                "grant a role that holds them, e.g. pveum acl modify /vms --{} '{}' --roles \
+                 PVEVMAdmin; a privilege-separated token needs the grant itself as well as its \
+                 user",
+                if client.uses_token() {
+                    "tokens"
+                } else {
+                    "users"
+                },
+                client.principal()
+            ),
+        )
+    }
+}
+
+/// The SHA-256 fingerprint (`AB:CD:...`) of the certificate the server presents, whatever it is.
+async fn presented_fingerprint(tcp: tokio::net::TcpStream, host: &str) -> Result<String, String> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let seen = Arc::new(Recorder {
+        provider: provider.clone(),
+        fingerprint: Mutex::new(None),
+    });
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(seen.clone())
+        .with_no_client_auth();
+    let name = ServerName::try_from(host.to_string())
+        .unwrap_or_else(|_| ServerName::try_from("localhost").expect("a valid name"));
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    tokio::time::timeout(STEP_TIMEOUT, connector.connect(name, tcp))
+        .await
+        .map_err(|_| "no TLS answer in 5 s".to_string())?
+        .map_err(|e| e.to_string())?;
+    let fp = seen
+        .fingerprint
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    fp.ok_or_else(|| "the server presented no certificate".to_string())
+}
+
+/// Accepts any certificate and remembers its fingerprint: used only to show what the server
+/// presents; nothing is sent over this connection.
+#[derive(Debug)]
+struct Recorder {
+    provider: Arc<CryptoProvider>,
+    fingerprint: Mutex<Option<String>>,
+}
+
+impl ServerCertVerifier for Recorder {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, end_entity.as_ref());
+        let text = digest
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        *self.fingerprint.lock().unwrap_or_else(|e| e.into_inner()) = Some(text);
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_by_major_and_minor() {
+        assert!(matches!(compare_versions("9.2.1", "9.2"), Outcome::Ok(_)));
+        let Outcome::Warn(t, fix) = compare_versions("9.1.2", "9.2") else {
+            panic!()
+        };
+        assert!(t.contains("older") && fix.contains("501"), "{t} {fix}");
+        let Outcome::Warn(t, fix) = compare_versions("10.0.1", "9.2") else {
+            panic!()
+        };
+        assert!(
+            t.contains("newer") && fix.contains("regenerating"),
+            "{t} {fix}"
+        );
+        assert!(matches!(compare_versions("beta", "9.2"), Outcome::Warn(..)));
+    }
+}

@@ -1,0 +1,149 @@
+//! `proxmox-mcp doctor` against fakepve: a healthy setup, and one failure per step, each named
+//! with its own cause and a non-zero exit.
+
+mod common;
+
+use common::FakePve;
+
+/// Runs `doctor` with exactly these variables: (success, stdout + stderr).
+fn doctor(vars: &[(&str, &str)], args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_proxmox-mcp"))
+        .arg("doctor")
+        .args(args)
+        .env_clear()
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// A line of the report that starts with `[mark] step`.
+fn line<'a>(text: &'a str, mark: &str, step: &str) -> &'a str {
+    let head = format!("[{mark}] {step}");
+    text.lines()
+        .find(|l| l.starts_with(&head))
+        .unwrap_or_else(|| panic!("no `{head}` line in:\n{text}"))
+}
+
+#[tokio::test]
+async fn doctor_passes_and_names_each_failure() {
+    let pve = FakePve::start().await;
+    let port = pve.port().to_string();
+    let secret = pve.alice().token_secret.clone();
+    let token = format!("{}={secret}", pve.alice().token_id);
+    let base = [
+        ("PROXMOX_HOST", pve.host()),
+        ("PROXMOX_PORT", port.as_str()),
+        ("PROXMOX_TOKEN", token.as_str()),
+        ("PROXMOX_FINGERPRINT", pve.fingerprint()),
+    ];
+    let with = |over: &[(&'static str, &str)]| -> Vec<(&str, String)> {
+        base.iter()
+            .map(|(k, v)| {
+                let v = over
+                    .iter()
+                    .find(|(o, _)| o == k)
+                    .map(|(_, v)| v.to_string())
+                    .unwrap_or_else(|| v.to_string());
+                (*k, v)
+            })
+            .collect()
+    };
+    let run = |vars: Vec<(&str, String)>| {
+        let v: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        doctor(&v, &[])
+    };
+
+    // Healthy: every step passes; the sources are named; no secret is printed.
+    let (ok, text) = run(with(&[]));
+    assert!(ok, "{text}");
+    let config = line(&text, " ok ", "configuration");
+    assert!(
+        config.contains("(PROXMOX_HOST)") && config.contains("API token alice@pve!ci"),
+        "{config}"
+    );
+    assert!(line(&text, " ok ", "dns").contains(pve.host()));
+    line(&text, " ok ", "tcp");
+    assert!(
+        line(&text, " ok ", "tls").contains(pve.fingerprint()),
+        "{text}"
+    );
+    assert!(line(&text, " ok ", "auth").contains("alice@pve!ci"));
+    let version = text
+        .lines()
+        .find(|l| l.contains("] version"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(version.contains("PVE 9."), "{version}");
+    assert!(text.contains("] privileges"), "{text}");
+    assert!(!text.contains(&secret), "the token secret was printed");
+
+    // A wrong token: the auth step, 401, and where to look.
+    let wrong = format!(
+        "{}=00000000-0000-0000-0000-000000000000",
+        pve.alice().token_id
+    );
+    let (ok, text) = run(with(&[("PROXMOX_TOKEN", &wrong)]));
+    assert!(!ok);
+    let fail = line(&text, "FAIL", "auth");
+    assert!(
+        fail.contains("refused the API token alice@pve!ci (401)"),
+        "{text}"
+    );
+    assert!(text.contains("pveum user token list"), "{text}");
+    line(&text, "skip", "version");
+
+    // A wrong pin: the TLS step shows both fingerprints.
+    let pin = "AB:".repeat(31) + "AB";
+    let (ok, text) = run(with(&[("PROXMOX_FINGERPRINT", &pin)]));
+    assert!(!ok);
+    let fail = line(&text, "FAIL", "tls");
+    assert!(
+        fail.contains(&format!("presents {}", pve.fingerprint())) && fail.contains(&pin),
+        "{text}"
+    );
+    line(&text, "skip", "auth");
+
+    // verify_ssl=false (seed 000's example) works with a warning that shows how to pin.
+    let (ok, text) = run(vec![
+        ("PROXMOX_HOST", pve.host().to_string()),
+        ("PROXMOX_PORT", port.clone()),
+        ("PROXMOX_TOKEN", token.clone()),
+        ("PROXMOX_VERIFY_SSL", "false".into()),
+    ]);
+    assert!(ok, "{text}");
+    assert!(
+        line(&text, "warn", "tls").contains("certificate checks are OFF"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("PROXMOX_FINGERPRINT={}", pve.fingerprint())),
+        "{text}"
+    );
+
+    // A closed port: the TCP step names the port actually used.
+    let closed = std::net::TcpListener::bind((pve.host(), 0)).unwrap();
+    let closed_port = closed.local_addr().unwrap().port().to_string();
+    drop(closed);
+    let (ok, text) = run(with(&[("PROXMOX_PORT", &closed_port)]));
+    assert!(!ok);
+    let fail = line(&text, "FAIL", "tcp");
+    assert!(fail.contains(&closed_port), "{text}");
+    assert!(
+        text.contains(&format!("nothing listens on port {closed_port}")),
+        "{text}"
+    );
+    line(&text, "skip", "tls");
+
+    // Missing settings: the configuration step, and the way out.
+    let (ok, text) = doctor(&[], &[]);
+    assert!(!ok);
+    assert!(
+        line(&text, "FAIL", "configuration").contains("PROXMOX_HOST is not set"),
+        "{text}"
+    );
+}
