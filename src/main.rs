@@ -6,6 +6,8 @@
 //! generated SDK.
 
 mod config;
+#[allow(dead_code)]
+mod demo;
 mod mcp;
 mod tools_cmd;
 
