@@ -5,6 +5,8 @@
 
 mod api;
 mod cluster;
+mod guests;
+mod status;
 mod tls;
 
 #[cfg(test)]

@@ -155,13 +155,23 @@ async fn demo_snapshots_and_config_writes_change_state() {
         .await
         .unwrap();
     assert!(snaps.to_string().contains("before-upgrade"));
-    let out = run(
-        &c,
-        Post,
-        "/nodes/pve1/lxc/200/snapshot",
-        &[("snapname", "pre-patch")],
-    )
-    .await;
+    let path = "/nodes/pve1/lxc/200/snapshot";
+    let upid = call(&c, Post, path, &[("snapname", "pre-patch")])
+        .await
+        .unwrap();
+    // While the task runs, the container is locked and says so.
+    let e = call(&c, Put, "/nodes/pve1/lxc/200/config", &[("cores", "2")])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("CT 200 is locked (snapshot)"), "{e}");
+    let config = call(&c, Get, "/nodes/pve1/lxc/200/config", &[])
+        .await
+        .unwrap();
+    assert_eq!(config["lock"], "snapshot");
+    let out = c
+        .wait_task(upid.as_str().unwrap(), WaitOptions::default())
+        .await
+        .unwrap();
     assert!(out.success, "{out:?}");
     let snaps = call(&c, Get, "/nodes/pve1/lxc/200/snapshot", &[])
         .await
