@@ -6,6 +6,7 @@
 //! generated SDK.
 
 mod config;
+mod demo;
 mod doctor;
 mod mcp;
 mod tools_cmd;
@@ -71,6 +72,10 @@ enum Command {
         /// its first server).
         #[arg(long, value_name = "NAME")]
         server: Option<String>,
+        /// Serve a simulated two-node cluster from inside this process: no Proxmox and no
+        /// settings needed (the same as PROXMOX_DEMO=true). Writes still need --allow-elevated.
+        #[arg(long)]
+        demo: bool,
     },
     /// Check the way to a server step by step: configuration, DNS, TCP, TLS (prints the
     /// certificate's fingerprint), authentication, PVE version, privileges. Exits non-zero when a
@@ -146,6 +151,7 @@ fn main() -> ExitCode {
             read_only,
             toolsets,
             server,
+            demo,
         } => {
             let opts = Options {
                 config,
@@ -153,7 +159,7 @@ fn main() -> ExitCode {
                 allow_elevated,
                 read_only,
             };
-            run_serve(&opts, &toolsets)
+            run_serve(&opts, &toolsets, demo)
         }
         Command::Tools {
             toolsets,
@@ -228,11 +234,21 @@ fn load_config(opts: &Options) -> Result<Config, String> {
     Ok(config)
 }
 
-fn run_serve(opts: &Options, toolsets: &[String]) -> Result<(), String> {
+fn run_serve(opts: &Options, toolsets: &[String], demo: bool) -> Result<(), String> {
     let toolsets = tools_cmd::parse_toolsets(toolsets)?;
-    let config = load_config(opts)?;
+    let demo = demo
+        || config::env_var("PROXMOX_DEMO")
+            .map(|v| config::parse_bool("PROXMOX_DEMO", &v))
+            .transpose()?
+            .unwrap_or(false);
+    // Without --demo the configuration is read before anything starts.
+    let config = if demo { None } else { Some(load_config(opts)?) };
     let rt = runtime()?;
     rt.block_on(async {
+        let config = match config {
+            Some(c) => c,
+            None => start_demo(opts).await?,
+        };
         let server = mcp::server::Server::new(&config, &toolsets)?;
         let d = config.default_cluster();
         tracing::info!(
@@ -245,6 +261,34 @@ fn run_serve(opts: &Options, toolsets: &[String]) -> Result<(), String> {
         );
         mcp::server::serve_stdio(server).await
     })
+}
+
+/// Starts the demo cluster on loopback and returns the configuration that points at it.
+async fn start_demo(opts: &Options) -> Result<Config, String> {
+    // Checked before the demo starts, so a mix-up stops at once.
+    Config::check_demo(opts, &config::env_var)?;
+    let cluster = demo::start().await?;
+    let config = Config::demo(
+        opts,
+        &config::env_var,
+        cluster.port,
+        &cluster.fingerprint,
+        &cluster.token,
+    )?;
+    let writes = if config.default_cluster().settings.writes_allowed() {
+        "writes allowed"
+    } else {
+        "writes refused until --allow-elevated"
+    };
+    eprintln!(
+        "\n  ***  DEMO MODE: a SIMULATED Proxmox VE cluster (2 nodes, 7 guests) inside this process  ***\n  \
+         ***  nothing here is real; no Proxmox host is contacted; {writes}  ***\n"
+    );
+    tracing::warn!(
+        port = cluster.port,
+        "demo mode: serving a simulated cluster"
+    );
+    Ok(config)
 }
 
 fn list_endpoints(filter: Option<&str>) {

@@ -63,7 +63,6 @@ pub enum Source {
         path: String,
     },
     /// The demo cluster (`--demo`).
-    #[allow(dead_code)] // until --demo is wired in
     Demo,
 }
 
@@ -357,16 +356,9 @@ impl Config {
         })
     }
 
-    /// The configuration of the demo cluster (`--demo`) listening on 127.0.0.1:`port`.
-    /// `PROXMOX_ALLOW_ELEVATED`/`PROXMOX_READ_ONLY` and the flags apply as to any server.
-    #[allow(dead_code)] // until --demo is wired in
-    pub fn demo(
-        opts: &Options,
-        env: &dyn Fn(&str) -> Option<String>,
-        port: u16,
-        fingerprint: &str,
-        token: &str,
-    ) -> Result<Config, String> {
+    /// Refuses `--demo` beside the settings of a real cluster, so that nobody takes the
+    /// simulation for their cluster.
+    pub fn check_demo(opts: &Options, env: &dyn Fn(&str) -> Option<String>) -> Result<(), String> {
         for var in ["PROXMOX_MCP_CONFIG", "PROXMOX_HOST"] {
             if env(var).is_some() {
                 return Err(format!(
@@ -382,6 +374,19 @@ impl Config {
                     .to_string(),
             );
         }
+        Ok(())
+    }
+
+    /// The configuration of the demo cluster (`--demo`) listening on 127.0.0.1:`port`.
+    /// `PROXMOX_ALLOW_ELEVATED`/`PROXMOX_READ_ONLY` and the flags apply as to any server.
+    pub fn demo(
+        opts: &Options,
+        env: &dyn Fn(&str) -> Option<String>,
+        port: u16,
+        fingerprint: &str,
+        token: &str,
+    ) -> Result<Config, String> {
+        Config::check_demo(opts, env)?;
         let mut raw = Raw::default();
         for (key, value) in [
             ("host", "127.0.0.1".to_string()),

@@ -1,0 +1,640 @@
+//! The PVE API as the demo cluster answers it: authentication, parameter checks against the
+//! schema, permission checks from the catalog, and one handler per simulated method.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use proxmox_mcp::Secret;
+use proxmox_mcp::apidoc::HttpMethod;
+use proxmox_mcp::catalog::Endpoint;
+use serde_json::{Map, Value, json};
+
+use super::cluster::{Cluster, Kind, NODES, STORAGES, TOKEN_ID};
+use super::guests::{
+    Target, create, delete_snapshot, destroy, get_config, guest_summary, list_guests,
+    list_snapshots, pending, power, rollback, set_config, snapshot,
+};
+use super::status::{
+    cluster_status, known_storage, list_tasks, next_id, node_entry, node_status, node_storage,
+    resources, storage_config, task,
+};
+
+/// What the demo token holds, by ACL path (propagating to the paths below).
+const ACL: &[(&str, &[&str])] = &[
+    ("/", &["Sys.Audit"]),
+    ("/nodes", &["Sys.Audit", "Sys.Syslog"]),
+    (
+        "/vms",
+        &[
+            "VM.Allocate",
+            "VM.Audit",
+            "VM.Backup",
+            "VM.Clone",
+            "VM.Config.CDROM",
+            "VM.Config.CPU",
+            "VM.Config.Cloudinit",
+            "VM.Config.Disk",
+            "VM.Config.HWType",
+            "VM.Config.Memory",
+            "VM.Config.Network",
+            "VM.Config.Options",
+            "VM.Console",
+            "VM.Migrate",
+            "VM.PowerMgmt",
+            "VM.Snapshot",
+            "VM.Snapshot.Rollback",
+        ],
+    ),
+    (
+        "/storage",
+        &[
+            "Datastore.AllocateSpace",
+            "Datastore.AllocateTemplate",
+            "Datastore.Audit",
+        ],
+    ),
+];
+
+/// The spellings of a boolean PVE accepts.
+const BOOLS: &[&str] = &["0", "1", "true", "false", "yes", "no", "on", "off"];
+
+/// The demo's state and its token's secret.
+pub struct Shared {
+    secret: Secret,
+    cluster: Mutex<Cluster>,
+}
+
+impl Shared {
+    /// A fresh cluster, accepting `TOKEN_ID` with `secret`.
+    pub fn new(secret: &str) -> Self {
+        Shared {
+            secret: Secret::new(secret),
+            cluster: Mutex::new(Cluster::new()),
+        }
+    }
+}
+
+/// An answer: status, PVE's message (reason phrase) and the JSON body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub message: Option<String>,
+    pub body: Value,
+}
+
+/// A failed call: status, message and, for 400, the message per parameter.
+#[derive(Debug)]
+pub struct ApiError {
+    status: u16,
+    message: String,
+    errors: Map<String, Value>,
+}
+
+/// A failure with this status and message.
+pub(super) fn fail(status: u16, message: impl Into<String>) -> ApiError {
+    ApiError {
+        status,
+        message: message.into(),
+        errors: Map::new(),
+    }
+}
+
+/// A 400 with a message per parameter, as PVE answers a failed parameter check.
+pub(super) fn bad_params(errors: Map<String, Value>) -> ApiError {
+    ApiError {
+        status: 400,
+        message: "Parameter verification failed.".into(),
+        errors,
+    }
+}
+
+/// What a handler returns: the `data` of the answer, or the error.
+pub(super) type Answer = Result<Value, ApiError>;
+
+/// Decoded request parameters (query string and form body together).
+#[derive(Debug, Default)]
+pub struct Params(pub(super) Vec<(String, String)>);
+
+impl Params {
+    /// Parses `application/x-www-form-urlencoded` text; `Err` when it does not decode.
+    pub fn parse(texts: &[&str]) -> Result<Params, String> {
+        let mut out = Vec::new();
+        for pair in texts
+            .iter()
+            .flat_map(|t| t.split('&'))
+            .filter(|p| !p.is_empty())
+        {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let dec = |s: &str| {
+                percent_encoding::percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8()
+                    .map(|c| c.into_owned())
+                    .map_err(|_| format!("parameter `{k}` is not UTF-8 after decoding"))
+            };
+            out.push((dec(k)?, dec(v)?));
+        }
+        Ok(Params(out))
+    }
+    pub(super) fn get(&self, k: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    }
+    pub(super) fn flag(&self, k: &str) -> bool {
+        matches!(self.get(k), Some("1" | "true" | "yes" | "on"))
+    }
+    pub(super) fn num(&self, k: &str) -> Option<u64> {
+        self.get(k).and_then(|v| v.parse().ok())
+    }
+}
+
+/// Answers one request. `auth` is the `Authorization` header, `path` the URL path.
+/// `params` is `Err` when the query string or body did not decode.
+pub fn handle(
+    shared: &Shared,
+    method: &str,
+    path: &str,
+    auth: Option<&str>,
+    params: Result<Params, String>,
+) -> Reply {
+    if !authorized(&shared.secret, auth) {
+        return reply(Err(fail(401, "authentication failure")), None);
+    }
+    let params = match params {
+        Ok(p) => p,
+        Err(m) => return reply(Err(fail(400, m)), None),
+    };
+    let sub = path
+        .strip_prefix("/api2/json")
+        .filter(|p| p.starts_with('/'));
+    let (Some(m), Some(sub)) = (HttpMethod::parse(method), sub) else {
+        return reply(Err(not_implemented(method, path)), None);
+    };
+    let mut cluster = shared.cluster.lock().unwrap_or_else(|e| e.into_inner());
+    cluster.tick();
+    let mut total = None;
+    let result = dispatch(&mut cluster, m, sub, &params, &mut total);
+    if let Err(e) = &result {
+        let (status, message) = (e.status, &e.message);
+        tracing::debug!(method, path, status, message, "demo cluster: error answer");
+    }
+    reply(result, total)
+}
+
+fn reply(result: Answer, total: Option<u64>) -> Reply {
+    match result {
+        Ok(data) => {
+            let mut body = json!({ "data": data });
+            if let Some(t) = total {
+                body["total"] = t.into();
+            }
+            Reply {
+                status: 200,
+                message: None,
+                body,
+            }
+        }
+        Err(e) => {
+            let mut body = json!({ "data": null, "message": format!("{}\n", e.message) });
+            if !e.errors.is_empty() {
+                body["errors"] = Value::Object(e.errors);
+            }
+            Reply {
+                status: e.status,
+                message: Some(e.message),
+                body,
+            }
+        }
+    }
+}
+
+/// True when `auth` is `PVEAPIToken=<the demo token>`; the secret is compared in constant time.
+fn authorized(secret: &Secret, auth: Option<&str>) -> bool {
+    let Some((id, given)) = auth
+        .and_then(|a| a.trim().strip_prefix("PVEAPIToken="))
+        .and_then(|t| t.split_once('='))
+    else {
+        return false;
+    };
+    let want = secret.expose().as_bytes();
+    let diff = given
+        .as_bytes()
+        .iter()
+        .zip(want)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    id == TOKEN_ID && given.len() == want.len() && diff == 0
+}
+
+fn not_implemented(method: &str, path: &str) -> ApiError {
+    let shown: String = path.chars().take(200).collect();
+    fail(501, format!("Method '{method} {shown}' not implemented"))
+}
+
+/// Privileges held on `path`: everything granted on it or on a path above it.
+pub(super) fn privileges(path: &str) -> BTreeSet<&'static str> {
+    ACL.iter()
+        .filter(|(p, _)| *p == "/" || path == *p || path.starts_with(&format!("{p}/")))
+        .flat_map(|(_, privs)| privs.iter().copied())
+        .collect()
+}
+
+/// Evaluates a catalog `check` expression; `Err` names the path and privilege PVE would report.
+pub(super) fn permitted(check: &Value, var: &dyn Fn(&str) -> Option<String>) -> Result<(), String> {
+    let Some(list) = check.as_array() else {
+        return Ok(());
+    };
+    let arg = |i: usize| list.get(i).and_then(Value::as_str);
+    match arg(0) {
+        Some("perm") => {
+            let mut path = String::new();
+            for seg in arg(1).unwrap_or("/").split('/').filter(|s| !s.is_empty()) {
+                let value = match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(name) => match var(name) {
+                        Some(v) => v,
+                        None => return Ok(()),
+                    },
+                    None => seg.to_string(),
+                };
+                path = format!("{path}/{value}");
+            }
+            if path.is_empty() {
+                path.push('/');
+            }
+            let privs: Vec<&str> = list
+                .get(2)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let mut any = false;
+            for opt in list[3.min(list.len())..].chunks(2) {
+                match (opt[0].as_str(), opt.get(1)) {
+                    (Some("any"), Some(v)) => any = v.as_u64() == Some(1),
+                    (Some("require_param"), Some(Value::String(p))) if var(p).is_none() => {
+                        return Ok(());
+                    }
+                    _ => {}
+                }
+            }
+            let held = privileges(&path);
+            let missing: Vec<&str> = privs
+                .iter()
+                .copied()
+                .filter(|p| !held.contains(p))
+                .collect();
+            match (any, missing.is_empty()) {
+                (_, true) => Ok(()),
+                (true, _) if missing.len() < privs.len() => Ok(()),
+                (true, _) => Err(format!("{path}, {}", privs.join("|"))),
+                (false, _) => Err(format!("{path}, {}", missing[0])),
+            }
+        }
+        Some("and") => list[1..].iter().try_for_each(|c| permitted(c, var)),
+        Some("or") => {
+            let mut last = Ok(());
+            for c in &list[1..] {
+                last = permitted(c, var);
+                if last.is_ok() {
+                    break;
+                }
+            }
+            last
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks parameters against the method's schema as PVE does: unknown names, missing required
+/// ones, integers and booleans that are not.
+fn check_params(ep: &Endpoint, vars: &[(&str, &str)], params: &Params) -> Result<(), ApiError> {
+    let schema: Value = serde_json::from_str(ep.parameters).unwrap_or_default();
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return Ok(());
+    };
+    let mut errors = Map::new();
+    let open = schema.get("additionalProperties").and_then(Value::as_u64) == Some(1);
+    for (k, v) in &params.0 {
+        let base = k.trim_end_matches(|c: char| c.is_ascii_digit());
+        let prop = props.get(k).or_else(|| {
+            (base != k)
+                .then(|| props.get(&format!("{base}[n]")))
+                .flatten()
+        });
+        let Some(prop) = prop else {
+            if !open {
+                errors.insert(
+                    k.clone(),
+                    "property is not defined in schema and the schema does not allow \
+                     additional properties"
+                        .into(),
+                );
+            }
+            continue;
+        };
+        let bad = |t: &str| format!("type check ('{t}') failed - got '{v}'");
+        match prop.get("type").and_then(Value::as_str) {
+            Some("integer") => match v.parse::<i64>() {
+                Err(_) => {
+                    errors.insert(k.clone(), bad("integer").into());
+                }
+                Ok(n) => {
+                    let min = prop.get("minimum").and_then(Value::as_i64);
+                    let max = prop.get("maximum").and_then(Value::as_i64);
+                    if let Some(m) = min.filter(|m| n < *m) {
+                        errors.insert(
+                            k.clone(),
+                            format!("value must have a minimum value of {m}").into(),
+                        );
+                    } else if let Some(m) = max.filter(|m| n > *m) {
+                        errors.insert(
+                            k.clone(),
+                            format!("value must have a maximum value of {m}").into(),
+                        );
+                    }
+                }
+            },
+            Some("boolean") if !BOOLS.contains(&v.as_str()) => {
+                errors.insert(k.clone(), bad("boolean").into());
+            }
+            _ => {}
+        }
+    }
+    for (name, prop) in props {
+        let optional = prop.get("optional").and_then(Value::as_u64) == Some(1);
+        let is_var = vars.iter().any(|(n, _)| n == name);
+        if !optional && !is_var && !name.contains("[n]") && params.get(name).is_none() {
+            errors.insert(
+                name.clone(),
+                "property is missing and it is not optional".into(),
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(bad_params(errors))
+    }
+}
+
+fn dispatch(
+    c: &mut Cluster,
+    method: HttpMethod,
+    path: &str,
+    params: &Params,
+    total: &mut Option<u64>,
+) -> Answer {
+    let Ok((ep, values)) = proxmox_mcp::path::resolve(method, path) else {
+        return Err(not_implemented(method.as_str(), path));
+    };
+    let vars: Vec<(&str, &str)> = ep
+        .path_vars
+        .iter()
+        .map(|v| v.name)
+        .zip(values.iter().map(String::as_str))
+        .collect();
+    let mut errors = Map::new();
+    for (var, value) in ep.path_vars.iter().zip(&values) {
+        if let Err(proxmox_mcp::Error::InvalidParameter { reason, .. }) =
+            proxmox_mcp::path::check_var(var, value)
+        {
+            errors.insert(var.name.to_string(), reason.into());
+        }
+    }
+    if !errors.is_empty() {
+        return Err(bad_params(errors));
+    }
+    let var = |name: &str| -> Option<String> {
+        vars.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_string())
+            .or_else(|| params.get(name).map(str::to_string))
+    };
+    let node = var("node").unwrap_or_default();
+    if vars.iter().any(|(n, _)| *n == "node") && !NODES.iter().any(|n| n.0 == node) {
+        return Err(fail(
+            500,
+            format!(
+                "hostname lookup '{node}' failed - failed to get address info for: {node}: \
+                 Name or service not known"
+            ),
+        ));
+    }
+    check_params(ep, &vars, params)?;
+    let perms: Value = serde_json::from_str(ep.permissions).unwrap_or_default();
+    if let Some(check) = perms.get("check") {
+        permitted(check, &var).map_err(|m| fail(403, format!("Permission check failed ({m})")))?;
+    }
+    let vmid = var("vmid").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let guest_route = ["qemu", "lxc"].into_iter().find_map(|k| {
+        let kind = if k == "qemu" { Kind::Qemu } else { Kind::Lxc };
+        let prefix = format!("/nodes/{{node}}/{k}");
+        let rest = ep.path.strip_prefix(&prefix)?;
+        Some((kind, rest))
+    });
+    use HttpMethod::{Delete, Get, Post, Put};
+    if let Some((kind, rest)) = guest_route {
+        let g = || Target {
+            node: &node,
+            kind,
+            vmid,
+        };
+        let snap = var("snapname").unwrap_or_default();
+        return match (method, rest) {
+            (Get, "") => Ok(list_guests(c, &node, kind)),
+            (Post, "") => create(c, &node, kind, params),
+            (Get, "/{vmid}/status/current") => guest_summary(c, g(), true),
+            (Post, s) if s.starts_with("/{vmid}/status/") => {
+                power(c, g(), &s["/{vmid}/status/".len()..], params)
+            }
+            (Get, "/{vmid}/config") => get_config(c, g(), params),
+            (Put, "/{vmid}/config") => set_config(c, g(), params, false),
+            (Post, "/{vmid}/config") => set_config(c, g(), params, true),
+            (Get, "/{vmid}/pending") => pending(c, g()),
+            (Get, "/{vmid}/snapshot") => list_snapshots(c, g()),
+            (Post, "/{vmid}/snapshot") => snapshot(c, g(), params),
+            (Delete, "/{vmid}/snapshot/{snapname}") => delete_snapshot(c, g(), &snap),
+            (Post, "/{vmid}/snapshot/{snapname}/rollback") => rollback(c, g(), &snap, params),
+            (Delete, "/{vmid}") => destroy(c, g()),
+            _ => Err(not_simulated(method, path)),
+        };
+    }
+    let storage = var("storage").unwrap_or_default();
+    match (method, ep.path) {
+        (Get, "/version") => {
+            Ok(json!({"version": "9.2.0", "release": "9.2", "repoid": "5f4e9c2a"}))
+        }
+        (Get, "/cluster/status") => Ok(cluster_status()),
+        (Get, "/cluster/resources") => Ok(resources(c, params.get("type"))),
+        (Get, "/cluster/nextid") => next_id(c, params),
+        (Get, "/nodes") => Ok(Value::Array(
+            NODES.iter().map(|n| node_entry(c, n.0, false)).collect(),
+        )),
+        (Get, "/nodes/{node}/status") => Ok(node_status(c, &node)),
+        (Get, "/nodes/{node}/tasks") => Ok(list_tasks(c, &node, params, total)),
+        (Get, "/nodes/{node}/tasks/{upid}/status") => {
+            task(c, &var("upid").unwrap_or_default()).map(|t| t.status())
+        }
+        (Get, "/nodes/{node}/tasks/{upid}/log") => {
+            let lines = task(c, &var("upid").unwrap_or_default())?.lines();
+            *total = Some(lines.len() as u64);
+            let start = params.num("start").unwrap_or(0) as usize;
+            let limit = params.num("limit").unwrap_or(50) as usize;
+            Ok(lines
+                .into_iter()
+                .enumerate()
+                .skip(start)
+                .take(limit)
+                .map(|(i, t)| json!({"n": i + 1, "t": t}))
+                .collect())
+        }
+        (Get, "/storage") => Ok(STORAGES.iter().map(|s| storage_config(s.0)).collect()),
+        (Get, "/storage/{storage}") => known_storage(&storage).map(|_| storage_config(&storage)),
+        (Get, "/nodes/{node}/storage") => Ok(STORAGES
+            .iter()
+            .filter(|s| params.get("content").is_none_or(|ct| s.2.contains(ct)))
+            .filter(|s| params.get("storage").is_none_or(|id| id == s.0))
+            .map(|s| node_storage(c, &node, s.0))
+            .collect()),
+        (Get, "/nodes/{node}/storage/{storage}/content") => {
+            known_storage(&storage)?;
+            let want_vmid = params.num("vmid");
+            Ok(c.volumes(&node, &storage)
+                .into_iter()
+                .filter(|v| params.get("content").is_none_or(|ct| ct == v.1))
+                .filter(|v| want_vmid.is_none_or(|id| id == v.4))
+                .map(|(volid, content, format, size, vmid)| {
+                    let mut e = json!({"volid": volid, "content": content, "format": format,
+                        "size": size, "ctime": 1_795_140_000u64});
+                    if vmid != 0 {
+                        e["vmid"] = vmid.into();
+                    }
+                    e
+                })
+                .collect())
+        }
+        (Get, "/access/permissions") => Ok(permissions(params.get("path"))),
+        _ => Err(not_simulated(method, path)),
+    }
+}
+
+/// 501 for a method of the schema that the demo does not simulate.
+pub(super) fn not_simulated(method: HttpMethod, path: &str) -> ApiError {
+    fail(
+        501,
+        format!(
+            "Method '{} {path}' is not simulated by the demo cluster (PVE has it; the demo \
+             covers guests, snapshots, tasks, storage and cluster status)",
+            method.as_str()
+        ),
+    )
+}
+
+/// `{path: {privilege: 1}}` for every ACL path, or for `path` and the ACL paths above it.
+fn permissions(path: Option<&str>) -> Value {
+    let entry = |p: &str| -> Value {
+        privileges(p)
+            .into_iter()
+            .map(|x| (x.to_string(), json!(1)))
+            .collect()
+    };
+    let mut out = Map::new();
+    for (p, _) in ACL {
+        let applies = path.is_none_or(|q| *p == "/" || q == *p || q.starts_with(&format!("{p}/")));
+        if applies {
+            out.insert(p.to_string(), entry(p));
+        }
+    }
+    if let Some(q) = path {
+        out.insert(q.to_string(), entry(q));
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evaluates_checks_like_pve() {
+        let var = |n: &str| {
+            (n == "vmid" || n == "node")
+                .then(|| if n == "vmid" { "100" } else { "pve1" }.to_string())
+        };
+        assert_eq!(
+            permitted(&json!(["perm", "/vms/{vmid}", ["VM.PowerMgmt"]]), &var),
+            Ok(())
+        );
+        assert_eq!(
+            permitted(&json!(["perm", "/nodes/{node}", ["Sys.Modify"]]), &var),
+            Err("/nodes/pve1, Sys.Modify".to_string())
+        );
+        let any = json!([
+            "perm",
+            "/storage/{storage}",
+            ["Datastore.Allocate", "Datastore.Audit"],
+            "any",
+            1
+        ]);
+        assert_eq!(
+            permitted(&any, &|n| (n == "storage").then(|| "local".into())),
+            Ok(())
+        );
+        let or = json!([
+            "or",
+            ["perm", "/", ["Sys.Modify"]],
+            ["perm", "/vms/{vmid}", ["VM.Audit"]]
+        ]);
+        assert_eq!(permitted(&or, &var), Ok(()));
+        assert!(
+            permitted(
+                &json!([
+                    "and",
+                    ["perm", "/", ["Sys.Audit"]],
+                    ["perm", "/", ["Sys.PowerMgmt"]]
+                ]),
+                &var
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn parses_forms_and_refuses_bad_encoding() {
+        let p = Params::parse(&["a=1&b=x%20y+z", "c=%E2%9C%93&d"]).unwrap();
+        assert_eq!(p.get("b"), Some("x y z"));
+        assert_eq!(p.get("c"), Some("✓"));
+        assert_eq!(p.get("d"), Some(""));
+        assert!(Params::parse(&["a=%FF%FE"]).is_err());
+    }
+
+    #[test]
+    fn answers_without_panicking_on_odd_requests() {
+        let s = Shared::new("s3cret");
+        let auth = Some("PVEAPIToken=demo@pve!mcp=s3cret");
+        for (m, p) in [
+            (
+                "GET",
+                "/api2/json/nodes/pve1/qemu/99999999999999999999/status/current",
+            ),
+            ("GET", "/api2/json/nodes/pve9/qemu"),
+            ("GET", "/api2/json/nodes/pve1/tasks/garbage/status"),
+            ("BREW", "/api2/json/version"),
+            ("GET", "/"),
+            ("POST", "/api2/json/nodes/pve1/qemu/100/status/dance"),
+        ] {
+            let r = handle(&s, m, p, auth, Ok(Params::default()));
+            assert!(r.status >= 400, "{m} {p}: {r:?}");
+        }
+        let r = handle(
+            &s,
+            "GET",
+            "/api2/json/version",
+            Some("PVEAPIToken=demo@pve!mcp=s3cres"),
+            Ok(Params::default()),
+        );
+        assert_eq!(r.status, 401);
+        let r = handle(&s, "GET", "/api2/json/version", auth, Ok(Params::default()));
+        assert_eq!(r.body["data"]["release"], "9.2");
+    }
+}
