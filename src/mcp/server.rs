@@ -87,6 +87,7 @@ impl State {
 pub struct Server {
     state: Arc<State>,
     listed: Arc<Vec<Tool>>,
+    instructions: Arc<String>,
 }
 
 impl Server {
@@ -113,7 +114,16 @@ impl Server {
         let names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
         let tools = tools::select(toolsets, read_only, &names);
         let listed = Arc::new(tools.iter().map(|t| t.tool.clone()).collect());
+        let mut instructions = INSTRUCTIONS.to_string();
+        if names.len() > 1 {
+            instructions.push_str(&format!(
+                " Servers: {} (the default when a call gives no `server`), {}.",
+                names[0],
+                names[1..].join(", ")
+            ));
+        }
         Ok(Server {
+            instructions: Arc::new(instructions),
             state: Arc::new(State {
                 clusters,
                 read_only,
@@ -135,7 +145,7 @@ impl ServerHandler for Server {
                 env!("CARGO_PKG_NAME"),
                 env!("CARGO_PKG_VERSION"),
             ))
-            .with_instructions(INSTRUCTIONS)
+            .with_instructions(self.instructions.as_str())
     }
 
     async fn list_tools(

@@ -459,16 +459,14 @@ pub fn select(toolsets: &[Toolset], read_only: bool, servers: &[&str]) -> Vec<Bu
         .collect()
 }
 
-/// `tool` with an optional `server` argument naming one of `servers` (the first is the default).
+/// `tool` with an optional `server` argument naming one of `servers`; the server's instructions
+/// and `proxmox_servers` say which is the default.
 fn with_server(mut tool: BuiltTool, servers: &[&str]) -> BuiltTool {
     if matches!(tool.decl.action, Action::Custom(Custom::Servers)) {
         return tool;
     }
     if let Some(props) = tool.input["properties"].as_object_mut() {
-        props.insert(
-            "server".into(),
-            json!({"enum": servers, "description": format!("Default {}", servers[0])}),
-        );
+        props.insert("server".into(), json!({"enum": servers}));
     }
     tool.tool.input_schema = obj(tool.input.clone());
     tool
@@ -529,5 +527,32 @@ mod tests {
         assert!(tools.iter().all(|t| !t.write));
         assert!(!tools.iter().any(|t| t.decl.name == "proxmox_api_call"));
         assert!(tools.iter().any(|t| t.decl.name == "proxmox_api_get"));
+    }
+
+    #[test]
+    fn several_servers_add_a_server_argument_and_proxmox_servers() {
+        let size = |tools: &[BuiltTool]| tools.iter().map(BuiltTool::bytes).sum::<usize>();
+        let one = select(&Toolset::ALL, false, &["pve"]);
+        assert!(!one.iter().any(|t| t.decl.name == "proxmox_servers"));
+        assert!(
+            one.iter()
+                .all(|t| t.input["properties"].get("server").is_none())
+        );
+        let two = select(&Toolset::ALL, false, &["prod", "lab"]);
+        assert_eq!(two.len(), one.len() + 1);
+        for t in &two {
+            let arg = &t.input["properties"]["server"];
+            if t.decl.name == "proxmox_servers" {
+                assert!(arg.is_null());
+            } else {
+                assert_eq!(arg["enum"], json!(["prod", "lab"]), "{}", t.decl.name);
+                // Listed as built: the schema in tools/list carries it too.
+                assert!(t.tool.input_schema.get("properties").unwrap()["server"].is_object());
+            }
+        }
+        // What several servers cost in tools/list (docs/PERFORMANCE.md): 1,242 bytes for two
+        // (about 40 bytes a tool, and proxmox_servers).
+        let extra = size(&two) - size(&one);
+        assert!(extra < 1536, "{extra} bytes");
     }
 }
