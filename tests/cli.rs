@@ -110,3 +110,43 @@ async fn tools_prints_each_tool_with_its_cost_and_docs_tools_md_is_fresh() {
         "docs/TOOLS.md is stale: run UPDATE_SNAPSHOTS=1 cargo test --test cli"
     );
 }
+
+#[tokio::test]
+async fn version_names_the_schema_release() {
+    let (ok, out, _) = run(&["--version"], &[]).await;
+    assert!(ok);
+    let schema = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("apidoc/VERSION"),
+    )
+    .unwrap();
+    assert_eq!(
+        out.trim(),
+        format!(
+            "proxmox-mcp {} (PVE API schema {})",
+            env!("CARGO_PKG_VERSION"),
+            schema.trim()
+        )
+    );
+}
+
+#[tokio::test]
+async fn json_logs_are_json_and_hold_no_secret() {
+    let pve = FakePve::start().await;
+    let mut vars = base(&pve);
+    vars.push(("PROXMOX_FINGERPRINT", pve.fingerprint().to_string()));
+    vars.push(("RUST_LOG", "trace".to_string()));
+    let (ok, out, err) = run(&["--log-format", "json", "call", "GET", "/nodes"], &vars).await;
+    assert!(ok, "{err}");
+    assert!(out.contains(pve.node()), "{out}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() > 3, "too few log lines at trace: {err}");
+    for l in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        assert!(v["level"].is_string() && v["timestamp"].is_string(), "{l}");
+    }
+    assert!(
+        !err.contains(&pve.alice().token_secret),
+        "a secret reached the logs"
+    );
+}
