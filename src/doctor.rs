@@ -5,16 +5,12 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use proxmox_mcp::apidoc::HttpMethod;
 use proxmox_mcp::params::Form;
 use proxmox_mcp::{Auth, Client, Error, TlsMode};
-use rustls::DigitallySignedStruct;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use serde_json::Value;
 
 use crate::config::{Cluster, Config, Source};
@@ -280,13 +276,16 @@ async fn network(r: &mut Report, cluster: &Cluster) {
     };
     r.step("tcp", Outcome::Ok(format!("connected to {addr}")));
     // TLS: what the server presents, compared with what is configured.
-    let presented = match presented_fingerprint(tcp, &s.host).await {
+    drop(tcp);
+    let presented = match proxmox_mcp::client::presented_fingerprint(&s.host, s.port, STEP_TIMEOUT)
+        .await
+    {
         Ok(fp) => fp,
         Err(e) => {
             r.step(
                 "tls",
                 Outcome::Fail {
-                    cause: format!("TLS handshake with {addr} failed: {e}"),
+                    cause: e.to_string(),
                     fix: "check that the port serves HTTPS (PVE's API is https://HOST:8006)".into(),
                 },
             );
@@ -582,97 +581,6 @@ fn privileges(perms: &Value, client: &Client, cluster: &Cluster) -> Outcome {
                 client.principal()
             ),
         )
-    }
-}
-
-/// The SHA-256 fingerprint (`AB:CD:...`) of the certificate the server presents, whatever it is.
-async fn presented_fingerprint(tcp: tokio::net::TcpStream, host: &str) -> Result<String, String> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let seen = Arc::new(Recorder {
-        provider: provider.clone(),
-        fingerprint: Mutex::new(None),
-    });
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .dangerous()
-        .with_custom_certificate_verifier(seen.clone())
-        .with_no_client_auth();
-    let name = ServerName::try_from(host.to_string())
-        .unwrap_or_else(|_| ServerName::try_from("localhost").expect("a valid name"));
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    tokio::time::timeout(STEP_TIMEOUT, connector.connect(name, tcp))
-        .await
-        .map_err(|_| "no TLS answer in 5 s".to_string())?
-        .map_err(|e| e.to_string())?;
-    let fp = seen
-        .fingerprint
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    fp.ok_or_else(|| "the server presented no certificate".to_string())
-}
-
-/// Accepts any certificate and remembers its fingerprint: used only to show what the server
-/// presents; nothing is sent over this connection.
-#[derive(Debug)]
-struct Recorder {
-    provider: Arc<CryptoProvider>,
-    fingerprint: Mutex<Option<String>>,
-}
-
-impl ServerCertVerifier for Recorder {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, end_entity.as_ref());
-        let text = digest
-            .as_ref()
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect::<Vec<_>>()
-            .join(":");
-        *self.fingerprint.lock().unwrap_or_else(|e| e.into_inner()) = Some(text);
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
     }
 }
 

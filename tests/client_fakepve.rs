@@ -463,13 +463,25 @@ async fn tls_trusts_the_ca_or_the_pinned_fingerprint_and_nothing_else() {
         .await
         .unwrap();
 
+    // What the server presents, read without trusting it: the value to pin.
+    let presented = proxmox_mcp::client::presented_fingerprint(
+        pve.host(),
+        pve.port(),
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(presented, pve.fingerprint());
     let wrong = "00:".repeat(31) + "00";
     let e = proxmox_mcp::api::version::get(&with(TlsMode::Fingerprint(wrong)))
         .await
         .unwrap_err();
     match &e {
         Error::Tls { message } => {
-            assert!(message.contains("does not match the pinned"), "{message}")
+            assert!(
+                message.contains("but the pinned fingerprint is"),
+                "{message}"
+            )
         }
         other => panic!("expected Tls, got {other:?}"),
     }

@@ -15,7 +15,7 @@ use tokio::sync::Mutex;
 
 pub use auth::{ApiToken, Auth};
 pub use task::{TaskOutcome, TaskPoll, WaitOptions, upid_node};
-pub use tls::{TlsMode, parse_fingerprint};
+pub use tls::{TlsMode, parse_fingerprint, presented_fingerprint};
 
 use crate::apidoc::HttpMethod;
 use crate::catalog::Endpoint;

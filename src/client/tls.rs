@@ -3,7 +3,8 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -61,17 +62,30 @@ fn show(fp: &[u8]) -> String {
         .join(":")
 }
 
-/// Accepts exactly one certificate, by the SHA-256 of its DER; handshake signatures are still
-/// verified by rustls.
+/// Records the SHA-256 of the certificate the server presents and, with a pin, accepts exactly
+/// that certificate; handshake signatures are still verified by rustls.
 struct PinnedCert {
-    fingerprint: [u8; 32],
+    /// The fingerprint to accept; `None` accepts any certificate (only to read its fingerprint).
+    pin: Option<[u8; 32]>,
+    /// The fingerprint presented in the last handshake.
+    seen: Mutex<Option<[u8; 32]>>,
     provider: Arc<CryptoProvider>,
+}
+
+impl PinnedCert {
+    fn new(pin: Option<[u8; 32]>, provider: Arc<CryptoProvider>) -> Self {
+        PinnedCert {
+            pin,
+            seen: Mutex::new(None),
+            provider,
+        }
+    }
 }
 
 impl fmt::Debug for PinnedCert {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PinnedCert")
-            .field("fingerprint", &show(&self.fingerprint))
+            .field("pin", &self.pin.as_ref().map(|p| show(p)))
             .finish()
     }
 }
@@ -86,14 +100,16 @@ impl ServerCertVerifier for PinnedCert {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, end_entity.as_ref());
-        if digest.as_ref() == self.fingerprint {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::General(format!(
-                "the server's certificate fingerprint {} does not match the pinned {}",
-                show(digest.as_ref()),
-                show(&self.fingerprint)
-            )))
+        let mut presented = [0u8; 32];
+        presented.copy_from_slice(digest.as_ref());
+        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(presented);
+        match self.pin {
+            Some(pin) if pin != presented => Err(rustls::Error::General(format!(
+                "the server presents the certificate {}, but the pinned fingerprint is {}",
+                show(&presented),
+                show(&pin)
+            ))),
+            _ => Ok(ServerCertVerified::assertion()),
         }
     }
 
@@ -230,10 +246,7 @@ pub(crate) fn apply(
         TlsMode::Fingerprint(fp) => {
             let fingerprint = parse_fingerprint(fp)?;
             let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-            let pinned = Arc::new(PinnedCert {
-                fingerprint,
-                provider: provider.clone(),
-            });
+            let pinned = Arc::new(PinnedCert::new(Some(fingerprint), provider.clone()));
             builder.tls_backend_preconfigured(with_verifier(provider, pinned)?)
         }
         TlsMode::Verify(ca) => {
@@ -269,6 +282,41 @@ pub(crate) fn apply(
             );
             builder.tls_danger_accept_invalid_certs(true)
         }
+    })
+}
+
+/// The SHA-256 fingerprint (`AB:CD:...`) of the certificate `host:port` presents, read without
+/// trusting it, as `PROXMOX_FINGERPRINT` wants it. Only the TLS handshake happens: nothing is sent
+/// over the connection. `timeout` bounds the connection and the handshake.
+pub async fn presented_fingerprint(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<String, Error> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let recorder = Arc::new(PinnedCert::new(None, provider.clone()));
+    let config = with_verifier(provider, recorder.clone())?;
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|_| config_error(format!("`{host}` is not a host name or an IP address")))?;
+    let handshake = async {
+        let tcp = tokio::net::TcpStream::connect((host, port))
+            .await
+            .map_err(|e| Error::Connect {
+                message: format!("cannot connect to {host}:{port}: {e}"),
+            })?;
+        tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .map_err(|e| Error::Tls {
+                message: format!("TLS handshake with {host}:{port} failed: {e}"),
+            })
+    };
+    tokio::time::timeout(timeout, handshake)
+        .await
+        .map_err(|_| Error::Timeout { after: timeout })??;
+    let seen = *recorder.seen.lock().unwrap_or_else(|e| e.into_inner());
+    seen.map(|fp| show(&fp)).ok_or_else(|| Error::Tls {
+        message: format!("{host}:{port} presented no certificate"),
     })
 }
 
