@@ -14,7 +14,7 @@ use proxmox_mcp::{Auth, Client, Error, TlsMode};
 use serde_json::Value;
 
 use crate::config::{Cluster, Config, Source};
-use crate::mcp::preflight::{Verdict, evaluate};
+use crate::mcp::preflight::{self, Verdict, evaluate};
 use crate::mcp::table::Toolset;
 use crate::mcp::tools;
 
@@ -58,9 +58,10 @@ impl Report {
     }
 }
 
-/// Runs the checks on the server named `--server` (default: the default server). Returns
-/// whether every step passed.
-pub fn run(config: Result<Config, String>, server: Option<&str>) -> bool {
+/// Runs the checks on the default server of `config` (`--server` makes the one to check the
+/// default, so the `PROXMOX_*` variables apply to it as they would for `serve --server`).
+/// Returns whether every step passed.
+pub fn run(config: Result<Config, String>) -> bool {
     let mut r = Report { failed: false };
     let config = match config {
         Ok(c) => c,
@@ -77,22 +78,7 @@ pub fn run(config: Result<Config, String>, server: Option<&str>) -> bool {
             return false;
         }
     };
-    let cluster = match server {
-        Some(name) => match config.cluster(name) {
-            Ok(c) => c,
-            Err(e) => {
-                r.step(
-                    "configuration",
-                    Outcome::Fail {
-                        cause: e,
-                        fix: "pass one of the configured names to --server".into(),
-                    },
-                );
-                return false;
-            }
-        },
-        None => config.default_cluster(),
-    };
+    let cluster = config.default_cluster();
     println!(
         "proxmox-mcp doctor: server `{}` ({} of {} configured){}",
         cluster.name,
@@ -329,14 +315,10 @@ async fn network(r: &mut Report, cluster: &Cluster) {
                 ),
             ),
         ),
-        _ => r.step(
-            "tls",
-            Outcome::Ok(format!(
-                "presented certificate SHA-256 {presented} (checked against the CA in the next \
-                 step; to pin it: PROXMOX_FINGERPRINT={presented})"
-            )),
-        ),
+        // Checked against the CA by the first request below, which reports this step.
+        _ => true,
     };
+    let ca_checked = !matches!(s.tls, TlsMode::Fingerprint(_) | TlsMode::Insecure);
     if !tls_ok {
         r.skip(&["auth", "version", "privileges"]);
         return;
@@ -359,7 +341,23 @@ async fn network(r: &mut Report, cluster: &Cluster) {
         let client = client.clone();
         async move { client.request(HttpMethod::Get, path, Form::new()).await }
     };
-    let version = match get("/version").await {
+    let first = get("/version").await;
+    if ca_checked {
+        if let Err(e @ Error::Tls { .. }) = &first {
+            let (_, cause, fix) = auth_failure(e, &client, &presented);
+            r.step("tls", Outcome::Fail { cause, fix });
+            r.skip(&["auth", "version", "privileges"]);
+            return;
+        }
+        r.step(
+            "tls",
+            Outcome::Ok(format!(
+                "the certificate (SHA-256 {presented}) is trusted by the configured CA; to pin \
+                 it instead: PROXMOX_FINGERPRINT={presented}"
+            )),
+        );
+    }
+    let version = match first {
         Ok(v) => v,
         Err(e) => {
             let (name, cause, fix) = auth_failure(&e, &client, &presented);
@@ -543,9 +541,10 @@ fn privileges(perms: &Value, client: &Client, cluster: &Cluster) -> Outcome {
         counted += 1;
         if let Verdict::No(missing) = evaluate(&check, &lookup) {
             refused.push(format!(
-                "{} ({}: lacks {missing})",
+                "{} ({}: lacks {})",
                 tool.decl.name,
-                tool.decl.toolset.name()
+                tool.decl.toolset.name(),
+                preflight::describe(&missing)
             ));
         }
     }

@@ -179,13 +179,15 @@ fn main() -> ExitCode {
         Command::Doctor { server } => {
             let opts = Options {
                 config,
+                server,
                 ..Options::default()
             };
-            if doctor::run(Config::from_env(&opts), server.as_deref()) {
-                Ok(())
+            // The report is on stdout; a failed step is its own message.
+            return if doctor::run(Config::from_env(&opts)) {
+                ExitCode::SUCCESS
             } else {
-                Err("a check failed; see its cause and fix above".to_string())
-            }
+                ExitCode::FAILURE
+            };
         }
         Command::Endpoints { filter } => {
             list_endpoints(filter.as_deref());

@@ -125,6 +125,33 @@ async fn doctor_passes_and_names_each_failure() {
         "{text}"
     );
 
+    // Strict (the default) against PVE's own CA: the TLS step fails and offers the pin.
+    let strict = vec![
+        ("PROXMOX_HOST", pve.host().to_string()),
+        ("PROXMOX_PORT", port.clone()),
+        ("PROXMOX_TOKEN", token.clone()),
+    ];
+    let (ok, text) = run(strict.clone());
+    assert!(!ok);
+    line(&text, "FAIL", "tls");
+    assert!(
+        text.contains(&format!("PROXMOX_FINGERPRINT={}", pve.fingerprint())),
+        "{text}"
+    );
+    line(&text, "skip", "auth");
+    // ... and passes once that CA is trusted.
+    let mut with_ca = strict;
+    with_ca.push((
+        "PROXMOX_SSL_CA_CERT",
+        pve.ca_pem_path().display().to_string(),
+    ));
+    let (ok, text) = run(with_ca);
+    assert!(ok, "{text}");
+    assert!(
+        line(&text, " ok ", "tls").contains("trusted by the configured CA"),
+        "{text}"
+    );
+
     // A closed port: the TCP step names the port actually used.
     let closed = std::net::TcpListener::bind((pve.host(), 0)).unwrap();
     let closed_port = closed.local_addr().unwrap().port().to_string();
@@ -138,6 +165,16 @@ async fn doctor_passes_and_names_each_failure() {
         "{text}"
     );
     line(&text, "skip", "tls");
+
+    // An unknown server: the configuration step lists the configured ones.
+    let v: Vec<(&str, &str)> = base.to_vec();
+    let (ok, text) = doctor(&v, &["--server", "lab"]);
+    assert!(!ok);
+    assert!(
+        line(&text, "FAIL", "configuration").contains("configured: default"),
+        "{text}"
+    );
+    line(&text, "skip", "dns");
 
     // Missing settings: the configuration step, and the way out.
     let (ok, text) = doctor(&[], &[]);

@@ -328,6 +328,10 @@ impl Config {
         for (name, mut raw) in raws {
             raw.overlay(policy.clone());
             let settings = resolve(&name, &raw, path.is_some())?;
+            let config_flag = file_path
+                .as_ref()
+                .map(|p: &PathBuf| format!(" --config {}", p.display()))
+                .unwrap_or_default();
             if settings.tls == TlsMode::Insecure {
                 let from = TLS
                     .iter()
@@ -336,8 +340,8 @@ impl Config {
                 warnings.push(format!(
                     "server `{name}`: CERTIFICATE CHECKS ARE OFF ({from}). Anyone between here and \
                      {}:{} can read the credentials and change answers. Pin the certificate \
-                     instead: `proxmox-mcp doctor --server {name}` prints its fingerprint for \
-                     PROXMOX_FINGERPRINT (or \"fingerprint\" in the file)",
+                     instead: `proxmox-mcp doctor{config_flag} --server {name}` prints its \
+                     fingerprint for PROXMOX_FINGERPRINT (or \"fingerprint\" in the file)",
                     settings.host, settings.port
                 ));
             }
@@ -437,6 +441,7 @@ impl Config {
     }
 
     /// The server called `name`, or an error listing the configured ones.
+    #[cfg(test)]
     pub fn cluster(&self, name: &str) -> Result<&Cluster, String> {
         self.clusters
             .iter()
@@ -913,7 +918,13 @@ mod tests {
         let w = c.warnings.join("\n");
         assert!(w.contains("CERTIFICATE CHECKS ARE OFF"), "{w}");
         assert!(w.contains("verify_ssl in"), "{w}");
-        assert!(w.contains("doctor --server proxmox-primary"), "{w}");
+        assert!(
+            w.contains(&format!(
+                "doctor --config {} --server proxmox-primary",
+                path.display()
+            )),
+            "{w}"
+        );
         assert_eq!(cl.sources["token"], Source::Env("PROXMOX_TOKEN"));
         assert!(
             cl.sources["host"]

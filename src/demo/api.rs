@@ -18,6 +18,7 @@ use super::status::{
     cluster_status, known_storage, list_tasks, next_id, node_entry, node_status, node_storage,
     resources, storage_config, task,
 };
+use crate::mcp::preflight::{self, Verdict};
 
 /// What the demo token holds, by ACL path (propagating to the paths below).
 const ACL: &[(&str, &[&str])] = &[
@@ -54,9 +55,6 @@ const ACL: &[(&str, &[&str])] = &[
         ],
     ),
 ];
-
-/// The spellings of a boolean PVE accepts.
-const BOOLS: &[&str] = &["0", "1", "true", "false", "yes", "no", "on", "off"];
 
 /// The demo's state and its token's secret.
 pub struct Shared {
@@ -240,141 +238,60 @@ pub(super) fn privileges(path: &str) -> BTreeSet<&'static str> {
         .collect()
 }
 
-/// Evaluates a catalog `check` expression; `Err` names the path and privilege PVE would report.
+/// Evaluates a catalog `check` expression with the pre-flight's evaluator over the demo token's
+/// grants; `Err` names the path and privilege as PVE's 403 does. What the evaluator cannot
+/// decide is allowed, as it is by the MCP server.
 pub(super) fn permitted(check: &Value, var: &dyn Fn(&str) -> Option<String>) -> Result<(), String> {
-    let Some(list) = check.as_array() else {
-        return Ok(());
+    let lookup = |template: &str| {
+        let path = preflight::fill_with(template, var)?;
+        let held = privileges(&path).into_iter().map(str::to_string).collect();
+        Some((path, std::sync::Arc::new(held)))
     };
-    let arg = |i: usize| list.get(i).and_then(Value::as_str);
-    match arg(0) {
-        Some("perm") => {
-            let mut path = String::new();
-            for seg in arg(1).unwrap_or("/").split('/').filter(|s| !s.is_empty()) {
-                let value = match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                    Some(name) => match var(name) {
-                        Some(v) => v,
-                        None => return Ok(()),
-                    },
-                    None => seg.to_string(),
+    match preflight::evaluate(check, &lookup) {
+        Verdict::No(missing) => {
+            let first = missing.first().map(|m| {
+                let privs = if m.any {
+                    m.privs.join("|")
+                } else {
+                    m.privs.first().cloned().unwrap_or_default()
                 };
-                path = format!("{path}/{value}");
-            }
-            if path.is_empty() {
-                path.push('/');
-            }
-            let privs: Vec<&str> = list
-                .get(2)
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let mut any = false;
-            for opt in list[3.min(list.len())..].chunks(2) {
-                match (opt[0].as_str(), opt.get(1)) {
-                    (Some("any"), Some(v)) => any = v.as_u64() == Some(1),
-                    (Some("require_param"), Some(Value::String(p))) if var(p).is_none() => {
-                        return Ok(());
-                    }
-                    _ => {}
-                }
-            }
-            let held = privileges(&path);
-            let missing: Vec<&str> = privs
-                .iter()
-                .copied()
-                .filter(|p| !held.contains(p))
-                .collect();
-            match (any, missing.is_empty()) {
-                (_, true) => Ok(()),
-                (true, _) if missing.len() < privs.len() => Ok(()),
-                (true, _) => Err(format!("{path}, {}", privs.join("|"))),
-                (false, _) => Err(format!("{path}, {}", missing[0])),
-            }
+                format!("{}, {privs}", m.path)
+            });
+            Err(first.unwrap_or_default())
         }
-        Some("and") => list[1..].iter().try_for_each(|c| permitted(c, var)),
-        Some("or") => {
-            let mut last = Ok(());
-            for c in &list[1..] {
-                last = permitted(c, var);
-                if last.is_ok() {
-                    break;
-                }
-            }
-            last
-        }
-        _ => Ok(()),
+        Verdict::Yes | Verdict::Unknown => Ok(()),
     }
 }
 
-/// Checks parameters against the method's schema as PVE does: unknown names, missing required
-/// ones, integers and booleans that are not.
+/// Checks parameters against the method's schema with the checks the SDK and the MCP tools run
+/// before sending (`proxmox_mcp::args`), answering as PVE does: 400 with the field's error.
 fn check_params(ep: &Endpoint, vars: &[(&str, &str)], params: &Params) -> Result<(), ApiError> {
-    let schema: Value = serde_json::from_str(ep.parameters).unwrap_or_default();
-    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
-        return Ok(());
-    };
-    let mut errors = Map::new();
-    let open = schema.get("additionalProperties").and_then(Value::as_u64) == Some(1);
-    for (k, v) in &params.0 {
-        let base = k.trim_end_matches(|c: char| c.is_ascii_digit());
-        let prop = props.get(k).or_else(|| {
-            (base != k)
-                .then(|| props.get(&format!("{base}[n]")))
-                .flatten()
-        });
-        let Some(prop) = prop else {
-            if !open {
-                errors.insert(
-                    k.clone(),
-                    "property is not defined in schema and the schema does not allow \
-                     additional properties"
-                        .into(),
-                );
+    let mut args = Map::new();
+    for (name, value) in vars {
+        args.insert(name.to_string(), Value::String(value.to_string()));
+    }
+    for (name, value) in &params.0 {
+        let value = Value::String(value.clone());
+        // A repeated key is a list, as PVE reads a form.
+        match args.get_mut(name) {
+            Some(Value::Array(list)) => list.push(value),
+            Some(first) => *first = Value::Array(vec![first.take(), value]),
+            None => {
+                args.insert(name.clone(), value);
             }
-            continue;
-        };
-        let bad = |t: &str| format!("type check ('{t}') failed - got '{v}'");
-        match prop.get("type").and_then(Value::as_str) {
-            Some("integer") => match v.parse::<i64>() {
-                Err(_) => {
-                    errors.insert(k.clone(), bad("integer").into());
-                }
-                Ok(n) => {
-                    let min = prop.get("minimum").and_then(Value::as_i64);
-                    let max = prop.get("maximum").and_then(Value::as_i64);
-                    if let Some(m) = min.filter(|m| n < *m) {
-                        errors.insert(
-                            k.clone(),
-                            format!("value must have a minimum value of {m}").into(),
-                        );
-                    } else if let Some(m) = max.filter(|m| n > *m) {
-                        errors.insert(
-                            k.clone(),
-                            format!("value must have a maximum value of {m}").into(),
-                        );
-                    }
-                }
-            },
-            Some("boolean") if !BOOLS.contains(&v.as_str()) => {
-                errors.insert(k.clone(), bad("boolean").into());
-            }
-            _ => {}
         }
     }
-    for (name, prop) in props {
-        let optional = prop.get("optional").and_then(Value::as_u64) == Some(1);
-        let is_var = vars.iter().any(|(n, _)| n == name);
-        if !optional && !is_var && !name.contains("[n]") && params.get(name).is_none() {
-            errors.insert(
-                name.clone(),
-                "property is missing and it is not optional".into(),
-            );
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(bad_params(errors))
-    }
+    proxmox_mcp::args::prepare(ep, &args)
+        .map(|_| ())
+        .map_err(|e| {
+            let (name, reason) = match e {
+                proxmox_mcp::Error::InvalidParameter { name, reason } => (name, reason),
+                other => (String::new(), other.to_string()),
+            };
+            let mut errors = Map::new();
+            errors.insert(name, Value::String(reason));
+            bad_params(errors)
+        })
 }
 
 fn dispatch(

@@ -30,10 +30,42 @@ pub struct Cache {
 /// The result of evaluating a check.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
+    /// Met.
     Yes,
-    /// Not met, with what is missing in words.
-    No(String),
+    /// Not met: what is missing (for `or`, every alternative).
+    No(Vec<Missing>),
+    /// Not decidable here; left to PVE.
     Unknown,
+}
+
+/// Privileges a check wants on one path and the caller lacks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Missing {
+    /// The ACL path, as shown.
+    pub path: String,
+    /// The privileges lacking (for `any`: all of those named, one of which would do).
+    pub privs: Vec<String>,
+    /// One of `privs` would do.
+    pub any: bool,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.any {
+            write!(f, "any of {} on {}", self.privs.join(", "), self.path)
+        } else {
+            write!(f, "{} on {}", self.privs.join(", "), self.path)
+        }
+    }
+}
+
+/// What is missing, in words: `VM.PowerMgmt on /vms/101, or Sys.Modify on /`.
+pub fn describe(missing: &[Missing]) -> String {
+    missing
+        .iter()
+        .map(Missing::to_string)
+        .collect::<Vec<_>>()
+        .join(", or ")
 }
 
 impl Cache {
@@ -108,6 +140,7 @@ pub async fn check(
     };
     match evaluate(&check, &lookup) {
         Verdict::No(missing) => {
+            let missing = describe(&missing);
             let who = if client.uses_token() {
                 "the token"
             } else {
@@ -129,19 +162,23 @@ pub async fn check(
     }
 }
 
-/// `/vms/{vmid}` with the values filled in; `None` when one is missing.
+/// `/vms/{vmid}` with the values of `vars` filled in; `None` when one is missing.
 fn fill(template: &str, vars: &Map<String, Value>) -> Option<String> {
+    fill_with(template, &|name| match vars.get(name)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+/// `/vms/{vmid}` with the values `value` gives filled in; `None` when one is missing.
+pub fn fill_with(template: &str, value: &dyn Fn(&str) -> Option<String>) -> Option<String> {
     let mut out = String::new();
     let mut rest = template;
     while let Some(start) = rest.find('{') {
         let end = rest[start..].find('}')? + start;
         out.push_str(&rest[..start]);
-        let value = match vars.get(&rest[start + 1..end])? {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            _ => return None,
-        };
-        out.push_str(&value);
+        out.push_str(&value(&rest[start + 1..end])?);
         rest = &rest[end + 1..];
     }
     out.push_str(rest);
@@ -211,10 +248,13 @@ pub fn evaluate(check: &Value, held: &Lookup) -> Verdict {
             };
             if met || privs.is_empty() {
                 Verdict::Yes
-            } else if any {
-                Verdict::No(format!("any of {} on {path}", privs.join(", ")))
             } else {
-                Verdict::No(format!("{} on {path}", missing.join(", ")))
+                let privs = if any { privs } else { missing };
+                Verdict::No(vec![Missing {
+                    path,
+                    privs: privs.iter().map(|p| p.to_string()).collect(),
+                    any,
+                }])
             }
         }
         Some("and") => {
@@ -238,10 +278,10 @@ pub fn evaluate(check: &Value, held: &Lookup) -> Verdict {
                 match evaluate(c, held) {
                     Verdict::Yes => return Verdict::Yes,
                     Verdict::Unknown => return Verdict::Unknown,
-                    Verdict::No(m) => misses.push(m),
+                    Verdict::No(m) => misses.extend(m),
                 }
             }
-            Verdict::No(misses.join(", or "))
+            Verdict::No(misses)
         }
         _ => Verdict::Unknown,
     }
@@ -289,7 +329,11 @@ mod tests {
         let perm = json!(["perm", "/vms/{vmid}", ["VM.PowerMgmt"]]);
         assert_eq!(
             eval(&perm, &vars, &h),
-            Verdict::No("VM.PowerMgmt on /vms/100".into())
+            Verdict::No(vec![Missing {
+                path: "/vms/100".into(),
+                privs: vec!["VM.PowerMgmt".into()],
+                any: false
+            }])
         );
         let any = json!([
             "perm",
@@ -312,7 +356,11 @@ mod tests {
         ]);
         assert_eq!(
             eval(&and, &vars, &h),
-            Verdict::No("Datastore.AllocateSpace on /storage/local".into())
+            Verdict::No(vec![Missing {
+                path: "/storage/local".into(),
+                privs: vec!["Datastore.AllocateSpace".into()],
+                any: false
+            }])
         );
         // A variable without a value, an option it does not know, a check it does not know.
         assert_eq!(

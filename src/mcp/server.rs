@@ -175,7 +175,9 @@ impl ServerHandler for Server {
                 let why = if matches!(decl.action, Action::Custom(Custom::Servers)) {
                     "only one server is configured".to_string()
                 } else if state.read_only {
-                    "the server runs read-only (--read-only)".to_string()
+                    "every configured server is read-only (--read-only, PROXMOX_READ_ONLY or \
+                     read_only in the configuration file)"
+                        .to_string()
                 } else {
                     format!(
                         "its toolset `{}` is not enabled (--toolsets)",
