@@ -25,6 +25,13 @@ environment:
                           tools do; wins over the other TLS settings
   PROXMOX_TIMEOUT         request timeout in seconds (default 30, at most 86400)
   PROXMOX_ALLOW_ELEVATED  true allows writes (POST/PUT/DELETE); false (default) refuses them
+  PROXMOX_MCP_HTTP_TOKEN  serve --http: the bearer token clients must send (required, at least 16
+                          characters; or PROXMOX_MCP_HTTP_TOKEN_FILE / --http-token-file PATH)
+  PROXMOX_MCP_HTTP_TOKEN_FILE       serve --http: file holding the bearer token
+  PROXMOX_MCP_HTTP_ALLOWED_ORIGINS  serve --http: browser origins allowed besides
+                          http://localhost, http://127.0.0.1 and http://[::1] (comma-separated)
+  PROXMOX_MCP_HTTP_ALLOWED_HOSTS    serve --http: Host names allowed besides loopback names and
+                          the bind address (comma-separated)
   RUST_LOG                log filter for stderr (default warn)";
 
 /// How to reach and authenticate to one PVE server, and what the server may do there.

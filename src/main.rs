@@ -29,7 +29,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the MCP server on stdin/stdout (logs go to stderr).
+    /// Run the MCP server on stdin/stdout, or over HTTP with --http (logs go to stderr).
     #[command(after_help = config::ENV_HELP)]
     Serve {
         /// Allow writes (POST, PUT, DELETE); the same as PROXMOX_ALLOW_ELEVATED=true.
@@ -41,6 +41,8 @@ enum Command {
         /// Toolsets to serve, comma-separated: guests, nodes, tasks, api (default: all).
         #[arg(long, value_delimiter = ',')]
         toolsets: Vec<String>,
+        #[command(flatten)]
+        http: mcp::http::HttpArgs,
     },
     /// Show the MCP tools with their size in tools/list, and the total per toolset.
     Tools {
@@ -99,7 +101,8 @@ fn main() -> ExitCode {
             allow_elevated,
             read_only,
             toolsets,
-        } => run_serve(allow_elevated, read_only, &toolsets),
+            http,
+        } => run_serve(allow_elevated, read_only, &toolsets, &http),
         Command::Tools {
             toolsets,
             read_only,
@@ -136,8 +139,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_serve(allow_elevated: bool, read_only: bool, toolsets: &[String]) -> Result<(), String> {
+fn run_serve(
+    allow_elevated: bool,
+    read_only: bool,
+    toolsets: &[String],
+    http: &mcp::http::HttpArgs,
+) -> Result<(), String> {
     let toolsets = tools_cmd::parse_toolsets(toolsets)?;
+    let http = http.options()?;
     let settings = Settings::from_env(allow_elevated)?;
     let client = settings.client()?;
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -148,9 +157,13 @@ fn run_serve(allow_elevated: bool, read_only: bool, toolsets: &[String]) -> Resu
         host = settings.host,
         elevated = settings.allow_elevated,
         read_only,
-        "serving MCP on stdio"
+        transport = if http.is_some() { "http" } else { "stdio" },
+        "serving MCP"
     );
     let server = mcp::server::Server::new(client, settings.allow_elevated, read_only, &toolsets);
+    if let Some(opts) = http {
+        return rt.block_on(mcp::http::serve_http(server, opts));
+    }
     rt.block_on(mcp::server::serve_stdio(server))
 }
 
