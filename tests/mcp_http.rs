@@ -194,15 +194,14 @@ async fn a_missing_or_wrong_token_is_401_and_nothing_reaches_pve() {
 #[tokio::test]
 async fn origin_and_host_are_checked() {
     let pve = FakePve::start().await;
+    // The origin from the flag, the hosts from the variable.
     let server = HttpServer::start(
         &pve,
-        &[],
-        &[
-            "--http-allowed-origin",
-            "https://app.example",
-            "--http-allowed-host",
-            "mcp.example",
-        ],
+        &[(
+            "PROXMOX_MCP_HTTP_ALLOWED_HOSTS",
+            "mcp.example, other.example:8080",
+        )],
+        &["--http-allowed-origin", "https://app.example"],
     )
     .await;
     let auth = bearer(TOKEN);
@@ -238,6 +237,8 @@ async fn origin_and_host_are_checked() {
         (format!("localhost:{port}"), 200),
         (format!("127.0.0.1:{port}"), 200),
         ("mcp.example".to_string(), 200),
+        ("other.example:8080".to_string(), 200),
+        ("other.example:8081".to_string(), 403),
     ] {
         let r = server
             .post(initialize(), &[("Authorization", &auth), ("Host", &host)])
@@ -415,6 +416,33 @@ async fn start_up_refuses_without_a_usable_token() {
     .await;
     assert!(!ok);
     assert!(err.contains("--http-allowed-origin"), "{err}");
+    let mut bad_var = with_token.clone();
+    bad_var.push((
+        "PROXMOX_MCP_HTTP_ALLOWED_ORIGINS".into(),
+        "https://ok.example,ftp://bad.example".into(),
+    ));
+    let (ok, err) = run_to_end(&bad_var, &["serve", "--http", "127.0.0.1:0"]).await;
+    assert!(!ok);
+    assert!(
+        err.contains("PROXMOX_MCP_HTTP_ALLOWED_ORIGINS") && err.contains("ftp://bad.example"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn stdio_ignores_the_http_variables() {
+    let pve = FakePve::start().await;
+    let server = mcp::Mcp::alice(
+        &pve,
+        &[
+            ("PROXMOX_MCP_HTTP_TOKEN_FILE", ""),
+            ("PROXMOX_MCP_HTTP_ALLOWED_ORIGINS", "not an origin"),
+            ("PROXMOX_MCP_HTTP_ALLOWED_HOSTS", ""),
+        ],
+        &[],
+    )
+    .await;
+    assert!(!server.tools().await.is_empty());
 }
 
 #[cfg(unix)]

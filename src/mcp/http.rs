@@ -56,23 +56,27 @@ const LOOPBACK_ORIGINS: [&str; 3] = ["http://localhost:*", "http://127.0.0.1:*",
 /// `Host` names allowed whatever is configured (on any port).
 const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
-/// The command-line flags of `serve` for the HTTP transport.
+/// The command-line flags of `serve` for the HTTP transport. Their variables are read by
+/// [`HttpArgs::options`], and only with `--http`, so that stdio ignores them.
 #[derive(clap::Args, Debug, Default)]
 pub struct HttpArgs {
     /// Serve MCP over Streamable HTTP at http://ADDR/mcp instead of stdio (such as
     /// 127.0.0.1:8080). Needs a bearer token: PROXMOX_MCP_HTTP_TOKEN or --http-token-file.
     #[arg(long, value_name = "ADDR")]
     pub http: Option<SocketAddr>,
-    /// File holding the bearer token clients must send (instead of PROXMOX_MCP_HTTP_TOKEN).
-    #[arg(long, value_name = "PATH", env = TOKEN_FILE_VAR)]
+    /// File holding the bearer token clients must send, instead of PROXMOX_MCP_HTTP_TOKEN
+    /// (default: PROXMOX_MCP_HTTP_TOKEN_FILE).
+    #[arg(long, value_name = "PATH")]
     pub http_token_file: Option<PathBuf>,
     /// A browser origin allowed besides loopback ones, such as https://app.example:8443
-    /// (repeatable; without a port, the scheme's default port; `:*` for any port).
-    #[arg(long, value_name = "ORIGIN", env = ORIGINS_VAR, value_delimiter = ',')]
+    /// (repeatable; without a port, the scheme's default port; `:*` for any port; also
+    /// PROXMOX_MCP_HTTP_ALLOWED_ORIGINS, comma-separated).
+    #[arg(long, value_name = "ORIGIN")]
     pub http_allowed_origin: Vec<String>,
     /// A Host name clients may use besides loopback ones and the bind address, such as
-    /// mcp.example or mcp.example:8080 (repeatable).
-    #[arg(long, value_name = "HOST", env = HOSTS_VAR, value_delimiter = ',')]
+    /// mcp.example or mcp.example:8080 (repeatable; also PROXMOX_MCP_HTTP_ALLOWED_HOSTS,
+    /// comma-separated).
+    #[arg(long, value_name = "HOST")]
     pub http_allowed_host: Vec<String>,
 }
 
@@ -100,30 +104,27 @@ impl HttpArgs {
         let Some(bind) = self.http else {
             return Ok(None);
         };
-        let from_env = std::env::var(TOKEN_VAR).ok().filter(|t| !t.is_empty());
-        let token = read_token(from_env, self.http_token_file.as_deref())?;
+        let token_file = self
+            .http_token_file
+            .clone()
+            .or_else(|| var(TOKEN_FILE_VAR).map(PathBuf::from));
+        let token = read_token(var(TOKEN_VAR), token_file.as_deref())?;
+        let origins = with_list_var(&self.http_allowed_origin, ORIGINS_VAR);
+        let hosts = with_list_var(&self.http_allowed_host, HOSTS_VAR);
         let mut allowed_origins: Vec<String> = LOOPBACK_ORIGINS.map(String::from).to_vec();
-        for o in self
-            .http_allowed_origin
-            .iter()
-            .filter(|o| !o.trim().is_empty())
-        {
+        for o in &origins {
             allowed_origins.push(parse_origin(o)?);
         }
         let mut allowed_hosts: Vec<String> = LOOPBACK_HOSTS.map(String::from).to_vec();
         if !bind.ip().is_unspecified() {
             allowed_hosts.push(bind.ip().to_string());
-        } else if self.http_allowed_host.iter().all(|h| h.trim().is_empty()) {
+        } else if hosts.is_empty() {
             tracing::warn!(
                 "--http {bind} listens on every address, but only loopback Host names are \
                  allowed: add the names clients use with --http-allowed-host or {HOSTS_VAR}"
             );
         }
-        for h in self
-            .http_allowed_host
-            .iter()
-            .filter(|h| !h.trim().is_empty())
-        {
+        for h in &hosts {
             allowed_hosts.push(parse_host(h)?);
         }
         Ok(Some(HttpOptions {
@@ -135,6 +136,28 @@ impl HttpArgs {
             max_body_bytes: MAX_BODY_BYTES,
         }))
     }
+}
+
+/// A variable's value, when set and not empty.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The flag's values, else the variable's comma-separated ones; blanks dropped.
+fn with_list_var(flags: &[String], name: &str) -> Vec<String> {
+    let from_var;
+    let items: Vec<&str> = if flags.is_empty() {
+        from_var = var(name).unwrap_or_default();
+        from_var.split(',').collect()
+    } else {
+        flags.iter().map(String::as_str).collect()
+    };
+    items
+        .into_iter()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// The token from the variable or the file (not both), checked.
