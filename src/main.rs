@@ -56,7 +56,7 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the MCP server on stdin/stdout (logs go to stderr).
+    /// Run the MCP server on stdin/stdout, or over HTTP with --http (logs go to stderr).
     #[command(after_help = config::ENV_HELP)]
     Serve {
         /// Allow writes (POST, PUT, DELETE); the same as PROXMOX_ALLOW_ELEVATED=true.
@@ -76,6 +76,8 @@ enum Command {
         /// settings needed (the same as PROXMOX_DEMO=true). Writes still need --allow-elevated.
         #[arg(long)]
         demo: bool,
+        #[command(flatten)]
+        http: mcp::http::HttpArgs,
     },
     /// Check the way to a server step by step: configuration, DNS, TCP, TLS (prints the
     /// certificate's fingerprint), authentication, PVE version, privileges. Exits non-zero when a
@@ -152,6 +154,7 @@ fn main() -> ExitCode {
             toolsets,
             server,
             demo,
+            http,
         } => {
             let opts = Options {
                 config,
@@ -159,7 +162,7 @@ fn main() -> ExitCode {
                 allow_elevated,
                 read_only,
             };
-            run_serve(&opts, &toolsets, demo)
+            run_serve(&opts, &toolsets, demo, &http)
         }
         Command::Tools {
             toolsets,
@@ -236,8 +239,15 @@ fn load_config(opts: &Options) -> Result<Config, String> {
     Ok(config)
 }
 
-fn run_serve(opts: &Options, toolsets: &[String], demo: bool) -> Result<(), String> {
+fn run_serve(
+    opts: &Options,
+    toolsets: &[String],
+    demo: bool,
+    http: &mcp::http::HttpArgs,
+) -> Result<(), String> {
     let toolsets = tools_cmd::parse_toolsets(toolsets)?;
+    // The HTTP settings are checked first: a missing bearer token stops start-up at once.
+    let http = http.options()?;
     let demo = demo
         || config::env_var("PROXMOX_DEMO")
             .map(|v| config::parse_bool("PROXMOX_DEMO", &v))
@@ -259,9 +269,13 @@ fn run_serve(opts: &Options, toolsets: &[String], demo: bool) -> Result<(), Stri
             host = d.settings.host,
             elevated = d.settings.allow_elevated,
             read_only = d.settings.read_only,
-            "serving MCP on stdio"
+            transport = if http.is_some() { "http" } else { "stdio" },
+            "serving MCP"
         );
-        mcp::server::serve_stdio(server).await
+        match http {
+            Some(opts) => mcp::http::serve_http(server, opts).await,
+            None => mcp::server::serve_stdio(server).await,
+        }
     })
 }
 

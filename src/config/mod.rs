@@ -39,6 +39,13 @@ environment:
                           refuses them
   PROXMOX_READ_ONLY       true hides and refuses writes on every server, whatever else is set
   PROXMOX_DEMO            true is the same as --demo: a simulated cluster, no settings needed
+  PROXMOX_MCP_HTTP_TOKEN  serve --http: the bearer token clients must send (required, at least 16
+                          characters; or PROXMOX_MCP_HTTP_TOKEN_FILE / --http-token-file PATH)
+  PROXMOX_MCP_HTTP_TOKEN_FILE       serve --http: file holding the bearer token
+  PROXMOX_MCP_HTTP_ALLOWED_ORIGINS  serve --http: browser origins allowed besides
+                          http://localhost, http://127.0.0.1 and http://[::1] (comma-separated)
+  PROXMOX_MCP_HTTP_ALLOWED_HOSTS    serve --http: Host names allowed besides loopback names and
+                          the bind address (comma-separated)
   RUST_LOG                log filter for stderr (default warn)";
 
 /// Where a setting came from, as `doctor` and error messages name it.

@@ -8,11 +8,13 @@
 //! * [`custom`]: tools that are more than one method call, and the generic API tools.
 //! * [`preflight`], [`guests`], [`errors`], [`redact`]: what the pipeline leans on.
 //! * [`server`]: the rmcp handler.
+//! * [`http`]: the Streamable HTTP transport (bearer token, Host/Origin checks, limits).
 
 pub mod call;
 pub mod custom;
 pub mod errors;
 pub mod guests;
+pub mod http;
 pub mod preflight;
 pub mod redact;
 pub mod schema;

@@ -1,0 +1,467 @@
+//! `proxmox-mcp serve --http` as a child process, against fakepve: the bearer token, the Host and
+//! Origin checks, the body limit, start-up refusals, and MCP through rmcp's Streamable HTTP client.
+
+mod common;
+#[path = "common/mcp.rs"]
+mod mcp;
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::FakePve;
+use rmcp::ServiceExt;
+use rmcp::model::CallToolRequestParams;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The bearer token the servers of these tests are started with.
+const TOKEN: &str = "test-bearer-7c1e5a9d2b4f4e0f8a3c6d1e9b2a7f40";
+
+/// How long the server may take to print its URL.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A running `serve --http` and what it wrote to stderr.
+struct HttpServer {
+    child: Child,
+    /// `http://127.0.0.1:PORT/mcp`.
+    url: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl HttpServer {
+    /// Starts `serve --http 127.0.0.1:0 ARGS` for `pve` as alice, with the token and `extra`
+    /// variables, and waits for the URL it prints.
+    async fn start(pve: &FakePve, extra: &[(&str, &str)], args: &[&str]) -> HttpServer {
+        let mut vars = mcp::env(pve);
+        vars.push(("PROXMOX_MCP_HTTP_TOKEN".into(), TOKEN.into()));
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let mut all = vec!["serve", "--http", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        let mut child = spawn(&vars, &all);
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let mut lines = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
+        let buf = stderr.clone();
+        tokio::spawn(async move {
+            let mut tx = Some(tx);
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(url) = line.strip_prefix("serving MCP on ")
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(url.trim().to_string());
+                }
+                let mut b = buf.lock().unwrap();
+                b.push_str(&line);
+                b.push('\n');
+            }
+        });
+        let url = match tokio::time::timeout(START_TIMEOUT, rx).await {
+            Ok(Ok(url)) => url,
+            _ => panic!(
+                "serve --http did not print its URL within {START_TIMEOUT:?}; stderr: {}",
+                stderr.lock().unwrap()
+            ),
+        };
+        HttpServer { child, url, stderr }
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// A POST of `body` to the endpoint with the headers MCP wants, plus `headers`.
+    async fn post(&self, body: String, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut req = plain_client()
+            .post(&self.url)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json, text/event-stream")
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().await.expect("POST to the MCP endpoint")
+    }
+
+    /// An MCP client connected with `token`.
+    async fn client(&self, token: &str) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
+        let config = StreamableHttpClientTransportConfig::with_uri(self.url.clone())
+            .auth_header(token.to_string());
+        let transport = StreamableHttpClientTransport::from_config(config);
+        ().serve(transport).await.unwrap_or_else(|e| {
+            panic!(
+                "MCP initialize over HTTP failed: {e}; stderr: {}",
+                self.stderr()
+            )
+        })
+    }
+}
+
+fn spawn(vars: &[(String, String)], args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_proxmox-mcp"))
+        .args(args)
+        .env_clear()
+        .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn proxmox-mcp")
+}
+
+/// Runs `args` to completion (it must not serve); returns the exit status and stderr.
+async fn run_to_end(vars: &[(String, String)], args: &[&str]) -> (bool, String) {
+    let child = spawn(vars, args);
+    let out = tokio::time::timeout(START_TIMEOUT, child.wait_with_output())
+        .await
+        .expect("proxmox-mcp should have refused to start, but it is still running")
+        .expect("wait for proxmox-mcp");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("reqwest client")
+}
+
+fn initialize() -> String {
+    json!({
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "mcp_http test", "version": "1"}
+        }
+    })
+    .to_string()
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+#[tokio::test]
+async fn a_missing_or_wrong_token_is_401_and_nothing_reaches_pve() {
+    let pve = FakePve::start().await;
+    let server = HttpServer::start(&pve, &[], &[]).await;
+    pve.clear_requests().await;
+    let wrong = bearer("not-the-token-0123456789abcdef");
+    let basic = format!("Basic {TOKEN}");
+    let prefix = bearer(&TOKEN[..TOKEN.len() - 1]);
+    for (what, headers) in [
+        ("no Authorization", vec![]),
+        ("a wrong token", vec![("Authorization", wrong.as_str())]),
+        (
+            "a token cut short",
+            vec![("Authorization", prefix.as_str())],
+        ),
+        ("the Basic scheme", vec![("Authorization", basic.as_str())]),
+    ] {
+        let r = server.post(initialize(), &headers).await;
+        assert_eq!(r.status().as_u16(), 401, "{what}");
+        let challenge = r
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        assert!(challenge.starts_with("Bearer"), "{what}: {challenge:?}");
+        assert!(r.headers().get("mcp-session-id").is_none(), "{what}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains("PROXMOX_MCP_HTTP_TOKEN"), "{what}: {body}");
+        assert!(!body.contains(TOKEN), "{what}: {body}");
+    }
+    // A tools/call without a token does not reach the handler either.
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "proxmox_guest_list", "arguments": {}}});
+    let r = server.post(call.to_string(), &[]).await;
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(pve.requests().await, Vec::<Value>::new());
+}
+
+#[tokio::test]
+async fn origin_and_host_are_checked() {
+    let pve = FakePve::start().await;
+    // The origin from the flag, the hosts from the variable.
+    let server = HttpServer::start(
+        &pve,
+        &[(
+            "PROXMOX_MCP_HTTP_ALLOWED_HOSTS",
+            "mcp.example, other.example:8080",
+        )],
+        &["--http-allowed-origin", "https://app.example"],
+    )
+    .await;
+    let auth = bearer(TOKEN);
+    let status = |r: reqwest::Response| r.status().as_u16();
+    for (origin, want) in [
+        ("http://evil.example", 403),
+        ("http://localhost.evil.example", 403),
+        ("https://localhost:3000", 403),
+        ("https://app.example:444", 403),
+        ("null", 403),
+        ("http://localhost:5173", 200),
+        ("http://127.0.0.1", 200),
+        ("http://[::1]:8080", 200),
+        ("https://app.example", 200),
+    ] {
+        let r = server
+            .post(
+                initialize(),
+                &[("Authorization", &auth), ("Origin", origin)],
+            )
+            .await;
+        assert_eq!(status(r), want, "Origin: {origin}");
+    }
+    let port = server
+        .url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .trim_end_matches("/mcp");
+    for (host, want) in [
+        ("evil.example".to_string(), 403),
+        (format!("evil.example:{port}"), 403),
+        (format!("localhost:{port}"), 200),
+        (format!("127.0.0.1:{port}"), 200),
+        ("mcp.example".to_string(), 200),
+        ("other.example:8080".to_string(), 200),
+        ("other.example:8081".to_string(), 403),
+    ] {
+        let r = server
+            .post(initialize(), &[("Authorization", &auth), ("Host", &host)])
+            .await;
+        assert_eq!(status(r), want, "Host: {host}");
+    }
+    // Without a token, the token check answers first.
+    let r = server
+        .post(initialize(), &[("Origin", "http://evil.example")])
+        .await;
+    assert_eq!(status(r), 401);
+}
+
+#[tokio::test]
+async fn a_body_over_4_mib_is_413() {
+    let pve = FakePve::start().await;
+    let server = HttpServer::start(&pve, &[], &[]).await;
+    let padding = "x".repeat(4 * 1024 * 1024 + 1);
+    let big =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"_meta": {"pad": padding}}});
+    let r = server
+        .post(big.to_string(), &[("Authorization", &bearer(TOKEN))])
+        .await;
+    assert_eq!(r.status().as_u16(), 413);
+    // Just under the limit is not refused for its size.
+    let padding = "x".repeat(1024 * 1024);
+    let ok = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {"experimental": {"pad": {"p": padding}}},
+        "clientInfo": {"name": "c", "version": "1"}}});
+    let r = server
+        .post(ok.to_string(), &[("Authorization", &bearer(TOKEN))])
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn tools_work_over_http_and_the_token_stays_on_this_side() {
+    let pve = FakePve::start().await;
+    let server = HttpServer::start(&pve, &[("RUST_LOG", "trace")], &[]).await;
+    let client = server.client(TOKEN).await;
+    let info = client.peer_info().expect("initialized");
+    assert_eq!(info.server_info.as_ref().unwrap().name, "proxmox-mcp");
+    let tools = client.list_all_tools().await.expect("tools/list");
+    assert!(
+        tools.iter().any(|t| t.name == "proxmox_guest_list"),
+        "{:?}",
+        tools.iter().map(|t| &t.name).collect::<Vec<_>>()
+    );
+    pve.clear_requests().await;
+    let r = client
+        .call_tool(CallToolRequestParams::new("proxmox_guest_list"))
+        .await
+        .expect("tools/call proxmox_guest_list");
+    assert_ne!(r.is_error, Some(true), "{}", mcp::text(&r));
+    let s = r.structured_content.expect("structured content");
+    let vmids: Vec<u64> = s["guests"]
+        .as_array()
+        .expect("guests")
+        .iter()
+        .filter_map(|g| g["vmid"].as_u64())
+        .collect();
+    for v in [100, 101, 200] {
+        assert!(vmids.contains(&v), "{vmids:?}");
+    }
+    // PVE saw alice's API token, never the MCP client's bearer token.
+    let reqs = pve.requests().await;
+    assert!(!reqs.is_empty());
+    for req in &reqs {
+        assert_eq!(req["auth"]["kind"], "token", "{req}");
+        assert_eq!(req["auth"]["id"], "alice@pve!ci", "{req}");
+        assert!(!req.to_string().contains(TOKEN), "{req}");
+        let authz = req["headers"]["authorization"].as_str().unwrap_or_default();
+        assert!(authz.starts_with("PVEAPIToken="), "{req}");
+    }
+    client.cancel().await.expect("close the MCP session");
+    let log = server.stderr();
+    assert!(log.contains("TRACE") || log.contains("DEBUG"), "{log}");
+    assert!(
+        !log.contains(TOKEN),
+        "the bearer token is in the log:\n{log}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_token_fails_the_rmcp_client() {
+    let pve = FakePve::start().await;
+    let server = HttpServer::start(&pve, &[], &[]).await;
+    let config = StreamableHttpClientTransportConfig::with_uri(server.url.clone())
+        .auth_header("wrong-token-0123456789abcdef".to_string());
+    let transport = StreamableHttpClientTransport::from_config(config);
+    assert!(().serve(transport).await.is_err());
+}
+
+#[tokio::test]
+async fn the_token_file_works() {
+    let pve = FakePve::start().await;
+    let path = std::env::temp_dir().join(format!("proxmox-mcp-http-token-{}", std::process::id()));
+    std::fs::write(&path, format!("{TOKEN}\n")).unwrap();
+    let mut vars = mcp::env(&pve);
+    vars.push((
+        "PROXMOX_MCP_HTTP_TOKEN_FILE".into(),
+        path.display().to_string(),
+    ));
+    let path_arg = path.display().to_string();
+    // The file comes from the flag here, and the variable in the refusal below.
+    let mut child = spawn(
+        &mcp::env(&pve),
+        &[
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--http-token-file",
+            &path_arg,
+        ],
+    );
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = tokio::time::timeout(START_TIMEOUT, lines.next_line())
+        .await
+        .expect("the URL line")
+        .unwrap()
+        .unwrap_or_default();
+    let url = line
+        .strip_prefix("serving MCP on ")
+        .unwrap_or_else(|| panic!("{line}"));
+    let r = plain_client()
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json, text/event-stream")
+        .header("Authorization", bearer(TOKEN))
+        .body(initialize())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    child.kill().await.unwrap();
+    // The variable and the file together are ambiguous.
+    vars.push(("PROXMOX_MCP_HTTP_TOKEN".into(), TOKEN.into()));
+    let (ok, err) = run_to_end(&vars, &["serve", "--http", "127.0.0.1:0"]).await;
+    assert!(!ok);
+    assert!(err.contains("keep one"), "{err}");
+    let _ = std::fs::remove_file(&path);
+}
+
+#[tokio::test]
+async fn start_up_refuses_without_a_usable_token() {
+    let pve = FakePve::start().await;
+    let vars = mcp::env(&pve);
+    for bind in ["0.0.0.0:0", "127.0.0.1:0"] {
+        let (ok, err) = run_to_end(&vars, &["serve", "--http", bind]).await;
+        assert!(!ok, "{bind}: {err}");
+        assert!(
+            err.contains("PROXMOX_MCP_HTTP_TOKEN") && err.contains("--http-token-file"),
+            "{bind}: {err}"
+        );
+        assert!(!err.contains("serving MCP"), "{err}");
+    }
+    let mut short = vars.clone();
+    short.push(("PROXMOX_MCP_HTTP_TOKEN".into(), "tooshort".into()));
+    let (ok, err) = run_to_end(&short, &["serve", "--http", "127.0.0.1:0"]).await;
+    assert!(!ok);
+    assert!(err.contains("at least 16"), "{err}");
+    assert!(!err.contains("tooshort"), "{err}");
+    let mut with_token = vars.clone();
+    with_token.push(("PROXMOX_MCP_HTTP_TOKEN".into(), TOKEN.into()));
+    let (ok, err) = run_to_end(
+        &with_token,
+        &[
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--http-allowed-origin",
+            "app.example",
+        ],
+    )
+    .await;
+    assert!(!ok);
+    assert!(err.contains("--http-allowed-origin"), "{err}");
+    let mut bad_var = with_token.clone();
+    bad_var.push((
+        "PROXMOX_MCP_HTTP_ALLOWED_ORIGINS".into(),
+        "https://ok.example,ftp://bad.example".into(),
+    ));
+    let (ok, err) = run_to_end(&bad_var, &["serve", "--http", "127.0.0.1:0"]).await;
+    assert!(!ok);
+    assert!(
+        err.contains("PROXMOX_MCP_HTTP_ALLOWED_ORIGINS") && err.contains("ftp://bad.example"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn stdio_ignores_the_http_variables() {
+    let pve = FakePve::start().await;
+    let server = mcp::Mcp::alice(
+        &pve,
+        &[
+            ("PROXMOX_MCP_HTTP_TOKEN_FILE", ""),
+            ("PROXMOX_MCP_HTTP_ALLOWED_ORIGINS", "not an origin"),
+            ("PROXMOX_MCP_HTTP_ALLOWED_HOSTS", ""),
+        ],
+        &[],
+    )
+    .await;
+    assert!(!server.tools().await.is_empty());
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_stops_the_server() {
+    let pve = FakePve::start().await;
+    let mut server = HttpServer::start(&pve, &[], &[]).await;
+    // An open session with a GET stream must not keep the server up.
+    let client = server.client(TOKEN).await;
+    let pid = server.child.id().expect("pid").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(10), server.child.wait())
+        .await
+        .expect("the server did not stop within 10 s of SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status:?}; stderr: {}", server.stderr());
+    drop(client);
+}
