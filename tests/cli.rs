@@ -150,3 +150,37 @@ async fn json_logs_are_json_and_hold_no_secret() {
         "a secret reached the logs"
     );
 }
+
+/// Every variable `serve --help` names is in the README's configuration reference and, except
+/// the HTTP transport's, in server.json (which describes the stdio package).
+#[tokio::test]
+async fn every_variable_is_documented_and_in_server_json() {
+    let (ok, help, _) = run(&["serve", "--help"], &[]).await;
+    assert!(ok);
+    let mut vars: Vec<&str> = help
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("PROXMOX_") && w.len() > "PROXMOX_".len())
+        .collect();
+    vars.sort();
+    vars.dedup();
+    assert!(vars.len() >= 20, "{vars:?}");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let server: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("server.json")).unwrap()).unwrap();
+    let listed: Vec<&str> = server["packages"][0]["environmentVariables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    for v in vars {
+        assert!(
+            readme.contains(&format!("`{v}`")),
+            "README.md does not document {v}"
+        );
+        if !v.starts_with("PROXMOX_MCP_HTTP_") {
+            assert!(listed.contains(&v), "server.json does not list {v}");
+        }
+    }
+}
