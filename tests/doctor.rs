@@ -82,6 +82,40 @@ async fn doctor_passes_and_names_each_failure() {
     assert!(text.contains("] privileges"), "{text}");
     assert!(!text.contains(&secret), "the token secret was printed");
 
+    // bob's read-only token: the privileges step names the tools PVE would refuse.
+    let bob = format!("{}={}", pve.bob().token_id, pve.bob().token_secret);
+    let (ok, text) = run(with(&[("PROXMOX_TOKEN", &bob)]));
+    assert!(
+        ok,
+        "a missing privilege is a warning, not a failure: {text}"
+    );
+    let warn = line(&text, "warn", "privileges");
+    assert!(
+        warn.contains("bob@pve!ro lacks privileges")
+            && warn.contains("proxmox_guest_start (guests: lacks VM.PowerMgmt on /vms/...)"),
+        "{warn}"
+    );
+    assert!(!warn.contains("proxmox_guest_status"), "{warn}");
+    assert!(text.contains("--tokens 'bob@pve!ro'"), "{text}");
+
+    // A password login: the ticket is obtained, the password never printed.
+    let (ok, text) = run(vec![
+        ("PROXMOX_HOST", pve.host().to_string()),
+        ("PROXMOX_PORT", port.clone()),
+        ("PROXMOX_USER", pve.root().user.clone()),
+        ("PROXMOX_PASSWORD", pve.root().password.clone()),
+        ("PROXMOX_FINGERPRINT", pve.fingerprint().to_string()),
+    ]);
+    assert!(ok, "{text}");
+    assert!(
+        line(&text, " ok ", "auth").contains("a password (ticket obtained)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&pve.root().password),
+        "the password was printed"
+    );
+
     // A wrong token: the auth step, 401, and where to look.
     let wrong = format!(
         "{}=00000000-0000-0000-0000-000000000000",
