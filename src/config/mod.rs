@@ -311,26 +311,7 @@ impl Config {
         }
         raws[default].1.overlay(from_env);
         // Policies apply to every server: flag, then environment, then the file.
-        let mut policy = Raw::default();
-        for (var, key) in [
-            ("PROXMOX_ALLOW_ELEVATED", "allow_elevated"),
-            ("PROXMOX_READ_ONLY", "read_only"),
-        ] {
-            if let Some(v) = env(var) {
-                policy.0.insert(key, (v, Source::Env(var)));
-            }
-        }
-        if opts.allow_elevated {
-            policy.0.insert(
-                "allow_elevated",
-                ("true".into(), Source::Flag("--allow-elevated")),
-            );
-        }
-        if opts.read_only {
-            policy
-                .0
-                .insert("read_only", ("true".into(), Source::Flag("--read-only")));
-        }
+        let policy = policy(opts, env);
         let mut clusters = Vec::new();
         for (name, mut raw) in raws {
             raw.overlay(policy.clone());
@@ -407,27 +388,7 @@ impl Config {
         ] {
             raw.0.insert(key, (value, Source::Demo));
         }
-        let mut policy = Raw::default();
-        for (var, key) in [
-            ("PROXMOX_ALLOW_ELEVATED", "allow_elevated"),
-            ("PROXMOX_READ_ONLY", "read_only"),
-        ] {
-            if let Some(v) = env(var) {
-                policy.0.insert(key, (v, Source::Env(var)));
-            }
-        }
-        if opts.allow_elevated {
-            policy.0.insert(
-                "allow_elevated",
-                ("true".into(), Source::Flag("--allow-elevated")),
-            );
-        }
-        if opts.read_only {
-            policy
-                .0
-                .insert("read_only", ("true".into(), Source::Flag("--read-only")));
-        }
-        raw.overlay(policy);
+        raw.overlay(policy(opts, env));
         let settings = resolve("demo", &raw, false)?;
         let sources = raw.0.into_iter().map(|(k, (_, s))| (k, s)).collect();
         Ok(Config {
@@ -461,6 +422,29 @@ impl Config {
                 )
             })
     }
+}
+
+/// The settings that apply to every server: `--allow-elevated`/`--read-only` over
+/// `PROXMOX_ALLOW_ELEVATED`/`PROXMOX_READ_ONLY`.
+fn policy(opts: &Options, env: &dyn Fn(&str) -> Option<String>) -> Raw {
+    let mut policy = Raw::default();
+    for (var, key) in [
+        ("PROXMOX_ALLOW_ELEVATED", "allow_elevated"),
+        ("PROXMOX_READ_ONLY", "read_only"),
+    ] {
+        if let Some(v) = env(var) {
+            policy.0.insert(key, (v, Source::Env(var)));
+        }
+    }
+    for (set, key, flag) in [
+        (opts.allow_elevated, "allow_elevated", "--allow-elevated"),
+        (opts.read_only, "read_only", "--read-only"),
+    ] {
+        if set {
+            policy.0.insert(key, ("true".into(), Source::Flag(flag)));
+        }
+    }
+    policy
 }
 
 fn names(raws: &[(String, Raw)]) -> String {
