@@ -67,9 +67,11 @@ if [ ! -x "$suite_bin" ]; then
 fi
 
 "$repo/.ci/setup-venv.sh" >&2
-cargo build --locked --quiet --bin proxmox-mcp
+# The binary as `cargo test` builds it (dev-dependencies unify features into the library, so a
+# plain `cargo build` would compile everything a second time after the tests).
+cargo test --locked --quiet --no-run
 binary="$target_dir/debug/proxmox-mcp"
-[ -x "$binary" ] || die "no binary at $binary after cargo build"
+[ -x "$binary" ] || die "no binary at $binary after cargo test --no-run"
 
 # ---------------------------------------------------------------- processes
 
