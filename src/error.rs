@@ -114,13 +114,47 @@ pub enum Error {
         /// Why the status could not be read.
         error: Box<Error>,
     },
+    /// A task ran to its end and failed ([`crate::Client::wait_task_ok`],
+    /// [`crate::TaskOutcome::into_result`]).
+    TaskFailed {
+        /// The task.
+        upid: String,
+        /// PVE's exit status: the error text.
+        exit_status: String,
+        /// The last lines of the task log (as many as `WaitOptions::log_lines` asked for).
+        log_tail: Vec<String>,
+    },
+    /// The configuration changed between reading it and writing it: the `digest` sent with the
+    /// write is stale (PVE answers 500 "detected modified configuration - file changed by other
+    /// user? Try again." or "checksum mismatch (file change by other user?)"). Nothing was
+    /// changed; read the configuration again and retry with its new digest.
+    Conflict {
+        /// PVE's message.
+        message: String,
+    },
+    /// A property string (`virtio,bridge=vmbr0`) could not be read: from
+    /// [`crate::propstring::PropError`], so `s.parse::<QemuNet>()?` works in a function that
+    /// returns this error.
+    PropertyString {
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// Log lines that [`Error::TaskFailed`]'s `Display` shows (the variant keeps them all).
+const TASK_LOG_LINES_SHOWN: usize = 5;
+
+impl From<crate::propstring::PropError> for Error {
+    fn from(e: crate::propstring::PropError) -> Self {
+        Error::PropertyString { message: e.0 }
+    }
 }
 
 impl Error {
     /// The HTTP status PVE answered with, when there was an answer.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::NotFound { .. } => Some(500),
+            Error::NotFound { .. } | Error::Conflict { .. } => Some(500),
             Error::BadRequest { .. } => Some(400),
             Error::Unauthorized { .. } => Some(401),
             Error::Forbidden { .. } => Some(403),
@@ -210,8 +244,74 @@ impl fmt::Display for Error {
                 "lost track of task {upid}: {error}; the task may still be running, wait for it \
                  again or read its status"
             ),
+            Error::TaskFailed {
+                upid,
+                exit_status,
+                log_tail,
+            } => {
+                write!(f, "task {upid} failed: {exit_status}")?;
+                let lines: Vec<&str> = log_tail
+                    .iter()
+                    .map(|l| l.trim())
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                if !lines.is_empty() {
+                    let shown = &lines[lines.len().saturating_sub(TASK_LOG_LINES_SHOWN)..];
+                    write!(f, "; last log lines: {}", shown.join(" | "))?;
+                }
+                Ok(())
+            }
+            Error::Conflict { message } => write!(
+                f,
+                "the configuration changed since it was read ({message}); nothing was written: \
+                 read it again for its new digest, check that the change still applies, and retry"
+            ),
+            Error::PropertyString { message } => {
+                write!(f, "invalid property string: {message}")
+            }
         }
     }
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+    use crate::formats::{QemuNet, QemuNetModel};
+
+    /// What a caller writes: `?` on a property string inside a function returning [`Error`].
+    fn bridge_of(net: &str) -> Result<String, Error> {
+        let net: QemuNet = net.parse()?;
+        Ok(net.bridge.unwrap_or_default())
+    }
+
+    #[test]
+    fn a_property_string_error_passes_through_question_mark() {
+        assert_eq!(bridge_of("virtio,bridge=vmbr1").unwrap(), "vmbr1");
+        let e = bridge_of("bridge=vmbr1").unwrap_err();
+        match &e {
+            Error::PropertyString { message } => {
+                assert!(message.contains("model"), "{message}")
+            }
+            other => panic!("expected PropertyString, got {other:?}"),
+        }
+        assert!(
+            e.to_string().starts_with("invalid property string: "),
+            "{e}"
+        );
+        assert_eq!(e.status(), None);
+        let net: QemuNet = "e1000,bridge=vmbr0".parse().unwrap();
+        assert_eq!(net.model, QemuNetModel::E1000);
+    }
+
+    #[test]
+    fn a_conflict_says_to_read_again() {
+        let e = Error::Conflict {
+            message: "checksum mismatch (file change by other user?)".to_string(),
+        };
+        assert_eq!(e.status(), Some(500));
+        let text = e.to_string();
+        assert!(text.contains("checksum mismatch") && text.contains("read it again"));
+    }
+}

@@ -520,3 +520,89 @@ async fn nothing_listens_is_a_connect_error() {
     let e = proxmox_mcp::api::version::get(&client).await.unwrap_err();
     assert!(matches!(e, Error::Connect { .. }), "{e:?}");
 }
+
+#[tokio::test]
+async fn wait_task_ok_turns_a_failed_task_into_task_failed_with_the_log_tail() {
+    let pve = FakePve::start().await;
+    let client = alice(&pve);
+    // A task that succeeds is Ok.
+    let upid = qemu::status::start::post(&client, "pve1", 101, &Default::default())
+        .await
+        .unwrap();
+    let outcome = client.wait_task_ok(&upid, quick()).await.unwrap();
+    assert_eq!(outcome.exit_status, "OK");
+    let upid = qemu::status::stop::post(&client, "pve1", 101, &Default::default())
+        .await
+        .unwrap();
+    client.wait_task_ok(&upid, quick()).await.unwrap();
+
+    pve.control(
+        json!({"op": "set_vm", "vmid": 101, "start_error": "kvm: failed to open /dev/kvm"}),
+    )
+    .await;
+    let upid = qemu::status::start::post(&client, "pve1", 101, &Default::default())
+        .await
+        .unwrap();
+    let e = client.wait_task_ok(&upid, quick()).await.unwrap_err();
+    match &e {
+        Error::TaskFailed {
+            upid: failed,
+            exit_status,
+            log_tail,
+        } => {
+            assert_eq!(failed, &upid);
+            assert!(exit_status.contains("/dev/kvm"), "{exit_status}");
+            assert!(
+                log_tail.iter().any(|l| l.contains("TASK ERROR")),
+                "{log_tail:?}"
+            );
+        }
+        other => panic!("expected TaskFailed, got {other:?}"),
+    }
+    let text = e.to_string();
+    assert!(
+        text.contains("/dev/kvm") && text.contains("last log lines: ") && text.contains(&upid),
+        "{text}"
+    );
+    assert!(!text.contains('\n'), "{text}");
+}
+
+#[tokio::test]
+async fn a_stale_digest_is_a_conflict() {
+    let pve = FakePve::start().await;
+    let client = alice(&pve);
+    let read = qemu::config::get(&client, "pve1", 101, &Default::default())
+        .await
+        .unwrap();
+    let digest = read.digest.expect("the config has a digest");
+    // A write with the digest just read goes through and changes the digest...
+    let first = qemu::config::PutParams {
+        cores: Some(2),
+        digest: Some(digest.clone()),
+        ..Default::default()
+    };
+    qemu::config::put(&client, "pve1", 101, &first)
+        .await
+        .unwrap();
+    // ...so a second write with the old one is refused, and nothing changes.
+    let second = qemu::config::PutParams {
+        cores: Some(6),
+        digest: Some(digest),
+        ..Default::default()
+    };
+    let e = qemu::config::put(&client, "pve1", 101, &second)
+        .await
+        .unwrap_err();
+    match &e {
+        Error::Conflict { message } => {
+            assert!(message.contains("by other user"), "{message}");
+            assert!(!message.ends_with('\n'), "{message:?}");
+        }
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    assert_eq!(e.status(), Some(500));
+    let now = qemu::config::get(&client, "pve1", 101, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(now.cores, Some(2));
+}

@@ -89,6 +89,17 @@ pub(crate) fn means_not_found(message: &str, path_values: &[&str]) -> bool {
     })
 }
 
+/// True when PVE's message says that the configuration changed since the client read it (a
+/// stale `digest`): `detected modified configuration - file changed by other user? Try again.`
+/// (guest configurations) or `checksum mismatch (file change by other user?)` (other
+/// configuration files).
+pub(crate) fn means_conflict(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("detected modified configuration")
+        || m.contains("file changed by other user")
+        || m.contains("file change by other user")
+}
+
 /// Reads the body, at most `limit` bytes.
 async fn body(
     mut resp: reqwest::Response,
@@ -191,6 +202,7 @@ pub(crate) async fn read(
             message,
             required: None,
         },
+        500 if means_conflict(&message) => Error::Conflict { message },
         500 if means_not_found(&message, path_values) => Error::NotFound { message },
         code => Error::Server {
             status: code,
@@ -201,7 +213,19 @@ pub(crate) async fn read(
 
 #[cfg(test)]
 mod tests {
-    use super::means_not_found;
+    use super::{means_conflict, means_not_found};
+
+    #[test]
+    fn conflict_wording() {
+        assert!(means_conflict(
+            "detected modified configuration - file changed by other user? Try again."
+        ));
+        assert!(means_conflict(
+            "checksum mismatch (file change by other user?)"
+        ));
+        assert!(!means_conflict("VM 100 is locked (backup)"));
+        assert!(!means_conflict("checksum mismatch in backup archive"));
+    }
 
     #[test]
     fn not_found_wording() {
