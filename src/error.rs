@@ -57,7 +57,8 @@ pub enum Error {
     },
     /// The server could not be reached; nothing was sent.
     Connect {
-        /// What failed.
+        /// What failed and why, as one sentence: `cannot connect to HOST:PORT: connection
+        /// refused`, `cannot resolve HOST: ...`.
         message: String,
     },
     /// The request was sent but the connection broke before the whole answer came: a write may
@@ -85,7 +86,8 @@ pub enum Error {
     },
     /// The TLS handshake failed: untrusted certificate, wrong pinned fingerprint, ...
     Tls {
-        /// What failed.
+        /// What failed and why: `handshake with HOST:PORT failed: CAUSE` (`Display` puts `TLS`
+        /// in front).
         message: String,
     },
     /// Any other answer that is not a success, with PVE's message.
@@ -141,6 +143,20 @@ pub enum Error {
     },
 }
 
+/// PVE's text on one line: its lines joined with `, `, each without its closing full stop (PVE
+/// ends most messages with `.` and a newline, which read badly inside a sentence or before `;`).
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| match l.strip_suffix('.') {
+            Some(s) if !s.ends_with('.') => s,
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Log lines that [`Error::TaskFailed`]'s `Display` shows (the variant keeps them all).
 const TASK_LOG_LINES_SHOWN: usize = 5;
 
@@ -176,9 +192,22 @@ impl fmt::Display for Error {
                 "not found: {message} (list the resources first to check the id and node)"
             ),
             Error::BadRequest { message, errors } => {
-                write!(f, "bad request: {message}")?;
-                for (field, why) in errors {
-                    write!(f, "; {field}: {why}")?;
+                let message = one_line(message);
+                if errors.is_empty() {
+                    return write!(f, "bad request: {message}");
+                }
+                f.write_str("invalid parameters: ")?;
+                for (i, (field, why)) in errors.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{field}: {}", one_line(why))?;
+                }
+                // PVE's generic sentence says nothing the line above does not.
+                if !message.is_empty()
+                    && !message.eq_ignore_ascii_case("parameter verification failed")
+                {
+                    write!(f, " ({message})")?;
                 }
                 Ok(())
             }
@@ -207,7 +236,8 @@ impl fmt::Display for Error {
             ),
             Error::Connect { message } => write!(
                 f,
-                "cannot connect: {message} (check host, port 8006 and firewall)"
+                "{message} (nothing was sent; check the host, the port (PVE's is 8006) and \
+                 firewalls)"
             ),
             Error::ConnectionLost { message } => write!(
                 f,
@@ -227,11 +257,17 @@ impl fmt::Display for Error {
             Error::Unsupported { method, reason } => {
                 write!(f, "{method} is not supported by this SDK yet: {reason}")
             }
-            Error::Tls { message } => write!(
-                f,
-                "TLS failed: {message} (trust PVE's CA with a CA file, or pin the certificate's \
-                 SHA-256 fingerprint)"
-            ),
+            Error::Tls { message } => {
+                write!(f, "TLS {message}")?;
+                // The verifiers' messages about fingerprints carry their own advice.
+                if !message.contains("fingerprint") {
+                    f.write_str(
+                        " (trust PVE's CA with a CA file, or pin the certificate's SHA-256 \
+                         fingerprint)",
+                    )?;
+                }
+                Ok(())
+            }
             Error::Server { status, message } => write!(f, "PVE answered {status}: {message}"),
             Error::Decode { message } => write!(f, "unexpected answer: {message}"),
             Error::TaskTimeout { upid, waited } => write!(
@@ -303,6 +339,69 @@ mod tests {
         assert_eq!(e.status(), None);
         let net: QemuNet = "e1000,bridge=vmbr0".parse().unwrap();
         assert_eq!(net.model, QemuNetModel::E1000);
+    }
+
+    #[test]
+    fn a_bad_request_reads_as_one_line() {
+        let errors = [
+            (
+                "snapname",
+                "value must have at most 40 characters.\n",
+            ),
+            (
+                "memory",
+                "invalid format - format error\nmemory.current: type check ('integer') failed - got 'x'\n",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let e = Error::BadRequest {
+            message: "Parameter verification failed.\n".to_string(),
+            errors,
+        };
+        assert_eq!(
+            e.to_string(),
+            "invalid parameters: memory: invalid format - format error, memory.current: type \
+             check ('integer') failed - got 'x'; snapname: value must have at most 40 characters"
+        );
+        let e = Error::BadRequest {
+            message: "unable to parse value.\n".to_string(),
+            errors: Default::default(),
+        };
+        assert_eq!(e.to_string(), "bad request: unable to parse value");
+        let e = Error::BadRequest {
+            message: "clipped...".to_string(),
+            errors: [("a".to_string(), "b.".to_string())].into_iter().collect(),
+        };
+        assert_eq!(e.to_string(), "invalid parameters: a: b (clipped...)");
+    }
+
+    #[test]
+    fn connect_and_tls_read_as_one_sentence_with_their_hint() {
+        let e = Error::Connect {
+            message: "cannot connect to 10.0.0.5:8006: connection refused".to_string(),
+        };
+        assert!(
+            e.to_string()
+                .starts_with("cannot connect to 10.0.0.5:8006: connection refused (nothing"),
+            "{e}"
+        );
+        let e = Error::Tls {
+            message: "handshake with pve:8006 failed: invalid peer certificate: UnknownIssuer"
+                .to_string(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "TLS handshake with pve:8006 failed: invalid peer certificate: UnknownIssuer \
+             (trust PVE's CA with a CA file, or pin the certificate's SHA-256 fingerprint)"
+        );
+        let e = Error::Tls {
+            message: "handshake with pve:8006 failed: the server presents the certificate AA, \
+                      but the pinned fingerprint is BB"
+                .to_string(),
+        };
+        assert!(e.to_string().ends_with("pinned fingerprint is BB"), "{e}");
     }
 
     #[test]
