@@ -57,7 +57,8 @@ pub enum Error {
     },
     /// The server could not be reached; nothing was sent.
     Connect {
-        /// What failed.
+        /// What failed and why, as one sentence: `cannot connect to HOST:PORT: connection
+        /// refused`, `cannot resolve HOST: ...`.
         message: String,
     },
     /// The request was sent but the connection broke before the whole answer came: a write may
@@ -85,7 +86,8 @@ pub enum Error {
     },
     /// The TLS handshake failed: untrusted certificate, wrong pinned fingerprint, ...
     Tls {
-        /// What failed.
+        /// What failed and why: `handshake with HOST:PORT failed: CAUSE` (`Display` puts `TLS`
+        /// in front).
         message: String,
     },
     /// Any other answer that is not a success, with PVE's message.
@@ -114,13 +116,61 @@ pub enum Error {
         /// Why the status could not be read.
         error: Box<Error>,
     },
+    /// A task ran to its end and failed ([`crate::Client::wait_task_ok`],
+    /// [`crate::TaskOutcome::into_result`]).
+    TaskFailed {
+        /// The task.
+        upid: String,
+        /// PVE's exit status: the error text.
+        exit_status: String,
+        /// The last lines of the task log (as many as `WaitOptions::log_lines` asked for).
+        log_tail: Vec<String>,
+    },
+    /// The configuration changed between reading it and writing it: the `digest` sent with the
+    /// write is stale (PVE answers 500 "detected modified configuration - file changed by other
+    /// user? Try again." or "checksum mismatch (file change by other user?)"). Nothing was
+    /// changed; read the configuration again and retry with its new digest.
+    Conflict {
+        /// PVE's message.
+        message: String,
+    },
+    /// A property string (`virtio,bridge=vmbr0`) could not be read: from
+    /// [`crate::propstring::PropError`], so `s.parse::<QemuNet>()?` works in a function that
+    /// returns this error.
+    PropertyString {
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// PVE's text on one line: its lines joined with `, `, each without its closing full stop (PVE
+/// ends most messages with `.` and a newline, which read badly inside a sentence or before `;`).
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| match l.strip_suffix('.') {
+            Some(s) if !s.ends_with('.') => s,
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Log lines that [`Error::TaskFailed`]'s `Display` shows (the variant keeps them all).
+const TASK_LOG_LINES_SHOWN: usize = 5;
+
+impl From<crate::propstring::PropError> for Error {
+    fn from(e: crate::propstring::PropError) -> Self {
+        Error::PropertyString { message: e.0 }
+    }
 }
 
 impl Error {
     /// The HTTP status PVE answered with, when there was an answer.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::NotFound { .. } => Some(500),
+            Error::NotFound { .. } | Error::Conflict { .. } => Some(500),
             Error::BadRequest { .. } => Some(400),
             Error::Unauthorized { .. } => Some(401),
             Error::Forbidden { .. } => Some(403),
@@ -142,9 +192,22 @@ impl fmt::Display for Error {
                 "not found: {message} (list the resources first to check the id and node)"
             ),
             Error::BadRequest { message, errors } => {
-                write!(f, "bad request: {message}")?;
-                for (field, why) in errors {
-                    write!(f, "; {field}: {why}")?;
+                let message = one_line(message);
+                if errors.is_empty() {
+                    return write!(f, "bad request: {message}");
+                }
+                f.write_str("invalid parameters: ")?;
+                for (i, (field, why)) in errors.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{field}: {}", one_line(why))?;
+                }
+                // PVE's generic sentence says nothing the line above does not.
+                if !message.is_empty()
+                    && !message.eq_ignore_ascii_case("parameter verification failed")
+                {
+                    write!(f, " ({message})")?;
                 }
                 Ok(())
             }
@@ -173,7 +236,8 @@ impl fmt::Display for Error {
             ),
             Error::Connect { message } => write!(
                 f,
-                "cannot connect: {message} (check host, port 8006 and firewall)"
+                "{message} (nothing was sent; check the host, the port (PVE's is 8006) and \
+                 firewalls)"
             ),
             Error::ConnectionLost { message } => write!(
                 f,
@@ -193,11 +257,17 @@ impl fmt::Display for Error {
             Error::Unsupported { method, reason } => {
                 write!(f, "{method} is not supported by this SDK yet: {reason}")
             }
-            Error::Tls { message } => write!(
-                f,
-                "TLS failed: {message} (trust PVE's CA with a CA file, or pin the certificate's \
-                 SHA-256 fingerprint)"
-            ),
+            Error::Tls { message } => {
+                write!(f, "TLS {message}")?;
+                // The verifiers' messages about fingerprints carry their own advice.
+                if !message.contains("fingerprint") {
+                    f.write_str(
+                        " (trust PVE's CA with a CA file, or pin the certificate's SHA-256 \
+                         fingerprint)",
+                    )?;
+                }
+                Ok(())
+            }
             Error::Server { status, message } => write!(f, "PVE answered {status}: {message}"),
             Error::Decode { message } => write!(f, "unexpected answer: {message}"),
             Error::TaskTimeout { upid, waited } => write!(
@@ -210,8 +280,137 @@ impl fmt::Display for Error {
                 "lost track of task {upid}: {error}; the task may still be running, wait for it \
                  again or read its status"
             ),
+            Error::TaskFailed {
+                upid,
+                exit_status,
+                log_tail,
+            } => {
+                write!(f, "task {upid} failed: {exit_status}")?;
+                let lines: Vec<&str> = log_tail
+                    .iter()
+                    .map(|l| l.trim())
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                if !lines.is_empty() {
+                    let shown = &lines[lines.len().saturating_sub(TASK_LOG_LINES_SHOWN)..];
+                    write!(f, "; last log lines: {}", shown.join(" | "))?;
+                }
+                Ok(())
+            }
+            Error::Conflict { message } => write!(
+                f,
+                "the configuration changed since it was read ({message}); nothing was written: \
+                 read it again for its new digest, check that the change still applies, and retry"
+            ),
+            Error::PropertyString { message } => {
+                write!(f, "invalid property string: {message}")
+            }
         }
     }
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+    use crate::formats::{QemuNet, QemuNetModel};
+
+    /// What a caller writes: `?` on a property string inside a function returning [`Error`].
+    fn bridge_of(net: &str) -> Result<String, Error> {
+        let net: QemuNet = net.parse()?;
+        Ok(net.bridge.unwrap_or_default())
+    }
+
+    #[test]
+    fn a_property_string_error_passes_through_question_mark() {
+        assert_eq!(bridge_of("virtio,bridge=vmbr1").unwrap(), "vmbr1");
+        let e = bridge_of("bridge=vmbr1").unwrap_err();
+        match &e {
+            Error::PropertyString { message } => {
+                assert!(message.contains("model"), "{message}")
+            }
+            other => panic!("expected PropertyString, got {other:?}"),
+        }
+        assert!(
+            e.to_string().starts_with("invalid property string: "),
+            "{e}"
+        );
+        assert_eq!(e.status(), None);
+        let net: QemuNet = "e1000,bridge=vmbr0".parse().unwrap();
+        assert_eq!(net.model, QemuNetModel::E1000);
+    }
+
+    #[test]
+    fn a_bad_request_reads_as_one_line() {
+        let errors = [
+            (
+                "snapname",
+                "value must have at most 40 characters.\n",
+            ),
+            (
+                "memory",
+                "invalid format - format error\nmemory.current: type check ('integer') failed - got 'x'\n",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let e = Error::BadRequest {
+            message: "Parameter verification failed.\n".to_string(),
+            errors,
+        };
+        assert_eq!(
+            e.to_string(),
+            "invalid parameters: memory: invalid format - format error, memory.current: type \
+             check ('integer') failed - got 'x'; snapname: value must have at most 40 characters"
+        );
+        let e = Error::BadRequest {
+            message: "unable to parse value.\n".to_string(),
+            errors: Default::default(),
+        };
+        assert_eq!(e.to_string(), "bad request: unable to parse value");
+        let e = Error::BadRequest {
+            message: "clipped...".to_string(),
+            errors: [("a".to_string(), "b.".to_string())].into_iter().collect(),
+        };
+        assert_eq!(e.to_string(), "invalid parameters: a: b (clipped...)");
+    }
+
+    #[test]
+    fn connect_and_tls_read_as_one_sentence_with_their_hint() {
+        let e = Error::Connect {
+            message: "cannot connect to 10.0.0.5:8006: connection refused".to_string(),
+        };
+        assert!(
+            e.to_string()
+                .starts_with("cannot connect to 10.0.0.5:8006: connection refused (nothing"),
+            "{e}"
+        );
+        let e = Error::Tls {
+            message: "handshake with pve:8006 failed: invalid peer certificate: UnknownIssuer"
+                .to_string(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "TLS handshake with pve:8006 failed: invalid peer certificate: UnknownIssuer \
+             (trust PVE's CA with a CA file, or pin the certificate's SHA-256 fingerprint)"
+        );
+        let e = Error::Tls {
+            message: "handshake with pve:8006 failed: the server presents the certificate AA, \
+                      but the pinned fingerprint is BB"
+                .to_string(),
+        };
+        assert!(e.to_string().ends_with("pinned fingerprint is BB"), "{e}");
+    }
+
+    #[test]
+    fn a_conflict_says_to_read_again() {
+        let e = Error::Conflict {
+            message: "checksum mismatch (file change by other user?)".to_string(),
+        };
+        assert_eq!(e.status(), Some(500));
+        let text = e.to_string();
+        assert!(text.contains("checksum mismatch") && text.contains("read it again"));
+    }
+}

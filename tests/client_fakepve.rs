@@ -519,4 +519,214 @@ async fn nothing_listens_is_a_connect_error() {
         .unwrap();
     let e = proxmox_mcp::api::version::get(&client).await.unwrap_err();
     assert!(matches!(e, Error::Connect { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .starts_with("cannot connect to 127.0.0.1:1: connection refused (nothing was sent"),
+        "{e}"
+    );
+}
+
+/// Messages of connection and TLS failures: one sentence, no wrapper text repeated.
+fn assert_clean(text: &str) {
+    for noise in [
+        "error sending request",
+        "client error (Connect)",
+        "tcp connect error",
+        "os error",
+        "unexpected error",
+        "\n",
+    ] {
+        assert!(!text.contains(noise), "`{noise}` in {text}");
+    }
+}
+
+#[tokio::test]
+async fn a_closed_port_is_named_in_the_connect_error() {
+    // A port that was free a moment ago: nothing listens on it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = Client::builder("127.0.0.1")
+        .port(port)
+        .token("root@pam!x=y")
+        .unwrap()
+        .build()
+        .unwrap();
+    let e = proxmox_mcp::api::version::get(&client).await.unwrap_err();
+    match &e {
+        Error::Connect { message } => assert_eq!(
+            message,
+            &format!("cannot connect to 127.0.0.1:{port}: connection refused")
+        ),
+        other => panic!("expected Connect, got {other:?}"),
+    }
+    assert_clean(&e.to_string());
+    assert!(!e.to_string().contains("=y"), "{e}");
+}
+
+#[tokio::test]
+async fn tls_failures_read_as_one_sentence_naming_the_address() {
+    let pve = FakePve::start().await;
+    let addr = format!("{}:{}", pve.host(), pve.port());
+    let with = |tls: TlsMode| {
+        Client::builder(pve.host())
+            .port(pve.port())
+            .token(&pve.alice().token_header())
+            .unwrap()
+            .tls(tls)
+            .build()
+            .unwrap()
+    };
+    let e = proxmox_mcp::api::version::get(&with(TlsMode::Strict))
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.starts_with(&format!("TLS handshake with {addr} failed: ")),
+        "{text}"
+    );
+    assert!(text.contains("(trust PVE's CA"), "{text}");
+    assert_clean(&text);
+    let wrong = "00:".repeat(31) + "00";
+    let e = proxmox_mcp::api::version::get(&with(TlsMode::Fingerprint(wrong.clone())))
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert_eq!(
+        text,
+        format!(
+            "TLS handshake with {addr} failed: the server presents the certificate {}, but the \
+             pinned fingerprint is {wrong}",
+            pve.fingerprint()
+        )
+    );
+    // Verify mode keeps its hint: the fingerprint to pin.
+    let e = proxmox_mcp::api::version::get(&with(TlsMode::Verify(None)))
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "TLS handshake with {addr} failed: certificate not trusted"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("PROXMOX_FINGERPRINT={}", pve.fingerprint())),
+        "{text}"
+    );
+    assert_clean(&text);
+}
+
+#[tokio::test]
+async fn a_bad_request_with_two_field_errors_is_one_tidy_line() {
+    let pve = FakePve::start().await;
+    let client = alice(&pve);
+    let mut form = Form::new();
+    form.text("cores", "abc");
+    form.text("memory", "xyz");
+    let e = client
+        .request(HttpMethod::Put, "/nodes/pve1/qemu/101/config", form)
+        .await
+        .unwrap_err();
+    match &e {
+        Error::BadRequest { errors, .. } => {
+            assert!(errors.contains_key("cores") && errors.contains_key("memory"))
+        }
+        other => panic!("expected BadRequest, got {other:?}"),
+    }
+    let text = e.to_string();
+    assert!(text.starts_with("invalid parameters: cores: "), "{text}");
+    assert!(text.contains("; memory: "), "{text}");
+    assert!(!text.contains('\n') && !text.contains(".;"), "{text:?}");
+    assert!(!text.ends_with('.'), "{text}");
+    assert!(!text.contains("Parameter verification failed"), "{text}");
+}
+
+#[tokio::test]
+async fn wait_task_ok_turns_a_failed_task_into_task_failed_with_the_log_tail() {
+    let pve = FakePve::start().await;
+    let client = alice(&pve);
+    // A task that succeeds is Ok.
+    let upid = qemu::status::start::post(&client, "pve1", 101, &Default::default())
+        .await
+        .unwrap();
+    let outcome = client.wait_task_ok(&upid, quick()).await.unwrap();
+    assert_eq!(outcome.exit_status, "OK");
+    let upid = qemu::status::stop::post(&client, "pve1", 101, &Default::default())
+        .await
+        .unwrap();
+    client.wait_task_ok(&upid, quick()).await.unwrap();
+
+    pve.control(
+        json!({"op": "set_vm", "vmid": 101, "start_error": "kvm: failed to open /dev/kvm"}),
+    )
+    .await;
+    let upid = qemu::status::start::post(&client, "pve1", 101, &Default::default())
+        .await
+        .unwrap();
+    let e = client.wait_task_ok(&upid, quick()).await.unwrap_err();
+    match &e {
+        Error::TaskFailed {
+            upid: failed,
+            exit_status,
+            log_tail,
+        } => {
+            assert_eq!(failed, &upid);
+            assert!(exit_status.contains("/dev/kvm"), "{exit_status}");
+            assert!(
+                log_tail.iter().any(|l| l.contains("TASK ERROR")),
+                "{log_tail:?}"
+            );
+        }
+        other => panic!("expected TaskFailed, got {other:?}"),
+    }
+    let text = e.to_string();
+    assert!(
+        text.contains("/dev/kvm") && text.contains("last log lines: ") && text.contains(&upid),
+        "{text}"
+    );
+    assert!(!text.contains('\n'), "{text}");
+}
+
+#[tokio::test]
+async fn a_stale_digest_is_a_conflict() {
+    let pve = FakePve::start().await;
+    let client = alice(&pve);
+    let read = qemu::config::get(&client, "pve1", 101, &Default::default())
+        .await
+        .unwrap();
+    let digest = read.digest.expect("the config has a digest");
+    // A write with the digest just read goes through and changes the digest...
+    let first = qemu::config::PutParams {
+        cores: Some(2),
+        digest: Some(digest.clone()),
+        ..Default::default()
+    };
+    qemu::config::put(&client, "pve1", 101, &first)
+        .await
+        .unwrap();
+    // ...so a second write with the old one is refused, and nothing changes.
+    let second = qemu::config::PutParams {
+        cores: Some(6),
+        digest: Some(digest),
+        ..Default::default()
+    };
+    let e = qemu::config::put(&client, "pve1", 101, &second)
+        .await
+        .unwrap_err();
+    match &e {
+        Error::Conflict { message } => {
+            assert!(message.contains("by other user"), "{message}");
+            assert!(!message.ends_with('\n'), "{message:?}");
+        }
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    assert_eq!(e.status(), Some(500));
+    let now = qemu::config::get(&client, "pve1", 101, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(now.cores, Some(2));
 }

@@ -29,37 +29,95 @@ fn clip(mut s: String) -> String {
     s
 }
 
-/// Maps a transport failure (no HTTP answer) to an error.
+/// Maps a transport failure (no HTTP answer) to an error: one sentence with what failed (the
+/// address actually used) and the innermost cause, without reqwest's and hyper's wrappers
+/// ("error sending request: client error (Connect): tcp connect error: ...").
 pub(crate) fn transport_error(e: reqwest::Error, timeout: Duration) -> Error {
     if e.is_timeout() {
         return Error::Timeout { after: timeout };
     }
+    let host = e.url().and_then(|u| u.host_str()).map(str::to_string);
+    let addr = e.url().and_then(|u| {
+        let host = u.host_str()?;
+        Some(match u.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        })
+    });
+    let is_connect = e.is_connect();
     let e = e.without_url();
-    let mut chain = vec![e.to_string()];
-    let mut tls = false;
+    // The chain, with what an io::Error wraps (its `source` skips it), outermost first.
+    let mut chain: Vec<&(dyn std::error::Error + 'static)> = vec![&e];
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
-        if s.downcast_ref::<rustls::Error>().is_some() {
-            tls = true;
-        }
-        let text = s.to_string();
-        if text.contains("certificate") || text.contains("InvalidCertificate") {
-            tls = true;
-        }
-        if !chain.iter().any(|c| c.contains(&text)) {
-            chain.push(text);
+        chain.push(s);
+        if let Some(inner) = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            chain.push(inner);
         }
         source = s.source();
     }
-    let message = clip(chain.join(": "));
+    let rustls_error = chain.iter().find_map(|s| s.downcast_ref::<rustls::Error>());
+    let texts: Vec<String> = chain.iter().map(|s| s.to_string()).collect();
+    let tls = rustls_error.is_some()
+        || texts
+            .iter()
+            .any(|t| t.contains("certificate") || t.contains("InvalidCertificate"));
+    let innermost = texts.last().cloned().unwrap_or_default();
+    let cause = match rustls_error {
+        // The verifiers' own sentences (pin mismatch, how to pin), without "unexpected error: ".
+        Some(rustls::Error::General(m)) => m.clone(),
+        Some(other) => other.to_string(),
+        // Where a wrapper hides the rustls error, its text still starts with rustls' prefix for
+        // the verifiers' own sentences.
+        None => tidy_cause(
+            innermost
+                .strip_prefix("unexpected error: ")
+                .unwrap_or(&innermost),
+        ),
+    };
+    let at = addr.as_deref().unwrap_or("the server");
     if tls {
-        Error::Tls { message }
-    } else if e.is_connect() {
+        Error::Tls {
+            message: clip(format!("handshake with {at} failed: {cause}")),
+        }
+    } else if is_connect {
         // Refused, unreachable, DNS failure: nothing was sent.
-        Error::Connect { message }
+        let dns = texts.iter().any(|t| t.starts_with("dns error"));
+        let message = match (&host, dns) {
+            (Some(host), true) => format!("cannot resolve {host}: {cause}"),
+            _ => format!("cannot connect to {at}: {cause}"),
+        };
+        Error::Connect {
+            message: clip(message),
+        }
     } else {
         // The request went out and the connection broke before the answer was complete.
-        Error::ConnectionLost { message }
+        Error::ConnectionLost {
+            message: clip(format!("{at}: {cause}")),
+        }
+    }
+}
+
+/// An OS error's text as part of a sentence: `Connection refused (os error 111)` becomes
+/// `connection refused`.
+pub(crate) fn tidy_cause(text: &str) -> String {
+    let mut t = text.trim();
+    if let Some(i) = t.rfind(" (os error ")
+        && t.ends_with(')')
+    {
+        t = &t[..i];
+    }
+    let mut chars = t.chars();
+    match (chars.next(), chars.next()) {
+        // Lower-case a capital that starts a word, not an acronym (`TLS`, `DNS`).
+        (Some(first), Some(second)) if first.is_uppercase() && !second.is_uppercase() => first
+            .to_lowercase()
+            .chain(t[first.len_utf8()..].chars())
+            .collect(),
+        _ => t.to_string(),
     }
 }
 
@@ -87,6 +145,17 @@ pub(crate) fn means_not_found(message: &str, path_values: &[&str]) -> bool {
         let v = v.to_ascii_lowercase();
         !v.is_empty() && m.contains(&v)
     })
+}
+
+/// True when PVE's message says that the configuration changed since the client read it (a
+/// stale `digest`): `detected modified configuration - file changed by other user? Try again.`
+/// (guest configurations) or `checksum mismatch (file change by other user?)` (other
+/// configuration files).
+pub(crate) fn means_conflict(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("detected modified configuration")
+        || m.contains("file changed by other user")
+        || m.contains("file change by other user")
 }
 
 /// Reads the body, at most `limit` bytes.
@@ -191,6 +260,7 @@ pub(crate) async fn read(
             message,
             required: None,
         },
+        500 if means_conflict(&message) => Error::Conflict { message },
         500 if means_not_found(&message, path_values) => Error::NotFound { message },
         code => Error::Server {
             status: code,
@@ -201,7 +271,33 @@ pub(crate) async fn read(
 
 #[cfg(test)]
 mod tests {
-    use super::means_not_found;
+    use super::{means_conflict, means_not_found, tidy_cause};
+
+    #[test]
+    fn os_error_texts_read_as_part_of_a_sentence() {
+        assert_eq!(
+            tidy_cause("Connection refused (os error 111)"),
+            "connection refused"
+        );
+        assert_eq!(
+            tidy_cause("failed to lookup address information: Name or service not known"),
+            "failed to lookup address information: Name or service not known"
+        );
+        assert_eq!(tidy_cause("TLS close_notify"), "TLS close_notify");
+        assert_eq!(tidy_cause(""), "");
+    }
+
+    #[test]
+    fn conflict_wording() {
+        assert!(means_conflict(
+            "detected modified configuration - file changed by other user? Try again."
+        ));
+        assert!(means_conflict(
+            "checksum mismatch (file change by other user?)"
+        ));
+        assert!(!means_conflict("VM 100 is locked (backup)"));
+        assert!(!means_conflict("checksum mismatch in backup archive"));
+    }
 
     #[test]
     fn not_found_wording() {

@@ -53,6 +53,23 @@ pub struct TaskOutcome {
     pub log_tail: Vec<String>,
 }
 
+impl TaskOutcome {
+    /// `Ok(self)` when the task succeeded (`OK` or `WARNINGS: n`), otherwise
+    /// [`Error::TaskFailed`] with the exit status and the log tail, so that `?` stops at a
+    /// failed task.
+    pub fn into_result(self) -> Result<TaskOutcome, Error> {
+        if self.success {
+            Ok(self)
+        } else {
+            Err(Error::TaskFailed {
+                upid: self.upid,
+                exit_status: self.exit_status,
+                log_tail: self.log_tail,
+            })
+        }
+    }
+}
+
 /// One status poll of a running task, as [`Client::wait_task_observed`] reports it.
 #[derive(Debug, Clone)]
 pub struct TaskPoll {
@@ -102,6 +119,13 @@ impl Client {
     /// UPID. Dropping the future stops waiting (not the task).
     pub async fn wait_task(&self, upid: &str, opts: WaitOptions) -> Result<TaskOutcome, Error> {
         self.wait_task_observed(upid, opts, |_| {}).await
+    }
+
+    /// [`Client::wait_task`], with a failed task as an error: [`Error::TaskFailed`] carries the
+    /// exit status and the tail of the task log. `Ok` means the task succeeded (perhaps with
+    /// warnings).
+    pub async fn wait_task_ok(&self, upid: &str, opts: WaitOptions) -> Result<TaskOutcome, Error> {
+        self.wait_task(upid, opts).await?.into_result()
     }
 
     /// [`Client::wait_task`], calling `observe` after each status poll that finds the task still
@@ -219,7 +243,47 @@ impl Client {
 
 #[cfg(test)]
 mod tests {
-    use super::upid_node;
+    use super::{TaskOutcome, upid_node};
+    use crate::Error;
+
+    #[test]
+    fn a_failed_outcome_is_an_error_naming_exit_status_and_log() {
+        let upid = "UPID:pve1:0000C530:0001B4E8:6745F0A1:qmstart:100:root@pam:";
+        let outcome = |success: bool, exit: &str, log: &[&str]| TaskOutcome {
+            upid: upid.to_string(),
+            node: "pve1".to_string(),
+            exit_status: exit.to_string(),
+            success,
+            log_tail: log.iter().map(|l| l.to_string()).collect(),
+        };
+        let ok = outcome(true, "WARNINGS: 1", &[]);
+        assert_eq!(ok.clone().into_result().unwrap(), ok);
+        let log: Vec<String> = (1..=8).map(|i| format!("line {i}")).collect();
+        let log: Vec<&str> = log.iter().map(String::as_str).collect();
+        let e = outcome(false, "start failed: boom", &log)
+            .into_result()
+            .unwrap_err();
+        match &e {
+            Error::TaskFailed {
+                exit_status,
+                log_tail,
+                ..
+            } => {
+                assert_eq!(exit_status, "start failed: boom");
+                assert_eq!(log_tail.len(), 8, "the error keeps every line");
+            }
+            other => panic!("expected TaskFailed, got {other:?}"),
+        }
+        let text = e.to_string();
+        assert_eq!(
+            text,
+            format!(
+                "task {upid} failed: start failed: boom; last log lines: line 4 | line 5 | \
+                 line 6 | line 7 | line 8"
+            )
+        );
+        assert!(!text.contains('\n'));
+    }
 
     #[test]
     fn upid_parsing() {

@@ -302,13 +302,16 @@ pub async fn presented_fingerprint(
         let tcp = tokio::net::TcpStream::connect((host, port))
             .await
             .map_err(|e| Error::Connect {
-                message: format!("cannot connect to {host}:{port}: {e}"),
+                message: format!(
+                    "cannot connect to {host}:{port}: {}",
+                    super::response::tidy_cause(&e.to_string())
+                ),
             })?;
         tokio_rustls::TlsConnector::from(Arc::new(config))
             .connect(name, tcp)
             .await
             .map_err(|e| Error::Tls {
-                message: format!("TLS handshake with {host}:{port} failed: {e}"),
+                message: format!("handshake with {host}:{port} failed: {e}"),
             })
     };
     tokio::time::timeout(timeout, handshake)
@@ -316,7 +319,7 @@ pub async fn presented_fingerprint(
         .map_err(|_| Error::Timeout { after: timeout })??;
     let seen = *recorder.seen.lock().unwrap_or_else(|e| e.into_inner());
     seen.map(|fp| show(&fp)).ok_or_else(|| Error::Tls {
-        message: format!("{host}:{port} presented no certificate"),
+        message: format!("handshake with {host}:{port}: no certificate presented"),
     })
 }
 

@@ -36,10 +36,38 @@ pub fn explain(e: &Error, client: &Client) -> String {
              PROXMOX_PASSWORD) and restart it.",
             client.principal()
         ),
+        Error::Conflict { .. } => format!(
+            "{e}. Someone changed the configuration after it was read: read it again with \
+             proxmox_guest_config (its answer carries the new digest), check that the change \
+             still makes sense, and send it again with that digest."
+        ),
         Error::Server { message, .. } if message.contains("locked") => format!("{e}. {LOCKED}"),
         Error::InvalidParameter { .. } => {
             format!("{e}. Nothing was sent; fix the argument and call again.")
         }
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::explain;
+    use proxmox_mcp::{Client, Error};
+
+    #[test]
+    fn a_conflict_points_to_reading_the_config_again() {
+        let client = Client::builder("pve")
+            .token("root@pam!mcp=00000000-0000-0000-0000-000000000000")
+            .unwrap()
+            .build()
+            .unwrap();
+        let e = Error::Conflict {
+            message: "detected modified configuration - file changed by other user? Try again."
+                .to_string(),
+        };
+        let text = explain(&e, &client);
+        assert!(text.contains("proxmox_guest_config"), "{text}");
+        assert!(text.contains("digest"), "{text}");
+        assert!(!text.contains("00000000-0000"), "{text}");
     }
 }
