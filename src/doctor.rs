@@ -237,7 +237,7 @@ async fn network(r: &mut Report, cluster: &Cluster) {
             r.step(
                 "tcp",
                 Outcome::Fail {
-                    cause: format!("cannot connect to {addr}: {e}"),
+                    cause: format!("cannot connect to {addr}: {}", os_text(&e)),
                     fix,
                 },
             );
@@ -400,6 +400,17 @@ async fn network(r: &mut Report, cluster: &Cluster) {
             );
         }
     }
+}
+
+/// An OS error as part of a sentence: `connection refused`, without `(os error 111)`.
+fn os_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// The step, cause and fix of a failed first request.

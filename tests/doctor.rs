@@ -193,7 +193,11 @@ async fn doctor_passes_and_names_each_failure() {
     let (ok, text) = run(with(&[("PROXMOX_PORT", &closed_port)]));
     assert!(!ok);
     let fail = line(&text, "FAIL", "tcp");
-    assert!(fail.contains(&closed_port), "{text}");
+    assert!(
+        fail.contains(&format!(":{closed_port}: connection refused")),
+        "{text}"
+    );
+    assert!(!fail.contains("os error"), "{fail}");
     assert!(
         text.contains(&format!("nothing listens on port {closed_port}")),
         "{text}"
