@@ -1011,7 +1011,7 @@ crate::pve_enum! {
     #[doc =
     " The policy for HA services on node shutdown. 'freeze' disables auto-recovery, 'failover' ensures recovery, 'conditional' recovers on poweroff and freezes on reboot. 'migrate' will migrate running services to other nodes, if possible. With 'freeze' or 'failover', HA Services will always get stopped first on shutdown."]
     #[doc = " "] #[doc =
-    " Describes the policy for handling HA services on poweroff or reboot of a node. Freeze will always freeze services which are still located on the node on shutdown, those services won't be recovered by the HA manager. Failover will not mark the services as frozen and thus the services will get recovered to other nodes, if the shutdown node does not come up again quickly (< 1min). 'conditional' chooses automatically depending on the type of shutdown, i.e., on a reboot the service will be frozen but on a poweroff the service will stay as is, and thus get recovered after about 2 minutes. Migrate will try to move all running services to another node when a reboot or shutdown was triggered. The poweroff process will only continue once no running services are located on the node anymore. If the node comes up again, the service will be moved back to the previously powered-off node, at least if no other migration, reloaction or recovery took place."]
+    " Describes the policy for handling HA services on poweroff or reboot of a node. Freeze will always freeze services which are still located on the node on shutdown, those services won't be recovered by the HA manager. Failover will not mark the services as frozen and thus the services will get recovered to other nodes, if the shutdown node does not come up again quickly (\\< 1min). 'conditional' chooses automatically depending on the type of shutdown, i.e., on a reboot the service will be frozen but on a poweroff the service will stay as is, and thus get recovered after about 2 minutes. Migrate will try to move all running services to another node when a reboot or shutdown was triggered. The poweroff process will only continue once no running services are located on the node anymore. If the node comes up again, the service will be moved back to the previously powered-off node, at least if no other migration, reloaction or recovery took place."]
     #[doc = " "] #[doc = " Default: `conditional`."] pub enum OptionsHaShutdownPolicy {
     #[doc = "`freeze`"] Freeze = "freeze", #[doc = "`failover`"] Failover = "failover",
     #[doc = "`conditional`"] Conditional = "conditional", #[doc = "`migrate`"] Migrate =
@@ -1026,7 +1026,7 @@ crate::pve_enum! {
 pub struct OptionsHa {
     /// The policy for HA services on node shutdown. 'freeze' disables auto-recovery, 'failover' ensures recovery, 'conditional' recovers on poweroff and freezes on reboot. 'migrate' will migrate running services to other nodes, if possible. With 'freeze' or 'failover', HA Services will always get stopped first on shutdown.
     ///
-    /// Describes the policy for handling HA services on poweroff or reboot of a node. Freeze will always freeze services which are still located on the node on shutdown, those services won't be recovered by the HA manager. Failover will not mark the services as frozen and thus the services will get recovered to other nodes, if the shutdown node does not come up again quickly (< 1min). 'conditional' chooses automatically depending on the type of shutdown, i.e., on a reboot the service will be frozen but on a poweroff the service will stay as is, and thus get recovered after about 2 minutes. Migrate will try to move all running services to another node when a reboot or shutdown was triggered. The poweroff process will only continue once no running services are located on the node anymore. If the node comes up again, the service will be moved back to the previously powered-off node, at least if no other migration, reloaction or recovery took place.
+    /// Describes the policy for handling HA services on poweroff or reboot of a node. Freeze will always freeze services which are still located on the node on shutdown, those services won't be recovered by the HA manager. Failover will not mark the services as frozen and thus the services will get recovered to other nodes, if the shutdown node does not come up again quickly (\< 1min). 'conditional' chooses automatically depending on the type of shutdown, i.e., on a reboot the service will be frozen but on a poweroff the service will stay as is, and thus get recovered after about 2 minutes. Migrate will try to move all running services to another node when a reboot or shutdown was triggered. The poweroff process will only continue once no running services are located on the node anymore. If the node comes up again, the service will be moved back to the previously powered-off node, at least if no other migration, reloaction or recovery took place.
     ///
     /// Default: `conditional`.
     pub shutdown_policy: OptionsHaShutdownPolicy,
@@ -2648,7 +2648,7 @@ crate::pve_enum! {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntriesMatch {
     pub key: EntriesMatchKey,
-    /// Value that the field <key> should be matched on.
+    /// Value that the field \<key\> should be matched on.
     pub value: ::std::option::Option<::std::string::String>,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
@@ -2746,7 +2746,7 @@ crate::pve_enum! {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntriesSet {
     pub key: EntriesSetKey,
-    /// Value that the field <key> should be set to.
+    /// Value that the field \<key\> should be set to.
     pub value: ::std::option::Option<::std::string::String>,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
@@ -3603,7 +3603,7 @@ impl ::std::fmt::Display for LxcDev {
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LxcFeatures {
-    /// Mount /sys in unprivileged containers as `rw` instead of `mixed`. This can break networking under newer (>= v245) systemd-network use.
+    /// Mount /sys in unprivileged containers as `rw` instead of `mixed`. This can break networking under newer (\>= v245) systemd-network use.
     ///
     /// Default: `0`.
     pub force_rw_sys: ::std::option::Option<bool>,
@@ -8942,7 +8942,7 @@ pub struct QemuUsb {
     ///
     /// Format: `pve-configid`.
     pub mapping: ::std::option::Option<::std::string::String>,
-    /// Specifies whether if given host option is a USB3 device or port. For modern guests (machine version >= 7.1 and ostype l26 and windows > 7), this flag is irrelevant (all devices are plugged into a xhci controller).
+    /// Specifies whether if given host option is a USB3 device or port. For modern guests (machine version \>= 7.1 and ostype l26 and windows \> 7), this flag is irrelevant (all devices are plugged into a xhci controller).
     ///
     /// Default: `0`.
     pub usb3: ::std::option::Option<bool>,
@@ -9046,7 +9046,7 @@ impl ::std::fmt::Display for QemuUsb {
 }
 crate::pve_enum! {
     #[doc =
-    " Enable a specific clipboard. If not set, depending on the display type the SPICE one will be added. Live migration with a VNC clipboard is not possible with QEMU machine version < 10.1."]
+    " Enable a specific clipboard. If not set, depending on the display type the SPICE one will be added. Live migration with a VNC clipboard is not possible with QEMU machine version \\< 10.1."]
     pub enum QemuVgaClipboard { #[doc = "`vnc`"] Vnc = "vnc", }
 }
 crate::pve_enum! {
@@ -9066,7 +9066,7 @@ crate::pve_enum! {
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct QemuVga {
-    /// Enable a specific clipboard. If not set, depending on the display type the SPICE one will be added. Live migration with a VNC clipboard is not possible with QEMU machine version < 10.1.
+    /// Enable a specific clipboard. If not set, depending on the display type the SPICE one will be added. Live migration with a VNC clipboard is not possible with QEMU machine version \< 10.1.
     pub clipboard: ::std::option::Option<QemuVgaClipboard>,
     /// Sets the VGA memory (in MiB). Has no effect with serial display.
     ///

@@ -321,7 +321,7 @@ pub mod domains {
         ///
         /// Default: `ldap`.
         pub mode: ::std::option::Option<PostMode>,
-        /// LDAP bind password. Will be stored in '/etc/pve/priv/realm/<REALM>.pw'.
+        /// LDAP bind password. Will be stored in '/etc/pve/priv/realm/\<REALM\>.pw'.
         pub password: ::std::option::Option<crate::Secret>,
         /// Server port.
         ///
@@ -888,7 +888,7 @@ pub mod domains {
         ///
         /// Default: `ldap`.
         pub mode: ::std::option::Option<PutRealmMode>,
-        /// LDAP bind password. Will be stored in '/etc/pve/priv/realm/<REALM>.pw'.
+        /// LDAP bind password. Will be stored in '/etc/pve/priv/realm/\<REALM\>.pw'.
         pub password: ::std::option::Option<crate::Secret>,
         /// Server port.
         ///
@@ -2828,7 +2828,7 @@ pub mod ticket {
         ///
         /// Maximum length: 64. Format: `pve-priv-list`.
         pub privs: ::std::option::Option<::std::string::String>,
-        /// You can optionally pass the realm using this parameter. Normally the realm is simply added to the username <username>@<realm>.
+        /// You can optionally pass the realm using this parameter. Normally the realm is simply added to the username \<username\>@\<realm\>.
         ///
         /// Maximum length: 32. Format: `pve-realm`.
         pub realm: ::std::option::Option<::std::string::String>,

@@ -1290,7 +1290,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_bool",
         )]
         pub keep_all: ::std::option::Option<bool>,
-        /// Keep backups for the last <N> different days. If there is morethan one backup for a single day, only the latest one is kept.
+        /// Keep backups for the last \<N\> different days. If there is morethan one backup for a single day, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -1299,7 +1299,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_daily: ::std::option::Option<i64>,
-        /// Keep backups for the last <N> different hours. If there is morethan one backup for a single hour, only the latest one is kept.
+        /// Keep backups for the last \<N\> different hours. If there is morethan one backup for a single hour, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -1308,7 +1308,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_hourly: ::std::option::Option<i64>,
-        /// Keep the last <N> backups.
+        /// Keep the last \<N\> backups.
         ///
         /// Minimum: 0.
         #[serde(
@@ -1317,7 +1317,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_last: ::std::option::Option<i64>,
-        /// Keep backups for the last <N> different months. If there is morethan one backup for a single month, only the latest one is kept.
+        /// Keep backups for the last \<N\> different months. If there is morethan one backup for a single month, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -1326,7 +1326,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_monthly: ::std::option::Option<i64>,
-        /// Keep backups for the last <N> different weeks. If there is morethan one backup for a single week, only the latest one is kept.
+        /// Keep backups for the last \<N\> different weeks. If there is morethan one backup for a single week, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -1335,7 +1335,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_weekly: ::std::option::Option<i64>,
-        /// Keep backups for the last <N> different years. If there is morethan one backup for a single year, only the latest one is kept.
+        /// Keep backups for the last \<N\> different years. If there is morethan one backup for a single year, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -1432,7 +1432,7 @@ pub mod backup {
         /// Format: `pve-node`.
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub node: ::std::option::Option<::std::string::String>,
-        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\n' and '\\' respectively.
+        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\\n' and '\\\\' respectively.
         ///
         /// Maximum length: 1024.
         #[serde(
@@ -1454,7 +1454,7 @@ pub mod backup {
         /// Other performance-related settings.
         #[serde(default)]
         pub performance: ::std::option::Option<GetResponseItemPerformance>,
-        /// Use pigz instead of gzip when N>0. N=1 uses half of cores, N>1 uses N as thread count.
+        /// Use pigz instead of gzip when N\>0. N=1 uses half of cores, N\>1 uses N as thread count.
         ///
         /// Default: `0`.
         #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
@@ -1642,7 +1642,7 @@ pub mod backup {
         ///
         /// Format: `pve-node`.
         pub node: ::std::option::Option<::std::string::String>,
-        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\n' and '\\' respectively.
+        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\\n' and '\\\\' respectively.
         ///
         /// Maximum length: 1024.
         pub notes_template: ::std::option::Option<::std::string::String>,
@@ -1656,7 +1656,7 @@ pub mod backup {
         ///
         /// Format: `backup-performance`. Syntax: `[max-workers=<integer>] [,pbs-entries-max=<integer>]`.
         pub performance: ::std::option::Option<::std::string::String>,
-        /// Use pigz instead of gzip when N>0. N=1 uses half of cores, N>1 uses N as thread count.
+        /// Use pigz instead of gzip when N\>0. N=1 uses half of cores, N\>1 uses N as thread count.
         ///
         /// Default: `0`.
         pub pigz: ::std::option::Option<i64>,
@@ -2126,7 +2126,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_bool",
         )]
         pub keep_all: ::std::option::Option<bool>,
-        /// Keep backups for the last <N> different days. If there is morethan one backup for a single day, only the latest one is kept.
+        /// Keep backups for the last \<N\> different days. If there is morethan one backup for a single day, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -2135,7 +2135,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_daily: ::std::option::Option<i64>,
-        /// Keep backups for the last <N> different hours. If there is morethan one backup for a single hour, only the latest one is kept.
+        /// Keep backups for the last \<N\> different hours. If there is morethan one backup for a single hour, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -2144,7 +2144,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_hourly: ::std::option::Option<i64>,
-        /// Keep the last <N> backups.
+        /// Keep the last \<N\> backups.
         ///
         /// Minimum: 0.
         #[serde(
@@ -2153,7 +2153,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_last: ::std::option::Option<i64>,
-        /// Keep backups for the last <N> different months. If there is morethan one backup for a single month, only the latest one is kept.
+        /// Keep backups for the last \<N\> different months. If there is morethan one backup for a single month, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -2162,7 +2162,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_monthly: ::std::option::Option<i64>,
-        /// Keep backups for the last <N> different weeks. If there is morethan one backup for a single week, only the latest one is kept.
+        /// Keep backups for the last \<N\> different weeks. If there is morethan one backup for a single week, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -2171,7 +2171,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_weekly: ::std::option::Option<i64>,
-        /// Keep backups for the last <N> different years. If there is morethan one backup for a single year, only the latest one is kept.
+        /// Keep backups for the last \<N\> different years. If there is morethan one backup for a single year, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -2268,7 +2268,7 @@ pub mod backup {
         /// Format: `pve-node`.
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub node: ::std::option::Option<::std::string::String>,
-        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\n' and '\\' respectively.
+        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\\n' and '\\\\' respectively.
         ///
         /// Maximum length: 1024.
         #[serde(
@@ -2290,7 +2290,7 @@ pub mod backup {
         /// Other performance-related settings.
         #[serde(default)]
         pub performance: ::std::option::Option<GetIdResponsePerformance>,
-        /// Use pigz instead of gzip when N>0. N=1 uses half of cores, N>1 uses N as thread count.
+        /// Use pigz instead of gzip when N\>0. N=1 uses half of cores, N\>1 uses N as thread count.
         ///
         /// Default: `0`.
         #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
@@ -2480,7 +2480,7 @@ pub mod backup {
         ///
         /// Format: `pve-node`.
         pub node: ::std::option::Option<::std::string::String>,
-        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\n' and '\\' respectively.
+        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\\n' and '\\\\' respectively.
         ///
         /// Maximum length: 1024.
         pub notes_template: ::std::option::Option<::std::string::String>,
@@ -2496,7 +2496,7 @@ pub mod backup {
         ///
         /// Format: `backup-performance`. Syntax: `[max-workers=<integer>] [,pbs-entries-max=<integer>]`.
         pub performance: ::std::option::Option<::std::string::String>,
-        /// Use pigz instead of gzip when N>0. N=1 uses half of cores, N>1 uses N as thread count.
+        /// Use pigz instead of gzip when N\>0. N=1 uses half of cores, N\>1 uses N as thread count.
         ///
         /// Default: `0`.
         pub pigz: ::std::option::Option<i64>,
@@ -3767,7 +3767,7 @@ pub mod ceph {
             /// Short version (numerical) info currently used by the service.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub ceph_version_short: ::std::option::Option<::std::string::String>,
-            /// Comma-joined list of device identifiers (e.g. 'sdb=<serial>,sdc=<serial>').
+            /// Comma-joined list of device identifiers (e.g. 'sdb=\<serial\>,sdc=\<serial\>').
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub device_ids: ::std::option::Option<::std::string::String>,
             /// Comma-joined list of /dev/disk/by-path entries for the underlying devices.
@@ -3804,13 +3804,13 @@ pub mod ceph {
         /// Items for each type of service containing objects for each instance.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponse {
-            /// Metadata servers configured in the cluster and their properties, keyed by '<name>@<host>'.
+            /// Metadata servers configured in the cluster and their properties, keyed by '\<name\>@\<host\>'.
             #[serde(default)]
             pub mds: ::std::option::Option<::serde_json::Value>,
-            /// Managers configured in the cluster and their properties, keyed by '<name>@<host>'.
+            /// Managers configured in the cluster and their properties, keyed by '\<name\>@\<host\>'.
             #[serde(default)]
             pub mgr: ::std::option::Option<::serde_json::Value>,
-            /// Monitors configured in the cluster and their properties, keyed by '<name>@<host>'.
+            /// Monitors configured in the cluster and their properties, keyed by '\<name\>@\<host\>'.
             #[serde(default)]
             pub mon: ::std::option::Option<::serde_json::Value>,
             /// Ceph version installed on the nodes, keyed by node name.
@@ -5027,7 +5027,7 @@ pub mod firewall {
             ///
             /// Maximum length: 64.
             pub digest: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-dport-spec`.
             pub dport: ::std::option::Option<::std::string::String>,
@@ -5039,7 +5039,7 @@ pub mod firewall {
             ///
             /// Format: `pve-fw-icmp-type-spec`.
             pub icmp_type: ::std::option::Option<::std::string::String>,
-            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
             ///
             /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
             pub iface: ::std::option::Option<::std::string::String>,
@@ -5049,7 +5049,7 @@ pub mod firewall {
             ///
             /// Maximum length: 128.
             pub r#macro: ::std::option::Option<::std::string::String>,
-            /// Update rule at position <pos>.
+            /// Update rule at position \<pos\>.
             ///
             /// Minimum: 0.
             pub pos: ::std::option::Option<i64>,
@@ -5061,7 +5061,7 @@ pub mod firewall {
             ///
             /// Maximum length: 512. Format: `pve-fw-addr-spec`.
             pub source: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-sport-spec`.
             pub sport: ::std::option::Option<::std::string::String>,
@@ -5405,7 +5405,7 @@ pub mod firewall {
             ///
             /// Maximum length: 64.
             pub digest: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-dport-spec`.
             pub dport: ::std::option::Option<::std::string::String>,
@@ -5417,7 +5417,7 @@ pub mod firewall {
             ///
             /// Format: `pve-fw-icmp-type-spec`.
             pub icmp_type: ::std::option::Option<::std::string::String>,
-            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
             ///
             /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
             pub iface: ::std::option::Option<::std::string::String>,
@@ -5427,7 +5427,7 @@ pub mod firewall {
             ///
             /// Maximum length: 128.
             pub r#macro: ::std::option::Option<::std::string::String>,
-            /// Move rule to new position <moveto>. Other arguments are ignored.
+            /// Move rule to new position \<moveto\>. Other arguments are ignored.
             ///
             /// Minimum: 0.
             pub moveto: ::std::option::Option<i64>,
@@ -5439,7 +5439,7 @@ pub mod firewall {
             ///
             /// Maximum length: 512. Format: `pve-fw-addr-spec`.
             pub source: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-sport-spec`.
             pub sport: ::std::option::Option<::std::string::String>,
@@ -6410,7 +6410,7 @@ pub mod firewall {
             ///
             /// Maximum length: 64.
             pub digest: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-dport-spec`.
             pub dport: ::std::option::Option<::std::string::String>,
@@ -6422,7 +6422,7 @@ pub mod firewall {
             ///
             /// Format: `pve-fw-icmp-type-spec`.
             pub icmp_type: ::std::option::Option<::std::string::String>,
-            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
             ///
             /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
             pub iface: ::std::option::Option<::std::string::String>,
@@ -6432,7 +6432,7 @@ pub mod firewall {
             ///
             /// Maximum length: 128.
             pub r#macro: ::std::option::Option<::std::string::String>,
-            /// Update rule at position <pos>.
+            /// Update rule at position \<pos\>.
             ///
             /// Minimum: 0.
             pub pos: ::std::option::Option<i64>,
@@ -6444,7 +6444,7 @@ pub mod firewall {
             ///
             /// Maximum length: 512. Format: `pve-fw-addr-spec`.
             pub source: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-sport-spec`.
             pub sport: ::std::option::Option<::std::string::String>,
@@ -6783,7 +6783,7 @@ pub mod firewall {
             ///
             /// Maximum length: 64.
             pub digest: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-dport-spec`.
             pub dport: ::std::option::Option<::std::string::String>,
@@ -6795,7 +6795,7 @@ pub mod firewall {
             ///
             /// Format: `pve-fw-icmp-type-spec`.
             pub icmp_type: ::std::option::Option<::std::string::String>,
-            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
             ///
             /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
             pub iface: ::std::option::Option<::std::string::String>,
@@ -6805,7 +6805,7 @@ pub mod firewall {
             ///
             /// Maximum length: 128.
             pub r#macro: ::std::option::Option<::std::string::String>,
-            /// Move rule to new position <moveto>. Other arguments are ignored.
+            /// Move rule to new position \<moveto\>. Other arguments are ignored.
             ///
             /// Minimum: 0.
             pub moveto: ::std::option::Option<i64>,
@@ -6817,7 +6817,7 @@ pub mod firewall {
             ///
             /// Maximum length: 512. Format: `pve-fw-addr-spec`.
             pub source: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-sport-spec`.
             pub sport: ::std::option::Option<::std::string::String>,
@@ -8289,7 +8289,7 @@ pub mod ha {
                 /// Default: `1`.
                 #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
                 pub failback: ::std::option::Option<bool>,
-                /// Status entry ID (quorum, master, lrm:<node>, service:<sid>).
+                /// Status entry ID (quorum, master, lrm:\<node\>, service:\<sid\>).
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub id: ::std::option::Option<::std::string::String>,
                 /// For type 'service'.
@@ -9819,7 +9819,7 @@ pub mod metrics {
         /// `GetResponseDataItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseDataItem {
-            /// Unique identifier for this metric object, for instance 'node/<nodename>' or 'qemu/<vmid>'.
+            /// Unique identifier for this metric object, for instance 'node/\<nodename\>' or 'qemu/\<vmid\>'.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub id: ::std::option::Option<::std::string::String>,
             /// Name of the metric.
@@ -9855,7 +9855,7 @@ pub mod metrics {
             pub local_only: ::std::option::Option<bool>,
             /// Only return metrics from nodes passed as comma-separated list
             pub node_list: ::std::option::Option<::std::string::String>,
-            /// Only include metrics with a timestamp > start-time.
+            /// Only include metrics with a timestamp \> start-time.
             ///
             /// Default: `0`.
             pub start_time: ::std::option::Option<i64>,
@@ -10012,7 +10012,7 @@ pub mod metrics {
         /// Parameters of `post_id`: `POST /cluster/metrics/server/{id}`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct PostIdParams {
-            /// An API path prefix inserted between '<host>:<port>/' and '/api2/'. Can be useful if the InfluxDB service runs behind a reverse proxy.
+            /// An API path prefix inserted between '\<host\>:\<port\>/' and '/api2/'. Can be useful if the InfluxDB service runs behind a reverse proxy.
             pub api_path_prefix: ::std::option::Option<::std::string::String>,
             /// The InfluxDB bucket/db. Only necessary when using the http v2 api.
             pub bucket: ::std::option::Option<::std::string::String>,
@@ -10321,7 +10321,7 @@ pub mod metrics {
         /// Parameters of `put_id`: `PUT /cluster/metrics/server/{id}`.
         #[derive(Debug, Clone, PartialEq, Default)]
         pub struct PutIdParams {
-            /// An API path prefix inserted between '<host>:<port>/' and '/api2/'. Can be useful if the InfluxDB service runs behind a reverse proxy.
+            /// An API path prefix inserted between '\<host\>:\<port\>/' and '/api2/'. Can be useful if the InfluxDB service runs behind a reverse proxy.
             pub api_path_prefix: ::std::option::Option<::std::string::String>,
             /// The InfluxDB bucket/db. Only necessary when using the http v2 api.
             pub bucket: ::std::option::Option<::std::string::String>,
@@ -12015,7 +12015,7 @@ pub mod notifications {
                 /// Default: `0`.
                 #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
                 pub disable: ::std::option::Option<bool>,
-                /// HTTP headers to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>
+                /// HTTP headers to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 #[serde(default)]
                 pub header: ::std::option::Option<
                     ::std::vec::Vec<::std::string::String>,
@@ -12031,7 +12031,7 @@ pub mod notifications {
                 /// Show if this entry was created by a user or was built-in
                 #[serde(default)]
                 pub origin: ::std::option::Option<GetResponseItemOrigin>,
-                /// Secrets to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>
+                /// Secrets to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 #[serde(default)]
                 pub secret: ::std::option::Option<::std::vec::Vec<crate::Secret>>,
                 /// Server URL
@@ -12071,7 +12071,7 @@ pub mod notifications {
                 ///
                 /// Default: `0`.
                 pub disable: ::std::option::Option<bool>,
-                /// HTTP headers to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>
+                /// HTTP headers to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 pub header: ::std::option::Option<
                     ::std::vec::Vec<::std::string::String>,
                 >,
@@ -12081,7 +12081,7 @@ pub mod notifications {
                 ///
                 /// Format: `pve-configid`.
                 pub name: ::std::string::String,
-                /// Secrets to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>
+                /// Secrets to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 pub secret: ::std::option::Option<::std::vec::Vec<crate::Secret>>,
                 /// Server URL
                 pub url: ::std::string::String,
@@ -12232,7 +12232,7 @@ pub mod notifications {
                 /// Default: `0`.
                 #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
                 pub disable: ::std::option::Option<bool>,
-                /// HTTP headers to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>
+                /// HTTP headers to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 #[serde(default)]
                 pub header: ::std::option::Option<
                     ::std::vec::Vec<::std::string::String>,
@@ -12245,7 +12245,7 @@ pub mod notifications {
                 /// Format: `pve-configid`.
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub name: ::std::option::Option<::std::string::String>,
-                /// Secrets to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>
+                /// Secrets to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 #[serde(default)]
                 pub secret: ::std::option::Option<::std::vec::Vec<crate::Secret>>,
                 /// Server URL
@@ -12294,13 +12294,13 @@ pub mod notifications {
                 ///
                 /// Default: `0`.
                 pub disable: ::std::option::Option<bool>,
-                /// HTTP headers to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>
+                /// HTTP headers to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 pub header: ::std::option::Option<
                     ::std::vec::Vec<::std::string::String>,
                 >,
                 /// HTTP method
                 pub method: ::std::option::Option<PutNameMethod>,
-                /// Secrets to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>
+                /// Secrets to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 pub secret: ::std::option::Option<::std::vec::Vec<crate::Secret>>,
                 /// Server URL
                 pub url: ::std::option::Option<::std::string::String>,
@@ -12512,7 +12512,7 @@ pub mod notifications {
             pub match_calendar: ::std::option::Option<
                 ::std::vec::Vec<::std::string::String>,
             >,
-            /// Metadata fields to match (regex or exact match). Must be in the form (regex|exact):<field>=<value>
+            /// Metadata fields to match (regex or exact match). Must be in the form (regex|exact):\<field\>=\<value\>
             #[serde(default, rename = "match-field")]
             pub match_field: ::std::option::Option<
                 ::std::vec::Vec<::std::string::String>,
@@ -12576,7 +12576,7 @@ pub mod notifications {
             pub match_calendar: ::std::option::Option<
                 ::std::vec::Vec<::std::string::String>,
             >,
-            /// Metadata fields to match (regex or exact match). Must be in the form (regex|exact):<field>=<value>
+            /// Metadata fields to match (regex or exact match). Must be in the form (regex|exact):\<field\>=\<value\>
             pub match_field: ::std::option::Option<
                 ::std::vec::Vec<::std::string::String>,
             >,
@@ -12751,7 +12751,7 @@ pub mod notifications {
             pub match_calendar: ::std::option::Option<
                 ::std::vec::Vec<::std::string::String>,
             >,
-            /// Metadata fields to match (regex or exact match). Must be in the form (regex|exact):<field>=<value>
+            /// Metadata fields to match (regex or exact match). Must be in the form (regex|exact):\<field\>=\<value\>
             #[serde(default, rename = "match-field")]
             pub match_field: ::std::option::Option<
                 ::std::vec::Vec<::std::string::String>,
@@ -12821,7 +12821,7 @@ pub mod notifications {
             pub match_calendar: ::std::option::Option<
                 ::std::vec::Vec<::std::string::String>,
             >,
-            /// Metadata fields to match (regex or exact match). Must be in the form (regex|exact):<field>=<value>
+            /// Metadata fields to match (regex or exact match). Must be in the form (regex|exact):\<field\>=\<value\>
             pub match_field: ::std::option::Option<
                 ::std::vec::Vec<::std::string::String>,
             >,
@@ -13173,7 +13173,7 @@ pub mod options {
     crate::pve_enum! {
         #[doc =
         " Set the fencing mode of the HA cluster. Hardware mode needs a valid configuration of fence devices in /etc/pve/ha/fence.cfg. With both all two modes are used."]
-        #[doc = " "] #[doc = " WARNING: 'hardware' and 'both' are EXPERIMENTAL & WIP"]
+        #[doc = " "] #[doc = " WARNING: 'hardware' and 'both' are EXPERIMENTAL \\& WIP"]
         #[doc = " "] #[doc = " Default: `watchdog`."] pub enum PutFencing { #[doc =
         "`watchdog`"] Watchdog = "watchdog", #[doc = "`hardware`"] Hardware = "hardware",
         #[doc = "`both`"] Both = "both", }
@@ -13235,7 +13235,7 @@ pub mod options {
         pub email_from: ::std::option::Option<::std::string::String>,
         /// Set the fencing mode of the HA cluster. Hardware mode needs a valid configuration of fence devices in /etc/pve/ha/fence.cfg. With both all two modes are used.
         ///
-        /// WARNING: 'hardware' and 'both' are EXPERIMENTAL & WIP
+        /// WARNING: 'hardware' and 'both' are EXPERIMENTAL \& WIP
         ///
         /// Default: `watchdog`.
         pub fencing: ::std::option::Option<PutFencing>,
@@ -13243,7 +13243,7 @@ pub mod options {
         ///
         /// Syntax: `shutdown_policy=<enum>`.
         pub ha: ::std::option::Option<crate::formats::OptionsHa>,
-        /// Specify external http proxy which is used for downloads (example: 'http://username:password@host:port/')
+        /// Specify external http proxy which is used for downloads (example: '<http://username:password@host:port/>')
         ///
         /// Pattern (Perl, whole value): `http://.*`.
         pub http_proxy: ::std::option::Option<::std::string::String>,
@@ -13262,7 +13262,7 @@ pub mod options {
         /// Note that when you run multiple cluster that (partially) share the networks of their virtual guests, it's highly recommended that you extend the default MAC prefix, or generate a custom (valid) one, to reduce the chance of MAC collisions. For example, add a separate extra hexadecimal to the Proxmox OUI for each cluster, like `BC:24:11:0` for the first, `BC:24:11:1` for the second, and so on.
         /// Alternatively, you can also separate the networks of the guests logically, e.g., by using VLANs.
         ///
-        /// For publicly accessible guests it's recommended that you get your own https://standards.ieee.org/products-programs/regauth/\[OUI from the IEEE\] registered or coordinate with your, or your hosting providers, network admins.
+        /// For publicly accessible guests it's recommended that you get your own <https://standards.ieee.org/products-programs/regauth/>\[OUI from the IEEE\] registered or coordinate with your, or your hosting providers, network admins.
         ///
         /// Format: `mac-prefix`. Default: `BC:24:11`.
         pub mac_prefix: ::std::option::Option<::std::string::String>,
@@ -14446,7 +14446,7 @@ pub mod replication {
         /// Guest ID.
         #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
         pub guest: ::std::option::Option<i64>,
-        /// Replication Job ID. The ID is composed of a Guest ID and a job number, separated by a hyphen, i.e. '<GUEST>-<JOBNUM>'.
+        /// Replication Job ID. The ID is composed of a Guest ID and a job number, separated by a hyphen, i.e. '\<GUEST\>-\<JOBNUM\>'.
         ///
         /// Pattern (Perl, whole value): `[1-9][0-9]{2,8}-\d{1,9}`. Format: `pve-replication-job-id`.
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -14515,7 +14515,7 @@ pub mod replication {
         pub comment: ::std::option::Option<::std::string::String>,
         /// Flag to disable/deactivate the entry.
         pub disable: ::std::option::Option<bool>,
-        /// Replication Job ID. The ID is composed of a Guest ID and a job number, separated by a hyphen, i.e. '<GUEST>-<JOBNUM>'.
+        /// Replication Job ID. The ID is composed of a Guest ID and a job number, separated by a hyphen, i.e. '\<GUEST\>-\<JOBNUM\>'.
         ///
         /// Pattern (Perl, whole value): `[1-9][0-9]{2,8}-\d{1,9}`. Format: `pve-replication-job-id`.
         pub id: ::std::string::String,
@@ -14725,7 +14725,7 @@ pub mod replication {
         /// Guest ID.
         #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
         pub guest: ::std::option::Option<i64>,
-        /// Replication Job ID. The ID is composed of a Guest ID and a job number, separated by a hyphen, i.e. '<GUEST>-<JOBNUM>'.
+        /// Replication Job ID. The ID is composed of a Guest ID and a job number, separated by a hyphen, i.e. '\<GUEST\>-\<JOBNUM\>'.
         ///
         /// Pattern (Perl, whole value): `[1-9][0-9]{2,8}-\d{1,9}`. Format: `pve-replication-job-id`.
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -15180,7 +15180,7 @@ pub mod sdn {
             ::std::result::Result::Ok(())
         }
     }
-    /// Apply sdn controller changes && reload.
+    /// Apply sdn controller changes \&\& reload.
     ///
     /// `PUT /cluster/sdn` (PVE: `reload`)
     ///
@@ -15221,7 +15221,7 @@ pub mod sdn {
         /// Changes that have not yet been applied to the running configuration.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItemPending {
-            /// The local ASN of the controller. BGP & EVPN only.
+            /// The local ASN of the controller. BGP \& EVPN only.
             ///
             /// Range: 0 to 4294967295.
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
@@ -15311,7 +15311,7 @@ pub mod sdn {
         /// `GetResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItem {
-            /// The local ASN of the controller. BGP & EVPN only.
+            /// The local ASN of the controller. BGP \& EVPN only.
             ///
             /// Range: 0 to 4294967295.
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
@@ -15789,7 +15789,7 @@ pub mod sdn {
         /// Changes that have not yet been applied to the running configuration.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetControllerResponsePending {
-            /// The local ASN of the controller. BGP & EVPN only.
+            /// The local ASN of the controller. BGP \& EVPN only.
             ///
             /// Range: 0 to 4294967295.
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
@@ -15879,7 +15879,7 @@ pub mod sdn {
         /// `GetControllerResponse` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetControllerResponse {
-            /// The local ASN of the controller. BGP & EVPN only.
+            /// The local ASN of the controller. BGP \& EVPN only.
             ///
             /// Range: 0 to 4294967295.
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
@@ -20990,7 +20990,7 @@ pub mod sdn {
                     ///
                     /// Maximum length: 64.
                     pub digest: ::std::option::Option<::std::string::String>,
-                    /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                    /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                     ///
                     /// Format: `pve-fw-dport-spec`.
                     pub dport: ::std::option::Option<::std::string::String>,
@@ -21002,7 +21002,7 @@ pub mod sdn {
                     ///
                     /// Format: `pve-fw-icmp-type-spec`.
                     pub icmp_type: ::std::option::Option<::std::string::String>,
-                    /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+                    /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
                     ///
                     /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
                     pub iface: ::std::option::Option<::std::string::String>,
@@ -21012,7 +21012,7 @@ pub mod sdn {
                     ///
                     /// Maximum length: 128.
                     pub r#macro: ::std::option::Option<::std::string::String>,
-                    /// Update rule at position <pos>.
+                    /// Update rule at position \<pos\>.
                     ///
                     /// Minimum: 0.
                     pub pos: ::std::option::Option<i64>,
@@ -21024,7 +21024,7 @@ pub mod sdn {
                     ///
                     /// Maximum length: 512. Format: `pve-fw-addr-spec`.
                     pub source: ::std::option::Option<::std::string::String>,
-                    /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                    /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                     ///
                     /// Format: `pve-fw-sport-spec`.
                     pub sport: ::std::option::Option<::std::string::String>,
@@ -21371,7 +21371,7 @@ pub mod sdn {
                     ///
                     /// Maximum length: 64.
                     pub digest: ::std::option::Option<::std::string::String>,
-                    /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                    /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                     ///
                     /// Format: `pve-fw-dport-spec`.
                     pub dport: ::std::option::Option<::std::string::String>,
@@ -21383,7 +21383,7 @@ pub mod sdn {
                     ///
                     /// Format: `pve-fw-icmp-type-spec`.
                     pub icmp_type: ::std::option::Option<::std::string::String>,
-                    /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+                    /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
                     ///
                     /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
                     pub iface: ::std::option::Option<::std::string::String>,
@@ -21393,7 +21393,7 @@ pub mod sdn {
                     ///
                     /// Maximum length: 128.
                     pub r#macro: ::std::option::Option<::std::string::String>,
-                    /// Move rule to new position <moveto>. Other arguments are ignored.
+                    /// Move rule to new position \<moveto\>. Other arguments are ignored.
                     ///
                     /// Minimum: 0.
                     pub moveto: ::std::option::Option<i64>,
@@ -21405,7 +21405,7 @@ pub mod sdn {
                     ///
                     /// Maximum length: 512. Format: `pve-fw-addr-spec`.
                     pub source: ::std::option::Option<::std::string::String>,
-                    /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                    /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                     ///
                     /// Format: `pve-fw-sport-spec`.
                     pub sport: ::std::option::Option<::std::string::String>,
@@ -21923,7 +21923,7 @@ pub mod sdn {
                 pub dhcp_range: ::std::option::Option<
                     ::std::vec::Vec<::std::string::String>,
                 >,
-                /// dns domain zone prefix  ex: 'adm' -> <hostname>.adm.mydomain.com
+                /// dns domain zone prefix  ex: 'adm' -\> \<hostname\>.adm.mydomain.com
                 ///
                 /// Format: `dns-name`.
                 pub dnszoneprefix: ::std::option::Option<::std::string::String>,
@@ -22160,7 +22160,7 @@ pub mod sdn {
                 ///
                 /// Maximum length: 64.
                 pub digest: ::std::option::Option<::std::string::String>,
-                /// dns domain zone prefix  ex: 'adm' -> <hostname>.adm.mydomain.com
+                /// dns domain zone prefix  ex: 'adm' -\> \<hostname\>.adm.mydomain.com
                 ///
                 /// Format: `dns-name`.
                 pub dnszoneprefix: ::std::option::Option<::std::string::String>,
@@ -22311,7 +22311,7 @@ pub mod sdn {
                 deserialize_with = "crate::lenient::opt_bool",
             )]
             pub advertise_subnets: ::std::option::Option<bool>,
-            /// the bridge for which VLANs should be managed. VLAN & QinQ zone only.
+            /// the bridge for which VLANs should be managed. VLAN \& QinQ zone only.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub bridge: ::std::option::Option<::std::string::String>,
             /// Disable auto mac learning. VLAN zone only.
@@ -22327,7 +22327,7 @@ pub mod sdn {
             /// Name of DHCP server backend for this zone.
             #[serde(default)]
             pub dhcp: ::std::option::Option<GetResponseItemPendingDhcp>,
-            /// Suppress IPv4 ARP && IPv6 Neighbour Discovery messages. EVPN zone only.
+            /// Suppress IPv4 ARP \&\& IPv6 Neighbour Discovery messages. EVPN zone only.
             #[serde(
                 default,
                 rename = "disable-arp-nd-suppression",
@@ -22454,7 +22454,7 @@ pub mod sdn {
                 deserialize_with = "crate::lenient::opt_bool",
             )]
             pub advertise_subnets: ::std::option::Option<bool>,
-            /// the bridge for which VLANs should be managed. VLAN & QinQ zone only.
+            /// the bridge for which VLANs should be managed. VLAN \& QinQ zone only.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub bridge: ::std::option::Option<::std::string::String>,
             /// Disable auto mac learning. VLAN zone only.
@@ -22473,7 +22473,7 @@ pub mod sdn {
             /// Digest of the controller section.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub digest: ::std::option::Option<::std::string::String>,
-            /// Suppress IPv4 ARP && IPv6 Neighbour Discovery messages. EVPN zone only.
+            /// Suppress IPv4 ARP \&\& IPv6 Neighbour Discovery messages. EVPN zone only.
             #[serde(
                 default,
                 rename = "disable-arp-nd-suppression",
@@ -22668,7 +22668,7 @@ pub mod sdn {
             pub controller: ::std::option::Option<::std::string::String>,
             /// Type of the DHCP backend for this zone
             pub dhcp: ::std::option::Option<PostDhcp>,
-            /// Suppress IPv4 ARP && IPv6 Neighbour Discovery messages.
+            /// Suppress IPv4 ARP \&\& IPv6 Neighbour Discovery messages.
             pub disable_arp_nd_suppression: ::std::option::Option<bool>,
             /// dns api server
             pub dns: ::std::option::Option<::std::string::String>,
@@ -23072,7 +23072,7 @@ pub mod sdn {
                 deserialize_with = "crate::lenient::opt_bool",
             )]
             pub advertise_subnets: ::std::option::Option<bool>,
-            /// the bridge for which VLANs should be managed. VLAN & QinQ zone only.
+            /// the bridge for which VLANs should be managed. VLAN \& QinQ zone only.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub bridge: ::std::option::Option<::std::string::String>,
             /// Disable auto mac learning. VLAN zone only.
@@ -23088,7 +23088,7 @@ pub mod sdn {
             /// Name of DHCP server backend for this zone.
             #[serde(default)]
             pub dhcp: ::std::option::Option<GetZoneResponsePendingDhcp>,
-            /// Suppress IPv4 ARP && IPv6 Neighbour Discovery messages. EVPN zone only.
+            /// Suppress IPv4 ARP \&\& IPv6 Neighbour Discovery messages. EVPN zone only.
             #[serde(
                 default,
                 rename = "disable-arp-nd-suppression",
@@ -23215,7 +23215,7 @@ pub mod sdn {
                 deserialize_with = "crate::lenient::opt_bool",
             )]
             pub advertise_subnets: ::std::option::Option<bool>,
-            /// the bridge for which VLANs should be managed. VLAN & QinQ zone only.
+            /// the bridge for which VLANs should be managed. VLAN \& QinQ zone only.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub bridge: ::std::option::Option<::std::string::String>,
             /// Disable auto mac learning. VLAN zone only.
@@ -23234,7 +23234,7 @@ pub mod sdn {
             /// Digest of the controller section.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub digest: ::std::option::Option<::std::string::String>,
-            /// Suppress IPv4 ARP && IPv6 Neighbour Discovery messages. EVPN zone only.
+            /// Suppress IPv4 ARP \&\& IPv6 Neighbour Discovery messages. EVPN zone only.
             #[serde(
                 default,
                 rename = "disable-arp-nd-suppression",
@@ -23427,7 +23427,7 @@ pub mod sdn {
             ///
             /// Maximum length: 64.
             pub digest: ::std::option::Option<::std::string::String>,
-            /// Suppress IPv4 ARP && IPv6 Neighbour Discovery messages.
+            /// Suppress IPv4 ARP \&\& IPv6 Neighbour Discovery messages.
             pub disable_arp_nd_suppression: ::std::option::Option<bool>,
             /// dns api server
             pub dns: ::std::option::Option<::std::string::String>,

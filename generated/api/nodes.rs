@@ -1121,7 +1121,7 @@ pub mod capabilities {
                 )]
                 pub has_dbus_vmstate: ::std::option::Option<bool>,
             }
-            /// Get node-specific QEMU migration capabilities of the node. Requires the 'Sys.Audit' permission on '/nodes/<node>'.
+            /// Get node-specific QEMU migration capabilities of the node. Requires the 'Sys.Audit' permission on '/nodes/\<node\>'.
             ///
             /// `GET /nodes/{node}/capabilities/qemu/migration` (PVE: `capabilities`)
             ///
@@ -1194,7 +1194,7 @@ pub mod ceph {
                 /// Config key name.
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub name: ::std::option::Option<::std::string::String>,
-                /// Ceph config section the entry applies to: 'global', a daemon type ('mon', 'osd', 'mgr', 'mds', 'client'), or a specific daemon (e.g. 'osd.0', 'mon.<name>').
+                /// Ceph config section the entry applies to: 'global', a daemon type ('mon', 'osd', 'mgr', 'mds', 'client'), or a specific daemon (e.g. 'osd.0', 'mon.\<name\>').
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub section: ::std::option::Option<::std::string::String>,
                 /// Configured value for the key (always serialised as a string by Ceph, regardless of the option's underlying type).
@@ -1244,7 +1244,7 @@ pub mod ceph {
             /// Parameters of `get`: `GET /nodes/{node}/ceph/cfg/value`.
             #[derive(Debug, Clone, PartialEq, Default)]
             pub struct GetParams {
-                /// List of <section>:<config key> items separated by semicolon, comma or space.
+                /// List of \<section\>:\<config key\> items separated by semicolon, comma or space.
                 ///
                 /// Maximum length: 4096. Pattern (Perl, whole value): `(?^:^(?:(?^i:[0-9a-z\-_\.]+:[0-9a-zA-Z\-_]+))(?:[;, ](?^i:[0-9a-z\-_\.]+:[0-9a-zA-Z\-_]+))*$)`. Syntax: `<section>:<config key>[;|,| <section>:<config key>]`.
                 pub config_keys: ::std::string::String,
@@ -1787,7 +1787,7 @@ pub mod ceph {
             /// MDS rank within the file system; -1 for standby MDSes not currently bound to a rank.
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
             pub rank: ::std::option::Option<i64>,
-            /// Set if a ceph-mds@<id> systemd unit is enabled on the hosting node; absent otherwise.
+            /// Set if a ceph-mds@\<id\> systemd unit is enabled on the hosting node; absent otherwise.
             #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
             pub service: ::std::option::Option<bool>,
             /// If true, the standby MDS is polling the active MDS for faster recovery (hot standby).
@@ -1906,7 +1906,7 @@ pub mod ceph {
             /// The name (ID) for the MGR.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub name: ::std::option::Option<::std::string::String>,
-            /// Set if a ceph-mgr@<id> systemd unit is enabled on the hosting node; absent otherwise.
+            /// Set if a ceph-mgr@\<id\> systemd unit is enabled on the hosting node; absent otherwise.
             #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
             pub service: ::std::option::Option<bool>,
             /// Manager state: 'active' or 'standby' for daemons visible to the mgr cluster, 'stopped' or 'unknown' for configured daemons not currently visible.
@@ -1998,7 +1998,7 @@ pub mod ceph {
             /// Rank of the monitor within the mon map.
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
             pub rank: ::std::option::Option<i64>,
-            /// Set if a ceph-mon@<id> systemd unit is enabled on the hosting node; absent otherwise.
+            /// Set if a ceph-mon@\<id\> systemd unit is enabled on the hosting node; absent otherwise.
             #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
             pub service: ::std::option::Option<bool>,
             /// Run state of the monitor: 'running' (in quorum), 'stopped' (systemd unit configured but daemon not visible to the cluster), or 'unknown' (no rados access).
@@ -5596,13 +5596,13 @@ pub mod execute {
         /// JSON encoded array of commands.
         ///
         /// JSON encoded array of commands, where each command is an object with the following properties:
-        /// args:      <object>
+        /// args:      \<object\>
         /// A set of parameter names and their values.
         ///
         /// method:    (GET|POST|PUT|DELETE)
         /// A method related to the API endpoint (GET, POST etc.).
         ///
-        /// path:      <string>
+        /// path:      \<string\>
         /// A relative path to an API endpoint on this node.
         ///
         ///
@@ -5844,7 +5844,7 @@ pub mod firewall {
             pub nf_conntrack_allow_invalid: ::std::option::Option<bool>,
             /// Enable conntrack helpers for specific protocols. Supported protocols: amanda, ftp, irc, netbios-ns, pptp, sane, sip, snmp, tftp
             ///
-            /// Format: `pve-fw-conntrack-helper`. Default: ``.
+            /// Format: `pve-fw-conntrack-helper`. Default: `  `.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub nf_conntrack_helpers: ::std::option::Option<::std::string::String>,
             /// Maximum number of tracked connections.
@@ -5990,7 +5990,7 @@ pub mod firewall {
             pub nf_conntrack_allow_invalid: ::std::option::Option<bool>,
             /// Enable conntrack helpers for specific protocols. Supported protocols: amanda, ftp, irc, netbios-ns, pptp, sane, sip, snmp, tftp
             ///
-            /// Format: `pve-fw-conntrack-helper`. Default: ``.
+            /// Format: `pve-fw-conntrack-helper`. Default: `  `.
             pub nf_conntrack_helpers: ::std::option::Option<::std::string::String>,
             /// Maximum number of tracked connections.
             ///
@@ -6308,7 +6308,7 @@ pub mod firewall {
             ///
             /// Maximum length: 64.
             pub digest: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-dport-spec`.
             pub dport: ::std::option::Option<::std::string::String>,
@@ -6320,7 +6320,7 @@ pub mod firewall {
             ///
             /// Format: `pve-fw-icmp-type-spec`.
             pub icmp_type: ::std::option::Option<::std::string::String>,
-            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
             ///
             /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
             pub iface: ::std::option::Option<::std::string::String>,
@@ -6330,7 +6330,7 @@ pub mod firewall {
             ///
             /// Maximum length: 128.
             pub r#macro: ::std::option::Option<::std::string::String>,
-            /// Update rule at position <pos>.
+            /// Update rule at position \<pos\>.
             ///
             /// Minimum: 0.
             pub pos: ::std::option::Option<i64>,
@@ -6342,7 +6342,7 @@ pub mod firewall {
             ///
             /// Maximum length: 512. Format: `pve-fw-addr-spec`.
             pub source: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-sport-spec`.
             pub sport: ::std::option::Option<::std::string::String>,
@@ -6686,7 +6686,7 @@ pub mod firewall {
             ///
             /// Maximum length: 64.
             pub digest: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-dport-spec`.
             pub dport: ::std::option::Option<::std::string::String>,
@@ -6698,7 +6698,7 @@ pub mod firewall {
             ///
             /// Format: `pve-fw-icmp-type-spec`.
             pub icmp_type: ::std::option::Option<::std::string::String>,
-            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
             ///
             /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
             pub iface: ::std::option::Option<::std::string::String>,
@@ -6708,7 +6708,7 @@ pub mod firewall {
             ///
             /// Maximum length: 128.
             pub r#macro: ::std::option::Option<::std::string::String>,
-            /// Move rule to new position <moveto>. Other arguments are ignored.
+            /// Move rule to new position \<moveto\>. Other arguments are ignored.
             ///
             /// Minimum: 0.
             pub moveto: ::std::option::Option<i64>,
@@ -6720,7 +6720,7 @@ pub mod firewall {
             ///
             /// Maximum length: 512. Format: `pve-fw-addr-spec`.
             pub source: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-sport-spec`.
             pub sport: ::std::option::Option<::std::string::String>,
@@ -7530,7 +7530,7 @@ pub mod lxc {
     }
     crate::pve_enum! {
         #[doc =
-        " OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/<ostype>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup."]
+        " OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/\\<ostype\\>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup."]
         pub enum PostOstype { #[doc = "`debian`"] Debian = "debian", #[doc = "`devuan`"]
         Devuan = "devuan", #[doc = "`ubuntu`"] Ubuntu = "ubuntu", #[doc = "`centos`"]
         Centos = "centos", #[doc = "`fedora`"] Fedora = "fedora", #[doc = "`opensuse`"]
@@ -7645,7 +7645,7 @@ pub mod lxc {
         ///
         /// Maximum length: 255.
         pub ostemplate: ::std::string::String,
-        /// OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/<ostype>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup.
+        /// OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/\<ostype\>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup.
         pub ostype: ::std::option::Option<PostOstype>,
         /// Sets root password inside container.
         ///
@@ -7677,7 +7677,7 @@ pub mod lxc {
         pub start: ::std::option::Option<bool>,
         /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
         ///
-        /// Format: `pve-startup-order`. Syntax: `[[order=]\d+] [,up=\d+] [,down=\d+] `.
+        /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
         pub startup: ::std::option::Option<::std::string::String>,
         /// Default Storage.
         ///
@@ -8332,7 +8332,7 @@ pub mod lxc {
         }
         crate::pve_enum! {
             #[doc =
-            " OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/<ostype>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup."]
+            " OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/\\<ostype\\>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup."]
             pub enum GetResponseOstype { #[doc = "`debian`"] Debian = "debian", #[doc =
             "`devuan`"] Devuan = "devuan", #[doc = "`ubuntu`"] Ubuntu = "ubuntu", #[doc =
             "`centos`"] Centos = "centos", #[doc = "`fedora`"] Fedora = "fedora", #[doc =
@@ -8437,7 +8437,7 @@ pub mod lxc {
             /// Default: `0`.
             #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
             pub onboot: ::std::option::Option<bool>,
-            /// OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/<ostype>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup.
+            /// OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/\<ostype\>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup.
             #[serde(default)]
             pub ostype: ::std::option::Option<GetResponseOstype>,
             /// Sets the protection flag of the container. This will prevent the CT or CT's disk remove/update operation.
@@ -8455,7 +8455,7 @@ pub mod lxc {
             pub searchdomain: ::std::option::Option<::std::string::String>,
             /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
             ///
-            /// Format: `pve-startup-order`. Syntax: `[[order=]\d+] [,up=\d+] [,down=\d+] `.
+            /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub startup: ::std::option::Option<::std::string::String>,
             /// Amount of SWAP for the container in MB.
@@ -8580,7 +8580,7 @@ pub mod lxc {
         }
         crate::pve_enum! {
             #[doc =
-            " OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/<ostype>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup."]
+            " OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/\\<ostype\\>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup."]
             pub enum PutOstype { #[doc = "`debian`"] Debian = "debian", #[doc =
             "`devuan`"] Devuan = "devuan", #[doc = "`ubuntu`"] Ubuntu = "ubuntu", #[doc =
             "`centos`"] Centos = "centos", #[doc = "`fedora`"] Fedora = "fedora", #[doc =
@@ -8688,7 +8688,7 @@ pub mod lxc {
             ///
             /// Default: `0`.
             pub onboot: ::std::option::Option<bool>,
-            /// OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/<ostype>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup.
+            /// OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/\<ostype\>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup.
             pub ostype: ::std::option::Option<PutOstype>,
             /// Sets the protection flag of the container. This will prevent the CT or CT's disk remove/update operation.
             ///
@@ -8708,7 +8708,7 @@ pub mod lxc {
             pub searchdomain: ::std::option::Option<::std::string::String>,
             /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
             ///
-            /// Format: `pve-startup-order`. Syntax: `[[order=]\d+] [,up=\d+] [,down=\d+] `.
+            /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
             pub startup: ::std::option::Option<::std::string::String>,
             /// Amount of SWAP for the container in MB.
             ///
@@ -10030,7 +10030,7 @@ pub mod lxc {
                 /// Default: `0`.
                 #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
                 pub enable: ::std::option::Option<bool>,
-                /// Enable default IP filters. This is equivalent to adding an empty ipfilter-net<id> ipset for every interface. Such ipsets implicitly contain sane default restrictions such as restricting IPv6 link local addresses to the one derived from the interface's MAC address. For containers the configured IP addresses will be implicitly added.
+                /// Enable default IP filters. This is equivalent to adding an empty ipfilter-net\<id\> ipset for every interface. Such ipsets implicitly contain sane default restrictions such as restricting IPv6 link local addresses to the one derived from the interface's MAC address. For containers the configured IP addresses will be implicitly added.
                 #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
                 pub ipfilter: ::std::option::Option<bool>,
                 /// Log level for incoming traffic.
@@ -10127,7 +10127,7 @@ pub mod lxc {
                 ///
                 /// Default: `0`.
                 pub enable: ::std::option::Option<bool>,
-                /// Enable default IP filters. This is equivalent to adding an empty ipfilter-net<id> ipset for every interface. Such ipsets implicitly contain sane default restrictions such as restricting IPv6 link local addresses to the one derived from the interface's MAC address. For containers the configured IP addresses will be implicitly added.
+                /// Enable default IP filters. This is equivalent to adding an empty ipfilter-net\<id\> ipset for every interface. Such ipsets implicitly contain sane default restrictions such as restricting IPv6 link local addresses to the one derived from the interface's MAC address. For containers the configured IP addresses will be implicitly added.
                 pub ipfilter: ::std::option::Option<bool>,
                 /// Log level for incoming traffic.
                 pub log_level_in: ::std::option::Option<PutLogLevelIn>,
@@ -10440,7 +10440,7 @@ pub mod lxc {
                 ///
                 /// Maximum length: 64.
                 pub digest: ::std::option::Option<::std::string::String>,
-                /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                 ///
                 /// Format: `pve-fw-dport-spec`.
                 pub dport: ::std::option::Option<::std::string::String>,
@@ -10452,7 +10452,7 @@ pub mod lxc {
                 ///
                 /// Format: `pve-fw-icmp-type-spec`.
                 pub icmp_type: ::std::option::Option<::std::string::String>,
-                /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+                /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
                 ///
                 /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
                 pub iface: ::std::option::Option<::std::string::String>,
@@ -10462,7 +10462,7 @@ pub mod lxc {
                 ///
                 /// Maximum length: 128.
                 pub r#macro: ::std::option::Option<::std::string::String>,
-                /// Update rule at position <pos>.
+                /// Update rule at position \<pos\>.
                 ///
                 /// Minimum: 0.
                 pub pos: ::std::option::Option<i64>,
@@ -10474,7 +10474,7 @@ pub mod lxc {
                 ///
                 /// Maximum length: 512. Format: `pve-fw-addr-spec`.
                 pub source: ::std::option::Option<::std::string::String>,
-                /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                 ///
                 /// Format: `pve-fw-sport-spec`.
                 pub sport: ::std::option::Option<::std::string::String>,
@@ -10825,7 +10825,7 @@ pub mod lxc {
                 ///
                 /// Maximum length: 64.
                 pub digest: ::std::option::Option<::std::string::String>,
-                /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                 ///
                 /// Format: `pve-fw-dport-spec`.
                 pub dport: ::std::option::Option<::std::string::String>,
@@ -10837,7 +10837,7 @@ pub mod lxc {
                 ///
                 /// Format: `pve-fw-icmp-type-spec`.
                 pub icmp_type: ::std::option::Option<::std::string::String>,
-                /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+                /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
                 ///
                 /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
                 pub iface: ::std::option::Option<::std::string::String>,
@@ -10847,7 +10847,7 @@ pub mod lxc {
                 ///
                 /// Maximum length: 128.
                 pub r#macro: ::std::option::Option<::std::string::String>,
-                /// Move rule to new position <moveto>. Other arguments are ignored.
+                /// Move rule to new position \<moveto\>. Other arguments are ignored.
                 ///
                 /// Minimum: 0.
                 pub moveto: ::std::option::Option<i64>,
@@ -10859,7 +10859,7 @@ pub mod lxc {
                 ///
                 /// Maximum length: 512. Format: `pve-fw-addr-spec`.
                 pub source: ::std::option::Option<::std::string::String>,
-                /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                 ///
                 /// Format: `pve-fw-sport-spec`.
                 pub sport: ::std::option::Option<::std::string::String>,
@@ -15592,7 +15592,7 @@ pub mod qemu {
         ///
         /// Format: `pve-qm-hostpci`. Syntax: `[[host=]<HOSTPCIID[;HOSTPCIID2...]>] [,device-id=<hex id>] [,driver=<vfio|keep>] [,legacy-igd=<1|0>] [,mapping=<mapping-id>] [,mdev=<string>] [,pcie=<1|0>] [,rombar=<1|0>] [,romfile=<string>] [,sub-device-id=<hex id>] [,sub-vendor-id=<hex id>] [,vendor-id=<hex id>] [,x-vga=<1|0>]`.
         pub hostpci: ::std::collections::BTreeMap<u32, ::std::string::String>,
-        /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version >= 7.1 and ostype l26 or windows > 7.
+        /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version \>= 7.1 and ostype l26 or windows \> 7.
         ///
         /// Format: `pve-hotplug-features`. Default: `network,disk,usb`.
         pub hotplug: ::std::option::Option<::std::string::String>,
@@ -15820,7 +15820,7 @@ pub mod qemu {
         pub startdate: ::std::option::Option<::std::string::String>,
         /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
         ///
-        /// Format: `pve-startup-order`. Syntax: `[[order=]\d+] [,up=\d+] [,down=\d+] `.
+        /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
         pub startup: ::std::option::Option<::std::string::String>,
         /// Default storage.
         ///
@@ -15858,7 +15858,7 @@ pub mod qemu {
         pub unused: ::std::collections::BTreeMap<u32, crate::formats::QemuUnused>,
         /// `usb0`, `usb1`, ...: keyed by the index.
         ///
-        /// Configure an USB device (n is 0 to 4, for machine version >= 7.1 and ostype l26 or windows > 7, n can be up to 14).
+        /// Configure an USB device (n is 0 to 4, for machine version \>= 7.1 and ostype l26 or windows \> 7, n can be up to 14).
         ///
         /// Syntax: `[[host=]<HOSTUSBDEVICE|spice>] [,mapping=<mapping-id>] [,usb3=<1|0>]`.
         pub usb: ::std::collections::BTreeMap<u32, crate::formats::QemuUsb>,
@@ -15868,7 +15868,7 @@ pub mod qemu {
         pub vcpus: ::std::option::Option<i64>,
         /// Configure the VGA hardware.
         ///
-        /// Configure the VGA Hardware. If you want to use high resolution modes (>= 1280x1024x16) you may need to increase the vga memory option. Since QEMU 2.9 the default VGA display type is 'std' for all OS types besides some Windows versions (XP and older) which use 'cirrus'. The 'qxl' option enables the SPICE display server. For win* OS you can select how many independent displays you want, Linux guests can add displays them self.
+        /// Configure the VGA Hardware. If you want to use high resolution modes (\>= 1280x1024x16) you may need to increase the vga memory option. Since QEMU 2.9 the default VGA display type is 'std' for all OS types besides some Windows versions (XP and older) which use 'cirrus'. The 'qxl' option enables the SPICE display server. For win* OS you can select how many independent displays you want, Linux guests can add displays them self.
         /// You can also run without any graphic card, using a serial device as terminal.
         ///
         /// Syntax: `[[type=]<enum>] [,clipboard=<vnc>] [,memory=<integer>]`.
@@ -16559,7 +16559,7 @@ pub mod qemu {
         ///
         /// Default: `0`.
         pub destroy_unreferenced_disks: ::std::option::Option<bool>,
-        /// Remove VMID from configurations, like backup & replication jobs and HA.
+        /// Remove VMID from configurations, like backup \& replication jobs and HA.
         pub purge: ::std::option::Option<bool>,
         /// Ignore locks - only root is allowed to use this option.
         pub skiplock: ::std::option::Option<bool>,
@@ -18179,7 +18179,7 @@ pub mod qemu {
             /// Format: `pve-volume-id`.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub hookscript: ::std::option::Option<::std::string::String>,
-            /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version >= 7.1 and ostype l26 or windows > 7.
+            /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version \>= 7.1 and ostype l26 or windows \> 7.
             ///
             /// Format: `pve-hotplug-features`. Default: `network,disk,usb`.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -18370,7 +18370,7 @@ pub mod qemu {
             pub startdate: ::std::option::Option<::std::string::String>,
             /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
             ///
-            /// Format: `pve-startup-order`. Syntax: `[[order=]\d+] [,up=\d+] [,down=\d+] `.
+            /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub startup: ::std::option::Option<::std::string::String>,
             /// Enable/disable the USB tablet device.
@@ -18405,7 +18405,7 @@ pub mod qemu {
             pub vcpus: ::std::option::Option<i64>,
             /// Configure the VGA hardware.
             ///
-            /// Configure the VGA Hardware. If you want to use high resolution modes (>= 1280x1024x16) you may need to increase the vga memory option. Since QEMU 2.9 the default VGA display type is 'std' for all OS types besides some Windows versions (XP and older) which use 'cirrus'. The 'qxl' option enables the SPICE display server. For win* OS you can select how many independent displays you want, Linux guests can add displays them self.
+            /// Configure the VGA Hardware. If you want to use high resolution modes (\>= 1280x1024x16) you may need to increase the vga memory option. Since QEMU 2.9 the default VGA display type is 'std' for all OS types besides some Windows versions (XP and older) which use 'cirrus'. The 'qxl' option enables the SPICE display server. For win* OS you can select how many independent displays you want, Linux guests can add displays them self.
             /// You can also run without any graphic card, using a serial device as terminal.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub vga: ::std::option::Option<::std::string::String>,
@@ -18718,7 +18718,7 @@ pub mod qemu {
             ///
             /// Format: `pve-qm-hostpci`. Syntax: `[[host=]<HOSTPCIID[;HOSTPCIID2...]>] [,device-id=<hex id>] [,driver=<vfio|keep>] [,legacy-igd=<1|0>] [,mapping=<mapping-id>] [,mdev=<string>] [,pcie=<1|0>] [,rombar=<1|0>] [,romfile=<string>] [,sub-device-id=<hex id>] [,sub-vendor-id=<hex id>] [,vendor-id=<hex id>] [,x-vga=<1|0>]`.
             pub hostpci: ::std::collections::BTreeMap<u32, ::std::string::String>,
-            /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version >= 7.1 and ostype l26 or windows > 7.
+            /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version \>= 7.1 and ostype l26 or windows \> 7.
             ///
             /// Format: `pve-hotplug-features`. Default: `network,disk,usb`.
             pub hotplug: ::std::option::Option<::std::string::String>,
@@ -18942,7 +18942,7 @@ pub mod qemu {
             pub startdate: ::std::option::Option<::std::string::String>,
             /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
             ///
-            /// Format: `pve-startup-order`. Syntax: `[[order=]\d+] [,up=\d+] [,down=\d+] `.
+            /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
             pub startup: ::std::option::Option<::std::string::String>,
             /// Enable/disable the USB tablet device.
             ///
@@ -18974,7 +18974,7 @@ pub mod qemu {
             pub unused: ::std::collections::BTreeMap<u32, crate::formats::QemuUnused>,
             /// `usb0`, `usb1`, ...: keyed by the index.
             ///
-            /// Configure an USB device (n is 0 to 4, for machine version >= 7.1 and ostype l26 or windows > 7, n can be up to 14).
+            /// Configure an USB device (n is 0 to 4, for machine version \>= 7.1 and ostype l26 or windows \> 7, n can be up to 14).
             ///
             /// Syntax: `[[host=]<HOSTUSBDEVICE|spice>] [,mapping=<mapping-id>] [,usb3=<1|0>]`.
             pub usb: ::std::collections::BTreeMap<u32, crate::formats::QemuUsb>,
@@ -18984,7 +18984,7 @@ pub mod qemu {
             pub vcpus: ::std::option::Option<i64>,
             /// Configure the VGA hardware.
             ///
-            /// Configure the VGA Hardware. If you want to use high resolution modes (>= 1280x1024x16) you may need to increase the vga memory option. Since QEMU 2.9 the default VGA display type is 'std' for all OS types besides some Windows versions (XP and older) which use 'cirrus'. The 'qxl' option enables the SPICE display server. For win* OS you can select how many independent displays you want, Linux guests can add displays them self.
+            /// Configure the VGA Hardware. If you want to use high resolution modes (\>= 1280x1024x16) you may need to increase the vga memory option. Since QEMU 2.9 the default VGA display type is 'std' for all OS types besides some Windows versions (XP and older) which use 'cirrus'. The 'qxl' option enables the SPICE display server. For win* OS you can select how many independent displays you want, Linux guests can add displays them self.
             /// You can also run without any graphic card, using a serial device as terminal.
             ///
             /// Syntax: `[[type=]<enum>] [,clipboard=<vnc>] [,memory=<integer>]`.
@@ -19868,7 +19868,7 @@ pub mod qemu {
             ///
             /// Format: `pve-qm-hostpci`. Syntax: `[[host=]<HOSTPCIID[;HOSTPCIID2...]>] [,device-id=<hex id>] [,driver=<vfio|keep>] [,legacy-igd=<1|0>] [,mapping=<mapping-id>] [,mdev=<string>] [,pcie=<1|0>] [,rombar=<1|0>] [,romfile=<string>] [,sub-device-id=<hex id>] [,sub-vendor-id=<hex id>] [,vendor-id=<hex id>] [,x-vga=<1|0>]`.
             pub hostpci: ::std::collections::BTreeMap<u32, ::std::string::String>,
-            /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version >= 7.1 and ostype l26 or windows > 7.
+            /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version \>= 7.1 and ostype l26 or windows \> 7.
             ///
             /// Format: `pve-hotplug-features`. Default: `network,disk,usb`.
             pub hotplug: ::std::option::Option<::std::string::String>,
@@ -20088,7 +20088,7 @@ pub mod qemu {
             pub startdate: ::std::option::Option<::std::string::String>,
             /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
             ///
-            /// Format: `pve-startup-order`. Syntax: `[[order=]\d+] [,up=\d+] [,down=\d+] `.
+            /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
             pub startup: ::std::option::Option<::std::string::String>,
             /// Enable/disable the USB tablet device.
             ///
@@ -20120,7 +20120,7 @@ pub mod qemu {
             pub unused: ::std::collections::BTreeMap<u32, crate::formats::QemuUnused>,
             /// `usb0`, `usb1`, ...: keyed by the index.
             ///
-            /// Configure an USB device (n is 0 to 4, for machine version >= 7.1 and ostype l26 or windows > 7, n can be up to 14).
+            /// Configure an USB device (n is 0 to 4, for machine version \>= 7.1 and ostype l26 or windows \> 7, n can be up to 14).
             ///
             /// Syntax: `[[host=]<HOSTUSBDEVICE|spice>] [,mapping=<mapping-id>] [,usb3=<1|0>]`.
             pub usb: ::std::collections::BTreeMap<u32, crate::formats::QemuUsb>,
@@ -20130,7 +20130,7 @@ pub mod qemu {
             pub vcpus: ::std::option::Option<i64>,
             /// Configure the VGA hardware.
             ///
-            /// Configure the VGA Hardware. If you want to use high resolution modes (>= 1280x1024x16) you may need to increase the vga memory option. Since QEMU 2.9 the default VGA display type is 'std' for all OS types besides some Windows versions (XP and older) which use 'cirrus'. The 'qxl' option enables the SPICE display server. For win* OS you can select how many independent displays you want, Linux guests can add displays them self.
+            /// Configure the VGA Hardware. If you want to use high resolution modes (\>= 1280x1024x16) you may need to increase the vga memory option. Since QEMU 2.9 the default VGA display type is 'std' for all OS types besides some Windows versions (XP and older) which use 'cirrus'. The 'qxl' option enables the SPICE display server. For win* OS you can select how many independent displays you want, Linux guests can add displays them self.
             /// You can also run without any graphic card, using a serial device as terminal.
             ///
             /// Syntax: `[[type=]<enum>] [,clipboard=<vnc>] [,memory=<integer>]`.
@@ -21846,7 +21846,7 @@ pub mod qemu {
                 /// Default: `0`.
                 #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
                 pub enable: ::std::option::Option<bool>,
-                /// Enable default IP filters. This is equivalent to adding an empty ipfilter-net<id> ipset for every interface. Such ipsets implicitly contain sane default restrictions such as restricting IPv6 link local addresses to the one derived from the interface's MAC address. For containers the configured IP addresses will be implicitly added.
+                /// Enable default IP filters. This is equivalent to adding an empty ipfilter-net\<id\> ipset for every interface. Such ipsets implicitly contain sane default restrictions such as restricting IPv6 link local addresses to the one derived from the interface's MAC address. For containers the configured IP addresses will be implicitly added.
                 #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
                 pub ipfilter: ::std::option::Option<bool>,
                 /// Log level for incoming traffic.
@@ -21943,7 +21943,7 @@ pub mod qemu {
                 ///
                 /// Default: `0`.
                 pub enable: ::std::option::Option<bool>,
-                /// Enable default IP filters. This is equivalent to adding an empty ipfilter-net<id> ipset for every interface. Such ipsets implicitly contain sane default restrictions such as restricting IPv6 link local addresses to the one derived from the interface's MAC address. For containers the configured IP addresses will be implicitly added.
+                /// Enable default IP filters. This is equivalent to adding an empty ipfilter-net\<id\> ipset for every interface. Such ipsets implicitly contain sane default restrictions such as restricting IPv6 link local addresses to the one derived from the interface's MAC address. For containers the configured IP addresses will be implicitly added.
                 pub ipfilter: ::std::option::Option<bool>,
                 /// Log level for incoming traffic.
                 pub log_level_in: ::std::option::Option<PutLogLevelIn>,
@@ -22256,7 +22256,7 @@ pub mod qemu {
                 ///
                 /// Maximum length: 64.
                 pub digest: ::std::option::Option<::std::string::String>,
-                /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                 ///
                 /// Format: `pve-fw-dport-spec`.
                 pub dport: ::std::option::Option<::std::string::String>,
@@ -22268,7 +22268,7 @@ pub mod qemu {
                 ///
                 /// Format: `pve-fw-icmp-type-spec`.
                 pub icmp_type: ::std::option::Option<::std::string::String>,
-                /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+                /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
                 ///
                 /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
                 pub iface: ::std::option::Option<::std::string::String>,
@@ -22278,7 +22278,7 @@ pub mod qemu {
                 ///
                 /// Maximum length: 128.
                 pub r#macro: ::std::option::Option<::std::string::String>,
-                /// Update rule at position <pos>.
+                /// Update rule at position \<pos\>.
                 ///
                 /// Minimum: 0.
                 pub pos: ::std::option::Option<i64>,
@@ -22290,7 +22290,7 @@ pub mod qemu {
                 ///
                 /// Maximum length: 512. Format: `pve-fw-addr-spec`.
                 pub source: ::std::option::Option<::std::string::String>,
-                /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                 ///
                 /// Format: `pve-fw-sport-spec`.
                 pub sport: ::std::option::Option<::std::string::String>,
@@ -22641,7 +22641,7 @@ pub mod qemu {
                 ///
                 /// Maximum length: 64.
                 pub digest: ::std::option::Option<::std::string::String>,
-                /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                 ///
                 /// Format: `pve-fw-dport-spec`.
                 pub dport: ::std::option::Option<::std::string::String>,
@@ -22653,7 +22653,7 @@ pub mod qemu {
                 ///
                 /// Format: `pve-fw-icmp-type-spec`.
                 pub icmp_type: ::std::option::Option<::std::string::String>,
-                /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+                /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
                 ///
                 /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
                 pub iface: ::std::option::Option<::std::string::String>,
@@ -22663,7 +22663,7 @@ pub mod qemu {
                 ///
                 /// Maximum length: 128.
                 pub r#macro: ::std::option::Option<::std::string::String>,
-                /// Move rule to new position <moveto>. Other arguments are ignored.
+                /// Move rule to new position \<moveto\>. Other arguments are ignored.
                 ///
                 /// Minimum: 0.
                 pub moveto: ::std::option::Option<i64>,
@@ -22675,7 +22675,7 @@ pub mod qemu {
                 ///
                 /// Maximum length: 512. Format: `pve-fw-addr-spec`.
                 pub source: ::std::option::Option<::std::string::String>,
-                /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                 ///
                 /// Format: `pve-fw-sport-spec`.
                 pub sport: ::std::option::Option<::std::string::String>,
@@ -27737,7 +27737,7 @@ pub mod spiceshell {
         pub cmd: ::std::option::Option<PostCmd>,
         /// Add parameters to a command. Encoded as null terminated strings.
         ///
-        /// Default: ``.
+        /// Default: `  `.
         pub cmd_opts: ::std::option::Option<::std::string::String>,
         /// SPICE proxy server. This can be used by the client to specify the proxy server. All nodes in a cluster runs 'spiceproxy', so it is up to the client to choose one. By default, we return the node where the VM is currently running. As reasonable setting is to use same node you use to connect to the API (This is window.location.hostname for the JS GUI).
         ///
@@ -29168,10 +29168,10 @@ pub mod storage {
             /// Parameters which can be used in a call to create a VM or container.
             #[serde(default, rename = "create-args")]
             pub create_args: ::std::option::Option<::serde_json::Value>,
-            /// Recognised disk volumes as `$bus$id` => `$storeid:$path` map.
+            /// Recognised disk volumes as `$bus$id` =\> `$storeid:$path` map.
             #[serde(default)]
             pub disks: ::std::option::Option<::serde_json::Value>,
-            /// Recognised network interfaces as `net$id` => { ...params } object.
+            /// Recognised network interfaces as `net$id` =\> { ...params } object.
             #[serde(default)]
             pub net: ::std::option::Option<::serde_json::Value>,
             /// The type of the import-source of this guest volume.
@@ -30543,7 +30543,7 @@ pub mod termproxy {
         pub cmd: ::std::option::Option<PostCmd>,
         /// Add parameters to a command. Encoded as null terminated strings.
         ///
-        /// Default: ``.
+        /// Default: `  `.
         pub cmd_opts: ::std::option::Option<::std::string::String>,
     }
     impl PostParams {
@@ -30737,7 +30737,7 @@ pub mod vncshell {
         pub cmd: ::std::option::Option<PostCmd>,
         /// Add parameters to a command. Encoded as null terminated strings.
         ///
-        /// Default: ``.
+        /// Default: `  `.
         pub cmd_opts: ::std::option::Option<::std::string::String>,
         /// sets the height of the console in pixels.
         ///
@@ -30974,7 +30974,7 @@ pub mod vzdump {
         ///
         /// Default: `snapshot`.
         pub mode: ::std::option::Option<PostMode>,
-        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\n' and '\\' respectively.
+        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\\n' and '\\\\' respectively.
         ///
         /// Maximum length: 1024.
         pub notes_template: ::std::option::Option<::std::string::String>,
@@ -30988,7 +30988,7 @@ pub mod vzdump {
         ///
         /// Format: `backup-performance`. Syntax: `[max-workers=<integer>] [,pbs-entries-max=<integer>]`.
         pub performance: ::std::option::Option<::std::string::String>,
-        /// Use pigz instead of gzip when N>0. N=1 uses half of cores, N>1 uses N as thread count.
+        /// Use pigz instead of gzip when N\>0. N=1 uses half of cores, N\>1 uses N as thread count.
         ///
         /// Default: `0`.
         pub pigz: ::std::option::Option<i64>,
@@ -31403,7 +31403,7 @@ pub mod vzdump {
             /// Format: `pve-node`.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub node: ::std::option::Option<::std::string::String>,
-            /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\n' and '\\' respectively.
+            /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\\n' and '\\\\' respectively.
             ///
             /// Maximum length: 1024.
             #[serde(
@@ -31427,7 +31427,7 @@ pub mod vzdump {
             /// Format: `backup-performance`.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub performance: ::std::option::Option<::std::string::String>,
-            /// Use pigz instead of gzip when N>0. N=1 uses half of cores, N>1 uses N as thread count.
+            /// Use pigz instead of gzip when N\>0. N=1 uses half of cores, N\>1 uses N as thread count.
             ///
             /// Default: `0`.
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]

@@ -309,15 +309,17 @@ fn endpoint_fn(
 fn fn_doc(m: &MethodDef, task: bool) -> String {
     let mut doc = m
         .description
-        .clone()
+        .as_deref()
+        .map(docs::text)
         .unwrap_or_else(|| "(The schema has no description.)".to_string());
-    doc.push_str(&format!("\n\n`{} {}`", m.method, m.path));
+    let route = format!("{} {}", m.method, m.path);
+    doc.push_str(&format!("\n\n{}", docs::code(&route)));
     if let Some(n) = &m.name {
-        doc.push_str(&format!(" (PVE: `{n}`)"));
+        doc.push_str(&format!(" (PVE: {})", docs::code(n)));
     }
     doc.push_str(&format!(
         "\n\n- Permission: {}",
-        describe_permissions(m.permissions.as_ref())
+        docs::text(&describe_permissions(m.permissions.as_ref()))
     ));
     if task {
         doc.push_str("\n- Starts a task: returns its UPID; wait for it with `Client::wait_task`.");
@@ -332,7 +334,8 @@ fn fn_doc(m: &MethodDef, task: bool) -> String {
     }
     if let Some(why) = overrides::unsupported(m.method.as_str(), &m.path) {
         doc.push_str(&format!(
-            "\n- **Not supported yet**: always returns `Error::Unsupported`: {why}"
+            "\n- **Not supported yet**: always returns `Error::Unsupported`: {}",
+            docs::text(why)
         ));
     }
     doc

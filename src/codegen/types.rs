@@ -195,12 +195,12 @@ impl Formats {
 
 /// Documentation for one schema node, with its constraints.
 fn schema_doc(s: &Schema) -> String {
-    let mut out = s.description.clone().unwrap_or_default();
+    let mut out = docs::text(s.description.as_deref().unwrap_or_default());
     if let Some(v) = &s.verbose_description {
         if !out.is_empty() {
             out.push_str("\n\n");
         }
-        out.push_str(v);
+        out.push_str(&docs::text(v));
     }
     let mut facts = Vec::new();
     if let (Some(min), Some(max)) = (s.minimum, s.maximum) {
@@ -217,24 +217,24 @@ fn schema_doc(s: &Schema) -> String {
         facts.push(format!("Maximum length: {n}."));
     }
     if let Some(p) = &s.pattern {
-        facts.push(format!("Pattern (Perl, whole value): `{p}`."));
+        facts.push(format!("Pattern (Perl, whole value): {}.", docs::code(p)));
     }
     if let Some(Format::Named(f)) = &s.format {
-        facts.push(format!("Format: `{f}`."));
+        facts.push(format!("Format: {}.", docs::code(f)));
     }
     if let Some(d) = &s.default {
         let d = match d {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        facts.push(format!("Default: `{d}`."));
+        facts.push(format!("Default: {}.", docs::code(&d)));
     }
     if let Some(t) = s
         .typetext
         .as_ref()
         .filter(|t| t.contains('=') || t.contains('|'))
     {
-        facts.push(format!("Syntax: `{t}`."));
+        facts.push(format!("Syntax: {}.", docs::code(t)));
     }
     if !facts.is_empty() {
         if !out.is_empty() {
@@ -305,7 +305,7 @@ pub fn enum_item(name: &str, values: &[String], doc: &str) -> TokenStream {
     let variants = values.iter().map(|v| {
         let vname = unique(&mut used, camel(v));
         let vid = format_ident!("{}", vname);
-        let vdoc = format!("`{v}`");
+        let vdoc = docs::code(v);
         quote!(#[doc = #vdoc] #vid = #v,)
     });
     let doc = docs::attrs(doc);
@@ -551,7 +551,7 @@ fn property_string_struct(
     };
     let mut doc = format!("Property string `{name}`.");
     if let Some(t) = typetext {
-        doc.push_str(&format!("\n\nSyntax: `{t}`."));
+        doc.push_str(&format!("\n\nSyntax: {}.", docs::code(t)));
     }
     doc.push_str("\n\nParse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.");
     let doc = docs::attrs(&doc);
@@ -728,7 +728,8 @@ fn response_struct(
     }
     let doc = docs::attrs(
         &s.description
-            .clone()
+            .as_deref()
+            .map(docs::text)
             .unwrap_or_else(|| format!("`{name}` returned by PVE.")),
     );
     scope.canaries.push(Canary {
