@@ -5,7 +5,7 @@
 /// Syntax: `[address=]<IP> [,priority=<integer>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConfigLink {
     /// Hostname (or IP) of this corosync link address.
     ///
@@ -107,7 +107,7 @@ impl ::std::fmt::Display for ConfigLink {
 /// Syntax: `[enable=]<1|0> [,burst=<integer>] [,rate=<rate>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OptionsLogRatelimit {
     /// Initial burst of packages which will always get logged before the rate is applied
     ///
@@ -222,7 +222,7 @@ impl ::std::fmt::Display for OptionsLogRatelimit {
 /// Property string `DirMap`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DirMap {
     /// The cluster node name.
     ///
@@ -322,7 +322,7 @@ impl ::std::fmt::Display for DirMap {
 /// Property string `PciMap`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PciMap {
     /// Description of the node specific device.
     ///
@@ -506,7 +506,7 @@ impl ::std::fmt::Display for PciMap {
 /// Property string `UsbMap`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsbMap {
     /// Description of the node specific device.
     ///
@@ -955,7 +955,7 @@ impl crate::propstring::PropertyString for OptionsCrs {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.ha {
-            form.text("ha", v.as_str());
+            form.choice("ha", v.as_str(), OptionsCrsHa::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.ha_auto_rebalance {
             form.bool("ha-auto-rebalance", *v);
@@ -977,7 +977,11 @@ impl crate::propstring::PropertyString for OptionsCrs {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.ha_auto_rebalance_method {
-            form.text("ha-auto-rebalance-method", v.as_str());
+            form.choice(
+                "ha-auto-rebalance-method",
+                v.as_str(),
+                OptionsCrsHaAutoRebalanceMethod::VALUES,
+            )?;
         }
         if let ::std::option::Option::Some(v) = &self.ha_auto_rebalance_threshold {
             form.num(
@@ -1077,7 +1081,7 @@ impl crate::propstring::PropertyString for OptionsHa {
     ) -> ::std::result::Result<(), crate::Error> {
         {
             let v = &self.shutdown_policy;
-            form.text("shutdown_policy", v.as_str());
+            form.choice("shutdown_policy", v.as_str(), OptionsHaShutdownPolicy::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -1181,7 +1185,7 @@ impl crate::propstring::PropertyString for OptionsMigration {
         }
         {
             let v = &self.r#type;
-            form.text("type", v.as_str());
+            form.choice("type", v.as_str(), OptionsMigrationType::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -1440,13 +1444,17 @@ impl crate::propstring::PropertyString for OptionsNotify {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.fencing {
-            form.text("fencing", v.as_str());
+            form.choice("fencing", v.as_str(), OptionsNotifyFencing::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.package_updates {
-            form.text("package-updates", v.as_str());
+            form.choice(
+                "package-updates",
+                v.as_str(),
+                OptionsNotifyPackageUpdates::VALUES,
+            )?;
         }
         if let ::std::option::Option::Some(v) = &self.replication {
-            form.text("replication", v.as_str());
+            form.choice("replication", v.as_str(), OptionsNotifyReplication::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.target_fencing {
             form.str(
@@ -1574,7 +1582,7 @@ impl crate::propstring::PropertyString for OptionsReplication {
         }
         {
             let v = &self.r#type;
-            form.text("type", v.as_str());
+            form.choice("type", v.as_str(), OptionsReplicationType::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -1711,10 +1719,10 @@ impl crate::propstring::PropertyString for OptionsTagStyle {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.ordering {
-            form.text("ordering", v.as_str());
+            form.choice("ordering", v.as_str(), OptionsTagStyleOrdering::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.shape {
-            form.text("shape", v.as_str());
+            form.choice("shape", v.as_str(), OptionsTagStyleShape::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -1917,7 +1925,11 @@ impl crate::propstring::PropertyString for OptionsUserTagAccess {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.user_allow {
-            form.text("user-allow", v.as_str());
+            form.choice(
+                "user-allow",
+                v.as_str(),
+                OptionsUserTagAccessUserAllow::VALUES,
+            )?;
         }
         if let ::std::option::Option::Some(v) = &self.user_allow_list {
             form.str(
@@ -2219,7 +2231,7 @@ impl crate::propstring::PropertyString for NodePeers {
         }
         {
             let v = &self.r#type;
-            form.text("type", v.as_str());
+            form.choice("type", v.as_str(), NodePeersType::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -2336,7 +2348,7 @@ impl crate::propstring::PropertyString for PrefixListsEntries {
     ) -> ::std::result::Result<(), crate::Error> {
         {
             let v = &self.action;
-            form.text("action", v.as_str());
+            form.choice("action", v.as_str(), PrefixListsEntriesAction::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.ge {
             form.int(
@@ -2483,7 +2495,7 @@ impl crate::propstring::PropertyString for SdnPrefixListsEntries {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.action {
-            form.text("action", v.as_str());
+            form.choice("action", v.as_str(), SdnPrefixListsEntriesAction::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.ge {
             form.int(
@@ -2603,7 +2615,7 @@ impl crate::propstring::PropertyString for EntriesExitAction {
     ) -> ::std::result::Result<(), crate::Error> {
         {
             let v = &self.key;
-            form.text("key", v.as_str());
+            form.choice("key", v.as_str(), EntriesExitActionKey::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.value {
             form.int(
@@ -2702,7 +2714,7 @@ impl crate::propstring::PropertyString for EntriesMatch {
     ) -> ::std::result::Result<(), crate::Error> {
         {
             let v = &self.key;
-            form.text("key", v.as_str());
+            form.choice("key", v.as_str(), EntriesMatchKey::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.value {
             form.str(
@@ -2800,7 +2812,7 @@ impl crate::propstring::PropertyString for EntriesSet {
     ) -> ::std::result::Result<(), crate::Error> {
         {
             let v = &self.key;
-            form.text("key", v.as_str());
+            form.choice("key", v.as_str(), EntriesSetKey::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.value {
             form.str(
@@ -2832,7 +2844,7 @@ impl ::std::fmt::Display for EntriesSet {
 /// Syntax: `k=<integer> ,m=<integer> [,device-class=<class>] [,failure-domain=<domain>] [,profile=<profile>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PoolErasureCoding {
     /// CRUSH device class. Will create an erasure coded pool plus a replicated pool for metadata.
     pub device_class: ::std::option::Option<::std::string::String>,
@@ -3092,7 +3104,7 @@ impl ::std::fmt::Display for ConfigAcme {
 /// Syntax: `[domain=]<domain> [,alias=<domain>] [,plugin=<name of the plugin configuration>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConfigAcmedomain {
     /// Alias for the Domain to verify ACME Challenge over DNS
     ///
@@ -3218,7 +3230,7 @@ impl ::std::fmt::Display for ConfigAcmedomain {
 /// Syntax: `[mac=]<MAC address> [,bind-interface=<bind interface>] [,broadcast-address=<IPv4 broadcast address>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConfigWakeonlan {
     /// Bind to this interface when sending wake on LAN packet
     ///
@@ -3343,7 +3355,7 @@ impl ::std::fmt::Display for ConfigWakeonlan {
 /// Syntax: `data=<integer> ,spares=<integer>`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ZfsDraidConfig {
     /// The number of data devices per redundancy group. (dRAID)
     ///
@@ -3754,7 +3766,7 @@ impl ::std::fmt::Display for LxcFeatures {
 /// Syntax: `[volume=]<volume> ,mp=<Path> [,acl=<1|0>] [,backup=<1|0>] [,idmap=<type:container:disk:range-size[;type:container:disk:range-size;...]>] [,keepattrs=<1|0>] [,mountoptions=<opt[;opt...]>] [,quota=<1|0>] [,replicate=<1|0>] [,ro=<1|0>] [,shared=<1|0>] [,size=<DiskSize>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LxcMp {
     /// Explicitly enable or disable ACL support.
     pub acl: ::std::option::Option<bool>,
@@ -4051,7 +4063,7 @@ crate::pve_enum! {
 /// Syntax: `name=<string> [,bridge=<bridge>] [,firewall=<1|0>] [,gw=<GatewayIPv4>] [,gw6=<GatewayIPv6>] [,host-managed=<1|0>] [,hwaddr=<XX:XX:XX:XX:XX:XX>] [,ip=<(IPv4/CIDR|dhcp|manual)>] [,ip6=<(IPv6/CIDR|auto|dhcp|manual)>] [,link_down=<1|0>] [,mtu=<integer>] [,rate=<mbps>] [,tag=<integer>] [,trunks=<vlanid[;vlanid...]>] [,type=<veth>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LxcNet {
     /// Bridge to attach the network device to.
     ///
@@ -4362,7 +4374,7 @@ impl crate::propstring::PropertyString for LxcNet {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.r#type {
-            form.text("type", v.as_str());
+            form.choice("type", v.as_str(), LxcNetType::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -4386,7 +4398,7 @@ impl ::std::fmt::Display for LxcNet {
 /// Syntax: `[volume=]<volume> [,acl=<1|0>] [,idmap=<type:container:disk:range-size[;type:container:disk:range-size;...]>] [,mountoptions=<opt[;opt...]>] [,quota=<1|0>] [,replicate=<1|0>] [,ro=<1|0>] [,shared=<1|0>] [,size=<DiskSize>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LxcRootfs {
     /// Explicitly enable or disable ACL support.
     pub acl: ::std::option::Option<bool>,
@@ -4625,7 +4637,7 @@ impl ::std::fmt::Display for LxcRootfs {
 /// Syntax: `[volume=]<volume>`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LxcUnused {
     /// The volume that is not used currently.
     ///
@@ -4712,7 +4724,7 @@ crate::pve_enum! {
 /// Syntax: `[enabled=]<1|0> [,freeze-fs=<1|0>] [,fstrim_cloned_disks=<1|0>] [,type=<virtio|isa>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuAgent {
     /// Enable/disable communication with a QEMU Guest Agent (QGA) running in the VM.
     ///
@@ -4823,7 +4835,7 @@ impl crate::propstring::PropertyString for QemuAgent {
             form.bool("fstrim_cloned_disks", *v);
         }
         if let ::std::option::Option::Some(v) = &self.r#type {
-            form.text("type", v.as_str());
+            form.choice("type", v.as_str(), QemuAgentType::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -4920,10 +4932,10 @@ impl crate::propstring::PropertyString for QemuAudio0 {
     ) -> ::std::result::Result<(), crate::Error> {
         {
             let v = &self.device;
-            form.text("device", v.as_str());
+            form.choice("device", v.as_str(), QemuAudio0Device::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.driver {
-            form.text("driver", v.as_str());
+            form.choice("driver", v.as_str(), QemuAudio0Driver::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -4966,7 +4978,7 @@ crate::pve_enum! {
 /// Syntax: `[file=]<volume> [,efitype=<2m|4m>] [,format=<enum>] [,import-from=<source volume>] [,ms-cert=<enum>] [,pre-enrolled-keys=<1|0>] [,size=<DiskSize>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuEfidisk0 {
     /// Size and type of the OVMF EFI vars. '4m' is newer and recommended, and required for Secure Boot. For backwards compatibility, '2m' is used if not otherwise specified. Ignored for VMs with arch=aarch64 (ARM).
     ///
@@ -5103,7 +5115,7 @@ impl crate::propstring::PropertyString for QemuEfidisk0 {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.efitype {
-            form.text("efitype", v.as_str());
+            form.choice("efitype", v.as_str(), QemuEfidisk0Efitype::VALUES)?;
         }
         {
             let v = &self.file;
@@ -5115,7 +5127,7 @@ impl crate::propstring::PropertyString for QemuEfidisk0 {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.text("format", v.as_str());
+            form.choice("format", v.as_str(), QemuEfidisk0Format::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.import_from {
             form.str(
@@ -5126,7 +5138,7 @@ impl crate::propstring::PropertyString for QemuEfidisk0 {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.ms_cert {
-            form.text("ms-cert", v.as_str());
+            form.choice("ms-cert", v.as_str(), QemuEfidisk0MsCert::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.pre_enrolled_keys {
             form.bool("pre-enrolled-keys", *v);
@@ -5197,7 +5209,7 @@ crate::pve_enum! {
 /// Syntax: `[file=]<volume> [,aio=<native|threads|io_uring>] [,backup=<1|0>] [,bps=<bps>] [,bps_max_length=<seconds>] [,bps_rd=<bps>] [,bps_rd_max_length=<seconds>] [,bps_wr=<bps>] [,bps_wr_max_length=<seconds>] [,cache=<enum>] [,detect_zeroes=<1|0>] [,discard=<ignore|on>] [,format=<enum>] [,import-from=<source volume>] [,iops=<iops>] [,iops_max=<iops>] [,iops_max_length=<seconds>] [,iops_rd=<iops>] [,iops_rd_max=<iops>] [,iops_rd_max_length=<seconds>] [,iops_wr=<iops>] [,iops_wr_max=<iops>] [,iops_wr_max_length=<seconds>] [,mbps=<mbps>] [,mbps_max=<mbps>] [,mbps_rd=<mbps>] [,mbps_rd_max=<mbps>] [,mbps_wr=<mbps>] [,mbps_wr_max=<mbps>] [,media=<cdrom|disk>] [,model=<model>] [,replicate=<1|0>] [,rerror=<ignore|report|stop>] [,serial=<serial>] [,shared=<1|0>] [,size=<DiskSize>] [,snapshot=<1|0>] [,ssd=<1|0>] [,werror=<enum>] [,wwn=<wwn>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuIde {
     /// AIO type to use.
     pub aio: ::std::option::Option<QemuIdeAio>,
@@ -5722,7 +5734,7 @@ impl crate::propstring::PropertyString for QemuIde {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.aio {
-            form.text("aio", v.as_str());
+            form.choice("aio", v.as_str(), QemuIdeAio::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.backup {
             form.bool("backup", *v);
@@ -5776,13 +5788,13 @@ impl crate::propstring::PropertyString for QemuIde {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.cache {
-            form.text("cache", v.as_str());
+            form.choice("cache", v.as_str(), QemuIdeCache::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.detect_zeroes {
             form.bool("detect_zeroes", *v);
         }
         if let ::std::option::Option::Some(v) = &self.discard {
-            form.text("discard", v.as_str());
+            form.choice("discard", v.as_str(), QemuIdeDiscard::VALUES)?;
         }
         {
             let v = &self.file;
@@ -5794,7 +5806,7 @@ impl crate::propstring::PropertyString for QemuIde {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.text("format", v.as_str());
+            form.choice("format", v.as_str(), QemuIdeFormat::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.import_from {
             form.str(
@@ -5925,7 +5937,7 @@ impl crate::propstring::PropertyString for QemuIde {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.media {
-            form.text("media", v.as_str());
+            form.choice("media", v.as_str(), QemuIdeMedia::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.model {
             form.str(
@@ -5939,7 +5951,7 @@ impl crate::propstring::PropertyString for QemuIde {
             form.bool("replicate", *v);
         }
         if let ::std::option::Option::Some(v) = &self.rerror {
-            form.text("rerror", v.as_str());
+            form.choice("rerror", v.as_str(), QemuIdeRerror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.serial {
             form.str(
@@ -5967,7 +5979,7 @@ impl crate::propstring::PropertyString for QemuIde {
             form.bool("ssd", *v);
         }
         if let ::std::option::Option::Some(v) = &self.werror {
-            form.text("werror", v.as_str());
+            form.choice("werror", v.as_str(), QemuIdeWerror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.wwn {
             form.str(
@@ -5999,7 +6011,7 @@ impl ::std::fmt::Display for QemuIde {
 /// Syntax: `size=<integer> [,name=<string>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuIvshmem {
     /// The name of the file. Will be prefixed with 'pve-shm-'. Default is the VMID. Will be deleted when the VM is stopped.
     ///
@@ -6225,7 +6237,7 @@ impl crate::propstring::PropertyString for QemuMachine {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.viommu {
-            form.text("viommu", v.as_str());
+            form.choice("viommu", v.as_str(), QemuMachineViommu::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -6249,7 +6261,7 @@ impl ::std::fmt::Display for QemuMachine {
 /// Syntax: `[current=]<integer>`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuMemory {
     /// Current amount of online RAM for the VM in MiB. This is the maximum available memory when you use the balloon device.
     ///
@@ -6620,7 +6632,7 @@ impl crate::propstring::PropertyString for QemuNet {
         }
         {
             let v = &self.model;
-            form.text("model", v.as_str());
+            form.choice("model", v.as_str(), QemuNetModel::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.mtu {
             form.int(
@@ -6689,7 +6701,7 @@ crate::pve_enum! {
 /// Syntax: `cpus=<id[-id];...> [,hostnodes=<id[-id];...>] [,memory=<number>] [,policy=<preferred|bind|interleave>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuNuma {
     /// CPUs accessing this NUMA node.
     ///
@@ -6799,7 +6811,7 @@ impl crate::propstring::PropertyString for QemuNuma {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.policy {
-            form.text("policy", v.as_str());
+            form.choice("policy", v.as_str(), QemuNumaPolicy::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -6859,7 +6871,7 @@ crate::pve_enum! {
 /// Syntax: `[file=]<volume> [,aio=<native|threads|io_uring>] [,backup=<1|0>] [,bps=<bps>] [,bps_max_length=<seconds>] [,bps_rd=<bps>] [,bps_rd_max_length=<seconds>] [,bps_wr=<bps>] [,bps_wr_max_length=<seconds>] [,cache=<enum>] [,detect_zeroes=<1|0>] [,discard=<ignore|on>] [,format=<enum>] [,import-from=<source volume>] [,iops=<iops>] [,iops_max=<iops>] [,iops_max_length=<seconds>] [,iops_rd=<iops>] [,iops_rd_max=<iops>] [,iops_rd_max_length=<seconds>] [,iops_wr=<iops>] [,iops_wr_max=<iops>] [,iops_wr_max_length=<seconds>] [,mbps=<mbps>] [,mbps_max=<mbps>] [,mbps_rd=<mbps>] [,mbps_rd_max=<mbps>] [,mbps_wr=<mbps>] [,mbps_wr_max=<mbps>] [,media=<cdrom|disk>] [,replicate=<1|0>] [,rerror=<ignore|report|stop>] [,serial=<serial>] [,shared=<1|0>] [,size=<DiskSize>] [,snapshot=<1|0>] [,ssd=<1|0>] [,werror=<enum>] [,wwn=<wwn>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuSata {
     /// AIO type to use.
     pub aio: ::std::option::Option<QemuSataAio>,
@@ -7370,7 +7382,7 @@ impl crate::propstring::PropertyString for QemuSata {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.aio {
-            form.text("aio", v.as_str());
+            form.choice("aio", v.as_str(), QemuSataAio::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.backup {
             form.bool("backup", *v);
@@ -7424,13 +7436,13 @@ impl crate::propstring::PropertyString for QemuSata {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.cache {
-            form.text("cache", v.as_str());
+            form.choice("cache", v.as_str(), QemuSataCache::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.detect_zeroes {
             form.bool("detect_zeroes", *v);
         }
         if let ::std::option::Option::Some(v) = &self.discard {
-            form.text("discard", v.as_str());
+            form.choice("discard", v.as_str(), QemuSataDiscard::VALUES)?;
         }
         {
             let v = &self.file;
@@ -7442,7 +7454,7 @@ impl crate::propstring::PropertyString for QemuSata {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.text("format", v.as_str());
+            form.choice("format", v.as_str(), QemuSataFormat::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.import_from {
             form.str(
@@ -7573,13 +7585,13 @@ impl crate::propstring::PropertyString for QemuSata {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.media {
-            form.text("media", v.as_str());
+            form.choice("media", v.as_str(), QemuSataMedia::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.replicate {
             form.bool("replicate", *v);
         }
         if let ::std::option::Option::Some(v) = &self.rerror {
-            form.text("rerror", v.as_str());
+            form.choice("rerror", v.as_str(), QemuSataRerror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.serial {
             form.str(
@@ -7607,7 +7619,7 @@ impl crate::propstring::PropertyString for QemuSata {
             form.bool("ssd", *v);
         }
         if let ::std::option::Option::Some(v) = &self.werror {
-            form.text("werror", v.as_str());
+            form.choice("werror", v.as_str(), QemuSataWerror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.wwn {
             form.str(
@@ -7675,7 +7687,7 @@ crate::pve_enum! {
 /// Syntax: `[file=]<volume> [,aio=<native|threads|io_uring>] [,backup=<1|0>] [,bps=<bps>] [,bps_max_length=<seconds>] [,bps_rd=<bps>] [,bps_rd_max_length=<seconds>] [,bps_wr=<bps>] [,bps_wr_max_length=<seconds>] [,cache=<enum>] [,detect_zeroes=<1|0>] [,discard=<ignore|on>] [,format=<enum>] [,import-from=<source volume>] [,iops=<iops>] [,iops_max=<iops>] [,iops_max_length=<seconds>] [,iops_rd=<iops>] [,iops_rd_max=<iops>] [,iops_rd_max_length=<seconds>] [,iops_wr=<iops>] [,iops_wr_max=<iops>] [,iops_wr_max_length=<seconds>] [,iothread=<1|0>] [,mbps=<mbps>] [,mbps_max=<mbps>] [,mbps_rd=<mbps>] [,mbps_rd_max=<mbps>] [,mbps_wr=<mbps>] [,mbps_wr_max=<mbps>] [,media=<cdrom|disk>] [,product=<product>] [,queues=<integer>] [,replicate=<1|0>] [,rerror=<ignore|report|stop>] [,ro=<1|0>] [,scsiblock=<1|0>] [,serial=<serial>] [,shared=<1|0>] [,size=<DiskSize>] [,snapshot=<1|0>] [,ssd=<1|0>] [,vendor=<vendor>] [,werror=<enum>] [,wwn=<wwn>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuScsi {
     /// AIO type to use.
     pub aio: ::std::option::Option<QemuScsiAio>,
@@ -8260,7 +8272,7 @@ impl crate::propstring::PropertyString for QemuScsi {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.aio {
-            form.text("aio", v.as_str());
+            form.choice("aio", v.as_str(), QemuScsiAio::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.backup {
             form.bool("backup", *v);
@@ -8314,13 +8326,13 @@ impl crate::propstring::PropertyString for QemuScsi {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.cache {
-            form.text("cache", v.as_str());
+            form.choice("cache", v.as_str(), QemuScsiCache::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.detect_zeroes {
             form.bool("detect_zeroes", *v);
         }
         if let ::std::option::Option::Some(v) = &self.discard {
-            form.text("discard", v.as_str());
+            form.choice("discard", v.as_str(), QemuScsiDiscard::VALUES)?;
         }
         {
             let v = &self.file;
@@ -8332,7 +8344,7 @@ impl crate::propstring::PropertyString for QemuScsi {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.text("format", v.as_str());
+            form.choice("format", v.as_str(), QemuScsiFormat::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.import_from {
             form.str(
@@ -8466,7 +8478,7 @@ impl crate::propstring::PropertyString for QemuScsi {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.media {
-            form.text("media", v.as_str());
+            form.choice("media", v.as_str(), QemuScsiMedia::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.product {
             form.str(
@@ -8488,7 +8500,7 @@ impl crate::propstring::PropertyString for QemuScsi {
             form.bool("replicate", *v);
         }
         if let ::std::option::Option::Some(v) = &self.rerror {
-            form.text("rerror", v.as_str());
+            form.choice("rerror", v.as_str(), QemuScsiRerror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.ro {
             form.bool("ro", *v);
@@ -8530,7 +8542,7 @@ impl crate::propstring::PropertyString for QemuScsi {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.werror {
-            form.text("werror", v.as_str());
+            form.choice("werror", v.as_str(), QemuScsiWerror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.wwn {
             form.str(
@@ -8634,7 +8646,11 @@ impl crate::propstring::PropertyString for QemuSpiceEnhancements {
             form.bool("foldersharing", *v);
         }
         if let ::std::option::Option::Some(v) = &self.videostreaming {
-            form.text("videostreaming", v.as_str());
+            form.choice(
+                "videostreaming",
+                v.as_str(),
+                QemuSpiceEnhancementsVideostreaming::VALUES,
+            )?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -8668,7 +8684,7 @@ crate::pve_enum! {
 /// Syntax: `[file=]<volume> [,format=<raw|qcow2|vmdk>] [,import-from=<source volume>] [,size=<DiskSize>] [,version=<v1.2|v2.0>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuTpmstate0 {
     /// The drive's backing volume.
     ///
@@ -8788,7 +8804,7 @@ impl crate::propstring::PropertyString for QemuTpmstate0 {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.text("format", v.as_str());
+            form.choice("format", v.as_str(), QemuTpmstate0Format::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.import_from {
             form.str(
@@ -8807,7 +8823,7 @@ impl crate::propstring::PropertyString for QemuTpmstate0 {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.version {
-            form.text("version", v.as_str());
+            form.choice("version", v.as_str(), QemuTpmstate0Version::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -8831,7 +8847,7 @@ impl ::std::fmt::Display for QemuTpmstate0 {
 /// Syntax: `[file=]<volume>`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuUnused {
     /// The drive's backing volume.
     ///
@@ -9137,7 +9153,7 @@ impl crate::propstring::PropertyString for QemuVga {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.clipboard {
-            form.text("clipboard", v.as_str());
+            form.choice("clipboard", v.as_str(), QemuVgaClipboard::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.memory {
             form.int(
@@ -9148,7 +9164,7 @@ impl crate::propstring::PropertyString for QemuVga {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.r#type {
-            form.text("type", v.as_str());
+            form.choice("type", v.as_str(), QemuVgaType::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -9208,7 +9224,7 @@ crate::pve_enum! {
 /// Syntax: `[file=]<volume> [,aio=<native|threads|io_uring>] [,backup=<1|0>] [,bps=<bps>] [,bps_max_length=<seconds>] [,bps_rd=<bps>] [,bps_rd_max_length=<seconds>] [,bps_wr=<bps>] [,bps_wr_max_length=<seconds>] [,cache=<enum>] [,detect_zeroes=<1|0>] [,discard=<ignore|on>] [,format=<enum>] [,import-from=<source volume>] [,iops=<iops>] [,iops_max=<iops>] [,iops_max_length=<seconds>] [,iops_rd=<iops>] [,iops_rd_max=<iops>] [,iops_rd_max_length=<seconds>] [,iops_wr=<iops>] [,iops_wr_max=<iops>] [,iops_wr_max_length=<seconds>] [,iothread=<1|0>] [,mbps=<mbps>] [,mbps_max=<mbps>] [,mbps_rd=<mbps>] [,mbps_rd_max=<mbps>] [,mbps_wr=<mbps>] [,mbps_wr_max=<mbps>] [,media=<cdrom|disk>] [,replicate=<1|0>] [,rerror=<ignore|report|stop>] [,ro=<1|0>] [,serial=<serial>] [,shared=<1|0>] [,size=<DiskSize>] [,snapshot=<1|0>] [,werror=<enum>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuVirtio {
     /// AIO type to use.
     pub aio: ::std::option::Option<QemuVirtioAio>,
@@ -9719,7 +9735,7 @@ impl crate::propstring::PropertyString for QemuVirtio {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.aio {
-            form.text("aio", v.as_str());
+            form.choice("aio", v.as_str(), QemuVirtioAio::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.backup {
             form.bool("backup", *v);
@@ -9773,13 +9789,13 @@ impl crate::propstring::PropertyString for QemuVirtio {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.cache {
-            form.text("cache", v.as_str());
+            form.choice("cache", v.as_str(), QemuVirtioCache::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.detect_zeroes {
             form.bool("detect_zeroes", *v);
         }
         if let ::std::option::Option::Some(v) = &self.discard {
-            form.text("discard", v.as_str());
+            form.choice("discard", v.as_str(), QemuVirtioDiscard::VALUES)?;
         }
         {
             let v = &self.file;
@@ -9791,7 +9807,7 @@ impl crate::propstring::PropertyString for QemuVirtio {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.text("format", v.as_str());
+            form.choice("format", v.as_str(), QemuVirtioFormat::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.import_from {
             form.str(
@@ -9925,13 +9941,13 @@ impl crate::propstring::PropertyString for QemuVirtio {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.media {
-            form.text("media", v.as_str());
+            form.choice("media", v.as_str(), QemuVirtioMedia::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.replicate {
             form.bool("replicate", *v);
         }
         if let ::std::option::Option::Some(v) = &self.rerror {
-            form.text("rerror", v.as_str());
+            form.choice("rerror", v.as_str(), QemuVirtioRerror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.ro {
             form.bool("ro", *v);
@@ -9959,7 +9975,7 @@ impl crate::propstring::PropertyString for QemuVirtio {
             form.bool("snapshot", *v);
         }
         if let ::std::option::Option::Some(v) = &self.werror {
-            form.text("werror", v.as_str());
+            form.choice("werror", v.as_str(), QemuVirtioWerror::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -9990,7 +10006,7 @@ crate::pve_enum! {
 /// Syntax: `[dirid=]<mapping-id> [,cache=<enum>] [,direct-io=<1|0>] [,expose-acl=<1|0>] [,expose-xattr=<1|0>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuVirtiofs {
     /// The caching policy the file system should use (auto, always, metadata, never).
     ///
@@ -10092,7 +10108,7 @@ impl crate::propstring::PropertyString for QemuVirtiofs {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.cache {
-            form.text("cache", v.as_str());
+            form.choice("cache", v.as_str(), QemuVirtiofsCache::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.direct_io {
             form.bool("direct-io", *v);

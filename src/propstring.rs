@@ -179,7 +179,7 @@ mod tests {
         assert_eq!(net.extra, vec![("future-key".to_string(), "7".to_string())]);
         assert!(net.to_string().ends_with("future-key=7"));
         let net: QemuNet = "model=newnic9000".parse().unwrap();
-        assert_eq!(net.model, QemuNetModel::Other("newnic9000".into()));
+        assert_eq!(net.model, QemuNetModel::Unlisted("newnic9000".into()));
     }
 
     #[test]

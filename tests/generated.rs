@@ -266,3 +266,63 @@ fn debug_of_every_generated_struct_hides_its_secrets() {
         "only {present} of the known secrets found"
     );
 }
+
+/// Only structs whose fields may all be left out derive `Default` (parameters, property strings
+/// and returns alike): a default with a required field would send an empty value only PVE
+/// rejects. Checked on the snapshot's text, which `generated_snapshot_is_fresh` keeps current.
+#[test]
+fn only_structs_without_required_fields_derive_default() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("generated");
+    let mut checked = 0;
+    let mut without = 0;
+    for file in files_under(&root) {
+        if file.extension().is_none_or(|x| x != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(root.join(&file)).unwrap();
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        for (i, line) in lines.iter().enumerate() {
+            if !line.starts_with("#[derive(") {
+                continue;
+            }
+            let Some(start) = lines[i..].iter().position(|l| l.starts_with("pub struct ")) else {
+                continue;
+            };
+            let name = lines[i + start].to_string();
+            if !line.contains("Default") {
+                without += 1;
+                continue;
+            }
+            checked += 1;
+            for (j, field) in lines[i + start + 1..].iter().enumerate() {
+                if *field == "}" {
+                    break;
+                }
+                let Some((decl, ty)) = field.split_once(": ") else {
+                    continue;
+                };
+                if !decl.starts_with("pub ") || decl.contains('(') {
+                    continue;
+                }
+                let ty = if ty.is_empty() {
+                    lines[i + start + 2 + j]
+                } else {
+                    ty
+                };
+                let optional = ty.starts_with("::std::option::Option<")
+                    || ty.starts_with("::std::collections::BTreeMap<")
+                    || decl == "pub extra"
+                    || ty.starts_with("::serde_json::Map<");
+                assert!(
+                    optional,
+                    "{}: `{name}` derives Default but `{field}` is required",
+                    file.display()
+                );
+            }
+        }
+    }
+    assert!(
+        checked > 100 && without > 50,
+        "{checked} checked, {without} without Default"
+    );
+}

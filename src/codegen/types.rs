@@ -53,10 +53,6 @@ impl Kind {
         }
     }
 
-    fn has_default(&self) -> bool {
-        !matches!(self, Kind::Enum(_) | Kind::Prop(_))
-    }
-
     /// Code that writes `v` (a reference to this kind) under `key` (a `&str` expression) into `form`.
     pub fn writer(&self, key: &TokenStream, v: &TokenStream) -> TokenStream {
         match self {
@@ -77,7 +73,7 @@ impl Kind {
                 let (min, max) = (opt_usize(*min), opt_usize(*max));
                 quote!(form.str(#key, #v.expose(), #min, #max)?;)
             }
-            Kind::Enum(_) => quote!(form.text(#key, #v.as_str());),
+            Kind::Enum(p) => quote!(form.choice(#key, #v.as_str(), #p::VALUES)?;),
             Kind::Prop(_) => quote!(form.prop(#key, #v)?;),
             Kind::Vec(inner) => {
                 let item = inner.writer(key, &quote!(item));
@@ -301,7 +297,8 @@ pub fn kind_of(
 /// `pve_enum!` invocation for an enumerated string.
 pub fn enum_item(name: &str, values: &[String], doc: &str) -> TokenStream {
     let id = format_ident!("{}", name);
-    let mut used = BTreeSet::from(["Other".to_string()]);
+    // `Unlisted` is the catch-all variant of `pve_enum!`; a value named so would get a suffix.
+    let mut used = BTreeSet::from(["Unlisted".to_string()]);
     let variants = values.iter().map(|v| {
         let vname = unique(&mut used, camel(v));
         let vid = format_ident!("{}", vname);
@@ -420,7 +417,9 @@ pub fn params_struct(name: &str, doc: &str, fields: &[Field]) -> TokenStream {
     let id = format_ident!("{}", name);
     let decls = fields.iter().map(Field::decl);
     let writes = fields.iter().map(Field::write);
-    let derive_default = fields.iter().all(|f| !f.required || f.kind.has_default());
+    // `Default` only when every field may be left out: a default with an empty required field
+    // would be a request only PVE rejects.
+    let derive_default = fields.iter().all(|f| !f.required);
     let default = if derive_default {
         quote!(Default,)
     } else {
@@ -543,7 +542,8 @@ fn property_string_struct(
             quote!(#fid: ::std::default::Default::default())
         }
     });
-    let derive_default = flds.iter().all(|f| !f.required || f.kind.has_default());
+    // As for parameters: `Default` only when no key is required.
+    let derive_default = flds.iter().all(|f| !f.required);
     let default = if derive_default {
         quote!(Default,)
     } else {
