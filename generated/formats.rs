@@ -34,6 +34,7 @@ impl crate::propstring::PropertyString for ConfigLink {
         "address",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["address"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -141,6 +142,7 @@ impl crate::propstring::PropertyString for OptionsLogRatelimit {
         "enable",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["enable"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -249,6 +251,7 @@ impl DirMap {
 impl crate::propstring::PropertyString for DirMap {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["node", "path"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -371,6 +374,7 @@ impl PciMap {
 impl crate::propstring::PropertyString for PciMap {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["id", "node", "path"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -543,6 +547,7 @@ impl UsbMap {
 impl crate::propstring::PropertyString for UsbMap {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["id", "node"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -689,6 +694,7 @@ impl OptionsBwlimit {
 impl crate::propstring::PropertyString for OptionsBwlimit {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -878,6 +884,7 @@ impl OptionsCrs {
 impl crate::propstring::PropertyString for OptionsCrs {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -1050,6 +1057,7 @@ impl OptionsHa {
 impl crate::propstring::PropertyString for OptionsHa {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["shutdown_policy"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -1140,6 +1148,7 @@ impl crate::propstring::PropertyString for OptionsMigration {
         "type",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["type"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -1236,6 +1245,7 @@ impl OptionsNextId {
 impl crate::propstring::PropertyString for OptionsNextId {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -1372,6 +1382,7 @@ impl OptionsNotify {
 impl crate::propstring::PropertyString for OptionsNotify {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -1537,6 +1548,7 @@ impl crate::propstring::PropertyString for OptionsReplication {
         "type",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["type"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -1656,6 +1668,7 @@ impl OptionsTagStyle {
 impl crate::propstring::PropertyString for OptionsTagStyle {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -1769,6 +1782,7 @@ impl OptionsU2f {
 impl crate::propstring::PropertyString for OptionsU2f {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -1889,6 +1903,7 @@ impl OptionsUserTagAccess {
 impl crate::propstring::PropertyString for OptionsUserTagAccess {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -1992,6 +2007,7 @@ impl OptionsWebauthn {
 impl crate::propstring::PropertyString for OptionsWebauthn {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -2124,6 +2140,7 @@ impl NodePeers {
 impl crate::propstring::PropertyString for NodePeers {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["iface", "node", "type"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -2288,6 +2305,7 @@ impl PrefixListsEntries {
 impl crate::propstring::PropertyString for PrefixListsEntries {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["action", "prefix"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -2438,6 +2456,7 @@ impl SdnPrefixListsEntries {
 impl crate::propstring::PropertyString for SdnPrefixListsEntries {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -2580,6 +2599,7 @@ impl EntriesExitAction {
 impl crate::propstring::PropertyString for EntriesExitAction {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["key"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -2679,6 +2699,7 @@ impl EntriesMatch {
 impl crate::propstring::PropertyString for EntriesMatch {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["key"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -2777,6 +2798,7 @@ impl EntriesSet {
 impl crate::propstring::PropertyString for EntriesSet {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["key"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -2882,6 +2904,7 @@ impl PoolErasureCoding {
 impl crate::propstring::PropertyString for PoolErasureCoding {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["k", "m"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -3031,6 +3054,7 @@ impl ConfigAcme {
 impl crate::propstring::PropertyString for ConfigAcme {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -3138,6 +3162,7 @@ impl crate::propstring::PropertyString for ConfigAcmedomain {
         "domain",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["domain"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -3264,6 +3289,7 @@ impl crate::propstring::PropertyString for ConfigWakeonlan {
         "mac",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["mac"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -3382,6 +3408,7 @@ impl ZfsDraidConfig {
 impl crate::propstring::PropertyString for ZfsDraidConfig {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["data", "spares"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -3500,6 +3527,7 @@ impl crate::propstring::PropertyString for LxcDev {
         "path",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -3660,6 +3688,7 @@ impl LxcFeatures {
 impl crate::propstring::PropertyString for LxcFeatures {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -3867,6 +3896,7 @@ impl crate::propstring::PropertyString for LxcMp {
         "volume",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["mp", "volume"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -4147,6 +4177,7 @@ impl LxcNet {
 impl crate::propstring::PropertyString for LxcNet {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["name"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -4478,6 +4509,7 @@ impl crate::propstring::PropertyString for LxcRootfs {
         "volume",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["volume"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -4661,6 +4693,7 @@ impl crate::propstring::PropertyString for LxcUnused {
         "volume",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["volume"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -4778,6 +4811,7 @@ impl crate::propstring::PropertyString for QemuAgent {
             key_alias: ::std::option::Option::None,
         },
     ];
+    const REQUIRED_KEYS: &'static [&'static str] = &["enabled"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -4894,6 +4928,7 @@ impl QemuAudio0 {
 impl crate::propstring::PropertyString for QemuAudio0 {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["device"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -5036,6 +5071,7 @@ impl crate::propstring::PropertyString for QemuEfidisk0 {
             key_alias: ::std::option::Option::None,
         },
     ];
+    const REQUIRED_KEYS: &'static [&'static str] = &["file"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -5408,6 +5444,7 @@ impl crate::propstring::PropertyString for QemuIde {
             key_alias: ::std::option::Option::None,
         },
     ];
+    const REQUIRED_KEYS: &'static [&'static str] = &["file"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -6038,6 +6075,7 @@ impl QemuIvshmem {
 impl crate::propstring::PropertyString for QemuIvshmem {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["size"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -6158,6 +6196,7 @@ impl crate::propstring::PropertyString for QemuMachine {
         "type",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -6285,6 +6324,7 @@ impl crate::propstring::PropertyString for QemuMemory {
         "current",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["current"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -6504,6 +6544,7 @@ impl crate::propstring::PropertyString for QemuNet {
             key_alias: ::std::option::Option::Some("model"),
         },
     ];
+    const REQUIRED_KEYS: &'static [&'static str] = &["model"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -6734,6 +6775,7 @@ impl QemuNuma {
 impl crate::propstring::PropertyString for QemuNuma {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["cpus"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -7065,6 +7107,7 @@ impl crate::propstring::PropertyString for QemuSata {
             key_alias: ::std::option::Option::None,
         },
     ];
+    const REQUIRED_KEYS: &'static [&'static str] = &["file"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -7909,6 +7952,7 @@ impl crate::propstring::PropertyString for QemuScsi {
             key_alias: ::std::option::Option::None,
         },
     ];
+    const REQUIRED_KEYS: &'static [&'static str] = &["file"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -8607,6 +8651,7 @@ impl QemuSpiceEnhancements {
 impl crate::propstring::PropertyString for QemuSpiceEnhancements {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -8732,6 +8777,7 @@ impl crate::propstring::PropertyString for QemuTpmstate0 {
             key_alias: ::std::option::Option::None,
         },
     ];
+    const REQUIRED_KEYS: &'static [&'static str] = &["file"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -8877,6 +8923,7 @@ impl crate::propstring::PropertyString for QemuUnused {
             key_alias: ::std::option::Option::None,
         },
     ];
+    const REQUIRED_KEYS: &'static [&'static str] = &["file"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -8982,6 +9029,7 @@ impl crate::propstring::PropertyString for QemuUsb {
         "host",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -9112,6 +9160,7 @@ impl crate::propstring::PropertyString for QemuVga {
         "type",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -9416,6 +9465,7 @@ impl crate::propstring::PropertyString for QemuVirtio {
             key_alias: ::std::option::Option::None,
         },
     ];
+    const REQUIRED_KEYS: &'static [&'static str] = &["file"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -10050,6 +10100,7 @@ impl crate::propstring::PropertyString for QemuVirtiofs {
         "dirid",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["dirid"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use proxmox_mcp::apidoc::ApiSchema;
 use proxmox_mcp::catalog::ENDPOINTS;
+use proxmox_mcp::propstring::{PropError, PropertyString, to_string_checked};
 
 mod reachable {
     include!(concat!(env!("OUT_DIR"), "/reachable.rs"));
@@ -16,6 +17,22 @@ mod reachable {
 
 mod canary {
     include!(concat!(env!("OUT_DIR"), "/canary.rs"));
+}
+
+mod propstring_cases {
+    include!(concat!(env!("OUT_DIR"), "/propstring_cases.rs"));
+}
+
+/// Parses a property string as `P` and prints it back, with `Display` and as a request sends it.
+type RoundTrip = fn(&str) -> Result<(String, String), String>;
+
+fn round_trip<P>(s: &str) -> Result<(String, String), String>
+where
+    P: PropertyString + std::str::FromStr<Err = PropError> + std::fmt::Display,
+{
+    let v: P = s.parse().map_err(|e: PropError| e.to_string())?;
+    let checked = to_string_checked(&v).map_err(|e| e.to_string())?;
+    Ok((v.to_string(), checked))
 }
 
 /// One generated struct filled with canaries: its type, its canary fields as
@@ -325,4 +342,22 @@ fn only_structs_without_required_fields_derive_default() {
         checked > 100 && without > 50,
         "{checked} checked, {without} without Default"
     );
+}
+
+/// Every generated property-string format reads a string in PVE's canonical form (the default
+/// key's value bare, key aliases folded, required keys then the rest, each sorted) and prints it
+/// back unchanged, with `Display` and as a request sends it.
+#[test]
+fn every_property_string_format_round_trips_pves_form() {
+    let cases = propstring_cases::cases();
+    let formats: BTreeSet<&str> = cases.iter().map(|(ty, _, _)| *ty).collect();
+    assert!(formats.len() > 40, "{} formats", formats.len());
+    let mut failures = Vec::new();
+    for (ty, case, round_trip) in cases {
+        match round_trip(case) {
+            Ok((shown, sent)) if shown == case && sent == case => {}
+            other => failures.push(format!("{ty}: {case} -> {other:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

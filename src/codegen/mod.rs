@@ -163,6 +163,25 @@ pub fn generate(schema: &ApiSchema, source: &str) -> Result<Output, String> {
             },
         )?,
     ));
+    let round_trips = formats.cases.iter().flat_map(|(name, cases)| {
+        let id = format_ident!("{}", name);
+        cases
+            .iter()
+            .map(move |case| quote!((#name, #case, super::round_trip::<proxmox_mcp::formats::#id>)))
+    });
+    files.push((
+        "propstring_cases.rs".to_string(),
+        format_file(
+            &header,
+            quote! {
+                /// For every property-string struct, strings as PVE prints them (required keys
+                /// only; every key) with the including test's `super::round_trip` for the type.
+                pub fn cases() -> ::std::vec::Vec<(&'static str, &'static str, super::RoundTrip)> {
+                    ::std::vec![#(#round_trips),*]
+                }
+            },
+        )?,
+    ));
     let json = serde_json::to_string_pretty(&serde_json::Value::Array(summary))
         .map_err(|e| format!("generator: endpoints.json: {e}"))?;
     files.push(("endpoints.json".to_string(), json + "\n"));
