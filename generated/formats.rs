@@ -5,7 +5,7 @@
 /// Syntax: `[address=]<IP> [,priority=<integer>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConfigLink {
     /// Hostname (or IP) of this corosync link address.
     ///
@@ -34,6 +34,7 @@ impl crate::propstring::PropertyString for ConfigLink {
         "address",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["address"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -107,7 +108,7 @@ impl ::std::fmt::Display for ConfigLink {
 /// Syntax: `[enable=]<1|0> [,burst=<integer>] [,rate=<rate>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OptionsLogRatelimit {
     /// Initial burst of packages which will always get logged before the rate is applied
     ///
@@ -141,6 +142,7 @@ impl crate::propstring::PropertyString for OptionsLogRatelimit {
         "enable",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["enable"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -222,7 +224,7 @@ impl ::std::fmt::Display for OptionsLogRatelimit {
 /// Property string `DirMap`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DirMap {
     /// The cluster node name.
     ///
@@ -249,6 +251,7 @@ impl DirMap {
 impl crate::propstring::PropertyString for DirMap {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["node", "path"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -322,7 +325,7 @@ impl ::std::fmt::Display for DirMap {
 /// Property string `PciMap`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PciMap {
     /// Description of the node specific device.
     ///
@@ -371,6 +374,7 @@ impl PciMap {
 impl crate::propstring::PropertyString for PciMap {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["id", "node", "path"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -506,7 +510,7 @@ impl ::std::fmt::Display for PciMap {
 /// Property string `UsbMap`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsbMap {
     /// Description of the node specific device.
     ///
@@ -543,6 +547,7 @@ impl UsbMap {
 impl crate::propstring::PropertyString for UsbMap {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["id", "node"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -689,6 +694,7 @@ impl OptionsBwlimit {
 impl crate::propstring::PropertyString for OptionsBwlimit {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -878,6 +884,7 @@ impl OptionsCrs {
 impl crate::propstring::PropertyString for OptionsCrs {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -955,7 +962,7 @@ impl crate::propstring::PropertyString for OptionsCrs {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.ha {
-            form.text("ha", v.as_str());
+            form.choice("ha", v.as_str(), OptionsCrsHa::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.ha_auto_rebalance {
             form.bool("ha-auto-rebalance", *v);
@@ -977,7 +984,11 @@ impl crate::propstring::PropertyString for OptionsCrs {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.ha_auto_rebalance_method {
-            form.text("ha-auto-rebalance-method", v.as_str());
+            form.choice(
+                "ha-auto-rebalance-method",
+                v.as_str(),
+                OptionsCrsHaAutoRebalanceMethod::VALUES,
+            )?;
         }
         if let ::std::option::Option::Some(v) = &self.ha_auto_rebalance_threshold {
             form.num(
@@ -1011,7 +1022,7 @@ crate::pve_enum! {
     #[doc =
     " The policy for HA services on node shutdown. 'freeze' disables auto-recovery, 'failover' ensures recovery, 'conditional' recovers on poweroff and freezes on reboot. 'migrate' will migrate running services to other nodes, if possible. With 'freeze' or 'failover', HA Services will always get stopped first on shutdown."]
     #[doc = " "] #[doc =
-    " Describes the policy for handling HA services on poweroff or reboot of a node. Freeze will always freeze services which are still located on the node on shutdown, those services won't be recovered by the HA manager. Failover will not mark the services as frozen and thus the services will get recovered to other nodes, if the shutdown node does not come up again quickly (< 1min). 'conditional' chooses automatically depending on the type of shutdown, i.e., on a reboot the service will be frozen but on a poweroff the service will stay as is, and thus get recovered after about 2 minutes. Migrate will try to move all running services to another node when a reboot or shutdown was triggered. The poweroff process will only continue once no running services are located on the node anymore. If the node comes up again, the service will be moved back to the previously powered-off node, at least if no other migration, reloaction or recovery took place."]
+    " Describes the policy for handling HA services on poweroff or reboot of a node. Freeze will always freeze services which are still located on the node on shutdown, those services won't be recovered by the HA manager. Failover will not mark the services as frozen and thus the services will get recovered to other nodes, if the shutdown node does not come up again quickly (\\< 1min). 'conditional' chooses automatically depending on the type of shutdown, i.e., on a reboot the service will be frozen but on a poweroff the service will stay as is, and thus get recovered after about 2 minutes. Migrate will try to move all running services to another node when a reboot or shutdown was triggered. The poweroff process will only continue once no running services are located on the node anymore. If the node comes up again, the service will be moved back to the previously powered-off node, at least if no other migration, reloaction or recovery took place."]
     #[doc = " "] #[doc = " Default: `conditional`."] pub enum OptionsHaShutdownPolicy {
     #[doc = "`freeze`"] Freeze = "freeze", #[doc = "`failover`"] Failover = "failover",
     #[doc = "`conditional`"] Conditional = "conditional", #[doc = "`migrate`"] Migrate =
@@ -1026,7 +1037,7 @@ crate::pve_enum! {
 pub struct OptionsHa {
     /// The policy for HA services on node shutdown. 'freeze' disables auto-recovery, 'failover' ensures recovery, 'conditional' recovers on poweroff and freezes on reboot. 'migrate' will migrate running services to other nodes, if possible. With 'freeze' or 'failover', HA Services will always get stopped first on shutdown.
     ///
-    /// Describes the policy for handling HA services on poweroff or reboot of a node. Freeze will always freeze services which are still located on the node on shutdown, those services won't be recovered by the HA manager. Failover will not mark the services as frozen and thus the services will get recovered to other nodes, if the shutdown node does not come up again quickly (< 1min). 'conditional' chooses automatically depending on the type of shutdown, i.e., on a reboot the service will be frozen but on a poweroff the service will stay as is, and thus get recovered after about 2 minutes. Migrate will try to move all running services to another node when a reboot or shutdown was triggered. The poweroff process will only continue once no running services are located on the node anymore. If the node comes up again, the service will be moved back to the previously powered-off node, at least if no other migration, reloaction or recovery took place.
+    /// Describes the policy for handling HA services on poweroff or reboot of a node. Freeze will always freeze services which are still located on the node on shutdown, those services won't be recovered by the HA manager. Failover will not mark the services as frozen and thus the services will get recovered to other nodes, if the shutdown node does not come up again quickly (\< 1min). 'conditional' chooses automatically depending on the type of shutdown, i.e., on a reboot the service will be frozen but on a poweroff the service will stay as is, and thus get recovered after about 2 minutes. Migrate will try to move all running services to another node when a reboot or shutdown was triggered. The poweroff process will only continue once no running services are located on the node anymore. If the node comes up again, the service will be moved back to the previously powered-off node, at least if no other migration, reloaction or recovery took place.
     ///
     /// Default: `conditional`.
     pub shutdown_policy: OptionsHaShutdownPolicy,
@@ -1046,6 +1057,7 @@ impl OptionsHa {
 impl crate::propstring::PropertyString for OptionsHa {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["shutdown_policy"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -1077,7 +1089,7 @@ impl crate::propstring::PropertyString for OptionsHa {
     ) -> ::std::result::Result<(), crate::Error> {
         {
             let v = &self.shutdown_policy;
-            form.text("shutdown_policy", v.as_str());
+            form.choice("shutdown_policy", v.as_str(), OptionsHaShutdownPolicy::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -1136,6 +1148,7 @@ impl crate::propstring::PropertyString for OptionsMigration {
         "type",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["type"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -1181,7 +1194,7 @@ impl crate::propstring::PropertyString for OptionsMigration {
         }
         {
             let v = &self.r#type;
-            form.text("type", v.as_str());
+            form.choice("type", v.as_str(), OptionsMigrationType::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -1232,6 +1245,7 @@ impl OptionsNextId {
 impl crate::propstring::PropertyString for OptionsNextId {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -1368,6 +1382,7 @@ impl OptionsNotify {
 impl crate::propstring::PropertyString for OptionsNotify {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -1440,13 +1455,17 @@ impl crate::propstring::PropertyString for OptionsNotify {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.fencing {
-            form.text("fencing", v.as_str());
+            form.choice("fencing", v.as_str(), OptionsNotifyFencing::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.package_updates {
-            form.text("package-updates", v.as_str());
+            form.choice(
+                "package-updates",
+                v.as_str(),
+                OptionsNotifyPackageUpdates::VALUES,
+            )?;
         }
         if let ::std::option::Option::Some(v) = &self.replication {
-            form.text("replication", v.as_str());
+            form.choice("replication", v.as_str(), OptionsNotifyReplication::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.target_fencing {
             form.str(
@@ -1529,6 +1548,7 @@ impl crate::propstring::PropertyString for OptionsReplication {
         "type",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["type"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -1574,7 +1594,7 @@ impl crate::propstring::PropertyString for OptionsReplication {
         }
         {
             let v = &self.r#type;
-            form.text("type", v.as_str());
+            form.choice("type", v.as_str(), OptionsReplicationType::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -1648,6 +1668,7 @@ impl OptionsTagStyle {
 impl crate::propstring::PropertyString for OptionsTagStyle {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -1711,10 +1732,10 @@ impl crate::propstring::PropertyString for OptionsTagStyle {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.ordering {
-            form.text("ordering", v.as_str());
+            form.choice("ordering", v.as_str(), OptionsTagStyleOrdering::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.shape {
-            form.text("shape", v.as_str());
+            form.choice("shape", v.as_str(), OptionsTagStyleShape::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -1761,6 +1782,7 @@ impl OptionsU2f {
 impl crate::propstring::PropertyString for OptionsU2f {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -1881,6 +1903,7 @@ impl OptionsUserTagAccess {
 impl crate::propstring::PropertyString for OptionsUserTagAccess {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -1917,7 +1940,11 @@ impl crate::propstring::PropertyString for OptionsUserTagAccess {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.user_allow {
-            form.text("user-allow", v.as_str());
+            form.choice(
+                "user-allow",
+                v.as_str(),
+                OptionsUserTagAccessUserAllow::VALUES,
+            )?;
         }
         if let ::std::option::Option::Some(v) = &self.user_allow_list {
             form.str(
@@ -1980,6 +2007,7 @@ impl OptionsWebauthn {
 impl crate::propstring::PropertyString for OptionsWebauthn {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -2112,6 +2140,7 @@ impl NodePeers {
 impl crate::propstring::PropertyString for NodePeers {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["iface", "node", "type"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -2219,7 +2248,7 @@ impl crate::propstring::PropertyString for NodePeers {
         }
         {
             let v = &self.r#type;
-            form.text("type", v.as_str());
+            form.choice("type", v.as_str(), NodePeersType::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -2276,6 +2305,7 @@ impl PrefixListsEntries {
 impl crate::propstring::PropertyString for PrefixListsEntries {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["action", "prefix"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -2336,7 +2366,7 @@ impl crate::propstring::PropertyString for PrefixListsEntries {
     ) -> ::std::result::Result<(), crate::Error> {
         {
             let v = &self.action;
-            form.text("action", v.as_str());
+            form.choice("action", v.as_str(), PrefixListsEntriesAction::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.ge {
             form.int(
@@ -2426,6 +2456,7 @@ impl SdnPrefixListsEntries {
 impl crate::propstring::PropertyString for SdnPrefixListsEntries {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -2483,7 +2514,7 @@ impl crate::propstring::PropertyString for SdnPrefixListsEntries {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.action {
-            form.text("action", v.as_str());
+            form.choice("action", v.as_str(), SdnPrefixListsEntriesAction::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.ge {
             form.int(
@@ -2568,6 +2599,7 @@ impl EntriesExitAction {
 impl crate::propstring::PropertyString for EntriesExitAction {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["key"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -2603,7 +2635,7 @@ impl crate::propstring::PropertyString for EntriesExitAction {
     ) -> ::std::result::Result<(), crate::Error> {
         {
             let v = &self.key;
-            form.text("key", v.as_str());
+            form.choice("key", v.as_str(), EntriesExitActionKey::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.value {
             form.int(
@@ -2648,7 +2680,7 @@ crate::pve_enum! {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntriesMatch {
     pub key: EntriesMatchKey,
-    /// Value that the field <key> should be matched on.
+    /// Value that the field \<key\> should be matched on.
     pub value: ::std::option::Option<::std::string::String>,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
@@ -2667,6 +2699,7 @@ impl EntriesMatch {
 impl crate::propstring::PropertyString for EntriesMatch {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["key"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -2702,7 +2735,7 @@ impl crate::propstring::PropertyString for EntriesMatch {
     ) -> ::std::result::Result<(), crate::Error> {
         {
             let v = &self.key;
-            form.text("key", v.as_str());
+            form.choice("key", v.as_str(), EntriesMatchKey::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.value {
             form.str(
@@ -2746,7 +2779,7 @@ crate::pve_enum! {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntriesSet {
     pub key: EntriesSetKey,
-    /// Value that the field <key> should be set to.
+    /// Value that the field \<key\> should be set to.
     pub value: ::std::option::Option<::std::string::String>,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
@@ -2765,6 +2798,7 @@ impl EntriesSet {
 impl crate::propstring::PropertyString for EntriesSet {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["key"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -2800,7 +2834,7 @@ impl crate::propstring::PropertyString for EntriesSet {
     ) -> ::std::result::Result<(), crate::Error> {
         {
             let v = &self.key;
-            form.text("key", v.as_str());
+            form.choice("key", v.as_str(), EntriesSetKey::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.value {
             form.str(
@@ -2832,7 +2866,7 @@ impl ::std::fmt::Display for EntriesSet {
 /// Syntax: `k=<integer> ,m=<integer> [,device-class=<class>] [,failure-domain=<domain>] [,profile=<profile>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PoolErasureCoding {
     /// CRUSH device class. Will create an erasure coded pool plus a replicated pool for metadata.
     pub device_class: ::std::option::Option<::std::string::String>,
@@ -2870,6 +2904,7 @@ impl PoolErasureCoding {
 impl crate::propstring::PropertyString for PoolErasureCoding {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["k", "m"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -3019,6 +3054,7 @@ impl ConfigAcme {
 impl crate::propstring::PropertyString for ConfigAcme {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -3092,7 +3128,7 @@ impl ::std::fmt::Display for ConfigAcme {
 /// Syntax: `[domain=]<domain> [,alias=<domain>] [,plugin=<name of the plugin configuration>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConfigAcmedomain {
     /// Alias for the Domain to verify ACME Challenge over DNS
     ///
@@ -3126,6 +3162,7 @@ impl crate::propstring::PropertyString for ConfigAcmedomain {
         "domain",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["domain"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -3218,7 +3255,7 @@ impl ::std::fmt::Display for ConfigAcmedomain {
 /// Syntax: `[mac=]<MAC address> [,bind-interface=<bind interface>] [,broadcast-address=<IPv4 broadcast address>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConfigWakeonlan {
     /// Bind to this interface when sending wake on LAN packet
     ///
@@ -3252,6 +3289,7 @@ impl crate::propstring::PropertyString for ConfigWakeonlan {
         "mac",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["mac"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -3343,7 +3381,7 @@ impl ::std::fmt::Display for ConfigWakeonlan {
 /// Syntax: `data=<integer> ,spares=<integer>`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ZfsDraidConfig {
     /// The number of data devices per redundancy group. (dRAID)
     ///
@@ -3370,6 +3408,7 @@ impl ZfsDraidConfig {
 impl crate::propstring::PropertyString for ZfsDraidConfig {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["data", "spares"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -3488,6 +3527,7 @@ impl crate::propstring::PropertyString for LxcDev {
         "path",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -3603,7 +3643,7 @@ impl ::std::fmt::Display for LxcDev {
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LxcFeatures {
-    /// Mount /sys in unprivileged containers as `rw` instead of `mixed`. This can break networking under newer (>= v245) systemd-network use.
+    /// Mount /sys in unprivileged containers as `rw` instead of `mixed`. This can break networking under newer (\>= v245) systemd-network use.
     ///
     /// Default: `0`.
     pub force_rw_sys: ::std::option::Option<bool>,
@@ -3648,6 +3688,7 @@ impl LxcFeatures {
 impl crate::propstring::PropertyString for LxcFeatures {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -3754,7 +3795,7 @@ impl ::std::fmt::Display for LxcFeatures {
 /// Syntax: `[volume=]<volume> ,mp=<Path> [,acl=<1|0>] [,backup=<1|0>] [,idmap=<type:container:disk:range-size[;type:container:disk:range-size;...]>] [,keepattrs=<1|0>] [,mountoptions=<opt[;opt...]>] [,quota=<1|0>] [,replicate=<1|0>] [,ro=<1|0>] [,shared=<1|0>] [,size=<DiskSize>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LxcMp {
     /// Explicitly enable or disable ACL support.
     pub acl: ::std::option::Option<bool>,
@@ -3855,6 +3896,7 @@ impl crate::propstring::PropertyString for LxcMp {
         "volume",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["mp", "volume"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -4051,7 +4093,7 @@ crate::pve_enum! {
 /// Syntax: `name=<string> [,bridge=<bridge>] [,firewall=<1|0>] [,gw=<GatewayIPv4>] [,gw6=<GatewayIPv6>] [,host-managed=<1|0>] [,hwaddr=<XX:XX:XX:XX:XX:XX>] [,ip=<(IPv4/CIDR|dhcp|manual)>] [,ip6=<(IPv6/CIDR|auto|dhcp|manual)>] [,link_down=<1|0>] [,mtu=<integer>] [,rate=<mbps>] [,tag=<integer>] [,trunks=<vlanid[;vlanid...]>] [,type=<veth>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LxcNet {
     /// Bridge to attach the network device to.
     ///
@@ -4135,6 +4177,7 @@ impl LxcNet {
 impl crate::propstring::PropertyString for LxcNet {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["name"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -4362,7 +4405,7 @@ impl crate::propstring::PropertyString for LxcNet {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.r#type {
-            form.text("type", v.as_str());
+            form.choice("type", v.as_str(), LxcNetType::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -4386,7 +4429,7 @@ impl ::std::fmt::Display for LxcNet {
 /// Syntax: `[volume=]<volume> [,acl=<1|0>] [,idmap=<type:container:disk:range-size[;type:container:disk:range-size;...]>] [,mountoptions=<opt[;opt...]>] [,quota=<1|0>] [,replicate=<1|0>] [,ro=<1|0>] [,shared=<1|0>] [,size=<DiskSize>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LxcRootfs {
     /// Explicitly enable or disable ACL support.
     pub acl: ::std::option::Option<bool>,
@@ -4466,6 +4509,7 @@ impl crate::propstring::PropertyString for LxcRootfs {
         "volume",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["volume"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -4625,7 +4669,7 @@ impl ::std::fmt::Display for LxcRootfs {
 /// Syntax: `[volume=]<volume>`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LxcUnused {
     /// The volume that is not used currently.
     ///
@@ -4649,6 +4693,7 @@ impl crate::propstring::PropertyString for LxcUnused {
         "volume",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["volume"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -4712,7 +4757,7 @@ crate::pve_enum! {
 /// Syntax: `[enabled=]<1|0> [,freeze-fs=<1|0>] [,fstrim_cloned_disks=<1|0>] [,type=<virtio|isa>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuAgent {
     /// Enable/disable communication with a QEMU Guest Agent (QGA) running in the VM.
     ///
@@ -4766,6 +4811,7 @@ impl crate::propstring::PropertyString for QemuAgent {
             key_alias: ::std::option::Option::None,
         },
     ];
+    const REQUIRED_KEYS: &'static [&'static str] = &["enabled"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -4823,7 +4869,7 @@ impl crate::propstring::PropertyString for QemuAgent {
             form.bool("fstrim_cloned_disks", *v);
         }
         if let ::std::option::Option::Some(v) = &self.r#type {
-            form.text("type", v.as_str());
+            form.choice("type", v.as_str(), QemuAgentType::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -4882,6 +4928,7 @@ impl QemuAudio0 {
 impl crate::propstring::PropertyString for QemuAudio0 {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["device"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -4920,10 +4967,10 @@ impl crate::propstring::PropertyString for QemuAudio0 {
     ) -> ::std::result::Result<(), crate::Error> {
         {
             let v = &self.device;
-            form.text("device", v.as_str());
+            form.choice("device", v.as_str(), QemuAudio0Device::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.driver {
-            form.text("driver", v.as_str());
+            form.choice("driver", v.as_str(), QemuAudio0Driver::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -4966,7 +5013,7 @@ crate::pve_enum! {
 /// Syntax: `[file=]<volume> [,efitype=<2m|4m>] [,format=<enum>] [,import-from=<source volume>] [,ms-cert=<enum>] [,pre-enrolled-keys=<1|0>] [,size=<DiskSize>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuEfidisk0 {
     /// Size and type of the OVMF EFI vars. '4m' is newer and recommended, and required for Secure Boot. For backwards compatibility, '2m' is used if not otherwise specified. Ignored for VMs with arch=aarch64 (ARM).
     ///
@@ -5024,6 +5071,7 @@ impl crate::propstring::PropertyString for QemuEfidisk0 {
             key_alias: ::std::option::Option::None,
         },
     ];
+    const REQUIRED_KEYS: &'static [&'static str] = &["file"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -5103,7 +5151,7 @@ impl crate::propstring::PropertyString for QemuEfidisk0 {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.efitype {
-            form.text("efitype", v.as_str());
+            form.choice("efitype", v.as_str(), QemuEfidisk0Efitype::VALUES)?;
         }
         {
             let v = &self.file;
@@ -5115,7 +5163,7 @@ impl crate::propstring::PropertyString for QemuEfidisk0 {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.text("format", v.as_str());
+            form.choice("format", v.as_str(), QemuEfidisk0Format::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.import_from {
             form.str(
@@ -5126,7 +5174,7 @@ impl crate::propstring::PropertyString for QemuEfidisk0 {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.ms_cert {
-            form.text("ms-cert", v.as_str());
+            form.choice("ms-cert", v.as_str(), QemuEfidisk0MsCert::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.pre_enrolled_keys {
             form.bool("pre-enrolled-keys", *v);
@@ -5197,7 +5245,7 @@ crate::pve_enum! {
 /// Syntax: `[file=]<volume> [,aio=<native|threads|io_uring>] [,backup=<1|0>] [,bps=<bps>] [,bps_max_length=<seconds>] [,bps_rd=<bps>] [,bps_rd_max_length=<seconds>] [,bps_wr=<bps>] [,bps_wr_max_length=<seconds>] [,cache=<enum>] [,detect_zeroes=<1|0>] [,discard=<ignore|on>] [,format=<enum>] [,import-from=<source volume>] [,iops=<iops>] [,iops_max=<iops>] [,iops_max_length=<seconds>] [,iops_rd=<iops>] [,iops_rd_max=<iops>] [,iops_rd_max_length=<seconds>] [,iops_wr=<iops>] [,iops_wr_max=<iops>] [,iops_wr_max_length=<seconds>] [,mbps=<mbps>] [,mbps_max=<mbps>] [,mbps_rd=<mbps>] [,mbps_rd_max=<mbps>] [,mbps_wr=<mbps>] [,mbps_wr_max=<mbps>] [,media=<cdrom|disk>] [,model=<model>] [,replicate=<1|0>] [,rerror=<ignore|report|stop>] [,serial=<serial>] [,shared=<1|0>] [,size=<DiskSize>] [,snapshot=<1|0>] [,ssd=<1|0>] [,werror=<enum>] [,wwn=<wwn>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuIde {
     /// AIO type to use.
     pub aio: ::std::option::Option<QemuIdeAio>,
@@ -5396,6 +5444,7 @@ impl crate::propstring::PropertyString for QemuIde {
             key_alias: ::std::option::Option::None,
         },
     ];
+    const REQUIRED_KEYS: &'static [&'static str] = &["file"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -5722,7 +5771,7 @@ impl crate::propstring::PropertyString for QemuIde {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.aio {
-            form.text("aio", v.as_str());
+            form.choice("aio", v.as_str(), QemuIdeAio::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.backup {
             form.bool("backup", *v);
@@ -5776,13 +5825,13 @@ impl crate::propstring::PropertyString for QemuIde {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.cache {
-            form.text("cache", v.as_str());
+            form.choice("cache", v.as_str(), QemuIdeCache::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.detect_zeroes {
             form.bool("detect_zeroes", *v);
         }
         if let ::std::option::Option::Some(v) = &self.discard {
-            form.text("discard", v.as_str());
+            form.choice("discard", v.as_str(), QemuIdeDiscard::VALUES)?;
         }
         {
             let v = &self.file;
@@ -5794,7 +5843,7 @@ impl crate::propstring::PropertyString for QemuIde {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.text("format", v.as_str());
+            form.choice("format", v.as_str(), QemuIdeFormat::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.import_from {
             form.str(
@@ -5925,7 +5974,7 @@ impl crate::propstring::PropertyString for QemuIde {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.media {
-            form.text("media", v.as_str());
+            form.choice("media", v.as_str(), QemuIdeMedia::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.model {
             form.str(
@@ -5939,7 +5988,7 @@ impl crate::propstring::PropertyString for QemuIde {
             form.bool("replicate", *v);
         }
         if let ::std::option::Option::Some(v) = &self.rerror {
-            form.text("rerror", v.as_str());
+            form.choice("rerror", v.as_str(), QemuIdeRerror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.serial {
             form.str(
@@ -5967,7 +6016,7 @@ impl crate::propstring::PropertyString for QemuIde {
             form.bool("ssd", *v);
         }
         if let ::std::option::Option::Some(v) = &self.werror {
-            form.text("werror", v.as_str());
+            form.choice("werror", v.as_str(), QemuIdeWerror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.wwn {
             form.str(
@@ -5999,7 +6048,7 @@ impl ::std::fmt::Display for QemuIde {
 /// Syntax: `size=<integer> [,name=<string>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuIvshmem {
     /// The name of the file. Will be prefixed with 'pve-shm-'. Default is the VMID. Will be deleted when the VM is stopped.
     ///
@@ -6026,6 +6075,7 @@ impl QemuIvshmem {
 impl crate::propstring::PropertyString for QemuIvshmem {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["size"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -6146,6 +6196,7 @@ impl crate::propstring::PropertyString for QemuMachine {
         "type",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -6225,7 +6276,7 @@ impl crate::propstring::PropertyString for QemuMachine {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.viommu {
-            form.text("viommu", v.as_str());
+            form.choice("viommu", v.as_str(), QemuMachineViommu::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -6249,7 +6300,7 @@ impl ::std::fmt::Display for QemuMachine {
 /// Syntax: `[current=]<integer>`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuMemory {
     /// Current amount of online RAM for the VM in MiB. This is the maximum available memory when you use the balloon device.
     ///
@@ -6273,6 +6324,7 @@ impl crate::propstring::PropertyString for QemuMemory {
         "current",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["current"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -6492,6 +6544,7 @@ impl crate::propstring::PropertyString for QemuNet {
             key_alias: ::std::option::Option::Some("model"),
         },
     ];
+    const REQUIRED_KEYS: &'static [&'static str] = &["model"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -6620,7 +6673,7 @@ impl crate::propstring::PropertyString for QemuNet {
         }
         {
             let v = &self.model;
-            form.text("model", v.as_str());
+            form.choice("model", v.as_str(), QemuNetModel::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.mtu {
             form.int(
@@ -6689,7 +6742,7 @@ crate::pve_enum! {
 /// Syntax: `cpus=<id[-id];...> [,hostnodes=<id[-id];...>] [,memory=<number>] [,policy=<preferred|bind|interleave>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuNuma {
     /// CPUs accessing this NUMA node.
     ///
@@ -6722,6 +6775,7 @@ impl QemuNuma {
 impl crate::propstring::PropertyString for QemuNuma {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["cpus"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -6799,7 +6853,7 @@ impl crate::propstring::PropertyString for QemuNuma {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.policy {
-            form.text("policy", v.as_str());
+            form.choice("policy", v.as_str(), QemuNumaPolicy::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -6859,7 +6913,7 @@ crate::pve_enum! {
 /// Syntax: `[file=]<volume> [,aio=<native|threads|io_uring>] [,backup=<1|0>] [,bps=<bps>] [,bps_max_length=<seconds>] [,bps_rd=<bps>] [,bps_rd_max_length=<seconds>] [,bps_wr=<bps>] [,bps_wr_max_length=<seconds>] [,cache=<enum>] [,detect_zeroes=<1|0>] [,discard=<ignore|on>] [,format=<enum>] [,import-from=<source volume>] [,iops=<iops>] [,iops_max=<iops>] [,iops_max_length=<seconds>] [,iops_rd=<iops>] [,iops_rd_max=<iops>] [,iops_rd_max_length=<seconds>] [,iops_wr=<iops>] [,iops_wr_max=<iops>] [,iops_wr_max_length=<seconds>] [,mbps=<mbps>] [,mbps_max=<mbps>] [,mbps_rd=<mbps>] [,mbps_rd_max=<mbps>] [,mbps_wr=<mbps>] [,mbps_wr_max=<mbps>] [,media=<cdrom|disk>] [,replicate=<1|0>] [,rerror=<ignore|report|stop>] [,serial=<serial>] [,shared=<1|0>] [,size=<DiskSize>] [,snapshot=<1|0>] [,ssd=<1|0>] [,werror=<enum>] [,wwn=<wwn>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuSata {
     /// AIO type to use.
     pub aio: ::std::option::Option<QemuSataAio>,
@@ -7053,6 +7107,7 @@ impl crate::propstring::PropertyString for QemuSata {
             key_alias: ::std::option::Option::None,
         },
     ];
+    const REQUIRED_KEYS: &'static [&'static str] = &["file"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -7370,7 +7425,7 @@ impl crate::propstring::PropertyString for QemuSata {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.aio {
-            form.text("aio", v.as_str());
+            form.choice("aio", v.as_str(), QemuSataAio::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.backup {
             form.bool("backup", *v);
@@ -7424,13 +7479,13 @@ impl crate::propstring::PropertyString for QemuSata {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.cache {
-            form.text("cache", v.as_str());
+            form.choice("cache", v.as_str(), QemuSataCache::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.detect_zeroes {
             form.bool("detect_zeroes", *v);
         }
         if let ::std::option::Option::Some(v) = &self.discard {
-            form.text("discard", v.as_str());
+            form.choice("discard", v.as_str(), QemuSataDiscard::VALUES)?;
         }
         {
             let v = &self.file;
@@ -7442,7 +7497,7 @@ impl crate::propstring::PropertyString for QemuSata {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.text("format", v.as_str());
+            form.choice("format", v.as_str(), QemuSataFormat::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.import_from {
             form.str(
@@ -7573,13 +7628,13 @@ impl crate::propstring::PropertyString for QemuSata {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.media {
-            form.text("media", v.as_str());
+            form.choice("media", v.as_str(), QemuSataMedia::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.replicate {
             form.bool("replicate", *v);
         }
         if let ::std::option::Option::Some(v) = &self.rerror {
-            form.text("rerror", v.as_str());
+            form.choice("rerror", v.as_str(), QemuSataRerror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.serial {
             form.str(
@@ -7607,7 +7662,7 @@ impl crate::propstring::PropertyString for QemuSata {
             form.bool("ssd", *v);
         }
         if let ::std::option::Option::Some(v) = &self.werror {
-            form.text("werror", v.as_str());
+            form.choice("werror", v.as_str(), QemuSataWerror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.wwn {
             form.str(
@@ -7675,7 +7730,7 @@ crate::pve_enum! {
 /// Syntax: `[file=]<volume> [,aio=<native|threads|io_uring>] [,backup=<1|0>] [,bps=<bps>] [,bps_max_length=<seconds>] [,bps_rd=<bps>] [,bps_rd_max_length=<seconds>] [,bps_wr=<bps>] [,bps_wr_max_length=<seconds>] [,cache=<enum>] [,detect_zeroes=<1|0>] [,discard=<ignore|on>] [,format=<enum>] [,import-from=<source volume>] [,iops=<iops>] [,iops_max=<iops>] [,iops_max_length=<seconds>] [,iops_rd=<iops>] [,iops_rd_max=<iops>] [,iops_rd_max_length=<seconds>] [,iops_wr=<iops>] [,iops_wr_max=<iops>] [,iops_wr_max_length=<seconds>] [,iothread=<1|0>] [,mbps=<mbps>] [,mbps_max=<mbps>] [,mbps_rd=<mbps>] [,mbps_rd_max=<mbps>] [,mbps_wr=<mbps>] [,mbps_wr_max=<mbps>] [,media=<cdrom|disk>] [,product=<product>] [,queues=<integer>] [,replicate=<1|0>] [,rerror=<ignore|report|stop>] [,ro=<1|0>] [,scsiblock=<1|0>] [,serial=<serial>] [,shared=<1|0>] [,size=<DiskSize>] [,snapshot=<1|0>] [,ssd=<1|0>] [,vendor=<vendor>] [,werror=<enum>] [,wwn=<wwn>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuScsi {
     /// AIO type to use.
     pub aio: ::std::option::Option<QemuScsiAio>,
@@ -7897,6 +7952,7 @@ impl crate::propstring::PropertyString for QemuScsi {
             key_alias: ::std::option::Option::None,
         },
     ];
+    const REQUIRED_KEYS: &'static [&'static str] = &["file"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -8260,7 +8316,7 @@ impl crate::propstring::PropertyString for QemuScsi {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.aio {
-            form.text("aio", v.as_str());
+            form.choice("aio", v.as_str(), QemuScsiAio::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.backup {
             form.bool("backup", *v);
@@ -8314,13 +8370,13 @@ impl crate::propstring::PropertyString for QemuScsi {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.cache {
-            form.text("cache", v.as_str());
+            form.choice("cache", v.as_str(), QemuScsiCache::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.detect_zeroes {
             form.bool("detect_zeroes", *v);
         }
         if let ::std::option::Option::Some(v) = &self.discard {
-            form.text("discard", v.as_str());
+            form.choice("discard", v.as_str(), QemuScsiDiscard::VALUES)?;
         }
         {
             let v = &self.file;
@@ -8332,7 +8388,7 @@ impl crate::propstring::PropertyString for QemuScsi {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.text("format", v.as_str());
+            form.choice("format", v.as_str(), QemuScsiFormat::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.import_from {
             form.str(
@@ -8466,7 +8522,7 @@ impl crate::propstring::PropertyString for QemuScsi {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.media {
-            form.text("media", v.as_str());
+            form.choice("media", v.as_str(), QemuScsiMedia::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.product {
             form.str(
@@ -8488,7 +8544,7 @@ impl crate::propstring::PropertyString for QemuScsi {
             form.bool("replicate", *v);
         }
         if let ::std::option::Option::Some(v) = &self.rerror {
-            form.text("rerror", v.as_str());
+            form.choice("rerror", v.as_str(), QemuScsiRerror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.ro {
             form.bool("ro", *v);
@@ -8530,7 +8586,7 @@ impl crate::propstring::PropertyString for QemuScsi {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.werror {
-            form.text("werror", v.as_str());
+            form.choice("werror", v.as_str(), QemuScsiWerror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.wwn {
             form.str(
@@ -8595,6 +8651,7 @@ impl QemuSpiceEnhancements {
 impl crate::propstring::PropertyString for QemuSpiceEnhancements {
     const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -8634,7 +8691,11 @@ impl crate::propstring::PropertyString for QemuSpiceEnhancements {
             form.bool("foldersharing", *v);
         }
         if let ::std::option::Option::Some(v) = &self.videostreaming {
-            form.text("videostreaming", v.as_str());
+            form.choice(
+                "videostreaming",
+                v.as_str(),
+                QemuSpiceEnhancementsVideostreaming::VALUES,
+            )?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -8668,7 +8729,7 @@ crate::pve_enum! {
 /// Syntax: `[file=]<volume> [,format=<raw|qcow2|vmdk>] [,import-from=<source volume>] [,size=<DiskSize>] [,version=<v1.2|v2.0>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuTpmstate0 {
     /// The drive's backing volume.
     ///
@@ -8716,6 +8777,7 @@ impl crate::propstring::PropertyString for QemuTpmstate0 {
             key_alias: ::std::option::Option::None,
         },
     ];
+    const REQUIRED_KEYS: &'static [&'static str] = &["file"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -8788,7 +8850,7 @@ impl crate::propstring::PropertyString for QemuTpmstate0 {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.text("format", v.as_str());
+            form.choice("format", v.as_str(), QemuTpmstate0Format::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.import_from {
             form.str(
@@ -8807,7 +8869,7 @@ impl crate::propstring::PropertyString for QemuTpmstate0 {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.version {
-            form.text("version", v.as_str());
+            form.choice("version", v.as_str(), QemuTpmstate0Version::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -8831,7 +8893,7 @@ impl ::std::fmt::Display for QemuTpmstate0 {
 /// Syntax: `[file=]<volume>`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuUnused {
     /// The drive's backing volume.
     ///
@@ -8861,6 +8923,7 @@ impl crate::propstring::PropertyString for QemuUnused {
             key_alias: ::std::option::Option::None,
         },
     ];
+    const REQUIRED_KEYS: &'static [&'static str] = &["file"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -8942,7 +9005,7 @@ pub struct QemuUsb {
     ///
     /// Format: `pve-configid`.
     pub mapping: ::std::option::Option<::std::string::String>,
-    /// Specifies whether if given host option is a USB3 device or port. For modern guests (machine version >= 7.1 and ostype l26 and windows > 7), this flag is irrelevant (all devices are plugged into a xhci controller).
+    /// Specifies whether if given host option is a USB3 device or port. For modern guests (machine version \>= 7.1 and ostype l26 and windows \> 7), this flag is irrelevant (all devices are plugged into a xhci controller).
     ///
     /// Default: `0`.
     pub usb3: ::std::option::Option<bool>,
@@ -8966,6 +9029,7 @@ impl crate::propstring::PropertyString for QemuUsb {
         "host",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -9046,7 +9110,7 @@ impl ::std::fmt::Display for QemuUsb {
 }
 crate::pve_enum! {
     #[doc =
-    " Enable a specific clipboard. If not set, depending on the display type the SPICE one will be added. Live migration with a VNC clipboard is not possible with QEMU machine version < 10.1."]
+    " Enable a specific clipboard. If not set, depending on the display type the SPICE one will be added. Live migration with a VNC clipboard is not possible with QEMU machine version \\< 10.1."]
     pub enum QemuVgaClipboard { #[doc = "`vnc`"] Vnc = "vnc", }
 }
 crate::pve_enum! {
@@ -9066,7 +9130,7 @@ crate::pve_enum! {
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct QemuVga {
-    /// Enable a specific clipboard. If not set, depending on the display type the SPICE one will be added. Live migration with a VNC clipboard is not possible with QEMU machine version < 10.1.
+    /// Enable a specific clipboard. If not set, depending on the display type the SPICE one will be added. Live migration with a VNC clipboard is not possible with QEMU machine version \< 10.1.
     pub clipboard: ::std::option::Option<QemuVgaClipboard>,
     /// Sets the VGA memory (in MiB). Has no effect with serial display.
     ///
@@ -9096,6 +9160,7 @@ impl crate::propstring::PropertyString for QemuVga {
         "type",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -9137,7 +9202,7 @@ impl crate::propstring::PropertyString for QemuVga {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.clipboard {
-            form.text("clipboard", v.as_str());
+            form.choice("clipboard", v.as_str(), QemuVgaClipboard::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.memory {
             form.int(
@@ -9148,7 +9213,7 @@ impl crate::propstring::PropertyString for QemuVga {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.r#type {
-            form.text("type", v.as_str());
+            form.choice("type", v.as_str(), QemuVgaType::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -9208,7 +9273,7 @@ crate::pve_enum! {
 /// Syntax: `[file=]<volume> [,aio=<native|threads|io_uring>] [,backup=<1|0>] [,bps=<bps>] [,bps_max_length=<seconds>] [,bps_rd=<bps>] [,bps_rd_max_length=<seconds>] [,bps_wr=<bps>] [,bps_wr_max_length=<seconds>] [,cache=<enum>] [,detect_zeroes=<1|0>] [,discard=<ignore|on>] [,format=<enum>] [,import-from=<source volume>] [,iops=<iops>] [,iops_max=<iops>] [,iops_max_length=<seconds>] [,iops_rd=<iops>] [,iops_rd_max=<iops>] [,iops_rd_max_length=<seconds>] [,iops_wr=<iops>] [,iops_wr_max=<iops>] [,iops_wr_max_length=<seconds>] [,iothread=<1|0>] [,mbps=<mbps>] [,mbps_max=<mbps>] [,mbps_rd=<mbps>] [,mbps_rd_max=<mbps>] [,mbps_wr=<mbps>] [,mbps_wr_max=<mbps>] [,media=<cdrom|disk>] [,replicate=<1|0>] [,rerror=<ignore|report|stop>] [,ro=<1|0>] [,serial=<serial>] [,shared=<1|0>] [,size=<DiskSize>] [,snapshot=<1|0>] [,werror=<enum>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuVirtio {
     /// AIO type to use.
     pub aio: ::std::option::Option<QemuVirtioAio>,
@@ -9400,6 +9465,7 @@ impl crate::propstring::PropertyString for QemuVirtio {
             key_alias: ::std::option::Option::None,
         },
     ];
+    const REQUIRED_KEYS: &'static [&'static str] = &["file"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -9719,7 +9785,7 @@ impl crate::propstring::PropertyString for QemuVirtio {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.aio {
-            form.text("aio", v.as_str());
+            form.choice("aio", v.as_str(), QemuVirtioAio::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.backup {
             form.bool("backup", *v);
@@ -9773,13 +9839,13 @@ impl crate::propstring::PropertyString for QemuVirtio {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.cache {
-            form.text("cache", v.as_str());
+            form.choice("cache", v.as_str(), QemuVirtioCache::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.detect_zeroes {
             form.bool("detect_zeroes", *v);
         }
         if let ::std::option::Option::Some(v) = &self.discard {
-            form.text("discard", v.as_str());
+            form.choice("discard", v.as_str(), QemuVirtioDiscard::VALUES)?;
         }
         {
             let v = &self.file;
@@ -9791,7 +9857,7 @@ impl crate::propstring::PropertyString for QemuVirtio {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.text("format", v.as_str());
+            form.choice("format", v.as_str(), QemuVirtioFormat::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.import_from {
             form.str(
@@ -9925,13 +9991,13 @@ impl crate::propstring::PropertyString for QemuVirtio {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.media {
-            form.text("media", v.as_str());
+            form.choice("media", v.as_str(), QemuVirtioMedia::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.replicate {
             form.bool("replicate", *v);
         }
         if let ::std::option::Option::Some(v) = &self.rerror {
-            form.text("rerror", v.as_str());
+            form.choice("rerror", v.as_str(), QemuVirtioRerror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.ro {
             form.bool("ro", *v);
@@ -9959,7 +10025,7 @@ impl crate::propstring::PropertyString for QemuVirtio {
             form.bool("snapshot", *v);
         }
         if let ::std::option::Option::Some(v) = &self.werror {
-            form.text("werror", v.as_str());
+            form.choice("werror", v.as_str(), QemuVirtioWerror::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -9990,7 +10056,7 @@ crate::pve_enum! {
 /// Syntax: `[dirid=]<mapping-id> [,cache=<enum>] [,direct-io=<1|0>] [,expose-acl=<1|0>] [,expose-xattr=<1|0>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QemuVirtiofs {
     /// The caching policy the file system should use (auto, always, metadata, never).
     ///
@@ -10034,6 +10100,7 @@ impl crate::propstring::PropertyString for QemuVirtiofs {
         "dirid",
     );
     const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["dirid"];
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
@@ -10092,7 +10159,7 @@ impl crate::propstring::PropertyString for QemuVirtiofs {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.cache {
-            form.text("cache", v.as_str());
+            form.choice("cache", v.as_str(), QemuVirtiofsCache::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.direct_io {
             form.bool("direct-io", *v);

@@ -137,6 +137,22 @@ impl Form {
         Ok(())
     }
 
+    /// One of the values the schema lists (`allowed`); any other value (an enum's `Unlisted`) is
+    /// refused, naming the parameter and the allowed values.
+    pub fn choice(&mut self, name: &str, value: &str, allowed: &[&str]) -> Result<(), Error> {
+        if !self.unchecked && !allowed.contains(&value) {
+            return Err(invalid(
+                name,
+                format!(
+                    "`{value}` is not one of the values this SDK's schema lists: {}",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        self.text(name, value);
+        Ok(())
+    }
+
     /// A property string (`model=virtio,bridge=vmbr0`).
     pub fn prop<P: PropertyString>(&mut self, name: &str, value: &P) -> Result<(), Error> {
         let text = crate::propstring::to_string_checked(value)
@@ -186,6 +202,16 @@ mod tests {
         assert!(e.to_string().contains("below the minimum 100"), "{e}");
         assert!(f.str("name", "abcdef", None, Some(3)).is_err());
         assert!(f.num("x", f64::NAN, None, None).is_err());
+        f.choice("ostype", "l26", &["l26", "win11"]).unwrap();
+        let e = f.choice("ostype", "plan9", &["l26", "win11"]).unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidParameter { name, .. } if name == "ostype"),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("l26, win11"), "{e}");
+        let mut shown = Form::unchecked();
+        shown.choice("ostype", "plan9", &["l26"]).unwrap();
+        assert_eq!(shown.pairs(), &[("ostype".into(), "plan9".into())]);
     }
 
     #[test]

@@ -4,6 +4,11 @@
 //! [`PropertyString`]; this module holds the parsing and printing they share: the default key
 //! (`virtio` alone means `model=virtio` where `model` is the default key), key aliases
 //! (`virtio=AA:BB:...` means `model=virtio,macaddr=AA:BB:...`), and PVE's boolean spellings.
+//!
+//! Printing follows PVE's `print_property_string`, so that a string PVE wrote reads back and
+//! prints as the same text: the default key's value first without its name, then the required
+//! keys, then the rest, each group sorted by name, with key aliases folded back
+//! (`virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -27,6 +32,8 @@ pub trait PropertyString: Sized {
     const DEFAULT_KEY: Option<&'static str>;
     /// Alias keys.
     const ALIASES: &'static [Alias];
+    /// The keys that are not optional, which PVE prints right after the default key.
+    const REQUIRED_KEYS: &'static [&'static str];
     /// Builds the struct from `key`/`value` pairs with aliases resolved.
     fn from_pairs(pairs: Vec<(String, String)>) -> Result<Self, PropError>;
     /// Writes the set keys, checking the schema's constraints.
@@ -103,50 +110,85 @@ pub fn parse_bool(key: &str, value: &str) -> Result<bool, PropError> {
     }
 }
 
-/// Prints `value`, checking its constraints; every key is written as `key=value`.
+/// The written pairs as PVE's `print_property_string` puts them: the default key first and
+/// without its name (`2048` for `current=2048`), then the required keys, then the others, each
+/// group sorted by name (keys this schema does not know included); a key alias is folded back
+/// (`model=virtio` and `macaddr=MAC` are `virtio=MAC`, where `model` is printed). A value of the
+/// default key holding `=` keeps its name, since it would not read back otherwise.
+fn canonical<P: PropertyString>(pairs: &[(String, String)]) -> Vec<String> {
+    let rank = |k: &str| {
+        if P::DEFAULT_KEY == Some(k) {
+            0
+        } else if P::REQUIRED_KEYS.contains(&k) {
+            1
+        } else {
+            2
+        }
+    };
+    let mut order: Vec<usize> = (0..pairs.len()).collect();
+    // Stable: several values of one key keep their order.
+    order.sort_by(|&a, &b| {
+        let (ka, kb) = (pairs[a].0.as_str(), pairs[b].0.as_str());
+        (rank(ka), ka).cmp(&(rank(kb), kb))
+    });
+    let mut done = vec![false; pairs.len()];
+    let mut out = Vec::with_capacity(pairs.len());
+    for i in order {
+        if done[i] {
+            continue;
+        }
+        done[i] = true;
+        let (k, v) = (&pairs[i].0, &pairs[i].1);
+        let folded = P::ALIASES
+            .iter()
+            .find(|a| a.key_alias == Some(k.as_str()) && a.key == v)
+            .and_then(|a| pairs.iter().position(|(k2, _)| k2 == a.alias))
+            .filter(|&j| !done[j]);
+        if let Some(j) = folded {
+            done[j] = true;
+            out.push(format!("{v}={}", pairs[j].1));
+        } else if P::DEFAULT_KEY == Some(k.as_str()) && !v.contains('=') {
+            out.push(v.clone());
+        } else {
+            out.push(format!("{k}={v}"));
+        }
+    }
+    out
+}
+
+/// Prints `value` in PVE's canonical form (the default key bare, key aliases folded, keys in PVE's order),
+/// checking its constraints: what requests send.
 pub fn to_string_checked<P: PropertyString>(value: &P) -> Result<String, PropError> {
     let mut form = Form::new();
     value
         .write_pairs(&mut form)
         .map_err(|e| PropError(e.to_string()))?;
-    let mut out = String::new();
     for (k, v) in form.pairs() {
         if v.contains(',') || k.contains(',') || k.contains('=') {
             return Err(PropError(format!(
                 "key `{k}`: a value in a property string cannot contain `,`"
             )));
         }
-        if !out.is_empty() {
-            out.push(',');
-        }
-        out.push_str(k);
-        out.push('=');
-        out.push_str(v);
     }
-    Ok(out)
+    Ok(canonical::<P>(form.pairs()).join(","))
 }
 
-/// `Display` for property strings: every set key as it is, without the schema's checks (those are
-/// [`to_string_checked`]'s, which requests use).
+/// `Display` for property strings: PVE's canonical form of every set key, without the schema's
+/// checks (those are [`to_string_checked`]'s, which requests use).
 pub fn display<P: PropertyString>(value: &P, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let mut form = Form::unchecked();
     // An unchecked form records everything, so writing cannot stop part-way.
     let _ = value.write_pairs(&mut form);
-    let mut first = true;
-    for (k, v) in form.pairs() {
-        if !first {
-            f.write_str(",")?;
-        }
-        first = false;
-        write!(f, "{k}={v}")?;
-    }
-    Ok(())
+    f.write_str(&canonical::<P>(form.pairs()).join(","))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::formats::{LxcMp, QemuMachine, QemuMachineViommu, QemuNet, QemuNetModel};
+    use crate::formats::{
+        LxcMp, LxcNet, LxcRootfs, QemuAgent, QemuMachine, QemuMachineViommu, QemuMemory, QemuNet,
+        QemuNetModel, QemuScsi,
+    };
 
     #[test]
     fn key_alias_form_sets_model_and_mac() {
@@ -166,7 +208,7 @@ mod tests {
         assert_eq!(net.model, QemuNetModel::E1000);
         assert_eq!(net.link_down, Some(false));
         let text = net.to_string();
-        assert_eq!(text, "bridge=vmbr1,link_down=0,model=e1000,tag=20");
+        assert_eq!(text, "e1000,bridge=vmbr1,link_down=0,tag=20");
         assert_eq!(text.parse::<QemuNet>().unwrap(), net);
         let machine: QemuMachine = "q35,viommu=virtio".parse().unwrap();
         assert_eq!(machine.r#type.as_deref(), Some("q35"));
@@ -179,7 +221,7 @@ mod tests {
         assert_eq!(net.extra, vec![("future-key".to_string(), "7".to_string())]);
         assert!(net.to_string().ends_with("future-key=7"));
         let net: QemuNet = "model=newnic9000".parse().unwrap();
-        assert_eq!(net.model, QemuNetModel::Other("newnic9000".into()));
+        assert_eq!(net.model, QemuNetModel::Unlisted("newnic9000".into()));
     }
 
     #[test]
@@ -200,6 +242,37 @@ mod tests {
         assert!(e.contains("`mp` is missing"), "{e}");
     }
 
+    /// Strings as PVE writes them into guest configs read back and print as the same text.
+    #[test]
+    fn real_pve_strings_print_as_pve_wrote_them() {
+        fn same<P: PropertyString + FromStr<Err = PropError> + fmt::Display>(s: &str) {
+            let v: P = s.parse().unwrap_or_else(|e| panic!("{s}: {e}"));
+            assert_eq!(v.to_string(), s);
+            assert_eq!(to_string_checked(&v).unwrap(), s);
+        }
+        same::<QemuNet>("virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1");
+        same::<QemuNet>("e1000=BC:24:11:5E:2A:07,bridge=vmbr1,link_down=1,tag=20");
+        same::<QemuScsi>("local-lvm:vm-100-disk-0,iothread=1,size=32G");
+        same::<QemuScsi>("local:iso/debian-13.iso,media=cdrom");
+        same::<QemuMemory>("2048");
+        same::<QemuAgent>("1,fstrim_cloned_disks=1");
+        same::<LxcNet>(
+            "name=eth0,bridge=vmbr0,firewall=1,hwaddr=BC:24:11:3E:5A:1F,ip=dhcp,ip6=auto,type=veth",
+        );
+        same::<LxcRootfs>("local-lvm:vm-200-disk-0,size=8G");
+        same::<LxcMp>("local-lvm:vm-200-disk-1,mp=/mnt/data,backup=1,size=8G");
+        // The SDK's own values print the same way: the default key's value without its name.
+        assert_eq!(QemuMemory::new(2048).to_string(), "2048");
+        let mut net = QemuNet::new(QemuNetModel::Virtio);
+        net.macaddr = Some("BC:24:11:00:00:01".into());
+        net.firewall = Some(true);
+        net.bridge = Some("vmbr0".into());
+        assert_eq!(
+            net.to_string(),
+            "virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1"
+        );
+    }
+
     #[test]
     fn writing_checks_ranges_and_commas() {
         let mut net = QemuNet::new(QemuNetModel::Virtio);
@@ -207,7 +280,7 @@ mod tests {
         let e = to_string_checked(&net).unwrap_err().to_string();
         assert!(e.contains("mtu") && e.contains("maximum"), "{e}");
         // Display still shows every key, the bad one included.
-        assert_eq!(net.to_string(), "model=virtio,mtu=70000");
+        assert_eq!(net.to_string(), "virtio,mtu=70000");
         net.mtu = None;
         net.bridge = Some("vmbr0,firewall=0".into());
         assert!(to_string_checked(&net).is_err());

@@ -297,22 +297,46 @@ async fn a_bad_parameter_is_a_bad_request_naming_the_field() {
         }
         other => panic!("expected BadRequest, got {other:?}"),
     }
-    // A typed property string with a model PVE does not know: PVE names the field.
+    // A value the schema does not list is refused before sending, in a property string
+    // (`model=rtl9999`) as in a plain parameter (`ostype`), naming the field and what is allowed.
+    pve.clear_requests().await;
     let mut params = qemu::config::PutParams::default();
     params.net.insert(
         0,
         QemuNet {
             bridge: Some("vmbr0".into()),
-            ..QemuNet::new(QemuNetModel::Other("bogus".into()))
+            ..QemuNet::new(QemuNetModel::Unlisted("rtl9999".into()))
         },
     );
     let e = qemu::config::put(&client, "pve1", 101, &params)
         .await
         .unwrap_err();
     match &e {
-        Error::BadRequest { errors, .. } => assert!(errors.contains_key("net0"), "{errors:?}"),
-        other => panic!("expected BadRequest, got {other:?}"),
+        Error::InvalidParameter { name, reason } => {
+            assert_eq!(name, "net0");
+            assert!(
+                reason.contains("rtl9999") && reason.contains("virtio"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected InvalidParameter, got {other:?}"),
     }
+    let params = qemu::config::PutParams {
+        ostype: Some("plan9".parse().unwrap()),
+        ..Default::default()
+    };
+    let e = qemu::config::put(&client, "pve1", 101, &params)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidParameter { name, reason } if name == "ostype" && reason.contains("l26")),
+        "{e:?}"
+    );
+    assert!(pve.requests().await.is_empty());
+    // Answers still decode values a newer PVE may send.
+    let model: QemuNetModel = serde_json::from_value(json!("rtl9999")).unwrap();
+    assert_eq!(model, QemuNetModel::Unlisted("rtl9999".into()));
+    assert!(!model.is_listed());
     // The schema's ranges are checked before anything is sent.
     pve.clear_requests().await;
     let params = qemu::config::PutParams {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use proxmox_mcp::apidoc::ApiSchema;
 use proxmox_mcp::catalog::ENDPOINTS;
+use proxmox_mcp::propstring::{PropError, PropertyString, to_string_checked};
 
 mod reachable {
     include!(concat!(env!("OUT_DIR"), "/reachable.rs"));
@@ -16,6 +17,22 @@ mod reachable {
 
 mod canary {
     include!(concat!(env!("OUT_DIR"), "/canary.rs"));
+}
+
+mod propstring_cases {
+    include!(concat!(env!("OUT_DIR"), "/propstring_cases.rs"));
+}
+
+/// Parses a property string as `P` and prints it back, with `Display` and as a request sends it.
+type RoundTrip = fn(&str) -> Result<(String, String), String>;
+
+fn round_trip<P>(s: &str) -> Result<(String, String), String>
+where
+    P: PropertyString + std::str::FromStr<Err = PropError> + std::fmt::Display,
+{
+    let v: P = s.parse().map_err(|e: PropError| e.to_string())?;
+    let checked = to_string_checked(&v).map_err(|e| e.to_string())?;
+    Ok((v.to_string(), checked))
 }
 
 /// One generated struct filled with canaries: its type, its canary fields as
@@ -265,4 +282,82 @@ fn debug_of_every_generated_struct_hides_its_secrets() {
         present + 3 >= want.len(),
         "only {present} of the known secrets found"
     );
+}
+
+/// Only structs whose fields may all be left out derive `Default` (parameters, property strings
+/// and returns alike): a default with a required field would send an empty value only PVE
+/// rejects. Checked on the snapshot's text, which `generated_snapshot_is_fresh` keeps current.
+#[test]
+fn only_structs_without_required_fields_derive_default() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("generated");
+    let mut checked = 0;
+    let mut without = 0;
+    for file in files_under(&root) {
+        if file.extension().is_none_or(|x| x != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(root.join(&file)).unwrap();
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        for (i, line) in lines.iter().enumerate() {
+            if !line.starts_with("#[derive(") {
+                continue;
+            }
+            let Some(start) = lines[i..].iter().position(|l| l.starts_with("pub struct ")) else {
+                continue;
+            };
+            let name = lines[i + start].to_string();
+            if !line.contains("Default") {
+                without += 1;
+                continue;
+            }
+            checked += 1;
+            for (j, field) in lines[i + start + 1..].iter().enumerate() {
+                if *field == "}" {
+                    break;
+                }
+                let Some((decl, ty)) = field.split_once(": ") else {
+                    continue;
+                };
+                if !decl.starts_with("pub ") || decl.contains('(') {
+                    continue;
+                }
+                let ty = if ty.is_empty() {
+                    lines[i + start + 2 + j]
+                } else {
+                    ty
+                };
+                let optional = ty.starts_with("::std::option::Option<")
+                    || ty.starts_with("::std::collections::BTreeMap<")
+                    || decl == "pub extra"
+                    || ty.starts_with("::serde_json::Map<");
+                assert!(
+                    optional,
+                    "{}: `{name}` derives Default but `{field}` is required",
+                    file.display()
+                );
+            }
+        }
+    }
+    assert!(
+        checked > 100 && without > 50,
+        "{checked} checked, {without} without Default"
+    );
+}
+
+/// Every generated property-string format reads a string in PVE's canonical form (the default
+/// key's value bare, key aliases folded, required keys then the rest, each sorted) and prints it
+/// back unchanged, with `Display` and as a request sends it.
+#[test]
+fn every_property_string_format_round_trips_pves_form() {
+    let cases = propstring_cases::cases();
+    let formats: BTreeSet<&str> = cases.iter().map(|(ty, _, _)| *ty).collect();
+    assert!(formats.len() > 40, "{} formats", formats.len());
+    let mut failures = Vec::new();
+    for (ty, case, round_trip) in cases {
+        match round_trip(case) {
+            Ok((shown, sent)) if shown == case && sent == case => {}
+            other => failures.push(format!("{ty}: {case} -> {other:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -58,7 +58,7 @@ pub mod acl {
         crate::lenient::data(data)
     }
     /// Parameters of `put`: `PUT /access/acl`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PutParams {
         /// Remove permissions (instead of adding it).
         pub delete: ::std::option::Option<bool>,
@@ -321,7 +321,7 @@ pub mod domains {
         ///
         /// Default: `ldap`.
         pub mode: ::std::option::Option<PostMode>,
-        /// LDAP bind password. Will be stored in '/etc/pve/priv/realm/<REALM>.pw'.
+        /// LDAP bind password. Will be stored in '/etc/pve/priv/realm/\<REALM\>.pw'.
         pub password: ::std::option::Option<crate::Secret>,
         /// Server port.
         ///
@@ -603,7 +603,7 @@ pub mod domains {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mode {
-                form.text("mode", v.as_str());
+                form.choice("mode", v.as_str(), PostMode::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.password {
                 form.str(
@@ -669,7 +669,7 @@ pub mod domains {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.sslversion {
-                form.text("sslversion", v.as_str());
+                form.choice("sslversion", v.as_str(), PostSslversion::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.sync_defaults_options {
                 form.str(
@@ -697,7 +697,7 @@ pub mod domains {
             }
             {
                 let v = &self.r#type;
-                form.text("type", v.as_str());
+                form.choice("type", v.as_str(), PostType::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.user_attr {
                 form.str(
@@ -888,7 +888,7 @@ pub mod domains {
         ///
         /// Default: `ldap`.
         pub mode: ::std::option::Option<PutRealmMode>,
-        /// LDAP bind password. Will be stored in '/etc/pve/priv/realm/<REALM>.pw'.
+        /// LDAP bind password. Will be stored in '/etc/pve/priv/realm/\<REALM\>.pw'.
         pub password: ::std::option::Option<crate::Secret>,
         /// Server port.
         ///
@@ -1177,7 +1177,7 @@ pub mod domains {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mode {
-                form.text("mode", v.as_str());
+                form.choice("mode", v.as_str(), PutRealmMode::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.password {
                 form.str(
@@ -1234,7 +1234,7 @@ pub mod domains {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.sslversion {
-                form.text("sslversion", v.as_str());
+                form.choice("sslversion", v.as_str(), PutRealmSslversion::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.sync_defaults_options {
                 form.str(
@@ -1367,7 +1367,7 @@ pub mod domains {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.scope {
-                    form.text("scope", v.as_str());
+                    form.choice("scope", v.as_str(), PostScope::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -1425,7 +1425,7 @@ pub mod groups {
         crate::lenient::data(data)
     }
     /// Parameters of `post`: `POST /access/groups`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PostParams {
         pub comment: ::std::option::Option<::std::string::String>,
         /// Format: `pve-groupid`.
@@ -1595,7 +1595,7 @@ pub mod openid {
     /// `/access/openid/auth-url`
     pub mod auth_url {
         /// Parameters of `post`: `POST /access/openid/auth-url`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Authentication domain ID
             ///
@@ -1682,7 +1682,7 @@ pub mod openid {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// Parameters of `post`: `POST /access/openid/login`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// OpenId authorization code.
             ///
@@ -1763,7 +1763,7 @@ pub mod openid {
 /// `/access/password`
 pub mod password {
     /// Parameters of `put`: `PUT /access/password`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PutParams {
         /// The current password of the user performing the change.
         ///
@@ -1932,7 +1932,7 @@ pub mod roles {
         crate::lenient::data(data)
     }
     /// Parameters of `post`: `POST /access/roles`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PostParams {
         /// Format: `pve-priv-list`.
         pub privs: ::std::option::Option<::std::string::String>,
@@ -2573,7 +2573,7 @@ pub mod tfa {
             }
             {
                 let v = &self.r#type;
-                form.text("type", v.as_str());
+                form.choice("type", v.as_str(), PostUseridType::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.value {
                 form.str(
@@ -2810,7 +2810,7 @@ pub mod ticket {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     /// Parameters of `post`: `POST /access/ticket`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PostParams {
         /// This parameter is now ignored and assumed to be 1.
         ///
@@ -2828,7 +2828,7 @@ pub mod ticket {
         ///
         /// Maximum length: 64. Format: `pve-priv-list`.
         pub privs: ::std::option::Option<::std::string::String>,
-        /// You can optionally pass the realm using this parameter. Normally the realm is simply added to the username <username>@<realm>.
+        /// You can optionally pass the realm using this parameter. Normally the realm is simply added to the username \<username\>@\<realm\>.
         ///
         /// Maximum length: 32. Format: `pve-realm`.
         pub realm: ::std::option::Option<::std::string::String>,
@@ -3084,7 +3084,7 @@ pub mod users {
         crate::lenient::data(data)
     }
     /// Parameters of `post`: `POST /access/users`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PostParams {
         /// Maximum length: 2048.
         pub comment: ::std::option::Option<::std::string::String>,
@@ -3853,7 +3853,7 @@ pub mod users {
 /// `/access/vncticket`
 pub mod vncticket {
     /// Parameters of `post`: `POST /access/vncticket`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PostParams {
         /// UserId or token
         ///

@@ -42,7 +42,7 @@ pub mod acme {
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /cluster/acme/account`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Contact email addresses.
             ///
@@ -551,7 +551,7 @@ pub mod acme {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), GetType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -712,7 +712,7 @@ pub mod acme {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.api {
-                    form.text("api", v.as_str());
+                    form.choice("api", v.as_str(), PostApi::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.data {
                     form.str(
@@ -744,7 +744,7 @@ pub mod acme {
                 }
                 {
                     let v = &self.r#type;
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), PostType::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.validation_delay {
                     form.int(
@@ -1082,7 +1082,7 @@ pub mod acme {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.api {
-                    form.text("api", v.as_str());
+                    form.choice("api", v.as_str(), PutIdApi::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.data {
                     form.str(
@@ -1290,7 +1290,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_bool",
         )]
         pub keep_all: ::std::option::Option<bool>,
-        /// Keep backups for the last <N> different days. If there is morethan one backup for a single day, only the latest one is kept.
+        /// Keep backups for the last \<N\> different days. If there is morethan one backup for a single day, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -1299,7 +1299,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_daily: ::std::option::Option<i64>,
-        /// Keep backups for the last <N> different hours. If there is morethan one backup for a single hour, only the latest one is kept.
+        /// Keep backups for the last \<N\> different hours. If there is morethan one backup for a single hour, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -1308,7 +1308,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_hourly: ::std::option::Option<i64>,
-        /// Keep the last <N> backups.
+        /// Keep the last \<N\> backups.
         ///
         /// Minimum: 0.
         #[serde(
@@ -1317,7 +1317,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_last: ::std::option::Option<i64>,
-        /// Keep backups for the last <N> different months. If there is morethan one backup for a single month, only the latest one is kept.
+        /// Keep backups for the last \<N\> different months. If there is morethan one backup for a single month, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -1326,7 +1326,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_monthly: ::std::option::Option<i64>,
-        /// Keep backups for the last <N> different weeks. If there is morethan one backup for a single week, only the latest one is kept.
+        /// Keep backups for the last \<N\> different weeks. If there is morethan one backup for a single week, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -1335,7 +1335,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_weekly: ::std::option::Option<i64>,
-        /// Keep backups for the last <N> different years. If there is morethan one backup for a single year, only the latest one is kept.
+        /// Keep backups for the last \<N\> different years. If there is morethan one backup for a single year, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -1432,7 +1432,7 @@ pub mod backup {
         /// Format: `pve-node`.
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub node: ::std::option::Option<::std::string::String>,
-        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\n' and '\\' respectively.
+        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\\n' and '\\\\' respectively.
         ///
         /// Maximum length: 1024.
         #[serde(
@@ -1454,7 +1454,7 @@ pub mod backup {
         /// Other performance-related settings.
         #[serde(default)]
         pub performance: ::std::option::Option<GetResponseItemPerformance>,
-        /// Use pigz instead of gzip when N>0. N=1 uses half of cores, N>1 uses N as thread count.
+        /// Use pigz instead of gzip when N\>0. N=1 uses half of cores, N\>1 uses N as thread count.
         ///
         /// Default: `0`.
         #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
@@ -1642,7 +1642,7 @@ pub mod backup {
         ///
         /// Format: `pve-node`.
         pub node: ::std::option::Option<::std::string::String>,
-        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\n' and '\\' respectively.
+        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\\n' and '\\\\' respectively.
         ///
         /// Maximum length: 1024.
         pub notes_template: ::std::option::Option<::std::string::String>,
@@ -1656,7 +1656,7 @@ pub mod backup {
         ///
         /// Format: `backup-performance`. Syntax: `[max-workers=<integer>] [,pbs-entries-max=<integer>]`.
         pub performance: ::std::option::Option<::std::string::String>,
-        /// Use pigz instead of gzip when N>0. N=1 uses half of cores, N>1 uses N as thread count.
+        /// Use pigz instead of gzip when N\>0. N=1 uses half of cores, N\>1 uses N as thread count.
         ///
         /// Default: `0`.
         pub pigz: ::std::option::Option<i64>,
@@ -1788,7 +1788,7 @@ pub mod backup {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.compress {
-                form.text("compress", v.as_str());
+                form.choice("compress", v.as_str(), PostCompress::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.dow {
                 form.str(
@@ -1860,7 +1860,11 @@ pub mod backup {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mailnotification {
-                form.text("mailnotification", v.as_str());
+                form.choice(
+                    "mailnotification",
+                    v.as_str(),
+                    PostMailnotification::VALUES,
+                )?;
             }
             if let ::std::option::Option::Some(v) = &self.mailto {
                 form.str(
@@ -1871,7 +1875,7 @@ pub mod backup {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mode {
-                form.text("mode", v.as_str());
+                form.choice("mode", v.as_str(), PostMode::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.node {
                 form.str(
@@ -1890,10 +1894,18 @@ pub mod backup {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.notification_mode {
-                form.text("notification-mode", v.as_str());
+                form.choice(
+                    "notification-mode",
+                    v.as_str(),
+                    PostNotificationMode::VALUES,
+                )?;
             }
             if let ::std::option::Option::Some(v) = &self.pbs_change_detection_mode {
-                form.text("pbs-change-detection-mode", v.as_str());
+                form.choice(
+                    "pbs-change-detection-mode",
+                    v.as_str(),
+                    PostPbsChangeDetectionMode::VALUES,
+                )?;
             }
             if let ::std::option::Option::Some(v) = &self.performance {
                 form.str(
@@ -2126,7 +2138,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_bool",
         )]
         pub keep_all: ::std::option::Option<bool>,
-        /// Keep backups for the last <N> different days. If there is morethan one backup for a single day, only the latest one is kept.
+        /// Keep backups for the last \<N\> different days. If there is morethan one backup for a single day, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -2135,7 +2147,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_daily: ::std::option::Option<i64>,
-        /// Keep backups for the last <N> different hours. If there is morethan one backup for a single hour, only the latest one is kept.
+        /// Keep backups for the last \<N\> different hours. If there is morethan one backup for a single hour, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -2144,7 +2156,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_hourly: ::std::option::Option<i64>,
-        /// Keep the last <N> backups.
+        /// Keep the last \<N\> backups.
         ///
         /// Minimum: 0.
         #[serde(
@@ -2153,7 +2165,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_last: ::std::option::Option<i64>,
-        /// Keep backups for the last <N> different months. If there is morethan one backup for a single month, only the latest one is kept.
+        /// Keep backups for the last \<N\> different months. If there is morethan one backup for a single month, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -2162,7 +2174,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_monthly: ::std::option::Option<i64>,
-        /// Keep backups for the last <N> different weeks. If there is morethan one backup for a single week, only the latest one is kept.
+        /// Keep backups for the last \<N\> different weeks. If there is morethan one backup for a single week, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -2171,7 +2183,7 @@ pub mod backup {
             deserialize_with = "crate::lenient::opt_i64",
         )]
         pub keep_weekly: ::std::option::Option<i64>,
-        /// Keep backups for the last <N> different years. If there is morethan one backup for a single year, only the latest one is kept.
+        /// Keep backups for the last \<N\> different years. If there is morethan one backup for a single year, only the latest one is kept.
         ///
         /// Minimum: 0.
         #[serde(
@@ -2268,7 +2280,7 @@ pub mod backup {
         /// Format: `pve-node`.
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub node: ::std::option::Option<::std::string::String>,
-        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\n' and '\\' respectively.
+        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\\n' and '\\\\' respectively.
         ///
         /// Maximum length: 1024.
         #[serde(
@@ -2290,7 +2302,7 @@ pub mod backup {
         /// Other performance-related settings.
         #[serde(default)]
         pub performance: ::std::option::Option<GetIdResponsePerformance>,
-        /// Use pigz instead of gzip when N>0. N=1 uses half of cores, N>1 uses N as thread count.
+        /// Use pigz instead of gzip when N\>0. N=1 uses half of cores, N\>1 uses N as thread count.
         ///
         /// Default: `0`.
         #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
@@ -2480,7 +2492,7 @@ pub mod backup {
         ///
         /// Format: `pve-node`.
         pub node: ::std::option::Option<::std::string::String>,
-        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\n' and '\\' respectively.
+        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\\n' and '\\\\' respectively.
         ///
         /// Maximum length: 1024.
         pub notes_template: ::std::option::Option<::std::string::String>,
@@ -2496,7 +2508,7 @@ pub mod backup {
         ///
         /// Format: `backup-performance`. Syntax: `[max-workers=<integer>] [,pbs-entries-max=<integer>]`.
         pub performance: ::std::option::Option<::std::string::String>,
-        /// Use pigz instead of gzip when N>0. N=1 uses half of cores, N>1 uses N as thread count.
+        /// Use pigz instead of gzip when N\>0. N=1 uses half of cores, N\>1 uses N as thread count.
         ///
         /// Default: `0`.
         pub pigz: ::std::option::Option<i64>,
@@ -2628,7 +2640,7 @@ pub mod backup {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.compress {
-                form.text("compress", v.as_str());
+                form.choice("compress", v.as_str(), PutIdCompress::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.delete {
                 form.str(
@@ -2700,7 +2712,11 @@ pub mod backup {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mailnotification {
-                form.text("mailnotification", v.as_str());
+                form.choice(
+                    "mailnotification",
+                    v.as_str(),
+                    PutIdMailnotification::VALUES,
+                )?;
             }
             if let ::std::option::Option::Some(v) = &self.mailto {
                 form.str(
@@ -2711,7 +2727,7 @@ pub mod backup {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mode {
-                form.text("mode", v.as_str());
+                form.choice("mode", v.as_str(), PutIdMode::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.node {
                 form.str(
@@ -2730,10 +2746,18 @@ pub mod backup {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.notification_mode {
-                form.text("notification-mode", v.as_str());
+                form.choice(
+                    "notification-mode",
+                    v.as_str(),
+                    PutIdNotificationMode::VALUES,
+                )?;
             }
             if let ::std::option::Option::Some(v) = &self.pbs_change_detection_mode {
-                form.text("pbs-change-detection-mode", v.as_str());
+                form.choice(
+                    "pbs-change-detection-mode",
+                    v.as_str(),
+                    PutIdPbsChangeDetectionMode::VALUES,
+                )?;
             }
             if let ::std::option::Option::Some(v) = &self.performance {
                 form.str(
@@ -3037,7 +3061,7 @@ pub mod bulk_action {
         /// `/cluster/bulk-action/guest/migrate`
         pub mod migrate {
             /// Parameters of `post`: `POST /cluster/bulk-action/guest/migrate`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
                 /// Defines the maximum number of tasks running concurrently.
                 ///
@@ -3609,7 +3633,7 @@ pub mod ceph {
             crate::lenient::data_bool(data)
         }
         /// Parameters of `put_flag`: `PUT /cluster/ceph/flags/{flag}`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PutFlagParams {
             /// The new value of the flag
             pub value: bool,
@@ -3683,7 +3707,7 @@ pub mod ceph {
             crate::lenient::data(data)
         }
         /// Parameters of `put_code`: `PUT /cluster/ceph/health-mute/{code}`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PutCodeParams {
             /// Default: `0`.
             pub sticky: ::std::option::Option<bool>,
@@ -3767,7 +3791,7 @@ pub mod ceph {
             /// Short version (numerical) info currently used by the service.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub ceph_version_short: ::std::option::Option<::std::string::String>,
-            /// Comma-joined list of device identifiers (e.g. 'sdb=<serial>,sdc=<serial>').
+            /// Comma-joined list of device identifiers (e.g. 'sdb=\<serial\>,sdc=\<serial\>').
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub device_ids: ::std::option::Option<::std::string::String>,
             /// Comma-joined list of /dev/disk/by-path entries for the underlying devices.
@@ -3804,13 +3828,13 @@ pub mod ceph {
         /// Items for each type of service containing objects for each instance.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponse {
-            /// Metadata servers configured in the cluster and their properties, keyed by '<name>@<host>'.
+            /// Metadata servers configured in the cluster and their properties, keyed by '\<name\>@\<host\>'.
             #[serde(default)]
             pub mds: ::std::option::Option<::serde_json::Value>,
-            /// Managers configured in the cluster and their properties, keyed by '<name>@<host>'.
+            /// Managers configured in the cluster and their properties, keyed by '\<name\>@\<host\>'.
             #[serde(default)]
             pub mgr: ::std::option::Option<::serde_json::Value>,
-            /// Monitors configured in the cluster and their properties, keyed by '<name>@<host>'.
+            /// Monitors configured in the cluster and their properties, keyed by '\<name\>@\<host\>'.
             #[serde(default)]
             pub mon: ::std::option::Option<::serde_json::Value>,
             /// Ceph version installed on the nodes, keyed by node name.
@@ -3846,7 +3870,7 @@ pub mod ceph {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.scope {
-                    form.text("scope", v.as_str());
+                    form.choice("scope", v.as_str(), GetScope::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -3915,7 +3939,7 @@ pub mod ceph {
                 }
                 {
                     let v = &self.service_type;
-                    form.text("service-type", v.as_str());
+                    form.choice("service-type", v.as_str(), PostServiceType::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.timeout {
                     form.int(
@@ -3977,7 +4001,7 @@ pub mod config {
         crate::lenient::data(data)
     }
     /// Parameters of `post`: `POST /cluster/config`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PostParams {
         /// The name of the cluster.
         ///
@@ -4189,7 +4213,7 @@ pub mod config {
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /cluster/config/join`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Certificate SHA 256 fingerprint.
             ///
@@ -4549,7 +4573,7 @@ pub mod firewall {
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /cluster/firewall/aliases`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Network/IP specification in CIDR format.
             ///
@@ -4692,7 +4716,7 @@ pub mod firewall {
             ::std::result::Result::Ok(data)
         }
         /// Parameters of `put_name`: `PUT /cluster/firewall/aliases/{name}`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PutNameParams {
             /// Network/IP specification in CIDR format.
             ///
@@ -4815,7 +4839,7 @@ pub mod firewall {
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /cluster/firewall/groups`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Format: `pve-fw-comment-spec`.
             pub comment: ::std::option::Option<::std::string::String>,
@@ -5027,7 +5051,7 @@ pub mod firewall {
             ///
             /// Maximum length: 64.
             pub digest: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-dport-spec`.
             pub dport: ::std::option::Option<::std::string::String>,
@@ -5039,7 +5063,7 @@ pub mod firewall {
             ///
             /// Format: `pve-fw-icmp-type-spec`.
             pub icmp_type: ::std::option::Option<::std::string::String>,
-            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
             ///
             /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
             pub iface: ::std::option::Option<::std::string::String>,
@@ -5049,7 +5073,7 @@ pub mod firewall {
             ///
             /// Maximum length: 128.
             pub r#macro: ::std::option::Option<::std::string::String>,
-            /// Update rule at position <pos>.
+            /// Update rule at position \<pos\>.
             ///
             /// Minimum: 0.
             pub pos: ::std::option::Option<i64>,
@@ -5061,7 +5085,7 @@ pub mod firewall {
             ///
             /// Maximum length: 512. Format: `pve-fw-addr-spec`.
             pub source: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-sport-spec`.
             pub sport: ::std::option::Option<::std::string::String>,
@@ -5162,7 +5186,7 @@ pub mod firewall {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.log {
-                    form.text("log", v.as_str());
+                    form.choice("log", v.as_str(), PostGroupLog::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#macro {
                     form.str(
@@ -5206,7 +5230,7 @@ pub mod firewall {
                 }
                 {
                     let v = &self.r#type;
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), PostGroupType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -5405,7 +5429,7 @@ pub mod firewall {
             ///
             /// Maximum length: 64.
             pub digest: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-dport-spec`.
             pub dport: ::std::option::Option<::std::string::String>,
@@ -5417,7 +5441,7 @@ pub mod firewall {
             ///
             /// Format: `pve-fw-icmp-type-spec`.
             pub icmp_type: ::std::option::Option<::std::string::String>,
-            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
             ///
             /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
             pub iface: ::std::option::Option<::std::string::String>,
@@ -5427,7 +5451,7 @@ pub mod firewall {
             ///
             /// Maximum length: 128.
             pub r#macro: ::std::option::Option<::std::string::String>,
-            /// Move rule to new position <moveto>. Other arguments are ignored.
+            /// Move rule to new position \<moveto\>. Other arguments are ignored.
             ///
             /// Minimum: 0.
             pub moveto: ::std::option::Option<i64>,
@@ -5439,7 +5463,7 @@ pub mod firewall {
             ///
             /// Maximum length: 512. Format: `pve-fw-addr-spec`.
             pub source: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-sport-spec`.
             pub sport: ::std::option::Option<::std::string::String>,
@@ -5548,7 +5572,7 @@ pub mod firewall {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.log {
-                    form.text("log", v.as_str());
+                    form.choice("log", v.as_str(), PutGroupPosLog::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#macro {
                     form.str(
@@ -5591,7 +5615,7 @@ pub mod firewall {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), PutGroupPosType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -5654,7 +5678,7 @@ pub mod firewall {
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /cluster/firewall/ipset`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Format: `pve-fw-comment-spec`.
             pub comment: ::std::option::Option<::std::string::String>,
@@ -5817,7 +5841,7 @@ pub mod firewall {
             crate::lenient::data(data)
         }
         /// Parameters of `post_name`: `POST /cluster/firewall/ipset/{name}`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostNameParams {
             /// Network/IP specification in CIDR format.
             ///
@@ -6205,13 +6229,13 @@ pub mod firewall {
                     form.prop("log_ratelimit", v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.policy_forward {
-                    form.text("policy_forward", v.as_str());
+                    form.choice("policy_forward", v.as_str(), PutPolicyForward::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.policy_in {
-                    form.text("policy_in", v.as_str());
+                    form.choice("policy_in", v.as_str(), PutPolicyIn::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.policy_out {
-                    form.text("policy_out", v.as_str());
+                    form.choice("policy_out", v.as_str(), PutPolicyOut::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -6280,7 +6304,7 @@ pub mod firewall {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), GetType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -6410,7 +6434,7 @@ pub mod firewall {
             ///
             /// Maximum length: 64.
             pub digest: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-dport-spec`.
             pub dport: ::std::option::Option<::std::string::String>,
@@ -6422,7 +6446,7 @@ pub mod firewall {
             ///
             /// Format: `pve-fw-icmp-type-spec`.
             pub icmp_type: ::std::option::Option<::std::string::String>,
-            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
             ///
             /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
             pub iface: ::std::option::Option<::std::string::String>,
@@ -6432,7 +6456,7 @@ pub mod firewall {
             ///
             /// Maximum length: 128.
             pub r#macro: ::std::option::Option<::std::string::String>,
-            /// Update rule at position <pos>.
+            /// Update rule at position \<pos\>.
             ///
             /// Minimum: 0.
             pub pos: ::std::option::Option<i64>,
@@ -6444,7 +6468,7 @@ pub mod firewall {
             ///
             /// Maximum length: 512. Format: `pve-fw-addr-spec`.
             pub source: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-sport-spec`.
             pub sport: ::std::option::Option<::std::string::String>,
@@ -6545,7 +6569,7 @@ pub mod firewall {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.log {
-                    form.text("log", v.as_str());
+                    form.choice("log", v.as_str(), PostLog::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#macro {
                     form.str(
@@ -6589,7 +6613,7 @@ pub mod firewall {
                 }
                 {
                     let v = &self.r#type;
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), PostType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -6783,7 +6807,7 @@ pub mod firewall {
             ///
             /// Maximum length: 64.
             pub digest: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-dport-spec`.
             pub dport: ::std::option::Option<::std::string::String>,
@@ -6795,7 +6819,7 @@ pub mod firewall {
             ///
             /// Format: `pve-fw-icmp-type-spec`.
             pub icmp_type: ::std::option::Option<::std::string::String>,
-            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
             ///
             /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
             pub iface: ::std::option::Option<::std::string::String>,
@@ -6805,7 +6829,7 @@ pub mod firewall {
             ///
             /// Maximum length: 128.
             pub r#macro: ::std::option::Option<::std::string::String>,
-            /// Move rule to new position <moveto>. Other arguments are ignored.
+            /// Move rule to new position \<moveto\>. Other arguments are ignored.
             ///
             /// Minimum: 0.
             pub moveto: ::std::option::Option<i64>,
@@ -6817,7 +6841,7 @@ pub mod firewall {
             ///
             /// Maximum length: 512. Format: `pve-fw-addr-spec`.
             pub source: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-sport-spec`.
             pub sport: ::std::option::Option<::std::string::String>,
@@ -6926,7 +6950,7 @@ pub mod firewall {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.log {
-                    form.text("log", v.as_str());
+                    form.choice("log", v.as_str(), PutPosLog::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#macro {
                     form.str(
@@ -6969,7 +6993,7 @@ pub mod firewall {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), PutPosType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -7049,7 +7073,7 @@ pub mod ha {
             "group", }
         }
         /// Parameters of `post`: `POST /cluster/ha/groups`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Description.
             ///
@@ -7133,7 +7157,7 @@ pub mod ha {
                     form.bool("restricted", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), PostType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -7331,7 +7355,7 @@ pub mod ha {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), GetType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -7389,7 +7413,7 @@ pub mod ha {
             #[doc = "`vm`"] Vm = "vm", }
         }
         /// Parameters of `post`: `POST /cluster/ha/resources`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// HA resource may be migrated during automatic rebalancing
             ///
@@ -7528,10 +7552,10 @@ pub mod ha {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.state {
-                    form.text("state", v.as_str());
+                    form.choice("state", v.as_str(), PostState::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), PostType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -7850,7 +7874,7 @@ pub mod ha {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.state {
-                    form.text("state", v.as_str());
+                    form.choice("state", v.as_str(), PutSidState::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -7922,7 +7946,7 @@ pub mod ha {
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
             }
             /// Parameters of `post`: `POST /cluster/ha/resources/{sid}/migrate`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
                 /// Target node.
                 ///
@@ -8021,7 +8045,7 @@ pub mod ha {
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
             }
             /// Parameters of `post`: `POST /cluster/ha/resources/{sid}/relocate`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
                 /// Target node.
                 ///
@@ -8120,7 +8144,7 @@ pub mod ha {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), GetType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -8289,7 +8313,7 @@ pub mod ha {
                 /// Default: `1`.
                 #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
                 pub failback: ::std::option::Option<bool>,
-                /// Status entry ID (quorum, master, lrm:<node>, service:<sid>).
+                /// Status entry ID (quorum, master, lrm:\<node\>, service:\<sid\>).
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub id: ::std::option::Option<::std::string::String>,
                 /// For type 'service'.
@@ -8372,7 +8396,11 @@ pub mod ha {
                 ) -> ::std::result::Result<(), crate::Error> {
                     {
                         let v = &self.resource_mode;
-                        form.text("resource-mode", v.as_str());
+                        form.choice(
+                            "resource-mode",
+                            v.as_str(),
+                            PostResourceMode::VALUES,
+                        )?;
                     }
                     ::std::result::Result::Ok(())
                 }
@@ -8544,7 +8572,7 @@ pub mod jobs {
             Both = "both", }
         }
         /// Parameters of `post_id`: `POST /cluster/jobs/realm-sync/{id}`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostIdParams {
             /// Description for the Job.
             ///
@@ -8633,7 +8661,7 @@ pub mod jobs {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.scope {
-                    form.text("scope", v.as_str());
+                    form.choice("scope", v.as_str(), PostIdScope::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -8662,7 +8690,7 @@ pub mod jobs {
             Both = "both", }
         }
         /// Parameters of `put_id`: `PUT /cluster/jobs/realm-sync/{id}`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PutIdParams {
             /// Description for the Job.
             ///
@@ -8751,7 +8779,7 @@ pub mod jobs {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.scope {
-                    form.text("scope", v.as_str());
+                    form.choice("scope", v.as_str(), PutIdScope::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -8791,7 +8819,7 @@ pub mod jobs {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// Parameters of `get`: `GET /cluster/jobs/schedule-analyze`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct GetParams {
             /// Number of event-iteration to simulate and return.
             ///
@@ -9017,7 +9045,7 @@ pub mod mapping {
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /cluster/mapping/dir`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Description of the directory mapping
             ///
@@ -9297,7 +9325,7 @@ pub mod mapping {
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /cluster/mapping/pci`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Description of the logical PCI device.
             ///
@@ -9602,7 +9630,7 @@ pub mod mapping {
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /cluster/mapping/usb`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Description of the logical USB device.
             ///
@@ -9708,7 +9736,7 @@ pub mod mapping {
             ::std::result::Result::Ok(data)
         }
         /// Parameters of `put_id`: `PUT /cluster/mapping/usb/{id}`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PutIdParams {
             /// A list of settings you want to delete.
             ///
@@ -9819,7 +9847,7 @@ pub mod metrics {
         /// `GetResponseDataItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseDataItem {
-            /// Unique identifier for this metric object, for instance 'node/<nodename>' or 'qemu/<vmid>'.
+            /// Unique identifier for this metric object, for instance 'node/\<nodename\>' or 'qemu/\<vmid\>'.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub id: ::std::option::Option<::std::string::String>,
             /// Name of the metric.
@@ -9855,7 +9883,7 @@ pub mod metrics {
             pub local_only: ::std::option::Option<bool>,
             /// Only return metrics from nodes passed as comma-separated list
             pub node_list: ::std::option::Option<::std::string::String>,
-            /// Only include metrics with a timestamp > start-time.
+            /// Only include metrics with a timestamp \> start-time.
             ///
             /// Default: `0`.
             pub start_time: ::std::option::Option<i64>,
@@ -10012,7 +10040,7 @@ pub mod metrics {
         /// Parameters of `post_id`: `POST /cluster/metrics/server/{id}`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct PostIdParams {
-            /// An API path prefix inserted between '<host>:<port>/' and '/api2/'. Can be useful if the InfluxDB service runs behind a reverse proxy.
+            /// An API path prefix inserted between '\<host\>:\<port\>/' and '/api2/'. Can be useful if the InfluxDB service runs behind a reverse proxy.
             pub api_path_prefix: ::std::option::Option<::std::string::String>,
             /// The InfluxDB bucket/db. Only necessary when using the http v2 api.
             pub bucket: ::std::option::Option<::std::string::String>,
@@ -10151,7 +10179,11 @@ pub mod metrics {
                     form.bool("disable", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.influxdbproto {
-                    form.text("influxdbproto", v.as_str());
+                    form.choice(
+                        "influxdbproto",
+                        v.as_str(),
+                        PostIdInfluxdbproto::VALUES,
+                    )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.max_body_size {
                     form.int(
@@ -10178,7 +10210,11 @@ pub mod metrics {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_compression {
-                    form.text("otel-compression", v.as_str());
+                    form.choice(
+                        "otel-compression",
+                        v.as_str(),
+                        PostIdOtelCompression::VALUES,
+                    )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_headers {
                     form.str(
@@ -10205,7 +10241,11 @@ pub mod metrics {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_protocol {
-                    form.text("otel-protocol", v.as_str());
+                    form.choice(
+                        "otel-protocol",
+                        v.as_str(),
+                        PostIdOtelProtocol::VALUES,
+                    )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_resource_attributes {
                     form.str(
@@ -10244,7 +10284,7 @@ pub mod metrics {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.proto {
-                    form.text("proto", v.as_str());
+                    form.choice("proto", v.as_str(), PostIdProto::VALUES)?;
                 }
                 {
                     let v = &self.server;
@@ -10273,7 +10313,7 @@ pub mod metrics {
                 }
                 {
                     let v = &self.r#type;
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), PostIdType::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.verify_certificate {
                     form.bool("verify-certificate", *v);
@@ -10319,9 +10359,9 @@ pub mod metrics {
             PutIdProto { #[doc = "`udp`"] Udp = "udp", #[doc = "`tcp`"] Tcp = "tcp", }
         }
         /// Parameters of `put_id`: `PUT /cluster/metrics/server/{id}`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PutIdParams {
-            /// An API path prefix inserted between '<host>:<port>/' and '/api2/'. Can be useful if the InfluxDB service runs behind a reverse proxy.
+            /// An API path prefix inserted between '\<host\>:\<port\>/' and '/api2/'. Can be useful if the InfluxDB service runs behind a reverse proxy.
             pub api_path_prefix: ::std::option::Option<::std::string::String>,
             /// The InfluxDB bucket/db. Only necessary when using the http v2 api.
             pub bucket: ::std::option::Option<::std::string::String>,
@@ -10477,7 +10517,11 @@ pub mod metrics {
                     form.bool("disable", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.influxdbproto {
-                    form.text("influxdbproto", v.as_str());
+                    form.choice(
+                        "influxdbproto",
+                        v.as_str(),
+                        PutIdInfluxdbproto::VALUES,
+                    )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.max_body_size {
                     form.int(
@@ -10504,7 +10548,11 @@ pub mod metrics {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_compression {
-                    form.text("otel-compression", v.as_str());
+                    form.choice(
+                        "otel-compression",
+                        v.as_str(),
+                        PutIdOtelCompression::VALUES,
+                    )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_headers {
                     form.str(
@@ -10531,7 +10579,7 @@ pub mod metrics {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_protocol {
-                    form.text("otel-protocol", v.as_str());
+                    form.choice("otel-protocol", v.as_str(), PutIdOtelProtocol::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_resource_attributes {
                     form.str(
@@ -10570,7 +10618,7 @@ pub mod metrics {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.proto {
-                    form.text("proto", v.as_str());
+                    form.choice("proto", v.as_str(), PutIdProto::VALUES)?;
                 }
                 {
                     let v = &self.server;
@@ -10751,7 +10799,7 @@ pub mod notifications {
                 crate::lenient::data(data)
             }
             /// Parameters of `post`: `POST /cluster/notifications/endpoints/gotify`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
                 /// Comment
                 pub comment: ::std::option::Option<::std::string::String>,
@@ -11083,7 +11131,7 @@ pub mod notifications {
                 crate::lenient::data(data)
             }
             /// Parameters of `post`: `POST /cluster/notifications/endpoints/sendmail`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
                 /// Author of the mail
                 pub author: ::std::option::Option<::std::string::String>,
@@ -11514,7 +11562,7 @@ pub mod notifications {
                 "starttls", #[doc = "`tls`"] Tls = "tls", }
             }
             /// Parameters of `post`: `POST /cluster/notifications/endpoints/smtp`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
                 /// Author of the mail. Defaults to 'Proxmox VE'.
                 pub author: ::std::option::Option<::std::string::String>,
@@ -11629,7 +11677,7 @@ pub mod notifications {
                         }
                     }
                     if let ::std::option::Option::Some(v) = &self.mode {
-                        form.text("mode", v.as_str());
+                        form.choice("mode", v.as_str(), PostMode::VALUES)?;
                     }
                     {
                         let v = &self.name;
@@ -11932,7 +11980,7 @@ pub mod notifications {
                         }
                     }
                     if let ::std::option::Option::Some(v) = &self.mode {
-                        form.text("mode", v.as_str());
+                        form.choice("mode", v.as_str(), PutNameMode::VALUES)?;
                     }
                     if let ::std::option::Option::Some(v) = &self.password {
                         form.str(
@@ -12015,7 +12063,7 @@ pub mod notifications {
                 /// Default: `0`.
                 #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
                 pub disable: ::std::option::Option<bool>,
-                /// HTTP headers to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>
+                /// HTTP headers to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 #[serde(default)]
                 pub header: ::std::option::Option<
                     ::std::vec::Vec<::std::string::String>,
@@ -12031,7 +12079,7 @@ pub mod notifications {
                 /// Show if this entry was created by a user or was built-in
                 #[serde(default)]
                 pub origin: ::std::option::Option<GetResponseItemOrigin>,
-                /// Secrets to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>
+                /// Secrets to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 #[serde(default)]
                 pub secret: ::std::option::Option<::std::vec::Vec<crate::Secret>>,
                 /// Server URL
@@ -12071,7 +12119,7 @@ pub mod notifications {
                 ///
                 /// Default: `0`.
                 pub disable: ::std::option::Option<bool>,
-                /// HTTP headers to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>
+                /// HTTP headers to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 pub header: ::std::option::Option<
                     ::std::vec::Vec<::std::string::String>,
                 >,
@@ -12081,7 +12129,7 @@ pub mod notifications {
                 ///
                 /// Format: `pve-configid`.
                 pub name: ::std::string::String,
-                /// Secrets to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>
+                /// Secrets to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 pub secret: ::std::option::Option<::std::vec::Vec<crate::Secret>>,
                 /// Server URL
                 pub url: ::std::string::String,
@@ -12142,7 +12190,7 @@ pub mod notifications {
                     }
                     {
                         let v = &self.method;
-                        form.text("method", v.as_str());
+                        form.choice("method", v.as_str(), PostMethod::VALUES)?;
                     }
                     {
                         let v = &self.name;
@@ -12232,7 +12280,7 @@ pub mod notifications {
                 /// Default: `0`.
                 #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
                 pub disable: ::std::option::Option<bool>,
-                /// HTTP headers to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>
+                /// HTTP headers to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 #[serde(default)]
                 pub header: ::std::option::Option<
                     ::std::vec::Vec<::std::string::String>,
@@ -12245,7 +12293,7 @@ pub mod notifications {
                 /// Format: `pve-configid`.
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub name: ::std::option::Option<::std::string::String>,
-                /// Secrets to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>
+                /// Secrets to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 #[serde(default)]
                 pub secret: ::std::option::Option<::std::vec::Vec<crate::Secret>>,
                 /// Server URL
@@ -12294,13 +12342,13 @@ pub mod notifications {
                 ///
                 /// Default: `0`.
                 pub disable: ::std::option::Option<bool>,
-                /// HTTP headers to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>
+                /// HTTP headers to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 pub header: ::std::option::Option<
                     ::std::vec::Vec<::std::string::String>,
                 >,
                 /// HTTP method
                 pub method: ::std::option::Option<PutNameMethod>,
-                /// Secrets to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>
+                /// Secrets to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 pub secret: ::std::option::Option<::std::vec::Vec<crate::Secret>>,
                 /// Server URL
                 pub url: ::std::option::Option<::std::string::String>,
@@ -12375,7 +12423,7 @@ pub mod notifications {
                         }
                     }
                     if let ::std::option::Option::Some(v) = &self.method {
-                        form.text("method", v.as_str());
+                        form.choice("method", v.as_str(), PutNameMethod::VALUES)?;
                     }
                     if let ::std::option::Option::Some(v) = &self.secret {
                         for item in v.iter() {
@@ -12512,7 +12560,7 @@ pub mod notifications {
             pub match_calendar: ::std::option::Option<
                 ::std::vec::Vec<::std::string::String>,
             >,
-            /// Metadata fields to match (regex or exact match). Must be in the form (regex|exact):<field>=<value>
+            /// Metadata fields to match (regex or exact match). Must be in the form (regex|exact):\<field\>=\<value\>
             #[serde(default, rename = "match-field")]
             pub match_field: ::std::option::Option<
                 ::std::vec::Vec<::std::string::String>,
@@ -12562,7 +12610,7 @@ pub mod notifications {
             All = "all", #[doc = "`any`"] Any = "any", }
         }
         /// Parameters of `post`: `POST /cluster/notifications/matchers`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Comment
             pub comment: ::std::option::Option<::std::string::String>,
@@ -12576,7 +12624,7 @@ pub mod notifications {
             pub match_calendar: ::std::option::Option<
                 ::std::vec::Vec<::std::string::String>,
             >,
-            /// Metadata fields to match (regex or exact match). Must be in the form (regex|exact):<field>=<value>
+            /// Metadata fields to match (regex or exact match). Must be in the form (regex|exact):\<field\>=\<value\>
             pub match_field: ::std::option::Option<
                 ::std::vec::Vec<::std::string::String>,
             >,
@@ -12662,7 +12710,7 @@ pub mod notifications {
                     }
                 }
                 if let ::std::option::Option::Some(v) = &self.mode {
-                    form.text("mode", v.as_str());
+                    form.choice("mode", v.as_str(), PostMode::VALUES)?;
                 }
                 {
                     let v = &self.name;
@@ -12751,7 +12799,7 @@ pub mod notifications {
             pub match_calendar: ::std::option::Option<
                 ::std::vec::Vec<::std::string::String>,
             >,
-            /// Metadata fields to match (regex or exact match). Must be in the form (regex|exact):<field>=<value>
+            /// Metadata fields to match (regex or exact match). Must be in the form (regex|exact):\<field\>=\<value\>
             #[serde(default, rename = "match-field")]
             pub match_field: ::std::option::Option<
                 ::std::vec::Vec<::std::string::String>,
@@ -12821,7 +12869,7 @@ pub mod notifications {
             pub match_calendar: ::std::option::Option<
                 ::std::vec::Vec<::std::string::String>,
             >,
-            /// Metadata fields to match (regex or exact match). Must be in the form (regex|exact):<field>=<value>
+            /// Metadata fields to match (regex or exact match). Must be in the form (regex|exact):\<field\>=\<value\>
             pub match_field: ::std::option::Option<
                 ::std::vec::Vec<::std::string::String>,
             >,
@@ -12922,7 +12970,7 @@ pub mod notifications {
                     }
                 }
                 if let ::std::option::Option::Some(v) = &self.mode {
-                    form.text("mode", v.as_str());
+                    form.choice("mode", v.as_str(), PutNameMode::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.target {
                     for item in v.iter() {
@@ -13173,7 +13221,7 @@ pub mod options {
     crate::pve_enum! {
         #[doc =
         " Set the fencing mode of the HA cluster. Hardware mode needs a valid configuration of fence devices in /etc/pve/ha/fence.cfg. With both all two modes are used."]
-        #[doc = " "] #[doc = " WARNING: 'hardware' and 'both' are EXPERIMENTAL & WIP"]
+        #[doc = " "] #[doc = " WARNING: 'hardware' and 'both' are EXPERIMENTAL \\& WIP"]
         #[doc = " "] #[doc = " Default: `watchdog`."] pub enum PutFencing { #[doc =
         "`watchdog`"] Watchdog = "watchdog", #[doc = "`hardware`"] Hardware = "hardware",
         #[doc = "`both`"] Both = "both", }
@@ -13235,7 +13283,7 @@ pub mod options {
         pub email_from: ::std::option::Option<::std::string::String>,
         /// Set the fencing mode of the HA cluster. Hardware mode needs a valid configuration of fence devices in /etc/pve/ha/fence.cfg. With both all two modes are used.
         ///
-        /// WARNING: 'hardware' and 'both' are EXPERIMENTAL & WIP
+        /// WARNING: 'hardware' and 'both' are EXPERIMENTAL \& WIP
         ///
         /// Default: `watchdog`.
         pub fencing: ::std::option::Option<PutFencing>,
@@ -13243,7 +13291,7 @@ pub mod options {
         ///
         /// Syntax: `shutdown_policy=<enum>`.
         pub ha: ::std::option::Option<crate::formats::OptionsHa>,
-        /// Specify external http proxy which is used for downloads (example: 'http://username:password@host:port/')
+        /// Specify external http proxy which is used for downloads (example: '<http://username:password@host:port/>')
         ///
         /// Pattern (Perl, whole value): `http://.*`.
         pub http_proxy: ::std::option::Option<::std::string::String>,
@@ -13262,7 +13310,7 @@ pub mod options {
         /// Note that when you run multiple cluster that (partially) share the networks of their virtual guests, it's highly recommended that you extend the default MAC prefix, or generate a custom (valid) one, to reduce the chance of MAC collisions. For example, add a separate extra hexadecimal to the Proxmox OUI for each cluster, like `BC:24:11:0` for the first, `BC:24:11:1` for the second, and so on.
         /// Alternatively, you can also separate the networks of the guests logically, e.g., by using VLANs.
         ///
-        /// For publicly accessible guests it's recommended that you get your own https://standards.ieee.org/products-programs/regauth/\[OUI from the IEEE\] registered or coordinate with your, or your hosting providers, network admins.
+        /// For publicly accessible guests it's recommended that you get your own <https://standards.ieee.org/products-programs/regauth/>\[OUI from the IEEE\] registered or coordinate with your, or your hosting providers, network admins.
         ///
         /// Format: `mac-prefix`. Default: `BC:24:11`.
         pub mac_prefix: ::std::option::Option<::std::string::String>,
@@ -13359,7 +13407,7 @@ pub mod options {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.console {
-                form.text("console", v.as_str());
+                form.choice("console", v.as_str(), PutConsole::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.crs {
                 form.prop("crs", v)?;
@@ -13389,7 +13437,7 @@ pub mod options {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.fencing {
-                form.text("fencing", v.as_str());
+                form.choice("fencing", v.as_str(), PutFencing::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.ha {
                 form.prop("ha", v)?;
@@ -13403,10 +13451,10 @@ pub mod options {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.keyboard {
-                form.text("keyboard", v.as_str());
+                form.choice("keyboard", v.as_str(), PutKeyboard::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.language {
-                form.text("language", v.as_str());
+                form.choice("language", v.as_str(), PutLanguage::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.location {
                 form.str(
@@ -13557,10 +13605,10 @@ pub mod qemu {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.accel {
-                    form.text("accel", v.as_str());
+                    form.choice("accel", v.as_str(), GetAccel::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.arch {
-                    form.text("arch", v.as_str());
+                    form.choice("arch", v.as_str(), GetArch::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -13965,7 +14013,11 @@ pub mod qemu {
                 }
                 {
                     let v = &self.reported_model;
-                    form.text("reported-model", v.as_str());
+                    form.choice(
+                        "reported-model",
+                        v.as_str(),
+                        PostReportedModel::VALUES,
+                    )?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -14395,7 +14447,11 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.reported_model {
-                    form.text("reported-model", v.as_str());
+                    form.choice(
+                        "reported-model",
+                        v.as_str(),
+                        PutCputypeReportedModel::VALUES,
+                    )?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -14446,7 +14502,7 @@ pub mod replication {
         /// Guest ID.
         #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
         pub guest: ::std::option::Option<i64>,
-        /// Replication Job ID. The ID is composed of a Guest ID and a job number, separated by a hyphen, i.e. '<GUEST>-<JOBNUM>'.
+        /// Replication Job ID. The ID is composed of a Guest ID and a job number, separated by a hyphen, i.e. '\<GUEST\>-\<JOBNUM\>'.
         ///
         /// Pattern (Perl, whole value): `[1-9][0-9]{2,8}-\d{1,9}`. Format: `pve-replication-job-id`.
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -14515,7 +14571,7 @@ pub mod replication {
         pub comment: ::std::option::Option<::std::string::String>,
         /// Flag to disable/deactivate the entry.
         pub disable: ::std::option::Option<bool>,
-        /// Replication Job ID. The ID is composed of a Guest ID and a job number, separated by a hyphen, i.e. '<GUEST>-<JOBNUM>'.
+        /// Replication Job ID. The ID is composed of a Guest ID and a job number, separated by a hyphen, i.e. '\<GUEST\>-\<JOBNUM\>'.
         ///
         /// Pattern (Perl, whole value): `[1-9][0-9]{2,8}-\d{1,9}`. Format: `pve-replication-job-id`.
         pub id: ::std::string::String,
@@ -14595,7 +14651,7 @@ pub mod replication {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.remove_job {
-                form.text("remove_job", v.as_str());
+                form.choice("remove_job", v.as_str(), PostRemoveJob::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.schedule {
                 form.str(
@@ -14624,7 +14680,7 @@ pub mod replication {
             }
             {
                 let v = &self.r#type;
-                form.text("type", v.as_str());
+                form.choice("type", v.as_str(), PostType::VALUES)?;
             }
             ::std::result::Result::Ok(())
         }
@@ -14725,7 +14781,7 @@ pub mod replication {
         /// Guest ID.
         #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
         pub guest: ::std::option::Option<i64>,
-        /// Replication Job ID. The ID is composed of a Guest ID and a job number, separated by a hyphen, i.e. '<GUEST>-<JOBNUM>'.
+        /// Replication Job ID. The ID is composed of a Guest ID and a job number, separated by a hyphen, i.e. '\<GUEST\>-\<JOBNUM\>'.
         ///
         /// Pattern (Perl, whole value): `[1-9][0-9]{2,8}-\d{1,9}`. Format: `pve-replication-job-id`.
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -14871,7 +14927,7 @@ pub mod replication {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.remove_job {
-                form.text("remove_job", v.as_str());
+                form.choice("remove_job", v.as_str(), PutIdRemoveJob::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.schedule {
                 form.str(
@@ -15098,7 +15154,7 @@ pub mod resources {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.r#type {
-                form.text("type", v.as_str());
+                form.choice("type", v.as_str(), GetType::VALUES)?;
             }
             ::std::result::Result::Ok(())
         }
@@ -15180,7 +15236,7 @@ pub mod sdn {
             ::std::result::Result::Ok(())
         }
     }
-    /// Apply sdn controller changes && reload.
+    /// Apply sdn controller changes \&\& reload.
     ///
     /// `PUT /cluster/sdn` (PVE: `reload`)
     ///
@@ -15221,7 +15277,7 @@ pub mod sdn {
         /// Changes that have not yet been applied to the running configuration.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItemPending {
-            /// The local ASN of the controller. BGP & EVPN only.
+            /// The local ASN of the controller. BGP \& EVPN only.
             ///
             /// Range: 0 to 4294967295.
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
@@ -15311,7 +15367,7 @@ pub mod sdn {
         /// `GetResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItem {
-            /// The local ASN of the controller. BGP & EVPN only.
+            /// The local ASN of the controller. BGP \& EVPN only.
             ///
             /// Range: 0 to 4294967295.
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
@@ -15436,7 +15492,7 @@ pub mod sdn {
                     form.bool("running", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), GetType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -15577,7 +15633,7 @@ pub mod sdn {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.bgp_mode {
-                    form.text("bgp-mode", v.as_str());
+                    form.choice("bgp-mode", v.as_str(), PostBgpMode::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.bgp_multipath_as_path_relax
                 {
@@ -15701,7 +15757,7 @@ pub mod sdn {
                 }
                 {
                     let v = &self.r#type;
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), PostType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -15789,7 +15845,7 @@ pub mod sdn {
         /// Changes that have not yet been applied to the running configuration.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetControllerResponsePending {
-            /// The local ASN of the controller. BGP & EVPN only.
+            /// The local ASN of the controller. BGP \& EVPN only.
             ///
             /// Range: 0 to 4294967295.
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
@@ -15879,7 +15935,7 @@ pub mod sdn {
         /// `GetControllerResponse` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetControllerResponse {
-            /// The local ASN of the controller. BGP & EVPN only.
+            /// The local ASN of the controller. BGP \& EVPN only.
             ///
             /// Range: 0 to 4294967295.
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
@@ -16136,7 +16192,7 @@ pub mod sdn {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.bgp_mode {
-                    form.text("bgp-mode", v.as_str());
+                    form.choice("bgp-mode", v.as_str(), PutControllerBgpMode::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.bgp_multipath_as_path_relax
                 {
@@ -16325,7 +16381,7 @@ pub mod sdn {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), GetType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -16458,7 +16514,7 @@ pub mod sdn {
                 }
                 {
                     let v = &self.r#type;
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), PostType::VALUES)?;
                 }
                 {
                     let v = &self.url;
@@ -16704,7 +16760,7 @@ pub mod sdn {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// Parameters of `get`: `GET /cluster/sdn/dry-run`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct GetParams {
             /// The cluster node name.
             ///
@@ -17254,7 +17310,7 @@ pub mod sdn {
                     }
                     {
                         let v = &self.protocol;
-                        form.text("protocol", v.as_str());
+                        form.choice("protocol", v.as_str(), PostProtocol::VALUES)?;
                     }
                     {
                         let v = &self.redistribute;
@@ -17548,7 +17604,7 @@ pub mod sdn {
                     }
                     {
                         let v = &self.protocol;
-                        form.text("protocol", v.as_str());
+                        form.choice("protocol", v.as_str(), PutIdProtocol::VALUES)?;
                     }
                     {
                         let v = &self.redistribute;
@@ -17994,7 +18050,11 @@ pub mod sdn {
                     }
                     {
                         let v = &self.protocol;
-                        form.text("protocol", v.as_str());
+                        form.choice(
+                            "protocol",
+                            v.as_str(),
+                            PostFabricIdProtocol::VALUES,
+                        )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.public_key {
                         form.str(
@@ -18005,7 +18065,7 @@ pub mod sdn {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.role {
-                        form.text("role", v.as_str());
+                        form.choice("role", v.as_str(), PostFabricIdRole::VALUES)?;
                     }
                     ::std::result::Result::Ok(())
                 }
@@ -18296,7 +18356,11 @@ pub mod sdn {
                     }
                     {
                         let v = &self.protocol;
-                        form.text("protocol", v.as_str());
+                        form.choice(
+                            "protocol",
+                            v.as_str(),
+                            PutFabricIdNodeIdProtocol::VALUES,
+                        )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.public_key {
                         form.str(
@@ -18307,7 +18371,7 @@ pub mod sdn {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.role {
-                        form.text("role", v.as_str());
+                        form.choice("role", v.as_str(), PutFabricIdNodeIdRole::VALUES)?;
                     }
                     ::std::result::Result::Ok(())
                 }
@@ -18376,7 +18440,7 @@ pub mod sdn {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), GetType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -18484,7 +18548,7 @@ pub mod sdn {
                 }
                 {
                     let v = &self.r#type;
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), PostType::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.url {
                     form.str(
@@ -18872,7 +18936,7 @@ pub mod sdn {
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /cluster/sdn/prefix-lists`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.
             ///
@@ -19053,7 +19117,7 @@ pub mod sdn {
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.delete {
                     for item in v.iter() {
-                        form.text("delete", item.as_str());
+                        form.choice("delete", item.as_str(), PutIdDelete::VALUES)?;
                     }
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
@@ -19158,7 +19222,7 @@ pub mod sdn {
                 ) -> ::std::result::Result<(), crate::Error> {
                     {
                         let v = &self.action;
-                        form.text("action", v.as_str());
+                        form.choice("action", v.as_str(), PostAction::VALUES)?;
                     }
                     if let ::std::option::Option::Some(v) = &self.ge {
                         form.int(
@@ -19338,11 +19402,15 @@ pub mod sdn {
                     form: &mut crate::params::Form,
                 ) -> ::std::result::Result<(), crate::Error> {
                     if let ::std::option::Option::Some(v) = &self.action {
-                        form.text("action", v.as_str());
+                        form.choice("action", v.as_str(), PutUrlSeqAction::VALUES)?;
                     }
                     if let ::std::option::Option::Some(v) = &self.delete {
                         for item in v.iter() {
-                            form.text("delete", item.as_str());
+                            form.choice(
+                                "delete",
+                                item.as_str(),
+                                PutUrlSeqDelete::VALUES,
+                            )?;
                         }
                     }
                     if let ::std::option::Option::Some(v) = &self.digest {
@@ -19695,7 +19763,7 @@ pub mod sdn {
                 ) -> ::std::result::Result<(), crate::Error> {
                     {
                         let v = &self.action;
-                        form.text("action", v.as_str());
+                        form.choice("action", v.as_str(), PostAction::VALUES)?;
                     }
                     if let ::std::option::Option::Some(v) = &self.call {
                         form.str(
@@ -20066,7 +20134,7 @@ pub mod sdn {
                         form: &mut crate::params::Form,
                     ) -> ::std::result::Result<(), crate::Error> {
                         if let ::std::option::Option::Some(v) = &self.action {
-                            form.text("action", v.as_str());
+                            form.choice("action", v.as_str(), PutOrderAction::VALUES)?;
                         }
                         if let ::std::option::Option::Some(v) = &self.call {
                             form.str(
@@ -20078,7 +20146,11 @@ pub mod sdn {
                         }
                         if let ::std::option::Option::Some(v) = &self.delete {
                             for item in v.iter() {
-                                form.text("delete", item.as_str());
+                                form.choice(
+                                    "delete",
+                                    item.as_str(),
+                                    PutOrderDelete::VALUES,
+                                )?;
                             }
                         }
                         if let ::std::option::Option::Some(v) = &self.digest {
@@ -20276,7 +20348,7 @@ pub mod sdn {
             "vnet", }
         }
         /// Parameters of `post`: `POST /cluster/sdn/vnets`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Alias name of the VNet.
             ///
@@ -20353,7 +20425,7 @@ pub mod sdn {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), PostType::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.vlanaware {
                     form.bool("vlanaware", *v);
@@ -20844,10 +20916,18 @@ pub mod sdn {
                             form.bool("enable", *v);
                         }
                         if let ::std::option::Option::Some(v) = &self.log_level_forward {
-                            form.text("log_level_forward", v.as_str());
+                            form.choice(
+                                "log_level_forward",
+                                v.as_str(),
+                                PutLogLevelForward::VALUES,
+                            )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.policy_forward {
-                            form.text("policy_forward", v.as_str());
+                            form.choice(
+                                "policy_forward",
+                                v.as_str(),
+                                PutPolicyForward::VALUES,
+                            )?;
                         }
                         ::std::result::Result::Ok(())
                     }
@@ -20990,7 +21070,7 @@ pub mod sdn {
                     ///
                     /// Maximum length: 64.
                     pub digest: ::std::option::Option<::std::string::String>,
-                    /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                    /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                     ///
                     /// Format: `pve-fw-dport-spec`.
                     pub dport: ::std::option::Option<::std::string::String>,
@@ -21002,7 +21082,7 @@ pub mod sdn {
                     ///
                     /// Format: `pve-fw-icmp-type-spec`.
                     pub icmp_type: ::std::option::Option<::std::string::String>,
-                    /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+                    /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
                     ///
                     /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
                     pub iface: ::std::option::Option<::std::string::String>,
@@ -21012,7 +21092,7 @@ pub mod sdn {
                     ///
                     /// Maximum length: 128.
                     pub r#macro: ::std::option::Option<::std::string::String>,
-                    /// Update rule at position <pos>.
+                    /// Update rule at position \<pos\>.
                     ///
                     /// Minimum: 0.
                     pub pos: ::std::option::Option<i64>,
@@ -21024,7 +21104,7 @@ pub mod sdn {
                     ///
                     /// Maximum length: 512. Format: `pve-fw-addr-spec`.
                     pub source: ::std::option::Option<::std::string::String>,
-                    /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                    /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                     ///
                     /// Format: `pve-fw-sport-spec`.
                     pub sport: ::std::option::Option<::std::string::String>,
@@ -21125,7 +21205,7 @@ pub mod sdn {
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.log {
-                            form.text("log", v.as_str());
+                            form.choice("log", v.as_str(), PostLog::VALUES)?;
                         }
                         if let ::std::option::Option::Some(v) = &self.r#macro {
                             form.str(
@@ -21169,7 +21249,7 @@ pub mod sdn {
                         }
                         {
                             let v = &self.r#type;
-                            form.text("type", v.as_str());
+                            form.choice("type", v.as_str(), PostType::VALUES)?;
                         }
                         ::std::result::Result::Ok(())
                     }
@@ -21371,7 +21451,7 @@ pub mod sdn {
                     ///
                     /// Maximum length: 64.
                     pub digest: ::std::option::Option<::std::string::String>,
-                    /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                    /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                     ///
                     /// Format: `pve-fw-dport-spec`.
                     pub dport: ::std::option::Option<::std::string::String>,
@@ -21383,7 +21463,7 @@ pub mod sdn {
                     ///
                     /// Format: `pve-fw-icmp-type-spec`.
                     pub icmp_type: ::std::option::Option<::std::string::String>,
-                    /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+                    /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
                     ///
                     /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
                     pub iface: ::std::option::Option<::std::string::String>,
@@ -21393,7 +21473,7 @@ pub mod sdn {
                     ///
                     /// Maximum length: 128.
                     pub r#macro: ::std::option::Option<::std::string::String>,
-                    /// Move rule to new position <moveto>. Other arguments are ignored.
+                    /// Move rule to new position \<moveto\>. Other arguments are ignored.
                     ///
                     /// Minimum: 0.
                     pub moveto: ::std::option::Option<i64>,
@@ -21405,7 +21485,7 @@ pub mod sdn {
                     ///
                     /// Maximum length: 512. Format: `pve-fw-addr-spec`.
                     pub source: ::std::option::Option<::std::string::String>,
-                    /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                    /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                     ///
                     /// Format: `pve-fw-sport-spec`.
                     pub sport: ::std::option::Option<::std::string::String>,
@@ -21514,7 +21594,7 @@ pub mod sdn {
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.log {
-                            form.text("log", v.as_str());
+                            form.choice("log", v.as_str(), PutPosLog::VALUES)?;
                         }
                         if let ::std::option::Option::Some(v) = &self.r#macro {
                             form.str(
@@ -21557,7 +21637,7 @@ pub mod sdn {
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.r#type {
-                            form.text("type", v.as_str());
+                            form.choice("type", v.as_str(), PutPosType::VALUES)?;
                         }
                         ::std::result::Result::Ok(())
                     }
@@ -21590,7 +21670,7 @@ pub mod sdn {
         /// `/cluster/sdn/vnets/{vnet}/ips`
         pub mod ips {
             /// Parameters of `delete`: `DELETE /cluster/sdn/vnets/{vnet}/ips`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct DeleteParams {
                 /// The IP address to delete
                 ///
@@ -21674,7 +21754,7 @@ pub mod sdn {
                 crate::lenient::data_unit(data)
             }
             /// Parameters of `post`: `POST /cluster/sdn/vnets/{vnet}/ips`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
                 /// The IP address to associate with the given MAC address
                 ///
@@ -21758,7 +21838,7 @@ pub mod sdn {
                 crate::lenient::data_unit(data)
             }
             /// Parameters of `put`: `PUT /cluster/sdn/vnets/{vnet}/ips`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct PutParams {
                 /// The IP address to associate with the given MAC address
                 ///
@@ -21923,7 +22003,7 @@ pub mod sdn {
                 pub dhcp_range: ::std::option::Option<
                     ::std::vec::Vec<::std::string::String>,
                 >,
-                /// dns domain zone prefix  ex: 'adm' -> <hostname>.adm.mydomain.com
+                /// dns domain zone prefix  ex: 'adm' -\> \<hostname\>.adm.mydomain.com
                 ///
                 /// Format: `dns-name`.
                 pub dnszoneprefix: ::std::option::Option<::std::string::String>,
@@ -22018,7 +22098,7 @@ pub mod sdn {
                     }
                     {
                         let v = &self.r#type;
-                        form.text("type", v.as_str());
+                        form.choice("type", v.as_str(), PostType::VALUES)?;
                     }
                     ::std::result::Result::Ok(())
                 }
@@ -22160,7 +22240,7 @@ pub mod sdn {
                 ///
                 /// Maximum length: 64.
                 pub digest: ::std::option::Option<::std::string::String>,
-                /// dns domain zone prefix  ex: 'adm' -> <hostname>.adm.mydomain.com
+                /// dns domain zone prefix  ex: 'adm' -\> \<hostname\>.adm.mydomain.com
                 ///
                 /// Format: `dns-name`.
                 pub dnszoneprefix: ::std::option::Option<::std::string::String>,
@@ -22311,7 +22391,7 @@ pub mod sdn {
                 deserialize_with = "crate::lenient::opt_bool",
             )]
             pub advertise_subnets: ::std::option::Option<bool>,
-            /// the bridge for which VLANs should be managed. VLAN & QinQ zone only.
+            /// the bridge for which VLANs should be managed. VLAN \& QinQ zone only.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub bridge: ::std::option::Option<::std::string::String>,
             /// Disable auto mac learning. VLAN zone only.
@@ -22327,7 +22407,7 @@ pub mod sdn {
             /// Name of DHCP server backend for this zone.
             #[serde(default)]
             pub dhcp: ::std::option::Option<GetResponseItemPendingDhcp>,
-            /// Suppress IPv4 ARP && IPv6 Neighbour Discovery messages. EVPN zone only.
+            /// Suppress IPv4 ARP \&\& IPv6 Neighbour Discovery messages. EVPN zone only.
             #[serde(
                 default,
                 rename = "disable-arp-nd-suppression",
@@ -22454,7 +22534,7 @@ pub mod sdn {
                 deserialize_with = "crate::lenient::opt_bool",
             )]
             pub advertise_subnets: ::std::option::Option<bool>,
-            /// the bridge for which VLANs should be managed. VLAN & QinQ zone only.
+            /// the bridge for which VLANs should be managed. VLAN \& QinQ zone only.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub bridge: ::std::option::Option<::std::string::String>,
             /// Disable auto mac learning. VLAN zone only.
@@ -22473,7 +22553,7 @@ pub mod sdn {
             /// Digest of the controller section.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub digest: ::std::option::Option<::std::string::String>,
-            /// Suppress IPv4 ARP && IPv6 Neighbour Discovery messages. EVPN zone only.
+            /// Suppress IPv4 ARP \&\& IPv6 Neighbour Discovery messages. EVPN zone only.
             #[serde(
                 default,
                 rename = "disable-arp-nd-suppression",
@@ -22618,7 +22698,7 @@ pub mod sdn {
                     form.bool("running", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), GetType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -22668,7 +22748,7 @@ pub mod sdn {
             pub controller: ::std::option::Option<::std::string::String>,
             /// Type of the DHCP backend for this zone
             pub dhcp: ::std::option::Option<PostDhcp>,
-            /// Suppress IPv4 ARP && IPv6 Neighbour Discovery messages.
+            /// Suppress IPv4 ARP \&\& IPv6 Neighbour Discovery messages.
             pub disable_arp_nd_suppression: ::std::option::Option<bool>,
             /// dns api server
             pub dns: ::std::option::Option<::std::string::String>,
@@ -22810,7 +22890,7 @@ pub mod sdn {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dhcp {
-                    form.text("dhcp", v.as_str());
+                    form.choice("dhcp", v.as_str(), PostDhcp::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.disable_arp_nd_suppression
                 {
@@ -22951,10 +23031,10 @@ pub mod sdn {
                 }
                 {
                     let v = &self.r#type;
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), PostType::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.vlan_protocol {
-                    form.text("vlan-protocol", v.as_str());
+                    form.choice("vlan-protocol", v.as_str(), PostVlanProtocol::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.vrf_vxlan {
                     form.int(
@@ -23072,7 +23152,7 @@ pub mod sdn {
                 deserialize_with = "crate::lenient::opt_bool",
             )]
             pub advertise_subnets: ::std::option::Option<bool>,
-            /// the bridge for which VLANs should be managed. VLAN & QinQ zone only.
+            /// the bridge for which VLANs should be managed. VLAN \& QinQ zone only.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub bridge: ::std::option::Option<::std::string::String>,
             /// Disable auto mac learning. VLAN zone only.
@@ -23088,7 +23168,7 @@ pub mod sdn {
             /// Name of DHCP server backend for this zone.
             #[serde(default)]
             pub dhcp: ::std::option::Option<GetZoneResponsePendingDhcp>,
-            /// Suppress IPv4 ARP && IPv6 Neighbour Discovery messages. EVPN zone only.
+            /// Suppress IPv4 ARP \&\& IPv6 Neighbour Discovery messages. EVPN zone only.
             #[serde(
                 default,
                 rename = "disable-arp-nd-suppression",
@@ -23215,7 +23295,7 @@ pub mod sdn {
                 deserialize_with = "crate::lenient::opt_bool",
             )]
             pub advertise_subnets: ::std::option::Option<bool>,
-            /// the bridge for which VLANs should be managed. VLAN & QinQ zone only.
+            /// the bridge for which VLANs should be managed. VLAN \& QinQ zone only.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub bridge: ::std::option::Option<::std::string::String>,
             /// Disable auto mac learning. VLAN zone only.
@@ -23234,7 +23314,7 @@ pub mod sdn {
             /// Digest of the controller section.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub digest: ::std::option::Option<::std::string::String>,
-            /// Suppress IPv4 ARP && IPv6 Neighbour Discovery messages. EVPN zone only.
+            /// Suppress IPv4 ARP \&\& IPv6 Neighbour Discovery messages. EVPN zone only.
             #[serde(
                 default,
                 rename = "disable-arp-nd-suppression",
@@ -23427,7 +23507,7 @@ pub mod sdn {
             ///
             /// Maximum length: 64.
             pub digest: ::std::option::Option<::std::string::String>,
-            /// Suppress IPv4 ARP && IPv6 Neighbour Discovery messages.
+            /// Suppress IPv4 ARP \&\& IPv6 Neighbour Discovery messages.
             pub disable_arp_nd_suppression: ::std::option::Option<bool>,
             /// dns api server
             pub dns: ::std::option::Option<::std::string::String>,
@@ -23569,7 +23649,7 @@ pub mod sdn {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dhcp {
-                    form.text("dhcp", v.as_str());
+                    form.choice("dhcp", v.as_str(), PutZoneDhcp::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
@@ -23717,7 +23797,11 @@ pub mod sdn {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.vlan_protocol {
-                    form.text("vlan-protocol", v.as_str());
+                    form.choice(
+                        "vlan-protocol",
+                        v.as_str(),
+                        PutZoneVlanProtocol::VALUES,
+                    )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.vrf_vxlan {
                     form.int(

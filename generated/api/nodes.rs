@@ -82,7 +82,7 @@ pub mod aplinfo {
         crate::lenient::data(data)
     }
     /// Parameters of `post`: `POST /nodes/{node}/aplinfo`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PostParams {
         /// The storage where the template will be stored
         ///
@@ -174,7 +174,7 @@ pub mod apt {
     /// `/nodes/{node}/apt/changelog`
     pub mod changelog {
         /// Parameters of `get`: `GET /nodes/{node}/apt/changelog`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct GetParams {
             /// Package name.
             ///
@@ -425,7 +425,7 @@ pub mod apt {
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /nodes/{node}/apt/repositories`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Digest to detect modifications.
             ///
@@ -506,7 +506,7 @@ pub mod apt {
             crate::lenient::data_unit(data)
         }
         /// Parameters of `put`: `PUT /nodes/{node}/apt/repositories`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PutParams {
             /// Digest to detect modifications.
             ///
@@ -927,7 +927,7 @@ pub mod capabilities {
                     form: &mut crate::params::Form,
                 ) -> ::std::result::Result<(), crate::Error> {
                     if let ::std::option::Option::Some(v) = &self.arch {
-                        form.text("arch", v.as_str());
+                        form.choice("arch", v.as_str(), GetArch::VALUES)?;
                     }
                     ::std::result::Result::Ok(())
                 }
@@ -1007,10 +1007,10 @@ pub mod capabilities {
                     form: &mut crate::params::Form,
                 ) -> ::std::result::Result<(), crate::Error> {
                     if let ::std::option::Option::Some(v) = &self.accel {
-                        form.text("accel", v.as_str());
+                        form.choice("accel", v.as_str(), GetAccel::VALUES)?;
                     }
                     if let ::std::option::Option::Some(v) = &self.arch {
-                        form.text("arch", v.as_str());
+                        form.choice("arch", v.as_str(), GetArch::VALUES)?;
                     }
                     ::std::result::Result::Ok(())
                 }
@@ -1085,7 +1085,7 @@ pub mod capabilities {
                     form: &mut crate::params::Form,
                 ) -> ::std::result::Result<(), crate::Error> {
                     if let ::std::option::Option::Some(v) = &self.arch {
-                        form.text("arch", v.as_str());
+                        form.choice("arch", v.as_str(), GetArch::VALUES)?;
                     }
                     ::std::result::Result::Ok(())
                 }
@@ -1121,7 +1121,7 @@ pub mod capabilities {
                 )]
                 pub has_dbus_vmstate: ::std::option::Option<bool>,
             }
-            /// Get node-specific QEMU migration capabilities of the node. Requires the 'Sys.Audit' permission on '/nodes/<node>'.
+            /// Get node-specific QEMU migration capabilities of the node. Requires the 'Sys.Audit' permission on '/nodes/\<node\>'.
             ///
             /// `GET /nodes/{node}/capabilities/qemu/migration` (PVE: `capabilities`)
             ///
@@ -1194,7 +1194,7 @@ pub mod ceph {
                 /// Config key name.
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub name: ::std::option::Option<::std::string::String>,
-                /// Ceph config section the entry applies to: 'global', a daemon type ('mon', 'osd', 'mgr', 'mds', 'client'), or a specific daemon (e.g. 'osd.0', 'mon.<name>').
+                /// Ceph config section the entry applies to: 'global', a daemon type ('mon', 'osd', 'mgr', 'mds', 'client'), or a specific daemon (e.g. 'osd.0', 'mon.\<name\>').
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub section: ::std::option::Option<::std::string::String>,
                 /// Configured value for the key (always serialised as a string by Ceph, regardless of the option's underlying type).
@@ -1242,9 +1242,9 @@ pub mod ceph {
         /// `/nodes/{node}/ceph/cfg/value`
         pub mod value {
             /// Parameters of `get`: `GET /nodes/{node}/ceph/cfg/value`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct GetParams {
-                /// List of <section>:<config key> items separated by semicolon, comma or space.
+                /// List of \<section\>:\<config key\> items separated by semicolon, comma or space.
                 ///
                 /// Maximum length: 4096. Pattern (Perl, whole value): `(?^:^(?:(?^i:[0-9a-z\-_\.]+:[0-9a-zA-Z\-_]+))(?:[;, ](?^i:[0-9a-z\-_\.]+:[0-9a-zA-Z\-_]+))*$)`. Syntax: `<section>:<config key>[;|,| <section>:<config key>]`.
                 pub config_keys: ::std::string::String,
@@ -1341,7 +1341,7 @@ pub mod ceph {
             ) -> ::std::result::Result<(), crate::Error> {
                 {
                     let v = &self.action;
-                    form.text("action", v.as_str());
+                    form.choice("action", v.as_str(), GetAction::VALUES)?;
                 }
                 {
                     let v = &self.id;
@@ -1354,7 +1354,7 @@ pub mod ceph {
                 }
                 {
                     let v = &self.service;
-                    form.text("service", v.as_str());
+                    form.choice("service", v.as_str(), GetService::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -1787,7 +1787,7 @@ pub mod ceph {
             /// MDS rank within the file system; -1 for standby MDSes not currently bound to a rank.
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
             pub rank: ::std::option::Option<i64>,
-            /// Set if a ceph-mds@<id> systemd unit is enabled on the hosting node; absent otherwise.
+            /// Set if a ceph-mds@\<id\> systemd unit is enabled on the hosting node; absent otherwise.
             #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
             pub service: ::std::option::Option<bool>,
             /// If true, the standby MDS is polling the active MDS for faster recovery (hot standby).
@@ -1906,7 +1906,7 @@ pub mod ceph {
             /// The name (ID) for the MGR.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub name: ::std::option::Option<::std::string::String>,
-            /// Set if a ceph-mgr@<id> systemd unit is enabled on the hosting node; absent otherwise.
+            /// Set if a ceph-mgr@\<id\> systemd unit is enabled on the hosting node; absent otherwise.
             #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
             pub service: ::std::option::Option<bool>,
             /// Manager state: 'active' or 'standby' for daemons visible to the mgr cluster, 'stopped' or 'unknown' for configured daemons not currently visible.
@@ -1998,7 +1998,7 @@ pub mod ceph {
             /// Rank of the monitor within the mon map.
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
             pub rank: ::std::option::Option<i64>,
-            /// Set if a ceph-mon@<id> systemd unit is enabled on the hosting node; absent otherwise.
+            /// Set if a ceph-mon@\<id\> systemd unit is enabled on the hosting node; absent otherwise.
             #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
             pub service: ::std::option::Option<bool>,
             /// Run state of the monitor: 'running' (in quorum), 'stopped' (systemd unit configured but daemon not visible to the cluster), or 'unknown' (no rados access).
@@ -2128,7 +2128,7 @@ pub mod ceph {
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /nodes/{node}/ceph/osd`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Set the device class of the OSD in crush.
             pub crush_device_class: ::std::option::Option<::std::string::String>,
@@ -2413,7 +2413,7 @@ pub mod ceph {
                     form: &mut crate::params::Form,
                 ) -> ::std::result::Result<(), crate::Error> {
                     if let ::std::option::Option::Some(v) = &self.r#type {
-                        form.text("type", v.as_str());
+                        form.choice("type", v.as_str(), GetType::VALUES)?;
                     }
                     ::std::result::Result::Ok(())
                 }
@@ -2727,7 +2727,7 @@ pub mod ceph {
             "on", #[doc = "`off`"] Off = "off", #[doc = "`warn`"] Warn = "warn", }
         }
         /// Parameters of `post`: `POST /nodes/{node}/ceph/pool`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Configure VM and CT storage using the new pool. Defaults to false for replicated pools and to true for erasure-coded pools (since EC pools are typically only useful when wired up to storage).
             ///
@@ -2803,7 +2803,7 @@ pub mod ceph {
                     form.bool("add_storages", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.application {
-                    form.text("application", v.as_str());
+                    form.choice("application", v.as_str(), PostApplication::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.crush_rule {
                     form.str(
@@ -2834,7 +2834,11 @@ pub mod ceph {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.pg_autoscale_mode {
-                    form.text("pg_autoscale_mode", v.as_str());
+                    form.choice(
+                        "pg_autoscale_mode",
+                        v.as_str(),
+                        PostPgAutoscaleMode::VALUES,
+                    )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.pg_num {
                     form.int(
@@ -3043,7 +3047,7 @@ pub mod ceph {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.application {
-                    form.text("application", v.as_str());
+                    form.choice("application", v.as_str(), PutNameApplication::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.crush_rule {
                     form.str(
@@ -3062,7 +3066,11 @@ pub mod ceph {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.pg_autoscale_mode {
-                    form.text("pg_autoscale_mode", v.as_str());
+                    form.choice(
+                        "pg_autoscale_mode",
+                        v.as_str(),
+                        PutNamePgAutoscaleMode::VALUES,
+                    )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.pg_num {
                     form.int(
@@ -3441,7 +3449,7 @@ pub mod ceph {
                 }
                 {
                     let v = &self.service_type;
-                    form.text("service-type", v.as_str());
+                    form.choice("service-type", v.as_str(), PostServiceType::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.set_noout {
                     form.bool("set-noout", *v);
@@ -3880,7 +3888,7 @@ pub mod certificates {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// Parameters of `post`: `POST /nodes/{node}/certificates/custom`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// PEM encoded certificate (chain).
             ///
@@ -4112,7 +4120,7 @@ pub mod config {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.property {
-                form.text("property", v.as_str());
+                form.choice("property", v.as_str(), GetProperty::VALUES)?;
             }
             ::std::result::Result::Ok(())
         }
@@ -4338,7 +4346,7 @@ pub mod disks {
             Xfs = "xfs", }
         }
         /// Parameters of `post`: `POST /nodes/{node}/disks/directory`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Configure storage using the directory.
             ///
@@ -4388,7 +4396,7 @@ pub mod disks {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.filesystem {
-                    form.text("filesystem", v.as_str());
+                    form.choice("filesystem", v.as_str(), PostFilesystem::VALUES)?;
                 }
                 {
                     let v = &self.name;
@@ -4481,7 +4489,7 @@ pub mod disks {
     /// `/nodes/{node}/disks/initgpt`
     pub mod initgpt {
         /// Parameters of `post`: `POST /nodes/{node}/disks/initgpt`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Block device name
             ///
@@ -4626,7 +4634,7 @@ pub mod disks {
                     form.bool("skipsmart", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), GetType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -4723,7 +4731,7 @@ pub mod disks {
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /nodes/{node}/disks/lvm`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Configure storage using the Volume Group
             ///
@@ -4899,7 +4907,7 @@ pub mod disks {
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /nodes/{node}/disks/lvmthin`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Configure storage using the thinpool.
             ///
@@ -4975,7 +4983,7 @@ pub mod disks {
             crate::lenient::data_string(data)
         }
         /// Parameters of `delete_name`: `DELETE /nodes/{node}/disks/lvmthin/{name}`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct DeleteNameParams {
             /// Marks associated storage(s) as not available on this node anymore or removes them from the configuration (if configured for this node only).
             ///
@@ -5063,7 +5071,7 @@ pub mod disks {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// Parameters of `get`: `GET /nodes/{node}/disks/smart`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct GetParams {
             /// Block device name
             ///
@@ -5124,7 +5132,7 @@ pub mod disks {
     /// `/nodes/{node}/disks/wipedisk`
     pub mod wipedisk {
         /// Parameters of `put`: `PUT /nodes/{node}/disks/wipedisk`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PutParams {
             /// Block device name
             ///
@@ -5293,7 +5301,7 @@ pub mod disks {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.compression {
-                    form.text("compression", v.as_str());
+                    form.choice("compression", v.as_str(), PostCompression::VALUES)?;
                 }
                 {
                     let v = &self.devices;
@@ -5318,7 +5326,7 @@ pub mod disks {
                 }
                 {
                     let v = &self.raidlevel;
-                    form.text("raidlevel", v.as_str());
+                    form.choice("raidlevel", v.as_str(), PostRaidlevel::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -5501,7 +5509,7 @@ pub mod dns {
         crate::lenient::data(data)
     }
     /// Parameters of `put`: `PUT /nodes/{node}/dns`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PutParams {
         /// First name server IP address.
         ///
@@ -5591,18 +5599,18 @@ pub mod dns {
 /// `/nodes/{node}/execute`
 pub mod execute {
     /// Parameters of `post`: `POST /nodes/{node}/execute`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PostParams {
         /// JSON encoded array of commands.
         ///
         /// JSON encoded array of commands, where each command is an object with the following properties:
-        /// args:      <object>
+        /// args:      \<object\>
         /// A set of parameter names and their values.
         ///
         /// method:    (GET|POST|PUT|DELETE)
         /// A method related to the API endpoint (GET, POST etc.).
         ///
-        /// path:      <string>
+        /// path:      \<string\>
         /// A relative path to an API endpoint on this node.
         ///
         ///
@@ -5844,7 +5852,7 @@ pub mod firewall {
             pub nf_conntrack_allow_invalid: ::std::option::Option<bool>,
             /// Enable conntrack helpers for specific protocols. Supported protocols: amanda, ftp, irc, netbios-ns, pptp, sane, sip, snmp, tftp
             ///
-            /// Format: `pve-fw-conntrack-helper`. Default: ``.
+            /// Format: `pve-fw-conntrack-helper`. Default: `  `.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub nf_conntrack_helpers: ::std::option::Option<::std::string::String>,
             /// Maximum number of tracked connections.
@@ -5990,7 +5998,7 @@ pub mod firewall {
             pub nf_conntrack_allow_invalid: ::std::option::Option<bool>,
             /// Enable conntrack helpers for specific protocols. Supported protocols: amanda, ftp, irc, netbios-ns, pptp, sane, sip, snmp, tftp
             ///
-            /// Format: `pve-fw-conntrack-helper`. Default: ``.
+            /// Format: `pve-fw-conntrack-helper`. Default: `  `.
             pub nf_conntrack_helpers: ::std::option::Option<::std::string::String>,
             /// Maximum number of tracked connections.
             ///
@@ -6085,13 +6093,17 @@ pub mod firewall {
                     form.bool("enable", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.log_level_forward {
-                    form.text("log_level_forward", v.as_str());
+                    form.choice(
+                        "log_level_forward",
+                        v.as_str(),
+                        PutLogLevelForward::VALUES,
+                    )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.log_level_in {
-                    form.text("log_level_in", v.as_str());
+                    form.choice("log_level_in", v.as_str(), PutLogLevelIn::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.log_level_out {
-                    form.text("log_level_out", v.as_str());
+                    form.choice("log_level_out", v.as_str(), PutLogLevelOut::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.log_nf_conntrack {
                     form.bool("log_nf_conntrack", *v);
@@ -6165,10 +6177,18 @@ pub mod firewall {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.smurf_log_level {
-                    form.text("smurf_log_level", v.as_str());
+                    form.choice(
+                        "smurf_log_level",
+                        v.as_str(),
+                        PutSmurfLogLevel::VALUES,
+                    )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.tcp_flags_log_level {
-                    form.text("tcp_flags_log_level", v.as_str());
+                    form.choice(
+                        "tcp_flags_log_level",
+                        v.as_str(),
+                        PutTcpFlagsLogLevel::VALUES,
+                    )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.tcpflags {
                     form.bool("tcpflags", *v);
@@ -6308,7 +6328,7 @@ pub mod firewall {
             ///
             /// Maximum length: 64.
             pub digest: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-dport-spec`.
             pub dport: ::std::option::Option<::std::string::String>,
@@ -6320,7 +6340,7 @@ pub mod firewall {
             ///
             /// Format: `pve-fw-icmp-type-spec`.
             pub icmp_type: ::std::option::Option<::std::string::String>,
-            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
             ///
             /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
             pub iface: ::std::option::Option<::std::string::String>,
@@ -6330,7 +6350,7 @@ pub mod firewall {
             ///
             /// Maximum length: 128.
             pub r#macro: ::std::option::Option<::std::string::String>,
-            /// Update rule at position <pos>.
+            /// Update rule at position \<pos\>.
             ///
             /// Minimum: 0.
             pub pos: ::std::option::Option<i64>,
@@ -6342,7 +6362,7 @@ pub mod firewall {
             ///
             /// Maximum length: 512. Format: `pve-fw-addr-spec`.
             pub source: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-sport-spec`.
             pub sport: ::std::option::Option<::std::string::String>,
@@ -6443,7 +6463,7 @@ pub mod firewall {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.log {
-                    form.text("log", v.as_str());
+                    form.choice("log", v.as_str(), PostLog::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#macro {
                     form.str(
@@ -6487,7 +6507,7 @@ pub mod firewall {
                 }
                 {
                     let v = &self.r#type;
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), PostType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -6686,7 +6706,7 @@ pub mod firewall {
             ///
             /// Maximum length: 64.
             pub digest: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-dport-spec`.
             pub dport: ::std::option::Option<::std::string::String>,
@@ -6698,7 +6718,7 @@ pub mod firewall {
             ///
             /// Format: `pve-fw-icmp-type-spec`.
             pub icmp_type: ::std::option::Option<::std::string::String>,
-            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+            /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
             ///
             /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
             pub iface: ::std::option::Option<::std::string::String>,
@@ -6708,7 +6728,7 @@ pub mod firewall {
             ///
             /// Maximum length: 128.
             pub r#macro: ::std::option::Option<::std::string::String>,
-            /// Move rule to new position <moveto>. Other arguments are ignored.
+            /// Move rule to new position \<moveto\>. Other arguments are ignored.
             ///
             /// Minimum: 0.
             pub moveto: ::std::option::Option<i64>,
@@ -6720,7 +6740,7 @@ pub mod firewall {
             ///
             /// Maximum length: 512. Format: `pve-fw-addr-spec`.
             pub source: ::std::option::Option<::std::string::String>,
-            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+            /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
             ///
             /// Format: `pve-fw-sport-spec`.
             pub sport: ::std::option::Option<::std::string::String>,
@@ -6829,7 +6849,7 @@ pub mod firewall {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.log {
-                    form.text("log", v.as_str());
+                    form.choice("log", v.as_str(), PutPosLog::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#macro {
                     form.str(
@@ -6872,7 +6892,7 @@ pub mod firewall {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), PutPosType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -7185,7 +7205,7 @@ pub mod hosts {
         crate::lenient::data(data)
     }
     /// Parameters of `post`: `POST /nodes/{node}/hosts`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PostParams {
         /// The target content of /etc/hosts.
         pub data: ::std::string::String,
@@ -7530,7 +7550,7 @@ pub mod lxc {
     }
     crate::pve_enum! {
         #[doc =
-        " OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/<ostype>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup."]
+        " OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/\\<ostype\\>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup."]
         pub enum PostOstype { #[doc = "`debian`"] Debian = "debian", #[doc = "`devuan`"]
         Devuan = "devuan", #[doc = "`ubuntu`"] Ubuntu = "ubuntu", #[doc = "`centos`"]
         Centos = "centos", #[doc = "`fedora`"] Fedora = "fedora", #[doc = "`opensuse`"]
@@ -7539,7 +7559,7 @@ pub mod lxc {
         "`nixos`"] Nixos = "nixos", #[doc = "`unmanaged`"] Unmanaged = "unmanaged", }
     }
     /// Parameters of `post`: `POST /nodes/{node}/lxc`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PostParams {
         /// OS architecture type.
         ///
@@ -7645,7 +7665,7 @@ pub mod lxc {
         ///
         /// Maximum length: 255.
         pub ostemplate: ::std::string::String,
-        /// OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/<ostype>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup.
+        /// OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/\<ostype\>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup.
         pub ostype: ::std::option::Option<PostOstype>,
         /// Sets root password inside container.
         ///
@@ -7677,7 +7697,7 @@ pub mod lxc {
         pub start: ::std::option::Option<bool>,
         /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
         ///
-        /// Format: `pve-startup-order`. Syntax: `[[order=]\d+] [,up=\d+] [,down=\d+] `.
+        /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
         pub startup: ::std::option::Option<::std::string::String>,
         /// Default Storage.
         ///
@@ -7779,7 +7799,7 @@ pub mod lxc {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.arch {
-                form.text("arch", v.as_str());
+                form.choice("arch", v.as_str(), PostArch::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.bwlimit {
                 form.num(
@@ -7790,7 +7810,7 @@ pub mod lxc {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.cmode {
-                form.text("cmode", v.as_str());
+                form.choice("cmode", v.as_str(), PostCmode::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.console {
                 form.bool("console", *v);
@@ -7879,7 +7899,7 @@ pub mod lxc {
                 form.bool("ignore-unpack-errors", *v);
             }
             if let ::std::option::Option::Some(v) = &self.lock {
-                form.text("lock", v.as_str());
+                form.choice("lock", v.as_str(), PostLock::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.memory {
                 form.int(
@@ -7918,7 +7938,7 @@ pub mod lxc {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.ostype {
-                form.text("ostype", v.as_str());
+                form.choice("ostype", v.as_str(), PostOstype::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.password {
                 form.str(
@@ -8152,7 +8172,7 @@ pub mod lxc {
     /// `/nodes/{node}/lxc/{vmid}/clone`
     pub mod clone {
         /// Parameters of `post`: `POST /nodes/{node}/lxc/{vmid}/clone`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Override I/O bandwidth limit (in KiB/s).
             ///
@@ -8332,7 +8352,7 @@ pub mod lxc {
         }
         crate::pve_enum! {
             #[doc =
-            " OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/<ostype>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup."]
+            " OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/\\<ostype\\>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup."]
             pub enum GetResponseOstype { #[doc = "`debian`"] Debian = "debian", #[doc =
             "`devuan`"] Devuan = "devuan", #[doc = "`ubuntu`"] Ubuntu = "ubuntu", #[doc =
             "`centos`"] Centos = "centos", #[doc = "`fedora`"] Fedora = "fedora", #[doc =
@@ -8437,7 +8457,7 @@ pub mod lxc {
             /// Default: `0`.
             #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
             pub onboot: ::std::option::Option<bool>,
-            /// OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/<ostype>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup.
+            /// OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/\<ostype\>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup.
             #[serde(default)]
             pub ostype: ::std::option::Option<GetResponseOstype>,
             /// Sets the protection flag of the container. This will prevent the CT or CT's disk remove/update operation.
@@ -8455,7 +8475,7 @@ pub mod lxc {
             pub searchdomain: ::std::option::Option<::std::string::String>,
             /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
             ///
-            /// Format: `pve-startup-order`. Syntax: `[[order=]\d+] [,up=\d+] [,down=\d+] `.
+            /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub startup: ::std::option::Option<::std::string::String>,
             /// Amount of SWAP for the container in MB.
@@ -8580,7 +8600,7 @@ pub mod lxc {
         }
         crate::pve_enum! {
             #[doc =
-            " OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/<ostype>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup."]
+            " OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/\\<ostype\\>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup."]
             pub enum PutOstype { #[doc = "`debian`"] Debian = "debian", #[doc =
             "`devuan`"] Devuan = "devuan", #[doc = "`ubuntu`"] Ubuntu = "ubuntu", #[doc =
             "`centos`"] Centos = "centos", #[doc = "`fedora`"] Fedora = "fedora", #[doc =
@@ -8688,7 +8708,7 @@ pub mod lxc {
             ///
             /// Default: `0`.
             pub onboot: ::std::option::Option<bool>,
-            /// OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/<ostype>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup.
+            /// OS type. This is used to setup configuration inside the container, and corresponds to lxc setup scripts in /usr/share/lxc/config/\<ostype\>.common.conf. Value 'unmanaged' can be used to skip and OS specific setup.
             pub ostype: ::std::option::Option<PutOstype>,
             /// Sets the protection flag of the container. This will prevent the CT or CT's disk remove/update operation.
             ///
@@ -8708,7 +8728,7 @@ pub mod lxc {
             pub searchdomain: ::std::option::Option<::std::string::String>,
             /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
             ///
-            /// Format: `pve-startup-order`. Syntax: `[[order=]\d+] [,up=\d+] [,down=\d+] `.
+            /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
             pub startup: ::std::option::Option<::std::string::String>,
             /// Amount of SWAP for the container in MB.
             ///
@@ -8790,10 +8810,10 @@ pub mod lxc {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.arch {
-                    form.text("arch", v.as_str());
+                    form.choice("arch", v.as_str(), PutArch::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.cmode {
-                    form.text("cmode", v.as_str());
+                    form.choice("cmode", v.as_str(), PutCmode::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.console {
                     form.bool("console", *v);
@@ -8889,7 +8909,7 @@ pub mod lxc {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.lock {
-                    form.text("lock", v.as_str());
+                    form.choice("lock", v.as_str(), PutLock::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.memory {
                     form.int(
@@ -8919,7 +8939,7 @@ pub mod lxc {
                     form.bool("onboot", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.ostype {
-                    form.text("ostype", v.as_str());
+                    form.choice("ostype", v.as_str(), PutOstype::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.protection {
                     form.bool("protection", *v);
@@ -9067,7 +9087,7 @@ pub mod lxc {
             ) -> ::std::result::Result<(), crate::Error> {
                 {
                     let v = &self.feature;
-                    form.text("feature", v.as_str());
+                    form.choice("feature", v.as_str(), GetFeature::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.snapname {
                     form.str(
@@ -9167,7 +9187,7 @@ pub mod lxc {
                 crate::lenient::data(data)
             }
             /// Parameters of `post`: `POST /nodes/{node}/lxc/{vmid}/firewall/aliases`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
                 /// Network/IP specification in CIDR format.
                 ///
@@ -9330,7 +9350,7 @@ pub mod lxc {
                 ::std::result::Result::Ok(data)
             }
             /// Parameters of `put_name`: `PUT /nodes/{node}/lxc/{vmid}/firewall/aliases/{name}`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct PutNameParams {
                 /// Network/IP specification in CIDR format.
                 ///
@@ -9467,7 +9487,7 @@ pub mod lxc {
                 crate::lenient::data(data)
             }
             /// Parameters of `post`: `POST /nodes/{node}/lxc/{vmid}/firewall/ipset`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
                 /// Format: `pve-fw-comment-spec`.
                 pub comment: ::std::option::Option<::std::string::String>,
@@ -9653,7 +9673,7 @@ pub mod lxc {
                 crate::lenient::data(data)
             }
             /// Parameters of `post_name`: `POST /nodes/{node}/lxc/{vmid}/firewall/ipset/{name}`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct PostNameParams {
                 /// Network/IP specification in CIDR format.
                 ///
@@ -10030,7 +10050,7 @@ pub mod lxc {
                 /// Default: `0`.
                 #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
                 pub enable: ::std::option::Option<bool>,
-                /// Enable default IP filters. This is equivalent to adding an empty ipfilter-net<id> ipset for every interface. Such ipsets implicitly contain sane default restrictions such as restricting IPv6 link local addresses to the one derived from the interface's MAC address. For containers the configured IP addresses will be implicitly added.
+                /// Enable default IP filters. This is equivalent to adding an empty ipfilter-net\<id\> ipset for every interface. Such ipsets implicitly contain sane default restrictions such as restricting IPv6 link local addresses to the one derived from the interface's MAC address. For containers the configured IP addresses will be implicitly added.
                 #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
                 pub ipfilter: ::std::option::Option<bool>,
                 /// Log level for incoming traffic.
@@ -10127,7 +10147,7 @@ pub mod lxc {
                 ///
                 /// Default: `0`.
                 pub enable: ::std::option::Option<bool>,
-                /// Enable default IP filters. This is equivalent to adding an empty ipfilter-net<id> ipset for every interface. Such ipsets implicitly contain sane default restrictions such as restricting IPv6 link local addresses to the one derived from the interface's MAC address. For containers the configured IP addresses will be implicitly added.
+                /// Enable default IP filters. This is equivalent to adding an empty ipfilter-net\<id\> ipset for every interface. Such ipsets implicitly contain sane default restrictions such as restricting IPv6 link local addresses to the one derived from the interface's MAC address. For containers the configured IP addresses will be implicitly added.
                 pub ipfilter: ::std::option::Option<bool>,
                 /// Log level for incoming traffic.
                 pub log_level_in: ::std::option::Option<PutLogLevelIn>,
@@ -10199,10 +10219,14 @@ pub mod lxc {
                         form.bool("ipfilter", *v);
                     }
                     if let ::std::option::Option::Some(v) = &self.log_level_in {
-                        form.text("log_level_in", v.as_str());
+                        form.choice("log_level_in", v.as_str(), PutLogLevelIn::VALUES)?;
                     }
                     if let ::std::option::Option::Some(v) = &self.log_level_out {
-                        form.text("log_level_out", v.as_str());
+                        form.choice(
+                            "log_level_out",
+                            v.as_str(),
+                            PutLogLevelOut::VALUES,
+                        )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.macfilter {
                         form.bool("macfilter", *v);
@@ -10211,10 +10235,10 @@ pub mod lxc {
                         form.bool("ndp", *v);
                     }
                     if let ::std::option::Option::Some(v) = &self.policy_in {
-                        form.text("policy_in", v.as_str());
+                        form.choice("policy_in", v.as_str(), PutPolicyIn::VALUES)?;
                     }
                     if let ::std::option::Option::Some(v) = &self.policy_out {
-                        form.text("policy_out", v.as_str());
+                        form.choice("policy_out", v.as_str(), PutPolicyOut::VALUES)?;
                     }
                     if let ::std::option::Option::Some(v) = &self.radv {
                         form.bool("radv", *v);
@@ -10294,7 +10318,7 @@ pub mod lxc {
                     form: &mut crate::params::Form,
                 ) -> ::std::result::Result<(), crate::Error> {
                     if let ::std::option::Option::Some(v) = &self.r#type {
-                        form.text("type", v.as_str());
+                        form.choice("type", v.as_str(), GetType::VALUES)?;
                     }
                     ::std::result::Result::Ok(())
                 }
@@ -10440,7 +10464,7 @@ pub mod lxc {
                 ///
                 /// Maximum length: 64.
                 pub digest: ::std::option::Option<::std::string::String>,
-                /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                 ///
                 /// Format: `pve-fw-dport-spec`.
                 pub dport: ::std::option::Option<::std::string::String>,
@@ -10452,7 +10476,7 @@ pub mod lxc {
                 ///
                 /// Format: `pve-fw-icmp-type-spec`.
                 pub icmp_type: ::std::option::Option<::std::string::String>,
-                /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+                /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
                 ///
                 /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
                 pub iface: ::std::option::Option<::std::string::String>,
@@ -10462,7 +10486,7 @@ pub mod lxc {
                 ///
                 /// Maximum length: 128.
                 pub r#macro: ::std::option::Option<::std::string::String>,
-                /// Update rule at position <pos>.
+                /// Update rule at position \<pos\>.
                 ///
                 /// Minimum: 0.
                 pub pos: ::std::option::Option<i64>,
@@ -10474,7 +10498,7 @@ pub mod lxc {
                 ///
                 /// Maximum length: 512. Format: `pve-fw-addr-spec`.
                 pub source: ::std::option::Option<::std::string::String>,
-                /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                 ///
                 /// Format: `pve-fw-sport-spec`.
                 pub sport: ::std::option::Option<::std::string::String>,
@@ -10575,7 +10599,7 @@ pub mod lxc {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.log {
-                        form.text("log", v.as_str());
+                        form.choice("log", v.as_str(), PostLog::VALUES)?;
                     }
                     if let ::std::option::Option::Some(v) = &self.r#macro {
                         form.str(
@@ -10619,7 +10643,7 @@ pub mod lxc {
                     }
                     {
                         let v = &self.r#type;
-                        form.text("type", v.as_str());
+                        form.choice("type", v.as_str(), PostType::VALUES)?;
                     }
                     ::std::result::Result::Ok(())
                 }
@@ -10825,7 +10849,7 @@ pub mod lxc {
                 ///
                 /// Maximum length: 64.
                 pub digest: ::std::option::Option<::std::string::String>,
-                /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                 ///
                 /// Format: `pve-fw-dport-spec`.
                 pub dport: ::std::option::Option<::std::string::String>,
@@ -10837,7 +10861,7 @@ pub mod lxc {
                 ///
                 /// Format: `pve-fw-icmp-type-spec`.
                 pub icmp_type: ::std::option::Option<::std::string::String>,
-                /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+                /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
                 ///
                 /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
                 pub iface: ::std::option::Option<::std::string::String>,
@@ -10847,7 +10871,7 @@ pub mod lxc {
                 ///
                 /// Maximum length: 128.
                 pub r#macro: ::std::option::Option<::std::string::String>,
-                /// Move rule to new position <moveto>. Other arguments are ignored.
+                /// Move rule to new position \<moveto\>. Other arguments are ignored.
                 ///
                 /// Minimum: 0.
                 pub moveto: ::std::option::Option<i64>,
@@ -10859,7 +10883,7 @@ pub mod lxc {
                 ///
                 /// Maximum length: 512. Format: `pve-fw-addr-spec`.
                 pub source: ::std::option::Option<::std::string::String>,
-                /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                 ///
                 /// Format: `pve-fw-sport-spec`.
                 pub sport: ::std::option::Option<::std::string::String>,
@@ -10968,7 +10992,7 @@ pub mod lxc {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.log {
-                        form.text("log", v.as_str());
+                        form.choice("log", v.as_str(), PutPosLog::VALUES)?;
                     }
                     if let ::std::option::Option::Some(v) = &self.r#macro {
                         form.str(
@@ -11011,7 +11035,7 @@ pub mod lxc {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.r#type {
-                        form.text("type", v.as_str());
+                        form.choice("type", v.as_str(), PutPosType::VALUES)?;
                     }
                     ::std::result::Result::Ok(())
                 }
@@ -11236,7 +11260,7 @@ pub mod lxc {
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /nodes/{node}/lxc/{vmid}/migrate`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Override I/O bandwidth limit (in KiB/s).
             ///
@@ -12039,11 +12063,11 @@ pub mod lxc {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.target_volume {
-                    form.text("target-volume", v.as_str());
+                    form.choice("target-volume", v.as_str(), PostTargetVolume::VALUES)?;
                 }
                 {
                     let v = &self.volume;
-                    form.text("volume", v.as_str());
+                    form.choice("volume", v.as_str(), PostVolume::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -12169,7 +12193,7 @@ pub mod lxc {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// Parameters of `get`: `GET /nodes/{node}/lxc/{vmid}/mtunnelwebsocket`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct GetParams {
             /// unix socket to forward to
             pub socket: ::std::string::String,
@@ -12279,7 +12303,7 @@ pub mod lxc {
     /// `/nodes/{node}/lxc/{vmid}/remote_migrate`
     pub mod remote_migrate {
         /// Parameters of `post`: `POST /nodes/{node}/lxc/{vmid}/remote_migrate`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Override I/O bandwidth limit (in KiB/s).
             ///
@@ -12596,7 +12620,7 @@ pub mod lxc {
                 }
                 {
                     let v = &self.disk;
-                    form.text("disk", v.as_str());
+                    form.choice("disk", v.as_str(), PutDisk::VALUES)?;
                 }
                 {
                     let v = &self.size;
@@ -12685,7 +12709,7 @@ pub mod lxc {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.cf {
-                    form.text("cf", v.as_str());
+                    form.choice("cf", v.as_str(), GetCf::VALUES)?;
                 }
                 {
                     let v = &self.ds;
@@ -12698,7 +12722,7 @@ pub mod lxc {
                 }
                 {
                     let v = &self.timeframe;
-                    form.text("timeframe", v.as_str());
+                    form.choice("timeframe", v.as_str(), GetTimeframe::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -12763,11 +12787,11 @@ pub mod lxc {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.cf {
-                    form.text("cf", v.as_str());
+                    form.choice("cf", v.as_str(), GetCf::VALUES)?;
                 }
                 {
                     let v = &self.timeframe;
-                    form.text("timeframe", v.as_str());
+                    form.choice("timeframe", v.as_str(), GetTimeframe::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -12839,7 +12863,7 @@ pub mod lxc {
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /nodes/{node}/lxc/{vmid}/snapshot`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// A textual description or comment.
             pub description: ::std::option::Option<::std::string::String>,
@@ -13806,7 +13830,7 @@ pub mod lxc {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// Parameters of `get`: `GET /nodes/{node}/lxc/{vmid}/vncwebsocket`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct GetParams {
             /// Port number returned by previous vncproxy call.
             ///
@@ -13877,7 +13901,7 @@ pub mod lxc {
 /// `/nodes/{node}/migrateall`
 pub mod migrateall {
     /// Parameters of `post`: `POST /nodes/{node}/migrateall`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PostParams {
         /// Maximal number of parallel migration job. If not set, uses'max_workers' from datacenter.cfg. One of both must be set!
         ///
@@ -14337,7 +14361,7 @@ pub mod network {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.r#type {
-                form.text("type", v.as_str());
+                form.choice("type", v.as_str(), GetType::VALUES)?;
             }
             ::std::result::Result::Ok(())
         }
@@ -14555,10 +14579,14 @@ pub mod network {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.bond_mode {
-                form.text("bond_mode", v.as_str());
+                form.choice("bond_mode", v.as_str(), PostBondMode::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.bond_xmit_hash_policy {
-                form.text("bond_xmit_hash_policy", v.as_str());
+                form.choice(
+                    "bond_xmit_hash_policy",
+                    v.as_str(),
+                    PostBondXmitHashPolicy::VALUES,
+                )?;
             }
             if let ::std::option::Option::Some(v) = &self.bridge_ports {
                 form.str(
@@ -14710,7 +14738,7 @@ pub mod network {
             }
             {
                 let v = &self.r#type;
-                form.text("type", v.as_str());
+                form.choice("type", v.as_str(), PostType::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.vlan_id {
                 form.int(
@@ -15034,10 +15062,14 @@ pub mod network {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.bond_mode {
-                form.text("bond_mode", v.as_str());
+                form.choice("bond_mode", v.as_str(), PutIfaceBondMode::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.bond_xmit_hash_policy {
-                form.text("bond_xmit_hash_policy", v.as_str());
+                form.choice(
+                    "bond_xmit_hash_policy",
+                    v.as_str(),
+                    PutIfaceBondXmitHashPolicy::VALUES,
+                )?;
             }
             if let ::std::option::Option::Some(v) = &self.bridge_ports {
                 form.str(
@@ -15188,7 +15220,7 @@ pub mod network {
             }
             {
                 let v = &self.r#type;
-                form.text("type", v.as_str());
+                form.choice("type", v.as_str(), PutIfaceType::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.vlan_id {
                 form.int(
@@ -15438,7 +15470,7 @@ pub mod qemu {
         " win11;; Microsoft Windows 11/2022/2025"] #[doc = " l24;; Linux 2.4 Kernel"]
         #[doc = " l26;; Linux 2.6 - 7.X Kernel"] #[doc =
         " solaris;; Solaris/OpenSolaris/OpenIndiania kernel"] #[doc = " "] #[doc = " "]
-        #[doc = " Default: `other`."] pub enum PostOstype { #[doc = "`other`"] Other2 =
+        #[doc = " Default: `other`."] pub enum PostOstype { #[doc = "`other`"] Other =
         "other", #[doc = "`wxp`"] Wxp = "wxp", #[doc = "`w2k`"] W2k = "w2k", #[doc =
         "`w2k3`"] W2k3 = "w2k3", #[doc = "`w2k8`"] W2k8 = "w2k8", #[doc = "`wvista`"]
         Wvista = "wvista", #[doc = "`win7`"] Win7 = "win7", #[doc = "`win8`"] Win8 =
@@ -15454,7 +15486,7 @@ pub mod qemu {
         "`megasas`"] Megasas = "megasas", #[doc = "`pvscsi`"] Pvscsi = "pvscsi", }
     }
     /// Parameters of `post`: `POST /nodes/{node}/qemu`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PostParams {
         /// Enable/disable ACPI.
         ///
@@ -15592,7 +15624,7 @@ pub mod qemu {
         ///
         /// Format: `pve-qm-hostpci`. Syntax: `[[host=]<HOSTPCIID[;HOSTPCIID2...]>] [,device-id=<hex id>] [,driver=<vfio|keep>] [,legacy-igd=<1|0>] [,mapping=<mapping-id>] [,mdev=<string>] [,pcie=<1|0>] [,rombar=<1|0>] [,romfile=<string>] [,sub-device-id=<hex id>] [,sub-vendor-id=<hex id>] [,vendor-id=<hex id>] [,x-vga=<1|0>]`.
         pub hostpci: ::std::collections::BTreeMap<u32, ::std::string::String>,
-        /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version >= 7.1 and ostype l26 or windows > 7.
+        /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version \>= 7.1 and ostype l26 or windows \> 7.
         ///
         /// Format: `pve-hotplug-features`. Default: `network,disk,usb`.
         pub hotplug: ::std::option::Option<::std::string::String>,
@@ -15820,7 +15852,7 @@ pub mod qemu {
         pub startdate: ::std::option::Option<::std::string::String>,
         /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
         ///
-        /// Format: `pve-startup-order`. Syntax: `[[order=]\d+] [,up=\d+] [,down=\d+] `.
+        /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
         pub startup: ::std::option::Option<::std::string::String>,
         /// Default storage.
         ///
@@ -15858,7 +15890,7 @@ pub mod qemu {
         pub unused: ::std::collections::BTreeMap<u32, crate::formats::QemuUnused>,
         /// `usb0`, `usb1`, ...: keyed by the index.
         ///
-        /// Configure an USB device (n is 0 to 4, for machine version >= 7.1 and ostype l26 or windows > 7, n can be up to 14).
+        /// Configure an USB device (n is 0 to 4, for machine version \>= 7.1 and ostype l26 or windows \> 7, n can be up to 14).
         ///
         /// Syntax: `[[host=]<HOSTUSBDEVICE|spice>] [,mapping=<mapping-id>] [,usb3=<1|0>]`.
         pub usb: ::std::collections::BTreeMap<u32, crate::formats::QemuUsb>,
@@ -15868,7 +15900,7 @@ pub mod qemu {
         pub vcpus: ::std::option::Option<i64>,
         /// Configure the VGA hardware.
         ///
-        /// Configure the VGA Hardware. If you want to use high resolution modes (>= 1280x1024x16) you may need to increase the vga memory option. Since QEMU 2.9 the default VGA display type is 'std' for all OS types besides some Windows versions (XP and older) which use 'cirrus'. The 'qxl' option enables the SPICE display server. For win* OS you can select how many independent displays you want, Linux guests can add displays them self.
+        /// Configure the VGA Hardware. If you want to use high resolution modes (\>= 1280x1024x16) you may need to increase the vga memory option. Since QEMU 2.9 the default VGA display type is 'std' for all OS types besides some Windows versions (XP and older) which use 'cirrus'. The 'qxl' option enables the SPICE display server. For win* OS you can select how many independent displays you want, Linux guests can add displays them self.
         /// You can also run without any graphic card, using a serial device as terminal.
         ///
         /// Syntax: `[[type=]<enum>] [,clipboard=<vnc>] [,memory=<integer>]`.
@@ -16038,7 +16070,7 @@ pub mod qemu {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.arch {
-                form.text("arch", v.as_str());
+                form.choice("arch", v.as_str(), PostArch::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.archive {
                 form.str(
@@ -16071,7 +16103,7 @@ pub mod qemu {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.bios {
-                form.text("bios", v.as_str());
+                form.choice("bios", v.as_str(), PostBios::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.boot {
                 form.str(
@@ -16122,7 +16154,7 @@ pub mod qemu {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.citype {
-                form.text("citype", v.as_str());
+                form.choice("citype", v.as_str(), PostCitype::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.ciupgrade {
                 form.bool("ciupgrade", *v);
@@ -16213,7 +16245,7 @@ pub mod qemu {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.hugepages {
-                form.text("hugepages", v.as_str());
+                form.choice("hugepages", v.as_str(), PostHugepages::VALUES)?;
             }
             for (i, v) in self.ide.iter() {
                 let key = ::std::format!("{}{}", "ide", i);
@@ -16251,7 +16283,7 @@ pub mod qemu {
                 form.bool("keephugepages", *v);
             }
             if let ::std::option::Option::Some(v) = &self.keyboard {
-                form.text("keyboard", v.as_str());
+                form.choice("keyboard", v.as_str(), PostKeyboard::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.kvm {
                 form.bool("kvm", *v);
@@ -16263,7 +16295,7 @@ pub mod qemu {
                 form.bool("localtime", *v);
             }
             if let ::std::option::Option::Some(v) = &self.lock {
-                form.text("lock", v.as_str());
+                form.choice("lock", v.as_str(), PostLock::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.machine {
                 form.prop("machine", v)?;
@@ -16318,7 +16350,7 @@ pub mod qemu {
                 form.bool("onboot", *v);
             }
             if let ::std::option::Option::Some(v) = &self.ostype {
-                form.text("ostype", v.as_str());
+                form.choice("ostype", v.as_str(), PostOstype::VALUES)?;
             }
             for (i, v) in self.parallel.iter() {
                 let key = ::std::format!("{}{}", "parallel", i);
@@ -16360,7 +16392,7 @@ pub mod qemu {
                 form.prop(&key, v)?;
             }
             if let ::std::option::Option::Some(v) = &self.scsihw {
-                form.text("scsihw", v.as_str());
+                form.choice("scsihw", v.as_str(), PostScsihw::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.searchdomain {
                 form.str(
@@ -16559,7 +16591,7 @@ pub mod qemu {
         ///
         /// Default: `0`.
         pub destroy_unreferenced_disks: ::std::option::Option<bool>,
-        /// Remove VMID from configurations, like backup & replication jobs and HA.
+        /// Remove VMID from configurations, like backup \& replication jobs and HA.
         pub purge: ::std::option::Option<bool>,
         /// Ignore locks - only root is allowed to use this option.
         pub skiplock: ::std::option::Option<bool>,
@@ -16706,7 +16738,7 @@ pub mod qemu {
             ) -> ::std::result::Result<(), crate::Error> {
                 {
                     let v = &self.command;
-                    form.text("command", v.as_str());
+                    form.choice("command", v.as_str(), PostCommand::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -16747,7 +16779,7 @@ pub mod qemu {
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
             }
             /// Parameters of `post`: `POST /nodes/{node}/qemu/{vmid}/agent/exec`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
                 /// The command as a list of program + arguments.
                 pub command: ::std::vec::Vec<::std::string::String>,
@@ -16864,7 +16896,7 @@ pub mod qemu {
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
             }
             /// Parameters of `get`: `GET /nodes/{node}/qemu/{vmid}/agent/exec-status`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct GetParams {
                 /// The PID to query
                 pub pid: i64,
@@ -16933,7 +16965,7 @@ pub mod qemu {
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
             }
             /// Parameters of `get`: `GET /nodes/{node}/qemu/{vmid}/agent/file-read`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct GetParams {
                 /// Number of bytes to read.
                 ///
@@ -17025,7 +17057,7 @@ pub mod qemu {
         /// `/nodes/{node}/qemu/{vmid}/agent/file-write`
         pub mod file_write {
             /// Parameters of `post`: `POST /nodes/{node}/qemu/{vmid}/agent/file-write`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
                 /// The content to write into the file.
                 ///
@@ -17492,7 +17524,7 @@ pub mod qemu {
         /// `/nodes/{node}/qemu/{vmid}/agent/set-user-password`
         pub mod set_user_password {
             /// Parameters of `post`: `POST /nodes/{node}/qemu/{vmid}/agent/set-user-password`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
                 /// set to 1 if the password has already been passed through crypt()
                 ///
@@ -17677,7 +17709,7 @@ pub mod qemu {
             "qcow2", #[doc = "`vmdk`"] Vmdk = "vmdk", }
         }
         /// Parameters of `post`: `POST /nodes/{node}/qemu/{vmid}/clone`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Override I/O bandwidth limit (in KiB/s).
             ///
@@ -17754,7 +17786,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.format {
-                    form.text("format", v.as_str());
+                    form.choice("format", v.as_str(), PostFormat::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.full {
                     form.bool("full", *v);
@@ -17927,7 +17959,7 @@ pub mod qemu {
                 ) -> ::std::result::Result<(), crate::Error> {
                     {
                         let v = &self.r#type;
-                        form.text("type", v.as_str());
+                        form.choice("type", v.as_str(), GetType::VALUES)?;
                     }
                     ::std::result::Result::Ok(())
                 }
@@ -18021,7 +18053,7 @@ pub mod qemu {
             #[doc = " l26;; Linux 2.6 - 7.X Kernel"] #[doc =
             " solaris;; Solaris/OpenSolaris/OpenIndiania kernel"] #[doc = " "] #[doc =
             " "] #[doc = " Default: `other`."] pub enum GetResponseOstype { #[doc =
-            "`other`"] Other2 = "other", #[doc = "`wxp`"] Wxp = "wxp", #[doc = "`w2k`"]
+            "`other`"] Other = "other", #[doc = "`wxp`"] Wxp = "wxp", #[doc = "`w2k`"]
             W2k = "w2k", #[doc = "`w2k3`"] W2k3 = "w2k3", #[doc = "`w2k8`"] W2k8 =
             "w2k8", #[doc = "`wvista`"] Wvista = "wvista", #[doc = "`win7`"] Win7 =
             "win7", #[doc = "`win8`"] Win8 = "win8", #[doc = "`win10`"] Win10 = "win10",
@@ -18179,7 +18211,7 @@ pub mod qemu {
             /// Format: `pve-volume-id`.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub hookscript: ::std::option::Option<::std::string::String>,
-            /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version >= 7.1 and ostype l26 or windows > 7.
+            /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version \>= 7.1 and ostype l26 or windows \> 7.
             ///
             /// Format: `pve-hotplug-features`. Default: `network,disk,usb`.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -18370,7 +18402,7 @@ pub mod qemu {
             pub startdate: ::std::option::Option<::std::string::String>,
             /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
             ///
-            /// Format: `pve-startup-order`. Syntax: `[[order=]\d+] [,up=\d+] [,down=\d+] `.
+            /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub startup: ::std::option::Option<::std::string::String>,
             /// Enable/disable the USB tablet device.
@@ -18405,7 +18437,7 @@ pub mod qemu {
             pub vcpus: ::std::option::Option<i64>,
             /// Configure the VGA hardware.
             ///
-            /// Configure the VGA Hardware. If you want to use high resolution modes (>= 1280x1024x16) you may need to increase the vga memory option. Since QEMU 2.9 the default VGA display type is 'std' for all OS types besides some Windows versions (XP and older) which use 'cirrus'. The 'qxl' option enables the SPICE display server. For win* OS you can select how many independent displays you want, Linux guests can add displays them self.
+            /// Configure the VGA Hardware. If you want to use high resolution modes (\>= 1280x1024x16) you may need to increase the vga memory option. Since QEMU 2.9 the default VGA display type is 'std' for all OS types besides some Windows versions (XP and older) which use 'cirrus'. The 'qxl' option enables the SPICE display server. For win* OS you can select how many independent displays you want, Linux guests can add displays them self.
             /// You can also run without any graphic card, using a serial device as terminal.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub vga: ::std::option::Option<::std::string::String>,
@@ -18564,7 +18596,7 @@ pub mod qemu {
             #[doc = " l26;; Linux 2.6 - 7.X Kernel"] #[doc =
             " solaris;; Solaris/OpenSolaris/OpenIndiania kernel"] #[doc = " "] #[doc =
             " "] #[doc = " Default: `other`."] pub enum PostOstype { #[doc = "`other`"]
-            Other2 = "other", #[doc = "`wxp`"] Wxp = "wxp", #[doc = "`w2k`"] W2k = "w2k",
+            Other = "other", #[doc = "`wxp`"] Wxp = "wxp", #[doc = "`w2k`"] W2k = "w2k",
             #[doc = "`w2k3`"] W2k3 = "w2k3", #[doc = "`w2k8`"] W2k8 = "w2k8", #[doc =
             "`wvista`"] Wvista = "wvista", #[doc = "`win7`"] Win7 = "win7", #[doc =
             "`win8`"] Win8 = "win8", #[doc = "`win10`"] Win10 = "win10", #[doc =
@@ -18718,7 +18750,7 @@ pub mod qemu {
             ///
             /// Format: `pve-qm-hostpci`. Syntax: `[[host=]<HOSTPCIID[;HOSTPCIID2...]>] [,device-id=<hex id>] [,driver=<vfio|keep>] [,legacy-igd=<1|0>] [,mapping=<mapping-id>] [,mdev=<string>] [,pcie=<1|0>] [,rombar=<1|0>] [,romfile=<string>] [,sub-device-id=<hex id>] [,sub-vendor-id=<hex id>] [,vendor-id=<hex id>] [,x-vga=<1|0>]`.
             pub hostpci: ::std::collections::BTreeMap<u32, ::std::string::String>,
-            /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version >= 7.1 and ostype l26 or windows > 7.
+            /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version \>= 7.1 and ostype l26 or windows \> 7.
             ///
             /// Format: `pve-hotplug-features`. Default: `network,disk,usb`.
             pub hotplug: ::std::option::Option<::std::string::String>,
@@ -18942,7 +18974,7 @@ pub mod qemu {
             pub startdate: ::std::option::Option<::std::string::String>,
             /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
             ///
-            /// Format: `pve-startup-order`. Syntax: `[[order=]\d+] [,up=\d+] [,down=\d+] `.
+            /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
             pub startup: ::std::option::Option<::std::string::String>,
             /// Enable/disable the USB tablet device.
             ///
@@ -18974,7 +19006,7 @@ pub mod qemu {
             pub unused: ::std::collections::BTreeMap<u32, crate::formats::QemuUnused>,
             /// `usb0`, `usb1`, ...: keyed by the index.
             ///
-            /// Configure an USB device (n is 0 to 4, for machine version >= 7.1 and ostype l26 or windows > 7, n can be up to 14).
+            /// Configure an USB device (n is 0 to 4, for machine version \>= 7.1 and ostype l26 or windows \> 7, n can be up to 14).
             ///
             /// Syntax: `[[host=]<HOSTUSBDEVICE|spice>] [,mapping=<mapping-id>] [,usb3=<1|0>]`.
             pub usb: ::std::collections::BTreeMap<u32, crate::formats::QemuUsb>,
@@ -18984,7 +19016,7 @@ pub mod qemu {
             pub vcpus: ::std::option::Option<i64>,
             /// Configure the VGA hardware.
             ///
-            /// Configure the VGA Hardware. If you want to use high resolution modes (>= 1280x1024x16) you may need to increase the vga memory option. Since QEMU 2.9 the default VGA display type is 'std' for all OS types besides some Windows versions (XP and older) which use 'cirrus'. The 'qxl' option enables the SPICE display server. For win* OS you can select how many independent displays you want, Linux guests can add displays them self.
+            /// Configure the VGA Hardware. If you want to use high resolution modes (\>= 1280x1024x16) you may need to increase the vga memory option. Since QEMU 2.9 the default VGA display type is 'std' for all OS types besides some Windows versions (XP and older) which use 'cirrus'. The 'qxl' option enables the SPICE display server. For win* OS you can select how many independent displays you want, Linux guests can add displays them self.
             /// You can also run without any graphic card, using a serial device as terminal.
             ///
             /// Syntax: `[[type=]<enum>] [,clipboard=<vnc>] [,memory=<integer>]`.
@@ -19149,7 +19181,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.arch {
-                    form.text("arch", v.as_str());
+                    form.choice("arch", v.as_str(), PostArch::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.args {
                     form.str(
@@ -19182,7 +19214,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.bios {
-                    form.text("bios", v.as_str());
+                    form.choice("bios", v.as_str(), PostBios::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.boot {
                     form.str(
@@ -19225,7 +19257,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.citype {
-                    form.text("citype", v.as_str());
+                    form.choice("citype", v.as_str(), PostCitype::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.ciupgrade {
                     form.bool("ciupgrade", *v);
@@ -19329,7 +19361,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.hugepages {
-                    form.text("hugepages", v.as_str());
+                    form.choice("hugepages", v.as_str(), PostHugepages::VALUES)?;
                 }
                 for (i, v) in self.ide.iter() {
                     let key = ::std::format!("{}{}", "ide", i);
@@ -19367,7 +19399,7 @@ pub mod qemu {
                     form.bool("keephugepages", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.keyboard {
-                    form.text("keyboard", v.as_str());
+                    form.choice("keyboard", v.as_str(), PostKeyboard::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.kvm {
                     form.bool("kvm", *v);
@@ -19376,7 +19408,7 @@ pub mod qemu {
                     form.bool("localtime", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.lock {
-                    form.text("lock", v.as_str());
+                    form.choice("lock", v.as_str(), PostLock::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.machine {
                     form.prop("machine", v)?;
@@ -19431,7 +19463,7 @@ pub mod qemu {
                     form.bool("onboot", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.ostype {
-                    form.text("ostype", v.as_str());
+                    form.choice("ostype", v.as_str(), PostOstype::VALUES)?;
                 }
                 for (i, v) in self.parallel.iter() {
                     let key = ::std::format!("{}{}", "parallel", i);
@@ -19473,7 +19505,7 @@ pub mod qemu {
                     form.prop(&key, v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.scsihw {
-                    form.text("scsihw", v.as_str());
+                    form.choice("scsihw", v.as_str(), PostScsihw::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.searchdomain {
                     form.str(
@@ -19718,7 +19750,7 @@ pub mod qemu {
             #[doc = " l26;; Linux 2.6 - 7.X Kernel"] #[doc =
             " solaris;; Solaris/OpenSolaris/OpenIndiania kernel"] #[doc = " "] #[doc =
             " "] #[doc = " Default: `other`."] pub enum PutOstype { #[doc = "`other`"]
-            Other2 = "other", #[doc = "`wxp`"] Wxp = "wxp", #[doc = "`w2k`"] W2k = "w2k",
+            Other = "other", #[doc = "`wxp`"] Wxp = "wxp", #[doc = "`w2k`"] W2k = "w2k",
             #[doc = "`w2k3`"] W2k3 = "w2k3", #[doc = "`w2k8`"] W2k8 = "w2k8", #[doc =
             "`wvista`"] Wvista = "wvista", #[doc = "`win7`"] Win7 = "win7", #[doc =
             "`win8`"] Win8 = "win8", #[doc = "`win10`"] Win10 = "win10", #[doc =
@@ -19868,7 +19900,7 @@ pub mod qemu {
             ///
             /// Format: `pve-qm-hostpci`. Syntax: `[[host=]<HOSTPCIID[;HOSTPCIID2...]>] [,device-id=<hex id>] [,driver=<vfio|keep>] [,legacy-igd=<1|0>] [,mapping=<mapping-id>] [,mdev=<string>] [,pcie=<1|0>] [,rombar=<1|0>] [,romfile=<string>] [,sub-device-id=<hex id>] [,sub-vendor-id=<hex id>] [,vendor-id=<hex id>] [,x-vga=<1|0>]`.
             pub hostpci: ::std::collections::BTreeMap<u32, ::std::string::String>,
-            /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version >= 7.1 and ostype l26 or windows > 7.
+            /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version \>= 7.1 and ostype l26 or windows \> 7.
             ///
             /// Format: `pve-hotplug-features`. Default: `network,disk,usb`.
             pub hotplug: ::std::option::Option<::std::string::String>,
@@ -20088,7 +20120,7 @@ pub mod qemu {
             pub startdate: ::std::option::Option<::std::string::String>,
             /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
             ///
-            /// Format: `pve-startup-order`. Syntax: `[[order=]\d+] [,up=\d+] [,down=\d+] `.
+            /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
             pub startup: ::std::option::Option<::std::string::String>,
             /// Enable/disable the USB tablet device.
             ///
@@ -20120,7 +20152,7 @@ pub mod qemu {
             pub unused: ::std::collections::BTreeMap<u32, crate::formats::QemuUnused>,
             /// `usb0`, `usb1`, ...: keyed by the index.
             ///
-            /// Configure an USB device (n is 0 to 4, for machine version >= 7.1 and ostype l26 or windows > 7, n can be up to 14).
+            /// Configure an USB device (n is 0 to 4, for machine version \>= 7.1 and ostype l26 or windows \> 7, n can be up to 14).
             ///
             /// Syntax: `[[host=]<HOSTUSBDEVICE|spice>] [,mapping=<mapping-id>] [,usb3=<1|0>]`.
             pub usb: ::std::collections::BTreeMap<u32, crate::formats::QemuUsb>,
@@ -20130,7 +20162,7 @@ pub mod qemu {
             pub vcpus: ::std::option::Option<i64>,
             /// Configure the VGA hardware.
             ///
-            /// Configure the VGA Hardware. If you want to use high resolution modes (>= 1280x1024x16) you may need to increase the vga memory option. Since QEMU 2.9 the default VGA display type is 'std' for all OS types besides some Windows versions (XP and older) which use 'cirrus'. The 'qxl' option enables the SPICE display server. For win* OS you can select how many independent displays you want, Linux guests can add displays them self.
+            /// Configure the VGA Hardware. If you want to use high resolution modes (\>= 1280x1024x16) you may need to increase the vga memory option. Since QEMU 2.9 the default VGA display type is 'std' for all OS types besides some Windows versions (XP and older) which use 'cirrus'. The 'qxl' option enables the SPICE display server. For win* OS you can select how many independent displays you want, Linux guests can add displays them self.
             /// You can also run without any graphic card, using a serial device as terminal.
             ///
             /// Syntax: `[[type=]<enum>] [,clipboard=<vnc>] [,memory=<integer>]`.
@@ -20293,7 +20325,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.arch {
-                    form.text("arch", v.as_str());
+                    form.choice("arch", v.as_str(), PutArch::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.args {
                     form.str(
@@ -20318,7 +20350,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.bios {
-                    form.text("bios", v.as_str());
+                    form.choice("bios", v.as_str(), PutBios::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.boot {
                     form.str(
@@ -20361,7 +20393,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.citype {
-                    form.text("citype", v.as_str());
+                    form.choice("citype", v.as_str(), PutCitype::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.ciupgrade {
                     form.bool("ciupgrade", *v);
@@ -20465,7 +20497,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.hugepages {
-                    form.text("hugepages", v.as_str());
+                    form.choice("hugepages", v.as_str(), PutHugepages::VALUES)?;
                 }
                 for (i, v) in self.ide.iter() {
                     let key = ::std::format!("{}{}", "ide", i);
@@ -20495,7 +20527,7 @@ pub mod qemu {
                     form.bool("keephugepages", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.keyboard {
-                    form.text("keyboard", v.as_str());
+                    form.choice("keyboard", v.as_str(), PutKeyboard::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.kvm {
                     form.bool("kvm", *v);
@@ -20504,7 +20536,7 @@ pub mod qemu {
                     form.bool("localtime", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.lock {
-                    form.text("lock", v.as_str());
+                    form.choice("lock", v.as_str(), PutLock::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.machine {
                     form.prop("machine", v)?;
@@ -20559,7 +20591,7 @@ pub mod qemu {
                     form.bool("onboot", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.ostype {
-                    form.text("ostype", v.as_str());
+                    form.choice("ostype", v.as_str(), PutOstype::VALUES)?;
                 }
                 for (i, v) in self.parallel.iter() {
                     let key = ::std::format!("{}{}", "parallel", i);
@@ -20601,7 +20633,7 @@ pub mod qemu {
                     form.prop(&key, v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.scsihw {
-                    form.text("scsihw", v.as_str());
+                    form.choice("scsihw", v.as_str(), PutScsihw::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.searchdomain {
                     form.str(
@@ -20806,7 +20838,7 @@ pub mod qemu {
             ) -> ::std::result::Result<(), crate::Error> {
                 {
                     let v = &self.action;
-                    form.text("action", v.as_str());
+                    form.choice("action", v.as_str(), PostAction::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -20883,7 +20915,7 @@ pub mod qemu {
             ) -> ::std::result::Result<(), crate::Error> {
                 {
                     let v = &self.feature;
-                    form.text("feature", v.as_str());
+                    form.choice("feature", v.as_str(), GetFeature::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.snapname {
                     form.str(
@@ -20983,7 +21015,7 @@ pub mod qemu {
                 crate::lenient::data(data)
             }
             /// Parameters of `post`: `POST /nodes/{node}/qemu/{vmid}/firewall/aliases`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
                 /// Network/IP specification in CIDR format.
                 ///
@@ -21146,7 +21178,7 @@ pub mod qemu {
                 ::std::result::Result::Ok(data)
             }
             /// Parameters of `put_name`: `PUT /nodes/{node}/qemu/{vmid}/firewall/aliases/{name}`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct PutNameParams {
                 /// Network/IP specification in CIDR format.
                 ///
@@ -21283,7 +21315,7 @@ pub mod qemu {
                 crate::lenient::data(data)
             }
             /// Parameters of `post`: `POST /nodes/{node}/qemu/{vmid}/firewall/ipset`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
                 /// Format: `pve-fw-comment-spec`.
                 pub comment: ::std::option::Option<::std::string::String>,
@@ -21469,7 +21501,7 @@ pub mod qemu {
                 crate::lenient::data(data)
             }
             /// Parameters of `post_name`: `POST /nodes/{node}/qemu/{vmid}/firewall/ipset/{name}`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct PostNameParams {
                 /// Network/IP specification in CIDR format.
                 ///
@@ -21846,7 +21878,7 @@ pub mod qemu {
                 /// Default: `0`.
                 #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
                 pub enable: ::std::option::Option<bool>,
-                /// Enable default IP filters. This is equivalent to adding an empty ipfilter-net<id> ipset for every interface. Such ipsets implicitly contain sane default restrictions such as restricting IPv6 link local addresses to the one derived from the interface's MAC address. For containers the configured IP addresses will be implicitly added.
+                /// Enable default IP filters. This is equivalent to adding an empty ipfilter-net\<id\> ipset for every interface. Such ipsets implicitly contain sane default restrictions such as restricting IPv6 link local addresses to the one derived from the interface's MAC address. For containers the configured IP addresses will be implicitly added.
                 #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
                 pub ipfilter: ::std::option::Option<bool>,
                 /// Log level for incoming traffic.
@@ -21943,7 +21975,7 @@ pub mod qemu {
                 ///
                 /// Default: `0`.
                 pub enable: ::std::option::Option<bool>,
-                /// Enable default IP filters. This is equivalent to adding an empty ipfilter-net<id> ipset for every interface. Such ipsets implicitly contain sane default restrictions such as restricting IPv6 link local addresses to the one derived from the interface's MAC address. For containers the configured IP addresses will be implicitly added.
+                /// Enable default IP filters. This is equivalent to adding an empty ipfilter-net\<id\> ipset for every interface. Such ipsets implicitly contain sane default restrictions such as restricting IPv6 link local addresses to the one derived from the interface's MAC address. For containers the configured IP addresses will be implicitly added.
                 pub ipfilter: ::std::option::Option<bool>,
                 /// Log level for incoming traffic.
                 pub log_level_in: ::std::option::Option<PutLogLevelIn>,
@@ -22015,10 +22047,14 @@ pub mod qemu {
                         form.bool("ipfilter", *v);
                     }
                     if let ::std::option::Option::Some(v) = &self.log_level_in {
-                        form.text("log_level_in", v.as_str());
+                        form.choice("log_level_in", v.as_str(), PutLogLevelIn::VALUES)?;
                     }
                     if let ::std::option::Option::Some(v) = &self.log_level_out {
-                        form.text("log_level_out", v.as_str());
+                        form.choice(
+                            "log_level_out",
+                            v.as_str(),
+                            PutLogLevelOut::VALUES,
+                        )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.macfilter {
                         form.bool("macfilter", *v);
@@ -22027,10 +22063,10 @@ pub mod qemu {
                         form.bool("ndp", *v);
                     }
                     if let ::std::option::Option::Some(v) = &self.policy_in {
-                        form.text("policy_in", v.as_str());
+                        form.choice("policy_in", v.as_str(), PutPolicyIn::VALUES)?;
                     }
                     if let ::std::option::Option::Some(v) = &self.policy_out {
-                        form.text("policy_out", v.as_str());
+                        form.choice("policy_out", v.as_str(), PutPolicyOut::VALUES)?;
                     }
                     if let ::std::option::Option::Some(v) = &self.radv {
                         form.bool("radv", *v);
@@ -22110,7 +22146,7 @@ pub mod qemu {
                     form: &mut crate::params::Form,
                 ) -> ::std::result::Result<(), crate::Error> {
                     if let ::std::option::Option::Some(v) = &self.r#type {
-                        form.text("type", v.as_str());
+                        form.choice("type", v.as_str(), GetType::VALUES)?;
                     }
                     ::std::result::Result::Ok(())
                 }
@@ -22256,7 +22292,7 @@ pub mod qemu {
                 ///
                 /// Maximum length: 64.
                 pub digest: ::std::option::Option<::std::string::String>,
-                /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                 ///
                 /// Format: `pve-fw-dport-spec`.
                 pub dport: ::std::option::Option<::std::string::String>,
@@ -22268,7 +22304,7 @@ pub mod qemu {
                 ///
                 /// Format: `pve-fw-icmp-type-spec`.
                 pub icmp_type: ::std::option::Option<::std::string::String>,
-                /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+                /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
                 ///
                 /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
                 pub iface: ::std::option::Option<::std::string::String>,
@@ -22278,7 +22314,7 @@ pub mod qemu {
                 ///
                 /// Maximum length: 128.
                 pub r#macro: ::std::option::Option<::std::string::String>,
-                /// Update rule at position <pos>.
+                /// Update rule at position \<pos\>.
                 ///
                 /// Minimum: 0.
                 pub pos: ::std::option::Option<i64>,
@@ -22290,7 +22326,7 @@ pub mod qemu {
                 ///
                 /// Maximum length: 512. Format: `pve-fw-addr-spec`.
                 pub source: ::std::option::Option<::std::string::String>,
-                /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                 ///
                 /// Format: `pve-fw-sport-spec`.
                 pub sport: ::std::option::Option<::std::string::String>,
@@ -22391,7 +22427,7 @@ pub mod qemu {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.log {
-                        form.text("log", v.as_str());
+                        form.choice("log", v.as_str(), PostLog::VALUES)?;
                     }
                     if let ::std::option::Option::Some(v) = &self.r#macro {
                         form.str(
@@ -22435,7 +22471,7 @@ pub mod qemu {
                     }
                     {
                         let v = &self.r#type;
-                        form.text("type", v.as_str());
+                        form.choice("type", v.as_str(), PostType::VALUES)?;
                     }
                     ::std::result::Result::Ok(())
                 }
@@ -22641,7 +22677,7 @@ pub mod qemu {
                 ///
                 /// Maximum length: 64.
                 pub digest: ::std::option::Option<::std::string::String>,
-                /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                /// Restrict TCP/UDP destination port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                 ///
                 /// Format: `pve-fw-dport-spec`.
                 pub dport: ::std::option::Option<::std::string::String>,
@@ -22653,7 +22689,7 @@ pub mod qemu {
                 ///
                 /// Format: `pve-fw-icmp-type-spec`.
                 pub icmp_type: ::std::option::Option<::std::string::String>,
-                /// Network interface name. You have to use network configuration key names for VMs and containers ('net\d+'). Host related rules can use arbitrary strings.
+                /// Network interface name. You have to use network configuration key names for VMs and containers ('net\\d+'). Host related rules can use arbitrary strings.
                 ///
                 /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
                 pub iface: ::std::option::Option<::std::string::String>,
@@ -22663,7 +22699,7 @@ pub mod qemu {
                 ///
                 /// Maximum length: 128.
                 pub r#macro: ::std::option::Option<::std::string::String>,
-                /// Move rule to new position <moveto>. Other arguments are ignored.
+                /// Move rule to new position \<moveto\>. Other arguments are ignored.
                 ///
                 /// Minimum: 0.
                 pub moveto: ::std::option::Option<i64>,
@@ -22675,7 +22711,7 @@ pub mod qemu {
                 ///
                 /// Maximum length: 512. Format: `pve-fw-addr-spec`.
                 pub source: ::std::option::Option<::std::string::String>,
-                /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\d+:\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
+                /// Restrict TCP/UDP source port. You can use service names or simple numbers (0-65535), as defined in '/etc/services'. Port ranges can be specified with '\\d+:\\d+', for example '80:85', and you can use comma separated list to match several ports or ranges.
                 ///
                 /// Format: `pve-fw-sport-spec`.
                 pub sport: ::std::option::Option<::std::string::String>,
@@ -22784,7 +22820,7 @@ pub mod qemu {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.log {
-                        form.text("log", v.as_str());
+                        form.choice("log", v.as_str(), PutPosLog::VALUES)?;
                     }
                     if let ::std::option::Option::Some(v) = &self.r#macro {
                         form.str(
@@ -22827,7 +22863,7 @@ pub mod qemu {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.r#type {
-                        form.text("type", v.as_str());
+                        form.choice("type", v.as_str(), PutPosType::VALUES)?;
                     }
                     ::std::result::Result::Ok(())
                 }
@@ -23028,7 +23064,7 @@ pub mod qemu {
             "`insecure`"] Insecure = "insecure", }
         }
         /// Parameters of `post`: `POST /nodes/{node}/qemu/{vmid}/migrate`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Override I/O bandwidth limit (in KiB/s).
             ///
@@ -23101,7 +23137,11 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.migration_type {
-                    form.text("migration_type", v.as_str());
+                    form.choice(
+                        "migration_type",
+                        v.as_str(),
+                        PostMigrationType::VALUES,
+                    )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.online {
                     form.bool("online", *v);
@@ -23160,7 +23200,7 @@ pub mod qemu {
     /// `/nodes/{node}/qemu/{vmid}/monitor`
     pub mod monitor {
         /// Parameters of `post`: `POST /nodes/{node}/qemu/{vmid}/monitor`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// The monitor command.
             pub command: ::std::string::String,
@@ -23705,10 +23745,10 @@ pub mod qemu {
                 }
                 {
                     let v = &self.disk;
-                    form.text("disk", v.as_str());
+                    form.choice("disk", v.as_str(), PostDisk::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.format {
-                    form.text("format", v.as_str());
+                    form.choice("format", v.as_str(), PostFormat::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.storage {
                     form.str(
@@ -23727,7 +23767,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.target_disk {
-                    form.text("target-disk", v.as_str());
+                    form.choice("target-disk", v.as_str(), PostTargetDisk::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.target_vmid {
                     form.int(
@@ -23861,7 +23901,7 @@ pub mod qemu {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// Parameters of `get`: `GET /nodes/{node}/qemu/{vmid}/mtunnelwebsocket`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct GetParams {
             /// unix socket to forward to
             pub socket: ::std::string::String,
@@ -23971,7 +24011,7 @@ pub mod qemu {
     /// `/nodes/{node}/qemu/{vmid}/remote_migrate`
     pub mod remote_migrate {
         /// Parameters of `post`: `POST /nodes/{node}/qemu/{vmid}/remote_migrate`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Override I/O bandwidth limit (in KiB/s).
             ///
@@ -24180,7 +24220,7 @@ pub mod qemu {
                 }
                 {
                     let v = &self.disk;
-                    form.text("disk", v.as_str());
+                    form.choice("disk", v.as_str(), PutDisk::VALUES)?;
                 }
                 {
                     let v = &self.size;
@@ -24272,7 +24312,7 @@ pub mod qemu {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.cf {
-                    form.text("cf", v.as_str());
+                    form.choice("cf", v.as_str(), GetCf::VALUES)?;
                 }
                 {
                     let v = &self.ds;
@@ -24285,7 +24325,7 @@ pub mod qemu {
                 }
                 {
                     let v = &self.timeframe;
-                    form.text("timeframe", v.as_str());
+                    form.choice("timeframe", v.as_str(), GetTimeframe::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -24350,11 +24390,11 @@ pub mod qemu {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.cf {
-                    form.text("cf", v.as_str());
+                    form.choice("cf", v.as_str(), GetCf::VALUES)?;
                 }
                 {
                     let v = &self.timeframe;
-                    form.text("timeframe", v.as_str());
+                    form.choice("timeframe", v.as_str(), GetTimeframe::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -24386,7 +24426,7 @@ pub mod qemu {
     /// `/nodes/{node}/qemu/{vmid}/sendkey`
     pub mod sendkey {
         /// Parameters of `put`: `PUT /nodes/{node}/qemu/{vmid}/sendkey`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PutParams {
             /// The key (qemu monitor encoding).
             pub key: ::std::string::String,
@@ -24493,7 +24533,7 @@ pub mod qemu {
             crate::lenient::data(data)
         }
         /// Parameters of `post`: `POST /nodes/{node}/qemu/{vmid}/snapshot`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// A textual description or comment.
             pub description: ::std::option::Option<::std::string::String>,
@@ -25388,7 +25428,11 @@ pub mod qemu {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.migration_type {
-                        form.text("migration_type", v.as_str());
+                        form.choice(
+                            "migration_type",
+                            v.as_str(),
+                            PostMigrationType::VALUES,
+                        )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.nets_host_mtu {
                         form.str(
@@ -25683,7 +25727,7 @@ pub mod qemu {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.disk {
-                    form.text("disk", v.as_str());
+                    form.choice("disk", v.as_str(), PostDisk::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -25754,7 +25798,7 @@ pub mod qemu {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.serial {
-                    form.text("serial", v.as_str());
+                    form.choice("serial", v.as_str(), PostSerial::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -25786,7 +25830,7 @@ pub mod qemu {
     /// `/nodes/{node}/qemu/{vmid}/unlink`
     pub mod unlink {
         /// Parameters of `put`: `PUT /nodes/{node}/qemu/{vmid}/unlink`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PutParams {
             /// Force physical removal. Without this, we simple remove the disk from the config file and create an additional configuration entry called 'unused\[n\]', which contains the volume ID. Unlink of unused\[n\] always cause physical removal.
             pub force: ::std::option::Option<bool>,
@@ -25938,7 +25982,7 @@ pub mod qemu {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// Parameters of `get`: `GET /nodes/{node}/qemu/{vmid}/vncwebsocket`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct GetParams {
             /// Port number returned by previous vncproxy call.
             ///
@@ -26009,7 +26053,7 @@ pub mod qemu {
 /// `/nodes/{node}/query-oci-repo-tags`
 pub mod query_oci_repo_tags {
     /// Parameters of `get`: `GET /nodes/{node}/query-oci-repo-tags`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct GetParams {
         /// The reference to the repository to query tags from.
         ///
@@ -26072,7 +26116,7 @@ pub mod query_url_metadata {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     /// Parameters of `get`: `GET /nodes/{node}/query-url-metadata`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct GetParams {
         /// The URL to query the metadata from.
         ///
@@ -26390,7 +26434,7 @@ pub mod rrd {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.cf {
-                form.text("cf", v.as_str());
+                form.choice("cf", v.as_str(), GetCf::VALUES)?;
             }
             {
                 let v = &self.ds;
@@ -26403,7 +26447,7 @@ pub mod rrd {
             }
             {
                 let v = &self.timeframe;
-                form.text("timeframe", v.as_str());
+                form.choice("timeframe", v.as_str(), GetTimeframe::VALUES)?;
             }
             ::std::result::Result::Ok(())
         }
@@ -26461,11 +26505,11 @@ pub mod rrddata {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.cf {
-                form.text("cf", v.as_str());
+                form.choice("cf", v.as_str(), GetCf::VALUES)?;
             }
             {
                 let v = &self.timeframe;
-                form.text("timeframe", v.as_str());
+                form.choice("timeframe", v.as_str(), GetTimeframe::VALUES)?;
             }
             ::std::result::Result::Ok(())
         }
@@ -26527,7 +26571,7 @@ pub mod scan {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// Parameters of `get`: `GET /nodes/{node}/scan/cifs`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct GetParams {
             /// SMB domain (Workgroup).
             pub domain: ::std::option::Option<::std::string::String>,
@@ -26628,7 +26672,7 @@ pub mod scan {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// Parameters of `get`: `GET /nodes/{node}/scan/iscsi`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct GetParams {
             /// The iSCSI portal (IP or DNS name with optional port).
             ///
@@ -26720,7 +26764,7 @@ pub mod scan {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// Parameters of `get`: `GET /nodes/{node}/scan/lvmthin`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct GetParams {
             /// Maximum length: 100. Pattern (Perl, whole value): `[a-zA-Z0-9\.\+\_][a-zA-Z0-9\.\+\_\-]+`.
             pub vg: ::std::string::String,
@@ -26784,7 +26828,7 @@ pub mod scan {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// Parameters of `get`: `GET /nodes/{node}/scan/nfs`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct GetParams {
             /// The server address (name or IP).
             ///
@@ -26850,7 +26894,7 @@ pub mod scan {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// Parameters of `get`: `GET /nodes/{node}/scan/pbs`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct GetParams {
             /// Certificate SHA 256 fingerprint.
             ///
@@ -27737,7 +27781,7 @@ pub mod spiceshell {
         pub cmd: ::std::option::Option<PostCmd>,
         /// Add parameters to a command. Encoded as null terminated strings.
         ///
-        /// Default: ``.
+        /// Default: `  `.
         pub cmd_opts: ::std::option::Option<::std::string::String>,
         /// SPICE proxy server. This can be used by the client to specify the proxy server. All nodes in a cluster runs 'spiceproxy', so it is up to the client to choose one. By default, we return the node where the VM is currently running. As reasonable setting is to use same node you use to connect to the API (This is window.location.hostname for the JS GUI).
         ///
@@ -27761,7 +27805,7 @@ pub mod spiceshell {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.cmd {
-                form.text("cmd", v.as_str());
+                form.choice("cmd", v.as_str(), PostCmd::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.cmd_opts {
                 form.str(
@@ -28034,7 +28078,7 @@ pub mod status {
         ) -> ::std::result::Result<(), crate::Error> {
             {
                 let v = &self.command;
-                form.text("command", v.as_str());
+                form.choice("command", v.as_str(), PostCommand::VALUES)?;
             }
             ::std::result::Result::Ok(())
         }
@@ -28467,7 +28511,7 @@ pub mod storage {
             "subvol", #[doc = "`vmdk`"] Vmdk = "vmdk", }
         }
         /// Parameters of `post`: `POST /nodes/{node}/storage/{storage}/content`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// The name of the file to create.
             pub filename: ::std::string::String,
@@ -28513,7 +28557,7 @@ pub mod storage {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.format {
-                    form.text("format", v.as_str());
+                    form.choice("format", v.as_str(), PostFormat::VALUES)?;
                 }
                 {
                     let v = &self.size;
@@ -28656,7 +28700,7 @@ pub mod storage {
             crate::lenient::data(data)
         }
         /// Parameters of `post_volume`: `POST /nodes/{node}/storage/{storage}/content/{volume}`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostVolumeParams {
             /// Target volume identifier
             pub target: ::std::string::String,
@@ -28853,7 +28897,11 @@ pub mod storage {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.checksum_algorithm {
-                    form.text("checksum-algorithm", v.as_str());
+                    form.choice(
+                        "checksum-algorithm",
+                        v.as_str(),
+                        PostChecksumAlgorithm::VALUES,
+                    )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.compression {
                     form.str(
@@ -28865,7 +28913,7 @@ pub mod storage {
                 }
                 {
                     let v = &self.content;
-                    form.text("content", v.as_str());
+                    form.choice("content", v.as_str(), PostContent::VALUES)?;
                 }
                 {
                     let v = &self.filename;
@@ -28916,7 +28964,7 @@ pub mod storage {
         /// `/nodes/{node}/storage/{storage}/file-restore/download`
         pub mod download {
             /// Parameters of `get`: `GET /nodes/{node}/storage/{storage}/file-restore/download`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct GetParams {
                 /// base64-path to the directory or file to download.
                 pub filepath: ::std::string::String,
@@ -29018,7 +29066,7 @@ pub mod storage {
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
             }
             /// Parameters of `get`: `GET /nodes/{node}/storage/{storage}/file-restore/list`.
-            #[derive(Debug, Clone, PartialEq, Default)]
+            #[derive(Debug, Clone, PartialEq)]
             pub struct GetParams {
                 /// base64-path to the directory or file being listed, or "/".
                 pub filepath: ::std::string::String,
@@ -29168,10 +29216,10 @@ pub mod storage {
             /// Parameters which can be used in a call to create a VM or container.
             #[serde(default, rename = "create-args")]
             pub create_args: ::std::option::Option<::serde_json::Value>,
-            /// Recognised disk volumes as `$bus$id` => `$storeid:$path` map.
+            /// Recognised disk volumes as `$bus$id` =\> `$storeid:$path` map.
             #[serde(default)]
             pub disks: ::std::option::Option<::serde_json::Value>,
-            /// Recognised network interfaces as `net$id` => { ...params } object.
+            /// Recognised network interfaces as `net$id` =\> { ...params } object.
             #[serde(default)]
             pub net: ::std::option::Option<::serde_json::Value>,
             /// The type of the import-source of this guest volume.
@@ -29187,7 +29235,7 @@ pub mod storage {
             >,
         }
         /// Parameters of `get`: `GET /nodes/{node}/storage/{storage}/import-metadata`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct GetParams {
             /// Volume identifier for the guest archive/entry.
             pub volume: ::std::string::String,
@@ -29239,7 +29287,7 @@ pub mod storage {
     /// `/nodes/{node}/storage/{storage}/oci-registry-pull`
     pub mod oci_registry_pull {
         /// Parameters of `post`: `POST /nodes/{node}/storage/{storage}/oci-registry-pull`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// Custom destination file name of the OCI image. Caution: This will be normalized!
             ///
@@ -29353,7 +29401,7 @@ pub mod storage {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), DeleteType::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.vmid {
                     form.int(
@@ -29460,7 +29508,7 @@ pub mod storage {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.text("type", v.as_str());
+                    form.choice("type", v.as_str(), GetType::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.vmid {
                     form.int(
@@ -29543,7 +29591,7 @@ pub mod storage {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.cf {
-                    form.text("cf", v.as_str());
+                    form.choice("cf", v.as_str(), GetCf::VALUES)?;
                 }
                 {
                     let v = &self.ds;
@@ -29556,7 +29604,7 @@ pub mod storage {
                 }
                 {
                     let v = &self.timeframe;
-                    form.text("timeframe", v.as_str());
+                    form.choice("timeframe", v.as_str(), GetTimeframe::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -29617,11 +29665,11 @@ pub mod storage {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.cf {
-                    form.text("cf", v.as_str());
+                    form.choice("cf", v.as_str(), GetCf::VALUES)?;
                 }
                 {
                     let v = &self.timeframe;
-                    form.text("timeframe", v.as_str());
+                    form.choice("timeframe", v.as_str(), GetTimeframe::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -29761,11 +29809,15 @@ pub mod storage {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.checksum_algorithm {
-                    form.text("checksum-algorithm", v.as_str());
+                    form.choice(
+                        "checksum-algorithm",
+                        v.as_str(),
+                        PostChecksumAlgorithm::VALUES,
+                    )?;
                 }
                 {
                     let v = &self.content;
-                    form.text("content", v.as_str());
+                    form.choice("content", v.as_str(), PostContent::VALUES)?;
                 }
                 {
                     let v = &self.filename;
@@ -29931,7 +29983,7 @@ pub mod subscription {
         crate::lenient::data_unit(data)
     }
     /// Parameters of `put`: `PUT /nodes/{node}/subscription`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PutParams {
         /// Proxmox VE subscription key
         ///
@@ -30272,7 +30324,7 @@ pub mod tasks {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.source {
-                form.text("source", v.as_str());
+                form.choice("source", v.as_str(), GetSource::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.start {
                 form.int(
@@ -30543,7 +30595,7 @@ pub mod termproxy {
         pub cmd: ::std::option::Option<PostCmd>,
         /// Add parameters to a command. Encoded as null terminated strings.
         ///
-        /// Default: ``.
+        /// Default: `  `.
         pub cmd_opts: ::std::option::Option<::std::string::String>,
     }
     impl PostParams {
@@ -30562,7 +30614,7 @@ pub mod termproxy {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.cmd {
-                form.text("cmd", v.as_str());
+                form.choice("cmd", v.as_str(), PostCmd::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.cmd_opts {
                 form.str(
@@ -30625,7 +30677,7 @@ pub mod time {
         crate::lenient::data(data)
     }
     /// Parameters of `put`: `PUT /nodes/{node}/time`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PutParams {
         /// Time zone. The file '/usr/share/zoneinfo/zone.tab' contains the list of valid names.
         pub timezone: ::std::string::String,
@@ -30737,7 +30789,7 @@ pub mod vncshell {
         pub cmd: ::std::option::Option<PostCmd>,
         /// Add parameters to a command. Encoded as null terminated strings.
         ///
-        /// Default: ``.
+        /// Default: `  `.
         pub cmd_opts: ::std::option::Option<::std::string::String>,
         /// sets the height of the console in pixels.
         ///
@@ -30769,7 +30821,7 @@ pub mod vncshell {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.cmd {
-                form.text("cmd", v.as_str());
+                form.choice("cmd", v.as_str(), PostCmd::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.cmd_opts {
                 form.str(
@@ -30830,7 +30882,7 @@ pub mod vncwebsocket {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     /// Parameters of `get`: `GET /nodes/{node}/vncwebsocket`.
-    #[derive(Debug, Clone, PartialEq, Default)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct GetParams {
         /// Port number returned by previous 'vncshell' call.
         ///
@@ -30974,7 +31026,7 @@ pub mod vzdump {
         ///
         /// Default: `snapshot`.
         pub mode: ::std::option::Option<PostMode>,
-        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\n' and '\\' respectively.
+        /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\\n' and '\\\\' respectively.
         ///
         /// Maximum length: 1024.
         pub notes_template: ::std::option::Option<::std::string::String>,
@@ -30988,7 +31040,7 @@ pub mod vzdump {
         ///
         /// Format: `backup-performance`. Syntax: `[max-workers=<integer>] [,pbs-entries-max=<integer>]`.
         pub performance: ::std::option::Option<::std::string::String>,
-        /// Use pigz instead of gzip when N>0. N=1 uses half of cores, N>1 uses N as thread count.
+        /// Use pigz instead of gzip when N\>0. N=1 uses half of cores, N\>1 uses N as thread count.
         ///
         /// Default: `0`.
         pub pigz: ::std::option::Option<i64>,
@@ -31096,7 +31148,7 @@ pub mod vzdump {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.compress {
-                form.text("compress", v.as_str());
+                form.choice("compress", v.as_str(), PostCompress::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.dumpdir {
                 form.str(
@@ -31157,7 +31209,11 @@ pub mod vzdump {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mailnotification {
-                form.text("mailnotification", v.as_str());
+                form.choice(
+                    "mailnotification",
+                    v.as_str(),
+                    PostMailnotification::VALUES,
+                )?;
             }
             if let ::std::option::Option::Some(v) = &self.mailto {
                 form.str(
@@ -31168,7 +31224,7 @@ pub mod vzdump {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mode {
-                form.text("mode", v.as_str());
+                form.choice("mode", v.as_str(), PostMode::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.notes_template {
                 form.str(
@@ -31179,10 +31235,18 @@ pub mod vzdump {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.notification_mode {
-                form.text("notification-mode", v.as_str());
+                form.choice(
+                    "notification-mode",
+                    v.as_str(),
+                    PostNotificationMode::VALUES,
+                )?;
             }
             if let ::std::option::Option::Some(v) = &self.pbs_change_detection_mode {
-                form.text("pbs-change-detection-mode", v.as_str());
+                form.choice(
+                    "pbs-change-detection-mode",
+                    v.as_str(),
+                    PostPbsChangeDetectionMode::VALUES,
+                )?;
             }
             if let ::std::option::Option::Some(v) = &self.performance {
                 form.str(
@@ -31403,7 +31467,7 @@ pub mod vzdump {
             /// Format: `pve-node`.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub node: ::std::option::Option<::std::string::String>,
-            /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\n' and '\\' respectively.
+            /// Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\\n' and '\\\\' respectively.
             ///
             /// Maximum length: 1024.
             #[serde(
@@ -31427,7 +31491,7 @@ pub mod vzdump {
             /// Format: `backup-performance`.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub performance: ::std::option::Option<::std::string::String>,
-            /// Use pigz instead of gzip when N>0. N=1 uses half of cores, N>1 uses N as thread count.
+            /// Use pigz instead of gzip when N\>0. N=1 uses half of cores, N\>1 uses N as thread count.
             ///
             /// Default: `0`.
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
@@ -31548,7 +31612,7 @@ pub mod vzdump {
     /// `/nodes/{node}/vzdump/extractconfig`
     pub mod extractconfig {
         /// Parameters of `get`: `GET /nodes/{node}/vzdump/extractconfig`.
-        #[derive(Debug, Clone, PartialEq, Default)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct GetParams {
             /// Volume identifier
             pub volume: ::std::string::String,

@@ -39,7 +39,7 @@ impl crate::params::Params for GetParams {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.r#type {
-            form.text("type", v.as_str());
+            form.choice("type", v.as_str(), GetType::VALUES)?;
         }
         ::std::result::Result::Ok(())
     }
@@ -518,7 +518,7 @@ impl crate::params::Params for PostParams {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.text("format", v.as_str());
+            form.choice("format", v.as_str(), PostFormat::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.fs_name {
             form.str(
@@ -672,7 +672,7 @@ impl crate::params::Params for PostParams {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.preallocation {
-            form.text("preallocation", v.as_str());
+            form.choice("preallocation", v.as_str(), PostPreallocation::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.prune_backups {
             form.str(
@@ -724,7 +724,7 @@ impl crate::params::Params for PostParams {
             form.bool("skip-cert-verification", *v);
         }
         if let ::std::option::Option::Some(v) = &self.smbversion {
-            form.text("smbversion", v.as_str());
+            form.choice("smbversion", v.as_str(), PostSmbversion::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.snapshot_as_volume_chain {
             form.bool("snapshot-as-volume-chain", *v);
@@ -770,7 +770,7 @@ impl crate::params::Params for PostParams {
         }
         {
             let v = &self.r#type;
-            form.text("type", v.as_str());
+            form.choice("type", v.as_str(), PostType::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.username {
             form.str(
@@ -1234,7 +1234,7 @@ impl crate::params::Params for PutStorageParams {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.text("format", v.as_str());
+            form.choice("format", v.as_str(), PutStorageFormat::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.fs_name {
             form.str(
@@ -1364,7 +1364,7 @@ impl crate::params::Params for PutStorageParams {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.preallocation {
-            form.text("preallocation", v.as_str());
+            form.choice("preallocation", v.as_str(), PutStoragePreallocation::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.prune_backups {
             form.str(
@@ -1408,7 +1408,7 @@ impl crate::params::Params for PutStorageParams {
             form.bool("skip-cert-verification", *v);
         }
         if let ::std::option::Option::Some(v) = &self.smbversion {
-            form.text("smbversion", v.as_str());
+            form.choice("smbversion", v.as_str(), PutStorageSmbversion::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.snapshot_as_volume_chain {
             form.bool("snapshot-as-volume-chain", *v);

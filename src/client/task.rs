@@ -22,7 +22,7 @@ pub struct WaitOptions {
     /// Give up after this long (the task goes on in PVE). Default 5 minutes.
     pub timeout: Duration,
     /// Longest pause between status polls. The first polls come quicker. Default 2 s; never
-    /// below [`MIN_POLL`].
+    /// below 50 ms (`MIN_POLL`).
     pub max_poll: Duration,
     /// Log lines to return when the task failed. Default 20.
     pub log_lines: usize,

@@ -163,6 +163,25 @@ pub fn generate(schema: &ApiSchema, source: &str) -> Result<Output, String> {
             },
         )?,
     ));
+    let round_trips = formats.cases.iter().flat_map(|(name, cases)| {
+        let id = format_ident!("{}", name);
+        cases
+            .iter()
+            .map(move |case| quote!((#name, #case, super::round_trip::<proxmox_mcp::formats::#id>)))
+    });
+    files.push((
+        "propstring_cases.rs".to_string(),
+        format_file(
+            &header,
+            quote! {
+                /// For every property-string struct, strings as PVE prints them (required keys
+                /// only; every key) with the including test's `super::round_trip` for the type.
+                pub fn cases() -> ::std::vec::Vec<(&'static str, &'static str, super::RoundTrip)> {
+                    ::std::vec![#(#round_trips),*]
+                }
+            },
+        )?,
+    ));
     let json = serde_json::to_string_pretty(&serde_json::Value::Array(summary))
         .map_err(|e| format!("generator: endpoints.json: {e}"))?;
     files.push(("endpoints.json".to_string(), json + "\n"));
@@ -309,15 +328,17 @@ fn endpoint_fn(
 fn fn_doc(m: &MethodDef, task: bool) -> String {
     let mut doc = m
         .description
-        .clone()
+        .as_deref()
+        .map(docs::text)
         .unwrap_or_else(|| "(The schema has no description.)".to_string());
-    doc.push_str(&format!("\n\n`{} {}`", m.method, m.path));
+    let route = format!("{} {}", m.method, m.path);
+    doc.push_str(&format!("\n\n{}", docs::code(&route)));
     if let Some(n) = &m.name {
-        doc.push_str(&format!(" (PVE: `{n}`)"));
+        doc.push_str(&format!(" (PVE: {})", docs::code(n)));
     }
     doc.push_str(&format!(
         "\n\n- Permission: {}",
-        describe_permissions(m.permissions.as_ref())
+        docs::text(&describe_permissions(m.permissions.as_ref()))
     ));
     if task {
         doc.push_str("\n- Starts a task: returns its UPID; wait for it with `Client::wait_task`.");
@@ -332,7 +353,8 @@ fn fn_doc(m: &MethodDef, task: bool) -> String {
     }
     if let Some(why) = overrides::unsupported(m.method.as_str(), &m.path) {
         doc.push_str(&format!(
-            "\n- **Not supported yet**: always returns `Error::Unsupported`: {why}"
+            "\n- **Not supported yet**: always returns `Error::Unsupported`: {}",
+            docs::text(why)
         ));
     }
     doc

@@ -53,10 +53,6 @@ impl Kind {
         }
     }
 
-    fn has_default(&self) -> bool {
-        !matches!(self, Kind::Enum(_) | Kind::Prop(_))
-    }
-
     /// Code that writes `v` (a reference to this kind) under `key` (a `&str` expression) into `form`.
     pub fn writer(&self, key: &TokenStream, v: &TokenStream) -> TokenStream {
         match self {
@@ -77,7 +73,7 @@ impl Kind {
                 let (min, max) = (opt_usize(*min), opt_usize(*max));
                 quote!(form.str(#key, #v.expose(), #min, #max)?;)
             }
-            Kind::Enum(_) => quote!(form.text(#key, #v.as_str());),
+            Kind::Enum(p) => quote!(form.choice(#key, #v.as_str(), #p::VALUES)?;),
             Kind::Prop(_) => quote!(form.prop(#key, #v)?;),
             Kind::Vec(inner) => {
                 let item = inner.writer(key, &quote!(item));
@@ -153,6 +149,8 @@ impl Scope {
 pub struct Formats {
     by_schema: BTreeMap<String, String>,
     pub scope: Scope,
+    /// Round-trip cases per struct: strings as PVE's `print_property_string` would write them.
+    pub cases: Vec<(String, Vec<String>)>,
 }
 
 impl Formats {
@@ -160,6 +158,7 @@ impl Formats {
         Formats {
             by_schema: BTreeMap::new(),
             scope: Scope::new(true),
+            cases: Vec::new(),
         }
     }
 
@@ -187,20 +186,21 @@ impl Formats {
             });
         let name = unique(&mut self.scope.used, name);
         self.by_schema.insert(canon, name.clone());
-        let item = property_string_struct(&mut self.scope, &name, keys, typetext);
+        let (item, cases) = property_string_struct(&mut self.scope, &name, keys, typetext);
         self.scope.items.push(item);
+        self.cases.push((name.clone(), cases));
         name
     }
 }
 
 /// Documentation for one schema node, with its constraints.
 fn schema_doc(s: &Schema) -> String {
-    let mut out = s.description.clone().unwrap_or_default();
+    let mut out = docs::text(s.description.as_deref().unwrap_or_default());
     if let Some(v) = &s.verbose_description {
         if !out.is_empty() {
             out.push_str("\n\n");
         }
-        out.push_str(v);
+        out.push_str(&docs::text(v));
     }
     let mut facts = Vec::new();
     if let (Some(min), Some(max)) = (s.minimum, s.maximum) {
@@ -217,24 +217,24 @@ fn schema_doc(s: &Schema) -> String {
         facts.push(format!("Maximum length: {n}."));
     }
     if let Some(p) = &s.pattern {
-        facts.push(format!("Pattern (Perl, whole value): `{p}`."));
+        facts.push(format!("Pattern (Perl, whole value): {}.", docs::code(p)));
     }
     if let Some(Format::Named(f)) = &s.format {
-        facts.push(format!("Format: `{f}`."));
+        facts.push(format!("Format: {}.", docs::code(f)));
     }
     if let Some(d) = &s.default {
         let d = match d {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        facts.push(format!("Default: `{d}`."));
+        facts.push(format!("Default: {}.", docs::code(&d)));
     }
     if let Some(t) = s
         .typetext
         .as_ref()
         .filter(|t| t.contains('=') || t.contains('|'))
     {
-        facts.push(format!("Syntax: `{t}`."));
+        facts.push(format!("Syntax: {}.", docs::code(t)));
     }
     if !facts.is_empty() {
         if !out.is_empty() {
@@ -301,11 +301,12 @@ pub fn kind_of(
 /// `pve_enum!` invocation for an enumerated string.
 pub fn enum_item(name: &str, values: &[String], doc: &str) -> TokenStream {
     let id = format_ident!("{}", name);
-    let mut used = BTreeSet::from(["Other".to_string()]);
+    // `Unlisted` is the catch-all variant of `pve_enum!`; a value named so would get a suffix.
+    let mut used = BTreeSet::from(["Unlisted".to_string()]);
     let variants = values.iter().map(|v| {
         let vname = unique(&mut used, camel(v));
         let vid = format_ident!("{}", vname);
-        let vdoc = format!("`{v}`");
+        let vdoc = docs::code(v);
         quote!(#[doc = #vdoc] #vid = #v,)
     });
     let doc = docs::attrs(doc);
@@ -420,7 +421,9 @@ pub fn params_struct(name: &str, doc: &str, fields: &[Field]) -> TokenStream {
     let id = format_ident!("{}", name);
     let decls = fields.iter().map(Field::decl);
     let writes = fields.iter().map(Field::write);
-    let derive_default = fields.iter().all(|f| !f.required || f.kind.has_default());
+    // `Default` only when every field may be left out: a default with an empty required field
+    // would be a request only PVE rejects.
+    let derive_default = fields.iter().all(|f| !f.required);
     let default = if derive_default {
         quote!(Default,)
     } else {
@@ -463,13 +466,13 @@ pub fn params_struct(name: &str, doc: &str, fields: &[Field]) -> TokenStream {
     }
 }
 
-/// A property-string struct with parse and format.
+/// A property-string struct with parse and format, and its round-trip test cases.
 fn property_string_struct(
     scope: &mut Scope,
     name: &str,
     keys: &BTreeMap<String, Schema>,
     typetext: Option<&str>,
-) -> TokenStream {
+) -> (TokenStream, Vec<String>) {
     let id = format_ident!("{}", name);
     // Real keys (not aliases).
     let real: BTreeMap<String, Schema> = keys
@@ -498,6 +501,8 @@ fn property_string_struct(
             };
             quote!(crate::propstring::Alias { key: #k, alias: #alias, key_alias: #key_alias },)
         });
+    let required_keys = flds.iter().filter(|f| f.required).map(|f| &f.raw);
+    let cases = round_trip_cases(keys, &real, &flds);
     let decls = flds.iter().map(Field::decl);
     let writes = flds.iter().map(Field::write);
     let local = |f: &Field| format_ident!("f_{}", f.ident.to_string().trim_start_matches("r#"));
@@ -543,7 +548,8 @@ fn property_string_struct(
             quote!(#fid: ::std::default::Default::default())
         }
     });
-    let derive_default = flds.iter().all(|f| !f.required || f.kind.has_default());
+    // As for parameters: `Default` only when no key is required.
+    let derive_default = flds.iter().all(|f| !f.required);
     let default = if derive_default {
         quote!(Default,)
     } else {
@@ -551,11 +557,11 @@ fn property_string_struct(
     };
     let mut doc = format!("Property string `{name}`.");
     if let Some(t) = typetext {
-        doc.push_str(&format!("\n\nSyntax: `{t}`."));
+        doc.push_str(&format!("\n\nSyntax: {}.", docs::code(t)));
     }
     doc.push_str("\n\nParse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.");
     let doc = docs::attrs(&doc);
-    quote! {
+    let item = quote! {
         #doc
         #[derive(Debug, Clone, PartialEq, #default)]
         pub struct #id {
@@ -575,6 +581,7 @@ fn property_string_struct(
         impl crate::propstring::PropertyString for #id {
             const DEFAULT_KEY: ::std::option::Option<&'static str> = #default_key;
             const ALIASES: &'static [crate::propstring::Alias] = &[#(#aliases)*];
+            const REQUIRED_KEYS: &'static [&'static str] = &[#(#required_keys),*];
 
             fn from_pairs(pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>) -> ::std::result::Result<Self, crate::propstring::PropError> {
                 #(#locals)*
@@ -609,7 +616,104 @@ fn property_string_struct(
                 crate::propstring::display(self, f)
             }
         }
+    };
+    (item, cases)
+}
+
+/// A valid sample value for a key (the schema's bounds and lengths respected).
+fn sample(kind: &Kind, s: &Schema) -> String {
+    match kind {
+        Kind::Bool => "1".to_string(),
+        Kind::Int { min, max } => {
+            let v = min.map_or(1, |m| m.max(1));
+            max.map_or(v, |m| v.min(m)).to_string()
+        }
+        Kind::Num { min, max } => {
+            let v = min.map_or(1.0, |m| m.max(1.0));
+            max.map_or(v, |m| v.min(m)).to_string()
+        }
+        Kind::Enum(_) => s
+            .enum_values
+            .as_ref()
+            .and_then(|v| v.first())
+            .cloned()
+            .unwrap_or_default(),
+        Kind::Vec(inner) => sample(inner, s.items.as_deref().unwrap_or(s)),
+        Kind::Str { min, max } | Kind::Secret { min, max } => {
+            let n = min.unwrap_or(1).max(1);
+            "x".repeat(max.map_or(n, |m| n.min(m)) as usize)
+        }
+        Kind::Prop(_) => "x".to_string(),
     }
+}
+
+/// Property strings as PVE's `print_property_string` writes them, built here independently of
+/// `crate::propstring` so the runtime's printing is tested against the rule, not against itself:
+/// one with the required keys only, one with every key.
+fn round_trip_cases(
+    keys: &BTreeMap<String, Schema>,
+    real: &BTreeMap<String, Schema>,
+    flds: &[Field],
+) -> Vec<String> {
+    let default_key = keys.iter().find(|(_, s)| s.default_key).map(|(k, _)| k);
+    let mut out = Vec::new();
+    for every in [false, true] {
+        let mut values: BTreeMap<&str, String> = BTreeMap::new();
+        for f in flds.iter().filter(|f| every || f.required) {
+            values.insert(&f.raw, sample(&f.kind, &real[&f.raw]));
+        }
+        // With a key alias (`virtio=MAC`), the keyed value must be one of the alias keys.
+        for (k, s) in keys {
+            if let (Some(target), Some(keyed)) = (&s.alias, &s.key_alias)
+                && values.contains_key(keyed.as_str())
+                && values.contains_key(target.as_str())
+            {
+                values.insert(keyed.as_str(), k.clone());
+            }
+        }
+        let mut order: Vec<&str> = Vec::new();
+        order.extend(
+            default_key
+                .map(String::as_str)
+                .filter(|k| values.contains_key(k)),
+        );
+        for required in [true, false] {
+            for f in flds {
+                let k = f.raw.as_str();
+                if f.required == required && values.contains_key(k) && !order.contains(&k) {
+                    order.push(k);
+                }
+            }
+        }
+        let mut parts = Vec::new();
+        let mut done = BTreeSet::new();
+        for k in order {
+            if !done.insert(k) {
+                continue;
+            }
+            let v = &values[k];
+            let alias = keys
+                .iter()
+                .find(|(ak, s)| ak.as_str() == v.as_str() && s.key_alias.as_deref() == Some(k));
+            if let Some(target) = alias.and_then(|(_, s)| s.alias.as_deref())
+                && let Some(tv) = values.get(target)
+            {
+                done.insert(target);
+                parts.push(format!("{v}={tv}"));
+                continue;
+            }
+            if Some(k) == default_key.map(String::as_str) {
+                parts.push(v.clone());
+            } else {
+                parts.push(format!("{k}={v}"));
+            }
+        }
+        let case = parts.join(",");
+        if !out.contains(&case) {
+            out.push(case);
+        }
+    }
+    out
 }
 
 /// The Rust type for a returned value, generating structs and enums as needed.
@@ -728,7 +832,8 @@ fn response_struct(
     }
     let doc = docs::attrs(
         &s.description
-            .clone()
+            .as_deref()
+            .map(docs::text)
             .unwrap_or_else(|| format!("`{name}` returned by PVE.")),
     );
     scope.canaries.push(Canary {
