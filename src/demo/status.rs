@@ -79,13 +79,18 @@ pub(super) fn node_load(c: &Cluster, node: &str, cpus: u64) -> (f64, u64) {
     (cpu, mem)
 }
 
-/// A node as `/nodes` and `/cluster/resources` list it.
-pub(super) fn node_entry(c: &Cluster, node: &str, resource: bool) -> Value {
-    let (cpus, gib) = NODES
+/// A node's CPUs and GiB of memory.
+fn node_size(node: &str) -> (u64, u64) {
+    NODES
         .iter()
         .find(|n| n.0 == node)
         .map(|n| (n.1, n.2))
-        .unwrap_or((1, 1));
+        .unwrap_or((1, 1))
+}
+
+/// A node as `/nodes` and `/cluster/resources` list it.
+pub(super) fn node_entry(c: &Cluster, node: &str, resource: bool) -> Value {
+    let (cpus, gib) = node_size(node);
     let (cpu, mem) = node_load(c, node, cpus);
     let mut v = json!({
         "node": node, "status": "online", "cpu": cpu, "maxcpu": cpus, "mem": mem,
@@ -101,11 +106,7 @@ pub(super) fn node_entry(c: &Cluster, node: &str, resource: bool) -> Value {
 
 /// `GET /nodes/{node}/status`.
 pub(super) fn node_status(c: &Cluster, node: &str) -> Value {
-    let (cpus, gib) = NODES
-        .iter()
-        .find(|n| n.0 == node)
-        .map(|n| (n.1, n.2))
-        .unwrap_or((1, 1));
+    let (cpus, gib) = node_size(node);
     let (cpu, mem) = node_load(c, node, cpus);
     let total = gib << 30;
     json!({
