@@ -804,22 +804,6 @@ impl ::std::fmt::Display for OptionsBwlimit {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc = " Use this resource scheduler mode for HA."] #[doc = " "] #[doc =
-    " Configures how the HA Manager should select nodes to start or recover services:"]
-    #[doc = " "] #[doc = " - with 'basic', only the number of services is used,"] #[doc =
-    " - with 'static', static CPU and memory configuration of services are considered,"]
-    #[doc =
-    " - with 'dynamic', static and dynamic CPU and memory usage of services are considered."]
-    #[doc = " "] #[doc = " "] #[doc = " Default: `basic`."] pub enum OptionsCrsHa { #[doc
-    = "`basic`"] Basic = "basic", #[doc = "`static`"] Static = "static", #[doc =
-    "`dynamic`"] Dynamic = "dynamic", }
-}
-crate::pve_enum! {
-    #[doc = " The method to use for the scoring of balancing migrations."] #[doc = " "]
-    #[doc = " Default: `bruteforce`."] pub enum OptionsCrsHaAutoRebalanceMethod { #[doc =
-    "`bruteforce`"] Bruteforce = "bruteforce", #[doc = "`topsis`"] Topsis = "topsis", }
-}
 /// Property string `OptionsCrs`.
 ///
 /// Syntax: `[ha=<basic|static|dynamic>] [,ha-auto-rebalance=<1|0>] [,ha-auto-rebalance-hold-duration=<number>] [,ha-auto-rebalance-margin=<number>] [,ha-auto-rebalance-method=<bruteforce|topsis>] [,ha-auto-rebalance-threshold=<number>] [,ha-rebalance-on-start=<1|0>]`.
@@ -837,7 +821,7 @@ pub struct OptionsCrs {
     ///
     ///
     /// Default: `basic`.
-    pub ha: ::std::option::Option<OptionsCrsHa>,
+    pub ha: ::std::option::Option<crate::enums::Ha>,
     /// Whether to use CRS for balancing HA resources automatically depending on the current node imbalance.
     ///
     /// Default: `0`.
@@ -853,7 +837,9 @@ pub struct OptionsCrs {
     /// The method to use for the scoring of balancing migrations.
     ///
     /// Default: `bruteforce`.
-    pub ha_auto_rebalance_method: ::std::option::Option<OptionsCrsHaAutoRebalanceMethod>,
+    pub ha_auto_rebalance_method: ::std::option::Option<
+        crate::enums::HaAutoRebalanceMethod,
+    >,
     /// The cluster node imbalance, in percent, which will trigger the automatic resource balancing system if exceeded.
     ///
     /// Range: 0 to 100. Default: `30`.
@@ -888,12 +874,12 @@ impl crate::propstring::PropertyString for OptionsCrs {
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
-        let mut f_ha: ::std::option::Option<OptionsCrsHa> = ::std::option::Option::None;
+        let mut f_ha: ::std::option::Option<crate::enums::Ha> = ::std::option::Option::None;
         let mut f_ha_auto_rebalance: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_ha_auto_rebalance_hold_duration: ::std::option::Option<f64> = ::std::option::Option::None;
         let mut f_ha_auto_rebalance_margin: ::std::option::Option<f64> = ::std::option::Option::None;
         let mut f_ha_auto_rebalance_method: ::std::option::Option<
-            OptionsCrsHaAutoRebalanceMethod,
+            crate::enums::HaAutoRebalanceMethod,
         > = ::std::option::Option::None;
         let mut f_ha_auto_rebalance_threshold: ::std::option::Option<f64> = ::std::option::Option::None;
         let mut f_ha_rebalance_on_start: ::std::option::Option<bool> = ::std::option::Option::None;
@@ -902,7 +888,7 @@ impl crate::propstring::PropertyString for OptionsCrs {
             match key.as_str() {
                 "ha" => {
                     f_ha = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<OptionsCrsHa>("ha", &value)?,
+                        crate::propstring::parse_value::<crate::enums::Ha>("ha", &value)?,
                     );
                 }
                 "ha-auto-rebalance" => {
@@ -927,7 +913,7 @@ impl crate::propstring::PropertyString for OptionsCrs {
                 "ha-auto-rebalance-method" => {
                     f_ha_auto_rebalance_method = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            OptionsCrsHaAutoRebalanceMethod,
+                            crate::enums::HaAutoRebalanceMethod,
                         >("ha-auto-rebalance-method", &value)?,
                     );
                 }
@@ -962,7 +948,7 @@ impl crate::propstring::PropertyString for OptionsCrs {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.ha {
-            form.choice("ha", v.as_str(), OptionsCrsHa::VALUES)?;
+            form.choice("ha", v.as_str(), crate::enums::Ha::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.ha_auto_rebalance {
             form.bool("ha-auto-rebalance", *v);
@@ -987,7 +973,7 @@ impl crate::propstring::PropertyString for OptionsCrs {
             form.choice(
                 "ha-auto-rebalance-method",
                 v.as_str(),
-                OptionsCrsHaAutoRebalanceMethod::VALUES,
+                crate::enums::HaAutoRebalanceMethod::VALUES,
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.ha_auto_rebalance_threshold {
@@ -1018,16 +1004,6 @@ impl ::std::fmt::Display for OptionsCrs {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc =
-    " The policy for HA services on node shutdown. 'freeze' disables auto-recovery, 'failover' ensures recovery, 'conditional' recovers on poweroff and freezes on reboot. 'migrate' will migrate running services to other nodes, if possible. With 'freeze' or 'failover', HA Services will always get stopped first on shutdown."]
-    #[doc = " "] #[doc =
-    " Describes the policy for handling HA services on poweroff or reboot of a node. Freeze will always freeze services which are still located on the node on shutdown, those services won't be recovered by the HA manager. Failover will not mark the services as frozen and thus the services will get recovered to other nodes, if the shutdown node does not come up again quickly (\\< 1min). 'conditional' chooses automatically depending on the type of shutdown, i.e., on a reboot the service will be frozen but on a poweroff the service will stay as is, and thus get recovered after about 2 minutes. Migrate will try to move all running services to another node when a reboot or shutdown was triggered. The poweroff process will only continue once no running services are located on the node anymore. If the node comes up again, the service will be moved back to the previously powered-off node, at least if no other migration, reloaction or recovery took place."]
-    #[doc = " "] #[doc = " Default: `conditional`."] pub enum OptionsHaShutdownPolicy {
-    #[doc = "`freeze`"] Freeze = "freeze", #[doc = "`failover`"] Failover = "failover",
-    #[doc = "`conditional`"] Conditional = "conditional", #[doc = "`migrate`"] Migrate =
-    "migrate", }
-}
 /// Property string `OptionsHa`.
 ///
 /// Syntax: `shutdown_policy=<enum>`.
@@ -1040,14 +1016,14 @@ pub struct OptionsHa {
     /// Describes the policy for handling HA services on poweroff or reboot of a node. Freeze will always freeze services which are still located on the node on shutdown, those services won't be recovered by the HA manager. Failover will not mark the services as frozen and thus the services will get recovered to other nodes, if the shutdown node does not come up again quickly (\< 1min). 'conditional' chooses automatically depending on the type of shutdown, i.e., on a reboot the service will be frozen but on a poweroff the service will stay as is, and thus get recovered after about 2 minutes. Migrate will try to move all running services to another node when a reboot or shutdown was triggered. The poweroff process will only continue once no running services are located on the node anymore. If the node comes up again, the service will be moved back to the previously powered-off node, at least if no other migration, reloaction or recovery took place.
     ///
     /// Default: `conditional`.
-    pub shutdown_policy: OptionsHaShutdownPolicy,
+    pub shutdown_policy: crate::enums::ShutdownPolicy,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
 }
 impl OptionsHa {
     /// The required keys; every optional one unset.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(shutdown_policy: OptionsHaShutdownPolicy) -> Self {
+    pub fn new(shutdown_policy: crate::enums::ShutdownPolicy) -> Self {
         Self {
             shutdown_policy,
             extra: ::std::vec::Vec::new(),
@@ -1061,14 +1037,14 @@ impl crate::propstring::PropertyString for OptionsHa {
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
-        let mut f_shutdown_policy: ::std::option::Option<OptionsHaShutdownPolicy> = ::std::option::Option::None;
+        let mut f_shutdown_policy: ::std::option::Option<crate::enums::ShutdownPolicy> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
                 "shutdown_policy" => {
                     f_shutdown_policy = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            OptionsHaShutdownPolicy,
+                            crate::enums::ShutdownPolicy,
                         >("shutdown_policy", &value)?,
                     );
                 }
@@ -1089,7 +1065,11 @@ impl crate::propstring::PropertyString for OptionsHa {
     ) -> ::std::result::Result<(), crate::Error> {
         {
             let v = &self.shutdown_policy;
-            form.choice("shutdown_policy", v.as_str(), OptionsHaShutdownPolicy::VALUES)?;
+            form.choice(
+                "shutdown_policy",
+                v.as_str(),
+                crate::enums::ShutdownPolicy::VALUES,
+            )?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -1108,12 +1088,6 @@ impl ::std::fmt::Display for OptionsHa {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc =
-    " Migration traffic is encrypted using an SSH tunnel by default. On secure, completely private networks this can be disabled to increase performance."]
-    #[doc = " "] #[doc = " Default: `secure`."] pub enum OptionsMigrationType { #[doc =
-    "`secure`"] Secure = "secure", #[doc = "`insecure`"] Insecure = "insecure", }
-}
 /// Property string `OptionsMigration`.
 ///
 /// Syntax: `[type=]<secure|insecure> [,network=<CIDR>]`.
@@ -1128,14 +1102,14 @@ pub struct OptionsMigration {
     /// Migration traffic is encrypted using an SSH tunnel by default. On secure, completely private networks this can be disabled to increase performance.
     ///
     /// Default: `secure`.
-    pub r#type: OptionsMigrationType,
+    pub r#type: crate::enums::OptionsMigrationType,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
 }
 impl OptionsMigration {
     /// The required keys; every optional one unset.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(r#type: OptionsMigrationType) -> Self {
+    pub fn new(r#type: crate::enums::OptionsMigrationType) -> Self {
         Self {
             network: ::std::default::Default::default(),
             r#type,
@@ -1153,7 +1127,7 @@ impl crate::propstring::PropertyString for OptionsMigration {
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
         let mut f_network: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-        let mut f_type: ::std::option::Option<OptionsMigrationType> = ::std::option::Option::None;
+        let mut f_type: ::std::option::Option<crate::enums::OptionsMigrationType> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
@@ -1167,7 +1141,7 @@ impl crate::propstring::PropertyString for OptionsMigration {
                 "type" => {
                     f_type = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            OptionsMigrationType,
+                            crate::enums::OptionsMigrationType,
                         >("type", &value)?,
                     );
                 }
@@ -1194,7 +1168,7 @@ impl crate::propstring::PropertyString for OptionsMigration {
         }
         {
             let v = &self.r#type;
-            form.choice("type", v.as_str(), OptionsMigrationType::VALUES)?;
+            form.choice("type", v.as_str(), crate::enums::OptionsMigrationType::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -1310,29 +1284,6 @@ impl ::std::fmt::Display for OptionsNextId {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc = " UNUSED - Use datacenter notification settings instead."] pub enum
-    OptionsNotifyFencing { #[doc = "`always`"] Always = "always", #[doc = "`never`"]
-    Never = "never", }
-}
-crate::pve_enum! {
-    #[doc =
-    " DEPRECATED: Use datacenter notification settings instead. Control when the daily update job should send out notifications."]
-    #[doc = " "] #[doc = " DEPRECATED: Use datacenter notification settings instead."]
-    #[doc = " Control how often the daily update job should send out notifications:"]
-    #[doc =
-    " * 'auto' daily for systems with a valid subscription, as those are assumed to be  production-ready and thus should know about pending updates."]
-    #[doc = " * 'always' every update, if there are new pending updates."] #[doc =
-    " * 'never' never send a notification for new pending updates."] #[doc = " "] #[doc =
-    " "] #[doc = " Default: `auto`."] pub enum OptionsNotifyPackageUpdates { #[doc =
-    "`auto`"] Auto = "auto", #[doc = "`always`"] Always = "always", #[doc = "`never`"]
-    Never = "never", }
-}
-crate::pve_enum! {
-    #[doc = " UNUSED - Use datacenter notification settings instead."] pub enum
-    OptionsNotifyReplication { #[doc = "`always`"] Always = "always", #[doc = "`never`"]
-    Never = "never", }
-}
 /// Property string `OptionsNotify`.
 ///
 /// Syntax: `[fencing=<always|never>] [,package-updates=<auto|always|never>] [,replication=<always|never>] [,target-fencing=<TARGET>] [,target-package-updates=<TARGET>] [,target-replication=<TARGET>]`.
@@ -1341,7 +1292,7 @@ crate::pve_enum! {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct OptionsNotify {
     /// UNUSED - Use datacenter notification settings instead.
-    pub fencing: ::std::option::Option<OptionsNotifyFencing>,
+    pub fencing: ::std::option::Option<crate::enums::OptionsNotifyFencing>,
     /// DEPRECATED: Use datacenter notification settings instead. Control when the daily update job should send out notifications.
     ///
     /// DEPRECATED: Use datacenter notification settings instead.
@@ -1352,9 +1303,9 @@ pub struct OptionsNotify {
     ///
     ///
     /// Default: `auto`.
-    pub package_updates: ::std::option::Option<OptionsNotifyPackageUpdates>,
+    pub package_updates: ::std::option::Option<crate::enums::PackageUpdates>,
     /// UNUSED - Use datacenter notification settings instead.
-    pub replication: ::std::option::Option<OptionsNotifyReplication>,
+    pub replication: ::std::option::Option<crate::enums::Replication>,
     /// UNUSED - Use datacenter notification settings instead.
     pub target_fencing: ::std::option::Option<::std::string::String>,
     /// UNUSED - Use datacenter notification settings instead.
@@ -1386,9 +1337,9 @@ impl crate::propstring::PropertyString for OptionsNotify {
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
-        let mut f_fencing: ::std::option::Option<OptionsNotifyFencing> = ::std::option::Option::None;
-        let mut f_package_updates: ::std::option::Option<OptionsNotifyPackageUpdates> = ::std::option::Option::None;
-        let mut f_replication: ::std::option::Option<OptionsNotifyReplication> = ::std::option::Option::None;
+        let mut f_fencing: ::std::option::Option<crate::enums::OptionsNotifyFencing> = ::std::option::Option::None;
+        let mut f_package_updates: ::std::option::Option<crate::enums::PackageUpdates> = ::std::option::Option::None;
+        let mut f_replication: ::std::option::Option<crate::enums::Replication> = ::std::option::Option::None;
         let mut f_target_fencing: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_target_package_updates: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_target_replication: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
@@ -1398,21 +1349,21 @@ impl crate::propstring::PropertyString for OptionsNotify {
                 "fencing" => {
                     f_fencing = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            OptionsNotifyFencing,
+                            crate::enums::OptionsNotifyFencing,
                         >("fencing", &value)?,
                     );
                 }
                 "package-updates" => {
                     f_package_updates = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            OptionsNotifyPackageUpdates,
+                            crate::enums::PackageUpdates,
                         >("package-updates", &value)?,
                     );
                 }
                 "replication" => {
                     f_replication = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            OptionsNotifyReplication,
+                            crate::enums::Replication,
                         >("replication", &value)?,
                     );
                 }
@@ -1455,17 +1406,21 @@ impl crate::propstring::PropertyString for OptionsNotify {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.fencing {
-            form.choice("fencing", v.as_str(), OptionsNotifyFencing::VALUES)?;
+            form.choice(
+                "fencing",
+                v.as_str(),
+                crate::enums::OptionsNotifyFencing::VALUES,
+            )?;
         }
         if let ::std::option::Option::Some(v) = &self.package_updates {
             form.choice(
                 "package-updates",
                 v.as_str(),
-                OptionsNotifyPackageUpdates::VALUES,
+                crate::enums::PackageUpdates::VALUES,
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.replication {
-            form.choice("replication", v.as_str(), OptionsNotifyReplication::VALUES)?;
+            form.choice("replication", v.as_str(), crate::enums::Replication::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.target_fencing {
             form.str(
@@ -1508,12 +1463,6 @@ impl ::std::fmt::Display for OptionsNotify {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc =
-    " Replication traffic is encrypted using an SSH tunnel by default. On secure, completely private networks this can be disabled to increase performance."]
-    #[doc = " "] #[doc = " Default: `secure`."] pub enum OptionsReplicationType { #[doc =
-    "`secure`"] Secure = "secure", #[doc = "`insecure`"] Insecure = "insecure", }
-}
 /// Property string `OptionsReplication`.
 ///
 /// Syntax: `[type=]<secure|insecure> [,network=<CIDR>]`.
@@ -1528,14 +1477,14 @@ pub struct OptionsReplication {
     /// Replication traffic is encrypted using an SSH tunnel by default. On secure, completely private networks this can be disabled to increase performance.
     ///
     /// Default: `secure`.
-    pub r#type: OptionsReplicationType,
+    pub r#type: crate::enums::OptionsMigrationType,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
 }
 impl OptionsReplication {
     /// The required keys; every optional one unset.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(r#type: OptionsReplicationType) -> Self {
+    pub fn new(r#type: crate::enums::OptionsMigrationType) -> Self {
         Self {
             network: ::std::default::Default::default(),
             r#type,
@@ -1553,7 +1502,7 @@ impl crate::propstring::PropertyString for OptionsReplication {
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
         let mut f_network: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-        let mut f_type: ::std::option::Option<OptionsReplicationType> = ::std::option::Option::None;
+        let mut f_type: ::std::option::Option<crate::enums::OptionsMigrationType> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
@@ -1567,7 +1516,7 @@ impl crate::propstring::PropertyString for OptionsReplication {
                 "type" => {
                     f_type = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            OptionsReplicationType,
+                            crate::enums::OptionsMigrationType,
                         >("type", &value)?,
                     );
                 }
@@ -1594,7 +1543,7 @@ impl crate::propstring::PropertyString for OptionsReplication {
         }
         {
             let v = &self.r#type;
-            form.choice("type", v.as_str(), OptionsReplicationType::VALUES)?;
+            form.choice("type", v.as_str(), crate::enums::OptionsMigrationType::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -1612,19 +1561,6 @@ impl ::std::fmt::Display for OptionsReplication {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::propstring::display(self, f)
     }
-}
-crate::pve_enum! {
-    #[doc = " Controls the sorting of the tags in the web-interface and the API update."]
-    #[doc = " "] #[doc = " Default: `alphabetical`."] pub enum OptionsTagStyleOrdering {
-    #[doc = "`config`"] Config = "config", #[doc = "`alphabetical`"] Alphabetical =
-    "alphabetical", }
-}
-crate::pve_enum! {
-    #[doc =
-    " Tag shape for the web ui tree. 'full' draws the full tag. 'circle' draws only a circle with the background color. 'dense' only draws a small rectancle (useful when many tags are assigned to each guest).'none' disables showing the tags."]
-    #[doc = " "] #[doc = " Default: `circle`."] pub enum OptionsTagStyleShape { #[doc =
-    "`full`"] Full = "full", #[doc = "`circle`"] Circle = "circle", #[doc = "`dense`"]
-    Dense = "dense", #[doc = "`none`"] None = "none", }
 }
 /// Property string `OptionsTagStyle`.
 ///
@@ -1644,11 +1580,11 @@ pub struct OptionsTagStyle {
     /// Controls the sorting of the tags in the web-interface and the API update.
     ///
     /// Default: `alphabetical`.
-    pub ordering: ::std::option::Option<OptionsTagStyleOrdering>,
+    pub ordering: ::std::option::Option<crate::enums::Ordering>,
     /// Tag shape for the web ui tree. 'full' draws the full tag. 'circle' draws only a circle with the background color. 'dense' only draws a small rectancle (useful when many tags are assigned to each guest).'none' disables showing the tags.
     ///
     /// Default: `circle`.
-    pub shape: ::std::option::Option<OptionsTagStyleShape>,
+    pub shape: ::std::option::Option<crate::enums::Shape>,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
 }
@@ -1674,8 +1610,8 @@ impl crate::propstring::PropertyString for OptionsTagStyle {
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
         let mut f_case_sensitive: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_color_map: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-        let mut f_ordering: ::std::option::Option<OptionsTagStyleOrdering> = ::std::option::Option::None;
-        let mut f_shape: ::std::option::Option<OptionsTagStyleShape> = ::std::option::Option::None;
+        let mut f_ordering: ::std::option::Option<crate::enums::Ordering> = ::std::option::Option::None;
+        let mut f_shape: ::std::option::Option<crate::enums::Shape> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
@@ -1694,14 +1630,14 @@ impl crate::propstring::PropertyString for OptionsTagStyle {
                 "ordering" => {
                     f_ordering = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            OptionsTagStyleOrdering,
+                            crate::enums::Ordering,
                         >("ordering", &value)?,
                     );
                 }
                 "shape" => {
                     f_shape = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            OptionsTagStyleShape,
+                            crate::enums::Shape,
                         >("shape", &value)?,
                     );
                 }
@@ -1732,10 +1668,10 @@ impl crate::propstring::PropertyString for OptionsTagStyle {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.ordering {
-            form.choice("ordering", v.as_str(), OptionsTagStyleOrdering::VALUES)?;
+            form.choice("ordering", v.as_str(), crate::enums::Ordering::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.shape {
-            form.choice("shape", v.as_str(), OptionsTagStyleShape::VALUES)?;
+            form.choice("shape", v.as_str(), crate::enums::Shape::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -1851,19 +1787,6 @@ impl ::std::fmt::Display for OptionsU2f {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc =
-    " Controls tag usage for users without `Sys.Modify` on `/` by either allowing `none`, a `list`, already `existing` or anything (`free`)."]
-    #[doc = " "] #[doc =
-    " Controls which tags can be set or deleted on resources a user controls (such as guests). Users with the `Sys.Modify` privilege on `/` are alwaysunrestricted."]
-    #[doc = " * 'none' no tags are usable."] #[doc =
-    " * 'list' tags from 'user-allow-list' are usable."] #[doc =
-    " * 'existing' like list, but already existing tags of resources are also usable."]
-    #[doc = " * 'free' no tag restrictions."] #[doc = " "] #[doc = " "] #[doc =
-    " Default: `free`."] pub enum OptionsUserTagAccessUserAllow { #[doc = "`none`"] None
-    = "none", #[doc = "`list`"] List = "list", #[doc = "`existing`"] Existing =
-    "existing", #[doc = "`free`"] Free = "free", }
-}
 /// Property string `OptionsUserTagAccess`.
 ///
 /// Syntax: `[user-allow=<enum>] [,user-allow-list=<tag>[;<tag>...]]`.
@@ -1881,7 +1804,7 @@ pub struct OptionsUserTagAccess {
     ///
     ///
     /// Default: `free`.
-    pub user_allow: ::std::option::Option<OptionsUserTagAccessUserAllow>,
+    pub user_allow: ::std::option::Option<crate::enums::UserAllow>,
     /// List of tags users are allowed to set and delete (semicolon separated) for 'user-allow' values 'list' and 'existing'.
     ///
     /// Pattern (Perl, whole value): `(?^i:[a-z0-9_][a-z0-9_\-\+\.]*)(?:;(?^i:[a-z0-9_][a-z0-9_\-\+\.]*))*`.
@@ -1907,7 +1830,7 @@ impl crate::propstring::PropertyString for OptionsUserTagAccess {
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
-        let mut f_user_allow: ::std::option::Option<OptionsUserTagAccessUserAllow> = ::std::option::Option::None;
+        let mut f_user_allow: ::std::option::Option<crate::enums::UserAllow> = ::std::option::Option::None;
         let mut f_user_allow_list: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
@@ -1915,7 +1838,7 @@ impl crate::propstring::PropertyString for OptionsUserTagAccess {
                 "user-allow" => {
                     f_user_allow = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            OptionsUserTagAccessUserAllow,
+                            crate::enums::UserAllow,
                         >("user-allow", &value)?,
                     );
                 }
@@ -1940,11 +1863,7 @@ impl crate::propstring::PropertyString for OptionsUserTagAccess {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.user_allow {
-            form.choice(
-                "user-allow",
-                v.as_str(),
-                OptionsUserTagAccessUserAllow::VALUES,
-            )?;
+            form.choice("user-allow", v.as_str(), crate::enums::UserAllow::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.user_allow_list {
             form.str(
@@ -2093,10 +2012,6 @@ impl ::std::fmt::Display for OptionsWebauthn {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    pub enum NodePeersType { #[doc = "`internal`"] Internal = "internal", #[doc =
-    "`external`"] External = "external", }
-}
 /// Property string `NodePeers`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
@@ -2114,7 +2029,7 @@ pub struct NodePeers {
     ///
     /// Default: `0`.
     pub skip_route_generation: ::std::option::Option<bool>,
-    pub r#type: NodePeersType,
+    pub r#type: crate::enums::NodePeersType,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
 }
@@ -2124,7 +2039,7 @@ impl NodePeers {
     pub fn new(
         iface: ::std::string::String,
         node: ::std::string::String,
-        r#type: NodePeersType,
+        r#type: crate::enums::NodePeersType,
     ) -> Self {
         Self {
             endpoint: ::std::default::Default::default(),
@@ -2149,7 +2064,7 @@ impl crate::propstring::PropertyString for NodePeers {
         let mut f_node: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_node_iface: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_skip_route_generation: ::std::option::Option<bool> = ::std::option::Option::None;
-        let mut f_type: ::std::option::Option<NodePeersType> = ::std::option::Option::None;
+        let mut f_type: ::std::option::Option<crate::enums::NodePeersType> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
@@ -2188,7 +2103,9 @@ impl crate::propstring::PropertyString for NodePeers {
                 }
                 "type" => {
                     f_type = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<NodePeersType>("type", &value)?,
+                        crate::propstring::parse_value::<
+                            crate::enums::NodePeersType,
+                        >("type", &value)?,
                     );
                 }
                 _ => extra.push((key, value)),
@@ -2248,7 +2165,7 @@ impl crate::propstring::PropertyString for NodePeers {
         }
         {
             let v = &self.r#type;
-            form.choice("type", v.as_str(), NodePeersType::VALUES)?;
+            form.choice("type", v.as_str(), crate::enums::NodePeersType::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -2267,16 +2184,12 @@ impl ::std::fmt::Display for NodePeers {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    pub enum PrefixListsEntriesAction { #[doc = "`permit`"] Permit = "permit", #[doc =
-    "`deny`"] Deny = "deny", }
-}
 /// Property string `PrefixListsEntries`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PrefixListsEntries {
-    pub action: PrefixListsEntriesAction,
+    pub action: crate::enums::PrefixListsEntriesAction,
     /// Range: 0 to 128.
     pub ge: ::std::option::Option<i64>,
     /// Range: 0 to 128.
@@ -2291,7 +2204,10 @@ pub struct PrefixListsEntries {
 impl PrefixListsEntries {
     /// The required keys; every optional one unset.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(action: PrefixListsEntriesAction, prefix: ::std::string::String) -> Self {
+    pub fn new(
+        action: crate::enums::PrefixListsEntriesAction,
+        prefix: ::std::string::String,
+    ) -> Self {
         Self {
             action,
             ge: ::std::default::Default::default(),
@@ -2309,7 +2225,9 @@ impl crate::propstring::PropertyString for PrefixListsEntries {
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
-        let mut f_action: ::std::option::Option<PrefixListsEntriesAction> = ::std::option::Option::None;
+        let mut f_action: ::std::option::Option<
+            crate::enums::PrefixListsEntriesAction,
+        > = ::std::option::Option::None;
         let mut f_ge: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_le: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_prefix: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
@@ -2320,7 +2238,7 @@ impl crate::propstring::PropertyString for PrefixListsEntries {
                 "action" => {
                     f_action = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            PrefixListsEntriesAction,
+                            crate::enums::PrefixListsEntriesAction,
                         >("action", &value)?,
                     );
                 }
@@ -2366,7 +2284,11 @@ impl crate::propstring::PropertyString for PrefixListsEntries {
     ) -> ::std::result::Result<(), crate::Error> {
         {
             let v = &self.action;
-            form.choice("action", v.as_str(), PrefixListsEntriesAction::VALUES)?;
+            form.choice(
+                "action",
+                v.as_str(),
+                crate::enums::PrefixListsEntriesAction::VALUES,
+            )?;
         }
         if let ::std::option::Option::Some(v) = &self.ge {
             form.int(
@@ -2418,16 +2340,12 @@ impl ::std::fmt::Display for PrefixListsEntries {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    pub enum SdnPrefixListsEntriesAction { #[doc = "`permit`"] Permit = "permit", #[doc =
-    "`deny`"] Deny = "deny", }
-}
 /// Property string `SdnPrefixListsEntries`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SdnPrefixListsEntries {
-    pub action: ::std::option::Option<SdnPrefixListsEntriesAction>,
+    pub action: ::std::option::Option<crate::enums::PrefixListsEntriesAction>,
     /// Range: 0 to 128.
     pub ge: ::std::option::Option<i64>,
     /// Range: 0 to 128.
@@ -2460,7 +2378,9 @@ impl crate::propstring::PropertyString for SdnPrefixListsEntries {
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
-        let mut f_action: ::std::option::Option<SdnPrefixListsEntriesAction> = ::std::option::Option::None;
+        let mut f_action: ::std::option::Option<
+            crate::enums::PrefixListsEntriesAction,
+        > = ::std::option::Option::None;
         let mut f_ge: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_le: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_prefix: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
@@ -2471,7 +2391,7 @@ impl crate::propstring::PropertyString for SdnPrefixListsEntries {
                 "action" => {
                     f_action = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            SdnPrefixListsEntriesAction,
+                            crate::enums::PrefixListsEntriesAction,
                         >("action", &value)?,
                     );
                 }
@@ -2514,7 +2434,11 @@ impl crate::propstring::PropertyString for SdnPrefixListsEntries {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.action {
-            form.choice("action", v.as_str(), SdnPrefixListsEntriesAction::VALUES)?;
+            form.choice(
+                "action",
+                v.as_str(),
+                crate::enums::PrefixListsEntriesAction::VALUES,
+            )?;
         }
         if let ::std::option::Option::Some(v) = &self.ge {
             form.int(
@@ -2565,11 +2489,6 @@ impl ::std::fmt::Display for SdnPrefixListsEntries {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    pub enum EntriesExitActionKey { #[doc = "`on-match-goto`"] OnMatchGoto =
-    "on-match-goto", #[doc = "`on-match-next`"] OnMatchNext = "on-match-next", #[doc =
-    "`continue`"] Continue = "continue", }
-}
 /// Property string `EntriesExitAction`.
 ///
 /// Syntax: `key=<on-match-goto|on-match-next|continue> [,value=<integer>]`.
@@ -2577,7 +2496,7 @@ crate::pve_enum! {
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntriesExitAction {
-    pub key: EntriesExitActionKey,
+    pub key: crate::enums::EntriesExitActionKey,
     /// The index of this route map entry
     ///
     /// Range: 0 to 65535.
@@ -2588,7 +2507,7 @@ pub struct EntriesExitAction {
 impl EntriesExitAction {
     /// The required keys; every optional one unset.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(key: EntriesExitActionKey) -> Self {
+    pub fn new(key: crate::enums::EntriesExitActionKey) -> Self {
         Self {
             key,
             value: ::std::default::Default::default(),
@@ -2603,7 +2522,7 @@ impl crate::propstring::PropertyString for EntriesExitAction {
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
-        let mut f_key: ::std::option::Option<EntriesExitActionKey> = ::std::option::Option::None;
+        let mut f_key: ::std::option::Option<crate::enums::EntriesExitActionKey> = ::std::option::Option::None;
         let mut f_value: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
@@ -2611,7 +2530,7 @@ impl crate::propstring::PropertyString for EntriesExitAction {
                 "key" => {
                     f_key = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            EntriesExitActionKey,
+                            crate::enums::EntriesExitActionKey,
                         >("key", &value)?,
                     );
                 }
@@ -2635,7 +2554,7 @@ impl crate::propstring::PropertyString for EntriesExitAction {
     ) -> ::std::result::Result<(), crate::Error> {
         {
             let v = &self.key;
-            form.choice("key", v.as_str(), EntriesExitActionKey::VALUES)?;
+            form.choice("key", v.as_str(), crate::enums::EntriesExitActionKey::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.value {
             form.int(
@@ -2662,24 +2581,12 @@ impl ::std::fmt::Display for EntriesExitAction {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    pub enum EntriesMatchKey { #[doc = "`route-type`"] RouteType = "route-type", #[doc =
-    "`vni`"] Vni = "vni", #[doc = "`ip-address-prefix-list`"] IpAddressPrefixList =
-    "ip-address-prefix-list", #[doc = "`ip6-address-prefix-list`"] Ip6AddressPrefixList =
-    "ip6-address-prefix-list", #[doc = "`ip-next-hop-prefix-list`"] IpNextHopPrefixList =
-    "ip-next-hop-prefix-list", #[doc = "`ip6-next-hop-prefix-list`"] Ip6NextHopPrefixList
-    = "ip6-next-hop-prefix-list", #[doc = "`ip-next-hop-address`"] IpNextHopAddress =
-    "ip-next-hop-address", #[doc = "`ip6-next-hop-address`"] Ip6NextHopAddress =
-    "ip6-next-hop-address", #[doc = "`metric`"] Metric = "metric", #[doc =
-    "`local-preference`"] LocalPreference = "local-preference", #[doc = "`peer`"] Peer =
-    "peer", #[doc = "`tag`"] Tag = "tag", }
-}
 /// Property string `EntriesMatch`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntriesMatch {
-    pub key: EntriesMatchKey,
+    pub key: crate::enums::EntriesMatchKey,
     /// Value that the field \<key\> should be matched on.
     pub value: ::std::option::Option<::std::string::String>,
     /// Keys this schema version does not know, in the order they came.
@@ -2688,7 +2595,7 @@ pub struct EntriesMatch {
 impl EntriesMatch {
     /// The required keys; every optional one unset.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(key: EntriesMatchKey) -> Self {
+    pub fn new(key: crate::enums::EntriesMatchKey) -> Self {
         Self {
             key,
             value: ::std::default::Default::default(),
@@ -2703,14 +2610,16 @@ impl crate::propstring::PropertyString for EntriesMatch {
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
-        let mut f_key: ::std::option::Option<EntriesMatchKey> = ::std::option::Option::None;
+        let mut f_key: ::std::option::Option<crate::enums::EntriesMatchKey> = ::std::option::Option::None;
         let mut f_value: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
                 "key" => {
                     f_key = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<EntriesMatchKey>("key", &value)?,
+                        crate::propstring::parse_value::<
+                            crate::enums::EntriesMatchKey,
+                        >("key", &value)?,
                     );
                 }
                 "value" => {
@@ -2735,7 +2644,7 @@ impl crate::propstring::PropertyString for EntriesMatch {
     ) -> ::std::result::Result<(), crate::Error> {
         {
             let v = &self.key;
-            form.choice("key", v.as_str(), EntriesMatchKey::VALUES)?;
+            form.choice("key", v.as_str(), crate::enums::EntriesMatchKey::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.value {
             form.str(
@@ -2762,23 +2671,12 @@ impl ::std::fmt::Display for EntriesMatch {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    pub enum EntriesSetKey { #[doc = "`ip-next-hop-peer-address`"] IpNextHopPeerAddress =
-    "ip-next-hop-peer-address", #[doc = "`ip-next-hop`"] IpNextHop = "ip-next-hop", #[doc
-    = "`ip-next-hop-unchanged`"] IpNextHopUnchanged = "ip-next-hop-unchanged", #[doc =
-    "`ip6-next-hop-peer-address`"] Ip6NextHopPeerAddress = "ip6-next-hop-peer-address",
-    #[doc = "`ip6-next-hop-prefer-global`"] Ip6NextHopPreferGlobal =
-    "ip6-next-hop-prefer-global", #[doc = "`ip6-next-hop`"] Ip6NextHop = "ip6-next-hop",
-    #[doc = "`local-preference`"] LocalPreference = "local-preference", #[doc = "`tag`"]
-    Tag = "tag", #[doc = "`weight`"] Weight = "weight", #[doc = "`metric`"] Metric =
-    "metric", #[doc = "`src`"] Src = "src", }
-}
 /// Property string `EntriesSet`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntriesSet {
-    pub key: EntriesSetKey,
+    pub key: crate::enums::EntriesSetKey,
     /// Value that the field \<key\> should be set to.
     pub value: ::std::option::Option<::std::string::String>,
     /// Keys this schema version does not know, in the order they came.
@@ -2787,7 +2685,7 @@ pub struct EntriesSet {
 impl EntriesSet {
     /// The required keys; every optional one unset.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(key: EntriesSetKey) -> Self {
+    pub fn new(key: crate::enums::EntriesSetKey) -> Self {
         Self {
             key,
             value: ::std::default::Default::default(),
@@ -2802,14 +2700,16 @@ impl crate::propstring::PropertyString for EntriesSet {
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
-        let mut f_key: ::std::option::Option<EntriesSetKey> = ::std::option::Option::None;
+        let mut f_key: ::std::option::Option<crate::enums::EntriesSetKey> = ::std::option::Option::None;
         let mut f_value: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
                 "key" => {
                     f_key = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<EntriesSetKey>("key", &value)?,
+                        crate::propstring::parse_value::<
+                            crate::enums::EntriesSetKey,
+                        >("key", &value)?,
                     );
                 }
                 "value" => {
@@ -2834,7 +2734,7 @@ impl crate::propstring::PropertyString for EntriesSet {
     ) -> ::std::result::Result<(), crate::Error> {
         {
             let v = &self.key;
-            form.choice("key", v.as_str(), EntriesSetKey::VALUES)?;
+            form.choice("key", v.as_str(), crate::enums::EntriesSetKey::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.value {
             form.str(
@@ -4084,10 +3984,6 @@ impl ::std::fmt::Display for LxcMp {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc = " Network interface type."] pub enum LxcNetType { #[doc = "`veth`"] Veth =
-    "veth", }
-}
 /// Property string `LxcNet`.
 ///
 /// Syntax: `name=<string> [,bridge=<bridge>] [,firewall=<1|0>] [,gw=<GatewayIPv4>] [,gw6=<GatewayIPv6>] [,host-managed=<1|0>] [,hwaddr=<XX:XX:XX:XX:XX:XX>] [,ip=<(IPv4/CIDR|dhcp|manual)>] [,ip6=<(IPv6/CIDR|auto|dhcp|manual)>] [,link_down=<1|0>] [,mtu=<integer>] [,rate=<mbps>] [,tag=<integer>] [,trunks=<vlanid[;vlanid...]>] [,type=<veth>]`.
@@ -4146,7 +4042,7 @@ pub struct LxcNet {
     /// Pattern (Perl, whole value): `(?^:\d+(?:;\d+)*)`.
     pub trunks: ::std::option::Option<::std::string::String>,
     /// Network interface type.
-    pub r#type: ::std::option::Option<LxcNetType>,
+    pub r#type: ::std::option::Option<crate::enums::LxcNetType>,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
 }
@@ -4195,7 +4091,7 @@ impl crate::propstring::PropertyString for LxcNet {
         let mut f_rate: ::std::option::Option<f64> = ::std::option::Option::None;
         let mut f_tag: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_trunks: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-        let mut f_type: ::std::option::Option<LxcNetType> = ::std::option::Option::None;
+        let mut f_type: ::std::option::Option<crate::enums::LxcNetType> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
@@ -4287,7 +4183,9 @@ impl crate::propstring::PropertyString for LxcNet {
                 }
                 "type" => {
                     f_type = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<LxcNetType>("type", &value)?,
+                        crate::propstring::parse_value::<
+                            crate::enums::LxcNetType,
+                        >("type", &value)?,
                     );
                 }
                 _ => extra.push((key, value)),
@@ -4405,7 +4303,7 @@ impl crate::propstring::PropertyString for LxcNet {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.r#type {
-            form.choice("type", v.as_str(), LxcNetType::VALUES)?;
+            form.choice("type", v.as_str(), crate::enums::LxcNetType::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -4747,11 +4645,6 @@ impl ::std::fmt::Display for LxcUnused {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc = " Select the agent type"] #[doc = " "] #[doc = " Default: `virtio`."] pub
-    enum QemuAgentType { #[doc = "`virtio`"] Virtio = "virtio", #[doc = "`isa`"] Isa =
-    "isa", }
-}
 /// Property string `QemuAgent`.
 ///
 /// Syntax: `[enabled=]<1|0> [,freeze-fs=<1|0>] [,fstrim_cloned_disks=<1|0>] [,type=<virtio|isa>]`.
@@ -4778,7 +4671,7 @@ pub struct QemuAgent {
     /// Select the agent type
     ///
     /// Default: `virtio`.
-    pub r#type: ::std::option::Option<QemuAgentType>,
+    pub r#type: ::std::option::Option<crate::enums::QemuAgentType>,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
 }
@@ -4818,7 +4711,7 @@ impl crate::propstring::PropertyString for QemuAgent {
         let mut f_enabled: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_freeze_fs: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_fstrim_cloned_disks: ::std::option::Option<bool> = ::std::option::Option::None;
-        let mut f_type: ::std::option::Option<QemuAgentType> = ::std::option::Option::None;
+        let mut f_type: ::std::option::Option<crate::enums::QemuAgentType> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
@@ -4839,7 +4732,9 @@ impl crate::propstring::PropertyString for QemuAgent {
                 }
                 "type" => {
                     f_type = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<QemuAgentType>("type", &value)?,
+                        crate::propstring::parse_value::<
+                            crate::enums::QemuAgentType,
+                        >("type", &value)?,
                     );
                 }
                 _ => extra.push((key, value)),
@@ -4869,7 +4764,7 @@ impl crate::propstring::PropertyString for QemuAgent {
             form.bool("fstrim_cloned_disks", *v);
         }
         if let ::std::option::Option::Some(v) = &self.r#type {
-            form.choice("type", v.as_str(), QemuAgentType::VALUES)?;
+            form.choice("type", v.as_str(), crate::enums::QemuAgentType::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -4888,16 +4783,6 @@ impl ::std::fmt::Display for QemuAgent {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc = " Configure an audio device."] pub enum QemuAudio0Device { #[doc =
-    "`ich9-intel-hda`"] Ich9IntelHda = "ich9-intel-hda", #[doc = "`intel-hda`"] IntelHda
-    = "intel-hda", #[doc = "`AC97`"] AC97 = "AC97", }
-}
-crate::pve_enum! {
-    #[doc = " Driver backend for the audio device."] #[doc = " "] #[doc =
-    " Default: `spice`."] pub enum QemuAudio0Driver { #[doc = "`spice`"] Spice = "spice",
-    #[doc = "`none`"] None = "none", }
-}
 /// Property string `QemuAudio0`.
 ///
 /// Syntax: `device=<ich9-intel-hda|intel-hda|AC97> [,driver=<spice|none>]`.
@@ -4906,18 +4791,18 @@ crate::pve_enum! {
 #[derive(Debug, Clone, PartialEq)]
 pub struct QemuAudio0 {
     /// Configure an audio device.
-    pub device: QemuAudio0Device,
+    pub device: crate::enums::QemuAudio0Device,
     /// Driver backend for the audio device.
     ///
     /// Default: `spice`.
-    pub driver: ::std::option::Option<QemuAudio0Driver>,
+    pub driver: ::std::option::Option<crate::enums::Driver>,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
 }
 impl QemuAudio0 {
     /// The required keys; every optional one unset.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(device: QemuAudio0Device) -> Self {
+    pub fn new(device: crate::enums::QemuAudio0Device) -> Self {
         Self {
             device,
             driver: ::std::default::Default::default(),
@@ -4932,22 +4817,22 @@ impl crate::propstring::PropertyString for QemuAudio0 {
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
-        let mut f_device: ::std::option::Option<QemuAudio0Device> = ::std::option::Option::None;
-        let mut f_driver: ::std::option::Option<QemuAudio0Driver> = ::std::option::Option::None;
+        let mut f_device: ::std::option::Option<crate::enums::QemuAudio0Device> = ::std::option::Option::None;
+        let mut f_driver: ::std::option::Option<crate::enums::Driver> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
                 "device" => {
                     f_device = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuAudio0Device,
+                            crate::enums::QemuAudio0Device,
                         >("device", &value)?,
                     );
                 }
                 "driver" => {
                     f_driver = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuAudio0Driver,
+                            crate::enums::Driver,
                         >("driver", &value)?,
                     );
                 }
@@ -4967,10 +4852,10 @@ impl crate::propstring::PropertyString for QemuAudio0 {
     ) -> ::std::result::Result<(), crate::Error> {
         {
             let v = &self.device;
-            form.choice("device", v.as_str(), QemuAudio0Device::VALUES)?;
+            form.choice("device", v.as_str(), crate::enums::QemuAudio0Device::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.driver {
-            form.choice("driver", v.as_str(), QemuAudio0Driver::VALUES)?;
+            form.choice("driver", v.as_str(), crate::enums::Driver::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -4989,25 +4874,6 @@ impl ::std::fmt::Display for QemuAudio0 {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc =
-    " Size and type of the OVMF EFI vars. '4m' is newer and recommended, and required for Secure Boot. For backwards compatibility, '2m' is used if not otherwise specified. Ignored for VMs with arch=aarch64 (ARM)."]
-    #[doc = " "] #[doc = " Default: `2m`."] pub enum QemuEfidisk0Efitype { #[doc =
-    "`2m`"] V2m = "2m", #[doc = "`4m`"] V4m = "4m", }
-}
-crate::pve_enum! {
-    #[doc = " The drive's backing file's data format."] pub enum QemuEfidisk0Format {
-    #[doc = "`raw`"] Raw = "raw", #[doc = "`qcow`"] Qcow = "qcow", #[doc = "`qed`"] Qed =
-    "qed", #[doc = "`qcow2`"] Qcow2 = "qcow2", #[doc = "`vmdk`"] Vmdk = "vmdk", #[doc =
-    "`cloop`"] Cloop = "cloop", }
-}
-crate::pve_enum! {
-    #[doc =
-    " Informational marker indicating the version of the latest Microsoft UEFI certificates that have been enrolled by Proxmox VE. The value '2023k' means that the 'Microsoft UEFI CA 2023', the 'Windows UEFI CA 2023' and the 'Microsoft Corporation KEK 2K CA 2023' certificates are included. The values '2023' and '2023w' are deprecated and for compatibility only."]
-    #[doc = " "] #[doc = " Default: `2011`."] pub enum QemuEfidisk0MsCert { #[doc =
-    "`2011`"] V2011 = "2011", #[doc = "`2023`"] V2023 = "2023", #[doc = "`2023w`"] V2023w
-    = "2023w", #[doc = "`2023k`"] V2023k = "2023k", }
-}
 /// Property string `QemuEfidisk0`.
 ///
 /// Syntax: `[file=]<volume> [,efitype=<2m|4m>] [,format=<enum>] [,import-from=<source volume>] [,ms-cert=<enum>] [,pre-enrolled-keys=<1|0>] [,size=<DiskSize>]`.
@@ -5018,13 +4884,13 @@ pub struct QemuEfidisk0 {
     /// Size and type of the OVMF EFI vars. '4m' is newer and recommended, and required for Secure Boot. For backwards compatibility, '2m' is used if not otherwise specified. Ignored for VMs with arch=aarch64 (ARM).
     ///
     /// Default: `2m`.
-    pub efitype: ::std::option::Option<QemuEfidisk0Efitype>,
+    pub efitype: ::std::option::Option<crate::enums::Efitype>,
     /// The drive's backing volume.
     ///
     /// Format: `pve-volume-id-or-qm-path`.
     pub file: ::std::string::String,
     /// The drive's backing file's data format.
-    pub format: ::std::option::Option<QemuEfidisk0Format>,
+    pub format: ::std::option::Option<crate::enums::QemuEfidisk0Format>,
     /// Create a new disk, importing from this source (volume ID or absolute path). When an absolute path is specified, it's up to you to ensure that the source is not actively used by another process during the import!
     ///
     /// Format: `pve-volume-id-or-absolute-path`.
@@ -5032,7 +4898,7 @@ pub struct QemuEfidisk0 {
     /// Informational marker indicating the version of the latest Microsoft UEFI certificates that have been enrolled by Proxmox VE. The value '2023k' means that the 'Microsoft UEFI CA 2023', the 'Windows UEFI CA 2023' and the 'Microsoft Corporation KEK 2K CA 2023' certificates are included. The values '2023' and '2023w' are deprecated and for compatibility only.
     ///
     /// Default: `2011`.
-    pub ms_cert: ::std::option::Option<QemuEfidisk0MsCert>,
+    pub ms_cert: ::std::option::Option<crate::enums::MsCert>,
     /// Use am EFI vars template with distribution-specific and Microsoft Standard keys enrolled, if used with 'efitype=4m'. Note that this will enable Secure Boot by default, though it can still be turned off from within the VM.
     ///
     /// Default: `0`.
@@ -5075,11 +4941,11 @@ impl crate::propstring::PropertyString for QemuEfidisk0 {
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
-        let mut f_efitype: ::std::option::Option<QemuEfidisk0Efitype> = ::std::option::Option::None;
+        let mut f_efitype: ::std::option::Option<crate::enums::Efitype> = ::std::option::Option::None;
         let mut f_file: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-        let mut f_format: ::std::option::Option<QemuEfidisk0Format> = ::std::option::Option::None;
+        let mut f_format: ::std::option::Option<crate::enums::QemuEfidisk0Format> = ::std::option::Option::None;
         let mut f_import_from: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-        let mut f_ms_cert: ::std::option::Option<QemuEfidisk0MsCert> = ::std::option::Option::None;
+        let mut f_ms_cert: ::std::option::Option<crate::enums::MsCert> = ::std::option::Option::None;
         let mut f_pre_enrolled_keys: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_size: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
@@ -5088,7 +4954,7 @@ impl crate::propstring::PropertyString for QemuEfidisk0 {
                 "efitype" => {
                     f_efitype = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuEfidisk0Efitype,
+                            crate::enums::Efitype,
                         >("efitype", &value)?,
                     );
                 }
@@ -5102,7 +4968,7 @@ impl crate::propstring::PropertyString for QemuEfidisk0 {
                 "format" => {
                     f_format = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuEfidisk0Format,
+                            crate::enums::QemuEfidisk0Format,
                         >("format", &value)?,
                     );
                 }
@@ -5116,7 +4982,7 @@ impl crate::propstring::PropertyString for QemuEfidisk0 {
                 "ms-cert" => {
                     f_ms_cert = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuEfidisk0MsCert,
+                            crate::enums::MsCert,
                         >("ms-cert", &value)?,
                     );
                 }
@@ -5151,7 +5017,7 @@ impl crate::propstring::PropertyString for QemuEfidisk0 {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.efitype {
-            form.choice("efitype", v.as_str(), QemuEfidisk0Efitype::VALUES)?;
+            form.choice("efitype", v.as_str(), crate::enums::Efitype::VALUES)?;
         }
         {
             let v = &self.file;
@@ -5163,7 +5029,7 @@ impl crate::propstring::PropertyString for QemuEfidisk0 {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.choice("format", v.as_str(), QemuEfidisk0Format::VALUES)?;
+            form.choice("format", v.as_str(), crate::enums::QemuEfidisk0Format::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.import_from {
             form.str(
@@ -5174,7 +5040,7 @@ impl crate::propstring::PropertyString for QemuEfidisk0 {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.ms_cert {
-            form.choice("ms-cert", v.as_str(), QemuEfidisk0MsCert::VALUES)?;
+            form.choice("ms-cert", v.as_str(), crate::enums::MsCert::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.pre_enrolled_keys {
             form.bool("pre-enrolled-keys", *v);
@@ -5204,42 +5070,6 @@ impl ::std::fmt::Display for QemuEfidisk0 {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc = " AIO type to use."] pub enum QemuIdeAio { #[doc = "`native`"] Native =
-    "native", #[doc = "`threads`"] Threads = "threads", #[doc = "`io_uring`"] IoUring =
-    "io_uring", }
-}
-crate::pve_enum! {
-    #[doc = " The drive's cache mode"] pub enum QemuIdeCache { #[doc = "`none`"] None =
-    "none", #[doc = "`writethrough`"] Writethrough = "writethrough", #[doc =
-    "`writeback`"] Writeback = "writeback", #[doc = "`unsafe`"] Unsafe = "unsafe", #[doc
-    = "`directsync`"] Directsync = "directsync", }
-}
-crate::pve_enum! {
-    #[doc = " Controls whether to pass discard/trim requests to the underlying storage."]
-    pub enum QemuIdeDiscard { #[doc = "`ignore`"] Ignore = "ignore", #[doc = "`on`"] On =
-    "on", }
-}
-crate::pve_enum! {
-    #[doc = " The drive's backing file's data format."] pub enum QemuIdeFormat { #[doc =
-    "`raw`"] Raw = "raw", #[doc = "`qcow`"] Qcow = "qcow", #[doc = "`qed`"] Qed = "qed",
-    #[doc = "`qcow2`"] Qcow2 = "qcow2", #[doc = "`vmdk`"] Vmdk = "vmdk", #[doc =
-    "`cloop`"] Cloop = "cloop", }
-}
-crate::pve_enum! {
-    #[doc = " The drive's media type."] #[doc = " "] #[doc = " Default: `disk`."] pub
-    enum QemuIdeMedia { #[doc = "`cdrom`"] Cdrom = "cdrom", #[doc = "`disk`"] Disk =
-    "disk", }
-}
-crate::pve_enum! {
-    #[doc = " Read error action."] pub enum QemuIdeRerror { #[doc = "`ignore`"] Ignore =
-    "ignore", #[doc = "`report`"] Report = "report", #[doc = "`stop`"] Stop = "stop", }
-}
-crate::pve_enum! {
-    #[doc = " Write error action."] pub enum QemuIdeWerror { #[doc = "`enospc`"] Enospc =
-    "enospc", #[doc = "`ignore`"] Ignore = "ignore", #[doc = "`report`"] Report =
-    "report", #[doc = "`stop`"] Stop = "stop", }
-}
 /// Property string `QemuIde`.
 ///
 /// Syntax: `[file=]<volume> [,aio=<native|threads|io_uring>] [,backup=<1|0>] [,bps=<bps>] [,bps_max_length=<seconds>] [,bps_rd=<bps>] [,bps_rd_max_length=<seconds>] [,bps_wr=<bps>] [,bps_wr_max_length=<seconds>] [,cache=<enum>] [,detect_zeroes=<1|0>] [,discard=<ignore|on>] [,format=<enum>] [,import-from=<source volume>] [,iops=<iops>] [,iops_max=<iops>] [,iops_max_length=<seconds>] [,iops_rd=<iops>] [,iops_rd_max=<iops>] [,iops_rd_max_length=<seconds>] [,iops_wr=<iops>] [,iops_wr_max=<iops>] [,iops_wr_max_length=<seconds>] [,mbps=<mbps>] [,mbps_max=<mbps>] [,mbps_rd=<mbps>] [,mbps_rd_max=<mbps>] [,mbps_wr=<mbps>] [,mbps_wr_max=<mbps>] [,media=<cdrom|disk>] [,model=<model>] [,replicate=<1|0>] [,rerror=<ignore|report|stop>] [,serial=<serial>] [,shared=<1|0>] [,size=<DiskSize>] [,snapshot=<1|0>] [,ssd=<1|0>] [,werror=<enum>] [,wwn=<wwn>]`.
@@ -5248,7 +5078,7 @@ crate::pve_enum! {
 #[derive(Debug, Clone, PartialEq)]
 pub struct QemuIde {
     /// AIO type to use.
-    pub aio: ::std::option::Option<QemuIdeAio>,
+    pub aio: ::std::option::Option<crate::enums::Aio>,
     /// Whether the drive should be included when making backups.
     pub backup: ::std::option::Option<bool>,
     /// Maximum r/w speed in bytes per second.
@@ -5270,17 +5100,17 @@ pub struct QemuIde {
     /// Minimum: 1.
     pub bps_wr_max_length: ::std::option::Option<i64>,
     /// The drive's cache mode
-    pub cache: ::std::option::Option<QemuIdeCache>,
+    pub cache: ::std::option::Option<crate::enums::QemuIdeCache>,
     /// Controls whether to detect and try to optimize writes of zeroes.
     pub detect_zeroes: ::std::option::Option<bool>,
     /// Controls whether to pass discard/trim requests to the underlying storage.
-    pub discard: ::std::option::Option<QemuIdeDiscard>,
+    pub discard: ::std::option::Option<crate::enums::Discard>,
     /// The drive's backing volume.
     ///
     /// Format: `pve-volume-id-or-qm-path`.
     pub file: ::std::string::String,
     /// The drive's backing file's data format.
-    pub format: ::std::option::Option<QemuIdeFormat>,
+    pub format: ::std::option::Option<crate::enums::QemuEfidisk0Format>,
     /// Create a new disk, importing from this source (volume ID or absolute path). When an absolute path is specified, it's up to you to ensure that the source is not actively used by another process during the import!
     ///
     /// Format: `pve-volume-id-or-absolute-path`.
@@ -5324,7 +5154,7 @@ pub struct QemuIde {
     /// The drive's media type.
     ///
     /// Default: `disk`.
-    pub media: ::std::option::Option<QemuIdeMedia>,
+    pub media: ::std::option::Option<crate::enums::Media>,
     /// The drive's reported model name, url-encoded, up to 40 bytes long.
     ///
     /// Maximum length: 120. Format: `urlencoded`.
@@ -5334,7 +5164,7 @@ pub struct QemuIde {
     /// Default: `1`.
     pub replicate: ::std::option::Option<bool>,
     /// Read error action.
-    pub rerror: ::std::option::Option<QemuIdeRerror>,
+    pub rerror: ::std::option::Option<crate::enums::Rerror>,
     /// The drive's reported serial number, url-encoded, up to 20 bytes long.
     ///
     /// Maximum length: 60. Format: `urlencoded`.
@@ -5356,7 +5186,7 @@ pub struct QemuIde {
     /// Whether to expose this drive as an SSD, rather than a rotational hard disk.
     pub ssd: ::std::option::Option<bool>,
     /// Write error action.
-    pub werror: ::std::option::Option<QemuIdeWerror>,
+    pub werror: ::std::option::Option<crate::enums::Werror>,
     /// The drive's worldwide name, encoded as 16 bytes hex string, prefixed by '0x'.
     ///
     /// Pattern (Perl, whole value): `(?^:^(0x)[0-9a-fA-F]{16})`.
@@ -5448,7 +5278,7 @@ impl crate::propstring::PropertyString for QemuIde {
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
-        let mut f_aio: ::std::option::Option<QemuIdeAio> = ::std::option::Option::None;
+        let mut f_aio: ::std::option::Option<crate::enums::Aio> = ::std::option::Option::None;
         let mut f_backup: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_bps: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_bps_max_length: ::std::option::Option<i64> = ::std::option::Option::None;
@@ -5456,11 +5286,11 @@ impl crate::propstring::PropertyString for QemuIde {
         let mut f_bps_rd_max_length: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_bps_wr: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_bps_wr_max_length: ::std::option::Option<i64> = ::std::option::Option::None;
-        let mut f_cache: ::std::option::Option<QemuIdeCache> = ::std::option::Option::None;
+        let mut f_cache: ::std::option::Option<crate::enums::QemuIdeCache> = ::std::option::Option::None;
         let mut f_detect_zeroes: ::std::option::Option<bool> = ::std::option::Option::None;
-        let mut f_discard: ::std::option::Option<QemuIdeDiscard> = ::std::option::Option::None;
+        let mut f_discard: ::std::option::Option<crate::enums::Discard> = ::std::option::Option::None;
         let mut f_file: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-        let mut f_format: ::std::option::Option<QemuIdeFormat> = ::std::option::Option::None;
+        let mut f_format: ::std::option::Option<crate::enums::QemuEfidisk0Format> = ::std::option::Option::None;
         let mut f_import_from: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_iops: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_iops_max: ::std::option::Option<i64> = ::std::option::Option::None;
@@ -5477,23 +5307,25 @@ impl crate::propstring::PropertyString for QemuIde {
         let mut f_mbps_rd_max: ::std::option::Option<f64> = ::std::option::Option::None;
         let mut f_mbps_wr: ::std::option::Option<f64> = ::std::option::Option::None;
         let mut f_mbps_wr_max: ::std::option::Option<f64> = ::std::option::Option::None;
-        let mut f_media: ::std::option::Option<QemuIdeMedia> = ::std::option::Option::None;
+        let mut f_media: ::std::option::Option<crate::enums::Media> = ::std::option::Option::None;
         let mut f_model: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_replicate: ::std::option::Option<bool> = ::std::option::Option::None;
-        let mut f_rerror: ::std::option::Option<QemuIdeRerror> = ::std::option::Option::None;
+        let mut f_rerror: ::std::option::Option<crate::enums::Rerror> = ::std::option::Option::None;
         let mut f_serial: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_shared: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_size: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_snapshot: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_ssd: ::std::option::Option<bool> = ::std::option::Option::None;
-        let mut f_werror: ::std::option::Option<QemuIdeWerror> = ::std::option::Option::None;
+        let mut f_werror: ::std::option::Option<crate::enums::Werror> = ::std::option::Option::None;
         let mut f_wwn: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
                 "aio" => {
                     f_aio = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<QemuIdeAio>("aio", &value)?,
+                        crate::propstring::parse_value::<
+                            crate::enums::Aio,
+                        >("aio", &value)?,
                     );
                 }
                 "backup" => {
@@ -5537,7 +5369,9 @@ impl crate::propstring::PropertyString for QemuIde {
                 }
                 "cache" => {
                     f_cache = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<QemuIdeCache>("cache", &value)?,
+                        crate::propstring::parse_value::<
+                            crate::enums::QemuIdeCache,
+                        >("cache", &value)?,
                     );
                 }
                 "detect_zeroes" => {
@@ -5548,7 +5382,7 @@ impl crate::propstring::PropertyString for QemuIde {
                 "discard" => {
                     f_discard = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuIdeDiscard,
+                            crate::enums::Discard,
                         >("discard", &value)?,
                     );
                 }
@@ -5562,7 +5396,7 @@ impl crate::propstring::PropertyString for QemuIde {
                 "format" => {
                     f_format = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuIdeFormat,
+                            crate::enums::QemuEfidisk0Format,
                         >("format", &value)?,
                     );
                 }
@@ -5654,7 +5488,9 @@ impl crate::propstring::PropertyString for QemuIde {
                 }
                 "media" => {
                     f_media = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<QemuIdeMedia>("media", &value)?,
+                        crate::propstring::parse_value::<
+                            crate::enums::Media,
+                        >("media", &value)?,
                     );
                 }
                 "model" => {
@@ -5672,7 +5508,7 @@ impl crate::propstring::PropertyString for QemuIde {
                 "rerror" => {
                     f_rerror = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuIdeRerror,
+                            crate::enums::Rerror,
                         >("rerror", &value)?,
                     );
                 }
@@ -5708,7 +5544,7 @@ impl crate::propstring::PropertyString for QemuIde {
                 "werror" => {
                     f_werror = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuIdeWerror,
+                            crate::enums::Werror,
                         >("werror", &value)?,
                     );
                 }
@@ -5771,7 +5607,7 @@ impl crate::propstring::PropertyString for QemuIde {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.aio {
-            form.choice("aio", v.as_str(), QemuIdeAio::VALUES)?;
+            form.choice("aio", v.as_str(), crate::enums::Aio::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.backup {
             form.bool("backup", *v);
@@ -5825,13 +5661,13 @@ impl crate::propstring::PropertyString for QemuIde {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.cache {
-            form.choice("cache", v.as_str(), QemuIdeCache::VALUES)?;
+            form.choice("cache", v.as_str(), crate::enums::QemuIdeCache::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.detect_zeroes {
             form.bool("detect_zeroes", *v);
         }
         if let ::std::option::Option::Some(v) = &self.discard {
-            form.choice("discard", v.as_str(), QemuIdeDiscard::VALUES)?;
+            form.choice("discard", v.as_str(), crate::enums::Discard::VALUES)?;
         }
         {
             let v = &self.file;
@@ -5843,7 +5679,7 @@ impl crate::propstring::PropertyString for QemuIde {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.choice("format", v.as_str(), QemuIdeFormat::VALUES)?;
+            form.choice("format", v.as_str(), crate::enums::QemuEfidisk0Format::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.import_from {
             form.str(
@@ -5974,7 +5810,7 @@ impl crate::propstring::PropertyString for QemuIde {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.media {
-            form.choice("media", v.as_str(), QemuIdeMedia::VALUES)?;
+            form.choice("media", v.as_str(), crate::enums::Media::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.model {
             form.str(
@@ -5988,7 +5824,7 @@ impl crate::propstring::PropertyString for QemuIde {
             form.bool("replicate", *v);
         }
         if let ::std::option::Option::Some(v) = &self.rerror {
-            form.choice("rerror", v.as_str(), QemuIdeRerror::VALUES)?;
+            form.choice("rerror", v.as_str(), crate::enums::Rerror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.serial {
             form.str(
@@ -6016,7 +5852,7 @@ impl crate::propstring::PropertyString for QemuIde {
             form.bool("ssd", *v);
         }
         if let ::std::option::Option::Some(v) = &self.werror {
-            form.choice("werror", v.as_str(), QemuIdeWerror::VALUES)?;
+            form.choice("werror", v.as_str(), crate::enums::Werror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.wwn {
             form.str(
@@ -6143,12 +5979,6 @@ impl ::std::fmt::Display for QemuIvshmem {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc =
-    " Enable and set guest vIOMMU variant (Intel vIOMMU needs q35 to be set as machine type)."]
-    pub enum QemuMachineViommu { #[doc = "`intel`"] Intel = "intel", #[doc = "`virtio`"]
-    Virtio = "virtio", }
-}
 /// Property string `QemuMachine`.
 ///
 /// Syntax: `[[type=]<machine type>] [,aw-bits=<number>] [,enable-s3=<1|0>] [,enable-s4=<1|0>] [,viommu=<intel|virtio>]`.
@@ -6173,7 +6003,7 @@ pub struct QemuMachine {
     /// Maximum length: 40. Pattern (Perl, whole value): `(pc|pc(-i440fx)?-\d+(\.\d+)+(\+pve\d+)?(\.pxe)?|q35|pc-q35-\d+(\.\d+)+(\+pve\d+)?(\.pxe)?|virt(?:-\d+(\.\d+)+)?(\+pve\d+)?)`.
     pub r#type: ::std::option::Option<::std::string::String>,
     /// Enable and set guest vIOMMU variant (Intel vIOMMU needs q35 to be set as machine type).
-    pub viommu: ::std::option::Option<QemuMachineViommu>,
+    pub viommu: ::std::option::Option<crate::enums::Viommu>,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
 }
@@ -6204,7 +6034,7 @@ impl crate::propstring::PropertyString for QemuMachine {
         let mut f_enable_s3: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_enable_s4: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_type: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-        let mut f_viommu: ::std::option::Option<QemuMachineViommu> = ::std::option::Option::None;
+        let mut f_viommu: ::std::option::Option<crate::enums::Viommu> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
@@ -6233,7 +6063,7 @@ impl crate::propstring::PropertyString for QemuMachine {
                 "viommu" => {
                     f_viommu = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuMachineViommu,
+                            crate::enums::Viommu,
                         >("viommu", &value)?,
                     );
                 }
@@ -6276,7 +6106,7 @@ impl crate::propstring::PropertyString for QemuMachine {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.viommu {
-            form.choice("viommu", v.as_str(), QemuMachineViommu::VALUES)?;
+            form.choice("viommu", v.as_str(), crate::enums::Viommu::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -6376,19 +6206,6 @@ impl ::std::fmt::Display for QemuMemory {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc =
-    " Network Card Model. The 'virtio' model provides the best performance with very low CPU overhead. If your guest does not support this driver, it is usually best to use 'e1000'."]
-    pub enum QemuNetModel { #[doc = "`e1000`"] E1000 = "e1000", #[doc =
-    "`e1000-82540em`"] E1000_82540em = "e1000-82540em", #[doc = "`e1000-82544gc`"]
-    E1000_82544gc = "e1000-82544gc", #[doc = "`e1000-82545em`"] E1000_82545em =
-    "e1000-82545em", #[doc = "`e1000e`"] E1000e = "e1000e", #[doc = "`i82551`"] I82551 =
-    "i82551", #[doc = "`i82557b`"] I82557b = "i82557b", #[doc = "`i82559er`"] I82559er =
-    "i82559er", #[doc = "`ne2k_isa`"] Ne2kIsa = "ne2k_isa", #[doc = "`ne2k_pci`"] Ne2kPci
-    = "ne2k_pci", #[doc = "`pcnet`"] Pcnet = "pcnet", #[doc = "`rtl8139`"] Rtl8139 =
-    "rtl8139", #[doc = "`virtio`"] Virtio = "virtio", #[doc = "`vmxnet3`"] Vmxnet3 =
-    "vmxnet3", }
-}
 /// Property string `QemuNet`.
 ///
 /// Syntax: `[model=]<enum> [,bridge=<bridge>] [,firewall=<1|0>] [,link_down=<1|0>] [,macaddr=<XX:XX:XX:XX:XX:XX>] [,mtu=<integer>] [,queues=<integer>] [,rate=<number>] [,tag=<integer>] [,trunks=<vlanid[;vlanid...]>] [,<model>=<macaddr>]`.
@@ -6424,7 +6241,7 @@ pub struct QemuNet {
     /// Format: `mac-addr`.
     pub macaddr: ::std::option::Option<::std::string::String>,
     /// Network Card Model. The 'virtio' model provides the best performance with very low CPU overhead. If your guest does not support this driver, it is usually best to use 'e1000'.
-    pub model: QemuNetModel,
+    pub model: crate::enums::Model,
     /// Force MTU of network device (VirtIO only). Setting to '1' or empty will use the bridge MTU
     ///
     /// Range: 1 to 65520.
@@ -6451,7 +6268,7 @@ pub struct QemuNet {
 impl QemuNet {
     /// The required keys; every optional one unset.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(model: QemuNetModel) -> Self {
+    pub fn new(model: crate::enums::Model) -> Self {
         Self {
             bridge: ::std::default::Default::default(),
             firewall: ::std::default::Default::default(),
@@ -6553,7 +6370,7 @@ impl crate::propstring::PropertyString for QemuNet {
         let mut f_host_tunnel: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_link_down: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_macaddr: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-        let mut f_model: ::std::option::Option<QemuNetModel> = ::std::option::Option::None;
+        let mut f_model: ::std::option::Option<crate::enums::Model> = ::std::option::Option::None;
         let mut f_mtu: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_queues: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_rate: ::std::option::Option<f64> = ::std::option::Option::None;
@@ -6593,7 +6410,9 @@ impl crate::propstring::PropertyString for QemuNet {
                 }
                 "model" => {
                     f_model = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<QemuNetModel>("model", &value)?,
+                        crate::propstring::parse_value::<
+                            crate::enums::Model,
+                        >("model", &value)?,
                     );
                 }
                 "mtu" => {
@@ -6673,7 +6492,7 @@ impl crate::propstring::PropertyString for QemuNet {
         }
         {
             let v = &self.model;
-            form.choice("model", v.as_str(), QemuNetModel::VALUES)?;
+            form.choice("model", v.as_str(), crate::enums::Model::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.mtu {
             form.int(
@@ -6732,11 +6551,6 @@ impl ::std::fmt::Display for QemuNet {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc = " NUMA allocation policy."] pub enum QemuNumaPolicy { #[doc = "`preferred`"]
-    Preferred = "preferred", #[doc = "`bind`"] Bind = "bind", #[doc = "`interleave`"]
-    Interleave = "interleave", }
-}
 /// Property string `QemuNuma`.
 ///
 /// Syntax: `cpus=<id[-id];...> [,hostnodes=<id[-id];...>] [,memory=<number>] [,policy=<preferred|bind|interleave>]`.
@@ -6755,7 +6569,7 @@ pub struct QemuNuma {
     /// Amount of memory this NUMA node provides.
     pub memory: ::std::option::Option<f64>,
     /// NUMA allocation policy.
-    pub policy: ::std::option::Option<QemuNumaPolicy>,
+    pub policy: ::std::option::Option<crate::enums::Policy>,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
 }
@@ -6782,7 +6596,7 @@ impl crate::propstring::PropertyString for QemuNuma {
         let mut f_cpus: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_hostnodes: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_memory: ::std::option::Option<f64> = ::std::option::Option::None;
-        let mut f_policy: ::std::option::Option<QemuNumaPolicy> = ::std::option::Option::None;
+        let mut f_policy: ::std::option::Option<crate::enums::Policy> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
@@ -6808,7 +6622,7 @@ impl crate::propstring::PropertyString for QemuNuma {
                 "policy" => {
                     f_policy = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuNumaPolicy,
+                            crate::enums::Policy,
                         >("policy", &value)?,
                     );
                 }
@@ -6853,7 +6667,7 @@ impl crate::propstring::PropertyString for QemuNuma {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.policy {
-            form.choice("policy", v.as_str(), QemuNumaPolicy::VALUES)?;
+            form.choice("policy", v.as_str(), crate::enums::Policy::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -6872,42 +6686,6 @@ impl ::std::fmt::Display for QemuNuma {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc = " AIO type to use."] pub enum QemuSataAio { #[doc = "`native`"] Native =
-    "native", #[doc = "`threads`"] Threads = "threads", #[doc = "`io_uring`"] IoUring =
-    "io_uring", }
-}
-crate::pve_enum! {
-    #[doc = " The drive's cache mode"] pub enum QemuSataCache { #[doc = "`none`"] None =
-    "none", #[doc = "`writethrough`"] Writethrough = "writethrough", #[doc =
-    "`writeback`"] Writeback = "writeback", #[doc = "`unsafe`"] Unsafe = "unsafe", #[doc
-    = "`directsync`"] Directsync = "directsync", }
-}
-crate::pve_enum! {
-    #[doc = " Controls whether to pass discard/trim requests to the underlying storage."]
-    pub enum QemuSataDiscard { #[doc = "`ignore`"] Ignore = "ignore", #[doc = "`on`"] On
-    = "on", }
-}
-crate::pve_enum! {
-    #[doc = " The drive's backing file's data format."] pub enum QemuSataFormat { #[doc =
-    "`raw`"] Raw = "raw", #[doc = "`qcow`"] Qcow = "qcow", #[doc = "`qed`"] Qed = "qed",
-    #[doc = "`qcow2`"] Qcow2 = "qcow2", #[doc = "`vmdk`"] Vmdk = "vmdk", #[doc =
-    "`cloop`"] Cloop = "cloop", }
-}
-crate::pve_enum! {
-    #[doc = " The drive's media type."] #[doc = " "] #[doc = " Default: `disk`."] pub
-    enum QemuSataMedia { #[doc = "`cdrom`"] Cdrom = "cdrom", #[doc = "`disk`"] Disk =
-    "disk", }
-}
-crate::pve_enum! {
-    #[doc = " Read error action."] pub enum QemuSataRerror { #[doc = "`ignore`"] Ignore =
-    "ignore", #[doc = "`report`"] Report = "report", #[doc = "`stop`"] Stop = "stop", }
-}
-crate::pve_enum! {
-    #[doc = " Write error action."] pub enum QemuSataWerror { #[doc = "`enospc`"] Enospc
-    = "enospc", #[doc = "`ignore`"] Ignore = "ignore", #[doc = "`report`"] Report =
-    "report", #[doc = "`stop`"] Stop = "stop", }
-}
 /// Property string `QemuSata`.
 ///
 /// Syntax: `[file=]<volume> [,aio=<native|threads|io_uring>] [,backup=<1|0>] [,bps=<bps>] [,bps_max_length=<seconds>] [,bps_rd=<bps>] [,bps_rd_max_length=<seconds>] [,bps_wr=<bps>] [,bps_wr_max_length=<seconds>] [,cache=<enum>] [,detect_zeroes=<1|0>] [,discard=<ignore|on>] [,format=<enum>] [,import-from=<source volume>] [,iops=<iops>] [,iops_max=<iops>] [,iops_max_length=<seconds>] [,iops_rd=<iops>] [,iops_rd_max=<iops>] [,iops_rd_max_length=<seconds>] [,iops_wr=<iops>] [,iops_wr_max=<iops>] [,iops_wr_max_length=<seconds>] [,mbps=<mbps>] [,mbps_max=<mbps>] [,mbps_rd=<mbps>] [,mbps_rd_max=<mbps>] [,mbps_wr=<mbps>] [,mbps_wr_max=<mbps>] [,media=<cdrom|disk>] [,replicate=<1|0>] [,rerror=<ignore|report|stop>] [,serial=<serial>] [,shared=<1|0>] [,size=<DiskSize>] [,snapshot=<1|0>] [,ssd=<1|0>] [,werror=<enum>] [,wwn=<wwn>]`.
@@ -6916,7 +6694,7 @@ crate::pve_enum! {
 #[derive(Debug, Clone, PartialEq)]
 pub struct QemuSata {
     /// AIO type to use.
-    pub aio: ::std::option::Option<QemuSataAio>,
+    pub aio: ::std::option::Option<crate::enums::Aio>,
     /// Whether the drive should be included when making backups.
     pub backup: ::std::option::Option<bool>,
     /// Maximum r/w speed in bytes per second.
@@ -6938,17 +6716,17 @@ pub struct QemuSata {
     /// Minimum: 1.
     pub bps_wr_max_length: ::std::option::Option<i64>,
     /// The drive's cache mode
-    pub cache: ::std::option::Option<QemuSataCache>,
+    pub cache: ::std::option::Option<crate::enums::QemuIdeCache>,
     /// Controls whether to detect and try to optimize writes of zeroes.
     pub detect_zeroes: ::std::option::Option<bool>,
     /// Controls whether to pass discard/trim requests to the underlying storage.
-    pub discard: ::std::option::Option<QemuSataDiscard>,
+    pub discard: ::std::option::Option<crate::enums::Discard>,
     /// The drive's backing volume.
     ///
     /// Format: `pve-volume-id-or-qm-path`.
     pub file: ::std::string::String,
     /// The drive's backing file's data format.
-    pub format: ::std::option::Option<QemuSataFormat>,
+    pub format: ::std::option::Option<crate::enums::QemuEfidisk0Format>,
     /// Create a new disk, importing from this source (volume ID or absolute path). When an absolute path is specified, it's up to you to ensure that the source is not actively used by another process during the import!
     ///
     /// Format: `pve-volume-id-or-absolute-path`.
@@ -6992,13 +6770,13 @@ pub struct QemuSata {
     /// The drive's media type.
     ///
     /// Default: `disk`.
-    pub media: ::std::option::Option<QemuSataMedia>,
+    pub media: ::std::option::Option<crate::enums::Media>,
     /// Whether the drive should considered for replication jobs.
     ///
     /// Default: `1`.
     pub replicate: ::std::option::Option<bool>,
     /// Read error action.
-    pub rerror: ::std::option::Option<QemuSataRerror>,
+    pub rerror: ::std::option::Option<crate::enums::Rerror>,
     /// The drive's reported serial number, url-encoded, up to 20 bytes long.
     ///
     /// Maximum length: 60. Format: `urlencoded`.
@@ -7020,7 +6798,7 @@ pub struct QemuSata {
     /// Whether to expose this drive as an SSD, rather than a rotational hard disk.
     pub ssd: ::std::option::Option<bool>,
     /// Write error action.
-    pub werror: ::std::option::Option<QemuSataWerror>,
+    pub werror: ::std::option::Option<crate::enums::Werror>,
     /// The drive's worldwide name, encoded as 16 bytes hex string, prefixed by '0x'.
     ///
     /// Pattern (Perl, whole value): `(?^:^(0x)[0-9a-fA-F]{16})`.
@@ -7111,7 +6889,7 @@ impl crate::propstring::PropertyString for QemuSata {
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
-        let mut f_aio: ::std::option::Option<QemuSataAio> = ::std::option::Option::None;
+        let mut f_aio: ::std::option::Option<crate::enums::Aio> = ::std::option::Option::None;
         let mut f_backup: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_bps: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_bps_max_length: ::std::option::Option<i64> = ::std::option::Option::None;
@@ -7119,11 +6897,11 @@ impl crate::propstring::PropertyString for QemuSata {
         let mut f_bps_rd_max_length: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_bps_wr: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_bps_wr_max_length: ::std::option::Option<i64> = ::std::option::Option::None;
-        let mut f_cache: ::std::option::Option<QemuSataCache> = ::std::option::Option::None;
+        let mut f_cache: ::std::option::Option<crate::enums::QemuIdeCache> = ::std::option::Option::None;
         let mut f_detect_zeroes: ::std::option::Option<bool> = ::std::option::Option::None;
-        let mut f_discard: ::std::option::Option<QemuSataDiscard> = ::std::option::Option::None;
+        let mut f_discard: ::std::option::Option<crate::enums::Discard> = ::std::option::Option::None;
         let mut f_file: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-        let mut f_format: ::std::option::Option<QemuSataFormat> = ::std::option::Option::None;
+        let mut f_format: ::std::option::Option<crate::enums::QemuEfidisk0Format> = ::std::option::Option::None;
         let mut f_import_from: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_iops: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_iops_max: ::std::option::Option<i64> = ::std::option::Option::None;
@@ -7140,22 +6918,24 @@ impl crate::propstring::PropertyString for QemuSata {
         let mut f_mbps_rd_max: ::std::option::Option<f64> = ::std::option::Option::None;
         let mut f_mbps_wr: ::std::option::Option<f64> = ::std::option::Option::None;
         let mut f_mbps_wr_max: ::std::option::Option<f64> = ::std::option::Option::None;
-        let mut f_media: ::std::option::Option<QemuSataMedia> = ::std::option::Option::None;
+        let mut f_media: ::std::option::Option<crate::enums::Media> = ::std::option::Option::None;
         let mut f_replicate: ::std::option::Option<bool> = ::std::option::Option::None;
-        let mut f_rerror: ::std::option::Option<QemuSataRerror> = ::std::option::Option::None;
+        let mut f_rerror: ::std::option::Option<crate::enums::Rerror> = ::std::option::Option::None;
         let mut f_serial: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_shared: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_size: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_snapshot: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_ssd: ::std::option::Option<bool> = ::std::option::Option::None;
-        let mut f_werror: ::std::option::Option<QemuSataWerror> = ::std::option::Option::None;
+        let mut f_werror: ::std::option::Option<crate::enums::Werror> = ::std::option::Option::None;
         let mut f_wwn: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
                 "aio" => {
                     f_aio = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<QemuSataAio>("aio", &value)?,
+                        crate::propstring::parse_value::<
+                            crate::enums::Aio,
+                        >("aio", &value)?,
                     );
                 }
                 "backup" => {
@@ -7199,7 +6979,9 @@ impl crate::propstring::PropertyString for QemuSata {
                 }
                 "cache" => {
                     f_cache = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<QemuSataCache>("cache", &value)?,
+                        crate::propstring::parse_value::<
+                            crate::enums::QemuIdeCache,
+                        >("cache", &value)?,
                     );
                 }
                 "detect_zeroes" => {
@@ -7210,7 +6992,7 @@ impl crate::propstring::PropertyString for QemuSata {
                 "discard" => {
                     f_discard = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuSataDiscard,
+                            crate::enums::Discard,
                         >("discard", &value)?,
                     );
                 }
@@ -7224,7 +7006,7 @@ impl crate::propstring::PropertyString for QemuSata {
                 "format" => {
                     f_format = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuSataFormat,
+                            crate::enums::QemuEfidisk0Format,
                         >("format", &value)?,
                     );
                 }
@@ -7316,7 +7098,9 @@ impl crate::propstring::PropertyString for QemuSata {
                 }
                 "media" => {
                     f_media = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<QemuSataMedia>("media", &value)?,
+                        crate::propstring::parse_value::<
+                            crate::enums::Media,
+                        >("media", &value)?,
                     );
                 }
                 "replicate" => {
@@ -7327,7 +7111,7 @@ impl crate::propstring::PropertyString for QemuSata {
                 "rerror" => {
                     f_rerror = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuSataRerror,
+                            crate::enums::Rerror,
                         >("rerror", &value)?,
                     );
                 }
@@ -7363,7 +7147,7 @@ impl crate::propstring::PropertyString for QemuSata {
                 "werror" => {
                     f_werror = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuSataWerror,
+                            crate::enums::Werror,
                         >("werror", &value)?,
                     );
                 }
@@ -7425,7 +7209,7 @@ impl crate::propstring::PropertyString for QemuSata {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.aio {
-            form.choice("aio", v.as_str(), QemuSataAio::VALUES)?;
+            form.choice("aio", v.as_str(), crate::enums::Aio::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.backup {
             form.bool("backup", *v);
@@ -7479,13 +7263,13 @@ impl crate::propstring::PropertyString for QemuSata {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.cache {
-            form.choice("cache", v.as_str(), QemuSataCache::VALUES)?;
+            form.choice("cache", v.as_str(), crate::enums::QemuIdeCache::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.detect_zeroes {
             form.bool("detect_zeroes", *v);
         }
         if let ::std::option::Option::Some(v) = &self.discard {
-            form.choice("discard", v.as_str(), QemuSataDiscard::VALUES)?;
+            form.choice("discard", v.as_str(), crate::enums::Discard::VALUES)?;
         }
         {
             let v = &self.file;
@@ -7497,7 +7281,7 @@ impl crate::propstring::PropertyString for QemuSata {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.choice("format", v.as_str(), QemuSataFormat::VALUES)?;
+            form.choice("format", v.as_str(), crate::enums::QemuEfidisk0Format::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.import_from {
             form.str(
@@ -7628,13 +7412,13 @@ impl crate::propstring::PropertyString for QemuSata {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.media {
-            form.choice("media", v.as_str(), QemuSataMedia::VALUES)?;
+            form.choice("media", v.as_str(), crate::enums::Media::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.replicate {
             form.bool("replicate", *v);
         }
         if let ::std::option::Option::Some(v) = &self.rerror {
-            form.choice("rerror", v.as_str(), QemuSataRerror::VALUES)?;
+            form.choice("rerror", v.as_str(), crate::enums::Rerror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.serial {
             form.str(
@@ -7662,7 +7446,7 @@ impl crate::propstring::PropertyString for QemuSata {
             form.bool("ssd", *v);
         }
         if let ::std::option::Option::Some(v) = &self.werror {
-            form.choice("werror", v.as_str(), QemuSataWerror::VALUES)?;
+            form.choice("werror", v.as_str(), crate::enums::Werror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.wwn {
             form.str(
@@ -7689,42 +7473,6 @@ impl ::std::fmt::Display for QemuSata {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc = " AIO type to use."] pub enum QemuScsiAio { #[doc = "`native`"] Native =
-    "native", #[doc = "`threads`"] Threads = "threads", #[doc = "`io_uring`"] IoUring =
-    "io_uring", }
-}
-crate::pve_enum! {
-    #[doc = " The drive's cache mode"] pub enum QemuScsiCache { #[doc = "`none`"] None =
-    "none", #[doc = "`writethrough`"] Writethrough = "writethrough", #[doc =
-    "`writeback`"] Writeback = "writeback", #[doc = "`unsafe`"] Unsafe = "unsafe", #[doc
-    = "`directsync`"] Directsync = "directsync", }
-}
-crate::pve_enum! {
-    #[doc = " Controls whether to pass discard/trim requests to the underlying storage."]
-    pub enum QemuScsiDiscard { #[doc = "`ignore`"] Ignore = "ignore", #[doc = "`on`"] On
-    = "on", }
-}
-crate::pve_enum! {
-    #[doc = " The drive's backing file's data format."] pub enum QemuScsiFormat { #[doc =
-    "`raw`"] Raw = "raw", #[doc = "`qcow`"] Qcow = "qcow", #[doc = "`qed`"] Qed = "qed",
-    #[doc = "`qcow2`"] Qcow2 = "qcow2", #[doc = "`vmdk`"] Vmdk = "vmdk", #[doc =
-    "`cloop`"] Cloop = "cloop", }
-}
-crate::pve_enum! {
-    #[doc = " The drive's media type."] #[doc = " "] #[doc = " Default: `disk`."] pub
-    enum QemuScsiMedia { #[doc = "`cdrom`"] Cdrom = "cdrom", #[doc = "`disk`"] Disk =
-    "disk", }
-}
-crate::pve_enum! {
-    #[doc = " Read error action."] pub enum QemuScsiRerror { #[doc = "`ignore`"] Ignore =
-    "ignore", #[doc = "`report`"] Report = "report", #[doc = "`stop`"] Stop = "stop", }
-}
-crate::pve_enum! {
-    #[doc = " Write error action."] pub enum QemuScsiWerror { #[doc = "`enospc`"] Enospc
-    = "enospc", #[doc = "`ignore`"] Ignore = "ignore", #[doc = "`report`"] Report =
-    "report", #[doc = "`stop`"] Stop = "stop", }
-}
 /// Property string `QemuScsi`.
 ///
 /// Syntax: `[file=]<volume> [,aio=<native|threads|io_uring>] [,backup=<1|0>] [,bps=<bps>] [,bps_max_length=<seconds>] [,bps_rd=<bps>] [,bps_rd_max_length=<seconds>] [,bps_wr=<bps>] [,bps_wr_max_length=<seconds>] [,cache=<enum>] [,detect_zeroes=<1|0>] [,discard=<ignore|on>] [,format=<enum>] [,import-from=<source volume>] [,iops=<iops>] [,iops_max=<iops>] [,iops_max_length=<seconds>] [,iops_rd=<iops>] [,iops_rd_max=<iops>] [,iops_rd_max_length=<seconds>] [,iops_wr=<iops>] [,iops_wr_max=<iops>] [,iops_wr_max_length=<seconds>] [,iothread=<1|0>] [,mbps=<mbps>] [,mbps_max=<mbps>] [,mbps_rd=<mbps>] [,mbps_rd_max=<mbps>] [,mbps_wr=<mbps>] [,mbps_wr_max=<mbps>] [,media=<cdrom|disk>] [,product=<product>] [,queues=<integer>] [,replicate=<1|0>] [,rerror=<ignore|report|stop>] [,ro=<1|0>] [,scsiblock=<1|0>] [,serial=<serial>] [,shared=<1|0>] [,size=<DiskSize>] [,snapshot=<1|0>] [,ssd=<1|0>] [,vendor=<vendor>] [,werror=<enum>] [,wwn=<wwn>]`.
@@ -7733,7 +7481,7 @@ crate::pve_enum! {
 #[derive(Debug, Clone, PartialEq)]
 pub struct QemuScsi {
     /// AIO type to use.
-    pub aio: ::std::option::Option<QemuScsiAio>,
+    pub aio: ::std::option::Option<crate::enums::Aio>,
     /// Whether the drive should be included when making backups.
     pub backup: ::std::option::Option<bool>,
     /// Maximum r/w speed in bytes per second.
@@ -7755,17 +7503,17 @@ pub struct QemuScsi {
     /// Minimum: 1.
     pub bps_wr_max_length: ::std::option::Option<i64>,
     /// The drive's cache mode
-    pub cache: ::std::option::Option<QemuScsiCache>,
+    pub cache: ::std::option::Option<crate::enums::QemuIdeCache>,
     /// Controls whether to detect and try to optimize writes of zeroes.
     pub detect_zeroes: ::std::option::Option<bool>,
     /// Controls whether to pass discard/trim requests to the underlying storage.
-    pub discard: ::std::option::Option<QemuScsiDiscard>,
+    pub discard: ::std::option::Option<crate::enums::Discard>,
     /// The drive's backing volume.
     ///
     /// Format: `pve-volume-id-or-qm-path`.
     pub file: ::std::string::String,
     /// The drive's backing file's data format.
-    pub format: ::std::option::Option<QemuScsiFormat>,
+    pub format: ::std::option::Option<crate::enums::QemuEfidisk0Format>,
     /// Create a new disk, importing from this source (volume ID or absolute path). When an absolute path is specified, it's up to you to ensure that the source is not actively used by another process during the import!
     ///
     /// Format: `pve-volume-id-or-absolute-path`.
@@ -7811,7 +7559,7 @@ pub struct QemuScsi {
     /// The drive's media type.
     ///
     /// Default: `disk`.
-    pub media: ::std::option::Option<QemuScsiMedia>,
+    pub media: ::std::option::Option<crate::enums::Media>,
     /// The drive's product name, up to 16 bytes long.
     ///
     /// Pattern (Perl, whole value): `[A-Za-z0-9\-_\s]{,16}`.
@@ -7825,7 +7573,7 @@ pub struct QemuScsi {
     /// Default: `1`.
     pub replicate: ::std::option::Option<bool>,
     /// Read error action.
-    pub rerror: ::std::option::Option<QemuScsiRerror>,
+    pub rerror: ::std::option::Option<crate::enums::Rerror>,
     /// Whether the drive is read-only.
     pub ro: ::std::option::Option<bool>,
     /// whether to use scsi-block for full passthrough of host block device
@@ -7859,7 +7607,7 @@ pub struct QemuScsi {
     /// Pattern (Perl, whole value): `[A-Za-z0-9\-_\s]{,8}`.
     pub vendor: ::std::option::Option<::std::string::String>,
     /// Write error action.
-    pub werror: ::std::option::Option<QemuScsiWerror>,
+    pub werror: ::std::option::Option<crate::enums::Werror>,
     /// The drive's worldwide name, encoded as 16 bytes hex string, prefixed by '0x'.
     ///
     /// Pattern (Perl, whole value): `(?^:^(0x)[0-9a-fA-F]{16})`.
@@ -7956,7 +7704,7 @@ impl crate::propstring::PropertyString for QemuScsi {
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
-        let mut f_aio: ::std::option::Option<QemuScsiAio> = ::std::option::Option::None;
+        let mut f_aio: ::std::option::Option<crate::enums::Aio> = ::std::option::Option::None;
         let mut f_backup: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_bps: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_bps_max_length: ::std::option::Option<i64> = ::std::option::Option::None;
@@ -7964,11 +7712,11 @@ impl crate::propstring::PropertyString for QemuScsi {
         let mut f_bps_rd_max_length: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_bps_wr: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_bps_wr_max_length: ::std::option::Option<i64> = ::std::option::Option::None;
-        let mut f_cache: ::std::option::Option<QemuScsiCache> = ::std::option::Option::None;
+        let mut f_cache: ::std::option::Option<crate::enums::QemuIdeCache> = ::std::option::Option::None;
         let mut f_detect_zeroes: ::std::option::Option<bool> = ::std::option::Option::None;
-        let mut f_discard: ::std::option::Option<QemuScsiDiscard> = ::std::option::Option::None;
+        let mut f_discard: ::std::option::Option<crate::enums::Discard> = ::std::option::Option::None;
         let mut f_file: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-        let mut f_format: ::std::option::Option<QemuScsiFormat> = ::std::option::Option::None;
+        let mut f_format: ::std::option::Option<crate::enums::QemuEfidisk0Format> = ::std::option::Option::None;
         let mut f_import_from: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_iops: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_iops_max: ::std::option::Option<i64> = ::std::option::Option::None;
@@ -7986,11 +7734,11 @@ impl crate::propstring::PropertyString for QemuScsi {
         let mut f_mbps_rd_max: ::std::option::Option<f64> = ::std::option::Option::None;
         let mut f_mbps_wr: ::std::option::Option<f64> = ::std::option::Option::None;
         let mut f_mbps_wr_max: ::std::option::Option<f64> = ::std::option::Option::None;
-        let mut f_media: ::std::option::Option<QemuScsiMedia> = ::std::option::Option::None;
+        let mut f_media: ::std::option::Option<crate::enums::Media> = ::std::option::Option::None;
         let mut f_product: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_queues: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_replicate: ::std::option::Option<bool> = ::std::option::Option::None;
-        let mut f_rerror: ::std::option::Option<QemuScsiRerror> = ::std::option::Option::None;
+        let mut f_rerror: ::std::option::Option<crate::enums::Rerror> = ::std::option::Option::None;
         let mut f_ro: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_scsiblock: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_serial: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
@@ -7999,14 +7747,16 @@ impl crate::propstring::PropertyString for QemuScsi {
         let mut f_snapshot: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_ssd: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_vendor: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-        let mut f_werror: ::std::option::Option<QemuScsiWerror> = ::std::option::Option::None;
+        let mut f_werror: ::std::option::Option<crate::enums::Werror> = ::std::option::Option::None;
         let mut f_wwn: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
                 "aio" => {
                     f_aio = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<QemuScsiAio>("aio", &value)?,
+                        crate::propstring::parse_value::<
+                            crate::enums::Aio,
+                        >("aio", &value)?,
                     );
                 }
                 "backup" => {
@@ -8050,7 +7800,9 @@ impl crate::propstring::PropertyString for QemuScsi {
                 }
                 "cache" => {
                     f_cache = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<QemuScsiCache>("cache", &value)?,
+                        crate::propstring::parse_value::<
+                            crate::enums::QemuIdeCache,
+                        >("cache", &value)?,
                     );
                 }
                 "detect_zeroes" => {
@@ -8061,7 +7813,7 @@ impl crate::propstring::PropertyString for QemuScsi {
                 "discard" => {
                     f_discard = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuScsiDiscard,
+                            crate::enums::Discard,
                         >("discard", &value)?,
                     );
                 }
@@ -8075,7 +7827,7 @@ impl crate::propstring::PropertyString for QemuScsi {
                 "format" => {
                     f_format = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuScsiFormat,
+                            crate::enums::QemuEfidisk0Format,
                         >("format", &value)?,
                     );
                 }
@@ -8172,7 +7924,9 @@ impl crate::propstring::PropertyString for QemuScsi {
                 }
                 "media" => {
                     f_media = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<QemuScsiMedia>("media", &value)?,
+                        crate::propstring::parse_value::<
+                            crate::enums::Media,
+                        >("media", &value)?,
                     );
                 }
                 "product" => {
@@ -8195,7 +7949,7 @@ impl crate::propstring::PropertyString for QemuScsi {
                 "rerror" => {
                     f_rerror = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuScsiRerror,
+                            crate::enums::Rerror,
                         >("rerror", &value)?,
                     );
                 }
@@ -8248,7 +8002,7 @@ impl crate::propstring::PropertyString for QemuScsi {
                 "werror" => {
                     f_werror = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuScsiWerror,
+                            crate::enums::Werror,
                         >("werror", &value)?,
                     );
                 }
@@ -8316,7 +8070,7 @@ impl crate::propstring::PropertyString for QemuScsi {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.aio {
-            form.choice("aio", v.as_str(), QemuScsiAio::VALUES)?;
+            form.choice("aio", v.as_str(), crate::enums::Aio::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.backup {
             form.bool("backup", *v);
@@ -8370,13 +8124,13 @@ impl crate::propstring::PropertyString for QemuScsi {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.cache {
-            form.choice("cache", v.as_str(), QemuScsiCache::VALUES)?;
+            form.choice("cache", v.as_str(), crate::enums::QemuIdeCache::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.detect_zeroes {
             form.bool("detect_zeroes", *v);
         }
         if let ::std::option::Option::Some(v) = &self.discard {
-            form.choice("discard", v.as_str(), QemuScsiDiscard::VALUES)?;
+            form.choice("discard", v.as_str(), crate::enums::Discard::VALUES)?;
         }
         {
             let v = &self.file;
@@ -8388,7 +8142,7 @@ impl crate::propstring::PropertyString for QemuScsi {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.choice("format", v.as_str(), QemuScsiFormat::VALUES)?;
+            form.choice("format", v.as_str(), crate::enums::QemuEfidisk0Format::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.import_from {
             form.str(
@@ -8522,7 +8276,7 @@ impl crate::propstring::PropertyString for QemuScsi {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.media {
-            form.choice("media", v.as_str(), QemuScsiMedia::VALUES)?;
+            form.choice("media", v.as_str(), crate::enums::Media::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.product {
             form.str(
@@ -8544,7 +8298,7 @@ impl crate::propstring::PropertyString for QemuScsi {
             form.bool("replicate", *v);
         }
         if let ::std::option::Option::Some(v) = &self.rerror {
-            form.choice("rerror", v.as_str(), QemuScsiRerror::VALUES)?;
+            form.choice("rerror", v.as_str(), crate::enums::Rerror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.ro {
             form.bool("ro", *v);
@@ -8586,7 +8340,7 @@ impl crate::propstring::PropertyString for QemuScsi {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.werror {
-            form.choice("werror", v.as_str(), QemuScsiWerror::VALUES)?;
+            form.choice("werror", v.as_str(), crate::enums::Werror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.wwn {
             form.str(
@@ -8613,12 +8367,6 @@ impl ::std::fmt::Display for QemuScsi {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc = " Enable video streaming. Uses compression for detected video streams."]
-    #[doc = " "] #[doc = " Default: `off`."] pub enum QemuSpiceEnhancementsVideostreaming
-    { #[doc = "`off`"] Off = "off", #[doc = "`all`"] All = "all", #[doc = "`filter`"]
-    Filter = "filter", }
-}
 /// Property string `QemuSpiceEnhancements`.
 ///
 /// Syntax: `[foldersharing=<1|0>] [,videostreaming=<off|all|filter>]`.
@@ -8633,7 +8381,7 @@ pub struct QemuSpiceEnhancements {
     /// Enable video streaming. Uses compression for detected video streams.
     ///
     /// Default: `off`.
-    pub videostreaming: ::std::option::Option<QemuSpiceEnhancementsVideostreaming>,
+    pub videostreaming: ::std::option::Option<crate::enums::Videostreaming>,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
 }
@@ -8656,9 +8404,7 @@ impl crate::propstring::PropertyString for QemuSpiceEnhancements {
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
         let mut f_foldersharing: ::std::option::Option<bool> = ::std::option::Option::None;
-        let mut f_videostreaming: ::std::option::Option<
-            QemuSpiceEnhancementsVideostreaming,
-        > = ::std::option::Option::None;
+        let mut f_videostreaming: ::std::option::Option<crate::enums::Videostreaming> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
@@ -8670,7 +8416,7 @@ impl crate::propstring::PropertyString for QemuSpiceEnhancements {
                 "videostreaming" => {
                     f_videostreaming = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuSpiceEnhancementsVideostreaming,
+                            crate::enums::Videostreaming,
                         >("videostreaming", &value)?,
                     );
                 }
@@ -8694,7 +8440,7 @@ impl crate::propstring::PropertyString for QemuSpiceEnhancements {
             form.choice(
                 "videostreaming",
                 v.as_str(),
-                QemuSpiceEnhancementsVideostreaming::VALUES,
+                crate::enums::Videostreaming::VALUES,
             )?;
         }
         for (k, v) in &self.extra {
@@ -8714,16 +8460,6 @@ impl ::std::fmt::Display for QemuSpiceEnhancements {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc = " Format of the image."] pub enum QemuTpmstate0Format { #[doc = "`raw`"] Raw
-    = "raw", #[doc = "`qcow2`"] Qcow2 = "qcow2", #[doc = "`vmdk`"] Vmdk = "vmdk", }
-}
-crate::pve_enum! {
-    #[doc =
-    " The TPM interface version. v2.0 is newer and should be preferred. Note that this cannot be changed later on."]
-    #[doc = " "] #[doc = " Default: `v1.2`."] pub enum QemuTpmstate0Version { #[doc =
-    "`v1.2`"] V1_2 = "v1.2", #[doc = "`v2.0`"] V2_0 = "v2.0", }
-}
 /// Property string `QemuTpmstate0`.
 ///
 /// Syntax: `[file=]<volume> [,format=<raw|qcow2|vmdk>] [,import-from=<source volume>] [,size=<DiskSize>] [,version=<v1.2|v2.0>]`.
@@ -8736,7 +8472,7 @@ pub struct QemuTpmstate0 {
     /// Format: `pve-volume-id-or-qm-path`.
     pub file: ::std::string::String,
     /// Format of the image.
-    pub format: ::std::option::Option<QemuTpmstate0Format>,
+    pub format: ::std::option::Option<crate::enums::QemuTpmstate0Format>,
     /// Create a new disk, importing from this source (volume ID or absolute path). When an absolute path is specified, it's up to you to ensure that the source is not actively used by another process during the import!
     ///
     /// Format: `pve-volume-id-or-absolute-path`.
@@ -8748,7 +8484,7 @@ pub struct QemuTpmstate0 {
     /// The TPM interface version. v2.0 is newer and should be preferred. Note that this cannot be changed later on.
     ///
     /// Default: `v1.2`.
-    pub version: ::std::option::Option<QemuTpmstate0Version>,
+    pub version: ::std::option::Option<crate::enums::Version>,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
 }
@@ -8782,10 +8518,10 @@ impl crate::propstring::PropertyString for QemuTpmstate0 {
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
         let mut f_file: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-        let mut f_format: ::std::option::Option<QemuTpmstate0Format> = ::std::option::Option::None;
+        let mut f_format: ::std::option::Option<crate::enums::QemuTpmstate0Format> = ::std::option::Option::None;
         let mut f_import_from: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_size: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-        let mut f_version: ::std::option::Option<QemuTpmstate0Version> = ::std::option::Option::None;
+        let mut f_version: ::std::option::Option<crate::enums::Version> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
@@ -8799,7 +8535,7 @@ impl crate::propstring::PropertyString for QemuTpmstate0 {
                 "format" => {
                     f_format = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuTpmstate0Format,
+                            crate::enums::QemuTpmstate0Format,
                         >("format", &value)?,
                     );
                 }
@@ -8820,7 +8556,7 @@ impl crate::propstring::PropertyString for QemuTpmstate0 {
                 "version" => {
                     f_version = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuTpmstate0Version,
+                            crate::enums::Version,
                         >("version", &value)?,
                     );
                 }
@@ -8850,7 +8586,11 @@ impl crate::propstring::PropertyString for QemuTpmstate0 {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.choice("format", v.as_str(), QemuTpmstate0Format::VALUES)?;
+            form.choice(
+                "format",
+                v.as_str(),
+                crate::enums::QemuTpmstate0Format::VALUES,
+            )?;
         }
         if let ::std::option::Option::Some(v) = &self.import_from {
             form.str(
@@ -8869,7 +8609,7 @@ impl crate::propstring::PropertyString for QemuTpmstate0 {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.version {
-            form.choice("version", v.as_str(), QemuTpmstate0Version::VALUES)?;
+            form.choice("version", v.as_str(), crate::enums::Version::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -9108,21 +8848,6 @@ impl ::std::fmt::Display for QemuUsb {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc =
-    " Enable a specific clipboard. If not set, depending on the display type the SPICE one will be added. Live migration with a VNC clipboard is not possible with QEMU machine version \\< 10.1."]
-    pub enum QemuVgaClipboard { #[doc = "`vnc`"] Vnc = "vnc", }
-}
-crate::pve_enum! {
-    #[doc = " Select the VGA type. Using type 'cirrus' is not recommended."] #[doc = " "]
-    #[doc = " Default: `std`."] pub enum QemuVgaType { #[doc = "`cirrus`"] Cirrus =
-    "cirrus", #[doc = "`qxl`"] Qxl = "qxl", #[doc = "`qxl2`"] Qxl2 = "qxl2", #[doc =
-    "`qxl3`"] Qxl3 = "qxl3", #[doc = "`qxl4`"] Qxl4 = "qxl4", #[doc = "`none`"] None =
-    "none", #[doc = "`serial0`"] Serial0 = "serial0", #[doc = "`serial1`"] Serial1 =
-    "serial1", #[doc = "`serial2`"] Serial2 = "serial2", #[doc = "`serial3`"] Serial3 =
-    "serial3", #[doc = "`std`"] Std = "std", #[doc = "`virtio`"] Virtio = "virtio", #[doc
-    = "`virtio-gl`"] VirtioGl = "virtio-gl", #[doc = "`vmware`"] Vmware = "vmware", }
-}
 /// Property string `QemuVga`.
 ///
 /// Syntax: `[[type=]<enum>] [,clipboard=<vnc>] [,memory=<integer>]`.
@@ -9131,7 +8856,7 @@ crate::pve_enum! {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct QemuVga {
     /// Enable a specific clipboard. If not set, depending on the display type the SPICE one will be added. Live migration with a VNC clipboard is not possible with QEMU machine version \< 10.1.
-    pub clipboard: ::std::option::Option<QemuVgaClipboard>,
+    pub clipboard: ::std::option::Option<crate::enums::Clipboard>,
     /// Sets the VGA memory (in MiB). Has no effect with serial display.
     ///
     /// Range: 4 to 512.
@@ -9139,7 +8864,7 @@ pub struct QemuVga {
     /// Select the VGA type. Using type 'cirrus' is not recommended.
     ///
     /// Default: `std`.
-    pub r#type: ::std::option::Option<QemuVgaType>,
+    pub r#type: ::std::option::Option<crate::enums::QemuVgaType>,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
 }
@@ -9164,16 +8889,16 @@ impl crate::propstring::PropertyString for QemuVga {
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
-        let mut f_clipboard: ::std::option::Option<QemuVgaClipboard> = ::std::option::Option::None;
+        let mut f_clipboard: ::std::option::Option<crate::enums::Clipboard> = ::std::option::Option::None;
         let mut f_memory: ::std::option::Option<i64> = ::std::option::Option::None;
-        let mut f_type: ::std::option::Option<QemuVgaType> = ::std::option::Option::None;
+        let mut f_type: ::std::option::Option<crate::enums::QemuVgaType> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
                 "clipboard" => {
                     f_clipboard = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuVgaClipboard,
+                            crate::enums::Clipboard,
                         >("clipboard", &value)?,
                     );
                 }
@@ -9184,7 +8909,9 @@ impl crate::propstring::PropertyString for QemuVga {
                 }
                 "type" => {
                     f_type = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<QemuVgaType>("type", &value)?,
+                        crate::propstring::parse_value::<
+                            crate::enums::QemuVgaType,
+                        >("type", &value)?,
                     );
                 }
                 _ => extra.push((key, value)),
@@ -9202,7 +8929,7 @@ impl crate::propstring::PropertyString for QemuVga {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.clipboard {
-            form.choice("clipboard", v.as_str(), QemuVgaClipboard::VALUES)?;
+            form.choice("clipboard", v.as_str(), crate::enums::Clipboard::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.memory {
             form.int(
@@ -9213,7 +8940,7 @@ impl crate::propstring::PropertyString for QemuVga {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.r#type {
-            form.choice("type", v.as_str(), QemuVgaType::VALUES)?;
+            form.choice("type", v.as_str(), crate::enums::QemuVgaType::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -9232,42 +8959,6 @@ impl ::std::fmt::Display for QemuVga {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc = " AIO type to use."] pub enum QemuVirtioAio { #[doc = "`native`"] Native =
-    "native", #[doc = "`threads`"] Threads = "threads", #[doc = "`io_uring`"] IoUring =
-    "io_uring", }
-}
-crate::pve_enum! {
-    #[doc = " The drive's cache mode"] pub enum QemuVirtioCache { #[doc = "`none`"] None
-    = "none", #[doc = "`writethrough`"] Writethrough = "writethrough", #[doc =
-    "`writeback`"] Writeback = "writeback", #[doc = "`unsafe`"] Unsafe = "unsafe", #[doc
-    = "`directsync`"] Directsync = "directsync", }
-}
-crate::pve_enum! {
-    #[doc = " Controls whether to pass discard/trim requests to the underlying storage."]
-    pub enum QemuVirtioDiscard { #[doc = "`ignore`"] Ignore = "ignore", #[doc = "`on`"]
-    On = "on", }
-}
-crate::pve_enum! {
-    #[doc = " The drive's backing file's data format."] pub enum QemuVirtioFormat { #[doc
-    = "`raw`"] Raw = "raw", #[doc = "`qcow`"] Qcow = "qcow", #[doc = "`qed`"] Qed =
-    "qed", #[doc = "`qcow2`"] Qcow2 = "qcow2", #[doc = "`vmdk`"] Vmdk = "vmdk", #[doc =
-    "`cloop`"] Cloop = "cloop", }
-}
-crate::pve_enum! {
-    #[doc = " The drive's media type."] #[doc = " "] #[doc = " Default: `disk`."] pub
-    enum QemuVirtioMedia { #[doc = "`cdrom`"] Cdrom = "cdrom", #[doc = "`disk`"] Disk =
-    "disk", }
-}
-crate::pve_enum! {
-    #[doc = " Read error action."] pub enum QemuVirtioRerror { #[doc = "`ignore`"] Ignore
-    = "ignore", #[doc = "`report`"] Report = "report", #[doc = "`stop`"] Stop = "stop", }
-}
-crate::pve_enum! {
-    #[doc = " Write error action."] pub enum QemuVirtioWerror { #[doc = "`enospc`"]
-    Enospc = "enospc", #[doc = "`ignore`"] Ignore = "ignore", #[doc = "`report`"] Report
-    = "report", #[doc = "`stop`"] Stop = "stop", }
-}
 /// Property string `QemuVirtio`.
 ///
 /// Syntax: `[file=]<volume> [,aio=<native|threads|io_uring>] [,backup=<1|0>] [,bps=<bps>] [,bps_max_length=<seconds>] [,bps_rd=<bps>] [,bps_rd_max_length=<seconds>] [,bps_wr=<bps>] [,bps_wr_max_length=<seconds>] [,cache=<enum>] [,detect_zeroes=<1|0>] [,discard=<ignore|on>] [,format=<enum>] [,import-from=<source volume>] [,iops=<iops>] [,iops_max=<iops>] [,iops_max_length=<seconds>] [,iops_rd=<iops>] [,iops_rd_max=<iops>] [,iops_rd_max_length=<seconds>] [,iops_wr=<iops>] [,iops_wr_max=<iops>] [,iops_wr_max_length=<seconds>] [,iothread=<1|0>] [,mbps=<mbps>] [,mbps_max=<mbps>] [,mbps_rd=<mbps>] [,mbps_rd_max=<mbps>] [,mbps_wr=<mbps>] [,mbps_wr_max=<mbps>] [,media=<cdrom|disk>] [,replicate=<1|0>] [,rerror=<ignore|report|stop>] [,ro=<1|0>] [,serial=<serial>] [,shared=<1|0>] [,size=<DiskSize>] [,snapshot=<1|0>] [,werror=<enum>]`.
@@ -9276,7 +8967,7 @@ crate::pve_enum! {
 #[derive(Debug, Clone, PartialEq)]
 pub struct QemuVirtio {
     /// AIO type to use.
-    pub aio: ::std::option::Option<QemuVirtioAio>,
+    pub aio: ::std::option::Option<crate::enums::Aio>,
     /// Whether the drive should be included when making backups.
     pub backup: ::std::option::Option<bool>,
     /// Maximum r/w speed in bytes per second.
@@ -9298,17 +8989,17 @@ pub struct QemuVirtio {
     /// Minimum: 1.
     pub bps_wr_max_length: ::std::option::Option<i64>,
     /// The drive's cache mode
-    pub cache: ::std::option::Option<QemuVirtioCache>,
+    pub cache: ::std::option::Option<crate::enums::QemuIdeCache>,
     /// Controls whether to detect and try to optimize writes of zeroes.
     pub detect_zeroes: ::std::option::Option<bool>,
     /// Controls whether to pass discard/trim requests to the underlying storage.
-    pub discard: ::std::option::Option<QemuVirtioDiscard>,
+    pub discard: ::std::option::Option<crate::enums::Discard>,
     /// The drive's backing volume.
     ///
     /// Format: `pve-volume-id-or-qm-path`.
     pub file: ::std::string::String,
     /// The drive's backing file's data format.
-    pub format: ::std::option::Option<QemuVirtioFormat>,
+    pub format: ::std::option::Option<crate::enums::QemuEfidisk0Format>,
     /// Create a new disk, importing from this source (volume ID or absolute path). When an absolute path is specified, it's up to you to ensure that the source is not actively used by another process during the import!
     ///
     /// Format: `pve-volume-id-or-absolute-path`.
@@ -9354,13 +9045,13 @@ pub struct QemuVirtio {
     /// The drive's media type.
     ///
     /// Default: `disk`.
-    pub media: ::std::option::Option<QemuVirtioMedia>,
+    pub media: ::std::option::Option<crate::enums::Media>,
     /// Whether the drive should considered for replication jobs.
     ///
     /// Default: `1`.
     pub replicate: ::std::option::Option<bool>,
     /// Read error action.
-    pub rerror: ::std::option::Option<QemuVirtioRerror>,
+    pub rerror: ::std::option::Option<crate::enums::Rerror>,
     /// Whether the drive is read-only.
     pub ro: ::std::option::Option<bool>,
     /// The drive's reported serial number, url-encoded, up to 20 bytes long.
@@ -9382,7 +9073,7 @@ pub struct QemuVirtio {
     /// Controls qemu's snapshot mode feature. If activated, changes made to the disk are temporary and will be discarded when the VM is shutdown.
     pub snapshot: ::std::option::Option<bool>,
     /// Write error action.
-    pub werror: ::std::option::Option<QemuVirtioWerror>,
+    pub werror: ::std::option::Option<crate::enums::Werror>,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
 }
@@ -9469,7 +9160,7 @@ impl crate::propstring::PropertyString for QemuVirtio {
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
-        let mut f_aio: ::std::option::Option<QemuVirtioAio> = ::std::option::Option::None;
+        let mut f_aio: ::std::option::Option<crate::enums::Aio> = ::std::option::Option::None;
         let mut f_backup: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_bps: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_bps_max_length: ::std::option::Option<i64> = ::std::option::Option::None;
@@ -9477,11 +9168,11 @@ impl crate::propstring::PropertyString for QemuVirtio {
         let mut f_bps_rd_max_length: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_bps_wr: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_bps_wr_max_length: ::std::option::Option<i64> = ::std::option::Option::None;
-        let mut f_cache: ::std::option::Option<QemuVirtioCache> = ::std::option::Option::None;
+        let mut f_cache: ::std::option::Option<crate::enums::QemuIdeCache> = ::std::option::Option::None;
         let mut f_detect_zeroes: ::std::option::Option<bool> = ::std::option::Option::None;
-        let mut f_discard: ::std::option::Option<QemuVirtioDiscard> = ::std::option::Option::None;
+        let mut f_discard: ::std::option::Option<crate::enums::Discard> = ::std::option::Option::None;
         let mut f_file: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-        let mut f_format: ::std::option::Option<QemuVirtioFormat> = ::std::option::Option::None;
+        let mut f_format: ::std::option::Option<crate::enums::QemuEfidisk0Format> = ::std::option::Option::None;
         let mut f_import_from: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_iops: ::std::option::Option<i64> = ::std::option::Option::None;
         let mut f_iops_max: ::std::option::Option<i64> = ::std::option::Option::None;
@@ -9499,21 +9190,23 @@ impl crate::propstring::PropertyString for QemuVirtio {
         let mut f_mbps_rd_max: ::std::option::Option<f64> = ::std::option::Option::None;
         let mut f_mbps_wr: ::std::option::Option<f64> = ::std::option::Option::None;
         let mut f_mbps_wr_max: ::std::option::Option<f64> = ::std::option::Option::None;
-        let mut f_media: ::std::option::Option<QemuVirtioMedia> = ::std::option::Option::None;
+        let mut f_media: ::std::option::Option<crate::enums::Media> = ::std::option::Option::None;
         let mut f_replicate: ::std::option::Option<bool> = ::std::option::Option::None;
-        let mut f_rerror: ::std::option::Option<QemuVirtioRerror> = ::std::option::Option::None;
+        let mut f_rerror: ::std::option::Option<crate::enums::Rerror> = ::std::option::Option::None;
         let mut f_ro: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_serial: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_shared: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_size: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_snapshot: ::std::option::Option<bool> = ::std::option::Option::None;
-        let mut f_werror: ::std::option::Option<QemuVirtioWerror> = ::std::option::Option::None;
+        let mut f_werror: ::std::option::Option<crate::enums::Werror> = ::std::option::Option::None;
         let mut extra = ::std::vec::Vec::new();
         for (key, value) in pairs {
             match key.as_str() {
                 "aio" => {
                     f_aio = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<QemuVirtioAio>("aio", &value)?,
+                        crate::propstring::parse_value::<
+                            crate::enums::Aio,
+                        >("aio", &value)?,
                     );
                 }
                 "backup" => {
@@ -9558,7 +9251,7 @@ impl crate::propstring::PropertyString for QemuVirtio {
                 "cache" => {
                     f_cache = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuVirtioCache,
+                            crate::enums::QemuIdeCache,
                         >("cache", &value)?,
                     );
                 }
@@ -9570,7 +9263,7 @@ impl crate::propstring::PropertyString for QemuVirtio {
                 "discard" => {
                     f_discard = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuVirtioDiscard,
+                            crate::enums::Discard,
                         >("discard", &value)?,
                     );
                 }
@@ -9584,7 +9277,7 @@ impl crate::propstring::PropertyString for QemuVirtio {
                 "format" => {
                     f_format = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuVirtioFormat,
+                            crate::enums::QemuEfidisk0Format,
                         >("format", &value)?,
                     );
                 }
@@ -9682,7 +9375,7 @@ impl crate::propstring::PropertyString for QemuVirtio {
                 "media" => {
                     f_media = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuVirtioMedia,
+                            crate::enums::Media,
                         >("media", &value)?,
                     );
                 }
@@ -9694,7 +9387,7 @@ impl crate::propstring::PropertyString for QemuVirtio {
                 "rerror" => {
                     f_rerror = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuVirtioRerror,
+                            crate::enums::Rerror,
                         >("rerror", &value)?,
                     );
                 }
@@ -9730,7 +9423,7 @@ impl crate::propstring::PropertyString for QemuVirtio {
                 "werror" => {
                     f_werror = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuVirtioWerror,
+                            crate::enums::Werror,
                         >("werror", &value)?,
                     );
                 }
@@ -9785,7 +9478,7 @@ impl crate::propstring::PropertyString for QemuVirtio {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.aio {
-            form.choice("aio", v.as_str(), QemuVirtioAio::VALUES)?;
+            form.choice("aio", v.as_str(), crate::enums::Aio::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.backup {
             form.bool("backup", *v);
@@ -9839,13 +9532,13 @@ impl crate::propstring::PropertyString for QemuVirtio {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.cache {
-            form.choice("cache", v.as_str(), QemuVirtioCache::VALUES)?;
+            form.choice("cache", v.as_str(), crate::enums::QemuIdeCache::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.detect_zeroes {
             form.bool("detect_zeroes", *v);
         }
         if let ::std::option::Option::Some(v) = &self.discard {
-            form.choice("discard", v.as_str(), QemuVirtioDiscard::VALUES)?;
+            form.choice("discard", v.as_str(), crate::enums::Discard::VALUES)?;
         }
         {
             let v = &self.file;
@@ -9857,7 +9550,7 @@ impl crate::propstring::PropertyString for QemuVirtio {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
-            form.choice("format", v.as_str(), QemuVirtioFormat::VALUES)?;
+            form.choice("format", v.as_str(), crate::enums::QemuEfidisk0Format::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.import_from {
             form.str(
@@ -9991,13 +9684,13 @@ impl crate::propstring::PropertyString for QemuVirtio {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.media {
-            form.choice("media", v.as_str(), QemuVirtioMedia::VALUES)?;
+            form.choice("media", v.as_str(), crate::enums::Media::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.replicate {
             form.bool("replicate", *v);
         }
         if let ::std::option::Option::Some(v) = &self.rerror {
-            form.choice("rerror", v.as_str(), QemuVirtioRerror::VALUES)?;
+            form.choice("rerror", v.as_str(), crate::enums::Rerror::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.ro {
             form.bool("ro", *v);
@@ -10025,7 +9718,7 @@ impl crate::propstring::PropertyString for QemuVirtio {
             form.bool("snapshot", *v);
         }
         if let ::std::option::Option::Some(v) = &self.werror {
-            form.choice("werror", v.as_str(), QemuVirtioWerror::VALUES)?;
+            form.choice("werror", v.as_str(), crate::enums::Werror::VALUES)?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -10044,13 +9737,6 @@ impl ::std::fmt::Display for QemuVirtio {
         crate::propstring::display(self, f)
     }
 }
-crate::pve_enum! {
-    #[doc =
-    " The caching policy the file system should use (auto, always, metadata, never)."]
-    #[doc = " "] #[doc = " Default: `auto`."] pub enum QemuVirtiofsCache { #[doc =
-    "`auto`"] Auto = "auto", #[doc = "`always`"] Always = "always", #[doc = "`metadata`"]
-    Metadata = "metadata", #[doc = "`never`"] Never = "never", }
-}
 /// Property string `QemuVirtiofs`.
 ///
 /// Syntax: `[dirid=]<mapping-id> [,cache=<enum>] [,direct-io=<1|0>] [,expose-acl=<1|0>] [,expose-xattr=<1|0>]`.
@@ -10061,7 +9747,7 @@ pub struct QemuVirtiofs {
     /// The caching policy the file system should use (auto, always, metadata, never).
     ///
     /// Default: `auto`.
-    pub cache: ::std::option::Option<QemuVirtiofsCache>,
+    pub cache: ::std::option::Option<crate::enums::QemuVirtiofsCache>,
     /// Honor the O_DIRECT flag passed down by guest applications.
     ///
     /// Default: `0`.
@@ -10104,7 +9790,7 @@ impl crate::propstring::PropertyString for QemuVirtiofs {
     fn from_pairs(
         pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
     ) -> ::std::result::Result<Self, crate::propstring::PropError> {
-        let mut f_cache: ::std::option::Option<QemuVirtiofsCache> = ::std::option::Option::None;
+        let mut f_cache: ::std::option::Option<crate::enums::QemuVirtiofsCache> = ::std::option::Option::None;
         let mut f_direct_io: ::std::option::Option<bool> = ::std::option::Option::None;
         let mut f_dirid: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
         let mut f_expose_acl: ::std::option::Option<bool> = ::std::option::Option::None;
@@ -10115,7 +9801,7 @@ impl crate::propstring::PropertyString for QemuVirtiofs {
                 "cache" => {
                     f_cache = ::std::option::Option::Some(
                         crate::propstring::parse_value::<
-                            QemuVirtiofsCache,
+                            crate::enums::QemuVirtiofsCache,
                         >("cache", &value)?,
                     );
                 }
@@ -10159,7 +9845,7 @@ impl crate::propstring::PropertyString for QemuVirtiofs {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.cache {
-            form.choice("cache", v.as_str(), QemuVirtiofsCache::VALUES)?;
+            form.choice("cache", v.as_str(), crate::enums::QemuVirtiofsCache::VALUES)?;
         }
         if let ::std::option::Option::Some(v) = &self.direct_io {
             form.bool("direct-io", *v);

@@ -314,7 +314,8 @@ impl std::error::Error for Error {}
 #[cfg(test)]
 mod tests {
     use super::Error;
-    use crate::formats::{QemuNet, QemuNetModel};
+    use crate::enums::Model;
+    use crate::formats::QemuNet;
 
     /// What a caller writes: `?` on a property string inside a function returning [`Error`].
     fn bridge_of(net: &str) -> Result<String, Error> {
@@ -338,7 +339,7 @@ mod tests {
         );
         assert_eq!(e.status(), None);
         let net: QemuNet = "e1000,bridge=vmbr0".parse().unwrap();
-        assert_eq!(net.model, QemuNetModel::E1000);
+        assert_eq!(net.model, Model::E1000);
     }
 
     #[test]

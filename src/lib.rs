@@ -3,6 +3,7 @@
 //! * [`api`]: one async function per method of the schema, in modules that follow the API tree
 //!   (`api::nodes::qemu::status::start::post`), with a parameters struct and a return type each.
 //! * [`formats`]: typed property strings (`net0=virtio,bridge=vmbr0`).
+//! * [`enums`]: the schema's enumerated strings, one type each, shared across methods.
 //! * [`catalog`]: every method with its permissions, token rules and task behaviour.
 //! * [`Client`]: authentication (API token or ticket), TLS (strict, CA file, pinned fingerprint),
 //!   PVE's encoding rules, typed [`Error`]s, and [`Client::wait_task`].
@@ -50,6 +51,13 @@ pub use secret::Secret;
 #[allow(clippy::all, missing_docs)]
 pub mod formats {
     include!(concat!(env!("OUT_DIR"), "/formats.rs"));
+}
+
+/// Enumerated strings, generated from the schema's `enum`s: one type per key and set of values,
+/// shared by every method that uses it.
+#[allow(clippy::all, missing_docs)]
+pub mod enums {
+    include!(concat!(env!("OUT_DIR"), "/enums.rs"));
 }
 
 /// One module per API path, one function per method, generated from the schema.

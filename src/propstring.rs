@@ -185,9 +185,9 @@ pub fn display<P: PropertyString>(value: &P, f: &mut fmt::Formatter<'_>) -> fmt:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::enums::{Model, Viommu};
     use crate::formats::{
-        LxcMp, LxcNet, LxcRootfs, QemuAgent, QemuMachine, QemuMachineViommu, QemuMemory, QemuNet,
-        QemuNetModel, QemuScsi,
+        LxcMp, LxcNet, LxcRootfs, QemuAgent, QemuMachine, QemuMemory, QemuNet, QemuScsi,
     };
 
     #[test]
@@ -195,7 +195,7 @@ mod tests {
         let net: QemuNet = "virtio=BC:24:11:10:01:00,bridge=vmbr0,firewall=1"
             .parse()
             .unwrap();
-        assert_eq!(net.model, QemuNetModel::Virtio);
+        assert_eq!(net.model, Model::Virtio);
         assert_eq!(net.macaddr.as_deref(), Some("BC:24:11:10:01:00"));
         assert_eq!(net.bridge.as_deref(), Some("vmbr0"));
         assert_eq!(net.firewall, Some(true));
@@ -205,14 +205,14 @@ mod tests {
     #[test]
     fn default_key_and_round_trip() {
         let net: QemuNet = "e1000,bridge=vmbr1,tag=20,link_down=0".parse().unwrap();
-        assert_eq!(net.model, QemuNetModel::E1000);
+        assert_eq!(net.model, Model::E1000);
         assert_eq!(net.link_down, Some(false));
         let text = net.to_string();
         assert_eq!(text, "e1000,bridge=vmbr1,link_down=0,tag=20");
         assert_eq!(text.parse::<QemuNet>().unwrap(), net);
         let machine: QemuMachine = "q35,viommu=virtio".parse().unwrap();
         assert_eq!(machine.r#type.as_deref(), Some("q35"));
-        assert_eq!(machine.viommu, Some(QemuMachineViommu::Virtio));
+        assert_eq!(machine.viommu, Some(Viommu::Virtio));
     }
 
     #[test]
@@ -221,7 +221,7 @@ mod tests {
         assert_eq!(net.extra, vec![("future-key".to_string(), "7".to_string())]);
         assert!(net.to_string().ends_with("future-key=7"));
         let net: QemuNet = "model=newnic9000".parse().unwrap();
-        assert_eq!(net.model, QemuNetModel::Unlisted("newnic9000".into()));
+        assert_eq!(net.model, Model::Unlisted("newnic9000".into()));
     }
 
     #[test]
@@ -263,7 +263,7 @@ mod tests {
         same::<LxcMp>("local-lvm:vm-200-disk-1,mp=/mnt/data,backup=1,size=8G");
         // The SDK's own values print the same way: the default key's value without its name.
         assert_eq!(QemuMemory::new(2048).to_string(), "2048");
-        let mut net = QemuNet::new(QemuNetModel::Virtio);
+        let mut net = QemuNet::new(Model::Virtio);
         net.macaddr = Some("BC:24:11:00:00:01".into());
         net.firewall = Some(true);
         net.bridge = Some("vmbr0".into());
@@ -275,7 +275,7 @@ mod tests {
 
     #[test]
     fn writing_checks_ranges_and_commas() {
-        let mut net = QemuNet::new(QemuNetModel::Virtio);
+        let mut net = QemuNet::new(Model::Virtio);
         net.mtu = Some(70000);
         let e = to_string_checked(&net).unwrap_err().to_string();
         assert!(e.contains("mtu") && e.contains("maximum"), "{e}");

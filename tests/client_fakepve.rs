@@ -8,7 +8,8 @@ use std::time::Duration;
 use common::{FakePve, alice, builder, root_ticket};
 use proxmox_mcp::api::nodes::qemu;
 use proxmox_mcp::apidoc::HttpMethod;
-use proxmox_mcp::formats::{QemuNet, QemuNetModel};
+use proxmox_mcp::enums::Model;
+use proxmox_mcp::formats::QemuNet;
 use proxmox_mcp::params::Form;
 use proxmox_mcp::{Client, Error, TlsMode, WaitOptions};
 use serde_json::{Value, json};
@@ -305,7 +306,7 @@ async fn a_bad_parameter_is_a_bad_request_naming_the_field() {
         0,
         QemuNet {
             bridge: Some("vmbr0".into()),
-            ..QemuNet::new(QemuNetModel::Unlisted("rtl9999".into()))
+            ..QemuNet::new(Model::Unlisted("rtl9999".into()))
         },
     );
     let e = qemu::config::put(&client, "pve1", 101, &params)
@@ -334,8 +335,8 @@ async fn a_bad_parameter_is_a_bad_request_naming_the_field() {
     );
     assert!(pve.requests().await.is_empty());
     // Answers still decode values a newer PVE may send.
-    let model: QemuNetModel = serde_json::from_value(json!("rtl9999")).unwrap();
-    assert_eq!(model, QemuNetModel::Unlisted("rtl9999".into()));
+    let model: Model = serde_json::from_value(json!("rtl9999")).unwrap();
+    assert_eq!(model, Model::Unlisted("rtl9999".into()));
     assert!(!model.is_listed());
     // The schema's ranges are checked before anything is sent.
     pve.clear_requests().await;
@@ -457,7 +458,7 @@ async fn property_strings_round_trip_through_pve() {
         .and_then(Value::as_str)
         .expect("net3 in the config");
     let back: QemuNet = stored.parse().unwrap();
-    assert_eq!(back.model, QemuNetModel::Virtio);
+    assert_eq!(back.model, Model::Virtio);
     assert_eq!(back.bridge.as_deref(), Some("vmbr1"));
     assert_eq!(back.tag, Some(42));
     assert_eq!(back.firewall, Some(true));

@@ -489,10 +489,8 @@ async fn task_waits_poll_gently_survive_passing_errors_and_keep_the_upid() {
 async fn the_upload_method_is_refused_until_multipart_exists() {
     let pve = FakePve::start().await;
     let c = alice(&pve);
-    let params = nodes::storage::upload::PostParams::new(
-        nodes::storage::upload::PostContent::Iso,
-        "x.iso".into(),
-    );
+    let params =
+        nodes::storage::upload::PostParams::new(proxmox_mcp::enums::Content::Iso, "x.iso".into());
     let e = nodes::storage::upload::post(&c, "pve1", "local", &params)
         .await
         .unwrap_err();

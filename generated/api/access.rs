@@ -23,10 +23,6 @@ pub async fn get(
 }
 /// `/access/acl`
 pub mod acl {
-    crate::pve_enum! {
-        pub enum GetResponseItemType { #[doc = "`user`"] User = "user", #[doc =
-        "`group`"] Group = "group", #[doc = "`token`"] Token = "token", }
-    }
     /// `GetResponseItem` returned by PVE.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
     pub struct GetResponseItem {
@@ -41,7 +37,7 @@ pub mod acl {
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub roleid: ::std::option::Option<::std::string::String>,
         #[serde(default)]
-        pub r#type: ::std::option::Option<GetResponseItemType>,
+        pub r#type: ::std::option::Option<crate::enums::AclType>,
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub ugid: ::std::option::Option<::std::string::String>,
     }
@@ -174,10 +170,6 @@ pub mod acl {
 }
 /// `/access/domains`
 pub mod domains {
-    crate::pve_enum! {
-        #[doc = " Two-factor authentication provider."] pub enum GetResponseItemTfa {
-        #[doc = "`yubico`"] Yubico = "yubico", #[doc = "`oath`"] Oath = "oath", }
-    }
     /// `GetResponseItem` returned by PVE.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
     pub struct GetResponseItem {
@@ -188,7 +180,7 @@ pub mod domains {
         pub realm: ::std::option::Option<::std::string::String>,
         /// Two-factor authentication provider.
         #[serde(default)]
-        pub tfa: ::std::option::Option<GetResponseItemTfa>,
+        pub tfa: ::std::option::Option<crate::enums::Tfa>,
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub r#type: ::std::option::Option<::std::string::String>,
         /// Keys this schema does not list.
@@ -206,23 +198,6 @@ pub mod domains {
         let form = crate::params::Form::new();
         let data = client.execute(&crate::catalog::ENDPOINTS[3], &[], form).await?;
         crate::lenient::data(data)
-    }
-    crate::pve_enum! {
-        #[doc = " LDAP protocol mode."] #[doc = " "] #[doc = " Default: `ldap`."] pub
-        enum PostMode { #[doc = "`ldap`"] Ldap = "ldap", #[doc = "`ldaps`"] Ldaps =
-        "ldaps", #[doc = "`ldap+starttls`"] LdapStarttls = "ldap+starttls", }
-    }
-    crate::pve_enum! {
-        #[doc =
-        " LDAPS TLS/SSL version. It's not recommended to use version older than 1.2!"]
-        pub enum PostSslversion { #[doc = "`tlsv1`"] Tlsv1 = "tlsv1", #[doc =
-        "`tlsv1_1`"] Tlsv1_1 = "tlsv1_1", #[doc = "`tlsv1_2`"] Tlsv1_2 = "tlsv1_2", #[doc
-        = "`tlsv1_3`"] Tlsv1_3 = "tlsv1_3", }
-    }
-    crate::pve_enum! {
-        #[doc = " Realm type."] pub enum PostType { #[doc = "`ad`"] Ad = "ad", #[doc =
-        "`ldap`"] Ldap = "ldap", #[doc = "`openid`"] Openid = "openid", #[doc = "`pam`"]
-        Pam = "pam", #[doc = "`pve`"] Pve = "pve", }
     }
     /// Parameters of `post`: `POST /access/domains`.
     #[derive(Debug, Clone, PartialEq)]
@@ -320,7 +295,7 @@ pub mod domains {
         /// LDAP protocol mode.
         ///
         /// Default: `ldap`.
-        pub mode: ::std::option::Option<PostMode>,
+        pub mode: ::std::option::Option<crate::enums::DomainsMode>,
         /// LDAP bind password. Will be stored in '/etc/pve/priv/realm/\<REALM\>.pw'.
         pub password: ::std::option::Option<crate::Secret>,
         /// Server port.
@@ -354,7 +329,7 @@ pub mod domains {
         /// Maximum length: 256. Format: `address`.
         pub server2: ::std::option::Option<::std::string::String>,
         /// LDAPS TLS/SSL version. It's not recommended to use version older than 1.2!
-        pub sslversion: ::std::option::Option<PostSslversion>,
+        pub sslversion: ::std::option::Option<crate::enums::Sslversion>,
         /// The default options for behavior of synchronizations.
         ///
         /// Format: `realm-sync-options`. Syntax: `[enable-new=<1|0>] [,full=<1|0>] [,purge=<1|0>] [,remove-vanished=([acl];[properties];[entry])|none] [,scope=<users|groups|both>]`.
@@ -368,7 +343,7 @@ pub mod domains {
         /// Maximum length: 128. Format: `pve-tfa-config`. Syntax: `type=<TFATYPE> [,digits=<COUNT>] [,id=<ID>] [,key=<KEY>] [,step=<SECONDS>] [,url=<URL>]`.
         pub tfa: ::std::option::Option<::std::string::String>,
         /// Realm type.
-        pub r#type: PostType,
+        pub r#type: crate::enums::DomainsType,
         /// LDAP user attribute name
         ///
         /// Maximum length: 256. Pattern (Perl, whole value): `\S{2,}`.
@@ -387,7 +362,10 @@ pub mod domains {
     impl PostParams {
         /// The required parameters; every optional one unset.
         #[allow(clippy::too_many_arguments)]
-        pub fn new(realm: ::std::string::String, r#type: PostType) -> Self {
+        pub fn new(
+            realm: ::std::string::String,
+            r#type: crate::enums::DomainsType,
+        ) -> Self {
             Self {
                 acr_values: ::std::default::Default::default(),
                 audiences: ::std::default::Default::default(),
@@ -603,7 +581,7 @@ pub mod domains {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mode {
-                form.choice("mode", v.as_str(), PostMode::VALUES)?;
+                form.choice("mode", v.as_str(), crate::enums::DomainsMode::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.password {
                 form.str(
@@ -669,7 +647,7 @@ pub mod domains {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.sslversion {
-                form.choice("sslversion", v.as_str(), PostSslversion::VALUES)?;
+                form.choice("sslversion", v.as_str(), crate::enums::Sslversion::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.sync_defaults_options {
                 form.str(
@@ -697,7 +675,7 @@ pub mod domains {
             }
             {
                 let v = &self.r#type;
-                form.choice("type", v.as_str(), PostType::VALUES)?;
+                form.choice("type", v.as_str(), crate::enums::DomainsType::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.user_attr {
                 form.str(
@@ -770,18 +748,6 @@ pub mod domains {
         let form = crate::params::Form::new();
         let data = client.execute(&crate::catalog::ENDPOINTS[6], &[realm], form).await?;
         ::std::result::Result::Ok(data)
-    }
-    crate::pve_enum! {
-        #[doc = " LDAP protocol mode."] #[doc = " "] #[doc = " Default: `ldap`."] pub
-        enum PutRealmMode { #[doc = "`ldap`"] Ldap = "ldap", #[doc = "`ldaps`"] Ldaps =
-        "ldaps", #[doc = "`ldap+starttls`"] LdapStarttls = "ldap+starttls", }
-    }
-    crate::pve_enum! {
-        #[doc =
-        " LDAPS TLS/SSL version. It's not recommended to use version older than 1.2!"]
-        pub enum PutRealmSslversion { #[doc = "`tlsv1`"] Tlsv1 = "tlsv1", #[doc =
-        "`tlsv1_1`"] Tlsv1_1 = "tlsv1_1", #[doc = "`tlsv1_2`"] Tlsv1_2 = "tlsv1_2", #[doc
-        = "`tlsv1_3`"] Tlsv1_3 = "tlsv1_3", }
     }
     /// Parameters of `put_realm`: `PUT /access/domains/{realm}`.
     #[derive(Debug, Clone, PartialEq, Default)]
@@ -887,7 +853,7 @@ pub mod domains {
         /// LDAP protocol mode.
         ///
         /// Default: `ldap`.
-        pub mode: ::std::option::Option<PutRealmMode>,
+        pub mode: ::std::option::Option<crate::enums::DomainsMode>,
         /// LDAP bind password. Will be stored in '/etc/pve/priv/realm/\<REALM\>.pw'.
         pub password: ::std::option::Option<crate::Secret>,
         /// Server port.
@@ -917,7 +883,7 @@ pub mod domains {
         /// Maximum length: 256. Format: `address`.
         pub server2: ::std::option::Option<::std::string::String>,
         /// LDAPS TLS/SSL version. It's not recommended to use version older than 1.2!
-        pub sslversion: ::std::option::Option<PutRealmSslversion>,
+        pub sslversion: ::std::option::Option<crate::enums::Sslversion>,
         /// The default options for behavior of synchronizations.
         ///
         /// Format: `realm-sync-options`. Syntax: `[enable-new=<1|0>] [,full=<1|0>] [,purge=<1|0>] [,remove-vanished=([acl];[properties];[entry])|none] [,scope=<users|groups|both>]`.
@@ -1177,7 +1143,7 @@ pub mod domains {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mode {
-                form.choice("mode", v.as_str(), PutRealmMode::VALUES)?;
+                form.choice("mode", v.as_str(), crate::enums::DomainsMode::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.password {
                 form.str(
@@ -1234,7 +1200,7 @@ pub mod domains {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.sslversion {
-                form.choice("sslversion", v.as_str(), PutRealmSslversion::VALUES)?;
+                form.choice("sslversion", v.as_str(), crate::enums::Sslversion::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.sync_defaults_options {
                 form.str(
@@ -1300,11 +1266,6 @@ pub mod domains {
     }
     /// `/access/domains/{realm}/sync`
     pub mod sync {
-        crate::pve_enum! {
-            #[doc = " Select what to sync."] pub enum PostScope { #[doc = "`users`"]
-            Users = "users", #[doc = "`groups`"] Groups = "groups", #[doc = "`both`"]
-            Both = "both", }
-        }
         /// Parameters of `post`: `POST /access/domains/{realm}/sync`.
         #[derive(Debug, Clone, PartialEq, Default)]
         pub struct PostParams {
@@ -1325,7 +1286,7 @@ pub mod domains {
             /// Pattern (Perl, whole value): `(?:(?:(?:acl|properties|entry);)*(?:acl|properties|entry))|none`. Default: `none`. Syntax: `([acl];[properties];[entry])|none`.
             pub remove_vanished: ::std::option::Option<::std::string::String>,
             /// Select what to sync.
-            pub scope: ::std::option::Option<PostScope>,
+            pub scope: ::std::option::Option<crate::enums::SyncScope>,
         }
         impl PostParams {
             /// The required parameters; every optional one unset.
@@ -1367,7 +1328,7 @@ pub mod domains {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.scope {
-                    form.choice("scope", v.as_str(), PostScope::VALUES)?;
+                    form.choice("scope", v.as_str(), crate::enums::SyncScope::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -2363,12 +2324,6 @@ pub mod roles {
 }
 /// `/access/tfa`
 pub mod tfa {
-    crate::pve_enum! {
-        #[doc = " TFA Entry Type."] pub enum GetResponseItemEntriesItemType { #[doc =
-        "`totp`"] Totp = "totp", #[doc = "`u2f`"] U2f = "u2f", #[doc = "`webauthn`"]
-        Webauthn = "webauthn", #[doc = "`recovery`"] Recovery = "recovery", #[doc =
-        "`yubico`"] Yubico = "yubico", }
-    }
     /// TFA Entry.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
     pub struct GetResponseItemEntriesItem {
@@ -2388,7 +2343,7 @@ pub mod tfa {
         pub id: ::std::option::Option<::std::string::String>,
         /// TFA Entry Type.
         #[serde(default)]
-        pub r#type: ::std::option::Option<GetResponseItemEntriesItemType>,
+        pub r#type: ::std::option::Option<crate::enums::TfaType>,
         /// Keys this schema does not list.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -2432,12 +2387,6 @@ pub mod tfa {
         let data = client.execute(&crate::catalog::ENDPOINTS[24], &[], form).await?;
         crate::lenient::data(data)
     }
-    crate::pve_enum! {
-        #[doc = " TFA Entry Type."] pub enum GetUseridResponseItemType { #[doc =
-        "`totp`"] Totp = "totp", #[doc = "`u2f`"] U2f = "u2f", #[doc = "`webauthn`"]
-        Webauthn = "webauthn", #[doc = "`recovery`"] Recovery = "recovery", #[doc =
-        "`yubico`"] Yubico = "yubico", }
-    }
     /// TFA Entry.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
     pub struct GetUseridResponseItem {
@@ -2457,7 +2406,7 @@ pub mod tfa {
         pub id: ::std::option::Option<::std::string::String>,
         /// TFA Entry Type.
         #[serde(default)]
-        pub r#type: ::std::option::Option<GetUseridResponseItemType>,
+        pub r#type: ::std::option::Option<crate::enums::TfaType>,
         /// Keys this schema does not list.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -2477,12 +2426,6 @@ pub mod tfa {
             .execute(&crate::catalog::ENDPOINTS[25], &[userid], form)
             .await?;
         crate::lenient::data(data)
-    }
-    crate::pve_enum! {
-        #[doc = " TFA Entry Type."] pub enum PostUseridType { #[doc = "`totp`"] Totp =
-        "totp", #[doc = "`u2f`"] U2f = "u2f", #[doc = "`webauthn`"] Webauthn =
-        "webauthn", #[doc = "`recovery`"] Recovery = "recovery", #[doc = "`yubico`"]
-        Yubico = "yubico", }
     }
     /// `PostUseridResponse` returned by PVE.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
@@ -2516,14 +2459,14 @@ pub mod tfa {
         /// A totp URI.
         pub totp: ::std::option::Option<crate::Secret>,
         /// TFA Entry Type.
-        pub r#type: PostUseridType,
+        pub r#type: crate::enums::TfaType,
         /// The current value for the provided totp URI, or a Webauthn/U2F challenge response
         pub value: ::std::option::Option<crate::Secret>,
     }
     impl PostUseridParams {
         /// The required parameters; every optional one unset.
         #[allow(clippy::too_many_arguments)]
-        pub fn new(r#type: PostUseridType) -> Self {
+        pub fn new(r#type: crate::enums::TfaType) -> Self {
             Self {
                 challenge: ::std::default::Default::default(),
                 description: ::std::default::Default::default(),
@@ -2573,7 +2516,7 @@ pub mod tfa {
             }
             {
                 let v = &self.r#type;
-                form.choice("type", v.as_str(), PostUseridType::VALUES)?;
+                form.choice("type", v.as_str(), crate::enums::TfaType::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.value {
                 form.str(
@@ -2658,12 +2601,6 @@ pub mod tfa {
             .await?;
         crate::lenient::data_unit(data)
     }
-    crate::pve_enum! {
-        #[doc = " TFA Entry Type."] pub enum GetUseridIdResponseType { #[doc = "`totp`"]
-        Totp = "totp", #[doc = "`u2f`"] U2f = "u2f", #[doc = "`webauthn`"] Webauthn =
-        "webauthn", #[doc = "`recovery`"] Recovery = "recovery", #[doc = "`yubico`"]
-        Yubico = "yubico", }
-    }
     /// TFA Entry.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
     pub struct GetUseridIdResponse {
@@ -2683,7 +2620,7 @@ pub mod tfa {
         pub id: ::std::option::Option<::std::string::String>,
         /// TFA Entry Type.
         #[serde(default)]
-        pub r#type: ::std::option::Option<GetUseridIdResponseType>,
+        pub r#type: ::std::option::Option<crate::enums::TfaType>,
         /// Keys this schema does not list.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -3434,35 +3371,18 @@ pub mod users {
     }
     /// `/access/users/{userid}/tfa`
     pub mod tfa {
-        crate::pve_enum! {
-            #[doc = " The type of TFA the users realm has set, if any."] pub enum
-            GetResponseRealm { #[doc = "`oath`"] Oath = "oath", #[doc = "`yubico`"]
-            Yubico = "yubico", }
-        }
-        crate::pve_enum! {
-            #[doc = " A TFA type."] pub enum GetResponseTypesItem { #[doc = "`totp`"]
-            Totp = "totp", #[doc = "`u2f`"] U2f = "u2f", #[doc = "`yubico`"] Yubico =
-            "yubico", #[doc = "`webauthn`"] Webauthn = "webauthn", #[doc = "`recovedry`"]
-            Recovedry = "recovedry", }
-        }
-        crate::pve_enum! {
-            #[doc =
-            " The type of TFA the user has set, if any. Only set if 'multiple' was not passed."]
-            pub enum GetResponseUser { #[doc = "`oath`"] Oath = "oath", #[doc = "`u2f`"]
-            U2f = "u2f", }
-        }
         /// `GetResponse` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponse {
             /// The type of TFA the users realm has set, if any.
             #[serde(default)]
-            pub realm: ::std::option::Option<GetResponseRealm>,
+            pub realm: ::std::option::Option<crate::enums::Realm>,
             /// Array of the user configured TFA types, if any. Only available if 'multiple' was not passed.
             #[serde(default)]
-            pub types: ::std::option::Option<::std::vec::Vec<GetResponseTypesItem>>,
+            pub types: ::std::option::Option<::std::vec::Vec<crate::enums::Types>>,
             /// The type of TFA the user has set, if any. Only set if 'multiple' was not passed.
             #[serde(default)]
-            pub user: ::std::option::Option<GetResponseUser>,
+            pub user: ::std::option::Option<crate::enums::User>,
         }
         /// Parameters of `get`: `GET /access/users/{userid}/tfa`.
         #[derive(Debug, Clone, PartialEq, Default)]

@@ -386,113 +386,12 @@ pub mod acme {
     }
     /// `/cluster/acme/plugins`
     pub mod plugins {
-        crate::pve_enum! {
-            #[doc = " Only list ACME plugins of a specific type"] pub enum GetType {
-            #[doc = "`dns`"] Dns = "dns", #[doc = "`standalone`"] Standalone =
-            "standalone", }
-        }
-        crate::pve_enum! {
-            #[doc = " API plugin name"] pub enum GetResponseItemApi { #[doc =
-            "`1984hosting`"] V1984hosting = "1984hosting", #[doc = "`acmedns`"] Acmedns =
-            "acmedns", #[doc = "`acmeproxy`"] Acmeproxy = "acmeproxy", #[doc =
-            "`active24`"] Active24 = "active24", #[doc = "`ad`"] Ad = "ad", #[doc =
-            "`ali`"] Ali = "ali", #[doc = "`alviy`"] Alviy = "alviy", #[doc = "`anx`"]
-            Anx = "anx", #[doc = "`artfiles`"] Artfiles = "artfiles", #[doc = "`arvan`"]
-            Arvan = "arvan", #[doc = "`aurora`"] Aurora = "aurora", #[doc = "`autodns`"]
-            Autodns = "autodns", #[doc = "`aws`"] Aws = "aws", #[doc = "`azion`"] Azion =
-            "azion", #[doc = "`azure`"] Azure = "azure", #[doc = "`beget`"] Beget =
-            "beget", #[doc = "`bookmyname`"] Bookmyname = "bookmyname", #[doc =
-            "`bunny`"] Bunny = "bunny", #[doc = "`cf`"] Cf = "cf", #[doc = "`clouddns`"]
-            Clouddns = "clouddns", #[doc = "`cloudns`"] Cloudns = "cloudns", #[doc =
-            "`cn`"] Cn = "cn", #[doc = "`conoha`"] Conoha = "conoha", #[doc =
-            "`constellix`"] Constellix = "constellix", #[doc = "`cpanel`"] Cpanel =
-            "cpanel", #[doc = "`curanet`"] Curanet = "curanet", #[doc = "`cyon`"] Cyon =
-            "cyon", #[doc = "`da`"] Da = "da", #[doc = "`ddnss`"] Ddnss = "ddnss", #[doc
-            = "`desec`"] Desec = "desec", #[doc = "`df`"] Df = "df", #[doc = "`dgon`"]
-            Dgon = "dgon", #[doc = "`dnsexit`"] Dnsexit = "dnsexit", #[doc = "`dnshome`"]
-            Dnshome = "dnshome", #[doc = "`dnsimple`"] Dnsimple = "dnsimple", #[doc =
-            "`dnsservices`"] Dnsservices = "dnsservices", #[doc = "`doapi`"] Doapi =
-            "doapi", #[doc = "`domeneshop`"] Domeneshop = "domeneshop", #[doc = "`dp`"]
-            Dp = "dp", #[doc = "`dpi`"] Dpi = "dpi", #[doc = "`dreamhost`"] Dreamhost =
-            "dreamhost", #[doc = "`duckdns`"] Duckdns = "duckdns", #[doc =
-            "`durabledns`"] Durabledns = "durabledns", #[doc = "`dyn`"] Dyn = "dyn",
-            #[doc = "`dynu`"] Dynu = "dynu", #[doc = "`dynv6`"] Dynv6 = "dynv6", #[doc =
-            "`easydns`"] Easydns = "easydns", #[doc = "`edgecenter`"] Edgecenter =
-            "edgecenter", #[doc = "`edgedns`"] Edgedns = "edgedns", #[doc = "`euserv`"]
-            Euserv = "euserv", #[doc = "`exoscale`"] Exoscale = "exoscale", #[doc =
-            "`fornex`"] Fornex = "fornex", #[doc = "`freedns`"] Freedns = "freedns",
-            #[doc = "`freemyip`"] Freemyip = "freemyip", #[doc = "`gandi_livedns`"]
-            GandiLivedns = "gandi_livedns", #[doc = "`gcloud`"] Gcloud = "gcloud", #[doc
-            = "`gcore`"] Gcore = "gcore", #[doc = "`gd`"] Gd = "gd", #[doc =
-            "`geoscaling`"] Geoscaling = "geoscaling", #[doc = "`googledomains`"]
-            Googledomains = "googledomains", #[doc = "`he`"] He = "he", #[doc =
-            "`he_ddns`"] HeDdns = "he_ddns", #[doc = "`hetzner`"] Hetzner = "hetzner",
-            #[doc = "`hetznercloud`"] Hetznercloud = "hetznercloud", #[doc = "`hexonet`"]
-            Hexonet = "hexonet", #[doc = "`hostingde`"] Hostingde = "hostingde", #[doc =
-            "`huaweicloud`"] Huaweicloud = "huaweicloud", #[doc = "`infoblox`"] Infoblox
-            = "infoblox", #[doc = "`infomaniak`"] Infomaniak = "infomaniak", #[doc =
-            "`internetbs`"] Internetbs = "internetbs", #[doc = "`inwx`"] Inwx = "inwx",
-            #[doc = "`ionos`"] Ionos = "ionos", #[doc = "`ionos_cloud`"] IonosCloud =
-            "ionos_cloud", #[doc = "`ipv64`"] Ipv64 = "ipv64", #[doc = "`ispconfig`"]
-            Ispconfig = "ispconfig", #[doc = "`jd`"] Jd = "jd", #[doc = "`joker`"] Joker
-            = "joker", #[doc = "`kappernet`"] Kappernet = "kappernet", #[doc = "`kas`"]
-            Kas = "kas", #[doc = "`kinghost`"] Kinghost = "kinghost", #[doc = "`knot`"]
-            Knot = "knot", #[doc = "`la`"] La = "la", #[doc = "`leaseweb`"] Leaseweb =
-            "leaseweb", #[doc = "`lexicon`"] Lexicon = "lexicon", #[doc = "`limacity`"]
-            Limacity = "limacity", #[doc = "`linode`"] Linode = "linode", #[doc =
-            "`linode_v4`"] LinodeV4 = "linode_v4", #[doc = "`loopia`"] Loopia = "loopia",
-            #[doc = "`lua`"] Lua = "lua", #[doc = "`maradns`"] Maradns = "maradns", #[doc
-            = "`me`"] Me = "me", #[doc = "`miab`"] Miab = "miab", #[doc = "`mijnhost`"]
-            Mijnhost = "mijnhost", #[doc = "`misaka`"] Misaka = "misaka", #[doc =
-            "`myapi`"] Myapi = "myapi", #[doc = "`mydevil`"] Mydevil = "mydevil", #[doc =
-            "`mydnsjp`"] Mydnsjp = "mydnsjp", #[doc = "`mythic_beasts`"] MythicBeasts =
-            "mythic_beasts", #[doc = "`namecheap`"] Namecheap = "namecheap", #[doc =
-            "`namecom`"] Namecom = "namecom", #[doc = "`namesilo`"] Namesilo =
-            "namesilo", #[doc = "`nanelo`"] Nanelo = "nanelo", #[doc = "`nederhost`"]
-            Nederhost = "nederhost", #[doc = "`neodigit`"] Neodigit = "neodigit", #[doc =
-            "`netcup`"] Netcup = "netcup", #[doc = "`netlify`"] Netlify = "netlify",
-            #[doc = "`nic`"] Nic = "nic", #[doc = "`njalla`"] Njalla = "njalla", #[doc =
-            "`nm`"] Nm = "nm", #[doc = "`nsd`"] Nsd = "nsd", #[doc = "`nsone`"] Nsone =
-            "nsone", #[doc = "`nsupdate`"] Nsupdate = "nsupdate", #[doc = "`nw`"] Nw =
-            "nw", #[doc = "`oci`"] Oci = "oci", #[doc = "`omglol`"] Omglol = "omglol",
-            #[doc = "`one`"] One = "one", #[doc = "`online`"] Online = "online", #[doc =
-            "`openprovider`"] Openprovider = "openprovider", #[doc =
-            "`openprovider_rest`"] OpenproviderRest = "openprovider_rest", #[doc =
-            "`openstack`"] Openstack = "openstack", #[doc = "`opnsense`"] Opnsense =
-            "opnsense", #[doc = "`ovh`"] Ovh = "ovh", #[doc = "`pdns`"] Pdns = "pdns",
-            #[doc = "`pleskxml`"] Pleskxml = "pleskxml", #[doc = "`pointhq`"] Pointhq =
-            "pointhq", #[doc = "`porkbun`"] Porkbun = "porkbun", #[doc = "`rackcorp`"]
-            Rackcorp = "rackcorp", #[doc = "`rackspace`"] Rackspace = "rackspace", #[doc
-            = "`rage4`"] Rage4 = "rage4", #[doc = "`rcode0`"] Rcode0 = "rcode0", #[doc =
-            "`regru`"] Regru = "regru", #[doc = "`scaleway`"] Scaleway = "scaleway",
-            #[doc = "`schlundtech`"] Schlundtech = "schlundtech", #[doc = "`selectel`"]
-            Selectel = "selectel", #[doc = "`selfhost`"] Selfhost = "selfhost", #[doc =
-            "`servercow`"] Servercow = "servercow", #[doc = "`simply`"] Simply =
-            "simply", #[doc = "`spaceship`"] Spaceship = "spaceship", #[doc =
-            "`technitium`"] Technitium = "technitium", #[doc = "`tele3`"] Tele3 =
-            "tele3", #[doc = "`tencent`"] Tencent = "tencent", #[doc = "`timeweb`"]
-            Timeweb = "timeweb", #[doc = "`transip`"] Transip = "transip", #[doc =
-            "`udr`"] Udr = "udr", #[doc = "`ultra`"] Ultra = "ultra", #[doc =
-            "`unoeuro`"] Unoeuro = "unoeuro", #[doc = "`variomedia`"] Variomedia =
-            "variomedia", #[doc = "`veesp`"] Veesp = "veesp", #[doc = "`vercel`"] Vercel
-            = "vercel", #[doc = "`vscale`"] Vscale = "vscale", #[doc = "`vultr`"] Vultr =
-            "vultr", #[doc = "`websupport`"] Websupport = "websupport", #[doc =
-            "`west_cn`"] WestCn = "west_cn", #[doc = "`world4you`"] World4you =
-            "world4you", #[doc = "`yandex360`"] Yandex360 = "yandex360", #[doc = "`yc`"]
-            Yc = "yc", #[doc = "`zilore`"] Zilore = "zilore", #[doc = "`zone`"] Zone =
-            "zone", #[doc = "`zoneedit`"] Zoneedit = "zoneedit", #[doc = "`zonomi`"]
-            Zonomi = "zonomi", }
-        }
-        crate::pve_enum! {
-            #[doc = " ACME challenge type."] pub enum GetResponseItemType { #[doc =
-            "`dns`"] Dns = "dns", #[doc = "`standalone`"] Standalone = "standalone", }
-        }
         /// `GetResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// API plugin name
             #[serde(default)]
-            pub api: ::std::option::Option<GetResponseItemApi>,
+            pub api: ::std::option::Option<crate::enums::Api>,
             /// DNS plugin data. (base64 encoded)
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub data: ::std::option::Option<::std::string::String>,
@@ -516,7 +415,7 @@ pub mod acme {
             pub plugin: ::std::option::Option<::std::string::String>,
             /// ACME challenge type.
             #[serde(default)]
-            pub r#type: ::std::option::Option<GetResponseItemType>,
+            pub r#type: ::std::option::Option<crate::enums::PluginsType>,
             /// Extra delay in seconds to wait before requesting validation. Allows to cope with a long TTL of DNS records.
             ///
             /// Range: 0 to 172800. Default: `30`.
@@ -534,7 +433,7 @@ pub mod acme {
         #[derive(Debug, Clone, PartialEq, Default)]
         pub struct GetParams {
             /// Only list ACME plugins of a specific type
-            pub r#type: ::std::option::Option<GetType>,
+            pub r#type: ::std::option::Option<crate::enums::PluginsType>,
         }
         impl GetParams {
             /// The required parameters; every optional one unset.
@@ -551,7 +450,7 @@ pub mod acme {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.choice("type", v.as_str(), GetType::VALUES)?;
+                    form.choice("type", v.as_str(), crate::enums::PluginsType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -571,107 +470,11 @@ pub mod acme {
             let data = client.execute(&crate::catalog::ENDPOINTS[55], &[], form).await?;
             crate::lenient::data(data)
         }
-        crate::pve_enum! {
-            #[doc = " API plugin name"] pub enum PostApi { #[doc = "`1984hosting`"]
-            V1984hosting = "1984hosting", #[doc = "`acmedns`"] Acmedns = "acmedns", #[doc
-            = "`acmeproxy`"] Acmeproxy = "acmeproxy", #[doc = "`active24`"] Active24 =
-            "active24", #[doc = "`ad`"] Ad = "ad", #[doc = "`ali`"] Ali = "ali", #[doc =
-            "`alviy`"] Alviy = "alviy", #[doc = "`anx`"] Anx = "anx", #[doc =
-            "`artfiles`"] Artfiles = "artfiles", #[doc = "`arvan`"] Arvan = "arvan",
-            #[doc = "`aurora`"] Aurora = "aurora", #[doc = "`autodns`"] Autodns =
-            "autodns", #[doc = "`aws`"] Aws = "aws", #[doc = "`azion`"] Azion = "azion",
-            #[doc = "`azure`"] Azure = "azure", #[doc = "`beget`"] Beget = "beget", #[doc
-            = "`bookmyname`"] Bookmyname = "bookmyname", #[doc = "`bunny`"] Bunny =
-            "bunny", #[doc = "`cf`"] Cf = "cf", #[doc = "`clouddns`"] Clouddns =
-            "clouddns", #[doc = "`cloudns`"] Cloudns = "cloudns", #[doc = "`cn`"] Cn =
-            "cn", #[doc = "`conoha`"] Conoha = "conoha", #[doc = "`constellix`"]
-            Constellix = "constellix", #[doc = "`cpanel`"] Cpanel = "cpanel", #[doc =
-            "`curanet`"] Curanet = "curanet", #[doc = "`cyon`"] Cyon = "cyon", #[doc =
-            "`da`"] Da = "da", #[doc = "`ddnss`"] Ddnss = "ddnss", #[doc = "`desec`"]
-            Desec = "desec", #[doc = "`df`"] Df = "df", #[doc = "`dgon`"] Dgon = "dgon",
-            #[doc = "`dnsexit`"] Dnsexit = "dnsexit", #[doc = "`dnshome`"] Dnshome =
-            "dnshome", #[doc = "`dnsimple`"] Dnsimple = "dnsimple", #[doc =
-            "`dnsservices`"] Dnsservices = "dnsservices", #[doc = "`doapi`"] Doapi =
-            "doapi", #[doc = "`domeneshop`"] Domeneshop = "domeneshop", #[doc = "`dp`"]
-            Dp = "dp", #[doc = "`dpi`"] Dpi = "dpi", #[doc = "`dreamhost`"] Dreamhost =
-            "dreamhost", #[doc = "`duckdns`"] Duckdns = "duckdns", #[doc =
-            "`durabledns`"] Durabledns = "durabledns", #[doc = "`dyn`"] Dyn = "dyn",
-            #[doc = "`dynu`"] Dynu = "dynu", #[doc = "`dynv6`"] Dynv6 = "dynv6", #[doc =
-            "`easydns`"] Easydns = "easydns", #[doc = "`edgecenter`"] Edgecenter =
-            "edgecenter", #[doc = "`edgedns`"] Edgedns = "edgedns", #[doc = "`euserv`"]
-            Euserv = "euserv", #[doc = "`exoscale`"] Exoscale = "exoscale", #[doc =
-            "`fornex`"] Fornex = "fornex", #[doc = "`freedns`"] Freedns = "freedns",
-            #[doc = "`freemyip`"] Freemyip = "freemyip", #[doc = "`gandi_livedns`"]
-            GandiLivedns = "gandi_livedns", #[doc = "`gcloud`"] Gcloud = "gcloud", #[doc
-            = "`gcore`"] Gcore = "gcore", #[doc = "`gd`"] Gd = "gd", #[doc =
-            "`geoscaling`"] Geoscaling = "geoscaling", #[doc = "`googledomains`"]
-            Googledomains = "googledomains", #[doc = "`he`"] He = "he", #[doc =
-            "`he_ddns`"] HeDdns = "he_ddns", #[doc = "`hetzner`"] Hetzner = "hetzner",
-            #[doc = "`hetznercloud`"] Hetznercloud = "hetznercloud", #[doc = "`hexonet`"]
-            Hexonet = "hexonet", #[doc = "`hostingde`"] Hostingde = "hostingde", #[doc =
-            "`huaweicloud`"] Huaweicloud = "huaweicloud", #[doc = "`infoblox`"] Infoblox
-            = "infoblox", #[doc = "`infomaniak`"] Infomaniak = "infomaniak", #[doc =
-            "`internetbs`"] Internetbs = "internetbs", #[doc = "`inwx`"] Inwx = "inwx",
-            #[doc = "`ionos`"] Ionos = "ionos", #[doc = "`ionos_cloud`"] IonosCloud =
-            "ionos_cloud", #[doc = "`ipv64`"] Ipv64 = "ipv64", #[doc = "`ispconfig`"]
-            Ispconfig = "ispconfig", #[doc = "`jd`"] Jd = "jd", #[doc = "`joker`"] Joker
-            = "joker", #[doc = "`kappernet`"] Kappernet = "kappernet", #[doc = "`kas`"]
-            Kas = "kas", #[doc = "`kinghost`"] Kinghost = "kinghost", #[doc = "`knot`"]
-            Knot = "knot", #[doc = "`la`"] La = "la", #[doc = "`leaseweb`"] Leaseweb =
-            "leaseweb", #[doc = "`lexicon`"] Lexicon = "lexicon", #[doc = "`limacity`"]
-            Limacity = "limacity", #[doc = "`linode`"] Linode = "linode", #[doc =
-            "`linode_v4`"] LinodeV4 = "linode_v4", #[doc = "`loopia`"] Loopia = "loopia",
-            #[doc = "`lua`"] Lua = "lua", #[doc = "`maradns`"] Maradns = "maradns", #[doc
-            = "`me`"] Me = "me", #[doc = "`miab`"] Miab = "miab", #[doc = "`mijnhost`"]
-            Mijnhost = "mijnhost", #[doc = "`misaka`"] Misaka = "misaka", #[doc =
-            "`myapi`"] Myapi = "myapi", #[doc = "`mydevil`"] Mydevil = "mydevil", #[doc =
-            "`mydnsjp`"] Mydnsjp = "mydnsjp", #[doc = "`mythic_beasts`"] MythicBeasts =
-            "mythic_beasts", #[doc = "`namecheap`"] Namecheap = "namecheap", #[doc =
-            "`namecom`"] Namecom = "namecom", #[doc = "`namesilo`"] Namesilo =
-            "namesilo", #[doc = "`nanelo`"] Nanelo = "nanelo", #[doc = "`nederhost`"]
-            Nederhost = "nederhost", #[doc = "`neodigit`"] Neodigit = "neodigit", #[doc =
-            "`netcup`"] Netcup = "netcup", #[doc = "`netlify`"] Netlify = "netlify",
-            #[doc = "`nic`"] Nic = "nic", #[doc = "`njalla`"] Njalla = "njalla", #[doc =
-            "`nm`"] Nm = "nm", #[doc = "`nsd`"] Nsd = "nsd", #[doc = "`nsone`"] Nsone =
-            "nsone", #[doc = "`nsupdate`"] Nsupdate = "nsupdate", #[doc = "`nw`"] Nw =
-            "nw", #[doc = "`oci`"] Oci = "oci", #[doc = "`omglol`"] Omglol = "omglol",
-            #[doc = "`one`"] One = "one", #[doc = "`online`"] Online = "online", #[doc =
-            "`openprovider`"] Openprovider = "openprovider", #[doc =
-            "`openprovider_rest`"] OpenproviderRest = "openprovider_rest", #[doc =
-            "`openstack`"] Openstack = "openstack", #[doc = "`opnsense`"] Opnsense =
-            "opnsense", #[doc = "`ovh`"] Ovh = "ovh", #[doc = "`pdns`"] Pdns = "pdns",
-            #[doc = "`pleskxml`"] Pleskxml = "pleskxml", #[doc = "`pointhq`"] Pointhq =
-            "pointhq", #[doc = "`porkbun`"] Porkbun = "porkbun", #[doc = "`rackcorp`"]
-            Rackcorp = "rackcorp", #[doc = "`rackspace`"] Rackspace = "rackspace", #[doc
-            = "`rage4`"] Rage4 = "rage4", #[doc = "`rcode0`"] Rcode0 = "rcode0", #[doc =
-            "`regru`"] Regru = "regru", #[doc = "`scaleway`"] Scaleway = "scaleway",
-            #[doc = "`schlundtech`"] Schlundtech = "schlundtech", #[doc = "`selectel`"]
-            Selectel = "selectel", #[doc = "`selfhost`"] Selfhost = "selfhost", #[doc =
-            "`servercow`"] Servercow = "servercow", #[doc = "`simply`"] Simply =
-            "simply", #[doc = "`spaceship`"] Spaceship = "spaceship", #[doc =
-            "`technitium`"] Technitium = "technitium", #[doc = "`tele3`"] Tele3 =
-            "tele3", #[doc = "`tencent`"] Tencent = "tencent", #[doc = "`timeweb`"]
-            Timeweb = "timeweb", #[doc = "`transip`"] Transip = "transip", #[doc =
-            "`udr`"] Udr = "udr", #[doc = "`ultra`"] Ultra = "ultra", #[doc =
-            "`unoeuro`"] Unoeuro = "unoeuro", #[doc = "`variomedia`"] Variomedia =
-            "variomedia", #[doc = "`veesp`"] Veesp = "veesp", #[doc = "`vercel`"] Vercel
-            = "vercel", #[doc = "`vscale`"] Vscale = "vscale", #[doc = "`vultr`"] Vultr =
-            "vultr", #[doc = "`websupport`"] Websupport = "websupport", #[doc =
-            "`west_cn`"] WestCn = "west_cn", #[doc = "`world4you`"] World4you =
-            "world4you", #[doc = "`yandex360`"] Yandex360 = "yandex360", #[doc = "`yc`"]
-            Yc = "yc", #[doc = "`zilore`"] Zilore = "zilore", #[doc = "`zone`"] Zone =
-            "zone", #[doc = "`zoneedit`"] Zoneedit = "zoneedit", #[doc = "`zonomi`"]
-            Zonomi = "zonomi", }
-        }
-        crate::pve_enum! {
-            #[doc = " ACME challenge type."] pub enum PostType { #[doc = "`dns`"] Dns =
-            "dns", #[doc = "`standalone`"] Standalone = "standalone", }
-        }
         /// Parameters of `post`: `POST /cluster/acme/plugins`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
             /// API plugin name
-            pub api: ::std::option::Option<PostApi>,
+            pub api: ::std::option::Option<crate::enums::Api>,
             /// DNS plugin data. (base64 encoded)
             pub data: ::std::option::Option<::std::string::String>,
             /// Flag to disable the config.
@@ -685,7 +488,7 @@ pub mod acme {
             /// Format: `pve-node-list`.
             pub nodes: ::std::option::Option<::std::string::String>,
             /// ACME challenge type.
-            pub r#type: PostType,
+            pub r#type: crate::enums::PluginsType,
             /// Extra delay in seconds to wait before requesting validation. Allows to cope with a long TTL of DNS records.
             ///
             /// Range: 0 to 172800. Default: `30`.
@@ -694,7 +497,10 @@ pub mod acme {
         impl PostParams {
             /// The required parameters; every optional one unset.
             #[allow(clippy::too_many_arguments)]
-            pub fn new(id: ::std::string::String, r#type: PostType) -> Self {
+            pub fn new(
+                id: ::std::string::String,
+                r#type: crate::enums::PluginsType,
+            ) -> Self {
                 Self {
                     api: ::std::default::Default::default(),
                     data: ::std::default::Default::default(),
@@ -712,7 +518,7 @@ pub mod acme {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.api {
-                    form.choice("api", v.as_str(), PostApi::VALUES)?;
+                    form.choice("api", v.as_str(), crate::enums::Api::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.data {
                     form.str(
@@ -744,7 +550,7 @@ pub mod acme {
                 }
                 {
                     let v = &self.r#type;
-                    form.choice("type", v.as_str(), PostType::VALUES)?;
+                    form.choice("type", v.as_str(), crate::enums::PluginsType::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.validation_delay {
                     form.int(
@@ -788,108 +594,12 @@ pub mod acme {
                 .await?;
             crate::lenient::data_unit(data)
         }
-        crate::pve_enum! {
-            #[doc = " API plugin name"] pub enum GetIdResponseApi { #[doc =
-            "`1984hosting`"] V1984hosting = "1984hosting", #[doc = "`acmedns`"] Acmedns =
-            "acmedns", #[doc = "`acmeproxy`"] Acmeproxy = "acmeproxy", #[doc =
-            "`active24`"] Active24 = "active24", #[doc = "`ad`"] Ad = "ad", #[doc =
-            "`ali`"] Ali = "ali", #[doc = "`alviy`"] Alviy = "alviy", #[doc = "`anx`"]
-            Anx = "anx", #[doc = "`artfiles`"] Artfiles = "artfiles", #[doc = "`arvan`"]
-            Arvan = "arvan", #[doc = "`aurora`"] Aurora = "aurora", #[doc = "`autodns`"]
-            Autodns = "autodns", #[doc = "`aws`"] Aws = "aws", #[doc = "`azion`"] Azion =
-            "azion", #[doc = "`azure`"] Azure = "azure", #[doc = "`beget`"] Beget =
-            "beget", #[doc = "`bookmyname`"] Bookmyname = "bookmyname", #[doc =
-            "`bunny`"] Bunny = "bunny", #[doc = "`cf`"] Cf = "cf", #[doc = "`clouddns`"]
-            Clouddns = "clouddns", #[doc = "`cloudns`"] Cloudns = "cloudns", #[doc =
-            "`cn`"] Cn = "cn", #[doc = "`conoha`"] Conoha = "conoha", #[doc =
-            "`constellix`"] Constellix = "constellix", #[doc = "`cpanel`"] Cpanel =
-            "cpanel", #[doc = "`curanet`"] Curanet = "curanet", #[doc = "`cyon`"] Cyon =
-            "cyon", #[doc = "`da`"] Da = "da", #[doc = "`ddnss`"] Ddnss = "ddnss", #[doc
-            = "`desec`"] Desec = "desec", #[doc = "`df`"] Df = "df", #[doc = "`dgon`"]
-            Dgon = "dgon", #[doc = "`dnsexit`"] Dnsexit = "dnsexit", #[doc = "`dnshome`"]
-            Dnshome = "dnshome", #[doc = "`dnsimple`"] Dnsimple = "dnsimple", #[doc =
-            "`dnsservices`"] Dnsservices = "dnsservices", #[doc = "`doapi`"] Doapi =
-            "doapi", #[doc = "`domeneshop`"] Domeneshop = "domeneshop", #[doc = "`dp`"]
-            Dp = "dp", #[doc = "`dpi`"] Dpi = "dpi", #[doc = "`dreamhost`"] Dreamhost =
-            "dreamhost", #[doc = "`duckdns`"] Duckdns = "duckdns", #[doc =
-            "`durabledns`"] Durabledns = "durabledns", #[doc = "`dyn`"] Dyn = "dyn",
-            #[doc = "`dynu`"] Dynu = "dynu", #[doc = "`dynv6`"] Dynv6 = "dynv6", #[doc =
-            "`easydns`"] Easydns = "easydns", #[doc = "`edgecenter`"] Edgecenter =
-            "edgecenter", #[doc = "`edgedns`"] Edgedns = "edgedns", #[doc = "`euserv`"]
-            Euserv = "euserv", #[doc = "`exoscale`"] Exoscale = "exoscale", #[doc =
-            "`fornex`"] Fornex = "fornex", #[doc = "`freedns`"] Freedns = "freedns",
-            #[doc = "`freemyip`"] Freemyip = "freemyip", #[doc = "`gandi_livedns`"]
-            GandiLivedns = "gandi_livedns", #[doc = "`gcloud`"] Gcloud = "gcloud", #[doc
-            = "`gcore`"] Gcore = "gcore", #[doc = "`gd`"] Gd = "gd", #[doc =
-            "`geoscaling`"] Geoscaling = "geoscaling", #[doc = "`googledomains`"]
-            Googledomains = "googledomains", #[doc = "`he`"] He = "he", #[doc =
-            "`he_ddns`"] HeDdns = "he_ddns", #[doc = "`hetzner`"] Hetzner = "hetzner",
-            #[doc = "`hetznercloud`"] Hetznercloud = "hetznercloud", #[doc = "`hexonet`"]
-            Hexonet = "hexonet", #[doc = "`hostingde`"] Hostingde = "hostingde", #[doc =
-            "`huaweicloud`"] Huaweicloud = "huaweicloud", #[doc = "`infoblox`"] Infoblox
-            = "infoblox", #[doc = "`infomaniak`"] Infomaniak = "infomaniak", #[doc =
-            "`internetbs`"] Internetbs = "internetbs", #[doc = "`inwx`"] Inwx = "inwx",
-            #[doc = "`ionos`"] Ionos = "ionos", #[doc = "`ionos_cloud`"] IonosCloud =
-            "ionos_cloud", #[doc = "`ipv64`"] Ipv64 = "ipv64", #[doc = "`ispconfig`"]
-            Ispconfig = "ispconfig", #[doc = "`jd`"] Jd = "jd", #[doc = "`joker`"] Joker
-            = "joker", #[doc = "`kappernet`"] Kappernet = "kappernet", #[doc = "`kas`"]
-            Kas = "kas", #[doc = "`kinghost`"] Kinghost = "kinghost", #[doc = "`knot`"]
-            Knot = "knot", #[doc = "`la`"] La = "la", #[doc = "`leaseweb`"] Leaseweb =
-            "leaseweb", #[doc = "`lexicon`"] Lexicon = "lexicon", #[doc = "`limacity`"]
-            Limacity = "limacity", #[doc = "`linode`"] Linode = "linode", #[doc =
-            "`linode_v4`"] LinodeV4 = "linode_v4", #[doc = "`loopia`"] Loopia = "loopia",
-            #[doc = "`lua`"] Lua = "lua", #[doc = "`maradns`"] Maradns = "maradns", #[doc
-            = "`me`"] Me = "me", #[doc = "`miab`"] Miab = "miab", #[doc = "`mijnhost`"]
-            Mijnhost = "mijnhost", #[doc = "`misaka`"] Misaka = "misaka", #[doc =
-            "`myapi`"] Myapi = "myapi", #[doc = "`mydevil`"] Mydevil = "mydevil", #[doc =
-            "`mydnsjp`"] Mydnsjp = "mydnsjp", #[doc = "`mythic_beasts`"] MythicBeasts =
-            "mythic_beasts", #[doc = "`namecheap`"] Namecheap = "namecheap", #[doc =
-            "`namecom`"] Namecom = "namecom", #[doc = "`namesilo`"] Namesilo =
-            "namesilo", #[doc = "`nanelo`"] Nanelo = "nanelo", #[doc = "`nederhost`"]
-            Nederhost = "nederhost", #[doc = "`neodigit`"] Neodigit = "neodigit", #[doc =
-            "`netcup`"] Netcup = "netcup", #[doc = "`netlify`"] Netlify = "netlify",
-            #[doc = "`nic`"] Nic = "nic", #[doc = "`njalla`"] Njalla = "njalla", #[doc =
-            "`nm`"] Nm = "nm", #[doc = "`nsd`"] Nsd = "nsd", #[doc = "`nsone`"] Nsone =
-            "nsone", #[doc = "`nsupdate`"] Nsupdate = "nsupdate", #[doc = "`nw`"] Nw =
-            "nw", #[doc = "`oci`"] Oci = "oci", #[doc = "`omglol`"] Omglol = "omglol",
-            #[doc = "`one`"] One = "one", #[doc = "`online`"] Online = "online", #[doc =
-            "`openprovider`"] Openprovider = "openprovider", #[doc =
-            "`openprovider_rest`"] OpenproviderRest = "openprovider_rest", #[doc =
-            "`openstack`"] Openstack = "openstack", #[doc = "`opnsense`"] Opnsense =
-            "opnsense", #[doc = "`ovh`"] Ovh = "ovh", #[doc = "`pdns`"] Pdns = "pdns",
-            #[doc = "`pleskxml`"] Pleskxml = "pleskxml", #[doc = "`pointhq`"] Pointhq =
-            "pointhq", #[doc = "`porkbun`"] Porkbun = "porkbun", #[doc = "`rackcorp`"]
-            Rackcorp = "rackcorp", #[doc = "`rackspace`"] Rackspace = "rackspace", #[doc
-            = "`rage4`"] Rage4 = "rage4", #[doc = "`rcode0`"] Rcode0 = "rcode0", #[doc =
-            "`regru`"] Regru = "regru", #[doc = "`scaleway`"] Scaleway = "scaleway",
-            #[doc = "`schlundtech`"] Schlundtech = "schlundtech", #[doc = "`selectel`"]
-            Selectel = "selectel", #[doc = "`selfhost`"] Selfhost = "selfhost", #[doc =
-            "`servercow`"] Servercow = "servercow", #[doc = "`simply`"] Simply =
-            "simply", #[doc = "`spaceship`"] Spaceship = "spaceship", #[doc =
-            "`technitium`"] Technitium = "technitium", #[doc = "`tele3`"] Tele3 =
-            "tele3", #[doc = "`tencent`"] Tencent = "tencent", #[doc = "`timeweb`"]
-            Timeweb = "timeweb", #[doc = "`transip`"] Transip = "transip", #[doc =
-            "`udr`"] Udr = "udr", #[doc = "`ultra`"] Ultra = "ultra", #[doc =
-            "`unoeuro`"] Unoeuro = "unoeuro", #[doc = "`variomedia`"] Variomedia =
-            "variomedia", #[doc = "`veesp`"] Veesp = "veesp", #[doc = "`vercel`"] Vercel
-            = "vercel", #[doc = "`vscale`"] Vscale = "vscale", #[doc = "`vultr`"] Vultr =
-            "vultr", #[doc = "`websupport`"] Websupport = "websupport", #[doc =
-            "`west_cn`"] WestCn = "west_cn", #[doc = "`world4you`"] World4you =
-            "world4you", #[doc = "`yandex360`"] Yandex360 = "yandex360", #[doc = "`yc`"]
-            Yc = "yc", #[doc = "`zilore`"] Zilore = "zilore", #[doc = "`zone`"] Zone =
-            "zone", #[doc = "`zoneedit`"] Zoneedit = "zoneedit", #[doc = "`zonomi`"]
-            Zonomi = "zonomi", }
-        }
-        crate::pve_enum! {
-            #[doc = " ACME challenge type."] pub enum GetIdResponseType { #[doc =
-            "`dns`"] Dns = "dns", #[doc = "`standalone`"] Standalone = "standalone", }
-        }
         /// `GetIdResponse` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetIdResponse {
             /// API plugin name
             #[serde(default)]
-            pub api: ::std::option::Option<GetIdResponseApi>,
+            pub api: ::std::option::Option<crate::enums::Api>,
             /// DNS plugin data. (base64 encoded)
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub data: ::std::option::Option<::std::string::String>,
@@ -913,7 +623,7 @@ pub mod acme {
             pub plugin: ::std::option::Option<::std::string::String>,
             /// ACME challenge type.
             #[serde(default)]
-            pub r#type: ::std::option::Option<GetIdResponseType>,
+            pub r#type: ::std::option::Option<crate::enums::PluginsType>,
             /// Extra delay in seconds to wait before requesting validation. Allows to cope with a long TTL of DNS records.
             ///
             /// Range: 0 to 172800. Default: `30`.
@@ -943,103 +653,11 @@ pub mod acme {
                 .await?;
             crate::lenient::data(data)
         }
-        crate::pve_enum! {
-            #[doc = " API plugin name"] pub enum PutIdApi { #[doc = "`1984hosting`"]
-            V1984hosting = "1984hosting", #[doc = "`acmedns`"] Acmedns = "acmedns", #[doc
-            = "`acmeproxy`"] Acmeproxy = "acmeproxy", #[doc = "`active24`"] Active24 =
-            "active24", #[doc = "`ad`"] Ad = "ad", #[doc = "`ali`"] Ali = "ali", #[doc =
-            "`alviy`"] Alviy = "alviy", #[doc = "`anx`"] Anx = "anx", #[doc =
-            "`artfiles`"] Artfiles = "artfiles", #[doc = "`arvan`"] Arvan = "arvan",
-            #[doc = "`aurora`"] Aurora = "aurora", #[doc = "`autodns`"] Autodns =
-            "autodns", #[doc = "`aws`"] Aws = "aws", #[doc = "`azion`"] Azion = "azion",
-            #[doc = "`azure`"] Azure = "azure", #[doc = "`beget`"] Beget = "beget", #[doc
-            = "`bookmyname`"] Bookmyname = "bookmyname", #[doc = "`bunny`"] Bunny =
-            "bunny", #[doc = "`cf`"] Cf = "cf", #[doc = "`clouddns`"] Clouddns =
-            "clouddns", #[doc = "`cloudns`"] Cloudns = "cloudns", #[doc = "`cn`"] Cn =
-            "cn", #[doc = "`conoha`"] Conoha = "conoha", #[doc = "`constellix`"]
-            Constellix = "constellix", #[doc = "`cpanel`"] Cpanel = "cpanel", #[doc =
-            "`curanet`"] Curanet = "curanet", #[doc = "`cyon`"] Cyon = "cyon", #[doc =
-            "`da`"] Da = "da", #[doc = "`ddnss`"] Ddnss = "ddnss", #[doc = "`desec`"]
-            Desec = "desec", #[doc = "`df`"] Df = "df", #[doc = "`dgon`"] Dgon = "dgon",
-            #[doc = "`dnsexit`"] Dnsexit = "dnsexit", #[doc = "`dnshome`"] Dnshome =
-            "dnshome", #[doc = "`dnsimple`"] Dnsimple = "dnsimple", #[doc =
-            "`dnsservices`"] Dnsservices = "dnsservices", #[doc = "`doapi`"] Doapi =
-            "doapi", #[doc = "`domeneshop`"] Domeneshop = "domeneshop", #[doc = "`dp`"]
-            Dp = "dp", #[doc = "`dpi`"] Dpi = "dpi", #[doc = "`dreamhost`"] Dreamhost =
-            "dreamhost", #[doc = "`duckdns`"] Duckdns = "duckdns", #[doc =
-            "`durabledns`"] Durabledns = "durabledns", #[doc = "`dyn`"] Dyn = "dyn",
-            #[doc = "`dynu`"] Dynu = "dynu", #[doc = "`dynv6`"] Dynv6 = "dynv6", #[doc =
-            "`easydns`"] Easydns = "easydns", #[doc = "`edgecenter`"] Edgecenter =
-            "edgecenter", #[doc = "`edgedns`"] Edgedns = "edgedns", #[doc = "`euserv`"]
-            Euserv = "euserv", #[doc = "`exoscale`"] Exoscale = "exoscale", #[doc =
-            "`fornex`"] Fornex = "fornex", #[doc = "`freedns`"] Freedns = "freedns",
-            #[doc = "`freemyip`"] Freemyip = "freemyip", #[doc = "`gandi_livedns`"]
-            GandiLivedns = "gandi_livedns", #[doc = "`gcloud`"] Gcloud = "gcloud", #[doc
-            = "`gcore`"] Gcore = "gcore", #[doc = "`gd`"] Gd = "gd", #[doc =
-            "`geoscaling`"] Geoscaling = "geoscaling", #[doc = "`googledomains`"]
-            Googledomains = "googledomains", #[doc = "`he`"] He = "he", #[doc =
-            "`he_ddns`"] HeDdns = "he_ddns", #[doc = "`hetzner`"] Hetzner = "hetzner",
-            #[doc = "`hetznercloud`"] Hetznercloud = "hetznercloud", #[doc = "`hexonet`"]
-            Hexonet = "hexonet", #[doc = "`hostingde`"] Hostingde = "hostingde", #[doc =
-            "`huaweicloud`"] Huaweicloud = "huaweicloud", #[doc = "`infoblox`"] Infoblox
-            = "infoblox", #[doc = "`infomaniak`"] Infomaniak = "infomaniak", #[doc =
-            "`internetbs`"] Internetbs = "internetbs", #[doc = "`inwx`"] Inwx = "inwx",
-            #[doc = "`ionos`"] Ionos = "ionos", #[doc = "`ionos_cloud`"] IonosCloud =
-            "ionos_cloud", #[doc = "`ipv64`"] Ipv64 = "ipv64", #[doc = "`ispconfig`"]
-            Ispconfig = "ispconfig", #[doc = "`jd`"] Jd = "jd", #[doc = "`joker`"] Joker
-            = "joker", #[doc = "`kappernet`"] Kappernet = "kappernet", #[doc = "`kas`"]
-            Kas = "kas", #[doc = "`kinghost`"] Kinghost = "kinghost", #[doc = "`knot`"]
-            Knot = "knot", #[doc = "`la`"] La = "la", #[doc = "`leaseweb`"] Leaseweb =
-            "leaseweb", #[doc = "`lexicon`"] Lexicon = "lexicon", #[doc = "`limacity`"]
-            Limacity = "limacity", #[doc = "`linode`"] Linode = "linode", #[doc =
-            "`linode_v4`"] LinodeV4 = "linode_v4", #[doc = "`loopia`"] Loopia = "loopia",
-            #[doc = "`lua`"] Lua = "lua", #[doc = "`maradns`"] Maradns = "maradns", #[doc
-            = "`me`"] Me = "me", #[doc = "`miab`"] Miab = "miab", #[doc = "`mijnhost`"]
-            Mijnhost = "mijnhost", #[doc = "`misaka`"] Misaka = "misaka", #[doc =
-            "`myapi`"] Myapi = "myapi", #[doc = "`mydevil`"] Mydevil = "mydevil", #[doc =
-            "`mydnsjp`"] Mydnsjp = "mydnsjp", #[doc = "`mythic_beasts`"] MythicBeasts =
-            "mythic_beasts", #[doc = "`namecheap`"] Namecheap = "namecheap", #[doc =
-            "`namecom`"] Namecom = "namecom", #[doc = "`namesilo`"] Namesilo =
-            "namesilo", #[doc = "`nanelo`"] Nanelo = "nanelo", #[doc = "`nederhost`"]
-            Nederhost = "nederhost", #[doc = "`neodigit`"] Neodigit = "neodigit", #[doc =
-            "`netcup`"] Netcup = "netcup", #[doc = "`netlify`"] Netlify = "netlify",
-            #[doc = "`nic`"] Nic = "nic", #[doc = "`njalla`"] Njalla = "njalla", #[doc =
-            "`nm`"] Nm = "nm", #[doc = "`nsd`"] Nsd = "nsd", #[doc = "`nsone`"] Nsone =
-            "nsone", #[doc = "`nsupdate`"] Nsupdate = "nsupdate", #[doc = "`nw`"] Nw =
-            "nw", #[doc = "`oci`"] Oci = "oci", #[doc = "`omglol`"] Omglol = "omglol",
-            #[doc = "`one`"] One = "one", #[doc = "`online`"] Online = "online", #[doc =
-            "`openprovider`"] Openprovider = "openprovider", #[doc =
-            "`openprovider_rest`"] OpenproviderRest = "openprovider_rest", #[doc =
-            "`openstack`"] Openstack = "openstack", #[doc = "`opnsense`"] Opnsense =
-            "opnsense", #[doc = "`ovh`"] Ovh = "ovh", #[doc = "`pdns`"] Pdns = "pdns",
-            #[doc = "`pleskxml`"] Pleskxml = "pleskxml", #[doc = "`pointhq`"] Pointhq =
-            "pointhq", #[doc = "`porkbun`"] Porkbun = "porkbun", #[doc = "`rackcorp`"]
-            Rackcorp = "rackcorp", #[doc = "`rackspace`"] Rackspace = "rackspace", #[doc
-            = "`rage4`"] Rage4 = "rage4", #[doc = "`rcode0`"] Rcode0 = "rcode0", #[doc =
-            "`regru`"] Regru = "regru", #[doc = "`scaleway`"] Scaleway = "scaleway",
-            #[doc = "`schlundtech`"] Schlundtech = "schlundtech", #[doc = "`selectel`"]
-            Selectel = "selectel", #[doc = "`selfhost`"] Selfhost = "selfhost", #[doc =
-            "`servercow`"] Servercow = "servercow", #[doc = "`simply`"] Simply =
-            "simply", #[doc = "`spaceship`"] Spaceship = "spaceship", #[doc =
-            "`technitium`"] Technitium = "technitium", #[doc = "`tele3`"] Tele3 =
-            "tele3", #[doc = "`tencent`"] Tencent = "tencent", #[doc = "`timeweb`"]
-            Timeweb = "timeweb", #[doc = "`transip`"] Transip = "transip", #[doc =
-            "`udr`"] Udr = "udr", #[doc = "`ultra`"] Ultra = "ultra", #[doc =
-            "`unoeuro`"] Unoeuro = "unoeuro", #[doc = "`variomedia`"] Variomedia =
-            "variomedia", #[doc = "`veesp`"] Veesp = "veesp", #[doc = "`vercel`"] Vercel
-            = "vercel", #[doc = "`vscale`"] Vscale = "vscale", #[doc = "`vultr`"] Vultr =
-            "vultr", #[doc = "`websupport`"] Websupport = "websupport", #[doc =
-            "`west_cn`"] WestCn = "west_cn", #[doc = "`world4you`"] World4you =
-            "world4you", #[doc = "`yandex360`"] Yandex360 = "yandex360", #[doc = "`yc`"]
-            Yc = "yc", #[doc = "`zilore`"] Zilore = "zilore", #[doc = "`zone`"] Zone =
-            "zone", #[doc = "`zoneedit`"] Zoneedit = "zoneedit", #[doc = "`zonomi`"]
-            Zonomi = "zonomi", }
-        }
         /// Parameters of `put_id`: `PUT /cluster/acme/plugins/{id}`.
         #[derive(Debug, Clone, PartialEq, Default)]
         pub struct PutIdParams {
             /// API plugin name
-            pub api: ::std::option::Option<PutIdApi>,
+            pub api: ::std::option::Option<crate::enums::Api>,
             /// DNS plugin data. (base64 encoded)
             pub data: ::std::option::Option<::std::string::String>,
             /// A list of settings you want to delete.
@@ -1082,7 +700,7 @@ pub mod acme {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.api {
-                    form.choice("api", v.as_str(), PutIdApi::VALUES)?;
+                    form.choice("api", v.as_str(), crate::enums::Api::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.data {
                     form.str(
@@ -1205,12 +823,6 @@ pub mod acme {
 }
 /// `/cluster/backup`
 pub mod backup {
-    crate::pve_enum! {
-        #[doc = " Compress dump file."] #[doc = " "] #[doc = " Default: `0`."] pub enum
-        GetResponseItemCompress { #[doc = "`0`"] V0 = "0", #[doc = "`1`"] V1 = "1", #[doc
-        = "`gzip`"] Gzip = "gzip", #[doc = "`lzo`"] Lzo = "lzo", #[doc = "`zstd`"] Zstd =
-        "zstd", }
-    }
     /// Options for backup fleecing (VM only).
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
     pub struct GetResponseItemFleecing {
@@ -1227,33 +839,6 @@ pub mod backup {
         /// Keys this schema does not list.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-    crate::pve_enum! {
-        #[doc =
-        " Deprecated: use notification targets/matchers instead. Specify when to send a notification mail"]
-        #[doc = " "] #[doc = " Default: `always`."] pub enum
-        GetResponseItemMailnotification { #[doc = "`always`"] Always = "always", #[doc =
-        "`failure`"] Failure = "failure", }
-    }
-    crate::pve_enum! {
-        #[doc = " Backup mode."] #[doc = " "] #[doc = " Default: `snapshot`."] pub enum
-        GetResponseItemMode { #[doc = "`snapshot`"] Snapshot = "snapshot", #[doc =
-        "`suspend`"] Suspend = "suspend", #[doc = "`stop`"] Stop = "stop", }
-    }
-    crate::pve_enum! {
-        #[doc =
-        " Determine which notification system to use. If set to 'legacy-sendmail', vzdump will consider the mailto/mailnotification parameters and send emails to the specified address(es) via the 'sendmail' command. If set to 'notification-system', a notification will be sent via PVE's notification system, and the mailto and mailnotification will be ignored. If set to 'auto' (default setting), an email will be sent if mailto is set, and the notification system will be used if not."]
-        #[doc = " "] #[doc = " Default: `auto`."] pub enum
-        GetResponseItemNotificationMode { #[doc = "`auto`"] Auto = "auto", #[doc =
-        "`legacy-sendmail`"] LegacySendmail = "legacy-sendmail", #[doc =
-        "`notification-system`"] NotificationSystem = "notification-system", }
-    }
-    crate::pve_enum! {
-        #[doc =
-        " PBS mode used to detect file changes and switch encoding format for container backups."]
-        pub enum GetResponseItemPbsChangeDetectionMode { #[doc = "`legacy`"] Legacy =
-        "legacy", #[doc = "`data`"] Data = "data", #[doc = "`metadata`"] Metadata =
-        "metadata", }
     }
     /// Other performance-related settings.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
@@ -1370,7 +955,7 @@ pub mod backup {
         ///
         /// Default: `0`.
         #[serde(default)]
-        pub compress: ::std::option::Option<GetResponseItemCompress>,
+        pub compress: ::std::option::Option<crate::enums::Compress>,
         /// Store resulting files to specified directory.
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub dumpdir: ::std::option::Option<::std::string::String>,
@@ -1409,7 +994,7 @@ pub mod backup {
         ///
         /// Default: `always`.
         #[serde(default)]
-        pub mailnotification: ::std::option::Option<GetResponseItemMailnotification>,
+        pub mailnotification: ::std::option::Option<crate::enums::Mailnotification>,
         /// Deprecated: Use notification targets/matchers instead. Comma-separated list of email addresses or users that should receive email notifications.
         ///
         /// Format: `email-or-username-list`.
@@ -1419,7 +1004,7 @@ pub mod backup {
         ///
         /// Default: `snapshot`.
         #[serde(default)]
-        pub mode: ::std::option::Option<GetResponseItemMode>,
+        pub mode: ::std::option::Option<crate::enums::BackupMode>,
         /// UNIX timestamp when this backup job will be executed next
         #[serde(
             default,
@@ -1445,11 +1030,11 @@ pub mod backup {
         ///
         /// Default: `auto`.
         #[serde(default, rename = "notification-mode")]
-        pub notification_mode: ::std::option::Option<GetResponseItemNotificationMode>,
+        pub notification_mode: ::std::option::Option<crate::enums::NotificationMode>,
         /// PBS mode used to detect file changes and switch encoding format for container backups.
         #[serde(default, rename = "pbs-change-detection-mode")]
         pub pbs_change_detection_mode: ::std::option::Option<
-            GetResponseItemPbsChangeDetectionMode,
+            crate::enums::PbsChangeDetectionMode,
         >,
         /// Other performance-related settings.
         #[serde(default)]
@@ -1544,37 +1129,6 @@ pub mod backup {
         let data = client.execute(&crate::catalog::ENDPOINTS[61], &[], form).await?;
         crate::lenient::data(data)
     }
-    crate::pve_enum! {
-        #[doc = " Compress dump file."] #[doc = " "] #[doc = " Default: `0`."] pub enum
-        PostCompress { #[doc = "`0`"] V0 = "0", #[doc = "`1`"] V1 = "1", #[doc =
-        "`gzip`"] Gzip = "gzip", #[doc = "`lzo`"] Lzo = "lzo", #[doc = "`zstd`"] Zstd =
-        "zstd", }
-    }
-    crate::pve_enum! {
-        #[doc =
-        " Deprecated: use notification targets/matchers instead. Specify when to send a notification mail"]
-        #[doc = " "] #[doc = " Default: `always`."] pub enum PostMailnotification { #[doc
-        = "`always`"] Always = "always", #[doc = "`failure`"] Failure = "failure", }
-    }
-    crate::pve_enum! {
-        #[doc = " Backup mode."] #[doc = " "] #[doc = " Default: `snapshot`."] pub enum
-        PostMode { #[doc = "`snapshot`"] Snapshot = "snapshot", #[doc = "`suspend`"]
-        Suspend = "suspend", #[doc = "`stop`"] Stop = "stop", }
-    }
-    crate::pve_enum! {
-        #[doc =
-        " Determine which notification system to use. If set to 'legacy-sendmail', vzdump will consider the mailto/mailnotification parameters and send emails to the specified address(es) via the 'sendmail' command. If set to 'notification-system', a notification will be sent via PVE's notification system, and the mailto and mailnotification will be ignored. If set to 'auto' (default setting), an email will be sent if mailto is set, and the notification system will be used if not."]
-        #[doc = " "] #[doc = " Default: `auto`."] pub enum PostNotificationMode { #[doc =
-        "`auto`"] Auto = "auto", #[doc = "`legacy-sendmail`"] LegacySendmail =
-        "legacy-sendmail", #[doc = "`notification-system`"] NotificationSystem =
-        "notification-system", }
-    }
-    crate::pve_enum! {
-        #[doc =
-        " PBS mode used to detect file changes and switch encoding format for container backups."]
-        pub enum PostPbsChangeDetectionMode { #[doc = "`legacy`"] Legacy = "legacy",
-        #[doc = "`data`"] Data = "data", #[doc = "`metadata`"] Metadata = "metadata", }
-    }
     /// Parameters of `post`: `POST /cluster/backup`.
     #[derive(Debug, Clone, PartialEq, Default)]
     pub struct PostParams {
@@ -1593,7 +1147,7 @@ pub mod backup {
         /// Compress dump file.
         ///
         /// Default: `0`.
-        pub compress: ::std::option::Option<PostCompress>,
+        pub compress: ::std::option::Option<crate::enums::Compress>,
         /// Deprecated: Use 'schedule' instead. Day of week selection. 'starttime' and 'dow' will be converted into 'schedule' if used.
         ///
         /// Format: `pve-day-of-week-list`. Default: `mon,tue,wed,thu,fri,sat,sun`.
@@ -1629,7 +1183,7 @@ pub mod backup {
         /// Deprecated: use notification targets/matchers instead. Specify when to send a notification mail
         ///
         /// Default: `always`.
-        pub mailnotification: ::std::option::Option<PostMailnotification>,
+        pub mailnotification: ::std::option::Option<crate::enums::Mailnotification>,
         /// Deprecated: Use notification targets/matchers instead. Comma-separated list of email addresses or users that should receive email notifications.
         ///
         /// Format: `email-or-username-list`.
@@ -1637,7 +1191,7 @@ pub mod backup {
         /// Backup mode.
         ///
         /// Default: `snapshot`.
-        pub mode: ::std::option::Option<PostMode>,
+        pub mode: ::std::option::Option<crate::enums::BackupMode>,
         /// Only run if executed on this node.
         ///
         /// Format: `pve-node`.
@@ -1649,9 +1203,11 @@ pub mod backup {
         /// Determine which notification system to use. If set to 'legacy-sendmail', vzdump will consider the mailto/mailnotification parameters and send emails to the specified address(es) via the 'sendmail' command. If set to 'notification-system', a notification will be sent via PVE's notification system, and the mailto and mailnotification will be ignored. If set to 'auto' (default setting), an email will be sent if mailto is set, and the notification system will be used if not.
         ///
         /// Default: `auto`.
-        pub notification_mode: ::std::option::Option<PostNotificationMode>,
+        pub notification_mode: ::std::option::Option<crate::enums::NotificationMode>,
         /// PBS mode used to detect file changes and switch encoding format for container backups.
-        pub pbs_change_detection_mode: ::std::option::Option<PostPbsChangeDetectionMode>,
+        pub pbs_change_detection_mode: ::std::option::Option<
+            crate::enums::PbsChangeDetectionMode,
+        >,
         /// Other performance-related settings.
         ///
         /// Format: `backup-performance`. Syntax: `[max-workers=<integer>] [,pbs-entries-max=<integer>]`.
@@ -1788,7 +1344,7 @@ pub mod backup {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.compress {
-                form.choice("compress", v.as_str(), PostCompress::VALUES)?;
+                form.choice("compress", v.as_str(), crate::enums::Compress::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.dow {
                 form.str(
@@ -1863,7 +1419,7 @@ pub mod backup {
                 form.choice(
                     "mailnotification",
                     v.as_str(),
-                    PostMailnotification::VALUES,
+                    crate::enums::Mailnotification::VALUES,
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mailto {
@@ -1875,7 +1431,7 @@ pub mod backup {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mode {
-                form.choice("mode", v.as_str(), PostMode::VALUES)?;
+                form.choice("mode", v.as_str(), crate::enums::BackupMode::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.node {
                 form.str(
@@ -1897,14 +1453,14 @@ pub mod backup {
                 form.choice(
                     "notification-mode",
                     v.as_str(),
-                    PostNotificationMode::VALUES,
+                    crate::enums::NotificationMode::VALUES,
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.pbs_change_detection_mode {
                 form.choice(
                     "pbs-change-detection-mode",
                     v.as_str(),
-                    PostPbsChangeDetectionMode::VALUES,
+                    crate::enums::PbsChangeDetectionMode::VALUES,
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.performance {
@@ -2053,12 +1609,6 @@ pub mod backup {
         let data = client.execute(&crate::catalog::ENDPOINTS[63], &[id], form).await?;
         crate::lenient::data_unit(data)
     }
-    crate::pve_enum! {
-        #[doc = " Compress dump file."] #[doc = " "] #[doc = " Default: `0`."] pub enum
-        GetIdResponseCompress { #[doc = "`0`"] V0 = "0", #[doc = "`1`"] V1 = "1", #[doc =
-        "`gzip`"] Gzip = "gzip", #[doc = "`lzo`"] Lzo = "lzo", #[doc = "`zstd`"] Zstd =
-        "zstd", }
-    }
     /// Options for backup fleecing (VM only).
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
     pub struct GetIdResponseFleecing {
@@ -2075,33 +1625,6 @@ pub mod backup {
         /// Keys this schema does not list.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    }
-    crate::pve_enum! {
-        #[doc =
-        " Deprecated: use notification targets/matchers instead. Specify when to send a notification mail"]
-        #[doc = " "] #[doc = " Default: `always`."] pub enum
-        GetIdResponseMailnotification { #[doc = "`always`"] Always = "always", #[doc =
-        "`failure`"] Failure = "failure", }
-    }
-    crate::pve_enum! {
-        #[doc = " Backup mode."] #[doc = " "] #[doc = " Default: `snapshot`."] pub enum
-        GetIdResponseMode { #[doc = "`snapshot`"] Snapshot = "snapshot", #[doc =
-        "`suspend`"] Suspend = "suspend", #[doc = "`stop`"] Stop = "stop", }
-    }
-    crate::pve_enum! {
-        #[doc =
-        " Determine which notification system to use. If set to 'legacy-sendmail', vzdump will consider the mailto/mailnotification parameters and send emails to the specified address(es) via the 'sendmail' command. If set to 'notification-system', a notification will be sent via PVE's notification system, and the mailto and mailnotification will be ignored. If set to 'auto' (default setting), an email will be sent if mailto is set, and the notification system will be used if not."]
-        #[doc = " "] #[doc = " Default: `auto`."] pub enum GetIdResponseNotificationMode
-        { #[doc = "`auto`"] Auto = "auto", #[doc = "`legacy-sendmail`"] LegacySendmail =
-        "legacy-sendmail", #[doc = "`notification-system`"] NotificationSystem =
-        "notification-system", }
-    }
-    crate::pve_enum! {
-        #[doc =
-        " PBS mode used to detect file changes and switch encoding format for container backups."]
-        pub enum GetIdResponsePbsChangeDetectionMode { #[doc = "`legacy`"] Legacy =
-        "legacy", #[doc = "`data`"] Data = "data", #[doc = "`metadata`"] Metadata =
-        "metadata", }
     }
     /// Other performance-related settings.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
@@ -2218,7 +1741,7 @@ pub mod backup {
         ///
         /// Default: `0`.
         #[serde(default)]
-        pub compress: ::std::option::Option<GetIdResponseCompress>,
+        pub compress: ::std::option::Option<crate::enums::Compress>,
         /// Store resulting files to specified directory.
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub dumpdir: ::std::option::Option<::std::string::String>,
@@ -2257,7 +1780,7 @@ pub mod backup {
         ///
         /// Default: `always`.
         #[serde(default)]
-        pub mailnotification: ::std::option::Option<GetIdResponseMailnotification>,
+        pub mailnotification: ::std::option::Option<crate::enums::Mailnotification>,
         /// Deprecated: Use notification targets/matchers instead. Comma-separated list of email addresses or users that should receive email notifications.
         ///
         /// Format: `email-or-username-list`.
@@ -2267,7 +1790,7 @@ pub mod backup {
         ///
         /// Default: `snapshot`.
         #[serde(default)]
-        pub mode: ::std::option::Option<GetIdResponseMode>,
+        pub mode: ::std::option::Option<crate::enums::BackupMode>,
         /// UNIX timestamp when this backup job will be executed next
         #[serde(
             default,
@@ -2293,11 +1816,11 @@ pub mod backup {
         ///
         /// Default: `auto`.
         #[serde(default, rename = "notification-mode")]
-        pub notification_mode: ::std::option::Option<GetIdResponseNotificationMode>,
+        pub notification_mode: ::std::option::Option<crate::enums::NotificationMode>,
         /// PBS mode used to detect file changes and switch encoding format for container backups.
         #[serde(default, rename = "pbs-change-detection-mode")]
         pub pbs_change_detection_mode: ::std::option::Option<
-            GetIdResponsePbsChangeDetectionMode,
+            crate::enums::PbsChangeDetectionMode,
         >,
         /// Other performance-related settings.
         #[serde(default)]
@@ -2393,38 +1916,6 @@ pub mod backup {
         let data = client.execute(&crate::catalog::ENDPOINTS[64], &[id], form).await?;
         crate::lenient::data(data)
     }
-    crate::pve_enum! {
-        #[doc = " Compress dump file."] #[doc = " "] #[doc = " Default: `0`."] pub enum
-        PutIdCompress { #[doc = "`0`"] V0 = "0", #[doc = "`1`"] V1 = "1", #[doc =
-        "`gzip`"] Gzip = "gzip", #[doc = "`lzo`"] Lzo = "lzo", #[doc = "`zstd`"] Zstd =
-        "zstd", }
-    }
-    crate::pve_enum! {
-        #[doc =
-        " Deprecated: use notification targets/matchers instead. Specify when to send a notification mail"]
-        #[doc = " "] #[doc = " Default: `always`."] pub enum PutIdMailnotification {
-        #[doc = "`always`"] Always = "always", #[doc = "`failure`"] Failure = "failure",
-        }
-    }
-    crate::pve_enum! {
-        #[doc = " Backup mode."] #[doc = " "] #[doc = " Default: `snapshot`."] pub enum
-        PutIdMode { #[doc = "`snapshot`"] Snapshot = "snapshot", #[doc = "`suspend`"]
-        Suspend = "suspend", #[doc = "`stop`"] Stop = "stop", }
-    }
-    crate::pve_enum! {
-        #[doc =
-        " Determine which notification system to use. If set to 'legacy-sendmail', vzdump will consider the mailto/mailnotification parameters and send emails to the specified address(es) via the 'sendmail' command. If set to 'notification-system', a notification will be sent via PVE's notification system, and the mailto and mailnotification will be ignored. If set to 'auto' (default setting), an email will be sent if mailto is set, and the notification system will be used if not."]
-        #[doc = " "] #[doc = " Default: `auto`."] pub enum PutIdNotificationMode { #[doc
-        = "`auto`"] Auto = "auto", #[doc = "`legacy-sendmail`"] LegacySendmail =
-        "legacy-sendmail", #[doc = "`notification-system`"] NotificationSystem =
-        "notification-system", }
-    }
-    crate::pve_enum! {
-        #[doc =
-        " PBS mode used to detect file changes and switch encoding format for container backups."]
-        pub enum PutIdPbsChangeDetectionMode { #[doc = "`legacy`"] Legacy = "legacy",
-        #[doc = "`data`"] Data = "data", #[doc = "`metadata`"] Metadata = "metadata", }
-    }
     /// Parameters of `put_id`: `PUT /cluster/backup/{id}`.
     #[derive(Debug, Clone, PartialEq, Default)]
     pub struct PutIdParams {
@@ -2443,7 +1934,7 @@ pub mod backup {
         /// Compress dump file.
         ///
         /// Default: `0`.
-        pub compress: ::std::option::Option<PutIdCompress>,
+        pub compress: ::std::option::Option<crate::enums::Compress>,
         /// A list of settings you want to delete.
         ///
         /// Format: `pve-configid-list`.
@@ -2479,7 +1970,7 @@ pub mod backup {
         /// Deprecated: use notification targets/matchers instead. Specify when to send a notification mail
         ///
         /// Default: `always`.
-        pub mailnotification: ::std::option::Option<PutIdMailnotification>,
+        pub mailnotification: ::std::option::Option<crate::enums::Mailnotification>,
         /// Deprecated: Use notification targets/matchers instead. Comma-separated list of email addresses or users that should receive email notifications.
         ///
         /// Format: `email-or-username-list`.
@@ -2487,7 +1978,7 @@ pub mod backup {
         /// Backup mode.
         ///
         /// Default: `snapshot`.
-        pub mode: ::std::option::Option<PutIdMode>,
+        pub mode: ::std::option::Option<crate::enums::BackupMode>,
         /// Only run if executed on this node.
         ///
         /// Format: `pve-node`.
@@ -2499,10 +1990,10 @@ pub mod backup {
         /// Determine which notification system to use. If set to 'legacy-sendmail', vzdump will consider the mailto/mailnotification parameters and send emails to the specified address(es) via the 'sendmail' command. If set to 'notification-system', a notification will be sent via PVE's notification system, and the mailto and mailnotification will be ignored. If set to 'auto' (default setting), an email will be sent if mailto is set, and the notification system will be used if not.
         ///
         /// Default: `auto`.
-        pub notification_mode: ::std::option::Option<PutIdNotificationMode>,
+        pub notification_mode: ::std::option::Option<crate::enums::NotificationMode>,
         /// PBS mode used to detect file changes and switch encoding format for container backups.
         pub pbs_change_detection_mode: ::std::option::Option<
-            PutIdPbsChangeDetectionMode,
+            crate::enums::PbsChangeDetectionMode,
         >,
         /// Other performance-related settings.
         ///
@@ -2640,7 +2131,7 @@ pub mod backup {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.compress {
-                form.choice("compress", v.as_str(), PutIdCompress::VALUES)?;
+                form.choice("compress", v.as_str(), crate::enums::Compress::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.delete {
                 form.str(
@@ -2715,7 +2206,7 @@ pub mod backup {
                 form.choice(
                     "mailnotification",
                     v.as_str(),
-                    PutIdMailnotification::VALUES,
+                    crate::enums::Mailnotification::VALUES,
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mailto {
@@ -2727,7 +2218,7 @@ pub mod backup {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mode {
-                form.choice("mode", v.as_str(), PutIdMode::VALUES)?;
+                form.choice("mode", v.as_str(), crate::enums::BackupMode::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.node {
                 form.str(
@@ -2749,14 +2240,14 @@ pub mod backup {
                 form.choice(
                     "notification-mode",
                     v.as_str(),
-                    PutIdNotificationMode::VALUES,
+                    crate::enums::NotificationMode::VALUES,
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.pbs_change_detection_mode {
                 form.choice(
                     "pbs-change-detection-mode",
                     v.as_str(),
-                    PutIdPbsChangeDetectionMode::VALUES,
+                    crate::enums::PbsChangeDetectionMode::VALUES,
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.performance {
@@ -2913,12 +2404,6 @@ pub mod backup {
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
-        crate::pve_enum! {
-            #[doc =
-            " Type of the guest, VM, CT or unknown for removed but not purged guests."]
-            pub enum GetResponseChildrenItemType { #[doc = "`qemu`"] Qemu = "qemu", #[doc
-            = "`lxc`"] Lxc = "lxc", #[doc = "`unknown`"] Unknown = "unknown", }
-        }
         /// `GetResponseChildrenItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseChildrenItem {
@@ -2935,7 +2420,7 @@ pub mod backup {
             pub name: ::std::option::Option<::std::string::String>,
             /// Type of the guest, VM, CT or unknown for removed but not purged guests.
             #[serde(default)]
-            pub r#type: ::std::option::Option<GetResponseChildrenItemType>,
+            pub r#type: ::std::option::Option<crate::enums::IncludedVolumesType>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -2995,10 +2480,6 @@ pub mod backup_info {
     }
     /// `/cluster/backup-info/not-backed-up`
     pub mod not_backed_up {
-        crate::pve_enum! {
-            #[doc = " Type of the guest."] pub enum GetResponseItemType { #[doc =
-            "`qemu`"] Qemu = "qemu", #[doc = "`lxc`"] Lxc = "lxc", }
-        }
         /// `GetResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItem {
@@ -3007,7 +2488,7 @@ pub mod backup_info {
             pub name: ::std::option::Option<::std::string::String>,
             /// Type of the guest.
             #[serde(default)]
-            pub r#type: ::std::option::Option<GetResponseItemType>,
+            pub r#type: ::std::option::Option<crate::enums::NotBackedUpType>,
             /// VMID of the guest.
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
             pub vmid: ::std::option::Option<i64>,
@@ -3475,16 +2956,6 @@ pub mod ceph {
     }
     /// `/cluster/ceph/flags`
     pub mod flags {
-        crate::pve_enum! {
-            #[doc = " Flag name."] pub enum GetResponseItemName { #[doc = "`nobackfill`"]
-            Nobackfill = "nobackfill", #[doc = "`nodeep-scrub`"] NodeepScrub =
-            "nodeep-scrub", #[doc = "`nodown`"] Nodown = "nodown", #[doc = "`noin`"] Noin
-            = "noin", #[doc = "`noout`"] Noout = "noout", #[doc = "`norebalance`"]
-            Norebalance = "norebalance", #[doc = "`norecover`"] Norecover = "norecover",
-            #[doc = "`noscrub`"] Noscrub = "noscrub", #[doc = "`notieragent`"]
-            Notieragent = "notieragent", #[doc = "`noup`"] Noup = "noup", #[doc =
-            "`pause`"] Pause = "pause", }
-        }
         /// `GetResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItem {
@@ -3493,7 +2964,7 @@ pub mod ceph {
             pub description: ::std::option::Option<::std::string::String>,
             /// Flag name.
             #[serde(default)]
-            pub name: ::std::option::Option<GetResponseItemName>,
+            pub name: ::std::option::Option<crate::enums::Name>,
             /// Flag value.
             #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
             pub value: ::std::option::Option<bool>,
@@ -3770,12 +3241,6 @@ pub mod ceph {
     }
     /// `/cluster/ceph/metadata`
     pub mod metadata {
-        crate::pve_enum! {
-            #[doc =
-            " Which metadata facet to return: 'all' enriches the per-daemon metadata with the PVE-side service state (presence of unit, data directory), 'versions' collects only per-node Ceph binary version data."]
-            #[doc = " "] #[doc = " Default: `all`."] pub enum GetScope { #[doc = "`all`"]
-            All = "all", #[doc = "`versions`"] Versions = "versions", }
-        }
         /// Useful properties are listed, but not the full list.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseOsdItem {
@@ -3853,7 +3318,7 @@ pub mod ceph {
             /// Which metadata facet to return: 'all' enriches the per-daemon metadata with the PVE-side service state (presence of unit, data directory), 'versions' collects only per-node Ceph binary version data.
             ///
             /// Default: `all`.
-            pub scope: ::std::option::Option<GetScope>,
+            pub scope: ::std::option::Option<crate::enums::MetadataScope>,
         }
         impl GetParams {
             /// The required parameters; every optional one unset.
@@ -3870,7 +3335,11 @@ pub mod ceph {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.scope {
-                    form.choice("scope", v.as_str(), GetScope::VALUES)?;
+                    form.choice(
+                        "scope",
+                        v.as_str(),
+                        crate::enums::MetadataScope::VALUES,
+                    )?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -3893,10 +3362,6 @@ pub mod ceph {
     }
     /// `/cluster/ceph/restart-bulk`
     pub mod restart_bulk {
-        crate::pve_enum! {
-            pub enum PostServiceType { #[doc = "`mon`"] Mon = "mon", #[doc = "`mgr`"] Mgr
-            = "mgr", #[doc = "`mds`"] Mds = "mds", #[doc = "`osd`"] Osd = "osd", }
-        }
         /// Parameters of `post`: `POST /cluster/ceph/restart-bulk`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
@@ -3906,14 +3371,14 @@ pub mod ceph {
             pub force: ::std::option::Option<bool>,
             /// Default: `0`.
             pub only_outdated: ::std::option::Option<bool>,
-            pub service_type: PostServiceType,
+            pub service_type: crate::enums::RestartBulkServiceType,
             /// Range: 30 to 1800. Default: `600`.
             pub timeout: ::std::option::Option<i64>,
         }
         impl PostParams {
             /// The required parameters; every optional one unset.
             #[allow(clippy::too_many_arguments)]
-            pub fn new(service_type: PostServiceType) -> Self {
+            pub fn new(service_type: crate::enums::RestartBulkServiceType) -> Self {
                 Self {
                     dry_run: ::std::default::Default::default(),
                     force: ::std::default::Default::default(),
@@ -3939,7 +3404,11 @@ pub mod ceph {
                 }
                 {
                     let v = &self.service_type;
-                    form.choice("service-type", v.as_str(), PostServiceType::VALUES)?;
+                    form.choice(
+                        "service-type",
+                        v.as_str(),
+                        crate::enums::RestartBulkServiceType::VALUES,
+                    )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.timeout {
                     form.int(
@@ -4940,14 +4409,6 @@ pub mod firewall {
                 .await?;
             crate::lenient::data_unit(data)
         }
-        crate::pve_enum! {
-            #[doc = " Log level for firewall rule"] pub enum GetGroupResponseItemLog {
-            #[doc = "`emerg`"] Emerg = "emerg", #[doc = "`alert`"] Alert = "alert", #[doc
-            = "`crit`"] Crit = "crit", #[doc = "`err`"] Err = "err", #[doc = "`warning`"]
-            Warning = "warning", #[doc = "`notice`"] Notice = "notice", #[doc = "`info`"]
-            Info = "info", #[doc = "`debug`"] Debug = "debug", #[doc = "`nolog`"] Nolog =
-            "nolog", }
-        }
         /// `GetGroupResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetGroupResponseItem {
@@ -4981,7 +4442,7 @@ pub mod firewall {
             pub ipversion: ::std::option::Option<i64>,
             /// Log level for firewall rule
             #[serde(default)]
-            pub log: ::std::option::Option<GetGroupResponseItemLog>,
+            pub log: ::std::option::Option<crate::enums::Log>,
             /// Use predefined standard macro
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub r#macro: ::std::option::Option<::std::string::String>,
@@ -5019,19 +4480,6 @@ pub mod firewall {
                 .await?;
             crate::lenient::data(data)
         }
-        crate::pve_enum! {
-            #[doc = " Log level for firewall rule."] pub enum PostGroupLog { #[doc =
-            "`emerg`"] Emerg = "emerg", #[doc = "`alert`"] Alert = "alert", #[doc =
-            "`crit`"] Crit = "crit", #[doc = "`err`"] Err = "err", #[doc = "`warning`"]
-            Warning = "warning", #[doc = "`notice`"] Notice = "notice", #[doc = "`info`"]
-            Info = "info", #[doc = "`debug`"] Debug = "debug", #[doc = "`nolog`"] Nolog =
-            "nolog", }
-        }
-        crate::pve_enum! {
-            #[doc = " Rule type."] pub enum PostGroupType { #[doc = "`in`"] In = "in",
-            #[doc = "`out`"] Out = "out", #[doc = "`forward`"] Forward = "forward", #[doc
-            = "`group`"] Group = "group", }
-        }
         /// Parameters of `post_group`: `POST /cluster/firewall/groups/{group}`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct PostGroupParams {
@@ -5068,7 +4516,7 @@ pub mod firewall {
             /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
             pub iface: ::std::option::Option<::std::string::String>,
             /// Log level for firewall rule.
-            pub log: ::std::option::Option<PostGroupLog>,
+            pub log: ::std::option::Option<crate::enums::Log>,
             /// Use predefined standard macro.
             ///
             /// Maximum length: 128.
@@ -5090,12 +4538,15 @@ pub mod firewall {
             /// Format: `pve-fw-sport-spec`.
             pub sport: ::std::option::Option<::std::string::String>,
             /// Rule type.
-            pub r#type: PostGroupType,
+            pub r#type: crate::enums::GroupsType,
         }
         impl PostGroupParams {
             /// The required parameters; every optional one unset.
             #[allow(clippy::too_many_arguments)]
-            pub fn new(action: ::std::string::String, r#type: PostGroupType) -> Self {
+            pub fn new(
+                action: ::std::string::String,
+                r#type: crate::enums::GroupsType,
+            ) -> Self {
                 Self {
                     action,
                     comment: ::std::default::Default::default(),
@@ -5186,7 +4637,7 @@ pub mod firewall {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.log {
-                    form.choice("log", v.as_str(), PostGroupLog::VALUES)?;
+                    form.choice("log", v.as_str(), crate::enums::Log::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#macro {
                     form.str(
@@ -5230,7 +4681,7 @@ pub mod firewall {
                 }
                 {
                     let v = &self.r#type;
-                    form.choice("type", v.as_str(), PostGroupType::VALUES)?;
+                    form.choice("type", v.as_str(), crate::enums::GroupsType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -5309,14 +4760,6 @@ pub mod firewall {
                 .await?;
             crate::lenient::data_unit(data)
         }
-        crate::pve_enum! {
-            #[doc = " Log level for firewall rule"] pub enum GetGroupPosResponseLog {
-            #[doc = "`emerg`"] Emerg = "emerg", #[doc = "`alert`"] Alert = "alert", #[doc
-            = "`crit`"] Crit = "crit", #[doc = "`err`"] Err = "err", #[doc = "`warning`"]
-            Warning = "warning", #[doc = "`notice`"] Notice = "notice", #[doc = "`info`"]
-            Info = "info", #[doc = "`debug`"] Debug = "debug", #[doc = "`nolog`"] Nolog =
-            "nolog", }
-        }
         /// `GetGroupPosResponse` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetGroupPosResponse {
@@ -5350,7 +4793,7 @@ pub mod firewall {
             pub ipversion: ::std::option::Option<i64>,
             /// Log level for firewall rule
             #[serde(default)]
-            pub log: ::std::option::Option<GetGroupPosResponseLog>,
+            pub log: ::std::option::Option<crate::enums::Log>,
             /// Use predefined standard macro
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub r#macro: ::std::option::Option<::std::string::String>,
@@ -5393,19 +4836,6 @@ pub mod firewall {
                 .await?;
             crate::lenient::data(data)
         }
-        crate::pve_enum! {
-            #[doc = " Log level for firewall rule."] pub enum PutGroupPosLog { #[doc =
-            "`emerg`"] Emerg = "emerg", #[doc = "`alert`"] Alert = "alert", #[doc =
-            "`crit`"] Crit = "crit", #[doc = "`err`"] Err = "err", #[doc = "`warning`"]
-            Warning = "warning", #[doc = "`notice`"] Notice = "notice", #[doc = "`info`"]
-            Info = "info", #[doc = "`debug`"] Debug = "debug", #[doc = "`nolog`"] Nolog =
-            "nolog", }
-        }
-        crate::pve_enum! {
-            #[doc = " Rule type."] pub enum PutGroupPosType { #[doc = "`in`"] In = "in",
-            #[doc = "`out`"] Out = "out", #[doc = "`forward`"] Forward = "forward", #[doc
-            = "`group`"] Group = "group", }
-        }
         /// Parameters of `put_group_pos`: `PUT /cluster/firewall/groups/{group}/{pos}`.
         #[derive(Debug, Clone, PartialEq, Default)]
         pub struct PutGroupPosParams {
@@ -5446,7 +4876,7 @@ pub mod firewall {
             /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
             pub iface: ::std::option::Option<::std::string::String>,
             /// Log level for firewall rule.
-            pub log: ::std::option::Option<PutGroupPosLog>,
+            pub log: ::std::option::Option<crate::enums::Log>,
             /// Use predefined standard macro.
             ///
             /// Maximum length: 128.
@@ -5468,7 +4898,7 @@ pub mod firewall {
             /// Format: `pve-fw-sport-spec`.
             pub sport: ::std::option::Option<::std::string::String>,
             /// Rule type.
-            pub r#type: ::std::option::Option<PutGroupPosType>,
+            pub r#type: ::std::option::Option<crate::enums::GroupsType>,
         }
         impl PutGroupPosParams {
             /// The required parameters; every optional one unset.
@@ -5572,7 +5002,7 @@ pub mod firewall {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.log {
-                    form.choice("log", v.as_str(), PutGroupPosLog::VALUES)?;
+                    form.choice("log", v.as_str(), crate::enums::Log::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#macro {
                     form.str(
@@ -5615,7 +5045,7 @@ pub mod firewall {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.choice("type", v.as_str(), PutGroupPosType::VALUES)?;
+                    form.choice("type", v.as_str(), crate::enums::GroupsType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -6076,20 +5506,6 @@ pub mod firewall {
     }
     /// `/cluster/firewall/options`
     pub mod options {
-        crate::pve_enum! {
-            #[doc = " Forward policy."] pub enum GetResponsePolicyForward { #[doc =
-            "`ACCEPT`"] ACCEPT = "ACCEPT", #[doc = "`DROP`"] DROP = "DROP", }
-        }
-        crate::pve_enum! {
-            #[doc = " Input policy."] pub enum GetResponsePolicyIn { #[doc = "`ACCEPT`"]
-            ACCEPT = "ACCEPT", #[doc = "`REJECT`"] REJECT = "REJECT", #[doc = "`DROP`"]
-            DROP = "DROP", }
-        }
-        crate::pve_enum! {
-            #[doc = " Output policy."] pub enum GetResponsePolicyOut { #[doc =
-            "`ACCEPT`"] ACCEPT = "ACCEPT", #[doc = "`REJECT`"] REJECT = "REJECT", #[doc =
-            "`DROP`"] DROP = "DROP", }
-        }
         /// `GetResponse` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponse {
@@ -6108,13 +5524,13 @@ pub mod firewall {
             pub log_ratelimit: ::std::option::Option<::std::string::String>,
             /// Forward policy.
             #[serde(default)]
-            pub policy_forward: ::std::option::Option<GetResponsePolicyForward>,
+            pub policy_forward: ::std::option::Option<crate::enums::PolicyForward>,
             /// Input policy.
             #[serde(default)]
-            pub policy_in: ::std::option::Option<GetResponsePolicyIn>,
+            pub policy_in: ::std::option::Option<crate::enums::PolicyIn>,
             /// Output policy.
             #[serde(default)]
-            pub policy_out: ::std::option::Option<GetResponsePolicyOut>,
+            pub policy_out: ::std::option::Option<crate::enums::PolicyOut>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -6130,20 +5546,6 @@ pub mod firewall {
             let form = crate::params::Form::new();
             let data = client.execute(&crate::catalog::ENDPOINTS[118], &[], form).await?;
             crate::lenient::data(data)
-        }
-        crate::pve_enum! {
-            #[doc = " Forward policy."] pub enum PutPolicyForward { #[doc = "`ACCEPT`"]
-            ACCEPT = "ACCEPT", #[doc = "`DROP`"] DROP = "DROP", }
-        }
-        crate::pve_enum! {
-            #[doc = " Input policy."] pub enum PutPolicyIn { #[doc = "`ACCEPT`"] ACCEPT =
-            "ACCEPT", #[doc = "`REJECT`"] REJECT = "REJECT", #[doc = "`DROP`"] DROP =
-            "DROP", }
-        }
-        crate::pve_enum! {
-            #[doc = " Output policy."] pub enum PutPolicyOut { #[doc = "`ACCEPT`"] ACCEPT
-            = "ACCEPT", #[doc = "`REJECT`"] REJECT = "REJECT", #[doc = "`DROP`"] DROP =
-            "DROP", }
         }
         /// Parameters of `put`: `PUT /cluster/firewall/options`.
         #[derive(Debug, Clone, PartialEq, Default)]
@@ -6171,11 +5573,11 @@ pub mod firewall {
                 crate::formats::OptionsLogRatelimit,
             >,
             /// Forward policy.
-            pub policy_forward: ::std::option::Option<PutPolicyForward>,
+            pub policy_forward: ::std::option::Option<crate::enums::PolicyForward>,
             /// Input policy.
-            pub policy_in: ::std::option::Option<PutPolicyIn>,
+            pub policy_in: ::std::option::Option<crate::enums::PolicyIn>,
             /// Output policy.
-            pub policy_out: ::std::option::Option<PutPolicyOut>,
+            pub policy_out: ::std::option::Option<crate::enums::PolicyOut>,
         }
         impl PutParams {
             /// The required parameters; every optional one unset.
@@ -6229,13 +5631,25 @@ pub mod firewall {
                     form.prop("log_ratelimit", v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.policy_forward {
-                    form.choice("policy_forward", v.as_str(), PutPolicyForward::VALUES)?;
+                    form.choice(
+                        "policy_forward",
+                        v.as_str(),
+                        crate::enums::PolicyForward::VALUES,
+                    )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.policy_in {
-                    form.choice("policy_in", v.as_str(), PutPolicyIn::VALUES)?;
+                    form.choice(
+                        "policy_in",
+                        v.as_str(),
+                        crate::enums::PolicyIn::VALUES,
+                    )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.policy_out {
-                    form.choice("policy_out", v.as_str(), PutPolicyOut::VALUES)?;
+                    form.choice(
+                        "policy_out",
+                        v.as_str(),
+                        crate::enums::PolicyOut::VALUES,
+                    )?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -6258,14 +5672,6 @@ pub mod firewall {
     }
     /// `/cluster/firewall/refs`
     pub mod refs {
-        crate::pve_enum! {
-            #[doc = " Only list references of specified type."] pub enum GetType { #[doc
-            = "`alias`"] Alias = "alias", #[doc = "`ipset`"] Ipset = "ipset", }
-        }
-        crate::pve_enum! {
-            pub enum GetResponseItemType { #[doc = "`alias`"] Alias = "alias", #[doc =
-            "`ipset`"] Ipset = "ipset", }
-        }
         /// `GetResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItem {
@@ -6278,7 +5684,7 @@ pub mod firewall {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub scope: ::std::option::Option<::std::string::String>,
             #[serde(default)]
-            pub r#type: ::std::option::Option<GetResponseItemType>,
+            pub r#type: ::std::option::Option<crate::enums::RefsType>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -6287,7 +5693,7 @@ pub mod firewall {
         #[derive(Debug, Clone, PartialEq, Default)]
         pub struct GetParams {
             /// Only list references of specified type.
-            pub r#type: ::std::option::Option<GetType>,
+            pub r#type: ::std::option::Option<crate::enums::RefsType>,
         }
         impl GetParams {
             /// The required parameters; every optional one unset.
@@ -6304,7 +5710,7 @@ pub mod firewall {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.choice("type", v.as_str(), GetType::VALUES)?;
+                    form.choice("type", v.as_str(), crate::enums::RefsType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -6326,14 +5732,6 @@ pub mod firewall {
     }
     /// `/cluster/firewall/rules`
     pub mod rules {
-        crate::pve_enum! {
-            #[doc = " Log level for firewall rule"] pub enum GetResponseItemLog { #[doc =
-            "`emerg`"] Emerg = "emerg", #[doc = "`alert`"] Alert = "alert", #[doc =
-            "`crit`"] Crit = "crit", #[doc = "`err`"] Err = "err", #[doc = "`warning`"]
-            Warning = "warning", #[doc = "`notice`"] Notice = "notice", #[doc = "`info`"]
-            Info = "info", #[doc = "`debug`"] Debug = "debug", #[doc = "`nolog`"] Nolog =
-            "nolog", }
-        }
         /// `GetResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItem {
@@ -6367,7 +5765,7 @@ pub mod firewall {
             pub ipversion: ::std::option::Option<i64>,
             /// Log level for firewall rule
             #[serde(default)]
-            pub log: ::std::option::Option<GetResponseItemLog>,
+            pub log: ::std::option::Option<crate::enums::Log>,
             /// Use predefined standard macro
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub r#macro: ::std::option::Option<::std::string::String>,
@@ -6401,19 +5799,6 @@ pub mod firewall {
             let form = crate::params::Form::new();
             let data = client.execute(&crate::catalog::ENDPOINTS[121], &[], form).await?;
             crate::lenient::data(data)
-        }
-        crate::pve_enum! {
-            #[doc = " Log level for firewall rule."] pub enum PostLog { #[doc =
-            "`emerg`"] Emerg = "emerg", #[doc = "`alert`"] Alert = "alert", #[doc =
-            "`crit`"] Crit = "crit", #[doc = "`err`"] Err = "err", #[doc = "`warning`"]
-            Warning = "warning", #[doc = "`notice`"] Notice = "notice", #[doc = "`info`"]
-            Info = "info", #[doc = "`debug`"] Debug = "debug", #[doc = "`nolog`"] Nolog =
-            "nolog", }
-        }
-        crate::pve_enum! {
-            #[doc = " Rule type."] pub enum PostType { #[doc = "`in`"] In = "in", #[doc =
-            "`out`"] Out = "out", #[doc = "`forward`"] Forward = "forward", #[doc =
-            "`group`"] Group = "group", }
         }
         /// Parameters of `post`: `POST /cluster/firewall/rules`.
         #[derive(Debug, Clone, PartialEq)]
@@ -6451,7 +5836,7 @@ pub mod firewall {
             /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
             pub iface: ::std::option::Option<::std::string::String>,
             /// Log level for firewall rule.
-            pub log: ::std::option::Option<PostLog>,
+            pub log: ::std::option::Option<crate::enums::Log>,
             /// Use predefined standard macro.
             ///
             /// Maximum length: 128.
@@ -6473,12 +5858,15 @@ pub mod firewall {
             /// Format: `pve-fw-sport-spec`.
             pub sport: ::std::option::Option<::std::string::String>,
             /// Rule type.
-            pub r#type: PostType,
+            pub r#type: crate::enums::GroupsType,
         }
         impl PostParams {
             /// The required parameters; every optional one unset.
             #[allow(clippy::too_many_arguments)]
-            pub fn new(action: ::std::string::String, r#type: PostType) -> Self {
+            pub fn new(
+                action: ::std::string::String,
+                r#type: crate::enums::GroupsType,
+            ) -> Self {
                 Self {
                     action,
                     comment: ::std::default::Default::default(),
@@ -6569,7 +5957,7 @@ pub mod firewall {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.log {
-                    form.choice("log", v.as_str(), PostLog::VALUES)?;
+                    form.choice("log", v.as_str(), crate::enums::Log::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#macro {
                     form.str(
@@ -6613,7 +6001,7 @@ pub mod firewall {
                 }
                 {
                     let v = &self.r#type;
-                    form.choice("type", v.as_str(), PostType::VALUES)?;
+                    form.choice("type", v.as_str(), crate::enums::GroupsType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -6688,14 +6076,6 @@ pub mod firewall {
                 .await?;
             crate::lenient::data_unit(data)
         }
-        crate::pve_enum! {
-            #[doc = " Log level for firewall rule"] pub enum GetPosResponseLog { #[doc =
-            "`emerg`"] Emerg = "emerg", #[doc = "`alert`"] Alert = "alert", #[doc =
-            "`crit`"] Crit = "crit", #[doc = "`err`"] Err = "err", #[doc = "`warning`"]
-            Warning = "warning", #[doc = "`notice`"] Notice = "notice", #[doc = "`info`"]
-            Info = "info", #[doc = "`debug`"] Debug = "debug", #[doc = "`nolog`"] Nolog =
-            "nolog", }
-        }
         /// `GetPosResponse` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetPosResponse {
@@ -6729,7 +6109,7 @@ pub mod firewall {
             pub ipversion: ::std::option::Option<i64>,
             /// Log level for firewall rule
             #[serde(default)]
-            pub log: ::std::option::Option<GetPosResponseLog>,
+            pub log: ::std::option::Option<crate::enums::Log>,
             /// Use predefined standard macro
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub r#macro: ::std::option::Option<::std::string::String>,
@@ -6771,19 +6151,6 @@ pub mod firewall {
                 .await?;
             crate::lenient::data(data)
         }
-        crate::pve_enum! {
-            #[doc = " Log level for firewall rule."] pub enum PutPosLog { #[doc =
-            "`emerg`"] Emerg = "emerg", #[doc = "`alert`"] Alert = "alert", #[doc =
-            "`crit`"] Crit = "crit", #[doc = "`err`"] Err = "err", #[doc = "`warning`"]
-            Warning = "warning", #[doc = "`notice`"] Notice = "notice", #[doc = "`info`"]
-            Info = "info", #[doc = "`debug`"] Debug = "debug", #[doc = "`nolog`"] Nolog =
-            "nolog", }
-        }
-        crate::pve_enum! {
-            #[doc = " Rule type."] pub enum PutPosType { #[doc = "`in`"] In = "in", #[doc
-            = "`out`"] Out = "out", #[doc = "`forward`"] Forward = "forward", #[doc =
-            "`group`"] Group = "group", }
-        }
         /// Parameters of `put_pos`: `PUT /cluster/firewall/rules/{pos}`.
         #[derive(Debug, Clone, PartialEq, Default)]
         pub struct PutPosParams {
@@ -6824,7 +6191,7 @@ pub mod firewall {
             /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
             pub iface: ::std::option::Option<::std::string::String>,
             /// Log level for firewall rule.
-            pub log: ::std::option::Option<PutPosLog>,
+            pub log: ::std::option::Option<crate::enums::Log>,
             /// Use predefined standard macro.
             ///
             /// Maximum length: 128.
@@ -6846,7 +6213,7 @@ pub mod firewall {
             /// Format: `pve-fw-sport-spec`.
             pub sport: ::std::option::Option<::std::string::String>,
             /// Rule type.
-            pub r#type: ::std::option::Option<PutPosType>,
+            pub r#type: ::std::option::Option<crate::enums::GroupsType>,
         }
         impl PutPosParams {
             /// The required parameters; every optional one unset.
@@ -6950,7 +6317,7 @@ pub mod firewall {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.log {
-                    form.choice("log", v.as_str(), PutPosLog::VALUES)?;
+                    form.choice("log", v.as_str(), crate::enums::Log::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#macro {
                     form.str(
@@ -6993,7 +6360,7 @@ pub mod firewall {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.choice("type", v.as_str(), PutPosType::VALUES)?;
+                    form.choice("type", v.as_str(), crate::enums::GroupsType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -7068,10 +6435,6 @@ pub mod ha {
             let data = client.execute(&crate::catalog::ENDPOINTS[127], &[], form).await?;
             crate::lenient::data(data)
         }
-        crate::pve_enum! {
-            #[doc = " Group type."] pub enum PostType { #[doc = "`group`"] Group =
-            "group", }
-        }
         /// Parameters of `post`: `POST /cluster/ha/groups`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
@@ -7100,7 +6463,7 @@ pub mod ha {
             /// Default: `0`.
             pub restricted: ::std::option::Option<bool>,
             /// Group type.
-            pub r#type: ::std::option::Option<PostType>,
+            pub r#type: ::std::option::Option<crate::enums::HaGroupsType>,
         }
         impl PostParams {
             /// The required parameters; every optional one unset.
@@ -7157,7 +6520,7 @@ pub mod ha {
                     form.bool("restricted", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.choice("type", v.as_str(), PostType::VALUES)?;
+                    form.choice("type", v.as_str(), crate::enums::HaGroupsType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -7321,10 +6684,6 @@ pub mod ha {
     }
     /// `/cluster/ha/resources`
     pub mod resources {
-        crate::pve_enum! {
-            #[doc = " Only list resources of specific type"] pub enum GetType { #[doc =
-            "`ct`"] Ct = "ct", #[doc = "`vm`"] Vm = "vm", }
-        }
         /// `GetResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItem {
@@ -7338,7 +6697,7 @@ pub mod ha {
         #[derive(Debug, Clone, PartialEq, Default)]
         pub struct GetParams {
             /// Only list resources of specific type
-            pub r#type: ::std::option::Option<GetType>,
+            pub r#type: ::std::option::Option<crate::enums::ResourcesType>,
         }
         impl GetParams {
             /// The required parameters; every optional one unset.
@@ -7355,7 +6714,11 @@ pub mod ha {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.choice("type", v.as_str(), GetType::VALUES)?;
+                    form.choice(
+                        "type",
+                        v.as_str(),
+                        crate::enums::ResourcesType::VALUES,
+                    )?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -7373,44 +6736,6 @@ pub mod ha {
             crate::params::Params::write(params, &mut form)?;
             let data = client.execute(&crate::catalog::ENDPOINTS[132], &[], form).await?;
             crate::lenient::data(data)
-        }
-        crate::pve_enum! {
-            #[doc = " Requested resource state."] #[doc = " "] #[doc =
-            " Requested resource state. The CRM reads this state and acts accordingly."]
-            #[doc = " Please note that `enabled` is just an alias for `started`."] #[doc
-            = " "] #[doc = " `started`;;"] #[doc = " "] #[doc =
-            " The CRM tries to start the resource. Service state is"] #[doc =
-            " set to `started` after successful start. On node failures, or when start"]
-            #[doc =
-            " fails, it tries to recover the resource.  If everything fails, service"]
-            #[doc = " state it set to `error`."] #[doc = " "] #[doc = " `stopped`;;"]
-            #[doc = " "] #[doc =
-            " The CRM tries to keep the resource in `stopped` state, but it"] #[doc =
-            " still tries to relocate the resources on node failures."] #[doc = " "]
-            #[doc = " `disabled`;;"] #[doc = " "] #[doc =
-            " The CRM tries to put the resource in `stopped` state, but does not try"]
-            #[doc =
-            " to relocate the resources on node failures. The main purpose of this"]
-            #[doc =
-            " state is error recovery, because it is the only way to move a resource out"]
-            #[doc = " of the `error` state."] #[doc = " "] #[doc = " `ignored`;;"] #[doc
-            = " "] #[doc =
-            " The resource gets removed from the manager status and so the CRM and the LRM do"]
-            #[doc =
-            " not touch the resource anymore. All {pve} API calls affecting this resource"]
-            #[doc =
-            " will be executed, directly bypassing the HA stack. CRM commands will be thrown"]
-            #[doc =
-            " away while the resource is in this state. The resource will not get relocated"]
-            #[doc = " on node failures."] #[doc = " "] #[doc = " "] #[doc = " "] #[doc =
-            " Default: `started`."] pub enum PostState { #[doc = "`started`"] Started =
-            "started", #[doc = "`stopped`"] Stopped = "stopped", #[doc = "`enabled`"]
-            Enabled = "enabled", #[doc = "`disabled`"] Disabled = "disabled", #[doc =
-            "`ignored`"] Ignored = "ignored", }
-        }
-        crate::pve_enum! {
-            #[doc = " Resource type."] pub enum PostType { #[doc = "`ct`"] Ct = "ct",
-            #[doc = "`vm`"] Vm = "vm", }
         }
         /// Parameters of `post`: `POST /cluster/ha/resources`.
         #[derive(Debug, Clone, PartialEq)]
@@ -7478,9 +6803,9 @@ pub mod ha {
             ///
             ///
             /// Default: `started`.
-            pub state: ::std::option::Option<PostState>,
+            pub state: ::std::option::Option<crate::enums::ResourcesState>,
             /// Resource type.
-            pub r#type: ::std::option::Option<PostType>,
+            pub r#type: ::std::option::Option<crate::enums::ResourcesType>,
         }
         impl PostParams {
             /// The required parameters; every optional one unset.
@@ -7552,10 +6877,18 @@ pub mod ha {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.state {
-                    form.choice("state", v.as_str(), PostState::VALUES)?;
+                    form.choice(
+                        "state",
+                        v.as_str(),
+                        crate::enums::ResourcesState::VALUES,
+                    )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.choice("type", v.as_str(), PostType::VALUES)?;
+                    form.choice(
+                        "type",
+                        v.as_str(),
+                        crate::enums::ResourcesType::VALUES,
+                    )?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -7621,12 +6954,6 @@ pub mod ha {
                 .await?;
             crate::lenient::data_unit(data)
         }
-        crate::pve_enum! {
-            #[doc = " Requested resource state."] pub enum GetSidResponseState { #[doc =
-            "`started`"] Started = "started", #[doc = "`stopped`"] Stopped = "stopped",
-            #[doc = "`enabled`"] Enabled = "enabled", #[doc = "`disabled`"] Disabled =
-            "disabled", #[doc = "`ignored`"] Ignored = "ignored", }
-        }
         /// `GetSidResponse` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetSidResponse {
@@ -7668,7 +6995,7 @@ pub mod ha {
             pub sid: ::std::option::Option<::std::string::String>,
             /// Requested resource state.
             #[serde(default)]
-            pub state: ::std::option::Option<GetSidResponseState>,
+            pub state: ::std::option::Option<crate::enums::ResourcesState>,
             /// The type of the resources.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub r#type: ::std::option::Option<::std::string::String>,
@@ -7690,40 +7017,6 @@ pub mod ha {
                 .execute(&crate::catalog::ENDPOINTS[135], &[sid], form)
                 .await?;
             crate::lenient::data(data)
-        }
-        crate::pve_enum! {
-            #[doc = " Requested resource state."] #[doc = " "] #[doc =
-            " Requested resource state. The CRM reads this state and acts accordingly."]
-            #[doc = " Please note that `enabled` is just an alias for `started`."] #[doc
-            = " "] #[doc = " `started`;;"] #[doc = " "] #[doc =
-            " The CRM tries to start the resource. Service state is"] #[doc =
-            " set to `started` after successful start. On node failures, or when start"]
-            #[doc =
-            " fails, it tries to recover the resource.  If everything fails, service"]
-            #[doc = " state it set to `error`."] #[doc = " "] #[doc = " `stopped`;;"]
-            #[doc = " "] #[doc =
-            " The CRM tries to keep the resource in `stopped` state, but it"] #[doc =
-            " still tries to relocate the resources on node failures."] #[doc = " "]
-            #[doc = " `disabled`;;"] #[doc = " "] #[doc =
-            " The CRM tries to put the resource in `stopped` state, but does not try"]
-            #[doc =
-            " to relocate the resources on node failures. The main purpose of this"]
-            #[doc =
-            " state is error recovery, because it is the only way to move a resource out"]
-            #[doc = " of the `error` state."] #[doc = " "] #[doc = " `ignored`;;"] #[doc
-            = " "] #[doc =
-            " The resource gets removed from the manager status and so the CRM and the LRM do"]
-            #[doc =
-            " not touch the resource anymore. All {pve} API calls affecting this resource"]
-            #[doc =
-            " will be executed, directly bypassing the HA stack. CRM commands will be thrown"]
-            #[doc =
-            " away while the resource is in this state. The resource will not get relocated"]
-            #[doc = " on node failures."] #[doc = " "] #[doc = " "] #[doc = " "] #[doc =
-            " Default: `started`."] pub enum PutSidState { #[doc = "`started`"] Started =
-            "started", #[doc = "`stopped`"] Stopped = "stopped", #[doc = "`enabled`"]
-            Enabled = "enabled", #[doc = "`disabled`"] Disabled = "disabled", #[doc =
-            "`ignored`"] Ignored = "ignored", }
         }
         /// Parameters of `put_sid`: `PUT /cluster/ha/resources/{sid}`.
         #[derive(Debug, Clone, PartialEq, Default)]
@@ -7795,7 +7088,7 @@ pub mod ha {
             ///
             ///
             /// Default: `started`.
-            pub state: ::std::option::Option<PutSidState>,
+            pub state: ::std::option::Option<crate::enums::ResourcesState>,
         }
         impl PutSidParams {
             /// The required parameters; every optional one unset.
@@ -7874,7 +7167,11 @@ pub mod ha {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.state {
-                    form.choice("state", v.as_str(), PutSidState::VALUES)?;
+                    form.choice(
+                        "state",
+                        v.as_str(),
+                        crate::enums::ResourcesState::VALUES,
+                    )?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -7899,18 +7196,12 @@ pub mod ha {
         }
         /// `/cluster/ha/resources/{sid}/migrate`
         pub mod migrate {
-            crate::pve_enum! {
-                #[doc = " The reason why the HA resource is blocking the migration."] pub
-                enum PostResponseBlockingResourcesItemCause { #[doc = "`node-affinity`"]
-                NodeAffinity = "node-affinity", #[doc = "`resource-affinity`"]
-                ResourceAffinity = "resource-affinity", }
-            }
             /// A blocking HA resource
             #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
             pub struct PostResponseBlockingResourcesItem {
                 /// The reason why the HA resource is blocking the migration.
                 #[serde(default)]
-                pub cause: ::std::option::Option<PostResponseBlockingResourcesItemCause>,
+                pub cause: ::std::option::Option<crate::enums::Cause>,
                 /// The blocking HA resource id
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub sid: ::std::option::Option<::std::string::String>,
@@ -7998,18 +7289,12 @@ pub mod ha {
         }
         /// `/cluster/ha/resources/{sid}/relocate`
         pub mod relocate {
-            crate::pve_enum! {
-                #[doc = " The reason why the HA resource is blocking the relocation."]
-                pub enum PostResponseBlockingResourcesItemCause { #[doc =
-                "`node-affinity`"] NodeAffinity = "node-affinity", #[doc =
-                "`resource-affinity`"] ResourceAffinity = "resource-affinity", }
-            }
             /// A blocking HA resource
             #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
             pub struct PostResponseBlockingResourcesItem {
                 /// The reason why the HA resource is blocking the relocation.
                 #[serde(default)]
-                pub cause: ::std::option::Option<PostResponseBlockingResourcesItemCause>,
+                pub cause: ::std::option::Option<crate::enums::Cause>,
                 /// The blocking HA resource id
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub sid: ::std::option::Option<::std::string::String>,
@@ -8098,11 +7383,6 @@ pub mod ha {
     }
     /// `/cluster/ha/rules`
     pub mod rules {
-        crate::pve_enum! {
-            #[doc = " Limit the returned list to the specified rule type."] pub enum
-            GetType { #[doc = "`node-affinity`"] NodeAffinity = "node-affinity", #[doc =
-            "`resource-affinity`"] ResourceAffinity = "resource-affinity", }
-        }
         /// `GetResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItem {
@@ -8118,7 +7398,7 @@ pub mod ha {
             /// Limit the returned list to rules affecting the specified resource.
             pub resource: ::std::option::Option<::std::string::String>,
             /// Limit the returned list to the specified rule type.
-            pub r#type: ::std::option::Option<GetType>,
+            pub r#type: ::std::option::Option<crate::enums::RulesType>,
         }
         impl GetParams {
             /// The required parameters; every optional one unset.
@@ -8144,7 +7424,7 @@ pub mod ha {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.choice("type", v.as_str(), GetType::VALUES)?;
+                    form.choice("type", v.as_str(), crate::enums::RulesType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -8192,11 +7472,6 @@ pub mod ha {
                 .await?;
             crate::lenient::data_unit(data)
         }
-        crate::pve_enum! {
-            #[doc = " HA rule type."] pub enum GetRuleResponseType { #[doc =
-            "`node-affinity`"] NodeAffinity = "node-affinity", #[doc =
-            "`resource-affinity`"] ResourceAffinity = "resource-affinity", }
-        }
         /// `GetRuleResponse` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetRuleResponse {
@@ -8207,7 +7482,7 @@ pub mod ha {
             pub rule: ::std::option::Option<::std::string::String>,
             /// HA rule type.
             #[serde(default)]
-            pub r#type: ::std::option::Option<GetRuleResponseType>,
+            pub r#type: ::std::option::Option<crate::enums::RulesType>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -8278,24 +7553,12 @@ pub mod ha {
         }
         /// `/cluster/ha/status/current`
         pub mod current {
-            crate::pve_enum! {
-                #[doc =
-                " For type 'fencing'. Whether HA is armed, on standby, disarming or disarmed."]
-                pub enum GetResponseItemArmedState { #[doc = "`armed`"] Armed = "armed",
-                #[doc = "`standby`"] Standby = "standby", #[doc = "`disarming`"]
-                Disarming = "disarming", #[doc = "`disarmed`"] Disarmed = "disarmed", }
-            }
-            crate::pve_enum! {
-                #[doc = " For type 'fencing'. How resources are handled while disarmed."]
-                pub enum GetResponseItemResourceMode { #[doc = "`freeze`"] Freeze =
-                "freeze", #[doc = "`ignore`"] Ignore = "ignore", }
-            }
             /// `GetResponseItem` returned by PVE.
             #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
             pub struct GetResponseItem {
                 /// For type 'fencing'. Whether HA is armed, on standby, disarming or disarmed.
                 #[serde(default, rename = "armed-state")]
-                pub armed_state: ::std::option::Option<GetResponseItemArmedState>,
+                pub armed_state: ::std::option::Option<crate::enums::ArmedState>,
                 /// HA resource may be migrated during automatic rebalancing.
                 ///
                 /// Default: `1`.
@@ -8333,7 +7596,7 @@ pub mod ha {
                 pub request_state: ::std::option::Option<::std::string::String>,
                 /// For type 'fencing'. How resources are handled while disarmed.
                 #[serde(default)]
-                pub resource_mode: ::std::option::Option<GetResponseItemResourceMode>,
+                pub resource_mode: ::std::option::Option<crate::enums::ResourceMode>,
                 /// For type 'service'. Service ID.
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub sid: ::std::option::Option<::std::string::String>,
@@ -8370,22 +7633,16 @@ pub mod ha {
         }
         /// `/cluster/ha/status/disarm-ha`
         pub mod disarm_ha {
-            crate::pve_enum! {
-                #[doc =
-                " Controls how HA managed resources are handled while disarmed. The current state of resources is not affected. 'freeze': new commands and state changes are not applied. 'ignore': resources are removed from HA tracking and can be managed as if they were not HA managed."]
-                pub enum PostResourceMode { #[doc = "`freeze`"] Freeze = "freeze", #[doc
-                = "`ignore`"] Ignore = "ignore", }
-            }
             /// Parameters of `post`: `POST /cluster/ha/status/disarm-ha`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
                 /// Controls how HA managed resources are handled while disarmed. The current state of resources is not affected. 'freeze': new commands and state changes are not applied. 'ignore': resources are removed from HA tracking and can be managed as if they were not HA managed.
-                pub resource_mode: PostResourceMode,
+                pub resource_mode: crate::enums::DisarmHaResourceMode,
             }
             impl PostParams {
                 /// The required parameters; every optional one unset.
                 #[allow(clippy::too_many_arguments)]
-                pub fn new(resource_mode: PostResourceMode) -> Self {
+                pub fn new(resource_mode: crate::enums::DisarmHaResourceMode) -> Self {
                     Self { resource_mode }
                 }
             }
@@ -8399,7 +7656,7 @@ pub mod ha {
                         form.choice(
                             "resource-mode",
                             v.as_str(),
-                            PostResourceMode::VALUES,
+                            crate::enums::DisarmHaResourceMode::VALUES,
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -8468,11 +7725,6 @@ pub mod jobs {
     }
     /// `/cluster/jobs/realm-sync`
     pub mod realm_sync {
-        crate::pve_enum! {
-            #[doc = " Select what to sync."] pub enum GetResponseItemScope { #[doc =
-            "`users`"] Users = "users", #[doc = "`groups`"] Groups = "groups", #[doc =
-            "`both`"] Both = "both", }
-        }
         /// `GetResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItem {
@@ -8518,7 +7770,7 @@ pub mod jobs {
             pub schedule: ::std::option::Option<::std::string::String>,
             /// Select what to sync.
             #[serde(default)]
-            pub scope: ::std::option::Option<GetResponseItemScope>,
+            pub scope: ::std::option::Option<crate::enums::SyncScope>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -8566,11 +7818,6 @@ pub mod jobs {
                 .await?;
             ::std::result::Result::Ok(data)
         }
-        crate::pve_enum! {
-            #[doc = " Select what to sync."] pub enum PostIdScope { #[doc = "`users`"]
-            Users = "users", #[doc = "`groups`"] Groups = "groups", #[doc = "`both`"]
-            Both = "both", }
-        }
         /// Parameters of `post_id`: `POST /cluster/jobs/realm-sync/{id}`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct PostIdParams {
@@ -8599,7 +7846,7 @@ pub mod jobs {
             /// Maximum length: 128. Format: `pve-calendar-event`.
             pub schedule: ::std::string::String,
             /// Select what to sync.
-            pub scope: ::std::option::Option<PostIdScope>,
+            pub scope: ::std::option::Option<crate::enums::SyncScope>,
         }
         impl PostIdParams {
             /// The required parameters; every optional one unset.
@@ -8661,7 +7908,7 @@ pub mod jobs {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.scope {
-                    form.choice("scope", v.as_str(), PostIdScope::VALUES)?;
+                    form.choice("scope", v.as_str(), crate::enums::SyncScope::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -8683,11 +7930,6 @@ pub mod jobs {
                 .execute(&crate::catalog::ENDPOINTS[153], &[id], form)
                 .await?;
             crate::lenient::data_unit(data)
-        }
-        crate::pve_enum! {
-            #[doc = " Select what to sync."] pub enum PutIdScope { #[doc = "`users`"]
-            Users = "users", #[doc = "`groups`"] Groups = "groups", #[doc = "`both`"]
-            Both = "both", }
         }
         /// Parameters of `put_id`: `PUT /cluster/jobs/realm-sync/{id}`.
         #[derive(Debug, Clone, PartialEq)]
@@ -8717,7 +7959,7 @@ pub mod jobs {
             /// Maximum length: 128. Format: `pve-calendar-event`.
             pub schedule: ::std::string::String,
             /// Select what to sync.
-            pub scope: ::std::option::Option<PutIdScope>,
+            pub scope: ::std::option::Option<crate::enums::SyncScope>,
         }
         impl PutIdParams {
             /// The required parameters; every optional one unset.
@@ -8779,7 +8021,7 @@ pub mod jobs {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.scope {
-                    form.choice("scope", v.as_str(), PutIdScope::VALUES)?;
+                    form.choice("scope", v.as_str(), crate::enums::SyncScope::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -8958,11 +8200,6 @@ pub mod mapping {
     }
     /// `/cluster/mapping/dir`
     pub mod dir {
-        crate::pve_enum! {
-            #[doc = " The severity of the error"] pub enum
-            GetResponseItemChecksItemSeverity { #[doc = "`warning`"] Warning = "warning",
-            #[doc = "`error`"] Error = "error", }
-        }
         /// `GetResponseItemChecksItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItemChecksItem {
@@ -8971,7 +8208,7 @@ pub mod mapping {
             pub message: ::std::option::Option<::std::string::String>,
             /// The severity of the error
             #[serde(default)]
-            pub severity: ::std::option::Option<GetResponseItemChecksItemSeverity>,
+            pub severity: ::std::option::Option<crate::enums::Severity>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -9238,11 +8475,6 @@ pub mod mapping {
     }
     /// `/cluster/mapping/pci`
     pub mod pci {
-        crate::pve_enum! {
-            #[doc = " The severity of the error"] pub enum
-            GetResponseItemChecksItemSeverity { #[doc = "`warning`"] Warning = "warning",
-            #[doc = "`error`"] Error = "error", }
-        }
         /// `GetResponseItemChecksItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItemChecksItem {
@@ -9251,7 +8483,7 @@ pub mod mapping {
             pub message: ::std::option::Option<::std::string::String>,
             /// The severity of the error
             #[serde(default)]
-            pub severity: ::std::option::Option<GetResponseItemChecksItemSeverity>,
+            pub severity: ::std::option::Option<crate::enums::Severity>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -9839,11 +9071,6 @@ pub mod metrics {
     }
     /// `/cluster/metrics/export`
     pub mod export {
-        crate::pve_enum! {
-            #[doc = " Type of the metric."] pub enum GetResponseDataItemType { #[doc =
-            "`gauge`"] Gauge = "gauge", #[doc = "`counter`"] Counter = "counter", #[doc =
-            "`derive`"] Derive = "derive", }
-        }
         /// `GetResponseDataItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseDataItem {
@@ -9858,7 +9085,7 @@ pub mod metrics {
             pub timestamp: ::std::option::Option<i64>,
             /// Type of the metric.
             #[serde(default)]
-            pub r#type: ::std::option::Option<GetResponseDataItemType>,
+            pub r#type: ::std::option::Option<crate::enums::ExportType>,
             /// Metric value.
             #[serde(default, deserialize_with = "crate::lenient::opt_f64")]
             pub value: ::std::option::Option<f64>,
@@ -10012,31 +9239,6 @@ pub mod metrics {
                 .await?;
             ::std::result::Result::Ok(data)
         }
-        crate::pve_enum! {
-            #[doc = " Default: `udp`."] pub enum PostIdInfluxdbproto { #[doc = "`udp`"]
-            Udp = "udp", #[doc = "`http`"] Http = "http", #[doc = "`https`"] Https =
-            "https", }
-        }
-        crate::pve_enum! {
-            #[doc = " Compression algorithm for requests"] #[doc = " "] #[doc =
-            " Default: `gzip`."] pub enum PostIdOtelCompression { #[doc = "`none`"] None
-            = "none", #[doc = "`gzip`"] Gzip = "gzip", }
-        }
-        crate::pve_enum! {
-            #[doc = " HTTP protocol"] #[doc = " "] #[doc = " Default: `https`."] pub enum
-            PostIdOtelProtocol { #[doc = "`http`"] Http = "http", #[doc = "`https`"]
-            Https = "https", }
-        }
-        crate::pve_enum! {
-            #[doc = " Protocol to send graphite data. TCP or UDP (default)"] pub enum
-            PostIdProto { #[doc = "`udp`"] Udp = "udp", #[doc = "`tcp`"] Tcp = "tcp", }
-        }
-        crate::pve_enum! {
-            #[doc = " Plugin type."] #[doc = " "] #[doc = " Format: `pve-configid`."] pub
-            enum PostIdType { #[doc = "`graphite`"] Graphite = "graphite", #[doc =
-            "`influxdb`"] Influxdb = "influxdb", #[doc = "`opentelemetry`"] Opentelemetry
-            = "opentelemetry", }
-        }
         /// Parameters of `post_id`: `POST /cluster/metrics/server/{id}`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct PostIdParams {
@@ -10047,7 +9249,7 @@ pub mod metrics {
             /// Flag to disable the plugin.
             pub disable: ::std::option::Option<bool>,
             /// Default: `udp`.
-            pub influxdbproto: ::std::option::Option<PostIdInfluxdbproto>,
+            pub influxdbproto: ::std::option::Option<crate::enums::Influxdbproto>,
             /// InfluxDB max-body-size in bytes. Requests are batched up to this size.
             ///
             /// Minimum: 1. Default: `25000000`.
@@ -10061,7 +9263,7 @@ pub mod metrics {
             /// Compression algorithm for requests
             ///
             /// Default: `gzip`.
-            pub otel_compression: ::std::option::Option<PostIdOtelCompression>,
+            pub otel_compression: ::std::option::Option<crate::enums::OtelCompression>,
             /// Custom HTTP headers (JSON format, base64 encoded)
             ///
             /// Maximum length: 1024.
@@ -10077,7 +9279,7 @@ pub mod metrics {
             /// HTTP protocol
             ///
             /// Default: `https`.
-            pub otel_protocol: ::std::option::Option<PostIdOtelProtocol>,
+            pub otel_protocol: ::std::option::Option<crate::enums::OtelProtocol>,
             /// Additional resource attributes as JSON, base64 encoded
             ///
             /// Maximum length: 1024.
@@ -10099,7 +9301,7 @@ pub mod metrics {
             /// Range: 1 to 65536.
             pub port: i64,
             /// Protocol to send graphite data. TCP or UDP (default)
-            pub proto: ::std::option::Option<PostIdProto>,
+            pub proto: ::std::option::Option<crate::enums::Proto>,
             /// server dns name or IP address
             ///
             /// Format: `address`.
@@ -10113,7 +9315,7 @@ pub mod metrics {
             /// Plugin type.
             ///
             /// Format: `pve-configid`.
-            pub r#type: PostIdType,
+            pub r#type: crate::enums::ServerType,
             /// Set to 0 to disable certificate verification for https endpoints.
             ///
             /// Default: `1`.
@@ -10125,7 +9327,7 @@ pub mod metrics {
             pub fn new(
                 port: i64,
                 server: ::std::string::String,
-                r#type: PostIdType,
+                r#type: crate::enums::ServerType,
             ) -> Self {
                 Self {
                     api_path_prefix: ::std::default::Default::default(),
@@ -10182,7 +9384,7 @@ pub mod metrics {
                     form.choice(
                         "influxdbproto",
                         v.as_str(),
-                        PostIdInfluxdbproto::VALUES,
+                        crate::enums::Influxdbproto::VALUES,
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.max_body_size {
@@ -10213,7 +9415,7 @@ pub mod metrics {
                     form.choice(
                         "otel-compression",
                         v.as_str(),
-                        PostIdOtelCompression::VALUES,
+                        crate::enums::OtelCompression::VALUES,
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_headers {
@@ -10244,7 +9446,7 @@ pub mod metrics {
                     form.choice(
                         "otel-protocol",
                         v.as_str(),
-                        PostIdOtelProtocol::VALUES,
+                        crate::enums::OtelProtocol::VALUES,
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_resource_attributes {
@@ -10284,7 +9486,7 @@ pub mod metrics {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.proto {
-                    form.choice("proto", v.as_str(), PostIdProto::VALUES)?;
+                    form.choice("proto", v.as_str(), crate::enums::Proto::VALUES)?;
                 }
                 {
                     let v = &self.server;
@@ -10313,7 +9515,7 @@ pub mod metrics {
                 }
                 {
                     let v = &self.r#type;
-                    form.choice("type", v.as_str(), PostIdType::VALUES)?;
+                    form.choice("type", v.as_str(), crate::enums::ServerType::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.verify_certificate {
                     form.bool("verify-certificate", *v);
@@ -10339,25 +9541,6 @@ pub mod metrics {
                 .await?;
             crate::lenient::data_unit(data)
         }
-        crate::pve_enum! {
-            #[doc = " Default: `udp`."] pub enum PutIdInfluxdbproto { #[doc = "`udp`"]
-            Udp = "udp", #[doc = "`http`"] Http = "http", #[doc = "`https`"] Https =
-            "https", }
-        }
-        crate::pve_enum! {
-            #[doc = " Compression algorithm for requests"] #[doc = " "] #[doc =
-            " Default: `gzip`."] pub enum PutIdOtelCompression { #[doc = "`none`"] None =
-            "none", #[doc = "`gzip`"] Gzip = "gzip", }
-        }
-        crate::pve_enum! {
-            #[doc = " HTTP protocol"] #[doc = " "] #[doc = " Default: `https`."] pub enum
-            PutIdOtelProtocol { #[doc = "`http`"] Http = "http", #[doc = "`https`"] Https
-            = "https", }
-        }
-        crate::pve_enum! {
-            #[doc = " Protocol to send graphite data. TCP or UDP (default)"] pub enum
-            PutIdProto { #[doc = "`udp`"] Udp = "udp", #[doc = "`tcp`"] Tcp = "tcp", }
-        }
         /// Parameters of `put_id`: `PUT /cluster/metrics/server/{id}`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct PutIdParams {
@@ -10376,7 +9559,7 @@ pub mod metrics {
             /// Flag to disable the plugin.
             pub disable: ::std::option::Option<bool>,
             /// Default: `udp`.
-            pub influxdbproto: ::std::option::Option<PutIdInfluxdbproto>,
+            pub influxdbproto: ::std::option::Option<crate::enums::Influxdbproto>,
             /// InfluxDB max-body-size in bytes. Requests are batched up to this size.
             ///
             /// Minimum: 1. Default: `25000000`.
@@ -10390,7 +9573,7 @@ pub mod metrics {
             /// Compression algorithm for requests
             ///
             /// Default: `gzip`.
-            pub otel_compression: ::std::option::Option<PutIdOtelCompression>,
+            pub otel_compression: ::std::option::Option<crate::enums::OtelCompression>,
             /// Custom HTTP headers (JSON format, base64 encoded)
             ///
             /// Maximum length: 1024.
@@ -10406,7 +9589,7 @@ pub mod metrics {
             /// HTTP protocol
             ///
             /// Default: `https`.
-            pub otel_protocol: ::std::option::Option<PutIdOtelProtocol>,
+            pub otel_protocol: ::std::option::Option<crate::enums::OtelProtocol>,
             /// Additional resource attributes as JSON, base64 encoded
             ///
             /// Maximum length: 1024.
@@ -10428,7 +9611,7 @@ pub mod metrics {
             /// Range: 1 to 65536.
             pub port: i64,
             /// Protocol to send graphite data. TCP or UDP (default)
-            pub proto: ::std::option::Option<PutIdProto>,
+            pub proto: ::std::option::Option<crate::enums::Proto>,
             /// server dns name or IP address
             ///
             /// Format: `address`.
@@ -10520,7 +9703,7 @@ pub mod metrics {
                     form.choice(
                         "influxdbproto",
                         v.as_str(),
-                        PutIdInfluxdbproto::VALUES,
+                        crate::enums::Influxdbproto::VALUES,
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.max_body_size {
@@ -10551,7 +9734,7 @@ pub mod metrics {
                     form.choice(
                         "otel-compression",
                         v.as_str(),
-                        PutIdOtelCompression::VALUES,
+                        crate::enums::OtelCompression::VALUES,
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_headers {
@@ -10579,7 +9762,11 @@ pub mod metrics {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_protocol {
-                    form.choice("otel-protocol", v.as_str(), PutIdOtelProtocol::VALUES)?;
+                    form.choice(
+                        "otel-protocol",
+                        v.as_str(),
+                        crate::enums::OtelProtocol::VALUES,
+                    )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_resource_attributes {
                     form.str(
@@ -10618,7 +9805,7 @@ pub mod metrics {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.proto {
-                    form.choice("proto", v.as_str(), PutIdProto::VALUES)?;
+                    form.choice("proto", v.as_str(), crate::enums::Proto::VALUES)?;
                 }
                 {
                     let v = &self.server;
@@ -10751,12 +9938,6 @@ pub mod notifications {
         }
         /// `/cluster/notifications/endpoints/gotify`
         pub mod gotify {
-            crate::pve_enum! {
-                #[doc = " Show if this entry was created by a user or was built-in"] pub
-                enum GetResponseItemOrigin { #[doc = "`user-created`"] UserCreated =
-                "user-created", #[doc = "`builtin`"] Builtin = "builtin", #[doc =
-                "`modified-builtin`"] ModifiedBuiltin = "modified-builtin", }
-            }
             /// `GetResponseItem` returned by PVE.
             #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
             pub struct GetResponseItem {
@@ -10775,7 +9956,7 @@ pub mod notifications {
                 pub name: ::std::option::Option<::std::string::String>,
                 /// Show if this entry was created by a user or was built-in
                 #[serde(default)]
-                pub origin: ::std::option::Option<GetResponseItemOrigin>,
+                pub origin: ::std::option::Option<crate::enums::Origin>,
                 /// Server URL
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub server: ::std::option::Option<::std::string::String>,
@@ -11066,12 +10247,6 @@ pub mod notifications {
         }
         /// `/cluster/notifications/endpoints/sendmail`
         pub mod sendmail {
-            crate::pve_enum! {
-                #[doc = " Show if this entry was created by a user or was built-in"] pub
-                enum GetResponseItemOrigin { #[doc = "`user-created`"] UserCreated =
-                "user-created", #[doc = "`builtin`"] Builtin = "builtin", #[doc =
-                "`modified-builtin`"] ModifiedBuiltin = "modified-builtin", }
-            }
             /// `GetResponseItem` returned by PVE.
             #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
             pub struct GetResponseItem {
@@ -11110,7 +10285,7 @@ pub mod notifications {
                 pub name: ::std::option::Option<::std::string::String>,
                 /// Show if this entry was created by a user or was built-in
                 #[serde(default)]
-                pub origin: ::std::option::Option<GetResponseItemOrigin>,
+                pub origin: ::std::option::Option<crate::enums::Origin>,
                 /// Keys this schema does not list.
                 #[serde(flatten)]
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -11469,19 +10644,6 @@ pub mod notifications {
         }
         /// `/cluster/notifications/endpoints/smtp`
         pub mod smtp {
-            crate::pve_enum! {
-                #[doc =
-                " Determine which encryption method shall be used for the connection."]
-                #[doc = " "] #[doc = " Default: `tls`."] pub enum GetResponseItemMode {
-                #[doc = "`insecure`"] Insecure = "insecure", #[doc = "`starttls`"]
-                Starttls = "starttls", #[doc = "`tls`"] Tls = "tls", }
-            }
-            crate::pve_enum! {
-                #[doc = " Show if this entry was created by a user or was built-in"] pub
-                enum GetResponseItemOrigin { #[doc = "`user-created`"] UserCreated =
-                "user-created", #[doc = "`builtin`"] Builtin = "builtin", #[doc =
-                "`modified-builtin`"] ModifiedBuiltin = "modified-builtin", }
-            }
             /// `GetResponseItem` returned by PVE.
             #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
             pub struct GetResponseItem {
@@ -11517,7 +10679,7 @@ pub mod notifications {
                 ///
                 /// Default: `tls`.
                 #[serde(default)]
-                pub mode: ::std::option::Option<GetResponseItemMode>,
+                pub mode: ::std::option::Option<crate::enums::SmtpMode>,
                 /// The name of the endpoint.
                 ///
                 /// Format: `pve-configid`.
@@ -11525,7 +10687,7 @@ pub mod notifications {
                 pub name: ::std::option::Option<::std::string::String>,
                 /// Show if this entry was created by a user or was built-in
                 #[serde(default)]
-                pub origin: ::std::option::Option<GetResponseItemOrigin>,
+                pub origin: ::std::option::Option<crate::enums::Origin>,
                 /// The port to be used. Defaults to 465 for TLS based connections, 587 for STARTTLS based connections and port 25 for insecure plain-text connections.
                 #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
                 pub port: ::std::option::Option<i64>,
@@ -11554,13 +10716,6 @@ pub mod notifications {
                     .await?;
                 crate::lenient::data(data)
             }
-            crate::pve_enum! {
-                #[doc =
-                " Determine which encryption method shall be used for the connection."]
-                #[doc = " "] #[doc = " Default: `tls`."] pub enum PostMode { #[doc =
-                "`insecure`"] Insecure = "insecure", #[doc = "`starttls`"] Starttls =
-                "starttls", #[doc = "`tls`"] Tls = "tls", }
-            }
             /// Parameters of `post`: `POST /cluster/notifications/endpoints/smtp`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
@@ -11585,7 +10740,7 @@ pub mod notifications {
                 /// Determine which encryption method shall be used for the connection.
                 ///
                 /// Default: `tls`.
-                pub mode: ::std::option::Option<PostMode>,
+                pub mode: ::std::option::Option<crate::enums::SmtpMode>,
                 /// The name of the endpoint.
                 ///
                 /// Format: `pve-configid`.
@@ -11677,7 +10832,7 @@ pub mod notifications {
                         }
                     }
                     if let ::std::option::Option::Some(v) = &self.mode {
-                        form.choice("mode", v.as_str(), PostMode::VALUES)?;
+                        form.choice("mode", v.as_str(), crate::enums::SmtpMode::VALUES)?;
                     }
                     {
                         let v = &self.name;
@@ -11757,13 +10912,6 @@ pub mod notifications {
                     .await?;
                 crate::lenient::data_unit(data)
             }
-            crate::pve_enum! {
-                #[doc =
-                " Determine which encryption method shall be used for the connection."]
-                #[doc = " "] #[doc = " Default: `tls`."] pub enum GetNameResponseMode {
-                #[doc = "`insecure`"] Insecure = "insecure", #[doc = "`starttls`"]
-                Starttls = "starttls", #[doc = "`tls`"] Tls = "tls", }
-            }
             /// `GetNameResponse` returned by PVE.
             #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
             pub struct GetNameResponse {
@@ -11804,7 +10952,7 @@ pub mod notifications {
                 ///
                 /// Default: `tls`.
                 #[serde(default)]
-                pub mode: ::std::option::Option<GetNameResponseMode>,
+                pub mode: ::std::option::Option<crate::enums::SmtpMode>,
                 /// The name of the endpoint.
                 ///
                 /// Format: `pve-configid`.
@@ -11839,13 +10987,6 @@ pub mod notifications {
                     .await?;
                 crate::lenient::data(data)
             }
-            crate::pve_enum! {
-                #[doc =
-                " Determine which encryption method shall be used for the connection."]
-                #[doc = " "] #[doc = " Default: `tls`."] pub enum PutNameMode { #[doc =
-                "`insecure`"] Insecure = "insecure", #[doc = "`starttls`"] Starttls =
-                "starttls", #[doc = "`tls`"] Tls = "tls", }
-            }
             /// Parameters of `put_name`: `PUT /cluster/notifications/endpoints/smtp/{name}`.
             #[derive(Debug, Clone, PartialEq, Default)]
             pub struct PutNameParams {
@@ -11878,7 +11019,7 @@ pub mod notifications {
                 /// Determine which encryption method shall be used for the connection.
                 ///
                 /// Default: `tls`.
-                pub mode: ::std::option::Option<PutNameMode>,
+                pub mode: ::std::option::Option<crate::enums::SmtpMode>,
                 /// Password for SMTP authentication
                 pub password: ::std::option::Option<crate::Secret>,
                 /// The port to be used. Defaults to 465 for TLS based connections, 587 for STARTTLS based connections and port 25 for insecure plain-text connections.
@@ -11980,7 +11121,7 @@ pub mod notifications {
                         }
                     }
                     if let ::std::option::Option::Some(v) = &self.mode {
-                        form.choice("mode", v.as_str(), PutNameMode::VALUES)?;
+                        form.choice("mode", v.as_str(), crate::enums::SmtpMode::VALUES)?;
                     }
                     if let ::std::option::Option::Some(v) = &self.password {
                         form.str(
@@ -12038,17 +11179,6 @@ pub mod notifications {
         }
         /// `/cluster/notifications/endpoints/webhook`
         pub mod webhook {
-            crate::pve_enum! {
-                #[doc = " HTTP method"] pub enum GetResponseItemMethod { #[doc =
-                "`post`"] Post = "post", #[doc = "`put`"] Put = "put", #[doc = "`get`"]
-                Get = "get", }
-            }
-            crate::pve_enum! {
-                #[doc = " Show if this entry was created by a user or was built-in"] pub
-                enum GetResponseItemOrigin { #[doc = "`user-created`"] UserCreated =
-                "user-created", #[doc = "`builtin`"] Builtin = "builtin", #[doc =
-                "`modified-builtin`"] ModifiedBuiltin = "modified-builtin", }
-            }
             /// `GetResponseItem` returned by PVE.
             #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
             pub struct GetResponseItem {
@@ -12070,7 +11200,7 @@ pub mod notifications {
                 >,
                 /// HTTP method
                 #[serde(default)]
-                pub method: ::std::option::Option<GetResponseItemMethod>,
+                pub method: ::std::option::Option<crate::enums::WebhookMethod>,
                 /// The name of the endpoint.
                 ///
                 /// Format: `pve-configid`.
@@ -12078,7 +11208,7 @@ pub mod notifications {
                 pub name: ::std::option::Option<::std::string::String>,
                 /// Show if this entry was created by a user or was built-in
                 #[serde(default)]
-                pub origin: ::std::option::Option<GetResponseItemOrigin>,
+                pub origin: ::std::option::Option<crate::enums::Origin>,
                 /// Secrets to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 #[serde(default)]
                 pub secret: ::std::option::Option<::std::vec::Vec<crate::Secret>>,
@@ -12104,10 +11234,6 @@ pub mod notifications {
                     .await?;
                 crate::lenient::data(data)
             }
-            crate::pve_enum! {
-                #[doc = " HTTP method"] pub enum PostMethod { #[doc = "`post`"] Post =
-                "post", #[doc = "`put`"] Put = "put", #[doc = "`get`"] Get = "get", }
-            }
             /// Parameters of `post`: `POST /cluster/notifications/endpoints/webhook`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
@@ -12124,7 +11250,7 @@ pub mod notifications {
                     ::std::vec::Vec<::std::string::String>,
                 >,
                 /// HTTP method
-                pub method: PostMethod,
+                pub method: crate::enums::WebhookMethod,
                 /// The name of the endpoint.
                 ///
                 /// Format: `pve-configid`.
@@ -12138,7 +11264,7 @@ pub mod notifications {
                 /// The required parameters; every optional one unset.
                 #[allow(clippy::too_many_arguments)]
                 pub fn new(
-                    method: PostMethod,
+                    method: crate::enums::WebhookMethod,
                     name: ::std::string::String,
                     url: ::std::string::String,
                 ) -> Self {
@@ -12190,7 +11316,11 @@ pub mod notifications {
                     }
                     {
                         let v = &self.method;
-                        form.choice("method", v.as_str(), PostMethod::VALUES)?;
+                        form.choice(
+                            "method",
+                            v.as_str(),
+                            crate::enums::WebhookMethod::VALUES,
+                        )?;
                     }
                     {
                         let v = &self.name;
@@ -12256,11 +11386,6 @@ pub mod notifications {
                     .await?;
                 crate::lenient::data_unit(data)
             }
-            crate::pve_enum! {
-                #[doc = " HTTP method"] pub enum GetNameResponseMethod { #[doc =
-                "`post`"] Post = "post", #[doc = "`put`"] Put = "put", #[doc = "`get`"]
-                Get = "get", }
-            }
             /// `GetNameResponse` returned by PVE.
             #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
             pub struct GetNameResponse {
@@ -12287,7 +11412,7 @@ pub mod notifications {
                 >,
                 /// HTTP method
                 #[serde(default)]
-                pub method: ::std::option::Option<GetNameResponseMethod>,
+                pub method: ::std::option::Option<crate::enums::WebhookMethod>,
                 /// The name of the endpoint.
                 ///
                 /// Format: `pve-configid`.
@@ -12319,10 +11444,6 @@ pub mod notifications {
                     .await?;
                 crate::lenient::data(data)
             }
-            crate::pve_enum! {
-                #[doc = " HTTP method"] pub enum PutNameMethod { #[doc = "`post`"] Post =
-                "post", #[doc = "`put`"] Put = "put", #[doc = "`get`"] Get = "get", }
-            }
             /// Parameters of `put_name`: `PUT /cluster/notifications/endpoints/webhook/{name}`.
             #[derive(Debug, Clone, PartialEq, Default)]
             pub struct PutNameParams {
@@ -12347,7 +11468,7 @@ pub mod notifications {
                     ::std::vec::Vec<::std::string::String>,
                 >,
                 /// HTTP method
-                pub method: ::std::option::Option<PutNameMethod>,
+                pub method: ::std::option::Option<crate::enums::WebhookMethod>,
                 /// Secrets to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 pub secret: ::std::option::Option<::std::vec::Vec<crate::Secret>>,
                 /// Server URL
@@ -12423,7 +11544,11 @@ pub mod notifications {
                         }
                     }
                     if let ::std::option::Option::Some(v) = &self.method {
-                        form.choice("method", v.as_str(), PutNameMethod::VALUES)?;
+                        form.choice(
+                            "method",
+                            v.as_str(),
+                            crate::enums::WebhookMethod::VALUES,
+                        )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.secret {
                         for item in v.iter() {
@@ -12525,18 +11650,6 @@ pub mod notifications {
     }
     /// `/cluster/notifications/matchers`
     pub mod matchers {
-        crate::pve_enum! {
-            #[doc =
-            " Choose between 'all' and 'any' for when multiple properties are specified"]
-            #[doc = " "] #[doc = " Default: `all`."] pub enum GetResponseItemMode { #[doc
-            = "`all`"] All = "all", #[doc = "`any`"] Any = "any", }
-        }
-        crate::pve_enum! {
-            #[doc = " Show if this entry was created by a user or was built-in"] pub enum
-            GetResponseItemOrigin { #[doc = "`user-created`"] UserCreated =
-            "user-created", #[doc = "`builtin`"] Builtin = "builtin", #[doc =
-            "`modified-builtin`"] ModifiedBuiltin = "modified-builtin", }
-        }
         /// `GetResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItem {
@@ -12574,7 +11687,7 @@ pub mod notifications {
             ///
             /// Default: `all`.
             #[serde(default)]
-            pub mode: ::std::option::Option<GetResponseItemMode>,
+            pub mode: ::std::option::Option<crate::enums::MatchersMode>,
             /// Name of the matcher.
             ///
             /// Format: `pve-configid`.
@@ -12582,7 +11695,7 @@ pub mod notifications {
             pub name: ::std::option::Option<::std::string::String>,
             /// Show if this entry was created by a user or was built-in
             #[serde(default)]
-            pub origin: ::std::option::Option<GetResponseItemOrigin>,
+            pub origin: ::std::option::Option<crate::enums::Origin>,
             /// Targets to notify on match
             #[serde(default)]
             pub target: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -12602,12 +11715,6 @@ pub mod notifications {
             let form = crate::params::Form::new();
             let data = client.execute(&crate::catalog::ENDPOINTS[205], &[], form).await?;
             crate::lenient::data(data)
-        }
-        crate::pve_enum! {
-            #[doc =
-            " Choose between 'all' and 'any' for when multiple properties are specified"]
-            #[doc = " "] #[doc = " Default: `all`."] pub enum PostMode { #[doc = "`all`"]
-            All = "all", #[doc = "`any`"] Any = "any", }
         }
         /// Parameters of `post`: `POST /cluster/notifications/matchers`.
         #[derive(Debug, Clone, PartialEq)]
@@ -12635,7 +11742,7 @@ pub mod notifications {
             /// Choose between 'all' and 'any' for when multiple properties are specified
             ///
             /// Default: `all`.
-            pub mode: ::std::option::Option<PostMode>,
+            pub mode: ::std::option::Option<crate::enums::MatchersMode>,
             /// Name of the matcher.
             ///
             /// Format: `pve-configid`.
@@ -12710,7 +11817,7 @@ pub mod notifications {
                     }
                 }
                 if let ::std::option::Option::Some(v) = &self.mode {
-                    form.choice("mode", v.as_str(), PostMode::VALUES)?;
+                    form.choice("mode", v.as_str(), crate::enums::MatchersMode::VALUES)?;
                 }
                 {
                     let v = &self.name;
@@ -12765,12 +11872,6 @@ pub mod notifications {
                 .await?;
             crate::lenient::data_unit(data)
         }
-        crate::pve_enum! {
-            #[doc =
-            " Choose between 'all' and 'any' for when multiple properties are specified"]
-            #[doc = " "] #[doc = " Default: `all`."] pub enum GetNameResponseMode { #[doc
-            = "`all`"] All = "all", #[doc = "`any`"] Any = "any", }
-        }
         /// `GetNameResponse` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetNameResponse {
@@ -12813,7 +11914,7 @@ pub mod notifications {
             ///
             /// Default: `all`.
             #[serde(default)]
-            pub mode: ::std::option::Option<GetNameResponseMode>,
+            pub mode: ::std::option::Option<crate::enums::MatchersMode>,
             /// Name of the matcher.
             ///
             /// Format: `pve-configid`.
@@ -12841,12 +11942,6 @@ pub mod notifications {
                 .execute(&crate::catalog::ENDPOINTS[208], &[name], form)
                 .await?;
             crate::lenient::data(data)
-        }
-        crate::pve_enum! {
-            #[doc =
-            " Choose between 'all' and 'any' for when multiple properties are specified"]
-            #[doc = " "] #[doc = " Default: `all`."] pub enum PutNameMode { #[doc =
-            "`all`"] All = "all", #[doc = "`any`"] Any = "any", }
         }
         /// Parameters of `put_name`: `PUT /cluster/notifications/matchers/{name}`.
         #[derive(Debug, Clone, PartialEq, Default)]
@@ -12880,7 +11975,7 @@ pub mod notifications {
             /// Choose between 'all' and 'any' for when multiple properties are specified
             ///
             /// Default: `all`.
-            pub mode: ::std::option::Option<PutNameMode>,
+            pub mode: ::std::option::Option<crate::enums::MatchersMode>,
             /// Targets to notify on match
             pub target: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         }
@@ -12970,7 +12065,7 @@ pub mod notifications {
                     }
                 }
                 if let ::std::option::Option::Some(v) = &self.mode {
-                    form.choice("mode", v.as_str(), PutNameMode::VALUES)?;
+                    form.choice("mode", v.as_str(), crate::enums::MatchersMode::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.target {
                     for item in v.iter() {
@@ -13006,17 +12101,6 @@ pub mod notifications {
     }
     /// `/cluster/notifications/targets`
     pub mod targets {
-        crate::pve_enum! {
-            #[doc = " Show if this entry was created by a user or was built-in"] pub enum
-            GetResponseItemOrigin { #[doc = "`user-created`"] UserCreated =
-            "user-created", #[doc = "`builtin`"] Builtin = "builtin", #[doc =
-            "`modified-builtin`"] ModifiedBuiltin = "modified-builtin", }
-        }
-        crate::pve_enum! {
-            #[doc = " Type of the target."] pub enum GetResponseItemType { #[doc =
-            "`sendmail`"] Sendmail = "sendmail", #[doc = "`gotify`"] Gotify = "gotify",
-            #[doc = "`smtp`"] Smtp = "smtp", #[doc = "`webhook`"] Webhook = "webhook", }
-        }
         /// `GetResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItem {
@@ -13035,10 +12119,10 @@ pub mod notifications {
             pub name: ::std::option::Option<::std::string::String>,
             /// Show if this entry was created by a user or was built-in
             #[serde(default)]
-            pub origin: ::std::option::Option<GetResponseItemOrigin>,
+            pub origin: ::std::option::Option<crate::enums::Origin>,
             /// Type of the target.
             #[serde(default)]
-            pub r#type: ::std::option::Option<GetResponseItemType>,
+            pub r#type: ::std::option::Option<crate::enums::TargetsType>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -13079,40 +12163,6 @@ pub mod notifications {
 }
 /// `/cluster/options`
 pub mod options {
-    crate::pve_enum! {
-        pub enum GetResponseConsole { #[doc = "`applet`"] Applet = "applet", #[doc =
-        "`vv`"] Vv = "vv", #[doc = "`html5`"] Html5 = "html5", #[doc = "`xtermjs`"]
-        Xtermjs = "xtermjs", }
-    }
-    crate::pve_enum! {
-        #[doc = " Default: `watchdog`."] pub enum GetResponseFencing { #[doc =
-        "`watchdog`"] Watchdog = "watchdog", #[doc = "`hardware`"] Hardware = "hardware",
-        #[doc = "`both`"] Both = "both", }
-    }
-    crate::pve_enum! {
-        pub enum GetResponseKeyboard { #[doc = "`de`"] De = "de", #[doc = "`de-ch`"] DeCh
-        = "de-ch", #[doc = "`da`"] Da = "da", #[doc = "`en-gb`"] EnGb = "en-gb", #[doc =
-        "`en-us`"] EnUs = "en-us", #[doc = "`es`"] Es = "es", #[doc = "`fi`"] Fi = "fi",
-        #[doc = "`fr`"] Fr = "fr", #[doc = "`fr-be`"] FrBe = "fr-be", #[doc = "`fr-ca`"]
-        FrCa = "fr-ca", #[doc = "`fr-ch`"] FrCh = "fr-ch", #[doc = "`hu`"] Hu = "hu",
-        #[doc = "`is`"] Is = "is", #[doc = "`it`"] It = "it", #[doc = "`ja`"] Ja = "ja",
-        #[doc = "`lt`"] Lt = "lt", #[doc = "`mk`"] Mk = "mk", #[doc = "`nl`"] Nl = "nl",
-        #[doc = "`no`"] No = "no", #[doc = "`pl`"] Pl = "pl", #[doc = "`pt`"] Pt = "pt",
-        #[doc = "`pt-br`"] PtBr = "pt-br", #[doc = "`sv`"] Sv = "sv", #[doc = "`sl`"] Sl
-        = "sl", #[doc = "`tr`"] Tr = "tr", }
-    }
-    crate::pve_enum! {
-        pub enum GetResponseLanguage { #[doc = "`ar`"] Ar = "ar", #[doc = "`ca`"] Ca =
-        "ca", #[doc = "`da`"] Da = "da", #[doc = "`de`"] De = "de", #[doc = "`en`"] En =
-        "en", #[doc = "`es`"] Es = "es", #[doc = "`eu`"] Eu = "eu", #[doc = "`fa`"] Fa =
-        "fa", #[doc = "`fr`"] Fr = "fr", #[doc = "`hr`"] Hr = "hr", #[doc = "`he`"] He =
-        "he", #[doc = "`it`"] It = "it", #[doc = "`ja`"] Ja = "ja", #[doc = "`ka`"] Ka =
-        "ka", #[doc = "`kr`"] Kr = "kr", #[doc = "`nb`"] Nb = "nb", #[doc = "`nl`"] Nl =
-        "nl", #[doc = "`nn`"] Nn = "nn", #[doc = "`pl`"] Pl = "pl", #[doc = "`pt_BR`"]
-        PtBR = "pt_BR", #[doc = "`ru`"] Ru = "ru", #[doc = "`sl`"] Sl = "sl", #[doc =
-        "`sv`"] Sv = "sv", #[doc = "`tr`"] Tr = "tr", #[doc = "`ukr`"] Ukr = "ukr", #[doc
-        = "`zh_CN`"] ZhCN = "zh_CN", #[doc = "`zh_TW`"] ZhTW = "zh_TW", }
-    }
     /// `GetResponse` returned by PVE.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
     pub struct GetResponse {
@@ -13128,7 +12178,7 @@ pub mod options {
         )]
         pub consent_text: ::std::option::Option<::std::string::String>,
         #[serde(default)]
-        pub console: ::std::option::Option<GetResponseConsole>,
+        pub console: ::std::option::Option<crate::enums::Console>,
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub crs: ::std::option::Option<::std::string::String>,
         /// Maximum length: 65536.
@@ -13139,16 +12189,16 @@ pub mod options {
         pub email_from: ::std::option::Option<::std::string::String>,
         /// Default: `watchdog`.
         #[serde(default)]
-        pub fencing: ::std::option::Option<GetResponseFencing>,
+        pub fencing: ::std::option::Option<crate::enums::OptionsFencing>,
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub ha: ::std::option::Option<::std::string::String>,
         /// Pattern (Perl, whole value): `http://.*`.
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub http_proxy: ::std::option::Option<::std::string::String>,
         #[serde(default)]
-        pub keyboard: ::std::option::Option<GetResponseKeyboard>,
+        pub keyboard: ::std::option::Option<crate::enums::Keyboard>,
         #[serde(default)]
-        pub language: ::std::option::Option<GetResponseLanguage>,
+        pub language: ::std::option::Option<crate::enums::Language>,
         /// Format: `pve-node-location`.
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub location: ::std::option::Option<::std::string::String>,
@@ -13211,47 +12261,6 @@ pub mod options {
         let data = client.execute(&crate::catalog::ENDPOINTS[212], &[], form).await?;
         crate::lenient::data(data)
     }
-    crate::pve_enum! {
-        #[doc =
-        " Select the default Console viewer. You can either use the builtin java applet (VNC; deprecated and maps to html5), an external virt-viewer comtatible application (SPICE), an HTML5 based vnc viewer (noVNC), or an HTML5 based console client (xtermjs). If the selected viewer is not available (e.g. SPICE not activated for the VM), the fallback is noVNC."]
-        pub enum PutConsole { #[doc = "`applet`"] Applet = "applet", #[doc = "`vv`"] Vv =
-        "vv", #[doc = "`html5`"] Html5 = "html5", #[doc = "`xtermjs`"] Xtermjs =
-        "xtermjs", }
-    }
-    crate::pve_enum! {
-        #[doc =
-        " Set the fencing mode of the HA cluster. Hardware mode needs a valid configuration of fence devices in /etc/pve/ha/fence.cfg. With both all two modes are used."]
-        #[doc = " "] #[doc = " WARNING: 'hardware' and 'both' are EXPERIMENTAL \\& WIP"]
-        #[doc = " "] #[doc = " Default: `watchdog`."] pub enum PutFencing { #[doc =
-        "`watchdog`"] Watchdog = "watchdog", #[doc = "`hardware`"] Hardware = "hardware",
-        #[doc = "`both`"] Both = "both", }
-    }
-    crate::pve_enum! {
-        #[doc = " Default keybord layout for vnc server."] pub enum PutKeyboard { #[doc =
-        "`de`"] De = "de", #[doc = "`de-ch`"] DeCh = "de-ch", #[doc = "`da`"] Da = "da",
-        #[doc = "`en-gb`"] EnGb = "en-gb", #[doc = "`en-us`"] EnUs = "en-us", #[doc =
-        "`es`"] Es = "es", #[doc = "`fi`"] Fi = "fi", #[doc = "`fr`"] Fr = "fr", #[doc =
-        "`fr-be`"] FrBe = "fr-be", #[doc = "`fr-ca`"] FrCa = "fr-ca", #[doc = "`fr-ch`"]
-        FrCh = "fr-ch", #[doc = "`hu`"] Hu = "hu", #[doc = "`is`"] Is = "is", #[doc =
-        "`it`"] It = "it", #[doc = "`ja`"] Ja = "ja", #[doc = "`lt`"] Lt = "lt", #[doc =
-        "`mk`"] Mk = "mk", #[doc = "`nl`"] Nl = "nl", #[doc = "`no`"] No = "no", #[doc =
-        "`pl`"] Pl = "pl", #[doc = "`pt`"] Pt = "pt", #[doc = "`pt-br`"] PtBr = "pt-br",
-        #[doc = "`sv`"] Sv = "sv", #[doc = "`sl`"] Sl = "sl", #[doc = "`tr`"] Tr = "tr",
-        }
-    }
-    crate::pve_enum! {
-        #[doc = " Default GUI language."] pub enum PutLanguage { #[doc = "`ar`"] Ar =
-        "ar", #[doc = "`ca`"] Ca = "ca", #[doc = "`da`"] Da = "da", #[doc = "`de`"] De =
-        "de", #[doc = "`en`"] En = "en", #[doc = "`es`"] Es = "es", #[doc = "`eu`"] Eu =
-        "eu", #[doc = "`fa`"] Fa = "fa", #[doc = "`fr`"] Fr = "fr", #[doc = "`hr`"] Hr =
-        "hr", #[doc = "`he`"] He = "he", #[doc = "`it`"] It = "it", #[doc = "`ja`"] Ja =
-        "ja", #[doc = "`ka`"] Ka = "ka", #[doc = "`kr`"] Kr = "kr", #[doc = "`nb`"] Nb =
-        "nb", #[doc = "`nl`"] Nl = "nl", #[doc = "`nn`"] Nn = "nn", #[doc = "`pl`"] Pl =
-        "pl", #[doc = "`pt_BR`"] PtBR = "pt_BR", #[doc = "`ru`"] Ru = "ru", #[doc =
-        "`sl`"] Sl = "sl", #[doc = "`sv`"] Sv = "sv", #[doc = "`tr`"] Tr = "tr", #[doc =
-        "`ukr`"] Ukr = "ukr", #[doc = "`zh_CN`"] ZhCN = "zh_CN", #[doc = "`zh_TW`"] ZhTW
-        = "zh_TW", }
-    }
     /// Parameters of `put`: `PUT /cluster/options`.
     #[derive(Debug, Clone, PartialEq, Default)]
     pub struct PutParams {
@@ -13264,7 +12273,7 @@ pub mod options {
         /// Maximum length: 65536.
         pub consent_text: ::std::option::Option<::std::string::String>,
         /// Select the default Console viewer. You can either use the builtin java applet (VNC; deprecated and maps to html5), an external virt-viewer comtatible application (SPICE), an HTML5 based vnc viewer (noVNC), or an HTML5 based console client (xtermjs). If the selected viewer is not available (e.g. SPICE not activated for the VM), the fallback is noVNC.
-        pub console: ::std::option::Option<PutConsole>,
+        pub console: ::std::option::Option<crate::enums::Console>,
         /// Cluster resource scheduling settings.
         ///
         /// Syntax: `[ha=<basic|static|dynamic>] [,ha-auto-rebalance=<1|0>] [,ha-auto-rebalance-hold-duration=<number>] [,ha-auto-rebalance-margin=<number>] [,ha-auto-rebalance-method=<bruteforce|topsis>] [,ha-auto-rebalance-threshold=<number>] [,ha-rebalance-on-start=<1|0>]`.
@@ -13286,7 +12295,7 @@ pub mod options {
         /// WARNING: 'hardware' and 'both' are EXPERIMENTAL \& WIP
         ///
         /// Default: `watchdog`.
-        pub fencing: ::std::option::Option<PutFencing>,
+        pub fencing: ::std::option::Option<crate::enums::OptionsFencing>,
         /// Cluster wide HA settings.
         ///
         /// Syntax: `shutdown_policy=<enum>`.
@@ -13296,9 +12305,9 @@ pub mod options {
         /// Pattern (Perl, whole value): `http://.*`.
         pub http_proxy: ::std::option::Option<::std::string::String>,
         /// Default keybord layout for vnc server.
-        pub keyboard: ::std::option::Option<PutKeyboard>,
+        pub keyboard: ::std::option::Option<crate::enums::Keyboard>,
         /// Default GUI language.
-        pub language: ::std::option::Option<PutLanguage>,
+        pub language: ::std::option::Option<crate::enums::Language>,
         /// The location of the cluster.
         ///
         /// Format: `pve-node-location`. Syntax: `latitude=<number> ,longitude=<number> [,name=<name>]`.
@@ -13407,7 +12416,7 @@ pub mod options {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.console {
-                form.choice("console", v.as_str(), PutConsole::VALUES)?;
+                form.choice("console", v.as_str(), crate::enums::Console::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.crs {
                 form.prop("crs", v)?;
@@ -13437,7 +12446,11 @@ pub mod options {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.fencing {
-                form.choice("fencing", v.as_str(), PutFencing::VALUES)?;
+                form.choice(
+                    "fencing",
+                    v.as_str(),
+                    crate::enums::OptionsFencing::VALUES,
+                )?;
             }
             if let ::std::option::Option::Some(v) = &self.ha {
                 form.prop("ha", v)?;
@@ -13451,10 +12464,10 @@ pub mod options {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.keyboard {
-                form.choice("keyboard", v.as_str(), PutKeyboard::VALUES)?;
+                form.choice("keyboard", v.as_str(), crate::enums::Keyboard::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.language {
-                form.choice("language", v.as_str(), PutLanguage::VALUES)?;
+                form.choice("language", v.as_str(), crate::enums::Language::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.location {
                 form.str(
@@ -13550,17 +12563,6 @@ pub mod qemu {
     }
     /// `/cluster/qemu/cpu-flags`
     pub mod cpu_flags {
-        crate::pve_enum! {
-            #[doc = " Acceleration type to check node compatibility for."] #[doc = " "]
-            #[doc = " Default: `kvm`."] pub enum GetAccel { #[doc = "`kvm`"] Kvm = "kvm",
-            #[doc = "`tcg`"] Tcg = "tcg", }
-        }
-        crate::pve_enum! {
-            #[doc =
-            " Virtual processor architecture. Defaults to the host architecture."] pub
-            enum GetArch { #[doc = "`x86_64`"] X86_64 = "x86_64", #[doc = "`aarch64`"]
-            Aarch64 = "aarch64", }
-        }
         /// `GetResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItem {
@@ -13585,9 +12587,9 @@ pub mod qemu {
             /// Acceleration type to check node compatibility for.
             ///
             /// Default: `kvm`.
-            pub accel: ::std::option::Option<GetAccel>,
+            pub accel: ::std::option::Option<crate::enums::Accel>,
             /// Virtual processor architecture. Defaults to the host architecture.
-            pub arch: ::std::option::Option<GetArch>,
+            pub arch: ::std::option::Option<crate::enums::CpuFlagsArch>,
         }
         impl GetParams {
             /// The required parameters; every optional one unset.
@@ -13605,10 +12607,10 @@ pub mod qemu {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.accel {
-                    form.choice("accel", v.as_str(), GetAccel::VALUES)?;
+                    form.choice("accel", v.as_str(), crate::enums::Accel::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.arch {
-                    form.choice("arch", v.as_str(), GetArch::VALUES)?;
+                    form.choice("arch", v.as_str(), crate::enums::CpuFlagsArch::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -13630,103 +12632,6 @@ pub mod qemu {
     }
     /// `/cluster/qemu/custom-cpu-models`
     pub mod custom_cpu_models {
-        crate::pve_enum! {
-            #[doc =
-            " CPU model and vendor to report to the guest. Must be a QEMU/KVM supported model. Only valid for custom CPU model definitions, default models will always report themselves to the guest OS."]
-            #[doc = " "] #[doc = " Default: `kvm64`."] pub enum
-            GetResponseItemReportedModel { #[doc = "`486`"] V486 = "486", #[doc =
-            "`a64fx`"] A64fx = "a64fx", #[doc = "`athlon`"] Athlon = "athlon", #[doc =
-            "`Broadwell`"] Broadwell = "Broadwell", #[doc = "`Broadwell-IBRS`"]
-            BroadwellIBRS = "Broadwell-IBRS", #[doc = "`Broadwell-noTSX`"] BroadwellNoTSX
-            = "Broadwell-noTSX", #[doc = "`Broadwell-noTSX-IBRS`"] BroadwellNoTSXIBRS =
-            "Broadwell-noTSX-IBRS", #[doc = "`Cascadelake-Server`"] CascadelakeServer =
-            "Cascadelake-Server", #[doc = "`Cascadelake-Server-noTSX`"]
-            CascadelakeServerNoTSX = "Cascadelake-Server-noTSX", #[doc =
-            "`Cascadelake-Server-v2`"] CascadelakeServerV2 = "Cascadelake-Server-v2",
-            #[doc = "`Cascadelake-Server-v4`"] CascadelakeServerV4 =
-            "Cascadelake-Server-v4", #[doc = "`Cascadelake-Server-v5`"]
-            CascadelakeServerV5 = "Cascadelake-Server-v5", #[doc = "`ClearwaterForest`"]
-            ClearwaterForest = "ClearwaterForest", #[doc = "`ClearwaterForest-v2`"]
-            ClearwaterForestV2 = "ClearwaterForest-v2", #[doc = "`ClearwaterForest-v3`"]
-            ClearwaterForestV3 = "ClearwaterForest-v3", #[doc = "`Conroe`"] Conroe =
-            "Conroe", #[doc = "`Cooperlake`"] Cooperlake = "Cooperlake", #[doc =
-            "`Cooperlake-v2`"] CooperlakeV2 = "Cooperlake-v2", #[doc = "`core2duo`"]
-            Core2duo = "core2duo", #[doc = "`coreduo`"] Coreduo = "coreduo", #[doc =
-            "`cortex-a35`"] CortexA35 = "cortex-a35", #[doc = "`cortex-a53`"] CortexA53 =
-            "cortex-a53", #[doc = "`cortex-a55`"] CortexA55 = "cortex-a55", #[doc =
-            "`cortex-a57`"] CortexA57 = "cortex-a57", #[doc = "`cortex-a710`"] CortexA710
-            = "cortex-a710", #[doc = "`cortex-a72`"] CortexA72 = "cortex-a72", #[doc =
-            "`cortex-a76`"] CortexA76 = "cortex-a76", #[doc = "`cortex-a78ae`"]
-            CortexA78ae = "cortex-a78ae", #[doc = "`DiamondRapids`"] DiamondRapids =
-            "DiamondRapids", #[doc = "`EPYC`"] EPYC = "EPYC", #[doc = "`EPYC-Genoa`"]
-            EPYCGenoa = "EPYC-Genoa", #[doc = "`EPYC-Genoa-v2`"] EPYCGenoaV2 =
-            "EPYC-Genoa-v2", #[doc = "`EPYC-IBPB`"] EPYCIBPB = "EPYC-IBPB", #[doc =
-            "`EPYC-Milan`"] EPYCMilan = "EPYC-Milan", #[doc = "`EPYC-Milan-v2`"]
-            EPYCMilanV2 = "EPYC-Milan-v2", #[doc = "`EPYC-Milan-v3`"] EPYCMilanV3 =
-            "EPYC-Milan-v3", #[doc = "`EPYC-Rome`"] EPYCRome = "EPYC-Rome", #[doc =
-            "`EPYC-Rome-v2`"] EPYCRomeV2 = "EPYC-Rome-v2", #[doc = "`EPYC-Rome-v3`"]
-            EPYCRomeV3 = "EPYC-Rome-v3", #[doc = "`EPYC-Rome-v4`"] EPYCRomeV4 =
-            "EPYC-Rome-v4", #[doc = "`EPYC-Rome-v5`"] EPYCRomeV5 = "EPYC-Rome-v5", #[doc
-            = "`EPYC-Turin`"] EPYCTurin = "EPYC-Turin", #[doc = "`EPYC-v3`"] EPYCV3 =
-            "EPYC-v3", #[doc = "`EPYC-v4`"] EPYCV4 = "EPYC-v4", #[doc = "`EPYC-v5`"]
-            EPYCV5 = "EPYC-v5", #[doc = "`GraniteRapids`"] GraniteRapids =
-            "GraniteRapids", #[doc = "`GraniteRapids-v2`"] GraniteRapidsV2 =
-            "GraniteRapids-v2", #[doc = "`GraniteRapids-v3`"] GraniteRapidsV3 =
-            "GraniteRapids-v3", #[doc = "`GraniteRapids-v4`"] GraniteRapidsV4 =
-            "GraniteRapids-v4", #[doc = "`GraniteRapids-v5`"] GraniteRapidsV5 =
-            "GraniteRapids-v5", #[doc = "`Haswell`"] Haswell = "Haswell", #[doc =
-            "`Haswell-IBRS`"] HaswellIBRS = "Haswell-IBRS", #[doc = "`Haswell-noTSX`"]
-            HaswellNoTSX = "Haswell-noTSX", #[doc = "`Haswell-noTSX-IBRS`"]
-            HaswellNoTSXIBRS = "Haswell-noTSX-IBRS", #[doc = "`host`"] Host = "host",
-            #[doc = "`Icelake-Client`"] IcelakeClient = "Icelake-Client", #[doc =
-            "`Icelake-Client-noTSX`"] IcelakeClientNoTSX = "Icelake-Client-noTSX", #[doc
-            = "`Icelake-Server`"] IcelakeServer = "Icelake-Server", #[doc =
-            "`Icelake-Server-noTSX`"] IcelakeServerNoTSX = "Icelake-Server-noTSX", #[doc
-            = "`Icelake-Server-v3`"] IcelakeServerV3 = "Icelake-Server-v3", #[doc =
-            "`Icelake-Server-v4`"] IcelakeServerV4 = "Icelake-Server-v4", #[doc =
-            "`Icelake-Server-v5`"] IcelakeServerV5 = "Icelake-Server-v5", #[doc =
-            "`Icelake-Server-v6`"] IcelakeServerV6 = "Icelake-Server-v6", #[doc =
-            "`Icelake-Server-v7`"] IcelakeServerV7 = "Icelake-Server-v7", #[doc =
-            "`IvyBridge`"] IvyBridge = "IvyBridge", #[doc = "`IvyBridge-IBRS`"]
-            IvyBridgeIBRS = "IvyBridge-IBRS", #[doc = "`KnightsMill`"] KnightsMill =
-            "KnightsMill", #[doc = "`kvm32`"] Kvm32 = "kvm32", #[doc = "`kvm64`"] Kvm64 =
-            "kvm64", #[doc = "`max`"] Max = "max", #[doc = "`Nehalem`"] Nehalem =
-            "Nehalem", #[doc = "`Nehalem-IBRS`"] NehalemIBRS = "Nehalem-IBRS", #[doc =
-            "`neoverse-n1`"] NeoverseN1 = "neoverse-n1", #[doc = "`neoverse-n2`"]
-            NeoverseN2 = "neoverse-n2", #[doc = "`neoverse-v1`"] NeoverseV1 =
-            "neoverse-v1", #[doc = "`Opteron_G1`"] OpteronG1 = "Opteron_G1", #[doc =
-            "`Opteron_G2`"] OpteronG2 = "Opteron_G2", #[doc = "`Opteron_G3`"] OpteronG3 =
-            "Opteron_G3", #[doc = "`Opteron_G4`"] OpteronG4 = "Opteron_G4", #[doc =
-            "`Opteron_G5`"] OpteronG5 = "Opteron_G5", #[doc = "`Penryn`"] Penryn =
-            "Penryn", #[doc = "`pentium`"] Pentium = "pentium", #[doc = "`pentium2`"]
-            Pentium2 = "pentium2", #[doc = "`pentium3`"] Pentium3 = "pentium3", #[doc =
-            "`phenom`"] Phenom = "phenom", #[doc = "`qemu32`"] Qemu32 = "qemu32", #[doc =
-            "`qemu64`"] Qemu64 = "qemu64", #[doc = "`SandyBridge`"] SandyBridge =
-            "SandyBridge", #[doc = "`SandyBridge-IBRS`"] SandyBridgeIBRS =
-            "SandyBridge-IBRS", #[doc = "`SapphireRapids`"] SapphireRapids =
-            "SapphireRapids", #[doc = "`SapphireRapids-v2`"] SapphireRapidsV2 =
-            "SapphireRapids-v2", #[doc = "`SapphireRapids-v3`"] SapphireRapidsV3 =
-            "SapphireRapids-v3", #[doc = "`SapphireRapids-v4`"] SapphireRapidsV4 =
-            "SapphireRapids-v4", #[doc = "`SapphireRapids-v5`"] SapphireRapidsV5 =
-            "SapphireRapids-v5", #[doc = "`SapphireRapids-v6`"] SapphireRapidsV6 =
-            "SapphireRapids-v6", #[doc = "`SierraForest`"] SierraForest = "SierraForest",
-            #[doc = "`SierraForest-v2`"] SierraForestV2 = "SierraForest-v2", #[doc =
-            "`SierraForest-v3`"] SierraForestV3 = "SierraForest-v3", #[doc =
-            "`SierraForest-v4`"] SierraForestV4 = "SierraForest-v4", #[doc =
-            "`SierraForest-v5`"] SierraForestV5 = "SierraForest-v5", #[doc =
-            "`Skylake-Client`"] SkylakeClient = "Skylake-Client", #[doc =
-            "`Skylake-Client-IBRS`"] SkylakeClientIBRS = "Skylake-Client-IBRS", #[doc =
-            "`Skylake-Client-noTSX-IBRS`"] SkylakeClientNoTSXIBRS =
-            "Skylake-Client-noTSX-IBRS", #[doc = "`Skylake-Client-v4`"] SkylakeClientV4 =
-            "Skylake-Client-v4", #[doc = "`Skylake-Server`"] SkylakeServer =
-            "Skylake-Server", #[doc = "`Skylake-Server-IBRS`"] SkylakeServerIBRS =
-            "Skylake-Server-IBRS", #[doc = "`Skylake-Server-noTSX-IBRS`"]
-            SkylakeServerNoTSXIBRS = "Skylake-Server-noTSX-IBRS", #[doc =
-            "`Skylake-Server-v4`"] SkylakeServerV4 = "Skylake-Server-v4", #[doc =
-            "`Skylake-Server-v5`"] SkylakeServerV5 = "Skylake-Server-v5", #[doc =
-            "`Westmere`"] Westmere = "Westmere", #[doc = "`Westmere-IBRS`"] WestmereIBRS
-            = "Westmere-IBRS", }
-        }
         /// `GetResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItem {
@@ -13786,7 +12691,7 @@ pub mod qemu {
             ///
             /// Default: `kvm64`.
             #[serde(default, rename = "reported-model")]
-            pub reported_model: ::std::option::Option<GetResponseItemReportedModel>,
+            pub reported_model: ::std::option::Option<crate::enums::ReportedModel>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -13802,102 +12707,6 @@ pub mod qemu {
             let form = crate::params::Form::new();
             let data = client.execute(&crate::catalog::ENDPOINTS[216], &[], form).await?;
             crate::lenient::data(data)
-        }
-        crate::pve_enum! {
-            #[doc =
-            " CPU model and vendor to report to the guest. Must be a QEMU/KVM supported model. Only valid for custom CPU model definitions, default models will always report themselves to the guest OS."]
-            #[doc = " "] #[doc = " Default: `kvm64`."] pub enum PostReportedModel { #[doc
-            = "`486`"] V486 = "486", #[doc = "`a64fx`"] A64fx = "a64fx", #[doc =
-            "`athlon`"] Athlon = "athlon", #[doc = "`Broadwell`"] Broadwell =
-            "Broadwell", #[doc = "`Broadwell-IBRS`"] BroadwellIBRS = "Broadwell-IBRS",
-            #[doc = "`Broadwell-noTSX`"] BroadwellNoTSX = "Broadwell-noTSX", #[doc =
-            "`Broadwell-noTSX-IBRS`"] BroadwellNoTSXIBRS = "Broadwell-noTSX-IBRS", #[doc
-            = "`Cascadelake-Server`"] CascadelakeServer = "Cascadelake-Server", #[doc =
-            "`Cascadelake-Server-noTSX`"] CascadelakeServerNoTSX =
-            "Cascadelake-Server-noTSX", #[doc = "`Cascadelake-Server-v2`"]
-            CascadelakeServerV2 = "Cascadelake-Server-v2", #[doc =
-            "`Cascadelake-Server-v4`"] CascadelakeServerV4 = "Cascadelake-Server-v4",
-            #[doc = "`Cascadelake-Server-v5`"] CascadelakeServerV5 =
-            "Cascadelake-Server-v5", #[doc = "`ClearwaterForest`"] ClearwaterForest =
-            "ClearwaterForest", #[doc = "`ClearwaterForest-v2`"] ClearwaterForestV2 =
-            "ClearwaterForest-v2", #[doc = "`ClearwaterForest-v3`"] ClearwaterForestV3 =
-            "ClearwaterForest-v3", #[doc = "`Conroe`"] Conroe = "Conroe", #[doc =
-            "`Cooperlake`"] Cooperlake = "Cooperlake", #[doc = "`Cooperlake-v2`"]
-            CooperlakeV2 = "Cooperlake-v2", #[doc = "`core2duo`"] Core2duo = "core2duo",
-            #[doc = "`coreduo`"] Coreduo = "coreduo", #[doc = "`cortex-a35`"] CortexA35 =
-            "cortex-a35", #[doc = "`cortex-a53`"] CortexA53 = "cortex-a53", #[doc =
-            "`cortex-a55`"] CortexA55 = "cortex-a55", #[doc = "`cortex-a57`"] CortexA57 =
-            "cortex-a57", #[doc = "`cortex-a710`"] CortexA710 = "cortex-a710", #[doc =
-            "`cortex-a72`"] CortexA72 = "cortex-a72", #[doc = "`cortex-a76`"] CortexA76 =
-            "cortex-a76", #[doc = "`cortex-a78ae`"] CortexA78ae = "cortex-a78ae", #[doc =
-            "`DiamondRapids`"] DiamondRapids = "DiamondRapids", #[doc = "`EPYC`"] EPYC =
-            "EPYC", #[doc = "`EPYC-Genoa`"] EPYCGenoa = "EPYC-Genoa", #[doc =
-            "`EPYC-Genoa-v2`"] EPYCGenoaV2 = "EPYC-Genoa-v2", #[doc = "`EPYC-IBPB`"]
-            EPYCIBPB = "EPYC-IBPB", #[doc = "`EPYC-Milan`"] EPYCMilan = "EPYC-Milan",
-            #[doc = "`EPYC-Milan-v2`"] EPYCMilanV2 = "EPYC-Milan-v2", #[doc =
-            "`EPYC-Milan-v3`"] EPYCMilanV3 = "EPYC-Milan-v3", #[doc = "`EPYC-Rome`"]
-            EPYCRome = "EPYC-Rome", #[doc = "`EPYC-Rome-v2`"] EPYCRomeV2 =
-            "EPYC-Rome-v2", #[doc = "`EPYC-Rome-v3`"] EPYCRomeV3 = "EPYC-Rome-v3", #[doc
-            = "`EPYC-Rome-v4`"] EPYCRomeV4 = "EPYC-Rome-v4", #[doc = "`EPYC-Rome-v5`"]
-            EPYCRomeV5 = "EPYC-Rome-v5", #[doc = "`EPYC-Turin`"] EPYCTurin =
-            "EPYC-Turin", #[doc = "`EPYC-v3`"] EPYCV3 = "EPYC-v3", #[doc = "`EPYC-v4`"]
-            EPYCV4 = "EPYC-v4", #[doc = "`EPYC-v5`"] EPYCV5 = "EPYC-v5", #[doc =
-            "`GraniteRapids`"] GraniteRapids = "GraniteRapids", #[doc =
-            "`GraniteRapids-v2`"] GraniteRapidsV2 = "GraniteRapids-v2", #[doc =
-            "`GraniteRapids-v3`"] GraniteRapidsV3 = "GraniteRapids-v3", #[doc =
-            "`GraniteRapids-v4`"] GraniteRapidsV4 = "GraniteRapids-v4", #[doc =
-            "`GraniteRapids-v5`"] GraniteRapidsV5 = "GraniteRapids-v5", #[doc =
-            "`Haswell`"] Haswell = "Haswell", #[doc = "`Haswell-IBRS`"] HaswellIBRS =
-            "Haswell-IBRS", #[doc = "`Haswell-noTSX`"] HaswellNoTSX = "Haswell-noTSX",
-            #[doc = "`Haswell-noTSX-IBRS`"] HaswellNoTSXIBRS = "Haswell-noTSX-IBRS",
-            #[doc = "`host`"] Host = "host", #[doc = "`Icelake-Client`"] IcelakeClient =
-            "Icelake-Client", #[doc = "`Icelake-Client-noTSX`"] IcelakeClientNoTSX =
-            "Icelake-Client-noTSX", #[doc = "`Icelake-Server`"] IcelakeServer =
-            "Icelake-Server", #[doc = "`Icelake-Server-noTSX`"] IcelakeServerNoTSX =
-            "Icelake-Server-noTSX", #[doc = "`Icelake-Server-v3`"] IcelakeServerV3 =
-            "Icelake-Server-v3", #[doc = "`Icelake-Server-v4`"] IcelakeServerV4 =
-            "Icelake-Server-v4", #[doc = "`Icelake-Server-v5`"] IcelakeServerV5 =
-            "Icelake-Server-v5", #[doc = "`Icelake-Server-v6`"] IcelakeServerV6 =
-            "Icelake-Server-v6", #[doc = "`Icelake-Server-v7`"] IcelakeServerV7 =
-            "Icelake-Server-v7", #[doc = "`IvyBridge`"] IvyBridge = "IvyBridge", #[doc =
-            "`IvyBridge-IBRS`"] IvyBridgeIBRS = "IvyBridge-IBRS", #[doc =
-            "`KnightsMill`"] KnightsMill = "KnightsMill", #[doc = "`kvm32`"] Kvm32 =
-            "kvm32", #[doc = "`kvm64`"] Kvm64 = "kvm64", #[doc = "`max`"] Max = "max",
-            #[doc = "`Nehalem`"] Nehalem = "Nehalem", #[doc = "`Nehalem-IBRS`"]
-            NehalemIBRS = "Nehalem-IBRS", #[doc = "`neoverse-n1`"] NeoverseN1 =
-            "neoverse-n1", #[doc = "`neoverse-n2`"] NeoverseN2 = "neoverse-n2", #[doc =
-            "`neoverse-v1`"] NeoverseV1 = "neoverse-v1", #[doc = "`Opteron_G1`"]
-            OpteronG1 = "Opteron_G1", #[doc = "`Opteron_G2`"] OpteronG2 = "Opteron_G2",
-            #[doc = "`Opteron_G3`"] OpteronG3 = "Opteron_G3", #[doc = "`Opteron_G4`"]
-            OpteronG4 = "Opteron_G4", #[doc = "`Opteron_G5`"] OpteronG5 = "Opteron_G5",
-            #[doc = "`Penryn`"] Penryn = "Penryn", #[doc = "`pentium`"] Pentium =
-            "pentium", #[doc = "`pentium2`"] Pentium2 = "pentium2", #[doc = "`pentium3`"]
-            Pentium3 = "pentium3", #[doc = "`phenom`"] Phenom = "phenom", #[doc =
-            "`qemu32`"] Qemu32 = "qemu32", #[doc = "`qemu64`"] Qemu64 = "qemu64", #[doc =
-            "`SandyBridge`"] SandyBridge = "SandyBridge", #[doc = "`SandyBridge-IBRS`"]
-            SandyBridgeIBRS = "SandyBridge-IBRS", #[doc = "`SapphireRapids`"]
-            SapphireRapids = "SapphireRapids", #[doc = "`SapphireRapids-v2`"]
-            SapphireRapidsV2 = "SapphireRapids-v2", #[doc = "`SapphireRapids-v3`"]
-            SapphireRapidsV3 = "SapphireRapids-v3", #[doc = "`SapphireRapids-v4`"]
-            SapphireRapidsV4 = "SapphireRapids-v4", #[doc = "`SapphireRapids-v5`"]
-            SapphireRapidsV5 = "SapphireRapids-v5", #[doc = "`SapphireRapids-v6`"]
-            SapphireRapidsV6 = "SapphireRapids-v6", #[doc = "`SierraForest`"]
-            SierraForest = "SierraForest", #[doc = "`SierraForest-v2`"] SierraForestV2 =
-            "SierraForest-v2", #[doc = "`SierraForest-v3`"] SierraForestV3 =
-            "SierraForest-v3", #[doc = "`SierraForest-v4`"] SierraForestV4 =
-            "SierraForest-v4", #[doc = "`SierraForest-v5`"] SierraForestV5 =
-            "SierraForest-v5", #[doc = "`Skylake-Client`"] SkylakeClient =
-            "Skylake-Client", #[doc = "`Skylake-Client-IBRS`"] SkylakeClientIBRS =
-            "Skylake-Client-IBRS", #[doc = "`Skylake-Client-noTSX-IBRS`"]
-            SkylakeClientNoTSXIBRS = "Skylake-Client-noTSX-IBRS", #[doc =
-            "`Skylake-Client-v4`"] SkylakeClientV4 = "Skylake-Client-v4", #[doc =
-            "`Skylake-Server`"] SkylakeServer = "Skylake-Server", #[doc =
-            "`Skylake-Server-IBRS`"] SkylakeServerIBRS = "Skylake-Server-IBRS", #[doc =
-            "`Skylake-Server-noTSX-IBRS`"] SkylakeServerNoTSXIBRS =
-            "Skylake-Server-noTSX-IBRS", #[doc = "`Skylake-Server-v4`"] SkylakeServerV4 =
-            "Skylake-Server-v4", #[doc = "`Skylake-Server-v5`"] SkylakeServerV5 =
-            "Skylake-Server-v5", #[doc = "`Westmere`"] Westmere = "Westmere", #[doc =
-            "`Westmere-IBRS`"] WestmereIBRS = "Westmere-IBRS", }
         }
         /// Parameters of `post`: `POST /cluster/qemu/custom-cpu-models`.
         #[derive(Debug, Clone, PartialEq)]
@@ -13933,14 +12742,14 @@ pub mod qemu {
             /// CPU model and vendor to report to the guest. Must be a QEMU/KVM supported model. Only valid for custom CPU model definitions, default models will always report themselves to the guest OS.
             ///
             /// Default: `kvm64`.
-            pub reported_model: PostReportedModel,
+            pub reported_model: crate::enums::ReportedModel,
         }
         impl PostParams {
             /// The required parameters; every optional one unset.
             #[allow(clippy::too_many_arguments)]
             pub fn new(
                 cputype: ::std::string::String,
-                reported_model: PostReportedModel,
+                reported_model: crate::enums::ReportedModel,
             ) -> Self {
                 Self {
                     cputype,
@@ -14016,7 +12825,7 @@ pub mod qemu {
                     form.choice(
                         "reported-model",
                         v.as_str(),
-                        PostReportedModel::VALUES,
+                        crate::enums::ReportedModel::VALUES,
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -14052,103 +12861,6 @@ pub mod qemu {
                 .execute(&crate::catalog::ENDPOINTS[218], &[cputype], form)
                 .await?;
             crate::lenient::data_unit(data)
-        }
-        crate::pve_enum! {
-            #[doc =
-            " CPU model and vendor to report to the guest. Must be a QEMU/KVM supported model. Only valid for custom CPU model definitions, default models will always report themselves to the guest OS."]
-            #[doc = " "] #[doc = " Default: `kvm64`."] pub enum
-            GetCputypeResponseReportedModel { #[doc = "`486`"] V486 = "486", #[doc =
-            "`a64fx`"] A64fx = "a64fx", #[doc = "`athlon`"] Athlon = "athlon", #[doc =
-            "`Broadwell`"] Broadwell = "Broadwell", #[doc = "`Broadwell-IBRS`"]
-            BroadwellIBRS = "Broadwell-IBRS", #[doc = "`Broadwell-noTSX`"] BroadwellNoTSX
-            = "Broadwell-noTSX", #[doc = "`Broadwell-noTSX-IBRS`"] BroadwellNoTSXIBRS =
-            "Broadwell-noTSX-IBRS", #[doc = "`Cascadelake-Server`"] CascadelakeServer =
-            "Cascadelake-Server", #[doc = "`Cascadelake-Server-noTSX`"]
-            CascadelakeServerNoTSX = "Cascadelake-Server-noTSX", #[doc =
-            "`Cascadelake-Server-v2`"] CascadelakeServerV2 = "Cascadelake-Server-v2",
-            #[doc = "`Cascadelake-Server-v4`"] CascadelakeServerV4 =
-            "Cascadelake-Server-v4", #[doc = "`Cascadelake-Server-v5`"]
-            CascadelakeServerV5 = "Cascadelake-Server-v5", #[doc = "`ClearwaterForest`"]
-            ClearwaterForest = "ClearwaterForest", #[doc = "`ClearwaterForest-v2`"]
-            ClearwaterForestV2 = "ClearwaterForest-v2", #[doc = "`ClearwaterForest-v3`"]
-            ClearwaterForestV3 = "ClearwaterForest-v3", #[doc = "`Conroe`"] Conroe =
-            "Conroe", #[doc = "`Cooperlake`"] Cooperlake = "Cooperlake", #[doc =
-            "`Cooperlake-v2`"] CooperlakeV2 = "Cooperlake-v2", #[doc = "`core2duo`"]
-            Core2duo = "core2duo", #[doc = "`coreduo`"] Coreduo = "coreduo", #[doc =
-            "`cortex-a35`"] CortexA35 = "cortex-a35", #[doc = "`cortex-a53`"] CortexA53 =
-            "cortex-a53", #[doc = "`cortex-a55`"] CortexA55 = "cortex-a55", #[doc =
-            "`cortex-a57`"] CortexA57 = "cortex-a57", #[doc = "`cortex-a710`"] CortexA710
-            = "cortex-a710", #[doc = "`cortex-a72`"] CortexA72 = "cortex-a72", #[doc =
-            "`cortex-a76`"] CortexA76 = "cortex-a76", #[doc = "`cortex-a78ae`"]
-            CortexA78ae = "cortex-a78ae", #[doc = "`DiamondRapids`"] DiamondRapids =
-            "DiamondRapids", #[doc = "`EPYC`"] EPYC = "EPYC", #[doc = "`EPYC-Genoa`"]
-            EPYCGenoa = "EPYC-Genoa", #[doc = "`EPYC-Genoa-v2`"] EPYCGenoaV2 =
-            "EPYC-Genoa-v2", #[doc = "`EPYC-IBPB`"] EPYCIBPB = "EPYC-IBPB", #[doc =
-            "`EPYC-Milan`"] EPYCMilan = "EPYC-Milan", #[doc = "`EPYC-Milan-v2`"]
-            EPYCMilanV2 = "EPYC-Milan-v2", #[doc = "`EPYC-Milan-v3`"] EPYCMilanV3 =
-            "EPYC-Milan-v3", #[doc = "`EPYC-Rome`"] EPYCRome = "EPYC-Rome", #[doc =
-            "`EPYC-Rome-v2`"] EPYCRomeV2 = "EPYC-Rome-v2", #[doc = "`EPYC-Rome-v3`"]
-            EPYCRomeV3 = "EPYC-Rome-v3", #[doc = "`EPYC-Rome-v4`"] EPYCRomeV4 =
-            "EPYC-Rome-v4", #[doc = "`EPYC-Rome-v5`"] EPYCRomeV5 = "EPYC-Rome-v5", #[doc
-            = "`EPYC-Turin`"] EPYCTurin = "EPYC-Turin", #[doc = "`EPYC-v3`"] EPYCV3 =
-            "EPYC-v3", #[doc = "`EPYC-v4`"] EPYCV4 = "EPYC-v4", #[doc = "`EPYC-v5`"]
-            EPYCV5 = "EPYC-v5", #[doc = "`GraniteRapids`"] GraniteRapids =
-            "GraniteRapids", #[doc = "`GraniteRapids-v2`"] GraniteRapidsV2 =
-            "GraniteRapids-v2", #[doc = "`GraniteRapids-v3`"] GraniteRapidsV3 =
-            "GraniteRapids-v3", #[doc = "`GraniteRapids-v4`"] GraniteRapidsV4 =
-            "GraniteRapids-v4", #[doc = "`GraniteRapids-v5`"] GraniteRapidsV5 =
-            "GraniteRapids-v5", #[doc = "`Haswell`"] Haswell = "Haswell", #[doc =
-            "`Haswell-IBRS`"] HaswellIBRS = "Haswell-IBRS", #[doc = "`Haswell-noTSX`"]
-            HaswellNoTSX = "Haswell-noTSX", #[doc = "`Haswell-noTSX-IBRS`"]
-            HaswellNoTSXIBRS = "Haswell-noTSX-IBRS", #[doc = "`host`"] Host = "host",
-            #[doc = "`Icelake-Client`"] IcelakeClient = "Icelake-Client", #[doc =
-            "`Icelake-Client-noTSX`"] IcelakeClientNoTSX = "Icelake-Client-noTSX", #[doc
-            = "`Icelake-Server`"] IcelakeServer = "Icelake-Server", #[doc =
-            "`Icelake-Server-noTSX`"] IcelakeServerNoTSX = "Icelake-Server-noTSX", #[doc
-            = "`Icelake-Server-v3`"] IcelakeServerV3 = "Icelake-Server-v3", #[doc =
-            "`Icelake-Server-v4`"] IcelakeServerV4 = "Icelake-Server-v4", #[doc =
-            "`Icelake-Server-v5`"] IcelakeServerV5 = "Icelake-Server-v5", #[doc =
-            "`Icelake-Server-v6`"] IcelakeServerV6 = "Icelake-Server-v6", #[doc =
-            "`Icelake-Server-v7`"] IcelakeServerV7 = "Icelake-Server-v7", #[doc =
-            "`IvyBridge`"] IvyBridge = "IvyBridge", #[doc = "`IvyBridge-IBRS`"]
-            IvyBridgeIBRS = "IvyBridge-IBRS", #[doc = "`KnightsMill`"] KnightsMill =
-            "KnightsMill", #[doc = "`kvm32`"] Kvm32 = "kvm32", #[doc = "`kvm64`"] Kvm64 =
-            "kvm64", #[doc = "`max`"] Max = "max", #[doc = "`Nehalem`"] Nehalem =
-            "Nehalem", #[doc = "`Nehalem-IBRS`"] NehalemIBRS = "Nehalem-IBRS", #[doc =
-            "`neoverse-n1`"] NeoverseN1 = "neoverse-n1", #[doc = "`neoverse-n2`"]
-            NeoverseN2 = "neoverse-n2", #[doc = "`neoverse-v1`"] NeoverseV1 =
-            "neoverse-v1", #[doc = "`Opteron_G1`"] OpteronG1 = "Opteron_G1", #[doc =
-            "`Opteron_G2`"] OpteronG2 = "Opteron_G2", #[doc = "`Opteron_G3`"] OpteronG3 =
-            "Opteron_G3", #[doc = "`Opteron_G4`"] OpteronG4 = "Opteron_G4", #[doc =
-            "`Opteron_G5`"] OpteronG5 = "Opteron_G5", #[doc = "`Penryn`"] Penryn =
-            "Penryn", #[doc = "`pentium`"] Pentium = "pentium", #[doc = "`pentium2`"]
-            Pentium2 = "pentium2", #[doc = "`pentium3`"] Pentium3 = "pentium3", #[doc =
-            "`phenom`"] Phenom = "phenom", #[doc = "`qemu32`"] Qemu32 = "qemu32", #[doc =
-            "`qemu64`"] Qemu64 = "qemu64", #[doc = "`SandyBridge`"] SandyBridge =
-            "SandyBridge", #[doc = "`SandyBridge-IBRS`"] SandyBridgeIBRS =
-            "SandyBridge-IBRS", #[doc = "`SapphireRapids`"] SapphireRapids =
-            "SapphireRapids", #[doc = "`SapphireRapids-v2`"] SapphireRapidsV2 =
-            "SapphireRapids-v2", #[doc = "`SapphireRapids-v3`"] SapphireRapidsV3 =
-            "SapphireRapids-v3", #[doc = "`SapphireRapids-v4`"] SapphireRapidsV4 =
-            "SapphireRapids-v4", #[doc = "`SapphireRapids-v5`"] SapphireRapidsV5 =
-            "SapphireRapids-v5", #[doc = "`SapphireRapids-v6`"] SapphireRapidsV6 =
-            "SapphireRapids-v6", #[doc = "`SierraForest`"] SierraForest = "SierraForest",
-            #[doc = "`SierraForest-v2`"] SierraForestV2 = "SierraForest-v2", #[doc =
-            "`SierraForest-v3`"] SierraForestV3 = "SierraForest-v3", #[doc =
-            "`SierraForest-v4`"] SierraForestV4 = "SierraForest-v4", #[doc =
-            "`SierraForest-v5`"] SierraForestV5 = "SierraForest-v5", #[doc =
-            "`Skylake-Client`"] SkylakeClient = "Skylake-Client", #[doc =
-            "`Skylake-Client-IBRS`"] SkylakeClientIBRS = "Skylake-Client-IBRS", #[doc =
-            "`Skylake-Client-noTSX-IBRS`"] SkylakeClientNoTSXIBRS =
-            "Skylake-Client-noTSX-IBRS", #[doc = "`Skylake-Client-v4`"] SkylakeClientV4 =
-            "Skylake-Client-v4", #[doc = "`Skylake-Server`"] SkylakeServer =
-            "Skylake-Server", #[doc = "`Skylake-Server-IBRS`"] SkylakeServerIBRS =
-            "Skylake-Server-IBRS", #[doc = "`Skylake-Server-noTSX-IBRS`"]
-            SkylakeServerNoTSXIBRS = "Skylake-Server-noTSX-IBRS", #[doc =
-            "`Skylake-Server-v4`"] SkylakeServerV4 = "Skylake-Server-v4", #[doc =
-            "`Skylake-Server-v5`"] SkylakeServerV5 = "Skylake-Server-v5", #[doc =
-            "`Westmere`"] Westmere = "Westmere", #[doc = "`Westmere-IBRS`"] WestmereIBRS
-            = "Westmere-IBRS", }
         }
         /// `GetCputypeResponse` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
@@ -14209,7 +12921,7 @@ pub mod qemu {
             ///
             /// Default: `kvm64`.
             #[serde(default, rename = "reported-model")]
-            pub reported_model: ::std::option::Option<GetCputypeResponseReportedModel>,
+            pub reported_model: ::std::option::Option<crate::enums::ReportedModel>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -14228,102 +12940,6 @@ pub mod qemu {
                 .execute(&crate::catalog::ENDPOINTS[219], &[cputype], form)
                 .await?;
             crate::lenient::data(data)
-        }
-        crate::pve_enum! {
-            #[doc =
-            " CPU model and vendor to report to the guest. Must be a QEMU/KVM supported model. Only valid for custom CPU model definitions, default models will always report themselves to the guest OS."]
-            #[doc = " "] #[doc = " Default: `kvm64`."] pub enum PutCputypeReportedModel {
-            #[doc = "`486`"] V486 = "486", #[doc = "`a64fx`"] A64fx = "a64fx", #[doc =
-            "`athlon`"] Athlon = "athlon", #[doc = "`Broadwell`"] Broadwell =
-            "Broadwell", #[doc = "`Broadwell-IBRS`"] BroadwellIBRS = "Broadwell-IBRS",
-            #[doc = "`Broadwell-noTSX`"] BroadwellNoTSX = "Broadwell-noTSX", #[doc =
-            "`Broadwell-noTSX-IBRS`"] BroadwellNoTSXIBRS = "Broadwell-noTSX-IBRS", #[doc
-            = "`Cascadelake-Server`"] CascadelakeServer = "Cascadelake-Server", #[doc =
-            "`Cascadelake-Server-noTSX`"] CascadelakeServerNoTSX =
-            "Cascadelake-Server-noTSX", #[doc = "`Cascadelake-Server-v2`"]
-            CascadelakeServerV2 = "Cascadelake-Server-v2", #[doc =
-            "`Cascadelake-Server-v4`"] CascadelakeServerV4 = "Cascadelake-Server-v4",
-            #[doc = "`Cascadelake-Server-v5`"] CascadelakeServerV5 =
-            "Cascadelake-Server-v5", #[doc = "`ClearwaterForest`"] ClearwaterForest =
-            "ClearwaterForest", #[doc = "`ClearwaterForest-v2`"] ClearwaterForestV2 =
-            "ClearwaterForest-v2", #[doc = "`ClearwaterForest-v3`"] ClearwaterForestV3 =
-            "ClearwaterForest-v3", #[doc = "`Conroe`"] Conroe = "Conroe", #[doc =
-            "`Cooperlake`"] Cooperlake = "Cooperlake", #[doc = "`Cooperlake-v2`"]
-            CooperlakeV2 = "Cooperlake-v2", #[doc = "`core2duo`"] Core2duo = "core2duo",
-            #[doc = "`coreduo`"] Coreduo = "coreduo", #[doc = "`cortex-a35`"] CortexA35 =
-            "cortex-a35", #[doc = "`cortex-a53`"] CortexA53 = "cortex-a53", #[doc =
-            "`cortex-a55`"] CortexA55 = "cortex-a55", #[doc = "`cortex-a57`"] CortexA57 =
-            "cortex-a57", #[doc = "`cortex-a710`"] CortexA710 = "cortex-a710", #[doc =
-            "`cortex-a72`"] CortexA72 = "cortex-a72", #[doc = "`cortex-a76`"] CortexA76 =
-            "cortex-a76", #[doc = "`cortex-a78ae`"] CortexA78ae = "cortex-a78ae", #[doc =
-            "`DiamondRapids`"] DiamondRapids = "DiamondRapids", #[doc = "`EPYC`"] EPYC =
-            "EPYC", #[doc = "`EPYC-Genoa`"] EPYCGenoa = "EPYC-Genoa", #[doc =
-            "`EPYC-Genoa-v2`"] EPYCGenoaV2 = "EPYC-Genoa-v2", #[doc = "`EPYC-IBPB`"]
-            EPYCIBPB = "EPYC-IBPB", #[doc = "`EPYC-Milan`"] EPYCMilan = "EPYC-Milan",
-            #[doc = "`EPYC-Milan-v2`"] EPYCMilanV2 = "EPYC-Milan-v2", #[doc =
-            "`EPYC-Milan-v3`"] EPYCMilanV3 = "EPYC-Milan-v3", #[doc = "`EPYC-Rome`"]
-            EPYCRome = "EPYC-Rome", #[doc = "`EPYC-Rome-v2`"] EPYCRomeV2 =
-            "EPYC-Rome-v2", #[doc = "`EPYC-Rome-v3`"] EPYCRomeV3 = "EPYC-Rome-v3", #[doc
-            = "`EPYC-Rome-v4`"] EPYCRomeV4 = "EPYC-Rome-v4", #[doc = "`EPYC-Rome-v5`"]
-            EPYCRomeV5 = "EPYC-Rome-v5", #[doc = "`EPYC-Turin`"] EPYCTurin =
-            "EPYC-Turin", #[doc = "`EPYC-v3`"] EPYCV3 = "EPYC-v3", #[doc = "`EPYC-v4`"]
-            EPYCV4 = "EPYC-v4", #[doc = "`EPYC-v5`"] EPYCV5 = "EPYC-v5", #[doc =
-            "`GraniteRapids`"] GraniteRapids = "GraniteRapids", #[doc =
-            "`GraniteRapids-v2`"] GraniteRapidsV2 = "GraniteRapids-v2", #[doc =
-            "`GraniteRapids-v3`"] GraniteRapidsV3 = "GraniteRapids-v3", #[doc =
-            "`GraniteRapids-v4`"] GraniteRapidsV4 = "GraniteRapids-v4", #[doc =
-            "`GraniteRapids-v5`"] GraniteRapidsV5 = "GraniteRapids-v5", #[doc =
-            "`Haswell`"] Haswell = "Haswell", #[doc = "`Haswell-IBRS`"] HaswellIBRS =
-            "Haswell-IBRS", #[doc = "`Haswell-noTSX`"] HaswellNoTSX = "Haswell-noTSX",
-            #[doc = "`Haswell-noTSX-IBRS`"] HaswellNoTSXIBRS = "Haswell-noTSX-IBRS",
-            #[doc = "`host`"] Host = "host", #[doc = "`Icelake-Client`"] IcelakeClient =
-            "Icelake-Client", #[doc = "`Icelake-Client-noTSX`"] IcelakeClientNoTSX =
-            "Icelake-Client-noTSX", #[doc = "`Icelake-Server`"] IcelakeServer =
-            "Icelake-Server", #[doc = "`Icelake-Server-noTSX`"] IcelakeServerNoTSX =
-            "Icelake-Server-noTSX", #[doc = "`Icelake-Server-v3`"] IcelakeServerV3 =
-            "Icelake-Server-v3", #[doc = "`Icelake-Server-v4`"] IcelakeServerV4 =
-            "Icelake-Server-v4", #[doc = "`Icelake-Server-v5`"] IcelakeServerV5 =
-            "Icelake-Server-v5", #[doc = "`Icelake-Server-v6`"] IcelakeServerV6 =
-            "Icelake-Server-v6", #[doc = "`Icelake-Server-v7`"] IcelakeServerV7 =
-            "Icelake-Server-v7", #[doc = "`IvyBridge`"] IvyBridge = "IvyBridge", #[doc =
-            "`IvyBridge-IBRS`"] IvyBridgeIBRS = "IvyBridge-IBRS", #[doc =
-            "`KnightsMill`"] KnightsMill = "KnightsMill", #[doc = "`kvm32`"] Kvm32 =
-            "kvm32", #[doc = "`kvm64`"] Kvm64 = "kvm64", #[doc = "`max`"] Max = "max",
-            #[doc = "`Nehalem`"] Nehalem = "Nehalem", #[doc = "`Nehalem-IBRS`"]
-            NehalemIBRS = "Nehalem-IBRS", #[doc = "`neoverse-n1`"] NeoverseN1 =
-            "neoverse-n1", #[doc = "`neoverse-n2`"] NeoverseN2 = "neoverse-n2", #[doc =
-            "`neoverse-v1`"] NeoverseV1 = "neoverse-v1", #[doc = "`Opteron_G1`"]
-            OpteronG1 = "Opteron_G1", #[doc = "`Opteron_G2`"] OpteronG2 = "Opteron_G2",
-            #[doc = "`Opteron_G3`"] OpteronG3 = "Opteron_G3", #[doc = "`Opteron_G4`"]
-            OpteronG4 = "Opteron_G4", #[doc = "`Opteron_G5`"] OpteronG5 = "Opteron_G5",
-            #[doc = "`Penryn`"] Penryn = "Penryn", #[doc = "`pentium`"] Pentium =
-            "pentium", #[doc = "`pentium2`"] Pentium2 = "pentium2", #[doc = "`pentium3`"]
-            Pentium3 = "pentium3", #[doc = "`phenom`"] Phenom = "phenom", #[doc =
-            "`qemu32`"] Qemu32 = "qemu32", #[doc = "`qemu64`"] Qemu64 = "qemu64", #[doc =
-            "`SandyBridge`"] SandyBridge = "SandyBridge", #[doc = "`SandyBridge-IBRS`"]
-            SandyBridgeIBRS = "SandyBridge-IBRS", #[doc = "`SapphireRapids`"]
-            SapphireRapids = "SapphireRapids", #[doc = "`SapphireRapids-v2`"]
-            SapphireRapidsV2 = "SapphireRapids-v2", #[doc = "`SapphireRapids-v3`"]
-            SapphireRapidsV3 = "SapphireRapids-v3", #[doc = "`SapphireRapids-v4`"]
-            SapphireRapidsV4 = "SapphireRapids-v4", #[doc = "`SapphireRapids-v5`"]
-            SapphireRapidsV5 = "SapphireRapids-v5", #[doc = "`SapphireRapids-v6`"]
-            SapphireRapidsV6 = "SapphireRapids-v6", #[doc = "`SierraForest`"]
-            SierraForest = "SierraForest", #[doc = "`SierraForest-v2`"] SierraForestV2 =
-            "SierraForest-v2", #[doc = "`SierraForest-v3`"] SierraForestV3 =
-            "SierraForest-v3", #[doc = "`SierraForest-v4`"] SierraForestV4 =
-            "SierraForest-v4", #[doc = "`SierraForest-v5`"] SierraForestV5 =
-            "SierraForest-v5", #[doc = "`Skylake-Client`"] SkylakeClient =
-            "Skylake-Client", #[doc = "`Skylake-Client-IBRS`"] SkylakeClientIBRS =
-            "Skylake-Client-IBRS", #[doc = "`Skylake-Client-noTSX-IBRS`"]
-            SkylakeClientNoTSXIBRS = "Skylake-Client-noTSX-IBRS", #[doc =
-            "`Skylake-Client-v4`"] SkylakeClientV4 = "Skylake-Client-v4", #[doc =
-            "`Skylake-Server`"] SkylakeServer = "Skylake-Server", #[doc =
-            "`Skylake-Server-IBRS`"] SkylakeServerIBRS = "Skylake-Server-IBRS", #[doc =
-            "`Skylake-Server-noTSX-IBRS`"] SkylakeServerNoTSXIBRS =
-            "Skylake-Server-noTSX-IBRS", #[doc = "`Skylake-Server-v4`"] SkylakeServerV4 =
-            "Skylake-Server-v4", #[doc = "`Skylake-Server-v5`"] SkylakeServerV5 =
-            "Skylake-Server-v5", #[doc = "`Westmere`"] Westmere = "Westmere", #[doc =
-            "`Westmere-IBRS`"] WestmereIBRS = "Westmere-IBRS", }
         }
         /// Parameters of `put_cputype`: `PUT /cluster/qemu/custom-cpu-models/{cputype}`.
         #[derive(Debug, Clone, PartialEq, Default)]
@@ -14363,7 +12979,7 @@ pub mod qemu {
             /// CPU model and vendor to report to the guest. Must be a QEMU/KVM supported model. Only valid for custom CPU model definitions, default models will always report themselves to the guest OS.
             ///
             /// Default: `kvm64`.
-            pub reported_model: ::std::option::Option<PutCputypeReportedModel>,
+            pub reported_model: ::std::option::Option<crate::enums::ReportedModel>,
         }
         impl PutCputypeParams {
             /// The required parameters; every optional one unset.
@@ -14450,7 +13066,7 @@ pub mod qemu {
                     form.choice(
                         "reported-model",
                         v.as_str(),
-                        PutCputypeReportedModel::VALUES,
+                        crate::enums::ReportedModel::VALUES,
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -14478,16 +13094,6 @@ pub mod qemu {
 }
 /// `/cluster/replication`
 pub mod replication {
-    crate::pve_enum! {
-        #[doc =
-        " Mark the replication job for removal. The job will remove all local replication snapshots. When set to 'full', it also tries to remove replicated volumes on the target. The job then removes itself from the configuration file."]
-        pub enum GetResponseItemRemoveJob { #[doc = "`local`"] Local = "local", #[doc =
-        "`full`"] Full = "full", }
-    }
-    crate::pve_enum! {
-        #[doc = " Section type."] pub enum GetResponseItemType { #[doc = "`local`"] Local
-        = "local", }
-    }
     /// `GetResponseItem` returned by PVE.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
     pub struct GetResponseItem {
@@ -14517,7 +13123,7 @@ pub mod replication {
         pub rate: ::std::option::Option<f64>,
         /// Mark the replication job for removal. The job will remove all local replication snapshots. When set to 'full', it also tries to remove replicated volumes on the target. The job then removes itself from the configuration file.
         #[serde(default)]
-        pub remove_job: ::std::option::Option<GetResponseItemRemoveJob>,
+        pub remove_job: ::std::option::Option<crate::enums::RemoveJob>,
         /// Storage replication schedule. The format is a subset of `systemd` calendar events.
         ///
         /// Maximum length: 128. Format: `pve-calendar-event`. Default: `*/15`.
@@ -14535,7 +13141,7 @@ pub mod replication {
         pub target: ::std::option::Option<::std::string::String>,
         /// Section type.
         #[serde(default)]
-        pub r#type: ::std::option::Option<GetResponseItemType>,
+        pub r#type: ::std::option::Option<crate::enums::ReplicationType>,
         /// Keys this schema does not list.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -14551,16 +13157,6 @@ pub mod replication {
         let form = crate::params::Form::new();
         let data = client.execute(&crate::catalog::ENDPOINTS[221], &[], form).await?;
         crate::lenient::data(data)
-    }
-    crate::pve_enum! {
-        #[doc =
-        " Mark the replication job for removal. The job will remove all local replication snapshots. When set to 'full', it also tries to remove replicated volumes on the target. The job then removes itself from the configuration file."]
-        pub enum PostRemoveJob { #[doc = "`local`"] Local = "local", #[doc = "`full`"]
-        Full = "full", }
-    }
-    crate::pve_enum! {
-        #[doc = " Section type."] pub enum PostType { #[doc = "`local`"] Local = "local",
-        }
     }
     /// Parameters of `post`: `POST /cluster/replication`.
     #[derive(Debug, Clone, PartialEq)]
@@ -14580,7 +13176,7 @@ pub mod replication {
         /// Minimum: 1.
         pub rate: ::std::option::Option<f64>,
         /// Mark the replication job for removal. The job will remove all local replication snapshots. When set to 'full', it also tries to remove replicated volumes on the target. The job then removes itself from the configuration file.
-        pub remove_job: ::std::option::Option<PostRemoveJob>,
+        pub remove_job: ::std::option::Option<crate::enums::RemoveJob>,
         /// Storage replication schedule. The format is a subset of `systemd` calendar events.
         ///
         /// Maximum length: 128. Format: `pve-calendar-event`. Default: `*/15`.
@@ -14594,7 +13190,7 @@ pub mod replication {
         /// Format: `pve-node`.
         pub target: ::std::string::String,
         /// Section type.
-        pub r#type: PostType,
+        pub r#type: crate::enums::ReplicationType,
     }
     impl PostParams {
         /// The required parameters; every optional one unset.
@@ -14602,7 +13198,7 @@ pub mod replication {
         pub fn new(
             id: ::std::string::String,
             target: ::std::string::String,
-            r#type: PostType,
+            r#type: crate::enums::ReplicationType,
         ) -> Self {
             Self {
                 comment: ::std::default::Default::default(),
@@ -14651,7 +13247,7 @@ pub mod replication {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.remove_job {
-                form.choice("remove_job", v.as_str(), PostRemoveJob::VALUES)?;
+                form.choice("remove_job", v.as_str(), crate::enums::RemoveJob::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.schedule {
                 form.str(
@@ -14680,7 +13276,7 @@ pub mod replication {
             }
             {
                 let v = &self.r#type;
-                form.choice("type", v.as_str(), PostType::VALUES)?;
+                form.choice("type", v.as_str(), crate::enums::ReplicationType::VALUES)?;
             }
             ::std::result::Result::Ok(())
         }
@@ -14752,16 +13348,6 @@ pub mod replication {
         let data = client.execute(&crate::catalog::ENDPOINTS[223], &[id], form).await?;
         crate::lenient::data_unit(data)
     }
-    crate::pve_enum! {
-        #[doc =
-        " Mark the replication job for removal. The job will remove all local replication snapshots. When set to 'full', it also tries to remove replicated volumes on the target. The job then removes itself from the configuration file."]
-        pub enum GetIdResponseRemoveJob { #[doc = "`local`"] Local = "local", #[doc =
-        "`full`"] Full = "full", }
-    }
-    crate::pve_enum! {
-        #[doc = " Section type."] pub enum GetIdResponseType { #[doc = "`local`"] Local =
-        "local", }
-    }
     /// `GetIdResponse` returned by PVE.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
     pub struct GetIdResponse {
@@ -14796,7 +13382,7 @@ pub mod replication {
         pub rate: ::std::option::Option<f64>,
         /// Mark the replication job for removal. The job will remove all local replication snapshots. When set to 'full', it also tries to remove replicated volumes on the target. The job then removes itself from the configuration file.
         #[serde(default)]
-        pub remove_job: ::std::option::Option<GetIdResponseRemoveJob>,
+        pub remove_job: ::std::option::Option<crate::enums::RemoveJob>,
         /// Storage replication schedule. The format is a subset of `systemd` calendar events.
         ///
         /// Maximum length: 128. Format: `pve-calendar-event`. Default: `*/15`.
@@ -14814,7 +13400,7 @@ pub mod replication {
         pub target: ::std::option::Option<::std::string::String>,
         /// Section type.
         #[serde(default)]
-        pub r#type: ::std::option::Option<GetIdResponseType>,
+        pub r#type: ::std::option::Option<crate::enums::ReplicationType>,
         /// Keys this schema does not list.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -14831,12 +13417,6 @@ pub mod replication {
         let form = crate::params::Form::new();
         let data = client.execute(&crate::catalog::ENDPOINTS[224], &[id], form).await?;
         crate::lenient::data(data)
-    }
-    crate::pve_enum! {
-        #[doc =
-        " Mark the replication job for removal. The job will remove all local replication snapshots. When set to 'full', it also tries to remove replicated volumes on the target. The job then removes itself from the configuration file."]
-        pub enum PutIdRemoveJob { #[doc = "`local`"] Local = "local", #[doc = "`full`"]
-        Full = "full", }
     }
     /// Parameters of `put_id`: `PUT /cluster/replication/{id}`.
     #[derive(Debug, Clone, PartialEq, Default)]
@@ -14860,7 +13440,7 @@ pub mod replication {
         /// Minimum: 1.
         pub rate: ::std::option::Option<f64>,
         /// Mark the replication job for removal. The job will remove all local replication snapshots. When set to 'full', it also tries to remove replicated volumes on the target. The job then removes itself from the configuration file.
-        pub remove_job: ::std::option::Option<PutIdRemoveJob>,
+        pub remove_job: ::std::option::Option<crate::enums::RemoveJob>,
         /// Storage replication schedule. The format is a subset of `systemd` calendar events.
         ///
         /// Maximum length: 128. Format: `pve-calendar-event`. Default: `*/15`.
@@ -14927,7 +13507,7 @@ pub mod replication {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.remove_job {
-                form.choice("remove_job", v.as_str(), PutIdRemoveJob::VALUES)?;
+                form.choice("remove_job", v.as_str(), crate::enums::RemoveJob::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.schedule {
                 form.str(
@@ -14967,28 +13547,6 @@ pub mod replication {
 }
 /// `/cluster/resources`
 pub mod resources {
-    crate::pve_enum! {
-        #[doc = " Resource type."] pub enum GetType { #[doc = "`vm`"] Vm = "vm", #[doc =
-        "`storage`"] Storage = "storage", #[doc = "`node`"] Node = "node", #[doc =
-        "`sdn`"] Sdn = "sdn", }
-    }
-    crate::pve_enum! {
-        #[doc = " The node's CPU architecture. (for type 'node')."] #[doc = " "] #[doc =
-        " Default: `x86_64`."] pub enum GetResponseItemHostArch { #[doc = "`x86_64`"]
-        X86_64 = "x86_64", #[doc = "`aarch64`"] Aarch64 = "aarch64", }
-    }
-    crate::pve_enum! {
-        #[doc = " The type of network resource (for type 'network')."] pub enum
-        GetResponseItemNetworkType { #[doc = "`fabric`"] Fabric = "fabric", #[doc =
-        "`zone`"] Zone = "zone", }
-    }
-    crate::pve_enum! {
-        #[doc = " Resource type."] pub enum GetResponseItemType { #[doc = "`node`"] Node
-        = "node", #[doc = "`storage`"] Storage = "storage", #[doc = "`pool`"] Pool =
-        "pool", #[doc = "`qemu`"] Qemu = "qemu", #[doc = "`lxc`"] Lxc = "lxc", #[doc =
-        "`openvz`"] Openvz = "openvz", #[doc = "`sdn`"] Sdn = "sdn", #[doc = "`network`"]
-        Network = "network", }
-    }
     /// `GetResponseItem` returned by PVE.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
     pub struct GetResponseItem {
@@ -15027,7 +13585,7 @@ pub mod resources {
         ///
         /// Default: `x86_64`.
         #[serde(default, rename = "host-arch")]
-        pub host_arch: ::std::option::Option<GetResponseItemHostArch>,
+        pub host_arch: ::std::option::Option<crate::enums::HostArch>,
         /// Resource id.
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -15074,7 +13632,7 @@ pub mod resources {
         pub network: ::std::option::Option<::std::string::String>,
         /// The type of network resource (for type 'network').
         #[serde(default, rename = "network-type")]
-        pub network_type: ::std::option::Option<GetResponseItemNetworkType>,
+        pub network_type: ::std::option::Option<crate::enums::NetworkType>,
         /// The cluster node name (for types 'node', 'storage', 'qemu', and 'lxc').
         ///
         /// Format: `pve-node`.
@@ -15113,7 +13671,7 @@ pub mod resources {
         pub template: ::std::option::Option<bool>,
         /// Resource type.
         #[serde(default)]
-        pub r#type: ::std::option::Option<GetResponseItemType>,
+        pub r#type: ::std::option::Option<crate::enums::ResourcesItemType>,
         /// Uptime of node or virtual guest in seconds (for types 'node', 'qemu' and 'lxc').
         #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
         pub uptime: ::std::option::Option<i64>,
@@ -15137,7 +13695,7 @@ pub mod resources {
     #[derive(Debug, Clone, PartialEq, Default)]
     pub struct GetParams {
         /// Resource type.
-        pub r#type: ::std::option::Option<GetType>,
+        pub r#type: ::std::option::Option<crate::enums::ClusterResourcesType>,
     }
     impl GetParams {
         /// The required parameters; every optional one unset.
@@ -15154,7 +13712,11 @@ pub mod resources {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.r#type {
-                form.choice("type", v.as_str(), GetType::VALUES)?;
+                form.choice(
+                    "type",
+                    v.as_str(),
+                    crate::enums::ClusterResourcesType::VALUES,
+                )?;
             }
             ::std::result::Result::Ok(())
         }
@@ -15254,26 +13816,6 @@ pub mod sdn {
     }
     /// `/cluster/sdn/controllers`
     pub mod controllers {
-        crate::pve_enum! {
-            #[doc = " Only list sdn controllers of specific type"] pub enum GetType {
-            #[doc = "`bgp`"] Bgp = "bgp", #[doc = "`evpn`"] Evpn = "evpn", #[doc =
-            "`faucet`"] Faucet = "faucet", #[doc = "`isis`"] Isis = "isis", }
-        }
-        crate::pve_enum! {
-            #[doc =
-            " Whether to use eBGP or iBGP. Auto mode chooses depending on BGP controller or falls back to iBGP."]
-            #[doc = " "] #[doc = " Default: `auto`."] pub enum GetResponseItemBgpMode {
-            #[doc = "`auto`"] Auto = "auto", #[doc = "`external`"] External = "external",
-            #[doc = "`internal`"] Internal = "internal", }
-        }
-        crate::pve_enum! {
-            #[doc =
-            " Whether to use eBGP or iBGP. Auto mode chooses depending on BGP controller or falls back to iBGP."]
-            #[doc = " "] #[doc = " Default: `auto`."] pub enum
-            GetResponseItemPendingBgpMode { #[doc = "`auto`"] Auto = "auto", #[doc =
-            "`external`"] External = "external", #[doc = "`internal`"] Internal =
-            "internal", }
-        }
         /// Changes that have not yet been applied to the running configuration.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItemPending {
@@ -15286,7 +13828,7 @@ pub mod sdn {
             ///
             /// Default: `auto`.
             #[serde(default, rename = "bgp-mode")]
-            pub bgp_mode: ::std::option::Option<GetResponseItemPendingBgpMode>,
+            pub bgp_mode: ::std::option::Option<crate::enums::BgpMode>,
             /// Consider different AS paths of equal length for multipath computation. BGP only.
             #[serde(
                 default,
@@ -15354,16 +13896,6 @@ pub mod sdn {
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
-        crate::pve_enum! {
-            #[doc = " State of the SDN configuration object."] pub enum
-            GetResponseItemState { #[doc = "`new`"] New = "new", #[doc = "`changed`"]
-            Changed = "changed", #[doc = "`deleted`"] Deleted = "deleted", }
-        }
-        crate::pve_enum! {
-            #[doc = " Type of the controller"] pub enum GetResponseItemType { #[doc =
-            "`bgp`"] Bgp = "bgp", #[doc = "`evpn`"] Evpn = "evpn", #[doc = "`faucet`"]
-            Faucet = "faucet", #[doc = "`isis`"] Isis = "isis", }
-        }
         /// `GetResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItem {
@@ -15376,7 +13908,7 @@ pub mod sdn {
             ///
             /// Default: `auto`.
             #[serde(default, rename = "bgp-mode")]
-            pub bgp_mode: ::std::option::Option<GetResponseItemBgpMode>,
+            pub bgp_mode: ::std::option::Option<crate::enums::BgpMode>,
             /// Consider different AS paths of equal length for multipath computation. BGP only.
             #[serde(
                 default,
@@ -15451,10 +13983,10 @@ pub mod sdn {
             pub pending: ::std::option::Option<GetResponseItemPending>,
             /// State of the SDN configuration object.
             #[serde(default)]
-            pub state: ::std::option::Option<GetResponseItemState>,
+            pub state: ::std::option::Option<crate::enums::ControllersState>,
             /// Type of the controller
             #[serde(default)]
-            pub r#type: ::std::option::Option<GetResponseItemType>,
+            pub r#type: ::std::option::Option<crate::enums::ControllersType>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -15467,7 +13999,7 @@ pub mod sdn {
             /// Display running config.
             pub running: ::std::option::Option<bool>,
             /// Only list sdn controllers of specific type
-            pub r#type: ::std::option::Option<GetType>,
+            pub r#type: ::std::option::Option<crate::enums::ControllersType>,
         }
         impl GetParams {
             /// The required parameters; every optional one unset.
@@ -15492,7 +14024,11 @@ pub mod sdn {
                     form.bool("running", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.choice("type", v.as_str(), GetType::VALUES)?;
+                    form.choice(
+                        "type",
+                        v.as_str(),
+                        crate::enums::ControllersType::VALUES,
+                    )?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -15511,19 +14047,6 @@ pub mod sdn {
             let data = client.execute(&crate::catalog::ENDPOINTS[229], &[], form).await?;
             crate::lenient::data(data)
         }
-        crate::pve_enum! {
-            #[doc =
-            " Whether to use eBGP or iBGP. Auto mode chooses depending on BGP controller or falls back to iBGP."]
-            #[doc = " "] #[doc = " Default: `auto`."] pub enum PostBgpMode { #[doc =
-            "`auto`"] Auto = "auto", #[doc = "`external`"] External = "external", #[doc =
-            "`internal`"] Internal = "internal", }
-        }
-        crate::pve_enum! {
-            #[doc = " Plugin type."] #[doc = " "] #[doc = " Format: `pve-configid`."] pub
-            enum PostType { #[doc = "`bgp`"] Bgp = "bgp", #[doc = "`evpn`"] Evpn =
-            "evpn", #[doc = "`faucet`"] Faucet = "faucet", #[doc = "`isis`"] Isis =
-            "isis", }
-        }
         /// Parameters of `post`: `POST /cluster/sdn/controllers`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
@@ -15534,7 +14057,7 @@ pub mod sdn {
             /// Whether to use eBGP or iBGP. Auto mode chooses depending on BGP controller or falls back to iBGP.
             ///
             /// Default: `auto`.
-            pub bgp_mode: ::std::option::Option<PostBgpMode>,
+            pub bgp_mode: ::std::option::Option<crate::enums::BgpMode>,
             /// Consider different AS paths of equal length for multipath computation.
             pub bgp_multipath_as_path_relax: ::std::option::Option<bool>,
             /// The SDN controller object identifier.
@@ -15590,12 +14113,15 @@ pub mod sdn {
             /// Plugin type.
             ///
             /// Format: `pve-configid`.
-            pub r#type: PostType,
+            pub r#type: crate::enums::ControllersType,
         }
         impl PostParams {
             /// The required parameters; every optional one unset.
             #[allow(clippy::too_many_arguments)]
-            pub fn new(controller: ::std::string::String, r#type: PostType) -> Self {
+            pub fn new(
+                controller: ::std::string::String,
+                r#type: crate::enums::ControllersType,
+            ) -> Self {
                 Self {
                     asn: ::std::default::Default::default(),
                     bgp_mode: ::std::default::Default::default(),
@@ -15633,7 +14159,7 @@ pub mod sdn {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.bgp_mode {
-                    form.choice("bgp-mode", v.as_str(), PostBgpMode::VALUES)?;
+                    form.choice("bgp-mode", v.as_str(), crate::enums::BgpMode::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.bgp_multipath_as_path_relax
                 {
@@ -15757,7 +14283,11 @@ pub mod sdn {
                 }
                 {
                     let v = &self.r#type;
-                    form.choice("type", v.as_str(), PostType::VALUES)?;
+                    form.choice(
+                        "type",
+                        v.as_str(),
+                        crate::enums::ControllersType::VALUES,
+                    )?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -15826,22 +14356,6 @@ pub mod sdn {
                 .await?;
             crate::lenient::data_unit(data)
         }
-        crate::pve_enum! {
-            #[doc =
-            " Whether to use eBGP or iBGP. Auto mode chooses depending on BGP controller or falls back to iBGP."]
-            #[doc = " "] #[doc = " Default: `auto`."] pub enum
-            GetControllerResponseBgpMode { #[doc = "`auto`"] Auto = "auto", #[doc =
-            "`external`"] External = "external", #[doc = "`internal`"] Internal =
-            "internal", }
-        }
-        crate::pve_enum! {
-            #[doc =
-            " Whether to use eBGP or iBGP. Auto mode chooses depending on BGP controller or falls back to iBGP."]
-            #[doc = " "] #[doc = " Default: `auto`."] pub enum
-            GetControllerResponsePendingBgpMode { #[doc = "`auto`"] Auto = "auto", #[doc
-            = "`external`"] External = "external", #[doc = "`internal`"] Internal =
-            "internal", }
-        }
         /// Changes that have not yet been applied to the running configuration.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetControllerResponsePending {
@@ -15854,7 +14368,7 @@ pub mod sdn {
             ///
             /// Default: `auto`.
             #[serde(default, rename = "bgp-mode")]
-            pub bgp_mode: ::std::option::Option<GetControllerResponsePendingBgpMode>,
+            pub bgp_mode: ::std::option::Option<crate::enums::BgpMode>,
             /// Consider different AS paths of equal length for multipath computation. BGP only.
             #[serde(
                 default,
@@ -15922,16 +14436,6 @@ pub mod sdn {
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
-        crate::pve_enum! {
-            #[doc = " State of the SDN configuration object."] pub enum
-            GetControllerResponseState { #[doc = "`new`"] New = "new", #[doc =
-            "`changed`"] Changed = "changed", #[doc = "`deleted`"] Deleted = "deleted", }
-        }
-        crate::pve_enum! {
-            #[doc = " Type of the controller"] pub enum GetControllerResponseType { #[doc
-            = "`bgp`"] Bgp = "bgp", #[doc = "`evpn`"] Evpn = "evpn", #[doc = "`faucet`"]
-            Faucet = "faucet", #[doc = "`isis`"] Isis = "isis", }
-        }
         /// `GetControllerResponse` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetControllerResponse {
@@ -15944,7 +14448,7 @@ pub mod sdn {
             ///
             /// Default: `auto`.
             #[serde(default, rename = "bgp-mode")]
-            pub bgp_mode: ::std::option::Option<GetControllerResponseBgpMode>,
+            pub bgp_mode: ::std::option::Option<crate::enums::BgpMode>,
             /// Consider different AS paths of equal length for multipath computation. BGP only.
             #[serde(
                 default,
@@ -16019,10 +14523,10 @@ pub mod sdn {
             pub pending: ::std::option::Option<GetControllerResponsePending>,
             /// State of the SDN configuration object.
             #[serde(default)]
-            pub state: ::std::option::Option<GetControllerResponseState>,
+            pub state: ::std::option::Option<crate::enums::ControllersState>,
             /// Type of the controller
             #[serde(default)]
-            pub r#type: ::std::option::Option<GetControllerResponseType>,
+            pub r#type: ::std::option::Option<crate::enums::ControllersType>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -16076,13 +14580,6 @@ pub mod sdn {
                 .await?;
             crate::lenient::data(data)
         }
-        crate::pve_enum! {
-            #[doc =
-            " Whether to use eBGP or iBGP. Auto mode chooses depending on BGP controller or falls back to iBGP."]
-            #[doc = " "] #[doc = " Default: `auto`."] pub enum PutControllerBgpMode {
-            #[doc = "`auto`"] Auto = "auto", #[doc = "`external`"] External = "external",
-            #[doc = "`internal`"] Internal = "internal", }
-        }
         /// Parameters of `put_controller`: `PUT /cluster/sdn/controllers/{controller}`.
         #[derive(Debug, Clone, PartialEq, Default)]
         pub struct PutControllerParams {
@@ -16093,7 +14590,7 @@ pub mod sdn {
             /// Whether to use eBGP or iBGP. Auto mode chooses depending on BGP controller or falls back to iBGP.
             ///
             /// Default: `auto`.
-            pub bgp_mode: ::std::option::Option<PutControllerBgpMode>,
+            pub bgp_mode: ::std::option::Option<crate::enums::BgpMode>,
             /// Consider different AS paths of equal length for multipath computation.
             pub bgp_multipath_as_path_relax: ::std::option::Option<bool>,
             /// A list of settings you want to delete.
@@ -16192,7 +14689,7 @@ pub mod sdn {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.bgp_mode {
-                    form.choice("bgp-mode", v.as_str(), PutControllerBgpMode::VALUES)?;
+                    form.choice("bgp-mode", v.as_str(), crate::enums::BgpMode::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.bgp_multipath_as_path_relax
                 {
@@ -16345,10 +14842,6 @@ pub mod sdn {
     }
     /// `/cluster/sdn/dns`
     pub mod dns {
-        crate::pve_enum! {
-            #[doc = " Only list sdn dns of specific type"] pub enum GetType { #[doc =
-            "`powerdns`"] Powerdns = "powerdns", }
-        }
         /// `GetResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItem {
@@ -16364,7 +14857,7 @@ pub mod sdn {
         #[derive(Debug, Clone, PartialEq, Default)]
         pub struct GetParams {
             /// Only list sdn dns of specific type
-            pub r#type: ::std::option::Option<GetType>,
+            pub r#type: ::std::option::Option<crate::enums::DnsType>,
         }
         impl GetParams {
             /// The required parameters; every optional one unset.
@@ -16381,7 +14874,7 @@ pub mod sdn {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.choice("type", v.as_str(), GetType::VALUES)?;
+                    form.choice("type", v.as_str(), crate::enums::DnsType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -16399,10 +14892,6 @@ pub mod sdn {
             crate::params::Params::write(params, &mut form)?;
             let data = client.execute(&crate::catalog::ENDPOINTS[234], &[], form).await?;
             crate::lenient::data(data)
-        }
-        crate::pve_enum! {
-            #[doc = " Plugin type."] #[doc = " "] #[doc = " Format: `pve-configid`."] pub
-            enum PostType { #[doc = "`powerdns`"] Powerdns = "powerdns", }
         }
         /// Parameters of `post`: `POST /cluster/sdn/dns`.
         #[derive(Debug, Clone, PartialEq)]
@@ -16424,7 +14913,7 @@ pub mod sdn {
             /// Plugin type.
             ///
             /// Format: `pve-configid`.
-            pub r#type: PostType,
+            pub r#type: crate::enums::DnsType,
             pub url: ::std::string::String,
         }
         impl PostParams {
@@ -16433,7 +14922,7 @@ pub mod sdn {
             pub fn new(
                 dns: ::std::string::String,
                 key: crate::Secret,
-                r#type: PostType,
+                r#type: crate::enums::DnsType,
                 url: ::std::string::String,
             ) -> Self {
                 Self {
@@ -16514,7 +15003,7 @@ pub mod sdn {
                 }
                 {
                     let v = &self.r#type;
-                    form.choice("type", v.as_str(), PostType::VALUES)?;
+                    form.choice("type", v.as_str(), crate::enums::DnsType::VALUES)?;
                 }
                 {
                     let v = &self.url;
@@ -16832,12 +15321,6 @@ pub mod sdn {
         }
         /// `/cluster/sdn/fabrics/all`
         pub mod all {
-            crate::pve_enum! {
-                #[doc = " Type of configuration entry in an SDN Fabric section config"]
-                pub enum GetResponseFabricsItemProtocol { #[doc = "`openfabric`"]
-                Openfabric = "openfabric", #[doc = "`ospf`"] Ospf = "ospf", #[doc =
-                "`wireguard`"] Wireguard = "wireguard", #[doc = "`bgp`"] Bgp = "bgp", }
-            }
             /// `GetResponseFabricsItem` returned by PVE.
             #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
             pub struct GetResponseFabricsItem {
@@ -16888,7 +15371,7 @@ pub mod sdn {
                 pub persistent_keepalive: ::std::option::Option<f64>,
                 /// Type of configuration entry in an SDN Fabric section config
                 #[serde(default)]
-                pub protocol: ::std::option::Option<GetResponseFabricsItemProtocol>,
+                pub protocol: ::std::option::Option<crate::enums::Protocol>,
                 #[serde(default)]
                 pub redistribute: ::std::option::Option<
                     ::std::vec::Vec<::serde_json::Value>,
@@ -16901,17 +15384,6 @@ pub mod sdn {
                 /// Keys this schema does not list.
                 #[serde(flatten)]
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            }
-            crate::pve_enum! {
-                #[doc = " Type of configuration entry in an SDN Fabric section config"]
-                pub enum GetResponseNodesItemProtocol { #[doc = "`openfabric`"]
-                Openfabric = "openfabric", #[doc = "`ospf`"] Ospf = "ospf", #[doc =
-                "`wireguard`"] Wireguard = "wireguard", #[doc = "`bgp`"] Bgp = "bgp", }
-            }
-            crate::pve_enum! {
-                #[doc = " The role of this node in the WireGuard fabric."] pub enum
-                GetResponseNodesItemRole { #[doc = "`internal`"] Internal = "internal",
-                #[doc = "`external`"] External = "external", }
             }
             /// `GetResponseNodesItem` returned by PVE.
             #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
@@ -16964,13 +15436,13 @@ pub mod sdn {
                 pub peers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 /// Type of configuration entry in an SDN Fabric section config
                 #[serde(default)]
-                pub protocol: ::std::option::Option<GetResponseNodesItemProtocol>,
+                pub protocol: ::std::option::Option<crate::enums::Protocol>,
                 /// The public key for the external node.
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub public_key: ::std::option::Option<::std::string::String>,
                 /// The role of this node in the WireGuard fabric.
                 #[serde(default)]
-                pub role: ::std::option::Option<GetResponseNodesItemRole>,
+                pub role: ::std::option::Option<crate::enums::Role>,
                 /// Keys this schema does not list.
                 #[serde(flatten)]
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -17039,12 +15511,6 @@ pub mod sdn {
         }
         /// `/cluster/sdn/fabrics/fabric`
         pub mod fabric {
-            crate::pve_enum! {
-                #[doc = " Type of configuration entry in an SDN Fabric section config"]
-                pub enum GetResponseItemProtocol { #[doc = "`openfabric`"] Openfabric =
-                "openfabric", #[doc = "`ospf`"] Ospf = "ospf", #[doc = "`wireguard`"]
-                Wireguard = "wireguard", #[doc = "`bgp`"] Bgp = "bgp", }
-            }
             /// `GetResponseItem` returned by PVE.
             #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
             pub struct GetResponseItem {
@@ -17095,7 +15561,7 @@ pub mod sdn {
                 pub persistent_keepalive: ::std::option::Option<f64>,
                 /// Type of configuration entry in an SDN Fabric section config
                 #[serde(default)]
-                pub protocol: ::std::option::Option<GetResponseItemProtocol>,
+                pub protocol: ::std::option::Option<crate::enums::Protocol>,
                 #[serde(default)]
                 pub redistribute: ::std::option::Option<
                     ::std::vec::Vec<::serde_json::Value>,
@@ -17157,12 +15623,6 @@ pub mod sdn {
                     .await?;
                 crate::lenient::data(data)
             }
-            crate::pve_enum! {
-                #[doc = " Type of configuration entry in an SDN Fabric section config"]
-                pub enum PostProtocol { #[doc = "`openfabric`"] Openfabric =
-                "openfabric", #[doc = "`ospf`"] Ospf = "ospf", #[doc = "`wireguard`"]
-                Wireguard = "wireguard", #[doc = "`bgp`"] Bgp = "bgp", }
-            }
             /// Parameters of `post`: `POST /cluster/sdn/fabrics/fabric`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
@@ -17199,7 +15659,7 @@ pub mod sdn {
                 /// Range: 0 to 65535.
                 pub persistent_keepalive: ::std::option::Option<f64>,
                 /// Type of configuration entry in an SDN Fabric section config
-                pub protocol: PostProtocol,
+                pub protocol: crate::enums::Protocol,
                 pub redistribute: ::std::vec::Vec<::std::string::String>,
                 /// A prefix list that should be used for filtering routes that are to be installed into the kernel routing table
                 ///
@@ -17211,7 +15671,7 @@ pub mod sdn {
                 #[allow(clippy::too_many_arguments)]
                 pub fn new(
                     id: ::std::string::String,
-                    protocol: PostProtocol,
+                    protocol: crate::enums::Protocol,
                     redistribute: ::std::vec::Vec<::std::string::String>,
                 ) -> Self {
                     Self {
@@ -17310,7 +15770,11 @@ pub mod sdn {
                     }
                     {
                         let v = &self.protocol;
-                        form.choice("protocol", v.as_str(), PostProtocol::VALUES)?;
+                        form.choice(
+                            "protocol",
+                            v.as_str(),
+                            crate::enums::Protocol::VALUES,
+                        )?;
                     }
                     {
                         let v = &self.redistribute;
@@ -17367,12 +15831,6 @@ pub mod sdn {
                     .await?;
                 crate::lenient::data_unit(data)
             }
-            crate::pve_enum! {
-                #[doc = " Type of configuration entry in an SDN Fabric section config"]
-                pub enum GetIdResponseProtocol { #[doc = "`openfabric`"] Openfabric =
-                "openfabric", #[doc = "`ospf`"] Ospf = "ospf", #[doc = "`wireguard`"]
-                Wireguard = "wireguard", #[doc = "`bgp`"] Bgp = "bgp", }
-            }
             /// `GetIdResponse` returned by PVE.
             #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
             pub struct GetIdResponse {
@@ -17423,7 +15881,7 @@ pub mod sdn {
                 pub persistent_keepalive: ::std::option::Option<f64>,
                 /// Type of configuration entry in an SDN Fabric section config
                 #[serde(default)]
-                pub protocol: ::std::option::Option<GetIdResponseProtocol>,
+                pub protocol: ::std::option::Option<crate::enums::Protocol>,
                 #[serde(default)]
                 pub redistribute: ::std::option::Option<
                     ::std::vec::Vec<::serde_json::Value>,
@@ -17451,12 +15909,6 @@ pub mod sdn {
                     .execute(&crate::catalog::ENDPOINTS[245], &[id], form)
                     .await?;
                 crate::lenient::data(data)
-            }
-            crate::pve_enum! {
-                #[doc = " Type of configuration entry in an SDN Fabric section config"]
-                pub enum PutIdProtocol { #[doc = "`openfabric`"] Openfabric =
-                "openfabric", #[doc = "`ospf`"] Ospf = "ospf", #[doc = "`wireguard`"]
-                Wireguard = "wireguard", #[doc = "`bgp`"] Bgp = "bgp", }
             }
             /// Parameters of `put_id`: `PUT /cluster/sdn/fabrics/fabric/{id}`.
             #[derive(Debug, Clone, PartialEq)]
@@ -17491,7 +15943,7 @@ pub mod sdn {
                 /// Range: 0 to 65535.
                 pub persistent_keepalive: ::std::option::Option<f64>,
                 /// Type of configuration entry in an SDN Fabric section config
-                pub protocol: PutIdProtocol,
+                pub protocol: crate::enums::Protocol,
                 pub redistribute: ::std::vec::Vec<::std::string::String>,
                 /// A prefix list that should be used for filtering routes that are to be installed into the kernel routing table
                 ///
@@ -17503,7 +15955,7 @@ pub mod sdn {
                 #[allow(clippy::too_many_arguments)]
                 pub fn new(
                     delete: ::std::vec::Vec<::std::string::String>,
-                    protocol: PutIdProtocol,
+                    protocol: crate::enums::Protocol,
                     redistribute: ::std::vec::Vec<::std::string::String>,
                 ) -> Self {
                     Self {
@@ -17604,7 +16056,11 @@ pub mod sdn {
                     }
                     {
                         let v = &self.protocol;
-                        form.choice("protocol", v.as_str(), PutIdProtocol::VALUES)?;
+                        form.choice(
+                            "protocol",
+                            v.as_str(),
+                            crate::enums::Protocol::VALUES,
+                        )?;
                     }
                     {
                         let v = &self.redistribute;
@@ -17649,17 +16105,6 @@ pub mod sdn {
         }
         /// `/cluster/sdn/fabrics/node`
         pub mod node {
-            crate::pve_enum! {
-                #[doc = " Type of configuration entry in an SDN Fabric section config"]
-                pub enum GetResponseItemProtocol { #[doc = "`openfabric`"] Openfabric =
-                "openfabric", #[doc = "`ospf`"] Ospf = "ospf", #[doc = "`wireguard`"]
-                Wireguard = "wireguard", #[doc = "`bgp`"] Bgp = "bgp", }
-            }
-            crate::pve_enum! {
-                #[doc = " The role of this node in the WireGuard fabric."] pub enum
-                GetResponseItemRole { #[doc = "`internal`"] Internal = "internal", #[doc
-                = "`external`"] External = "external", }
-            }
             /// `GetResponseItem` returned by PVE.
             #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
             pub struct GetResponseItem {
@@ -17711,13 +16156,13 @@ pub mod sdn {
                 pub peers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 /// Type of configuration entry in an SDN Fabric section config
                 #[serde(default)]
-                pub protocol: ::std::option::Option<GetResponseItemProtocol>,
+                pub protocol: ::std::option::Option<crate::enums::Protocol>,
                 /// The public key for the external node.
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub public_key: ::std::option::Option<::std::string::String>,
                 /// The role of this node in the WireGuard fabric.
                 #[serde(default)]
-                pub role: ::std::option::Option<GetResponseItemRole>,
+                pub role: ::std::option::Option<crate::enums::Role>,
                 /// Keys this schema does not list.
                 #[serde(flatten)]
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -17770,17 +16215,6 @@ pub mod sdn {
                     .await?;
                 crate::lenient::data(data)
             }
-            crate::pve_enum! {
-                #[doc = " Type of configuration entry in an SDN Fabric section config"]
-                pub enum GetFabricIdResponseItemProtocol { #[doc = "`openfabric`"]
-                Openfabric = "openfabric", #[doc = "`ospf`"] Ospf = "ospf", #[doc =
-                "`wireguard`"] Wireguard = "wireguard", #[doc = "`bgp`"] Bgp = "bgp", }
-            }
-            crate::pve_enum! {
-                #[doc = " The role of this node in the WireGuard fabric."] pub enum
-                GetFabricIdResponseItemRole { #[doc = "`internal`"] Internal =
-                "internal", #[doc = "`external`"] External = "external", }
-            }
             /// `GetFabricIdResponseItem` returned by PVE.
             #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
             pub struct GetFabricIdResponseItem {
@@ -17832,13 +16266,13 @@ pub mod sdn {
                 pub peers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 /// Type of configuration entry in an SDN Fabric section config
                 #[serde(default)]
-                pub protocol: ::std::option::Option<GetFabricIdResponseItemProtocol>,
+                pub protocol: ::std::option::Option<crate::enums::Protocol>,
                 /// The public key for the external node.
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub public_key: ::std::option::Option<::std::string::String>,
                 /// The role of this node in the WireGuard fabric.
                 #[serde(default)]
-                pub role: ::std::option::Option<GetFabricIdResponseItemRole>,
+                pub role: ::std::option::Option<crate::enums::Role>,
                 /// Keys this schema does not list.
                 #[serde(flatten)]
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -17895,17 +16329,6 @@ pub mod sdn {
                     .await?;
                 crate::lenient::data(data)
             }
-            crate::pve_enum! {
-                #[doc = " Type of configuration entry in an SDN Fabric section config"]
-                pub enum PostFabricIdProtocol { #[doc = "`openfabric`"] Openfabric =
-                "openfabric", #[doc = "`ospf`"] Ospf = "ospf", #[doc = "`wireguard`"]
-                Wireguard = "wireguard", #[doc = "`bgp`"] Bgp = "bgp", }
-            }
-            crate::pve_enum! {
-                #[doc = " The role of this node in the WireGuard fabric."] pub enum
-                PostFabricIdRole { #[doc = "`internal`"] Internal = "internal", #[doc =
-                "`external`"] External = "external", }
-            }
             /// Parameters of `post_fabric_id`: `POST /cluster/sdn/fabrics/node/{fabric_id}`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct PostFabricIdParams {
@@ -17938,11 +16361,11 @@ pub mod sdn {
                     ::std::vec::Vec<crate::formats::NodePeers>,
                 >,
                 /// Type of configuration entry in an SDN Fabric section config
-                pub protocol: PostFabricIdProtocol,
+                pub protocol: crate::enums::Protocol,
                 /// The public key for the external node.
                 pub public_key: ::std::option::Option<::std::string::String>,
                 /// The role of this node in the WireGuard fabric.
-                pub role: ::std::option::Option<PostFabricIdRole>,
+                pub role: ::std::option::Option<crate::enums::Role>,
             }
             impl PostFabricIdParams {
                 /// The required parameters; every optional one unset.
@@ -17950,7 +16373,7 @@ pub mod sdn {
                 pub fn new(
                     interfaces: ::std::vec::Vec<::std::string::String>,
                     node_id: ::std::string::String,
-                    protocol: PostFabricIdProtocol,
+                    protocol: crate::enums::Protocol,
                 ) -> Self {
                     Self {
                         allowed_ips: ::std::default::Default::default(),
@@ -18053,7 +16476,7 @@ pub mod sdn {
                         form.choice(
                             "protocol",
                             v.as_str(),
-                            PostFabricIdProtocol::VALUES,
+                            crate::enums::Protocol::VALUES,
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.public_key {
@@ -18065,7 +16488,7 @@ pub mod sdn {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.role {
-                        form.choice("role", v.as_str(), PostFabricIdRole::VALUES)?;
+                        form.choice("role", v.as_str(), crate::enums::Role::VALUES)?;
                     }
                     ::std::result::Result::Ok(())
                 }
@@ -18108,17 +16531,6 @@ pub mod sdn {
                     )
                     .await?;
                 crate::lenient::data_unit(data)
-            }
-            crate::pve_enum! {
-                #[doc = " Type of configuration entry in an SDN Fabric section config"]
-                pub enum GetFabricIdNodeIdResponseProtocol { #[doc = "`openfabric`"]
-                Openfabric = "openfabric", #[doc = "`ospf`"] Ospf = "ospf", #[doc =
-                "`wireguard`"] Wireguard = "wireguard", #[doc = "`bgp`"] Bgp = "bgp", }
-            }
-            crate::pve_enum! {
-                #[doc = " The role of this node in the WireGuard fabric."] pub enum
-                GetFabricIdNodeIdResponseRole { #[doc = "`internal`"] Internal =
-                "internal", #[doc = "`external`"] External = "external", }
             }
             /// `GetFabricIdNodeIdResponse` returned by PVE.
             #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
@@ -18171,13 +16583,13 @@ pub mod sdn {
                 pub peers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 /// Type of configuration entry in an SDN Fabric section config
                 #[serde(default)]
-                pub protocol: ::std::option::Option<GetFabricIdNodeIdResponseProtocol>,
+                pub protocol: ::std::option::Option<crate::enums::Protocol>,
                 /// The public key for the external node.
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub public_key: ::std::option::Option<::std::string::String>,
                 /// The role of this node in the WireGuard fabric.
                 #[serde(default)]
-                pub role: ::std::option::Option<GetFabricIdNodeIdResponseRole>,
+                pub role: ::std::option::Option<crate::enums::Role>,
                 /// Keys this schema does not list.
                 #[serde(flatten)]
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -18201,17 +16613,6 @@ pub mod sdn {
                     )
                     .await?;
                 crate::lenient::data(data)
-            }
-            crate::pve_enum! {
-                #[doc = " Type of configuration entry in an SDN Fabric section config"]
-                pub enum PutFabricIdNodeIdProtocol { #[doc = "`openfabric`"] Openfabric =
-                "openfabric", #[doc = "`ospf`"] Ospf = "ospf", #[doc = "`wireguard`"]
-                Wireguard = "wireguard", #[doc = "`bgp`"] Bgp = "bgp", }
-            }
-            crate::pve_enum! {
-                #[doc = " The role of this node in the WireGuard fabric."] pub enum
-                PutFabricIdNodeIdRole { #[doc = "`internal`"] Internal = "internal",
-                #[doc = "`external`"] External = "external", }
             }
             /// Parameters of `put_fabric_id_node_id`: `PUT /cluster/sdn/fabrics/node/{fabric_id}/{node_id}`.
             #[derive(Debug, Clone, PartialEq)]
@@ -18242,11 +16643,11 @@ pub mod sdn {
                     ::std::vec::Vec<crate::formats::NodePeers>,
                 >,
                 /// Type of configuration entry in an SDN Fabric section config
-                pub protocol: PutFabricIdNodeIdProtocol,
+                pub protocol: crate::enums::Protocol,
                 /// The public key for the external node.
                 pub public_key: ::std::option::Option<::std::string::String>,
                 /// The role of this node in the WireGuard fabric.
-                pub role: ::std::option::Option<PutFabricIdNodeIdRole>,
+                pub role: ::std::option::Option<crate::enums::Role>,
             }
             impl PutFabricIdNodeIdParams {
                 /// The required parameters; every optional one unset.
@@ -18254,7 +16655,7 @@ pub mod sdn {
                 pub fn new(
                     delete: ::std::vec::Vec<::std::string::String>,
                     interfaces: ::std::vec::Vec<::std::string::String>,
-                    protocol: PutFabricIdNodeIdProtocol,
+                    protocol: crate::enums::Protocol,
                 ) -> Self {
                     Self {
                         allowed_ips: ::std::default::Default::default(),
@@ -18359,7 +16760,7 @@ pub mod sdn {
                         form.choice(
                             "protocol",
                             v.as_str(),
-                            PutFabricIdNodeIdProtocol::VALUES,
+                            crate::enums::Protocol::VALUES,
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.public_key {
@@ -18371,7 +16772,7 @@ pub mod sdn {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.role {
-                        form.choice("role", v.as_str(), PutFabricIdNodeIdRole::VALUES)?;
+                        form.choice("role", v.as_str(), crate::enums::Role::VALUES)?;
                     }
                     ::std::result::Result::Ok(())
                 }
@@ -18403,11 +16804,6 @@ pub mod sdn {
     }
     /// `/cluster/sdn/ipams`
     pub mod ipams {
-        crate::pve_enum! {
-            #[doc = " Only list sdn ipams of specific type"] pub enum GetType { #[doc =
-            "`netbox`"] Netbox = "netbox", #[doc = "`phpipam`"] Phpipam = "phpipam",
-            #[doc = "`pve`"] Pve = "pve", }
-        }
         /// `GetResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItem {
@@ -18423,7 +16819,7 @@ pub mod sdn {
         #[derive(Debug, Clone, PartialEq, Default)]
         pub struct GetParams {
             /// Only list sdn ipams of specific type
-            pub r#type: ::std::option::Option<GetType>,
+            pub r#type: ::std::option::Option<crate::enums::IpamsType>,
         }
         impl GetParams {
             /// The required parameters; every optional one unset.
@@ -18440,7 +16836,7 @@ pub mod sdn {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.choice("type", v.as_str(), GetType::VALUES)?;
+                    form.choice("type", v.as_str(), crate::enums::IpamsType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -18458,11 +16854,6 @@ pub mod sdn {
             crate::params::Params::write(params, &mut form)?;
             let data = client.execute(&crate::catalog::ENDPOINTS[253], &[], form).await?;
             crate::lenient::data(data)
-        }
-        crate::pve_enum! {
-            #[doc = " Plugin type."] #[doc = " "] #[doc = " Format: `pve-configid`."] pub
-            enum PostType { #[doc = "`netbox`"] Netbox = "netbox", #[doc = "`phpipam`"]
-            Phpipam = "phpipam", #[doc = "`pve`"] Pve = "pve", }
         }
         /// Parameters of `post`: `POST /cluster/sdn/ipams`.
         #[derive(Debug, Clone, PartialEq)]
@@ -18482,13 +16873,16 @@ pub mod sdn {
             /// Plugin type.
             ///
             /// Format: `pve-configid`.
-            pub r#type: PostType,
+            pub r#type: crate::enums::IpamsType,
             pub url: ::std::option::Option<::std::string::String>,
         }
         impl PostParams {
             /// The required parameters; every optional one unset.
             #[allow(clippy::too_many_arguments)]
-            pub fn new(ipam: ::std::string::String, r#type: PostType) -> Self {
+            pub fn new(
+                ipam: ::std::string::String,
+                r#type: crate::enums::IpamsType,
+            ) -> Self {
                 Self {
                     fingerprint: ::std::default::Default::default(),
                     ipam,
@@ -18548,7 +16942,7 @@ pub mod sdn {
                 }
                 {
                     let v = &self.r#type;
-                    form.choice("type", v.as_str(), PostType::VALUES)?;
+                    form.choice("type", v.as_str(), crate::enums::IpamsType::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.url {
                     form.str(
@@ -19081,13 +17475,12 @@ pub mod sdn {
                 .await?;
             ::std::result::Result::Ok(data)
         }
-        crate::pve_enum! {
-            pub enum PutIdDelete { #[doc = "`entries`"] Entries = "entries", }
-        }
         /// Parameters of `put_id`: `PUT /cluster/sdn/prefix-lists/{id}`.
         #[derive(Debug, Clone, PartialEq, Default)]
         pub struct PutIdParams {
-            pub delete: ::std::option::Option<::std::vec::Vec<PutIdDelete>>,
+            pub delete: ::std::option::Option<
+                ::std::vec::Vec<crate::enums::PrefixListsDelete>,
+            >,
             /// Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.
             ///
             /// Maximum length: 64.
@@ -19117,7 +17510,11 @@ pub mod sdn {
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.delete {
                     for item in v.iter() {
-                        form.choice("delete", item.as_str(), PutIdDelete::VALUES)?;
+                        form.choice(
+                            "delete",
+                            item.as_str(),
+                            crate::enums::PrefixListsDelete::VALUES,
+                        )?;
                     }
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
@@ -19182,14 +17579,10 @@ pub mod sdn {
                     .await?;
                 crate::lenient::data(data)
             }
-            crate::pve_enum! {
-                pub enum PostAction { #[doc = "`permit`"] Permit = "permit", #[doc =
-                "`deny`"] Deny = "deny", }
-            }
             /// Parameters of `post`: `POST /cluster/sdn/prefix-lists/{id}/entries`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
-                pub action: PostAction,
+                pub action: crate::enums::PrefixListsEntriesAction,
                 /// Range: 0 to 128.
                 pub ge: ::std::option::Option<i64>,
                 /// Range: 0 to 128.
@@ -19204,7 +17597,10 @@ pub mod sdn {
             impl PostParams {
                 /// The required parameters; every optional one unset.
                 #[allow(clippy::too_many_arguments)]
-                pub fn new(action: PostAction, prefix: ::std::string::String) -> Self {
+                pub fn new(
+                    action: crate::enums::PrefixListsEntriesAction,
+                    prefix: ::std::string::String,
+                ) -> Self {
                     Self {
                         action,
                         ge: ::std::default::Default::default(),
@@ -19222,7 +17618,11 @@ pub mod sdn {
                 ) -> ::std::result::Result<(), crate::Error> {
                     {
                         let v = &self.action;
-                        form.choice("action", v.as_str(), PostAction::VALUES)?;
+                        form.choice(
+                            "action",
+                            v.as_str(),
+                            crate::enums::PrefixListsEntriesAction::VALUES,
+                        )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.ge {
                         form.int(
@@ -19352,19 +17752,15 @@ pub mod sdn {
                     .await?;
                 ::std::result::Result::Ok(data)
             }
-            crate::pve_enum! {
-                pub enum PutUrlSeqAction { #[doc = "`permit`"] Permit = "permit", #[doc =
-                "`deny`"] Deny = "deny", }
-            }
-            crate::pve_enum! {
-                pub enum PutUrlSeqDelete { #[doc = "`le`"] Le = "le", #[doc = "`ge`"] Ge
-                = "ge", #[doc = "`seq`"] Seq = "seq", }
-            }
             /// Parameters of `put_url_seq`: `PUT /cluster/sdn/prefix-lists/{id}/entries/{url_seq}`.
             #[derive(Debug, Clone, PartialEq, Default)]
             pub struct PutUrlSeqParams {
-                pub action: ::std::option::Option<PutUrlSeqAction>,
-                pub delete: ::std::option::Option<::std::vec::Vec<PutUrlSeqDelete>>,
+                pub action: ::std::option::Option<
+                    crate::enums::PrefixListsEntriesAction,
+                >,
+                pub delete: ::std::option::Option<
+                    ::std::vec::Vec<crate::enums::EntriesDelete>,
+                >,
                 /// Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.
                 ///
                 /// Maximum length: 64.
@@ -19402,14 +17798,18 @@ pub mod sdn {
                     form: &mut crate::params::Form,
                 ) -> ::std::result::Result<(), crate::Error> {
                     if let ::std::option::Option::Some(v) = &self.action {
-                        form.choice("action", v.as_str(), PutUrlSeqAction::VALUES)?;
+                        form.choice(
+                            "action",
+                            v.as_str(),
+                            crate::enums::PrefixListsEntriesAction::VALUES,
+                        )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.delete {
                         for item in v.iter() {
                             form.choice(
                                 "delete",
                                 item.as_str(),
-                                PutUrlSeqDelete::VALUES,
+                                crate::enums::EntriesDelete::VALUES,
                             )?;
                         }
                     }
@@ -19598,17 +17998,14 @@ pub mod sdn {
         }
         /// `/cluster/sdn/route-maps/entries`
         pub mod entries {
-            crate::pve_enum! {
-                #[doc = " Matching policy of a route map entry."] pub enum
-                GetResponseItemAction { #[doc = "`permit`"] Permit = "permit", #[doc =
-                "`deny`"] Deny = "deny", }
-            }
             /// `GetResponseItem` returned by PVE.
             #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
             pub struct GetResponseItem {
                 /// Matching policy of a route map entry.
                 #[serde(default)]
-                pub action: ::std::option::Option<GetResponseItemAction>,
+                pub action: ::std::option::Option<
+                    crate::enums::PrefixListsEntriesAction,
+                >,
                 /// The SDN route map identifier
                 ///
                 /// Format: `pve-sdn-route-map-id`.
@@ -19697,15 +18094,11 @@ pub mod sdn {
                     .await?;
                 crate::lenient::data(data)
             }
-            crate::pve_enum! {
-                #[doc = " Matching policy of a route map entry."] pub enum PostAction {
-                #[doc = "`permit`"] Permit = "permit", #[doc = "`deny`"] Deny = "deny", }
-            }
             /// Parameters of `post`: `POST /cluster/sdn/route-maps/entries`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
                 /// Matching policy of a route map entry.
-                pub action: PostAction,
+                pub action: crate::enums::PrefixListsEntriesAction,
                 /// The SDN route map identifier
                 ///
                 /// Format: `pve-sdn-route-map-id`.
@@ -19739,7 +18132,7 @@ pub mod sdn {
                 /// The required parameters; every optional one unset.
                 #[allow(clippy::too_many_arguments)]
                 pub fn new(
-                    action: PostAction,
+                    action: crate::enums::PrefixListsEntriesAction,
                     order: i64,
                     route_map_id: ::std::string::String,
                 ) -> Self {
@@ -19763,7 +18156,11 @@ pub mod sdn {
                 ) -> ::std::result::Result<(), crate::Error> {
                     {
                         let v = &self.action;
-                        form.choice("action", v.as_str(), PostAction::VALUES)?;
+                        form.choice(
+                            "action",
+                            v.as_str(),
+                            crate::enums::PrefixListsEntriesAction::VALUES,
+                        )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.call {
                         form.str(
@@ -19840,17 +18237,14 @@ pub mod sdn {
                     .await?;
                 crate::lenient::data_unit(data)
             }
-            crate::pve_enum! {
-                #[doc = " Matching policy of a route map entry."] pub enum
-                GetRouteMapIdResponseItemAction { #[doc = "`permit`"] Permit = "permit",
-                #[doc = "`deny`"] Deny = "deny", }
-            }
             /// `GetRouteMapIdResponseItem` returned by PVE.
             #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
             pub struct GetRouteMapIdResponseItem {
                 /// Matching policy of a route map entry.
                 #[serde(default)]
-                pub action: ::std::option::Option<GetRouteMapIdResponseItemAction>,
+                pub action: ::std::option::Option<
+                    crate::enums::PrefixListsEntriesAction,
+                >,
                 /// The SDN route map identifier
                 ///
                 /// Format: `pve-sdn-route-map-id`.
@@ -19999,17 +18393,14 @@ pub mod sdn {
                         .await?;
                     crate::lenient::data_unit(data)
                 }
-                crate::pve_enum! {
-                    #[doc = " Matching policy of a route map entry."] pub enum
-                    GetOrderResponseAction { #[doc = "`permit`"] Permit = "permit", #[doc
-                    = "`deny`"] Deny = "deny", }
-                }
                 /// `GetOrderResponse` returned by PVE.
                 #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
                 pub struct GetOrderResponse {
                     /// Matching policy of a route map entry.
                     #[serde(default)]
-                    pub action: ::std::option::Option<GetOrderResponseAction>,
+                    pub action: ::std::option::Option<
+                        crate::enums::PrefixListsEntriesAction,
+                    >,
                     /// The SDN route map identifier
                     ///
                     /// Format: `pve-sdn-route-map-id`.
@@ -20075,26 +18466,20 @@ pub mod sdn {
                         .await?;
                     crate::lenient::data(data)
                 }
-                crate::pve_enum! {
-                    #[doc = " Matching policy of a route map entry."] pub enum
-                    PutOrderAction { #[doc = "`permit`"] Permit = "permit", #[doc =
-                    "`deny`"] Deny = "deny", }
-                }
-                crate::pve_enum! {
-                    pub enum PutOrderDelete { #[doc = "`set`"] Set = "set", #[doc =
-                    "`match`"] Match = "match", #[doc = "`call`"] Call = "call", #[doc =
-                    "`exit-action`"] ExitAction = "exit-action", }
-                }
                 /// Parameters of `put_order`: `PUT /cluster/sdn/route-maps/entries/{route-map-id}/entry/{order}`.
                 #[derive(Debug, Clone, PartialEq, Default)]
                 pub struct PutOrderParams {
                     /// Matching policy of a route map entry.
-                    pub action: ::std::option::Option<PutOrderAction>,
+                    pub action: ::std::option::Option<
+                        crate::enums::PrefixListsEntriesAction,
+                    >,
                     /// The SDN route map identifier
                     ///
                     /// Format: `pve-sdn-route-map-id`.
                     pub call: ::std::option::Option<::std::string::String>,
-                    pub delete: ::std::option::Option<::std::vec::Vec<PutOrderDelete>>,
+                    pub delete: ::std::option::Option<
+                        ::std::vec::Vec<crate::enums::EntryDelete>,
+                    >,
                     /// Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.
                     ///
                     /// Maximum length: 64.
@@ -20134,7 +18519,11 @@ pub mod sdn {
                         form: &mut crate::params::Form,
                     ) -> ::std::result::Result<(), crate::Error> {
                         if let ::std::option::Option::Some(v) = &self.action {
-                            form.choice("action", v.as_str(), PutOrderAction::VALUES)?;
+                            form.choice(
+                                "action",
+                                v.as_str(),
+                                crate::enums::PrefixListsEntriesAction::VALUES,
+                            )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.call {
                             form.str(
@@ -20149,7 +18538,7 @@ pub mod sdn {
                                 form.choice(
                                     "delete",
                                     item.as_str(),
-                                    PutOrderDelete::VALUES,
+                                    crate::enums::EntryDelete::VALUES,
                                 )?;
                             }
                         }
@@ -20243,15 +18632,6 @@ pub mod sdn {
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
-        crate::pve_enum! {
-            #[doc = " State of the SDN configuration object."] pub enum
-            GetResponseItemState { #[doc = "`new`"] New = "new", #[doc = "`changed`"]
-            Changed = "changed", #[doc = "`deleted`"] Deleted = "deleted", }
-        }
-        crate::pve_enum! {
-            #[doc = " Type of the VNet."] pub enum GetResponseItemType { #[doc =
-            "`vnet`"] Vnet = "vnet", }
-        }
         /// `GetResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItem {
@@ -20275,7 +18655,7 @@ pub mod sdn {
             pub pending: ::std::option::Option<GetResponseItemPending>,
             /// State of the SDN configuration object.
             #[serde(default)]
-            pub state: ::std::option::Option<GetResponseItemState>,
+            pub state: ::std::option::Option<crate::enums::ControllersState>,
             /// VLAN Tag (for VLAN or QinQ zones) or VXLAN VNI (for VXLAN or EVPN zones).
             ///
             /// Range: 1 to 16777215.
@@ -20283,7 +18663,7 @@ pub mod sdn {
             pub tag: ::std::option::Option<i64>,
             /// Type of the VNet.
             #[serde(default)]
-            pub r#type: ::std::option::Option<GetResponseItemType>,
+            pub r#type: ::std::option::Option<crate::enums::VnetsType>,
             /// Allow VLANs to pass through this VNet.
             #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
             pub vlanaware: ::std::option::Option<bool>,
@@ -20343,10 +18723,6 @@ pub mod sdn {
             let data = client.execute(&crate::catalog::ENDPOINTS[279], &[], form).await?;
             crate::lenient::data(data)
         }
-        crate::pve_enum! {
-            #[doc = " Type of the VNet."] pub enum PostType { #[doc = "`vnet`"] Vnet =
-            "vnet", }
-        }
         /// Parameters of `post`: `POST /cluster/sdn/vnets`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
@@ -20363,7 +18739,7 @@ pub mod sdn {
             /// Range: 1 to 16777215.
             pub tag: ::std::option::Option<i64>,
             /// Type of the VNet.
-            pub r#type: ::std::option::Option<PostType>,
+            pub r#type: ::std::option::Option<crate::enums::VnetsType>,
             /// Allow VLANs to pass through this vnet.
             pub vlanaware: ::std::option::Option<bool>,
             /// The SDN vnet object identifier.
@@ -20425,7 +18801,7 @@ pub mod sdn {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.choice("type", v.as_str(), PostType::VALUES)?;
+                    form.choice("type", v.as_str(), crate::enums::VnetsType::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.vlanaware {
                     form.bool("vlanaware", *v);
@@ -20545,15 +18921,6 @@ pub mod sdn {
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
-        crate::pve_enum! {
-            #[doc = " State of the SDN configuration object."] pub enum
-            GetVnetResponseState { #[doc = "`new`"] New = "new", #[doc = "`changed`"]
-            Changed = "changed", #[doc = "`deleted`"] Deleted = "deleted", }
-        }
-        crate::pve_enum! {
-            #[doc = " Type of the VNet."] pub enum GetVnetResponseType { #[doc =
-            "`vnet`"] Vnet = "vnet", }
-        }
         /// `GetVnetResponse` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetVnetResponse {
@@ -20577,7 +18944,7 @@ pub mod sdn {
             pub pending: ::std::option::Option<GetVnetResponsePending>,
             /// State of the SDN configuration object.
             #[serde(default)]
-            pub state: ::std::option::Option<GetVnetResponseState>,
+            pub state: ::std::option::Option<crate::enums::ControllersState>,
             /// VLAN Tag (for VLAN or QinQ zones) or VXLAN VNI (for VXLAN or EVPN zones).
             ///
             /// Range: 1 to 16777215.
@@ -20585,7 +18952,7 @@ pub mod sdn {
             pub tag: ::std::option::Option<i64>,
             /// Type of the VNet.
             #[serde(default)]
-            pub r#type: ::std::option::Option<GetVnetResponseType>,
+            pub r#type: ::std::option::Option<crate::enums::VnetsType>,
             /// Allow VLANs to pass through this VNet.
             #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
             pub vlanaware: ::std::option::Option<bool>,
@@ -20794,19 +19161,6 @@ pub mod sdn {
             }
             /// `/cluster/sdn/vnets/{vnet}/firewall/options`
             pub mod options {
-                crate::pve_enum! {
-                    #[doc = " Log level for forwarded traffic."] pub enum
-                    GetResponseLogLevelForward { #[doc = "`emerg`"] Emerg = "emerg",
-                    #[doc = "`alert`"] Alert = "alert", #[doc = "`crit`"] Crit = "crit",
-                    #[doc = "`err`"] Err = "err", #[doc = "`warning`"] Warning =
-                    "warning", #[doc = "`notice`"] Notice = "notice", #[doc = "`info`"]
-                    Info = "info", #[doc = "`debug`"] Debug = "debug", #[doc = "`nolog`"]
-                    Nolog = "nolog", }
-                }
-                crate::pve_enum! {
-                    #[doc = " Forward policy."] pub enum GetResponsePolicyForward { #[doc
-                    = "`ACCEPT`"] ACCEPT = "ACCEPT", #[doc = "`DROP`"] DROP = "DROP", }
-                }
                 /// `GetResponse` returned by PVE.
                 #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
                 pub struct GetResponse {
@@ -20818,11 +19172,13 @@ pub mod sdn {
                     /// Log level for forwarded traffic.
                     #[serde(default)]
                     pub log_level_forward: ::std::option::Option<
-                        GetResponseLogLevelForward,
+                        crate::enums::LogLevelForward,
                     >,
                     /// Forward policy.
                     #[serde(default)]
-                    pub policy_forward: ::std::option::Option<GetResponsePolicyForward>,
+                    pub policy_forward: ::std::option::Option<
+                        crate::enums::PolicyForward,
+                    >,
                     /// Keys this schema does not list.
                     #[serde(flatten)]
                     pub extra: ::serde_json::Map<
@@ -20845,19 +19201,6 @@ pub mod sdn {
                         .await?;
                     crate::lenient::data(data)
                 }
-                crate::pve_enum! {
-                    #[doc = " Log level for forwarded traffic."] pub enum
-                    PutLogLevelForward { #[doc = "`emerg`"] Emerg = "emerg", #[doc =
-                    "`alert`"] Alert = "alert", #[doc = "`crit`"] Crit = "crit", #[doc =
-                    "`err`"] Err = "err", #[doc = "`warning`"] Warning = "warning", #[doc
-                    = "`notice`"] Notice = "notice", #[doc = "`info`"] Info = "info",
-                    #[doc = "`debug`"] Debug = "debug", #[doc = "`nolog`"] Nolog =
-                    "nolog", }
-                }
-                crate::pve_enum! {
-                    #[doc = " Forward policy."] pub enum PutPolicyForward { #[doc =
-                    "`ACCEPT`"] ACCEPT = "ACCEPT", #[doc = "`DROP`"] DROP = "DROP", }
-                }
                 /// Parameters of `put`: `PUT /cluster/sdn/vnets/{vnet}/firewall/options`.
                 #[derive(Debug, Clone, PartialEq, Default)]
                 pub struct PutParams {
@@ -20874,9 +19217,13 @@ pub mod sdn {
                     /// Default: `0`.
                     pub enable: ::std::option::Option<bool>,
                     /// Log level for forwarded traffic.
-                    pub log_level_forward: ::std::option::Option<PutLogLevelForward>,
+                    pub log_level_forward: ::std::option::Option<
+                        crate::enums::LogLevelForward,
+                    >,
                     /// Forward policy.
-                    pub policy_forward: ::std::option::Option<PutPolicyForward>,
+                    pub policy_forward: ::std::option::Option<
+                        crate::enums::PolicyForward,
+                    >,
                 }
                 impl PutParams {
                     /// The required parameters; every optional one unset.
@@ -20919,14 +19266,14 @@ pub mod sdn {
                             form.choice(
                                 "log_level_forward",
                                 v.as_str(),
-                                PutLogLevelForward::VALUES,
+                                crate::enums::LogLevelForward::VALUES,
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.policy_forward {
                             form.choice(
                                 "policy_forward",
                                 v.as_str(),
-                                PutPolicyForward::VALUES,
+                                crate::enums::PolicyForward::VALUES,
                             )?;
                         }
                         ::std::result::Result::Ok(())
@@ -20953,14 +19300,6 @@ pub mod sdn {
             }
             /// `/cluster/sdn/vnets/{vnet}/firewall/rules`
             pub mod rules {
-                crate::pve_enum! {
-                    #[doc = " Log level for firewall rule"] pub enum GetResponseItemLog {
-                    #[doc = "`emerg`"] Emerg = "emerg", #[doc = "`alert`"] Alert =
-                    "alert", #[doc = "`crit`"] Crit = "crit", #[doc = "`err`"] Err =
-                    "err", #[doc = "`warning`"] Warning = "warning", #[doc = "`notice`"]
-                    Notice = "notice", #[doc = "`info`"] Info = "info", #[doc =
-                    "`debug`"] Debug = "debug", #[doc = "`nolog`"] Nolog = "nolog", }
-                }
                 /// `GetResponseItem` returned by PVE.
                 #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
                 pub struct GetResponseItem {
@@ -20994,7 +19333,7 @@ pub mod sdn {
                     pub ipversion: ::std::option::Option<i64>,
                     /// Log level for firewall rule
                     #[serde(default)]
-                    pub log: ::std::option::Option<GetResponseItemLog>,
+                    pub log: ::std::option::Option<crate::enums::Log>,
                     /// Use predefined standard macro
                     #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                     pub r#macro: ::std::option::Option<::std::string::String>,
@@ -21038,19 +19377,6 @@ pub mod sdn {
                         .await?;
                     crate::lenient::data(data)
                 }
-                crate::pve_enum! {
-                    #[doc = " Log level for firewall rule."] pub enum PostLog { #[doc =
-                    "`emerg`"] Emerg = "emerg", #[doc = "`alert`"] Alert = "alert", #[doc
-                    = "`crit`"] Crit = "crit", #[doc = "`err`"] Err = "err", #[doc =
-                    "`warning`"] Warning = "warning", #[doc = "`notice`"] Notice =
-                    "notice", #[doc = "`info`"] Info = "info", #[doc = "`debug`"] Debug =
-                    "debug", #[doc = "`nolog`"] Nolog = "nolog", }
-                }
-                crate::pve_enum! {
-                    #[doc = " Rule type."] pub enum PostType { #[doc = "`in`"] In = "in",
-                    #[doc = "`out`"] Out = "out", #[doc = "`forward`"] Forward =
-                    "forward", #[doc = "`group`"] Group = "group", }
-                }
                 /// Parameters of `post`: `POST /cluster/sdn/vnets/{vnet}/firewall/rules`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct PostParams {
@@ -21087,7 +19413,7 @@ pub mod sdn {
                     /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
                     pub iface: ::std::option::Option<::std::string::String>,
                     /// Log level for firewall rule.
-                    pub log: ::std::option::Option<PostLog>,
+                    pub log: ::std::option::Option<crate::enums::Log>,
                     /// Use predefined standard macro.
                     ///
                     /// Maximum length: 128.
@@ -21109,12 +19435,15 @@ pub mod sdn {
                     /// Format: `pve-fw-sport-spec`.
                     pub sport: ::std::option::Option<::std::string::String>,
                     /// Rule type.
-                    pub r#type: PostType,
+                    pub r#type: crate::enums::GroupsType,
                 }
                 impl PostParams {
                     /// The required parameters; every optional one unset.
                     #[allow(clippy::too_many_arguments)]
-                    pub fn new(action: ::std::string::String, r#type: PostType) -> Self {
+                    pub fn new(
+                        action: ::std::string::String,
+                        r#type: crate::enums::GroupsType,
+                    ) -> Self {
                         Self {
                             action,
                             comment: ::std::default::Default::default(),
@@ -21205,7 +19534,7 @@ pub mod sdn {
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.log {
-                            form.choice("log", v.as_str(), PostLog::VALUES)?;
+                            form.choice("log", v.as_str(), crate::enums::Log::VALUES)?;
                         }
                         if let ::std::option::Option::Some(v) = &self.r#macro {
                             form.str(
@@ -21249,7 +19578,11 @@ pub mod sdn {
                         }
                         {
                             let v = &self.r#type;
-                            form.choice("type", v.as_str(), PostType::VALUES)?;
+                            form.choice(
+                                "type",
+                                v.as_str(),
+                                crate::enums::GroupsType::VALUES,
+                            )?;
                         }
                         ::std::result::Result::Ok(())
                     }
@@ -21328,14 +19661,6 @@ pub mod sdn {
                         .await?;
                     crate::lenient::data_unit(data)
                 }
-                crate::pve_enum! {
-                    #[doc = " Log level for firewall rule"] pub enum GetPosResponseLog {
-                    #[doc = "`emerg`"] Emerg = "emerg", #[doc = "`alert`"] Alert =
-                    "alert", #[doc = "`crit`"] Crit = "crit", #[doc = "`err`"] Err =
-                    "err", #[doc = "`warning`"] Warning = "warning", #[doc = "`notice`"]
-                    Notice = "notice", #[doc = "`info`"] Info = "info", #[doc =
-                    "`debug`"] Debug = "debug", #[doc = "`nolog`"] Nolog = "nolog", }
-                }
                 /// `GetPosResponse` returned by PVE.
                 #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
                 pub struct GetPosResponse {
@@ -21369,7 +19694,7 @@ pub mod sdn {
                     pub ipversion: ::std::option::Option<i64>,
                     /// Log level for firewall rule
                     #[serde(default)]
-                    pub log: ::std::option::Option<GetPosResponseLog>,
+                    pub log: ::std::option::Option<crate::enums::Log>,
                     /// Use predefined standard macro
                     #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                     pub r#macro: ::std::option::Option<::std::string::String>,
@@ -21415,19 +19740,6 @@ pub mod sdn {
                         .await?;
                     crate::lenient::data(data)
                 }
-                crate::pve_enum! {
-                    #[doc = " Log level for firewall rule."] pub enum PutPosLog { #[doc =
-                    "`emerg`"] Emerg = "emerg", #[doc = "`alert`"] Alert = "alert", #[doc
-                    = "`crit`"] Crit = "crit", #[doc = "`err`"] Err = "err", #[doc =
-                    "`warning`"] Warning = "warning", #[doc = "`notice`"] Notice =
-                    "notice", #[doc = "`info`"] Info = "info", #[doc = "`debug`"] Debug =
-                    "debug", #[doc = "`nolog`"] Nolog = "nolog", }
-                }
-                crate::pve_enum! {
-                    #[doc = " Rule type."] pub enum PutPosType { #[doc = "`in`"] In =
-                    "in", #[doc = "`out`"] Out = "out", #[doc = "`forward`"] Forward =
-                    "forward", #[doc = "`group`"] Group = "group", }
-                }
                 /// Parameters of `put_pos`: `PUT /cluster/sdn/vnets/{vnet}/firewall/rules/{pos}`.
                 #[derive(Debug, Clone, PartialEq, Default)]
                 pub struct PutPosParams {
@@ -21468,7 +19780,7 @@ pub mod sdn {
                     /// Minimum length: 2. Maximum length: 20. Format: `pve-iface`.
                     pub iface: ::std::option::Option<::std::string::String>,
                     /// Log level for firewall rule.
-                    pub log: ::std::option::Option<PutPosLog>,
+                    pub log: ::std::option::Option<crate::enums::Log>,
                     /// Use predefined standard macro.
                     ///
                     /// Maximum length: 128.
@@ -21490,7 +19802,7 @@ pub mod sdn {
                     /// Format: `pve-fw-sport-spec`.
                     pub sport: ::std::option::Option<::std::string::String>,
                     /// Rule type.
-                    pub r#type: ::std::option::Option<PutPosType>,
+                    pub r#type: ::std::option::Option<crate::enums::GroupsType>,
                 }
                 impl PutPosParams {
                     /// The required parameters; every optional one unset.
@@ -21594,7 +19906,7 @@ pub mod sdn {
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.log {
-                            form.choice("log", v.as_str(), PutPosLog::VALUES)?;
+                            form.choice("log", v.as_str(), crate::enums::Log::VALUES)?;
                         }
                         if let ::std::option::Option::Some(v) = &self.r#macro {
                             form.str(
@@ -21637,7 +19949,11 @@ pub mod sdn {
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.r#type {
-                            form.choice("type", v.as_str(), PutPosType::VALUES)?;
+                            form.choice(
+                                "type",
+                                v.as_str(),
+                                crate::enums::GroupsType::VALUES,
+                            )?;
                         }
                         ::std::result::Result::Ok(())
                     }
@@ -21989,9 +20305,6 @@ pub mod sdn {
                     .await?;
                 crate::lenient::data(data)
             }
-            crate::pve_enum! {
-                pub enum PostType { #[doc = "`subnet`"] Subnet = "subnet", }
-            }
             /// Parameters of `post`: `POST /cluster/sdn/vnets/{vnet}/subnets`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct PostParams {
@@ -22019,12 +20332,15 @@ pub mod sdn {
                 ///
                 /// Format: `pve-sdn-subnet-id`.
                 pub subnet: ::std::string::String,
-                pub r#type: PostType,
+                pub r#type: crate::enums::SubnetsType,
             }
             impl PostParams {
                 /// The required parameters; every optional one unset.
                 #[allow(clippy::too_many_arguments)]
-                pub fn new(subnet: ::std::string::String, r#type: PostType) -> Self {
+                pub fn new(
+                    subnet: ::std::string::String,
+                    r#type: crate::enums::SubnetsType,
+                ) -> Self {
                     Self {
                         dhcp_dns_server: ::std::default::Default::default(),
                         dhcp_range: ::std::default::Default::default(),
@@ -22098,7 +20414,11 @@ pub mod sdn {
                     }
                     {
                         let v = &self.r#type;
-                        form.choice("type", v.as_str(), PostType::VALUES)?;
+                        form.choice(
+                            "type",
+                            v.as_str(),
+                            crate::enums::SubnetsType::VALUES,
+                        )?;
                     }
                     ::std::result::Result::Ok(())
                 }
@@ -22361,26 +20681,6 @@ pub mod sdn {
     }
     /// `/cluster/sdn/zones`
     pub mod zones {
-        crate::pve_enum! {
-            #[doc = " Only list SDN zones of specific type"] pub enum GetType { #[doc =
-            "`evpn`"] Evpn = "evpn", #[doc = "`faucet`"] Faucet = "faucet", #[doc =
-            "`qinq`"] Qinq = "qinq", #[doc = "`simple`"] Simple = "simple", #[doc =
-            "`vlan`"] Vlan = "vlan", #[doc = "`vxlan`"] Vxlan = "vxlan", }
-        }
-        crate::pve_enum! {
-            #[doc = " Name of DHCP server backend for this zone."] pub enum
-            GetResponseItemDhcp { #[doc = "`dnsmasq`"] Dnsmasq = "dnsmasq", }
-        }
-        crate::pve_enum! {
-            #[doc = " Name of DHCP server backend for this zone."] pub enum
-            GetResponseItemPendingDhcp { #[doc = "`dnsmasq`"] Dnsmasq = "dnsmasq", }
-        }
-        crate::pve_enum! {
-            #[doc = " VLAN protocol for the creation of the QinQ zone. QinQ zone only."]
-            #[doc = " "] #[doc = " Default: `802.1q`."] pub enum
-            GetResponseItemPendingVlanProtocol { #[doc = "`802.1q`"] V802_1q = "802.1q",
-            #[doc = "`802.1ad`"] V802_1ad = "802.1ad", }
-        }
         /// Changes that have not yet been applied to the running configuration.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetResponseItemPending {
@@ -22406,7 +20706,7 @@ pub mod sdn {
             pub controller: ::std::option::Option<::std::string::String>,
             /// Name of DHCP server backend for this zone.
             #[serde(default)]
-            pub dhcp: ::std::option::Option<GetResponseItemPendingDhcp>,
+            pub dhcp: ::std::option::Option<crate::enums::Dhcp>,
             /// Suppress IPv4 ARP \&\& IPv6 Neighbour Discovery messages. EVPN zone only.
             #[serde(
                 default,
@@ -22484,7 +20784,7 @@ pub mod sdn {
             ///
             /// Default: `802.1q`.
             #[serde(default, rename = "vlan-protocol")]
-            pub vlan_protocol: ::std::option::Option<GetResponseItemPendingVlanProtocol>,
+            pub vlan_protocol: ::std::option::Option<crate::enums::VlanProtocol>,
             /// VNI for the zone VRF. EVPN zone only.
             ///
             /// Range: 1 to 16777215.
@@ -22506,23 +20806,6 @@ pub mod sdn {
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        }
-        crate::pve_enum! {
-            #[doc = " State of the SDN configuration object."] pub enum
-            GetResponseItemState { #[doc = "`new`"] New = "new", #[doc = "`changed`"]
-            Changed = "changed", #[doc = "`deleted`"] Deleted = "deleted", }
-        }
-        crate::pve_enum! {
-            #[doc = " Type of the zone."] pub enum GetResponseItemType { #[doc =
-            "`evpn`"] Evpn = "evpn", #[doc = "`faucet`"] Faucet = "faucet", #[doc =
-            "`qinq`"] Qinq = "qinq", #[doc = "`simple`"] Simple = "simple", #[doc =
-            "`vlan`"] Vlan = "vlan", #[doc = "`vxlan`"] Vxlan = "vxlan", }
-        }
-        crate::pve_enum! {
-            #[doc = " VLAN protocol for the creation of the QinQ zone. QinQ zone only."]
-            #[doc = " "] #[doc = " Default: `802.1q`."] pub enum
-            GetResponseItemVlanProtocol { #[doc = "`802.1q`"] V802_1q = "802.1q", #[doc =
-            "`802.1ad`"] V802_1ad = "802.1ad", }
         }
         /// `GetResponseItem` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
@@ -22549,7 +20832,7 @@ pub mod sdn {
             pub controller: ::std::option::Option<::std::string::String>,
             /// Name of DHCP server backend for this zone.
             #[serde(default)]
-            pub dhcp: ::std::option::Option<GetResponseItemDhcp>,
+            pub dhcp: ::std::option::Option<crate::enums::Dhcp>,
             /// Digest of the controller section.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub digest: ::std::option::Option<::std::string::String>,
@@ -22626,7 +20909,7 @@ pub mod sdn {
             >,
             /// State of the SDN configuration object.
             #[serde(default)]
-            pub state: ::std::option::Option<GetResponseItemState>,
+            pub state: ::std::option::Option<crate::enums::ControllersState>,
             /// Service-VLAN Tag (outer VLAN). QinQ zone only
             ///
             /// Minimum: 0.
@@ -22634,12 +20917,12 @@ pub mod sdn {
             pub tag: ::std::option::Option<i64>,
             /// Type of the zone.
             #[serde(default)]
-            pub r#type: ::std::option::Option<GetResponseItemType>,
+            pub r#type: ::std::option::Option<crate::enums::ZonesType>,
             /// VLAN protocol for the creation of the QinQ zone. QinQ zone only.
             ///
             /// Default: `802.1q`.
             #[serde(default, rename = "vlan-protocol")]
-            pub vlan_protocol: ::std::option::Option<GetResponseItemVlanProtocol>,
+            pub vlan_protocol: ::std::option::Option<crate::enums::VlanProtocol>,
             /// VNI for the zone VRF. EVPN zone only.
             ///
             /// Range: 1 to 16777215.
@@ -22673,7 +20956,7 @@ pub mod sdn {
             /// Display running config.
             pub running: ::std::option::Option<bool>,
             /// Only list SDN zones of specific type
-            pub r#type: ::std::option::Option<GetType>,
+            pub r#type: ::std::option::Option<crate::enums::ZonesType>,
         }
         impl GetParams {
             /// The required parameters; every optional one unset.
@@ -22698,7 +20981,7 @@ pub mod sdn {
                     form.bool("running", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
-                    form.choice("type", v.as_str(), GetType::VALUES)?;
+                    form.choice("type", v.as_str(), crate::enums::ZonesType::VALUES)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -22717,24 +21000,6 @@ pub mod sdn {
             let data = client.execute(&crate::catalog::ENDPOINTS[300], &[], form).await?;
             crate::lenient::data(data)
         }
-        crate::pve_enum! {
-            #[doc = " Type of the DHCP backend for this zone"] pub enum PostDhcp { #[doc
-            = "`dnsmasq`"] Dnsmasq = "dnsmasq", }
-        }
-        crate::pve_enum! {
-            #[doc = " Plugin type."] #[doc = " "] #[doc = " Format: `pve-configid`."] pub
-            enum PostType { #[doc = "`evpn`"] Evpn = "evpn", #[doc = "`faucet`"] Faucet =
-            "faucet", #[doc = "`qinq`"] Qinq = "qinq", #[doc = "`simple`"] Simple =
-            "simple", #[doc = "`vlan`"] Vlan = "vlan", #[doc = "`vxlan`"] Vxlan =
-            "vxlan", }
-        }
-        crate::pve_enum! {
-            #[doc =
-            " Which VLAN protocol should be used for the creation of the QinQ zone."]
-            #[doc = " "] #[doc = " Default: `802.1q`."] pub enum PostVlanProtocol { #[doc
-            = "`802.1q`"] V802_1q = "802.1q", #[doc = "`802.1ad`"] V802_1ad = "802.1ad",
-            }
-        }
         /// Parameters of `post`: `POST /cluster/sdn/zones`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct PostParams {
@@ -22747,7 +21012,7 @@ pub mod sdn {
             /// Controller for this zone.
             pub controller: ::std::option::Option<::std::string::String>,
             /// Type of the DHCP backend for this zone
-            pub dhcp: ::std::option::Option<PostDhcp>,
+            pub dhcp: ::std::option::Option<crate::enums::Dhcp>,
             /// Suppress IPv4 ARP \&\& IPv6 Neighbour Discovery messages.
             pub disable_arp_nd_suppression: ::std::option::Option<bool>,
             /// dns api server
@@ -22807,11 +21072,11 @@ pub mod sdn {
             /// Plugin type.
             ///
             /// Format: `pve-configid`.
-            pub r#type: PostType,
+            pub r#type: crate::enums::ZonesType,
             /// Which VLAN protocol should be used for the creation of the QinQ zone.
             ///
             /// Default: `802.1q`.
-            pub vlan_protocol: ::std::option::Option<PostVlanProtocol>,
+            pub vlan_protocol: ::std::option::Option<crate::enums::VlanProtocol>,
             /// VNI for the zone VRF.
             ///
             /// Range: 1 to 16777215.
@@ -22828,7 +21093,10 @@ pub mod sdn {
         impl PostParams {
             /// The required parameters; every optional one unset.
             #[allow(clippy::too_many_arguments)]
-            pub fn new(r#type: PostType, zone: ::std::string::String) -> Self {
+            pub fn new(
+                r#type: crate::enums::ZonesType,
+                zone: ::std::string::String,
+            ) -> Self {
                 Self {
                     advertise_subnets: ::std::default::Default::default(),
                     bridge: ::std::default::Default::default(),
@@ -22890,7 +21158,7 @@ pub mod sdn {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dhcp {
-                    form.choice("dhcp", v.as_str(), PostDhcp::VALUES)?;
+                    form.choice("dhcp", v.as_str(), crate::enums::Dhcp::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.disable_arp_nd_suppression
                 {
@@ -23031,10 +21299,14 @@ pub mod sdn {
                 }
                 {
                     let v = &self.r#type;
-                    form.choice("type", v.as_str(), PostType::VALUES)?;
+                    form.choice("type", v.as_str(), crate::enums::ZonesType::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.vlan_protocol {
-                    form.choice("vlan-protocol", v.as_str(), PostVlanProtocol::VALUES)?;
+                    form.choice(
+                        "vlan-protocol",
+                        v.as_str(),
+                        crate::enums::VlanProtocol::VALUES,
+                    )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.vrf_vxlan {
                     form.int(
@@ -23128,20 +21400,6 @@ pub mod sdn {
                 .await?;
             crate::lenient::data_unit(data)
         }
-        crate::pve_enum! {
-            #[doc = " Name of DHCP server backend for this zone."] pub enum
-            GetZoneResponseDhcp { #[doc = "`dnsmasq`"] Dnsmasq = "dnsmasq", }
-        }
-        crate::pve_enum! {
-            #[doc = " Name of DHCP server backend for this zone."] pub enum
-            GetZoneResponsePendingDhcp { #[doc = "`dnsmasq`"] Dnsmasq = "dnsmasq", }
-        }
-        crate::pve_enum! {
-            #[doc = " VLAN protocol for the creation of the QinQ zone. QinQ zone only."]
-            #[doc = " "] #[doc = " Default: `802.1q`."] pub enum
-            GetZoneResponsePendingVlanProtocol { #[doc = "`802.1q`"] V802_1q = "802.1q",
-            #[doc = "`802.1ad`"] V802_1ad = "802.1ad", }
-        }
         /// Changes that have not yet been applied to the running configuration.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
         pub struct GetZoneResponsePending {
@@ -23167,7 +21425,7 @@ pub mod sdn {
             pub controller: ::std::option::Option<::std::string::String>,
             /// Name of DHCP server backend for this zone.
             #[serde(default)]
-            pub dhcp: ::std::option::Option<GetZoneResponsePendingDhcp>,
+            pub dhcp: ::std::option::Option<crate::enums::Dhcp>,
             /// Suppress IPv4 ARP \&\& IPv6 Neighbour Discovery messages. EVPN zone only.
             #[serde(
                 default,
@@ -23245,7 +21503,7 @@ pub mod sdn {
             ///
             /// Default: `802.1q`.
             #[serde(default, rename = "vlan-protocol")]
-            pub vlan_protocol: ::std::option::Option<GetZoneResponsePendingVlanProtocol>,
+            pub vlan_protocol: ::std::option::Option<crate::enums::VlanProtocol>,
             /// VNI for the zone VRF. EVPN zone only.
             ///
             /// Range: 1 to 16777215.
@@ -23267,23 +21525,6 @@ pub mod sdn {
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        }
-        crate::pve_enum! {
-            #[doc = " State of the SDN configuration object."] pub enum
-            GetZoneResponseState { #[doc = "`new`"] New = "new", #[doc = "`changed`"]
-            Changed = "changed", #[doc = "`deleted`"] Deleted = "deleted", }
-        }
-        crate::pve_enum! {
-            #[doc = " Type of the zone."] pub enum GetZoneResponseType { #[doc =
-            "`evpn`"] Evpn = "evpn", #[doc = "`faucet`"] Faucet = "faucet", #[doc =
-            "`qinq`"] Qinq = "qinq", #[doc = "`simple`"] Simple = "simple", #[doc =
-            "`vlan`"] Vlan = "vlan", #[doc = "`vxlan`"] Vxlan = "vxlan", }
-        }
-        crate::pve_enum! {
-            #[doc = " VLAN protocol for the creation of the QinQ zone. QinQ zone only."]
-            #[doc = " "] #[doc = " Default: `802.1q`."] pub enum
-            GetZoneResponseVlanProtocol { #[doc = "`802.1q`"] V802_1q = "802.1q", #[doc =
-            "`802.1ad`"] V802_1ad = "802.1ad", }
         }
         /// `GetZoneResponse` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
@@ -23310,7 +21551,7 @@ pub mod sdn {
             pub controller: ::std::option::Option<::std::string::String>,
             /// Name of DHCP server backend for this zone.
             #[serde(default)]
-            pub dhcp: ::std::option::Option<GetZoneResponseDhcp>,
+            pub dhcp: ::std::option::Option<crate::enums::Dhcp>,
             /// Digest of the controller section.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub digest: ::std::option::Option<::std::string::String>,
@@ -23387,7 +21628,7 @@ pub mod sdn {
             >,
             /// State of the SDN configuration object.
             #[serde(default)]
-            pub state: ::std::option::Option<GetZoneResponseState>,
+            pub state: ::std::option::Option<crate::enums::ControllersState>,
             /// Service-VLAN Tag (outer VLAN). QinQ zone only
             ///
             /// Minimum: 0.
@@ -23395,12 +21636,12 @@ pub mod sdn {
             pub tag: ::std::option::Option<i64>,
             /// Type of the zone.
             #[serde(default)]
-            pub r#type: ::std::option::Option<GetZoneResponseType>,
+            pub r#type: ::std::option::Option<crate::enums::ZonesType>,
             /// VLAN protocol for the creation of the QinQ zone. QinQ zone only.
             ///
             /// Default: `802.1q`.
             #[serde(default, rename = "vlan-protocol")]
-            pub vlan_protocol: ::std::option::Option<GetZoneResponseVlanProtocol>,
+            pub vlan_protocol: ::std::option::Option<crate::enums::VlanProtocol>,
             /// VNI for the zone VRF. EVPN zone only.
             ///
             /// Range: 1 to 16777215.
@@ -23475,17 +21716,6 @@ pub mod sdn {
                 .await?;
             crate::lenient::data(data)
         }
-        crate::pve_enum! {
-            #[doc = " Type of the DHCP backend for this zone"] pub enum PutZoneDhcp {
-            #[doc = "`dnsmasq`"] Dnsmasq = "dnsmasq", }
-        }
-        crate::pve_enum! {
-            #[doc =
-            " Which VLAN protocol should be used for the creation of the QinQ zone."]
-            #[doc = " "] #[doc = " Default: `802.1q`."] pub enum PutZoneVlanProtocol {
-            #[doc = "`802.1q`"] V802_1q = "802.1q", #[doc = "`802.1ad`"] V802_1ad =
-            "802.1ad", }
-        }
         /// Parameters of `put_zone`: `PUT /cluster/sdn/zones/{zone}`.
         #[derive(Debug, Clone, PartialEq, Default)]
         pub struct PutZoneParams {
@@ -23502,7 +21732,7 @@ pub mod sdn {
             /// Maximum length: 4096. Format: `pve-configid-list`.
             pub delete: ::std::option::Option<::std::string::String>,
             /// Type of the DHCP backend for this zone
-            pub dhcp: ::std::option::Option<PutZoneDhcp>,
+            pub dhcp: ::std::option::Option<crate::enums::Dhcp>,
             /// Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.
             ///
             /// Maximum length: 64.
@@ -23566,7 +21796,7 @@ pub mod sdn {
             /// Which VLAN protocol should be used for the creation of the QinQ zone.
             ///
             /// Default: `802.1q`.
-            pub vlan_protocol: ::std::option::Option<PutZoneVlanProtocol>,
+            pub vlan_protocol: ::std::option::Option<crate::enums::VlanProtocol>,
             /// VNI for the zone VRF.
             ///
             /// Range: 1 to 16777215.
@@ -23649,7 +21879,7 @@ pub mod sdn {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dhcp {
-                    form.choice("dhcp", v.as_str(), PutZoneDhcp::VALUES)?;
+                    form.choice("dhcp", v.as_str(), crate::enums::Dhcp::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
@@ -23800,7 +22030,7 @@ pub mod sdn {
                     form.choice(
                         "vlan-protocol",
                         v.as_str(),
-                        PutZoneVlanProtocol::VALUES,
+                        crate::enums::VlanProtocol::VALUES,
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.vrf_vxlan {
@@ -23844,12 +22074,6 @@ pub mod sdn {
 }
 /// `/cluster/status`
 pub mod status {
-    crate::pve_enum! {
-        #[doc =
-        " Indicates the type, either cluster or node. The type defines the object properties e.g. quorate available for type cluster."]
-        pub enum GetResponseItemType { #[doc = "`cluster`"] Cluster = "cluster", #[doc =
-        "`node`"] Node = "node", }
-    }
     /// `GetResponseItem` returned by PVE.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
     pub struct GetResponseItem {
@@ -23880,7 +22104,7 @@ pub mod status {
         pub quorate: ::std::option::Option<bool>,
         /// Indicates the type, either cluster or node. The type defines the object properties e.g. quorate available for type cluster.
         #[serde(default)]
-        pub r#type: ::std::option::Option<GetResponseItemType>,
+        pub r#type: ::std::option::Option<crate::enums::StatusType>,
         /// \[cluster\] Current version of the corosync configuration file.
         #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
         pub version: ::std::option::Option<i64>,

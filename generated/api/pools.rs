@@ -45,15 +45,6 @@ pub async fn delete(
     let data = client.execute(&crate::catalog::ENDPOINTS[667], &[], form).await?;
     crate::lenient::data_unit(data)
 }
-crate::pve_enum! {
-    pub enum GetType { #[doc = "`qemu`"] Qemu = "qemu", #[doc = "`lxc`"] Lxc = "lxc",
-    #[doc = "`storage`"] Storage = "storage", }
-}
-crate::pve_enum! {
-    pub enum GetResponseItemMembersItemType { #[doc = "`qemu`"] Qemu = "qemu", #[doc =
-    "`lxc`"] Lxc = "lxc", #[doc = "`openvz`"] Openvz = "openvz", #[doc = "`storage`"]
-    Storage = "storage", }
-}
 /// `GetResponseItemMembersItem` returned by PVE.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
 pub struct GetResponseItemMembersItem {
@@ -64,7 +55,7 @@ pub struct GetResponseItemMembersItem {
     #[serde(default, deserialize_with = "crate::lenient::opt_string")]
     pub storage: ::std::option::Option<::std::string::String>,
     #[serde(default)]
-    pub r#type: ::std::option::Option<GetResponseItemMembersItemType>,
+    pub r#type: ::std::option::Option<crate::enums::PoolsItemMembersItemType>,
     #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
     pub vmid: ::std::option::Option<i64>,
     /// Keys this schema does not list.
@@ -89,7 +80,7 @@ pub struct GetResponseItem {
 pub struct GetParams {
     /// Format: `pve-poolid`.
     pub poolid: ::std::option::Option<::std::string::String>,
-    pub r#type: ::std::option::Option<GetType>,
+    pub r#type: ::std::option::Option<crate::enums::PoolsType>,
 }
 impl GetParams {
     /// The required parameters; every optional one unset.
@@ -115,7 +106,7 @@ impl crate::params::Params for GetParams {
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.r#type {
-            form.choice("type", v.as_str(), GetType::VALUES)?;
+            form.choice("type", v.as_str(), crate::enums::PoolsType::VALUES)?;
         }
         ::std::result::Result::Ok(())
     }
@@ -304,15 +295,6 @@ pub async fn delete_poolid(
     let data = client.execute(&crate::catalog::ENDPOINTS[671], &[poolid], form).await?;
     crate::lenient::data_unit(data)
 }
-crate::pve_enum! {
-    pub enum GetPoolidType { #[doc = "`qemu`"] Qemu = "qemu", #[doc = "`lxc`"] Lxc =
-    "lxc", #[doc = "`storage`"] Storage = "storage", }
-}
-crate::pve_enum! {
-    pub enum GetPoolidResponseMembersItemType { #[doc = "`qemu`"] Qemu = "qemu", #[doc =
-    "`lxc`"] Lxc = "lxc", #[doc = "`openvz`"] Openvz = "openvz", #[doc = "`storage`"]
-    Storage = "storage", }
-}
 /// `GetPoolidResponseMembersItem` returned by PVE.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
 pub struct GetPoolidResponseMembersItem {
@@ -323,7 +305,7 @@ pub struct GetPoolidResponseMembersItem {
     #[serde(default, deserialize_with = "crate::lenient::opt_string")]
     pub storage: ::std::option::Option<::std::string::String>,
     #[serde(default)]
-    pub r#type: ::std::option::Option<GetPoolidResponseMembersItemType>,
+    pub r#type: ::std::option::Option<crate::enums::PoolsItemMembersItemType>,
     #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
     pub vmid: ::std::option::Option<i64>,
     /// Keys this schema does not list.
@@ -341,7 +323,7 @@ pub struct GetPoolidResponse {
 /// Parameters of `get_poolid`: `GET /pools/{poolid}`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetPoolidParams {
-    pub r#type: ::std::option::Option<GetPoolidType>,
+    pub r#type: ::std::option::Option<crate::enums::PoolsType>,
 }
 impl GetPoolidParams {
     /// The required parameters; every optional one unset.
@@ -358,7 +340,7 @@ impl crate::params::Params for GetPoolidParams {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.r#type {
-            form.choice("type", v.as_str(), GetPoolidType::VALUES)?;
+            form.choice("type", v.as_str(), crate::enums::PoolsType::VALUES)?;
         }
         ::std::result::Result::Ok(())
     }

@@ -7,6 +7,7 @@
 //!   which holds the nested modules of that section: parameter structs, enums, return types and one
 //!   async function per method.
 //! * `formats.rs`: the property-string structs, deduplicated across the API.
+//! * `enums.rs`: the enumerated strings, one enum per key and set of values across the API.
 //! * `catalog.rs`: the static endpoint catalog with the schema's metadata.
 //! * `endpoints.json`: the reviewable summary of the catalog.
 
@@ -24,7 +25,7 @@ use quote::{format_ident, quote};
 
 use crate::apidoc::{ApiSchema, MethodDef, SchemaType, describe_permissions};
 use naming::{FnName, camel, ident, unique};
-use types::{Canary, CanaryBody, Formats, Scope};
+use types::{Canary, CanaryBody, Enums, Formats, Scope};
 
 /// The generated files: relative path and contents.
 pub struct Output {
@@ -62,7 +63,8 @@ impl ModNode {
 /// Generates every output file for `schema`; `source` names the schema file in headers.
 pub fn generate(schema: &ApiSchema, source: &str) -> Result<Output, String> {
     let names = naming::plan(&schema.methods)?;
-    let mut formats = Formats::new();
+    let enums = std::rc::Rc::new(std::cell::RefCell::new(Enums::new(schema)));
+    let mut formats = Formats::new(enums.clone());
     let mut root = ModNode::default();
     let mut catalog = Vec::new();
     let mut summary = Vec::new();
@@ -73,7 +75,7 @@ pub fn generate(schema: &ApiSchema, source: &str) -> Result<Output, String> {
         if node.doc.is_none() {
             node.doc = Some(module_doc(&m.path, name.module.len()));
         }
-        let mut scope = Scope::new(false);
+        let mut scope = Scope::new(false, enums.clone());
         scope.used = std::mem::take(&mut node.used);
         let task = tasks::returns_task(m);
         let item = endpoint_fn(idx, m, name, task, &mut scope, &mut formats);
@@ -113,6 +115,11 @@ pub fn generate(schema: &ApiSchema, source: &str) -> Result<Output, String> {
     files.push((
         "formats.rs".to_string(),
         format_file(&header, quote!(#(#format_items)*))?,
+    ));
+    let enum_items = &enums.borrow().items;
+    files.push((
+        "enums.rs".to_string(),
+        format_file(&header, quote!(#(#enum_items)*))?,
     ));
     let count = Literal::usize_unsuffixed(catalog.len());
     files.push((
@@ -236,15 +243,8 @@ fn endpoint_fn(
     let empty = BTreeMap::new();
     let props = m.parameters.properties.as_ref().unwrap_or(&empty);
     let vars = m.path_params();
-    let fields = types::fields(
-        &m.path,
-        props,
-        &vars,
-        &fn_camel,
-        &fmt_stems(&m.path),
-        scope,
-        Some(formats),
-    );
+    let stems = fmt_stems(&m.path);
+    let fields = types::fields(&m.path, props, &vars, &stems, scope, Some(formats));
 
     // Path arguments, passed to the client as text; the client checks them against the catalog.
     let mut args = Vec::new();
@@ -287,7 +287,14 @@ fn endpoint_fn(
         }
     };
 
-    let ret = types::response_type(&m.path, &m.returns, &format!("{fn_camel}Response"), scope);
+    let ret = types::response_type(
+        &m.path,
+        &m.returns,
+        &format!("{fn_camel}Response"),
+        "",
+        &stems,
+        scope,
+    );
     let decode = match ret.to_string().as_str() {
         "()" => quote!(crate::lenient::data_unit(data)),
         "bool" => quote!(crate::lenient::data_bool(data)),

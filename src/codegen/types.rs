@@ -1,6 +1,8 @@
 //! Rust types from schema nodes: parameter structs, enums, property-string structs, return types.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
@@ -128,10 +130,12 @@ pub struct Scope {
     pub canaries: Vec<Canary>,
     /// How the module refers to `crate::formats` items.
     formats_prefix: TokenStream,
+    /// The enums of the whole API, shared by every module.
+    pub enums: Rc<RefCell<Enums>>,
 }
 
 impl Scope {
-    pub fn new(in_formats: bool) -> Self {
+    pub fn new(in_formats: bool, enums: Rc<RefCell<Enums>>) -> Self {
         Scope {
             used: BTreeSet::new(),
             items: Vec::new(),
@@ -141,7 +145,113 @@ impl Scope {
             } else {
                 quote!(crate::formats::)
             },
+            enums,
         }
+    }
+
+    /// The shared enum for `values` of the key `key`, as a path.
+    fn enum_type(
+        &self,
+        key: &str,
+        values: &[String],
+        contexts: &[String],
+        s: &Schema,
+    ) -> TokenStream {
+        let name = self.enums.borrow_mut().name_for(key, values, contexts, s);
+        let id = format_ident!("{}", name);
+        quote!(crate::enums::#id)
+    }
+}
+
+/// The enumerated strings of the whole API, one Rust enum per key and set of values: the
+/// `ostype` of a VM's creation and of its config are one type, `crate::enums::QemuOstype`.
+pub struct Enums {
+    /// (key, sorted values) → the enum's name.
+    by_schema: BTreeMap<(String, Vec<String>), String>,
+    /// How many distinct sets of values each key has across the API.
+    sets_per_key: BTreeMap<String, usize>,
+    used: BTreeSet<String>,
+    pub items: Vec<TokenStream>,
+}
+
+impl Enums {
+    /// Counts, for every key of `schema`, its distinct sets of values: a key with one set names
+    /// its enum plainly (`Ostype`), a key with several gets the context in the name.
+    pub fn new(schema: &crate::apidoc::ApiSchema) -> Self {
+        fn walk(v: &serde_json::Value, key: &str, sets: &mut BTreeSet<(String, Vec<String>)>) {
+            let Some(obj) = v.as_object() else { return };
+            if let Some(values) = obj.get("enum").and_then(|e| e.as_array()) {
+                let mut values: Vec<String> = values
+                    .iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                    .collect();
+                values.sort();
+                sets.insert((key.to_string(), values));
+            }
+            for field in ["properties", "format"] {
+                if let Some(props) = obj.get(field).and_then(|p| p.as_object()) {
+                    for (k, v) in props {
+                        walk(v, k.trim_end_matches("[n]"), sets);
+                    }
+                }
+            }
+            if let Some(items) = obj.get("items") {
+                walk(items, key, sets);
+            }
+        }
+        let mut sets = BTreeSet::new();
+        for m in &schema.methods {
+            walk(&m.parameters.raw, "", &mut sets);
+            walk(&m.returns.raw, "", &mut sets);
+        }
+        let mut sets_per_key = BTreeMap::new();
+        for (key, _) in sets {
+            *sets_per_key.entry(key).or_insert(0) += 1;
+        }
+        Enums {
+            by_schema: BTreeMap::new(),
+            sets_per_key,
+            used: BTreeSet::new(),
+            items: Vec::new(),
+        }
+    }
+
+    /// The name of the enum for `values` of `key`, generating it on first use. `contexts` are
+    /// qualified candidates (`QemuOstype`, `NodesQemuOstype`), best first.
+    fn name_for(
+        &mut self,
+        key: &str,
+        values: &[String],
+        contexts: &[String],
+        s: &Schema,
+    ) -> String {
+        let mut sorted = values.to_vec();
+        sorted.sort();
+        let schema_key = (key.to_string(), sorted);
+        if let Some(name) = self.by_schema.get(&schema_key) {
+            return name.clone();
+        }
+        // Names from the prelude would shadow it for anyone who glob-imports `enums`.
+        const PRELUDE: &[&str] = &["Default", "Option", "Result", "Some", "None", "Ok", "Err"];
+        let plain = (!key.is_empty() && self.sets_per_key.get(key).copied().unwrap_or(0) <= 1)
+            .then(|| camel(key))
+            .filter(|n| !PRELUDE.contains(&n.as_str()));
+        let name = plain
+            .iter()
+            .chain(contexts)
+            .find(|n| !self.used.contains(*n))
+            .cloned()
+            .or_else(|| contexts.last().cloned())
+            .unwrap_or_else(|| camel(key));
+        let name = unique(&mut self.used, name);
+        self.by_schema.insert(schema_key, name.clone());
+        let doc = if key.is_empty() {
+            docs::text(s.description.as_deref().unwrap_or_default())
+        } else {
+            format!("The values of `{key}`.")
+        };
+        self.items.push(enum_item(&name, values, &doc));
+        name
     }
 }
 
@@ -154,10 +264,10 @@ pub struct Formats {
 }
 
 impl Formats {
-    pub fn new() -> Self {
+    pub fn new(enums: Rc<RefCell<Enums>>) -> Self {
         Formats {
             by_schema: BTreeMap::new(),
-            scope: Scope::new(true),
+            scope: Scope::new(true, enums),
             cases: Vec::new(),
         }
     }
@@ -245,13 +355,14 @@ fn schema_doc(s: &Schema) -> String {
     out
 }
 
-/// The [`Kind`] of a parameter or property-string key, generating enums and property-string
-/// structs on the way. `hint` is the type-name stem for generated types.
+/// The [`Kind`] of the parameter or property-string key `key`, generating enums and
+/// property-string structs on the way. `hints` are candidate names for generated types, best
+/// first.
 pub fn kind_of(
     s: &Schema,
     secret: bool,
-    hint: &str,
-    hints_fmt: &[String],
+    key: &str,
+    hints: &[String],
     scope: &mut Scope,
     formats: Option<&mut Formats>,
 ) -> Kind {
@@ -267,7 +378,7 @@ pub fn kind_of(
         },
         Some(SchemaType::Array) => {
             let inner = match &s.items {
-                Some(items) => kind_of(items, secret, hint, hints_fmt, scope, formats),
+                Some(items) => kind_of(items, secret, key, hints, scope, formats),
                 None => Kind::Str {
                     min: None,
                     max: None,
@@ -277,13 +388,10 @@ pub fn kind_of(
         }
         _ => {
             if let Some(values) = &s.enum_values {
-                let name = unique(&mut scope.used, hint.to_string());
-                scope.items.push(enum_item(&name, values, &schema_doc(s)));
-                let id = format_ident!("{}", name);
-                return Kind::Enum(quote!(#id));
+                return Kind::Enum(scope.enum_type(key, values, hints, s));
             }
             if let (Some(Format::PropertyString(keys)), Some(formats)) = (&s.format, formats) {
-                let name = formats.struct_for(keys, &s.raw, s.typetext.as_deref(), hints_fmt);
+                let name = formats.struct_for(keys, &s.raw, s.typetext.as_deref(), hints);
                 let id = format_ident!("{}", name);
                 let prefix = &scope.formats_prefix;
                 return Kind::Prop(quote!(#prefix #id));
@@ -373,8 +481,7 @@ pub fn fields(
     path: &str,
     props: &BTreeMap<String, Schema>,
     skip: &[&str],
-    stem: &str,
-    fmt_stems: &[String],
+    stems: &[String],
     scope: &mut Scope,
     mut formats: Option<&mut Formats>,
 ) -> Vec<Field> {
@@ -387,16 +494,15 @@ pub fn fields(
         let indexed = raw.ends_with("[n]");
         let base = raw.trim_end_matches("[n]");
         let fname = unique(&mut names, snake(base));
-        let hint = format!("{stem}{}", camel(base));
-        let hints_fmt: Vec<String> = fmt_stems
+        let hints: Vec<String> = stems
             .iter()
             .map(|st| format!("{st}{}", camel(base)))
             .collect();
         let kind = kind_of(
             s,
             is_secret(path, raw, s),
-            &hint,
-            &hints_fmt,
+            base,
+            &hints,
             scope,
             formats.as_deref_mut(),
         );
@@ -480,7 +586,7 @@ fn property_string_struct(
         .filter(|(_, s)| s.alias.is_none() && s.key_alias.is_none())
         .map(|(k, s)| (k.clone(), s.clone()))
         .collect();
-    let flds = fields("", &real, &[], name, &[name.to_string()], scope, None);
+    let flds = fields("", &real, &[], &[name.to_string()], scope, None);
 
     let default_key = keys
         .iter()
@@ -717,8 +823,16 @@ fn round_trip_cases(
 }
 
 /// The Rust type for a returned value, generating structs and enums as needed.
-/// `name` is the type name to use if this node needs a struct.
-pub fn response_type(path: &str, s: &Schema, name: &str, scope: &mut Scope) -> TokenStream {
+/// `name` is the type name to use if this node needs a struct; `key` is the property the value
+/// sits under (empty at the top) and `stems` the path's context stems, for naming enums.
+pub fn response_type(
+    path: &str,
+    s: &Schema,
+    name: &str,
+    key: &str,
+    stems: &[String],
+    scope: &mut Scope,
+) -> TokenStream {
     match s.ty {
         Some(SchemaType::Null) => quote!(()),
         Some(SchemaType::Boolean) => quote!(bool),
@@ -726,16 +840,24 @@ pub fn response_type(path: &str, s: &Schema, name: &str, scope: &mut Scope) -> T
         Some(SchemaType::Number) => quote!(f64),
         Some(SchemaType::String) => match &s.enum_values {
             Some(values) => {
-                let n = unique(&mut scope.used, name.to_string());
-                scope.items.push(enum_item(&n, values, &schema_doc(s)));
-                let id = format_ident!("{}", n);
-                quote!(#id)
+                // `ResourcesType`, then `ResourcesItemType` (the place in the answer), then the
+                // answer's type name.
+                let place = name.split_once("Response").map_or(name, |(_, p)| p);
+                let mut hints: Vec<String> = stems
+                    .iter()
+                    .map(|st| format!("{st}{}", camel(key)))
+                    .collect();
+                hints.extend(stems.iter().map(|st| format!("{st}{place}")));
+                hints.push(name.to_string());
+                scope.enum_type(key, values, &hints, s)
             }
             None => quote!(::std::string::String),
         },
         Some(SchemaType::Array) => {
             let inner = match &s.items {
-                Some(items) => response_type(path, items, &format!("{name}Item"), scope),
+                Some(items) => {
+                    response_type(path, items, &format!("{name}Item"), key, stems, scope)
+                }
                 None => quote!(::serde_json::Value),
             };
             quote!(::std::vec::Vec<#inner>)
@@ -743,7 +865,7 @@ pub fn response_type(path: &str, s: &Schema, name: &str, scope: &mut Scope) -> T
         Some(SchemaType::Object) => match &s.properties {
             Some(props) if !props.is_empty() => {
                 let n = unique(&mut scope.used, name.to_string());
-                let item = response_struct(path, &n, s, props, scope);
+                let item = response_struct(path, &n, s, props, stems, scope);
                 scope.items.push(item);
                 let id = format_ident!("{}", n);
                 quote!(#id)
@@ -759,6 +881,7 @@ fn response_struct(
     name: &str,
     s: &Schema,
     props: &BTreeMap<String, Schema>,
+    stems: &[String],
     scope: &mut Scope,
 ) -> TokenStream {
     let id = format_ident!("{}", name);
@@ -779,7 +902,7 @@ fn response_struct(
         } else if secret {
             quote!(crate::Secret)
         } else {
-            response_type(path, p, &format!("{name}{}", camel(raw)), scope)
+            response_type(path, p, &format!("{name}{}", camel(raw)), raw, stems, scope)
         };
         let ts = t.to_string();
         let stringish = p.ty == Some(SchemaType::String) || p.ty.is_none() && secret;
