@@ -6,11 +6,11 @@
 pub fn cases() -> ::std::vec::Vec<super::Case> {
     ::std::vec![
         super::response:: < proxmox_mcp::api::access::GetResponseItem >
-        ("api::access::GetResponseItem", & [("subdir", "CANARY_0_END", false, false)]),
-        super::response:: < proxmox_mcp::api::access::acl::GetResponseItem >
+        ("api::access::GetResponseItem", & [("subdir", "CANARY_0_END", false, false)],
+        "{}"), super::response:: < proxmox_mcp::api::access::acl::GetResponseItem >
         ("api::access::acl::GetResponseItem", & [("path", "CANARY_0_END", false, false),
         ("roleid", "CANARY_1_END", false, false), ("type", "CANARY_2_END", false, false),
-        ("ugid", "CANARY_3_END", false, false)]),
+        ("ugid", "CANARY_3_END", false, false)], "{}"),
         super::params("api::access::acl::PutParams", & [("groups", "CANARY_1_END",
         false), ("path", "CANARY_2_END", false), ("roles", "CANARY_4_END", false),
         ("tokens", "CANARY_5_END", false), ("users", "CANARY_6_END", false)],
@@ -23,7 +23,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::access::domains::GetResponseItem >
         ("api::access::domains::GetResponseItem", & [("comment", "CANARY_0_END", false,
         false), ("realm", "CANARY_1_END", false, false), ("tfa", "CANARY_2_END", false,
-        false), ("type", "CANARY_3_END", false, false)]),
+        false), ("type", "CANARY_3_END", false, false)], "{}"),
         super::params("api::access::domains::PostParams", & [("acr-values",
         "CANARY_0_END", false), ("audiences", "CANARY_1_END", false), ("base_dn",
         "CANARY_3_END", false), ("bind_dn", "CANARY_4_END", false), ("capath",
@@ -146,22 +146,22 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         super::response:: < proxmox_mcp::api::access::groups::GetResponseItem >
         ("api::access::groups::GetResponseItem", & [("comment", "CANARY_0_END", false,
         false), ("groupid", "CANARY_1_END", false, false), ("users", "CANARY_2_END",
-        false, false)]), super::params("api::access::groups::PostParams", & [("comment",
-        "CANARY_0_END", false), ("groupid", "CANARY_1_END", false)],
+        false, false)], "{}"), super::params("api::access::groups::PostParams", &
+        [("comment", "CANARY_0_END", false), ("groupid", "CANARY_1_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::access::groups::PostParams { comment :
         ::std::option::Option::Some("CANARY_0_END".into()), groupid : "CANARY_1_END"
         .into() })), super::response:: <
         proxmox_mcp::api::access::groups::GetGroupidResponse >
         ("api::access::groups::GetGroupidResponse", & [("comment", "CANARY_0_END", false,
-        false), ("members", "CANARY_1_END", false, true)]),
+        false), ("members", "CANARY_1_END", false, true)], "{\"members\":[]}"),
         super::params("api::access::groups::PutGroupidParams", & [("comment",
         "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::access::groups::PutGroupidParams { comment :
         ::std::option::Option::Some("CANARY_0_END".into()) })), super::response:: <
         proxmox_mcp::api::access::openid::GetResponseItem >
         ("api::access::openid::GetResponseItem", & [("subdir", "CANARY_0_END", false,
-        false)]), super::params("api::access::openid::auth_url::PostParams", & [("realm",
-        "CANARY_0_END", false), ("redirect-url", "CANARY_1_END", false)],
+        false)], "{}"), super::params("api::access::openid::auth_url::PostParams", &
+        [("realm", "CANARY_0_END", false), ("redirect-url", "CANARY_1_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::access::openid::auth_url::PostParams {
         realm : "CANARY_0_END".into(), redirect_url : "CANARY_1_END".into() })),
         super::params("api::access::openid::login::PostParams", & [("code",
@@ -173,7 +173,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("api::access::openid::login::PostResponse", & [("CSRFPreventionToken",
         "CANARY_0_END", true, false), ("clustername", "CANARY_1_END", false, false),
         ("ticket", "CANARY_2_END", true, false), ("username", "CANARY_3_END", false,
-        false)]), super::params("api::access::password::PutParams", &
+        false)], "{\"cap\":{}}"), super::params("api::access::password::PutParams", &
         [("confirmation-password", "CANARY_0_END", true), ("password", "CANARY_1_END",
         true), ("userid", "CANARY_2_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::access::password::PutParams { confirmation_password :
@@ -186,14 +186,14 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::Some("CANARY_1_END".into()) })), super::response:: <
         proxmox_mcp::api::access::roles::GetResponseItem >
         ("api::access::roles::GetResponseItem", & [("privs", "CANARY_0_END", false,
-        false), ("roleid", "CANARY_1_END", false, false)]),
+        false), ("roleid", "CANARY_1_END", false, false)], "{}"),
         super::params("api::access::roles::PostParams", & [("privs", "CANARY_0_END",
         false), ("roleid", "CANARY_1_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::access::roles::PostParams { privs :
         ::std::option::Option::Some("CANARY_0_END".into()), roleid : "CANARY_1_END"
         .into() })), super::response:: <
         proxmox_mcp::api::access::roles::GetRoleidResponse >
-        ("api::access::roles::GetRoleidResponse", & []),
+        ("api::access::roles::GetRoleidResponse", & [], "{}"),
         super::params("api::access::roles::PutRoleidParams", & [("privs", "CANARY_1_END",
         false)], ::std::format!("{:?}", proxmox_mcp::api::access::roles::PutRoleidParams
         { append : ::std::option::Option::None, privs :
@@ -201,17 +201,18 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::access::tfa::GetResponseItemEntriesItem >
         ("api::access::tfa::GetResponseItemEntriesItem", & [("description",
         "CANARY_0_END", false, false), ("id", "CANARY_1_END", false, false), ("type",
-        "CANARY_2_END", false, false)]), super::response:: <
+        "CANARY_2_END", false, false)], "{\"created\":100}"), super::response:: <
         proxmox_mcp::api::access::tfa::GetResponseItem >
         ("api::access::tfa::GetResponseItem", & [("userid", "CANARY_0_END", false,
-        false)]), super::response:: <
+        false)], "{\"entries\":[]}"), super::response:: <
         proxmox_mcp::api::access::tfa::GetUseridResponseItem >
         ("api::access::tfa::GetUseridResponseItem", & [("description", "CANARY_0_END",
         false, false), ("id", "CANARY_1_END", false, false), ("type", "CANARY_2_END",
-        false, false)]), super::params("api::access::tfa::PostUseridParams", &
-        [("challenge", "CANARY_0_END", false), ("description", "CANARY_1_END", false),
-        ("password", "CANARY_2_END", true), ("totp", "CANARY_3_END", true), ("type",
-        "CANARY_4_END", false), ("value", "CANARY_5_END", true)], ::std::format!("{:?}",
+        false, false)], "{\"created\":100}"),
+        super::params("api::access::tfa::PostUseridParams", & [("challenge",
+        "CANARY_0_END", false), ("description", "CANARY_1_END", false), ("password",
+        "CANARY_2_END", true), ("totp", "CANARY_3_END", true), ("type", "CANARY_4_END",
+        false), ("value", "CANARY_5_END", true)], ::std::format!("{:?}",
         proxmox_mcp::api::access::tfa::PostUseridParams { challenge :
         ::std::option::Option::Some("CANARY_0_END".into()), description :
         ::std::option::Option::Some("CANARY_1_END".into()), password :
@@ -221,15 +222,16 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         })), super::response:: < proxmox_mcp::api::access::tfa::PostUseridResponse >
         ("api::access::tfa::PostUseridResponse", & [("challenge", "CANARY_0_END", false,
         false), ("id", "CANARY_1_END", false, false), ("recovery", "CANARY_2_END", false,
-        true)]), super::params("api::access::tfa::DeleteUseridIdParams", & [("password",
-        "CANARY_0_END", true)], ::std::format!("{:?}",
+        true)], "{}"), super::params("api::access::tfa::DeleteUseridIdParams", &
+        [("password", "CANARY_0_END", true)], ::std::format!("{:?}",
         proxmox_mcp::api::access::tfa::DeleteUseridIdParams { password :
         ::std::option::Option::Some("CANARY_0_END".into()) })), super::response:: <
         proxmox_mcp::api::access::tfa::GetUseridIdResponse >
         ("api::access::tfa::GetUseridIdResponse", & [("description", "CANARY_0_END",
         false, false), ("id", "CANARY_1_END", false, false), ("type", "CANARY_2_END",
-        false, false)]), super::params("api::access::tfa::PutUseridIdParams", &
-        [("description", "CANARY_0_END", false), ("password", "CANARY_2_END", true)],
+        false, false)], "{\"created\":100}"),
+        super::params("api::access::tfa::PutUseridIdParams", & [("description",
+        "CANARY_0_END", false), ("password", "CANARY_2_END", true)],
         ::std::format!("{:?}", proxmox_mcp::api::access::tfa::PutUseridIdParams {
         description : ::std::option::Option::Some("CANARY_0_END".into()), enable :
         ::std::option::Option::None, password :
@@ -248,19 +250,19 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         .into() })), super::response:: < proxmox_mcp::api::access::ticket::PostResponse >
         ("api::access::ticket::PostResponse", & [("CSRFPreventionToken", "CANARY_0_END",
         true, false), ("clustername", "CANARY_1_END", false, false), ("ticket",
-        "CANARY_2_END", true, false), ("username", "CANARY_3_END", false, false)]),
+        "CANARY_2_END", true, false), ("username", "CANARY_3_END", false, false)], "{}"),
         super::params("api::access::users::GetParams", & [], ::std::format!("{:?}",
         proxmox_mcp::api::access::users::GetParams { enabled :
         ::std::option::Option::None, full : ::std::option::Option::None })),
         super::response:: < proxmox_mcp::api::access::users::GetResponseItemTokensItem >
         ("api::access::users::GetResponseItemTokensItem", & [("comment", "CANARY_0_END",
-        false, false), ("tokenid", "CANARY_1_END", false, false)]), super::response:: <
-        proxmox_mcp::api::access::users::GetResponseItem >
+        false, false), ("tokenid", "CANARY_1_END", false, false)], "{}"),
+        super::response:: < proxmox_mcp::api::access::users::GetResponseItem >
         ("api::access::users::GetResponseItem", & [("comment", "CANARY_0_END", false,
         false), ("email", "CANARY_1_END", false, false), ("firstname", "CANARY_2_END",
         false, false), ("groups", "CANARY_3_END", false, false), ("keys", "CANARY_4_END",
         false, false), ("lastname", "CANARY_5_END", false, false), ("realm-type",
-        "CANARY_6_END", false, false), ("userid", "CANARY_7_END", false, false)]),
+        "CANARY_6_END", false, false), ("userid", "CANARY_7_END", false, false)], "{}"),
         super::params("api::access::users::PostParams", & [("comment", "CANARY_0_END",
         false), ("email", "CANARY_1_END", false), ("firstname", "CANARY_4_END", false),
         ("groups", "CANARY_5_END", false), ("keys", "CANARY_6_END", false), ("lastname",
@@ -280,7 +282,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("api::access::users::GetUseridResponse", & [("comment", "CANARY_0_END", false,
         false), ("email", "CANARY_1_END", false, false), ("firstname", "CANARY_2_END",
         false, false), ("groups", "CANARY_3_END", false, true), ("keys", "CANARY_4_END",
-        false, false), ("lastname", "CANARY_5_END", false, false)]),
+        false, false), ("lastname", "CANARY_5_END", false, false)], "{}"),
         super::params("api::access::users::PutUseridParams", & [("comment",
         "CANARY_1_END", false), ("email", "CANARY_2_END", false), ("firstname",
         "CANARY_5_END", false), ("groups", "CANARY_6_END", false), ("keys",
@@ -299,26 +301,27 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::None })), super::response:: <
         proxmox_mcp::api::access::users::tfa::GetResponse >
         ("api::access::users::tfa::GetResponse", & [("realm", "CANARY_0_END", false,
-        false), ("user", "CANARY_1_END", false, false)]), super::response:: <
+        false), ("user", "CANARY_1_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::access::users::token::GetResponseItem >
         ("api::access::users::token::GetResponseItem", & [("comment", "CANARY_0_END",
-        false, false), ("tokenid", "CANARY_1_END", false, false)]), super::response:: <
-        proxmox_mcp::api::access::users::token::GetTokenidResponse >
+        false, false), ("tokenid", "CANARY_1_END", false, false)], "{}"),
+        super::response:: < proxmox_mcp::api::access::users::token::GetTokenidResponse >
         ("api::access::users::token::GetTokenidResponse", & [("comment", "CANARY_0_END",
-        false, false)]), super::params("api::access::users::token::PostTokenidParams", &
-        [("comment", "CANARY_0_END", false)], ::std::format!("{:?}",
+        false, false)], "{}"),
+        super::params("api::access::users::token::PostTokenidParams", & [("comment",
+        "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::access::users::token::PostTokenidParams { comment :
         ::std::option::Option::Some("CANARY_0_END".into()), expire :
         ::std::option::Option::None, privsep : ::std::option::Option::None })),
         super::response:: <
         proxmox_mcp::api::access::users::token::PostTokenidResponseInfo >
         ("api::access::users::token::PostTokenidResponseInfo", & [("comment",
-        "CANARY_0_END", false, false)]), super::response:: <
+        "CANARY_0_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::access::users::token::PostTokenidResponse >
         ("api::access::users::token::PostTokenidResponse", & [("full-tokenid",
-        "CANARY_0_END", false, false), ("value", "CANARY_1_END", true, false)]),
-        super::params("api::access::users::token::PutTokenidParams", & [("comment",
-        "CANARY_0_END", false), ("delete", "CANARY_1_END", false)],
+        "CANARY_0_END", false, false), ("value", "CANARY_1_END", true, false)],
+        "{\"info\":{}}"), super::params("api::access::users::token::PutTokenidParams", &
+        [("comment", "CANARY_0_END", false), ("delete", "CANARY_1_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::access::users::token::PutTokenidParams {
         comment : ::std::option::Option::Some("CANARY_0_END".into()), delete :
         ::std::option::Option::Some("CANARY_1_END".into()), expire :
@@ -327,7 +330,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::access::users::token::PutTokenidResponse >
         ("api::access::users::token::PutTokenidResponse", & [("comment", "CANARY_0_END",
         false, false), ("full-tokenid", "CANARY_1_END", false, false), ("value",
-        "CANARY_2_END", true, false)]),
+        "CANARY_2_END", true, false)], "{}"),
         super::params("api::access::vncticket::PostParams", & [("authid", "CANARY_0_END",
         false), ("path", "CANARY_1_END", false), ("privs", "CANARY_3_END", false),
         ("vncticket", "CANARY_4_END", true)], ::std::format!("{:?}",
@@ -348,7 +351,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::cluster::acme::account::GetNameResponse >
         ("api::cluster::acme::account::GetNameResponse", & [("directory", "CANARY_0_END",
         false, false), ("location", "CANARY_1_END", false, false), ("tos",
-        "CANARY_2_END", false, false)]),
+        "CANARY_2_END", false, false)], "{}"),
         super::params("api::cluster::acme::account::PutNameParams", & [("contact",
         "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::acme::account::PutNameParams { contact :
@@ -356,10 +359,10 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::cluster::acme::challenge_schema::GetResponseItem >
         ("api::cluster::acme::challenge_schema::GetResponseItem", & [("id",
         "CANARY_0_END", false, false), ("name", "CANARY_1_END", false, false), ("type",
-        "CANARY_2_END", false, false)]), super::response:: <
+        "CANARY_2_END", false, false)], "{\"schema\":{}}"), super::response:: <
         proxmox_mcp::api::cluster::acme::directories::GetResponseItem >
         ("api::cluster::acme::directories::GetResponseItem", & [("name", "CANARY_0_END",
-        false, false), ("url", "CANARY_1_END", false, false)]),
+        false, false), ("url", "CANARY_1_END", false, false)], "{}"),
         super::params("api::cluster::acme::meta::GetParams", & [("directory",
         "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::acme::meta::GetParams { directory :
@@ -367,7 +370,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::cluster::acme::meta::GetResponse >
         ("api::cluster::acme::meta::GetResponse", & [("caaIdentities", "CANARY_0_END",
         false, true), ("termsOfService", "CANARY_1_END", false, false), ("website",
-        "CANARY_2_END", false, false)]),
+        "CANARY_2_END", false, false)], "{}"),
         super::params("api::cluster::acme::plugins::GetParams", & [("type",
         "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::acme::plugins::GetParams { r#type :
@@ -376,7 +379,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("api::cluster::acme::plugins::GetResponseItem", & [("api", "CANARY_0_END",
         false, false), ("data", "CANARY_1_END", false, false), ("digest", "CANARY_2_END",
         false, false), ("nodes", "CANARY_3_END", false, false), ("plugin",
-        "CANARY_4_END", false, false), ("type", "CANARY_5_END", false, false)]),
+        "CANARY_4_END", false, false), ("type", "CANARY_5_END", false, false)], "{}"),
         super::params("api::cluster::acme::plugins::PostParams", & [("api",
         "CANARY_0_END", false), ("data", "CANARY_1_END", false), ("id", "CANARY_3_END",
         false), ("nodes", "CANARY_4_END", false), ("type", "CANARY_5_END", false)],
@@ -390,7 +393,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("api::cluster::acme::plugins::GetIdResponse", & [("api", "CANARY_0_END", false,
         false), ("data", "CANARY_1_END", false, false), ("digest", "CANARY_2_END", false,
         false), ("nodes", "CANARY_3_END", false, false), ("plugin", "CANARY_4_END",
-        false, false), ("type", "CANARY_5_END", false, false)]),
+        false, false), ("type", "CANARY_5_END", false, false)], "{}"),
         super::params("api::cluster::acme::plugins::PutIdParams", & [("api",
         "CANARY_0_END", false), ("data", "CANARY_1_END", false), ("delete",
         "CANARY_2_END", false), ("digest", "CANARY_3_END", false), ("nodes",
@@ -408,12 +411,13 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::Some("CANARY_0_END".into()) })), super::response:: <
         proxmox_mcp::api::cluster::backup::GetResponseItemFleecing >
         ("api::cluster::backup::GetResponseItemFleecing", & [("storage", "CANARY_0_END",
-        false, false)]), super::response:: <
+        false, false)], "{}"), super::response:: <
         proxmox_mcp::api::cluster::backup::GetResponseItemPerformance >
-        ("api::cluster::backup::GetResponseItemPerformance", & []), super::response:: <
+        ("api::cluster::backup::GetResponseItemPerformance", & [], "{}"),
+        super::response:: <
         proxmox_mcp::api::cluster::backup::GetResponseItemPruneBackups >
-        ("api::cluster::backup::GetResponseItemPruneBackups", & []), super::response:: <
-        proxmox_mcp::api::cluster::backup::GetResponseItem >
+        ("api::cluster::backup::GetResponseItemPruneBackups", & [], "{}"),
+        super::response:: < proxmox_mcp::api::cluster::backup::GetResponseItem >
         ("api::cluster::backup::GetResponseItem", & [("comment", "CANARY_0_END", false,
         false), ("compress", "CANARY_1_END", false, false), ("dumpdir", "CANARY_2_END",
         false, false), ("exclude", "CANARY_3_END", false, false), ("exclude-path",
@@ -426,8 +430,8 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         "CANARY_13_END", false, false), ("schedule", "CANARY_14_END", false, false),
         ("script", "CANARY_15_END", false, false), ("storage", "CANARY_16_END", false,
         false), ("tmpdir", "CANARY_17_END", false, false), ("vmid", "CANARY_18_END",
-        false, false)]), super::params("api::cluster::backup::PostParams", & [("comment",
-        "CANARY_2_END", false), ("compress", "CANARY_3_END", false), ("dow",
+        false, false)], "{}"), super::params("api::cluster::backup::PostParams", &
+        [("comment", "CANARY_2_END", false), ("compress", "CANARY_3_END", false), ("dow",
         "CANARY_4_END", false), ("dumpdir", "CANARY_5_END", false), ("exclude",
         "CANARY_7_END", false), ("exclude-path", "CANARY_8_END", false), ("fleecing",
         "CANARY_9_END", false), ("id", "CANARY_10_END", false), ("mailnotification",
@@ -476,12 +480,12 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::None })), super::response:: <
         proxmox_mcp::api::cluster::backup::GetIdResponseFleecing >
         ("api::cluster::backup::GetIdResponseFleecing", & [("storage", "CANARY_0_END",
-        false, false)]), super::response:: <
+        false, false)], "{}"), super::response:: <
         proxmox_mcp::api::cluster::backup::GetIdResponsePerformance >
-        ("api::cluster::backup::GetIdResponsePerformance", & []), super::response:: <
-        proxmox_mcp::api::cluster::backup::GetIdResponsePruneBackups >
-        ("api::cluster::backup::GetIdResponsePruneBackups", & []), super::response:: <
-        proxmox_mcp::api::cluster::backup::GetIdResponse >
+        ("api::cluster::backup::GetIdResponsePerformance", & [], "{}"), super::response::
+        < proxmox_mcp::api::cluster::backup::GetIdResponsePruneBackups >
+        ("api::cluster::backup::GetIdResponsePruneBackups", & [], "{}"),
+        super::response:: < proxmox_mcp::api::cluster::backup::GetIdResponse >
         ("api::cluster::backup::GetIdResponse", & [("comment", "CANARY_0_END", false,
         false), ("compress", "CANARY_1_END", false, false), ("dumpdir", "CANARY_2_END",
         false, false), ("exclude", "CANARY_3_END", false, false), ("exclude-path",
@@ -494,7 +498,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         "CANARY_13_END", false, false), ("schedule", "CANARY_14_END", false, false),
         ("script", "CANARY_15_END", false, false), ("storage", "CANARY_16_END", false,
         false), ("tmpdir", "CANARY_17_END", false, false), ("vmid", "CANARY_18_END",
-        false, false)]), super::params("api::cluster::backup::PutIdParams", &
+        false, false)], "{}"), super::params("api::cluster::backup::PutIdParams", &
         [("comment", "CANARY_2_END", false), ("compress", "CANARY_3_END", false),
         ("delete", "CANARY_4_END", false), ("dow", "CANARY_5_END", false), ("dumpdir",
         "CANARY_6_END", false), ("exclude", "CANARY_8_END", false), ("exclude-path",
@@ -545,19 +549,22 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::cluster::backup::included_volumes::GetResponseChildrenItemChildrenItem
         > ("api::cluster::backup::included_volumes::GetResponseChildrenItemChildrenItem",
         & [("id", "CANARY_0_END", false, false), ("name", "CANARY_1_END", false, false),
-        ("reason", "CANARY_2_END", false, false)]), super::response:: <
+        ("reason", "CANARY_2_END", false, false)], "{\"included\":false}"),
+        super::response:: <
         proxmox_mcp::api::cluster::backup::included_volumes::GetResponseChildrenItem >
         ("api::cluster::backup::included_volumes::GetResponseChildrenItem", & [("name",
-        "CANARY_0_END", false, false), ("type", "CANARY_1_END", false, false)]),
-        super::response:: <
+        "CANARY_0_END", false, false), ("type", "CANARY_1_END", false, false)],
+        "{\"id\":100}"), super::response:: <
         proxmox_mcp::api::cluster::backup::included_volumes::GetResponse >
-        ("api::cluster::backup::included_volumes::GetResponse", & []), super::response::
-        < proxmox_mcp::api::cluster::backup_info::GetResponseItem >
+        ("api::cluster::backup::included_volumes::GetResponse", & [],
+        "{\"children\":[]}"), super::response:: <
+        proxmox_mcp::api::cluster::backup_info::GetResponseItem >
         ("api::cluster::backup_info::GetResponseItem", & [("subdir", "CANARY_0_END",
-        false, false)]), super::response:: <
+        false, false)], "{}"), super::response:: <
         proxmox_mcp::api::cluster::backup_info::not_backed_up::GetResponseItem >
         ("api::cluster::backup_info::not_backed_up::GetResponseItem", & [("name",
-        "CANARY_0_END", false, false), ("type", "CANARY_1_END", false, false)]),
+        "CANARY_0_END", false, false), ("type", "CANARY_1_END", false, false)],
+        "{\"vmid\":100}"),
         super::params("api::cluster::bulk_action::guest::migrate::PostParams", &
         [("target", "CANARY_3_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::bulk_action::guest::migrate::PostParams { max_workers
@@ -583,7 +590,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::None, vms : ::std::option::Option::None })),
         super::response:: < proxmox_mcp::api::cluster::ceph::flags::GetResponseItem >
         ("api::cluster::ceph::flags::GetResponseItem", & [("description", "CANARY_0_END",
-        false, false), ("name", "CANARY_1_END", false, false)]),
+        false, false), ("name", "CANARY_1_END", false, false)], "{\"value\":false}"),
         super::params("api::cluster::ceph::flags::PutParams", & [],
         ::std::format!("{:?}", proxmox_mcp::api::cluster::ceph::flags::PutParams {
         nobackfill : ::std::option::Option::None, nodeep_scrub :
@@ -598,8 +605,9 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::cluster::ceph::health_mute::GetResponseItem >
         ("api::cluster::ceph::health_mute::GetResponseItem", & [("code", "CANARY_0_END",
         false, false), ("summary", "CANARY_1_END", false, false), ("ttl", "CANARY_2_END",
-        false, false)]), super::params("api::cluster::ceph::health_mute::PutCodeParams",
-        & [("ttl", "CANARY_1_END", false)], ::std::format!("{:?}",
+        false, false)], "{\"sticky\":false}"),
+        super::params("api::cluster::ceph::health_mute::PutCodeParams", & [("ttl",
+        "CANARY_1_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::ceph::health_mute::PutCodeParams { sticky :
         ::std::option::Option::None, ttl : ::std::option::Option::Some("CANARY_1_END"
         .into()), value : false })),
@@ -615,9 +623,11 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("device_paths", "CANARY_5_END", false, false), ("devices", "CANARY_6_END",
         false, false), ("front_addr", "CANARY_7_END", false, false), ("hostname",
         "CANARY_8_END", false, false), ("osd_data", "CANARY_9_END", false, false),
-        ("osd_objectstore", "CANARY_10_END", false, false)]), super::response:: <
+        ("osd_objectstore", "CANARY_10_END", false, false)],
+        "{\"id\":100,\"mem_swap_kb\":100,\"mem_total_kb\":100}"), super::response:: <
         proxmox_mcp::api::cluster::ceph::metadata::GetResponse >
-        ("api::cluster::ceph::metadata::GetResponse", & []),
+        ("api::cluster::ceph::metadata::GetResponse", & [],
+        "{\"mds\":{},\"mgr\":{},\"mon\":{},\"node\":{},\"osd\":[]}"),
         super::params("api::cluster::ceph::restart_bulk::PostParams", & [("service-type",
         "CANARY_3_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::ceph::restart_bulk::PostParams { dry_run :
@@ -637,11 +647,11 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::cluster::config::join::GetResponseNodelistItem >
         ("api::cluster::config::join::GetResponseNodelistItem", & [("name",
         "CANARY_0_END", false, false), ("pve_addr", "CANARY_1_END", false, false),
-        ("pve_fp", "CANARY_2_END", false, false), ("ring0_addr", "CANARY_3_END", false,
-        false)]), super::response:: <
-        proxmox_mcp::api::cluster::config::join::GetResponse >
+        ("pve_fp", "CANARY_2_END", false, false)], "{\"quorum_votes\":100}"),
+        super::response:: < proxmox_mcp::api::cluster::config::join::GetResponse >
         ("api::cluster::config::join::GetResponse", & [("config_digest", "CANARY_0_END",
-        false, false), ("preferred_node", "CANARY_1_END", false, false)]),
+        false, false), ("preferred_node", "CANARY_1_END", false, false)],
+        "{\"nodelist\":[],\"totem\":{}}"),
         super::params("api::cluster::config::join::PostParams", & [("fingerprint",
         "CANARY_0_END", false), ("hostname", "CANARY_2_END", false), ("password",
         "CANARY_5_END", true)], ::std::format!("{:?}",
@@ -652,8 +662,9 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::None })), super::response:: <
         proxmox_mcp::api::cluster::config::nodes::GetResponseItem >
         ("api::cluster::config::nodes::GetResponseItem", & [("node", "CANARY_0_END",
-        false, false)]), super::params("api::cluster::config::nodes::PostNodeParams", &
-        [("new_node_ip", "CANARY_3_END", false)], ::std::format!("{:?}",
+        false, false)], "{}"),
+        super::params("api::cluster::config::nodes::PostNodeParams", & [("new_node_ip",
+        "CANARY_3_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::config::nodes::PostNodeParams { apiversion :
         ::std::option::Option::None, force : ::std::option::Option::None, link :
         ::std::default::Default::default(), new_node_ip :
@@ -662,13 +673,13 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         super::response:: < proxmox_mcp::api::cluster::config::nodes::PostNodeResponse >
         ("api::cluster::config::nodes::PostNodeResponse", & [("corosync_authkey",
         "CANARY_0_END", true, false), ("corosync_conf", "CANARY_1_END", false, false),
-        ("warnings", "CANARY_2_END", false, true)]), super::response:: <
-        proxmox_mcp::api::cluster::firewall::aliases::GetResponseItem >
-        ("api::cluster::firewall::aliases::GetResponseItem", & [("cidr", "CANARY_0_END",
-        false, false), ("comment", "CANARY_1_END", false, false), ("digest",
-        "CANARY_2_END", false, false), ("name", "CANARY_3_END", false, false)]),
-        super::params("api::cluster::firewall::aliases::PostParams", & [("cidr",
-        "CANARY_0_END", false), ("comment", "CANARY_1_END", false), ("name",
+        ("warnings", "CANARY_2_END", false, true)], "{\"warnings\":[]}"),
+        super::response:: < proxmox_mcp::api::cluster::firewall::aliases::GetResponseItem
+        > ("api::cluster::firewall::aliases::GetResponseItem", & [("cidr",
+        "CANARY_0_END", false, false), ("comment", "CANARY_1_END", false, false),
+        ("digest", "CANARY_2_END", false, false), ("name", "CANARY_3_END", false,
+        false)], "{}"), super::params("api::cluster::firewall::aliases::PostParams", &
+        [("cidr", "CANARY_0_END", false), ("comment", "CANARY_1_END", false), ("name",
         "CANARY_2_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::firewall::aliases::PostParams { cidr : "CANARY_0_END"
         .into(), comment : ::std::option::Option::Some("CANARY_1_END".into()), name :
@@ -688,7 +699,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::cluster::firewall::groups::GetResponseItem >
         ("api::cluster::firewall::groups::GetResponseItem", & [("comment",
         "CANARY_0_END", false, false), ("digest", "CANARY_1_END", false, false),
-        ("group", "CANARY_2_END", false, false)]),
+        ("group", "CANARY_2_END", false, false)], "{}"),
         super::params("api::cluster::firewall::groups::PostParams", & [("comment",
         "CANARY_0_END", false), ("digest", "CANARY_1_END", false), ("group",
         "CANARY_2_END", false), ("rename", "CANARY_3_END", false)],
@@ -705,7 +716,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("log", "CANARY_6_END", false, false), ("macro", "CANARY_7_END", false,
         false), ("proto", "CANARY_8_END", false, false), ("source", "CANARY_9_END",
         false, false), ("sport", "CANARY_10_END", false, false), ("type",
-        "CANARY_11_END", false, false)]),
+        "CANARY_11_END", false, false)], "{\"pos\":100}"),
         super::params("api::cluster::firewall::groups::PostGroupParams", & [("action",
         "CANARY_0_END", false), ("comment", "CANARY_1_END", false), ("dest",
         "CANARY_2_END", false), ("digest", "CANARY_3_END", false), ("dport",
@@ -740,7 +751,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("log", "CANARY_6_END", false, false), ("macro", "CANARY_7_END", false,
         false), ("proto", "CANARY_8_END", false, false), ("source", "CANARY_9_END",
         false, false), ("sport", "CANARY_10_END", false, false), ("type",
-        "CANARY_11_END", false, false)]),
+        "CANARY_11_END", false, false)], "{\"pos\":100}"),
         super::params("api::cluster::firewall::groups::PutGroupPosParams", & [("action",
         "CANARY_0_END", false), ("comment", "CANARY_1_END", false), ("delete",
         "CANARY_2_END", false), ("dest", "CANARY_3_END", false), ("digest",
@@ -768,9 +779,9 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         super::response:: < proxmox_mcp::api::cluster::firewall::ipset::GetResponseItem >
         ("api::cluster::firewall::ipset::GetResponseItem", & [("comment", "CANARY_0_END",
         false, false), ("digest", "CANARY_1_END", false, false), ("name", "CANARY_2_END",
-        false, false)]), super::params("api::cluster::firewall::ipset::PostParams", &
-        [("comment", "CANARY_0_END", false), ("digest", "CANARY_1_END", false), ("name",
-        "CANARY_2_END", false), ("rename", "CANARY_3_END", false)],
+        false, false)], "{}"), super::params("api::cluster::firewall::ipset::PostParams",
+        & [("comment", "CANARY_0_END", false), ("digest", "CANARY_1_END", false),
+        ("name", "CANARY_2_END", false), ("rename", "CANARY_3_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::cluster::firewall::ipset::PostParams {
         comment : ::std::option::Option::Some("CANARY_0_END".into()), digest :
         ::std::option::Option::Some("CANARY_1_END".into()), name : "CANARY_2_END".into(),
@@ -782,7 +793,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::cluster::firewall::ipset::GetNameResponseItem >
         ("api::cluster::firewall::ipset::GetNameResponseItem", & [("cidr",
         "CANARY_0_END", false, false), ("comment", "CANARY_1_END", false, false),
-        ("digest", "CANARY_2_END", false, false)]),
+        ("digest", "CANARY_2_END", false, false)], "{}"),
         super::params("api::cluster::firewall::ipset::PostNameParams", & [("cidr",
         "CANARY_0_END", false), ("comment", "CANARY_1_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::cluster::firewall::ipset::PostNameParams
@@ -802,15 +813,15 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::None })), super::response:: <
         proxmox_mcp::api::cluster::firewall::macros::GetResponseItem >
         ("api::cluster::firewall::macros::GetResponseItem", & [("descr", "CANARY_0_END",
-        false, false), ("macro", "CANARY_1_END", false, false)]), super::response:: <
-        proxmox_mcp::api::cluster::firewall::options::GetResponse >
-        ("api::cluster::firewall::options::GetResponse", & [("log_ratelimit",
-        "CANARY_0_END", false, false), ("policy_forward", "CANARY_1_END", false, false),
-        ("policy_in", "CANARY_2_END", false, false), ("policy_out", "CANARY_3_END",
-        false, false)]), super::params("api::cluster::firewall::options::PutParams", &
-        [("delete", "CANARY_0_END", false), ("digest", "CANARY_1_END", false),
-        ("policy_forward", "CANARY_5_END", false), ("policy_in", "CANARY_6_END", false),
-        ("policy_out", "CANARY_7_END", false)], ::std::format!("{:?}",
+        false, false), ("macro", "CANARY_1_END", false, false)], "{}"), super::response::
+        < proxmox_mcp::api::cluster::firewall::options::GetResponse >
+        ("api::cluster::firewall::options::GetResponse", & [("policy_forward",
+        "CANARY_0_END", false, false), ("policy_in", "CANARY_1_END", false, false),
+        ("policy_out", "CANARY_2_END", false, false)], "{}"),
+        super::params("api::cluster::firewall::options::PutParams", & [("delete",
+        "CANARY_0_END", false), ("digest", "CANARY_1_END", false), ("policy_forward",
+        "CANARY_5_END", false), ("policy_in", "CANARY_6_END", false), ("policy_out",
+        "CANARY_7_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::firewall::options::PutParams { delete :
         ::std::option::Option::Some("CANARY_0_END".into()), digest :
         ::std::option::Option::Some("CANARY_1_END".into()), ebtables :
@@ -827,7 +838,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("api::cluster::firewall::refs::GetResponseItem", & [("comment", "CANARY_0_END",
         false, false), ("name", "CANARY_1_END", false, false), ("ref", "CANARY_2_END",
         false, false), ("scope", "CANARY_3_END", false, false), ("type", "CANARY_4_END",
-        false, false)]), super::response:: <
+        false, false)], "{}"), super::response:: <
         proxmox_mcp::api::cluster::firewall::rules::GetResponseItem >
         ("api::cluster::firewall::rules::GetResponseItem", & [("action", "CANARY_0_END",
         false, false), ("comment", "CANARY_1_END", false, false), ("dest",
@@ -836,7 +847,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("log", "CANARY_6_END", false, false), ("macro", "CANARY_7_END", false,
         false), ("proto", "CANARY_8_END", false, false), ("source", "CANARY_9_END",
         false, false), ("sport", "CANARY_10_END", false, false), ("type",
-        "CANARY_11_END", false, false)]),
+        "CANARY_11_END", false, false)], "{\"pos\":100}"),
         super::params("api::cluster::firewall::rules::PostParams", & [("action",
         "CANARY_0_END", false), ("comment", "CANARY_1_END", false), ("dest",
         "CANARY_2_END", false), ("digest", "CANARY_3_END", false), ("dport",
@@ -871,7 +882,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("log", "CANARY_6_END", false, false), ("macro", "CANARY_7_END", false,
         false), ("proto", "CANARY_8_END", false, false), ("source", "CANARY_9_END",
         false, false), ("sport", "CANARY_10_END", false, false), ("type",
-        "CANARY_11_END", false, false)]),
+        "CANARY_11_END", false, false)], "{\"pos\":100}"),
         super::params("api::cluster::firewall::rules::PutPosParams", & [("action",
         "CANARY_0_END", false), ("comment", "CANARY_1_END", false), ("delete",
         "CANARY_2_END", false), ("dest", "CANARY_3_END", false), ("digest",
@@ -897,11 +908,11 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::Some("CANARY_14_END".into()), r#type :
         ::std::option::Option::Some("CANARY_15_END".parse().unwrap()) })),
         super::response:: < proxmox_mcp::api::cluster::ha::GetResponseItem >
-        ("api::cluster::ha::GetResponseItem", & [("id", "CANARY_0_END", false, false)]),
-        super::response:: < proxmox_mcp::api::cluster::ha::groups::GetResponseItem >
-        ("api::cluster::ha::groups::GetResponseItem", & [("group", "CANARY_0_END", false,
-        false)]), super::params("api::cluster::ha::groups::PostParams", & [("comment",
-        "CANARY_0_END", false), ("group", "CANARY_1_END", false), ("nodes",
+        ("api::cluster::ha::GetResponseItem", & [("id", "CANARY_0_END", false, false)],
+        "{}"), super::response:: < proxmox_mcp::api::cluster::ha::groups::GetResponseItem
+        > ("api::cluster::ha::groups::GetResponseItem", & [("group", "CANARY_0_END",
+        false, false)], "{}"), super::params("api::cluster::ha::groups::PostParams", &
+        [("comment", "CANARY_0_END", false), ("group", "CANARY_1_END", false), ("nodes",
         "CANARY_2_END", false), ("type", "CANARY_5_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::ha::groups::PostParams { comment :
         ::std::option::Option::Some("CANARY_0_END".into()), group : "CANARY_1_END"
@@ -923,7 +934,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::Some("CANARY_0_END".parse().unwrap()) })),
         super::response:: < proxmox_mcp::api::cluster::ha::resources::GetResponseItem >
         ("api::cluster::ha::resources::GetResponseItem", & [("sid", "CANARY_0_END",
-        false, false)]), super::params("api::cluster::ha::resources::PostParams", &
+        false, false)], "{}"), super::params("api::cluster::ha::resources::PostParams", &
         [("comment", "CANARY_1_END", false), ("group", "CANARY_3_END", false), ("sid",
         "CANARY_6_END", false), ("state", "CANARY_7_END", false), ("type",
         "CANARY_8_END", false)], ::std::format!("{:?}",
@@ -941,7 +952,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("api::cluster::ha::resources::GetSidResponse", & [("comment", "CANARY_0_END",
         false, false), ("digest", "CANARY_1_END", false, false), ("group",
         "CANARY_2_END", false, false), ("sid", "CANARY_3_END", false, false), ("state",
-        "CANARY_4_END", false, false), ("type", "CANARY_5_END", false, false)]),
+        "CANARY_4_END", false, false), ("type", "CANARY_5_END", false, false)], "{}"),
         super::params("api::cluster::ha::resources::PutSidParams", & [("comment",
         "CANARY_1_END", false), ("delete", "CANARY_2_END", false), ("digest",
         "CANARY_3_END", false), ("group", "CANARY_5_END", false), ("state",
@@ -960,23 +971,23 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         "CANARY_0_END".into() })), super::response:: <
         proxmox_mcp::api::cluster::ha::resources::migrate::PostResponseBlockingResourcesItem
         > ("api::cluster::ha::resources::migrate::PostResponseBlockingResourcesItem", &
-        [("cause", "CANARY_0_END", false, false), ("sid", "CANARY_1_END", false,
-        false)]), super::response:: <
+        [("cause", "CANARY_0_END", false, false), ("sid", "CANARY_1_END", false, false)],
+        "{}"), super::response:: <
         proxmox_mcp::api::cluster::ha::resources::migrate::PostResponse >
         ("api::cluster::ha::resources::migrate::PostResponse", & [("requested-node",
-        "CANARY_0_END", false, false), ("sid", "CANARY_1_END", false, false)]),
+        "CANARY_0_END", false, false), ("sid", "CANARY_1_END", false, false)], "{}"),
         super::params("api::cluster::ha::resources::relocate::PostParams", & [("node",
         "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::ha::resources::relocate::PostParams { node :
         "CANARY_0_END".into() })), super::response:: <
         proxmox_mcp::api::cluster::ha::resources::relocate::PostResponseBlockingResourcesItem
         > ("api::cluster::ha::resources::relocate::PostResponseBlockingResourcesItem", &
-        [("cause", "CANARY_0_END", false, false), ("sid", "CANARY_1_END", false,
-        false)]), super::response:: <
+        [("cause", "CANARY_0_END", false, false), ("sid", "CANARY_1_END", false, false)],
+        "{}"), super::response:: <
         proxmox_mcp::api::cluster::ha::resources::relocate::PostResponse >
         ("api::cluster::ha::resources::relocate::PostResponse", &
         [("comigrated-resources", "CANARY_0_END", false, true), ("requested-node",
-        "CANARY_1_END", false, false), ("sid", "CANARY_2_END", false, false)]),
+        "CANARY_1_END", false, false), ("sid", "CANARY_2_END", false, false)], "{}"),
         super::params("api::cluster::ha::rules::GetParams", & [("resource",
         "CANARY_0_END", false), ("type", "CANARY_1_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::ha::rules::GetParams { resource :
@@ -984,33 +995,34 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::Some("CANARY_1_END".parse().unwrap()) })),
         super::response:: < proxmox_mcp::api::cluster::ha::rules::GetResponseItem >
         ("api::cluster::ha::rules::GetResponseItem", & [("rule", "CANARY_0_END", false,
-        false)]), super::response:: <
+        false)], "{}"), super::response:: <
         proxmox_mcp::api::cluster::ha::rules::GetRuleResponse >
         ("api::cluster::ha::rules::GetRuleResponse", & [("rule", "CANARY_0_END", false,
-        false), ("type", "CANARY_1_END", false, false)]), super::response:: <
+        false), ("type", "CANARY_1_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::cluster::ha::status::current::GetResponseItem >
         ("api::cluster::ha::status::current::GetResponseItem", & [("armed-state",
         "CANARY_0_END", false, false), ("crm_state", "CANARY_1_END", false, false),
         ("id", "CANARY_2_END", false, false), ("node", "CANARY_3_END", false, false),
         ("request_state", "CANARY_4_END", false, false), ("resource_mode",
         "CANARY_5_END", false, false), ("sid", "CANARY_6_END", false, false), ("state",
-        "CANARY_7_END", false, false), ("status", "CANARY_8_END", false, false)]),
+        "CANARY_7_END", false, false), ("status", "CANARY_8_END", false, false)], "{}"),
         super::params("api::cluster::ha::status::disarm_ha::PostParams", &
         [("resource-mode", "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::ha::status::disarm_ha::PostParams { resource_mode :
         "CANARY_0_END".parse().unwrap() })), super::response:: <
         proxmox_mcp::api::cluster::jobs::GetResponseItem >
         ("api::cluster::jobs::GetResponseItem", & [("subdir", "CANARY_0_END", false,
-        false)]), super::response:: <
+        false)], "{}"), super::response:: <
         proxmox_mcp::api::cluster::jobs::realm_sync::GetResponseItem >
         ("api::cluster::jobs::realm_sync::GetResponseItem", & [("comment",
         "CANARY_0_END", false, false), ("id", "CANARY_1_END", false, false), ("realm",
         "CANARY_2_END", false, false), ("remove-vanished", "CANARY_3_END", false, false),
         ("schedule", "CANARY_4_END", false, false), ("scope", "CANARY_5_END", false,
-        false)]), super::params("api::cluster::jobs::realm_sync::PostIdParams", &
-        [("comment", "CANARY_0_END", false), ("realm", "CANARY_3_END", false),
-        ("remove-vanished", "CANARY_4_END", false), ("schedule", "CANARY_5_END", false),
-        ("scope", "CANARY_6_END", false)], ::std::format!("{:?}",
+        false)], "{\"enabled\":false}"),
+        super::params("api::cluster::jobs::realm_sync::PostIdParams", & [("comment",
+        "CANARY_0_END", false), ("realm", "CANARY_3_END", false), ("remove-vanished",
+        "CANARY_4_END", false), ("schedule", "CANARY_5_END", false), ("scope",
+        "CANARY_6_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::jobs::realm_sync::PostIdParams { comment :
         ::std::option::Option::Some("CANARY_0_END".into()), enable_new :
         ::std::option::Option::None, enabled : ::std::option::Option::None, realm :
@@ -1034,20 +1046,21 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::None })), super::response:: <
         proxmox_mcp::api::cluster::jobs::schedule_analyze::GetResponseItem >
         ("api::cluster::jobs::schedule_analyze::GetResponseItem", & [("utc",
-        "CANARY_0_END", false, false)]), super::params("api::cluster::log::GetParams", &
-        [], ::std::format!("{:?}", proxmox_mcp::api::cluster::log::GetParams { max :
-        ::std::option::Option::None })),
-        super::params("api::cluster::mapping::dir::GetParams", & [("check-node",
+        "CANARY_0_END", false, false)], "{\"timestamp\":100}"),
+        super::params("api::cluster::log::GetParams", & [], ::std::format!("{:?}",
+        proxmox_mcp::api::cluster::log::GetParams { max : ::std::option::Option::None
+        })), super::params("api::cluster::mapping::dir::GetParams", & [("check-node",
         "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::mapping::dir::GetParams { check_node :
         ::std::option::Option::Some("CANARY_0_END".into()) })), super::response:: <
         proxmox_mcp::api::cluster::mapping::dir::GetResponseItemChecksItem >
         ("api::cluster::mapping::dir::GetResponseItemChecksItem", & [("message",
-        "CANARY_0_END", false, false), ("severity", "CANARY_1_END", false, false)]),
-        super::response:: < proxmox_mcp::api::cluster::mapping::dir::GetResponseItem >
+        "CANARY_0_END", false, false), ("severity", "CANARY_1_END", false, false)],
+        "{}"), super::response:: <
+        proxmox_mcp::api::cluster::mapping::dir::GetResponseItem >
         ("api::cluster::mapping::dir::GetResponseItem", & [("description",
         "CANARY_0_END", false, false), ("id", "CANARY_1_END", false, false), ("map",
-        "CANARY_2_END", false, true)]),
+        "CANARY_2_END", false, true)], "{\"map\":[]}"),
         super::params("api::cluster::mapping::dir::PostParams", & [("description",
         "CANARY_0_END", false), ("id", "CANARY_1_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::mapping::dir::PostParams { description :
@@ -1067,11 +1080,12 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::Some("CANARY_0_END".into()) })), super::response:: <
         proxmox_mcp::api::cluster::mapping::pci::GetResponseItemChecksItem >
         ("api::cluster::mapping::pci::GetResponseItemChecksItem", & [("message",
-        "CANARY_0_END", false, false), ("severity", "CANARY_1_END", false, false)]),
-        super::response:: < proxmox_mcp::api::cluster::mapping::pci::GetResponseItem >
+        "CANARY_0_END", false, false), ("severity", "CANARY_1_END", false, false)],
+        "{}"), super::response:: <
+        proxmox_mcp::api::cluster::mapping::pci::GetResponseItem >
         ("api::cluster::mapping::pci::GetResponseItem", & [("description",
         "CANARY_0_END", false, false), ("id", "CANARY_1_END", false, false), ("map",
-        "CANARY_2_END", false, true)]),
+        "CANARY_2_END", false, true)], "{\"map\":[]}"),
         super::params("api::cluster::mapping::pci::PostParams", & [("description",
         "CANARY_0_END", false), ("id", "CANARY_1_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::mapping::pci::PostParams { description :
@@ -1093,11 +1107,12 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::Some("CANARY_0_END".into()) })), super::response:: <
         proxmox_mcp::api::cluster::mapping::usb::GetResponseItemErrorItem >
         ("api::cluster::mapping::usb::GetResponseItemErrorItem", & [("message",
-        "CANARY_0_END", false, false), ("severity", "CANARY_1_END", false, false)]),
-        super::response:: < proxmox_mcp::api::cluster::mapping::usb::GetResponseItem >
+        "CANARY_0_END", false, false), ("severity", "CANARY_1_END", false, false)],
+        "{}"), super::response:: <
+        proxmox_mcp::api::cluster::mapping::usb::GetResponseItem >
         ("api::cluster::mapping::usb::GetResponseItem", & [("description",
         "CANARY_0_END", false, false), ("id", "CANARY_1_END", false, false), ("map",
-        "CANARY_2_END", false, true)]),
+        "CANARY_2_END", false, true)], "{\"error\":[],\"map\":[]}"),
         super::params("api::cluster::mapping::usb::PostParams", & [("description",
         "CANARY_0_END", false), ("id", "CANARY_1_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::mapping::usb::PostParams { description :
@@ -1119,13 +1134,14 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::cluster::metrics::export::GetResponseDataItem >
         ("api::cluster::metrics::export::GetResponseDataItem", & [("id", "CANARY_0_END",
         false, false), ("metric", "CANARY_1_END", false, false), ("type", "CANARY_2_END",
-        false, false)]), super::response:: <
+        false, false)], "{\"timestamp\":100,\"value\":0.0}"), super::response:: <
         proxmox_mcp::api::cluster::metrics::export::GetResponse >
-        ("api::cluster::metrics::export::GetResponse", & []), super::response:: <
-        proxmox_mcp::api::cluster::metrics::server::GetResponseItem >
+        ("api::cluster::metrics::export::GetResponse", & [], "{\"data\":[]}"),
+        super::response:: < proxmox_mcp::api::cluster::metrics::server::GetResponseItem >
         ("api::cluster::metrics::server::GetResponseItem", & [("id", "CANARY_0_END",
         false, false), ("server", "CANARY_1_END", false, false), ("type", "CANARY_2_END",
-        false, false)]), super::params("api::cluster::metrics::server::PostIdParams", &
+        false, false)], "{\"disable\":false,\"port\":100}"),
+        super::params("api::cluster::metrics::server::PostIdParams", &
         [("api-path-prefix", "CANARY_0_END", false), ("bucket", "CANARY_1_END", false),
         ("influxdbproto", "CANARY_3_END", false), ("organization", "CANARY_6_END",
         false), ("otel-compression", "CANARY_7_END", false), ("otel-headers",
@@ -1191,7 +1207,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("api::cluster::notifications::endpoints::gotify::GetResponseItem", &
         [("comment", "CANARY_0_END", false, false), ("name", "CANARY_1_END", false,
         false), ("origin", "CANARY_2_END", false, false), ("server", "CANARY_3_END",
-        false, false)]),
+        false, false)], "{}"),
         super::params("api::cluster::notifications::endpoints::gotify::PostParams", &
         [("comment", "CANARY_0_END", false), ("name", "CANARY_2_END", false), ("server",
         "CANARY_3_END", false), ("token", "CANARY_4_END", true)], ::std::format!("{:?}",
@@ -1203,7 +1219,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("api::cluster::notifications::endpoints::gotify::GetNameResponse", &
         [("comment", "CANARY_0_END", false, false), ("digest", "CANARY_1_END", false,
         false), ("name", "CANARY_2_END", false, false), ("server", "CANARY_3_END", false,
-        false)]),
+        false)], "{}"),
         super::params("api::cluster::notifications::endpoints::gotify::PutNameParams", &
         [("comment", "CANARY_0_END", false), ("delete", "CANARY_1_END", false),
         ("digest", "CANARY_2_END", false), ("server", "CANARY_4_END", false), ("token",
@@ -1221,7 +1237,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("from-address", "CANARY_2_END", false, false), ("mailto",
         "CANARY_3_END", false, true), ("mailto-user", "CANARY_4_END", false, true),
         ("name", "CANARY_5_END", false, false), ("origin", "CANARY_6_END", false,
-        false)]),
+        false)], "{}"),
         super::params("api::cluster::notifications::endpoints::sendmail::PostParams", &
         [("author", "CANARY_0_END", false), ("comment", "CANARY_1_END", false),
         ("from-address", "CANARY_3_END", false), ("mailto", "CANARY_4_END", false),
@@ -1241,7 +1257,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("digest", "CANARY_2_END", false, false), ("from-address",
         "CANARY_3_END", false, false), ("mailto", "CANARY_4_END", false, true),
         ("mailto-user", "CANARY_5_END", false, true), ("name", "CANARY_6_END", false,
-        false)]),
+        false)], "{}"),
         super::params("api::cluster::notifications::endpoints::sendmail::PutNameParams",
         & [("author", "CANARY_0_END", false), ("comment", "CANARY_1_END", false),
         ("delete", "CANARY_2_END", false), ("digest", "CANARY_3_END", false),
@@ -1264,7 +1280,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         true), ("mailto-user", "CANARY_4_END", false, true), ("mode", "CANARY_5_END",
         false, false), ("name", "CANARY_6_END", false, false), ("origin", "CANARY_7_END",
         false, false), ("server", "CANARY_8_END", false, false), ("username",
-        "CANARY_9_END", false, false)]),
+        "CANARY_9_END", false, false)], "{}"),
         super::params("api::cluster::notifications::endpoints::smtp::PostParams", &
         [("author", "CANARY_0_END", false), ("comment", "CANARY_1_END", false),
         ("from-address", "CANARY_3_END", false), ("mailto", "CANARY_4_END", false),
@@ -1290,7 +1306,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("mailto", "CANARY_4_END", false, true), ("mailto-user", "CANARY_5_END",
         false, true), ("mode", "CANARY_6_END", false, false), ("name", "CANARY_7_END",
         false, false), ("server", "CANARY_8_END", false, false), ("username",
-        "CANARY_9_END", false, false)]),
+        "CANARY_9_END", false, false)], "{}"),
         super::params("api::cluster::notifications::endpoints::smtp::PutNameParams", &
         [("author", "CANARY_0_END", false), ("comment", "CANARY_1_END", false),
         ("delete", "CANARY_2_END", false), ("digest", "CANARY_3_END", false),
@@ -1318,7 +1334,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("header", "CANARY_2_END", false, true), ("method", "CANARY_3_END", false,
         false), ("name", "CANARY_4_END", false, false), ("origin", "CANARY_5_END", false,
         false), ("secret", "CANARY_6_END", true, true), ("url", "CANARY_7_END", false,
-        false)]),
+        false)], "{}"),
         super::params("api::cluster::notifications::endpoints::webhook::PostParams", &
         [("body", "CANARY_0_END", false), ("comment", "CANARY_1_END", false), ("header",
         "CANARY_3_END", false), ("method", "CANARY_4_END", false), ("name",
@@ -1338,7 +1354,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("digest", "CANARY_2_END", false, false), ("header", "CANARY_3_END", false,
         true), ("method", "CANARY_4_END", false, false), ("name", "CANARY_5_END", false,
         false), ("secret", "CANARY_6_END", true, true), ("url", "CANARY_7_END", false,
-        false)]),
+        false)], "{}"),
         super::params("api::cluster::notifications::endpoints::webhook::PutNameParams", &
         [("body", "CANARY_0_END", false), ("comment", "CANARY_1_END", false), ("delete",
         "CANARY_2_END", false), ("digest", "CANARY_3_END", false), ("header",
@@ -1357,17 +1373,17 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::cluster::notifications::matcher_field_values::GetResponseItem >
         ("api::cluster::notifications::matcher_field_values::GetResponseItem", &
         [("comment", "CANARY_0_END", false, false), ("field", "CANARY_1_END", false,
-        false), ("value", "CANARY_2_END", false, false)]), super::response:: <
+        false), ("value", "CANARY_2_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::cluster::notifications::matcher_fields::GetResponseItem >
         ("api::cluster::notifications::matcher_fields::GetResponseItem", & [("name",
-        "CANARY_0_END", false, false)]), super::response:: <
+        "CANARY_0_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::cluster::notifications::matchers::GetResponseItem >
         ("api::cluster::notifications::matchers::GetResponseItem", & [("comment",
         "CANARY_0_END", false, false), ("match-calendar", "CANARY_1_END", false, true),
         ("match-field", "CANARY_2_END", false, true), ("match-severity", "CANARY_3_END",
         false, true), ("mode", "CANARY_4_END", false, false), ("name", "CANARY_5_END",
         false, false), ("origin", "CANARY_6_END", false, false), ("target",
-        "CANARY_7_END", false, true)]),
+        "CANARY_7_END", false, true)], "{}"),
         super::params("api::cluster::notifications::matchers::PostParams", & [("comment",
         "CANARY_0_END", false), ("match-calendar", "CANARY_3_END", false),
         ("match-field", "CANARY_4_END", false), ("match-severity", "CANARY_5_END",
@@ -1389,7 +1405,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("match-calendar", "CANARY_2_END", false, true), ("match-field", "CANARY_3_END",
         false, true), ("match-severity", "CANARY_4_END", false, true), ("mode",
         "CANARY_5_END", false, false), ("name", "CANARY_6_END", false, false), ("target",
-        "CANARY_7_END", false, true)]),
+        "CANARY_7_END", false, true)], "{}"),
         super::params("api::cluster::notifications::matchers::PutNameParams", &
         [("comment", "CANARY_0_END", false), ("delete", "CANARY_1_END", false),
         ("digest", "CANARY_2_END", false), ("match-calendar", "CANARY_5_END", false),
@@ -1410,23 +1426,17 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::cluster::notifications::targets::GetResponseItem >
         ("api::cluster::notifications::targets::GetResponseItem", & [("comment",
         "CANARY_0_END", false, false), ("name", "CANARY_1_END", false, false), ("origin",
-        "CANARY_2_END", false, false), ("type", "CANARY_3_END", false, false)]),
+        "CANARY_2_END", false, false), ("type", "CANARY_3_END", false, false)], "{}"),
         super::response:: < proxmox_mcp::api::cluster::options::GetResponse >
         ("api::cluster::options::GetResponse", & [("allowed-tags", "CANARY_0_END", false,
-        true), ("bwlimit", "CANARY_1_END", false, false), ("consent-text",
-        "CANARY_2_END", false, false), ("console", "CANARY_3_END", false, false), ("crs",
-        "CANARY_4_END", false, false), ("description", "CANARY_5_END", false, false),
-        ("email_from", "CANARY_6_END", false, false), ("fencing", "CANARY_7_END", false,
-        false), ("ha", "CANARY_8_END", false, false), ("http_proxy", "CANARY_9_END",
-        false, false), ("keyboard", "CANARY_10_END", false, false), ("language",
-        "CANARY_11_END", false, false), ("location", "CANARY_12_END", false, false),
-        ("mac_prefix", "CANARY_13_END", false, false), ("migration", "CANARY_14_END",
-        false, false), ("next-id", "CANARY_15_END", false, false), ("notify",
-        "CANARY_16_END", false, false), ("registered-tags", "CANARY_17_END", false,
-        false), ("replication", "CANARY_18_END", false, false), ("tag-style",
-        "CANARY_19_END", false, false), ("u2f", "CANARY_20_END", false, false),
-        ("user-tag-access", "CANARY_21_END", false, false), ("webauthn", "CANARY_22_END",
-        false, false)]), super::params("api::cluster::options::PutParams", &
+        true), ("consent-text", "CANARY_1_END", false, false), ("console",
+        "CANARY_2_END", false, false), ("description", "CANARY_3_END", false, false),
+        ("email_from", "CANARY_4_END", false, false), ("fencing", "CANARY_5_END", false,
+        false), ("http_proxy", "CANARY_6_END", false, false), ("keyboard",
+        "CANARY_7_END", false, false), ("language", "CANARY_8_END", false, false),
+        ("location", "CANARY_9_END", false, false), ("mac_prefix", "CANARY_10_END",
+        false, false), ("registered-tags", "CANARY_11_END", false, false)],
+        "{\"allowed-tags\":[]}"), super::params("api::cluster::options::PutParams", &
         [("consent-text", "CANARY_1_END", false), ("console", "CANARY_2_END", false),
         ("delete", "CANARY_4_END", false), ("description", "CANARY_5_END", false),
         ("email_from", "CANARY_6_END", false), ("fencing", "CANARY_7_END", false),
@@ -1462,13 +1472,13 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         super::response:: < proxmox_mcp::api::cluster::qemu::cpu_flags::GetResponseItem >
         ("api::cluster::qemu::cpu_flags::GetResponseItem", & [("description",
         "CANARY_0_END", false, false), ("name", "CANARY_1_END", false, false),
-        ("supported-on", "CANARY_2_END", false, true)]), super::response:: <
+        ("supported-on", "CANARY_2_END", false, true)], "{}"), super::response:: <
         proxmox_mcp::api::cluster::qemu::custom_cpu_models::GetResponseItem >
         ("api::cluster::qemu::custom_cpu_models::GetResponseItem", & [("cputype",
         "CANARY_0_END", false, false), ("digest", "CANARY_1_END", false, false),
         ("flags", "CANARY_2_END", false, false), ("hv-vendor-id", "CANARY_3_END", false,
         false), ("phys-bits", "CANARY_4_END", false, false), ("reported-model",
-        "CANARY_5_END", false, false)]),
+        "CANARY_5_END", false, false)], "{}"),
         super::params("api::cluster::qemu::custom_cpu_models::PostParams", & [("cputype",
         "CANARY_0_END", false), ("flags", "CANARY_1_END", false), ("hv-vendor-id",
         "CANARY_4_END", false), ("phys-bits", "CANARY_6_END", false), ("reported-model",
@@ -1486,7 +1496,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         "CANARY_0_END", false, false), ("digest", "CANARY_1_END", false, false),
         ("flags", "CANARY_2_END", false, false), ("hv-vendor-id", "CANARY_3_END", false,
         false), ("phys-bits", "CANARY_4_END", false, false), ("reported-model",
-        "CANARY_5_END", false, false)]),
+        "CANARY_5_END", false, false)], "{}"),
         super::params("api::cluster::qemu::custom_cpu_models::PutCputypeParams", &
         [("delete", "CANARY_0_END", false), ("digest", "CANARY_1_END", false), ("flags",
         "CANARY_2_END", false), ("hv-vendor-id", "CANARY_5_END", false), ("phys-bits",
@@ -1506,7 +1516,8 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false, false), ("id", "CANARY_1_END", false, false), ("remove_job",
         "CANARY_2_END", false, false), ("schedule", "CANARY_3_END", false, false),
         ("source", "CANARY_4_END", false, false), ("target", "CANARY_5_END", false,
-        false), ("type", "CANARY_6_END", false, false)]),
+        false), ("type", "CANARY_6_END", false, false)],
+        "{\"guest\":100,\"jobnum\":100}"),
         super::params("api::cluster::replication::PostParams", & [("comment",
         "CANARY_0_END", false), ("id", "CANARY_2_END", false), ("remove_job",
         "CANARY_4_END", false), ("schedule", "CANARY_5_END", false), ("source",
@@ -1529,7 +1540,8 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false, false), ("remove_job", "CANARY_3_END", false, false), ("schedule",
         "CANARY_4_END", false, false), ("source", "CANARY_5_END", false, false),
         ("target", "CANARY_6_END", false, false), ("type", "CANARY_7_END", false,
-        false)]), super::params("api::cluster::replication::PutIdParams", & [("comment",
+        false)], "{\"guest\":100,\"jobnum\":100}"),
+        super::params("api::cluster::replication::PutIdParams", & [("comment",
         "CANARY_0_END", false), ("delete", "CANARY_1_END", false), ("digest",
         "CANARY_2_END", false), ("remove_job", "CANARY_5_END", false), ("schedule",
         "CANARY_6_END", false), ("source", "CANARY_7_END", false)],
@@ -1556,12 +1568,13 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         "CANARY_13_END", false, false), ("status", "CANARY_14_END", false, false),
         ("storage", "CANARY_15_END", false, false), ("tags", "CANARY_16_END", false,
         false), ("type", "CANARY_17_END", false, false), ("zone-type", "CANARY_18_END",
-        false, false)]), super::response:: <
+        false, false)], "{}"), super::response:: <
         proxmox_mcp::api::cluster::sdn::GetResponseItem >
-        ("api::cluster::sdn::GetResponseItem", & [("id", "CANARY_0_END", false, false)]),
-        super::params("api::cluster::sdn::PutParams", & [("lock-token", "CANARY_0_END",
-        false)], ::std::format!("{:?}", proxmox_mcp::api::cluster::sdn::PutParams {
-        lock_token : ::std::option::Option::Some("CANARY_0_END".into()), release_lock :
+        ("api::cluster::sdn::GetResponseItem", & [("id", "CANARY_0_END", false, false)],
+        "{}"), super::params("api::cluster::sdn::PutParams", & [("lock-token",
+        "CANARY_0_END", false)], ::std::format!("{:?}",
+        proxmox_mcp::api::cluster::sdn::PutParams { lock_token :
+        ::std::option::Option::Some("CANARY_0_END".into()), release_lock :
         ::std::option::Option::None })),
         super::params("api::cluster::sdn::controllers::GetParams", & [("type",
         "CANARY_2_END", false)], ::std::format!("{:?}",
@@ -1576,7 +1589,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false, false), ("loopback", "CANARY_4_END", false, false), ("node",
         "CANARY_5_END", false, false), ("nodes", "CANARY_6_END", false, false),
         ("peer-group-name", "CANARY_7_END", false, false), ("peers", "CANARY_8_END",
-        false, false)]), super::response:: <
+        false, false)], "{}"), super::response:: <
         proxmox_mcp::api::cluster::sdn::controllers::GetResponseItem >
         ("api::cluster::sdn::controllers::GetResponseItem", & [("bgp-mode",
         "CANARY_0_END", false, false), ("controller", "CANARY_1_END", false, false),
@@ -1586,7 +1599,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("node", "CANARY_7_END", false, false), ("nodes", "CANARY_8_END", false, false),
         ("peer-group-name", "CANARY_9_END", false, false), ("peers", "CANARY_10_END",
         false, false), ("state", "CANARY_11_END", false, false), ("type",
-        "CANARY_12_END", false, false)]),
+        "CANARY_12_END", false, false)], "{}"),
         super::params("api::cluster::sdn::controllers::PostParams", & [("bgp-mode",
         "CANARY_1_END", false), ("controller", "CANARY_3_END", false), ("fabric",
         "CANARY_6_END", false), ("isis-domain", "CANARY_7_END", false), ("isis-ifaces",
@@ -1630,7 +1643,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false, false), ("loopback", "CANARY_4_END", false, false), ("node",
         "CANARY_5_END", false, false), ("nodes", "CANARY_6_END", false, false),
         ("peer-group-name", "CANARY_7_END", false, false), ("peers", "CANARY_8_END",
-        false, false)]), super::response:: <
+        false, false)], "{}"), super::response:: <
         proxmox_mcp::api::cluster::sdn::controllers::GetControllerResponse >
         ("api::cluster::sdn::controllers::GetControllerResponse", & [("bgp-mode",
         "CANARY_0_END", false, false), ("controller", "CANARY_1_END", false, false),
@@ -1640,7 +1653,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("node", "CANARY_7_END", false, false), ("nodes", "CANARY_8_END", false, false),
         ("peer-group-name", "CANARY_9_END", false, false), ("peers", "CANARY_10_END",
         false, false), ("state", "CANARY_11_END", false, false), ("type",
-        "CANARY_12_END", false, false)]),
+        "CANARY_12_END", false, false)], "{}"),
         super::params("api::cluster::sdn::controllers::PutControllerParams", &
         [("bgp-mode", "CANARY_1_END", false), ("delete", "CANARY_3_END", false),
         ("digest", "CANARY_4_END", false), ("fabric", "CANARY_7_END", false),
@@ -1674,7 +1687,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         r#type : ::std::option::Option::Some("CANARY_0_END".parse().unwrap()) })),
         super::response:: < proxmox_mcp::api::cluster::sdn::dns::GetResponseItem >
         ("api::cluster::sdn::dns::GetResponseItem", & [("dns", "CANARY_0_END", false,
-        false), ("type", "CANARY_1_END", false, false)]),
+        false), ("type", "CANARY_1_END", false, false)], "{}"),
         super::params("api::cluster::sdn::dns::PostParams", & [("dns", "CANARY_0_END",
         false), ("fingerprint", "CANARY_1_END", false), ("key", "CANARY_2_END", true),
         ("lock-token", "CANARY_3_END", false), ("type", "CANARY_7_END", false), ("url",
@@ -1706,13 +1719,13 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::cluster::sdn::dry_run::GetParams { node : "CANARY_0_END".into()
         })), super::response:: < proxmox_mcp::api::cluster::sdn::dry_run::GetResponse >
         ("api::cluster::sdn::dry_run::GetResponse", & [("frr-diff", "CANARY_0_END",
-        false, false), ("interfaces-diff", "CANARY_1_END", false, false)]),
+        false, false), ("interfaces-diff", "CANARY_1_END", false, false)], "{}"),
         super::response:: < proxmox_mcp::api::cluster::sdn::fabrics::GetResponseItem >
         ("api::cluster::sdn::fabrics::GetResponseItem", & [("subdir", "CANARY_0_END",
-        false, false)]), super::params("api::cluster::sdn::fabrics::all::GetParams", &
-        [], ::std::format!("{:?}",
-        proxmox_mcp::api::cluster::sdn::fabrics::all::GetParams { pending :
-        ::std::option::Option::None, running : ::std::option::Option::None })),
+        false, false)], "{}"),
+        super::params("api::cluster::sdn::fabrics::all::GetParams", & [],
+        ::std::format!("{:?}", proxmox_mcp::api::cluster::sdn::fabrics::all::GetParams {
+        pending : ::std::option::Option::None, running : ::std::option::Option::None })),
         super::response:: <
         proxmox_mcp::api::cluster::sdn::fabrics::all::GetResponseFabricsItem >
         ("api::cluster::sdn::fabrics::all::GetResponseFabricsItem", & [("area",
@@ -1720,7 +1733,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         "CANARY_2_END", false, false), ("ip6_prefix", "CANARY_3_END", false, false),
         ("ip_prefix", "CANARY_4_END", false, false), ("lock-token", "CANARY_5_END",
         false, false), ("protocol", "CANARY_6_END", false, false), ("route_filter",
-        "CANARY_7_END", false, false)]), super::response:: <
+        "CANARY_7_END", false, false)], "{\"redistribute\":[]}"), super::response:: <
         proxmox_mcp::api::cluster::sdn::fabrics::all::GetResponseNodesItem >
         ("api::cluster::sdn::fabrics::all::GetResponseNodesItem", & [("allowed_ips",
         "CANARY_0_END", false, true), ("digest", "CANARY_1_END", false, false),
@@ -1729,9 +1742,10 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("lock-token", "CANARY_6_END", false, false), ("node_id", "CANARY_7_END",
         false, false), ("peers", "CANARY_8_END", false, true), ("protocol",
         "CANARY_9_END", false, false), ("public_key", "CANARY_10_END", false, false),
-        ("role", "CANARY_11_END", false, false)]), super::response:: <
-        proxmox_mcp::api::cluster::sdn::fabrics::all::GetResponse >
-        ("api::cluster::sdn::fabrics::all::GetResponse", & []),
+        ("role", "CANARY_11_END", false, false)], "{\"interfaces\":[]}"),
+        super::response:: < proxmox_mcp::api::cluster::sdn::fabrics::all::GetResponse >
+        ("api::cluster::sdn::fabrics::all::GetResponse", & [],
+        "{\"fabrics\":[],\"nodes\":[]}"),
         super::params("api::cluster::sdn::fabrics::fabric::GetParams", & [],
         ::std::format!("{:?}", proxmox_mcp::api::cluster::sdn::fabrics::fabric::GetParams
         { pending : ::std::option::Option::None, running : ::std::option::Option::None
@@ -1742,7 +1756,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         "CANARY_2_END", false, false), ("ip6_prefix", "CANARY_3_END", false, false),
         ("ip_prefix", "CANARY_4_END", false, false), ("lock-token", "CANARY_5_END",
         false, false), ("protocol", "CANARY_6_END", false, false), ("route_filter",
-        "CANARY_7_END", false, false)]),
+        "CANARY_7_END", false, false)], "{\"redistribute\":[]}"),
         super::params("api::cluster::sdn::fabrics::fabric::PostParams", & [("area",
         "CANARY_0_END", false), ("digest", "CANARY_2_END", false), ("id", "CANARY_4_END",
         false), ("ip6_prefix", "CANARY_5_END", false), ("ip_prefix", "CANARY_6_END",
@@ -1765,8 +1779,9 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false, false), ("ip6_prefix", "CANARY_3_END", false, false), ("ip_prefix",
         "CANARY_4_END", false, false), ("lock-token", "CANARY_5_END", false, false),
         ("protocol", "CANARY_6_END", false, false), ("route_filter", "CANARY_7_END",
-        false, false)]), super::params("api::cluster::sdn::fabrics::fabric::PutIdParams",
-        & [("area", "CANARY_0_END", false), ("delete", "CANARY_2_END", false), ("digest",
+        false, false)], "{\"redistribute\":[]}"),
+        super::params("api::cluster::sdn::fabrics::fabric::PutIdParams", & [("area",
+        "CANARY_0_END", false), ("delete", "CANARY_2_END", false), ("digest",
         "CANARY_3_END", false), ("ip6_prefix", "CANARY_5_END", false), ("ip_prefix",
         "CANARY_6_END", false), ("lock-token", "CANARY_7_END", false), ("protocol",
         "CANARY_9_END", false), ("redistribute", "CANARY_10_END", false),
@@ -1794,7 +1809,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("lock-token", "CANARY_6_END", false, false), ("node_id", "CANARY_7_END",
         false, false), ("peers", "CANARY_8_END", false, true), ("protocol",
         "CANARY_9_END", false, false), ("public_key", "CANARY_10_END", false, false),
-        ("role", "CANARY_11_END", false, false)]),
+        ("role", "CANARY_11_END", false, false)], "{\"interfaces\":[]}"),
         super::params("api::cluster::sdn::fabrics::node::GetFabricIdParams", & [],
         ::std::format!("{:?}",
         proxmox_mcp::api::cluster::sdn::fabrics::node::GetFabricIdParams { pending :
@@ -1808,7 +1823,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("lock-token", "CANARY_6_END", false, false), ("node_id", "CANARY_7_END",
         false, false), ("peers", "CANARY_8_END", false, true), ("protocol",
         "CANARY_9_END", false, false), ("public_key", "CANARY_10_END", false, false),
-        ("role", "CANARY_11_END", false, false)]),
+        ("role", "CANARY_11_END", false, false)], "{\"interfaces\":[]}"),
         super::params("api::cluster::sdn::fabrics::node::PostFabricIdParams", &
         [("allowed_ips", "CANARY_0_END", false), ("digest", "CANARY_1_END", false),
         ("endpoint", "CANARY_2_END", false), ("interfaces", "CANARY_3_END", false),
@@ -1836,7 +1851,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false, false), ("lock-token", "CANARY_6_END", false, false), ("node_id",
         "CANARY_7_END", false, false), ("peers", "CANARY_8_END", false, true),
         ("protocol", "CANARY_9_END", false, false), ("public_key", "CANARY_10_END",
-        false, false), ("role", "CANARY_11_END", false, false)]),
+        false, false), ("role", "CANARY_11_END", false, false)], "{\"interfaces\":[]}"),
         super::params("api::cluster::sdn::fabrics::node::PutFabricIdNodeIdParams", &
         [("allowed_ips", "CANARY_0_END", false), ("delete", "CANARY_1_END", false),
         ("digest", "CANARY_2_END", false), ("endpoint", "CANARY_3_END", false),
@@ -1861,7 +1876,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         { r#type : ::std::option::Option::Some("CANARY_0_END".parse().unwrap()) })),
         super::response:: < proxmox_mcp::api::cluster::sdn::ipams::GetResponseItem >
         ("api::cluster::sdn::ipams::GetResponseItem", & [("ipam", "CANARY_0_END", false,
-        false), ("type", "CANARY_1_END", false, false)]),
+        false), ("type", "CANARY_1_END", false, false)], "{}"),
         super::params("api::cluster::sdn::ipams::PostParams", & [("fingerprint",
         "CANARY_0_END", false), ("ipam", "CANARY_1_END", false), ("lock-token",
         "CANARY_2_END", false), ("token", "CANARY_4_END", true), ("type", "CANARY_5_END",
@@ -1950,7 +1965,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         running : ::std::option::Option::None })), super::response:: <
         proxmox_mcp::api::cluster::sdn::route_maps::GetResponseItem >
         ("api::cluster::sdn::route_maps::GetResponseItem", & [("id", "CANARY_0_END",
-        false, false)]),
+        false, false)], "{}"),
         super::params("api::cluster::sdn::route_maps::entries::GetParams", & [],
         ::std::format!("{:?}",
         proxmox_mcp::api::cluster::sdn::route_maps::entries::GetParams { pending :
@@ -1959,9 +1974,9 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::cluster::sdn::route_maps::entries::GetResponseItem >
         ("api::cluster::sdn::route_maps::entries::GetResponseItem", & [("action",
         "CANARY_0_END", false, false), ("call", "CANARY_1_END", false, false), ("digest",
-        "CANARY_2_END", false, false), ("exit-action", "CANARY_3_END", false, false),
-        ("match", "CANARY_4_END", false, true), ("route-map-id", "CANARY_5_END", false,
-        false), ("set", "CANARY_6_END", false, true)]),
+        "CANARY_2_END", false, false), ("match", "CANARY_3_END", false, true),
+        ("route-map-id", "CANARY_4_END", false, false), ("set", "CANARY_5_END", false,
+        true)], "{\"order\":100}"),
         super::params("api::cluster::sdn::route_maps::entries::PostParams", & [("action",
         "CANARY_0_END", false), ("call", "CANARY_1_END", false), ("digest",
         "CANARY_2_END", false), ("lock-token", "CANARY_4_END", false), ("route-map-id",
@@ -1982,9 +1997,9 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::cluster::sdn::route_maps::entries::GetRouteMapIdResponseItem >
         ("api::cluster::sdn::route_maps::entries::GetRouteMapIdResponseItem", &
         [("action", "CANARY_0_END", false, false), ("call", "CANARY_1_END", false,
-        false), ("digest", "CANARY_2_END", false, false), ("exit-action", "CANARY_3_END",
-        false, false), ("match", "CANARY_4_END", false, true), ("route-map-id",
-        "CANARY_5_END", false, false), ("set", "CANARY_6_END", false, true)]),
+        false), ("digest", "CANARY_2_END", false, false), ("match", "CANARY_3_END",
+        false, true), ("route-map-id", "CANARY_4_END", false, false), ("set",
+        "CANARY_5_END", false, true)], "{\"order\":100}"),
         super::params("api::cluster::sdn::route_maps::entries::entry::DeleteOrderParams",
         & [("lock-token", "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::sdn::route_maps::entries::entry::DeleteOrderParams {
@@ -1993,9 +2008,9 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::cluster::sdn::route_maps::entries::entry::GetOrderResponse >
         ("api::cluster::sdn::route_maps::entries::entry::GetOrderResponse", & [("action",
         "CANARY_0_END", false, false), ("call", "CANARY_1_END", false, false), ("digest",
-        "CANARY_2_END", false, false), ("exit-action", "CANARY_3_END", false, false),
-        ("match", "CANARY_4_END", false, true), ("route-map-id", "CANARY_5_END", false,
-        false), ("set", "CANARY_6_END", false, true)]),
+        "CANARY_2_END", false, false), ("match", "CANARY_3_END", false, true),
+        ("route-map-id", "CANARY_4_END", false, false), ("set", "CANARY_5_END", false,
+        true)], "{\"order\":100}"),
         super::params("api::cluster::sdn::route_maps::entries::entry::PutOrderParams", &
         [("action", "CANARY_0_END", false), ("call", "CANARY_1_END", false), ("digest",
         "CANARY_3_END", false), ("lock-token", "CANARY_5_END", false)],
@@ -2012,12 +2027,12 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::None, running : ::std::option::Option::None })),
         super::response:: < proxmox_mcp::api::cluster::sdn::vnets::GetResponseItemPending
         > ("api::cluster::sdn::vnets::GetResponseItemPending", & [("alias",
-        "CANARY_0_END", false, false), ("zone", "CANARY_1_END", false, false)]),
+        "CANARY_0_END", false, false), ("zone", "CANARY_1_END", false, false)], "{}"),
         super::response:: < proxmox_mcp::api::cluster::sdn::vnets::GetResponseItem >
         ("api::cluster::sdn::vnets::GetResponseItem", & [("alias", "CANARY_0_END", false,
         false), ("digest", "CANARY_1_END", false, false), ("state", "CANARY_2_END",
         false, false), ("type", "CANARY_3_END", false, false), ("vnet", "CANARY_4_END",
-        false, false), ("zone", "CANARY_5_END", false, false)]),
+        false, false), ("zone", "CANARY_5_END", false, false)], "{}"),
         super::params("api::cluster::sdn::vnets::PostParams", & [("alias",
         "CANARY_0_END", false), ("lock-token", "CANARY_2_END", false), ("type",
         "CANARY_4_END", false), ("vnet", "CANARY_6_END", false), ("zone", "CANARY_7_END",
@@ -2037,12 +2052,12 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         pending : ::std::option::Option::None, running : ::std::option::Option::None })),
         super::response:: < proxmox_mcp::api::cluster::sdn::vnets::GetVnetResponsePending
         > ("api::cluster::sdn::vnets::GetVnetResponsePending", & [("alias",
-        "CANARY_0_END", false, false), ("zone", "CANARY_1_END", false, false)]),
+        "CANARY_0_END", false, false), ("zone", "CANARY_1_END", false, false)], "{}"),
         super::response:: < proxmox_mcp::api::cluster::sdn::vnets::GetVnetResponse >
         ("api::cluster::sdn::vnets::GetVnetResponse", & [("alias", "CANARY_0_END", false,
         false), ("digest", "CANARY_1_END", false, false), ("state", "CANARY_2_END",
         false, false), ("type", "CANARY_3_END", false, false), ("vnet", "CANARY_4_END",
-        false, false), ("zone", "CANARY_5_END", false, false)]),
+        false, false), ("zone", "CANARY_5_END", false, false)], "{}"),
         super::params("api::cluster::sdn::vnets::PutVnetParams", & [("alias",
         "CANARY_0_END", false), ("delete", "CANARY_1_END", false), ("digest",
         "CANARY_2_END", false), ("lock-token", "CANARY_4_END", false), ("zone",
@@ -2058,7 +2073,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::cluster::sdn::vnets::firewall::options::GetResponse >
         ("api::cluster::sdn::vnets::firewall::options::GetResponse", &
         [("log_level_forward", "CANARY_0_END", false, false), ("policy_forward",
-        "CANARY_1_END", false, false)]),
+        "CANARY_1_END", false, false)], "{}"),
         super::params("api::cluster::sdn::vnets::firewall::options::PutParams", &
         [("delete", "CANARY_0_END", false), ("digest", "CANARY_1_END", false),
         ("log_level_forward", "CANARY_3_END", false), ("policy_forward", "CANARY_4_END",
@@ -2078,7 +2093,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("log", "CANARY_6_END", false, false), ("macro", "CANARY_7_END", false,
         false), ("proto", "CANARY_8_END", false, false), ("source", "CANARY_9_END",
         false, false), ("sport", "CANARY_10_END", false, false), ("type",
-        "CANARY_11_END", false, false)]),
+        "CANARY_11_END", false, false)], "{\"pos\":100}"),
         super::params("api::cluster::sdn::vnets::firewall::rules::PostParams", &
         [("action", "CANARY_0_END", false), ("comment", "CANARY_1_END", false), ("dest",
         "CANARY_2_END", false), ("digest", "CANARY_3_END", false), ("dport",
@@ -2113,7 +2128,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("log", "CANARY_6_END", false, false), ("macro", "CANARY_7_END", false,
         false), ("proto", "CANARY_8_END", false, false), ("source", "CANARY_9_END",
         false, false), ("sport", "CANARY_10_END", false, false), ("type",
-        "CANARY_11_END", false, false)]),
+        "CANARY_11_END", false, false)], "{\"pos\":100}"),
         super::params("api::cluster::sdn::vnets::firewall::rules::PutPosParams", &
         [("action", "CANARY_0_END", false), ("comment", "CANARY_1_END", false),
         ("delete", "CANARY_2_END", false), ("dest", "CANARY_3_END", false), ("digest",
@@ -2208,7 +2223,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         "CANARY_9_END", false, false), ("peers", "CANARY_10_END", false, false),
         ("reversedns", "CANARY_11_END", false, false), ("rt-import", "CANARY_12_END",
         false, false), ("secondary-controllers", "CANARY_13_END", false, true),
-        ("vlan-protocol", "CANARY_14_END", false, false)]), super::response:: <
+        ("vlan-protocol", "CANARY_14_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::cluster::sdn::zones::GetResponseItem >
         ("api::cluster::sdn::zones::GetResponseItem", & [("bridge", "CANARY_0_END",
         false, false), ("controller", "CANARY_1_END", false, false), ("dhcp",
@@ -2221,7 +2236,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("rt-import", "CANARY_13_END", false, false), ("secondary-controllers",
         "CANARY_14_END", false, true), ("state", "CANARY_15_END", false, false), ("type",
         "CANARY_16_END", false, false), ("vlan-protocol", "CANARY_17_END", false, false),
-        ("zone", "CANARY_18_END", false, false)]),
+        ("zone", "CANARY_18_END", false, false)], "{}"),
         super::params("api::cluster::sdn::zones::PostParams", & [("bridge",
         "CANARY_1_END", false), ("controller", "CANARY_3_END", false), ("dhcp",
         "CANARY_4_END", false), ("dns", "CANARY_6_END", false), ("dnszone",
@@ -2275,7 +2290,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         "CANARY_9_END", false, false), ("peers", "CANARY_10_END", false, false),
         ("reversedns", "CANARY_11_END", false, false), ("rt-import", "CANARY_12_END",
         false, false), ("secondary-controllers", "CANARY_13_END", false, true),
-        ("vlan-protocol", "CANARY_14_END", false, false)]), super::response:: <
+        ("vlan-protocol", "CANARY_14_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::cluster::sdn::zones::GetZoneResponse >
         ("api::cluster::sdn::zones::GetZoneResponse", & [("bridge", "CANARY_0_END",
         false, false), ("controller", "CANARY_1_END", false, false), ("dhcp",
@@ -2288,7 +2303,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("rt-import", "CANARY_13_END", false, false), ("secondary-controllers",
         "CANARY_14_END", false, true), ("state", "CANARY_15_END", false, false), ("type",
         "CANARY_16_END", false, false), ("vlan-protocol", "CANARY_17_END", false, false),
-        ("zone", "CANARY_18_END", false, false)]),
+        ("zone", "CANARY_18_END", false, false)], "{}"),
         super::params("api::cluster::sdn::zones::PutZoneParams", & [("bridge",
         "CANARY_1_END", false), ("controller", "CANARY_3_END", false), ("delete",
         "CANARY_4_END", false), ("dhcp", "CANARY_5_END", false), ("digest",
@@ -2329,55 +2344,59 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("api::cluster::status::GetResponseItem", & [("id", "CANARY_0_END", false,
         false), ("ip", "CANARY_1_END", false, false), ("level", "CANARY_2_END", false,
         false), ("name", "CANARY_3_END", false, false), ("type", "CANARY_4_END", false,
-        false)]), super::response:: < proxmox_mcp::api::cluster::tasks::GetResponseItem >
+        false)], "{}"), super::response:: <
+        proxmox_mcp::api::cluster::tasks::GetResponseItem >
         ("api::cluster::tasks::GetResponseItem", & [("upid", "CANARY_0_END", false,
-        false)]), super::response:: < proxmox_mcp::api::nodes::GetResponseItem >
+        false)], "{}"), super::response:: < proxmox_mcp::api::nodes::GetResponseItem >
         ("api::nodes::GetResponseItem", & [("level", "CANARY_0_END", false, false),
         ("node", "CANARY_1_END", false, false), ("ssl_fingerprint", "CANARY_2_END",
-        false, false), ("status", "CANARY_3_END", false, false)]),
+        false, false), ("status", "CANARY_3_END", false, false)], "{}"),
         super::params("api::nodes::aplinfo::PostParams", & [("storage", "CANARY_0_END",
         false), ("template", "CANARY_1_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::aplinfo::PostParams { storage : "CANARY_0_END".into(),
         template : "CANARY_1_END".into() })), super::response:: <
         proxmox_mcp::api::nodes::apt::GetResponseItem >
-        ("api::nodes::apt::GetResponseItem", & [("id", "CANARY_0_END", false, false)]),
-        super::params("api::nodes::apt::changelog::GetParams", & [("name",
+        ("api::nodes::apt::GetResponseItem", & [("id", "CANARY_0_END", false, false)],
+        "{}"), super::params("api::nodes::apt::changelog::GetParams", & [("name",
         "CANARY_0_END", false), ("version", "CANARY_1_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::apt::changelog::GetParams { name
         : "CANARY_0_END".into(), version : ::std::option::Option::Some("CANARY_1_END"
         .into()) })), super::response:: <
         proxmox_mcp::api::nodes::apt::repositories::GetResponseErrorsItem >
         ("api::nodes::apt::repositories::GetResponseErrorsItem", & [("error",
-        "CANARY_0_END", false, false), ("path", "CANARY_1_END", false, false)]),
+        "CANARY_0_END", false, false), ("path", "CANARY_1_END", false, false)], "{}"),
         super::response:: <
         proxmox_mcp::api::nodes::apt::repositories::GetResponseFilesItemRepositoriesItemOptionsItem
         >
         ("api::nodes::apt::repositories::GetResponseFilesItemRepositoriesItemOptionsItem",
         & [("Key", "CANARY_0_END", false, false), ("Values", "CANARY_1_END", false,
-        true)]), super::response:: <
+        true)], "{\"Values\":[]}"), super::response:: <
         proxmox_mcp::api::nodes::apt::repositories::GetResponseFilesItemRepositoriesItem
         > ("api::nodes::apt::repositories::GetResponseFilesItemRepositoriesItem", &
         [("Comment", "CANARY_0_END", false, false), ("Components", "CANARY_1_END", false,
         true), ("FileType", "CANARY_2_END", false, false), ("Suites", "CANARY_3_END",
-        false, true), ("URIs", "CANARY_4_END", false, true)]), super::response:: <
-        proxmox_mcp::api::nodes::apt::repositories::GetResponseFilesItem >
+        false, true), ("URIs", "CANARY_4_END", false, true)],
+        "{\"Enabled\":false,\"Suites\":[],\"Types\":[],\"URIs\":[]}"), super::response::
+        < proxmox_mcp::api::nodes::apt::repositories::GetResponseFilesItem >
         ("api::nodes::apt::repositories::GetResponseFilesItem", & [("file-type",
-        "CANARY_0_END", false, false), ("path", "CANARY_1_END", false, false)]),
-        super::response:: <
+        "CANARY_0_END", false, false), ("path", "CANARY_1_END", false, false)],
+        "{\"digest\":[],\"repositories\":[]}"), super::response:: <
         proxmox_mcp::api::nodes::apt::repositories::GetResponseInfosItem >
         ("api::nodes::apt::repositories::GetResponseInfosItem", & [("index",
         "CANARY_0_END", false, false), ("kind", "CANARY_1_END", false, false),
         ("message", "CANARY_2_END", false, false), ("path", "CANARY_3_END", false,
-        false), ("property", "CANARY_4_END", false, false)]), super::response:: <
+        false), ("property", "CANARY_4_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::apt::repositories::GetResponseStandardReposItem >
         ("api::nodes::apt::repositories::GetResponseStandardReposItem", & [("handle",
-        "CANARY_0_END", false, false), ("name", "CANARY_1_END", false, false)]),
+        "CANARY_0_END", false, false), ("name", "CANARY_1_END", false, false)], "{}"),
         super::response:: < proxmox_mcp::api::nodes::apt::repositories::GetResponse >
         ("api::nodes::apt::repositories::GetResponse", & [("digest", "CANARY_0_END",
-        false, false)]), super::params("api::nodes::apt::repositories::PostParams", &
-        [("digest", "CANARY_0_END", false), ("path", "CANARY_3_END", false)],
-        ::std::format!("{:?}", proxmox_mcp::api::nodes::apt::repositories::PostParams {
-        digest : ::std::option::Option::Some("CANARY_0_END".into()), enabled :
+        false, false)],
+        "{\"errors\":[],\"files\":[],\"infos\":[],\"standard-repos\":[]}"),
+        super::params("api::nodes::apt::repositories::PostParams", & [("digest",
+        "CANARY_0_END", false), ("path", "CANARY_3_END", false)], ::std::format!("{:?}",
+        proxmox_mcp::api::nodes::apt::repositories::PostParams { digest :
+        ::std::option::Option::Some("CANARY_0_END".into()), enabled :
         ::std::option::Option::None, index : 0, path : "CANARY_3_END".into() })),
         super::params("api::nodes::apt::repositories::PutParams", & [("digest",
         "CANARY_0_END", false), ("handle", "CANARY_1_END", false)],
@@ -2391,7 +2410,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("Origin", "CANARY_4_END", false, false), ("Package", "CANARY_5_END", false,
         false), ("Priority", "CANARY_6_END", false, false), ("Section", "CANARY_7_END",
         false, false), ("Title", "CANARY_8_END", false, false), ("Version",
-        "CANARY_9_END", false, false)]),
+        "CANARY_9_END", false, false)], "{}"),
         super::params("api::nodes::apt::update::PostParams", & [], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::apt::update::PostParams { notify :
         ::std::option::Option::None, quiet : ::std::option::Option::None })),
@@ -2404,7 +2423,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         "CANARY_7_END", false, false), ("Priority", "CANARY_8_END", false, false),
         ("RunningKernel", "CANARY_9_END", false, false), ("Section", "CANARY_10_END",
         false, false), ("Title", "CANARY_11_END", false, false), ("Version",
-        "CANARY_12_END", false, false)]),
+        "CANARY_12_END", false, false)], "{}"),
         super::params("api::nodes::capabilities::qemu::cpu::GetParams", & [("arch",
         "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::capabilities::qemu::cpu::GetParams { arch :
@@ -2412,7 +2431,8 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         super::response:: <
         proxmox_mcp::api::nodes::capabilities::qemu::cpu::GetResponseItem >
         ("api::nodes::capabilities::qemu::cpu::GetResponseItem", & [("name",
-        "CANARY_0_END", false, false), ("vendor", "CANARY_1_END", false, false)]),
+        "CANARY_0_END", false, false), ("vendor", "CANARY_1_END", false, false)],
+        "{\"custom\":false}"),
         super::params("api::nodes::capabilities::qemu::cpu_flags::GetParams", &
         [("accel", "CANARY_0_END", false), ("arch", "CANARY_1_END", false)],
         ::std::format!("{:?}",
@@ -2423,7 +2443,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::capabilities::qemu::cpu_flags::GetResponseItem >
         ("api::nodes::capabilities::qemu::cpu_flags::GetResponseItem", & [("description",
         "CANARY_0_END", false, false), ("name", "CANARY_1_END", false, false),
-        ("supported-on", "CANARY_2_END", false, true)]),
+        ("supported-on", "CANARY_2_END", false, true)], "{}"),
         super::params("api::nodes::capabilities::qemu::machines::GetParams", & [("arch",
         "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::capabilities::qemu::machines::GetParams { arch :
@@ -2432,15 +2452,16 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::capabilities::qemu::machines::GetResponseItem >
         ("api::nodes::capabilities::qemu::machines::GetResponseItem", & [("changes",
         "CANARY_0_END", false, false), ("id", "CANARY_1_END", false, false), ("type",
-        "CANARY_2_END", false, false), ("version", "CANARY_3_END", false, false)]),
+        "CANARY_2_END", false, false), ("version", "CANARY_3_END", false, false)], "{}"),
         super::response:: <
         proxmox_mcp::api::nodes::capabilities::qemu::migration::GetResponse >
-        ("api::nodes::capabilities::qemu::migration::GetResponse", & []),
-        super::response:: < proxmox_mcp::api::nodes::ceph::cfg::db::GetResponseItem >
+        ("api::nodes::capabilities::qemu::migration::GetResponse", & [],
+        "{\"has-dbus-vmstate\":false}"), super::response:: <
+        proxmox_mcp::api::nodes::ceph::cfg::db::GetResponseItem >
         ("api::nodes::ceph::cfg::db::GetResponseItem", & [("level", "CANARY_0_END",
         false, false), ("mask", "CANARY_1_END", false, false), ("name", "CANARY_2_END",
         false, false), ("section", "CANARY_3_END", false, false), ("value",
-        "CANARY_4_END", false, false)]),
+        "CANARY_4_END", false, false)], "{\"can_update_at_runtime\":false}"),
         super::params("api::nodes::ceph::cfg::value::GetParams", & [("config-keys",
         "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::ceph::cfg::value::GetParams { config_keys :
@@ -2453,11 +2474,11 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         .unwrap() })), super::response:: <
         proxmox_mcp::api::nodes::ceph::cmd_safety::GetResponse >
         ("api::nodes::ceph::cmd_safety::GetResponse", & [("status", "CANARY_0_END",
-        false, false)]), super::response:: <
+        false, false)], "{\"safe\":false}"), super::response:: <
         proxmox_mcp::api::nodes::ceph::fs::GetResponseItem >
         ("api::nodes::ceph::fs::GetResponseItem", & [("data_pool", "CANARY_0_END", false,
         false), ("data_pools", "CANARY_1_END", false, true), ("metadata_pool",
-        "CANARY_2_END", false, false), ("name", "CANARY_3_END", false, false)]),
+        "CANARY_2_END", false, false), ("name", "CANARY_3_END", false, false)], "{}"),
         super::params("api::nodes::ceph::fs::DeleteNameParams", & [],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::ceph::fs::DeleteNameParams {
         remove_pools : ::std::option::Option::None, remove_storages :
@@ -2478,12 +2499,13 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::None, start : ::std::option::Option::None })),
         super::response:: < proxmox_mcp::api::nodes::ceph::log::GetResponseItem >
         ("api::nodes::ceph::log::GetResponseItem", & [("t", "CANARY_0_END", false,
-        false)]), super::response:: < proxmox_mcp::api::nodes::ceph::mds::GetResponseItem
-        > ("api::nodes::ceph::mds::GetResponseItem", & [("addr", "CANARY_0_END", false,
+        false)], "{\"n\":100}"), super::response:: <
+        proxmox_mcp::api::nodes::ceph::mds::GetResponseItem >
+        ("api::nodes::ceph::mds::GetResponseItem", & [("addr", "CANARY_0_END", false,
         false), ("ceph_version", "CANARY_1_END", false, false), ("ceph_version_short",
         "CANARY_2_END", false, false), ("fs_name", "CANARY_3_END", false, false),
         ("host", "CANARY_4_END", false, false), ("name", "CANARY_5_END", false, false),
-        ("state", "CANARY_6_END", false, false)]),
+        ("state", "CANARY_6_END", false, false)], "{}"),
         super::params("api::nodes::ceph::mds::PostNameParams", & [],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::ceph::mds::PostNameParams {
         hotstandby : ::std::option::Option::None })), super::response:: <
@@ -2491,19 +2513,19 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("api::nodes::ceph::mgr::GetResponseItem", & [("addr", "CANARY_0_END", false,
         false), ("ceph_version", "CANARY_1_END", false, false), ("ceph_version_short",
         "CANARY_2_END", false, false), ("host", "CANARY_3_END", false, false), ("name",
-        "CANARY_4_END", false, false), ("state", "CANARY_5_END", false, false)]),
+        "CANARY_4_END", false, false), ("state", "CANARY_5_END", false, false)], "{}"),
         super::response:: < proxmox_mcp::api::nodes::ceph::mon::GetResponseItem >
         ("api::nodes::ceph::mon::GetResponseItem", & [("addr", "CANARY_0_END", false,
         false), ("ceph_version", "CANARY_1_END", false, false), ("ceph_version_short",
         "CANARY_2_END", false, false), ("host", "CANARY_3_END", false, false), ("name",
-        "CANARY_4_END", false, false), ("state", "CANARY_5_END", false, false)]),
+        "CANARY_4_END", false, false), ("state", "CANARY_5_END", false, false)], "{}"),
         super::params("api::nodes::ceph::mon::PostMonidParams", & [("mon-address",
         "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::ceph::mon::PostMonidParams { mon_address :
         ::std::option::Option::Some("CANARY_0_END".into()) })), super::response:: <
         proxmox_mcp::api::nodes::ceph::osd::GetResponse >
         ("api::nodes::ceph::osd::GetResponse", & [("flags", "CANARY_0_END", false,
-        false)]), super::params("api::nodes::ceph::osd::PostParams", &
+        false)], "{\"root\":{}}"), super::params("api::nodes::ceph::osd::PostParams", &
         [("crush-device-class", "CANARY_0_END", false), ("db_dev", "CANARY_1_END",
         false), ("dev", "CANARY_3_END", false), ("wal_dev", "CANARY_6_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::ceph::osd::PostParams {
@@ -2524,21 +2546,24 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("api::nodes::ceph::osd::lv_info::GetResponse", & [("creation_time",
         "CANARY_0_END", false, false), ("lv_name", "CANARY_1_END", false, false),
         ("lv_path", "CANARY_2_END", false, false), ("lv_uuid", "CANARY_3_END", false,
-        false), ("vg_name", "CANARY_4_END", false, false)]), super::response:: <
+        false), ("vg_name", "CANARY_4_END", false, false)], "{\"lv_size\":100}"),
+        super::response:: <
         proxmox_mcp::api::nodes::ceph::osd::metadata::GetResponseDevicesItem >
         ("api::nodes::ceph::osd::metadata::GetResponseDevicesItem", & [("dev_node",
         "CANARY_0_END", false, false), ("device", "CANARY_1_END", false, false),
         ("physical_device", "CANARY_2_END", false, false), ("type", "CANARY_3_END",
-        false, false)]), super::response:: <
+        false, false)], "{\"size\":100,\"support_discard\":false}"), super::response:: <
         proxmox_mcp::api::nodes::ceph::osd::metadata::GetResponseOsd >
         ("api::nodes::ceph::osd::metadata::GetResponseOsd", & [("back_addr",
         "CANARY_0_END", false, false), ("front_addr", "CANARY_1_END", false, false),
         ("hb_back_addr", "CANARY_2_END", false, false), ("hb_front_addr", "CANARY_3_END",
         false, false), ("hostname", "CANARY_4_END", false, false), ("osd_data",
         "CANARY_5_END", false, false), ("osd_objectstore", "CANARY_6_END", false, false),
-        ("version", "CANARY_7_END", false, false)]), super::response:: <
+        ("version", "CANARY_7_END", false, false)],
+        "{\"encrypted\":false,\"id\":100,\"mem_usage\":100}"), super::response:: <
         proxmox_mcp::api::nodes::ceph::osd::metadata::GetResponse >
-        ("api::nodes::ceph::osd::metadata::GetResponse", & []),
+        ("api::nodes::ceph::osd::metadata::GetResponse", & [],
+        "{\"devices\":[],\"osd\":{\"back_addr\":\"x\",\"encrypted\":false,\"front_addr\":\"x\",\"hb_back_addr\":\"x\",\"hb_front_addr\":\"x\",\"hostname\":\"x\",\"id\":100,\"mem_usage\":100,\"osd_data\":\"x\",\"osd_objectstore\":\"x\",\"version\":\"x\"}}"),
         super::params("api::nodes::ceph::osd::scrub::PostParams", & [],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::ceph::osd::scrub::PostParams {
         deep : ::std::option::Option::None })), super::response:: <
@@ -2546,9 +2571,11 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("api::nodes::ceph::pool::GetResponseItem", & [("crush_rule_name",
         "CANARY_0_END", false, false), ("pg_autoscale_mode", "CANARY_1_END", false,
         false), ("pool_name", "CANARY_2_END", false, false), ("type", "CANARY_3_END",
-        false, false)]), super::params("api::nodes::ceph::pool::PostParams", &
-        [("application", "CANARY_1_END", false), ("crush_rule", "CANARY_2_END", false),
-        ("name", "CANARY_5_END", false), ("pg_autoscale_mode", "CANARY_6_END", false),
+        false, false)],
+        "{\"crush_rule\":100,\"min_size\":100,\"pg_num\":100,\"pool\":100,\"size\":100}"),
+        super::params("api::nodes::ceph::pool::PostParams", & [("application",
+        "CANARY_1_END", false), ("crush_rule", "CANARY_2_END", false), ("name",
+        "CANARY_5_END", false), ("pg_autoscale_mode", "CANARY_6_END", false),
         ("target_size", "CANARY_10_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::ceph::pool::PostParams { add_storages :
         ::std::option::Option::None, application :
@@ -2586,10 +2613,12 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         "CANARY_0_END", false, false), ("application_list", "CANARY_1_END", false, true),
         ("crush_rule", "CANARY_2_END", false, false), ("name", "CANARY_3_END", false,
         false), ("pg_autoscale_mode", "CANARY_4_END", false, false), ("target_size",
-        "CANARY_5_END", false, false)]), super::response:: <
-        proxmox_mcp::api::nodes::ceph::releases::GetResponseItem >
+        "CANARY_5_END", false, false)],
+        "{\"fast_read\":false,\"hashpspool\":false,\"id\":100,\"nodeep-scrub\":false,\"nodelete\":false,\"nopgchange\":false,\"noscrub\":false,\"nosizechange\":false,\"pgp_num\":100,\"use_gmt_hitset\":false,\"write_fadvise_dontneed\":false}"),
+        super::response:: < proxmox_mcp::api::nodes::ceph::releases::GetResponseItem >
         ("api::nodes::ceph::releases::GetResponseItem", & [("release", "CANARY_0_END",
-        false, false), ("version", "CANARY_1_END", false, false)]),
+        false, false), ("version", "CANARY_1_END", false, false)],
+        "{\"available\":false,\"is-default\":false,\"unsupported\":false}"),
         super::params("api::nodes::ceph::restart::PostParams", & [("service",
         "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::ceph::restart::PostParams { service :
@@ -2603,8 +2632,8 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         : ::std::option::Option::None })), super::response:: <
         proxmox_mcp::api::nodes::ceph::rules::GetResponseItem >
         ("api::nodes::ceph::rules::GetResponseItem", & [("name", "CANARY_0_END", false,
-        false)]), super::params("api::nodes::ceph::start::PostParams", & [("service",
-        "CANARY_0_END", false)], ::std::format!("{:?}",
+        false)], "{}"), super::params("api::nodes::ceph::start::PostParams", &
+        [("service", "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::ceph::start::PostParams { service :
         ::std::option::Option::Some("CANARY_0_END".into()) })),
         super::params("api::nodes::ceph::stop::PostParams", & [("service",
@@ -2634,23 +2663,22 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         "CANARY_0_END", false, false), ("fingerprint", "CANARY_1_END", false, false),
         ("issuer", "CANARY_2_END", false, false), ("pem", "CANARY_3_END", false, false),
         ("public-key-type", "CANARY_4_END", false, false), ("san", "CANARY_5_END", false,
-        true), ("subject", "CANARY_6_END", false, false)]), super::response:: <
+        true), ("subject", "CANARY_6_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::certificates::info::GetResponseItem >
         ("api::nodes::certificates::info::GetResponseItem", & [("filename",
         "CANARY_0_END", false, false), ("fingerprint", "CANARY_1_END", false, false),
         ("issuer", "CANARY_2_END", false, false), ("pem", "CANARY_3_END", false, false),
         ("public-key-type", "CANARY_4_END", false, false), ("san", "CANARY_5_END", false,
-        true), ("subject", "CANARY_6_END", false, false)]),
+        true), ("subject", "CANARY_6_END", false, false)], "{}"),
         super::params("api::nodes::config::GetParams", & [("property", "CANARY_0_END",
         false)], ::std::format!("{:?}", proxmox_mcp::api::nodes::config::GetParams {
         property : ::std::option::Option::Some("CANARY_0_END".parse().unwrap()) })),
         super::response:: < proxmox_mcp::api::nodes::config::GetResponse >
-        ("api::nodes::config::GetResponse", & [("acme", "CANARY_0_END", false, false),
-        ("description", "CANARY_1_END", false, false), ("digest", "CANARY_2_END", false,
-        false), ("location", "CANARY_3_END", false, false), ("wakeonlan", "CANARY_4_END",
-        false, false)]), super::params("api::nodes::config::PutParams", & [("delete",
-        "CANARY_3_END", false), ("description", "CANARY_4_END", false), ("digest",
-        "CANARY_5_END", false), ("location", "CANARY_6_END", false)],
+        ("api::nodes::config::GetResponse", & [("description", "CANARY_0_END", false,
+        false), ("digest", "CANARY_1_END", false, false), ("location", "CANARY_2_END",
+        false, false)], "{}"), super::params("api::nodes::config::PutParams", &
+        [("delete", "CANARY_3_END", false), ("description", "CANARY_4_END", false),
+        ("digest", "CANARY_5_END", false), ("location", "CANARY_6_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::config::PutParams { acme :
         ::std::option::Option::None, acmedomain : ::std::default::Default::default(),
         ballooning_target : ::std::option::Option::None, delete :
@@ -2663,7 +2691,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("api::nodes::disks::directory::GetResponseItem", & [("device", "CANARY_0_END",
         false, false), ("options", "CANARY_1_END", false, false), ("path",
         "CANARY_2_END", false, false), ("type", "CANARY_3_END", false, false),
-        ("unitfile", "CANARY_4_END", false, false)]),
+        ("unitfile", "CANARY_4_END", false, false)], "{}"),
         super::params("api::nodes::disks::directory::PostParams", & [("device",
         "CANARY_1_END", false), ("filesystem", "CANARY_2_END", false), ("name",
         "CANARY_3_END", false)], ::std::format!("{:?}",
@@ -2689,16 +2717,18 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false, false), ("health", "CANARY_1_END", false, false), ("model",
         "CANARY_2_END", false, false), ("parent", "CANARY_3_END", false, false),
         ("serial", "CANARY_4_END", false, false), ("used", "CANARY_5_END", false, false),
-        ("vendor", "CANARY_6_END", false, false), ("wwn", "CANARY_7_END", false,
-        false)]), super::response:: <
+        ("vendor", "CANARY_6_END", false, false), ("wwn", "CANARY_7_END", false, false)],
+        "{\"gpt\":false,\"mounted\":false,\"osdid\":100,\"osdid-list\":[],\"size\":100}"),
+        super::response:: <
         proxmox_mcp::api::nodes::disks::lvm::GetResponseChildrenItemChildrenItem >
         ("api::nodes::disks::lvm::GetResponseChildrenItemChildrenItem", & [("name",
-        "CANARY_0_END", false, false)]), super::response:: <
-        proxmox_mcp::api::nodes::disks::lvm::GetResponseChildrenItem >
-        ("api::nodes::disks::lvm::GetResponseChildrenItem", & [("name", "CANARY_0_END",
-        false, false)]), super::response:: <
-        proxmox_mcp::api::nodes::disks::lvm::GetResponse >
-        ("api::nodes::disks::lvm::GetResponse", & []),
+        "CANARY_0_END", false, false)], "{\"free\":100,\"leaf\":false,\"size\":100}"),
+        super::response:: < proxmox_mcp::api::nodes::disks::lvm::GetResponseChildrenItem
+        > ("api::nodes::disks::lvm::GetResponseChildrenItem", & [("name", "CANARY_0_END",
+        false, false)], "{\"free\":100,\"leaf\":false,\"size\":100}"), super::response::
+        < proxmox_mcp::api::nodes::disks::lvm::GetResponse >
+        ("api::nodes::disks::lvm::GetResponse", & [],
+        "{\"children\":[],\"leaf\":false}"),
         super::params("api::nodes::disks::lvm::PostParams", & [("device", "CANARY_1_END",
         false), ("name", "CANARY_2_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::disks::lvm::PostParams { add_storage :
@@ -2710,7 +2740,8 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::None })), super::response:: <
         proxmox_mcp::api::nodes::disks::lvmthin::GetResponseItem >
         ("api::nodes::disks::lvmthin::GetResponseItem", & [("lv", "CANARY_0_END", false,
-        false), ("vg", "CANARY_1_END", false, false)]),
+        false), ("vg", "CANARY_1_END", false, false)],
+        "{\"lv_size\":100,\"metadata_size\":100,\"metadata_used\":100,\"used\":100}"),
         super::params("api::nodes::disks::lvmthin::PostParams", & [("device",
         "CANARY_1_END", false), ("name", "CANARY_2_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::disks::lvmthin::PostParams { add_storage :
@@ -2727,13 +2758,14 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         super::response:: < proxmox_mcp::api::nodes::disks::smart::GetResponse >
         ("api::nodes::disks::smart::GetResponse", & [("health", "CANARY_0_END", false,
         false), ("text", "CANARY_1_END", false, false), ("type", "CANARY_2_END", false,
-        false)]), super::params("api::nodes::disks::wipedisk::PutParams", & [("disk",
-        "CANARY_0_END", false)], ::std::format!("{:?}",
+        false)], "{}"), super::params("api::nodes::disks::wipedisk::PutParams", &
+        [("disk", "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::disks::wipedisk::PutParams { disk : "CANARY_0_END"
         .into() })), super::response:: <
         proxmox_mcp::api::nodes::disks::zfs::GetResponseItem >
         ("api::nodes::disks::zfs::GetResponseItem", & [("health", "CANARY_0_END", false,
-        false), ("name", "CANARY_1_END", false, false)]),
+        false), ("name", "CANARY_1_END", false, false)],
+        "{\"alloc\":100,\"dedup\":0.0,\"frag\":100,\"free\":100,\"size\":100}"),
         super::params("api::nodes::disks::zfs::PostParams", & [("compression",
         "CANARY_2_END", false), ("devices", "CANARY_3_END", false), ("name",
         "CANARY_5_END", false), ("raidlevel", "CANARY_6_END", false)],
@@ -2749,18 +2781,19 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::disks::zfs::GetNameResponseChildrenItem >
         ("api::nodes::disks::zfs::GetNameResponseChildrenItem", & [("msg",
         "CANARY_0_END", false, false), ("name", "CANARY_1_END", false, false), ("state",
-        "CANARY_2_END", false, false)]), super::response:: <
+        "CANARY_2_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::disks::zfs::GetNameResponse >
         ("api::nodes::disks::zfs::GetNameResponse", & [("action", "CANARY_0_END", false,
         false), ("errors", "CANARY_1_END", false, false), ("name", "CANARY_2_END", false,
         false), ("scan", "CANARY_3_END", false, false), ("state", "CANARY_4_END", false,
-        false), ("status", "CANARY_5_END", false, false)]), super::response:: <
-        proxmox_mcp::api::nodes::dns::GetResponse > ("api::nodes::dns::GetResponse", &
-        [("dns1", "CANARY_0_END", false, false), ("dns2", "CANARY_1_END", false, false),
-        ("dns3", "CANARY_2_END", false, false), ("search", "CANARY_3_END", false,
-        false)]), super::params("api::nodes::dns::PutParams", & [("dns1", "CANARY_0_END",
-        false), ("dns2", "CANARY_1_END", false), ("dns3", "CANARY_2_END", false),
-        ("search", "CANARY_3_END", false)], ::std::format!("{:?}",
+        false), ("status", "CANARY_5_END", false, false)], "{\"children\":[]}"),
+        super::response:: < proxmox_mcp::api::nodes::dns::GetResponse >
+        ("api::nodes::dns::GetResponse", & [("dns1", "CANARY_0_END", false, false),
+        ("dns2", "CANARY_1_END", false, false), ("dns3", "CANARY_2_END", false, false),
+        ("search", "CANARY_3_END", false, false)], "{}"),
+        super::params("api::nodes::dns::PutParams", & [("dns1", "CANARY_0_END", false),
+        ("dns2", "CANARY_1_END", false), ("dns3", "CANARY_2_END", false), ("search",
+        "CANARY_3_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::dns::PutParams { dns1 :
         ::std::option::Option::Some("CANARY_0_END".into()), dns2 :
         ::std::option::Option::Some("CANARY_1_END".into()), dns3 :
@@ -2774,13 +2807,13 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::None, until : ::std::option::Option::None })),
         super::response:: < proxmox_mcp::api::nodes::firewall::log::GetResponseItem >
         ("api::nodes::firewall::log::GetResponseItem", & [("t", "CANARY_0_END", false,
-        false)]), super::response:: <
+        false)], "{\"n\":100}"), super::response:: <
         proxmox_mcp::api::nodes::firewall::options::GetResponse >
         ("api::nodes::firewall::options::GetResponse", & [("log_level_forward",
         "CANARY_0_END", false, false), ("log_level_in", "CANARY_1_END", false, false),
         ("log_level_out", "CANARY_2_END", false, false), ("nf_conntrack_helpers",
         "CANARY_3_END", false, false), ("smurf_log_level", "CANARY_4_END", false, false),
-        ("tcp_flags_log_level", "CANARY_5_END", false, false)]),
+        ("tcp_flags_log_level", "CANARY_5_END", false, false)], "{}"),
         super::params("api::nodes::firewall::options::PutParams", & [("delete",
         "CANARY_0_END", false), ("digest", "CANARY_1_END", false), ("log_level_forward",
         "CANARY_3_END", false), ("log_level_in", "CANARY_4_END", false),
@@ -2814,7 +2847,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("log", "CANARY_6_END", false, false), ("macro", "CANARY_7_END", false,
         false), ("proto", "CANARY_8_END", false, false), ("source", "CANARY_9_END",
         false, false), ("sport", "CANARY_10_END", false, false), ("type",
-        "CANARY_11_END", false, false)]),
+        "CANARY_11_END", false, false)], "{\"pos\":100}"),
         super::params("api::nodes::firewall::rules::PostParams", & [("action",
         "CANARY_0_END", false), ("comment", "CANARY_1_END", false), ("dest",
         "CANARY_2_END", false), ("digest", "CANARY_3_END", false), ("dport",
@@ -2849,7 +2882,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("log", "CANARY_6_END", false, false), ("macro", "CANARY_7_END", false,
         false), ("proto", "CANARY_8_END", false, false), ("source", "CANARY_9_END",
         false, false), ("sport", "CANARY_10_END", false, false), ("type",
-        "CANARY_11_END", false, false)]),
+        "CANARY_11_END", false, false)], "{\"pos\":100}"),
         super::params("api::nodes::firewall::rules::PutPosParams", & [("action",
         "CANARY_0_END", false), ("comment", "CANARY_1_END", false), ("delete",
         "CANARY_2_END", false), ("dest", "CANARY_3_END", false), ("digest",
@@ -2876,7 +2909,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::Some("CANARY_15_END".parse().unwrap()) })),
         super::response:: < proxmox_mcp::api::nodes::hardware::GetResponseItem >
         ("api::nodes::hardware::GetResponseItem", & [("type", "CANARY_0_END", false,
-        false)]), super::params("api::nodes::hardware::pci::GetParams", &
+        false)], "{}"), super::params("api::nodes::hardware::pci::GetParams", &
         [("pci-class-blacklist", "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::hardware::pci::GetParams { pci_class_blacklist :
         ::std::option::Option::Some("CANARY_0_END".into()), verbose :
@@ -2888,32 +2921,33 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("subsystem_device", "CANARY_4_END", false, false), ("subsystem_device_name",
         "CANARY_5_END", false, false), ("subsystem_vendor", "CANARY_6_END", false,
         false), ("subsystem_vendor_name", "CANARY_7_END", false, false), ("vendor",
-        "CANARY_8_END", false, false), ("vendor_name", "CANARY_9_END", false, false)]),
-        super::response:: <
+        "CANARY_8_END", false, false), ("vendor_name", "CANARY_9_END", false, false)],
+        "{\"iommugroup\":100}"), super::response:: <
         proxmox_mcp::api::nodes::hardware::pci::GetPciIdOrMappingResponseItem >
         ("api::nodes::hardware::pci::GetPciIdOrMappingResponseItem", & [("method",
-        "CANARY_0_END", false, false)]), super::response:: <
+        "CANARY_0_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::hardware::pci::mdev::GetResponseItem >
         ("api::nodes::hardware::pci::mdev::GetResponseItem", & [("description",
         "CANARY_0_END", false, false), ("name", "CANARY_1_END", false, false), ("type",
-        "CANARY_2_END", false, false)]), super::response:: <
+        "CANARY_2_END", false, false)], "{\"available\":100}"), super::response:: <
         proxmox_mcp::api::nodes::hardware::usb::GetResponseItem >
         ("api::nodes::hardware::usb::GetResponseItem", & [("manufacturer",
         "CANARY_0_END", false, false), ("prodid", "CANARY_1_END", false, false),
         ("product", "CANARY_2_END", false, false), ("serial", "CANARY_3_END", false,
         false), ("speed", "CANARY_4_END", false, false), ("usbpath", "CANARY_5_END",
-        false, false), ("vendid", "CANARY_6_END", false, false)]), super::response:: <
-        proxmox_mcp::api::nodes::hosts::GetResponse > ("api::nodes::hosts::GetResponse",
-        & [("data", "CANARY_0_END", false, false), ("digest", "CANARY_1_END", false,
-        false)]), super::params("api::nodes::hosts::PostParams", & [("data",
-        "CANARY_0_END", false), ("digest", "CANARY_1_END", false)],
-        ::std::format!("{:?}", proxmox_mcp::api::nodes::hosts::PostParams { data :
-        "CANARY_0_END".into(), digest : ::std::option::Option::Some("CANARY_1_END"
-        .into()) })), super::params("api::nodes::journal::GetParams", & [("endcursor",
-        "CANARY_0_END", false), ("priority", "CANARY_4_END", false), ("service",
-        "CANARY_5_END", false), ("startcursor", "CANARY_7_END", false), ("unit",
-        "CANARY_9_END", false)], ::std::format!("{:?}",
-        proxmox_mcp::api::nodes::journal::GetParams { endcursor :
+        false, false), ("vendid", "CANARY_6_END", false, false)],
+        "{\"busnum\":100,\"class\":100,\"devnum\":100,\"level\":100,\"port\":100}"),
+        super::response:: < proxmox_mcp::api::nodes::hosts::GetResponse >
+        ("api::nodes::hosts::GetResponse", & [("data", "CANARY_0_END", false, false),
+        ("digest", "CANARY_1_END", false, false)], "{}"),
+        super::params("api::nodes::hosts::PostParams", & [("data", "CANARY_0_END",
+        false), ("digest", "CANARY_1_END", false)], ::std::format!("{:?}",
+        proxmox_mcp::api::nodes::hosts::PostParams { data : "CANARY_0_END".into(), digest
+        : ::std::option::Option::Some("CANARY_1_END".into()) })),
+        super::params("api::nodes::journal::GetParams", & [("endcursor", "CANARY_0_END",
+        false), ("priority", "CANARY_4_END", false), ("service", "CANARY_5_END", false),
+        ("startcursor", "CANARY_7_END", false), ("unit", "CANARY_9_END", false)],
+        ::std::format!("{:?}", proxmox_mcp::api::nodes::journal::GetParams { endcursor :
         ::std::option::Option::Some("CANARY_0_END".into()), identifiers :
         ::std::option::Option::None, kernel : ::std::option::Option::None, lastentries :
         ::std::option::Option::None, priority :
@@ -2927,7 +2961,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::lxc::GetResponseItem >
         ("api::nodes::lxc::GetResponseItem", & [("lock", "CANARY_0_END", false, false),
         ("name", "CANARY_1_END", false, false), ("status", "CANARY_2_END", false, false),
-        ("tags", "CANARY_3_END", false, false)]),
+        ("tags", "CANARY_3_END", false, false)], "{\"vmid\":100}"),
         super::params("api::nodes::lxc::PostParams", & [("arch", "CANARY_0_END", false),
         ("cmode", "CANARY_2_END", false), ("description", "CANARY_8_END", false),
         ("entrypoint", "CANARY_10_END", false), ("env", "CANARY_11_END", false),
@@ -2973,21 +3007,21 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::Some("CANARY_39_END".into()), tty :
         ::std::option::Option::None, unique : ::std::option::Option::None, unprivileged :
         ::std::option::Option::None, unused : ::std::default::Default::default(), vmid :
-        0 })), super::params("api::nodes::lxc::DeleteVmidParams", & [],
+        100 })), super::params("api::nodes::lxc::DeleteVmidParams", & [],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::lxc::DeleteVmidParams {
         destroy_unreferenced_disks : ::std::option::Option::None, force :
         ::std::option::Option::None, purge : ::std::option::Option::None })),
         super::response:: < proxmox_mcp::api::nodes::lxc::GetVmidResponseItem >
         ("api::nodes::lxc::GetVmidResponseItem", & [("subdir", "CANARY_0_END", false,
-        false)]), super::params("api::nodes::lxc::clone::PostParams", & [("description",
-        "CANARY_1_END", false), ("hostname", "CANARY_3_END", false), ("pool",
-        "CANARY_5_END", false), ("snapname", "CANARY_6_END", false), ("storage",
+        false)], "{}"), super::params("api::nodes::lxc::clone::PostParams", &
+        [("description", "CANARY_1_END", false), ("hostname", "CANARY_3_END", false),
+        ("pool", "CANARY_5_END", false), ("snapname", "CANARY_6_END", false), ("storage",
         "CANARY_7_END", false), ("target", "CANARY_8_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::lxc::clone::PostParams { bwlimit
         : ::std::option::Option::None, description :
         ::std::option::Option::Some("CANARY_1_END".into()), full :
         ::std::option::Option::None, hostname :
-        ::std::option::Option::Some("CANARY_3_END".into()), newid : 0, pool :
+        ::std::option::Option::Some("CANARY_3_END".into()), newid : 100, pool :
         ::std::option::Option::Some("CANARY_5_END".into()), snapname :
         ::std::option::Option::Some("CANARY_6_END".into()), storage :
         ::std::option::Option::Some("CANARY_7_END".into()), target :
@@ -3002,23 +3036,22 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("cmode", "CANARY_1_END", false, false), ("description", "CANARY_2_END",
         false, false), ("digest", "CANARY_3_END", false, false), ("entrypoint",
         "CANARY_4_END", false, false), ("env", "CANARY_5_END", false, false),
-        ("features", "CANARY_6_END", false, false), ("hookscript", "CANARY_7_END", false,
-        false), ("hostname", "CANARY_8_END", false, false), ("lock", "CANARY_9_END",
-        false, false), ("nameserver", "CANARY_10_END", false, false), ("ostype",
-        "CANARY_11_END", false, false), ("rootfs", "CANARY_12_END", false, false),
-        ("searchdomain", "CANARY_13_END", false, false), ("startup", "CANARY_14_END",
-        false, false), ("tags", "CANARY_15_END", false, false), ("timezone",
-        "CANARY_16_END", false, false)]),
-        super::params("api::nodes::lxc::config::PutParams", & [("arch", "CANARY_0_END",
-        false), ("cmode", "CANARY_1_END", false), ("delete", "CANARY_7_END", false),
-        ("description", "CANARY_8_END", false), ("digest", "CANARY_10_END", false),
-        ("entrypoint", "CANARY_11_END", false), ("env", "CANARY_12_END", false),
-        ("hookscript", "CANARY_14_END", false), ("hostname", "CANARY_15_END", false),
-        ("lock", "CANARY_16_END", false), ("nameserver", "CANARY_19_END", false),
-        ("ostype", "CANARY_22_END", false), ("revert", "CANARY_24_END", false),
-        ("searchdomain", "CANARY_26_END", false), ("startup", "CANARY_27_END", false),
-        ("tags", "CANARY_29_END", false), ("timezone", "CANARY_31_END", false)],
-        ::std::format!("{:?}", proxmox_mcp::api::nodes::lxc::config::PutParams { arch :
+        ("hookscript", "CANARY_6_END", false, false), ("hostname", "CANARY_7_END", false,
+        false), ("lock", "CANARY_8_END", false, false), ("nameserver", "CANARY_9_END",
+        false, false), ("ostype", "CANARY_10_END", false, false), ("searchdomain",
+        "CANARY_11_END", false, false), ("startup", "CANARY_12_END", false, false),
+        ("tags", "CANARY_13_END", false, false), ("timezone", "CANARY_14_END", false,
+        false)], "{}"), super::params("api::nodes::lxc::config::PutParams", & [("arch",
+        "CANARY_0_END", false), ("cmode", "CANARY_1_END", false), ("delete",
+        "CANARY_7_END", false), ("description", "CANARY_8_END", false), ("digest",
+        "CANARY_10_END", false), ("entrypoint", "CANARY_11_END", false), ("env",
+        "CANARY_12_END", false), ("hookscript", "CANARY_14_END", false), ("hostname",
+        "CANARY_15_END", false), ("lock", "CANARY_16_END", false), ("nameserver",
+        "CANARY_19_END", false), ("ostype", "CANARY_22_END", false), ("revert",
+        "CANARY_24_END", false), ("searchdomain", "CANARY_26_END", false), ("startup",
+        "CANARY_27_END", false), ("tags", "CANARY_29_END", false), ("timezone",
+        "CANARY_31_END", false)], ::std::format!("{:?}",
+        proxmox_mcp::api::nodes::lxc::config::PutParams { arch :
         ::std::option::Option::Some("CANARY_0_END".parse().unwrap()), cmode :
         ::std::option::Option::Some("CANARY_1_END".parse().unwrap()), console :
         ::std::option::Option::None, cores : ::std::option::Option::None, cpulimit :
@@ -3052,12 +3085,13 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         : "CANARY_0_END".parse().unwrap(), snapname :
         ::std::option::Option::Some("CANARY_1_END".into()) })), super::response:: <
         proxmox_mcp::api::nodes::lxc::feature::GetResponse >
-        ("api::nodes::lxc::feature::GetResponse", & []), super::response:: <
+        ("api::nodes::lxc::feature::GetResponse", & [], "{\"hasFeature\":false}"),
+        super::response:: <
         proxmox_mcp::api::nodes::lxc::firewall::aliases::GetResponseItem >
         ("api::nodes::lxc::firewall::aliases::GetResponseItem", & [("cidr",
         "CANARY_0_END", false, false), ("comment", "CANARY_1_END", false, false),
         ("digest", "CANARY_2_END", false, false), ("name", "CANARY_3_END", false,
-        false)]), super::params("api::nodes::lxc::firewall::aliases::PostParams", &
+        false)], "{}"), super::params("api::nodes::lxc::firewall::aliases::PostParams", &
         [("cidr", "CANARY_0_END", false), ("comment", "CANARY_1_END", false), ("name",
         "CANARY_2_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::lxc::firewall::aliases::PostParams { cidr :
@@ -3078,7 +3112,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::lxc::firewall::ipset::GetResponseItem >
         ("api::nodes::lxc::firewall::ipset::GetResponseItem", & [("comment",
         "CANARY_0_END", false, false), ("digest", "CANARY_1_END", false, false), ("name",
-        "CANARY_2_END", false, false)]),
+        "CANARY_2_END", false, false)], "{}"),
         super::params("api::nodes::lxc::firewall::ipset::PostParams", & [("comment",
         "CANARY_0_END", false), ("digest", "CANARY_1_END", false), ("name",
         "CANARY_2_END", false), ("rename", "CANARY_3_END", false)],
@@ -3093,7 +3127,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::lxc::firewall::ipset::GetNameResponseItem >
         ("api::nodes::lxc::firewall::ipset::GetNameResponseItem", & [("cidr",
         "CANARY_0_END", false, false), ("comment", "CANARY_1_END", false, false),
-        ("digest", "CANARY_2_END", false, false)]),
+        ("digest", "CANARY_2_END", false, false)], "{}"),
         super::params("api::nodes::lxc::firewall::ipset::PostNameParams", & [("cidr",
         "CANARY_0_END", false), ("comment", "CANARY_1_END", false)],
         ::std::format!("{:?}",
@@ -3117,18 +3151,18 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::None, until : ::std::option::Option::None })),
         super::response:: < proxmox_mcp::api::nodes::lxc::firewall::log::GetResponseItem
         > ("api::nodes::lxc::firewall::log::GetResponseItem", & [("t", "CANARY_0_END",
-        false, false)]), super::response:: <
+        false, false)], "{\"n\":100}"), super::response:: <
         proxmox_mcp::api::nodes::lxc::firewall::options::GetResponse >
         ("api::nodes::lxc::firewall::options::GetResponse", & [("log_level_in",
         "CANARY_0_END", false, false), ("log_level_out", "CANARY_1_END", false, false),
         ("policy_in", "CANARY_2_END", false, false), ("policy_out", "CANARY_3_END",
-        false, false)]), super::params("api::nodes::lxc::firewall::options::PutParams", &
-        [("delete", "CANARY_0_END", false), ("digest", "CANARY_2_END", false),
-        ("log_level_in", "CANARY_5_END", false), ("log_level_out", "CANARY_6_END",
-        false), ("policy_in", "CANARY_9_END", false), ("policy_out", "CANARY_10_END",
-        false)], ::std::format!("{:?}",
-        proxmox_mcp::api::nodes::lxc::firewall::options::PutParams { delete :
-        ::std::option::Option::Some("CANARY_0_END".into()), dhcp :
+        false, false)], "{}"),
+        super::params("api::nodes::lxc::firewall::options::PutParams", & [("delete",
+        "CANARY_0_END", false), ("digest", "CANARY_2_END", false), ("log_level_in",
+        "CANARY_5_END", false), ("log_level_out", "CANARY_6_END", false), ("policy_in",
+        "CANARY_9_END", false), ("policy_out", "CANARY_10_END", false)],
+        ::std::format!("{:?}", proxmox_mcp::api::nodes::lxc::firewall::options::PutParams
+        { delete : ::std::option::Option::Some("CANARY_0_END".into()), dhcp :
         ::std::option::Option::None, digest : ::std::option::Option::Some("CANARY_2_END"
         .into()), enable : ::std::option::Option::None, ipfilter :
         ::std::option::Option::None, log_level_in :
@@ -3146,7 +3180,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         > ("api::nodes::lxc::firewall::refs::GetResponseItem", & [("comment",
         "CANARY_0_END", false, false), ("name", "CANARY_1_END", false, false), ("ref",
         "CANARY_2_END", false, false), ("scope", "CANARY_3_END", false, false), ("type",
-        "CANARY_4_END", false, false)]), super::response:: <
+        "CANARY_4_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::lxc::firewall::rules::GetResponseItem >
         ("api::nodes::lxc::firewall::rules::GetResponseItem", & [("action",
         "CANARY_0_END", false, false), ("comment", "CANARY_1_END", false, false),
@@ -3155,7 +3189,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("log", "CANARY_6_END", false, false), ("macro", "CANARY_7_END", false,
         false), ("proto", "CANARY_8_END", false, false), ("source", "CANARY_9_END",
         false, false), ("sport", "CANARY_10_END", false, false), ("type",
-        "CANARY_11_END", false, false)]),
+        "CANARY_11_END", false, false)], "{\"pos\":100}"),
         super::params("api::nodes::lxc::firewall::rules::PostParams", & [("action",
         "CANARY_0_END", false), ("comment", "CANARY_1_END", false), ("dest",
         "CANARY_2_END", false), ("digest", "CANARY_3_END", false), ("dport",
@@ -3190,7 +3224,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("log", "CANARY_6_END", false, false), ("macro", "CANARY_7_END", false,
         false), ("proto", "CANARY_8_END", false, false), ("source", "CANARY_9_END",
         false, false), ("sport", "CANARY_10_END", false, false), ("type",
-        "CANARY_11_END", false, false)]),
+        "CANARY_11_END", false, false)], "{\"pos\":100}"),
         super::params("api::nodes::lxc::firewall::rules::PutPosParams", & [("action",
         "CANARY_0_END", false), ("comment", "CANARY_1_END", false), ("delete",
         "CANARY_2_END", false), ("dest", "CANARY_3_END", false), ("digest",
@@ -3219,12 +3253,12 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::lxc::interfaces::GetResponseItemIpAddressesItem >
         ("api::nodes::lxc::interfaces::GetResponseItemIpAddressesItem", & [("ip-address",
         "CANARY_0_END", false, false), ("ip-address-type", "CANARY_1_END", false,
-        false)]), super::response:: <
+        false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::lxc::interfaces::GetResponseItem >
         ("api::nodes::lxc::interfaces::GetResponseItem", & [("hardware-address",
         "CANARY_0_END", false, false), ("hwaddr", "CANARY_1_END", false, false), ("inet",
         "CANARY_2_END", false, false), ("inet6", "CANARY_3_END", false, false), ("name",
-        "CANARY_4_END", false, false)]),
+        "CANARY_4_END", false, false)], "{\"ip-addresses\":[]}"),
         super::params("api::nodes::lxc::migrate::GetParams", & [("target",
         "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::lxc::migrate::GetParams { target :
@@ -3232,14 +3266,14 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::lxc::migrate::GetResponseNotAllowedNodesBlockingHaResourcesItem
         > ("api::nodes::lxc::migrate::GetResponseNotAllowedNodesBlockingHaResourcesItem",
         & [("cause", "CANARY_0_END", false, false), ("sid", "CANARY_1_END", false,
-        false)]), super::response:: <
+        false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::lxc::migrate::GetResponseNotAllowedNodes >
-        ("api::nodes::lxc::migrate::GetResponseNotAllowedNodes", & []), super::response::
-        < proxmox_mcp::api::nodes::lxc::migrate::GetResponse >
+        ("api::nodes::lxc::migrate::GetResponseNotAllowedNodes", & [], "{}"),
+        super::response:: < proxmox_mcp::api::nodes::lxc::migrate::GetResponse >
         ("api::nodes::lxc::migrate::GetResponse", & [("allowed-nodes", "CANARY_0_END",
-        false, true), ("dependent-ha-resources", "CANARY_1_END", false, true)]),
-        super::params("api::nodes::lxc::migrate::PostParams", & [("target",
-        "CANARY_3_END", false), ("target-storage", "CANARY_4_END", false)],
+        false, true), ("dependent-ha-resources", "CANARY_1_END", false, true)],
+        "{\"running\":false}"), super::params("api::nodes::lxc::migrate::PostParams", &
+        [("target", "CANARY_3_END", false), ("target-storage", "CANARY_4_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::lxc::migrate::PostParams {
         bwlimit : ::std::option::Option::None, online : ::std::option::Option::None,
         restart : ::std::option::Option::None, target : "CANARY_3_END".into(),
@@ -3265,19 +3299,20 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::lxc::mtunnel::PostResponse >
         ("api::nodes::lxc::mtunnel::PostResponse", & [("socket", "CANARY_0_END", false,
         false), ("ticket", "CANARY_1_END", true, false), ("upid", "CANARY_2_END", false,
-        false)]), super::params("api::nodes::lxc::mtunnelwebsocket::GetParams", &
+        false)], "{}"), super::params("api::nodes::lxc::mtunnelwebsocket::GetParams", &
         [("socket", "CANARY_0_END", false), ("ticket", "CANARY_1_END", true)],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::lxc::mtunnelwebsocket::GetParams
         { socket : "CANARY_0_END".into(), ticket : "CANARY_1_END".into() })),
         super::response:: < proxmox_mcp::api::nodes::lxc::mtunnelwebsocket::GetResponse >
         ("api::nodes::lxc::mtunnelwebsocket::GetResponse", & [("port", "CANARY_0_END",
-        false, false), ("socket", "CANARY_1_END", false, false)]), super::response:: <
-        proxmox_mcp::api::nodes::lxc::pending::GetResponseItem >
+        false, false), ("socket", "CANARY_1_END", false, false)], "{}"),
+        super::response:: < proxmox_mcp::api::nodes::lxc::pending::GetResponseItem >
         ("api::nodes::lxc::pending::GetResponseItem", & [("key", "CANARY_0_END", false,
         false), ("pending", "CANARY_1_END", false, false), ("value", "CANARY_2_END",
-        false, false)]), super::params("api::nodes::lxc::remote_migrate::PostParams", &
-        [("target-bridge", "CANARY_4_END", false), ("target-endpoint", "CANARY_5_END",
-        false), ("target-storage", "CANARY_6_END", false)], ::std::format!("{:?}",
+        false, false)], "{}"),
+        super::params("api::nodes::lxc::remote_migrate::PostParams", & [("target-bridge",
+        "CANARY_4_END", false), ("target-endpoint", "CANARY_5_END", false),
+        ("target-storage", "CANARY_6_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::lxc::remote_migrate::PostParams { bwlimit :
         ::std::option::Option::None, delete : ::std::option::Option::None, online :
         ::std::option::Option::None, restart : ::std::option::Option::None, target_bridge
@@ -3296,7 +3331,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         .into(), timeframe : "CANARY_2_END".parse().unwrap() })), super::response:: <
         proxmox_mcp::api::nodes::lxc::rrd::GetResponse >
         ("api::nodes::lxc::rrd::GetResponse", & [("filename", "CANARY_0_END", false,
-        false)]), super::params("api::nodes::lxc::rrddata::GetParams", & [("cf",
+        false)], "{}"), super::params("api::nodes::lxc::rrddata::GetParams", & [("cf",
         "CANARY_0_END", false), ("timeframe", "CANARY_1_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::lxc::rrddata::GetParams { cf :
         ::std::option::Option::Some("CANARY_0_END".parse().unwrap()), timeframe :
@@ -3304,7 +3339,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::lxc::snapshot::GetResponseItem >
         ("api::nodes::lxc::snapshot::GetResponseItem", & [("description", "CANARY_0_END",
         false, false), ("name", "CANARY_1_END", false, false), ("parent", "CANARY_2_END",
-        false, false)]), super::params("api::nodes::lxc::snapshot::PostParams", &
+        false, false)], "{}"), super::params("api::nodes::lxc::snapshot::PostParams", &
         [("description", "CANARY_0_END", false), ("snapname", "CANARY_1_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::lxc::snapshot::PostParams {
         description : ::std::option::Option::Some("CANARY_0_END".into()), snapname :
@@ -3328,14 +3363,15 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::lxc::spiceproxy::PostResponse >
         ("api::nodes::lxc::spiceproxy::PostResponse", & [("host", "CANARY_0_END", false,
         false), ("password", "CANARY_1_END", true, false), ("proxy", "CANARY_2_END",
-        false, false), ("type", "CANARY_3_END", false, false)]), super::response:: <
-        proxmox_mcp::api::nodes::lxc::status::GetResponseItem >
+        false, false), ("type", "CANARY_3_END", false, false)], "{\"tls-port\":100}"),
+        super::response:: < proxmox_mcp::api::nodes::lxc::status::GetResponseItem >
         ("api::nodes::lxc::status::GetResponseItem", & [("subdir", "CANARY_0_END", false,
-        false)]), super::response:: <
+        false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::lxc::status::current::GetResponse >
         ("api::nodes::lxc::status::current::GetResponse", & [("lock", "CANARY_0_END",
         false, false), ("name", "CANARY_1_END", false, false), ("status", "CANARY_2_END",
-        false, false), ("tags", "CANARY_3_END", false, false)]),
+        false, false), ("tags", "CANARY_3_END", false, false)],
+        "{\"ha\":{},\"vmid\":100}"),
         super::params("api::nodes::lxc::status::reboot::PostParams", & [],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::lxc::status::reboot::PostParams {
         timeout : ::std::option::Option::None })),
@@ -3352,7 +3388,8 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::lxc::termproxy::PostResponse >
         ("api::nodes::lxc::termproxy::PostResponse", & [("ticket", "CANARY_0_END", true,
         false), ("upid", "CANARY_1_END", false, false), ("user", "CANARY_2_END", false,
-        false)]), super::params("api::nodes::lxc::vncproxy::PostParams", & [],
+        false)], "{\"port\":100}"),
+        super::params("api::nodes::lxc::vncproxy::PostParams", & [],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::lxc::vncproxy::PostParams {
         height : ::std::option::Option::None, websocket : ::std::option::Option::None,
         width : ::std::option::Option::None })), super::response:: <
@@ -3360,13 +3397,14 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("api::nodes::lxc::vncproxy::PostResponse", & [("cert", "CANARY_0_END", false,
         false), ("password", "CANARY_1_END", true, false), ("ticket", "CANARY_2_END",
         true, false), ("upid", "CANARY_3_END", false, false), ("user", "CANARY_4_END",
-        false, false)]), super::params("api::nodes::lxc::vncwebsocket::GetParams", &
-        [("vncticket", "CANARY_1_END", true)], ::std::format!("{:?}",
+        false, false)], "{\"port\":100}"),
+        super::params("api::nodes::lxc::vncwebsocket::GetParams", & [("vncticket",
+        "CANARY_1_END", true)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::lxc::vncwebsocket::GetParams { port : 0, vncticket :
         "CANARY_1_END".into() })), super::response:: <
         proxmox_mcp::api::nodes::lxc::vncwebsocket::GetResponse >
         ("api::nodes::lxc::vncwebsocket::GetResponse", & [("port", "CANARY_0_END", false,
-        false)]), super::params("api::nodes::migrateall::PostParams", & [("target",
+        false)], "{}"), super::params("api::nodes::migrateall::PostParams", & [("target",
         "CANARY_2_END", false), ("vms", "CANARY_3_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::migrateall::PostParams { max_workers :
         ::std::option::Option::None, maxworkers : ::std::option::Option::None, target :
@@ -3395,7 +3433,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false, false), ("vlan-protocol", "CANARY_27_END", false, false),
         ("vlan-raw-device", "CANARY_28_END", false, false), ("vxlan-local-tunnelip",
         "CANARY_29_END", false, false), ("vxlan-physdev", "CANARY_30_END", false, false),
-        ("vxlan-svcnodeip", "CANARY_31_END", false, false)]),
+        ("vxlan-svcnodeip", "CANARY_31_END", false, false)], "{}"),
         super::params("api::nodes::network::PostParams", & [("address", "CANARY_0_END",
         false), ("address6", "CANARY_1_END", false), ("bond-primary", "CANARY_3_END",
         false), ("bond_mode", "CANARY_4_END", false), ("bond_xmit_hash_policy",
@@ -3440,7 +3478,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::None })), super::response:: <
         proxmox_mcp::api::nodes::network::GetIfaceResponse >
         ("api::nodes::network::GetIfaceResponse", & [("method", "CANARY_0_END", false,
-        false), ("type", "CANARY_1_END", false, false)]),
+        false), ("type", "CANARY_1_END", false, false)], "{}"),
         super::params("api::nodes::network::PutIfaceParams", & [("address",
         "CANARY_0_END", false), ("address6", "CANARY_1_END", false), ("bond-primary",
         "CANARY_3_END", false), ("bond_mode", "CANARY_4_END", false),
@@ -3489,19 +3527,20 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("name", "CANARY_1_END", false, false), ("qmpstatus", "CANARY_2_END", false,
         false), ("running-machine", "CANARY_3_END", false, false), ("running-qemu",
         "CANARY_4_END", false, false), ("status", "CANARY_5_END", false, false), ("tags",
-        "CANARY_6_END", false, false)]), super::params("api::nodes::qemu::PostParams", &
-        [("affinity", "CANARY_1_END", false), ("amd-sev", "CANARY_4_END", false),
-        ("arch", "CANARY_5_END", false), ("archive", "CANARY_6_END", false), ("args",
-        "CANARY_7_END", false), ("bios", "CANARY_11_END", false), ("boot",
-        "CANARY_12_END", false), ("bootdisk", "CANARY_13_END", false), ("cdrom",
-        "CANARY_15_END", false), ("cicustom", "CANARY_16_END", false), ("cipassword",
-        "CANARY_17_END", true), ("citype", "CANARY_18_END", false), ("ciuser",
-        "CANARY_20_END", false), ("cpu", "CANARY_22_END", false), ("description",
-        "CANARY_25_END", false), ("hookscript", "CANARY_30_END", false), ("hostpci[n]",
-        "CANARY_31_END", false), ("hotplug", "CANARY_32_END", false), ("hugepages",
-        "CANARY_33_END", false), ("import-working-storage", "CANARY_35_END", false),
-        ("intel-tdx", "CANARY_36_END", false), ("ipconfig[n]", "CANARY_37_END", false),
-        ("keyboard", "CANARY_40_END", false), ("lock", "CANARY_44_END", false), ("name",
+        "CANARY_6_END", false, false)], "{\"vmid\":100}"),
+        super::params("api::nodes::qemu::PostParams", & [("affinity", "CANARY_1_END",
+        false), ("amd-sev", "CANARY_4_END", false), ("arch", "CANARY_5_END", false),
+        ("archive", "CANARY_6_END", false), ("args", "CANARY_7_END", false), ("bios",
+        "CANARY_11_END", false), ("boot", "CANARY_12_END", false), ("bootdisk",
+        "CANARY_13_END", false), ("cdrom", "CANARY_15_END", false), ("cicustom",
+        "CANARY_16_END", false), ("cipassword", "CANARY_17_END", true), ("citype",
+        "CANARY_18_END", false), ("ciuser", "CANARY_20_END", false), ("cpu",
+        "CANARY_22_END", false), ("description", "CANARY_25_END", false), ("hookscript",
+        "CANARY_30_END", false), ("hostpci[n]", "CANARY_31_END", false), ("hotplug",
+        "CANARY_32_END", false), ("hugepages", "CANARY_33_END", false),
+        ("import-working-storage", "CANARY_35_END", false), ("intel-tdx",
+        "CANARY_36_END", false), ("ipconfig[n]", "CANARY_37_END", false), ("keyboard",
+        "CANARY_40_END", false), ("lock", "CANARY_44_END", false), ("name",
         "CANARY_49_END", false), ("nameserver", "CANARY_50_END", false), ("ostype",
         "CANARY_55_END", false), ("parallel[n]", "CANARY_56_END", false), ("pool",
         "CANARY_57_END", false), ("rng0", "CANARY_60_END", false), ("scsihw",
@@ -3578,7 +3617,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::default::Default::default(), vcpus : ::std::option::Option::None, vga :
         ::std::option::Option::None, virtio : ::std::default::Default::default(),
         virtiofs : ::std::default::Default::default(), vmgenid :
-        ::std::option::Option::Some("CANARY_88_END".into()), vmid : 0, vmstatestorage :
+        ::std::option::Option::Some("CANARY_88_END".into()), vmid : 100, vmstatestorage :
         ::std::option::Option::Some("CANARY_90_END".into()), watchdog :
         ::std::option::Option::Some("CANARY_91_END".into()) })),
         super::params("api::nodes::qemu::DeleteVmidParams", & [], ::std::format!("{:?}",
@@ -3587,8 +3626,8 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::None })), super::response:: <
         proxmox_mcp::api::nodes::qemu::GetVmidResponseItem >
         ("api::nodes::qemu::GetVmidResponseItem", & [("subdir", "CANARY_0_END", false,
-        false)]), super::params("api::nodes::qemu::agent::PostParams", & [("command",
-        "CANARY_0_END", false)], ::std::format!("{:?}",
+        false)], "{}"), super::params("api::nodes::qemu::agent::PostParams", &
+        [("command", "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::qemu::agent::PostParams { command : "CANARY_0_END"
         .parse().unwrap() })), super::params("api::nodes::qemu::agent::exec::PostParams",
         & [("command", "CANARY_0_END", false), ("input-data", "CANARY_1_END", false)],
@@ -3596,14 +3635,15 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         command : ::std::vec!["CANARY_0_END".into()], input_data :
         ::std::option::Option::Some("CANARY_1_END".into()) })), super::response:: <
         proxmox_mcp::api::nodes::qemu::agent::exec::PostResponse >
-        ("api::nodes::qemu::agent::exec::PostResponse", & []),
+        ("api::nodes::qemu::agent::exec::PostResponse", & [], "{\"pid\":100}"),
         super::params("api::nodes::qemu::agent::exec_status::GetParams", & [],
         ::std::format!("{:?}",
         proxmox_mcp::api::nodes::qemu::agent::exec_status::GetParams { pid : 0 })),
         super::response:: <
         proxmox_mcp::api::nodes::qemu::agent::exec_status::GetResponse >
         ("api::nodes::qemu::agent::exec_status::GetResponse", & [("err-data",
-        "CANARY_0_END", false, false), ("out-data", "CANARY_1_END", false, false)]),
+        "CANARY_0_END", false, false), ("out-data", "CANARY_1_END", false, false)],
+        "{\"exited\":false}"),
         super::params("api::nodes::qemu::agent::file_read::GetParams", & [("file",
         "CANARY_2_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::qemu::agent::file_read::GetParams { count :
@@ -3611,7 +3651,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         "CANARY_2_END".into(), offset : ::std::option::Option::None })),
         super::response:: < proxmox_mcp::api::nodes::qemu::agent::file_read::GetResponse
         > ("api::nodes::qemu::agent::file_read::GetResponse", & [("content",
-        "CANARY_0_END", false, false)]),
+        "CANARY_0_END", false, false)], "{}"),
         super::params("api::nodes::qemu::agent::file_write::PostParams", & [("content",
         "CANARY_0_END", false), ("file", "CANARY_2_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::qemu::agent::file_write::PostParams { content :
@@ -3632,14 +3672,14 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::Some("CANARY_1_END".into()), format :
         ::std::option::Option::Some("CANARY_2_END".parse().unwrap()), full :
         ::std::option::Option::None, name : ::std::option::Option::Some("CANARY_4_END"
-        .into()), newid : 0, pool : ::std::option::Option::Some("CANARY_6_END".into()),
+        .into()), newid : 100, pool : ::std::option::Option::Some("CANARY_6_END".into()),
         snapname : ::std::option::Option::Some("CANARY_7_END".into()), storage :
         ::std::option::Option::Some("CANARY_8_END".into()), target :
         ::std::option::Option::Some("CANARY_9_END".into()) })), super::response:: <
         proxmox_mcp::api::nodes::qemu::cloudinit::GetResponseItem >
         ("api::nodes::qemu::cloudinit::GetResponseItem", & [("key", "CANARY_0_END",
         false, false), ("pending", "CANARY_1_END", false, false), ("value",
-        "CANARY_2_END", false, false)]),
+        "CANARY_2_END", false, false)], "{}"),
         super::params("api::nodes::qemu::cloudinit::dump::GetParams", & [("type",
         "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::qemu::cloudinit::dump::GetParams { r#type :
@@ -3651,36 +3691,29 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::Some("CANARY_1_END".into()) })), super::response:: <
         proxmox_mcp::api::nodes::qemu::config::GetResponse >
         ("api::nodes::qemu::config::GetResponse", & [("affinity", "CANARY_0_END", false,
-        false), ("agent", "CANARY_1_END", false, false), ("amd-sev", "CANARY_2_END",
-        false, false), ("arch", "CANARY_3_END", false, false), ("args", "CANARY_4_END",
-        false, false), ("audio0", "CANARY_5_END", false, false), ("bios", "CANARY_6_END",
-        false, false), ("boot", "CANARY_7_END", false, false), ("bootdisk",
-        "CANARY_8_END", false, false), ("cdrom", "CANARY_9_END", false, false),
-        ("cicustom", "CANARY_10_END", false, false), ("cipassword", "CANARY_11_END",
-        true, false), ("citype", "CANARY_12_END", false, false), ("ciuser",
-        "CANARY_13_END", false, false), ("cpu", "CANARY_14_END", false, false),
-        ("description", "CANARY_15_END", false, false), ("digest", "CANARY_16_END",
-        false, false), ("efidisk0", "CANARY_17_END", false, false), ("hookscript",
-        "CANARY_18_END", false, false), ("hotplug", "CANARY_19_END", false, false),
-        ("hugepages", "CANARY_20_END", false, false), ("intel-tdx", "CANARY_21_END",
-        false, false), ("ivshmem", "CANARY_22_END", false, false), ("keyboard",
-        "CANARY_23_END", false, false), ("lock", "CANARY_24_END", false, false),
-        ("machine", "CANARY_25_END", false, false), ("memory", "CANARY_26_END", false,
-        false), ("meta", "CANARY_27_END", false, false), ("name", "CANARY_28_END", false,
-        false), ("nameserver", "CANARY_29_END", false, false), ("ostype",
-        "CANARY_30_END", false, false), ("parent", "CANARY_31_END", false, false),
-        ("rng0", "CANARY_32_END", false, false), ("running-nets-host-mtu",
-        "CANARY_33_END", false, false), ("runningcpu", "CANARY_34_END", false, false),
-        ("runningmachine", "CANARY_35_END", false, false), ("scsihw", "CANARY_36_END",
-        false, false), ("searchdomain", "CANARY_37_END", false, false), ("smbios1",
-        "CANARY_38_END", false, false), ("spice_enhancements", "CANARY_39_END", false,
-        false), ("sshkeys", "CANARY_40_END", false, false), ("startdate",
-        "CANARY_41_END", false, false), ("startup", "CANARY_42_END", false, false),
-        ("tags", "CANARY_43_END", false, false), ("tpmstate0", "CANARY_44_END", false,
-        false), ("vga", "CANARY_45_END", false, false), ("vmgenid", "CANARY_46_END",
-        false, false), ("vmstate", "CANARY_47_END", false, false), ("vmstatestorage",
-        "CANARY_48_END", false, false), ("watchdog", "CANARY_49_END", false, false)]),
-        super::params("api::nodes::qemu::config::PostParams", & [("affinity",
+        false), ("amd-sev", "CANARY_1_END", false, false), ("arch", "CANARY_2_END",
+        false, false), ("args", "CANARY_3_END", false, false), ("bios", "CANARY_4_END",
+        false, false), ("boot", "CANARY_5_END", false, false), ("bootdisk",
+        "CANARY_6_END", false, false), ("cdrom", "CANARY_7_END", false, false),
+        ("cicustom", "CANARY_8_END", false, false), ("cipassword", "CANARY_9_END", true,
+        false), ("citype", "CANARY_10_END", false, false), ("ciuser", "CANARY_11_END",
+        false, false), ("cpu", "CANARY_12_END", false, false), ("description",
+        "CANARY_13_END", false, false), ("digest", "CANARY_14_END", false, false),
+        ("hookscript", "CANARY_15_END", false, false), ("hotplug", "CANARY_16_END",
+        false, false), ("hugepages", "CANARY_17_END", false, false), ("intel-tdx",
+        "CANARY_18_END", false, false), ("keyboard", "CANARY_19_END", false, false),
+        ("lock", "CANARY_20_END", false, false), ("name", "CANARY_21_END", false, false),
+        ("nameserver", "CANARY_22_END", false, false), ("ostype", "CANARY_23_END", false,
+        false), ("parent", "CANARY_24_END", false, false), ("rng0", "CANARY_25_END",
+        false, false), ("running-nets-host-mtu", "CANARY_26_END", false, false),
+        ("runningcpu", "CANARY_27_END", false, false), ("scsihw", "CANARY_28_END", false,
+        false), ("searchdomain", "CANARY_29_END", false, false), ("smbios1",
+        "CANARY_30_END", false, false), ("sshkeys", "CANARY_31_END", false, false),
+        ("startdate", "CANARY_32_END", false, false), ("startup", "CANARY_33_END", false,
+        false), ("tags", "CANARY_34_END", false, false), ("vmgenid", "CANARY_35_END",
+        false, false), ("vmstate", "CANARY_36_END", false, false), ("vmstatestorage",
+        "CANARY_37_END", false, false), ("watchdog", "CANARY_38_END", false, false)],
+        "{}"), super::params("api::nodes::qemu::config::PostParams", & [("affinity",
         "CANARY_1_END", false), ("amd-sev", "CANARY_4_END", false), ("arch",
         "CANARY_5_END", false), ("args", "CANARY_6_END", false), ("bios",
         "CANARY_11_END", false), ("boot", "CANARY_12_END", false), ("bootdisk",
@@ -3871,13 +3904,13 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::Some("CANARY_1_END".into()) })), super::response:: <
         proxmox_mcp::api::nodes::qemu::feature::GetResponse >
         ("api::nodes::qemu::feature::GetResponse", & [("nodes", "CANARY_0_END", false,
-        true)]), super::response:: <
+        true)], "{\"hasFeature\":false,\"nodes\":[]}"), super::response:: <
         proxmox_mcp::api::nodes::qemu::firewall::aliases::GetResponseItem >
         ("api::nodes::qemu::firewall::aliases::GetResponseItem", & [("cidr",
         "CANARY_0_END", false, false), ("comment", "CANARY_1_END", false, false),
         ("digest", "CANARY_2_END", false, false), ("name", "CANARY_3_END", false,
-        false)]), super::params("api::nodes::qemu::firewall::aliases::PostParams", &
-        [("cidr", "CANARY_0_END", false), ("comment", "CANARY_1_END", false), ("name",
+        false)], "{}"), super::params("api::nodes::qemu::firewall::aliases::PostParams",
+        & [("cidr", "CANARY_0_END", false), ("comment", "CANARY_1_END", false), ("name",
         "CANARY_2_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::qemu::firewall::aliases::PostParams { cidr :
         "CANARY_0_END".into(), comment : ::std::option::Option::Some("CANARY_1_END"
@@ -3897,7 +3930,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::qemu::firewall::ipset::GetResponseItem >
         ("api::nodes::qemu::firewall::ipset::GetResponseItem", & [("comment",
         "CANARY_0_END", false, false), ("digest", "CANARY_1_END", false, false), ("name",
-        "CANARY_2_END", false, false)]),
+        "CANARY_2_END", false, false)], "{}"),
         super::params("api::nodes::qemu::firewall::ipset::PostParams", & [("comment",
         "CANARY_0_END", false), ("digest", "CANARY_1_END", false), ("name",
         "CANARY_2_END", false), ("rename", "CANARY_3_END", false)],
@@ -3912,7 +3945,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::qemu::firewall::ipset::GetNameResponseItem >
         ("api::nodes::qemu::firewall::ipset::GetNameResponseItem", & [("cidr",
         "CANARY_0_END", false, false), ("comment", "CANARY_1_END", false, false),
-        ("digest", "CANARY_2_END", false, false)]),
+        ("digest", "CANARY_2_END", false, false)], "{}"),
         super::params("api::nodes::qemu::firewall::ipset::PostNameParams", & [("cidr",
         "CANARY_0_END", false), ("comment", "CANARY_1_END", false)],
         ::std::format!("{:?}",
@@ -3936,16 +3969,17 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::None, until : ::std::option::Option::None })),
         super::response:: < proxmox_mcp::api::nodes::qemu::firewall::log::GetResponseItem
         > ("api::nodes::qemu::firewall::log::GetResponseItem", & [("t", "CANARY_0_END",
-        false, false)]), super::response:: <
+        false, false)], "{\"n\":100}"), super::response:: <
         proxmox_mcp::api::nodes::qemu::firewall::options::GetResponse >
         ("api::nodes::qemu::firewall::options::GetResponse", & [("log_level_in",
         "CANARY_0_END", false, false), ("log_level_out", "CANARY_1_END", false, false),
         ("policy_in", "CANARY_2_END", false, false), ("policy_out", "CANARY_3_END",
-        false, false)]), super::params("api::nodes::qemu::firewall::options::PutParams",
-        & [("delete", "CANARY_0_END", false), ("digest", "CANARY_2_END", false),
-        ("log_level_in", "CANARY_5_END", false), ("log_level_out", "CANARY_6_END",
-        false), ("policy_in", "CANARY_9_END", false), ("policy_out", "CANARY_10_END",
-        false)], ::std::format!("{:?}",
+        false, false)], "{}"),
+        super::params("api::nodes::qemu::firewall::options::PutParams", & [("delete",
+        "CANARY_0_END", false), ("digest", "CANARY_2_END", false), ("log_level_in",
+        "CANARY_5_END", false), ("log_level_out", "CANARY_6_END", false), ("policy_in",
+        "CANARY_9_END", false), ("policy_out", "CANARY_10_END", false)],
+        ::std::format!("{:?}",
         proxmox_mcp::api::nodes::qemu::firewall::options::PutParams { delete :
         ::std::option::Option::Some("CANARY_0_END".into()), dhcp :
         ::std::option::Option::None, digest : ::std::option::Option::Some("CANARY_2_END"
@@ -3966,7 +4000,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("api::nodes::qemu::firewall::refs::GetResponseItem", & [("comment",
         "CANARY_0_END", false, false), ("name", "CANARY_1_END", false, false), ("ref",
         "CANARY_2_END", false, false), ("scope", "CANARY_3_END", false, false), ("type",
-        "CANARY_4_END", false, false)]), super::response:: <
+        "CANARY_4_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::qemu::firewall::rules::GetResponseItem >
         ("api::nodes::qemu::firewall::rules::GetResponseItem", & [("action",
         "CANARY_0_END", false, false), ("comment", "CANARY_1_END", false, false),
@@ -3975,7 +4009,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("log", "CANARY_6_END", false, false), ("macro", "CANARY_7_END", false,
         false), ("proto", "CANARY_8_END", false, false), ("source", "CANARY_9_END",
         false, false), ("sport", "CANARY_10_END", false, false), ("type",
-        "CANARY_11_END", false, false)]),
+        "CANARY_11_END", false, false)], "{\"pos\":100}"),
         super::params("api::nodes::qemu::firewall::rules::PostParams", & [("action",
         "CANARY_0_END", false), ("comment", "CANARY_1_END", false), ("dest",
         "CANARY_2_END", false), ("digest", "CANARY_3_END", false), ("dport",
@@ -4010,7 +4044,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("log", "CANARY_6_END", false, false), ("macro", "CANARY_7_END", false,
         false), ("proto", "CANARY_8_END", false, false), ("source", "CANARY_9_END",
         false, false), ("sport", "CANARY_10_END", false, false), ("type",
-        "CANARY_11_END", false, false)]),
+        "CANARY_11_END", false, false)], "{\"pos\":100}"),
         super::params("api::nodes::qemu::firewall::rules::PutPosParams", & [("action",
         "CANARY_0_END", false), ("comment", "CANARY_1_END", false), ("delete",
         "CANARY_2_END", false), ("dest", "CANARY_3_END", false), ("digest",
@@ -4041,20 +4075,22 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::Some("CANARY_0_END".into()) })), super::response:: <
         proxmox_mcp::api::nodes::qemu::migrate::GetResponseLocalDisksItem >
         ("api::nodes::qemu::migrate::GetResponseLocalDisksItem", & [("volid",
-        "CANARY_0_END", false, false)]), super::response:: <
+        "CANARY_0_END", false, false)],
+        "{\"cdrom\":false,\"is_unused\":false,\"size\":100}"), super::response:: <
         proxmox_mcp::api::nodes::qemu::migrate::GetResponseNotAllowedNodesBlockingHaResourcesItem
         >
         ("api::nodes::qemu::migrate::GetResponseNotAllowedNodesBlockingHaResourcesItem",
         & [("cause", "CANARY_0_END", false, false), ("sid", "CANARY_1_END", false,
-        false)]), super::response:: <
+        false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::qemu::migrate::GetResponseNotAllowedNodes >
         ("api::nodes::qemu::migrate::GetResponseNotAllowedNodes", &
-        [("unavailable_storages", "CANARY_0_END", false, true)]), super::response:: <
-        proxmox_mcp::api::nodes::qemu::migrate::GetResponse >
+        [("unavailable_storages", "CANARY_0_END", false, true)], "{}"), super::response::
+        < proxmox_mcp::api::nodes::qemu::migrate::GetResponse >
         ("api::nodes::qemu::migrate::GetResponse", & [("allowed_nodes", "CANARY_0_END",
         false, true), ("dependent-ha-resources", "CANARY_1_END", false, true),
         ("local_resources", "CANARY_2_END", false, true), ("mapped-resources",
-        "CANARY_3_END", false, true)]),
+        "CANARY_3_END", false, true)],
+        "{\"has-dbus-vmstate\":false,\"local_disks\":[],\"local_resources\":[],\"mapped-resource-info\":{},\"mapped-resources\":[],\"running\":false}"),
         super::params("api::nodes::qemu::migrate::PostParams", & [("migration_network",
         "CANARY_2_END", false), ("migration_type", "CANARY_3_END", false), ("target",
         "CANARY_5_END", false), ("targetstorage", "CANARY_6_END", false)],
@@ -4090,17 +4126,18 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::qemu::mtunnel::PostResponse >
         ("api::nodes::qemu::mtunnel::PostResponse", & [("socket", "CANARY_0_END", false,
         false), ("ticket", "CANARY_1_END", true, false), ("upid", "CANARY_2_END", false,
-        false)]), super::params("api::nodes::qemu::mtunnelwebsocket::GetParams", &
+        false)], "{}"), super::params("api::nodes::qemu::mtunnelwebsocket::GetParams", &
         [("socket", "CANARY_0_END", false), ("ticket", "CANARY_1_END", true)],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::qemu::mtunnelwebsocket::GetParams
         { socket : "CANARY_0_END".into(), ticket : "CANARY_1_END".into() })),
         super::response:: < proxmox_mcp::api::nodes::qemu::mtunnelwebsocket::GetResponse
         > ("api::nodes::qemu::mtunnelwebsocket::GetResponse", & [("port", "CANARY_0_END",
-        false, false), ("socket", "CANARY_1_END", false, false)]), super::response:: <
-        proxmox_mcp::api::nodes::qemu::pending::GetResponseItem >
+        false, false), ("socket", "CANARY_1_END", false, false)], "{}"),
+        super::response:: < proxmox_mcp::api::nodes::qemu::pending::GetResponseItem >
         ("api::nodes::qemu::pending::GetResponseItem", & [("key", "CANARY_0_END", false,
         false), ("pending", "CANARY_1_END", false, false), ("value", "CANARY_2_END",
-        false, false)]), super::params("api::nodes::qemu::remote_migrate::PostParams", &
+        false, false)], "{}"),
+        super::params("api::nodes::qemu::remote_migrate::PostParams", &
         [("target-bridge", "CANARY_3_END", false), ("target-endpoint", "CANARY_4_END",
         false), ("target-storage", "CANARY_5_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::qemu::remote_migrate::PostParams { bwlimit :
@@ -4121,7 +4158,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         .into(), timeframe : "CANARY_2_END".parse().unwrap() })), super::response:: <
         proxmox_mcp::api::nodes::qemu::rrd::GetResponse >
         ("api::nodes::qemu::rrd::GetResponse", & [("filename", "CANARY_0_END", false,
-        false)]), super::params("api::nodes::qemu::rrddata::GetParams", & [("cf",
+        false)], "{}"), super::params("api::nodes::qemu::rrddata::GetParams", & [("cf",
         "CANARY_0_END", false), ("timeframe", "CANARY_1_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::qemu::rrddata::GetParams { cf :
         ::std::option::Option::Some("CANARY_0_END".parse().unwrap()), timeframe :
@@ -4132,7 +4169,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         super::response:: < proxmox_mcp::api::nodes::qemu::snapshot::GetResponseItem >
         ("api::nodes::qemu::snapshot::GetResponseItem", & [("description",
         "CANARY_0_END", false, false), ("name", "CANARY_1_END", false, false), ("parent",
-        "CANARY_2_END", false, false)]),
+        "CANARY_2_END", false, false)], "{}"),
         super::params("api::nodes::qemu::snapshot::PostParams", & [("description",
         "CANARY_0_END", false), ("snapname", "CANARY_1_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::qemu::snapshot::PostParams {
@@ -4157,17 +4194,17 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::qemu::spiceproxy::PostResponse >
         ("api::nodes::qemu::spiceproxy::PostResponse", & [("host", "CANARY_0_END", false,
         false), ("password", "CANARY_1_END", true, false), ("proxy", "CANARY_2_END",
-        false, false), ("type", "CANARY_3_END", false, false)]), super::response:: <
-        proxmox_mcp::api::nodes::qemu::status::GetResponseItem >
+        false, false), ("type", "CANARY_3_END", false, false)], "{\"tls-port\":100}"),
+        super::response:: < proxmox_mcp::api::nodes::qemu::status::GetResponseItem >
         ("api::nodes::qemu::status::GetResponseItem", & [("subdir", "CANARY_0_END",
-        false, false)]), super::response:: <
+        false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::qemu::status::current::GetResponse >
         ("api::nodes::qemu::status::current::GetResponse", & [("clipboard",
         "CANARY_0_END", false, false), ("lock", "CANARY_1_END", false, false), ("name",
         "CANARY_2_END", false, false), ("qmpstatus", "CANARY_3_END", false, false),
         ("running-machine", "CANARY_4_END", false, false), ("running-qemu",
         "CANARY_5_END", false, false), ("status", "CANARY_6_END", false, false), ("tags",
-        "CANARY_7_END", false, false)]),
+        "CANARY_7_END", false, false)], "{\"ha\":{},\"vmid\":100}"),
         super::params("api::nodes::qemu::status::reboot::PostParams", & [],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::qemu::status::reboot::PostParams
         { timeout : ::std::option::Option::None })),
@@ -4222,8 +4259,8 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         super::response:: < proxmox_mcp::api::nodes::qemu::termproxy::PostResponse >
         ("api::nodes::qemu::termproxy::PostResponse", & [("ticket", "CANARY_0_END", true,
         false), ("upid", "CANARY_1_END", false, false), ("user", "CANARY_2_END", false,
-        false)]), super::params("api::nodes::qemu::unlink::PutParams", & [("idlist",
-        "CANARY_1_END", false)], ::std::format!("{:?}",
+        false)], "{\"port\":100}"), super::params("api::nodes::qemu::unlink::PutParams",
+        & [("idlist", "CANARY_1_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::qemu::unlink::PutParams { force :
         ::std::option::Option::None, idlist : "CANARY_1_END".into() })),
         super::params("api::nodes::qemu::vncproxy::PostParams", & [],
@@ -4234,14 +4271,16 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("api::nodes::qemu::vncproxy::PostResponse", & [("cert", "CANARY_0_END", false,
         false), ("password", "CANARY_1_END", true, false), ("ticket", "CANARY_2_END",
         true, false), ("upid", "CANARY_3_END", false, false), ("user", "CANARY_4_END",
-        false, false)]), super::params("api::nodes::qemu::vncwebsocket::GetParams", &
-        [("vncticket", "CANARY_1_END", true)], ::std::format!("{:?}",
+        false, false)], "{\"port\":100}"),
+        super::params("api::nodes::qemu::vncwebsocket::GetParams", & [("vncticket",
+        "CANARY_1_END", true)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::qemu::vncwebsocket::GetParams { port : 0, vncticket :
         "CANARY_1_END".into() })), super::response:: <
         proxmox_mcp::api::nodes::qemu::vncwebsocket::GetResponse >
         ("api::nodes::qemu::vncwebsocket::GetResponse", & [("port", "CANARY_0_END",
-        false, false)]), super::params("api::nodes::query_oci_repo_tags::GetParams", &
-        [("reference", "CANARY_0_END", false)], ::std::format!("{:?}",
+        false, false)], "{}"),
+        super::params("api::nodes::query_oci_repo_tags::GetParams", & [("reference",
+        "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::query_oci_repo_tags::GetParams { reference :
         "CANARY_0_END".into() })),
         super::params("api::nodes::query_url_metadata::GetParams", & [("url",
@@ -4250,24 +4289,25 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         .into(), verify_certificates : ::std::option::Option::None })), super::response::
         < proxmox_mcp::api::nodes::query_url_metadata::GetResponse >
         ("api::nodes::query_url_metadata::GetResponse", & [("filename", "CANARY_0_END",
-        false, false), ("mimetype", "CANARY_1_END", false, false)]),
+        false, false), ("mimetype", "CANARY_1_END", false, false)], "{}"),
         super::params("api::nodes::replication::GetParams", & [], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::replication::GetParams { guest :
         ::std::option::Option::None })), super::response:: <
         proxmox_mcp::api::nodes::replication::GetResponseItem >
         ("api::nodes::replication::GetResponseItem", & [("id", "CANARY_0_END", false,
-        false)]), super::params("api::nodes::replication::log::GetParams", & [],
+        false)], "{}"), super::params("api::nodes::replication::log::GetParams", & [],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::replication::log::GetParams {
         limit : ::std::option::Option::None, start : ::std::option::Option::None })),
         super::response:: < proxmox_mcp::api::nodes::replication::log::GetResponseItem >
         ("api::nodes::replication::log::GetResponseItem", & [("t", "CANARY_0_END", false,
-        false)]), super::params("api::nodes::rrd::GetParams", & [("cf", "CANARY_0_END",
-        false), ("ds", "CANARY_1_END", false), ("timeframe", "CANARY_2_END", false)],
-        ::std::format!("{:?}", proxmox_mcp::api::nodes::rrd::GetParams { cf :
+        false)], "{\"n\":100}"), super::params("api::nodes::rrd::GetParams", & [("cf",
+        "CANARY_0_END", false), ("ds", "CANARY_1_END", false), ("timeframe",
+        "CANARY_2_END", false)], ::std::format!("{:?}",
+        proxmox_mcp::api::nodes::rrd::GetParams { cf :
         ::std::option::Option::Some("CANARY_0_END".parse().unwrap()), ds : "CANARY_1_END"
         .into(), timeframe : "CANARY_2_END".parse().unwrap() })), super::response:: <
         proxmox_mcp::api::nodes::rrd::GetResponse > ("api::nodes::rrd::GetResponse", &
-        [("filename", "CANARY_0_END", false, false)]),
+        [("filename", "CANARY_0_END", false, false)], "{}"),
         super::params("api::nodes::rrddata::GetParams", & [("cf", "CANARY_0_END", false),
         ("timeframe", "CANARY_1_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::rrddata::GetParams { cf :
@@ -4275,7 +4315,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         "CANARY_1_END".parse().unwrap() })), super::response:: <
         proxmox_mcp::api::nodes::scan::GetResponseItem >
         ("api::nodes::scan::GetResponseItem", & [("method", "CANARY_0_END", false,
-        false)]), super::params("api::nodes::scan::cifs::GetParams", & [("domain",
+        false)], "{}"), super::params("api::nodes::scan::cifs::GetParams", & [("domain",
         "CANARY_0_END", false), ("password", "CANARY_1_END", true), ("server",
         "CANARY_2_END", false), ("username", "CANARY_3_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::scan::cifs::GetParams { domain :
@@ -4284,26 +4324,26 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         .into(), username : ::std::option::Option::Some("CANARY_3_END".into()) })),
         super::response:: < proxmox_mcp::api::nodes::scan::cifs::GetResponseItem >
         ("api::nodes::scan::cifs::GetResponseItem", & [("description", "CANARY_0_END",
-        false, false), ("share", "CANARY_1_END", false, false)]),
+        false, false), ("share", "CANARY_1_END", false, false)], "{}"),
         super::params("api::nodes::scan::iscsi::GetParams", & [("portal", "CANARY_0_END",
         false)], ::std::format!("{:?}", proxmox_mcp::api::nodes::scan::iscsi::GetParams {
         portal : "CANARY_0_END".into() })), super::response:: <
         proxmox_mcp::api::nodes::scan::iscsi::GetResponseItem >
         ("api::nodes::scan::iscsi::GetResponseItem", & [("portal", "CANARY_0_END", false,
-        false), ("target", "CANARY_1_END", false, false)]), super::response:: <
+        false), ("target", "CANARY_1_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::scan::lvm::GetResponseItem >
         ("api::nodes::scan::lvm::GetResponseItem", & [("vg", "CANARY_0_END", false,
-        false)]), super::params("api::nodes::scan::lvmthin::GetParams", & [("vg",
+        false)], "{}"), super::params("api::nodes::scan::lvmthin::GetParams", & [("vg",
         "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::scan::lvmthin::GetParams { vg : "CANARY_0_END".into()
         })), super::response:: < proxmox_mcp::api::nodes::scan::lvmthin::GetResponseItem
         > ("api::nodes::scan::lvmthin::GetResponseItem", & [("lv", "CANARY_0_END", false,
-        false)]), super::params("api::nodes::scan::nfs::GetParams", & [("server",
+        false)], "{}"), super::params("api::nodes::scan::nfs::GetParams", & [("server",
         "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::scan::nfs::GetParams { server : "CANARY_0_END".into()
         })), super::response:: < proxmox_mcp::api::nodes::scan::nfs::GetResponseItem >
         ("api::nodes::scan::nfs::GetResponseItem", & [("options", "CANARY_0_END", false,
-        false), ("path", "CANARY_1_END", false, false)]),
+        false), ("path", "CANARY_1_END", false, false)], "{}"),
         super::params("api::nodes::scan::pbs::GetParams", & [("fingerprint",
         "CANARY_0_END", false), ("password", "CANARY_1_END", true), ("server",
         "CANARY_3_END", false), ("username", "CANARY_4_END", false)],
@@ -4313,95 +4353,103 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         "CANARY_3_END".into(), username : "CANARY_4_END".into() })), super::response:: <
         proxmox_mcp::api::nodes::scan::pbs::GetResponseItem >
         ("api::nodes::scan::pbs::GetResponseItem", & [("comment", "CANARY_0_END", false,
-        false), ("store", "CANARY_1_END", false, false)]), super::response:: <
+        false), ("store", "CANARY_1_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::scan::zfs::GetResponseItem >
         ("api::nodes::scan::zfs::GetResponseItem", & [("pool", "CANARY_0_END", false,
-        false)]), super::response:: <
+        false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::sdn::fabrics::GetFabricResponseItem >
         ("api::nodes::sdn::fabrics::GetFabricResponseItem", & [("subdir", "CANARY_0_END",
-        false, false)]), super::response:: <
+        false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::sdn::fabrics::interfaces::GetResponseItem >
         ("api::nodes::sdn::fabrics::interfaces::GetResponseItem", & [("name",
         "CANARY_0_END", false, false), ("state", "CANARY_1_END", false, false), ("type",
-        "CANARY_2_END", false, false)]), super::response:: <
+        "CANARY_2_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::sdn::fabrics::neighbors::GetResponseItem >
         ("api::nodes::sdn::fabrics::neighbors::GetResponseItem", & [("neighbor",
         "CANARY_0_END", false, false), ("status", "CANARY_1_END", false, false),
-        ("uptime", "CANARY_2_END", false, false)]), super::response:: <
+        ("uptime", "CANARY_2_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::sdn::fabrics::routes::GetResponseItem >
         ("api::nodes::sdn::fabrics::routes::GetResponseItem", & [("route",
-        "CANARY_0_END", false, false), ("via", "CANARY_1_END", false, true)]),
-        super::response:: < proxmox_mcp::api::nodes::sdn::vnets::GetVnetResponseItem >
+        "CANARY_0_END", false, false), ("via", "CANARY_1_END", false, true)],
+        "{\"via\":[]}"), super::response:: <
+        proxmox_mcp::api::nodes::sdn::vnets::GetVnetResponseItem >
         ("api::nodes::sdn::vnets::GetVnetResponseItem", & [("subdir", "CANARY_0_END",
-        false, false)]), super::response:: <
+        false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::sdn::vnets::mac_vrf::GetResponseItem >
         ("api::nodes::sdn::vnets::mac_vrf::GetResponseItem", & [("ip", "CANARY_0_END",
         false, false), ("mac", "CANARY_1_END", false, false), ("nexthop", "CANARY_2_END",
-        false, false)]), super::response:: <
+        false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::sdn::zones::GetResponseItem >
         ("api::nodes::sdn::zones::GetResponseItem", & [("status", "CANARY_0_END", false,
-        false), ("zone", "CANARY_1_END", false, false)]), super::response:: <
+        false), ("zone", "CANARY_1_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::sdn::zones::GetZoneResponseItem >
         ("api::nodes::sdn::zones::GetZoneResponseItem", & [("subdir", "CANARY_0_END",
-        false, false)]), super::response:: <
+        false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::sdn::zones::bridges::GetResponseItemPortsItem >
         ("api::nodes::sdn::zones::bridges::GetResponseItemPortsItem", & [("index",
         "CANARY_0_END", false, false), ("name", "CANARY_1_END", false, false), ("vlans",
-        "CANARY_2_END", false, true)]), super::response:: <
+        "CANARY_2_END", false, true)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::sdn::zones::bridges::GetResponseItem >
         ("api::nodes::sdn::zones::bridges::GetResponseItem", & [("name", "CANARY_0_END",
-        false, false), ("vlan_filtering", "CANARY_1_END", false, false)]),
-        super::response:: < proxmox_mcp::api::nodes::sdn::zones::content::GetResponseItem
-        > ("api::nodes::sdn::zones::content::GetResponseItem", & [("status",
+        false, false), ("vlan_filtering", "CANARY_1_END", false, false)],
+        "{\"ports\":[]}"), super::response:: <
+        proxmox_mcp::api::nodes::sdn::zones::content::GetResponseItem >
+        ("api::nodes::sdn::zones::content::GetResponseItem", & [("status",
         "CANARY_0_END", false, false), ("statusmsg", "CANARY_1_END", false, false),
-        ("vnet", "CANARY_2_END", false, false)]), super::response:: <
+        ("vnet", "CANARY_2_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::sdn::zones::ip_vrf::GetResponseItem >
         ("api::nodes::sdn::zones::ip_vrf::GetResponseItem", & [("ip", "CANARY_0_END",
         false, false), ("nexthops", "CANARY_1_END", false, true), ("protocol",
-        "CANARY_2_END", false, false)]), super::response:: <
-        proxmox_mcp::api::nodes::services::GetResponseItem >
+        "CANARY_2_END", false, false)], "{\"metric\":100,\"nexthops\":[]}"),
+        super::response:: < proxmox_mcp::api::nodes::services::GetResponseItem >
         ("api::nodes::services::GetResponseItem", & [("active-state", "CANARY_0_END",
         false, false), ("desc", "CANARY_1_END", false, false), ("name", "CANARY_2_END",
         false, false), ("service", "CANARY_3_END", false, false), ("state",
-        "CANARY_4_END", false, false), ("unit-state", "CANARY_5_END", false, false)]),
-        super::response:: < proxmox_mcp::api::nodes::services::GetServiceResponseItem >
+        "CANARY_4_END", false, false), ("unit-state", "CANARY_5_END", false, false)],
+        "{}"), super::response:: <
+        proxmox_mcp::api::nodes::services::GetServiceResponseItem >
         ("api::nodes::services::GetServiceResponseItem", & [("subdir", "CANARY_0_END",
-        false, false)]), super::response:: <
+        false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::services::state::GetResponse >
         ("api::nodes::services::state::GetResponse", & [("active-state", "CANARY_0_END",
         false, false), ("desc", "CANARY_1_END", false, false), ("name", "CANARY_2_END",
         false, false), ("service", "CANARY_3_END", false, false), ("state",
-        "CANARY_4_END", false, false), ("unit-state", "CANARY_5_END", false, false)]),
-        super::params("api::nodes::spiceshell::PostParams", & [("cmd", "CANARY_0_END",
-        false), ("cmd-opts", "CANARY_1_END", false), ("proxy", "CANARY_2_END", false)],
-        ::std::format!("{:?}", proxmox_mcp::api::nodes::spiceshell::PostParams { cmd :
+        "CANARY_4_END", false, false), ("unit-state", "CANARY_5_END", false, false)],
+        "{}"), super::params("api::nodes::spiceshell::PostParams", & [("cmd",
+        "CANARY_0_END", false), ("cmd-opts", "CANARY_1_END", false), ("proxy",
+        "CANARY_2_END", false)], ::std::format!("{:?}",
+        proxmox_mcp::api::nodes::spiceshell::PostParams { cmd :
         ::std::option::Option::Some("CANARY_0_END".parse().unwrap()), cmd_opts :
         ::std::option::Option::Some("CANARY_1_END".into()), proxy :
         ::std::option::Option::Some("CANARY_2_END".into()) })), super::response:: <
         proxmox_mcp::api::nodes::spiceshell::PostResponse >
         ("api::nodes::spiceshell::PostResponse", & [("host", "CANARY_0_END", false,
         false), ("password", "CANARY_1_END", true, false), ("proxy", "CANARY_2_END",
-        false, false), ("type", "CANARY_3_END", false, false)]),
+        false, false), ("type", "CANARY_3_END", false, false)], "{\"tls-port\":100}"),
         super::params("api::nodes::startall::PostParams", & [("vms", "CANARY_2_END",
         false)], ::std::format!("{:?}", proxmox_mcp::api::nodes::startall::PostParams {
         force : ::std::option::Option::None, max_workers : ::std::option::Option::None,
         vms : ::std::option::Option::Some("CANARY_2_END".into()) })), super::response:: <
         proxmox_mcp::api::nodes::status::GetResponseBootInfo >
         ("api::nodes::status::GetResponseBootInfo", & [("mode", "CANARY_0_END", false,
-        false)]), super::response:: < proxmox_mcp::api::nodes::status::GetResponseCpuinfo
-        > ("api::nodes::status::GetResponseCpuinfo", & [("model", "CANARY_0_END", false,
-        false)]), super::response:: <
+        false)], "{}"), super::response:: <
+        proxmox_mcp::api::nodes::status::GetResponseCpuinfo >
+        ("api::nodes::status::GetResponseCpuinfo", & [("model", "CANARY_0_END", false,
+        false)], "{\"cores\":100,\"cpus\":100,\"sockets\":100}"), super::response:: <
         proxmox_mcp::api::nodes::status::GetResponseCurrentKernel >
         ("api::nodes::status::GetResponseCurrentKernel", & [("machine", "CANARY_0_END",
         false, false), ("release", "CANARY_1_END", false, false), ("sysname",
-        "CANARY_2_END", false, false), ("version", "CANARY_3_END", false, false)]),
+        "CANARY_2_END", false, false), ("version", "CANARY_3_END", false, false)], "{}"),
         super::response:: < proxmox_mcp::api::nodes::status::GetResponseMemory >
-        ("api::nodes::status::GetResponseMemory", & []), super::response:: <
-        proxmox_mcp::api::nodes::status::GetResponseRootfs >
-        ("api::nodes::status::GetResponseRootfs", & []), super::response:: <
+        ("api::nodes::status::GetResponseMemory", & [],
+        "{\"available\":100,\"free\":100,\"total\":100,\"used\":100}"), super::response::
+        < proxmox_mcp::api::nodes::status::GetResponseRootfs >
+        ("api::nodes::status::GetResponseRootfs", & [],
+        "{\"avail\":100,\"free\":100,\"total\":100,\"used\":100}"), super::response:: <
         proxmox_mcp::api::nodes::status::GetResponse >
         ("api::nodes::status::GetResponse", & [("loadavg", "CANARY_0_END", false, true),
-        ("pveversion", "CANARY_1_END", false, false)]),
+        ("pveversion", "CANARY_1_END", false, false)],
+        "{\"boot-info\":{\"mode\":\"efi\"},\"cpu\":0.0,\"cpuinfo\":{\"cores\":100,\"cpus\":100,\"model\":\"x\",\"sockets\":100},\"current-kernel\":{\"machine\":\"x\",\"release\":\"x\",\"sysname\":\"x\",\"version\":\"x\"},\"loadavg\":[],\"memory\":{\"available\":100,\"free\":100,\"total\":100,\"used\":100},\"rootfs\":{\"avail\":100,\"free\":100,\"total\":100,\"used\":100}}"),
         super::params("api::nodes::status::PostParams", & [("command", "CANARY_0_END",
         false)], ::std::format!("{:?}", proxmox_mcp::api::nodes::status::PostParams {
         command : "CANARY_0_END".parse().unwrap() })),
@@ -4419,32 +4467,32 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::Some("CANARY_4_END".into()) })), super::response:: <
         proxmox_mcp::api::nodes::storage::GetResponseItemFormats >
         ("api::nodes::storage::GetResponseItemFormats", & [("default", "CANARY_0_END",
-        false, false)]), super::response:: <
+        false, false)], "{\"supported\":[]}"), super::response:: <
         proxmox_mcp::api::nodes::storage::GetResponseItem >
         ("api::nodes::storage::GetResponseItem", & [("content", "CANARY_0_END", false,
         false), ("storage", "CANARY_1_END", false, false), ("type", "CANARY_2_END",
-        false, false)]), super::response:: <
+        false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::storage::GetStorageResponseItem >
         ("api::nodes::storage::GetStorageResponseItem", & [("subdir", "CANARY_0_END",
-        false, false)]), super::params("api::nodes::storage::content::GetParams", &
+        false, false)], "{}"), super::params("api::nodes::storage::content::GetParams", &
         [("content", "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::storage::content::GetParams { content :
         ::std::option::Option::Some("CANARY_0_END".into()), vmid :
         ::std::option::Option::None })), super::response:: <
         proxmox_mcp::api::nodes::storage::content::GetResponseItemVerification >
         ("api::nodes::storage::content::GetResponseItemVerification", & [("state",
-        "CANARY_0_END", false, false), ("upid", "CANARY_1_END", false, false)]),
+        "CANARY_0_END", false, false), ("upid", "CANARY_1_END", false, false)], "{}"),
         super::response:: < proxmox_mcp::api::nodes::storage::content::GetResponseItem >
         ("api::nodes::storage::content::GetResponseItem", & [("encrypted",
         "CANARY_0_END", false, false), ("format", "CANARY_1_END", false, false),
         ("notes", "CANARY_2_END", false, false), ("parent", "CANARY_3_END", false,
-        false), ("volid", "CANARY_4_END", false, false)]),
+        false), ("volid", "CANARY_4_END", false, false)], "{}"),
         super::params("api::nodes::storage::content::PostParams", & [("filename",
         "CANARY_0_END", false), ("format", "CANARY_1_END", false), ("size",
         "CANARY_2_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::storage::content::PostParams { filename : "CANARY_0_END"
         .into(), format : ::std::option::Option::Some("CANARY_1_END".parse().unwrap()),
-        size : "CANARY_2_END".into(), vmid : 0 })),
+        size : "CANARY_2_END".into(), vmid : 100 })),
         super::params("api::nodes::storage::content::DeleteVolumeParams", & [],
         ::std::format!("{:?}",
         proxmox_mcp::api::nodes::storage::content::DeleteVolumeParams { delay :
@@ -4452,8 +4500,9 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::storage::content::GetVolumeResponse >
         ("api::nodes::storage::content::GetVolumeResponse", & [("format", "CANARY_0_END",
         false, false), ("notes", "CANARY_1_END", false, false), ("path", "CANARY_2_END",
-        false, false)]), super::params("api::nodes::storage::content::PostVolumeParams",
-        & [("target", "CANARY_0_END", false), ("target_node", "CANARY_1_END", false)],
+        false, false)], "{\"size\":100,\"used\":100}"),
+        super::params("api::nodes::storage::content::PostVolumeParams", & [("target",
+        "CANARY_0_END", false), ("target_node", "CANARY_1_END", false)],
         ::std::format!("{:?}",
         proxmox_mcp::api::nodes::storage::content::PostVolumeParams { target :
         "CANARY_0_END".into(), target_node : ::std::option::Option::Some("CANARY_1_END"
@@ -4485,10 +4534,10 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::storage::file_restore::list::GetResponseItem >
         ("api::nodes::storage::file_restore::list::GetResponseItem", & [("filepath",
         "CANARY_0_END", false, false), ("text", "CANARY_1_END", false, false), ("type",
-        "CANARY_2_END", false, false)]), super::response:: <
+        "CANARY_2_END", false, false)], "{\"leaf\":false}"), super::response:: <
         proxmox_mcp::api::nodes::storage::identity::GetResponse >
         ("api::nodes::storage::identity::GetResponse", & [("id", "CANARY_0_END", false,
-        false), ("type", "CANARY_1_END", false, false)]),
+        false), ("type", "CANARY_1_END", false, false)], "{}"),
         super::params("api::nodes::storage::import_metadata::GetParams", & [("volume",
         "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::storage::import_metadata::GetParams { volume :
@@ -4496,10 +4545,11 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::storage::import_metadata::GetResponseWarningsItem >
         ("api::nodes::storage::import_metadata::GetResponseWarningsItem", & [("key",
         "CANARY_0_END", false, false), ("type", "CANARY_1_END", false, false), ("value",
-        "CANARY_2_END", false, false)]), super::response:: <
+        "CANARY_2_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::nodes::storage::import_metadata::GetResponse >
         ("api::nodes::storage::import_metadata::GetResponse", & [("source",
-        "CANARY_0_END", false, false), ("type", "CANARY_1_END", false, false)]),
+        "CANARY_0_END", false, false), ("type", "CANARY_1_END", false, false)],
+        "{\"create-args\":{}}"),
         super::params("api::nodes::storage::oci_registry_pull::PostParams", &
         [("filename", "CANARY_0_END", false), ("reference", "CANARY_1_END", false)],
         ::std::format!("{:?}",
@@ -4521,7 +4571,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::storage::prunebackups::GetResponseItem >
         ("api::nodes::storage::prunebackups::GetResponseItem", & [("mark",
         "CANARY_0_END", false, false), ("type", "CANARY_1_END", false, false), ("volid",
-        "CANARY_2_END", false, false)]),
+        "CANARY_2_END", false, false)], "{\"ctime\":100}"),
         super::params("api::nodes::storage::rrd::GetParams", & [("cf", "CANARY_0_END",
         false), ("ds", "CANARY_1_END", false), ("timeframe", "CANARY_2_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::storage::rrd::GetParams { cf :
@@ -4529,14 +4579,14 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         .into(), timeframe : "CANARY_2_END".parse().unwrap() })), super::response:: <
         proxmox_mcp::api::nodes::storage::rrd::GetResponse >
         ("api::nodes::storage::rrd::GetResponse", & [("filename", "CANARY_0_END", false,
-        false)]), super::params("api::nodes::storage::rrddata::GetParams", & [("cf",
-        "CANARY_0_END", false), ("timeframe", "CANARY_1_END", false)],
+        false)], "{}"), super::params("api::nodes::storage::rrddata::GetParams", &
+        [("cf", "CANARY_0_END", false), ("timeframe", "CANARY_1_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::storage::rrddata::GetParams { cf
         : ::std::option::Option::Some("CANARY_0_END".parse().unwrap()), timeframe :
         "CANARY_1_END".parse().unwrap() })), super::response:: <
         proxmox_mcp::api::nodes::storage::status::GetResponse >
         ("api::nodes::storage::status::GetResponse", & [("content", "CANARY_0_END",
-        false, false), ("type", "CANARY_1_END", false, false)]),
+        false, false), ("type", "CANARY_1_END", false, false)], "{}"),
         super::params("api::nodes::storage::upload::PostParams", & [("checksum",
         "CANARY_0_END", false), ("checksum-algorithm", "CANARY_1_END", false),
         ("content", "CANARY_2_END", false), ("filename", "CANARY_3_END", false),
@@ -4553,7 +4603,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         "CANARY_4_END", false, false), ("regdate", "CANARY_5_END", false, false),
         ("serverid", "CANARY_6_END", false, false), ("signature", "CANARY_7_END", false,
         false), ("status", "CANARY_8_END", false, false), ("url", "CANARY_9_END", false,
-        false)]), super::params("api::nodes::subscription::PostParams", & [],
+        false)], "{}"), super::params("api::nodes::subscription::PostParams", & [],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::subscription::PostParams { force
         : ::std::option::Option::None })),
         super::params("api::nodes::subscription::PutParams", & [("key", "CANARY_0_END",
@@ -4571,14 +4621,14 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::None, until : ::std::option::Option::Some("CANARY_4_END"
         .into()) })), super::response:: <
         proxmox_mcp::api::nodes::syslog::GetResponseItem >
-        ("api::nodes::syslog::GetResponseItem", & [("t", "CANARY_0_END", false, false)]),
-        super::params("api::nodes::tasks::GetParams", & [("source", "CANARY_3_END",
-        false), ("statusfilter", "CANARY_5_END", false), ("typefilter", "CANARY_6_END",
-        false), ("userfilter", "CANARY_8_END", false)], ::std::format!("{:?}",
-        proxmox_mcp::api::nodes::tasks::GetParams { errors : ::std::option::Option::None,
-        limit : ::std::option::Option::None, since : ::std::option::Option::None, source
-        : ::std::option::Option::Some("CANARY_3_END".parse().unwrap()), start :
-        ::std::option::Option::None, statusfilter :
+        ("api::nodes::syslog::GetResponseItem", & [("t", "CANARY_0_END", false, false)],
+        "{\"n\":100}"), super::params("api::nodes::tasks::GetParams", & [("source",
+        "CANARY_3_END", false), ("statusfilter", "CANARY_5_END", false), ("typefilter",
+        "CANARY_6_END", false), ("userfilter", "CANARY_8_END", false)],
+        ::std::format!("{:?}", proxmox_mcp::api::nodes::tasks::GetParams { errors :
+        ::std::option::Option::None, limit : ::std::option::Option::None, since :
+        ::std::option::Option::None, source : ::std::option::Option::Some("CANARY_3_END"
+        .parse().unwrap()), start : ::std::option::Option::None, statusfilter :
         ::std::option::Option::Some("CANARY_5_END".into()), typefilter :
         ::std::option::Option::Some("CANARY_6_END".into()), until :
         ::std::option::Option::None, userfilter :
@@ -4588,36 +4638,41 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("api::nodes::tasks::GetResponseItem", & [("id", "CANARY_0_END", false, false),
         ("node", "CANARY_1_END", false, false), ("status", "CANARY_2_END", false, false),
         ("type", "CANARY_3_END", false, false), ("upid", "CANARY_4_END", false, false),
-        ("user", "CANARY_5_END", false, false)]),
+        ("user", "CANARY_5_END", false, false)],
+        "{\"pid\":100,\"pstart\":100,\"starttime\":100}"),
         super::params("api::nodes::tasks::log::GetParams", & [], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::tasks::log::GetParams { download :
         ::std::option::Option::None, limit : ::std::option::Option::None, start :
         ::std::option::Option::None })), super::response:: <
         proxmox_mcp::api::nodes::tasks::log::GetResponseItem >
         ("api::nodes::tasks::log::GetResponseItem", & [("t", "CANARY_0_END", false,
-        false)]), super::response:: < proxmox_mcp::api::nodes::tasks::status::GetResponse
-        > ("api::nodes::tasks::status::GetResponse", & [("exitstatus", "CANARY_0_END",
+        false)], "{\"n\":100}"), super::response:: <
+        proxmox_mcp::api::nodes::tasks::status::GetResponse >
+        ("api::nodes::tasks::status::GetResponse", & [("exitstatus", "CANARY_0_END",
         false, false), ("id", "CANARY_1_END", false, false), ("node", "CANARY_2_END",
         false, false), ("status", "CANARY_3_END", false, false), ("type", "CANARY_4_END",
         false, false), ("upid", "CANARY_5_END", false, false), ("user", "CANARY_6_END",
-        false, false)]), super::params("api::nodes::termproxy::PostParams", & [("cmd",
-        "CANARY_0_END", false), ("cmd-opts", "CANARY_1_END", false)],
-        ::std::format!("{:?}", proxmox_mcp::api::nodes::termproxy::PostParams { cmd :
+        false, false)], "{\"pid\":100,\"pstart\":100,\"starttime\":100}"),
+        super::params("api::nodes::termproxy::PostParams", & [("cmd", "CANARY_0_END",
+        false), ("cmd-opts", "CANARY_1_END", false)], ::std::format!("{:?}",
+        proxmox_mcp::api::nodes::termproxy::PostParams { cmd :
         ::std::option::Option::Some("CANARY_0_END".parse().unwrap()), cmd_opts :
         ::std::option::Option::Some("CANARY_1_END".into()) })), super::response:: <
         proxmox_mcp::api::nodes::termproxy::PostResponse >
         ("api::nodes::termproxy::PostResponse", & [("ticket", "CANARY_0_END", true,
         false), ("upid", "CANARY_1_END", false, false), ("user", "CANARY_2_END", false,
-        false)]), super::response:: < proxmox_mcp::api::nodes::time::GetResponse >
-        ("api::nodes::time::GetResponse", & [("timezone", "CANARY_0_END", false,
-        false)]), super::params("api::nodes::time::PutParams", & [("timezone",
-        "CANARY_0_END", false)], ::std::format!("{:?}",
-        proxmox_mcp::api::nodes::time::PutParams { timezone : "CANARY_0_END".into() })),
-        super::response:: < proxmox_mcp::api::nodes::version::GetResponse >
+        false)], "{\"port\":100}"), super::response:: <
+        proxmox_mcp::api::nodes::time::GetResponse > ("api::nodes::time::GetResponse", &
+        [("timezone", "CANARY_0_END", false, false)],
+        "{\"localtime\":1297163644,\"time\":1297163644}"),
+        super::params("api::nodes::time::PutParams", & [("timezone", "CANARY_0_END",
+        false)], ::std::format!("{:?}", proxmox_mcp::api::nodes::time::PutParams {
+        timezone : "CANARY_0_END".into() })), super::response:: <
+        proxmox_mcp::api::nodes::version::GetResponse >
         ("api::nodes::version::GetResponse", & [("release", "CANARY_0_END", false,
         false), ("repoid", "CANARY_1_END", false, false), ("version", "CANARY_2_END",
-        false, false)]), super::params("api::nodes::vncshell::PostParams", & [("cmd",
-        "CANARY_0_END", false), ("cmd-opts", "CANARY_1_END", false)],
+        false, false)], "{}"), super::params("api::nodes::vncshell::PostParams", &
+        [("cmd", "CANARY_0_END", false), ("cmd-opts", "CANARY_1_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::vncshell::PostParams { cmd :
         ::std::option::Option::Some("CANARY_0_END".parse().unwrap()), cmd_opts :
         ::std::option::Option::Some("CANARY_1_END".into()), height :
@@ -4627,13 +4682,13 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("api::nodes::vncshell::PostResponse", & [("cert", "CANARY_0_END", false, false),
         ("password", "CANARY_1_END", true, false), ("ticket", "CANARY_2_END", true,
         false), ("upid", "CANARY_3_END", false, false), ("user", "CANARY_4_END", false,
-        false)]), super::params("api::nodes::vncwebsocket::GetParams", & [("vncticket",
-        "CANARY_1_END", true)], ::std::format!("{:?}",
+        false)], "{\"port\":100}"), super::params("api::nodes::vncwebsocket::GetParams",
+        & [("vncticket", "CANARY_1_END", true)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::vncwebsocket::GetParams { port : 0, vncticket :
         "CANARY_1_END".into() })), super::response:: <
         proxmox_mcp::api::nodes::vncwebsocket::GetResponse >
         ("api::nodes::vncwebsocket::GetResponse", & [("port", "CANARY_0_END", false,
-        false)]), super::params("api::nodes::vzdump::PostParams", & [("compress",
+        false)], "{}"), super::params("api::nodes::vzdump::PostParams", & [("compress",
         "CANARY_2_END", false), ("dumpdir", "CANARY_3_END", false), ("exclude",
         "CANARY_4_END", false), ("exclude-path", "CANARY_5_END", false), ("fleecing",
         "CANARY_6_END", false), ("job-id", "CANARY_8_END", false), ("mailnotification",
@@ -4689,7 +4744,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         false), ("prune-backups", "CANARY_14_END", false, false), ("script",
         "CANARY_15_END", false, false), ("storage", "CANARY_16_END", false, false),
         ("tmpdir", "CANARY_17_END", false, false), ("vmid", "CANARY_18_END", false,
-        false)]), super::params("api::nodes::vzdump::extractconfig::GetParams", &
+        false)], "{}"), super::params("api::nodes::vzdump::extractconfig::GetParams", &
         [("volume", "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::vzdump::extractconfig::GetParams { volume :
         "CANARY_0_END".into() })), super::params("api::pools::DeleteParams", &
@@ -4703,12 +4758,12 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         super::response:: < proxmox_mcp::api::pools::GetResponseItemMembersItem >
         ("api::pools::GetResponseItemMembersItem", & [("id", "CANARY_0_END", false,
         false), ("node", "CANARY_1_END", false, false), ("storage", "CANARY_2_END",
-        false, false), ("type", "CANARY_3_END", false, false)]), super::response:: <
-        proxmox_mcp::api::pools::GetResponseItem > ("api::pools::GetResponseItem", &
+        false, false), ("type", "CANARY_3_END", false, false)], "{}"), super::response::
+        < proxmox_mcp::api::pools::GetResponseItem > ("api::pools::GetResponseItem", &
         [("comment", "CANARY_0_END", false, false), ("poolid", "CANARY_1_END", false,
-        false)]), super::params("api::pools::PostParams", & [("comment", "CANARY_0_END",
-        false), ("poolid", "CANARY_1_END", false)], ::std::format!("{:?}",
-        proxmox_mcp::api::pools::PostParams { comment :
+        false)], "{}"), super::params("api::pools::PostParams", & [("comment",
+        "CANARY_0_END", false), ("poolid", "CANARY_1_END", false)],
+        ::std::format!("{:?}", proxmox_mcp::api::pools::PostParams { comment :
         ::std::option::Option::Some("CANARY_0_END".into()), poolid : "CANARY_1_END"
         .into() })), super::params("api::pools::PutParams", & [("comment",
         "CANARY_1_END", false), ("poolid", "CANARY_3_END", false), ("storage",
@@ -4724,9 +4779,9 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         super::response:: < proxmox_mcp::api::pools::GetPoolidResponseMembersItem >
         ("api::pools::GetPoolidResponseMembersItem", & [("id", "CANARY_0_END", false,
         false), ("node", "CANARY_1_END", false, false), ("storage", "CANARY_2_END",
-        false, false), ("type", "CANARY_3_END", false, false)]), super::response:: <
-        proxmox_mcp::api::pools::GetPoolidResponse > ("api::pools::GetPoolidResponse", &
-        [("comment", "CANARY_0_END", false, false)]),
+        false, false), ("type", "CANARY_3_END", false, false)], "{}"), super::response::
+        < proxmox_mcp::api::pools::GetPoolidResponse > ("api::pools::GetPoolidResponse",
+        & [("comment", "CANARY_0_END", false, false)], "{\"members\":[]}"),
         super::params("api::pools::PutPoolidParams", & [("comment", "CANARY_1_END",
         false), ("storage", "CANARY_3_END", false), ("vms", "CANARY_4_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::pools::PutPoolidParams { allow_move :
@@ -4738,29 +4793,30 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::format!("{:?}", proxmox_mcp::api::storage::GetParams { r#type :
         ::std::option::Option::Some("CANARY_0_END".parse().unwrap()) })),
         super::response:: < proxmox_mcp::api::storage::GetResponseItem >
-        ("api::storage::GetResponseItem", & [("storage", "CANARY_0_END", false, false)]),
-        super::params("api::storage::PostParams", & [("authsupported", "CANARY_0_END",
-        false), ("base", "CANARY_1_END", false), ("blocksize", "CANARY_2_END", false),
-        ("comstar_hg", "CANARY_4_END", false), ("comstar_tg", "CANARY_5_END", false),
-        ("content", "CANARY_6_END", false), ("content-dirs", "CANARY_7_END", false),
-        ("data-pool", "CANARY_10_END", false), ("datastore", "CANARY_11_END", false),
-        ("domain", "CANARY_13_END", false), ("encryption-key", "CANARY_14_END", true),
-        ("export", "CANARY_15_END", false), ("fingerprint", "CANARY_16_END", false),
-        ("format", "CANARY_17_END", false), ("fs-name", "CANARY_18_END", false),
-        ("is_mountpoint", "CANARY_20_END", false), ("iscsiprovider", "CANARY_21_END",
-        false), ("keyring", "CANARY_22_END", true), ("lio_tpg", "CANARY_24_END", false),
-        ("master-pubkey", "CANARY_25_END", false), ("monhost", "CANARY_28_END", false),
-        ("mountpoint", "CANARY_29_END", false), ("namespace", "CANARY_30_END", false),
-        ("nodes", "CANARY_32_END", false), ("options", "CANARY_34_END", false),
-        ("password", "CANARY_35_END", true), ("path", "CANARY_36_END", false), ("pool",
-        "CANARY_37_END", false), ("portal", "CANARY_39_END", false), ("preallocation",
-        "CANARY_40_END", false), ("prune-backups", "CANARY_41_END", false),
-        ("saferemove_throughput", "CANARY_44_END", false), ("server", "CANARY_45_END",
-        false), ("share", "CANARY_46_END", false), ("smbversion", "CANARY_49_END",
-        false), ("storage", "CANARY_52_END", false), ("subdir", "CANARY_53_END", false),
-        ("target", "CANARY_55_END", false), ("thinpool", "CANARY_56_END", false),
-        ("type", "CANARY_57_END", false), ("username", "CANARY_58_END", false),
-        ("vgname", "CANARY_59_END", false), ("zfs-base-path", "CANARY_60_END", false)],
+        ("api::storage::GetResponseItem", & [("storage", "CANARY_0_END", false, false)],
+        "{}"), super::params("api::storage::PostParams", & [("authsupported",
+        "CANARY_0_END", false), ("base", "CANARY_1_END", false), ("blocksize",
+        "CANARY_2_END", false), ("comstar_hg", "CANARY_4_END", false), ("comstar_tg",
+        "CANARY_5_END", false), ("content", "CANARY_6_END", false), ("content-dirs",
+        "CANARY_7_END", false), ("data-pool", "CANARY_10_END", false), ("datastore",
+        "CANARY_11_END", false), ("domain", "CANARY_13_END", false), ("encryption-key",
+        "CANARY_14_END", true), ("export", "CANARY_15_END", false), ("fingerprint",
+        "CANARY_16_END", false), ("format", "CANARY_17_END", false), ("fs-name",
+        "CANARY_18_END", false), ("is_mountpoint", "CANARY_20_END", false),
+        ("iscsiprovider", "CANARY_21_END", false), ("keyring", "CANARY_22_END", true),
+        ("lio_tpg", "CANARY_24_END", false), ("master-pubkey", "CANARY_25_END", false),
+        ("monhost", "CANARY_28_END", false), ("mountpoint", "CANARY_29_END", false),
+        ("namespace", "CANARY_30_END", false), ("nodes", "CANARY_32_END", false),
+        ("options", "CANARY_34_END", false), ("password", "CANARY_35_END", true),
+        ("path", "CANARY_36_END", false), ("pool", "CANARY_37_END", false), ("portal",
+        "CANARY_39_END", false), ("preallocation", "CANARY_40_END", false),
+        ("prune-backups", "CANARY_41_END", false), ("saferemove_throughput",
+        "CANARY_44_END", false), ("server", "CANARY_45_END", false), ("share",
+        "CANARY_46_END", false), ("smbversion", "CANARY_49_END", false), ("storage",
+        "CANARY_52_END", false), ("subdir", "CANARY_53_END", false), ("target",
+        "CANARY_55_END", false), ("thinpool", "CANARY_56_END", false), ("type",
+        "CANARY_57_END", false), ("username", "CANARY_58_END", false), ("vgname",
+        "CANARY_59_END", false), ("zfs-base-path", "CANARY_60_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::storage::PostParams { authsupported :
         ::std::option::Option::Some("CANARY_0_END".into()), base :
         ::std::option::Option::Some("CANARY_1_END".into()), blocksize :
@@ -4818,9 +4874,9 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::Some("CANARY_60_END".into()) })), super::response:: <
         proxmox_mcp::api::storage::PostResponseConfig >
         ("api::storage::PostResponseConfig", & [("encryption-key", "CANARY_0_END", true,
-        false)]), super::response:: < proxmox_mcp::api::storage::PostResponse >
+        false)], "{}"), super::response:: < proxmox_mcp::api::storage::PostResponse >
         ("api::storage::PostResponse", & [("storage", "CANARY_0_END", false, false),
-        ("type", "CANARY_1_END", false, false)]),
+        ("type", "CANARY_1_END", false, false)], "{}"),
         super::params("api::storage::PutStorageParams", & [("blocksize", "CANARY_0_END",
         false), ("comstar_hg", "CANARY_2_END", false), ("comstar_tg", "CANARY_3_END",
         false), ("content", "CANARY_4_END", false), ("content-dirs", "CANARY_5_END",
@@ -4885,12 +4941,13 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::Some("CANARY_49_END".into()) })), super::response:: <
         proxmox_mcp::api::storage::PutStorageResponseConfig >
         ("api::storage::PutStorageResponseConfig", & [("encryption-key", "CANARY_0_END",
-        true, false)]), super::response:: < proxmox_mcp::api::storage::PutStorageResponse
-        > ("api::storage::PutStorageResponse", & [("storage", "CANARY_0_END", false,
-        false), ("type", "CANARY_1_END", false, false)]), super::response:: <
+        true, false)], "{}"), super::response:: <
+        proxmox_mcp::api::storage::PutStorageResponse >
+        ("api::storage::PutStorageResponse", & [("storage", "CANARY_0_END", false,
+        false), ("type", "CANARY_1_END", false, false)], "{}"), super::response:: <
         proxmox_mcp::api::version::GetResponse > ("api::version::GetResponse", &
         [("console", "CANARY_0_END", false, false), ("release", "CANARY_1_END", false,
         false), ("repoid", "CANARY_2_END", false, false), ("version", "CANARY_3_END",
-        false, false)])
+        false, false)], "{}")
     ]
 }

@@ -309,9 +309,24 @@ crate::pve_enum! {
     "`xtermjs`"] Xtermjs = "xtermjs", }
 }
 crate::pve_enum! {
+    #[doc = " The values of `ha`."] pub enum Ha { #[doc = "`basic`"] Basic = "basic",
+    #[doc = "`static`"] Static = "static", #[doc = "`dynamic`"] Dynamic = "dynamic", }
+}
+crate::pve_enum! {
+    #[doc = " The values of `ha-auto-rebalance-method`."] pub enum HaAutoRebalanceMethod
+    { #[doc = "`bruteforce`"] Bruteforce = "bruteforce", #[doc = "`topsis`"] Topsis =
+    "topsis", }
+}
+crate::pve_enum! {
     #[doc = " The values of `fencing`."] pub enum OptionsFencing { #[doc = "`watchdog`"]
     Watchdog = "watchdog", #[doc = "`hardware`"] Hardware = "hardware", #[doc = "`both`"]
     Both = "both", }
+}
+crate::pve_enum! {
+    #[doc = " The values of `shutdown_policy`."] pub enum ShutdownPolicy { #[doc =
+    "`freeze`"] Freeze = "freeze", #[doc = "`failover`"] Failover = "failover", #[doc =
+    "`conditional`"] Conditional = "conditional", #[doc = "`migrate`"] Migrate =
+    "migrate", }
 }
 crate::pve_enum! {
     #[doc = " The values of `keyboard`."] pub enum Keyboard { #[doc = "`de`"] De = "de",
@@ -336,21 +351,6 @@ crate::pve_enum! {
     #[doc = "`pt_BR`"] PtBR = "pt_BR", #[doc = "`ru`"] Ru = "ru", #[doc = "`sl`"] Sl =
     "sl", #[doc = "`sv`"] Sv = "sv", #[doc = "`tr`"] Tr = "tr", #[doc = "`ukr`"] Ukr =
     "ukr", #[doc = "`zh_CN`"] ZhCN = "zh_CN", #[doc = "`zh_TW`"] ZhTW = "zh_TW", }
-}
-crate::pve_enum! {
-    #[doc = " The values of `ha`."] pub enum Ha { #[doc = "`basic`"] Basic = "basic",
-    #[doc = "`static`"] Static = "static", #[doc = "`dynamic`"] Dynamic = "dynamic", }
-}
-crate::pve_enum! {
-    #[doc = " The values of `ha-auto-rebalance-method`."] pub enum HaAutoRebalanceMethod
-    { #[doc = "`bruteforce`"] Bruteforce = "bruteforce", #[doc = "`topsis`"] Topsis =
-    "topsis", }
-}
-crate::pve_enum! {
-    #[doc = " The values of `shutdown_policy`."] pub enum ShutdownPolicy { #[doc =
-    "`freeze`"] Freeze = "freeze", #[doc = "`failover`"] Failover = "failover", #[doc =
-    "`conditional`"] Conditional = "conditional", #[doc = "`migrate`"] Migrate =
-    "migrate", }
 }
 crate::pve_enum! {
     #[doc = " The values of `type`."] pub enum OptionsMigrationType { #[doc = "`secure`"]
@@ -752,7 +752,7 @@ crate::pve_enum! {
     #[doc = "`debug`"] Debug = "debug", #[doc = "`nolog`"] Nolog = "nolog", }
 }
 crate::pve_enum! {
-    #[doc = " The values of `status`."] pub enum LxcStatus { #[doc = "`stopped`"] Stopped
+    #[doc = " The values of `status`."] pub enum RunStatus { #[doc = "`stopped`"] Stopped
     = "stopped", #[doc = "`running`"] Running = "running", }
 }
 crate::pve_enum! {

@@ -105,8 +105,6 @@ impl ::std::fmt::Display for ConfigLink {
 }
 /// Property string `OptionsLogRatelimit`.
 ///
-/// Syntax: `[enable=]<1|0> [,burst=<integer>] [,rate=<rate>]`.
-///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OptionsLogRatelimit {
@@ -649,29 +647,17 @@ impl ::std::fmt::Display for UsbMap {
 }
 /// Property string `OptionsBwlimit`.
 ///
-/// Syntax: `[clone=<LIMIT>] [,default=<LIMIT>] [,migration=<LIMIT>] [,move=<LIMIT>] [,restore=<LIMIT>]`.
-///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct OptionsBwlimit {
-    /// bandwidth limit in KiB/s for cloning disks
-    ///
     /// Minimum: 0.
     pub clone: ::std::option::Option<f64>,
-    /// default bandwidth limit in KiB/s
-    ///
     /// Minimum: 0.
     pub default: ::std::option::Option<f64>,
-    /// bandwidth limit in KiB/s for migrating guests (including moving local disks)
-    ///
     /// Minimum: 0.
     pub migration: ::std::option::Option<f64>,
-    /// bandwidth limit in KiB/s for moving disks
-    ///
     /// Minimum: 0.
     pub r#move: ::std::option::Option<f64>,
-    /// bandwidth limit in KiB/s for restoring guests from backups
-    ///
     /// Minimum: 0.
     pub restore: ::std::option::Option<f64>,
     /// Keys this schema version does not know, in the order they came.
@@ -806,46 +792,23 @@ impl ::std::fmt::Display for OptionsBwlimit {
 }
 /// Property string `OptionsCrs`.
 ///
-/// Syntax: `[ha=<basic|static|dynamic>] [,ha-auto-rebalance=<1|0>] [,ha-auto-rebalance-hold-duration=<number>] [,ha-auto-rebalance-margin=<number>] [,ha-auto-rebalance-method=<bruteforce|topsis>] [,ha-auto-rebalance-threshold=<number>] [,ha-rebalance-on-start=<1|0>]`.
-///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct OptionsCrs {
-    /// Use this resource scheduler mode for HA.
-    ///
-    /// Configures how the HA Manager should select nodes to start or recover services:
-    ///
-    /// - with 'basic', only the number of services is used,
-    /// - with 'static', static CPU and memory configuration of services are considered,
-    /// - with 'dynamic', static and dynamic CPU and memory usage of services are considered.
-    ///
-    ///
     /// Default: `basic`.
     pub ha: ::std::option::Option<crate::enums::Ha>,
-    /// Whether to use CRS for balancing HA resources automatically depending on the current node imbalance.
-    ///
     /// Default: `0`.
     pub ha_auto_rebalance: ::std::option::Option<bool>,
-    /// The number of HA rounds for which the cluster node imbalance threshold must be exceeded before triggering an automatic resource balancing migration.
-    ///
     /// Minimum: 0. Default: `3`.
     pub ha_auto_rebalance_hold_duration: ::std::option::Option<f64>,
-    /// The minimum relative improvement in cluster node imbalance, in percent, to commit to a resource balancing migration.
-    ///
     /// Range: 0 to 100. Default: `10`.
     pub ha_auto_rebalance_margin: ::std::option::Option<f64>,
-    /// The method to use for the scoring of balancing migrations.
-    ///
     /// Default: `bruteforce`.
     pub ha_auto_rebalance_method: ::std::option::Option<
         crate::enums::HaAutoRebalanceMethod,
     >,
-    /// The cluster node imbalance, in percent, which will trigger the automatic resource balancing system if exceeded.
-    ///
     /// Range: 0 to 100. Default: `30`.
     pub ha_auto_rebalance_threshold: ::std::option::Option<f64>,
-    /// Set to use CRS for selecting a suited node when a HA services request-state changes from stop to start.
-    ///
     /// Default: `0`.
     pub ha_rebalance_on_start: ::std::option::Option<bool>,
     /// Keys this schema version does not know, in the order they came.
@@ -1006,15 +969,9 @@ impl ::std::fmt::Display for OptionsCrs {
 }
 /// Property string `OptionsHa`.
 ///
-/// Syntax: `shutdown_policy=<enum>`.
-///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OptionsHa {
-    /// The policy for HA services on node shutdown. 'freeze' disables auto-recovery, 'failover' ensures recovery, 'conditional' recovers on poweroff and freezes on reboot. 'migrate' will migrate running services to other nodes, if possible. With 'freeze' or 'failover', HA Services will always get stopped first on shutdown.
-    ///
-    /// Describes the policy for handling HA services on poweroff or reboot of a node. Freeze will always freeze services which are still located on the node on shutdown, those services won't be recovered by the HA manager. Failover will not mark the services as frozen and thus the services will get recovered to other nodes, if the shutdown node does not come up again quickly (\< 1min). 'conditional' chooses automatically depending on the type of shutdown, i.e., on a reboot the service will be frozen but on a poweroff the service will stay as is, and thus get recovered after about 2 minutes. Migrate will try to move all running services to another node when a reboot or shutdown was triggered. The poweroff process will only continue once no running services are located on the node anymore. If the node comes up again, the service will be moved back to the previously powered-off node, at least if no other migration, reloaction or recovery took place.
-    ///
     /// Default: `conditional`.
     pub shutdown_policy: crate::enums::ShutdownPolicy,
     /// Keys this schema version does not know, in the order they came.
@@ -1090,17 +1047,11 @@ impl ::std::fmt::Display for OptionsHa {
 }
 /// Property string `OptionsMigration`.
 ///
-/// Syntax: `[type=]<secure|insecure> [,network=<CIDR>]`.
-///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OptionsMigration {
-    /// CIDR of the (sub) network that is used for migration. Used as a fallback for replications jobs if the replication network setting is not set
-    ///
     /// Format: `CIDR`.
     pub network: ::std::option::Option<::std::string::String>,
-    /// Migration traffic is encrypted using an SSH tunnel by default. On secure, completely private networks this can be disabled to increase performance.
-    ///
     /// Default: `secure`.
     pub r#type: crate::enums::OptionsMigrationType,
     /// Keys this schema version does not know, in the order they came.
@@ -1189,17 +1140,11 @@ impl ::std::fmt::Display for OptionsMigration {
 }
 /// Property string `OptionsNextId`.
 ///
-/// Syntax: `[lower=<integer>] [,upper=<integer>]`.
-///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct OptionsNextId {
-    /// Lower, inclusive boundary for free next-id API range.
-    ///
     /// Default: `100`.
     pub lower: ::std::option::Option<i64>,
-    /// Upper, exclusive boundary for free next-id API range.
-    ///
     /// Default: `1000000`.
     pub upper: ::std::option::Option<i64>,
     /// Keys this schema version does not know, in the order they came.
@@ -1286,31 +1231,15 @@ impl ::std::fmt::Display for OptionsNextId {
 }
 /// Property string `OptionsNotify`.
 ///
-/// Syntax: `[fencing=<always|never>] [,package-updates=<auto|always|never>] [,replication=<always|never>] [,target-fencing=<TARGET>] [,target-package-updates=<TARGET>] [,target-replication=<TARGET>]`.
-///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct OptionsNotify {
-    /// UNUSED - Use datacenter notification settings instead.
     pub fencing: ::std::option::Option<crate::enums::OptionsNotifyFencing>,
-    /// DEPRECATED: Use datacenter notification settings instead. Control when the daily update job should send out notifications.
-    ///
-    /// DEPRECATED: Use datacenter notification settings instead.
-    /// Control how often the daily update job should send out notifications:
-    /// * 'auto' daily for systems with a valid subscription, as those are assumed to be  production-ready and thus should know about pending updates.
-    /// * 'always' every update, if there are new pending updates.
-    /// * 'never' never send a notification for new pending updates.
-    ///
-    ///
     /// Default: `auto`.
     pub package_updates: ::std::option::Option<crate::enums::PackageUpdates>,
-    /// UNUSED - Use datacenter notification settings instead.
     pub replication: ::std::option::Option<crate::enums::Replication>,
-    /// UNUSED - Use datacenter notification settings instead.
     pub target_fencing: ::std::option::Option<::std::string::String>,
-    /// UNUSED - Use datacenter notification settings instead.
     pub target_package_updates: ::std::option::Option<::std::string::String>,
-    /// UNUSED - Use datacenter notification settings instead.
     pub target_replication: ::std::option::Option<::std::string::String>,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
@@ -1463,126 +1392,17 @@ impl ::std::fmt::Display for OptionsNotify {
         crate::propstring::display(self, f)
     }
 }
-/// Property string `OptionsReplication`.
-///
-/// Syntax: `[type=]<secure|insecure> [,network=<CIDR>]`.
-///
-/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OptionsReplication {
-    /// CIDR of the (sub) network that is used for replication jobs.
-    ///
-    /// Format: `CIDR`.
-    pub network: ::std::option::Option<::std::string::String>,
-    /// Replication traffic is encrypted using an SSH tunnel by default. On secure, completely private networks this can be disabled to increase performance.
-    ///
-    /// Default: `secure`.
-    pub r#type: crate::enums::OptionsMigrationType,
-    /// Keys this schema version does not know, in the order they came.
-    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
-}
-impl OptionsReplication {
-    /// The required keys; every optional one unset.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(r#type: crate::enums::OptionsMigrationType) -> Self {
-        Self {
-            network: ::std::default::Default::default(),
-            r#type,
-            extra: ::std::vec::Vec::new(),
-        }
-    }
-}
-impl crate::propstring::PropertyString for OptionsReplication {
-    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::Some(
-        "type",
-    );
-    const ALIASES: &'static [crate::propstring::Alias] = &[];
-    const REQUIRED_KEYS: &'static [&'static str] = &["type"];
-    fn from_pairs(
-        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
-    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
-        let mut f_network: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-        let mut f_type: ::std::option::Option<crate::enums::OptionsMigrationType> = ::std::option::Option::None;
-        let mut extra = ::std::vec::Vec::new();
-        for (key, value) in pairs {
-            match key.as_str() {
-                "network" => {
-                    f_network = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<
-                            ::std::string::String,
-                        >("network", &value)?,
-                    );
-                }
-                "type" => {
-                    f_type = ::std::option::Option::Some(
-                        crate::propstring::parse_value::<
-                            crate::enums::OptionsMigrationType,
-                        >("type", &value)?,
-                    );
-                }
-                _ => extra.push((key, value)),
-            }
-        }
-        ::std::result::Result::Ok(Self {
-            network: f_network,
-            r#type: f_type.ok_or_else(|| crate::propstring::PropError::missing("type"))?,
-            extra,
-        })
-    }
-    fn write_pairs(
-        &self,
-        form: &mut crate::params::Form,
-    ) -> ::std::result::Result<(), crate::Error> {
-        if let ::std::option::Option::Some(v) = &self.network {
-            form.str(
-                "network",
-                v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
-            )?;
-        }
-        {
-            let v = &self.r#type;
-            form.choice("type", v.as_str(), crate::enums::OptionsMigrationType::VALUES)?;
-        }
-        for (k, v) in &self.extra {
-            form.text(k, v);
-        }
-        ::std::result::Result::Ok(())
-    }
-}
-impl ::std::str::FromStr for OptionsReplication {
-    type Err = crate::propstring::PropError;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-        crate::propstring::parse(s)
-    }
-}
-impl ::std::fmt::Display for OptionsReplication {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        crate::propstring::display(self, f)
-    }
-}
 /// Property string `OptionsTagStyle`.
-///
-/// Syntax: `[case-sensitive=<1|0>] [,color-map=<tag>:<hex-color>[:<hex-color-for-text>][;<tag>=...]] [,ordering=<config|alphabetical>] [,shape=<enum>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct OptionsTagStyle {
-    /// Controls if filtering for unique tags on update should check case-sensitive.
-    ///
     /// Default: `0`.
     pub case_sensitive: ::std::option::Option<bool>,
-    /// Manual color mapping for tags (semicolon separated).
-    ///
-    /// Pattern (Perl, whole value): `(?:(?^i:[a-z0-9_][a-z0-9_\-\+\.]*):[0-9a-fA-F]{6}(?::[0-9a-fA-F]{6})?)(?:;(?:(?^i:[a-z0-9_][a-z0-9_\-\+\.]*):[0-9a-fA-F]{6}(?::[0-9a-fA-F]{6})?))*`. Syntax: `<tag>:<hex-color>[:<hex-color-for-text>][;<tag>=...]`.
+    /// Pattern (Perl, whole value): `(?:(?^i:[a-z0-9_][a-z0-9_\-\+\.]*):[0-9a-fA-F]{6}(?::[0-9a-fA-F]{6})?)(?:;(?:(?^i:[a-z0-9_][a-z0-9_\-\+\.]*):[0-9a-fA-F]{6}(?::[0-9a-fA-F]{6})?))*`.
     pub color_map: ::std::option::Option<::std::string::String>,
-    /// Controls the sorting of the tags in the web-interface and the API update.
-    ///
     /// Default: `alphabetical`.
     pub ordering: ::std::option::Option<crate::enums::Ordering>,
-    /// Tag shape for the web ui tree. 'full' draws the full tag. 'circle' draws only a circle with the background color. 'dense' only draws a small rectancle (useful when many tags are assigned to each guest).'none' disables showing the tags.
-    ///
     /// Default: `circle`.
     pub shape: ::std::option::Option<crate::enums::Shape>,
     /// Keys this schema version does not know, in the order they came.
@@ -1692,14 +1512,10 @@ impl ::std::fmt::Display for OptionsTagStyle {
 }
 /// Property string `OptionsU2f`.
 ///
-/// Syntax: `[appid=<APPID>] [,origin=<URL>]`.
-///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct OptionsU2f {
-    /// U2F AppId URL override. Defaults to the origin.
     pub appid: ::std::option::Option<::std::string::String>,
-    /// U2F Origin override. Mostly useful for single nodes with a single URL.
     pub origin: ::std::option::Option<::std::string::String>,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
@@ -1789,24 +1605,11 @@ impl ::std::fmt::Display for OptionsU2f {
 }
 /// Property string `OptionsUserTagAccess`.
 ///
-/// Syntax: `[user-allow=<enum>] [,user-allow-list=<tag>[;<tag>...]]`.
-///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct OptionsUserTagAccess {
-    /// Controls tag usage for users without `Sys.Modify` on `/` by either allowing `none`, a `list`, already `existing` or anything (`free`).
-    ///
-    /// Controls which tags can be set or deleted on resources a user controls (such as guests). Users with the `Sys.Modify` privilege on `/` are alwaysunrestricted.
-    /// * 'none' no tags are usable.
-    /// * 'list' tags from 'user-allow-list' are usable.
-    /// * 'existing' like list, but already existing tags of resources are also usable.
-    /// * 'free' no tag restrictions.
-    ///
-    ///
     /// Default: `free`.
     pub user_allow: ::std::option::Option<crate::enums::UserAllow>,
-    /// List of tags users are allowed to set and delete (semicolon separated) for 'user-allow' values 'list' and 'existing'.
-    ///
     /// Pattern (Perl, whole value): `(?^i:[a-z0-9_][a-z0-9_\-\+\.]*)(?:;(?^i:[a-z0-9_][a-z0-9_\-\+\.]*))*`.
     pub user_allow_list: ::std::option::Option<::std::string::String>,
     /// Keys this schema version does not know, in the order they came.
@@ -1892,20 +1695,13 @@ impl ::std::fmt::Display for OptionsUserTagAccess {
 }
 /// Property string `OptionsWebauthn`.
 ///
-/// Syntax: `[allow-subdomains=<1|0>] [,id=<DOMAINNAME>] [,origin=<URL>] [,rp=<RELYING_PARTY>]`.
-///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct OptionsWebauthn {
-    /// Whether to allow the origin to be a subdomain, rather than the exact URL.
-    ///
     /// Default: `1`.
     pub allow_subdomains: ::std::option::Option<bool>,
-    /// Relying party ID. Must be the domain name without protocol, port or location. Changing this *will* break existing credentials.
     pub id: ::std::option::Option<::std::string::String>,
-    /// Site origin. Must be a `https://` URL (or `http://localhost`). Should contain the address users type in their browsers to access the web interface. Changing this *may* break existing credentials.
     pub origin: ::std::option::Option<::std::string::String>,
-    /// Relying party name. Any text identifier. Changing this *may* break existing credentials.
     pub rp: ::std::option::Option<::std::string::String>,
     /// Keys this schema version does not know, in the order they came.
     pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
@@ -2008,6 +1804,1371 @@ impl ::std::str::FromStr for OptionsWebauthn {
     }
 }
 impl ::std::fmt::Display for OptionsWebauthn {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `ClusterOptionsBwlimit`.
+///
+/// Syntax: `[clone=<LIMIT>] [,default=<LIMIT>] [,migration=<LIMIT>] [,move=<LIMIT>] [,restore=<LIMIT>]`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ClusterOptionsBwlimit {
+    /// bandwidth limit in KiB/s for cloning disks
+    ///
+    /// Minimum: 0.
+    pub clone: ::std::option::Option<f64>,
+    /// default bandwidth limit in KiB/s
+    ///
+    /// Minimum: 0.
+    pub default: ::std::option::Option<f64>,
+    /// bandwidth limit in KiB/s for migrating guests (including moving local disks)
+    ///
+    /// Minimum: 0.
+    pub migration: ::std::option::Option<f64>,
+    /// bandwidth limit in KiB/s for moving disks
+    ///
+    /// Minimum: 0.
+    pub r#move: ::std::option::Option<f64>,
+    /// bandwidth limit in KiB/s for restoring guests from backups
+    ///
+    /// Minimum: 0.
+    pub restore: ::std::option::Option<f64>,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl ClusterOptionsBwlimit {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new() -> Self {
+        Self {
+            clone: ::std::default::Default::default(),
+            default: ::std::default::Default::default(),
+            migration: ::std::default::Default::default(),
+            r#move: ::std::default::Default::default(),
+            restore: ::std::default::Default::default(),
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for ClusterOptionsBwlimit {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_clone: ::std::option::Option<f64> = ::std::option::Option::None;
+        let mut f_default: ::std::option::Option<f64> = ::std::option::Option::None;
+        let mut f_migration: ::std::option::Option<f64> = ::std::option::Option::None;
+        let mut f_move: ::std::option::Option<f64> = ::std::option::Option::None;
+        let mut f_restore: ::std::option::Option<f64> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "clone" => {
+                    f_clone = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<f64>("clone", &value)?,
+                    );
+                }
+                "default" => {
+                    f_default = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<f64>("default", &value)?,
+                    );
+                }
+                "migration" => {
+                    f_migration = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<f64>("migration", &value)?,
+                    );
+                }
+                "move" => {
+                    f_move = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<f64>("move", &value)?,
+                    );
+                }
+                "restore" => {
+                    f_restore = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<f64>("restore", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            clone: f_clone,
+            default: f_default,
+            migration: f_migration,
+            r#move: f_move,
+            restore: f_restore,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.clone {
+            form.num(
+                "clone",
+                *v,
+                ::std::option::Option::Some(0f64),
+                ::std::option::Option::None,
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.default {
+            form.num(
+                "default",
+                *v,
+                ::std::option::Option::Some(0f64),
+                ::std::option::Option::None,
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.migration {
+            form.num(
+                "migration",
+                *v,
+                ::std::option::Option::Some(0f64),
+                ::std::option::Option::None,
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.r#move {
+            form.num(
+                "move",
+                *v,
+                ::std::option::Option::Some(0f64),
+                ::std::option::Option::None,
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.restore {
+            form.num(
+                "restore",
+                *v,
+                ::std::option::Option::Some(0f64),
+                ::std::option::Option::None,
+            )?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for ClusterOptionsBwlimit {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for ClusterOptionsBwlimit {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `ClusterOptionsCrs`.
+///
+/// Syntax: `[ha=<basic|static|dynamic>] [,ha-auto-rebalance=<1|0>] [,ha-auto-rebalance-hold-duration=<number>] [,ha-auto-rebalance-margin=<number>] [,ha-auto-rebalance-method=<bruteforce|topsis>] [,ha-auto-rebalance-threshold=<number>] [,ha-rebalance-on-start=<1|0>]`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ClusterOptionsCrs {
+    /// Use this resource scheduler mode for HA.
+    ///
+    /// Configures how the HA Manager should select nodes to start or recover services:
+    ///
+    /// - with 'basic', only the number of services is used,
+    /// - with 'static', static CPU and memory configuration of services are considered,
+    /// - with 'dynamic', static and dynamic CPU and memory usage of services are considered.
+    ///
+    ///
+    /// Default: `basic`.
+    pub ha: ::std::option::Option<crate::enums::Ha>,
+    /// Whether to use CRS for balancing HA resources automatically depending on the current node imbalance.
+    ///
+    /// Default: `0`.
+    pub ha_auto_rebalance: ::std::option::Option<bool>,
+    /// The number of HA rounds for which the cluster node imbalance threshold must be exceeded before triggering an automatic resource balancing migration.
+    ///
+    /// Minimum: 0. Default: `3`.
+    pub ha_auto_rebalance_hold_duration: ::std::option::Option<f64>,
+    /// The minimum relative improvement in cluster node imbalance, in percent, to commit to a resource balancing migration.
+    ///
+    /// Range: 0 to 100. Default: `10`.
+    pub ha_auto_rebalance_margin: ::std::option::Option<f64>,
+    /// The method to use for the scoring of balancing migrations.
+    ///
+    /// Default: `bruteforce`.
+    pub ha_auto_rebalance_method: ::std::option::Option<
+        crate::enums::HaAutoRebalanceMethod,
+    >,
+    /// The cluster node imbalance, in percent, which will trigger the automatic resource balancing system if exceeded.
+    ///
+    /// Range: 0 to 100. Default: `30`.
+    pub ha_auto_rebalance_threshold: ::std::option::Option<f64>,
+    /// Set to use CRS for selecting a suited node when a HA services request-state changes from stop to start.
+    ///
+    /// Default: `0`.
+    pub ha_rebalance_on_start: ::std::option::Option<bool>,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl ClusterOptionsCrs {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new() -> Self {
+        Self {
+            ha: ::std::default::Default::default(),
+            ha_auto_rebalance: ::std::default::Default::default(),
+            ha_auto_rebalance_hold_duration: ::std::default::Default::default(),
+            ha_auto_rebalance_margin: ::std::default::Default::default(),
+            ha_auto_rebalance_method: ::std::default::Default::default(),
+            ha_auto_rebalance_threshold: ::std::default::Default::default(),
+            ha_rebalance_on_start: ::std::default::Default::default(),
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for ClusterOptionsCrs {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_ha: ::std::option::Option<crate::enums::Ha> = ::std::option::Option::None;
+        let mut f_ha_auto_rebalance: ::std::option::Option<bool> = ::std::option::Option::None;
+        let mut f_ha_auto_rebalance_hold_duration: ::std::option::Option<f64> = ::std::option::Option::None;
+        let mut f_ha_auto_rebalance_margin: ::std::option::Option<f64> = ::std::option::Option::None;
+        let mut f_ha_auto_rebalance_method: ::std::option::Option<
+            crate::enums::HaAutoRebalanceMethod,
+        > = ::std::option::Option::None;
+        let mut f_ha_auto_rebalance_threshold: ::std::option::Option<f64> = ::std::option::Option::None;
+        let mut f_ha_rebalance_on_start: ::std::option::Option<bool> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "ha" => {
+                    f_ha = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<crate::enums::Ha>("ha", &value)?,
+                    );
+                }
+                "ha-auto-rebalance" => {
+                    f_ha_auto_rebalance = ::std::option::Option::Some(
+                        crate::propstring::parse_bool("ha-auto-rebalance", &value)?,
+                    );
+                }
+                "ha-auto-rebalance-hold-duration" => {
+                    f_ha_auto_rebalance_hold_duration = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            f64,
+                        >("ha-auto-rebalance-hold-duration", &value)?,
+                    );
+                }
+                "ha-auto-rebalance-margin" => {
+                    f_ha_auto_rebalance_margin = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            f64,
+                        >("ha-auto-rebalance-margin", &value)?,
+                    );
+                }
+                "ha-auto-rebalance-method" => {
+                    f_ha_auto_rebalance_method = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            crate::enums::HaAutoRebalanceMethod,
+                        >("ha-auto-rebalance-method", &value)?,
+                    );
+                }
+                "ha-auto-rebalance-threshold" => {
+                    f_ha_auto_rebalance_threshold = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            f64,
+                        >("ha-auto-rebalance-threshold", &value)?,
+                    );
+                }
+                "ha-rebalance-on-start" => {
+                    f_ha_rebalance_on_start = ::std::option::Option::Some(
+                        crate::propstring::parse_bool("ha-rebalance-on-start", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            ha: f_ha,
+            ha_auto_rebalance: f_ha_auto_rebalance,
+            ha_auto_rebalance_hold_duration: f_ha_auto_rebalance_hold_duration,
+            ha_auto_rebalance_margin: f_ha_auto_rebalance_margin,
+            ha_auto_rebalance_method: f_ha_auto_rebalance_method,
+            ha_auto_rebalance_threshold: f_ha_auto_rebalance_threshold,
+            ha_rebalance_on_start: f_ha_rebalance_on_start,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.ha {
+            form.choice("ha", v.as_str(), crate::enums::Ha::VALUES)?;
+        }
+        if let ::std::option::Option::Some(v) = &self.ha_auto_rebalance {
+            form.bool("ha-auto-rebalance", *v);
+        }
+        if let ::std::option::Option::Some(v) = &self.ha_auto_rebalance_hold_duration {
+            form.num(
+                "ha-auto-rebalance-hold-duration",
+                *v,
+                ::std::option::Option::Some(0f64),
+                ::std::option::Option::None,
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.ha_auto_rebalance_margin {
+            form.num(
+                "ha-auto-rebalance-margin",
+                *v,
+                ::std::option::Option::Some(0f64),
+                ::std::option::Option::Some(100f64),
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.ha_auto_rebalance_method {
+            form.choice(
+                "ha-auto-rebalance-method",
+                v.as_str(),
+                crate::enums::HaAutoRebalanceMethod::VALUES,
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.ha_auto_rebalance_threshold {
+            form.num(
+                "ha-auto-rebalance-threshold",
+                *v,
+                ::std::option::Option::Some(0f64),
+                ::std::option::Option::Some(100f64),
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.ha_rebalance_on_start {
+            form.bool("ha-rebalance-on-start", *v);
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for ClusterOptionsCrs {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for ClusterOptionsCrs {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `ClusterOptionsHa`.
+///
+/// Syntax: `shutdown_policy=<enum>`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterOptionsHa {
+    /// The policy for HA services on node shutdown. 'freeze' disables auto-recovery, 'failover' ensures recovery, 'conditional' recovers on poweroff and freezes on reboot. 'migrate' will migrate running services to other nodes, if possible. With 'freeze' or 'failover', HA Services will always get stopped first on shutdown.
+    ///
+    /// Describes the policy for handling HA services on poweroff or reboot of a node. Freeze will always freeze services which are still located on the node on shutdown, those services won't be recovered by the HA manager. Failover will not mark the services as frozen and thus the services will get recovered to other nodes, if the shutdown node does not come up again quickly (\< 1min). 'conditional' chooses automatically depending on the type of shutdown, i.e., on a reboot the service will be frozen but on a poweroff the service will stay as is, and thus get recovered after about 2 minutes. Migrate will try to move all running services to another node when a reboot or shutdown was triggered. The poweroff process will only continue once no running services are located on the node anymore. If the node comes up again, the service will be moved back to the previously powered-off node, at least if no other migration, reloaction or recovery took place.
+    ///
+    /// Default: `conditional`.
+    pub shutdown_policy: crate::enums::ShutdownPolicy,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl ClusterOptionsHa {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(shutdown_policy: crate::enums::ShutdownPolicy) -> Self {
+        Self {
+            shutdown_policy,
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for ClusterOptionsHa {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["shutdown_policy"];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_shutdown_policy: ::std::option::Option<crate::enums::ShutdownPolicy> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "shutdown_policy" => {
+                    f_shutdown_policy = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            crate::enums::ShutdownPolicy,
+                        >("shutdown_policy", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            shutdown_policy: f_shutdown_policy
+                .ok_or_else(|| crate::propstring::PropError::missing(
+                    "shutdown_policy",
+                ))?,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        {
+            let v = &self.shutdown_policy;
+            form.choice(
+                "shutdown_policy",
+                v.as_str(),
+                crate::enums::ShutdownPolicy::VALUES,
+            )?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for ClusterOptionsHa {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for ClusterOptionsHa {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `ClusterOptionsMigration`.
+///
+/// Syntax: `[type=]<secure|insecure> [,network=<CIDR>]`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterOptionsMigration {
+    /// CIDR of the (sub) network that is used for migration. Used as a fallback for replications jobs if the replication network setting is not set
+    ///
+    /// Format: `CIDR`.
+    pub network: ::std::option::Option<::std::string::String>,
+    /// Migration traffic is encrypted using an SSH tunnel by default. On secure, completely private networks this can be disabled to increase performance.
+    ///
+    /// Default: `secure`.
+    pub r#type: crate::enums::OptionsMigrationType,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl ClusterOptionsMigration {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(r#type: crate::enums::OptionsMigrationType) -> Self {
+        Self {
+            network: ::std::default::Default::default(),
+            r#type,
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for ClusterOptionsMigration {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+        "type",
+    );
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["type"];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_network: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_type: ::std::option::Option<crate::enums::OptionsMigrationType> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "network" => {
+                    f_network = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("network", &value)?,
+                    );
+                }
+                "type" => {
+                    f_type = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            crate::enums::OptionsMigrationType,
+                        >("type", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            network: f_network,
+            r#type: f_type.ok_or_else(|| crate::propstring::PropError::missing("type"))?,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.network {
+            form.str(
+                "network",
+                v,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )?;
+        }
+        {
+            let v = &self.r#type;
+            form.choice("type", v.as_str(), crate::enums::OptionsMigrationType::VALUES)?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for ClusterOptionsMigration {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for ClusterOptionsMigration {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `ClusterOptionsNextId`.
+///
+/// Syntax: `[lower=<integer>] [,upper=<integer>]`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ClusterOptionsNextId {
+    /// Lower, inclusive boundary for free next-id API range.
+    ///
+    /// Default: `100`.
+    pub lower: ::std::option::Option<i64>,
+    /// Upper, exclusive boundary for free next-id API range.
+    ///
+    /// Default: `1000000`.
+    pub upper: ::std::option::Option<i64>,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl ClusterOptionsNextId {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new() -> Self {
+        Self {
+            lower: ::std::default::Default::default(),
+            upper: ::std::default::Default::default(),
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for ClusterOptionsNextId {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_lower: ::std::option::Option<i64> = ::std::option::Option::None;
+        let mut f_upper: ::std::option::Option<i64> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "lower" => {
+                    f_lower = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<i64>("lower", &value)?,
+                    );
+                }
+                "upper" => {
+                    f_upper = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<i64>("upper", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            lower: f_lower,
+            upper: f_upper,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.lower {
+            form.int(
+                "lower",
+                *v,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.upper {
+            form.int(
+                "upper",
+                *v,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for ClusterOptionsNextId {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for ClusterOptionsNextId {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `ClusterOptionsNotify`.
+///
+/// Syntax: `[fencing=<always|never>] [,package-updates=<auto|always|never>] [,replication=<always|never>] [,target-fencing=<TARGET>] [,target-package-updates=<TARGET>] [,target-replication=<TARGET>]`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ClusterOptionsNotify {
+    /// UNUSED - Use datacenter notification settings instead.
+    pub fencing: ::std::option::Option<crate::enums::OptionsNotifyFencing>,
+    /// DEPRECATED: Use datacenter notification settings instead. Control when the daily update job should send out notifications.
+    ///
+    /// DEPRECATED: Use datacenter notification settings instead.
+    /// Control how often the daily update job should send out notifications:
+    /// * 'auto' daily for systems with a valid subscription, as those are assumed to be  production-ready and thus should know about pending updates.
+    /// * 'always' every update, if there are new pending updates.
+    /// * 'never' never send a notification for new pending updates.
+    ///
+    ///
+    /// Default: `auto`.
+    pub package_updates: ::std::option::Option<crate::enums::PackageUpdates>,
+    /// UNUSED - Use datacenter notification settings instead.
+    pub replication: ::std::option::Option<crate::enums::Replication>,
+    /// UNUSED - Use datacenter notification settings instead.
+    pub target_fencing: ::std::option::Option<::std::string::String>,
+    /// UNUSED - Use datacenter notification settings instead.
+    pub target_package_updates: ::std::option::Option<::std::string::String>,
+    /// UNUSED - Use datacenter notification settings instead.
+    pub target_replication: ::std::option::Option<::std::string::String>,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl ClusterOptionsNotify {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new() -> Self {
+        Self {
+            fencing: ::std::default::Default::default(),
+            package_updates: ::std::default::Default::default(),
+            replication: ::std::default::Default::default(),
+            target_fencing: ::std::default::Default::default(),
+            target_package_updates: ::std::default::Default::default(),
+            target_replication: ::std::default::Default::default(),
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for ClusterOptionsNotify {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_fencing: ::std::option::Option<crate::enums::OptionsNotifyFencing> = ::std::option::Option::None;
+        let mut f_package_updates: ::std::option::Option<crate::enums::PackageUpdates> = ::std::option::Option::None;
+        let mut f_replication: ::std::option::Option<crate::enums::Replication> = ::std::option::Option::None;
+        let mut f_target_fencing: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_target_package_updates: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_target_replication: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "fencing" => {
+                    f_fencing = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            crate::enums::OptionsNotifyFencing,
+                        >("fencing", &value)?,
+                    );
+                }
+                "package-updates" => {
+                    f_package_updates = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            crate::enums::PackageUpdates,
+                        >("package-updates", &value)?,
+                    );
+                }
+                "replication" => {
+                    f_replication = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            crate::enums::Replication,
+                        >("replication", &value)?,
+                    );
+                }
+                "target-fencing" => {
+                    f_target_fencing = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("target-fencing", &value)?,
+                    );
+                }
+                "target-package-updates" => {
+                    f_target_package_updates = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("target-package-updates", &value)?,
+                    );
+                }
+                "target-replication" => {
+                    f_target_replication = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("target-replication", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            fencing: f_fencing,
+            package_updates: f_package_updates,
+            replication: f_replication,
+            target_fencing: f_target_fencing,
+            target_package_updates: f_target_package_updates,
+            target_replication: f_target_replication,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.fencing {
+            form.choice(
+                "fencing",
+                v.as_str(),
+                crate::enums::OptionsNotifyFencing::VALUES,
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.package_updates {
+            form.choice(
+                "package-updates",
+                v.as_str(),
+                crate::enums::PackageUpdates::VALUES,
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.replication {
+            form.choice("replication", v.as_str(), crate::enums::Replication::VALUES)?;
+        }
+        if let ::std::option::Option::Some(v) = &self.target_fencing {
+            form.str(
+                "target-fencing",
+                v,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.target_package_updates {
+            form.str(
+                "target-package-updates",
+                v,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.target_replication {
+            form.str(
+                "target-replication",
+                v,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for ClusterOptionsNotify {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for ClusterOptionsNotify {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `OptionsReplication`.
+///
+/// Syntax: `[type=]<secure|insecure> [,network=<CIDR>]`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptionsReplication {
+    /// CIDR of the (sub) network that is used for replication jobs.
+    ///
+    /// Format: `CIDR`.
+    pub network: ::std::option::Option<::std::string::String>,
+    /// Replication traffic is encrypted using an SSH tunnel by default. On secure, completely private networks this can be disabled to increase performance.
+    ///
+    /// Default: `secure`.
+    pub r#type: crate::enums::OptionsMigrationType,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl OptionsReplication {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(r#type: crate::enums::OptionsMigrationType) -> Self {
+        Self {
+            network: ::std::default::Default::default(),
+            r#type,
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for OptionsReplication {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+        "type",
+    );
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["type"];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_network: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_type: ::std::option::Option<crate::enums::OptionsMigrationType> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "network" => {
+                    f_network = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("network", &value)?,
+                    );
+                }
+                "type" => {
+                    f_type = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            crate::enums::OptionsMigrationType,
+                        >("type", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            network: f_network,
+            r#type: f_type.ok_or_else(|| crate::propstring::PropError::missing("type"))?,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.network {
+            form.str(
+                "network",
+                v,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )?;
+        }
+        {
+            let v = &self.r#type;
+            form.choice("type", v.as_str(), crate::enums::OptionsMigrationType::VALUES)?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for OptionsReplication {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for OptionsReplication {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `ClusterOptionsTagStyle`.
+///
+/// Syntax: `[case-sensitive=<1|0>] [,color-map=<tag>:<hex-color>[:<hex-color-for-text>][;<tag>=...]] [,ordering=<config|alphabetical>] [,shape=<enum>]`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ClusterOptionsTagStyle {
+    /// Controls if filtering for unique tags on update should check case-sensitive.
+    ///
+    /// Default: `0`.
+    pub case_sensitive: ::std::option::Option<bool>,
+    /// Manual color mapping for tags (semicolon separated).
+    ///
+    /// Pattern (Perl, whole value): `(?:(?^i:[a-z0-9_][a-z0-9_\-\+\.]*):[0-9a-fA-F]{6}(?::[0-9a-fA-F]{6})?)(?:;(?:(?^i:[a-z0-9_][a-z0-9_\-\+\.]*):[0-9a-fA-F]{6}(?::[0-9a-fA-F]{6})?))*`. Syntax: `<tag>:<hex-color>[:<hex-color-for-text>][;<tag>=...]`.
+    pub color_map: ::std::option::Option<::std::string::String>,
+    /// Controls the sorting of the tags in the web-interface and the API update.
+    ///
+    /// Default: `alphabetical`.
+    pub ordering: ::std::option::Option<crate::enums::Ordering>,
+    /// Tag shape for the web ui tree. 'full' draws the full tag. 'circle' draws only a circle with the background color. 'dense' only draws a small rectancle (useful when many tags are assigned to each guest).'none' disables showing the tags.
+    ///
+    /// Default: `circle`.
+    pub shape: ::std::option::Option<crate::enums::Shape>,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl ClusterOptionsTagStyle {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new() -> Self {
+        Self {
+            case_sensitive: ::std::default::Default::default(),
+            color_map: ::std::default::Default::default(),
+            ordering: ::std::default::Default::default(),
+            shape: ::std::default::Default::default(),
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for ClusterOptionsTagStyle {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_case_sensitive: ::std::option::Option<bool> = ::std::option::Option::None;
+        let mut f_color_map: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_ordering: ::std::option::Option<crate::enums::Ordering> = ::std::option::Option::None;
+        let mut f_shape: ::std::option::Option<crate::enums::Shape> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "case-sensitive" => {
+                    f_case_sensitive = ::std::option::Option::Some(
+                        crate::propstring::parse_bool("case-sensitive", &value)?,
+                    );
+                }
+                "color-map" => {
+                    f_color_map = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("color-map", &value)?,
+                    );
+                }
+                "ordering" => {
+                    f_ordering = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            crate::enums::Ordering,
+                        >("ordering", &value)?,
+                    );
+                }
+                "shape" => {
+                    f_shape = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            crate::enums::Shape,
+                        >("shape", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            case_sensitive: f_case_sensitive,
+            color_map: f_color_map,
+            ordering: f_ordering,
+            shape: f_shape,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.case_sensitive {
+            form.bool("case-sensitive", *v);
+        }
+        if let ::std::option::Option::Some(v) = &self.color_map {
+            form.str(
+                "color-map",
+                v,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.ordering {
+            form.choice("ordering", v.as_str(), crate::enums::Ordering::VALUES)?;
+        }
+        if let ::std::option::Option::Some(v) = &self.shape {
+            form.choice("shape", v.as_str(), crate::enums::Shape::VALUES)?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for ClusterOptionsTagStyle {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for ClusterOptionsTagStyle {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `ClusterOptionsU2f`.
+///
+/// Syntax: `[appid=<APPID>] [,origin=<URL>]`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ClusterOptionsU2f {
+    /// U2F AppId URL override. Defaults to the origin.
+    pub appid: ::std::option::Option<::std::string::String>,
+    /// U2F Origin override. Mostly useful for single nodes with a single URL.
+    pub origin: ::std::option::Option<::std::string::String>,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl ClusterOptionsU2f {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new() -> Self {
+        Self {
+            appid: ::std::default::Default::default(),
+            origin: ::std::default::Default::default(),
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for ClusterOptionsU2f {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_appid: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_origin: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "appid" => {
+                    f_appid = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("appid", &value)?,
+                    );
+                }
+                "origin" => {
+                    f_origin = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("origin", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            appid: f_appid,
+            origin: f_origin,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.appid {
+            form.str(
+                "appid",
+                v,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.origin {
+            form.str(
+                "origin",
+                v,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for ClusterOptionsU2f {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for ClusterOptionsU2f {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `ClusterOptionsUserTagAccess`.
+///
+/// Syntax: `[user-allow=<enum>] [,user-allow-list=<tag>[;<tag>...]]`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ClusterOptionsUserTagAccess {
+    /// Controls tag usage for users without `Sys.Modify` on `/` by either allowing `none`, a `list`, already `existing` or anything (`free`).
+    ///
+    /// Controls which tags can be set or deleted on resources a user controls (such as guests). Users with the `Sys.Modify` privilege on `/` are alwaysunrestricted.
+    /// * 'none' no tags are usable.
+    /// * 'list' tags from 'user-allow-list' are usable.
+    /// * 'existing' like list, but already existing tags of resources are also usable.
+    /// * 'free' no tag restrictions.
+    ///
+    ///
+    /// Default: `free`.
+    pub user_allow: ::std::option::Option<crate::enums::UserAllow>,
+    /// List of tags users are allowed to set and delete (semicolon separated) for 'user-allow' values 'list' and 'existing'.
+    ///
+    /// Pattern (Perl, whole value): `(?^i:[a-z0-9_][a-z0-9_\-\+\.]*)(?:;(?^i:[a-z0-9_][a-z0-9_\-\+\.]*))*`.
+    pub user_allow_list: ::std::option::Option<::std::string::String>,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl ClusterOptionsUserTagAccess {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new() -> Self {
+        Self {
+            user_allow: ::std::default::Default::default(),
+            user_allow_list: ::std::default::Default::default(),
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for ClusterOptionsUserTagAccess {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_user_allow: ::std::option::Option<crate::enums::UserAllow> = ::std::option::Option::None;
+        let mut f_user_allow_list: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "user-allow" => {
+                    f_user_allow = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            crate::enums::UserAllow,
+                        >("user-allow", &value)?,
+                    );
+                }
+                "user-allow-list" => {
+                    f_user_allow_list = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("user-allow-list", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            user_allow: f_user_allow,
+            user_allow_list: f_user_allow_list,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.user_allow {
+            form.choice("user-allow", v.as_str(), crate::enums::UserAllow::VALUES)?;
+        }
+        if let ::std::option::Option::Some(v) = &self.user_allow_list {
+            form.str(
+                "user-allow-list",
+                v,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for ClusterOptionsUserTagAccess {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for ClusterOptionsUserTagAccess {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `ClusterOptionsWebauthn`.
+///
+/// Syntax: `[allow-subdomains=<1|0>] [,id=<DOMAINNAME>] [,origin=<URL>] [,rp=<RELYING_PARTY>]`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ClusterOptionsWebauthn {
+    /// Whether to allow the origin to be a subdomain, rather than the exact URL.
+    ///
+    /// Default: `1`.
+    pub allow_subdomains: ::std::option::Option<bool>,
+    /// Relying party ID. Must be the domain name without protocol, port or location. Changing this *will* break existing credentials.
+    pub id: ::std::option::Option<::std::string::String>,
+    /// Site origin. Must be a `https://` URL (or `http://localhost`). Should contain the address users type in their browsers to access the web interface. Changing this *may* break existing credentials.
+    pub origin: ::std::option::Option<::std::string::String>,
+    /// Relying party name. Any text identifier. Changing this *may* break existing credentials.
+    pub rp: ::std::option::Option<::std::string::String>,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl ClusterOptionsWebauthn {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new() -> Self {
+        Self {
+            allow_subdomains: ::std::default::Default::default(),
+            id: ::std::default::Default::default(),
+            origin: ::std::default::Default::default(),
+            rp: ::std::default::Default::default(),
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for ClusterOptionsWebauthn {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_allow_subdomains: ::std::option::Option<bool> = ::std::option::Option::None;
+        let mut f_id: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_origin: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_rp: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "allow-subdomains" => {
+                    f_allow_subdomains = ::std::option::Option::Some(
+                        crate::propstring::parse_bool("allow-subdomains", &value)?,
+                    );
+                }
+                "id" => {
+                    f_id = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("id", &value)?,
+                    );
+                }
+                "origin" => {
+                    f_origin = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("origin", &value)?,
+                    );
+                }
+                "rp" => {
+                    f_rp = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("rp", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            allow_subdomains: f_allow_subdomains,
+            id: f_id,
+            origin: f_origin,
+            rp: f_rp,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.allow_subdomains {
+            form.bool("allow-subdomains", *v);
+        }
+        if let ::std::option::Option::Some(v) = &self.id {
+            form.str("id", v, ::std::option::Option::None, ::std::option::Option::None)?;
+        }
+        if let ::std::option::Option::Some(v) = &self.origin {
+            form.str(
+                "origin",
+                v,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.rp {
+            form.str("rp", v, ::std::option::Option::None, ::std::option::Option::None)?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for ClusterOptionsWebauthn {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for ClusterOptionsWebauthn {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::propstring::display(self, f)
     }
@@ -2491,8 +3652,6 @@ impl ::std::fmt::Display for SdnPrefixListsEntries {
 }
 /// Property string `EntriesExitAction`.
 ///
-/// Syntax: `key=<on-match-goto|on-match-next|continue> [,value=<integer>]`.
-///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntriesExitAction {
@@ -2924,8 +4083,6 @@ impl ::std::fmt::Display for PoolErasureCoding {
 }
 /// Property string `ConfigAcme`.
 ///
-/// Syntax: `[account=<name>] [,domains=<domain[;domain;...]>]`.
-///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ConfigAcme {
@@ -3024,8 +4181,6 @@ impl ::std::fmt::Display for ConfigAcme {
     }
 }
 /// Property string `ConfigAcmedomain`.
-///
-/// Syntax: `[domain=]<domain> [,alias=<domain>] [,plugin=<name of the plugin configuration>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq)]
@@ -3151,8 +4306,6 @@ impl ::std::fmt::Display for ConfigAcmedomain {
     }
 }
 /// Property string `ConfigWakeonlan`.
-///
-/// Syntax: `[mac=]<MAC address> [,bind-interface=<bind interface>] [,broadcast-address=<IPv4 broadcast address>]`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq)]
@@ -9878,6 +11031,103 @@ impl ::std::str::FromStr for QemuVirtiofs {
     }
 }
 impl ::std::fmt::Display for QemuVirtiofs {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `ConfigMeta`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ConfigMeta {
+    /// The QEMU (machine) version from the time this VM was created.
+    ///
+    /// Pattern (Perl, whole value): `\d+(\.\d+)+`.
+    pub creation_qemu: ::std::option::Option<::std::string::String>,
+    /// The guest creation timestamp as UNIX epoch time
+    ///
+    /// Minimum: 0.
+    pub ctime: ::std::option::Option<i64>,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl ConfigMeta {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new() -> Self {
+        Self {
+            creation_qemu: ::std::default::Default::default(),
+            ctime: ::std::default::Default::default(),
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for ConfigMeta {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_creation_qemu: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_ctime: ::std::option::Option<i64> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "creation-qemu" => {
+                    f_creation_qemu = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("creation-qemu", &value)?,
+                    );
+                }
+                "ctime" => {
+                    f_ctime = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<i64>("ctime", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            creation_qemu: f_creation_qemu,
+            ctime: f_ctime,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.creation_qemu {
+            form.str(
+                "creation-qemu",
+                v,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.ctime {
+            form.int(
+                "ctime",
+                *v,
+                ::std::option::Option::Some(0i64),
+                ::std::option::Option::None,
+            )?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for ConfigMeta {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for ConfigMeta {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::propstring::display(self, f)
     }

@@ -33,12 +33,8 @@ pub fn cases() -> ::std::vec::Vec<(&'static str, &'static str, super::RoundTrip)
         "", super::round_trip:: < proxmox_mcp::formats::OptionsNotify >),
         ("OptionsNotify",
         "fencing=always,package-updates=auto,replication=always,target-fencing=x,target-package-updates=x,target-replication=x",
-        super::round_trip:: < proxmox_mcp::formats::OptionsNotify >),
-        ("OptionsReplication", "secure", super::round_trip:: <
-        proxmox_mcp::formats::OptionsReplication >), ("OptionsReplication",
-        "secure,network=x", super::round_trip:: <
-        proxmox_mcp::formats::OptionsReplication >), ("OptionsTagStyle", "",
-        super::round_trip:: < proxmox_mcp::formats::OptionsTagStyle >),
+        super::round_trip:: < proxmox_mcp::formats::OptionsNotify >), ("OptionsTagStyle",
+        "", super::round_trip:: < proxmox_mcp::formats::OptionsTagStyle >),
         ("OptionsTagStyle", "case-sensitive=1,color-map=x,ordering=config,shape=full",
         super::round_trip:: < proxmox_mcp::formats::OptionsTagStyle >), ("OptionsU2f",
         "", super::round_trip:: < proxmox_mcp::formats::OptionsU2f >), ("OptionsU2f",
@@ -49,7 +45,44 @@ pub fn cases() -> ::std::vec::Vec<(&'static str, &'static str, super::RoundTrip)
         proxmox_mcp::formats::OptionsUserTagAccess >), ("OptionsWebauthn", "",
         super::round_trip:: < proxmox_mcp::formats::OptionsWebauthn >),
         ("OptionsWebauthn", "allow-subdomains=1,id=x,origin=x,rp=x", super::round_trip::
-        < proxmox_mcp::formats::OptionsWebauthn >), ("NodePeers",
+        < proxmox_mcp::formats::OptionsWebauthn >), ("ClusterOptionsBwlimit", "",
+        super::round_trip:: < proxmox_mcp::formats::ClusterOptionsBwlimit >),
+        ("ClusterOptionsBwlimit", "clone=1,default=1,migration=1,move=1,restore=1",
+        super::round_trip:: < proxmox_mcp::formats::ClusterOptionsBwlimit >),
+        ("ClusterOptionsCrs", "", super::round_trip:: <
+        proxmox_mcp::formats::ClusterOptionsCrs >), ("ClusterOptionsCrs",
+        "ha=basic,ha-auto-rebalance=1,ha-auto-rebalance-hold-duration=1,ha-auto-rebalance-margin=1,ha-auto-rebalance-method=bruteforce,ha-auto-rebalance-threshold=1,ha-rebalance-on-start=1",
+        super::round_trip:: < proxmox_mcp::formats::ClusterOptionsCrs >),
+        ("ClusterOptionsHa", "shutdown_policy=freeze", super::round_trip:: <
+        proxmox_mcp::formats::ClusterOptionsHa >), ("ClusterOptionsMigration", "secure",
+        super::round_trip:: < proxmox_mcp::formats::ClusterOptionsMigration >),
+        ("ClusterOptionsMigration", "secure,network=x", super::round_trip:: <
+        proxmox_mcp::formats::ClusterOptionsMigration >), ("ClusterOptionsNextId", "",
+        super::round_trip:: < proxmox_mcp::formats::ClusterOptionsNextId >),
+        ("ClusterOptionsNextId", "lower=1,upper=1", super::round_trip:: <
+        proxmox_mcp::formats::ClusterOptionsNextId >), ("ClusterOptionsNotify", "",
+        super::round_trip:: < proxmox_mcp::formats::ClusterOptionsNotify >),
+        ("ClusterOptionsNotify",
+        "fencing=always,package-updates=auto,replication=always,target-fencing=x,target-package-updates=x,target-replication=x",
+        super::round_trip:: < proxmox_mcp::formats::ClusterOptionsNotify >),
+        ("OptionsReplication", "secure", super::round_trip:: <
+        proxmox_mcp::formats::OptionsReplication >), ("OptionsReplication",
+        "secure,network=x", super::round_trip:: <
+        proxmox_mcp::formats::OptionsReplication >), ("ClusterOptionsTagStyle", "",
+        super::round_trip:: < proxmox_mcp::formats::ClusterOptionsTagStyle >),
+        ("ClusterOptionsTagStyle",
+        "case-sensitive=1,color-map=x,ordering=config,shape=full", super::round_trip:: <
+        proxmox_mcp::formats::ClusterOptionsTagStyle >), ("ClusterOptionsU2f", "",
+        super::round_trip:: < proxmox_mcp::formats::ClusterOptionsU2f >),
+        ("ClusterOptionsU2f", "appid=x,origin=x", super::round_trip:: <
+        proxmox_mcp::formats::ClusterOptionsU2f >), ("ClusterOptionsUserTagAccess", "",
+        super::round_trip:: < proxmox_mcp::formats::ClusterOptionsUserTagAccess >),
+        ("ClusterOptionsUserTagAccess", "user-allow=none,user-allow-list=x",
+        super::round_trip:: < proxmox_mcp::formats::ClusterOptionsUserTagAccess >),
+        ("ClusterOptionsWebauthn", "", super::round_trip:: <
+        proxmox_mcp::formats::ClusterOptionsWebauthn >), ("ClusterOptionsWebauthn",
+        "allow-subdomains=1,id=x,origin=x,rp=x", super::round_trip:: <
+        proxmox_mcp::formats::ClusterOptionsWebauthn >), ("NodePeers",
         "iface=x,node=x,type=internal", super::round_trip:: <
         proxmox_mcp::formats::NodePeers >), ("NodePeers",
         "iface=x,node=x,type=internal,endpoint=x,node_iface=x,skip_route_generation=1",
@@ -149,6 +182,8 @@ pub fn cases() -> ::std::vec::Vec<(&'static str, &'static str, super::RoundTrip)
         super::round_trip:: < proxmox_mcp::formats::QemuVirtio >), ("QemuVirtiofs", "x",
         super::round_trip:: < proxmox_mcp::formats::QemuVirtiofs >), ("QemuVirtiofs",
         "x,cache=auto,direct-io=1,expose-acl=1,expose-xattr=1", super::round_trip:: <
-        proxmox_mcp::formats::QemuVirtiofs >)
+        proxmox_mcp::formats::QemuVirtiofs >), ("ConfigMeta", "", super::round_trip:: <
+        proxmox_mcp::formats::ConfigMeta >), ("ConfigMeta", "creation-qemu=x,ctime=1",
+        super::round_trip:: < proxmox_mcp::formats::ConfigMeta >)
     ]
 }

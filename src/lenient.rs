@@ -81,8 +81,79 @@ macro_rules! optional {
 
 optional!(opt_bool, bool, bool_of, "a boolean");
 optional!(opt_i64, i64, i64_of, "an integer");
+optional!(opt_u32, u32, u32_of, "a VMID");
 optional!(opt_f64, f64, f64_of, "a number");
 optional!(opt_string, String, string_of, "a string");
+
+macro_rules! required {
+    ($name:ident, $ty:ty, $of:ident, $what:literal) => {
+        #[doc = concat!("A field PVE always sends, ", $what, " read leniently.")]
+        pub fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+            let v = Value::deserialize(d)?;
+            $of(&v).ok_or_else(|| mismatch($what, &v))
+        }
+    };
+}
+
+required!(req_bool, bool, bool_of, "a boolean");
+required!(req_i64, i64, i64_of, "an integer");
+required!(req_u32, u32, u32_of, "a VMID");
+required!(req_f64, f64, f64_of, "a number");
+
+/// A VMID (or another small non-negative integer) from a number or a numeric string.
+pub fn u32_of(v: &Value) -> Option<u32> {
+    i64_of(v).and_then(|n| u32::try_from(n).ok())
+}
+
+/// A property-string field of an answer, typed. A value this SDK cannot read (a newer PVE's
+/// syntax, a hand-edited config) is not lost: it goes to `extra` under its key, as text.
+pub fn prop<T: std::str::FromStr>(
+    text: Option<String>,
+    key: &str,
+    extra: &mut serde_json::Map<String, Value>,
+) -> Option<T> {
+    let text = text?;
+    match text.parse() {
+        Ok(v) => Some(v),
+        Err(_) => {
+            extra.insert(key.to_string(), Value::String(text));
+            None
+        }
+    }
+}
+
+/// The indexed keys `stem0`, `stem1`, ... of an answer (`net0`, `scsi1`), taken out of `extra`
+/// and typed, keyed by their index. Values that do not parse stay in `extra`.
+pub fn indexed<T: std::str::FromStr>(
+    extra: &mut serde_json::Map<String, Value>,
+    stem: &str,
+) -> std::collections::BTreeMap<u32, T> {
+    let mut out = std::collections::BTreeMap::new();
+    let keys: Vec<(String, u32)> = extra
+        .keys()
+        .filter_map(|k| {
+            let digits = k.strip_prefix(stem)?;
+            let valid = !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && (digits == "0" || !digits.starts_with('0'));
+            valid
+                .then(|| digits.parse().ok())
+                .flatten()
+                .map(|i| (k.clone(), i))
+        })
+        .collect();
+    for (key, i) in keys {
+        let parsed = extra
+            .get(&key)
+            .and_then(string_of)
+            .and_then(|text| text.parse().ok());
+        if let Some(v) = parsed {
+            extra.remove(&key);
+            out.insert(i, v);
+        }
+    }
+    out
+}
 
 /// An optional secret, read leniently; `null` is `None`.
 pub fn opt_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::Secret>, D::Error> {
@@ -128,6 +199,11 @@ pub fn data_i64(data: Value) -> Result<i64, Error> {
     i64_of(&data).ok_or_else(|| decode_error("an integer", &data))
 }
 
+/// `data` as a VMID.
+pub fn data_u32(data: Value) -> Result<u32, Error> {
+    u32_of(&data).ok_or_else(|| decode_error("a VMID", &data))
+}
+
 /// `data` as a number.
 pub fn data_f64(data: Value) -> Result<f64, Error> {
     f64_of(&data).ok_or_else(|| decode_error("a number", &data))
@@ -136,6 +212,13 @@ pub fn data_f64(data: Value) -> Result<f64, Error> {
 /// `data` as a string.
 pub fn data_string(data: Value) -> Result<String, Error> {
     string_of(&data).ok_or_else(|| decode_error("a string", &data))
+}
+
+/// `data` as a task id: what a method that starts a task returns.
+pub fn data_upid(data: Value) -> Result<crate::Upid, Error> {
+    data.as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| decode_error("a task id (UPID)", &data))
 }
 
 /// `data` as a generated return type. A `null` list reads as empty.
@@ -185,5 +268,40 @@ mod tests {
             Some("x".to_string())
         );
         assert!(optional(json!({}), data_string).is_err());
+        let upid = "UPID:pve1:0000C530:0001B4E8:6745F0A1:qmstart:100:root@pam:";
+        assert_eq!(data_upid(json!(upid)).unwrap().node(), "pve1");
+        let e = data_upid(json!("OK")).unwrap_err().to_string();
+        assert!(e.contains("expected a task id (UPID)"), "{e}");
+    }
+
+    #[test]
+    fn indexed_keys_and_property_strings_are_typed_and_what_does_not_parse_is_kept() {
+        let mut extra = json!({
+            "net0": "virtio=BC:24:11:00:00:01,bridge=vmbr0",
+            "net10": "e1000=BC:24:11:00:00:02,bridge=vmbr1",
+            "net01": "not an index",
+            "net1": "bridge=vmbr0",
+            "network": "not indexed",
+            "memory": "2048",
+        })
+        .as_object()
+        .unwrap()
+        .clone();
+        let nets: std::collections::BTreeMap<u32, crate::formats::QemuNet> =
+            indexed(&mut extra, "net");
+        assert_eq!(nets.keys().copied().collect::<Vec<_>>(), [0, 10]);
+        assert_eq!(nets[&10].bridge.as_deref(), Some("vmbr1"));
+        // `net1` does not parse (no model): kept as it came, like the keys that are not indexed.
+        for kept in ["net01", "net1", "network", "memory"] {
+            assert!(extra.contains_key(kept), "{kept}");
+        }
+        assert!(!extra.contains_key("net0"));
+        let memory: Option<crate::formats::QemuMemory> =
+            prop(Some("4096".into()), "memory", &mut extra);
+        assert_eq!(memory.unwrap().current, 4096);
+        let bad: Option<crate::formats::QemuMemory> =
+            prop(Some("lots".into()), "memory", &mut extra);
+        assert!(bad.is_none());
+        assert_eq!(extra["memory"], "lots");
     }
 }

@@ -36,12 +36,14 @@ pub mod params;
 pub mod path;
 pub mod propstring;
 mod secret;
+mod upid;
 pub mod validate;
 
 pub use client::{
     ApiToken, Auth, Client, ClientBuilder, TaskOutcome, TaskPoll, TlsMode, WaitOptions,
 };
 pub use error::Error;
+pub use upid::Upid;
 
 /// The PVE release the SDK was generated from (`apidoc/VERSION`), such as `9.2`.
 pub const SCHEMA_VERSION: &str = env!("PROXMOX_MCP_SCHEMA_VERSION");

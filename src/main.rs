@@ -364,9 +364,12 @@ fn run_call(
             serde_json::to_string_pretty(&data).unwrap_or_default()
         );
         let is_task = catalog::find(method, path).is_some_and(|e| e.returns_task);
-        if let (true, true, Some(upid)) = (wait, is_task, data.as_str()) {
+        let upid = data
+            .as_str()
+            .and_then(|s| s.parse::<proxmox_mcp::Upid>().ok());
+        if let (true, true, Some(upid)) = (wait, is_task, upid) {
             let outcome = client
-                .wait_task(upid, WaitOptions::default())
+                .wait_task(&upid, WaitOptions::default())
                 .await
                 .map_err(|e| e.to_string())?;
             eprintln!("task {}: {}", outcome.upid, outcome.exit_status);

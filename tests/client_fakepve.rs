@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::{FakePve, alice, builder, root_ticket};
 use proxmox_mcp::api::nodes::qemu;
 use proxmox_mcp::apidoc::HttpMethod;
-use proxmox_mcp::enums::Model;
+use proxmox_mcp::enums::{Model, QemuOstype, RunStatus};
 use proxmox_mcp::formats::QemuNet;
 use proxmox_mcp::params::Form;
 use proxmox_mcp::{Client, Error, TlsMode, WaitOptions};
@@ -37,15 +37,15 @@ async fn token_auth_lists_guests_with_typed_results() {
         let vms = qemu::get(&client, "pve1", &Default::default())
             .await
             .unwrap();
-        let mut ids: Vec<i64> = vms.iter().filter_map(|v| v.vmid).collect();
+        let mut ids: Vec<u32> = vms.iter().map(|v| v.vmid).collect();
         ids.sort();
         assert!(ids.contains(&100) && ids.contains(&101), "{ids:?}");
-        let web = vms.iter().find(|v| v.vmid == Some(100)).unwrap();
+        let web = vms.iter().find(|v| v.vmid == 100).unwrap();
         assert_eq!(web.name.as_deref(), Some("web"));
-        assert_eq!(web.status.as_ref().map(|s| s.as_str()), Some("running"));
+        assert_eq!(web.status, RunStatus::Running);
     }
     let version = proxmox_mcp::api::version::get(&alice(&pve)).await.unwrap();
-    assert!(version.version.is_some_and(|v| v.starts_with('9')));
+    assert!(version.version.starts_with('9'), "{}", version.version);
     let log = pve.requests().await;
     assert!(log.iter().all(|r| r["auth"]["kind"] == "token"), "{log:?}");
 }
@@ -123,7 +123,11 @@ async fn a_write_without_csrf_is_refused_and_the_client_recovers_from_a_lost_tic
     let upid = qemu::status::start::post(&client, "pve1", 101, &Default::default())
         .await
         .unwrap();
-    assert!(upid.starts_with("UPID:pve1:"), "{upid}");
+    assert_eq!(
+        (upid.node(), upid.worker_type(), upid.worker_id()),
+        ("pve1", "qmstart", "101"),
+        "{upid}"
+    );
     let log = pve.requests().await;
     let seen: Vec<(String, Value)> = log
         .iter()
@@ -211,7 +215,7 @@ async fn starting_a_vm_returns_a_upid_and_the_task_completes() {
     let before = qemu::status::current::get(&client, "pve1", 101)
         .await
         .unwrap();
-    assert_eq!(before.status.as_ref().map(|s| s.as_str()), Some("stopped"));
+    assert_eq!(before.status, RunStatus::Stopped);
     let upid = qemu::status::start::post(&client, "pve1", 101, &Default::default())
         .await
         .unwrap();
@@ -222,7 +226,7 @@ async fn starting_a_vm_returns_a_upid_and_the_task_completes() {
     let after = qemu::status::current::get(&client, "pve1", 101)
         .await
         .unwrap();
-    assert_eq!(after.status.as_ref().map(|s| s.as_str()), Some("running"));
+    assert_eq!(after.status, RunStatus::Running);
 }
 
 #[tokio::test]
@@ -438,30 +442,74 @@ async fn encoding_follows_pve_rules() {
     );
 }
 
+/// An internal tool's edit of a VM: read the config, change a NIC, the memory and a disk, write
+/// it back with the digest read, read it again. No string is parsed or built by hand.
 #[tokio::test]
-async fn property_strings_round_trip_through_pve() {
+async fn a_vm_config_is_read_changed_and_written_back_typed() {
     let pve = FakePve::start().await;
     let client = alice(&pve);
-    let mut net: QemuNet = "virtio,bridge=vmbr1,firewall=1".parse().unwrap();
-    net.tag = Some(42);
-    let mut params = qemu::config::PutParams::default();
-    params.net.insert(3, net.clone());
-    qemu::config::put(&client, "pve1", 101, &params)
-        .await
-        .unwrap();
     let config = qemu::config::get(&client, "pve1", 101, &Default::default())
         .await
         .unwrap();
-    let stored = config
-        .extra
-        .get("net3")
-        .and_then(Value::as_str)
-        .expect("net3 in the config");
-    let back: QemuNet = stored.parse().unwrap();
-    assert_eq!(back.model, Model::Virtio);
-    assert_eq!(back.bridge.as_deref(), Some("vmbr1"));
-    assert_eq!(back.tag, Some(42));
-    assert_eq!(back.firewall, Some(true));
+    // guests.json: net0 `virtio=BC:24:11:10:01:01,bridge=vmbr0,tag=20`, memory `8192`,
+    // scsi1 `local-lvm:vm-101-disk-1,iothread=1,size=200G`.
+    let mut net0 = config.net[&0].clone();
+    assert_eq!(net0.model, Model::Virtio);
+    assert_eq!(net0.macaddr.as_deref(), Some("BC:24:11:10:01:01"));
+    assert_eq!(
+        (net0.bridge.as_deref(), net0.tag),
+        (Some("vmbr0"), Some(20))
+    );
+    let mut memory = config.memory.clone().expect("memory");
+    assert_eq!(memory.current, 8192);
+    let mut scsi1 = config.scsi[&1].clone();
+    assert_eq!(scsi1.file, "local-lvm:vm-101-disk-1");
+    assert_eq!(scsi1.iothread, Some(true));
+    assert_eq!(config.ostype, Some(QemuOstype::L26));
+    assert!(
+        config
+            .extra
+            .keys()
+            .all(|k| !k.starts_with("net") && !k.starts_with("scsi"))
+    );
+
+    net0.tag = Some(30);
+    net0.firewall = Some(true);
+    memory.current = 12288;
+    scsi1.backup = Some(false);
+    let mut change = qemu::config::PutParams {
+        memory: Some(memory),
+        digest: Some(config.digest.clone()),
+        ..Default::default()
+    };
+    change.net.insert(0, net0.clone());
+    change.scsi.insert(1, scsi1.clone());
+    qemu::config::put(&client, "pve1", 101, &change)
+        .await
+        .unwrap();
+
+    let after = qemu::config::get(&client, "pve1", 101, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(after.net[&0], net0);
+    assert_eq!(after.memory.as_ref().map(|m| m.current), Some(12288));
+    assert_eq!(after.scsi[&1], scsi1);
+    assert_eq!(after.scsi[&0], config.scsi[&0], "scsi0 was not touched");
+    assert_ne!(after.digest, config.digest);
+    // What PVE stored is PVE's own form of each value.
+    let raw = client
+        .request(HttpMethod::Get, "/nodes/pve1/qemu/101/config", Form::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        raw["net0"],
+        "virtio=BC:24:11:10:01:01,bridge=vmbr0,firewall=1,tag=30"
+    );
+    assert_eq!(raw["memory"], "12288");
+    assert_eq!(
+        raw["scsi1"],
+        "local-lvm:vm-101-disk-1,backup=0,iothread=1,size=200G"
+    );
 }
 
 #[tokio::test]
@@ -699,7 +747,7 @@ async fn wait_task_ok_turns_a_failed_task_into_task_failed_with_the_log_tail() {
             exit_status,
             log_tail,
         } => {
-            assert_eq!(failed, &upid);
+            assert_eq!(failed, upid.as_str());
             assert!(exit_status.contains("/dev/kvm"), "{exit_status}");
             assert!(
                 log_tail.iter().any(|l| l.contains("TASK ERROR")),
@@ -710,7 +758,9 @@ async fn wait_task_ok_turns_a_failed_task_into_task_failed_with_the_log_tail() {
     }
     let text = e.to_string();
     assert!(
-        text.contains("/dev/kvm") && text.contains("last log lines: ") && text.contains(&upid),
+        text.contains("/dev/kvm")
+            && text.contains("last log lines: ")
+            && text.contains(upid.as_str()),
         "{text}"
     );
     assert!(!text.contains('\n'), "{text}");
@@ -723,7 +773,7 @@ async fn a_stale_digest_is_a_conflict() {
     let read = qemu::config::get(&client, "pve1", 101, &Default::default())
         .await
         .unwrap();
-    let digest = read.digest.expect("the config has a digest");
+    let digest = read.digest;
     // A write with the digest just read goes through and changes the digest...
     let first = qemu::config::PutParams {
         cores: Some(2),

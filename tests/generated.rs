@@ -43,23 +43,23 @@ pub struct Case {
     debug: String,
 }
 
-/// A return type read from JSON whose string fields (name, canary, secret, array) hold canaries.
+/// A return type read from JSON whose string fields (name, canary, secret, array) hold canaries;
+/// `fill` is the JSON of its other required fields.
 fn response<T: serde::de::DeserializeOwned + std::fmt::Debug>(
     ty: &'static str,
     fields: &[(&'static str, &'static str, bool, bool)],
+    fill: &str,
 ) -> Case {
-    let obj: serde_json::Map<String, serde_json::Value> = fields
-        .iter()
-        .map(|(name, canary, _, array)| {
-            let v = serde_json::Value::String(canary.to_string());
-            let v = if *array {
-                serde_json::Value::Array(vec![v])
-            } else {
-                v
-            };
-            (name.to_string(), v)
-        })
-        .collect();
+    let mut obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(fill).unwrap();
+    obj.extend(fields.iter().map(|(name, canary, _, array)| {
+        let v = serde_json::Value::String(canary.to_string());
+        let v = if *array {
+            serde_json::Value::Array(vec![v])
+        } else {
+            v
+        };
+        (name.to_string(), v)
+    }));
     let value: T = serde_json::from_value(serde_json::Value::Object(obj))
         .unwrap_or_else(|e| panic!("{ty}: canary JSON does not decode: {e}"));
     Case {

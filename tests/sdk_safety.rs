@@ -477,12 +477,12 @@ async fn task_waits_poll_gently_survive_passing_errors_and_keep_the_upid() {
         .unwrap_err();
     match &e {
         Error::TaskWaitFailed { upid: u, error } => {
-            assert_eq!(u, &upid);
+            assert_eq!(u, upid.as_str());
             assert!(matches!(**error, Error::Forbidden { .. }), "{error:?}");
         }
         other => panic!("{other:?}"),
     }
-    assert!(e.to_string().contains(&upid), "{e}");
+    assert!(e.to_string().contains(upid.as_str()), "{e}");
 }
 
 #[tokio::test]

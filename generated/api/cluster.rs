@@ -139,33 +139,33 @@ pub mod acme {
         /// `POST /cluster/acme/account` (PVE: `register_account`)
         ///
         /// - Permission: not stated in the schema
-        /// - Starts a task: returns its UPID; wait for it with `Client::wait_task`.
+        /// - Starts a task: returns its [`crate::Upid`]; wait for it with `Client::wait_task`.
         /// - Protected: PVE runs it through its privileged daemon.
         pub async fn post(
             client: &crate::Client,
             params: &PostParams,
-        ) -> ::std::result::Result<::std::string::String, crate::Error> {
+        ) -> ::std::result::Result<crate::Upid, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
             let data = client.execute(&crate::catalog::ENDPOINTS[48], &[], form).await?;
-            crate::lenient::data_string(data)
+            crate::lenient::data_upid(data)
         }
         /// Deactivate existing ACME account at CA.
         ///
         /// `DELETE /cluster/acme/account/{name}` (PVE: `deactivate_account`)
         ///
         /// - Permission: not stated in the schema
-        /// - Starts a task: returns its UPID; wait for it with `Client::wait_task`.
+        /// - Starts a task: returns its [`crate::Upid`]; wait for it with `Client::wait_task`.
         /// - Protected: PVE runs it through its privileged daemon.
         pub async fn delete_name(
             client: &crate::Client,
             name: &str,
-        ) -> ::std::result::Result<::std::string::String, crate::Error> {
+        ) -> ::std::result::Result<crate::Upid, crate::Error> {
             let form = crate::params::Form::new();
             let data = client
                 .execute(&crate::catalog::ENDPOINTS[49], &[name], form)
                 .await?;
-            crate::lenient::data_string(data)
+            crate::lenient::data_upid(data)
         }
         /// `GetNameResponse` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
@@ -236,35 +236,35 @@ pub mod acme {
         /// `PUT /cluster/acme/account/{name}` (PVE: `update_account`)
         ///
         /// - Permission: not stated in the schema
-        /// - Starts a task: returns its UPID; wait for it with `Client::wait_task`.
+        /// - Starts a task: returns its [`crate::Upid`]; wait for it with `Client::wait_task`.
         /// - Protected: PVE runs it through its privileged daemon.
         pub async fn put_name(
             client: &crate::Client,
             name: &str,
             params: &PutNameParams,
-        ) -> ::std::result::Result<::std::string::String, crate::Error> {
+        ) -> ::std::result::Result<crate::Upid, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
             let data = client
                 .execute(&crate::catalog::ENDPOINTS[51], &[name], form)
                 .await?;
-            crate::lenient::data_string(data)
+            crate::lenient::data_upid(data)
         }
     }
     /// `/cluster/acme/challenge-schema`
     pub mod challenge_schema {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub id: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub id: ::std::string::String,
             /// Human readable name, falls back to id
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub name: ::std::option::Option<::std::string::String>,
-            #[serde(default)]
-            pub schema: ::std::option::Option<::serde_json::Value>,
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub r#type: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub name: ::std::string::String,
+            #[serde()]
+            pub schema: ::serde_json::Value,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub r#type: ::std::string::String,
         }
         /// Get schema of ACME challenge types.
         ///
@@ -282,15 +282,15 @@ pub mod acme {
     /// `/cluster/acme/directories`
     pub mod directories {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub name: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub name: ::std::string::String,
             /// URL of ACME CA directory endpoint.
             ///
             /// Pattern (Perl, whole value): `^https?://.*`.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub url: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub url: ::std::string::String,
         }
         /// Get named known ACME directory endpoints.
         ///
@@ -387,7 +387,7 @@ pub mod acme {
     /// `/cluster/acme/plugins`
     pub mod plugins {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// API plugin name
             #[serde(default)]
@@ -411,11 +411,11 @@ pub mod acme {
             /// Unique identifier for ACME plugin instance.
             ///
             /// Format: `pve-configid`.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub plugin: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub plugin: ::std::string::String,
             /// ACME challenge type.
-            #[serde(default)]
-            pub r#type: ::std::option::Option<crate::enums::PluginsType>,
+            #[serde()]
+            pub r#type: crate::enums::PluginsType,
             /// Extra delay in seconds to wait before requesting validation. Allows to cope with a long TTL of DNS records.
             ///
             /// Range: 0 to 172800. Default: `30`.
@@ -595,7 +595,7 @@ pub mod acme {
             crate::lenient::data_unit(data)
         }
         /// `GetIdResponse` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetIdResponse {
             /// API plugin name
             #[serde(default)]
@@ -619,11 +619,11 @@ pub mod acme {
             /// Unique identifier for ACME plugin instance.
             ///
             /// Format: `pve-configid`.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub plugin: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub plugin: ::std::string::String,
             /// ACME challenge type.
-            #[serde(default)]
-            pub r#type: ::std::option::Option<crate::enums::PluginsType>,
+            #[serde()]
+            pub r#type: crate::enums::PluginsType,
             /// Extra delay in seconds to wait before requesting validation. Allows to cope with a long TTL of DNS records.
             ///
             /// Range: 0 to 172800. Default: `30`.
@@ -934,7 +934,7 @@ pub mod backup {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     /// `GetResponseItem` returned by PVE.
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+    #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
     pub struct GetResponseItem {
         /// Backup all known guest systems on this host.
         ///
@@ -978,8 +978,8 @@ pub mod backup {
         /// The job ID.
         ///
         /// Maximum length: 50. Pattern (Perl, whole value): `\S+`.
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "crate::lenient::string")]
+        pub id: ::std::string::String,
         /// Set IO priority when using the BFQ scheduler. For snapshot and suspend mode backups of VMs, this only affects the compressor. A value of 8 means the idle priority is used, otherwise the best-effort priority is used with the specified value.
         ///
         /// Range: 0 to 8. Default: `7`.
@@ -1720,7 +1720,7 @@ pub mod backup {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     /// `GetIdResponse` returned by PVE.
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+    #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
     pub struct GetIdResponse {
         /// Backup all known guest systems on this host.
         ///
@@ -1764,8 +1764,8 @@ pub mod backup {
         /// The job ID.
         ///
         /// Maximum length: 50. Pattern (Perl, whole value): `\S+`.
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "crate::lenient::string")]
+        pub id: ::std::string::String,
         /// Set IO priority when using the BFQ scheduler. For snapshot and suspend mode backups of VMs, this only affects the compressor. A value of 8 means the idle priority is used, otherwise the best-effort priority is used with the specified value.
         ///
         /// Range: 0 to 8. Default: `7`.
@@ -2386,26 +2386,26 @@ pub mod backup {
     /// `/cluster/backup/{id}/included_volumes`
     pub mod included_volumes {
         /// `GetResponseChildrenItemChildrenItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseChildrenItemChildrenItem {
             /// Configuration key of the volume.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub id: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub id: ::std::string::String,
             /// Whether the volume is included in the backup or not.
-            #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
-            pub included: ::std::option::Option<bool>,
+            #[serde(deserialize_with = "crate::lenient::req_bool")]
+            pub included: bool,
             /// Name of the volume.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub name: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub name: ::std::string::String,
             /// The reason why the volume is included (or excluded).
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub reason: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub reason: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// `GetResponseChildrenItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseChildrenItem {
             /// The volumes of the guest with the information if they will be included in backups.
             #[serde(default)]
@@ -2413,25 +2413,23 @@ pub mod backup {
                 ::std::vec::Vec<GetResponseChildrenItemChildrenItem>,
             >,
             /// VMID of the guest.
-            #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-            pub id: ::std::option::Option<i64>,
+            #[serde(deserialize_with = "crate::lenient::req_i64")]
+            pub id: i64,
             /// Name of the guest
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub name: ::std::option::Option<::std::string::String>,
             /// Type of the guest, VM, CT or unknown for removed but not purged guests.
-            #[serde(default)]
-            pub r#type: ::std::option::Option<crate::enums::IncludedVolumesType>,
+            #[serde()]
+            pub r#type: crate::enums::IncludedVolumesType,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// Root node of the tree object. Children represent guests, grandchildren represent volumes of that guest.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponse {
-            #[serde(default)]
-            pub children: ::std::option::Option<
-                ::std::vec::Vec<GetResponseChildrenItem>,
-            >,
+            #[serde()]
+            pub children: ::std::vec::Vec<GetResponseChildrenItem>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -2457,11 +2455,11 @@ pub mod backup {
 /// `/cluster/backup-info`
 pub mod backup_info {
     /// `GetResponseItem` returned by PVE.
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+    #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
     pub struct GetResponseItem {
         /// API sub-directory endpoint
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub subdir: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "crate::lenient::string")]
+        pub subdir: ::std::string::String,
         /// Keys this schema does not list.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -2481,17 +2479,17 @@ pub mod backup_info {
     /// `/cluster/backup-info/not-backed-up`
     pub mod not_backed_up {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// Name of the guest
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub name: ::std::option::Option<::std::string::String>,
             /// Type of the guest.
-            #[serde(default)]
-            pub r#type: ::std::option::Option<crate::enums::NotBackedUpType>,
+            #[serde()]
+            pub r#type: crate::enums::NotBackedUpType,
             /// VMID of the guest.
-            #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-            pub vmid: ::std::option::Option<i64>,
+            #[serde(deserialize_with = "crate::lenient::req_u32")]
+            pub vmid: u32,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -2559,7 +2557,7 @@ pub mod bulk_action {
                 /// Format: `pve-node`.
                 pub target: ::std::string::String,
                 /// Only consider guests from this list of VMIDs.
-                pub vms: ::std::option::Option<::std::vec::Vec<i64>>,
+                pub vms: ::std::option::Option<::std::vec::Vec<u32>>,
                 /// Enable live storage migration for local disk
                 pub with_local_disks: ::std::option::Option<bool>,
             }
@@ -2614,7 +2612,7 @@ pub mod bulk_action {
                         for item in v.iter() {
                             form.int(
                                 "vms",
-                                *item,
+                                i64::from(*item),
                                 ::std::option::Option::Some(100i64),
                                 ::std::option::Option::Some(999999999i64),
                             )?;
@@ -2631,18 +2629,18 @@ pub mod bulk_action {
             /// `POST /cluster/bulk-action/guest/migrate` (PVE: `migrate`)
             ///
             /// - Permission: any authenticated user
-            /// - Starts a task: returns its UPID; wait for it with `Client::wait_task`.
+            /// - Starts a task: returns its [`crate::Upid`]; wait for it with `Client::wait_task`.
             /// - Protected: PVE runs it through its privileged daemon.
             pub async fn post(
                 client: &crate::Client,
                 params: &PostParams,
-            ) -> ::std::result::Result<::std::string::String, crate::Error> {
+            ) -> ::std::result::Result<crate::Upid, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
                 let data = client
                     .execute(&crate::catalog::ENDPOINTS[71], &[], form)
                     .await?;
-                crate::lenient::data_string(data)
+                crate::lenient::data_upid(data)
             }
         }
         /// `/cluster/bulk-action/guest/shutdown`
@@ -2667,7 +2665,7 @@ pub mod bulk_action {
                 /// Default: `180`.
                 pub timeout: ::std::option::Option<i64>,
                 /// Only consider guests from this list of VMIDs.
-                pub vms: ::std::option::Option<::std::vec::Vec<i64>>,
+                pub vms: ::std::option::Option<::std::vec::Vec<u32>>,
             }
             impl PostParams {
                 /// The required parameters; every optional one unset.
@@ -2718,7 +2716,7 @@ pub mod bulk_action {
                         for item in v.iter() {
                             form.int(
                                 "vms",
-                                *item,
+                                i64::from(*item),
                                 ::std::option::Option::Some(100i64),
                                 ::std::option::Option::Some(999999999i64),
                             )?;
@@ -2732,18 +2730,18 @@ pub mod bulk_action {
             /// `POST /cluster/bulk-action/guest/shutdown` (PVE: `shutdown`)
             ///
             /// - Permission: any authenticated user
-            /// - Starts a task: returns its UPID; wait for it with `Client::wait_task`.
+            /// - Starts a task: returns its [`crate::Upid`]; wait for it with `Client::wait_task`.
             /// - Protected: PVE runs it through its privileged daemon.
             pub async fn post(
                 client: &crate::Client,
                 params: &PostParams,
-            ) -> ::std::result::Result<::std::string::String, crate::Error> {
+            ) -> ::std::result::Result<crate::Upid, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
                 let data = client
                     .execute(&crate::catalog::ENDPOINTS[72], &[], form)
                     .await?;
-                crate::lenient::data_string(data)
+                crate::lenient::data_upid(data)
             }
         }
         /// `/cluster/bulk-action/guest/start`
@@ -2762,7 +2760,7 @@ pub mod bulk_action {
                 /// Default start timeout in seconds. Only valid for VMs. (default depends on the guest configuration).
                 pub timeout: ::std::option::Option<i64>,
                 /// Only consider guests from this list of VMIDs.
-                pub vms: ::std::option::Option<::std::vec::Vec<i64>>,
+                pub vms: ::std::option::Option<::std::vec::Vec<u32>>,
             }
             impl PostParams {
                 /// The required parameters; every optional one unset.
@@ -2809,7 +2807,7 @@ pub mod bulk_action {
                         for item in v.iter() {
                             form.int(
                                 "vms",
-                                *item,
+                                i64::from(*item),
                                 ::std::option::Option::Some(100i64),
                                 ::std::option::Option::Some(999999999i64),
                             )?;
@@ -2823,18 +2821,18 @@ pub mod bulk_action {
             /// `POST /cluster/bulk-action/guest/start` (PVE: `start`)
             ///
             /// - Permission: any authenticated user
-            /// - Starts a task: returns its UPID; wait for it with `Client::wait_task`.
+            /// - Starts a task: returns its [`crate::Upid`]; wait for it with `Client::wait_task`.
             /// - Protected: PVE runs it through its privileged daemon.
             pub async fn post(
                 client: &crate::Client,
                 params: &PostParams,
-            ) -> ::std::result::Result<::std::string::String, crate::Error> {
+            ) -> ::std::result::Result<crate::Upid, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
                 let data = client
                     .execute(&crate::catalog::ENDPOINTS[73], &[], form)
                     .await?;
-                crate::lenient::data_string(data)
+                crate::lenient::data_upid(data)
             }
         }
         /// `/cluster/bulk-action/guest/suspend`
@@ -2859,7 +2857,7 @@ pub mod bulk_action {
                 /// Default: `0`.
                 pub to_disk: ::std::option::Option<bool>,
                 /// Only consider guests from this list of VMIDs.
-                pub vms: ::std::option::Option<::std::vec::Vec<i64>>,
+                pub vms: ::std::option::Option<::std::vec::Vec<u32>>,
             }
             impl PostParams {
                 /// The required parameters; every optional one unset.
@@ -2910,7 +2908,7 @@ pub mod bulk_action {
                         for item in v.iter() {
                             form.int(
                                 "vms",
-                                *item,
+                                i64::from(*item),
                                 ::std::option::Option::Some(100i64),
                                 ::std::option::Option::Some(999999999i64),
                             )?;
@@ -2924,18 +2922,18 @@ pub mod bulk_action {
             /// `POST /cluster/bulk-action/guest/suspend` (PVE: `suspend`)
             ///
             /// - Permission: any authenticated user
-            /// - Starts a task: returns its UPID; wait for it with `Client::wait_task`.
+            /// - Starts a task: returns its [`crate::Upid`]; wait for it with `Client::wait_task`.
             /// - Protected: PVE runs it through its privileged daemon.
             pub async fn post(
                 client: &crate::Client,
                 params: &PostParams,
-            ) -> ::std::result::Result<::std::string::String, crate::Error> {
+            ) -> ::std::result::Result<crate::Upid, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
                 let data = client
                     .execute(&crate::catalog::ENDPOINTS[74], &[], form)
                     .await?;
-                crate::lenient::data_string(data)
+                crate::lenient::data_upid(data)
             }
         }
     }
@@ -2957,17 +2955,17 @@ pub mod ceph {
     /// `/cluster/ceph/flags`
     pub mod flags {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// Flag description.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub description: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub description: ::std::string::String,
             /// Flag name.
-            #[serde(default)]
-            pub name: ::std::option::Option<crate::enums::Name>,
+            #[serde()]
+            pub name: crate::enums::Name,
             /// Flag value.
-            #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
-            pub value: ::std::option::Option<bool>,
+            #[serde(deserialize_with = "crate::lenient::req_bool")]
+            pub value: bool,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -3076,16 +3074,16 @@ pub mod ceph {
         /// `PUT /cluster/ceph/flags` (PVE: `set_flags`)
         ///
         /// - Permission: Sys.Modify on /
-        /// - Starts a task: returns its UPID; wait for it with `Client::wait_task`.
+        /// - Starts a task: returns its [`crate::Upid`]; wait for it with `Client::wait_task`.
         /// - Protected: PVE runs it through its privileged daemon.
         pub async fn put(
             client: &crate::Client,
             params: &PutParams,
-        ) -> ::std::result::Result<::std::string::String, crate::Error> {
+        ) -> ::std::result::Result<crate::Upid, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
             let data = client.execute(&crate::catalog::ENDPOINTS[77], &[], form).await?;
-            crate::lenient::data_string(data)
+            crate::lenient::data_upid(data)
         }
         /// Get the status of a specific ceph flag.
         ///
@@ -3150,12 +3148,12 @@ pub mod ceph {
     /// `/cluster/ceph/health-mute`
     pub mod health_mute {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub code: ::std::option::Option<::std::string::String>,
-            #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
-            pub sticky: ::std::option::Option<bool>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub code: ::std::string::String,
+            #[serde(deserialize_with = "crate::lenient::req_bool")]
+            pub sticky: bool,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub summary: ::std::option::Option<::std::string::String>,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -3242,20 +3240,20 @@ pub mod ceph {
     /// `/cluster/ceph/metadata`
     pub mod metadata {
         /// Useful properties are listed, but not the full list.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseOsdItem {
             /// Bind addresses and ports for backend inter OSD traffic.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub back_addr: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub back_addr: ::std::string::String,
             /// Ceph release codename currently used.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub ceph_release: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub ceph_release: ::std::string::String,
             /// Version info currently used by the service.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub ceph_version: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub ceph_version: ::std::string::String,
             /// Short version (numerical) info currently used by the service.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub ceph_version_short: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub ceph_version_short: ::std::string::String,
             /// Comma-joined list of device identifiers (e.g. 'sdb=\<serial\>,sdc=\<serial\>').
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub device_ids: ::std::option::Option<::std::string::String>,
@@ -3266,48 +3264,48 @@ pub mod ceph {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub devices: ::std::option::Option<::std::string::String>,
             /// Bind addresses and ports for frontend traffic to OSDs.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub front_addr: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub front_addr: ::std::string::String,
             /// Hostname on which the service is running.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub hostname: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub hostname: ::std::string::String,
             /// OSD ID.
-            #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-            pub id: ::std::option::Option<i64>,
+            #[serde(deserialize_with = "crate::lenient::req_i64")]
+            pub id: i64,
             /// Memory of the service currently in swap.
-            #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-            pub mem_swap_kb: ::std::option::Option<i64>,
+            #[serde(deserialize_with = "crate::lenient::req_i64")]
+            pub mem_swap_kb: i64,
             /// Memory consumption of the service.
-            #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-            pub mem_total_kb: ::std::option::Option<i64>,
+            #[serde(deserialize_with = "crate::lenient::req_i64")]
+            pub mem_total_kb: i64,
             /// Path to the OSD data directory.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub osd_data: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub osd_data: ::std::string::String,
             /// OSD objectstore type.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub osd_objectstore: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub osd_objectstore: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// Items for each type of service containing objects for each instance.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponse {
             /// Metadata servers configured in the cluster and their properties, keyed by '\<name\>@\<host\>'.
-            #[serde(default)]
-            pub mds: ::std::option::Option<::serde_json::Value>,
+            #[serde()]
+            pub mds: ::serde_json::Value,
             /// Managers configured in the cluster and their properties, keyed by '\<name\>@\<host\>'.
-            #[serde(default)]
-            pub mgr: ::std::option::Option<::serde_json::Value>,
+            #[serde()]
+            pub mgr: ::serde_json::Value,
             /// Monitors configured in the cluster and their properties, keyed by '\<name\>@\<host\>'.
-            #[serde(default)]
-            pub mon: ::std::option::Option<::serde_json::Value>,
+            #[serde()]
+            pub mon: ::serde_json::Value,
             /// Ceph version installed on the nodes, keyed by node name.
-            #[serde(default)]
-            pub node: ::std::option::Option<::serde_json::Value>,
+            #[serde()]
+            pub node: ::serde_json::Value,
             /// OSDs configured in the cluster and their properties.
-            #[serde(default)]
-            pub osd: ::std::option::Option<::std::vec::Vec<GetResponseOsdItem>>,
+            #[serde()]
+            pub osd: ::std::vec::Vec<GetResponseOsdItem>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -3426,16 +3424,16 @@ pub mod ceph {
         /// `POST /cluster/ceph/restart-bulk`
         ///
         /// - Permission: Sys.Modify on /
-        /// - Starts a task: returns its UPID; wait for it with `Client::wait_task`.
+        /// - Starts a task: returns its [`crate::Upid`]; wait for it with `Client::wait_task`.
         /// - Protected: PVE runs it through its privileged daemon.
         pub async fn post(
             client: &crate::Client,
             params: &PostParams,
-        ) -> ::std::result::Result<::std::string::String, crate::Error> {
+        ) -> ::std::result::Result<crate::Upid, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
             let data = client.execute(&crate::catalog::ENDPOINTS[83], &[], form).await?;
-            crate::lenient::data_string(data)
+            crate::lenient::data_upid(data)
         }
     }
     /// `/cluster/ceph/status`
@@ -3558,16 +3556,16 @@ pub mod config {
     /// `POST /cluster/config` (PVE: `create`)
     ///
     /// - Permission: not stated in the schema
-    /// - Starts a task: returns its UPID; wait for it with `Client::wait_task`.
+    /// - Starts a task: returns its [`crate::Upid`]; wait for it with `Client::wait_task`.
     /// - Protected: PVE runs it through its privileged daemon.
     pub async fn post(
         client: &crate::Client,
         params: &PostParams,
-    ) -> ::std::result::Result<::std::string::String, crate::Error> {
+    ) -> ::std::result::Result<crate::Upid, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
         let data = client.execute(&crate::catalog::ENDPOINTS[86], &[], form).await?;
-        crate::lenient::data_string(data)
+        crate::lenient::data_upid(data)
     }
     /// `/cluster/config/apiversion`
     pub mod apiversion {
@@ -3587,52 +3585,92 @@ pub mod config {
     /// `/cluster/config/join`
     pub mod join {
         /// `GetResponseNodelistItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
+        #[serde(from = "GetResponseNodelistItemRaw")]
         pub struct GetResponseNodelistItem {
             /// The cluster node name.
             ///
             /// Format: `pve-node`.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub name: ::std::option::Option<::std::string::String>,
+            pub name: ::std::string::String,
+            /// Node id for this node.
+            ///
+            /// Minimum: 1.
+            pub nodeid: ::std::option::Option<i64>,
+            /// Format: `ip`.
+            pub pve_addr: ::std::string::String,
+            /// Certificate SHA 256 fingerprint.
+            ///
+            /// Pattern (Perl, whole value): `([A-Fa-f0-9]{2}:){31}[A-Fa-f0-9]{2}`.
+            pub pve_fp: ::std::string::String,
+            /// Minimum: 0.
+            pub quorum_votes: i64,
+            /// Address and priority information of a single corosync link. (up to 8 links supported; link0..link7)
+            pub ring0_addr: ::std::option::Option<crate::formats::ConfigLink>,
+            /// Keys this schema does not list.
+            #[serde(flatten)]
+            pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        }
+        #[derive(::serde::Deserialize)]
+        struct GetResponseNodelistItemRaw {
+            /// The cluster node name.
+            ///
+            /// Format: `pve-node`.
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub name: ::std::string::String,
             /// Node id for this node.
             ///
             /// Minimum: 1.
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
             pub nodeid: ::std::option::Option<i64>,
             /// Format: `ip`.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub pve_addr: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub pve_addr: ::std::string::String,
             /// Certificate SHA 256 fingerprint.
             ///
             /// Pattern (Perl, whole value): `([A-Fa-f0-9]{2}:){31}[A-Fa-f0-9]{2}`.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub pve_fp: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub pve_fp: ::std::string::String,
             /// Minimum: 0.
-            #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-            pub quorum_votes: ::std::option::Option<i64>,
-            /// Address and priority information of a single corosync link. (up to 8 links supported; link0..link7)
+            #[serde(deserialize_with = "crate::lenient::req_i64")]
+            pub quorum_votes: i64,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub ring0_addr: ::std::option::Option<::std::string::String>,
+            ring0_addr: ::std::option::Option<::std::string::String>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
+        impl ::std::convert::From<GetResponseNodelistItemRaw>
+        for GetResponseNodelistItem {
+            fn from(mut r: GetResponseNodelistItemRaw) -> Self {
+                Self {
+                    name: r.name,
+                    nodeid: r.nodeid,
+                    pve_addr: r.pve_addr,
+                    pve_fp: r.pve_fp,
+                    quorum_votes: r.quorum_votes,
+                    ring0_addr: crate::lenient::prop(
+                        r.ring0_addr,
+                        "ring0_addr",
+                        &mut r.extra,
+                    ),
+                    extra: r.extra,
+                }
+            }
+        }
         /// `GetResponse` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponse {
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub config_digest: ::std::option::Option<::std::string::String>,
-            #[serde(default)]
-            pub nodelist: ::std::option::Option<
-                ::std::vec::Vec<GetResponseNodelistItem>,
-            >,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub config_digest: ::std::string::String,
+            #[serde()]
+            pub nodelist: ::std::vec::Vec<GetResponseNodelistItem>,
             /// The cluster node name.
             ///
             /// Format: `pve-node`.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub preferred_node: ::std::option::Option<::std::string::String>,
-            #[serde(default)]
-            pub totem: ::std::option::Option<::serde_json::Value>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub preferred_node: ::std::string::String,
+            #[serde()]
+            pub totem: ::serde_json::Value,
         }
         /// Parameters of `get`: `GET /cluster/config/join`.
         #[derive(Debug, Clone, PartialEq, Default)]
@@ -3793,25 +3831,25 @@ pub mod config {
         /// `POST /cluster/config/join` (PVE: `join`)
         ///
         /// - Permission: not stated in the schema
-        /// - Starts a task: returns its UPID; wait for it with `Client::wait_task`.
+        /// - Starts a task: returns its [`crate::Upid`]; wait for it with `Client::wait_task`.
         /// - Protected: PVE runs it through its privileged daemon.
         pub async fn post(
             client: &crate::Client,
             params: &PostParams,
-        ) -> ::std::result::Result<::std::string::String, crate::Error> {
+        ) -> ::std::result::Result<crate::Upid, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
             let data = client.execute(&crate::catalog::ENDPOINTS[89], &[], form).await?;
-            crate::lenient::data_string(data)
+            crate::lenient::data_upid(data)
         }
     }
     /// `/cluster/config/nodes`
     pub mod nodes {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub node: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub node: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -3845,14 +3883,14 @@ pub mod config {
             crate::lenient::data_unit(data)
         }
         /// `PostNodeResponse` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct PostNodeResponse {
             #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
             pub corosync_authkey: ::std::option::Option<crate::Secret>,
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub corosync_conf: ::std::option::Option<::std::string::String>,
-            #[serde(default)]
-            pub warnings: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub corosync_conf: ::std::string::String,
+            #[serde()]
+            pub warnings: ::std::vec::Vec<::std::string::String>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -4012,19 +4050,19 @@ pub mod firewall {
     /// `/cluster/firewall/aliases`
     pub mod aliases {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub cidr: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub cidr: ::std::string::String,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub comment: ::std::option::Option<::std::string::String>,
             /// Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.
             ///
             /// Maximum length: 64.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub digest: ::std::option::Option<::std::string::String>,
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub name: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub digest: ::std::string::String,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub name: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -4277,20 +4315,20 @@ pub mod firewall {
     /// `/cluster/firewall/groups`
     pub mod groups {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub comment: ::std::option::Option<::std::string::String>,
             /// Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.
             ///
             /// Maximum length: 64.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub digest: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub digest: ::std::string::String,
             /// Security Group name.
             ///
             /// Minimum length: 2. Maximum length: 18. Pattern (Perl, whole value): `[A-Za-z][A-Za-z0-9\-\_]+`.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub group: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub group: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -4410,11 +4448,11 @@ pub mod firewall {
             crate::lenient::data_unit(data)
         }
         /// `GetGroupResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetGroupResponseItem {
             /// Rule action ('ACCEPT', 'DROP', 'REJECT') or security group name
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub action: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub action: ::std::string::String,
             /// Descriptive comment
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub comment: ::std::option::Option<::std::string::String>,
@@ -4447,8 +4485,8 @@ pub mod firewall {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub r#macro: ::std::option::Option<::std::string::String>,
             /// Rule position in the ruleset
-            #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-            pub pos: ::std::option::Option<i64>,
+            #[serde(deserialize_with = "crate::lenient::req_i64")]
+            pub pos: i64,
             /// IP protocol. You can use protocol names ('tcp'/'udp') or simple numbers, as defined in '/etc/protocols'
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub proto: ::std::option::Option<::std::string::String>,
@@ -4459,8 +4497,8 @@ pub mod firewall {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub sport: ::std::option::Option<::std::string::String>,
             /// Rule type
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub r#type: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub r#type: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -4761,11 +4799,11 @@ pub mod firewall {
             crate::lenient::data_unit(data)
         }
         /// `GetGroupPosResponse` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetGroupPosResponse {
             /// Rule action ('ACCEPT', 'DROP', 'REJECT') or security group name
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub action: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub action: ::std::string::String,
             /// Descriptive comment
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub comment: ::std::option::Option<::std::string::String>,
@@ -4798,8 +4836,8 @@ pub mod firewall {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub r#macro: ::std::option::Option<::std::string::String>,
             /// Rule position in the ruleset
-            #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-            pub pos: ::std::option::Option<i64>,
+            #[serde(deserialize_with = "crate::lenient::req_i64")]
+            pub pos: i64,
             /// IP protocol. You can use protocol names ('tcp'/'udp') or simple numbers, as defined in '/etc/protocols'
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub proto: ::std::option::Option<::std::string::String>,
@@ -4810,8 +4848,8 @@ pub mod firewall {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub sport: ::std::option::Option<::std::string::String>,
             /// Rule type
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub r#type: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub r#type: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -5077,20 +5115,20 @@ pub mod firewall {
     /// `/cluster/firewall/ipset`
     pub mod ipset {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub comment: ::std::option::Option<::std::string::String>,
             /// Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.
             ///
             /// Maximum length: 64.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub digest: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub digest: ::std::string::String,
             /// IP set name.
             ///
             /// Minimum length: 2. Maximum length: 64. Pattern (Perl, whole value): `[A-Za-z][A-Za-z0-9\-\_]+`.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub name: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub name: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -5238,17 +5276,17 @@ pub mod firewall {
             crate::lenient::data_unit(data)
         }
         /// `GetNameResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetNameResponseItem {
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub cidr: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub cidr: ::std::string::String,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub comment: ::std::option::Option<::std::string::String>,
             /// Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.
             ///
             /// Maximum length: 64.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub digest: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub digest: ::std::string::String,
             #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
             pub nomatch: ::std::option::Option<bool>,
             /// Keys this schema does not list.
@@ -5479,14 +5517,14 @@ pub mod firewall {
     /// `/cluster/firewall/macros`
     pub mod macros {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// More verbose description (if available).
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub descr: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub descr: ::std::string::String,
             /// Macro name.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub r#macro: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub r#macro: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -5508,7 +5546,32 @@ pub mod firewall {
     pub mod options {
         /// `GetResponse` returned by PVE.
         #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[serde(from = "GetResponseRaw")]
         pub struct GetResponse {
+            /// Enable ebtables rules cluster wide.
+            ///
+            /// Default: `1`.
+            pub ebtables: ::std::option::Option<bool>,
+            /// Enable or disable the firewall cluster wide.
+            ///
+            /// Minimum: 0. Default: `0`.
+            pub enable: ::std::option::Option<i64>,
+            /// Log ratelimiting settings
+            pub log_ratelimit: ::std::option::Option<
+                crate::formats::OptionsLogRatelimit,
+            >,
+            /// Forward policy.
+            pub policy_forward: ::std::option::Option<crate::enums::PolicyForward>,
+            /// Input policy.
+            pub policy_in: ::std::option::Option<crate::enums::PolicyIn>,
+            /// Output policy.
+            pub policy_out: ::std::option::Option<crate::enums::PolicyOut>,
+            /// Keys this schema does not list.
+            #[serde(flatten)]
+            pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        }
+        #[derive(::serde::Deserialize)]
+        struct GetResponseRaw {
             /// Enable ebtables rules cluster wide.
             ///
             /// Default: `1`.
@@ -5519,9 +5582,8 @@ pub mod firewall {
             /// Minimum: 0. Default: `0`.
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
             pub enable: ::std::option::Option<i64>,
-            /// Log ratelimiting settings
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub log_ratelimit: ::std::option::Option<::std::string::String>,
+            log_ratelimit: ::std::option::Option<::std::string::String>,
             /// Forward policy.
             #[serde(default)]
             pub policy_forward: ::std::option::Option<crate::enums::PolicyForward>,
@@ -5534,6 +5596,23 @@ pub mod firewall {
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        }
+        impl ::std::convert::From<GetResponseRaw> for GetResponse {
+            fn from(mut r: GetResponseRaw) -> Self {
+                Self {
+                    ebtables: r.ebtables,
+                    enable: r.enable,
+                    log_ratelimit: crate::lenient::prop(
+                        r.log_ratelimit,
+                        "log_ratelimit",
+                        &mut r.extra,
+                    ),
+                    policy_forward: r.policy_forward,
+                    policy_in: r.policy_in,
+                    policy_out: r.policy_out,
+                    extra: r.extra,
+                }
+            }
         }
         /// Get Firewall options.
         ///
@@ -5673,18 +5752,18 @@ pub mod firewall {
     /// `/cluster/firewall/refs`
     pub mod refs {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub comment: ::std::option::Option<::std::string::String>,
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub name: ::std::option::Option<::std::string::String>,
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub r#ref: ::std::option::Option<::std::string::String>,
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub scope: ::std::option::Option<::std::string::String>,
-            #[serde(default)]
-            pub r#type: ::std::option::Option<crate::enums::RefsType>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub name: ::std::string::String,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub r#ref: ::std::string::String,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub scope: ::std::string::String,
+            #[serde()]
+            pub r#type: crate::enums::RefsType,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -5733,11 +5812,11 @@ pub mod firewall {
     /// `/cluster/firewall/rules`
     pub mod rules {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// Rule action ('ACCEPT', 'DROP', 'REJECT') or security group name
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub action: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub action: ::std::string::String,
             /// Descriptive comment
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub comment: ::std::option::Option<::std::string::String>,
@@ -5770,8 +5849,8 @@ pub mod firewall {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub r#macro: ::std::option::Option<::std::string::String>,
             /// Rule position in the ruleset
-            #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-            pub pos: ::std::option::Option<i64>,
+            #[serde(deserialize_with = "crate::lenient::req_i64")]
+            pub pos: i64,
             /// IP protocol. You can use protocol names ('tcp'/'udp') or simple numbers, as defined in '/etc/protocols'
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub proto: ::std::option::Option<::std::string::String>,
@@ -5782,8 +5861,8 @@ pub mod firewall {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub sport: ::std::option::Option<::std::string::String>,
             /// Rule type
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub r#type: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub r#type: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -6077,11 +6156,11 @@ pub mod firewall {
             crate::lenient::data_unit(data)
         }
         /// `GetPosResponse` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetPosResponse {
             /// Rule action ('ACCEPT', 'DROP', 'REJECT') or security group name
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub action: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub action: ::std::string::String,
             /// Descriptive comment
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub comment: ::std::option::Option<::std::string::String>,
@@ -6114,8 +6193,8 @@ pub mod firewall {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub r#macro: ::std::option::Option<::std::string::String>,
             /// Rule position in the ruleset
-            #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-            pub pos: ::std::option::Option<i64>,
+            #[serde(deserialize_with = "crate::lenient::req_i64")]
+            pub pos: i64,
             /// IP protocol. You can use protocol names ('tcp'/'udp') or simple numbers, as defined in '/etc/protocols'
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub proto: ::std::option::Option<::std::string::String>,
@@ -6126,8 +6205,8 @@ pub mod firewall {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub sport: ::std::option::Option<::std::string::String>,
             /// Rule type
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub r#type: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub r#type: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -6392,10 +6471,10 @@ pub mod firewall {
 /// `/cluster/ha`
 pub mod ha {
     /// `GetResponseItem` returned by PVE.
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+    #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
     pub struct GetResponseItem {
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "crate::lenient::string")]
+        pub id: ::std::string::String,
         /// Keys this schema does not list.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -6415,10 +6494,10 @@ pub mod ha {
     /// `/cluster/ha/groups`
     pub mod groups {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub group: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub group: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -6685,10 +6764,10 @@ pub mod ha {
     /// `/cluster/ha/resources`
     pub mod resources {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub sid: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub sid: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -6955,7 +7034,7 @@ pub mod ha {
             crate::lenient::data_unit(data)
         }
         /// `GetSidResponse` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetSidResponse {
             /// HA resource may be migrated during automatic rebalancing.
             ///
@@ -6970,8 +7049,8 @@ pub mod ha {
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub comment: ::std::option::Option<::std::string::String>,
             /// Can be used to prevent concurrent modifications.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub digest: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub digest: ::std::string::String,
             /// The HA resource is automatically migrated to the node with the highest priority according to their node affinity rule, if a node with a higher priority than the current node comes online.
             ///
             /// Default: `1`.
@@ -6991,14 +7070,14 @@ pub mod ha {
             /// HA resource ID. This consists of a resource type followed by a resource specific name, separated with colon (example: vm:100 / ct:100). For virtual machines and containers, you can simply use the VM or CT id as a shortcut (example: 100).
             ///
             /// Format: `pve-ha-resource-or-vm-id`.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub sid: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub sid: ::std::string::String,
             /// Requested resource state.
             #[serde(default)]
             pub state: ::std::option::Option<crate::enums::ResourcesState>,
             /// The type of the resources.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub r#type: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub r#type: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -7197,20 +7276,20 @@ pub mod ha {
         /// `/cluster/ha/resources/{sid}/migrate`
         pub mod migrate {
             /// A blocking HA resource
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct PostResponseBlockingResourcesItem {
                 /// The reason why the HA resource is blocking the migration.
-                #[serde(default)]
-                pub cause: ::std::option::Option<crate::enums::Cause>,
+                #[serde()]
+                pub cause: crate::enums::Cause,
                 /// The blocking HA resource id
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub sid: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub sid: ::std::string::String,
                 /// Keys this schema does not list.
                 #[serde(flatten)]
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
             }
             /// `PostResponse` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct PostResponse {
                 /// HA resources, which are blocking the given HA resource from being migrated to the requested target node.
                 #[serde(default, rename = "blocking-resources")]
@@ -7224,14 +7303,13 @@ pub mod ha {
                 >,
                 /// Node, which was requested to be migrated to.
                 #[serde(
-                    default,
                     rename = "requested-node",
-                    deserialize_with = "crate::lenient::opt_string",
+                    deserialize_with = "crate::lenient::string",
                 )]
-                pub requested_node: ::std::option::Option<::std::string::String>,
+                pub requested_node: ::std::string::String,
                 /// HA resource, which is requested to be migrated.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub sid: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub sid: ::std::string::String,
                 /// Keys this schema does not list.
                 #[serde(flatten)]
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -7290,20 +7368,20 @@ pub mod ha {
         /// `/cluster/ha/resources/{sid}/relocate`
         pub mod relocate {
             /// A blocking HA resource
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct PostResponseBlockingResourcesItem {
                 /// The reason why the HA resource is blocking the relocation.
-                #[serde(default)]
-                pub cause: ::std::option::Option<crate::enums::Cause>,
+                #[serde()]
+                pub cause: crate::enums::Cause,
                 /// The blocking HA resource id
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub sid: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub sid: ::std::string::String,
                 /// Keys this schema does not list.
                 #[serde(flatten)]
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
             }
             /// `PostResponse` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct PostResponse {
                 /// HA resources, which are blocking the given HA resource from being relocated to the requested target node.
                 #[serde(default, rename = "blocking-resources")]
@@ -7317,14 +7395,13 @@ pub mod ha {
                 >,
                 /// Node, which was requested to be relocated to.
                 #[serde(
-                    default,
                     rename = "requested-node",
-                    deserialize_with = "crate::lenient::opt_string",
+                    deserialize_with = "crate::lenient::string",
                 )]
-                pub requested_node: ::std::option::Option<::std::string::String>,
+                pub requested_node: ::std::string::String,
                 /// HA resource, which is requested to be relocated.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub sid: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub sid: ::std::string::String,
                 /// Keys this schema does not list.
                 #[serde(flatten)]
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -7384,10 +7461,10 @@ pub mod ha {
     /// `/cluster/ha/rules`
     pub mod rules {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub rule: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub rule: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -7473,16 +7550,16 @@ pub mod ha {
             crate::lenient::data_unit(data)
         }
         /// `GetRuleResponse` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetRuleResponse {
             /// HA rule identifier.
             ///
             /// Format: `pve-configid`.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub rule: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub rule: ::std::string::String,
             /// HA rule type.
-            #[serde(default)]
-            pub r#type: ::std::option::Option<crate::enums::RulesType>,
+            #[serde()]
+            pub r#type: crate::enums::RulesType,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -7554,7 +7631,7 @@ pub mod ha {
         /// `/cluster/ha/status/current`
         pub mod current {
             /// `GetResponseItem` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct GetResponseItem {
                 /// For type 'fencing'. Whether HA is armed, on standby, disarming or disarmed.
                 #[serde(default, rename = "armed-state")]
@@ -7577,8 +7654,8 @@ pub mod ha {
                 #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
                 pub failback: ::std::option::Option<bool>,
                 /// Status entry ID (quorum, master, lrm:\<node\>, service:\<sid\>).
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub id: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub id: ::std::string::String,
                 /// For type 'service'.
                 #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
                 pub max_relocate: ::std::option::Option<i64>,
@@ -7586,8 +7663,8 @@ pub mod ha {
                 #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
                 pub max_restart: ::std::option::Option<i64>,
                 /// Node associated to status entry.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub node: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub node: ::std::string::String,
                 /// For type 'quorum'. Whether the cluster is quorate or not.
                 #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
                 pub quorate: ::std::option::Option<bool>,
@@ -7604,8 +7681,8 @@ pub mod ha {
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub state: ::std::option::Option<::std::string::String>,
                 /// Status of the entry (value depends on type).
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub status: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub status: ::std::string::String,
                 /// For type 'lrm','master'. Timestamp of the status information.
                 #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
                 pub timestamp: ::std::option::Option<i64>,
@@ -7702,11 +7779,11 @@ pub mod ha {
 /// `/cluster/jobs`
 pub mod jobs {
     /// `GetResponseItem` returned by PVE.
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+    #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
     pub struct GetResponseItem {
         /// API sub-directory endpoint
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub subdir: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "crate::lenient::string")]
+        pub subdir: ::std::string::String,
         /// Keys this schema does not list.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -7726,17 +7803,17 @@ pub mod jobs {
     /// `/cluster/jobs/realm-sync`
     pub mod realm_sync {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// A comment for the job.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub comment: ::std::option::Option<::std::string::String>,
             /// If the job is enabled or not.
-            #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
-            pub enabled: ::std::option::Option<bool>,
+            #[serde(deserialize_with = "crate::lenient::req_bool")]
+            pub enabled: bool,
             /// The ID of the entry.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub id: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub id: ::std::string::String,
             /// Last execution time of the job in seconds since the beginning of the UNIX epoch
             #[serde(
                 default,
@@ -7754,8 +7831,8 @@ pub mod jobs {
             /// Authentication domain ID
             ///
             /// Maximum length: 32. Format: `pve-realm`.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub realm: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub realm: ::std::string::String,
             /// A semicolon-separated list of things to remove when they or the user vanishes during a sync. The following values are possible: 'entry' removes the user/group when not returned from the sync. 'properties' removes the set properties on existing user/group that do not appear in the source (even custom ones). 'acl' removes acls when the user/group is not returned from the sync. Instead of a list it also can be 'none' (the default).
             ///
             /// Pattern (Perl, whole value): `(?:(?:(?:acl|properties|entry);)*(?:acl|properties|entry))|none`. Default: `none`. Syntax: `([acl];[properties];[entry])|none`.
@@ -7766,8 +7843,8 @@ pub mod jobs {
             )]
             pub remove_vanished: ::std::option::Option<::std::string::String>,
             /// The configured sync schedule.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub schedule: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub schedule: ::std::string::String,
             /// Select what to sync.
             #[serde(default)]
             pub scope: ::std::option::Option<crate::enums::SyncScope>,
@@ -8048,14 +8125,14 @@ pub mod jobs {
     /// `/cluster/jobs/schedule-analyze`
     pub mod schedule_analyze {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// UNIX timestamp for the run.
-            #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-            pub timestamp: ::std::option::Option<i64>,
+            #[serde(deserialize_with = "crate::lenient::req_i64")]
+            pub timestamp: i64,
             /// UTC timestamp for the run.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub utc: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub utc: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -8201,20 +8278,20 @@ pub mod mapping {
     /// `/cluster/mapping/dir`
     pub mod dir {
         /// `GetResponseItemChecksItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItemChecksItem {
             /// The message of the error
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub message: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub message: ::std::string::String,
             /// The severity of the error
-            #[serde(default)]
-            pub severity: ::std::option::Option<crate::enums::Severity>,
+            #[serde()]
+            pub severity: crate::enums::Severity,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// A list of checks, only present if 'check-node' is set.
             #[serde(default)]
@@ -8222,14 +8299,14 @@ pub mod mapping {
                 ::std::vec::Vec<GetResponseItemChecksItem>,
             >,
             /// A description of the logical mapping.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub description: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub description: ::std::string::String,
             /// The logical ID of the mapping.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub id: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub id: ::std::string::String,
             /// The entries of the mapping.
-            #[serde(default)]
-            pub map: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+            #[serde()]
+            pub map: ::std::vec::Vec<::std::string::String>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -8476,20 +8553,20 @@ pub mod mapping {
     /// `/cluster/mapping/pci`
     pub mod pci {
         /// `GetResponseItemChecksItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItemChecksItem {
             /// The message of the error
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub message: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub message: ::std::string::String,
             /// The severity of the error
-            #[serde(default)]
-            pub severity: ::std::option::Option<crate::enums::Severity>,
+            #[serde()]
+            pub severity: crate::enums::Severity,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// A list of checks, only present if 'check_node' is set.
             #[serde(default)]
@@ -8497,14 +8574,14 @@ pub mod mapping {
                 ::std::vec::Vec<GetResponseItemChecksItem>,
             >,
             /// A description of the logical mapping.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub description: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub description: ::std::string::String,
             /// The logical ID of the mapping.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub id: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub id: ::std::string::String,
             /// The entries of the mapping.
-            #[serde(default)]
-            pub map: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+            #[serde()]
+            pub map: ::std::vec::Vec<::std::string::String>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -8783,33 +8860,33 @@ pub mod mapping {
     /// `/cluster/mapping/usb`
     pub mod usb {
         /// `GetResponseItemErrorItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItemErrorItem {
             /// The message of the error
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub message: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub message: ::std::string::String,
             /// The severity of the error
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub severity: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub severity: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// A description of the logical mapping.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub description: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub description: ::std::string::String,
             /// A list of errors when 'check_node' is given.
-            #[serde(default)]
-            pub error: ::std::option::Option<::std::vec::Vec<GetResponseItemErrorItem>>,
+            #[serde()]
+            pub error: ::std::vec::Vec<GetResponseItemErrorItem>,
             /// The logical ID of the mapping.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub id: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub id: ::std::string::String,
             /// The entries of the mapping.
-            #[serde(default)]
-            pub map: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+            #[serde()]
+            pub map: ::std::vec::Vec<::std::string::String>,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -9072,30 +9149,30 @@ pub mod metrics {
     /// `/cluster/metrics/export`
     pub mod export {
         /// `GetResponseDataItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseDataItem {
             /// Unique identifier for this metric object, for instance 'node/\<nodename\>' or 'qemu/\<vmid\>'.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub id: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub id: ::std::string::String,
             /// Name of the metric.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub metric: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub metric: ::std::string::String,
             /// Time at which this metric was observed
-            #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-            pub timestamp: ::std::option::Option<i64>,
+            #[serde(deserialize_with = "crate::lenient::req_i64")]
+            pub timestamp: i64,
             /// Type of the metric.
-            #[serde(default)]
-            pub r#type: ::std::option::Option<crate::enums::ExportType>,
+            #[serde()]
+            pub r#type: crate::enums::ExportType,
             /// Metric value.
-            #[serde(default, deserialize_with = "crate::lenient::opt_f64")]
-            pub value: ::std::option::Option<f64>,
+            #[serde(deserialize_with = "crate::lenient::req_f64")]
+            pub value: f64,
         }
         /// `GetResponse` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponse {
             /// Array of system metrics. Metrics are sorted by their timestamp.
-            #[serde(default)]
-            pub data: ::std::option::Option<::std::vec::Vec<GetResponseDataItem>>,
+            #[serde()]
+            pub data: ::std::vec::Vec<GetResponseDataItem>,
         }
         /// Parameters of `get`: `GET /cluster/metrics/export`.
         #[derive(Debug, Clone, PartialEq, Default)]
@@ -9175,23 +9252,23 @@ pub mod metrics {
     /// `/cluster/metrics/server`
     pub mod server {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// Flag to disable the plugin.
-            #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
-            pub disable: ::std::option::Option<bool>,
+            #[serde(deserialize_with = "crate::lenient::req_bool")]
+            pub disable: bool,
             /// The ID of the entry.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub id: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub id: ::std::string::String,
             /// Server network port
-            #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-            pub port: ::std::option::Option<i64>,
+            #[serde(deserialize_with = "crate::lenient::req_i64")]
+            pub port: i64,
             /// Server dns name or IP address
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub server: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub server: ::std::string::String,
             /// Plugin type.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub r#type: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub r#type: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -9866,7 +9943,7 @@ pub mod nextid {
         /// The (unique) ID of the VM.
         ///
         /// Range: 100 to 999999999. Format: `pve-vmid`.
-        pub vmid: ::std::option::Option<i64>,
+        pub vmid: ::std::option::Option<u32>,
     }
     impl GetParams {
         /// The required parameters; every optional one unset.
@@ -9885,7 +9962,7 @@ pub mod nextid {
             if let ::std::option::Option::Some(v) = &self.vmid {
                 form.int(
                     "vmid",
-                    *v,
+                    i64::from(*v),
                     ::std::option::Option::Some(100i64),
                     ::std::option::Option::Some(999999999i64),
                 )?;
@@ -9939,7 +10016,7 @@ pub mod notifications {
         /// `/cluster/notifications/endpoints/gotify`
         pub mod gotify {
             /// `GetResponseItem` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct GetResponseItem {
                 /// Comment
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -9952,14 +10029,14 @@ pub mod notifications {
                 /// The name of the endpoint.
                 ///
                 /// Format: `pve-configid`.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub name: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub name: ::std::string::String,
                 /// Show if this entry was created by a user or was built-in
-                #[serde(default)]
-                pub origin: ::std::option::Option<crate::enums::Origin>,
+                #[serde()]
+                pub origin: crate::enums::Origin,
                 /// Server URL
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub server: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub server: ::std::string::String,
                 /// Keys this schema does not list.
                 #[serde(flatten)]
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -10094,7 +10171,7 @@ pub mod notifications {
                 crate::lenient::data_unit(data)
             }
             /// `GetNameResponse` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct GetNameResponse {
                 /// Comment
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -10112,11 +10189,11 @@ pub mod notifications {
                 /// The name of the endpoint.
                 ///
                 /// Format: `pve-configid`.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub name: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub name: ::std::string::String,
                 /// Server URL
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub server: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub server: ::std::string::String,
                 /// Keys this schema does not list.
                 #[serde(flatten)]
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -10248,7 +10325,7 @@ pub mod notifications {
         /// `/cluster/notifications/endpoints/sendmail`
         pub mod sendmail {
             /// `GetResponseItem` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct GetResponseItem {
                 /// Author of the mail
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -10281,11 +10358,11 @@ pub mod notifications {
                 /// The name of the endpoint.
                 ///
                 /// Format: `pve-configid`.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub name: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub name: ::std::string::String,
                 /// Show if this entry was created by a user or was built-in
-                #[serde(default)]
-                pub origin: ::std::option::Option<crate::enums::Origin>,
+                #[serde()]
+                pub origin: crate::enums::Origin,
                 /// Keys this schema does not list.
                 #[serde(flatten)]
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -10444,7 +10521,7 @@ pub mod notifications {
                 crate::lenient::data_unit(data)
             }
             /// `GetNameResponse` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct GetNameResponse {
                 /// Author of the mail
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -10482,8 +10559,8 @@ pub mod notifications {
                 /// The name of the endpoint.
                 ///
                 /// Format: `pve-configid`.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub name: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub name: ::std::string::String,
                 /// Keys this schema does not list.
                 #[serde(flatten)]
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -10645,7 +10722,7 @@ pub mod notifications {
         /// `/cluster/notifications/endpoints/smtp`
         pub mod smtp {
             /// `GetResponseItem` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct GetResponseItem {
                 /// Author of the mail. Defaults to 'Proxmox VE'.
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -10660,11 +10737,10 @@ pub mod notifications {
                 pub disable: ::std::option::Option<bool>,
                 /// `From` address for the mail
                 #[serde(
-                    default,
                     rename = "from-address",
-                    deserialize_with = "crate::lenient::opt_string",
+                    deserialize_with = "crate::lenient::string",
                 )]
-                pub from_address: ::std::option::Option<::std::string::String>,
+                pub from_address: ::std::string::String,
                 /// List of email recipients
                 #[serde(default)]
                 pub mailto: ::std::option::Option<
@@ -10683,17 +10759,17 @@ pub mod notifications {
                 /// The name of the endpoint.
                 ///
                 /// Format: `pve-configid`.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub name: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub name: ::std::string::String,
                 /// Show if this entry was created by a user or was built-in
-                #[serde(default)]
-                pub origin: ::std::option::Option<crate::enums::Origin>,
+                #[serde()]
+                pub origin: crate::enums::Origin,
                 /// The port to be used. Defaults to 465 for TLS based connections, 587 for STARTTLS based connections and port 25 for insecure plain-text connections.
                 #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
                 pub port: ::std::option::Option<i64>,
                 /// The address of the SMTP server.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub server: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub server: ::std::string::String,
                 /// Username for SMTP authentication
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub username: ::std::option::Option<::std::string::String>,
@@ -10913,7 +10989,7 @@ pub mod notifications {
                 crate::lenient::data_unit(data)
             }
             /// `GetNameResponse` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct GetNameResponse {
                 /// Author of the mail. Defaults to 'Proxmox VE'.
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -10933,11 +11009,10 @@ pub mod notifications {
                 pub disable: ::std::option::Option<bool>,
                 /// `From` address for the mail
                 #[serde(
-                    default,
                     rename = "from-address",
-                    deserialize_with = "crate::lenient::opt_string",
+                    deserialize_with = "crate::lenient::string",
                 )]
-                pub from_address: ::std::option::Option<::std::string::String>,
+                pub from_address: ::std::string::String,
                 /// List of email recipients
                 #[serde(default)]
                 pub mailto: ::std::option::Option<
@@ -10956,14 +11031,14 @@ pub mod notifications {
                 /// The name of the endpoint.
                 ///
                 /// Format: `pve-configid`.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub name: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub name: ::std::string::String,
                 /// The port to be used. Defaults to 465 for TLS based connections, 587 for STARTTLS based connections and port 25 for insecure plain-text connections.
                 #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
                 pub port: ::std::option::Option<i64>,
                 /// The address of the SMTP server.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub server: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub server: ::std::string::String,
                 /// Username for SMTP authentication
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub username: ::std::option::Option<::std::string::String>,
@@ -11180,7 +11255,7 @@ pub mod notifications {
         /// `/cluster/notifications/endpoints/webhook`
         pub mod webhook {
             /// `GetResponseItem` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct GetResponseItem {
                 /// HTTP body, base64 encoded
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -11199,22 +11274,22 @@ pub mod notifications {
                     ::std::vec::Vec<::std::string::String>,
                 >,
                 /// HTTP method
-                #[serde(default)]
-                pub method: ::std::option::Option<crate::enums::WebhookMethod>,
+                #[serde()]
+                pub method: crate::enums::WebhookMethod,
                 /// The name of the endpoint.
                 ///
                 /// Format: `pve-configid`.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub name: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub name: ::std::string::String,
                 /// Show if this entry was created by a user or was built-in
-                #[serde(default)]
-                pub origin: ::std::option::Option<crate::enums::Origin>,
+                #[serde()]
+                pub origin: crate::enums::Origin,
                 /// Secrets to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 #[serde(default)]
                 pub secret: ::std::option::Option<::std::vec::Vec<crate::Secret>>,
                 /// Server URL
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub url: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub url: ::std::string::String,
                 /// Keys this schema does not list.
                 #[serde(flatten)]
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -11387,7 +11462,7 @@ pub mod notifications {
                 crate::lenient::data_unit(data)
             }
             /// `GetNameResponse` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct GetNameResponse {
                 /// HTTP body, base64 encoded
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -11411,19 +11486,19 @@ pub mod notifications {
                     ::std::vec::Vec<::std::string::String>,
                 >,
                 /// HTTP method
-                #[serde(default)]
-                pub method: ::std::option::Option<crate::enums::WebhookMethod>,
+                #[serde()]
+                pub method: crate::enums::WebhookMethod,
                 /// The name of the endpoint.
                 ///
                 /// Format: `pve-configid`.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub name: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub name: ::std::string::String,
                 /// Secrets to set. These have to be formatted as a property string in the format name=\<name\>,value=\<base64 of value\>
                 #[serde(default)]
                 pub secret: ::std::option::Option<::std::vec::Vec<crate::Secret>>,
                 /// Server URL
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub url: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub url: ::std::string::String,
                 /// Keys this schema does not list.
                 #[serde(flatten)]
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -11594,17 +11669,17 @@ pub mod notifications {
     /// `/cluster/notifications/matcher-field-values`
     pub mod matcher_field_values {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// Additional comment for this value.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub comment: ::std::option::Option<::std::string::String>,
             /// Field this value belongs to.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub field: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub field: ::std::string::String,
             /// Notification metadata value known by the system.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub value: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub value: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -11626,11 +11701,11 @@ pub mod notifications {
     /// `/cluster/notifications/matcher-fields`
     pub mod matcher_fields {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// Name of the field.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub name: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub name: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -11651,7 +11726,7 @@ pub mod notifications {
     /// `/cluster/notifications/matchers`
     pub mod matchers {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// Comment
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -11691,11 +11766,11 @@ pub mod notifications {
             /// Name of the matcher.
             ///
             /// Format: `pve-configid`.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub name: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub name: ::std::string::String,
             /// Show if this entry was created by a user or was built-in
-            #[serde(default)]
-            pub origin: ::std::option::Option<crate::enums::Origin>,
+            #[serde()]
+            pub origin: crate::enums::Origin,
             /// Targets to notify on match
             #[serde(default)]
             pub target: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -11873,7 +11948,7 @@ pub mod notifications {
             crate::lenient::data_unit(data)
         }
         /// `GetNameResponse` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetNameResponse {
             /// Comment
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -11918,8 +11993,8 @@ pub mod notifications {
             /// Name of the matcher.
             ///
             /// Format: `pve-configid`.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub name: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub name: ::std::string::String,
             /// Targets to notify on match
             #[serde(default)]
             pub target: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -12102,7 +12177,7 @@ pub mod notifications {
     /// `/cluster/notifications/targets`
     pub mod targets {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// Comment
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -12115,14 +12190,14 @@ pub mod notifications {
             /// Name of the target.
             ///
             /// Format: `pve-configid`.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub name: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub name: ::std::string::String,
             /// Show if this entry was created by a user or was built-in
-            #[serde(default)]
-            pub origin: ::std::option::Option<crate::enums::Origin>,
+            #[serde()]
+            pub origin: crate::enums::Origin,
             /// Type of the target.
-            #[serde(default)]
-            pub r#type: ::std::option::Option<crate::enums::TargetsType>,
+            #[serde()]
+            pub r#type: crate::enums::TargetsType,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -12164,12 +12239,53 @@ pub mod notifications {
 /// `/cluster/options`
 pub mod options {
     /// `GetResponse` returned by PVE.
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+    #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
+    #[serde(from = "GetResponseRaw")]
     pub struct GetResponse {
-        #[serde(default, rename = "allowed-tags")]
-        pub allowed_tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        pub allowed_tags: ::std::vec::Vec<::std::string::String>,
+        pub bwlimit: ::std::option::Option<crate::formats::OptionsBwlimit>,
+        /// Maximum length: 65536.
+        pub consent_text: ::std::option::Option<::std::string::String>,
+        pub console: ::std::option::Option<crate::enums::Console>,
+        pub crs: ::std::option::Option<crate::formats::OptionsCrs>,
+        /// Maximum length: 65536.
+        pub description: ::std::option::Option<::std::string::String>,
+        /// Format: `email-opt`.
+        pub email_from: ::std::option::Option<::std::string::String>,
+        /// Default: `watchdog`.
+        pub fencing: ::std::option::Option<crate::enums::OptionsFencing>,
+        pub ha: ::std::option::Option<crate::formats::OptionsHa>,
+        /// Pattern (Perl, whole value): `http://.*`.
+        pub http_proxy: ::std::option::Option<::std::string::String>,
+        pub keyboard: ::std::option::Option<crate::enums::Keyboard>,
+        pub language: ::std::option::Option<crate::enums::Language>,
+        /// Format: `pve-node-location`.
+        pub location: ::std::option::Option<::std::string::String>,
+        /// Format: `mac-prefix`. Default: `BC:24:11`.
+        pub mac_prefix: ::std::option::Option<::std::string::String>,
+        /// Minimum: 1.
+        pub max_workers: ::std::option::Option<i64>,
+        pub migration: ::std::option::Option<crate::formats::OptionsMigration>,
+        pub migration_unsecure: ::std::option::Option<bool>,
+        pub next_id: ::std::option::Option<crate::formats::OptionsNextId>,
+        pub notify: ::std::option::Option<crate::formats::OptionsNotify>,
+        /// Pattern (Perl, whole value): `(?:(?^i:[a-z0-9_][a-z0-9_\-\+\.]*);)*(?^i:[a-z0-9_][a-z0-9_\-\+\.]*)`.
+        pub registered_tags: ::std::option::Option<::std::string::String>,
+        pub replication: ::std::option::Option<crate::formats::OptionsMigration>,
+        pub tag_style: ::std::option::Option<crate::formats::OptionsTagStyle>,
+        pub u2f: ::std::option::Option<crate::formats::OptionsU2f>,
+        pub user_tag_access: ::std::option::Option<crate::formats::OptionsUserTagAccess>,
+        pub webauthn: ::std::option::Option<crate::formats::OptionsWebauthn>,
+        /// Keys this schema does not list.
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    #[derive(::serde::Deserialize)]
+    struct GetResponseRaw {
+        #[serde(rename = "allowed-tags")]
+        pub allowed_tags: ::std::vec::Vec<::std::string::String>,
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub bwlimit: ::std::option::Option<::std::string::String>,
+        bwlimit: ::std::option::Option<::std::string::String>,
         /// Maximum length: 65536.
         #[serde(
             default,
@@ -12180,7 +12296,7 @@ pub mod options {
         #[serde(default)]
         pub console: ::std::option::Option<crate::enums::Console>,
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub crs: ::std::option::Option<::std::string::String>,
+        crs: ::std::option::Option<::std::string::String>,
         /// Maximum length: 65536.
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -12191,7 +12307,7 @@ pub mod options {
         #[serde(default)]
         pub fencing: ::std::option::Option<crate::enums::OptionsFencing>,
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub ha: ::std::option::Option<::std::string::String>,
+        ha: ::std::option::Option<::std::string::String>,
         /// Pattern (Perl, whole value): `http://.*`.
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub http_proxy: ::std::option::Option<::std::string::String>,
@@ -12209,17 +12325,17 @@ pub mod options {
         #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
         pub max_workers: ::std::option::Option<i64>,
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub migration: ::std::option::Option<::std::string::String>,
+        migration: ::std::option::Option<::std::string::String>,
         #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
         pub migration_unsecure: ::std::option::Option<bool>,
         #[serde(
             default,
             rename = "next-id",
-            deserialize_with = "crate::lenient::opt_string",
+            deserialize_with = "crate::lenient::opt_string"
         )]
-        pub next_id: ::std::option::Option<::std::string::String>,
+        next_id: ::std::option::Option<::std::string::String>,
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub notify: ::std::option::Option<::std::string::String>,
+        notify: ::std::option::Option<::std::string::String>,
         /// Pattern (Perl, whole value): `(?:(?^i:[a-z0-9_][a-z0-9_\-\+\.]*);)*(?^i:[a-z0-9_][a-z0-9_\-\+\.]*)`.
         #[serde(
             default,
@@ -12228,26 +12344,66 @@ pub mod options {
         )]
         pub registered_tags: ::std::option::Option<::std::string::String>,
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub replication: ::std::option::Option<::std::string::String>,
+        replication: ::std::option::Option<::std::string::String>,
         #[serde(
             default,
             rename = "tag-style",
-            deserialize_with = "crate::lenient::opt_string",
+            deserialize_with = "crate::lenient::opt_string"
         )]
-        pub tag_style: ::std::option::Option<::std::string::String>,
+        tag_style: ::std::option::Option<::std::string::String>,
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub u2f: ::std::option::Option<::std::string::String>,
+        u2f: ::std::option::Option<::std::string::String>,
         #[serde(
             default,
             rename = "user-tag-access",
-            deserialize_with = "crate::lenient::opt_string",
+            deserialize_with = "crate::lenient::opt_string"
         )]
-        pub user_tag_access: ::std::option::Option<::std::string::String>,
+        user_tag_access: ::std::option::Option<::std::string::String>,
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub webauthn: ::std::option::Option<::std::string::String>,
+        webauthn: ::std::option::Option<::std::string::String>,
         /// Keys this schema does not list.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl ::std::convert::From<GetResponseRaw> for GetResponse {
+        fn from(mut r: GetResponseRaw) -> Self {
+            Self {
+                allowed_tags: r.allowed_tags,
+                bwlimit: crate::lenient::prop(r.bwlimit, "bwlimit", &mut r.extra),
+                consent_text: r.consent_text,
+                console: r.console,
+                crs: crate::lenient::prop(r.crs, "crs", &mut r.extra),
+                description: r.description,
+                email_from: r.email_from,
+                fencing: r.fencing,
+                ha: crate::lenient::prop(r.ha, "ha", &mut r.extra),
+                http_proxy: r.http_proxy,
+                keyboard: r.keyboard,
+                language: r.language,
+                location: r.location,
+                mac_prefix: r.mac_prefix,
+                max_workers: r.max_workers,
+                migration: crate::lenient::prop(r.migration, "migration", &mut r.extra),
+                migration_unsecure: r.migration_unsecure,
+                next_id: crate::lenient::prop(r.next_id, "next-id", &mut r.extra),
+                notify: crate::lenient::prop(r.notify, "notify", &mut r.extra),
+                registered_tags: r.registered_tags,
+                replication: crate::lenient::prop(
+                    r.replication,
+                    "replication",
+                    &mut r.extra,
+                ),
+                tag_style: crate::lenient::prop(r.tag_style, "tag-style", &mut r.extra),
+                u2f: crate::lenient::prop(r.u2f, "u2f", &mut r.extra),
+                user_tag_access: crate::lenient::prop(
+                    r.user_tag_access,
+                    "user-tag-access",
+                    &mut r.extra,
+                ),
+                webauthn: crate::lenient::prop(r.webauthn, "webauthn", &mut r.extra),
+                extra: r.extra,
+            }
+        }
     }
     /// Get datacenter options. Without 'Sys.Audit' on '/' not all options are returned.
     ///
@@ -12267,7 +12423,7 @@ pub mod options {
         /// Set I/O bandwidth limit for various operations (in KiB/s).
         ///
         /// Syntax: `[clone=<LIMIT>] [,default=<LIMIT>] [,migration=<LIMIT>] [,move=<LIMIT>] [,restore=<LIMIT>]`.
-        pub bwlimit: ::std::option::Option<crate::formats::OptionsBwlimit>,
+        pub bwlimit: ::std::option::Option<crate::formats::ClusterOptionsBwlimit>,
         /// Consent text that is displayed before logging in.
         ///
         /// Maximum length: 65536.
@@ -12277,7 +12433,7 @@ pub mod options {
         /// Cluster resource scheduling settings.
         ///
         /// Syntax: `[ha=<basic|static|dynamic>] [,ha-auto-rebalance=<1|0>] [,ha-auto-rebalance-hold-duration=<number>] [,ha-auto-rebalance-margin=<number>] [,ha-auto-rebalance-method=<bruteforce|topsis>] [,ha-auto-rebalance-threshold=<number>] [,ha-rebalance-on-start=<1|0>]`.
-        pub crs: ::std::option::Option<crate::formats::OptionsCrs>,
+        pub crs: ::std::option::Option<crate::formats::ClusterOptionsCrs>,
         /// A list of settings you want to delete.
         ///
         /// Format: `pve-configid-list`.
@@ -12299,7 +12455,7 @@ pub mod options {
         /// Cluster wide HA settings.
         ///
         /// Syntax: `shutdown_policy=<enum>`.
-        pub ha: ::std::option::Option<crate::formats::OptionsHa>,
+        pub ha: ::std::option::Option<crate::formats::ClusterOptionsHa>,
         /// Specify external http proxy which is used for downloads (example: '<http://username:password@host:port/>')
         ///
         /// Pattern (Perl, whole value): `http://.*`.
@@ -12330,17 +12486,17 @@ pub mod options {
         /// For cluster wide migration settings.
         ///
         /// Syntax: `[type=]<secure|insecure> [,network=<CIDR>]`.
-        pub migration: ::std::option::Option<crate::formats::OptionsMigration>,
+        pub migration: ::std::option::Option<crate::formats::ClusterOptionsMigration>,
         /// Migration is secure using SSH tunnel by default. For secure private networks you can disable it to speed up migration. Deprecated, use the 'migration' property instead!
         pub migration_unsecure: ::std::option::Option<bool>,
         /// Control the range for the free VMID auto-selection pool.
         ///
         /// Syntax: `[lower=<integer>] [,upper=<integer>]`.
-        pub next_id: ::std::option::Option<crate::formats::OptionsNextId>,
+        pub next_id: ::std::option::Option<crate::formats::ClusterOptionsNextId>,
         /// Cluster-wide notification settings.
         ///
         /// Syntax: `[fencing=<always|never>] [,package-updates=<auto|always|never>] [,replication=<always|never>] [,target-fencing=<TARGET>] [,target-package-updates=<TARGET>] [,target-replication=<TARGET>]`.
-        pub notify: ::std::option::Option<crate::formats::OptionsNotify>,
+        pub notify: ::std::option::Option<crate::formats::ClusterOptionsNotify>,
         /// A list of tags that require a `Sys.Modify` on '/' to set and delete. Tags set here that are also in 'user-tag-access' also require `Sys.Modify`.
         ///
         /// Pattern (Perl, whole value): `(?:(?^i:[a-z0-9_][a-z0-9_\-\+\.]*);)*(?^i:[a-z0-9_][a-z0-9_\-\+\.]*)`.
@@ -12352,19 +12508,21 @@ pub mod options {
         /// Tag style options.
         ///
         /// Syntax: `[case-sensitive=<1|0>] [,color-map=<tag>:<hex-color>[:<hex-color-for-text>][;<tag>=...]] [,ordering=<config|alphabetical>] [,shape=<enum>]`.
-        pub tag_style: ::std::option::Option<crate::formats::OptionsTagStyle>,
+        pub tag_style: ::std::option::Option<crate::formats::ClusterOptionsTagStyle>,
         /// u2f
         ///
         /// Syntax: `[appid=<APPID>] [,origin=<URL>]`.
-        pub u2f: ::std::option::Option<crate::formats::OptionsU2f>,
+        pub u2f: ::std::option::Option<crate::formats::ClusterOptionsU2f>,
         /// Privilege options for user-settable tags
         ///
         /// Syntax: `[user-allow=<enum>] [,user-allow-list=<tag>[;<tag>...]]`.
-        pub user_tag_access: ::std::option::Option<crate::formats::OptionsUserTagAccess>,
+        pub user_tag_access: ::std::option::Option<
+            crate::formats::ClusterOptionsUserTagAccess,
+        >,
         /// webauthn configuration
         ///
         /// Syntax: `[allow-subdomains=<1|0>] [,id=<DOMAINNAME>] [,origin=<URL>] [,rp=<RELYING_PARTY>]`.
-        pub webauthn: ::std::option::Option<crate::formats::OptionsWebauthn>,
+        pub webauthn: ::std::option::Option<crate::formats::ClusterOptionsWebauthn>,
     }
     impl PutParams {
         /// The required parameters; every optional one unset.
@@ -12564,14 +12722,14 @@ pub mod qemu {
     /// `/cluster/qemu/cpu-flags`
     pub mod cpu_flags {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// Description of the CPU flag.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub description: ::std::option::Option<::std::string::String>,
             /// Name of the CPU flag.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub name: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub name: ::std::string::String,
             /// List of nodes supporting the flag with the selected acceleration type ("accel").
             #[serde(default, rename = "supported-on")]
             pub supported_on: ::std::option::Option<
@@ -13095,7 +13253,7 @@ pub mod qemu {
 /// `/cluster/replication`
 pub mod replication {
     /// `GetResponseItem` returned by PVE.
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+    #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
     pub struct GetResponseItem {
         /// Description.
         ///
@@ -13106,16 +13264,16 @@ pub mod replication {
         #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
         pub disable: ::std::option::Option<bool>,
         /// Guest ID.
-        #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-        pub guest: ::std::option::Option<i64>,
+        #[serde(deserialize_with = "crate::lenient::req_i64")]
+        pub guest: i64,
         /// Replication Job ID. The ID is composed of a Guest ID and a job number, separated by a hyphen, i.e. '\<GUEST\>-\<JOBNUM\>'.
         ///
         /// Pattern (Perl, whole value): `[1-9][0-9]{2,8}-\d{1,9}`. Format: `pve-replication-job-id`.
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "crate::lenient::string")]
+        pub id: ::std::string::String,
         /// Unique, sequential ID assigned to each job.
-        #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-        pub jobnum: ::std::option::Option<i64>,
+        #[serde(deserialize_with = "crate::lenient::req_i64")]
+        pub jobnum: i64,
         /// Rate limit in mbps (megabytes per second) as floating point number.
         ///
         /// Minimum: 1.
@@ -13137,11 +13295,11 @@ pub mod replication {
         /// Target node.
         ///
         /// Format: `pve-node`.
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub target: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "crate::lenient::string")]
+        pub target: ::std::string::String,
         /// Section type.
-        #[serde(default)]
-        pub r#type: ::std::option::Option<crate::enums::ReplicationType>,
+        #[serde()]
+        pub r#type: crate::enums::ReplicationType,
         /// Keys this schema does not list.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -13349,7 +13507,7 @@ pub mod replication {
         crate::lenient::data_unit(data)
     }
     /// `GetIdResponse` returned by PVE.
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+    #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
     pub struct GetIdResponse {
         /// Description.
         ///
@@ -13365,16 +13523,16 @@ pub mod replication {
         #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
         pub disable: ::std::option::Option<bool>,
         /// Guest ID.
-        #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-        pub guest: ::std::option::Option<i64>,
+        #[serde(deserialize_with = "crate::lenient::req_i64")]
+        pub guest: i64,
         /// Replication Job ID. The ID is composed of a Guest ID and a job number, separated by a hyphen, i.e. '\<GUEST\>-\<JOBNUM\>'.
         ///
         /// Pattern (Perl, whole value): `[1-9][0-9]{2,8}-\d{1,9}`. Format: `pve-replication-job-id`.
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "crate::lenient::string")]
+        pub id: ::std::string::String,
         /// Unique, sequential ID assigned to each job.
-        #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-        pub jobnum: ::std::option::Option<i64>,
+        #[serde(deserialize_with = "crate::lenient::req_i64")]
+        pub jobnum: i64,
         /// Rate limit in mbps (megabytes per second) as floating point number.
         ///
         /// Minimum: 1.
@@ -13396,11 +13554,11 @@ pub mod replication {
         /// Target node.
         ///
         /// Format: `pve-node`.
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub target: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "crate::lenient::string")]
+        pub target: ::std::string::String,
         /// Section type.
-        #[serde(default)]
-        pub r#type: ::std::option::Option<crate::enums::ReplicationType>,
+        #[serde()]
+        pub r#type: crate::enums::ReplicationType,
         /// Keys this schema does not list.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -13548,7 +13706,7 @@ pub mod replication {
 /// `/cluster/resources`
 pub mod resources {
     /// `GetResponseItem` returned by PVE.
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+    #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
     pub struct GetResponseItem {
         /// The cgroup mode the node operates under (for type 'node').
         #[serde(
@@ -13587,8 +13745,8 @@ pub mod resources {
         #[serde(default, rename = "host-arch")]
         pub host_arch: ::std::option::Option<crate::enums::HostArch>,
         /// Resource id.
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "crate::lenient::string")]
+        pub id: ::std::string::String,
         /// Support level (for type 'node').
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub level: ::std::option::Option<::std::string::String>,
@@ -13670,16 +13828,16 @@ pub mod resources {
         #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
         pub template: ::std::option::Option<bool>,
         /// Resource type.
-        #[serde(default)]
-        pub r#type: ::std::option::Option<crate::enums::ResourcesItemType>,
+        #[serde()]
+        pub r#type: crate::enums::ResourcesItemType,
         /// Uptime of node or virtual guest in seconds (for types 'node', 'qemu' and 'lxc').
         #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
         pub uptime: ::std::option::Option<i64>,
         /// The numerical vmid (for types 'qemu' and 'lxc').
         ///
         /// Range: 100 to 999999999. Format: `pve-vmid`.
-        #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-        pub vmid: ::std::option::Option<i64>,
+        #[serde(default, deserialize_with = "crate::lenient::opt_u32")]
+        pub vmid: ::std::option::Option<u32>,
         /// The type of an SDN zone (for type 'sdn').
         #[serde(
             default,
@@ -13739,10 +13897,10 @@ pub mod resources {
 /// `/cluster/sdn`
 pub mod sdn {
     /// `GetResponseItem` returned by PVE.
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+    #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
     pub struct GetResponseItem {
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "crate::lenient::string")]
+        pub id: ::std::string::String,
         /// Keys this schema does not list.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -13803,16 +13961,16 @@ pub mod sdn {
     /// `PUT /cluster/sdn` (PVE: `reload`)
     ///
     /// - Permission: SDN.Allocate on /sdn
-    /// - Starts a task: returns its UPID; wait for it with `Client::wait_task`.
+    /// - Starts a task: returns its [`crate::Upid`]; wait for it with `Client::wait_task`.
     /// - Protected: PVE runs it through its privileged daemon.
     pub async fn put(
         client: &crate::Client,
         params: &PutParams,
-    ) -> ::std::result::Result<::std::string::String, crate::Error> {
+    ) -> ::std::result::Result<crate::Upid, crate::Error> {
         let mut form = crate::params::Form::new();
         crate::params::Params::write(params, &mut form)?;
         let data = client.execute(&crate::catalog::ENDPOINTS[228], &[], form).await?;
-        crate::lenient::data_string(data)
+        crate::lenient::data_upid(data)
     }
     /// `/cluster/sdn/controllers`
     pub mod controllers {
@@ -13897,7 +14055,7 @@ pub mod sdn {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// The local ASN of the controller. BGP \& EVPN only.
             ///
@@ -13917,8 +14075,8 @@ pub mod sdn {
             )]
             pub bgp_multipath_as_relax: ::std::option::Option<bool>,
             /// Name of the controller.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub controller: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub controller: ::std::string::String,
             /// Digest of the controller section.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub digest: ::std::option::Option<::std::string::String>,
@@ -13985,8 +14143,8 @@ pub mod sdn {
             #[serde(default)]
             pub state: ::std::option::Option<crate::enums::ControllersState>,
             /// Type of the controller
-            #[serde(default)]
-            pub r#type: ::std::option::Option<crate::enums::ControllersType>,
+            #[serde()]
+            pub r#type: crate::enums::ControllersType,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -14437,7 +14595,7 @@ pub mod sdn {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// `GetControllerResponse` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetControllerResponse {
             /// The local ASN of the controller. BGP \& EVPN only.
             ///
@@ -14457,8 +14615,8 @@ pub mod sdn {
             )]
             pub bgp_multipath_as_relax: ::std::option::Option<bool>,
             /// Name of the controller.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub controller: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub controller: ::std::string::String,
             /// Digest of the controller section.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub digest: ::std::option::Option<::std::string::String>,
@@ -14525,8 +14683,8 @@ pub mod sdn {
             #[serde(default)]
             pub state: ::std::option::Option<crate::enums::ControllersState>,
             /// Type of the controller
-            #[serde(default)]
-            pub r#type: ::std::option::Option<crate::enums::ControllersType>,
+            #[serde()]
+            pub r#type: crate::enums::ControllersType,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -14843,12 +15001,12 @@ pub mod sdn {
     /// `/cluster/sdn/dns`
     pub mod dns {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub dns: ::std::option::Option<::std::string::String>,
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub r#type: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub dns: ::std::string::String,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub r#type: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -15299,10 +15457,10 @@ pub mod sdn {
     /// `/cluster/sdn/fabrics`
     pub mod fabrics {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub subdir: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub subdir: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -15322,7 +15480,7 @@ pub mod sdn {
         /// `/cluster/sdn/fabrics/all`
         pub mod all {
             /// `GetResponseFabricsItem` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct GetResponseFabricsItem {
                 /// OSPF area. Either a IPv4 address or a 32-bit number. Gets validated in rust.
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -15345,8 +15503,8 @@ pub mod sdn {
                 /// Identifier for SDN fabrics
                 ///
                 /// Minimum length: 2. Maximum length: 8. Pattern (Perl, whole value): `[a-zA-Z0-9][a-zA-Z0-9-]{0,6}[a-zA-Z0-9]`. Format: `pve-sdn-fabric-id`.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub id: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub id: ::std::string::String,
                 /// The IP prefix for Node IPs
                 ///
                 /// Format: `CIDR`.
@@ -15370,12 +15528,10 @@ pub mod sdn {
                 #[serde(default, deserialize_with = "crate::lenient::opt_f64")]
                 pub persistent_keepalive: ::std::option::Option<f64>,
                 /// Type of configuration entry in an SDN Fabric section config
-                #[serde(default)]
-                pub protocol: ::std::option::Option<crate::enums::Protocol>,
-                #[serde(default)]
-                pub redistribute: ::std::option::Option<
-                    ::std::vec::Vec<::serde_json::Value>,
-                >,
+                #[serde()]
+                pub protocol: crate::enums::Protocol,
+                #[serde()]
+                pub redistribute: ::std::vec::Vec<::serde_json::Value>,
                 /// A prefix list that should be used for filtering routes that are to be installed into the kernel routing table
                 ///
                 /// Format: `pve-sdn-prefix-list-id`.
@@ -15386,7 +15542,7 @@ pub mod sdn {
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
             }
             /// `GetResponseNodesItem` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct GetResponseNodesItem {
                 /// A list of IPs that are routable via this node in the WireGuard fabric.
                 #[serde(default)]
@@ -15404,12 +15560,10 @@ pub mod sdn {
                 /// Identifier for SDN fabrics
                 ///
                 /// Minimum length: 2. Maximum length: 8. Pattern (Perl, whole value): `[a-zA-Z0-9][a-zA-Z0-9-]{0,6}[a-zA-Z0-9]`. Format: `pve-sdn-fabric-id`.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub fabric_id: ::std::option::Option<::std::string::String>,
-                #[serde(default)]
-                pub interfaces: ::std::option::Option<
-                    ::std::vec::Vec<::serde_json::Value>,
-                >,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub fabric_id: ::std::string::String,
+                #[serde()]
+                pub interfaces: ::std::vec::Vec<::serde_json::Value>,
                 /// IPv4 address for this node
                 ///
                 /// Format: `ipv4`.
@@ -15430,13 +15584,13 @@ pub mod sdn {
                 /// Identifier for nodes in an SDN fabric
                 ///
                 /// Format: `pve-node`.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub node_id: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub node_id: ::std::string::String,
                 #[serde(default)]
                 pub peers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 /// Type of configuration entry in an SDN Fabric section config
-                #[serde(default)]
-                pub protocol: ::std::option::Option<crate::enums::Protocol>,
+                #[serde()]
+                pub protocol: crate::enums::Protocol,
                 /// The public key for the external node.
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub public_key: ::std::option::Option<::std::string::String>,
@@ -15448,14 +15602,12 @@ pub mod sdn {
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
             }
             /// `GetResponse` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct GetResponse {
-                #[serde(default)]
-                pub fabrics: ::std::option::Option<
-                    ::std::vec::Vec<GetResponseFabricsItem>,
-                >,
-                #[serde(default)]
-                pub nodes: ::std::option::Option<::std::vec::Vec<GetResponseNodesItem>>,
+                #[serde()]
+                pub fabrics: ::std::vec::Vec<GetResponseFabricsItem>,
+                #[serde()]
+                pub nodes: ::std::vec::Vec<GetResponseNodesItem>,
                 /// Keys this schema does not list.
                 #[serde(flatten)]
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -15512,7 +15664,7 @@ pub mod sdn {
         /// `/cluster/sdn/fabrics/fabric`
         pub mod fabric {
             /// `GetResponseItem` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct GetResponseItem {
                 /// OSPF area. Either a IPv4 address or a 32-bit number. Gets validated in rust.
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -15535,8 +15687,8 @@ pub mod sdn {
                 /// Identifier for SDN fabrics
                 ///
                 /// Minimum length: 2. Maximum length: 8. Pattern (Perl, whole value): `[a-zA-Z0-9][a-zA-Z0-9-]{0,6}[a-zA-Z0-9]`. Format: `pve-sdn-fabric-id`.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub id: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub id: ::std::string::String,
                 /// The IP prefix for Node IPs
                 ///
                 /// Format: `CIDR`.
@@ -15560,12 +15712,10 @@ pub mod sdn {
                 #[serde(default, deserialize_with = "crate::lenient::opt_f64")]
                 pub persistent_keepalive: ::std::option::Option<f64>,
                 /// Type of configuration entry in an SDN Fabric section config
-                #[serde(default)]
-                pub protocol: ::std::option::Option<crate::enums::Protocol>,
-                #[serde(default)]
-                pub redistribute: ::std::option::Option<
-                    ::std::vec::Vec<::serde_json::Value>,
-                >,
+                #[serde()]
+                pub protocol: crate::enums::Protocol,
+                #[serde()]
+                pub redistribute: ::std::vec::Vec<::serde_json::Value>,
                 /// A prefix list that should be used for filtering routes that are to be installed into the kernel routing table
                 ///
                 /// Format: `pve-sdn-prefix-list-id`.
@@ -15832,7 +15982,7 @@ pub mod sdn {
                 crate::lenient::data_unit(data)
             }
             /// `GetIdResponse` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct GetIdResponse {
                 /// OSPF area. Either a IPv4 address or a 32-bit number. Gets validated in rust.
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
@@ -15855,8 +16005,8 @@ pub mod sdn {
                 /// Identifier for SDN fabrics
                 ///
                 /// Minimum length: 2. Maximum length: 8. Pattern (Perl, whole value): `[a-zA-Z0-9][a-zA-Z0-9-]{0,6}[a-zA-Z0-9]`. Format: `pve-sdn-fabric-id`.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub id: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub id: ::std::string::String,
                 /// The IP prefix for Node IPs
                 ///
                 /// Format: `CIDR`.
@@ -15880,12 +16030,10 @@ pub mod sdn {
                 #[serde(default, deserialize_with = "crate::lenient::opt_f64")]
                 pub persistent_keepalive: ::std::option::Option<f64>,
                 /// Type of configuration entry in an SDN Fabric section config
-                #[serde(default)]
-                pub protocol: ::std::option::Option<crate::enums::Protocol>,
-                #[serde(default)]
-                pub redistribute: ::std::option::Option<
-                    ::std::vec::Vec<::serde_json::Value>,
-                >,
+                #[serde()]
+                pub protocol: crate::enums::Protocol,
+                #[serde()]
+                pub redistribute: ::std::vec::Vec<::serde_json::Value>,
                 /// A prefix list that should be used for filtering routes that are to be installed into the kernel routing table
                 ///
                 /// Format: `pve-sdn-prefix-list-id`.
@@ -16106,7 +16254,7 @@ pub mod sdn {
         /// `/cluster/sdn/fabrics/node`
         pub mod node {
             /// `GetResponseItem` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct GetResponseItem {
                 /// A list of IPs that are routable via this node in the WireGuard fabric.
                 #[serde(default)]
@@ -16124,12 +16272,10 @@ pub mod sdn {
                 /// Identifier for SDN fabrics
                 ///
                 /// Minimum length: 2. Maximum length: 8. Pattern (Perl, whole value): `[a-zA-Z0-9][a-zA-Z0-9-]{0,6}[a-zA-Z0-9]`. Format: `pve-sdn-fabric-id`.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub fabric_id: ::std::option::Option<::std::string::String>,
-                #[serde(default)]
-                pub interfaces: ::std::option::Option<
-                    ::std::vec::Vec<::serde_json::Value>,
-                >,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub fabric_id: ::std::string::String,
+                #[serde()]
+                pub interfaces: ::std::vec::Vec<::serde_json::Value>,
                 /// IPv4 address for this node
                 ///
                 /// Format: `ipv4`.
@@ -16150,13 +16296,13 @@ pub mod sdn {
                 /// Identifier for nodes in an SDN fabric
                 ///
                 /// Format: `pve-node`.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub node_id: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub node_id: ::std::string::String,
                 #[serde(default)]
                 pub peers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 /// Type of configuration entry in an SDN Fabric section config
-                #[serde(default)]
-                pub protocol: ::std::option::Option<crate::enums::Protocol>,
+                #[serde()]
+                pub protocol: crate::enums::Protocol,
                 /// The public key for the external node.
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub public_key: ::std::option::Option<::std::string::String>,
@@ -16216,7 +16362,7 @@ pub mod sdn {
                 crate::lenient::data(data)
             }
             /// `GetFabricIdResponseItem` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct GetFabricIdResponseItem {
                 /// A list of IPs that are routable via this node in the WireGuard fabric.
                 #[serde(default)]
@@ -16234,12 +16380,10 @@ pub mod sdn {
                 /// Identifier for SDN fabrics
                 ///
                 /// Minimum length: 2. Maximum length: 8. Pattern (Perl, whole value): `[a-zA-Z0-9][a-zA-Z0-9-]{0,6}[a-zA-Z0-9]`. Format: `pve-sdn-fabric-id`.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub fabric_id: ::std::option::Option<::std::string::String>,
-                #[serde(default)]
-                pub interfaces: ::std::option::Option<
-                    ::std::vec::Vec<::serde_json::Value>,
-                >,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub fabric_id: ::std::string::String,
+                #[serde()]
+                pub interfaces: ::std::vec::Vec<::serde_json::Value>,
                 /// IPv4 address for this node
                 ///
                 /// Format: `ipv4`.
@@ -16260,13 +16404,13 @@ pub mod sdn {
                 /// Identifier for nodes in an SDN fabric
                 ///
                 /// Format: `pve-node`.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub node_id: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub node_id: ::std::string::String,
                 #[serde(default)]
                 pub peers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 /// Type of configuration entry in an SDN Fabric section config
-                #[serde(default)]
-                pub protocol: ::std::option::Option<crate::enums::Protocol>,
+                #[serde()]
+                pub protocol: crate::enums::Protocol,
                 /// The public key for the external node.
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub public_key: ::std::option::Option<::std::string::String>,
@@ -16533,7 +16677,7 @@ pub mod sdn {
                 crate::lenient::data_unit(data)
             }
             /// `GetFabricIdNodeIdResponse` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
             pub struct GetFabricIdNodeIdResponse {
                 /// A list of IPs that are routable via this node in the WireGuard fabric.
                 #[serde(default)]
@@ -16551,12 +16695,10 @@ pub mod sdn {
                 /// Identifier for SDN fabrics
                 ///
                 /// Minimum length: 2. Maximum length: 8. Pattern (Perl, whole value): `[a-zA-Z0-9][a-zA-Z0-9-]{0,6}[a-zA-Z0-9]`. Format: `pve-sdn-fabric-id`.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub fabric_id: ::std::option::Option<::std::string::String>,
-                #[serde(default)]
-                pub interfaces: ::std::option::Option<
-                    ::std::vec::Vec<::serde_json::Value>,
-                >,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub fabric_id: ::std::string::String,
+                #[serde()]
+                pub interfaces: ::std::vec::Vec<::serde_json::Value>,
                 /// IPv4 address for this node
                 ///
                 /// Format: `ipv4`.
@@ -16577,13 +16719,13 @@ pub mod sdn {
                 /// Identifier for nodes in an SDN fabric
                 ///
                 /// Format: `pve-node`.
-                #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                pub node_id: ::std::option::Option<::std::string::String>,
+                #[serde(deserialize_with = "crate::lenient::string")]
+                pub node_id: ::std::string::String,
                 #[serde(default)]
                 pub peers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 /// Type of configuration entry in an SDN Fabric section config
-                #[serde(default)]
-                pub protocol: ::std::option::Option<crate::enums::Protocol>,
+                #[serde()]
+                pub protocol: crate::enums::Protocol,
                 /// The public key for the external node.
                 #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                 pub public_key: ::std::option::Option<::std::string::String>,
@@ -16805,12 +16947,12 @@ pub mod sdn {
     /// `/cluster/sdn/ipams`
     pub mod ipams {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub ipam: ::std::option::Option<::std::string::String>,
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub r#type: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub ipam: ::std::string::String,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub r#type: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -17945,13 +18087,13 @@ pub mod sdn {
     /// `/cluster/sdn/route-maps`
     pub mod route_maps {
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// The SDN route map identifier
             ///
             /// Format: `pve-sdn-route-map-id`.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub id: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub id: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -17999,13 +18141,43 @@ pub mod sdn {
         /// `/cluster/sdn/route-maps/entries`
         pub mod entries {
             /// `GetResponseItem` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
+            #[serde(from = "GetResponseItemRaw")]
             pub struct GetResponseItem {
                 /// Matching policy of a route map entry.
-                #[serde(default)]
-                pub action: ::std::option::Option<
-                    crate::enums::PrefixListsEntriesAction,
+                pub action: crate::enums::PrefixListsEntriesAction,
+                /// The SDN route map identifier
+                ///
+                /// Format: `pve-sdn-route-map-id`.
+                pub call: ::std::option::Option<::std::string::String>,
+                /// Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.
+                ///
+                /// Maximum length: 64.
+                pub digest: ::std::option::Option<::std::string::String>,
+                pub exit_action: ::std::option::Option<
+                    crate::formats::EntriesExitAction,
                 >,
+                pub r#match: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                >,
+                /// The index of this route map entry
+                ///
+                /// Range: 0 to 65535.
+                pub order: i64,
+                /// The SDN route map identifier
+                ///
+                /// Format: `pve-sdn-route-map-id`.
+                pub route_map_id: ::std::string::String,
+                pub set: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                /// Keys this schema does not list.
+                #[serde(flatten)]
+                pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            }
+            #[derive(::serde::Deserialize)]
+            struct GetResponseItemRaw {
+                /// Matching policy of a route map entry.
+                #[serde()]
+                pub action: crate::enums::PrefixListsEntriesAction,
                 /// The SDN route map identifier
                 ///
                 /// Format: `pve-sdn-route-map-id`.
@@ -18019,9 +18191,9 @@ pub mod sdn {
                 #[serde(
                     default,
                     rename = "exit-action",
-                    deserialize_with = "crate::lenient::opt_string",
+                    deserialize_with = "crate::lenient::opt_string"
                 )]
-                pub exit_action: ::std::option::Option<::std::string::String>,
+                exit_action: ::std::option::Option<::std::string::String>,
                 #[serde(default)]
                 pub r#match: ::std::option::Option<
                     ::std::vec::Vec<::std::string::String>,
@@ -18029,22 +18201,40 @@ pub mod sdn {
                 /// The index of this route map entry
                 ///
                 /// Range: 0 to 65535.
-                #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-                pub order: ::std::option::Option<i64>,
+                #[serde(deserialize_with = "crate::lenient::req_i64")]
+                pub order: i64,
                 /// The SDN route map identifier
                 ///
                 /// Format: `pve-sdn-route-map-id`.
                 #[serde(
-                    default,
                     rename = "route-map-id",
-                    deserialize_with = "crate::lenient::opt_string",
+                    deserialize_with = "crate::lenient::string",
                 )]
-                pub route_map_id: ::std::option::Option<::std::string::String>,
+                pub route_map_id: ::std::string::String,
                 #[serde(default)]
                 pub set: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 /// Keys this schema does not list.
                 #[serde(flatten)]
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            }
+            impl ::std::convert::From<GetResponseItemRaw> for GetResponseItem {
+                fn from(mut r: GetResponseItemRaw) -> Self {
+                    Self {
+                        action: r.action,
+                        call: r.call,
+                        digest: r.digest,
+                        exit_action: crate::lenient::prop(
+                            r.exit_action,
+                            "exit-action",
+                            &mut r.extra,
+                        ),
+                        r#match: r.r#match,
+                        order: r.order,
+                        route_map_id: r.route_map_id,
+                        set: r.set,
+                        extra: r.extra,
+                    }
+                }
             }
             /// Parameters of `get`: `GET /cluster/sdn/route-maps/entries`.
             #[derive(Debug, Clone, PartialEq, Default)]
@@ -18238,13 +18428,43 @@ pub mod sdn {
                 crate::lenient::data_unit(data)
             }
             /// `GetRouteMapIdResponseItem` returned by PVE.
-            #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
+            #[serde(from = "GetRouteMapIdResponseItemRaw")]
             pub struct GetRouteMapIdResponseItem {
                 /// Matching policy of a route map entry.
-                #[serde(default)]
-                pub action: ::std::option::Option<
-                    crate::enums::PrefixListsEntriesAction,
+                pub action: crate::enums::PrefixListsEntriesAction,
+                /// The SDN route map identifier
+                ///
+                /// Format: `pve-sdn-route-map-id`.
+                pub call: ::std::option::Option<::std::string::String>,
+                /// Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.
+                ///
+                /// Maximum length: 64.
+                pub digest: ::std::option::Option<::std::string::String>,
+                pub exit_action: ::std::option::Option<
+                    crate::formats::EntriesExitAction,
                 >,
+                pub r#match: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                >,
+                /// The index of this route map entry
+                ///
+                /// Range: 0 to 65535.
+                pub order: i64,
+                /// The SDN route map identifier
+                ///
+                /// Format: `pve-sdn-route-map-id`.
+                pub route_map_id: ::std::string::String,
+                pub set: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                /// Keys this schema does not list.
+                #[serde(flatten)]
+                pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            }
+            #[derive(::serde::Deserialize)]
+            struct GetRouteMapIdResponseItemRaw {
+                /// Matching policy of a route map entry.
+                #[serde()]
+                pub action: crate::enums::PrefixListsEntriesAction,
                 /// The SDN route map identifier
                 ///
                 /// Format: `pve-sdn-route-map-id`.
@@ -18258,9 +18478,9 @@ pub mod sdn {
                 #[serde(
                     default,
                     rename = "exit-action",
-                    deserialize_with = "crate::lenient::opt_string",
+                    deserialize_with = "crate::lenient::opt_string"
                 )]
-                pub exit_action: ::std::option::Option<::std::string::String>,
+                exit_action: ::std::option::Option<::std::string::String>,
                 #[serde(default)]
                 pub r#match: ::std::option::Option<
                     ::std::vec::Vec<::std::string::String>,
@@ -18268,22 +18488,41 @@ pub mod sdn {
                 /// The index of this route map entry
                 ///
                 /// Range: 0 to 65535.
-                #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-                pub order: ::std::option::Option<i64>,
+                #[serde(deserialize_with = "crate::lenient::req_i64")]
+                pub order: i64,
                 /// The SDN route map identifier
                 ///
                 /// Format: `pve-sdn-route-map-id`.
                 #[serde(
-                    default,
                     rename = "route-map-id",
-                    deserialize_with = "crate::lenient::opt_string",
+                    deserialize_with = "crate::lenient::string",
                 )]
-                pub route_map_id: ::std::option::Option<::std::string::String>,
+                pub route_map_id: ::std::string::String,
                 #[serde(default)]
                 pub set: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 /// Keys this schema does not list.
                 #[serde(flatten)]
                 pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            }
+            impl ::std::convert::From<GetRouteMapIdResponseItemRaw>
+            for GetRouteMapIdResponseItem {
+                fn from(mut r: GetRouteMapIdResponseItemRaw) -> Self {
+                    Self {
+                        action: r.action,
+                        call: r.call,
+                        digest: r.digest,
+                        exit_action: crate::lenient::prop(
+                            r.exit_action,
+                            "exit-action",
+                            &mut r.extra,
+                        ),
+                        r#match: r.r#match,
+                        order: r.order,
+                        route_map_id: r.route_map_id,
+                        set: r.set,
+                        extra: r.extra,
+                    }
+                }
             }
             /// Parameters of `get_route_map_id`: `GET /cluster/sdn/route-maps/entries/{route-map-id}`.
             #[derive(Debug, Clone, PartialEq, Default)]
@@ -18394,13 +18633,48 @@ pub mod sdn {
                     crate::lenient::data_unit(data)
                 }
                 /// `GetOrderResponse` returned by PVE.
-                #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+                #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
+                #[serde(from = "GetOrderResponseRaw")]
                 pub struct GetOrderResponse {
                     /// Matching policy of a route map entry.
-                    #[serde(default)]
-                    pub action: ::std::option::Option<
-                        crate::enums::PrefixListsEntriesAction,
+                    pub action: crate::enums::PrefixListsEntriesAction,
+                    /// The SDN route map identifier
+                    ///
+                    /// Format: `pve-sdn-route-map-id`.
+                    pub call: ::std::option::Option<::std::string::String>,
+                    /// Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.
+                    ///
+                    /// Maximum length: 64.
+                    pub digest: ::std::option::Option<::std::string::String>,
+                    pub exit_action: ::std::option::Option<
+                        crate::formats::EntriesExitAction,
                     >,
+                    pub r#match: ::std::option::Option<
+                        ::std::vec::Vec<::std::string::String>,
+                    >,
+                    /// The index of this route map entry
+                    ///
+                    /// Range: 0 to 65535.
+                    pub order: i64,
+                    /// The SDN route map identifier
+                    ///
+                    /// Format: `pve-sdn-route-map-id`.
+                    pub route_map_id: ::std::string::String,
+                    pub set: ::std::option::Option<
+                        ::std::vec::Vec<::std::string::String>,
+                    >,
+                    /// Keys this schema does not list.
+                    #[serde(flatten)]
+                    pub extra: ::serde_json::Map<
+                        ::std::string::String,
+                        ::serde_json::Value,
+                    >,
+                }
+                #[derive(::serde::Deserialize)]
+                struct GetOrderResponseRaw {
+                    /// Matching policy of a route map entry.
+                    #[serde()]
+                    pub action: crate::enums::PrefixListsEntriesAction,
                     /// The SDN route map identifier
                     ///
                     /// Format: `pve-sdn-route-map-id`.
@@ -18414,9 +18688,9 @@ pub mod sdn {
                     #[serde(
                         default,
                         rename = "exit-action",
-                        deserialize_with = "crate::lenient::opt_string",
+                        deserialize_with = "crate::lenient::opt_string"
                     )]
-                    pub exit_action: ::std::option::Option<::std::string::String>,
+                    exit_action: ::std::option::Option<::std::string::String>,
                     #[serde(default)]
                     pub r#match: ::std::option::Option<
                         ::std::vec::Vec<::std::string::String>,
@@ -18424,17 +18698,16 @@ pub mod sdn {
                     /// The index of this route map entry
                     ///
                     /// Range: 0 to 65535.
-                    #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-                    pub order: ::std::option::Option<i64>,
+                    #[serde(deserialize_with = "crate::lenient::req_i64")]
+                    pub order: i64,
                     /// The SDN route map identifier
                     ///
                     /// Format: `pve-sdn-route-map-id`.
                     #[serde(
-                        default,
                         rename = "route-map-id",
-                        deserialize_with = "crate::lenient::opt_string",
+                        deserialize_with = "crate::lenient::string",
                     )]
-                    pub route_map_id: ::std::option::Option<::std::string::String>,
+                    pub route_map_id: ::std::string::String,
                     #[serde(default)]
                     pub set: ::std::option::Option<
                         ::std::vec::Vec<::std::string::String>,
@@ -18445,6 +18718,25 @@ pub mod sdn {
                         ::std::string::String,
                         ::serde_json::Value,
                     >,
+                }
+                impl ::std::convert::From<GetOrderResponseRaw> for GetOrderResponse {
+                    fn from(mut r: GetOrderResponseRaw) -> Self {
+                        Self {
+                            action: r.action,
+                            call: r.call,
+                            digest: r.digest,
+                            exit_action: crate::lenient::prop(
+                                r.exit_action,
+                                "exit-action",
+                                &mut r.extra,
+                            ),
+                            r#match: r.r#match,
+                            order: r.order,
+                            route_map_id: r.route_map_id,
+                            set: r.set,
+                            extra: r.extra,
+                        }
+                    }
                 }
                 /// Get Route Map Entry
                 ///
@@ -18633,7 +18925,7 @@ pub mod sdn {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// Alias name of the VNet.
             ///
@@ -18662,14 +18954,14 @@ pub mod sdn {
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
             pub tag: ::std::option::Option<i64>,
             /// Type of the VNet.
-            #[serde(default)]
-            pub r#type: ::std::option::Option<crate::enums::VnetsType>,
+            #[serde()]
+            pub r#type: crate::enums::VnetsType,
             /// Allow VLANs to pass through this VNet.
             #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
             pub vlanaware: ::std::option::Option<bool>,
             /// Name of the VNet.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub vnet: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub vnet: ::std::string::String,
             /// Name of the zone this VNet belongs to.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub zone: ::std::option::Option<::std::string::String>,
@@ -18922,7 +19214,7 @@ pub mod sdn {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// `GetVnetResponse` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetVnetResponse {
             /// Alias name of the VNet.
             ///
@@ -18951,14 +19243,14 @@ pub mod sdn {
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
             pub tag: ::std::option::Option<i64>,
             /// Type of the VNet.
-            #[serde(default)]
-            pub r#type: ::std::option::Option<crate::enums::VnetsType>,
+            #[serde()]
+            pub r#type: crate::enums::VnetsType,
             /// Allow VLANs to pass through this VNet.
             #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
             pub vlanaware: ::std::option::Option<bool>,
             /// Name of the VNet.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub vnet: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub vnet: ::std::string::String,
             /// Name of the zone this VNet belongs to.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub zone: ::std::option::Option<::std::string::String>,
@@ -19301,11 +19593,11 @@ pub mod sdn {
             /// `/cluster/sdn/vnets/{vnet}/firewall/rules`
             pub mod rules {
                 /// `GetResponseItem` returned by PVE.
-                #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+                #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
                 pub struct GetResponseItem {
                     /// Rule action ('ACCEPT', 'DROP', 'REJECT') or security group name
-                    #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                    pub action: ::std::option::Option<::std::string::String>,
+                    #[serde(deserialize_with = "crate::lenient::string")]
+                    pub action: ::std::string::String,
                     /// Descriptive comment
                     #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                     pub comment: ::std::option::Option<::std::string::String>,
@@ -19338,8 +19630,8 @@ pub mod sdn {
                     #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                     pub r#macro: ::std::option::Option<::std::string::String>,
                     /// Rule position in the ruleset
-                    #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-                    pub pos: ::std::option::Option<i64>,
+                    #[serde(deserialize_with = "crate::lenient::req_i64")]
+                    pub pos: i64,
                     /// IP protocol. You can use protocol names ('tcp'/'udp') or simple numbers, as defined in '/etc/protocols'
                     #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                     pub proto: ::std::option::Option<::std::string::String>,
@@ -19350,8 +19642,8 @@ pub mod sdn {
                     #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                     pub sport: ::std::option::Option<::std::string::String>,
                     /// Rule type
-                    #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                    pub r#type: ::std::option::Option<::std::string::String>,
+                    #[serde(deserialize_with = "crate::lenient::string")]
+                    pub r#type: ::std::string::String,
                     /// Keys this schema does not list.
                     #[serde(flatten)]
                     pub extra: ::serde_json::Map<
@@ -19662,11 +19954,11 @@ pub mod sdn {
                     crate::lenient::data_unit(data)
                 }
                 /// `GetPosResponse` returned by PVE.
-                #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+                #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
                 pub struct GetPosResponse {
                     /// Rule action ('ACCEPT', 'DROP', 'REJECT') or security group name
-                    #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                    pub action: ::std::option::Option<::std::string::String>,
+                    #[serde(deserialize_with = "crate::lenient::string")]
+                    pub action: ::std::string::String,
                     /// Descriptive comment
                     #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                     pub comment: ::std::option::Option<::std::string::String>,
@@ -19699,8 +19991,8 @@ pub mod sdn {
                     #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                     pub r#macro: ::std::option::Option<::std::string::String>,
                     /// Rule position in the ruleset
-                    #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-                    pub pos: ::std::option::Option<i64>,
+                    #[serde(deserialize_with = "crate::lenient::req_i64")]
+                    pub pos: i64,
                     /// IP protocol. You can use protocol names ('tcp'/'udp') or simple numbers, as defined in '/etc/protocols'
                     #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                     pub proto: ::std::option::Option<::std::string::String>,
@@ -19711,8 +20003,8 @@ pub mod sdn {
                     #[serde(default, deserialize_with = "crate::lenient::opt_string")]
                     pub sport: ::std::option::Option<::std::string::String>,
                     /// Rule type
-                    #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-                    pub r#type: ::std::option::Option<::std::string::String>,
+                    #[serde(deserialize_with = "crate::lenient::string")]
+                    pub r#type: ::std::string::String,
                     /// Keys this schema does not list.
                     #[serde(flatten)]
                     pub extra: ::serde_json::Map<
@@ -20169,7 +20461,7 @@ pub mod sdn {
                 /// The (unique) ID of the VM.
                 ///
                 /// Range: 100 to 999999999. Format: `pve-vmid`.
-                pub vmid: ::std::option::Option<i64>,
+                pub vmid: ::std::option::Option<u32>,
                 /// The SDN zone object identifier.
                 ///
                 /// Minimum length: 2. Maximum length: 8. Pattern (Perl, whole value): `[a-zA-Z][a-zA-Z0-9]*[a-zA-Z0-9]`.
@@ -20215,7 +20507,7 @@ pub mod sdn {
                     if let ::std::option::Option::Some(v) = &self.vmid {
                         form.int(
                             "vmid",
-                            *v,
+                            i64::from(*v),
                             ::std::option::Option::Some(100i64),
                             ::std::option::Option::Some(999999999i64),
                         )?;
@@ -20808,7 +21100,7 @@ pub mod sdn {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// `GetResponseItem` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetResponseItem {
             /// Advertise IP prefixes (Type-5 routes) instead of MAC/IP pairs (Type-2 routes). EVPN zone only.
             #[serde(
@@ -20916,8 +21208,8 @@ pub mod sdn {
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
             pub tag: ::std::option::Option<i64>,
             /// Type of the zone.
-            #[serde(default)]
-            pub r#type: ::std::option::Option<crate::enums::ZonesType>,
+            #[serde()]
+            pub r#type: crate::enums::ZonesType,
             /// VLAN protocol for the creation of the QinQ zone. QinQ zone only.
             ///
             /// Default: `802.1q`.
@@ -20942,8 +21234,8 @@ pub mod sdn {
             )]
             pub vxlan_port: ::std::option::Option<i64>,
             /// Name of the zone.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub zone: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub zone: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -21527,7 +21819,7 @@ pub mod sdn {
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         }
         /// `GetZoneResponse` returned by PVE.
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct GetZoneResponse {
             /// Advertise IP prefixes (Type-5 routes) instead of MAC/IP pairs (Type-2 routes). EVPN zone only.
             #[serde(
@@ -21635,8 +21927,8 @@ pub mod sdn {
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
             pub tag: ::std::option::Option<i64>,
             /// Type of the zone.
-            #[serde(default)]
-            pub r#type: ::std::option::Option<crate::enums::ZonesType>,
+            #[serde()]
+            pub r#type: crate::enums::ZonesType,
             /// VLAN protocol for the creation of the QinQ zone. QinQ zone only.
             ///
             /// Default: `802.1q`.
@@ -21661,8 +21953,8 @@ pub mod sdn {
             )]
             pub vxlan_port: ::std::option::Option<i64>,
             /// Name of the zone.
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub zone: ::std::option::Option<::std::string::String>,
+            #[serde(deserialize_with = "crate::lenient::string")]
+            pub zone: ::std::string::String,
             /// Keys this schema does not list.
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -22075,10 +22367,10 @@ pub mod sdn {
 /// `/cluster/status`
 pub mod status {
     /// `GetResponseItem` returned by PVE.
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+    #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
     pub struct GetResponseItem {
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "crate::lenient::string")]
+        pub id: ::std::string::String,
         /// \[node\] IP of the resolved nodename.
         #[serde(default, deserialize_with = "crate::lenient::opt_string")]
         pub ip: ::std::option::Option<::std::string::String>,
@@ -22088,8 +22380,8 @@ pub mod status {
         /// \[node\] Indicates if this is the responding node.
         #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
         pub local: ::std::option::Option<bool>,
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "crate::lenient::string")]
+        pub name: ::std::string::String,
         /// \[node\] ID of the node from the corosync configuration.
         #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
         pub nodeid: ::std::option::Option<i64>,
@@ -22103,8 +22395,8 @@ pub mod status {
         #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
         pub quorate: ::std::option::Option<bool>,
         /// Indicates the type, either cluster or node. The type defines the object properties e.g. quorate available for type cluster.
-        #[serde(default)]
-        pub r#type: ::std::option::Option<crate::enums::StatusType>,
+        #[serde()]
+        pub r#type: crate::enums::StatusType,
         /// \[cluster\] Current version of the corosync configuration file.
         #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
         pub version: ::std::option::Option<i64>,
@@ -22129,10 +22421,10 @@ pub mod status {
 /// `/cluster/tasks`
 pub mod tasks {
     /// `GetResponseItem` returned by PVE.
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+    #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
     pub struct GetResponseItem {
-        #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-        pub upid: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "crate::lenient::string")]
+        pub upid: ::std::string::String,
         /// Keys this schema does not list.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,

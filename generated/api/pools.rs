@@ -46,31 +46,31 @@ pub async fn delete(
     crate::lenient::data_unit(data)
 }
 /// `GetResponseItemMembersItem` returned by PVE.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
 pub struct GetResponseItemMembersItem {
-    #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-    pub id: ::std::option::Option<::std::string::String>,
-    #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-    pub node: ::std::option::Option<::std::string::String>,
+    #[serde(deserialize_with = "crate::lenient::string")]
+    pub id: ::std::string::String,
+    #[serde(deserialize_with = "crate::lenient::string")]
+    pub node: ::std::string::String,
     #[serde(default, deserialize_with = "crate::lenient::opt_string")]
     pub storage: ::std::option::Option<::std::string::String>,
-    #[serde(default)]
-    pub r#type: ::std::option::Option<crate::enums::PoolsItemMembersItemType>,
-    #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-    pub vmid: ::std::option::Option<i64>,
+    #[serde()]
+    pub r#type: crate::enums::PoolsItemMembersItemType,
+    #[serde(default, deserialize_with = "crate::lenient::opt_u32")]
+    pub vmid: ::std::option::Option<u32>,
     /// Keys this schema does not list.
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 /// `GetResponseItem` returned by PVE.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
 pub struct GetResponseItem {
     #[serde(default, deserialize_with = "crate::lenient::opt_string")]
     pub comment: ::std::option::Option<::std::string::String>,
     #[serde(default)]
     pub members: ::std::option::Option<::std::vec::Vec<GetResponseItemMembersItem>>,
-    #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-    pub poolid: ::std::option::Option<::std::string::String>,
+    #[serde(deserialize_with = "crate::lenient::string")]
+    pub poolid: ::std::string::String,
     /// Keys this schema does not list.
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -296,29 +296,29 @@ pub async fn delete_poolid(
     crate::lenient::data_unit(data)
 }
 /// `GetPoolidResponseMembersItem` returned by PVE.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
 pub struct GetPoolidResponseMembersItem {
-    #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-    pub id: ::std::option::Option<::std::string::String>,
-    #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-    pub node: ::std::option::Option<::std::string::String>,
+    #[serde(deserialize_with = "crate::lenient::string")]
+    pub id: ::std::string::String,
+    #[serde(deserialize_with = "crate::lenient::string")]
+    pub node: ::std::string::String,
     #[serde(default, deserialize_with = "crate::lenient::opt_string")]
     pub storage: ::std::option::Option<::std::string::String>,
-    #[serde(default)]
-    pub r#type: ::std::option::Option<crate::enums::PoolsItemMembersItemType>,
-    #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
-    pub vmid: ::std::option::Option<i64>,
+    #[serde()]
+    pub r#type: crate::enums::PoolsItemMembersItemType,
+    #[serde(default, deserialize_with = "crate::lenient::opt_u32")]
+    pub vmid: ::std::option::Option<u32>,
     /// Keys this schema does not list.
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 /// `GetPoolidResponse` returned by PVE.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
 pub struct GetPoolidResponse {
     #[serde(default, deserialize_with = "crate::lenient::opt_string")]
     pub comment: ::std::option::Option<::std::string::String>,
-    #[serde(default)]
-    pub members: ::std::option::Option<::std::vec::Vec<GetPoolidResponseMembersItem>>,
+    #[serde()]
+    pub members: ::std::vec::Vec<GetPoolidResponseMembersItem>,
 }
 /// Parameters of `get_poolid`: `GET /pools/{poolid}`.
 #[derive(Debug, Clone, PartialEq, Default)]

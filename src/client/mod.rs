@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 pub use auth::{ApiToken, Auth};
-pub use task::{TaskOutcome, TaskPoll, WaitOptions, upid_node};
+pub use task::{TaskOutcome, TaskPoll, WaitOptions};
 pub use tls::{TlsMode, parse_fingerprint, presented_fingerprint};
 
 use crate::apidoc::HttpMethod;

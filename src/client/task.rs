@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::Client;
-use crate::Error;
 use crate::apidoc::HttpMethod;
 use crate::catalog::{self, Endpoint};
 use crate::params::Form;
+use crate::{Error, Upid};
 
 /// The shortest pause between two status polls, whatever `max_poll` says.
 pub const MIN_POLL: Duration = Duration::from_millis(50);
@@ -42,7 +42,7 @@ impl Default for WaitOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskOutcome {
     /// The task.
-    pub upid: String,
+    pub upid: Upid,
     /// The node it ran on.
     pub node: String,
     /// PVE's exit status: `OK`, `WARNINGS: n`, or the error text.
@@ -62,7 +62,7 @@ impl TaskOutcome {
             Ok(self)
         } else {
             Err(Error::TaskFailed {
-                upid: self.upid,
+                upid: self.upid.to_string(),
                 exit_status: self.exit_status,
                 log_tail: self.log_tail,
             })
@@ -79,20 +79,6 @@ pub struct TaskPoll {
     pub elapsed: Duration,
     /// PVE's status object (`status: running`, `type`, `id`, `user`, ...).
     pub status: Value,
-}
-
-/// The node of a UPID (`UPID:pve1:0000ABCD:...`).
-pub fn upid_node(upid: &str) -> Result<&str, Error> {
-    let mut parts = upid.split(':');
-    match (parts.next(), parts.next()) {
-        (Some("UPID"), Some(node)) if !node.is_empty() && parts.count() >= 6 => Ok(node),
-        _ => Err(Error::InvalidParameter {
-            name: "upid".to_string(),
-            reason: format!(
-                "`{upid}` is not a task id (UPID:node:pid:pstart:starttime:type:id:user:)"
-            ),
-        }),
-    }
 }
 
 fn endpoint(template: &str) -> &'static Endpoint {
@@ -117,14 +103,14 @@ impl Client {
     /// fails is an `Ok` outcome with `success == false` and the tail of its log. Passing errors
     /// while polling are retried; other errors come as [`Error::TaskWaitFailed`], which keeps the
     /// UPID. Dropping the future stops waiting (not the task).
-    pub async fn wait_task(&self, upid: &str, opts: WaitOptions) -> Result<TaskOutcome, Error> {
+    pub async fn wait_task(&self, upid: &Upid, opts: WaitOptions) -> Result<TaskOutcome, Error> {
         self.wait_task_observed(upid, opts, |_| {}).await
     }
 
     /// [`Client::wait_task`], with a failed task as an error: [`Error::TaskFailed`] carries the
     /// exit status and the tail of the task log. `Ok` means the task succeeded (perhaps with
     /// warnings).
-    pub async fn wait_task_ok(&self, upid: &str, opts: WaitOptions) -> Result<TaskOutcome, Error> {
+    pub async fn wait_task_ok(&self, upid: &Upid, opts: WaitOptions) -> Result<TaskOutcome, Error> {
         self.wait_task(upid, opts).await?.into_result()
     }
 
@@ -132,11 +118,11 @@ impl Client {
     /// running (for progress reports).
     pub async fn wait_task_observed(
         &self,
-        upid: &str,
+        task: &Upid,
         opts: WaitOptions,
         mut observe: impl FnMut(&TaskPoll) + Send,
     ) -> Result<TaskOutcome, Error> {
-        let node = upid_node(upid)?.to_string();
+        let (upid, node) = (task.as_str(), task.node().to_string());
         let status_ep = endpoint("/nodes/{node}/tasks/{upid}/status");
         let started = Instant::now();
         let max_poll = opts.max_poll.max(MIN_POLL);
@@ -165,7 +151,7 @@ impl Client {
                             })
                     };
                     return Ok(TaskOutcome {
-                        upid: upid.to_string(),
+                        upid: task.clone(),
                         node,
                         exit_status,
                         success,
@@ -243,14 +229,14 @@ impl Client {
 
 #[cfg(test)]
 mod tests {
-    use super::{TaskOutcome, upid_node};
+    use super::TaskOutcome;
     use crate::Error;
 
     #[test]
     fn a_failed_outcome_is_an_error_naming_exit_status_and_log() {
         let upid = "UPID:pve1:0000C530:0001B4E8:6745F0A1:qmstart:100:root@pam:";
         let outcome = |success: bool, exit: &str, log: &[&str]| TaskOutcome {
-            upid: upid.to_string(),
+            upid: upid.parse().unwrap(),
             node: "pve1".to_string(),
             exit_status: exit.to_string(),
             success,
@@ -283,13 +269,5 @@ mod tests {
             )
         );
         assert!(!text.contains('\n'));
-    }
-
-    #[test]
-    fn upid_parsing() {
-        let upid = "UPID:pve1:0000C530:0001B4E8:6745F0A1:qmstart:100:root@pam:";
-        assert_eq!(upid_node(upid).unwrap(), "pve1");
-        assert!(upid_node("pve1:qmstart").is_err());
-        assert!(upid_node("UPID::x:y:z:a:b:c:").is_err());
     }
 }

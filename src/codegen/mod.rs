@@ -287,18 +287,25 @@ fn endpoint_fn(
         }
     };
 
-    let ret = types::response_type(
-        &m.path,
-        &m.returns,
-        &format!("{fn_camel}Response"),
-        "",
-        &stems,
-        scope,
-    );
+    let ret = if task {
+        quote!(crate::Upid)
+    } else {
+        types::response_type(
+            &m.path,
+            &m.returns,
+            &format!("{fn_camel}Response"),
+            "",
+            &stems,
+            scope,
+            formats,
+        )
+    };
     let decode = match ret.to_string().as_str() {
+        "crate :: Upid" => quote!(crate::lenient::data_upid(data)),
         "()" => quote!(crate::lenient::data_unit(data)),
         "bool" => quote!(crate::lenient::data_bool(data)),
         "i64" => quote!(crate::lenient::data_i64(data)),
+        "u32" => quote!(crate::lenient::data_u32(data)),
         "f64" => quote!(crate::lenient::data_f64(data)),
         ":: std :: string :: String" => quote!(crate::lenient::data_string(data)),
         ":: serde_json :: Value" => quote!(::std::result::Result::Ok(data)),
@@ -348,7 +355,9 @@ fn fn_doc(m: &MethodDef, task: bool) -> String {
         docs::text(&describe_permissions(m.permissions.as_ref()))
     ));
     if task {
-        doc.push_str("\n- Starts a task: returns its UPID; wait for it with `Client::wait_task`.");
+        doc.push_str(
+            "\n- Starts a task: returns its [`crate::Upid`]; wait for it with `Client::wait_task`.",
+        );
     }
     if !m.allowtoken {
         doc.push_str(
@@ -459,12 +468,12 @@ fn canary_case(name: &FnName, c: Canary) -> Result<TokenStream, String> {
     let ty: syn::Path = syn::parse_str(&format!("proxmox_mcp::{shown}"))
         .map_err(|e| format!("generator: bad type path {shown}: {e}"))?;
     Ok(match c.body {
-        CanaryBody::Response { strings } => {
+        CanaryBody::Response { strings, fill } => {
             let fields = strings.iter().enumerate().map(|(i, (raw, secret, array))| {
                 let canary = format!("CANARY_{i}_END");
                 quote!((#raw, #canary, #secret, #array))
             });
-            quote!(super::response::<#ty>(#shown, &[#(#fields),*]))
+            quote!(super::response::<#ty>(#shown, &[#(#fields),*], #fill))
         }
         CanaryBody::Params { inits, fields } => {
             let fields = fields

@@ -31,3 +31,17 @@ pub fn unsupported(method: &str, path: &str) -> Option<&'static str> {
         .find(|(m, p, _)| *m == method && *p == path)
         .map(|(_, _, why)| *why)
 }
+
+/// Enums whose automatic name would mislead, by key and sorted values: `status` with `running`
+/// and `stopped` is shared by VMs, containers and tasks, so the first user's context
+/// (`LxcStatus`) would be wrong for the others.
+pub const ENUM_NAMES: &[(&str, &[&str], &str)] =
+    &[("status", &["running", "stopped"], "RunStatus")];
+
+/// The chosen name of the enum of `key` with these (sorted) values, if it has one.
+pub fn enum_name(key: &str, sorted_values: &[String]) -> Option<&'static str> {
+    ENUM_NAMES
+        .iter()
+        .find(|(k, values, _)| *k == key && values.iter().eq(sorted_values.iter()))
+        .map(|(_, _, name)| *name)
+}

@@ -20,6 +20,11 @@ pub enum Kind {
         min: Option<i64>,
         max: Option<i64>,
     },
+    /// A VMID (`format: pve-vmid`): `u32` wherever it appears.
+    Vmid {
+        min: Option<i64>,
+        max: Option<i64>,
+    },
     Num {
         min: Option<f64>,
         max: Option<f64>,
@@ -44,6 +49,7 @@ impl Kind {
         match self {
             Kind::Bool => quote!(bool),
             Kind::Int { .. } => quote!(i64),
+            Kind::Vmid { .. } => quote!(u32),
             Kind::Num { .. } => quote!(f64),
             Kind::Str { .. } => quote!(::std::string::String),
             Kind::Secret { .. } => quote!(crate::Secret),
@@ -62,6 +68,10 @@ impl Kind {
             Kind::Int { min, max } => {
                 let (min, max) = (opt_i64(*min), opt_i64(*max));
                 quote!(form.int(#key, *#v, #min, #max)?;)
+            }
+            Kind::Vmid { min, max } => {
+                let (min, max) = (opt_i64(*min), opt_i64(*max));
+                quote!(form.int(#key, i64::from(*#v), #min, #max)?;)
             }
             Kind::Num { min, max } => {
                 let (min, max) = (opt_f64(*min), opt_f64(*max));
@@ -114,6 +124,14 @@ fn opt_usize(v: Option<u64>) -> TokenStream {
         }
         None => quote!(::std::option::Option::None),
     }
+}
+
+/// An integer that is a VMID: `format: pve-vmid` (PVE's own marker), or the bounds PVE gives
+/// VMIDs (100 to 999999999).
+pub fn is_vmid(s: &Schema) -> bool {
+    s.ty == Some(SchemaType::Integer)
+        && (matches!(&s.format, Some(Format::Named(f)) if f == "pve-vmid")
+            || (s.minimum == Some(100.0) && s.maximum == Some(999_999_999.0)))
 }
 
 /// A schema bound that is a whole number, as an integer.
@@ -236,6 +254,9 @@ impl Enums {
         let plain = (!key.is_empty() && self.sets_per_key.get(key).copied().unwrap_or(0) <= 1)
             .then(|| camel(key))
             .filter(|n| !PRELUDE.contains(&n.as_str()));
+        let plain = super::overrides::enum_name(key, &schema_key.1)
+            .map(str::to_string)
+            .or(plain);
         let name = plain
             .iter()
             .chain(contexts)
@@ -258,6 +279,8 @@ impl Enums {
 /// The property-string structs of the whole API, deduplicated by their schema.
 pub struct Formats {
     by_schema: BTreeMap<String, String>,
+    /// Every struct's format object, for answers that lack some optional keys.
+    shapes: Vec<(String, serde_json::Map<String, serde_json::Value>)>,
     pub scope: Scope,
     /// Round-trip cases per struct: strings as PVE's `print_property_string` would write them.
     pub cases: Vec<(String, Vec<String>)>,
@@ -267,21 +290,39 @@ impl Formats {
     pub fn new(enums: Rc<RefCell<Enums>>) -> Self {
         Formats {
             by_schema: BTreeMap::new(),
+            shapes: Vec::new(),
             scope: Scope::new(true, enums),
             cases: Vec::new(),
         }
     }
 
     /// The struct for this property-string format; `hints` are candidate names, best first.
+    /// For an `answer`, a struct with more (optional) keys will do.
     fn struct_for(
         &mut self,
         keys: &BTreeMap<String, Schema>,
         raw: &serde_json::Value,
         typetext: Option<&str>,
         hints: &[String],
+        answer: bool,
     ) -> String {
-        let canon = serde_json::to_string(raw.get("format").unwrap_or(raw)).unwrap_or_default();
+        let format = raw.get("format").unwrap_or(raw);
+        let canon = serde_json::to_string(format).unwrap_or_default();
         if let Some(name) = self.by_schema.get(&canon) {
+            return name.clone();
+        }
+        // An answer's format often lacks a parameter's write-only keys (`import-from` of a
+        // disk): reading it as the parameter's type lets a config go back as it was read.
+        if answer
+            && let Some(keys) = format.as_object()
+            && let Some((name, _)) = self.shapes.iter().find(|(_, wider)| {
+                keys.iter().all(|(k, v)| wider.get(k) == Some(v))
+                    && wider.iter().all(|(k, v)| {
+                        keys.contains_key(k)
+                            || v.get("optional").is_some_and(|o| o == 1 || o == true)
+                    })
+            })
+        {
             return name.clone();
         }
         let name = hints
@@ -296,6 +337,9 @@ impl Formats {
             });
         let name = unique(&mut self.scope.used, name);
         self.by_schema.insert(canon, name.clone());
+        if let Some(keys) = format.as_object() {
+            self.shapes.push((name.clone(), keys.clone()));
+        }
         let (item, cases) = property_string_struct(&mut self.scope, &name, keys, typetext);
         self.scope.items.push(item);
         self.cases.push((name.clone(), cases));
@@ -368,6 +412,10 @@ pub fn kind_of(
 ) -> Kind {
     match s.ty {
         Some(SchemaType::Boolean) => Kind::Bool,
+        Some(SchemaType::Integer) if is_vmid(s) => Kind::Vmid {
+            min: int_bound(s.minimum),
+            max: int_bound(s.maximum),
+        },
         Some(SchemaType::Integer) => Kind::Int {
             min: int_bound(s.minimum),
             max: int_bound(s.maximum),
@@ -391,7 +439,7 @@ pub fn kind_of(
                 return Kind::Enum(scope.enum_type(key, values, hints, s));
             }
             if let (Some(Format::PropertyString(keys)), Some(formats)) = (&s.format, formats) {
-                let name = formats.struct_for(keys, &s.raw, s.typetext.as_deref(), hints);
+                let name = formats.struct_for(keys, &s.raw, s.typetext.as_deref(), hints, false);
                 let id = format_ident!("{}", name);
                 let prefix = &scope.formats_prefix;
                 return Kind::Prop(quote!(#prefix #id));
@@ -730,7 +778,7 @@ fn property_string_struct(
 fn sample(kind: &Kind, s: &Schema) -> String {
     match kind {
         Kind::Bool => "1".to_string(),
-        Kind::Int { min, max } => {
+        Kind::Int { min, max } | Kind::Vmid { min, max } => {
             let v = min.map_or(1, |m| m.max(1));
             max.map_or(v, |m| v.min(m)).to_string()
         }
@@ -832,10 +880,12 @@ pub fn response_type(
     key: &str,
     stems: &[String],
     scope: &mut Scope,
+    formats: &mut Formats,
 ) -> TokenStream {
     match s.ty {
         Some(SchemaType::Null) => quote!(()),
         Some(SchemaType::Boolean) => quote!(bool),
+        Some(SchemaType::Integer) if is_vmid(s) || key == "vmid" => quote!(u32),
         Some(SchemaType::Integer) => quote!(i64),
         Some(SchemaType::Number) => quote!(f64),
         Some(SchemaType::String) => match &s.enum_values {
@@ -855,9 +905,15 @@ pub fn response_type(
         },
         Some(SchemaType::Array) => {
             let inner = match &s.items {
-                Some(items) => {
-                    response_type(path, items, &format!("{name}Item"), key, stems, scope)
-                }
+                Some(items) => response_type(
+                    path,
+                    items,
+                    &format!("{name}Item"),
+                    key,
+                    stems,
+                    scope,
+                    formats,
+                ),
                 None => quote!(::serde_json::Value),
             };
             quote!(::std::vec::Vec<#inner>)
@@ -865,7 +921,7 @@ pub fn response_type(
         Some(SchemaType::Object) => match &s.properties {
             Some(props) if !props.is_empty() => {
                 let n = unique(&mut scope.used, name.to_string());
-                let item = response_struct(path, &n, s, props, stems, scope);
+                let item = response_struct(path, &n, s, props, stems, scope, formats);
                 scope.items.push(item);
                 let id = format_ident!("{}", n);
                 quote!(#id)
@@ -876,6 +932,19 @@ pub fn response_type(
     }
 }
 
+/// How a field of a return struct is read.
+enum Read {
+    /// Straight from its key, with `deserialize_with` when set; `required`: PVE always sends it.
+    Plain {
+        with: Option<&'static str>,
+        required: bool,
+    },
+    /// A property string, typed: read as text, parsed afterwards (`lenient::prop`).
+    Prop,
+    /// The keys `stem0`, `stem1`, ...: collected from the other keys (`lenient::indexed`).
+    Indexed(String),
+}
+
 fn response_struct(
     path: &str,
     name: &str,
@@ -883,26 +952,64 @@ fn response_struct(
     props: &BTreeMap<String, Schema>,
     stems: &[String],
     scope: &mut Scope,
+    formats: &mut Formats,
 ) -> TokenStream {
     let id = format_ident!("{}", name);
     let mut names = BTreeSet::new();
-    let mut has_indexed = false;
     let mut strings = Vec::new();
-    let mut decls = Vec::new();
+    let mut fill = serde_json::Map::new();
+    // (raw key, field ident, type, how it is read, doc)
+    let mut fields = Vec::new();
     for (raw, p) in props {
+        let secret = is_secret(path, raw, p);
+        let base = raw.trim_end_matches("[n]");
+        let fname = unique(&mut names, snake(base));
+        let fid = ident(&fname);
+        let prop_hints: Vec<String> = stems
+            .iter()
+            .map(|st| format!("{st}{}", camel(base)))
+            .collect();
+        let prop_type = match (&p.format, secret, p.ty) {
+            (Some(Format::PropertyString(keys)), false, Some(SchemaType::String) | None) => {
+                let n = formats.struct_for(keys, &p.raw, p.typetext.as_deref(), &prop_hints, true);
+                let pid = format_ident!("{}", n);
+                Some(quote!(crate::formats::#pid))
+            }
+            _ => None,
+        };
+        let doc = schema_doc(p);
         if raw.ends_with("[n]") {
-            has_indexed = true;
+            let t = match prop_type {
+                Some(t) => t,
+                None if secret => continue,
+                None if p.ty == Some(SchemaType::String) || p.ty.is_none() => {
+                    quote!(::std::string::String)
+                }
+                // Indexed numbers and the like stay in `extra`.
+                None => continue,
+            };
+            let doc = format!("`{base}0`, `{base}1`, ...: keyed by the index.\n\n{doc}");
+            fields.push((raw.clone(), fid, t, Read::Indexed(base.to_string()), doc));
             continue;
         }
-        let fname = unique(&mut names, snake(raw));
-        let fid = ident(&fname);
-        let secret = is_secret(path, raw, p);
+        if let Some(t) = prop_type {
+            fields.push((raw.clone(), fid, t, Read::Prop, doc));
+            continue;
+        }
         let t = if secret && p.ty == Some(SchemaType::Array) {
             quote!(::std::vec::Vec<crate::Secret>)
         } else if secret {
             quote!(crate::Secret)
         } else {
-            response_type(path, p, &format!("{name}{}", camel(raw)), raw, stems, scope)
+            response_type(
+                path,
+                p,
+                &format!("{name}{}", camel(raw)),
+                raw,
+                stems,
+                scope,
+                formats,
+            )
         };
         let ts = t.to_string();
         let stringish = p.ty == Some(SchemaType::String) || p.ty.is_none() && secret;
@@ -915,44 +1022,87 @@ fn response_struct(
         {
             strings.push((raw.clone(), secret, true));
         }
-        let with = match ts.as_str() {
-            "bool" => Some("crate::lenient::opt_bool"),
-            "i64" => Some("crate::lenient::opt_i64"),
-            "f64" => Some("crate::lenient::opt_f64"),
-            ":: std :: string :: String" => Some("crate::lenient::opt_string"),
-            "crate :: Secret" => Some("crate::lenient::opt_secret"),
+        // The schema's non-optional fields are plain values, secrets excepted (a `Secret` is
+        // always optional, so a redacted answer still decodes).
+        let required = !p.optional
+            && !secret
+            && !matches!(p.ty, Some(SchemaType::Any) | Some(SchemaType::Null) | None);
+        if required && !stringish {
+            fill.insert(raw.clone(), sample_json(p));
+        }
+        let with = match (ts.as_str(), required) {
+            ("bool", false) => Some("crate::lenient::opt_bool"),
+            ("bool", true) => Some("crate::lenient::req_bool"),
+            ("i64", false) => Some("crate::lenient::opt_i64"),
+            ("i64", true) => Some("crate::lenient::req_i64"),
+            ("u32", false) => Some("crate::lenient::opt_u32"),
+            ("u32", true) => Some("crate::lenient::req_u32"),
+            ("f64", false) => Some("crate::lenient::opt_f64"),
+            ("f64", true) => Some("crate::lenient::req_f64"),
+            (":: std :: string :: String", false) => Some("crate::lenient::opt_string"),
+            (":: std :: string :: String", true) => Some("crate::lenient::string"),
+            ("crate :: Secret", _) => Some("crate::lenient::opt_secret"),
             _ => None,
         };
-        let rename = if fid.to_string().trim_start_matches("r#") != raw {
-            quote!(rename = #raw,)
-        } else {
-            quote!()
-        };
-        let with = match with {
-            Some(w) => quote!(deserialize_with = #w,),
-            None => quote!(),
-        };
-        let doc = docs::attrs(&schema_doc(p));
-        decls.push(quote! {
-            #doc
-            #[serde(default, #rename #with)]
-            pub #fid: ::std::option::Option<#t>,
-        });
+        fields.push((raw.clone(), fid, t, Read::Plain { with, required }, doc));
     }
-    let open = has_indexed || s.additional_properties != Some(false);
-    if open {
-        let ename = ident(&unique(&mut names, "extra".to_string()));
-        let doc = if has_indexed {
-            " Indexed keys (`net0`, `scsi1`, ...) and keys this schema does not list."
-        } else {
-            " Keys this schema does not list."
+    let typed = fields
+        .iter()
+        .any(|f| matches!(f.3, Read::Prop | Read::Indexed(_)));
+    let has_indexed = props.keys().any(|k| k.ends_with("[n]"));
+    let open = typed || has_indexed || s.additional_properties != Some(false);
+    let extra = open.then(|| ident(&unique(&mut names, "extra".to_string())));
+
+    // The field as the struct declares it, and as the raw struct reads it.
+    let decl =
+        |(raw, fid, t, read, doc): &(String, proc_macro2::Ident, TokenStream, Read, String),
+         in_raw: bool| {
+            let rename = if fid.to_string().trim_start_matches("r#") != raw {
+                quote!(rename = #raw,)
+            } else {
+                quote!()
+            };
+            let doc = docs::attrs(doc);
+            match read {
+                Read::Plain { with, required } => {
+                    let with = with.map(|w| quote!(deserialize_with = #w,));
+                    let (default, ty) = if *required {
+                        (quote!(), t.clone())
+                    } else {
+                        (quote!(default,), quote!(::std::option::Option<#t>))
+                    };
+                    let attrs = if in_raw || !typed {
+                        quote!(#[serde(#default #rename #with)])
+                    } else {
+                        quote!()
+                    };
+                    Some(quote!(#doc #attrs pub #fid: #ty,))
+                }
+                Read::Prop if in_raw => Some(quote! {
+                    #[serde(default, #rename deserialize_with = "crate::lenient::opt_string")]
+                    #fid: ::std::option::Option<::std::string::String>,
+                }),
+                Read::Prop => Some(quote!(#doc pub #fid: ::std::option::Option<#t>,)),
+                Read::Indexed(_) if in_raw => None,
+                Read::Indexed(_) => {
+                    Some(quote!(#doc pub #fid: ::std::collections::BTreeMap<u32, #t>,))
+                }
+            }
         };
-        decls.push(quote! {
-            #[doc = #doc]
+    let mut decls: Vec<TokenStream> = fields.iter().filter_map(|f| decl(f, false)).collect();
+    let extra_doc = if has_indexed {
+        " Keys this schema does not list, and values this SDK could not read (as they came)."
+    } else {
+        " Keys this schema does not list."
+    };
+    let extra_decl = extra.as_ref().map(|e| {
+        quote! {
+            #[doc = #extra_doc]
             #[serde(flatten)]
-            pub #ename: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        });
-    }
+            pub #e: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        }
+    });
+    decls.extend(extra_decl.clone());
     let doc = docs::attrs(
         &s.description
             .as_deref()
@@ -961,12 +1111,76 @@ fn response_struct(
     );
     scope.canaries.push(Canary {
         type_name: name.to_string(),
-        body: CanaryBody::Response { strings },
+        body: CanaryBody::Response {
+            strings,
+            fill: serde_json::Value::Object(fill).to_string(),
+        },
     });
+    // `Default` only when every field may be absent.
+    let default = fields
+        .iter()
+        .all(|f| !matches!(f.3, Read::Plain { required: true, .. }))
+        .then(|| quote!(Default,));
+    if !typed {
+        return quote! {
+            #doc
+            #[derive(Debug, Clone, PartialEq, #default ::serde::Deserialize)]
+            pub struct #id { #(#decls)* }
+        };
+    }
+    // Typed property strings and indexed keys: read the answer into a raw struct, then type it.
+    let raw_name = unique(&mut scope.used, format!("{name}Raw"));
+    let raw_id = format_ident!("{}", raw_name);
+    let raw_decls = fields.iter().filter_map(|f| decl(f, true));
+    let e = extra.expect("typed structs keep extra");
+    let moves = fields.iter().map(|(raw, fid, _, read, _)| match read {
+        Read::Plain { .. } => quote!(#fid: r.#fid,),
+        Read::Prop => quote!(#fid: crate::lenient::prop(r.#fid, #raw, &mut r.#e),),
+        Read::Indexed(stem) => quote!(#fid: crate::lenient::indexed(&mut r.#e, #stem),),
+    });
+    let raw_str = raw_name.as_str();
     quote! {
         #doc
-        #[derive(Debug, Clone, PartialEq, Default, ::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, #default ::serde::Deserialize)]
+        #[serde(from = #raw_str)]
         pub struct #id { #(#decls)* }
+
+        #[derive(::serde::Deserialize)]
+        struct #raw_id { #(#raw_decls)* #extra_decl }
+
+        impl ::std::convert::From<#raw_id> for #id {
+            fn from(mut r: #raw_id) -> Self {
+                Self { #(#moves)* #e: r.#e }
+            }
+        }
+    }
+}
+
+/// A JSON value this schema accepts, for the canary test: required properties filled in.
+fn sample_json(s: &Schema) -> serde_json::Value {
+    use serde_json::Value;
+    match s.ty {
+        Some(SchemaType::Boolean) => Value::Bool(false),
+        Some(SchemaType::Integer) => {
+            let v = int_bound(s.minimum).unwrap_or(100).max(100);
+            Value::from(int_bound(s.maximum).map_or(v, |m| v.min(m)))
+        }
+        Some(SchemaType::Number) => Value::from(0.0),
+        Some(SchemaType::Array) => Value::Array(Vec::new()),
+        Some(SchemaType::Object) => Value::Object(
+            s.properties
+                .iter()
+                .flatten()
+                .filter(|(k, p)| !p.optional && !k.ends_with("[n]"))
+                .map(|(k, p)| (k.clone(), sample_json(p)))
+                .collect(),
+        ),
+        Some(SchemaType::String) | Some(SchemaType::Any) | Some(SchemaType::Null) | None => {
+            match &s.enum_values {
+                Some(v) => Value::String(v.first().cloned().unwrap_or_default()),
+                None => Value::String("x".to_string()),
+            }
+        }
     }
 }
 
@@ -980,8 +1194,12 @@ pub struct Canary {
 
 /// How the canary test builds a value of a generated struct.
 pub enum CanaryBody {
-    /// A return type, read from JSON: its string fields as (name, secret, is an array).
-    Response { strings: Vec<(String, bool, bool)> },
+    /// A return type, read from JSON: its string fields as (name, secret, is an array), and
+    /// the JSON of its other required fields.
+    Response {
+        strings: Vec<(String, bool, bool)>,
+        fill: String,
+    },
     /// A parameters struct, built as a struct literal: the field initialisers, and the fields
     /// that hold a canary as (name, canary, secret).
     Params {
@@ -1029,6 +1247,7 @@ pub fn params_canary(name: &str, fields: &[Field]) -> Option<Canary> {
             match &f.kind {
                 Kind::Bool => quote!(#id: false),
                 Kind::Int { .. } => quote!(#id: 0),
+                Kind::Vmid { .. } => quote!(#id: 100),
                 Kind::Num { .. } => quote!(#id: 0.0),
                 Kind::Vec(_) => quote!(#id: ::std::vec::Vec::new()),
                 _ => return None,

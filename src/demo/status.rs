@@ -191,7 +191,7 @@ pub(super) fn next_id(c: &Cluster, params: &Params) -> Answer {
 
 /// The task with this UPID.
 pub(super) fn task<'c>(c: &'c Cluster, upid: &str) -> Result<&'c super::cluster::Task, ApiError> {
-    if proxmox_mcp::client::upid_node(upid).is_err() {
+    if upid.parse::<proxmox_mcp::Upid>().is_err() {
         return Err(fail(400, format!("unable to parse worker upid '{upid}'")));
     }
     c.tasks

@@ -49,8 +49,7 @@ async fn run(
     pairs: &[(&str, &str)],
 ) -> proxmox_mcp::TaskOutcome {
     let upid = call(c, m, path, pairs).await.unwrap();
-    let upid = upid.as_str().unwrap().to_string();
-    assert!(upid.starts_with("UPID:"), "{upid}");
+    let upid: proxmox_mcp::Upid = upid.as_str().unwrap().parse().unwrap();
     c.wait_task(&upid, WaitOptions::default()).await.unwrap()
 }
 
@@ -124,14 +123,17 @@ async fn demo_starts_a_vm_and_locks_it_meanwhile() {
         .await
         .unwrap();
     let upid = upid.as_str().unwrap();
-    assert_eq!(proxmox_mcp::client::upid_node(upid).unwrap(), "pve2");
+    assert_eq!(upid.parse::<proxmox_mcp::Upid>().unwrap().node(), "pve2");
     assert!(upid.contains(":qmstart:102:"), "{upid}");
     // A second write while the task runs: the guest is locked.
     let e = call(&c, Post, "/nodes/pve2/qemu/102/status/stop", &[])
         .await
         .unwrap_err();
     assert!(e.to_string().contains("got timeout"), "{e}");
-    let outcome = c.wait_task(upid, WaitOptions::default()).await.unwrap();
+    let outcome = c
+        .wait_task(&upid.parse().unwrap(), WaitOptions::default())
+        .await
+        .unwrap();
     assert!(outcome.success, "{outcome:?}");
     let status = call(&c, Get, "/nodes/pve2/qemu/102/status/current", &[])
         .await
@@ -169,7 +171,10 @@ async fn demo_snapshots_and_config_writes_change_state() {
         .unwrap();
     assert_eq!(config["lock"], "snapshot");
     let out = c
-        .wait_task(upid.as_str().unwrap(), WaitOptions::default())
+        .wait_task(
+            &upid.as_str().unwrap().parse().unwrap(),
+            WaitOptions::default(),
+        )
         .await
         .unwrap();
     assert!(out.success, "{out:?}");

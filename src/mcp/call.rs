@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use proxmox_mcp::catalog::Endpoint;
-use proxmox_mcp::{WaitOptions, args};
+use proxmox_mcp::{Upid, WaitOptions, args};
 use rmcp::RoleServer;
 use rmcp::model::ProgressNotificationParam;
 use rmcp::service::RequestContext;
@@ -282,9 +282,9 @@ pub async fn send(
         text
     })?;
     if ep.returns_task
-        && let Some(upid) = data.as_str().filter(|s| s.starts_with("UPID:"))
+        && let Some(upid) = data.as_str().and_then(|s| s.parse::<Upid>().ok())
     {
-        return follow(cluster, upid, wait, ctx).await;
+        return follow(cluster, &upid, wait, ctx).await;
     }
     Ok(shape(data, &tool.output, wrap))
 }
@@ -308,12 +308,12 @@ pub fn shape(data: Value, output: &Value, wrap: &str) -> Value {
 /// asked for them; stops waiting (not the task) when the client cancels.
 pub async fn follow(
     cluster: &Cluster,
-    upid: &str,
+    upid: &Upid,
     wait: u64,
     ctx: &RequestContext<RoleServer>,
 ) -> Outcome {
     let running = || {
-        json!({"upid": upid, "status": "running",
+        json!({"upid": upid.as_str(), "status": "running",
                "next": "the task goes on in PVE; follow it with proxmox_task_wait or proxmox_node_task"})
     };
     if wait == 0 {
@@ -359,7 +359,7 @@ pub async fn follow(
     };
     match outcome {
         Ok(o) if o.success => {
-            Ok(json!({"upid": o.upid, "status": "OK", "exitstatus": o.exit_status}))
+            Ok(json!({"upid": o.upid.as_str(), "status": "OK", "exitstatus": o.exit_status}))
         }
         Ok(o) => {
             let mut text = format!("task {} failed: {}", o.upid, o.exit_status);

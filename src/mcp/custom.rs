@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use proxmox_mcp::apidoc::HttpMethod;
 use proxmox_mcp::catalog::{self, ENDPOINTS, Endpoint};
-use proxmox_mcp::client::upid_node;
 use proxmox_mcp::params::Form;
-use proxmox_mcp::{args, path};
+use proxmox_mcp::{Upid, args, path};
 use rmcp::RoleServer;
 use rmcp::service::RequestContext;
 use serde_json::{Map, Value, json};
@@ -35,8 +34,10 @@ pub async fn run(
         Custom::TaskLog => task_log(cluster, &args).await,
         Custom::TaskWait => {
             let wait = take_wait(&mut args);
-            let upid = text(&args, "upid").unwrap_or_default();
-            upid_node(&upid).map_err(|e| explain(&e, &cluster.client))?;
+            let upid: Upid = text(&args, "upid")
+                .unwrap_or_default()
+                .parse()
+                .map_err(|e| explain(&e, &cluster.client))?;
             follow(cluster, &upid, wait, ctx).await
         }
         Custom::ApiSearch => Ok(api_search(&args)),
@@ -222,8 +223,10 @@ async fn node_task(
         .remove("upid")
         .and_then(|v| v.as_str().map(str::to_string))
     {
-        let node = upid_node(&upid)
+        let node = upid
+            .parse::<Upid>()
             .map_err(|e| explain(&e, client))?
+            .node()
             .to_string();
         let data = client
             .execute(tool.endpoints[1], &[&node, &upid], Form::new())
@@ -261,8 +264,10 @@ async fn node_task(
 async fn task_log(cluster: &Cluster, args: &Map<String, Value>) -> Outcome {
     let client = &cluster.client;
     let upid = text(args, "upid").unwrap_or_default();
-    let node = upid_node(&upid)
+    let node = upid
+        .parse::<Upid>()
         .map_err(|e| explain(&e, client))?
+        .node()
         .to_string();
     let ep = endpoint(HttpMethod::Get, "/nodes/{node}/tasks/{upid}/log");
     let mut start = args.get("start").and_then(Value::as_u64).unwrap_or(0);
