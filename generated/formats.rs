@@ -74,8 +74,12 @@ impl crate::propstring::PropertyString for ConfigLink {
             form.str(
                 "address",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("address"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.priority {
@@ -198,8 +202,14 @@ impl crate::propstring::PropertyString for OptionsLogRatelimit {
             form.str(
                 "rate",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "[1-9][0-9]*\\/(second|minute|hour|day)",
+                    ),
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -290,8 +300,12 @@ impl crate::propstring::PropertyString for DirMap {
             form.str(
                 "node",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-node"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         {
@@ -299,8 +313,14 @@ impl crate::propstring::PropertyString for DirMap {
             form.str(
                 "path",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some(
+                        "pve-storage-path-in-property-string",
+                    ),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -446,13 +466,28 @@ impl crate::propstring::PropertyString for PciMap {
             form.str(
                 "description",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::Some(4096usize),
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(4096u64),
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         {
             let v = &self.id;
-            form.str("id", v, ::std::option::Option::None, ::std::option::Option::None)?;
+            form.str(
+                "id",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(?^:^[0-9A-Fa-f]{4}:[0-9A-Fa-f]{4}$)",
+                    ),
+                },
+            )?;
         }
         if let ::std::option::Option::Some(v) = &self.iommugroup {
             form.int(
@@ -467,8 +502,12 @@ impl crate::propstring::PropertyString for PciMap {
             form.str(
                 "node",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-node"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         {
@@ -476,16 +515,28 @@ impl crate::propstring::PropertyString for PciMap {
             form.str(
                 "path",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(?:[a-f0-9]{4,}:[a-f0-9]{2}:[a-f0-9]{2}(?:.[a-f0-9])?;)*[a-f0-9]{4,}:[a-f0-9]{2}:[a-f0-9]{2}(?:.[a-f0-9])?",
+                    ),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.subsystem_id {
             form.str(
                 "subsystem-id",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(?^:^[0-9A-Fa-f]{4}:[0-9A-Fa-f]{4}$)",
+                    ),
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -603,29 +654,54 @@ impl crate::propstring::PropertyString for UsbMap {
             form.str(
                 "description",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::Some(4096usize),
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(4096u64),
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         {
             let v = &self.id;
-            form.str("id", v, ::std::option::Option::None, ::std::option::Option::None)?;
+            form.str(
+                "id",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(?^:^[0-9A-Fa-f]{4}:[0-9A-Fa-f]{4}$)",
+                    ),
+                },
+            )?;
         }
         {
             let v = &self.node;
             form.str(
                 "node",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-node"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.path {
             form.str(
                 "path",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(?^:^(\\d+)\\-(\\d+(\\.\\d+)*)$)",
+                    ),
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -1113,8 +1189,12 @@ impl crate::propstring::PropertyString for OptionsMigration {
             form.str(
                 "network",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("CIDR"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         {
@@ -1355,24 +1435,36 @@ impl crate::propstring::PropertyString for OptionsNotify {
             form.str(
                 "target-fencing",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.target_package_updates {
             form.str(
                 "target-package-updates",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.target_replication {
             form.str(
                 "target-replication",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -1483,8 +1575,14 @@ impl crate::propstring::PropertyString for OptionsTagStyle {
             form.str(
                 "color-map",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(?:(?^i:[a-z0-9_][a-z0-9_\\-\\+\\.]*):[0-9a-fA-F]{6}(?::[0-9a-fA-F]{6})?)(?:;(?:(?^i:[a-z0-9_][a-z0-9_\\-\\+\\.]*):[0-9a-fA-F]{6}(?::[0-9a-fA-F]{6})?))*",
+                    ),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.ordering {
@@ -1574,16 +1672,24 @@ impl crate::propstring::PropertyString for OptionsU2f {
             form.str(
                 "appid",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.origin {
             form.str(
                 "origin",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -1672,8 +1778,14 @@ impl crate::propstring::PropertyString for OptionsUserTagAccess {
             form.str(
                 "user-allow-list",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(?^i:[a-z0-9_][a-z0-9_\\-\\+\\.]*)(?:;(?^i:[a-z0-9_][a-z0-9_\\-\\+\\.]*))*",
+                    ),
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -1778,18 +1890,40 @@ impl crate::propstring::PropertyString for OptionsWebauthn {
             form.bool("allow-subdomains", *v);
         }
         if let ::std::option::Option::Some(v) = &self.id {
-            form.str("id", v, ::std::option::Option::None, ::std::option::Option::None)?;
+            form.str(
+                "id",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
+            )?;
         }
         if let ::std::option::Option::Some(v) = &self.origin {
             form.str(
                 "origin",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.rp {
-            form.str("rp", v, ::std::option::Option::None, ::std::option::Option::None)?;
+            form.str(
+                "rp",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
+            )?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -2323,8 +2457,12 @@ impl crate::propstring::PropertyString for ClusterOptionsMigration {
             form.str(
                 "network",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("CIDR"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         {
@@ -2587,24 +2725,36 @@ impl crate::propstring::PropertyString for ClusterOptionsNotify {
             form.str(
                 "target-fencing",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.target_package_updates {
             form.str(
                 "target-package-updates",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.target_replication {
             form.str(
                 "target-replication",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -2698,8 +2848,12 @@ impl crate::propstring::PropertyString for OptionsReplication {
             form.str(
                 "network",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("CIDR"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         {
@@ -2824,8 +2978,14 @@ impl crate::propstring::PropertyString for ClusterOptionsTagStyle {
             form.str(
                 "color-map",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(?:(?^i:[a-z0-9_][a-z0-9_\\-\\+\\.]*):[0-9a-fA-F]{6}(?::[0-9a-fA-F]{6})?)(?:;(?:(?^i:[a-z0-9_][a-z0-9_\\-\\+\\.]*):[0-9a-fA-F]{6}(?::[0-9a-fA-F]{6})?))*",
+                    ),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.ordering {
@@ -2919,16 +3079,24 @@ impl crate::propstring::PropertyString for ClusterOptionsU2f {
             form.str(
                 "appid",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.origin {
             form.str(
                 "origin",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -3030,8 +3198,14 @@ impl crate::propstring::PropertyString for ClusterOptionsUserTagAccess {
             form.str(
                 "user-allow-list",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(?^i:[a-z0-9_][a-z0-9_\\-\\+\\.]*)(?:;(?^i:[a-z0-9_][a-z0-9_\\-\\+\\.]*))*",
+                    ),
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -3143,18 +3317,40 @@ impl crate::propstring::PropertyString for ClusterOptionsWebauthn {
             form.bool("allow-subdomains", *v);
         }
         if let ::std::option::Option::Some(v) = &self.id {
-            form.str("id", v, ::std::option::Option::None, ::std::option::Option::None)?;
+            form.str(
+                "id",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
+            )?;
         }
         if let ::std::option::Option::Some(v) = &self.origin {
             form.str(
                 "origin",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.rp {
-            form.str("rp", v, ::std::option::Option::None, ::std::option::Option::None)?;
+            form.str(
+                "rp",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
+            )?;
         }
         for (k, v) in &self.extra {
             form.text(k, v);
@@ -3291,8 +3487,12 @@ impl crate::propstring::PropertyString for NodePeers {
             form.str(
                 "endpoint",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         {
@@ -3300,8 +3500,12 @@ impl crate::propstring::PropertyString for NodePeers {
             form.str(
                 "iface",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         {
@@ -3309,16 +3513,24 @@ impl crate::propstring::PropertyString for NodePeers {
             form.str(
                 "node",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.node_iface {
             form.str(
                 "node_iface",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.skip_route_generation {
@@ -3472,8 +3684,12 @@ impl crate::propstring::PropertyString for PrefixListsEntries {
             form.str(
                 "prefix",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("FullRangeCIDR"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.seq {
@@ -3621,8 +3837,12 @@ impl crate::propstring::PropertyString for SdnPrefixListsEntries {
             form.str(
                 "prefix",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("FullRangeCIDR"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.seq {
@@ -3809,8 +4029,12 @@ impl crate::propstring::PropertyString for EntriesMatch {
             form.str(
                 "value",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -3899,8 +4123,12 @@ impl crate::propstring::PropertyString for EntriesSet {
             form.str(
                 "value",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -4026,16 +4254,24 @@ impl crate::propstring::PropertyString for PoolErasureCoding {
             form.str(
                 "device-class",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.failure_domain {
             form.str(
                 "failure-domain",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         {
@@ -4060,8 +4296,12 @@ impl crate::propstring::PropertyString for PoolErasureCoding {
             form.str(
                 "profile",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -4151,16 +4391,24 @@ impl crate::propstring::PropertyString for ConfigAcme {
             form.str(
                 "account",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-configid"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.domains {
             form.str(
                 "domains",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-acme-domain-list"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -4267,8 +4515,12 @@ impl crate::propstring::PropertyString for ConfigAcmedomain {
             form.str(
                 "alias",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-acme-alias"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         {
@@ -4276,16 +4528,24 @@ impl crate::propstring::PropertyString for ConfigAcmedomain {
             form.str(
                 "domain",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-acme-domain"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.plugin {
             form.str(
                 "plugin",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-configid"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -4391,16 +4651,24 @@ impl crate::propstring::PropertyString for ConfigWakeonlan {
             form.str(
                 "bind-interface",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-iface"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.broadcast_address {
             form.str(
                 "broadcast-address",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("ipv4"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         {
@@ -4408,8 +4676,12 @@ impl crate::propstring::PropertyString for ConfigWakeonlan {
             form.str(
                 "mac",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("mac-addr"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -4652,16 +4924,24 @@ impl crate::propstring::PropertyString for LxcDev {
             form.str(
                 "mode",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("0[0-7]{3}"),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.path {
             form.str(
                 "path",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-lxc-dev-string"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.uid {
@@ -4819,8 +5099,12 @@ impl crate::propstring::PropertyString for LxcFeatures {
             form.str(
                 "mount",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("(?^:[a-zA-Z0-9_; ]+)"),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.nesting {
@@ -5072,8 +5356,14 @@ impl crate::propstring::PropertyString for LxcMp {
             form.str(
                 "idmap",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(?^:^(?:passthrough|[ug]:[0-9]+:[0-9]+:[1-9][0-9]*(?:;[ug]:[0-9]+:[0-9]+:[1-9][0-9]*)*)$)",
+                    ),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.keepattrs {
@@ -5083,13 +5373,28 @@ impl crate::propstring::PropertyString for LxcMp {
             form.str(
                 "mountoptions",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(?^:(?^:(discard|lazytime|noatime|nodev|noexec|nosuid))(;(?^:(discard|lazytime|noatime|nodev|noexec|nosuid)))*)",
+                    ),
+                },
             )?;
         }
         {
             let v = &self.mp;
-            form.str("mp", v, ::std::option::Option::None, ::std::option::Option::None)?;
+            form.str(
+                "mp",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-lxc-mp-string"),
+                    pattern: ::std::option::Option::None,
+                },
+            )?;
         }
         if let ::std::option::Option::Some(v) = &self.quota {
             form.bool("quota", *v);
@@ -5107,8 +5412,12 @@ impl crate::propstring::PropertyString for LxcMp {
             form.str(
                 "size",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("disk-size"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         {
@@ -5116,8 +5425,12 @@ impl crate::propstring::PropertyString for LxcMp {
             form.str(
                 "volume",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-lxc-mp-string"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -5371,22 +5684,39 @@ impl crate::propstring::PropertyString for LxcNet {
             form.str(
                 "bridge",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("[-_.\\w\\d]+"),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.firewall {
             form.bool("firewall", *v);
         }
         if let ::std::option::Option::Some(v) = &self.gw {
-            form.str("gw", v, ::std::option::Option::None, ::std::option::Option::None)?;
+            form.str(
+                "gw",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("ipv4"),
+                    pattern: ::std::option::Option::None,
+                },
+            )?;
         }
         if let ::std::option::Option::Some(v) = &self.gw6 {
             form.str(
                 "gw6",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("ipv6"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.host_managed {
@@ -5396,19 +5726,36 @@ impl crate::propstring::PropertyString for LxcNet {
             form.str(
                 "hwaddr",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("mac-addr"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.ip {
-            form.str("ip", v, ::std::option::Option::None, ::std::option::Option::None)?;
+            form.str(
+                "ip",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-ipv4-config"),
+                    pattern: ::std::option::Option::None,
+                },
+            )?;
         }
         if let ::std::option::Option::Some(v) = &self.ip6 {
             form.str(
                 "ip6",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-ipv6-config"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.link_down {
@@ -5427,8 +5774,12 @@ impl crate::propstring::PropertyString for LxcNet {
             form.str(
                 "name",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("[-_.\\w\\d]+"),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.rate {
@@ -5451,8 +5802,12 @@ impl crate::propstring::PropertyString for LxcNet {
             form.str(
                 "trunks",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("(?^:\\d+(?:;\\d+)*)"),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.r#type {
@@ -5657,16 +6012,28 @@ impl crate::propstring::PropertyString for LxcRootfs {
             form.str(
                 "idmap",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(?^:^(?:passthrough|[ug]:[0-9]+:[0-9]+:[1-9][0-9]*(?:;[ug]:[0-9]+:[0-9]+:[1-9][0-9]*)*)$)",
+                    ),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.mountoptions {
             form.str(
                 "mountoptions",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(?^:(?^:(discard|lazytime|noatime|nodev|noexec|nosuid))(;(?^:(discard|lazytime|noatime|nodev|noexec|nosuid)))*)",
+                    ),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.quota {
@@ -5685,8 +6052,12 @@ impl crate::propstring::PropertyString for LxcRootfs {
             form.str(
                 "size",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("disk-size"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         {
@@ -5694,8 +6065,12 @@ impl crate::propstring::PropertyString for LxcRootfs {
             form.str(
                 "volume",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-lxc-mp-string"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -5777,8 +6152,12 @@ impl crate::propstring::PropertyString for LxcUnused {
             form.str(
                 "volume",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-volume-id"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -6177,8 +6556,12 @@ impl crate::propstring::PropertyString for QemuEfidisk0 {
             form.str(
                 "file",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-volume-id-or-qm-path"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
@@ -6188,8 +6571,14 @@ impl crate::propstring::PropertyString for QemuEfidisk0 {
             form.str(
                 "import-from",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some(
+                        "pve-volume-id-or-absolute-path",
+                    ),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.ms_cert {
@@ -6202,8 +6591,12 @@ impl crate::propstring::PropertyString for QemuEfidisk0 {
             form.str(
                 "size",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("disk-size"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -6827,8 +7220,12 @@ impl crate::propstring::PropertyString for QemuIde {
             form.str(
                 "file",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-volume-id-or-qm-path"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
@@ -6838,8 +7235,14 @@ impl crate::propstring::PropertyString for QemuIde {
             form.str(
                 "import-from",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some(
+                        "pve-volume-id-or-absolute-path",
+                    ),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.iops {
@@ -6969,8 +7372,12 @@ impl crate::propstring::PropertyString for QemuIde {
             form.str(
                 "model",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::Some(120usize),
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(120u64),
+                    format: ::std::option::Option::Some("urlencoded"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.replicate {
@@ -6983,8 +7390,12 @@ impl crate::propstring::PropertyString for QemuIde {
             form.str(
                 "serial",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::Some(60usize),
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(60u64),
+                    format: ::std::option::Option::Some("urlencoded"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.shared {
@@ -6994,8 +7405,12 @@ impl crate::propstring::PropertyString for QemuIde {
             form.str(
                 "size",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("disk-size"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.snapshot {
@@ -7011,8 +7426,12 @@ impl crate::propstring::PropertyString for QemuIde {
             form.str(
                 "wwn",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("(?^:^(0x)[0-9a-fA-F]{16})"),
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -7102,8 +7521,12 @@ impl crate::propstring::PropertyString for QemuIvshmem {
             form.str(
                 "name",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("[a-zA-Z0-9\\-]+"),
+                },
             )?;
         }
         {
@@ -7254,8 +7677,14 @@ impl crate::propstring::PropertyString for QemuMachine {
             form.str(
                 "type",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::Some(40usize),
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(40u64),
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(pc|pc(-i440fx)?-\\d+(\\.\\d+)+(\\+pve\\d+)?(\\.pxe)?|q35|pc-q35-\\d+(\\.\\d+)+(\\+pve\\d+)?(\\.pxe)?|virt(?:-\\d+(\\.\\d+)+)?(\\+pve\\d+)?)",
+                    ),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.viommu {
@@ -7622,8 +8051,12 @@ impl crate::propstring::PropertyString for QemuNet {
             form.str(
                 "bridge",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-bridge-id"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.firewall {
@@ -7639,8 +8072,12 @@ impl crate::propstring::PropertyString for QemuNet {
             form.str(
                 "macaddr",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("mac-addr"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         {
@@ -7683,8 +8120,14 @@ impl crate::propstring::PropertyString for QemuNet {
             form.str(
                 "trunks",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(?^:\\d+(?:-\\d+)?(?:;\\d+(?:-\\d+)?)*)",
+                    ),
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -7799,16 +8242,28 @@ impl crate::propstring::PropertyString for QemuNuma {
             form.str(
                 "cpus",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(?^:\\d+(?:-\\d+)?(?:;\\d+(?:-\\d+)?)*)",
+                    ),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.hostnodes {
             form.str(
                 "hostnodes",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(?^:\\d+(?:-\\d+)?(?:;\\d+(?:-\\d+)?)*)",
+                    ),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.memory {
@@ -8429,8 +8884,12 @@ impl crate::propstring::PropertyString for QemuSata {
             form.str(
                 "file",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-volume-id-or-qm-path"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
@@ -8440,8 +8899,14 @@ impl crate::propstring::PropertyString for QemuSata {
             form.str(
                 "import-from",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some(
+                        "pve-volume-id-or-absolute-path",
+                    ),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.iops {
@@ -8577,8 +9042,12 @@ impl crate::propstring::PropertyString for QemuSata {
             form.str(
                 "serial",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::Some(60usize),
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(60u64),
+                    format: ::std::option::Option::Some("urlencoded"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.shared {
@@ -8588,8 +9057,12 @@ impl crate::propstring::PropertyString for QemuSata {
             form.str(
                 "size",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("disk-size"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.snapshot {
@@ -8605,8 +9078,12 @@ impl crate::propstring::PropertyString for QemuSata {
             form.str(
                 "wwn",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("(?^:^(0x)[0-9a-fA-F]{16})"),
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -9290,8 +9767,12 @@ impl crate::propstring::PropertyString for QemuScsi {
             form.str(
                 "file",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-volume-id-or-qm-path"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
@@ -9301,8 +9782,14 @@ impl crate::propstring::PropertyString for QemuScsi {
             form.str(
                 "import-from",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some(
+                        "pve-volume-id-or-absolute-path",
+                    ),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.iops {
@@ -9435,8 +9922,12 @@ impl crate::propstring::PropertyString for QemuScsi {
             form.str(
                 "product",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("[A-Za-z0-9\\-_\\s]{,16}"),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.queues {
@@ -9463,8 +9954,12 @@ impl crate::propstring::PropertyString for QemuScsi {
             form.str(
                 "serial",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::Some(60usize),
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(60u64),
+                    format: ::std::option::Option::Some("urlencoded"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.shared {
@@ -9474,8 +9969,12 @@ impl crate::propstring::PropertyString for QemuScsi {
             form.str(
                 "size",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("disk-size"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.snapshot {
@@ -9488,8 +9987,12 @@ impl crate::propstring::PropertyString for QemuScsi {
             form.str(
                 "vendor",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("[A-Za-z0-9\\-_\\s]{,8}"),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.werror {
@@ -9499,8 +10002,12 @@ impl crate::propstring::PropertyString for QemuScsi {
             form.str(
                 "wwn",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("(?^:^(0x)[0-9a-fA-F]{16})"),
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -9734,8 +10241,12 @@ impl crate::propstring::PropertyString for QemuTpmstate0 {
             form.str(
                 "file",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-volume-id-or-qm-path"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
@@ -9749,16 +10260,26 @@ impl crate::propstring::PropertyString for QemuTpmstate0 {
             form.str(
                 "import-from",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some(
+                        "pve-volume-id-or-absolute-path",
+                    ),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.size {
             form.str(
                 "size",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("disk-size"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.version {
@@ -9848,8 +10369,12 @@ impl crate::propstring::PropertyString for QemuUnused {
             form.str(
                 "file",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-volume-id"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         for (k, v) in &self.extra {
@@ -9969,16 +10494,26 @@ impl crate::propstring::PropertyString for QemuUsb {
             form.str(
                 "host",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(?^:(?:(?:(?^:(0x)?([0-9A-Fa-f]{4}):(0x)?([0-9A-Fa-f]{4})))|(?:(?^:(\\d+)\\-(\\d+(\\.\\d+)*)))|[Ss][Pp][Ii][Cc][Ee]))",
+                    ),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.mapping {
             form.str(
                 "mapping",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-configid"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.usb3 {
@@ -10698,8 +11233,12 @@ impl crate::propstring::PropertyString for QemuVirtio {
             form.str(
                 "file",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-volume-id-or-qm-path"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
@@ -10709,8 +11248,14 @@ impl crate::propstring::PropertyString for QemuVirtio {
             form.str(
                 "import-from",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some(
+                        "pve-volume-id-or-absolute-path",
+                    ),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.iops {
@@ -10852,8 +11397,12 @@ impl crate::propstring::PropertyString for QemuVirtio {
             form.str(
                 "serial",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::Some(60usize),
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(60u64),
+                    format: ::std::option::Option::Some("urlencoded"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.shared {
@@ -10863,8 +11412,12 @@ impl crate::propstring::PropertyString for QemuVirtio {
             form.str(
                 "size",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("disk-size"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.snapshot {
@@ -11008,8 +11561,12 @@ impl crate::propstring::PropertyString for QemuVirtiofs {
             form.str(
                 "dirid",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-configid"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.expose_acl {
@@ -11103,8 +11660,12 @@ impl crate::propstring::PropertyString for ConfigMeta {
             form.str(
                 "creation-qemu",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("\\d+(\\.\\d+)+"),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.ctime {

@@ -13,9 +13,9 @@ use serde_json::{Map, Value};
 
 use crate::Error;
 use crate::apidoc::{Format, Schema, SchemaType, parse_schema};
-use crate::catalog::{Endpoint, StrRule};
+use crate::catalog::Endpoint;
 use crate::params::Form;
-use crate::validate::check_string;
+use crate::validate::Text;
 
 /// Checked arguments of one call.
 #[derive(Debug, Clone, Default)]
@@ -285,39 +285,86 @@ fn encode(form: &mut Form, name: &str, value: &Value, schema: &Schema) -> Result
                     return Err(wrong(value));
                 }
             };
-            if let Some(values) = &schema.enum_values
-                && !values.contains(&text)
-            {
+            if let Some(values) = &schema.enum_values {
+                let allowed: Vec<&str> = values.iter().map(String::as_str).collect();
+                form.choice(name, &text, &allowed)?;
+            } else if secret {
+                // Secrets get the length check only: a format or pattern error would show them.
+                form.secret(name, &text, schema.min_length, schema.max_length)?;
+            } else {
+                if let Some(Format::PropertyString(keys)) = &schema.format {
+                    check_property_string(name, &text, keys)?;
+                }
+                let format = match &schema.format {
+                    Some(Format::Named(f)) => Some(f.as_str()),
+                    _ => None,
+                };
+                let rule = Text {
+                    min_length: schema.min_length,
+                    max_length: schema.max_length,
+                    format,
+                    pattern: schema.pattern.as_deref(),
+                };
+                form.str(name, &text, &rule)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the keys of property string `text` that the schema knows, each as its own parameter
+/// (`net0.tag`), and that the required keys are there. Keys the schema does not know pass: a
+/// newer PVE may take them.
+fn check_property_string(
+    name: &str,
+    text: &str,
+    keys: &BTreeMap<String, Schema>,
+) -> Result<(), Error> {
+    let default_key = keys.iter().find(|(_, s)| s.default_key).map(|(k, _)| k);
+    let mut seen = Vec::new();
+    let mut scratch = Form::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = match (part.split_once('='), default_key) {
+            (Some((k, v)), _) => (k.trim(), v.trim()),
+            (None, Some(k)) => (k.as_str(), part),
+            (None, None) => {
                 return Err(invalid(
                     name,
-                    format!(
-                        "expects one of {}, got {}",
-                        values.join(", "),
-                        shown(&Value::String(text))
-                    ),
+                    format!("`{part}` has no `key=` and this property string has no default key"),
                 ));
             }
-            let format = match &schema.format {
-                Some(Format::Named(f)) => Some(f.as_str()),
-                _ => None,
-            };
-            let rule = StrRule {
-                min_length: schema.min_length,
-                max_length: schema.max_length,
-                pattern: None,
-                format: None,
-                values: &[],
-                rest: false,
-            };
-            check_string(name, &text, &rule)?;
-            // Named formats and patterns are checked with values that are not secrets only (the
-            // message would show the value).
-            if !secret {
-                let pattern = schema.pattern.as_deref();
-                crate::validate::check_format_and_pattern(name, &text, format, pattern)?;
+        };
+        let Some(schema) = keys.get(key) else {
+            continue;
+        };
+        // A key alias (`virtio=MAC`): the key names the value of another key.
+        let (key, schema) = match (&schema.alias, &schema.key_alias) {
+            (Some(target), Some(keyed)) => {
+                seen.push(keyed.clone());
+                match keys.get(target) {
+                    Some(s) => (target.as_str(), s),
+                    None => continue,
+                }
             }
-            form.text(name, &text);
-        }
+            (Some(target), None) => match keys.get(target) {
+                Some(s) => (target.as_str(), s),
+                None => continue,
+            },
+            _ => (key, schema),
+        };
+        seen.push(key.to_string());
+        encode(
+            &mut scratch,
+            &format!("{name}.{key}"),
+            &Value::String(value.to_string()),
+            schema,
+        )?;
+    }
+    let missing = keys.iter().find(|(k, s)| {
+        !s.optional && s.alias.is_none() && s.key_alias.is_none() && !seen.contains(k)
+    });
+    if let Some((k, _)) = missing {
+        return Err(invalid(name, format!("required key `{k}` is missing")));
     }
     Ok(())
 }
@@ -457,6 +504,108 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("one of"), "{e}");
+    }
+
+    /// The typed structs and JSON arguments share one implementation of the checks: the same
+    /// bad value gets the same error either way.
+    #[test]
+    fn typed_parameters_and_json_arguments_fail_alike() {
+        use crate::api::nodes::qemu;
+        use crate::params::Params;
+        let typed = |p: &dyn Params| {
+            let mut form = Form::new();
+            p.write(&mut form).unwrap_err().to_string()
+        };
+        let json = |method, path, extra: Value| {
+            let mut a = args(json!({"node": "pve1", "vmid": 100}));
+            a.extend(args(extra));
+            prepare(find(method, path).unwrap(), &a)
+                .unwrap_err()
+                .to_string()
+        };
+        let snapshot = "/nodes/{node}/qemu/{vmid}/snapshot";
+        let config = "/nodes/{node}/qemu/{vmid}/config";
+        // A named format (pve-configid), a range, an unlisted value, a length, and a key inside a
+        // property string.
+        let mut net = crate::formats::QemuNet::new(crate::enums::Model::Virtio);
+        net.tag = Some(5000);
+        let mut with_net = qemu::config::PutParams::default();
+        with_net.net.insert(0, net);
+        let cases: Vec<(String, String)> = vec![
+            (
+                typed(&qemu::snapshot::PostParams::new("1st".into())),
+                json(HttpMethod::Post, snapshot, json!({"snapname": "1st"})),
+            ),
+            (
+                typed(&qemu::config::PutParams {
+                    cores: Some(0),
+                    ..Default::default()
+                }),
+                json(HttpMethod::Put, config, json!({"cores": 0})),
+            ),
+            (
+                typed(&qemu::config::PutParams {
+                    ostype: Some(crate::enums::QemuOstype::Unlisted("plan9".into())),
+                    ..Default::default()
+                }),
+                json(HttpMethod::Put, config, json!({"ostype": "plan9"})),
+            ),
+            (
+                typed(&qemu::config::PutParams {
+                    description: Some("x".repeat(9000)),
+                    ..Default::default()
+                }),
+                json(
+                    HttpMethod::Put,
+                    config,
+                    json!({"description": "x".repeat(9000)}),
+                ),
+            ),
+            (
+                typed(&with_net),
+                json(
+                    HttpMethod::Put,
+                    config,
+                    json!({"net0": "virtio,bridge=vmbr0,tag=5000"}),
+                ),
+            ),
+        ];
+        for (typed, json) in &cases {
+            assert_eq!(typed, json);
+        }
+        assert!(
+            cases[0].0.contains("is not a valid pve-configid"),
+            "{}",
+            cases[0].0
+        );
+        assert!(cases[1].0.contains("below the minimum 1"), "{}", cases[1].0);
+        assert!(
+            cases[2].0.contains("`plan9` is not one of"),
+            "{}",
+            cases[2].0
+        );
+        assert!(cases[4].0.contains("net0.tag"), "{}", cases[4].0);
+    }
+
+    #[test]
+    fn property_strings_are_checked_key_by_key() {
+        let ep = find(HttpMethod::Put, "/nodes/{node}/qemu/{vmid}/config").unwrap();
+        let with = |net0: Value| {
+            let mut a = args(json!({"node": "pve1", "vmid": 100}));
+            a.insert("net0".into(), net0);
+            prepare(ep, &a)
+        };
+        assert!(with(json!("virtio=BC:24:11:00:00:01,bridge=vmbr0,tag=20")).is_ok());
+        // A key this schema does not know passes (a newer PVE may take it).
+        assert!(with(json!("virtio,bridge=vmbr0,newkey=1")).is_ok());
+        let e = with(json!("bridge=vmbr0")).unwrap_err().to_string();
+        assert!(e.contains("required key `model` is missing"), "{e}");
+        let e = with(json!({"model": "virtio", "firewall": "maybe"}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("net0.firewall"), "{e}");
+        let e = with(json!("rtl9999,bridge=vmbr0")).unwrap_err().to_string();
+        assert!(e.contains("net0.model") && e.contains("rtl9999"), "{e}");
     }
 
     #[test]

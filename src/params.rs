@@ -7,6 +7,7 @@
 
 use crate::Error;
 use crate::propstring::PropertyString;
+use crate::validate::{self, Text};
 
 /// A generated parameters struct.
 pub trait Params {
@@ -28,13 +29,6 @@ impl std::fmt::Debug for Form {
         f.debug_list()
             .entries(self.pairs.iter().map(|(k, _)| k))
             .finish()
-    }
-}
-
-fn invalid(name: &str, reason: String) -> Error {
-    Error::InvalidParameter {
-        name: name.to_string(),
-        reason,
     }
 }
 
@@ -82,7 +76,7 @@ impl Form {
         max: Option<i64>,
     ) -> Result<(), Error> {
         if !self.unchecked {
-            check_int(name, value, min, max)?;
+            validate::check_int(name, value, min, max)?;
         }
         self.text(name, &value.to_string());
         Ok(())
@@ -96,42 +90,33 @@ impl Form {
         min: Option<f64>,
         max: Option<f64>,
     ) -> Result<(), Error> {
-        if self.unchecked {
-            self.text(name, &value.to_string());
-            return Ok(());
+        if !self.unchecked {
+            validate::check_range(name, value, min, max)?;
         }
-        if !value.is_finite() {
-            return Err(invalid(name, format!("{value} is not a finite number")));
-        }
-        check_range(name, value, min, max)?;
         self.text(name, &value.to_string());
         Ok(())
     }
 
-    /// A string within the schema's length limits.
-    pub fn str(
+    /// A string satisfying the schema's `rule` (length, named format, pattern).
+    pub fn str(&mut self, name: &str, value: &str, rule: &Text) -> Result<(), Error> {
+        if !self.unchecked {
+            validate::check_text(name, value, rule)?;
+        }
+        self.text(name, value);
+        Ok(())
+    }
+
+    /// A secret within the schema's length limits: only its length is checked, so that no error
+    /// can show it.
+    pub fn secret(
         &mut self,
         name: &str,
         value: &str,
-        min: Option<usize>,
-        max: Option<usize>,
+        min: Option<u64>,
+        max: Option<u64>,
     ) -> Result<(), Error> {
-        if self.unchecked {
-            self.text(name, value);
-            return Ok(());
-        }
-        let len = value.chars().count();
-        if let Some(min) = min.filter(|m| len < *m) {
-            return Err(invalid(
-                name,
-                format!("must be at least {min} characters long, got {len}"),
-            ));
-        }
-        if let Some(max) = max.filter(|m| len > *m) {
-            return Err(invalid(
-                name,
-                format!("must be at most {max} characters long, got {len}"),
-            ));
+        if !self.unchecked {
+            validate::check_length(name, value, min, max)?;
         }
         self.text(name, value);
         Ok(())
@@ -140,14 +125,8 @@ impl Form {
     /// One of the values the schema lists (`allowed`); any other value (an enum's `Unlisted`) is
     /// refused, naming the parameter and the allowed values.
     pub fn choice(&mut self, name: &str, value: &str, allowed: &[&str]) -> Result<(), Error> {
-        if !self.unchecked && !allowed.contains(&value) {
-            return Err(invalid(
-                name,
-                format!(
-                    "`{value}` is not one of the values this SDK's schema lists: {}",
-                    allowed.join(", ")
-                ),
-            ));
+        if !self.unchecked {
+            validate::check_choice(name, value, allowed)?;
         }
         self.text(name, value);
         Ok(())
@@ -155,30 +134,24 @@ impl Form {
 
     /// A property string (`model=virtio,bridge=vmbr0`).
     pub fn prop<P: PropertyString>(&mut self, name: &str, value: &P) -> Result<(), Error> {
-        let text = crate::propstring::to_string_checked(value)
-            .map_err(|e| invalid(name, e.to_string()))?;
+        // A key's value is checked as its own parameter, `net0.tag`, as `args` checks it.
+        if !self.unchecked {
+            value.write_pairs(&mut Form::new()).map_err(|e| match e {
+                Error::InvalidParameter { name: key, reason } => Error::InvalidParameter {
+                    name: format!("{name}.{key}"),
+                    reason,
+                },
+                other => other,
+            })?;
+        }
+        let text =
+            crate::propstring::to_string_checked(value).map_err(|e| Error::InvalidParameter {
+                name: name.to_string(),
+                reason: e.to_string(),
+            })?;
         self.text(name, &text);
         Ok(())
     }
-}
-
-fn check_range(name: &str, value: f64, min: Option<f64>, max: Option<f64>) -> Result<(), Error> {
-    if let Some(min) = min.filter(|m| value < *m) {
-        return Err(invalid(name, format!("{value} is below the minimum {min}")));
-    }
-    if let Some(max) = max.filter(|m| value > *m) {
-        return Err(invalid(name, format!("{value} is above the maximum {max}")));
-    }
-    Ok(())
-}
-
-fn check_int(name: &str, value: i64, min: Option<i64>, max: Option<i64>) -> Result<(), Error> {
-    check_range(
-        name,
-        value as f64,
-        min.map(|m| m as f64),
-        max.map(|m| m as f64),
-    )
 }
 
 #[cfg(test)]
@@ -200,7 +173,22 @@ mod tests {
         let e = f.int("vmid", 5, Some(100), Some(999_999_999)).unwrap_err();
         assert!(e.to_string().contains("vmid"), "{e}");
         assert!(e.to_string().contains("below the minimum 100"), "{e}");
-        assert!(f.str("name", "abcdef", None, Some(3)).is_err());
+        let short = Text {
+            max_length: Some(3),
+            ..Text::default()
+        };
+        assert!(f.str("name", "abcdef", &short).is_err());
+        let node = Text {
+            format: Some("pve-node"),
+            ..Text::default()
+        };
+        let e = f.str("target", "-bad-", &node).unwrap_err().to_string();
+        assert!(e.contains("is not a valid pve-node"), "{e}");
+        let e = f
+            .secret("password", "hunter2", Some(8), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at least 8") && !e.contains("hunter2"), "{e}");
         assert!(f.num("x", f64::NAN, None, None).is_err());
         f.choice("ostype", "l26", &["l26", "win11"]).unwrap();
         let e = f.choice("ostype", "plan9", &["l26", "win11"]).unwrap_err();

@@ -1,5 +1,9 @@
-//! Checks of string values against what the schema states: length, listed values, PVE's named
-//! formats and (Perl) patterns. Used for path variables before anything is sent.
+//! The checks of values against what the schema states, before anything is sent: ranges, lengths,
+//! listed values, PVE's named formats and (Perl) patterns.
+//!
+//! One implementation for every way in: the generated parameter structs (through
+//! [`crate::params::Form`]), JSON arguments ([`crate::args::prepare`], which the MCP tools use)
+//! and path variables. A fix here fixes all three, and they word their errors alike.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -29,21 +33,97 @@ fn invalid(name: &str, reason: String) -> Error {
     }
 }
 
-/// Checks `value` of parameter `name` against `rule` (the `rest` flag is the caller's business).
-pub fn check_string(name: &str, value: &str, rule: &StrRule) -> Result<(), Error> {
+/// What the schema says a string parameter must satisfy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Text<'a> {
+    /// Minimum length in characters.
+    pub min_length: Option<u64>,
+    /// Maximum length in characters.
+    pub max_length: Option<u64>,
+    /// PVE's named format (`pve-node`, `pve-configid`, ...); those this SDK knows are checked.
+    pub format: Option<&'a str>,
+    /// PVE's (Perl) pattern the whole value must match, when this engine can compile it.
+    pub pattern: Option<&'a str>,
+}
+
+/// Checks string `value` of parameter `name`: length, then format and pattern.
+pub fn check_text(name: &str, value: &str, rule: &Text) -> Result<(), Error> {
+    check_length(name, value, rule.min_length, rule.max_length)?;
+    check_format_and_pattern(name, value, rule.format, rule.pattern)
+}
+
+/// Checks the length of `value` (in characters), naming the lengths only, never the value: this
+/// is the one check secrets get.
+pub fn check_length(
+    name: &str,
+    value: &str,
+    min: Option<u64>,
+    max: Option<u64>,
+) -> Result<(), Error> {
     let len = value.chars().count() as u64;
-    if let Some(min) = rule.min_length.filter(|m| len < *m) {
+    if let Some(min) = min.filter(|m| len < *m) {
         return Err(invalid(
             name,
             format!("must be at least {min} characters long, got {len}"),
         ));
     }
-    if let Some(max) = rule.max_length.filter(|m| len > *m) {
+    if let Some(max) = max.filter(|m| len > *m) {
         return Err(invalid(
             name,
             format!("must be at most {max} characters long, got {len}"),
         ));
     }
+    Ok(())
+}
+
+/// Checks that `value` is one of the values the schema lists (`allowed`).
+pub fn check_choice(name: &str, value: &str, allowed: &[&str]) -> Result<(), Error> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    Err(invalid(
+        name,
+        format!(
+            "`{}` is not one of the values this SDK's schema lists: {}",
+            shown(value),
+            allowed.join(", ")
+        ),
+    ))
+}
+
+/// Checks that `value` lies within the schema's range.
+pub fn check_range(
+    name: &str,
+    value: f64,
+    min: Option<f64>,
+    max: Option<f64>,
+) -> Result<(), Error> {
+    if !value.is_finite() {
+        return Err(invalid(name, format!("{value} is not a finite number")));
+    }
+    if let Some(min) = min.filter(|m| value < *m) {
+        return Err(invalid(name, format!("{value} is below the minimum {min}")));
+    }
+    if let Some(max) = max.filter(|m| value > *m) {
+        return Err(invalid(name, format!("{value} is above the maximum {max}")));
+    }
+    Ok(())
+}
+
+/// Checks that integer `value` lies within the schema's range.
+pub fn check_int(name: &str, value: i64, min: Option<i64>, max: Option<i64>) -> Result<(), Error> {
+    check_range(
+        name,
+        value as f64,
+        min.map(|m| m as f64),
+        max.map(|m| m as f64),
+    )
+}
+
+/// Checks `value` of path variable `name` against `rule` (the `rest` flag is the caller's
+/// business).
+pub fn check_string(name: &str, value: &str, rule: &StrRule) -> Result<(), Error> {
+    check_length(name, value, rule.min_length, rule.max_length)?;
     if !rule.values.is_empty() && !rule.values.contains(&value) {
         return Err(invalid(
             name,

@@ -318,7 +318,7 @@ async fn a_bad_parameter_is_a_bad_request_naming_the_field() {
         .unwrap_err();
     match &e {
         Error::InvalidParameter { name, reason } => {
-            assert_eq!(name, "net0");
+            assert_eq!(name, "net0.model");
             assert!(
                 reason.contains("rtl9999") && reason.contains("virtio"),
                 "{reason}"

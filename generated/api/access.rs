@@ -108,8 +108,12 @@ pub mod acl {
                 form.str(
                     "groups",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-groupid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             {
@@ -117,8 +121,12 @@ pub mod acl {
                 form.str(
                     "path",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.propagate {
@@ -129,24 +137,36 @@ pub mod acl {
                 form.str(
                     "roles",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-roleid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.tokens {
                 form.str(
                     "tokens",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-tokenid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.users {
                 form.str(
                     "users",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-userid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -422,16 +442,28 @@ pub mod domains {
                 form.str(
                     "acr-values",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some(
+                            "^[^\\x00-\\x1F\\x7F <>#\"]*$",
+                        ),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.audiences {
                 form.str(
                     "audiences",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some(
+                            "^[^\\x00-\\x1F\\x7F <>#\"]*$",
+                        ),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.autocreate {
@@ -441,24 +473,36 @@ pub mod domains {
                 form.str(
                     "base_dn",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.bind_dn {
                 form.str(
                     "bind_dn",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.capath {
                 form.str(
                     "capath",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.case_sensitive {
@@ -468,16 +512,24 @@ pub mod domains {
                 form.str(
                     "cert",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.certkey {
                 form.str(
                     "certkey",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.check_connection {
@@ -487,24 +539,32 @@ pub mod domains {
                 form.str(
                     "client-id",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.client_key {
-                form.str(
+                form.secret(
                     "client-key",
                     v.expose(),
                     ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    ::std::option::Option::Some(256u64),
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.comment {
                 form.str(
                     "comment",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(4096usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(4096u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.default {
@@ -514,48 +574,72 @@ pub mod domains {
                 form.str(
                     "domain",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some("\\S+"),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.filter {
                 form.str(
                     "filter",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(2048usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(2048u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.group_classes {
                 form.str(
                     "group_classes",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("ldap-simple-attr-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.group_dn {
                 form.str(
                     "group_dn",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.group_filter {
                 form.str(
                     "group_filter",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(2048usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(2048u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.group_name_attr {
                 form.str(
                     "group_name_attr",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::Some("ldap-simple-attr"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.groups_autocreate {
@@ -565,8 +649,12 @@ pub mod domains {
                 form.str(
                     "groups-claim",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some("(?^:[A-Za-z0-9\\.\\-_]+)"),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.groups_overwrite {
@@ -576,15 +664,19 @@ pub mod domains {
                 form.str(
                     "issuer-url",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mode {
                 form.choice("mode", v.as_str(), crate::enums::DomainsMode::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.password {
-                form.str(
+                form.secret(
                     "password",
                     v.expose(),
                     ::std::option::Option::None,
@@ -603,8 +695,14 @@ pub mod domains {
                 form.str(
                     "prompt",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some(
+                            "(?:none|login|consent|select_account|\\S+)",
+                        ),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.query_userinfo {
@@ -615,16 +713,24 @@ pub mod domains {
                 form.str(
                     "realm",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(32usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(32u64),
+                        format: ::std::option::Option::Some("pve-realm"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.scopes {
                 form.str(
                     "scopes",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.secure {
@@ -634,16 +740,24 @@ pub mod domains {
                 form.str(
                     "server1",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::Some("address"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.server2 {
                 form.str(
                     "server2",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::Some("address"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.sslversion {
@@ -653,24 +767,38 @@ pub mod domains {
                 form.str(
                     "sync-defaults-options",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("realm-sync-options"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.sync_attributes {
                 form.str(
                     "sync_attributes",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some(
+                            "\\w+=[^,]+(,\\s*\\w+=[^,]+)*",
+                        ),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.tfa {
                 form.str(
                     "tfa",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(128usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(128u64),
+                        format: ::std::option::Option::Some("pve-tfa-config"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             {
@@ -681,24 +809,36 @@ pub mod domains {
                 form.str(
                     "user_attr",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some("\\S{2,}"),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.user_classes {
                 form.str(
                     "user_classes",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("ldap-simple-attr-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.username_claim {
                 form.str(
                     "username-claim",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.verify {
@@ -968,16 +1108,28 @@ pub mod domains {
                 form.str(
                     "acr-values",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some(
+                            "^[^\\x00-\\x1F\\x7F <>#\"]*$",
+                        ),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.audiences {
                 form.str(
                     "audiences",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some(
+                            "^[^\\x00-\\x1F\\x7F <>#\"]*$",
+                        ),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.autocreate {
@@ -987,24 +1139,36 @@ pub mod domains {
                 form.str(
                     "base_dn",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.bind_dn {
                 form.str(
                     "bind_dn",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.capath {
                 form.str(
                     "capath",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.case_sensitive {
@@ -1014,16 +1178,24 @@ pub mod domains {
                 form.str(
                     "cert",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.certkey {
                 form.str(
                     "certkey",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.check_connection {
@@ -1033,24 +1205,32 @@ pub mod domains {
                 form.str(
                     "client-id",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.client_key {
-                form.str(
+                form.secret(
                     "client-key",
                     v.expose(),
                     ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    ::std::option::Option::Some(256u64),
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.comment {
                 form.str(
                     "comment",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(4096usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(4096u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.default {
@@ -1060,64 +1240,96 @@ pub mod domains {
                 form.str(
                     "delete",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(4096usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(4096u64),
+                        format: ::std::option::Option::Some("pve-configid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.digest {
                 form.str(
                     "digest",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(64usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(64u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.domain {
                 form.str(
                     "domain",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some("\\S+"),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.filter {
                 form.str(
                     "filter",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(2048usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(2048u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.group_classes {
                 form.str(
                     "group_classes",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("ldap-simple-attr-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.group_dn {
                 form.str(
                     "group_dn",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.group_filter {
                 form.str(
                     "group_filter",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(2048usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(2048u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.group_name_attr {
                 form.str(
                     "group_name_attr",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::Some("ldap-simple-attr"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.groups_autocreate {
@@ -1127,8 +1339,12 @@ pub mod domains {
                 form.str(
                     "groups-claim",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some("(?^:[A-Za-z0-9\\.\\-_]+)"),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.groups_overwrite {
@@ -1138,15 +1354,19 @@ pub mod domains {
                 form.str(
                     "issuer-url",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mode {
                 form.choice("mode", v.as_str(), crate::enums::DomainsMode::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.password {
-                form.str(
+                form.secret(
                     "password",
                     v.expose(),
                     ::std::option::Option::None,
@@ -1165,8 +1385,14 @@ pub mod domains {
                 form.str(
                     "prompt",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some(
+                            "(?:none|login|consent|select_account|\\S+)",
+                        ),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.query_userinfo {
@@ -1176,8 +1402,12 @@ pub mod domains {
                 form.str(
                     "scopes",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.secure {
@@ -1187,16 +1417,24 @@ pub mod domains {
                 form.str(
                     "server1",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::Some("address"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.server2 {
                 form.str(
                     "server2",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::Some("address"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.sslversion {
@@ -1206,40 +1444,62 @@ pub mod domains {
                 form.str(
                     "sync-defaults-options",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("realm-sync-options"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.sync_attributes {
                 form.str(
                     "sync_attributes",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some(
+                            "\\w+=[^,]+(,\\s*\\w+=[^,]+)*",
+                        ),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.tfa {
                 form.str(
                     "tfa",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(128usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(128u64),
+                        format: ::std::option::Option::Some("pve-tfa-config"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.user_attr {
                 form.str(
                     "user_attr",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some("\\S{2,}"),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.user_classes {
                 form.str(
                     "user_classes",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("ldap-simple-attr-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.verify {
@@ -1323,8 +1583,14 @@ pub mod domains {
                     form.str(
                         "remove-vanished",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "(?:(?:(?:acl|properties|entry);)*(?:acl|properties|entry))|none",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.scope {
@@ -1411,8 +1677,12 @@ pub mod groups {
                 form.str(
                     "comment",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             {
@@ -1420,8 +1690,12 @@ pub mod groups {
                 form.str(
                     "groupid",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-groupid"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -1504,8 +1778,12 @@ pub mod groups {
                 form.str(
                     "comment",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -1587,8 +1865,12 @@ pub mod openid {
                     form.str(
                         "realm",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(32usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(32u64),
+                            format: ::std::option::Option::Some("pve-realm"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -1596,8 +1878,12 @@ pub mod openid {
                     form.str(
                         "redirect-url",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(255usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(255u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -1679,8 +1965,12 @@ pub mod openid {
                     form.str(
                         "code",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -1688,8 +1978,12 @@ pub mod openid {
                     form.str(
                         "redirect-url",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(255usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(255u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -1697,8 +1991,12 @@ pub mod openid {
                     form.str(
                         "state",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(1024usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(1024u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -1756,20 +2054,20 @@ pub mod password {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.confirmation_password {
-                form.str(
+                form.secret(
                     "confirmation-password",
                     v.expose(),
-                    ::std::option::Option::Some(5usize),
-                    ::std::option::Option::Some(64usize),
+                    ::std::option::Option::Some(5u64),
+                    ::std::option::Option::Some(64u64),
                 )?;
             }
             {
                 let v = &self.password;
-                form.str(
+                form.secret(
                     "password",
                     v.expose(),
-                    ::std::option::Option::Some(8usize),
-                    ::std::option::Option::Some(64usize),
+                    ::std::option::Option::Some(8u64),
+                    ::std::option::Option::Some(64u64),
                 )?;
             }
             {
@@ -1777,8 +2075,12 @@ pub mod password {
                 form.str(
                     "userid",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(64usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(64u64),
+                        format: ::std::option::Option::Some("pve-userid"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -1832,16 +2134,26 @@ pub mod permissions {
                 form.str(
                     "path",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.userid {
                 form.str(
                     "userid",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some(
+                            "(?^:^(?^:[^\\s:/]+)\\@(?^:[A-Za-z][A-Za-z0-9\\.\\-_]+)(?:!(?^:[A-Za-z][A-Za-z0-9\\.\\-_]+))?$)",
+                        ),
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -1919,8 +2231,12 @@ pub mod roles {
                 form.str(
                     "privs",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-priv-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             {
@@ -1928,8 +2244,12 @@ pub mod roles {
                 form.str(
                     "roleid",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-roleid"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -2296,8 +2616,12 @@ pub mod roles {
                 form.str(
                     "privs",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-priv-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -2486,28 +2810,36 @@ pub mod tfa {
                 form.str(
                     "challenge",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.description {
                 form.str(
                     "description",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(255usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(255u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.password {
-                form.str(
+                form.secret(
                     "password",
                     v.expose(),
-                    ::std::option::Option::Some(5usize),
-                    ::std::option::Option::Some(64usize),
+                    ::std::option::Option::Some(5u64),
+                    ::std::option::Option::Some(64u64),
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.totp {
-                form.str(
+                form.secret(
                     "totp",
                     v.expose(),
                     ::std::option::Option::None,
@@ -2519,7 +2851,7 @@ pub mod tfa {
                 form.choice("type", v.as_str(), crate::enums::TfaType::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.value {
-                form.str(
+                form.secret(
                     "value",
                     v.expose(),
                     ::std::option::Option::None,
@@ -2571,11 +2903,11 @@ pub mod tfa {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.password {
-                form.str(
+                form.secret(
                     "password",
                     v.expose(),
-                    ::std::option::Option::Some(5usize),
-                    ::std::option::Option::Some(64usize),
+                    ::std::option::Option::Some(5u64),
+                    ::std::option::Option::Some(64u64),
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -2676,19 +3008,23 @@ pub mod tfa {
                 form.str(
                     "description",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(255usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(255u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.enable {
                 form.bool("enable", *v);
             }
             if let ::std::option::Option::Some(v) = &self.password {
-                form.str(
+                form.secret(
                     "password",
                     v.expose(),
-                    ::std::option::Option::Some(5usize),
-                    ::std::option::Option::Some(64usize),
+                    ::std::option::Option::Some(5u64),
+                    ::std::option::Option::Some(64u64),
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -2801,7 +3137,7 @@ pub mod ticket {
                 form.bool("new-format", *v);
             }
             if let ::std::option::Option::Some(v) = &self.otp {
-                form.str(
+                form.secret(
                     "otp",
                     v.expose(),
                     ::std::option::Option::None,
@@ -2810,7 +3146,7 @@ pub mod ticket {
             }
             {
                 let v = &self.password;
-                form.str(
+                form.secret(
                     "password",
                     v.expose(),
                     ::std::option::Option::None,
@@ -2821,28 +3157,40 @@ pub mod ticket {
                 form.str(
                     "path",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(64usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(64u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.privs {
                 form.str(
                     "privs",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(64usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(64u64),
+                        format: ::std::option::Option::Some("pve-priv-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.realm {
                 form.str(
                     "realm",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(32usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(32u64),
+                        format: ::std::option::Option::Some("pve-realm"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.tfa_challenge {
-                form.str(
+                form.secret(
                     "tfa-challenge",
                     v.expose(),
                     ::std::option::Option::None,
@@ -2854,8 +3202,12 @@ pub mod ticket {
                 form.str(
                     "username",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(64usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(64u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -3081,16 +3433,24 @@ pub mod users {
                 form.str(
                     "comment",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(2048usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(2048u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.email {
                 form.str(
                     "email",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(254usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(254u64),
+                        format: ::std::option::Option::Some("email-opt"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.enable {
@@ -3108,40 +3468,56 @@ pub mod users {
                 form.str(
                     "firstname",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(1024usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(1024u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.groups {
                 form.str(
                     "groups",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-groupid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.keys {
                 form.str(
                     "keys",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some("[0-9a-zA-Z!=]{0,4096}"),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.lastname {
                 form.str(
                     "lastname",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(1024usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(1024u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.password {
-                form.str(
+                form.secret(
                     "password",
                     v.expose(),
-                    ::std::option::Option::Some(8usize),
-                    ::std::option::Option::Some(64usize),
+                    ::std::option::Option::Some(8u64),
+                    ::std::option::Option::Some(64u64),
                 )?;
             }
             {
@@ -3149,8 +3525,12 @@ pub mod users {
                 form.str(
                     "userid",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(64usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(64u64),
+                        format: ::std::option::Option::Some("pve-userid"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -3293,16 +3673,24 @@ pub mod users {
                 form.str(
                     "comment",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(2048usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(2048u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.email {
                 form.str(
                     "email",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(254usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(254u64),
+                        format: ::std::option::Option::Some("email-opt"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.enable {
@@ -3320,32 +3708,48 @@ pub mod users {
                 form.str(
                     "firstname",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(1024usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(1024u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.groups {
                 form.str(
                     "groups",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-groupid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.keys {
                 form.str(
                     "keys",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some("[0-9a-zA-Z!=]{0,4096}"),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.lastname {
                 form.str(
                     "lastname",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(1024usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(1024u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -3591,8 +3995,12 @@ pub mod users {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.expire {
@@ -3700,16 +4108,24 @@ pub mod users {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.delete {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.expire {
@@ -3819,8 +4235,12 @@ pub mod vncticket {
                 form.str(
                     "authid",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(64usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(64u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             {
@@ -3828,8 +4248,12 @@ pub mod vncticket {
                 form.str(
                     "path",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(64usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(64u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.port {
@@ -3845,13 +4269,17 @@ pub mod vncticket {
                 form.str(
                     "privs",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(64usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(64u64),
+                        format: ::std::option::Option::Some("pve-priv-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             {
                 let v = &self.vncticket;
-                form.str(
+                form.secret(
                     "vncticket",
                     v.expose(),
                     ::std::option::Option::None,

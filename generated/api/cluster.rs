@@ -87,20 +87,28 @@ pub mod acme {
                     form.str(
                         "contact",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("email-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.directory {
                     form.str(
                         "directory",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some("^https?://.*"),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.eab_hmac_key {
-                    form.str(
+                    form.secret(
                         "eab-hmac-key",
                         v.expose(),
                         ::std::option::Option::None,
@@ -111,24 +119,36 @@ pub mod acme {
                     form.str(
                         "eab-kid",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.name {
                     form.str(
                         "name",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.tos_url {
                     form.str(
                         "tos_url",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -224,8 +244,12 @@ pub mod acme {
                     form.str(
                         "contact",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("email-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -362,8 +386,12 @@ pub mod acme {
                     form.str(
                         "directory",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some("^https?://.*"),
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -524,8 +552,12 @@ pub mod acme {
                     form.str(
                         "data",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.disable {
@@ -536,16 +568,24 @@ pub mod acme {
                     form.str(
                         "id",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.nodes {
                     form.str(
                         "nodes",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -706,24 +746,36 @@ pub mod acme {
                     form.str(
                         "data",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.delete {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.disable {
@@ -733,8 +785,12 @@ pub mod acme {
                     form.str(
                         "nodes",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.validation_delay {
@@ -795,8 +851,12 @@ pub mod acme {
                     form.str(
                         "directory",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some("^https?://.*"),
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -1339,8 +1399,12 @@ pub mod backup {
                 form.str(
                     "comment",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(512usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(512u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.compress {
@@ -1350,16 +1414,24 @@ pub mod backup {
                 form.str(
                     "dow",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-day-of-week-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.dumpdir {
                 form.str(
                     "dumpdir",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.enabled {
@@ -1369,8 +1441,12 @@ pub mod backup {
                 form.str(
                     "exclude",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-vmid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.exclude_path {
@@ -1378,8 +1454,12 @@ pub mod backup {
                     form.str(
                         "exclude-path",
                         item,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
             }
@@ -1387,16 +1467,24 @@ pub mod backup {
                 form.str(
                     "fleecing",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("backup-fleecing"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.id {
                 form.str(
                     "id",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-configid"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.ionice {
@@ -1426,8 +1514,12 @@ pub mod backup {
                 form.str(
                     "mailto",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("email-or-username-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mode {
@@ -1437,16 +1529,24 @@ pub mod backup {
                 form.str(
                     "node",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-node"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.notes_template {
                 form.str(
                     "notes-template",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(1024usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(1024u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.notification_mode {
@@ -1467,8 +1567,12 @@ pub mod backup {
                 form.str(
                     "performance",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("backup-performance"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.pigz {
@@ -1483,8 +1587,12 @@ pub mod backup {
                 form.str(
                     "pool",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.protected {
@@ -1494,8 +1602,12 @@ pub mod backup {
                 form.str(
                     "prune-backups",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("prune-backups"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.quiet {
@@ -1511,24 +1623,36 @@ pub mod backup {
                 form.str(
                     "schedule",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(128usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(128u64),
+                        format: ::std::option::Option::Some("pve-calendar-event"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.script {
                 form.str(
                     "script",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.starttime {
                 form.str(
                     "starttime",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some("\\d{1,2}:\\d{1,2}"),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.stdexcludes {
@@ -1549,24 +1673,36 @@ pub mod backup {
                 form.str(
                     "storage",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-storage-id"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.tmpdir {
                 form.str(
                     "tmpdir",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.vmid {
                 form.str(
                     "vmid",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-vmid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.zstd {
@@ -2126,8 +2262,12 @@ pub mod backup {
                 form.str(
                     "comment",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(512usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(512u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.compress {
@@ -2137,24 +2277,36 @@ pub mod backup {
                 form.str(
                     "delete",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-configid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.dow {
                 form.str(
                     "dow",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-day-of-week-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.dumpdir {
                 form.str(
                     "dumpdir",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.enabled {
@@ -2164,8 +2316,12 @@ pub mod backup {
                 form.str(
                     "exclude",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-vmid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.exclude_path {
@@ -2173,8 +2329,12 @@ pub mod backup {
                     form.str(
                         "exclude-path",
                         item,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
             }
@@ -2182,8 +2342,12 @@ pub mod backup {
                 form.str(
                     "fleecing",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("backup-fleecing"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.ionice {
@@ -2213,8 +2377,12 @@ pub mod backup {
                 form.str(
                     "mailto",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("email-or-username-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mode {
@@ -2224,16 +2392,24 @@ pub mod backup {
                 form.str(
                     "node",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-node"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.notes_template {
                 form.str(
                     "notes-template",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(1024usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(1024u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.notification_mode {
@@ -2254,8 +2430,12 @@ pub mod backup {
                 form.str(
                     "performance",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("backup-performance"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.pigz {
@@ -2270,8 +2450,12 @@ pub mod backup {
                 form.str(
                     "pool",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.protected {
@@ -2281,8 +2465,12 @@ pub mod backup {
                 form.str(
                     "prune-backups",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("prune-backups"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.quiet {
@@ -2298,24 +2486,36 @@ pub mod backup {
                 form.str(
                     "schedule",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(128usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(128u64),
+                        format: ::std::option::Option::Some("pve-calendar-event"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.script {
                 form.str(
                     "script",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.starttime {
                 form.str(
                     "starttime",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some("\\d{1,2}:\\d{1,2}"),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.stdexcludes {
@@ -2336,24 +2536,36 @@ pub mod backup {
                 form.str(
                     "storage",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-storage-id"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.tmpdir {
                 form.str(
                     "tmpdir",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.vmid {
                 form.str(
                     "vmid",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-vmid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.zstd {
@@ -2604,8 +2816,12 @@ pub mod bulk_action {
                         form.str(
                             "target",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-node"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.vms {
@@ -2897,8 +3113,12 @@ pub mod bulk_action {
                         form.str(
                             "statestorage",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-storage-id"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.to_disk {
@@ -3207,8 +3427,14 @@ pub mod ceph {
                     form.str(
                         "ttl",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "\\d+[ \\t]*(?:s|sec|seconds?|m|min|minutes?|h|hr|hours?|d|days?|w|wk|weeks?|mo|months?|y|yr|years?)(?:[ \\t]*\\d+[ \\t]*(?:s|sec|seconds?|m|min|minutes?|h|hr|hours?|d|days?|w|wk|weeks?|mo|months?|y|yr|years?))*(?!\\n)",
+                            ),
+                        },
                     )?;
                 }
                 {
@@ -3516,8 +3742,12 @@ pub mod config {
                 form.str(
                     "clustername",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(15usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(15u64),
+                        format: ::std::option::Option::Some("pve-node"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             for (i, v) in self.link.iter() {
@@ -3698,8 +3928,12 @@ pub mod config {
                     form.str(
                         "node",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -3778,8 +4012,14 @@ pub mod config {
                     form.str(
                         "fingerprint",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "([A-Fa-f0-9]{2}:){31}[A-Fa-f0-9]{2}",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.force {
@@ -3790,8 +4030,12 @@ pub mod config {
                     form.str(
                         "hostname",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 for (i, v) in self.link.iter() {
@@ -3808,11 +4052,11 @@ pub mod config {
                 }
                 {
                     let v = &self.password;
-                    form.str(
+                    form.secret(
                         "password",
                         v.expose(),
                         ::std::option::Option::None,
-                        ::std::option::Option::Some(128usize),
+                        ::std::option::Option::Some(128u64),
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.votes {
@@ -3959,8 +4203,12 @@ pub mod config {
                     form.str(
                         "new_node_ip",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("ip"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.nodeid {
@@ -4117,16 +4365,24 @@ pub mod firewall {
                     form.str(
                         "cidr",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("IPorCIDR"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.comment {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -4134,8 +4390,14 @@ pub mod firewall {
                     form.str(
                         "name",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                            ),
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -4182,8 +4444,12 @@ pub mod firewall {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -4262,32 +4528,50 @@ pub mod firewall {
                     form.str(
                         "cidr",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("IPorCIDR"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.comment {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.rename {
                     form.str(
                         "rename",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                            ),
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -4384,16 +4668,24 @@ pub mod firewall {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -4401,16 +4693,28 @@ pub mod firewall {
                     form.str(
                         "group",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(18usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(18u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.rename {
                     form.str(
                         "rename",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(18usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(18u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                            ),
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -4614,40 +4918,62 @@ pub mod firewall {
                     form.str(
                         "action",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(20usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(20u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.comment {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dest {
                     form.str(
                         "dest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(512usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(512u64),
+                            format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dport {
                     form.str(
                         "dport",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-dport-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.enable {
@@ -4662,16 +4988,24 @@ pub mod firewall {
                     form.str(
                         "icmp-type",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-icmp-type-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.iface {
                     form.str(
                         "iface",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(20usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(20u64),
+                            format: ::std::option::Option::Some("pve-iface"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.log {
@@ -4681,8 +5015,12 @@ pub mod firewall {
                     form.str(
                         "macro",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(128usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(128u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.pos {
@@ -4697,24 +5035,36 @@ pub mod firewall {
                     form.str(
                         "proto",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-protocol-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.source {
                     form.str(
                         "source",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(512usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(512u64),
+                            format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.sport {
                     form.str(
                         "sport",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-sport-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -4768,8 +5118,12 @@ pub mod firewall {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -4971,48 +5325,74 @@ pub mod firewall {
                     form.str(
                         "action",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(20usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(20u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.comment {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.delete {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dest {
                     form.str(
                         "dest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(512usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(512u64),
+                            format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dport {
                     form.str(
                         "dport",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-dport-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.enable {
@@ -5027,16 +5407,24 @@ pub mod firewall {
                     form.str(
                         "icmp-type",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-icmp-type-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.iface {
                     form.str(
                         "iface",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(20usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(20u64),
+                            format: ::std::option::Option::Some("pve-iface"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.log {
@@ -5046,8 +5434,12 @@ pub mod firewall {
                     form.str(
                         "macro",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(128usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(128u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.moveto {
@@ -5062,24 +5454,36 @@ pub mod firewall {
                     form.str(
                         "proto",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-protocol-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.source {
                     form.str(
                         "source",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(512usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(512u64),
+                            format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.sport {
                     form.str(
                         "sport",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-sport-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
@@ -5184,16 +5588,24 @@ pub mod firewall {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -5201,16 +5613,28 @@ pub mod firewall {
                     form.str(
                         "name",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.rename {
                     form.str(
                         "rename",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                            ),
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -5340,16 +5764,24 @@ pub mod firewall {
                     form.str(
                         "cidr",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("IPorCIDRorAlias"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.comment {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.nomatch {
@@ -5402,8 +5834,12 @@ pub mod firewall {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -5476,16 +5912,24 @@ pub mod firewall {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.nomatch {
@@ -5683,16 +6127,24 @@ pub mod firewall {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.ebtables {
@@ -5975,40 +6427,62 @@ pub mod firewall {
                     form.str(
                         "action",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(20usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(20u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.comment {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dest {
                     form.str(
                         "dest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(512usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(512u64),
+                            format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dport {
                     form.str(
                         "dport",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-dport-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.enable {
@@ -6023,16 +6497,24 @@ pub mod firewall {
                     form.str(
                         "icmp-type",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-icmp-type-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.iface {
                     form.str(
                         "iface",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(20usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(20u64),
+                            format: ::std::option::Option::Some("pve-iface"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.log {
@@ -6042,8 +6524,12 @@ pub mod firewall {
                     form.str(
                         "macro",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(128usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(128u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.pos {
@@ -6058,24 +6544,36 @@ pub mod firewall {
                     form.str(
                         "proto",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-protocol-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.source {
                     form.str(
                         "source",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(512usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(512u64),
+                            format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.sport {
                     form.str(
                         "sport",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-sport-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -6126,8 +6624,12 @@ pub mod firewall {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -6327,48 +6829,74 @@ pub mod firewall {
                     form.str(
                         "action",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(20usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(20u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.comment {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.delete {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dest {
                     form.str(
                         "dest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(512usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(512u64),
+                            format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dport {
                     form.str(
                         "dport",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-dport-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.enable {
@@ -6383,16 +6911,24 @@ pub mod firewall {
                     form.str(
                         "icmp-type",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-icmp-type-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.iface {
                     form.str(
                         "iface",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(20usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(20u64),
+                            format: ::std::option::Option::Some("pve-iface"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.log {
@@ -6402,8 +6938,12 @@ pub mod firewall {
                     form.str(
                         "macro",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(128usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(128u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.moveto {
@@ -6418,24 +6958,36 @@ pub mod firewall {
                     form.str(
                         "proto",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-protocol-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.source {
                     form.str(
                         "source",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(512usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(512u64),
+                            format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.sport {
                     form.str(
                         "sport",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-sport-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
@@ -6570,8 +7122,12 @@ pub mod ha {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -6579,8 +7135,12 @@ pub mod ha {
                     form.str(
                         "group",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -6588,8 +7148,12 @@ pub mod ha {
                     form.str(
                         "nodes",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-ha-node-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.nofailback {
@@ -6705,32 +7269,48 @@ pub mod ha {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.delete {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.nodes {
                     form.str(
                         "nodes",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-ha-node-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.nofailback {
@@ -6915,8 +7495,12 @@ pub mod ha {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.failback {
@@ -6926,8 +7510,12 @@ pub mod ha {
                     form.str(
                         "group",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.max_relocate {
@@ -6951,8 +7539,14 @@ pub mod ha {
                     form.str(
                         "sid",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some(
+                                "pve-ha-resource-or-vm-id",
+                            ),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.state {
@@ -7198,24 +7792,36 @@ pub mod ha {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.delete {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.failback {
@@ -7225,8 +7831,12 @@ pub mod ha {
                     form.str(
                         "group",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.max_relocate {
@@ -7339,8 +7949,12 @@ pub mod ha {
                         form.str(
                             "node",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-node"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -7431,8 +8045,12 @@ pub mod ha {
                         form.str(
                             "node",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-node"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -7496,8 +8114,12 @@ pub mod ha {
                     form.str(
                         "resource",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
@@ -7949,8 +8571,12 @@ pub mod jobs {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(512usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(512u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.enable_new {
@@ -7963,16 +8589,26 @@ pub mod jobs {
                     form.str(
                         "realm",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(32usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(32u64),
+                            format: ::std::option::Option::Some("pve-realm"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.remove_vanished {
                     form.str(
                         "remove-vanished",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "(?:(?:(?:acl|properties|entry);)*(?:acl|properties|entry))|none",
+                            ),
+                        },
                     )?;
                 }
                 {
@@ -7980,8 +8616,12 @@ pub mod jobs {
                     form.str(
                         "schedule",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(128usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(128u64),
+                            format: ::std::option::Option::Some("pve-calendar-event"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.scope {
@@ -8062,16 +8702,24 @@ pub mod jobs {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(512usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(512u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.delete {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.enable_new {
@@ -8084,8 +8732,14 @@ pub mod jobs {
                     form.str(
                         "remove-vanished",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "(?:(?:(?:acl|properties|entry);)*(?:acl|properties|entry))|none",
+                            ),
+                        },
                     )?;
                 }
                 {
@@ -8093,8 +8747,12 @@ pub mod jobs {
                     form.str(
                         "schedule",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(128usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(128u64),
+                            format: ::std::option::Option::Some("pve-calendar-event"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.scope {
@@ -8180,8 +8838,12 @@ pub mod jobs {
                     form.str(
                         "schedule",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(128usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(128u64),
+                            format: ::std::option::Option::Some("pve-calendar-event"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.starttime {
@@ -8337,8 +8999,12 @@ pub mod mapping {
                     form.str(
                         "check-node",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -8395,8 +9061,12 @@ pub mod mapping {
                     form.str(
                         "description",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -8404,8 +9074,12 @@ pub mod mapping {
                     form.str(
                         "id",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -8503,24 +9177,36 @@ pub mod mapping {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.description {
                     form.str(
                         "description",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.map {
@@ -8612,8 +9298,12 @@ pub mod mapping {
                     form.str(
                         "check-node",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -8680,8 +9370,12 @@ pub mod mapping {
                     form.str(
                         "description",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -8689,8 +9383,12 @@ pub mod mapping {
                     form.str(
                         "id",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.live_migration_capable {
@@ -8804,24 +9502,36 @@ pub mod mapping {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.description {
                     form.str(
                         "description",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.live_migration_capable {
@@ -8917,8 +9627,12 @@ pub mod mapping {
                     form.str(
                         "check-node",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -8975,8 +9689,12 @@ pub mod mapping {
                     form.str(
                         "description",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -8984,8 +9702,12 @@ pub mod mapping {
                     form.str(
                         "id",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -9083,24 +9805,36 @@ pub mod mapping {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.description {
                     form.str(
                         "description",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -9219,8 +9953,12 @@ pub mod metrics {
                     form.str(
                         "node-list",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.start_time {
@@ -9442,16 +10180,24 @@ pub mod metrics {
                     form.str(
                         "api-path-prefix",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.bucket {
                     form.str(
                         "bucket",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.disable {
@@ -9484,8 +10230,12 @@ pub mod metrics {
                     form.str(
                         "organization",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_compression {
@@ -9499,8 +10249,12 @@ pub mod metrics {
                     form.str(
                         "otel-headers",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(1024usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(1024u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_max_body_size {
@@ -9515,8 +10269,12 @@ pub mod metrics {
                     form.str(
                         "otel-path",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_protocol {
@@ -9530,8 +10288,12 @@ pub mod metrics {
                     form.str(
                         "otel-resource-attributes",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(1024usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(1024u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_timeout {
@@ -9549,8 +10311,12 @@ pub mod metrics {
                     form.str(
                         "path",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("graphite-path"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -9570,8 +10336,12 @@ pub mod metrics {
                     form.str(
                         "server",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("address"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.timeout {
@@ -9583,7 +10353,7 @@ pub mod metrics {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.token {
-                    form.str(
+                    form.secret(
                         "token",
                         v.expose(),
                         ::std::option::Option::None,
@@ -9745,32 +10515,48 @@ pub mod metrics {
                     form.str(
                         "api-path-prefix",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.bucket {
                     form.str(
                         "bucket",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.delete {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.disable {
@@ -9803,8 +10589,12 @@ pub mod metrics {
                     form.str(
                         "organization",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_compression {
@@ -9818,8 +10608,12 @@ pub mod metrics {
                     form.str(
                         "otel-headers",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(1024usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(1024u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_max_body_size {
@@ -9834,8 +10628,12 @@ pub mod metrics {
                     form.str(
                         "otel-path",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_protocol {
@@ -9849,8 +10647,12 @@ pub mod metrics {
                     form.str(
                         "otel-resource-attributes",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(1024usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(1024u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.otel_timeout {
@@ -9868,8 +10670,12 @@ pub mod metrics {
                     form.str(
                         "path",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("graphite-path"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -9889,8 +10695,12 @@ pub mod metrics {
                     form.str(
                         "server",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("address"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.timeout {
@@ -9902,7 +10712,7 @@ pub mod metrics {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.token {
-                    form.str(
+                    form.secret(
                         "token",
                         v.expose(),
                         ::std::option::Option::None,
@@ -10100,8 +10910,12 @@ pub mod notifications {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.disable {
@@ -10112,8 +10926,12 @@ pub mod notifications {
                         form.str(
                             "name",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-configid"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     {
@@ -10121,13 +10939,17 @@ pub mod notifications {
                         form.str(
                             "server",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     {
                         let v = &self.token;
-                        form.str(
+                        form.secret(
                             "token",
                             v.expose(),
                             ::std::option::Option::None,
@@ -10259,8 +11081,12 @@ pub mod notifications {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.delete {
@@ -10268,8 +11094,12 @@ pub mod notifications {
                             form.str(
                                 "delete",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-configid"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -10277,8 +11107,12 @@ pub mod notifications {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.disable {
@@ -10288,12 +11122,16 @@ pub mod notifications {
                         form.str(
                             "server",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.token {
-                        form.str(
+                        form.secret(
                             "token",
                             v.expose(),
                             ::std::option::Option::None,
@@ -10432,16 +11270,24 @@ pub mod notifications {
                         form.str(
                             "author",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.disable {
@@ -10451,8 +11297,12 @@ pub mod notifications {
                         form.str(
                             "from-address",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.mailto {
@@ -10460,8 +11310,12 @@ pub mod notifications {
                             form.str(
                                 "mailto",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("email-or-username"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -10470,8 +11324,12 @@ pub mod notifications {
                             form.str(
                                 "mailto-user",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-userid"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -10480,8 +11338,12 @@ pub mod notifications {
                         form.str(
                             "name",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-configid"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -10636,16 +11498,24 @@ pub mod notifications {
                         form.str(
                             "author",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.delete {
@@ -10653,8 +11523,12 @@ pub mod notifications {
                             form.str(
                                 "delete",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-configid"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -10662,8 +11536,12 @@ pub mod notifications {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.disable {
@@ -10673,8 +11551,12 @@ pub mod notifications {
                         form.str(
                             "from-address",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.mailto {
@@ -10682,8 +11564,12 @@ pub mod notifications {
                             form.str(
                                 "mailto",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("email-or-username"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -10692,8 +11578,12 @@ pub mod notifications {
                             form.str(
                                 "mailto-user",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-userid"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -10863,16 +11753,24 @@ pub mod notifications {
                         form.str(
                             "author",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.disable {
@@ -10883,8 +11781,12 @@ pub mod notifications {
                         form.str(
                             "from-address",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.mailto {
@@ -10892,8 +11794,12 @@ pub mod notifications {
                             form.str(
                                 "mailto",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("email-or-username"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -10902,8 +11808,12 @@ pub mod notifications {
                             form.str(
                                 "mailto-user",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-userid"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -10915,12 +11825,16 @@ pub mod notifications {
                         form.str(
                             "name",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-configid"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.password {
-                        form.str(
+                        form.secret(
                             "password",
                             v.expose(),
                             ::std::option::Option::None,
@@ -10940,16 +11854,24 @@ pub mod notifications {
                         form.str(
                             "server",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.username {
                         form.str(
                             "username",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -11134,16 +12056,24 @@ pub mod notifications {
                         form.str(
                             "author",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.delete {
@@ -11151,8 +12081,12 @@ pub mod notifications {
                             form.str(
                                 "delete",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-configid"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -11160,8 +12094,12 @@ pub mod notifications {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.disable {
@@ -11171,8 +12109,12 @@ pub mod notifications {
                         form.str(
                             "from-address",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.mailto {
@@ -11180,8 +12122,12 @@ pub mod notifications {
                             form.str(
                                 "mailto",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("email-or-username"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -11190,8 +12136,12 @@ pub mod notifications {
                             form.str(
                                 "mailto-user",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-userid"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -11199,7 +12149,7 @@ pub mod notifications {
                         form.choice("mode", v.as_str(), crate::enums::SmtpMode::VALUES)?;
                     }
                     if let ::std::option::Option::Some(v) = &self.password {
-                        form.str(
+                        form.secret(
                             "password",
                             v.expose(),
                             ::std::option::Option::None,
@@ -11218,16 +12168,24 @@ pub mod notifications {
                         form.str(
                             "server",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.username {
                         form.str(
                             "username",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -11364,16 +12322,24 @@ pub mod notifications {
                         form.str(
                             "body",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.disable {
@@ -11384,8 +12350,12 @@ pub mod notifications {
                             form.str(
                                 "header",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -11402,13 +12372,17 @@ pub mod notifications {
                         form.str(
                             "name",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-configid"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.secret {
                         for item in v.iter() {
-                            form.str(
+                            form.secret(
                                 "secret",
                                 item.expose(),
                                 ::std::option::Option::None,
@@ -11421,8 +12395,12 @@ pub mod notifications {
                         form.str(
                             "url",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -11575,16 +12553,24 @@ pub mod notifications {
                         form.str(
                             "body",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.delete {
@@ -11592,8 +12578,12 @@ pub mod notifications {
                             form.str(
                                 "delete",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-configid"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -11601,8 +12591,12 @@ pub mod notifications {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.disable {
@@ -11613,8 +12607,12 @@ pub mod notifications {
                             form.str(
                                 "header",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -11627,7 +12625,7 @@ pub mod notifications {
                     }
                     if let ::std::option::Option::Some(v) = &self.secret {
                         for item in v.iter() {
-                            form.str(
+                            form.secret(
                                 "secret",
                                 item.expose(),
                                 ::std::option::Option::None,
@@ -11639,8 +12637,12 @@ pub mod notifications {
                         form.str(
                             "url",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -11851,8 +12853,12 @@ pub mod notifications {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.disable {
@@ -11866,8 +12872,12 @@ pub mod notifications {
                         form.str(
                             "match-calendar",
                             item,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                 }
@@ -11876,8 +12886,12 @@ pub mod notifications {
                         form.str(
                             "match-field",
                             item,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                 }
@@ -11886,8 +12900,12 @@ pub mod notifications {
                         form.str(
                             "match-severity",
                             item,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                 }
@@ -11899,8 +12917,12 @@ pub mod notifications {
                     form.str(
                         "name",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.target {
@@ -11908,8 +12930,12 @@ pub mod notifications {
                         form.str(
                             "target",
                             item,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-configid"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                 }
@@ -12081,8 +13107,12 @@ pub mod notifications {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.delete {
@@ -12090,8 +13120,12 @@ pub mod notifications {
                         form.str(
                             "delete",
                             item,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-configid"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                 }
@@ -12099,8 +13133,12 @@ pub mod notifications {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.disable {
@@ -12114,8 +13152,12 @@ pub mod notifications {
                         form.str(
                             "match-calendar",
                             item,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                 }
@@ -12124,8 +13166,12 @@ pub mod notifications {
                         form.str(
                             "match-field",
                             item,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                 }
@@ -12134,8 +13180,12 @@ pub mod notifications {
                         form.str(
                             "match-severity",
                             item,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                 }
@@ -12147,8 +13197,12 @@ pub mod notifications {
                         form.str(
                             "target",
                             item,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-configid"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                 }
@@ -12569,8 +13623,12 @@ pub mod options {
                 form.str(
                     "consent-text",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(65536usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(65536u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.console {
@@ -12583,24 +13641,36 @@ pub mod options {
                 form.str(
                     "delete",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-configid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.description {
                 form.str(
                     "description",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(65536usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(65536u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.email_from {
                 form.str(
                     "email_from",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("email-opt"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.fencing {
@@ -12617,8 +13687,12 @@ pub mod options {
                 form.str(
                     "http_proxy",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some("http://.*"),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.keyboard {
@@ -12631,16 +13705,24 @@ pub mod options {
                 form.str(
                     "location",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-node-location"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mac_prefix {
                 form.str(
                     "mac_prefix",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("mac-prefix"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.max_workers {
@@ -12667,8 +13749,14 @@ pub mod options {
                 form.str(
                     "registered-tags",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some(
+                            "(?:(?^i:[a-z0-9_][a-z0-9_\\-\\+\\.]*);)*(?^i:[a-z0-9_][a-z0-9_\\-\\+\\.]*)",
+                        ),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.replication {
@@ -12931,16 +14019,26 @@ pub mod qemu {
                     form.str(
                         "cputype",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(40usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(40u64),
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.flags {
                     form.str(
                         "flags",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "(?^u:(?^u:([+-])([a-zA-Z0-9\\-_\\.]+))(;(?^u:([+-])([a-zA-Z0-9\\-_\\.]+)))*)",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.guest_phys_bits {
@@ -12958,8 +14056,14 @@ pub mod qemu {
                     form.str(
                         "hv-vendor-id",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "(?^u:[a-zA-Z0-9]{1,12})",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.level {
@@ -12974,8 +14078,12 @@ pub mod qemu {
                     form.str(
                         "phys-bits",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-phys-bits"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -13165,24 +14273,38 @@ pub mod qemu {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.flags {
                     form.str(
                         "flags",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "(?^u:(?^u:([+-])([a-zA-Z0-9\\-_\\.]+))(;(?^u:([+-])([a-zA-Z0-9\\-_\\.]+)))*)",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.guest_phys_bits {
@@ -13200,8 +14322,14 @@ pub mod qemu {
                     form.str(
                         "hv-vendor-id",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "(?^u:[a-zA-Z0-9]{1,12})",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.level {
@@ -13216,8 +14344,12 @@ pub mod qemu {
                     form.str(
                         "phys-bits",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-phys-bits"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.reported_model {
@@ -13380,8 +14512,12 @@ pub mod replication {
                 form.str(
                     "comment",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(4096usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(4096u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.disable {
@@ -13392,8 +14528,12 @@ pub mod replication {
                 form.str(
                     "id",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-replication-job-id"),
+                        pattern: ::std::option::Option::Some("[1-9][0-9]{2,8}-\\d{1,9}"),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.rate {
@@ -13411,16 +14551,24 @@ pub mod replication {
                 form.str(
                     "schedule",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(128usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(128u64),
+                        format: ::std::option::Option::Some("pve-calendar-event"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.source {
                 form.str(
                     "source",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-node"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             {
@@ -13428,8 +14576,12 @@ pub mod replication {
                 form.str(
                     "target",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-node"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             {
@@ -13633,24 +14785,36 @@ pub mod replication {
                 form.str(
                     "comment",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(4096usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(4096u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.delete {
                 form.str(
                     "delete",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(4096usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(4096u64),
+                        format: ::std::option::Option::Some("pve-configid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.digest {
                 form.str(
                     "digest",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(64usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(64u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.disable {
@@ -13671,16 +14835,24 @@ pub mod replication {
                 form.str(
                     "schedule",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(128usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(128u64),
+                        format: ::std::option::Option::Some("pve-calendar-event"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.source {
                 form.str(
                     "source",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-node"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -13946,8 +15118,12 @@ pub mod sdn {
                 form.str(
                     "lock-token",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.release_lock {
@@ -14328,8 +15504,14 @@ pub mod sdn {
                     form.str(
                         "controller",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "[a-zA-Z][a-zA-Z0-9_-]*[a-zA-Z0-9]",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.ebgp {
@@ -14347,96 +15529,146 @@ pub mod sdn {
                     form.str(
                         "fabric",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-sdn-fabric-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.isis_domain {
                     form.str(
                         "isis-domain",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.isis_ifaces {
                     form.str(
                         "isis-ifaces",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-iface-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.isis_net {
                     form.str(
                         "isis-net",
                         v,
-                        ::std::option::Option::Some(20usize),
-                        ::std::option::Option::Some(50usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(20u64),
+                            max_length: ::std::option::Option::Some(50u64),
+                            format: ::std::option::Option::Some("pve-sdn-isis-net"),
+                            pattern: ::std::option::Option::Some(
+                                "[a-fA-F0-9]{2}(\\.[a-fA-F0-9]{4}){3,9}\\.[a-fA-F0-9]{2}",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.lock_token {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.loopback {
                     form.str(
                         "loopback",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.node {
                     form.str(
                         "node",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.nodes {
                     form.str(
                         "nodes",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.peer_group_name {
                     form.str(
                         "peer-group-name",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.peers {
                     form.str(
                         "peers",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("ip-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.route_map_in {
                     form.str(
                         "route-map-in",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-sdn-route-map-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.route_map_out {
                     form.str(
                         "route-map-out",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-sdn-route-map-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -14489,8 +15721,12 @@ pub mod sdn {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -14857,16 +16093,24 @@ pub mod sdn {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.ebgp {
@@ -14884,96 +16128,146 @@ pub mod sdn {
                     form.str(
                         "fabric",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-sdn-fabric-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.isis_domain {
                     form.str(
                         "isis-domain",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.isis_ifaces {
                     form.str(
                         "isis-ifaces",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-iface-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.isis_net {
                     form.str(
                         "isis-net",
                         v,
-                        ::std::option::Option::Some(20usize),
-                        ::std::option::Option::Some(50usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(20u64),
+                            max_length: ::std::option::Option::Some(50u64),
+                            format: ::std::option::Option::Some("pve-sdn-isis-net"),
+                            pattern: ::std::option::Option::Some(
+                                "[a-fA-F0-9]{2}(\\.[a-fA-F0-9]{4}){3,9}\\.[a-fA-F0-9]{2}",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.lock_token {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.loopback {
                     form.str(
                         "loopback",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.node {
                     form.str(
                         "node",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.nodes {
                     form.str(
                         "nodes",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.peer_group_name {
                     form.str(
                         "peer-group-name",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.peers {
                     form.str(
                         "peers",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("ip-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.route_map_in {
                     form.str(
                         "route-map-in",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-sdn-route-map-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.route_map_out {
                     form.str(
                         "route-map-out",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-sdn-route-map-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -15106,21 +16400,33 @@ pub mod sdn {
                     form.str(
                         "dns",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "[a-zA-Z][a-zA-Z0-9]*[a-zA-Z0-9]",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.fingerprint {
                     form.str(
                         "fingerprint",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "([A-Fa-f0-9]{2}:){31}[A-Fa-f0-9]{2}",
+                            ),
+                        },
                     )?;
                 }
                 {
                     let v = &self.key;
-                    form.str(
+                    form.secret(
                         "key",
                         v.expose(),
                         ::std::option::Option::None,
@@ -15131,8 +16437,12 @@ pub mod sdn {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.reversemaskv6 {
@@ -15168,8 +16478,12 @@ pub mod sdn {
                     form.str(
                         "url",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -15214,8 +16528,12 @@ pub mod sdn {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -15301,28 +16619,42 @@ pub mod sdn {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.fingerprint {
                     form.str(
                         "fingerprint",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "([A-Fa-f0-9]{2}:){31}[A-Fa-f0-9]{2}",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.key {
-                    form.str(
+                    form.secret(
                         "key",
                         v.expose(),
                         ::std::option::Option::None,
@@ -15333,8 +16665,12 @@ pub mod sdn {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.reversemaskv6 {
@@ -15357,8 +16693,12 @@ pub mod sdn {
                     form.str(
                         "url",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -15431,8 +16771,12 @@ pub mod sdn {
                     form.str(
                         "node",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -15849,8 +17193,12 @@ pub mod sdn {
                         form.str(
                             "area",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.csnp_interval {
@@ -15865,8 +17213,12 @@ pub mod sdn {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.hello_interval {
@@ -15882,32 +17234,50 @@ pub mod sdn {
                         form.str(
                             "id",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(8usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(8u64),
+                                format: ::std::option::Option::Some("pve-sdn-fabric-id"),
+                                pattern: ::std::option::Option::Some(
+                                    "[a-zA-Z0-9][a-zA-Z0-9-]{0,6}[a-zA-Z0-9]",
+                                ),
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.ip6_prefix {
                         form.str(
                             "ip6_prefix",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("CIDR"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.ip_prefix {
                         form.str(
                             "ip_prefix",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("CIDR"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.lock_token {
                         form.str(
                             "lock-token",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.persistent_keepalive {
@@ -15932,8 +17302,12 @@ pub mod sdn {
                             form.str(
                                 "redistribute",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -15941,8 +17315,14 @@ pub mod sdn {
                         form.str(
                             "route_filter",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some(
+                                    "pve-sdn-prefix-list-id",
+                                ),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -16131,8 +17511,12 @@ pub mod sdn {
                         form.str(
                             "area",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.csnp_interval {
@@ -16149,8 +17533,12 @@ pub mod sdn {
                             form.str(
                                 "delete",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -16158,8 +17546,12 @@ pub mod sdn {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.hello_interval {
@@ -16174,24 +17566,36 @@ pub mod sdn {
                         form.str(
                             "ip6_prefix",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("CIDR"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.ip_prefix {
                         form.str(
                             "ip_prefix",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("CIDR"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.lock_token {
                         form.str(
                             "lock-token",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.persistent_keepalive {
@@ -16216,8 +17620,12 @@ pub mod sdn {
                             form.str(
                                 "redistribute",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -16225,8 +17633,14 @@ pub mod sdn {
                         form.str(
                             "route_filter",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some(
+                                    "pve-sdn-prefix-list-id",
+                                ),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -16545,8 +17959,12 @@ pub mod sdn {
                             form.str(
                                 "allowed_ips",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("FullRangeCIDR"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -16554,16 +17972,24 @@ pub mod sdn {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.endpoint {
                         form.str(
                             "endpoint",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     {
@@ -16572,8 +17998,12 @@ pub mod sdn {
                             form.str(
                                 "interfaces",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -16581,24 +18011,36 @@ pub mod sdn {
                         form.str(
                             "ip",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("ipv4"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.ip6 {
                         form.str(
                             "ip6",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("ipv6"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.lock_token {
                         form.str(
                             "lock-token",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     {
@@ -16606,8 +18048,12 @@ pub mod sdn {
                         form.str(
                             "node_id",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-node"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.peers {
@@ -16627,8 +18073,12 @@ pub mod sdn {
                         form.str(
                             "public_key",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.role {
@@ -16825,8 +18275,12 @@ pub mod sdn {
                             form.str(
                                 "allowed_ips",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("FullRangeCIDR"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -16836,8 +18290,12 @@ pub mod sdn {
                             form.str(
                                 "delete",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -16845,16 +18303,24 @@ pub mod sdn {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.endpoint {
                         form.str(
                             "endpoint",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     {
@@ -16863,8 +18329,12 @@ pub mod sdn {
                             form.str(
                                 "interfaces",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -16872,24 +18342,36 @@ pub mod sdn {
                         form.str(
                             "ip",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("ipv4"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.ip6 {
                         form.str(
                             "ip6",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("ipv6"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.lock_token {
                         form.str(
                             "lock-token",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.peers {
@@ -16909,8 +18391,12 @@ pub mod sdn {
                         form.str(
                             "public_key",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.role {
@@ -17045,8 +18531,14 @@ pub mod sdn {
                     form.str(
                         "fingerprint",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "([A-Fa-f0-9]{2}:){31}[A-Fa-f0-9]{2}",
+                            ),
+                        },
                     )?;
                 }
                 {
@@ -17054,16 +18546,26 @@ pub mod sdn {
                     form.str(
                         "ipam",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "[a-zA-Z][a-zA-Z0-9]*[a-zA-Z0-9]",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.lock_token {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.section {
@@ -17075,7 +18577,7 @@ pub mod sdn {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.token {
-                    form.str(
+                    form.secret(
                         "token",
                         v.expose(),
                         ::std::option::Option::None,
@@ -17090,8 +18592,12 @@ pub mod sdn {
                     form.str(
                         "url",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -17136,8 +18642,12 @@ pub mod sdn {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -17221,32 +18731,50 @@ pub mod sdn {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.fingerprint {
                     form.str(
                         "fingerprint",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "([A-Fa-f0-9]{2}:){31}[A-Fa-f0-9]{2}",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.lock_token {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.section {
@@ -17258,7 +18786,7 @@ pub mod sdn {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.token {
-                    form.str(
+                    form.secret(
                         "token",
                         v.expose(),
                         ::std::option::Option::None,
@@ -17269,8 +18797,12 @@ pub mod sdn {
                     form.str(
                         "url",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -17351,8 +18883,12 @@ pub mod sdn {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -17509,8 +19045,12 @@ pub mod sdn {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.entries {
@@ -17523,16 +19063,26 @@ pub mod sdn {
                     form.str(
                         "id",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some(
+                                "pve-sdn-prefix-list-id",
+                            ),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.lock_token {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -17577,8 +19127,12 @@ pub mod sdn {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -17663,8 +19217,12 @@ pub mod sdn {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.entries {
@@ -17676,8 +19234,12 @@ pub mod sdn {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -17786,8 +19348,12 @@ pub mod sdn {
                         form.str(
                             "lock-token",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     {
@@ -17795,8 +19361,12 @@ pub mod sdn {
                         form.str(
                             "prefix",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("FullRangeCIDR"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.seq {
@@ -17852,8 +19422,12 @@ pub mod sdn {
                         form.str(
                             "lock-token",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -17959,8 +19533,12 @@ pub mod sdn {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.ge {
@@ -17983,16 +19561,24 @@ pub mod sdn {
                         form.str(
                             "lock-token",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.prefix {
                         form.str(
                             "prefix",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("FullRangeCIDR"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.seq {
@@ -18058,8 +19644,12 @@ pub mod sdn {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.release_lock {
@@ -18356,16 +19946,24 @@ pub mod sdn {
                         form.str(
                             "call",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-sdn-route-map-id"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.digest {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.exit_action {
@@ -18375,8 +19973,12 @@ pub mod sdn {
                         form.str(
                             "lock-token",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.r#match {
@@ -18398,8 +20000,12 @@ pub mod sdn {
                         form.str(
                             "route-map-id",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-sdn-route-map-id"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.set {
@@ -18602,8 +20208,12 @@ pub mod sdn {
                             form.str(
                                 "lock-token",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         ::std::result::Result::Ok(())
@@ -18821,8 +20431,12 @@ pub mod sdn {
                             form.str(
                                 "call",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-sdn-route-map-id"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.delete {
@@ -18838,8 +20452,12 @@ pub mod sdn {
                             form.str(
                                 "digest",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::Some(64usize),
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::Some(64u64),
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.exit_action {
@@ -18849,8 +20467,12 @@ pub mod sdn {
                             form.str(
                                 "lock-token",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.r#match {
@@ -19069,8 +20691,14 @@ pub mod sdn {
                     form.str(
                         "alias",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(256usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(256u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "(?^i:[\\(\\)-_.\\w\\d\\s]{0,256})",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.isolate_ports {
@@ -19080,8 +20708,12 @@ pub mod sdn {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.tag {
@@ -19103,8 +20735,14 @@ pub mod sdn {
                     form.str(
                         "vnet",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(8usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(8u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "[a-zA-Z][a-zA-Z0-9]*[a-zA-Z0-9]",
+                            ),
+                        },
                     )?;
                 }
                 {
@@ -19112,8 +20750,12 @@ pub mod sdn {
                     form.str(
                         "zone",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -19158,8 +20800,12 @@ pub mod sdn {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -19360,24 +21006,38 @@ pub mod sdn {
                     form.str(
                         "alias",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(256usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(256u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "(?^i:[\\(\\)-_.\\w\\d\\s]{0,256})",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.delete {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.isolate_ports {
@@ -19387,8 +21047,12 @@ pub mod sdn {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.tag {
@@ -19406,8 +21070,12 @@ pub mod sdn {
                     form.str(
                         "zone",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -19539,16 +21207,24 @@ pub mod sdn {
                             form.str(
                                 "delete",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-configid-list"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.digest {
                             form.str(
                                 "digest",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::Some(64usize),
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::Some(64u64),
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.enable {
@@ -19765,40 +21441,62 @@ pub mod sdn {
                             form.str(
                                 "action",
                                 v,
-                                ::std::option::Option::Some(2usize),
-                                ::std::option::Option::Some(20usize),
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::Some(2u64),
+                                    max_length: ::std::option::Option::Some(20u64),
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::Some(
+                                        "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                                    ),
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.comment {
                             form.str(
                                 "comment",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.dest {
                             form.str(
                                 "dest",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::Some(512usize),
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::Some(512u64),
+                                    format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.digest {
                             form.str(
                                 "digest",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::Some(64usize),
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::Some(64u64),
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.dport {
                             form.str(
                                 "dport",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-fw-dport-spec"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.enable {
@@ -19813,16 +21511,26 @@ pub mod sdn {
                             form.str(
                                 "icmp-type",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some(
+                                        "pve-fw-icmp-type-spec",
+                                    ),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.iface {
                             form.str(
                                 "iface",
                                 v,
-                                ::std::option::Option::Some(2usize),
-                                ::std::option::Option::Some(20usize),
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::Some(2u64),
+                                    max_length: ::std::option::Option::Some(20u64),
+                                    format: ::std::option::Option::Some("pve-iface"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.log {
@@ -19832,8 +21540,12 @@ pub mod sdn {
                             form.str(
                                 "macro",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::Some(128usize),
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::Some(128u64),
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.pos {
@@ -19848,24 +21560,36 @@ pub mod sdn {
                             form.str(
                                 "proto",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-fw-protocol-spec"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.source {
                             form.str(
                                 "source",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::Some(512usize),
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::Some(512u64),
+                                    format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.sport {
                             form.str(
                                 "sport",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-fw-sport-spec"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         {
@@ -19923,8 +21647,12 @@ pub mod sdn {
                             form.str(
                                 "digest",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::Some(64usize),
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::Some(64u64),
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         ::std::result::Result::Ok(())
@@ -20129,48 +21857,74 @@ pub mod sdn {
                             form.str(
                                 "action",
                                 v,
-                                ::std::option::Option::Some(2usize),
-                                ::std::option::Option::Some(20usize),
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::Some(2u64),
+                                    max_length: ::std::option::Option::Some(20u64),
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::Some(
+                                        "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                                    ),
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.comment {
                             form.str(
                                 "comment",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.delete {
                             form.str(
                                 "delete",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-configid-list"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.dest {
                             form.str(
                                 "dest",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::Some(512usize),
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::Some(512u64),
+                                    format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.digest {
                             form.str(
                                 "digest",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::Some(64usize),
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::Some(64u64),
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.dport {
                             form.str(
                                 "dport",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-fw-dport-spec"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.enable {
@@ -20185,16 +21939,26 @@ pub mod sdn {
                             form.str(
                                 "icmp-type",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some(
+                                        "pve-fw-icmp-type-spec",
+                                    ),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.iface {
                             form.str(
                                 "iface",
                                 v,
-                                ::std::option::Option::Some(2usize),
-                                ::std::option::Option::Some(20usize),
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::Some(2u64),
+                                    max_length: ::std::option::Option::Some(20u64),
+                                    format: ::std::option::Option::Some("pve-iface"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.log {
@@ -20204,8 +21968,12 @@ pub mod sdn {
                             form.str(
                                 "macro",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::Some(128usize),
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::Some(128u64),
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.moveto {
@@ -20220,24 +21988,36 @@ pub mod sdn {
                             form.str(
                                 "proto",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-fw-protocol-spec"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.source {
                             form.str(
                                 "source",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::Some(512usize),
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::Some(512u64),
+                                    format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.sport {
                             form.str(
                                 "sport",
                                 v,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-fw-sport-spec"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                         if let ::std::option::Option::Some(v) = &self.r#type {
@@ -20319,16 +22099,24 @@ pub mod sdn {
                         form.str(
                             "ip",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("ip"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.mac {
                         form.str(
                             "mac",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("mac-addr"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     {
@@ -20336,8 +22124,14 @@ pub mod sdn {
                         form.str(
                             "zone",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(8usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(8u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::Some(
+                                    "[a-zA-Z][a-zA-Z0-9]*[a-zA-Z0-9]",
+                                ),
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -20403,16 +22197,24 @@ pub mod sdn {
                         form.str(
                             "ip",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("ip"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.mac {
                         form.str(
                             "mac",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("mac-addr"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     {
@@ -20420,8 +22222,14 @@ pub mod sdn {
                         form.str(
                             "zone",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(8usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(8u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::Some(
+                                    "[a-zA-Z][a-zA-Z0-9]*[a-zA-Z0-9]",
+                                ),
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -20492,16 +22300,24 @@ pub mod sdn {
                         form.str(
                             "ip",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("ip"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.mac {
                         form.str(
                             "mac",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("mac-addr"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.vmid {
@@ -20517,8 +22333,14 @@ pub mod sdn {
                         form.str(
                             "zone",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(8usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(8u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::Some(
+                                    "[a-zA-Z][a-zA-Z0-9]*[a-zA-Z0-9]",
+                                ),
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -20654,8 +22476,12 @@ pub mod sdn {
                         form.str(
                             "dhcp-dns-server",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("ip"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.dhcp_range {
@@ -20663,8 +22489,12 @@ pub mod sdn {
                             form.str(
                                 "dhcp-range",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-sdn-dhcp-range"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -20672,24 +22502,36 @@ pub mod sdn {
                         form.str(
                             "dnszoneprefix",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("dns-name"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.gateway {
                         form.str(
                             "gateway",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("ip"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.lock_token {
                         form.str(
                             "lock-token",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.snat {
@@ -20700,8 +22542,12 @@ pub mod sdn {
                         form.str(
                             "subnet",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-sdn-subnet-id"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     {
@@ -20757,8 +22603,12 @@ pub mod sdn {
                         form.str(
                             "lock-token",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -20890,16 +22740,24 @@ pub mod sdn {
                         form.str(
                             "delete",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(4096usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(4096u64),
+                                format: ::std::option::Option::Some("pve-configid-list"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.dhcp_dns_server {
                         form.str(
                             "dhcp-dns-server",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("ip"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.dhcp_range {
@@ -20907,8 +22765,12 @@ pub mod sdn {
                             form.str(
                                 "dhcp-range",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::Some("pve-sdn-dhcp-range"),
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -20916,32 +22778,48 @@ pub mod sdn {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.dnszoneprefix {
                         form.str(
                             "dnszoneprefix",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("dns-name"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.gateway {
                         form.str(
                             "gateway",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("ip"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.lock_token {
                         form.str(
                             "lock-token",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.snat {
@@ -21433,8 +23311,12 @@ pub mod sdn {
                     form.str(
                         "bridge",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.bridge_disable_mac_learning
@@ -21445,8 +23327,12 @@ pub mod sdn {
                     form.str(
                         "controller",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dhcp {
@@ -21460,16 +23346,24 @@ pub mod sdn {
                     form.str(
                         "dns",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dnszone {
                     form.str(
                         "dnszone",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("dns-name"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dp_id {
@@ -21484,8 +23378,12 @@ pub mod sdn {
                     form.str(
                         "exitnodes",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.exitnodes_local_routing {
@@ -21495,40 +23393,60 @@ pub mod sdn {
                     form.str(
                         "exitnodes-primary",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.fabric {
                     form.str(
                         "fabric",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-sdn-fabric-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.ipam {
                     form.str(
                         "ipam",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.lock_token {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.mac {
                     form.str(
                         "mac",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("mac-addr"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.mtu {
@@ -21543,32 +23461,48 @@ pub mod sdn {
                     form.str(
                         "nodes",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.peers {
                     form.str(
                         "peers",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("ip-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.reversedns {
                     form.str(
                         "reversedns",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.rt_import {
                     form.str(
                         "rt-import",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-sdn-bgp-rt-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.secondary_controllers {
@@ -21576,8 +23510,14 @@ pub mod sdn {
                         form.str(
                             "secondary-controllers",
                             item,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::Some(
+                                    "[a-zA-Z][a-zA-Z0-9_-]*[a-zA-Z0-9]",
+                                ),
+                            },
                         )?;
                     }
                 }
@@ -21621,8 +23561,14 @@ pub mod sdn {
                     form.str(
                         "zone",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(8usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(8u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "[a-zA-Z][a-zA-Z0-9]*[a-zA-Z0-9]",
+                            ),
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -21667,8 +23613,12 @@ pub mod sdn {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -22146,8 +24096,12 @@ pub mod sdn {
                     form.str(
                         "bridge",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.bridge_disable_mac_learning
@@ -22158,16 +24112,24 @@ pub mod sdn {
                     form.str(
                         "controller",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.delete {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(4096usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(4096u64),
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dhcp {
@@ -22177,8 +24139,12 @@ pub mod sdn {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.disable_arp_nd_suppression
@@ -22189,16 +24155,24 @@ pub mod sdn {
                     form.str(
                         "dns",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dnszone {
                     form.str(
                         "dnszone",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("dns-name"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dp_id {
@@ -22213,8 +24187,12 @@ pub mod sdn {
                     form.str(
                         "exitnodes",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.exitnodes_local_routing {
@@ -22224,40 +24202,60 @@ pub mod sdn {
                     form.str(
                         "exitnodes-primary",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.fabric {
                     form.str(
                         "fabric",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-sdn-fabric-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.ipam {
                     form.str(
                         "ipam",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.lock_token {
                     form.str(
                         "lock-token",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.mac {
                     form.str(
                         "mac",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("mac-addr"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.mtu {
@@ -22272,32 +24270,48 @@ pub mod sdn {
                     form.str(
                         "nodes",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.peers {
                     form.str(
                         "peers",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("ip-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.reversedns {
                     form.str(
                         "reversedns",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.rt_import {
                     form.str(
                         "rt-import",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-sdn-bgp-rt-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.secondary_controllers {
@@ -22305,8 +24319,14 @@ pub mod sdn {
                         form.str(
                             "secondary-controllers",
                             item,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::Some(
+                                    "[a-zA-Z][a-zA-Z0-9_-]*[a-zA-Z0-9]",
+                                ),
+                            },
                         )?;
                     }
                 }

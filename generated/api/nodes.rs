@@ -108,8 +108,12 @@ pub mod aplinfo {
                 form.str(
                     "storage",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-storage-id"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             {
@@ -117,8 +121,12 @@ pub mod aplinfo {
                 form.str(
                     "template",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(255usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(255u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -198,16 +206,26 @@ pub mod apt {
                     form.str(
                         "name",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "(?^:[a-z0-9][-+.a-z0-9:]+)",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.version {
                     form.str(
                         "version",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -425,8 +443,12 @@ pub mod apt {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(80usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(80u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.enabled {
@@ -446,8 +468,12 @@ pub mod apt {
                     form.str(
                         "path",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -500,8 +526,12 @@ pub mod apt {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(80usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(80u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -509,8 +539,12 @@ pub mod apt {
                     form.str(
                         "handle",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -1132,8 +1166,14 @@ pub mod ceph {
                         form.str(
                             "config-keys",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(4096usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(4096u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::Some(
+                                    "(?^:^(?:(?^i:[0-9a-z\\-_\\.]+:[0-9a-zA-Z\\-_]+))(?:[;, ](?^i:[0-9a-z\\-_\\.]+:[0-9a-zA-Z\\-_]+))*$)",
+                                ),
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -1210,8 +1250,12 @@ pub mod ceph {
                     form.str(
                         "id",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -1483,8 +1527,12 @@ pub mod ceph {
                     form.str(
                         "cluster-network",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(128usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(128u64),
+                            format: ::std::option::Option::Some("CIDR"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.disable_cephx {
@@ -1502,8 +1550,12 @@ pub mod ceph {
                     form.str(
                         "network",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(128usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(128u64),
+                            format: ::std::option::Option::Some("CIDR"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.pg_bits {
@@ -1934,8 +1986,12 @@ pub mod ceph {
                     form.str(
                         "mon-address",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("ip-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -2050,16 +2106,24 @@ pub mod ceph {
                     form.str(
                         "crush-device-class",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.db_dev {
                     form.str(
                         "db_dev",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.db_dev_size {
@@ -2075,8 +2139,12 @@ pub mod ceph {
                     form.str(
                         "dev",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.encrypted {
@@ -2094,8 +2162,12 @@ pub mod ceph {
                     form.str(
                         "wal_dev",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.wal_dev_size {
@@ -2654,8 +2726,12 @@ pub mod ceph {
                     form.str(
                         "crush_rule",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.erasure_coding {
@@ -2674,8 +2750,12 @@ pub mod ceph {
                     form.str(
                         "name",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some("(?^:^[^:/\\s]+$)"),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.pg_autoscale_mode {
@@ -2713,8 +2793,14 @@ pub mod ceph {
                     form.str(
                         "target_size",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "^(\\d+(\\.\\d+)?)([KMGT])?$",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.target_size_ratio {
@@ -2892,8 +2978,12 @@ pub mod ceph {
                     form.str(
                         "crush_rule",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.min_size {
@@ -2939,8 +3029,14 @@ pub mod ceph {
                     form.str(
                         "target_size",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "^(\\d+(\\.\\d+)?)([KMGT])?$",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.target_size_ratio {
@@ -3193,8 +3289,14 @@ pub mod ceph {
                     form.str(
                         "service",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "(ceph|mon|mds|osd|mgr)(\\.[a-zA-Z0-9]([a-zA-Z0-9\\-]*[a-zA-Z0-9])?)?",
+                            ),
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -3370,8 +3472,14 @@ pub mod ceph {
                     form.str(
                         "service",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "(ceph|mon|mds|osd|mgr)(\\.[a-zA-Z0-9]([a-zA-Z0-9\\-]*[a-zA-Z0-9])?)?",
+                            ),
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -3444,8 +3552,14 @@ pub mod ceph {
                     form.str(
                         "service",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "(ceph|mon|mds|osd|mgr)(\\.[a-zA-Z0-9]([a-zA-Z0-9\\-]*[a-zA-Z0-9])?)?",
+                            ),
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -3757,15 +3871,19 @@ pub mod certificates {
                     form.str(
                         "certificates",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pem-certificate-chain"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.force {
                     form.bool("force", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.key {
-                    form.str(
+                    form.secret(
                         "key",
                         v.expose(),
                         ::std::option::Option::None,
@@ -4092,32 +4210,48 @@ pub mod config {
                 form.str(
                     "delete",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-configid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.description {
                 form.str(
                     "description",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(65536usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(65536u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.digest {
                 form.str(
                     "digest",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(40usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(40u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.location {
                 form.str(
                     "location",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-node-location"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.startall_onboot_delay {
@@ -4252,8 +4386,12 @@ pub mod disks {
                     form.str(
                         "device",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.filesystem {
@@ -4268,8 +4406,12 @@ pub mod disks {
                     form.str(
                         "name",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-storage-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -4385,16 +4527,26 @@ pub mod disks {
                     form.str(
                         "disk",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "^/dev/[a-zA-Z0-9\\/]+$",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.uuid {
                     form.str(
                         "uuid",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(36usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(36u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some("[a-fA-F0-9\\-]+"),
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -4629,8 +4781,12 @@ pub mod disks {
                     form.str(
                         "device",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -4638,8 +4794,12 @@ pub mod disks {
                     form.str(
                         "name",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-storage-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -4805,8 +4965,12 @@ pub mod disks {
                     form.str(
                         "device",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -4814,8 +4978,12 @@ pub mod disks {
                     form.str(
                         "name",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-storage-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -4883,8 +5051,12 @@ pub mod disks {
                     form.str(
                         "volume-group",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-storage-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -4958,8 +5130,14 @@ pub mod disks {
                     form.str(
                         "disk",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "^/dev/[a-zA-Z0-9\\/]+$",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.healthonly {
@@ -5014,8 +5192,14 @@ pub mod disks {
                     form.str(
                         "disk",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "^/dev/[a-zA-Z0-9\\/]+$",
+                            ),
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -5155,8 +5339,12 @@ pub mod disks {
                     form.str(
                         "devices",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("string-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.draid_config {
@@ -5167,8 +5355,12 @@ pub mod disks {
                     form.str(
                         "name",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-storage-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -5396,24 +5588,36 @@ pub mod dns {
                 form.str(
                     "dns1",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("ip"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.dns2 {
                 form.str(
                     "dns2",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("ip"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.dns3 {
                 form.str(
                     "dns3",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("ip"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             {
@@ -5421,8 +5625,12 @@ pub mod dns {
                 form.str(
                     "search",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -5484,8 +5692,12 @@ pub mod execute {
                 form.str(
                     "commands",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-command-batch"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -5850,16 +6062,24 @@ pub mod firewall {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.enable {
@@ -5900,8 +6120,14 @@ pub mod firewall {
                     form.str(
                         "nf_conntrack_helpers",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some(
+                                "pve-fw-conntrack-helper",
+                            ),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.nf_conntrack_max {
@@ -6165,40 +6391,62 @@ pub mod firewall {
                     form.str(
                         "action",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(20usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(20u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.comment {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dest {
                     form.str(
                         "dest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(512usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(512u64),
+                            format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dport {
                     form.str(
                         "dport",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-dport-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.enable {
@@ -6213,16 +6461,24 @@ pub mod firewall {
                     form.str(
                         "icmp-type",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-icmp-type-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.iface {
                     form.str(
                         "iface",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(20usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(20u64),
+                            format: ::std::option::Option::Some("pve-iface"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.log {
@@ -6232,8 +6488,12 @@ pub mod firewall {
                     form.str(
                         "macro",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(128usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(128u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.pos {
@@ -6248,24 +6508,36 @@ pub mod firewall {
                     form.str(
                         "proto",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-protocol-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.source {
                     form.str(
                         "source",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(512usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(512u64),
+                            format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.sport {
                     form.str(
                         "sport",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-sport-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -6319,8 +6591,12 @@ pub mod firewall {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -6522,48 +6798,74 @@ pub mod firewall {
                     form.str(
                         "action",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(20usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(20u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.comment {
                     form.str(
                         "comment",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.delete {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dest {
                     form.str(
                         "dest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(512usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(512u64),
+                            format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(64usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(64u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.dport {
                     form.str(
                         "dport",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-dport-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.enable {
@@ -6578,16 +6880,24 @@ pub mod firewall {
                     form.str(
                         "icmp-type",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-icmp-type-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.iface {
                     form.str(
                         "iface",
                         v,
-                        ::std::option::Option::Some(2usize),
-                        ::std::option::Option::Some(20usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(2u64),
+                            max_length: ::std::option::Option::Some(20u64),
+                            format: ::std::option::Option::Some("pve-iface"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.log {
@@ -6597,8 +6907,12 @@ pub mod firewall {
                     form.str(
                         "macro",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(128usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(128u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.moveto {
@@ -6613,24 +6927,36 @@ pub mod firewall {
                     form.str(
                         "proto",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-protocol-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.source {
                     form.str(
                         "source",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(512usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(512u64),
+                            format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.sport {
                     form.str(
                         "sport",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-fw-sport-spec"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
@@ -6760,8 +7086,12 @@ pub mod hardware {
                     form.str(
                         "pci-class-blacklist",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("string-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.verbose {
@@ -6976,16 +7306,24 @@ pub mod hosts {
                 form.str(
                     "data",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.digest {
                 form.str(
                     "digest",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(64usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(64u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -7073,8 +7411,12 @@ pub mod journal {
                 form.str(
                     "endcursor",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.identifiers {
@@ -7095,16 +7437,26 @@ pub mod journal {
                 form.str(
                     "priority",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some("^([0-7](\\.\\.[0-7])?)?$"),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.service {
                 form.str(
                     "service",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(128usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(128u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some(
+                            "^[A-Za-z0-9_.@:*?!\\[\\]\\/-]+$",
+                        ),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.since {
@@ -7119,8 +7471,12 @@ pub mod journal {
                 form.str(
                     "startcursor",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.structured {
@@ -7130,8 +7486,12 @@ pub mod journal {
                 form.str(
                     "unit",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(256usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(256u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some("^[A-Za-z0-9_.@:-]+$"),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.units {
@@ -7551,8 +7911,12 @@ pub mod lxc {
                 form.str(
                     "description",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(8192usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(8192u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             for (i, v) in self.dev.iter() {
@@ -7563,16 +7927,28 @@ pub mod lxc {
                 form.str(
                     "entrypoint",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some(
+                            "(?^:[^\\x00-\\x08\\x0a-\\x1F\\x7F]+)",
+                        ),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.env {
                 form.str(
                     "env",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some(
+                            "(?^:(?:\\w+=[^\\x00-\\x08\\x0a-\\x1F\\x7F]*)(?:\\0\\w+=[^\\x00-\\x08\\x0a-\\x1F\\x7F]*)*)",
+                        ),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.features {
@@ -7588,16 +7964,24 @@ pub mod lxc {
                 form.str(
                     "hookscript",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-volume-id"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.hostname {
                 form.str(
                     "hostname",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(255usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(255u64),
+                        format: ::std::option::Option::Some("dns-name"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.ignore_unpack_errors {
@@ -7622,8 +8006,12 @@ pub mod lxc {
                 form.str(
                     "nameserver",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("lxc-ip-with-ll-iface-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             for (i, v) in self.net.iter() {
@@ -7638,18 +8026,22 @@ pub mod lxc {
                 form.str(
                     "ostemplate",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(255usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(255u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.ostype {
                 form.choice("ostype", v.as_str(), crate::enums::LxcOstype::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.password {
-                form.str(
+                form.secret(
                     "password",
                     v.expose(),
-                    ::std::option::Option::Some(5usize),
+                    ::std::option::Option::Some(5u64),
                     ::std::option::Option::None,
                 )?;
             }
@@ -7657,8 +8049,12 @@ pub mod lxc {
                 form.str(
                     "pool",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-poolid"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.protection {
@@ -7674,16 +8070,24 @@ pub mod lxc {
                 form.str(
                     "searchdomain",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("dns-name-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.ssh_public_keys {
                 form.str(
                     "ssh-public-keys",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.start {
@@ -7693,16 +8097,24 @@ pub mod lxc {
                 form.str(
                     "startup",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-startup-order"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.storage {
                 form.str(
                     "storage",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-storage-id"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.swap {
@@ -7717,8 +8129,12 @@ pub mod lxc {
                 form.str(
                     "tags",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-tag-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.template {
@@ -7728,8 +8144,12 @@ pub mod lxc {
                 form.str(
                     "timezone",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-ct-timezone"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.tty {
@@ -7946,8 +8366,12 @@ pub mod lxc {
                     form.str(
                         "description",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.full {
@@ -7957,8 +8381,12 @@ pub mod lxc {
                     form.str(
                         "hostname",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("dns-name"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -7974,32 +8402,48 @@ pub mod lxc {
                     form.str(
                         "pool",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-poolid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.snapname {
                     form.str(
                         "snapname",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(40usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(40u64),
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.storage {
                     form.str(
                         "storage",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-storage-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.target {
                     form.str(
                         "target",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -8393,8 +8837,12 @@ pub mod lxc {
                     form.str(
                         "snapshot",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(40usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(40u64),
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -8662,16 +9110,24 @@ pub mod lxc {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.description {
                     form.str(
                         "description",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(8192usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(8192u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 for (i, v) in self.dev.iter() {
@@ -8682,24 +9138,40 @@ pub mod lxc {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(40usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(40u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.entrypoint {
                     form.str(
                         "entrypoint",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "(?^:[^\\x00-\\x08\\x0a-\\x1F\\x7F]+)",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.env {
                     form.str(
                         "env",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "(?^:(?:\\w+=[^\\x00-\\x08\\x0a-\\x1F\\x7F]*)(?:\\0\\w+=[^\\x00-\\x08\\x0a-\\x1F\\x7F]*)*)",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.features {
@@ -8709,16 +9181,24 @@ pub mod lxc {
                     form.str(
                         "hookscript",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-volume-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.hostname {
                     form.str(
                         "hostname",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(255usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(255u64),
+                            format: ::std::option::Option::Some("dns-name"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.lock {
@@ -8740,8 +9220,14 @@ pub mod lxc {
                     form.str(
                         "nameserver",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some(
+                                "lxc-ip-with-ll-iface-list",
+                            ),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 for (i, v) in self.net.iter() {
@@ -8761,8 +9247,12 @@ pub mod lxc {
                     form.str(
                         "revert",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.rootfs {
@@ -8772,16 +9262,24 @@ pub mod lxc {
                     form.str(
                         "searchdomain",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("dns-name-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.startup {
                     form.str(
                         "startup",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-startup-order"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.swap {
@@ -8796,8 +9294,12 @@ pub mod lxc {
                     form.str(
                         "tags",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-tag-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.template {
@@ -8807,8 +9309,12 @@ pub mod lxc {
                     form.str(
                         "timezone",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-ct-timezone"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.tty {
@@ -8900,8 +9406,12 @@ pub mod lxc {
                     form.str(
                         "snapname",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(40usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(40u64),
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -9031,16 +9541,24 @@ pub mod lxc {
                         form.str(
                             "cidr",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("IPorCIDR"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     {
@@ -9048,8 +9566,14 @@ pub mod lxc {
                         form.str(
                             "name",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::Some(
+                                    "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                                ),
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -9104,8 +9628,12 @@ pub mod lxc {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -9196,32 +9724,50 @@ pub mod lxc {
                         form.str(
                             "cidr",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("IPorCIDR"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.digest {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.rename {
                         form.str(
                             "rename",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::Some(
+                                    "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                                ),
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -9332,16 +9878,24 @@ pub mod lxc {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.digest {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     {
@@ -9349,16 +9903,28 @@ pub mod lxc {
                         form.str(
                             "name",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::Some(
+                                    "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                                ),
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.rename {
                         form.str(
                             "rename",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::Some(
+                                    "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                                ),
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -9511,16 +10077,24 @@ pub mod lxc {
                         form.str(
                             "cidr",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("IPorCIDRorAlias"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.nomatch {
@@ -9579,8 +10153,12 @@ pub mod lxc {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -9665,16 +10243,24 @@ pub mod lxc {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.digest {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.nomatch {
@@ -9952,8 +10538,12 @@ pub mod lxc {
                         form.str(
                             "delete",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-configid-list"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.dhcp {
@@ -9963,8 +10553,12 @@ pub mod lxc {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.enable {
@@ -10279,40 +10873,62 @@ pub mod lxc {
                         form.str(
                             "action",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(20usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(20u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::Some(
+                                    "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                                ),
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.dest {
                         form.str(
                             "dest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(512usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(512u64),
+                                format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.digest {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.dport {
                         form.str(
                             "dport",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-dport-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.enable {
@@ -10327,16 +10943,26 @@ pub mod lxc {
                         form.str(
                             "icmp-type",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some(
+                                    "pve-fw-icmp-type-spec",
+                                ),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.iface {
                         form.str(
                             "iface",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(20usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(20u64),
+                                format: ::std::option::Option::Some("pve-iface"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.log {
@@ -10346,8 +10972,12 @@ pub mod lxc {
                         form.str(
                             "macro",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(128usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(128u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.pos {
@@ -10362,24 +10992,36 @@ pub mod lxc {
                         form.str(
                             "proto",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-protocol-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.source {
                         form.str(
                             "source",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(512usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(512u64),
+                                format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.sport {
                         form.str(
                             "sport",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-sport-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     {
@@ -10442,8 +11084,12 @@ pub mod lxc {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -10647,48 +11293,74 @@ pub mod lxc {
                         form.str(
                             "action",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(20usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(20u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::Some(
+                                    "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                                ),
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.delete {
                         form.str(
                             "delete",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-configid-list"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.dest {
                         form.str(
                             "dest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(512usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(512u64),
+                                format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.digest {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.dport {
                         form.str(
                             "dport",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-dport-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.enable {
@@ -10703,16 +11375,26 @@ pub mod lxc {
                         form.str(
                             "icmp-type",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some(
+                                    "pve-fw-icmp-type-spec",
+                                ),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.iface {
                         form.str(
                             "iface",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(20usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(20u64),
+                                format: ::std::option::Option::Some("pve-iface"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.log {
@@ -10722,8 +11404,12 @@ pub mod lxc {
                         form.str(
                             "macro",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(128usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(128u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.moveto {
@@ -10738,24 +11424,36 @@ pub mod lxc {
                         form.str(
                             "proto",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-protocol-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.source {
                         form.str(
                             "source",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(512usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(512u64),
+                                format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.sport {
                         form.str(
                             "sport",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-sport-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.r#type {
@@ -10946,8 +11644,12 @@ pub mod lxc {
                     form.str(
                         "target",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -11038,16 +11740,24 @@ pub mod lxc {
                     form.str(
                         "target",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.target_storage {
                     form.str(
                         "target-storage",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("storage-pair-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.timeout {
@@ -11159,24 +11869,36 @@ pub mod lxc {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(40usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(40u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.storage {
                     form.str(
                         "storage",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-storage-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.target_digest {
                     form.str(
                         "target-digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(40usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(40u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.target_vmid {
@@ -11269,16 +11991,24 @@ pub mod lxc {
                     form.str(
                         "bridges",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-bridge-id-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.storages {
                     form.str(
                         "storages",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-storage-id-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -11346,13 +12076,17 @@ pub mod lxc {
                     form.str(
                         "socket",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
                     let v = &self.ticket;
-                    form.str(
+                    form.secret(
                         "ticket",
                         v.expose(),
                         ::std::option::Option::None,
@@ -11515,8 +12249,12 @@ pub mod lxc {
                     form.str(
                         "target-bridge",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("bridge-pair-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -11524,8 +12262,12 @@ pub mod lxc {
                     form.str(
                         "target-endpoint",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("proxmox-remote"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -11533,8 +12275,12 @@ pub mod lxc {
                     form.str(
                         "target-storage",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("storage-pair-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.target_vmid {
@@ -11620,8 +12366,12 @@ pub mod lxc {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(40usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(40u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -11633,8 +12383,14 @@ pub mod lxc {
                     form.str(
                         "size",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "\\+?\\d+(\\.\\d+)?[KMGT]?",
+                            ),
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -11715,8 +12471,12 @@ pub mod lxc {
                     form.str(
                         "ds",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -11888,8 +12648,12 @@ pub mod lxc {
                     form.str(
                         "description",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -11897,8 +12661,12 @@ pub mod lxc {
                     form.str(
                         "snapname",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(40usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(40u64),
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -12045,8 +12813,12 @@ pub mod lxc {
                         form.str(
                             "description",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -12179,8 +12951,12 @@ pub mod lxc {
                     form.str(
                         "proxy",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("address"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -12852,11 +13628,11 @@ pub mod lxc {
                 }
                 {
                     let v = &self.vncticket;
-                    form.str(
+                    form.secret(
                         "vncticket",
                         v.expose(),
                         ::std::option::Option::None,
-                        ::std::option::Option::Some(512usize),
+                        ::std::option::Option::Some(512u64),
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -12949,16 +13725,24 @@ pub mod migrateall {
                 form.str(
                     "target",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-node"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.vms {
                 form.str(
                     "vms",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-vmid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.with_local_disks {
@@ -13461,16 +14245,24 @@ pub mod network {
                 form.str(
                     "address",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("ipv4"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.address6 {
                 form.str(
                     "address6",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("ipv6"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.autostart {
@@ -13480,8 +14272,12 @@ pub mod network {
                 form.str(
                     "bond-primary",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-iface"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.bond_mode {
@@ -13498,16 +14294,24 @@ pub mod network {
                 form.str(
                     "bridge_ports",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-iface-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.bridge_vids {
                 form.str(
                     "bridge_vids",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-vlan-id-or-range-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.bridge_vlan_aware {
@@ -13517,48 +14321,72 @@ pub mod network {
                 form.str(
                     "cidr",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("CIDRv4"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.cidr6 {
                 form.str(
                     "cidr6",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("CIDRv6"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.comments {
                 form.str(
                     "comments",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.comments6 {
                 form.str(
                     "comments6",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.gateway {
                 form.str(
                     "gateway",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("ipv4"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.gateway6 {
                 form.str(
                     "gateway6",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("ipv6"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             {
@@ -13566,8 +14394,12 @@ pub mod network {
                 form.str(
                     "iface",
                     v,
-                    ::std::option::Option::Some(2usize),
-                    ::std::option::Option::Some(20usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::Some(2u64),
+                        max_length: ::std::option::Option::Some(20u64),
+                        format: ::std::option::Option::Some("pve-iface"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mtu {
@@ -13582,8 +14414,12 @@ pub mod network {
                 form.str(
                     "netmask",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("ipv4mask"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.netmask6 {
@@ -13598,32 +14434,48 @@ pub mod network {
                 form.str(
                     "ovs_bonds",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-iface-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.ovs_bridge {
                 form.str(
                     "ovs_bridge",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-iface"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.ovs_options {
                 form.str(
                     "ovs_options",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(1024usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(1024u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.ovs_ports {
                 form.str(
                     "ovs_ports",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-iface-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.ovs_tag {
@@ -13638,8 +14490,12 @@ pub mod network {
                 form.str(
                     "slaves",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-iface-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             {
@@ -13658,8 +14514,12 @@ pub mod network {
                 form.str(
                     "vlan-raw-device",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-iface"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -13919,16 +14779,24 @@ pub mod network {
                 form.str(
                     "address",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("ipv4"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.address6 {
                 form.str(
                     "address6",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("ipv6"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.autostart {
@@ -13938,8 +14806,12 @@ pub mod network {
                 form.str(
                     "bond-primary",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-iface"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.bond_mode {
@@ -13956,16 +14828,24 @@ pub mod network {
                 form.str(
                     "bridge_ports",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-iface-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.bridge_vids {
                 form.str(
                     "bridge_vids",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-vlan-id-or-range-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.bridge_vlan_aware {
@@ -13975,56 +14855,84 @@ pub mod network {
                 form.str(
                     "cidr",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("CIDRv4"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.cidr6 {
                 form.str(
                     "cidr6",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("CIDRv6"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.comments {
                 form.str(
                     "comments",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.comments6 {
                 form.str(
                     "comments6",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.delete {
                 form.str(
                     "delete",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-configid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.gateway {
                 form.str(
                     "gateway",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("ipv4"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.gateway6 {
                 form.str(
                     "gateway6",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("ipv6"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mtu {
@@ -14039,8 +14947,12 @@ pub mod network {
                 form.str(
                     "netmask",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("ipv4mask"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.netmask6 {
@@ -14055,32 +14967,48 @@ pub mod network {
                 form.str(
                     "ovs_bonds",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-iface-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.ovs_bridge {
                 form.str(
                     "ovs_bridge",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-iface"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.ovs_options {
                 form.str(
                     "ovs_options",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(1024usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(1024u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.ovs_ports {
                 form.str(
                     "ovs_ports",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-iface-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.ovs_tag {
@@ -14095,8 +15023,12 @@ pub mod network {
                 form.str(
                     "slaves",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-iface-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             {
@@ -14115,8 +15047,12 @@ pub mod network {
                 form.str(
                     "vlan-raw-device",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-iface"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -14855,8 +15791,12 @@ pub mod qemu {
                 form.str(
                     "affinity",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-cpuset"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.agent {
@@ -14869,8 +15809,12 @@ pub mod qemu {
                 form.str(
                     "amd-sev",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-qemu-sev-fmt"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.arch {
@@ -14880,16 +15824,24 @@ pub mod qemu {
                 form.str(
                     "archive",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(255usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(255u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.args {
                 form.str(
                     "args",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.audio0 {
@@ -14913,16 +15865,26 @@ pub mod qemu {
                 form.str(
                     "boot",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-qm-boot"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.bootdisk {
                 form.str(
                     "bootdisk",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-qm-bootdisk"),
+                        pattern: ::std::option::Option::Some(
+                            "(ide|sata|scsi|virtio)\\d+",
+                        ),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.bwlimit {
@@ -14937,20 +15899,28 @@ pub mod qemu {
                 form.str(
                     "cdrom",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-qm-ide"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.cicustom {
                 form.str(
                     "cicustom",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-qm-cicustom"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.cipassword {
-                form.str(
+                form.secret(
                     "cipassword",
                     v.expose(),
                     ::std::option::Option::None,
@@ -14967,8 +15937,12 @@ pub mod qemu {
                 form.str(
                     "ciuser",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.cores {
@@ -14983,8 +15957,12 @@ pub mod qemu {
                 form.str(
                     "cpu",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-vm-cpu-conf"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.cpulimit {
@@ -15007,8 +15985,12 @@ pub mod qemu {
                 form.str(
                     "description",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(8192usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(8192u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.efidisk0 {
@@ -15027,8 +16009,12 @@ pub mod qemu {
                 form.str(
                     "hookscript",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-volume-id"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             for (i, v) in self.hostpci.iter() {
@@ -15036,16 +16022,24 @@ pub mod qemu {
                 form.str(
                     &key,
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-qm-hostpci"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.hotplug {
                 form.str(
                     "hotplug",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-hotplug-features"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.hugepages {
@@ -15059,16 +16053,24 @@ pub mod qemu {
                 form.str(
                     "import-working-storage",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-storage-id"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.intel_tdx {
                 form.str(
                     "intel-tdx",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-qemu-tdx-fmt"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             for (i, v) in self.ipconfig.iter() {
@@ -15076,8 +16078,12 @@ pub mod qemu {
                 form.str(
                     &key,
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-qm-ipconfig"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.ivshmem {
@@ -15127,16 +16133,24 @@ pub mod qemu {
                 form.str(
                     "name",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("dns-name"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.nameserver {
                 form.str(
                     "nameserver",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("address-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             for (i, v) in self.net.iter() {
@@ -15161,16 +16175,26 @@ pub mod qemu {
                 form.str(
                     &key,
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some(
+                            "/dev/parport\\d+|/dev/usb/lp\\d+",
+                        ),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.pool {
                 form.str(
                     "pool",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-poolid"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.protection {
@@ -15183,8 +16207,12 @@ pub mod qemu {
                 form.str(
                     "rng0",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-qm-rng"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             for (i, v) in self.sata.iter() {
@@ -15202,8 +16230,12 @@ pub mod qemu {
                 form.str(
                     "searchdomain",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             for (i, v) in self.serial.iter() {
@@ -15211,8 +16243,12 @@ pub mod qemu {
                 form.str(
                     &key,
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some("(/dev/[^,]+|socket)"),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.shares {
@@ -15227,8 +16263,12 @@ pub mod qemu {
                 form.str(
                     "smbios1",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(512usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(512u64),
+                        format: ::std::option::Option::Some("pve-qm-smbios1"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.smp {
@@ -15254,8 +16294,12 @@ pub mod qemu {
                 form.str(
                     "sshkeys",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("urlencoded"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.start {
@@ -15265,24 +16309,38 @@ pub mod qemu {
                 form.str(
                     "startdate",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some(
+                            "(now|\\d{4}-\\d{1,2}-\\d{1,2}(T\\d{1,2}:\\d{1,2}:\\d{1,2})?)",
+                        ),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.startup {
                 form.str(
                     "startup",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-startup-order"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.storage {
                 form.str(
                     "storage",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-storage-id"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.tablet {
@@ -15292,8 +16350,12 @@ pub mod qemu {
                 form.str(
                     "tags",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-tag-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.tdf {
@@ -15339,8 +16401,14 @@ pub mod qemu {
                 form.str(
                     "vmgenid",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some(
+                            "(?:[a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}|[01])",
+                        ),
+                    },
                 )?;
             }
             {
@@ -15356,16 +16424,24 @@ pub mod qemu {
                 form.str(
                     "vmstatestorage",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-storage-id"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.watchdog {
                 form.str(
                     "watchdog",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-qm-watchdog"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -15598,8 +16674,12 @@ pub mod qemu {
                             form.str(
                                 "command",
                                 item,
-                                ::std::option::Option::None,
-                                ::std::option::Option::None,
+                                &crate::validate::Text {
+                                    min_length: ::std::option::Option::None,
+                                    max_length: ::std::option::Option::None,
+                                    format: ::std::option::Option::None,
+                                    pattern: ::std::option::Option::None,
+                                },
                             )?;
                         }
                     }
@@ -15607,8 +16687,12 @@ pub mod qemu {
                         form.str(
                             "input-data",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(65536usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(65536u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -15804,8 +16888,12 @@ pub mod qemu {
                         form.str(
                             "file",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.offset {
@@ -15883,8 +16971,12 @@ pub mod qemu {
                         form.str(
                             "content",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(61440usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(61440u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.encode {
@@ -15895,8 +16987,12 @@ pub mod qemu {
                         form.str(
                             "file",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -16350,11 +17446,11 @@ pub mod qemu {
                     }
                     {
                         let v = &self.password;
-                        form.str(
+                        form.secret(
                             "password",
                             v.expose(),
-                            ::std::option::Option::Some(5usize),
-                            ::std::option::Option::Some(1024usize),
+                            ::std::option::Option::Some(5u64),
+                            ::std::option::Option::Some(1024u64),
                         )?;
                     }
                     {
@@ -16362,8 +17458,12 @@ pub mod qemu {
                         form.str(
                             "username",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -16565,8 +17665,12 @@ pub mod qemu {
                     form.str(
                         "description",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.format {
@@ -16583,8 +17687,12 @@ pub mod qemu {
                     form.str(
                         "name",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("dns-name"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -16600,32 +17708,48 @@ pub mod qemu {
                     form.str(
                         "pool",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-poolid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.snapname {
                     form.str(
                         "snapname",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(40usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(40u64),
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.storage {
                     form.str(
                         "storage",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-storage-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.target {
                     form.str(
                         "target",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -17715,8 +18839,12 @@ pub mod qemu {
                     form.str(
                         "snapshot",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(40usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(40u64),
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -18295,8 +19423,12 @@ pub mod qemu {
                     form.str(
                         "affinity",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-cpuset"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.agent {
@@ -18309,8 +19441,12 @@ pub mod qemu {
                     form.str(
                         "amd-sev",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qemu-sev-fmt"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.arch {
@@ -18320,8 +19456,12 @@ pub mod qemu {
                     form.str(
                         "args",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.audio0 {
@@ -18353,36 +19493,54 @@ pub mod qemu {
                     form.str(
                         "boot",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qm-boot"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.bootdisk {
                     form.str(
                         "bootdisk",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qm-bootdisk"),
+                            pattern: ::std::option::Option::Some(
+                                "(ide|sata|scsi|virtio)\\d+",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.cdrom {
                     form.str(
                         "cdrom",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qm-ide"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.cicustom {
                     form.str(
                         "cicustom",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qm-cicustom"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.cipassword {
-                    form.str(
+                    form.secret(
                         "cipassword",
                         v.expose(),
                         ::std::option::Option::None,
@@ -18399,8 +19557,12 @@ pub mod qemu {
                     form.str(
                         "ciuser",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.cores {
@@ -18415,8 +19577,12 @@ pub mod qemu {
                     form.str(
                         "cpu",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-vm-cpu-conf"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.cpulimit {
@@ -18439,24 +19605,36 @@ pub mod qemu {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.description {
                     form.str(
                         "description",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(8192usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(8192u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(40usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(40u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.efidisk0 {
@@ -18472,8 +19650,12 @@ pub mod qemu {
                     form.str(
                         "hookscript",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-volume-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 for (i, v) in self.hostpci.iter() {
@@ -18481,16 +19663,24 @@ pub mod qemu {
                     form.str(
                         &key,
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qm-hostpci"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.hotplug {
                     form.str(
                         "hotplug",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-hotplug-features"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.hugepages {
@@ -18508,16 +19698,24 @@ pub mod qemu {
                     form.str(
                         "import-working-storage",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-storage-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.intel_tdx {
                     form.str(
                         "intel-tdx",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qemu-tdx-fmt"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 for (i, v) in self.ipconfig.iter() {
@@ -18525,8 +19723,12 @@ pub mod qemu {
                     form.str(
                         &key,
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qm-ipconfig"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.ivshmem {
@@ -18573,16 +19775,24 @@ pub mod qemu {
                     form.str(
                         "name",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("dns-name"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.nameserver {
                     form.str(
                         "nameserver",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("address-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 for (i, v) in self.net.iter() {
@@ -18607,8 +19817,14 @@ pub mod qemu {
                     form.str(
                         &key,
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "/dev/parport\\d+|/dev/usb/lp\\d+",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.protection {
@@ -18621,16 +19837,24 @@ pub mod qemu {
                     form.str(
                         "revert",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.rng0 {
                     form.str(
                         "rng0",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qm-rng"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 for (i, v) in self.sata.iter() {
@@ -18648,8 +19872,12 @@ pub mod qemu {
                     form.str(
                         "searchdomain",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 for (i, v) in self.serial.iter() {
@@ -18657,8 +19885,12 @@ pub mod qemu {
                     form.str(
                         &key,
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some("(/dev/[^,]+|socket)"),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.shares {
@@ -18676,8 +19908,12 @@ pub mod qemu {
                     form.str(
                         "smbios1",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(512usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(512u64),
+                            format: ::std::option::Option::Some("pve-qm-smbios1"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.smp {
@@ -18703,24 +19939,38 @@ pub mod qemu {
                     form.str(
                         "sshkeys",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("urlencoded"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.startdate {
                     form.str(
                         "startdate",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "(now|\\d{4}-\\d{1,2}-\\d{1,2}(T\\d{1,2}:\\d{1,2}:\\d{1,2})?)",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.startup {
                     form.str(
                         "startup",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-startup-order"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.tablet {
@@ -18730,8 +19980,12 @@ pub mod qemu {
                     form.str(
                         "tags",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-tag-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.tdf {
@@ -18774,24 +20028,38 @@ pub mod qemu {
                     form.str(
                         "vmgenid",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "(?:[a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}|[01])",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.vmstatestorage {
                     form.str(
                         "vmstatestorage",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-storage-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.watchdog {
                     form.str(
                         "watchdog",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qm-watchdog"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -19362,8 +20630,12 @@ pub mod qemu {
                     form.str(
                         "affinity",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-cpuset"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.agent {
@@ -19376,8 +20648,12 @@ pub mod qemu {
                     form.str(
                         "amd-sev",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qemu-sev-fmt"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.arch {
@@ -19387,8 +20663,12 @@ pub mod qemu {
                     form.str(
                         "args",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.audio0 {
@@ -19412,36 +20692,54 @@ pub mod qemu {
                     form.str(
                         "boot",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qm-boot"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.bootdisk {
                     form.str(
                         "bootdisk",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qm-bootdisk"),
+                            pattern: ::std::option::Option::Some(
+                                "(ide|sata|scsi|virtio)\\d+",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.cdrom {
                     form.str(
                         "cdrom",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qm-ide"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.cicustom {
                     form.str(
                         "cicustom",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qm-cicustom"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.cipassword {
-                    form.str(
+                    form.secret(
                         "cipassword",
                         v.expose(),
                         ::std::option::Option::None,
@@ -19458,8 +20756,12 @@ pub mod qemu {
                     form.str(
                         "ciuser",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.cores {
@@ -19474,8 +20776,12 @@ pub mod qemu {
                     form.str(
                         "cpu",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-vm-cpu-conf"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.cpulimit {
@@ -19498,24 +20804,36 @@ pub mod qemu {
                     form.str(
                         "delete",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.description {
                     form.str(
                         "description",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(8192usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(8192u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.digest {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(40usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(40u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.efidisk0 {
@@ -19531,8 +20849,12 @@ pub mod qemu {
                     form.str(
                         "hookscript",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-volume-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 for (i, v) in self.hostpci.iter() {
@@ -19540,16 +20862,24 @@ pub mod qemu {
                     form.str(
                         &key,
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qm-hostpci"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.hotplug {
                     form.str(
                         "hotplug",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-hotplug-features"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.hugepages {
@@ -19567,8 +20897,12 @@ pub mod qemu {
                     form.str(
                         "intel-tdx",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qemu-tdx-fmt"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 for (i, v) in self.ipconfig.iter() {
@@ -19576,8 +20910,12 @@ pub mod qemu {
                     form.str(
                         &key,
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qm-ipconfig"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.ivshmem {
@@ -19624,16 +20962,24 @@ pub mod qemu {
                     form.str(
                         "name",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("dns-name"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.nameserver {
                     form.str(
                         "nameserver",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("address-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 for (i, v) in self.net.iter() {
@@ -19658,8 +21004,14 @@ pub mod qemu {
                     form.str(
                         &key,
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "/dev/parport\\d+|/dev/usb/lp\\d+",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.protection {
@@ -19672,16 +21024,24 @@ pub mod qemu {
                     form.str(
                         "revert",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.rng0 {
                     form.str(
                         "rng0",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qm-rng"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 for (i, v) in self.sata.iter() {
@@ -19699,8 +21059,12 @@ pub mod qemu {
                     form.str(
                         "searchdomain",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 for (i, v) in self.serial.iter() {
@@ -19708,8 +21072,12 @@ pub mod qemu {
                     form.str(
                         &key,
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some("(/dev/[^,]+|socket)"),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.shares {
@@ -19727,8 +21095,12 @@ pub mod qemu {
                     form.str(
                         "smbios1",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(512usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(512u64),
+                            format: ::std::option::Option::Some("pve-qm-smbios1"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.smp {
@@ -19754,24 +21126,38 @@ pub mod qemu {
                     form.str(
                         "sshkeys",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("urlencoded"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.startdate {
                     form.str(
                         "startdate",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "(now|\\d{4}-\\d{1,2}-\\d{1,2}(T\\d{1,2}:\\d{1,2}:\\d{1,2})?)",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.startup {
                     form.str(
                         "startup",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-startup-order"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.tablet {
@@ -19781,8 +21167,12 @@ pub mod qemu {
                     form.str(
                         "tags",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-tag-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.tdf {
@@ -19825,24 +21215,38 @@ pub mod qemu {
                     form.str(
                         "vmgenid",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "(?:[a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}|[01])",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.vmstatestorage {
                     form.str(
                         "vmstatestorage",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-storage-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.watchdog {
                     form.str(
                         "watchdog",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-qm-watchdog"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -19975,8 +21379,12 @@ pub mod qemu {
                     form.str(
                         "snapname",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(40usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(40u64),
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -20106,16 +21514,24 @@ pub mod qemu {
                         form.str(
                             "cidr",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("IPorCIDR"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     {
@@ -20123,8 +21539,14 @@ pub mod qemu {
                         form.str(
                             "name",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::Some(
+                                    "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                                ),
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -20179,8 +21601,12 @@ pub mod qemu {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -20271,32 +21697,50 @@ pub mod qemu {
                         form.str(
                             "cidr",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("IPorCIDR"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.digest {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.rename {
                         form.str(
                             "rename",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::Some(
+                                    "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                                ),
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -20407,16 +21851,24 @@ pub mod qemu {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.digest {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     {
@@ -20424,16 +21876,28 @@ pub mod qemu {
                         form.str(
                             "name",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::Some(
+                                    "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                                ),
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.rename {
                         form.str(
                             "rename",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::Some(
+                                    "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                                ),
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -20586,16 +22050,24 @@ pub mod qemu {
                         form.str(
                             "cidr",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("IPorCIDRorAlias"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.nomatch {
@@ -20654,8 +22126,12 @@ pub mod qemu {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -20740,16 +22216,24 @@ pub mod qemu {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.digest {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.nomatch {
@@ -21027,8 +22511,12 @@ pub mod qemu {
                         form.str(
                             "delete",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-configid-list"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.dhcp {
@@ -21038,8 +22526,12 @@ pub mod qemu {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.enable {
@@ -21354,40 +22846,62 @@ pub mod qemu {
                         form.str(
                             "action",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(20usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(20u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::Some(
+                                    "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                                ),
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.dest {
                         form.str(
                             "dest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(512usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(512u64),
+                                format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.digest {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.dport {
                         form.str(
                             "dport",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-dport-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.enable {
@@ -21402,16 +22916,26 @@ pub mod qemu {
                         form.str(
                             "icmp-type",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some(
+                                    "pve-fw-icmp-type-spec",
+                                ),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.iface {
                         form.str(
                             "iface",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(20usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(20u64),
+                                format: ::std::option::Option::Some("pve-iface"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.log {
@@ -21421,8 +22945,12 @@ pub mod qemu {
                         form.str(
                             "macro",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(128usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(128u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.pos {
@@ -21437,24 +22965,36 @@ pub mod qemu {
                         form.str(
                             "proto",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-protocol-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.source {
                         form.str(
                             "source",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(512usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(512u64),
+                                format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.sport {
                         form.str(
                             "sport",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-sport-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     {
@@ -21517,8 +23057,12 @@ pub mod qemu {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -21722,48 +23266,74 @@ pub mod qemu {
                         form.str(
                             "action",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(20usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(20u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::Some(
+                                    "[A-Za-z][A-Za-z0-9\\-\\_]+",
+                                ),
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
                         form.str(
                             "comment",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-comment-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.delete {
                         form.str(
                             "delete",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-configid-list"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.dest {
                         form.str(
                             "dest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(512usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(512u64),
+                                format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.digest {
                         form.str(
                             "digest",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(64usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(64u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.dport {
                         form.str(
                             "dport",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-dport-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.enable {
@@ -21778,16 +23348,26 @@ pub mod qemu {
                         form.str(
                             "icmp-type",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some(
+                                    "pve-fw-icmp-type-spec",
+                                ),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.iface {
                         form.str(
                             "iface",
                             v,
-                            ::std::option::Option::Some(2usize),
-                            ::std::option::Option::Some(20usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::Some(2u64),
+                                max_length: ::std::option::Option::Some(20u64),
+                                format: ::std::option::Option::Some("pve-iface"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.log {
@@ -21797,8 +23377,12 @@ pub mod qemu {
                         form.str(
                             "macro",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(128usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(128u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.moveto {
@@ -21813,24 +23397,36 @@ pub mod qemu {
                         form.str(
                             "proto",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-protocol-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.source {
                         form.str(
                             "source",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(512usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(512u64),
+                                format: ::std::option::Option::Some("pve-fw-addr-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.sport {
                         form.str(
                             "sport",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-fw-sport-spec"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.r#type {
@@ -21987,8 +23583,12 @@ pub mod qemu {
                     form.str(
                         "target",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -22086,8 +23686,12 @@ pub mod qemu {
                     form.str(
                         "migration_network",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("CIDR"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.migration_type {
@@ -22105,16 +23709,24 @@ pub mod qemu {
                     form.str(
                         "target",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.targetstorage {
                     form.str(
                         "targetstorage",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("storage-pair-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.with_conntrack_state {
@@ -22176,8 +23788,12 @@ pub mod qemu {
                     form.str(
                         "command",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -22280,8 +23896,12 @@ pub mod qemu {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(40usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(40u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -22299,16 +23919,24 @@ pub mod qemu {
                     form.str(
                         "storage",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-storage-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.target_digest {
                     form.str(
                         "target-digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(40usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(40u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.target_disk {
@@ -22397,16 +24025,24 @@ pub mod qemu {
                     form.str(
                         "bridges",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-bridge-id-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.storages {
                     form.str(
                         "storages",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-storage-id-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -22474,13 +24110,17 @@ pub mod qemu {
                     form.str(
                         "socket",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
                     let v = &self.ticket;
-                    form.str(
+                    form.secret(
                         "ticket",
                         v.expose(),
                         ::std::option::Option::None,
@@ -22632,8 +24272,12 @@ pub mod qemu {
                     form.str(
                         "target-bridge",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("bridge-pair-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -22641,8 +24285,12 @@ pub mod qemu {
                     form.str(
                         "target-endpoint",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("proxmox-remote"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -22650,8 +24298,12 @@ pub mod qemu {
                     form.str(
                         "target-storage",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("storage-pair-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.target_vmid {
@@ -22732,8 +24384,12 @@ pub mod qemu {
                     form.str(
                         "digest",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(40usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(40u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -22749,8 +24405,14 @@ pub mod qemu {
                     form.str(
                         "size",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "\\+?\\d+(\\.\\d+)?[KMGT]?",
+                            ),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.skiplock {
@@ -22834,8 +24496,12 @@ pub mod qemu {
                     form.str(
                         "ds",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -22966,8 +24632,12 @@ pub mod qemu {
                     form.str(
                         "key",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.skiplock {
@@ -23077,8 +24747,12 @@ pub mod qemu {
                     form.str(
                         "description",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -23086,8 +24760,12 @@ pub mod qemu {
                     form.str(
                         "snapname",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(40usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(40u64),
+                            format: ::std::option::Option::Some("pve-configid"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.vmstate {
@@ -23237,8 +24915,12 @@ pub mod qemu {
                         form.str(
                             "description",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -23371,8 +25053,12 @@ pub mod qemu {
                     form.str(
                         "proxy",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("address"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -23897,8 +25583,12 @@ pub mod qemu {
                         form.str(
                             "force-cpu",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.machine {
@@ -23908,16 +25598,24 @@ pub mod qemu {
                         form.str(
                             "migratedfrom",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-node"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.migration_network {
                         form.str(
                             "migration_network",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("CIDR"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.migration_type {
@@ -23931,8 +25629,14 @@ pub mod qemu {
                         form.str(
                             "nets-host-mtu",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::Some(
+                                    "net\\d+=\\d+(,net\\d+=\\d+)*",
+                                ),
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.skiplock {
@@ -23942,16 +25646,24 @@ pub mod qemu {
                         form.str(
                             "stateuri",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::Some(128usize),
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::Some(128u64),
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.targetstorage {
                         form.str(
                             "targetstorage",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("storage-pair-list"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.timeout {
@@ -24042,8 +25754,12 @@ pub mod qemu {
                         form.str(
                             "migratedfrom",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-node"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.overrule_shutdown {
@@ -24127,8 +25843,12 @@ pub mod qemu {
                         form.str(
                             "statestorage",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::Some("pve-storage-id"),
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.todisk {
@@ -24319,8 +26039,12 @@ pub mod qemu {
                     form.str(
                         "idlist",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -24473,11 +26197,11 @@ pub mod qemu {
                 }
                 {
                     let v = &self.vncticket;
-                    form.str(
+                    form.secret(
                         "vncticket",
                         v.expose(),
                         ::std::option::Option::None,
-                        ::std::option::Option::Some(512usize),
+                        ::std::option::Option::Some(512u64),
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -24534,8 +26258,14 @@ pub mod query_oci_repo_tags {
                 form.str(
                     "reference",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some(
+                            "^(?:(?:[a-zA-Z\\d]|[a-zA-Z\\d][a-zA-Z\\d-]*[a-zA-Z\\d])(?:\\.(?:[a-zA-Z\\d]|[a-zA-Z\\d][a-zA-Z\\d-]*[a-zA-Z\\d]))*(?::\\d+)?/)?[a-z\\d]+(?:(?:[._]|__|[-]*)[a-z\\d]+)*(?:/[a-z\\d]+(?:(?:[._]|__|[-]*)[a-z\\d]+)*)*$",
+                        ),
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -24604,8 +26334,12 @@ pub mod query_url_metadata {
                 form.str(
                     "url",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some("https?://.*"),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.verify_certificates {
@@ -24891,8 +26625,12 @@ pub mod rrd {
                 form.str(
                     "ds",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-configid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             {
@@ -25053,12 +26791,16 @@ pub mod scan {
                     form.str(
                         "domain",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.password {
-                    form.str(
+                    form.secret(
                         "password",
                         v.expose(),
                         ::std::option::Option::None,
@@ -25070,16 +26812,24 @@ pub mod scan {
                     form.str(
                         "server",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-storage-server"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.username {
                     form.str(
                         "username",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -25144,8 +26894,14 @@ pub mod scan {
                     form.str(
                         "portal",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some(
+                                "pve-storage-portal-dns",
+                            ),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -25234,8 +26990,14 @@ pub mod scan {
                     form.str(
                         "vg",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(100usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(100u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "[a-zA-Z0-9\\.\\+\\_][a-zA-Z0-9\\.\\+\\_\\-]+",
+                            ),
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -25300,8 +27062,12 @@ pub mod scan {
                     form.str(
                         "server",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-storage-server"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -25387,13 +27153,19 @@ pub mod scan {
                     form.str(
                         "fingerprint",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "([A-Fa-f0-9]{2}:){31}[A-Fa-f0-9]{2}",
+                            ),
+                        },
                     )?;
                 }
                 {
                     let v = &self.password;
-                    form.str(
+                    form.secret(
                         "password",
                         v.expose(),
                         ::std::option::Option::None,
@@ -25413,8 +27185,12 @@ pub mod scan {
                     form.str(
                         "server",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-storage-server"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -25422,8 +27198,12 @@ pub mod scan {
                     form.str(
                         "username",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -26146,16 +27926,24 @@ pub mod spiceshell {
                 form.str(
                     "cmd-opts",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.proxy {
                 form.str(
                     "proxy",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("address"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -26227,8 +28015,12 @@ pub mod startall {
                 form.str(
                     "vms",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-vmid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -26488,8 +28280,12 @@ pub mod stopall {
                 form.str(
                     "vms",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-vmid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -26621,8 +28417,12 @@ pub mod storage {
                 form.str(
                     "content",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-storage-content-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.enabled {
@@ -26635,16 +28435,24 @@ pub mod storage {
                 form.str(
                     "storage",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-storage-id"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.target {
                 form.str(
                     "target",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-node"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -26784,8 +28592,12 @@ pub mod storage {
                     form.str(
                         "content",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-storage-content"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.vmid {
@@ -26860,8 +28672,12 @@ pub mod storage {
                     form.str(
                         "filename",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.format {
@@ -26876,8 +28692,12 @@ pub mod storage {
                     form.str(
                         "size",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some("\\d+[MG]?"),
+                        },
                     )?;
                 }
                 {
@@ -27038,16 +28858,24 @@ pub mod storage {
                     form.str(
                         "target",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.target_node {
                     form.str(
                         "target_node",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-node"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -27101,8 +28929,12 @@ pub mod storage {
                     form.str(
                         "notes",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.protected {
@@ -27190,8 +29022,12 @@ pub mod storage {
                     form.str(
                         "checksum",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.checksum_algorithm {
@@ -27205,8 +29041,12 @@ pub mod storage {
                     form.str(
                         "compression",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -27218,8 +29058,12 @@ pub mod storage {
                     form.str(
                         "filename",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(255usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(255u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -27227,8 +29071,12 @@ pub mod storage {
                     form.str(
                         "url",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some("https?://.*"),
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.verify_certificates {
@@ -27297,8 +29145,12 @@ pub mod storage {
                         form.str(
                             "filepath",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.tar {
@@ -27309,8 +29161,12 @@ pub mod storage {
                         form.str(
                             "volume",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -27391,8 +29247,12 @@ pub mod storage {
                         form.str(
                             "filepath",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     {
@@ -27400,8 +29260,12 @@ pub mod storage {
                         form.str(
                             "volume",
                             v,
-                            ::std::option::Option::None,
-                            ::std::option::Option::None,
+                            &crate::validate::Text {
+                                min_length: ::std::option::Option::None,
+                                max_length: ::std::option::Option::None,
+                                format: ::std::option::Option::None,
+                                pattern: ::std::option::Option::None,
+                            },
                         )?;
                     }
                     ::std::result::Result::Ok(())
@@ -27526,8 +29390,12 @@ pub mod storage {
                     form.str(
                         "volume",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -27586,8 +29454,12 @@ pub mod storage {
                     form.str(
                         "filename",
                         v,
-                        ::std::option::Option::Some(1usize),
-                        ::std::option::Option::Some(255usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::Some(1u64),
+                            max_length: ::std::option::Option::Some(255u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -27595,8 +29467,14 @@ pub mod storage {
                     form.str(
                         "reference",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "^(?:(?:[a-zA-Z\\d]|[a-zA-Z\\d][a-zA-Z\\d-]*[a-zA-Z\\d])(?:\\.(?:[a-zA-Z\\d]|[a-zA-Z\\d][a-zA-Z\\d-]*[a-zA-Z\\d]))*(?::\\d+)?/)?[a-z\\d]+(?:(?:[._]|__|[-]*)[a-z\\d]+)*(?:/[a-z\\d]+(?:(?:[._]|__|[-]*)[a-z\\d]+)*)*:\\w[\\w.-]{0,127}$",
+                            ),
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -27659,8 +29537,12 @@ pub mod storage {
                     form.str(
                         "prune-backups",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("prune-backups"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
@@ -27757,8 +29639,12 @@ pub mod storage {
                     form.str(
                         "prune-backups",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("prune-backups"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.r#type {
@@ -27849,8 +29735,12 @@ pub mod storage {
                     form.str(
                         "ds",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-configid-list"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 {
@@ -28045,8 +29935,12 @@ pub mod storage {
                     form.str(
                         "checksum",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.checksum_algorithm {
@@ -28065,16 +29959,26 @@ pub mod storage {
                     form.str(
                         "filename",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::Some(255usize),
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::Some(255u64),
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.tmpfilename {
                     form.str(
                         "tmpfilename",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::Some(
+                                "/var/tmp/pveupload-[0-9a-f]+",
+                            ),
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -28238,11 +30142,11 @@ pub mod subscription {
         ) -> ::std::result::Result<(), crate::Error> {
             {
                 let v = &self.key;
-                form.str(
+                form.secret(
                     "key",
                     v.expose(),
                     ::std::option::Option::None,
-                    ::std::option::Option::Some(32usize),
+                    ::std::option::Option::Some(32u64),
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -28307,8 +30211,12 @@ pub mod suspendall {
                 form.str(
                     "vms",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-vmid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -28397,16 +30305,26 @@ pub mod syslog {
                 form.str(
                     "service",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(128usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(128u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.since {
                 form.str(
                     "since",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some(
+                            "^\\d{4}-\\d{2}-\\d{2}( \\d{2}:\\d{2}(:\\d{2})?)?$",
+                        ),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.start {
@@ -28421,8 +30339,14 @@ pub mod syslog {
                 form.str(
                     "until",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some(
+                            "^\\d{4}-\\d{2}-\\d{2}( \\d{2}:\\d{2}(:\\d{2})?)?$",
+                        ),
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -28567,16 +30491,24 @@ pub mod tasks {
                 form.str(
                     "statusfilter",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-task-status-type-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.typefilter {
                 form.str(
                     "typefilter",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.until {
@@ -28591,8 +30523,12 @@ pub mod tasks {
                 form.str(
                     "userfilter",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.vmid {
@@ -28839,8 +30775,12 @@ pub mod termproxy {
                 form.str(
                     "cmd-opts",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -28918,8 +30858,12 @@ pub mod time {
                 form.str(
                     "timezone",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -29040,8 +30984,12 @@ pub mod vncshell {
                 form.str(
                     "cmd-opts",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.height {
@@ -29129,11 +31077,11 @@ pub mod vncwebsocket {
             }
             {
                 let v = &self.vncticket;
-                form.str(
+                form.secret(
                     "vncticket",
                     v.expose(),
                     ::std::option::Option::None,
-                    ::std::option::Option::Some(512usize),
+                    ::std::option::Option::Some(512u64),
                 )?;
             }
             ::std::result::Result::Ok(())
@@ -29338,16 +31286,24 @@ pub mod vzdump {
                 form.str(
                     "dumpdir",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.exclude {
                 form.str(
                     "exclude",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-vmid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.exclude_path {
@@ -29355,8 +31311,12 @@ pub mod vzdump {
                     form.str(
                         "exclude-path",
                         item,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
             }
@@ -29364,8 +31324,12 @@ pub mod vzdump {
                 form.str(
                     "fleecing",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("backup-fleecing"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.ionice {
@@ -29380,8 +31344,12 @@ pub mod vzdump {
                 form.str(
                     "job-id",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(50usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(50u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::Some("\\S+"),
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.lockwait {
@@ -29403,8 +31371,12 @@ pub mod vzdump {
                 form.str(
                     "mailto",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("email-or-username-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.mode {
@@ -29414,8 +31386,12 @@ pub mod vzdump {
                 form.str(
                     "notes-template",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(1024usize),
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::Some(1024u64),
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.notification_mode {
@@ -29436,8 +31412,12 @@ pub mod vzdump {
                 form.str(
                     "performance",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("backup-performance"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.pigz {
@@ -29452,8 +31432,12 @@ pub mod vzdump {
                 form.str(
                     "pool",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.protected {
@@ -29463,8 +31447,12 @@ pub mod vzdump {
                 form.str(
                     "prune-backups",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("prune-backups"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.quiet {
@@ -29477,8 +31465,12 @@ pub mod vzdump {
                 form.str(
                     "script",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.stdexcludes {
@@ -29502,24 +31494,36 @@ pub mod vzdump {
                 form.str(
                     "storage",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-storage-id"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.tmpdir {
                 form.str(
                     "tmpdir",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::None,
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.vmid {
                 form.str(
                     "vmid",
                     v,
-                    ::std::option::Option::None,
-                    ::std::option::Option::None,
+                    &crate::validate::Text {
+                        min_length: ::std::option::Option::None,
+                        max_length: ::std::option::Option::None,
+                        format: ::std::option::Option::Some("pve-vmid-list"),
+                        pattern: ::std::option::Option::None,
+                    },
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.zstd {
@@ -29735,8 +31739,12 @@ pub mod vzdump {
                     form.str(
                         "storage",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::Some("pve-storage-id"),
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())
@@ -29785,8 +31793,12 @@ pub mod vzdump {
                     form.str(
                         "volume",
                         v,
-                        ::std::option::Option::None,
-                        ::std::option::Option::None,
+                        &crate::validate::Text {
+                            min_length: ::std::option::Option::None,
+                            max_length: ::std::option::Option::None,
+                            format: ::std::option::Option::None,
+                            pattern: ::std::option::Option::None,
+                        },
                     )?;
                 }
                 ::std::result::Result::Ok(())

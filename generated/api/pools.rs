@@ -23,8 +23,12 @@ impl crate::params::Params for DeleteParams {
             form.str(
                 "poolid",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-poolid"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         ::std::result::Result::Ok(())
@@ -101,8 +105,12 @@ impl crate::params::Params for GetParams {
             form.str(
                 "poolid",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-poolid"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.r#type {
@@ -151,8 +159,12 @@ impl crate::params::Params for PostParams {
             form.str(
                 "comment",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         {
@@ -160,8 +172,12 @@ impl crate::params::Params for PostParams {
             form.str(
                 "poolid",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-poolid"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         ::std::result::Result::Ok(())
@@ -231,8 +247,12 @@ impl crate::params::Params for PutParams {
             form.str(
                 "comment",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.delete {
@@ -243,24 +263,36 @@ impl crate::params::Params for PutParams {
             form.str(
                 "poolid",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-poolid"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.storage {
             form.str(
                 "storage",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-id-list"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.vms {
             form.str(
                 "vms",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-vmid-list"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         ::std::result::Result::Ok(())
@@ -406,8 +438,12 @@ impl crate::params::Params for PutPoolidParams {
             form.str(
                 "comment",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.delete {
@@ -417,16 +453,24 @@ impl crate::params::Params for PutPoolidParams {
             form.str(
                 "storage",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-id-list"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.vms {
             form.str(
                 "vms",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-vmid-list"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         ::std::result::Result::Ok(())

@@ -361,24 +361,36 @@ impl crate::params::Params for PostParams {
             form.str(
                 "authsupported",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.base {
             form.str(
                 "base",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-volume-id"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.blocksize {
             form.str(
                 "blocksize",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-zfs-blocksize"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.bwlimit {
@@ -388,32 +400,48 @@ impl crate::params::Params for PostParams {
             form.str(
                 "comstar_hg",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.comstar_tg {
             form.str(
                 "comstar_tg",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.content {
             form.str(
                 "content",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-content-list"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.content_dirs {
             form.str(
                 "content-dirs",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-dir-override-list"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.create_base_path {
@@ -426,16 +454,24 @@ impl crate::params::Params for PostParams {
             form.str(
                 "data-pool",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.datastore {
             form.str(
                 "datastore",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.disable {
@@ -445,12 +481,16 @@ impl crate::params::Params for PostParams {
             form.str(
                 "domain",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::Some(256usize),
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(256u64),
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.encryption_key {
-            form.str(
+            form.secret(
                 "encryption-key",
                 v.expose(),
                 ::std::option::Option::None,
@@ -461,16 +501,26 @@ impl crate::params::Params for PostParams {
             form.str(
                 "export",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-path"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.fingerprint {
             form.str(
                 "fingerprint",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "([A-Fa-f0-9]{2}:){31}[A-Fa-f0-9]{2}",
+                    ),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
@@ -480,8 +530,12 @@ impl crate::params::Params for PostParams {
             form.str(
                 "fs-name",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-configid"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.fuse {
@@ -491,20 +545,28 @@ impl crate::params::Params for PostParams {
             form.str(
                 "is_mountpoint",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.iscsiprovider {
             form.str(
                 "iscsiprovider",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.keyring {
-            form.str(
+            form.secret(
                 "keyring",
                 v.expose(),
                 ::std::option::Option::None,
@@ -518,16 +580,24 @@ impl crate::params::Params for PostParams {
             form.str(
                 "lio_tpg",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.master_pubkey {
             form.str(
                 "master-pubkey",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.max_protected_backups {
@@ -545,24 +615,36 @@ impl crate::params::Params for PostParams {
             form.str(
                 "monhost",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-portal-dns-list"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.mountpoint {
             form.str(
                 "mountpoint",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-path"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.namespace {
             form.str(
                 "namespace",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.nocow {
@@ -572,8 +654,12 @@ impl crate::params::Params for PostParams {
             form.str(
                 "nodes",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-node-list"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.nowritecache {
@@ -583,32 +669,44 @@ impl crate::params::Params for PostParams {
             form.str(
                 "options",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-options"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.password {
-            form.str(
+            form.secret(
                 "password",
                 v.expose(),
                 ::std::option::Option::None,
-                ::std::option::Option::Some(256usize),
+                ::std::option::Option::Some(256u64),
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.path {
             form.str(
                 "path",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-path"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.pool {
             form.str(
                 "pool",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.port {
@@ -623,8 +721,12 @@ impl crate::params::Params for PostParams {
             form.str(
                 "portal",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-portal-dns"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.preallocation {
@@ -638,8 +740,12 @@ impl crate::params::Params for PostParams {
             form.str(
                 "prune-backups",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("prune-backups"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.saferemove {
@@ -657,24 +763,36 @@ impl crate::params::Params for PostParams {
             form.str(
                 "saferemove_throughput",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.server {
             form.str(
                 "server",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-server"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.share {
             form.str(
                 "share",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.shared {
@@ -697,16 +815,24 @@ impl crate::params::Params for PostParams {
             form.str(
                 "storage",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-id"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.subdir {
             form.str(
                 "subdir",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-path"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.tagged_only {
@@ -716,16 +842,24 @@ impl crate::params::Params for PostParams {
             form.str(
                 "target",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.thinpool {
             form.str(
                 "thinpool",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-vgname"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         {
@@ -736,24 +870,36 @@ impl crate::params::Params for PostParams {
             form.str(
                 "username",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.vgname {
             form.str(
                 "vgname",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-vgname"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.zfs_base_path {
             form.str(
                 "zfs-base-path",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-path"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         ::std::result::Result::Ok(())
@@ -1067,8 +1213,12 @@ impl crate::params::Params for PutStorageParams {
             form.str(
                 "blocksize",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-zfs-blocksize"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.bwlimit {
@@ -1078,32 +1228,48 @@ impl crate::params::Params for PutStorageParams {
             form.str(
                 "comstar_hg",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.comstar_tg {
             form.str(
                 "comstar_tg",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.content {
             form.str(
                 "content",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-content-list"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.content_dirs {
             form.str(
                 "content-dirs",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-dir-override-list"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.create_base_path {
@@ -1116,24 +1282,36 @@ impl crate::params::Params for PutStorageParams {
             form.str(
                 "data-pool",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.delete {
             form.str(
                 "delete",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::Some(4096usize),
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(4096u64),
+                    format: ::std::option::Option::Some("pve-configid-list"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.digest {
             form.str(
                 "digest",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::Some(64usize),
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(64u64),
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.disable {
@@ -1143,12 +1321,16 @@ impl crate::params::Params for PutStorageParams {
             form.str(
                 "domain",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::Some(256usize),
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(256u64),
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.encryption_key {
-            form.str(
+            form.secret(
                 "encryption-key",
                 v.expose(),
                 ::std::option::Option::None,
@@ -1159,8 +1341,14 @@ impl crate::params::Params for PutStorageParams {
             form.str(
                 "fingerprint",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "([A-Fa-f0-9]{2}:){31}[A-Fa-f0-9]{2}",
+                    ),
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.format {
@@ -1170,8 +1358,12 @@ impl crate::params::Params for PutStorageParams {
             form.str(
                 "fs-name",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-configid"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.fuse {
@@ -1181,12 +1373,16 @@ impl crate::params::Params for PutStorageParams {
             form.str(
                 "is_mountpoint",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.keyring {
-            form.str(
+            form.secret(
                 "keyring",
                 v.expose(),
                 ::std::option::Option::None,
@@ -1200,16 +1396,24 @@ impl crate::params::Params for PutStorageParams {
             form.str(
                 "lio_tpg",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.master_pubkey {
             form.str(
                 "master-pubkey",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.max_protected_backups {
@@ -1227,24 +1431,36 @@ impl crate::params::Params for PutStorageParams {
             form.str(
                 "monhost",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-portal-dns-list"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.mountpoint {
             form.str(
                 "mountpoint",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-path"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.namespace {
             form.str(
                 "namespace",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.nocow {
@@ -1254,8 +1470,12 @@ impl crate::params::Params for PutStorageParams {
             form.str(
                 "nodes",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-node-list"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.nowritecache {
@@ -1265,24 +1485,32 @@ impl crate::params::Params for PutStorageParams {
             form.str(
                 "options",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-options"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.password {
-            form.str(
+            form.secret(
                 "password",
                 v.expose(),
                 ::std::option::Option::None,
-                ::std::option::Option::Some(256usize),
+                ::std::option::Option::Some(256u64),
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.pool {
             form.str(
                 "pool",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.port {
@@ -1304,8 +1532,12 @@ impl crate::params::Params for PutStorageParams {
             form.str(
                 "prune-backups",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("prune-backups"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.saferemove {
@@ -1323,16 +1555,24 @@ impl crate::params::Params for PutStorageParams {
             form.str(
                 "saferemove_throughput",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.server {
             form.str(
                 "server",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-server"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.shared {
@@ -1354,8 +1594,12 @@ impl crate::params::Params for PutStorageParams {
             form.str(
                 "subdir",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-path"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.tagged_only {
@@ -1365,16 +1609,24 @@ impl crate::params::Params for PutStorageParams {
             form.str(
                 "username",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         if let ::std::option::Option::Some(v) = &self.zfs_base_path {
             form.str(
                 "zfs-base-path",
                 v,
-                ::std::option::Option::None,
-                ::std::option::Option::None,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-storage-path"),
+                    pattern: ::std::option::Option::None,
+                },
             )?;
         }
         ::std::result::Result::Ok(())

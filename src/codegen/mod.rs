@@ -174,7 +174,9 @@ pub fn generate(schema: &ApiSchema, source: &str) -> Result<Output, String> {
         let id = format_ident!("{}", name);
         cases
             .iter()
-            .map(move |case| quote!((#name, #case, super::round_trip::<proxmox_mcp::formats::#id>)))
+            .map(move |(case, valid)| {
+                quote!((#name, #case, #valid, super::round_trip::<proxmox_mcp::formats::#id>))
+            })
     });
     files.push((
         "propstring_cases.rs".to_string(),
@@ -182,8 +184,9 @@ pub fn generate(schema: &ApiSchema, source: &str) -> Result<Output, String> {
             &header,
             quote! {
                 /// For every property-string struct, strings as PVE prints them (required keys
-                /// only; every key) with the including test's `super::round_trip` for the type.
-                pub fn cases() -> ::std::vec::Vec<(&'static str, &'static str, super::RoundTrip)> {
+                /// only; every key), whether PVE would accept every value in them, and the
+                /// including test's `super::round_trip` for the type.
+                pub fn cases() -> ::std::vec::Vec<(&'static str, &'static str, bool, super::RoundTrip)> {
                     ::std::vec![#(#round_trips),*]
                 }
             },

@@ -32,6 +32,10 @@ pub enum Kind {
     Str {
         min: Option<u64>,
         max: Option<u64>,
+        /// PVE's named format (`pve-node`).
+        format: Option<String>,
+        /// PVE's pattern.
+        pattern: Option<String>,
     },
     Secret {
         min: Option<u64>,
@@ -77,13 +81,24 @@ impl Kind {
                 let (min, max) = (opt_f64(*min), opt_f64(*max));
                 quote!(form.num(#key, *#v, #min, #max)?;)
             }
-            Kind::Str { min, max } => {
-                let (min, max) = (opt_usize(*min), opt_usize(*max));
-                quote!(form.str(#key, #v, #min, #max)?;)
+            Kind::Str {
+                min,
+                max,
+                format,
+                pattern,
+            } => {
+                let (min, max) = (opt_u64(*min), opt_u64(*max));
+                let (format, pattern) = (opt_str(format.as_deref()), opt_str(pattern.as_deref()));
+                quote!(form.str(#key, #v, &crate::validate::Text {
+                    min_length: #min,
+                    max_length: #max,
+                    format: #format,
+                    pattern: #pattern,
+                })?;)
             }
             Kind::Secret { min, max } => {
-                let (min, max) = (opt_usize(*min), opt_usize(*max));
-                quote!(form.str(#key, #v.expose(), #min, #max)?;)
+                let (min, max) = (opt_u64(*min), opt_u64(*max));
+                quote!(form.secret(#key, #v.expose(), #min, #max)?;)
             }
             Kind::Enum(p) => quote!(form.choice(#key, #v.as_str(), #p::VALUES)?;),
             Kind::Prop(_) => quote!(form.prop(#key, #v)?;),
@@ -116,12 +131,19 @@ fn opt_f64(v: Option<f64>) -> TokenStream {
     }
 }
 
-fn opt_usize(v: Option<u64>) -> TokenStream {
+fn opt_u64(v: Option<u64>) -> TokenStream {
     match v {
         Some(v) => {
-            let l = Literal::usize_suffixed(v as usize);
+            let l = Literal::u64_suffixed(v);
             quote!(::std::option::Option::Some(#l))
         }
+        None => quote!(::std::option::Option::None),
+    }
+}
+
+fn opt_str(v: Option<&str>) -> TokenStream {
+    match v {
+        Some(v) => quote!(::std::option::Option::Some(#v)),
         None => quote!(::std::option::Option::None),
     }
 }
@@ -282,8 +304,9 @@ pub struct Formats {
     /// Every struct's format object, for answers that lack some optional keys.
     shapes: Vec<(String, serde_json::Map<String, serde_json::Value>)>,
     pub scope: Scope,
-    /// Round-trip cases per struct: strings as PVE's `print_property_string` would write them.
-    pub cases: Vec<(String, Vec<String>)>,
+    /// Round-trip cases per struct: strings as PVE's `print_property_string` would write them,
+    /// and whether every value in them is one PVE accepts (so a request may send it).
+    pub cases: Vec<(String, Vec<(String, bool)>)>,
 }
 
 impl Formats {
@@ -430,6 +453,8 @@ pub fn kind_of(
                 None => Kind::Str {
                     min: None,
                     max: None,
+                    format: None,
+                    pattern: None,
                 },
             };
             Kind::Vec(Box::new(inner))
@@ -448,7 +473,16 @@ pub fn kind_of(
             if secret {
                 Kind::Secret { min, max }
             } else {
-                Kind::Str { min, max }
+                Kind::Str {
+                    min,
+                    max,
+                    // `validate` checks the formats it knows and the patterns it can compile.
+                    format: match &s.format {
+                        Some(Format::Named(f)) => Some(f.clone()),
+                        _ => None,
+                    },
+                    pattern: s.pattern.clone(),
+                }
             }
         }
     }
@@ -626,7 +660,7 @@ fn property_string_struct(
     name: &str,
     keys: &BTreeMap<String, Schema>,
     typetext: Option<&str>,
-) -> (TokenStream, Vec<String>) {
+) -> (TokenStream, Vec<(String, bool)>) {
     let id = format_ident!("{}", name);
     // Real keys (not aliases).
     let real: BTreeMap<String, Schema> = keys
@@ -793,11 +827,87 @@ fn sample(kind: &Kind, s: &Schema) -> String {
             .cloned()
             .unwrap_or_default(),
         Kind::Vec(inner) => sample(inner, s.items.as_deref().unwrap_or(s)),
-        Kind::Str { min, max } | Kind::Secret { min, max } => {
+        Kind::Str {
+            pattern: Some(p), ..
+        } if pattern_sample(p).is_some() => pattern_sample(p).unwrap_or_default().to_string(),
+        Kind::Str {
+            format: Some(f), ..
+        } if matches!(f.as_str(), "pve-userid" | "pve-realm") => "x@pam"
+            .trim_start_matches(if f == "pve-realm" { "x@" } else { "" })
+            .to_string(),
+        Kind::Str {
+            min, max, format, ..
+        } => {
+            // PVE's ids need two characters (`pve-configid`, `pve-storage-id`).
+            let least = if format.is_some() { 2 } else { 1 };
+            let n = min.unwrap_or(least).max(least);
+            "x".repeat(max.map_or(n, |m| n.min(m)) as usize)
+        }
+        Kind::Secret { min, max } => {
             let n = min.unwrap_or(1).max(1);
             "x".repeat(max.map_or(n, |m| n.min(m)) as usize)
         }
         Kind::Prop(_) => "x".to_string(),
+    }
+}
+
+/// A value matching one of the patterns the schema's property strings use. A pattern not listed
+/// here makes its round-trip case a printing check only (see [`sample_is_valid`]).
+fn pattern_sample(pattern: &str) -> Option<&'static str> {
+    const SAMPLES: &[(&str, &str)] = &[
+        ("[1-9][0-9]*\\/(second|minute|hour|day)", "1/second"),
+        ("(?^:^[0-9A-Fa-f]{4}:[0-9A-Fa-f]{4}$)", "8086:1234"),
+        (
+            "(?:[a-f0-9]{4,}:[a-f0-9]{2}:[a-f0-9]{2}(?:.[a-f0-9])?;)*[a-f0-9]{4,}:[a-f0-9]{2}:[a-f0-9]{2}(?:.[a-f0-9])?",
+            "0000:00:1f.0",
+        ),
+        ("(?^:^(\\d+)\\-(\\d+(\\.\\d+)*)$)", "1-2"),
+        (
+            "(?:(?^i:[a-z0-9_][a-z0-9_\\-\\+\\.]*):[0-9a-fA-F]{6}(?::[0-9a-fA-F]{6})?)(?:;(?:(?^i:[a-z0-9_][a-z0-9_\\-\\+\\.]*):[0-9a-fA-F]{6}(?::[0-9a-fA-F]{6})?))*",
+            "tag:ff0000",
+        ),
+        ("0[0-7]{3}", "0755"),
+        (
+            "(?^:^(?:passthrough|[ug]:[0-9]+:[0-9]+:[1-9][0-9]*(?:;[ug]:[0-9]+:[0-9]+:[1-9][0-9]*)*)$)",
+            "passthrough",
+        ),
+        (
+            "(?^:(?^:(discard|lazytime|noatime|nodev|noexec|nosuid))(;(?^:(discard|lazytime|noatime|nodev|noexec|nosuid)))*)",
+            "noatime",
+        ),
+        ("(?^:\\d+(?:;\\d+)*)", "1"),
+        ("(?^:^(0x)[0-9a-fA-F]{16})", "0x0123456789abcdef"),
+        (
+            "(pc|pc(-i440fx)?-\\d+(\\.\\d+)+(\\+pve\\d+)?(\\.pxe)?|q35|pc-q35-\\d+(\\.\\d+)+(\\+pve\\d+)?(\\.pxe)?|virt(?:-\\d+(\\.\\d+)+)?(\\+pve\\d+)?)",
+            "q35",
+        ),
+        ("(?^:\\d+(?:-\\d+)?(?:;\\d+(?:-\\d+)?)*)", "1"),
+        ("\\d+(\\.\\d+)+", "8.1"),
+        (
+            "(?^:(?:(?:(?^:(0x)?([0-9A-Fa-f]{4}):(0x)?([0-9A-Fa-f]{4})))|(?:(?^:(\\d+)\\-(\\d+(\\.\\d+)*)))|[Ss][Pp][Ii][Cc][Ee]))",
+            "8086:1234",
+        ),
+    ];
+    SAMPLES.iter().find(|(p, _)| *p == pattern).map(|(_, v)| *v)
+}
+
+/// Whether [`sample`] gives a value PVE would accept for this key: an `x` satisfies no pattern
+/// in general, so a pattern without a listed sample only tests printing.
+fn sample_is_valid(kind: &Kind) -> bool {
+    const X_MATCHES: &[&str] = &[
+        "[-_.\\w\\d]+",
+        "[a-zA-Z0-9\\-]+",
+        "(?^:[a-zA-Z0-9_; ]+)",
+        "(?^i:[a-z0-9_][a-z0-9_\\-\\+\\.]*)(?:;(?^i:[a-z0-9_][a-z0-9_\\-\\+\\.]*))*",
+        "[A-Za-z0-9\\-_\\s]{,16}",
+        "[A-Za-z0-9\\-_\\s]{,8}",
+    ];
+    match kind {
+        Kind::Str {
+            pattern: Some(p), ..
+        } => pattern_sample(p).is_some() || X_MATCHES.contains(&p.as_str()),
+        Kind::Vec(inner) => sample_is_valid(inner),
+        _ => true,
     }
 }
 
@@ -808,13 +918,15 @@ fn round_trip_cases(
     keys: &BTreeMap<String, Schema>,
     real: &BTreeMap<String, Schema>,
     flds: &[Field],
-) -> Vec<String> {
+) -> Vec<(String, bool)> {
     let default_key = keys.iter().find(|(_, s)| s.default_key).map(|(k, _)| k);
-    let mut out = Vec::new();
+    let mut out: Vec<(String, bool)> = Vec::new();
     for every in [false, true] {
         let mut values: BTreeMap<&str, String> = BTreeMap::new();
+        let mut valid = true;
         for f in flds.iter().filter(|f| every || f.required) {
             values.insert(&f.raw, sample(&f.kind, &real[&f.raw]));
+            valid &= sample_is_valid(&f.kind);
         }
         // With a key alias (`virtio=MAC`), the keyed value must be one of the alias keys.
         for (k, s) in keys {
@@ -863,8 +975,8 @@ fn round_trip_cases(
             }
         }
         let case = parts.join(",");
-        if !out.contains(&case) {
-            out.push(case);
+        if !out.iter().any(|(c, _)| *c == case) {
+            out.push((case, valid));
         }
     }
     out
