@@ -6,23 +6,25 @@
 //! * [`enums`]: the schema's enumerated strings, one type each, shared across methods.
 //! * [`catalog`]: every method with its permissions, token rules and task behaviour.
 //! * [`Client`]: authentication (API token or ticket), TLS (strict, CA file, pinned fingerprint),
-//!   PVE's encoding rules, typed [`Error`]s, and [`Client::wait_task`].
+//!   PVE's encoding rules, typed [`Error`]s, and [`Client::wait_task`] for a [`Upid`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), proxmox_mcp::Error> {
-//! use proxmox_mcp::{api, Client, TlsMode};
+//! use proxmox_mcp::{api, Client, TlsMode, WaitOptions};
 //! let client = Client::builder("pve.example.com")
 //!     .token("root@pam!mcp=00000000-0000-0000-0000-000000000000")?
 //!     .tls(TlsMode::Fingerprint("AB:CD:...".into()))
 //!     .build()?;
 //! for vm in api::nodes::qemu::get(&client, "pve1", &Default::default()).await? {
-//!     println!("{:?} {:?}", vm.vmid, vm.name);
+//!     println!("{} {:?} {}", vm.vmid, vm.name, vm.status);
 //! }
 //! let upid = api::nodes::qemu::status::start::post(&client, "pve1", 100, &Default::default()).await?;
-//! let outcome = client.wait_task(&upid, Default::default()).await?;
-//! assert!(outcome.success, "{:?}", outcome.log_tail);
+//! client.wait_task_ok(&upid, WaitOptions::default()).await?;
 //! # Ok(()) }
 //! ```
+//!
+//! The README's longer example (a typed read-modify-write of a VM config) is `tests/readme.rs`,
+//! which runs against fakepve.
 
 pub mod apidoc;
 pub mod args;
