@@ -223,6 +223,12 @@ async fn starting_a_vm_returns_a_upid_and_the_task_completes() {
     assert!(outcome.success, "{outcome:?}");
     assert_eq!(outcome.exit_status, "OK");
     assert_eq!(outcome.node, "pve1");
+    // The task's own endpoints take the Upid as it came.
+    let status = proxmox_mcp::api::nodes::tasks::status::get(&client, upid.node(), &upid)
+        .await
+        .unwrap();
+    assert_eq!(status.upid, upid.as_str());
+    assert_eq!(status.r#type, "qmstart");
     let after = qemu::status::current::get(&client, "pve1", 101)
         .await
         .unwrap();

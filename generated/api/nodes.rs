@@ -30566,11 +30566,11 @@ pub mod tasks {
     pub async fn delete_upid(
         client: &crate::Client,
         node: &str,
-        upid: &str,
+        upid: &crate::Upid,
     ) -> ::std::result::Result<(), crate::Error> {
         let form = crate::params::Form::new();
         let data = client
-            .execute(&crate::catalog::ENDPOINTS[653], &[node, upid], form)
+            .execute(&crate::catalog::ENDPOINTS[653], &[node, upid.as_str()], form)
             .await?;
         crate::lenient::data_unit(data)
     }
@@ -30580,11 +30580,11 @@ pub mod tasks {
     pub async fn get_upid(
         client: &crate::Client,
         node: &str,
-        upid: &str,
+        upid: &crate::Upid,
     ) -> ::std::result::Result<::std::vec::Vec<::serde_json::Value>, crate::Error> {
         let form = crate::params::Form::new();
         let data = client
-            .execute(&crate::catalog::ENDPOINTS[654], &[node, upid], form)
+            .execute(&crate::catalog::ENDPOINTS[654], &[node, upid.as_str()], form)
             .await?;
         crate::lenient::data(data)
     }
@@ -30664,13 +30664,13 @@ pub mod tasks {
         pub async fn get(
             client: &crate::Client,
             node: &str,
-            upid: &str,
+            upid: &crate::Upid,
             params: &GetParams,
         ) -> ::std::result::Result<::std::vec::Vec<GetResponseItem>, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[655], &[node, upid], form)
+                .execute(&crate::catalog::ENDPOINTS[655], &[node, upid.as_str()], form)
                 .await?;
             crate::lenient::data(data)
         }
@@ -30713,11 +30713,11 @@ pub mod tasks {
         pub async fn get(
             client: &crate::Client,
             node: &str,
-            upid: &str,
+            upid: &crate::Upid,
         ) -> ::std::result::Result<GetResponse, crate::Error> {
             let form = crate::params::Form::new();
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[656], &[node, upid], form)
+                .execute(&crate::catalog::ENDPOINTS[656], &[node, upid.as_str()], form)
                 .await?;
             crate::lenient::data(data)
         }

@@ -265,6 +265,10 @@ fn endpoint_fn(
                 quote!(#id: i64)
             });
             values.push(quote!(#id.to_string().as_str()));
+        } else if *var == "upid" {
+            // A task id, as the task-starting methods return it.
+            args.push(quote!(#id: &crate::Upid));
+            values.push(quote!(#id.as_str()));
         } else {
             args.push(quote!(#id: &str));
             values.push(quote!(#id));
