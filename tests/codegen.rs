@@ -26,6 +26,10 @@ fn the_vendored_schema_generates_every_file_with_shared_enums() {
     assert_eq!(enums.matches("pub enum QemuOstype ").count(), 1);
     assert_eq!(enums.matches("pub enum LxcOstype ").count(), 1);
     assert!(!enums.contains("pub enum Default "), "a prelude name");
+    // Each enum says which methods use it.
+    let ostype = enums.split("pub enum QemuOstype ").next().unwrap();
+    let doc = ostype.rsplit("crate::pve_enum!").next().unwrap();
+    assert!(doc.contains("Used by `POST /nodes/{node}/qemu`"), "{doc}");
     let nodes = file("api/nodes.rs");
     assert!(!nodes.contains("pub enum "), "enums live in enums.rs only");
     assert!(nodes.matches("crate::enums::QemuOstype").count() >= 3);

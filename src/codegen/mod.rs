@@ -77,6 +77,7 @@ pub fn generate(schema: &ApiSchema, source: &str) -> Result<Output, String> {
         }
         let mut scope = Scope::new(false, enums.clone());
         scope.used = std::mem::take(&mut node.used);
+        enums.borrow_mut().method = format!("{} {}", m.method, m.path);
         let task = tasks::returns_task(m);
         let item = endpoint_fn(idx, m, name, task, &mut scope, &mut formats);
         node.items.append(&mut scope.items);
@@ -116,7 +117,7 @@ pub fn generate(schema: &ApiSchema, source: &str) -> Result<Output, String> {
         "formats.rs".to_string(),
         format_file(&header, quote!(#(#format_items)*))?,
     ));
-    let enum_items = &enums.borrow().items;
+    let enum_items = enums.borrow().items();
     files.push((
         "enums.rs".to_string(),
         format_file(&header, quote!(#(#enum_items)*))?,

@@ -206,12 +206,22 @@ impl Scope {
 /// The enumerated strings of the whole API, one Rust enum per key and set of values: the
 /// `ostype` of a VM's creation and of its config are one type, `crate::enums::QemuOstype`.
 pub struct Enums {
-    /// (key, sorted values) → the enum's name.
-    by_schema: BTreeMap<(String, Vec<String>), String>,
+    /// (key, sorted values) → the index of its enum in `defs`.
+    by_schema: BTreeMap<(String, Vec<String>), usize>,
     /// How many distinct sets of values each key has across the API.
     sets_per_key: BTreeMap<String, usize>,
     used: BTreeSet<String>,
-    pub items: Vec<TokenStream>,
+    defs: Vec<EnumDef>,
+    /// The method being generated (`PUT /nodes/{node}/qemu/{vmid}/config`), for the docs.
+    pub method: String,
+}
+
+/// One shared enum: its name, its documentation, the values and the methods using it.
+struct EnumDef {
+    name: String,
+    doc: String,
+    values: Vec<String>,
+    uses: Vec<String>,
 }
 
 impl Enums {
@@ -252,8 +262,28 @@ impl Enums {
             by_schema: BTreeMap::new(),
             sets_per_key,
             used: BTreeSet::new(),
-            items: Vec::new(),
+            defs: Vec::new(),
+            method: String::new(),
         }
+    }
+
+    /// The enums, each documented with the methods that use it.
+    pub fn items(&self) -> Vec<TokenStream> {
+        self.defs
+            .iter()
+            .map(|d| {
+                let mut doc = d.doc.clone();
+                let shown: Vec<String> = d.uses.iter().take(4).map(|u| docs::code(u)).collect();
+                if !shown.is_empty() {
+                    doc.push_str(&format!("\n\nUsed by {}", shown.join(", ")));
+                    match d.uses.len().saturating_sub(shown.len()) {
+                        0 => doc.push('.'),
+                        n => doc.push_str(&format!(" and {n} more.")),
+                    }
+                }
+                enum_item(&d.name, &d.values, &doc)
+            })
+            .collect()
     }
 
     /// The name of the enum for `values` of `key`, generating it on first use. `contexts` are
@@ -268,8 +298,12 @@ impl Enums {
         let mut sorted = values.to_vec();
         sorted.sort();
         let schema_key = (key.to_string(), sorted);
-        if let Some(name) = self.by_schema.get(&schema_key) {
-            return name.clone();
+        if let Some(&i) = self.by_schema.get(&schema_key) {
+            let def = &mut self.defs[i];
+            if !self.method.is_empty() && !def.uses.contains(&self.method) {
+                def.uses.push(self.method.clone());
+            }
+            return def.name.clone();
         }
         // Names from the prelude would shadow it for anyone who glob-imports `enums`.
         const PRELUDE: &[&str] = &["Default", "Option", "Result", "Some", "None", "Ok", "Err"];
@@ -287,13 +321,21 @@ impl Enums {
             .or_else(|| contexts.last().cloned())
             .unwrap_or_else(|| camel(key));
         let name = unique(&mut self.used, name);
-        self.by_schema.insert(schema_key, name.clone());
+        self.by_schema.insert(schema_key, self.defs.len());
         let doc = if key.is_empty() {
             docs::text(s.description.as_deref().unwrap_or_default())
         } else {
             format!("The values of `{key}`.")
         };
-        self.items.push(enum_item(&name, values, &doc));
+        self.defs.push(EnumDef {
+            name: name.clone(),
+            doc,
+            values: values.to_vec(),
+            uses: (!self.method.is_empty())
+                .then(|| self.method.clone())
+                .into_iter()
+                .collect(),
+        });
         name
     }
 }
