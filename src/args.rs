@@ -321,47 +321,23 @@ fn check_property_string(
     keys: &BTreeMap<String, Schema>,
 ) -> Result<(), Error> {
     let default_key = keys.iter().find(|(_, s)| s.default_key).map(|(k, _)| k);
-    let mut seen = Vec::new();
+    let pairs = crate::propstring::split_with(text, default_key.map(String::as_str), |key| {
+        let s = keys.get(key)?;
+        Some((s.alias.clone()?, s.key_alias.clone()))
+    })
+    .map_err(|e| invalid(name, e.to_string()))?;
     let mut scratch = Form::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (key, value) = match (part.split_once('='), default_key) {
-            (Some((k, v)), _) => (k.trim(), v.trim()),
-            (None, Some(k)) => (k.as_str(), part),
-            (None, None) => {
-                return Err(invalid(
-                    name,
-                    format!("`{part}` has no `key=` and this property string has no default key"),
-                ));
-            }
-        };
-        let Some(schema) = keys.get(key) else {
-            continue;
-        };
-        // A key alias (`virtio=MAC`): the key names the value of another key.
-        let (key, schema) = match (&schema.alias, &schema.key_alias) {
-            (Some(target), Some(keyed)) => {
-                seen.push(keyed.clone());
-                match keys.get(target) {
-                    Some(s) => (target.as_str(), s),
-                    None => continue,
-                }
-            }
-            (Some(target), None) => match keys.get(target) {
-                Some(s) => (target.as_str(), s),
-                None => continue,
-            },
-            _ => (key, schema),
-        };
-        seen.push(key.to_string());
-        encode(
-            &mut scratch,
-            &format!("{name}.{key}"),
-            &Value::String(value.to_string()),
-            schema,
-        )?;
+    for (key, value) in &pairs {
+        if let Some(schema) = keys.get(key) {
+            let value = Value::String(value.clone());
+            encode(&mut scratch, &format!("{name}.{key}"), &value, schema)?;
+        }
     }
     let missing = keys.iter().find(|(k, s)| {
-        !s.optional && s.alias.is_none() && s.key_alias.is_none() && !seen.contains(k)
+        !s.optional
+            && s.alias.is_none()
+            && s.key_alias.is_none()
+            && !pairs.iter().any(|(p, _)| p == *k)
     });
     if let Some((k, _)) = missing {
         return Err(invalid(name, format!("required key `{k}` is missing")));

@@ -61,11 +61,27 @@ impl std::error::Error for PropError {}
 
 /// Splits `s` into pairs, resolving the default key and aliases of `P`.
 pub fn split<P: PropertyString>(s: &str) -> Result<Vec<(String, String)>, PropError> {
+    split_with(s, P::DEFAULT_KEY, |key| {
+        P::ALIASES
+            .iter()
+            .find(|a| a.key == key)
+            .map(|a| (a.alias.to_string(), a.key_alias.map(str::to_string)))
+    })
+}
+
+/// Splits `s` into pairs: a part without `key=` belongs to `default_key`, and `alias` resolves an
+/// alias key to the real key its value belongs to and, for a key alias (`virtio=MAC`), the key
+/// whose value the alias key's own name is. For formats known at run time only (`args`).
+pub fn split_with(
+    s: &str,
+    default_key: Option<&str>,
+    alias: impl Fn(&str) -> Option<(String, Option<String>)>,
+) -> Result<Vec<(String, String)>, PropError> {
     let mut out = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (key, value) = match part.split_once('=') {
             Some((k, v)) => (k.trim(), v.trim()),
-            None => match P::DEFAULT_KEY {
+            None => match default_key {
                 Some(k) => (k, part),
                 None => {
                     return Err(PropError(format!(
@@ -74,12 +90,12 @@ pub fn split<P: PropertyString>(s: &str) -> Result<Vec<(String, String)>, PropEr
                 }
             },
         };
-        match P::ALIASES.iter().find(|a| a.key == key) {
-            Some(a) => {
-                if let Some(real) = a.key_alias {
-                    out.push((real.to_string(), key.to_string()));
+        match alias(key) {
+            Some((real, keyed)) => {
+                if let Some(keyed) = keyed {
+                    out.push((keyed, key.to_string()));
                 }
-                out.push((a.alias.to_string(), value.to_string()));
+                out.push((real, value.to_string()));
             }
             None => out.push((key.to_string(), value.to_string())),
         }
