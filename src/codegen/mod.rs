@@ -434,14 +434,7 @@ fn path_var(m: &MethodDef, var: &str) -> TokenStream {
         .and_then(|p| p.get(var))
         .cloned()
         .unwrap_or_default();
-    let opt_u64 = |v: Option<u64>| match v {
-        Some(v) => quote!(::std::option::Option::Some(#v)),
-        None => quote!(::std::option::Option::None),
-    };
-    let opt_str = |v: Option<&str>| match v {
-        Some(v) => quote!(::std::option::Option::Some(#v)),
-        None => quote!(::std::option::Option::None),
-    };
+    use types::{opt_str, opt_u64};
     let kind = if s.ty == Some(SchemaType::Integer) {
         let min = types::opt_i64(types::int_bound(s.minimum));
         let max = types::opt_i64(types::int_bound(s.maximum));

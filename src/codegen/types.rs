@@ -131,7 +131,8 @@ fn opt_f64(v: Option<f64>) -> TokenStream {
     }
 }
 
-fn opt_u64(v: Option<u64>) -> TokenStream {
+/// `Some(5u64)` or `None`, as tokens.
+pub fn opt_u64(v: Option<u64>) -> TokenStream {
     match v {
         Some(v) => {
             let l = Literal::u64_suffixed(v);
@@ -141,7 +142,8 @@ fn opt_u64(v: Option<u64>) -> TokenStream {
     }
 }
 
-fn opt_str(v: Option<&str>) -> TokenStream {
+/// `Some("text")` or `None`, as tokens.
+pub fn opt_str(v: Option<&str>) -> TokenStream {
     match v {
         Some(v) => quote!(::std::option::Option::Some(#v)),
         None => quote!(::std::option::Option::None),
