@@ -20,7 +20,8 @@
 //! The control endpoint (`control`) takes `{"op": ...}` objects; see `CONTROL_OPS` in launch.py:
 //! `fail`, `unfail`, `reset_faults`, `revoke_tickets`, `expire_tickets`, `ticket_ttl`, `set_vm`,
 //! `set_ct`, `get_vm`, `get_ct`, `requests`, `clear_requests`, `tasks`, `set`, `call`, `grant`,
-//! `add_token`, `add_user`, `ping`.
+//! `add_token`, `add_user`, `script` (a scripted answer for one method and path), `unscript`,
+//! `ping`.
 
 #![allow(dead_code)]
 

@@ -156,12 +156,43 @@ class HarnessPve(FakePve):
         super().__init__(*args, **kwargs)
         self.harness_requests = []
         self.harness_seq = 0
+        # (METHOD, path under /api2/json) -> scripted answer; see the `script` control op.
+        self.harness_scripts = {}
 
     def _build_app(self):
         app = super()._build_app()
         # Outermost, so it sees the final status of every answer.
         app.middlewares.insert(0, self._harness_status)
+        # Innermost: after fakepve authenticated and logged the request, a scripted answer may
+        # stand in for its handler.
+        app.middlewares.append(self._harness_script)
         return app
+
+    @web.middleware
+    async def _harness_script(self, request, handler):
+        path = request.path
+        for prefix in ('/api2/json', '/api2/extjs'):
+            if path.startswith(prefix + '/'):
+                path = path[len(prefix):]
+        script = self.harness_scripts.get((request.method, path))
+        if script is None:
+            return await handler(request)
+        if script.get('times') is not None:
+            script['times'] -= 1
+            if script['times'] <= 0:
+                del self.harness_scripts[(request.method, path)]
+        if script.get('delay'):
+            await asyncio.sleep(script['delay'])
+        if 'json' in script:
+            body = json.dumps({'data': script['json']}).encode()
+            ctype = 'application/json'
+        else:
+            body = script.get('body', '').encode()
+            ctype = script.get('content_type', 'application/json')
+        response = web.Response(status=script.get('status', 200), reason=script.get('reason'), body=body,
+                                headers=script.get('headers') or {})
+        response.content_type = ctype
+        return response
 
     @web.middleware
     async def _harness_status(self, request, handler):
@@ -474,6 +505,19 @@ async def control_op(pve, body):
             raise ControlError('add_token: needs "token_id" and "secret" (strings)')
         pve.apitokens[body['token_id']] = body['secret']
         return {}
+    if op == 'script':
+        # A scripted answer for one method and path (under /api2/json), served after fakepve has
+        # authenticated and logged the request: {"method", "path", "status", "reason", "headers",
+        # "json" (wrapped as {"data": ...}) or "body" (raw text), "content_type", "delay", "times"}.
+        method, path = body.get('method'), body.get('path')
+        if not isinstance(method, str) or not isinstance(path, str) or not path.startswith('/'):
+            raise ControlError('script: needs "method" and "path" (starting with /)')
+        entry = {k: v for k, v in body.items() if k not in ('op', 'method', 'path')}
+        pve.harness_scripts[(method.upper(), path)] = entry
+        return {'scripts': len(pve.harness_scripts)}
+    if op == 'unscript':
+        pve.harness_scripts.clear()
+        return {}
     if op == 'add_user':
         if not isinstance(body.get('user'), str) or not isinstance(body.get('password'), str):
             raise ControlError('add_user: needs "user" and "password" (strings)')
@@ -484,7 +528,7 @@ async def control_op(pve, body):
 
 CONTROL_OPS = ('ping', 'fail', 'unfail', 'reset_faults', 'revoke_tickets', 'expire_tickets', 'ticket_ttl',
                'set_vm', 'set_ct', 'get_vm', 'get_ct', 'requests', 'clear_requests', 'tasks', 'set', 'call',
-               'grant', 'add_token', 'add_user')
+               'grant', 'add_token', 'add_user', 'script', 'unscript')
 
 
 def control_app(pve):
