@@ -131,15 +131,29 @@ enum Command {
 
 /// Logs go to stderr (stdout is for results, and for the MCP protocol), filtered by `RUST_LOG`
 /// (default: warnings and errors).
+///
+/// rmcp logs every request's arguments and every result in full at DEBUG (`rmcp::service`),
+/// which would put passwords given to tools and answers before redaction in the log. Its events
+/// below INFO are dropped whatever `RUST_LOG` says; the server logs each call itself, without
+/// argument values (`mcp::server`).
 fn init_logging(format: LogFormat) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let quiet_rmcp = tracing_subscriber::filter::filter_fn(|meta| {
+        !(meta.target().starts_with("rmcp") && *meta.level() > tracing::Level::INFO)
+    });
+    // Colour only on a terminal: Claude Desktop and others write stderr to a file.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Text => logs.init(),
-        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.finish().with(quiet_rmcp).init(),
+        LogFormat::Json => logs.json().finish().with(quiet_rmcp).init(),
     }
 }
 

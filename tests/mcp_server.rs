@@ -13,8 +13,9 @@ use mcp::{Mcp, text};
 use proxmox_mcp::catalog::ENDPOINTS;
 use serde_json::{Value, json};
 
-/// The byte budget of the default tools/list.
-const BUDGET: usize = 12 * 1024;
+/// The byte budget of the default tools/list: 12 KB for the first 19 tools, plus `dry_run` on
+/// each of the 9 write tools (about 90 bytes each).
+const BUDGET: usize = 13 * 1024;
 
 fn snapshot_path() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/tools_list.json")

@@ -7,30 +7,25 @@ use proxmox_mcp::apidoc::HttpMethod;
 use proxmox_mcp::catalog::{self, ENDPOINTS, Endpoint};
 use proxmox_mcp::params::Form;
 use proxmox_mcp::{Upid, args, path};
-use rmcp::RoleServer;
-use rmcp::service::RequestContext;
 use serde_json::{Map, Value, json};
 
-use super::call::{Outcome, follow, send, take_wait, text, vmid};
 use super::errors::explain;
-use super::redact::redact;
+use super::input::{take_wait, text, uint, vmid};
+use super::redact::{redact, redact_for};
 use super::schema::{self, first_sentence};
+use super::send::{Call, Outcome, follow, send};
 use super::server::{Cluster, State};
 use super::table::Custom;
 use super::tools::{BuiltTool, ep as endpoint};
 
 /// Runs a custom tool.
-pub async fn run(
-    c: Custom,
-    cluster: &Cluster,
-    tool: &BuiltTool,
-    mut args: Map<String, Value>,
-    ctx: &RequestContext<RoleServer>,
-) -> Outcome {
+pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Outcome {
+    let cluster = call.cluster;
+    let tool = call.tool;
     match c {
         Custom::GuestList => guest_list(cluster, &args).await,
-        Custom::GuestConfig => guest_config(cluster, tool, &args).await,
-        Custom::NodeTask => node_task(cluster, tool, args, ctx).await,
+        Custom::GuestConfig => guest_config(cluster, tool, &mut args).await,
+        Custom::NodeTask => node_task(call, args).await,
         Custom::TaskLog => task_log(cluster, &args).await,
         Custom::TaskWait => {
             let wait = take_wait(&mut args);
@@ -38,12 +33,12 @@ pub async fn run(
                 .unwrap_or_default()
                 .parse()
                 .map_err(|e| explain(&e, &cluster.client))?;
-            follow(cluster, &upid, wait, ctx).await
+            follow(call, &upid, wait).await
         }
-        Custom::ApiSearch => Ok(api_search(&args)),
+        Custom::ApiSearch => api_search(&args),
         Custom::ApiDescribe => api_describe(&args),
-        Custom::ApiGet => api_get(cluster, tool, args, ctx).await,
-        Custom::ApiCall => api_call(cluster, tool, args, ctx).await,
+        Custom::ApiGet => api_get(call, args).await,
+        Custom::ApiCall => api_call(call, args).await,
         // Answered for all servers at once by [`servers`].
         Custom::Servers => Err("proxmox_servers takes no server".to_string()),
     }
@@ -88,11 +83,13 @@ pub async fn servers(state: &State) -> Value {
 }
 
 fn limit(args: &Map<String, Value>, default: usize) -> usize {
-    args.get("limit")
-        .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
-        .map(|n| n as usize)
+    uint(args, "limit")
+        .map(|n| n.min(MAX_LIMIT) as usize)
         .unwrap_or(default)
 }
+
+/// The most items a `limit` argument may ask for (its schema says so too).
+pub const MAX_LIMIT: u64 = 1000;
 
 fn fields(args: &Map<String, Value>) -> Option<Vec<String>> {
     let list = args.get("fields")?;
@@ -168,7 +165,11 @@ async fn guest_list(cluster: &Cluster, args: &Map<String, Value>) -> Outcome {
     ))
 }
 
-async fn guest_config(cluster: &Cluster, tool: &BuiltTool, args: &Map<String, Value>) -> Outcome {
+async fn guest_config(
+    cluster: &Cluster,
+    tool: &BuiltTool,
+    args: &mut Map<String, Value>,
+) -> Outcome {
     let vmid = vmid(args)?;
     let at = cluster
         .guests
@@ -186,6 +187,7 @@ async fn guest_config(cluster: &Cluster, tool: &BuiltTool, args: &Map<String, Va
         .execute(ep, &[&at.node, &vmid], Form::new())
         .await
         .map_err(|e| explain(&e, &cluster.client))?;
+    let data = redact_for(ep, data);
     let mut config = Map::new();
     let mut pending = Map::new();
     for item in data.as_array().into_iter().flatten() {
@@ -212,12 +214,8 @@ async fn guest_config(cluster: &Cluster, tool: &BuiltTool, args: &Map<String, Va
     Ok(out)
 }
 
-async fn node_task(
-    cluster: &Cluster,
-    tool: &BuiltTool,
-    mut args: Map<String, Value>,
-    ctx: &RequestContext<RoleServer>,
-) -> Outcome {
+async fn node_task(call: &Call<'_>, mut args: Map<String, Value>) -> Outcome {
+    let (cluster, tool) = (call.cluster, call.tool);
     let client = &cluster.client;
     if let Some(upid) = args
         .remove("upid")
@@ -232,7 +230,16 @@ async fn node_task(
             .execute(tool.endpoints[1], &[&node, &upid], Form::new())
             .await
             .map_err(|e| explain(&e, client))?;
-        return Ok(json!({"task": data}));
+        return Ok(match data {
+            Value::Object(_) => json!({"task": redact_for(tool.endpoints[1], data)}),
+            other => {
+                return Err(format!(
+                    "PVE answered the status of task {upid} with {} instead of an object; \
+                     read its log with proxmox_task_log",
+                    kind_of(&other)
+                ));
+            }
+        });
     }
     if !args.contains_key("node") {
         let nodes_ep = endpoint(HttpMethod::Get, "/nodes");
@@ -258,7 +265,19 @@ async fn node_task(
             }
         }
     }
-    send(cluster, tool, tool.endpoints[0], args, 0, "tasks", ctx).await
+    send(call, tool.endpoints[0], args, 0, "tasks").await
+}
+
+/// What kind of JSON value `v` is, in words.
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
 }
 
 async fn task_log(cluster: &Cluster, args: &Map<String, Value>) -> Outcome {
@@ -270,9 +289,9 @@ async fn task_log(cluster: &Cluster, args: &Map<String, Value>) -> Outcome {
         .node()
         .to_string();
     let ep = endpoint(HttpMethod::Get, "/nodes/{node}/tasks/{upid}/log");
-    let mut start = args.get("start").and_then(Value::as_u64).unwrap_or(0);
-    let mut limit = args.get("limit").and_then(Value::as_u64).unwrap_or(50);
-    if let Some(tail) = args.get("tail").and_then(Value::as_u64) {
+    let mut start = uint(args, "start").unwrap_or(0);
+    let mut limit = uint(args, "limit").unwrap_or(50).min(MAX_LIMIT);
+    if let Some(tail) = uint(args, "tail") {
         let mut probe = Form::new();
         probe.text("start", "0");
         probe.text("limit", "1");
@@ -290,11 +309,17 @@ async fn task_log(cluster: &Cluster, args: &Map<String, Value>) -> Outcome {
         .execute_with_total(ep, &[&node, &upid], form)
         .await
         .map_err(|e| explain(&e, client))?;
+    // Only the lines PVE asked for, as text whatever PVE sent.
     let lines: Vec<Value> = data
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|l| l.get("t").cloned())
+        .filter_map(|l| match l.get("t")? {
+            Value::String(s) => Some(Value::String(s.clone())),
+            Value::Null => None,
+            other => Some(Value::String(other.to_string())),
+        })
+        .take(limit as usize)
         .collect();
     let mut out = json!({"lines": lines});
     if let Some(t) = total {
@@ -307,9 +332,20 @@ fn summary(e: &Endpoint) -> String {
     first_sentence(e.description, 100)
 }
 
-fn api_search(args: &Map<String, Value>) -> Value {
+/// The longest `proxmox_api_search` query, in characters: a few words find a method, and the
+/// scoring (words × 680 methods) stays in microseconds on the shared runtime.
+pub const MAX_QUERY: usize = 200;
+
+fn api_search(args: &Map<String, Value>) -> Outcome {
     let query = text(args, "query").unwrap_or_default().to_lowercase();
-    let words: Vec<&str> = query.split_whitespace().collect();
+    let length = query.chars().count();
+    if length > MAX_QUERY {
+        return Err(format!(
+            "the query is {length} characters long; give at most {MAX_QUERY}: a few words such \
+             as `qemu snapshot`"
+        ));
+    }
+    let words: Vec<&str> = query.split_whitespace().take(20).collect();
     let mut hits: Vec<(usize, &Endpoint)> = ENDPOINTS
         .iter()
         .filter_map(|e| {
@@ -346,7 +382,7 @@ fn api_search(args: &Map<String, Value>) -> Value {
             m
         })
         .collect();
-    bounded("methods", items, limit(args, 20), None)
+    Ok(bounded("methods", items, limit(args, 20), None))
 }
 
 fn find(method: &str, path: &str) -> Result<&'static Endpoint, String> {
@@ -414,7 +450,8 @@ fn generic_args(
         Some(Value::Object(m)) => m.clone(),
         Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
             Ok(Value::Object(m)) => m,
-            _ => return Err("`params` must be an object (or its JSON text)".into()),
+            // The text is not echoed: it may hold a password.
+            _ => return Err("`params` must be an object (or its JSON text); the text given is not a JSON object".into()),
         },
         Some(_) => return Err("`params` must be an object (or its JSON text)".into()),
     };
@@ -430,12 +467,7 @@ fn generic_args(
     Ok((ep, map))
 }
 
-async fn api_get(
-    cluster: &Cluster,
-    tool: &BuiltTool,
-    args: Map<String, Value>,
-    ctx: &RequestContext<RoleServer>,
-) -> Outcome {
+async fn api_get(call: &Call<'_>, args: Map<String, Value>) -> Outcome {
     let path = text(&args, "path").unwrap_or_default();
     let (ep, map) = generic_args(HttpMethod::Get, &path, &args).map_err(|e| {
         if catalog::find(HttpMethod::Post, &path).is_some() && !path.contains('{') {
@@ -444,7 +476,7 @@ async fn api_get(
             e
         }
     })?;
-    let out = send(cluster, tool, ep, map, 0, "data", ctx).await?;
+    let out = send(call, ep, map, 0, "data").await?;
     let fields = fields(&args);
     let limit = limit(&args, 100);
     Ok(match out {
@@ -460,12 +492,7 @@ async fn api_get(
     })
 }
 
-async fn api_call(
-    cluster: &Cluster,
-    tool: &BuiltTool,
-    mut args: Map<String, Value>,
-    ctx: &RequestContext<RoleServer>,
-) -> Outcome {
+async fn api_call(call: &Call<'_>, mut args: Map<String, Value>) -> Outcome {
     let wait = take_wait(&mut args);
     let method = text(&args, "method").unwrap_or_default();
     let m = match HttpMethod::parse(&method) {
@@ -477,7 +504,7 @@ async fn api_call(
     };
     let path = text(&args, "path").unwrap_or_default();
     let (ep, map) = generic_args(m, &path, &args)?;
-    let out = send(cluster, tool, ep, map, wait, "data", ctx).await?;
+    let out = send(call, ep, map, wait, "data").await?;
     Ok(match out {
         Value::Object(m) if m.contains_key("upid") || m.contains_key("data") => Value::Object(m),
         other => json!({"data": other}),

@@ -49,6 +49,17 @@ impl Cache {
             .map(|(_, l)| l.clone())
     }
 
+    /// The name of guest `vmid` in the list last read, however old.
+    pub fn name(&self, vmid: u64) -> Option<String> {
+        let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let (_, list) = last.as_ref()?;
+        list.iter()
+            .find(|g| g.get("vmid").and_then(Value::as_u64) == Some(vmid))?
+            .get("name")?
+            .as_str()
+            .map(str::to_string)
+    }
+
     /// Forgets the list (after a write that adds, removes or moves guests).
     pub fn clear(&self) {
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) = None;

@@ -4,20 +4,29 @@
 //! * [`table`]: the tool declarations.
 //! * [`tools`]: each declaration built from the catalog (schemas, annotations, descriptions).
 //! * [`schema`]: PVE schema nodes as JSON Schema.
-//! * [`call`]: the pipeline (elevation, arguments, token rules, pre-flight, send, tasks).
+//! * [`call`]: the top of the pipeline (server, refusals that need no arguments, argument
+//!   checks, dispatch).
 //! * [`custom`]: tools that are more than one method call, and the generic API tools.
-//! * [`preflight`], [`guests`], [`errors`], [`redact`]: what the pipeline leans on.
+//! * [`send`]: the sending half both of them use (method checks, token rules, pre-flight, dry
+//!   run, confirmation, audit, send, tasks).
+//! * [`input`], [`preflight`], [`confirm`], [`audit`], [`guests`], [`errors`], [`redact`],
+//!   [`bound`]: what the pipeline leans on.
 //! * [`server`]: the rmcp handler.
 //! * [`http`]: the Streamable HTTP transport (bearer token, Host/Origin checks, limits).
 
+pub mod audit;
+pub mod bound;
 pub mod call;
+pub mod confirm;
 pub mod custom;
 pub mod errors;
 pub mod guests;
 pub mod http;
+pub mod input;
 pub mod preflight;
 pub mod redact;
 pub mod schema;
+pub mod send;
 pub mod server;
 pub mod table;
 pub mod tools;

@@ -14,6 +14,46 @@ const SECRET_KEYS: &[&str] = &[
     "token",
 ];
 
+/// `data` with the secrets of `ep`'s answer replaced, and secret-named keys anywhere.
+pub fn redact_for(_ep: &proxmox_mcp::catalog::Endpoint, data: Value) -> Value {
+    redact(data)
+}
+
+/// True when `ep`'s parameter `name` holds a secret.
+pub fn is_secret_param(_ep: &proxmox_mcp::catalog::Endpoint, name: &str) -> bool {
+    proxmox_mcp::args::is_secret_name(name)
+}
+
+/// Tool arguments as the audit log keeps them: values of secret-named keys masked, at any depth
+/// (`params.password` of the generic call included).
+pub fn mask_args(args: &serde_json::Map<String, Value>) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                for (k, val) in map.iter_mut() {
+                    if proxmox_mcp::args::is_secret_name(k) {
+                        *val = Value::String(REDACTED.to_string());
+                    } else {
+                        walk(val);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            // `params` given as JSON text: masked as a whole when it names a secret.
+            Value::String(s) if s.trim_start().starts_with('{') => {
+                if let Ok(mut inner) = serde_json::from_str::<Value>(s) {
+                    walk(&mut inner);
+                    *v = inner;
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut v = Value::Object(args.clone());
+    walk(&mut v);
+    v
+}
+
 /// What a secret is replaced by.
 pub const REDACTED: &str = "(secret, not shown)";
 

@@ -229,9 +229,103 @@ pub fn conform(data: &mut Value, schema: &Value) -> bool {
     ok
 }
 
+/// Whether a result fits an output schema made here (the subset they use: `type`, `enum`,
+/// `required`, `properties`, `items`), recursively. `Err` names where and what misfits.
+pub fn fits(v: &Value, schema: &Value) -> Result<(), String> {
+    let is = |t: &str| match t {
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "string" => v.is_string(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "number" => v.is_number(),
+        "boolean" => v.is_boolean(),
+        "null" => v.is_null(),
+        _ => true,
+    };
+    let type_ok = match schema.get("type") {
+        Some(Value::String(t)) => is(t),
+        Some(Value::Array(ts)) => ts.iter().any(|t| is(t.as_str().unwrap_or(""))),
+        _ => true,
+    };
+    let listed = schema
+        .get("enum")
+        .and_then(Value::as_array)
+        .is_none_or(|values| values.contains(v));
+    if !type_ok || !listed {
+        let want = schema
+            .get("enum")
+            .or_else(|| schema.get("type"))
+            .map(Value::to_string)
+            .unwrap_or_default();
+        return Err(format!("expected {want}, got {}", kind(v)));
+    }
+    if let Some(obj) = v.as_object() {
+        let required = schema.get("required").and_then(Value::as_array);
+        if let Some(r) = required
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .find(|r| !obj.contains_key(*r))
+        {
+            return Err(format!("`{r}` is missing"));
+        }
+        for (k, sub) in schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(x) = obj.get(k) {
+                fits(x, sub).map_err(|e| format!("`{k}`: {e}"))?;
+            }
+        }
+    }
+    if let (Some(items), Some(list)) = (schema.get("items"), v.as_array()) {
+        for (i, x) in list.iter().enumerate() {
+            fits(x, items).map_err(|e| format!("item {i}: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn kind(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) if s.chars().count() <= 40 => format!("{s:?}"),
+        Value::String(_) => "a long string".into(),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fits_names_the_misfit() {
+        let schema = json!({"type": "object", "properties": {
+            "upid": {"type": "string"}, "status": {"enum": ["OK", "running"]},
+            "tasks": {"type": "array", "items": {"type": "object", "properties": {"pid": {"type": "integer"}}}}
+        }, "required": ["upid"]});
+        assert_eq!(fits(&json!({"upid": "U", "status": "OK"}), &schema), Ok(()));
+        assert_eq!(
+            fits(&json!({"upid": "U", "status": "stopped"}), &schema),
+            Err("`status`: expected [\"OK\",\"running\"], got \"stopped\"".into())
+        );
+        assert!(
+            fits(&json!({"status": "OK"}), &schema)
+                .unwrap_err()
+                .contains("`upid` is missing")
+        );
+        assert!(
+            fits(&json!({"upid": "U", "tasks": [{"pid": "x"}]}), &schema)
+                .unwrap_err()
+                .contains("item 0")
+        );
+    }
 
     #[test]
     fn first_sentences() {

@@ -14,7 +14,7 @@ use crate::config::{self, Config, Settings};
 
 use super::table::{Action, Custom, TOOLS, Toolset};
 use super::tools::{self, BuiltTool};
-use super::{call, guests, preflight};
+use super::{audit, bound, call, confirm, guests, preflight, schema};
 
 /// One PVE server the tools reach, with its client, what it allows and its caches.
 pub struct Cluster {
@@ -28,6 +28,8 @@ pub struct Cluster {
     pub read_only: bool,
     /// The node used when a tool needs one and none is given.
     pub default_node: Option<String>,
+    /// How destructive calls are confirmed.
+    pub confirm: confirm::Policy,
     /// The cluster's guests, to locate a VMID.
     pub guests: guests::Cache,
     /// Privileges per ACL path, for the pre-flight.
@@ -43,6 +45,7 @@ impl Cluster {
             allow_elevated: settings.allow_elevated,
             read_only: settings.read_only,
             default_node: settings.default_node.clone(),
+            confirm: confirm::Policy::default(),
             guests: Default::default(),
             perms: Default::default(),
         }
@@ -57,6 +60,10 @@ pub struct State {
     pub read_only: bool,
     /// The tools served.
     pub tools: Vec<BuiltTool>,
+    /// The audit log of write attempts, when one is configured.
+    pub audit: Option<audit::Log>,
+    /// Confirmations asked in input-required results and not answered yet.
+    pub questions: confirm::Questions,
 }
 
 impl State {
@@ -128,6 +135,8 @@ impl Server {
                 clusters,
                 read_only,
                 tools,
+                audit: None,
+                questions: Default::default(),
             }),
             listed,
         })
@@ -192,16 +201,46 @@ impl ServerHandler for Server {
             ));
         };
         let args = request.arguments.unwrap_or_default();
-        tracing::debug!(tool = name, "call");
-        let result = match call::run(state, tool, args, &context).await {
-            Ok(value) => {
-                let text = serde_json::to_string(&value).unwrap_or_default();
-                let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
-                r.structured_content = Some(value);
-                r
-            }
-            Err(text) => error(text),
+        let exchange = confirm::Exchange {
+            responses: request.input_responses,
+            state: request.request_state,
+            ask: Default::default(),
         };
+        // The server's own record of a call: argument names, never their values (rmcp's own
+        // request and response logging is switched off in main.rs).
+        let names: Vec<&str> = args.keys().map(String::as_str).collect();
+        tracing::debug!(tool = name, arguments = ?names, "call");
+        let outcome = call::run(state, tool, args, &context, &exchange).await;
+        if let Some(ask) = exchange.ask.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            tracing::debug!(tool = name, "asking the person to confirm");
+            return Ok(ask.into());
+        }
+        let result = match outcome {
+            Ok(value) => {
+                let value = bound::result(value);
+                if let Err(why) = schema::fits(&value, &tool.output) {
+                    // A result that breaks its declared schema would be rejected by the
+                    // client: say what PVE sent instead.
+                    tracing::debug!(tool = name, why, "a result does not fit its output schema");
+                    error(bound::text(format!(
+                        "PVE answered in a shape this tool does not expect ({why}). The answer \
+                         was: {}",
+                        value
+                    )))
+                } else {
+                    let text = serde_json::to_string(&value).unwrap_or_default();
+                    let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
+                    r.structured_content = Some(value);
+                    r
+                }
+            }
+            Err(text) => error(bound::text(text)),
+        };
+        tracing::debug!(
+            tool = name,
+            is_error = result.is_error.unwrap_or(false),
+            "call ended"
+        );
         Ok(result.into())
     }
 }

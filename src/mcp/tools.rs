@@ -9,6 +9,7 @@ use proxmox_mcp::catalog::{self, Endpoint};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 
+use super::confirm::destructive;
 use super::schema;
 use super::table::{Action, Custom, TOOLS, ToolDecl, Toolset};
 
@@ -64,16 +65,6 @@ pub fn task_output() -> Value {
         "upid": {"type": "string"},
         "status": {"enum": ["OK", "running"]}
     }})
-}
-
-/// True for methods that destroy or interrupt: deletes, stops, resets, rollbacks.
-fn destructive(e: &Endpoint) -> bool {
-    let last = e.path.rsplit('/').next().unwrap_or("");
-    e.method == HttpMethod::Delete
-        || matches!(
-            last,
-            "stop" | "reset" | "rollback" | "destroy" | "wipedisk" | "restore" | "shutdown"
-        )
 }
 
 fn wait_param() -> Value {
@@ -192,6 +183,12 @@ pub fn build(decl: &'static ToolDecl) -> BuiltTool {
     } = parts;
     if task {
         props.insert("wait".into(), wait_param());
+    }
+    if write {
+        props.insert(
+            "dry_run".into(),
+            json!({"type": "boolean", "description": "Check and show the request; send nothing"}),
+        );
     }
     let input = schema::object(props, req);
     let first = endpoints.first().copied();
@@ -328,6 +325,7 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
             props.insert("node".into(), string("Needed when the cluster has several"));
             props.insert("upid".into(), upid_param());
             exposed(list, &["vmid", "errors", "limit"], props, req);
+            cap_limit(props);
             let out = json!({"type": "object", "properties": {
                 "tasks": {"type": "array"}, "task": {"type": "object"}
             }});
@@ -342,6 +340,7 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
             props.insert("upid".into(), upid_param());
             req.push("upid".into());
             exposed(e, &["start", "limit"], props, req);
+            cap_limit(props);
             props.insert("tail".into(), json!({"type": "integer", "minimum": 1, "maximum": 5000, "description": "The last N lines"}));
             let out = json!({"type": "object", "properties": {
                 "lines": {"type": "array", "items": {"type": "string"}},
@@ -431,8 +430,15 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
     }
 }
 
+/// A `limit` taken from the catalog gets the maximum the server allows.
+fn cap_limit(props: &mut Map<String, Value>) {
+    if let Some(limit) = props.get_mut("limit").and_then(Value::as_object_mut) {
+        limit.insert("maximum".into(), json!(super::custom::MAX_LIMIT));
+    }
+}
+
 fn limit_param(default: u64) -> Value {
-    json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": default})
+    json!({"type": "integer", "minimum": 1, "maximum": super::custom::MAX_LIMIT, "default": default})
 }
 
 fn params_param() -> Value {

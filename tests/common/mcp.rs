@@ -6,8 +6,12 @@
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
-use rmcp::model::{CallToolRequestParams, CallToolResult, ProgressNotificationParam, Tool};
-use rmcp::service::{NotificationContext, RunningService};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientConfig, ElicitRequestParams, ElicitResult,
+    ElicitationAction, ElicitationCapability, FormElicitationCapability, ProgressNotificationParam,
+    Tool,
+};
+use rmcp::service::{NotificationContext, RequestContext, RunningService};
 use rmcp::transport::TokioChildProcess;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::{Map, Value};
@@ -16,10 +20,23 @@ use tokio::sync::mpsc;
 
 use crate::common::FakePve;
 
-/// Collects progress notifications.
+/// How the test client answers when the server asks the person to confirm (MCP elicitation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// Accept with `confirm: true` (the default of [`Mcp::start`]).
+    Accept,
+    /// Decline.
+    Decline,
+    /// The client does not declare elicitation at all.
+    CannotAsk,
+}
+
+/// Collects progress notifications and answers confirmation requests.
 #[derive(Clone)]
 pub struct Handler {
     progress: mpsc::UnboundedSender<ProgressNotificationParam>,
+    answer: Answer,
+    asked: Arc<Mutex<Vec<String>>>,
 }
 
 impl ClientHandler for Handler {
@@ -29,6 +46,31 @@ impl ClientHandler for Handler {
         _context: NotificationContext<RoleClient>,
     ) {
         let _ = self.progress.send(params);
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, rmcp::ErrorData> {
+        if let ElicitRequestParams::FormElicitationParams { message, .. } = &request {
+            self.asked.lock().unwrap().push(message.clone());
+        }
+        Ok(match self.answer {
+            Answer::Accept => ElicitResult::new(ElicitationAction::Accept)
+                .with_content(serde_json::json!({"confirm": true})),
+            _ => ElicitResult::new(ElicitationAction::Decline),
+        })
+    }
+
+    fn get_info(&self) -> ClientConfig {
+        let mut info = ClientConfig::default();
+        if self.answer != Answer::CannotAsk {
+            let mut e = ElicitationCapability::default();
+            e.form = Some(FormElicitationCapability::default());
+            info.capabilities.elicitation = Some(e);
+        }
+        info
     }
 }
 
@@ -41,6 +83,7 @@ pub struct Mcp {
     /// The server's process id.
     pub pid: u32,
     stderr: Arc<Mutex<String>>,
+    asked: Arc<Mutex<Vec<String>>>,
 }
 
 /// The variables that point the binary at `pve` with alice's token and its pinned certificate.
@@ -59,8 +102,20 @@ pub fn env(pve: &FakePve) -> Vec<(String, String)> {
 }
 
 impl Mcp {
-    /// Starts `proxmox-mcp serve ARGS` with exactly these variables.
+    /// Starts `proxmox-mcp serve ARGS` with exactly these variables; the client confirms what
+    /// the server asks.
     pub async fn start(vars: &[(String, String)], args: &[&str]) -> Mcp {
+        Mcp::start_answering(vars, args, Answer::Accept).await
+    }
+
+    /// The questions the server asked the person so far.
+    pub fn asked(&self) -> Vec<String> {
+        self.asked.lock().unwrap().clone()
+    }
+
+    /// Starts `proxmox-mcp serve ARGS` with these variables; the client answers confirmation
+    /// requests with `answer`.
+    pub async fn start_answering(vars: &[(String, String)], args: &[&str], answer: Answer) -> Mcp {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_proxmox-mcp"));
         cmd.arg("serve")
             .args(args)
@@ -87,20 +142,26 @@ impl Mcp {
             });
         }
         let (tx, progress) = mpsc::unbounded_channel();
-        let client = Handler { progress: tx }
-            .serve(transport)
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "MCP initialize failed: {e}; stderr: {}",
-                    buf.lock().unwrap()
-                )
-            });
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let client = Handler {
+            progress: tx,
+            answer,
+            asked: asked.clone(),
+        }
+        .serve(transport)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "MCP initialize failed: {e}; stderr: {}",
+                buf.lock().unwrap()
+            )
+        });
         Mcp {
             client,
             progress,
             pid,
             stderr: buf,
+            asked,
         }
     }
 
