@@ -236,7 +236,9 @@ fn main() -> ExitCode {
                 return match report.first_bad {
                     None => {
                         println!("ok: {} lines, chain intact", report.lines);
-                        println!("last line's SHA-256: {}", report.last_hash);
+                        if report.lines > 0 {
+                            println!("last line's SHA-256: {}", report.last_hash);
+                        }
                         ExitCode::SUCCESS
                     }
                     Some((line, why)) => {
