@@ -1,10 +1,12 @@
 //! `proxmox-mcp`: the command line.
 //!
 //! `serve` runs the MCP server on stdio; `tools` shows its tools and what they cost; `endpoints`
-//! lists the API methods of the vendored schema; `call` calls any of them with the SDK's client.
+//! lists the API methods of the vendored schema; `call` calls any of them with the SDK's client;
+//! `audit verify` checks an audit log's chain.
 //! This binary is its own compilation unit, so editing it (or a tool) does not recompile the
 //! generated SDK.
 
+mod audit;
 mod config;
 mod demo;
 mod doctor;
@@ -127,6 +129,21 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         server: Option<String>,
     },
+    /// Work with the audit log of write attempts.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Check an audit log's hash chain: prints `ok: N lines, chain intact`, or names the first
+    /// bad line and why and exits 1.
+    Verify {
+        /// The audit log file.
+        path: PathBuf,
+    },
 }
 
 /// Logs go to stderr (stdout is for results, and for the MCP protocol), filtered by `RUST_LOG`
@@ -226,6 +243,26 @@ fn main() -> ExitCode {
             };
             run_call(&method, &path, &params, wait, &opts)
         }
+        Command::Audit {
+            action: AuditAction::Verify { path },
+        } => match audit::verify(&path) {
+            Ok(report) => {
+                return match report.first_bad {
+                    None => {
+                        println!("ok: {} lines, chain intact", report.lines);
+                        if report.lines > 0 {
+                            println!("last line's SHA-256: {}", report.last_hash);
+                        }
+                        ExitCode::SUCCESS
+                    }
+                    Some((line, why)) => {
+                        println!("line {line}: {why}");
+                        ExitCode::FAILURE
+                    }
+                };
+            }
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

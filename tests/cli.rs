@@ -184,3 +184,96 @@ async fn every_variable_is_documented_and_in_server_json() {
         }
     }
 }
+
+fn hex(s: &str) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, s.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `body` (a JSON object) with its `hash` member added last.
+fn with_hash(body: &str) -> String {
+    format!(
+        "{},\"hash\":\"{}\"}}",
+        body.strip_suffix('}').unwrap(),
+        hex(body)
+    )
+}
+
+/// An audit log of `n` lines, chained as README.md's "Audit log" describes: `prev` is the hex
+/// SHA-256 of the previous line, `hash` that of the line without its `hash` member.
+fn audit_log(n: u64) -> String {
+    let mut prev = "0".repeat(64);
+    let mut log = String::new();
+    for seq in 1..=n {
+        let body = serde_json::json!({
+            "seq": seq, "time": "2026-12-04T14:30:07.000Z", "server": "pve",
+            "tool": "proxmox_guest_start", "method": "POST",
+            "path": "/nodes/pve1/qemu/101/status/start", "args": {"vmid": 101},
+            "decision": "sent", "answer": "UPID:pve1:1", "task": null, "prev": prev,
+        })
+        .to_string();
+        let line = with_hash(&body);
+        prev = hex(&line);
+        log.push_str(&line);
+        log.push('\n');
+    }
+    log
+}
+
+#[tokio::test]
+async fn audit_verify_passes_a_good_log_and_names_the_first_bad_line() {
+    let dir = std::env::temp_dir().join(format!("proxmox-mcp-cli-audit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("audit.jsonl");
+    let arg = path.to_str().unwrap();
+    let good = audit_log(7);
+    std::fs::write(&path, &good).unwrap();
+    let (ok, out, err) = run(&["audit", "verify", arg], &[]).await;
+    assert!(ok, "{out}{err}");
+    assert!(out.starts_with("ok: 7 lines, chain intact\n"), "{out}");
+
+    // Line 6 edited, its own hash left as it was, then recomputed.
+    let mut lines: Vec<String> = good.lines().map(str::to_string).collect();
+    lines[5] = lines[5].replace("\"vmid\":101", "\"vmid\":102");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let (ok, out, _) = run(&["audit", "verify", arg], &[]).await;
+    assert!(!ok);
+    assert_eq!(
+        out.trim(),
+        "line 6: hash does not match the line (edited line)"
+    );
+    let at = lines[5].rfind(",\"hash\":").unwrap();
+    lines[5] = with_hash(&format!("{}}}", &lines[5][..at]));
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let (ok, out, _) = run(&["audit", "verify", arg], &[]).await;
+    assert!(!ok);
+    assert_eq!(
+        out.trim(),
+        "line 7: prev does not match the hash of line 6 (edited or deleted line)"
+    );
+
+    // Line 5 deleted.
+    let mut lines: Vec<&str> = good.lines().collect();
+    lines.remove(4);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let (ok, out, _) = run(&["audit", "verify", arg], &[]).await;
+    assert!(!ok);
+    assert_eq!(out.trim(), "line 5: seq jumps from 4 to 6");
+
+    // Line 3 not JSON.
+    let mut lines: Vec<&str> = good.lines().collect();
+    lines[2] = "garbage";
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let (ok, out, _) = run(&["audit", "verify", arg], &[]).await;
+    assert!(!ok);
+    assert_eq!(out.trim(), "line 3: not JSON");
+
+    // No such file: an error, exit 1.
+    let missing = dir.join("missing.jsonl");
+    let (ok, _, err) = run(&["audit", "verify", missing.to_str().unwrap()], &[]).await;
+    assert!(!ok && err.contains("cannot read the audit log"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
