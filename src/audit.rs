@@ -50,15 +50,26 @@ const HASH_MEMBER: &str = ",\"hash\":\"";
 
 /// What happened to a write attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code)] // The write pipeline records through it; until wired, only tests do.
 pub enum Decision {
+    /// Refused: the server does not allow writes.
     RefusedElevation,
+    /// Refused: the server is read-only.
     RefusedReadOnly,
+    /// Refused: the client cannot ask the person and the `confirm` policy refuses.
     RefusedPolicy,
+    /// Refused: the person declined or cancelled.
     RefusedConfirmation,
+    /// Refused: the permission pre-flight found a privilege missing.
     RefusedPreflight,
+    /// Not sent yet: the client (protocol 2026-07-28) was asked for the person's confirmation
+    /// and will send the call again with the answer.
+    AskedInput,
+    /// A dry run: checked, nothing sent.
     DryRun,
+    /// About to be sent: written (and synced) before the request leaves.
     Sent,
+    /// PVE's answer to a write that was sent (`answer`).
+    Answered,
     /// The later line of a task `Sent` started: `task` holds its `upid` and `status`.
     TaskEnded,
 }
@@ -72,8 +83,10 @@ impl Decision {
             Decision::RefusedPolicy => "refused-policy",
             Decision::RefusedConfirmation => "refused-confirmation",
             Decision::RefusedPreflight => "refused-preflight",
+            Decision::AskedInput => "asked-input",
             Decision::DryRun => "dry-run",
             Decision::Sent => "sent",
+            Decision::Answered => "answered",
             Decision::TaskEnded => "task-ended",
         }
     }
@@ -82,7 +95,6 @@ impl Decision {
 /// One write attempt, as the caller knows it. `args` should already be masked; keys that look
 /// secret are masked again here.
 #[derive(Clone, Debug)]
-#[allow(dead_code)] // The write pipeline records through it; until wired, only tests do.
 pub struct Entry {
     pub server: String,
     pub tool: String,
@@ -109,12 +121,10 @@ pub struct Report {
 
 /// A handle on an open audit log; clones share it.
 #[derive(Clone)]
-#[allow(dead_code)] // The write pipeline records through it; until wired, only tests do.
 pub struct AuditLog {
     inner: Arc<Mutex<State>>,
 }
 
-#[allow(dead_code)] // The write pipeline records through it; until wired, only tests do.
 struct State {
     path: PathBuf,
     /// Held open for its exclusive lock.
@@ -144,7 +154,6 @@ struct Line<'a> {
     prev: &'a str,
 }
 
-#[allow(dead_code)] // The write pipeline records through it; until wired, only tests do.
 impl AuditLog {
     /// Opens the log at `path`, creating it with mode 0600 when absent. Refuses a file that is
     /// group- or world-writable, one another process has open, and one whose chain does not

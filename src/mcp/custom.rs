@@ -506,7 +506,11 @@ async fn api_call(call: &Call<'_>, mut args: Map<String, Value>) -> Outcome {
     let (ep, map) = generic_args(m, &path, &args)?;
     let out = send(call, ep, map, wait, "data").await?;
     Ok(match out {
-        Value::Object(m) if m.contains_key("upid") || m.contains_key("data") => Value::Object(m),
+        Value::Object(m)
+            if m.contains_key("upid") || m.contains_key("data") || m.contains_key("dry_run") =>
+        {
+            Value::Object(m)
+        }
         other => json!({"data": other}),
     })
 }

@@ -551,7 +551,8 @@ def control_app(pve):
     async def health(_request):
         return web.json_response({'ok': True})
 
-    app = web.Application()
+    # Scripted answers may be large (tests of the server's output bounds).
+    app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_post('/control', handle)
     app.router.add_get('/health', health)
     return app

@@ -1,0 +1,270 @@
+//! The safety pipeline of the real server against fakepve: dry runs, the person's confirmation of
+//! destructive calls, bounded results and errors, results that keep to their output schema, and
+//! the review's minor findings (numbers as text, malformed `params`, long search queries).
+
+mod common;
+#[path = "common/mcp.rs"]
+mod mcp;
+
+use std::time::{Duration, Instant};
+
+use common::FakePve;
+use mcp::{Answer, Mcp, text};
+use serde_json::{Value, json};
+
+/// The requests fakepve saw that are not reads.
+async fn writes(pve: &FakePve) -> Vec<Value> {
+    pve.requests()
+        .await
+        .into_iter()
+        .filter(|r| r["method"] != "GET")
+        .collect()
+}
+
+#[tokio::test]
+async fn a_dry_run_checks_everything_sends_nothing_and_needs_no_elevation() {
+    let pve = FakePve::start().await;
+    let s = Mcp::alice(&pve, &[], &[]).await;
+    pve.clear_requests().await;
+    let r = s
+        .ok("proxmox_guest_stop", json!({"vmid": "0100", "dry_run": true}))
+        .await;
+    assert_eq!(r["dry_run"], true, "{r}");
+    assert_eq!(r["request"]["method"], "POST");
+    assert_eq!(r["request"]["path"], "/nodes/pve1/qemu/100/status/stop");
+    assert!(r["target"].as_str().unwrap().contains("\"web\""), "{r}");
+    assert!(r["elevation"].as_str().unwrap().contains("PROXMOX_ALLOW_ELEVATED"));
+    assert!(r["confirmation"].as_str().unwrap().contains("asked"), "{r}");
+    assert!(writes(&pve).await.is_empty(), "a dry run sent a write");
+    // The same call for real is refused without elevation, and says dry_run exists.
+    let e = s.err("proxmox_guest_stop", json!({"vmid": 100})).await;
+    assert!(e.contains("PROXMOX_ALLOW_ELEVATED") && e.contains("dry_run"), "{e}");
+
+    // A configuration change shows the values it would replace, read now; secrets masked.
+    let r = s
+        .ok(
+            "proxmox_api_call",
+            json!({"method": "PUT", "path": "/nodes/pve1/qemu/101/config", "dry_run": true,
+                   "params": {"memory": 4096, "cipassword": "Dry-Run-Canary", "delete": "tags"}}),
+        )
+        .await;
+    let form = &r["request"]["form"];
+    assert_eq!(form["memory"], "4096", "{r}");
+    assert_eq!(form["cipassword"], "(secret, not shown)");
+    assert!(!r.to_string().contains("Dry-Run-Canary"));
+    let old = &r["would_replace"];
+    assert!(old.get("memory").is_some_and(|m| !m.is_null()), "{r}");
+    assert!(old.as_object().unwrap().contains_key("tags"), "{r}");
+    assert!(writes(&pve).await.is_empty());
+    // Invalid arguments fail a dry run as they would the call.
+    let e = s
+        .err(
+            "proxmox_api_call",
+            json!({"method": "PUT", "path": "/nodes/pve1/qemu/101/config", "dry_run": true,
+                   "params": {"cores": 0}}),
+        )
+        .await;
+    assert!(e.contains("cores"), "{e}");
+}
+
+#[tokio::test]
+async fn destructive_calls_need_the_persons_confirmation() {
+    let pve = FakePve::start().await;
+    let elevated = [("PROXMOX_ALLOW_ELEVATED", "true")];
+    // Declined: nothing is sent, and the person saw what would be lost.
+    let mut vars = mcp::env(&pve);
+    vars.push(("PROXMOX_ALLOW_ELEVATED".into(), "true".into()));
+    let no = Mcp::start_answering(&vars, &[], Answer::Decline).await;
+    pve.clear_requests().await;
+    let e = no
+        .err("proxmox_guest_stop", json!({"vmid": 100, "wait": 0}))
+        .await;
+    assert!(e.contains("did not confirm") && e.contains("Nothing was sent"), "{e}");
+    let asked = no.asked();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert!(
+        asked[0].contains("VM 100 \"web\" on pve1") && asked[0].contains("Stop"),
+        "{asked:?}"
+    );
+    assert!(writes(&pve).await.is_empty(), "a declined stop was sent");
+    // A start is not destructive: nobody is asked.
+    no.ok("proxmox_guest_start", json!({"vmid": 101, "wait": 0}))
+        .await;
+    assert_eq!(no.asked().len(), 1);
+
+    // A client that cannot ask: the default policy refuses and names the setting.
+    let mute = Mcp::start_answering(&vars, &[], Answer::CannotAsk).await;
+    pve.clear_requests().await;
+    let e = mute
+        .err(
+            "proxmox_api_call",
+            json!({"method": "DELETE", "path": "/nodes/pve1/qemu/102/snapshot/before"}),
+        )
+        .await;
+    assert!(e.contains("confirm") && e.contains("ask-or-allow"), "{e}");
+    assert!(writes(&pve).await.is_empty());
+
+    // Accepted: sent.
+    let yes = Mcp::alice(&pve, &elevated, &[]).await;
+    pve.clear_requests().await;
+    let r = yes
+        .ok("proxmox_guest_stop", json!({"vmid": 100, "wait": 30}))
+        .await;
+    assert_eq!(r["status"], "OK", "{r}");
+    assert_eq!(yes.asked().len(), 1);
+    let sent = writes(&pve).await;
+    assert!(
+        sent.iter()
+            .any(|w| w["path"] == "/api2/json/nodes/pve1/qemu/100/status/stop"),
+        "{sent:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_get_sent_to_the_write_tool_points_to_the_read_tool_unelevated() {
+    let pve = FakePve::start().await;
+    let s = Mcp::alice(&pve, &[], &[]).await;
+    let e = s
+        .err(
+            "proxmox_api_call",
+            json!({"method": "GET", "path": "/nodes/pve1/status"}),
+        )
+        .await;
+    assert!(e.contains("proxmox_api_get"), "{e}");
+    assert!(!e.contains("PROXMOX_ALLOW_ELEVATED"), "{e}");
+}
+
+#[tokio::test]
+async fn results_and_errors_are_bounded() {
+    let pve = FakePve::start().await;
+    let s = Mcp::alice(&pve, &[], &[]).await;
+    let big = "x".repeat(20 << 20);
+    pve.control(json!({"op": "script", "method": "GET", "path": "/nodes/pve1/status",
+                       "json": {"cpu": 0.25, "blob": big}}))
+        .await;
+    let r = s.call("proxmox_node_status", json!({"node": "pve1"})).await;
+    let t = text(&r);
+    assert!(t.len() <= 64 * 1024, "{} bytes", t.len());
+    let v: Value = serde_json::from_str(&t).unwrap();
+    assert_eq!(v["cpu"], 0.25);
+    assert!(v["result_cut"].as_str().unwrap().contains("shortened"), "{v}");
+    // A list of 100,000 tasks asked for by a fake that ignores `limit`.
+    let tasks: Vec<Value> = (0..100_000)
+        .map(|i| json!({"upid": format!("UPID:pve1:00000001:00000002:{i:08X}:qmstart:100:root@pam:"), "type": "qmstart", "starttime": i, "user": "root@pam", "node": "pve1", "id": "100", "pid": 1, "pstart": 2}))
+        .collect();
+    pve.control(json!({"op": "script", "method": "GET", "path": "/nodes/pve1/tasks", "json": tasks}))
+        .await;
+    let r = s
+        .ok("proxmox_node_task", json!({"node": "pve1", "limit": 1000}))
+        .await;
+    assert!(r.to_string().len() <= 64 * 1024);
+    assert!(r["result_cut"].as_str().unwrap().contains("list items left out"), "{r}");
+    // `limit` has a maximum, checked before anything is sent.
+    let e = s
+        .err("proxmox_node_task", json!({"node": "pve1", "limit": 100000}))
+        .await;
+    assert!(e.contains("limit") && e.contains("1000"), "{e}");
+    // An error with a 3 MB per-field message.
+    pve.control(json!({"op": "script", "method": "GET", "path": "/nodes/pve1/status",
+                       "status": 400, "reason": "Parameter verification failed.",
+                       "json": null, "body": format!("{{\"data\":null,\"errors\":{{\"node\":\"{}\"}}}}", "y".repeat(3 << 20))}))
+        .await;
+    let e = s.err("proxmox_node_status", json!({"node": "pve1"})).await;
+    assert!(e.len() <= 9 * 1024, "{} bytes", e.len());
+}
+
+#[tokio::test]
+async fn odd_answers_never_break_the_output_schema() {
+    let pve = FakePve::start().await;
+    let s = Mcp::alice(&pve, &[("PROXMOX_ALLOW_ELEVATED", "true")], &[]).await;
+    // A start answered with an object instead of a UPID: an error that shows it, not a result
+    // that breaks `status`'s enum.
+    pve.control(json!({"op": "script", "method": "POST", "path": "/nodes/pve1/qemu/101/status/start",
+                       "json": {"status": "stopped"}}))
+        .await;
+    let r = s
+        .call("proxmox_guest_start", json!({"vmid": 101, "wait": 0}))
+        .await;
+    assert_eq!(r.is_error, Some(true), "{}", text(&r));
+    let t = text(&r);
+    assert!(t.contains("shape") && t.contains("stopped"), "{t}");
+    // A task status that is not an object.
+    let upid = "UPID:pve1:00001234:00005678:65000000:qmstart:101:alice@pve!ci:";
+    pve.control(json!({"op": "script", "method": "GET",
+                       "path": format!("/nodes/pve1/tasks/{upid}/status"), "json": "weird"}))
+        .await;
+    let e = s.err("proxmox_node_task", json!({"upid": upid})).await;
+    assert!(e.contains("instead of an object"), "{e}");
+    // Log lines with a number for `t` become text.
+    pve.control(json!({"op": "script", "method": "GET",
+                       "path": format!("/nodes/pve1/tasks/{upid}/log"),
+                       "json": [{"n": 1, "t": 42}, {"n": 2, "t": "TASK OK"}]}))
+        .await;
+    let r = s.ok("proxmox_task_log", json!({"upid": upid})).await;
+    assert_eq!(r["lines"], json!(["42", "TASK OK"]), "{r}");
+    // A node list that is a string.
+    pve.control(json!({"op": "script", "method": "GET", "path": "/nodes", "json": "nodes!"}))
+        .await;
+    let e = s.err("proxmox_node_list", json!({})).await;
+    assert!(e.contains("`nodes`"), "{e}");
+}
+
+#[tokio::test]
+async fn numbers_as_text_are_used_and_malformed_params_are_not_echoed() {
+    let pve = FakePve::start().await;
+    let s = Mcp::alice(&pve, &[("PROXMOX_ALLOW_ELEVATED", "true")], &[]).await;
+    // A task with a log to read.
+    let started = s
+        .ok("proxmox_guest_start", json!({"vmid": 101, "wait": 30}))
+        .await;
+    let upid = started["upid"].as_str().unwrap().to_string();
+    let query = |reqs: &[Value]| -> Vec<String> {
+        reqs.iter()
+            .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/log")))
+            .map(|r| r["query_string"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    for args in [
+        json!({"upid": upid, "start": "1", "limit": "2"}),
+        json!({"upid": upid, "start": 1, "limit": 2}),
+    ] {
+        pve.clear_requests().await;
+        s.ok("proxmox_task_log", args).await;
+        let q = query(&pve.requests().await);
+        assert!(
+            q.iter().any(|q| q.contains("start=1") && q.contains("limit=2")),
+            "{q:?}"
+        );
+    }
+    pve.clear_requests().await;
+    s.ok("proxmox_task_log", json!({"upid": upid, "tail": "1"}))
+        .await;
+    let q = query(&pve.requests().await);
+    assert!(q.last().unwrap().contains("limit=1"), "{q:?}");
+
+    let e = s
+        .err(
+            "proxmox_api_call",
+            json!({"method": "POST", "path": "/access/users",
+                   "params": r#"{"userid":"carol@pve","password":"Secret-Canary-1",}"#}),
+        )
+        .await;
+    assert!(!e.contains("Secret-Canary-1"), "{e}");
+    assert!(e.contains("params"), "{e}");
+}
+
+#[tokio::test]
+async fn a_long_search_query_is_refused_at_once() {
+    let pve = FakePve::start().await;
+    let s = Mcp::alice(&pve, &[], &[]).await;
+    let t0 = Instant::now();
+    let e = s
+        .err("proxmox_api_search", json!({"query": "snapshot ".repeat(300_000)}))
+        .await;
+    assert!(e.contains("at most 200"), "{e}");
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    let r = s
+        .ok("proxmox_api_search", json!({"query": "qemu snapshot"}))
+        .await;
+    assert!(r["total"].as_u64().unwrap() > 0);
+}
