@@ -59,3 +59,112 @@ async fn the_python_sdk_lists_tools_and_lists_guests() {
             .contains("no VM or container 999")
     );
 }
+
+/// Runs `tests/mcp_python/safety.py ARGS` with these variables; returns its JSON report.
+async fn safety_script(args: &[&str], vars: &[(String, String)]) -> Value {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp_python/safety.py");
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        tokio::process::Command::new(common::python())
+            .arg(&script)
+            .args(args)
+            .env_clear()
+            .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the Python client did not finish in 120 s")
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"))
+}
+
+/// What both transports must show: per protocol revision, a dry run that asks nothing, a
+/// declined stop that sends nothing, an accepted stop that is sent; and in fakepve's log, only
+/// the accepted stops.
+async fn check_confirmations(pve: &FakePve, report: &Value) {
+    for (mode, protocol, accepted, declined) in [
+        ("legacy", "2025-11-25", "qemu/100", "qemu/101"),
+        ("2026-07-28", "2026-07-28", "lxc/200", "lxc/201"),
+    ] {
+        let r = &report[mode];
+        assert_eq!(r["protocol"], protocol, "{r}");
+        let dry = &r["dry_run"];
+        assert_eq!(dry["is_error"], false, "{dry}");
+        assert_eq!(dry["structured"]["dry_run"], true, "{dry}");
+        assert_eq!(
+            r["asked_after_dry_run"], 0,
+            "a dry run asked the person: {r}"
+        );
+        let declined_text = r["declined"]["text"][0].as_str().unwrap_or("");
+        assert_eq!(r["declined"]["is_error"], true, "{r}");
+        assert!(declined_text.contains("did not confirm"), "{declined_text}");
+        assert_eq!(r["accepted"]["is_error"], false, "{r}");
+        let asked = r["asked"].as_array().unwrap();
+        assert_eq!(asked.len(), 2, "{r}");
+        assert!(asked[1].as_str().unwrap().contains("Stop"), "{asked:?}");
+        let stops: Vec<String> = pve
+            .requests()
+            .await
+            .into_iter()
+            .filter(|q| q["method"] == "POST")
+            .filter_map(|q| q["path"].as_str().map(str::to_string))
+            .filter(|p| p.ends_with("/status/stop"))
+            .collect();
+        assert!(
+            stops.iter().any(|p| p.contains(accepted)),
+            "{mode}: the accepted stop was not sent: {stops:?}"
+        );
+        assert!(
+            !stops.iter().any(|p| p.contains(declined)),
+            "{mode}: the declined stop was sent: {stops:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_python_sdk_confirms_destructive_calls_over_stdio_in_both_revisions() {
+    let pve = FakePve::start().await;
+    let mut vars = mcp::env(&pve);
+    vars.push(("PROXMOX_ALLOW_ELEVATED".into(), "true".into()));
+    let report = safety_script(&["stdio", env!("CARGO_BIN_EXE_proxmox-mcp")], &vars).await;
+    check_confirmations(&pve, &report).await;
+}
+
+#[tokio::test]
+async fn the_python_sdk_confirms_destructive_calls_over_http_in_both_revisions() {
+    use tokio::io::AsyncBufReadExt;
+    let pve = FakePve::start().await;
+    let token = "python-sdk-http-token-0123456789";
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_proxmox-mcp"));
+    cmd.args(["serve", "--http", "127.0.0.1:0"])
+        .env_clear()
+        .envs(mcp::env(&pve))
+        .env("PROXMOX_ALLOW_ELEVATED", "true")
+        .env("PROXMOX_MCP_HTTP_TOKEN", token)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(url) = line.strip_prefix("serving MCP on ") {
+                return url.trim().to_string();
+            }
+        }
+        panic!("serve --http ended without printing its URL");
+    })
+    .await
+    .expect("serve --http did not start in 30 s");
+    // Keep draining stderr so the server never blocks on it.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let vars: Vec<(String, String)> = Vec::new();
+    let report = safety_script(&["http", &url, token], &vars).await;
+    check_confirmations(&pve, &report).await;
+    child.kill().await.ok();
+}

@@ -27,18 +27,29 @@ async fn a_dry_run_checks_everything_sends_nothing_and_needs_no_elevation() {
     let s = Mcp::alice(&pve, &[], &[]).await;
     pve.clear_requests().await;
     let r = s
-        .ok("proxmox_guest_stop", json!({"vmid": "0100", "dry_run": true}))
+        .ok(
+            "proxmox_guest_stop",
+            json!({"vmid": "0100", "dry_run": true}),
+        )
         .await;
     assert_eq!(r["dry_run"], true, "{r}");
     assert_eq!(r["request"]["method"], "POST");
     assert_eq!(r["request"]["path"], "/nodes/pve1/qemu/100/status/stop");
     assert!(r["target"].as_str().unwrap().contains("\"web\""), "{r}");
-    assert!(r["elevation"].as_str().unwrap().contains("PROXMOX_ALLOW_ELEVATED"));
+    assert!(
+        r["elevation"]
+            .as_str()
+            .unwrap()
+            .contains("PROXMOX_ALLOW_ELEVATED")
+    );
     assert!(r["confirmation"].as_str().unwrap().contains("asked"), "{r}");
     assert!(writes(&pve).await.is_empty(), "a dry run sent a write");
     // The same call for real is refused without elevation, and says dry_run exists.
     let e = s.err("proxmox_guest_stop", json!({"vmid": 100})).await;
-    assert!(e.contains("PROXMOX_ALLOW_ELEVATED") && e.contains("dry_run"), "{e}");
+    assert!(
+        e.contains("PROXMOX_ALLOW_ELEVATED") && e.contains("dry_run"),
+        "{e}"
+    );
 
     // A configuration change shows the values it would replace, read now; secrets masked.
     let r = s
@@ -79,7 +90,10 @@ async fn destructive_calls_need_the_persons_confirmation() {
     let e = no
         .err("proxmox_guest_stop", json!({"vmid": 100, "wait": 0}))
         .await;
-    assert!(e.contains("did not confirm") && e.contains("Nothing was sent"), "{e}");
+    assert!(
+        e.contains("did not confirm") && e.contains("Nothing was sent"),
+        "{e}"
+    );
     let asked = no.asked();
     assert_eq!(asked.len(), 1, "{asked:?}");
     assert!(
@@ -139,29 +153,45 @@ async fn results_and_errors_are_bounded() {
     let pve = FakePve::start().await;
     let s = Mcp::alice(&pve, &[], &[]).await;
     let big = "x".repeat(20 << 20);
-    pve.control(json!({"op": "script", "method": "GET", "path": "/nodes/pve1/status",
-                       "json": {"cpu": 0.25, "blob": big}}))
-        .await;
+    pve.control(
+        json!({"op": "script", "method": "GET", "path": "/nodes/pve1/status",
+                       "json": {"cpu": 0.25, "blob": big}}),
+    )
+    .await;
     let r = s.call("proxmox_node_status", json!({"node": "pve1"})).await;
     let t = text(&r);
     assert!(t.len() <= 64 * 1024, "{} bytes", t.len());
     let v: Value = serde_json::from_str(&t).unwrap();
     assert_eq!(v["cpu"], 0.25);
-    assert!(v["result_cut"].as_str().unwrap().contains("shortened"), "{v}");
+    assert!(
+        v["result_cut"].as_str().unwrap().contains("shortened"),
+        "{v}"
+    );
     // A list of 100,000 tasks asked for by a fake that ignores `limit`.
     let tasks: Vec<Value> = (0..100_000)
         .map(|i| json!({"upid": format!("UPID:pve1:00000001:00000002:{i:08X}:qmstart:100:root@pam:"), "type": "qmstart", "starttime": i, "user": "root@pam", "node": "pve1", "id": "100", "pid": 1, "pstart": 2}))
         .collect();
-    pve.control(json!({"op": "script", "method": "GET", "path": "/nodes/pve1/tasks", "json": tasks}))
-        .await;
+    pve.control(
+        json!({"op": "script", "method": "GET", "path": "/nodes/pve1/tasks", "json": tasks}),
+    )
+    .await;
     let r = s
         .ok("proxmox_node_task", json!({"node": "pve1", "limit": 1000}))
         .await;
     assert!(r.to_string().len() <= 64 * 1024);
-    assert!(r["result_cut"].as_str().unwrap().contains("list items left out"), "{r}");
+    assert!(
+        r["result_cut"]
+            .as_str()
+            .unwrap()
+            .contains("list items left out"),
+        "{r}"
+    );
     // `limit` has a maximum, checked before anything is sent.
     let e = s
-        .err("proxmox_node_task", json!({"node": "pve1", "limit": 100000}))
+        .err(
+            "proxmox_node_task",
+            json!({"node": "pve1", "limit": 100000}),
+        )
         .await;
     assert!(e.contains("limit") && e.contains("1000"), "{e}");
     // An error with a 3 MB per-field message.
@@ -179,9 +209,11 @@ async fn odd_answers_never_break_the_output_schema() {
     let s = Mcp::alice(&pve, &[("PROXMOX_ALLOW_ELEVATED", "true")], &[]).await;
     // A start answered with an object instead of a UPID: an error that shows it, not a result
     // that breaks `status`'s enum.
-    pve.control(json!({"op": "script", "method": "POST", "path": "/nodes/pve1/qemu/101/status/start",
-                       "json": {"status": "stopped"}}))
-        .await;
+    pve.control(
+        json!({"op": "script", "method": "POST", "path": "/nodes/pve1/qemu/101/status/start",
+                       "json": {"status": "stopped"}}),
+    )
+    .await;
     let r = s
         .call("proxmox_guest_start", json!({"vmid": 101, "wait": 0}))
         .await;
@@ -232,7 +264,8 @@ async fn numbers_as_text_are_used_and_malformed_params_are_not_echoed() {
         s.ok("proxmox_task_log", args).await;
         let q = query(&pve.requests().await);
         assert!(
-            q.iter().any(|q| q.contains("start=1") && q.contains("limit=2")),
+            q.iter()
+                .any(|q| q.contains("start=1") && q.contains("limit=2")),
             "{q:?}"
         );
     }
@@ -259,7 +292,10 @@ async fn a_long_search_query_is_refused_at_once() {
     let s = Mcp::alice(&pve, &[], &[]).await;
     let t0 = Instant::now();
     let e = s
-        .err("proxmox_api_search", json!({"query": "snapshot ".repeat(300_000)}))
+        .err(
+            "proxmox_api_search",
+            json!({"query": "snapshot ".repeat(300_000)}),
+        )
         .await;
     assert!(e.contains("at most 200"), "{e}");
     assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());

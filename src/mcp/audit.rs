@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-pub use crate::audit::{AuditLog as Log, Decision};
 use crate::audit::Entry;
+pub use crate::audit::{AuditLog as Log, Decision};
 
 use super::send::Attempt;
 
@@ -34,6 +34,8 @@ pub fn write(
         task,
     })
     .map_err(|e| {
-        format!("the audit log cannot be written ({e}), so the write was refused. Nothing was sent.")
+        format!(
+            "the audit log cannot be written ({e}), so the write was refused. Nothing was sent."
+        )
     })
 }
