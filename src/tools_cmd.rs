@@ -90,7 +90,10 @@ pub fn markdown(tools: &[BuiltTool]) -> String {
          (`src/mcp/table.rs`) and the catalog; a test fails when this file is stale.\n\n\
          Every tool sets all four annotations. Tools marked *write* are refused unless the server \
          runs with `PROXMOX_ALLOW_ELEVATED=true` (or `--allow-elevated`), and `--read-only` \
-         leaves them out.\n",
+         leaves them out. Every write tool takes `dry_run` (check everything, show the request, \
+         send nothing; no elevation needed). Tools with the *destructive* hint ask the person to \
+         confirm through the MCP client first (the server's `confirm` policy; README, \
+         \"Safety\").\n",
     );
     let _ = writeln!(
         out,

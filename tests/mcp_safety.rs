@@ -101,10 +101,19 @@ async fn destructive_calls_need_the_persons_confirmation() {
         "{asked:?}"
     );
     assert!(writes(&pve).await.is_empty(), "a declined stop was sent");
+    // Deleting a guest names its disks.
+    let e = no.err("proxmox_guest_delete", json!({"vmid": 102})).await;
+    assert!(e.contains("did not confirm"), "{e}");
+    let question = no.asked().pop().unwrap();
+    assert!(
+        question.contains("Destroy VM 102 \"build\" on pve1") && question.contains("Disks: "),
+        "{question}"
+    );
+    assert!(writes(&pve).await.is_empty(), "a declined delete was sent");
     // A start is not destructive: nobody is asked.
     no.ok("proxmox_guest_start", json!({"vmid": 101, "wait": 0}))
         .await;
-    assert_eq!(no.asked().len(), 1);
+    assert_eq!(no.asked().len(), 2);
 
     // A client that cannot ask: the default policy refuses and names the setting.
     let mute = Mcp::start_answering(&vars, &[], Answer::CannotAsk).await;

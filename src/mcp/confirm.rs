@@ -101,6 +101,60 @@ pub fn question(call: &Call<'_>, ep: &Endpoint, concrete: &str, form: &Form) -> 
     }
 }
 
+/// For the deletion of a guest: its disks as `scsi0 (local-lvm:vm-100-disk-0, 32G)`, read from
+/// its configuration now. `None` when it is not such a call or the configuration cannot be read.
+async fn disks_lost(call: &Call<'_>, ep: &Endpoint, concrete: &str) -> Option<String> {
+    if ep.method != HttpMethod::Delete || !ep.path.ends_with("/{vmid}") {
+        return None;
+    }
+    let read = proxmox_mcp::catalog::find(HttpMethod::Get, &format!("{}/config", ep.path))?;
+    let (_, values) =
+        proxmox_mcp::path::resolve(HttpMethod::Get, &format!("{concrete}/config")).ok()?;
+    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+    let config = call
+        .cluster
+        .client
+        .execute(read, &values, Form::new())
+        .await
+        .ok()?;
+    let disk_key = |k: &str| {
+        let name = k.trim_end_matches(|c: char| c.is_ascii_digit());
+        matches!(
+            name,
+            "scsi"
+                | "virtio"
+                | "sata"
+                | "ide"
+                | "efidisk"
+                | "tpmstate"
+                | "rootfs"
+                | "mp"
+                | "unused"
+        )
+    };
+    let mut disks: Vec<String> = config
+        .as_object()?
+        .iter()
+        .filter(|(k, _)| disk_key(k))
+        .filter_map(|(k, v)| {
+            let v = v.as_str()?;
+            // CD-ROM drives and empty drives lose nothing.
+            if v.contains("media=cdrom") || v.starts_with("none") {
+                return None;
+            }
+            let volume = v.split(',').next().unwrap_or(v);
+            let size = v
+                .split(',')
+                .find_map(|p| p.strip_prefix("size="))
+                .map(|s| format!(", {s}"))
+                .unwrap_or_default();
+            Some(format!("{k} ({volume}{size})"))
+        })
+        .collect();
+    disks.sort();
+    (!disks.is_empty()).then(|| disks.join(", "))
+}
+
 /// The `n`-th path segment from the end (0 is the last), percent-decoded for display.
 fn segment(path: &str, n: usize) -> String {
     let s = path.rsplit('/').nth(n).unwrap_or("");
@@ -196,7 +250,10 @@ pub async fn ask(
     if !needed(call.cluster, ep) {
         return Ok(());
     }
-    let question = question(call, ep, concrete, form);
+    let mut question = question(call, ep, concrete, form);
+    if let Some(disks) = disks_lost(call, ep, concrete).await {
+        question.push_str(&format!(" Disks: {disks}."));
+    }
     let asked = if !can_ask(call.ctx) {
         Asked::Cannot(
             "this client cannot ask the person (it did not declare MCP elicitation)".into(),
