@@ -313,3 +313,69 @@ async fn a_long_search_query_is_refused_at_once() {
         .await;
     assert!(r["total"].as_u64().unwrap() > 0);
 }
+
+#[tokio::test]
+async fn at_trace_no_log_line_carries_a_secret_argument_or_an_unredacted_answer() {
+    let pve = FakePve::start().await;
+    // Secrets PVE sends in answers, where the schema says they are.
+    pve.control(
+        json!({"op": "script", "method": "GET", "path": "/nodes/pve1/subscription",
+                       "json": {"key": "pve2c-SUBKEY-CANARY", "level": "c", "status": "active"}}),
+    )
+    .await;
+    pve.control(json!({"op": "script", "method": "GET", "path": "/cluster/acme/plugins/cf",
+                       "json": {"api": "cf", "data": "Q0ZfVG9rZW49QUNNRS1ETlMtQ0FOQVJZ", "plugin": "cf", "type": "dns"}}))
+        .await;
+    for level in ["debug", "trace"] {
+        let s = Mcp::alice(
+            &pve,
+            &[("PROXMOX_ALLOW_ELEVATED", "true"), ("RUST_LOG", level)],
+            &[],
+        )
+        .await;
+        let mut seen = Vec::new();
+        for (tool, args) in [
+            (
+                "proxmox_api_call",
+                json!({"method": "POST", "path": "/access/users",
+                       "params": {"userid": "carol@pve", "password": "Hunter2-Canary"}}),
+            ),
+            (
+                "proxmox_api_call",
+                json!({"method": "PUT", "path": "/nodes/pve1/qemu/101/config",
+                       "params": {"cipassword": "CiPw-Canary"}, "dry_run": true}),
+            ),
+            (
+                "proxmox_api_get",
+                json!({"path": "/nodes/pve1/subscription"}),
+            ),
+            (
+                "proxmox_api_get",
+                json!({"path": "/cluster/acme/plugins/cf"}),
+            ),
+        ] {
+            let r = s.call(tool, args).await;
+            seen.push(text(&r));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let err = s.stderr();
+        assert!(err.contains("DEBUG"), "{level} logging is off: {err}");
+        assert!(
+            err.contains("proxmox_api_call"),
+            "the server's own call lines are missing"
+        );
+        seen.push(err);
+        let all = seen.join("\n");
+        for canary in [
+            "Hunter2-Canary",
+            "CiPw-Canary",
+            "SUBKEY-CANARY",
+            "Q0ZfVG9rZW49QUNNRS1ETlMtQ0FOQVJZ",
+        ] {
+            assert!(
+                !all.contains(canary),
+                "{canary} reached a result or the {level} log"
+            );
+        }
+    }
+}
