@@ -498,18 +498,8 @@ fn privileges(perms: &Value, client: &Client, cluster: &Cluster) -> Outcome {
         .as_object()
         .map(|m| {
             m.iter()
-                .map(|(p, privs)| {
-                    let set = privs
-                        .as_object()
-                        .map(|o| {
-                            o.iter()
-                                .filter(|(_, v)| v.as_u64() != Some(0))
-                                .map(|(k, _)| k.clone())
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    (p.clone(), set)
-                })
+                // A present key is held; its value is only PVE's propagate flag.
+                .map(|(p, privs)| (p.clone(), preflight::held(privs)))
                 .collect()
         })
         .unwrap_or_default();

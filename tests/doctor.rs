@@ -222,3 +222,53 @@ async fn doctor_passes_and_names_each_failure() {
         "{text}"
     );
 }
+
+/// PVE answers `/access/permissions` with each privilege's propagate flag; privileges at 0 (pool
+/// grants, non-propagating ACLs) are held, and doctor says so.
+#[tokio::test]
+async fn doctor_counts_privileges_at_propagate_0_as_held() {
+    let pve = FakePve::start().await;
+    // alice's real privileges, each with PVE's flag 0 instead of fakepve's 1.
+    let perms = common::alice(&pve)
+        .request(
+            proxmox_mcp::apidoc::HttpMethod::Get,
+            "/access/permissions",
+            proxmox_mcp::params::Form::new(),
+        )
+        .await
+        .unwrap();
+    let zeroed: serde_json::Map<String, serde_json::Value> = perms
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(path, privs)| {
+            let privs = privs
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(|k| (k.clone(), serde_json::json!(0)))
+                .collect::<serde_json::Map<_, _>>();
+            (path.clone(), serde_json::Value::Object(privs))
+        })
+        .collect();
+    assert!(!zeroed.is_empty());
+    pve.control(serde_json::json!({"op": "script", "method": "GET",
+        "path": "/access/permissions", "json": zeroed}))
+        .await;
+    let port = pve.port().to_string();
+    let token = format!("{}={}", pve.alice().token_id, pve.alice().token_secret);
+    let (ok, text) = doctor(
+        &[
+            ("PROXMOX_HOST", pve.host()),
+            ("PROXMOX_PORT", &port),
+            ("PROXMOX_TOKEN", &token),
+            ("PROXMOX_FINGERPRINT", pve.fingerprint()),
+        ],
+        &[],
+    );
+    assert!(ok, "{text}");
+    assert!(
+        line(&text, " ok ", "privileges").contains("alice@pve!ci holds what all"),
+        "{text}"
+    );
+}
