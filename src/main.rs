@@ -72,6 +72,15 @@ enum Command {
         /// its first server).
         #[arg(long, value_name = "NAME")]
         server: Option<String>,
+        /// How the person confirms destructive calls on every server: ask (refuse when the
+        /// client cannot ask), ask-or-allow, or off; only ever stricter than a server's own
+        /// `confirm` in the file (the same as PROXMOX_CONFIRM).
+        #[arg(long, value_name = "VALUE")]
+        confirm: Option<String>,
+        /// Append an audit record of every write to this file (the same as
+        /// PROXMOX_MCP_AUDIT_LOG; over `audit_log` in the file).
+        #[arg(long, value_name = "PATH")]
+        audit_log: Option<PathBuf>,
         /// Serve a simulated two-node cluster from inside this process: no Proxmox and no
         /// settings needed (the same as PROXMOX_DEMO=true). Writes still need --allow-elevated.
         #[arg(long)]
@@ -153,6 +162,8 @@ fn main() -> ExitCode {
             read_only,
             toolsets,
             server,
+            confirm,
+            audit_log,
             demo,
             http,
         } => {
@@ -161,6 +172,8 @@ fn main() -> ExitCode {
                 server,
                 allow_elevated,
                 read_only,
+                confirm,
+                audit_log,
             };
             run_serve(&opts, &toolsets, demo, &http)
         }
@@ -208,7 +221,7 @@ fn main() -> ExitCode {
                 config,
                 server,
                 allow_elevated,
-                read_only: false,
+                ..Options::default()
             };
             run_call(&method, &path, &params, wait, &opts)
         }

@@ -272,3 +272,49 @@ async fn doctor_counts_privileges_at_propagate_0_as_held() {
         "{text}"
     );
 }
+
+/// doctor prints each server's effective policy with the setting that decided it, and the
+/// warning about a global setting that a file's stricter one overrides (review M3).
+#[test]
+fn doctor_shows_each_servers_policy_and_its_source() {
+    let dir =
+        std::env::temp_dir().join(format!("proxmox-mcp-doctor-policy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("servers.toml");
+    std::fs::write(
+        &path,
+        "default = \"lab\"\n[servers.prod]\nhost = \"127.0.0.1\"\nport = 1\ntoken_env_var = \"T\"\n\
+         read_only = true\nconfirm = \"ask\"\n[servers.lab]\nhost = \"127.0.0.1\"\nport = 1\n\
+         token_env_var = \"T\"\nallow_elevated = true\nconfirm = \"off\"\n",
+    )
+    .unwrap();
+    let p = path.display().to_string();
+    let (ok, text) = doctor(
+        &[
+            ("PROXMOX_MCP_CONFIG", &p),
+            ("T", "u@pam!x=y"),
+            ("PROXMOX_READ_ONLY", "false"),
+            ("PROXMOX_CONFIRM", "ask-or-allow"),
+        ],
+        &[],
+    );
+    assert!(!ok, "nothing listens on port 1: {text}");
+    assert!(
+        text.contains(&format!(
+            "[ ok ] policy         server `prod`: read-only (servers.prod.read_only in {p}); \
+             destructive calls: confirm ask (servers.prod.confirm in {p})"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "[ ok ] policy         server `lab`: writes allowed (servers.lab.allow_elevated in "
+        ) && text.contains("destructive calls: confirm ask-or-allow (PROXMOX_CONFIRM)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("server `prod`: PROXMOX_READ_ONLY=false is ignored for `read_only`"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
