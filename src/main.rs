@@ -282,6 +282,8 @@ fn run_serve(
             host = d.settings.host,
             elevated = d.settings.allow_elevated,
             read_only = d.settings.read_only,
+            confirm = %d.settings.confirm,
+            audit_log = config.audit_log.as_ref().map(|(p, _)| p.display().to_string()),
             transport = if http.is_some() { "http" } else { "stdio" },
             "serving MCP"
         );
@@ -304,6 +306,9 @@ async fn start_demo(opts: &Options) -> Result<Config, String> {
         &cluster.fingerprint,
         &cluster.token,
     )?;
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
     let writes = if config.default_cluster().settings.writes_allowed() {
         "writes allowed"
     } else {
@@ -357,13 +362,29 @@ fn run_call(
         form.text(k, v);
     }
     let config = load_config(opts)?;
-    let settings = &config.default_cluster().settings;
-    // Writes need elevation, checked before anything is sent.
+    let cluster = config.default_cluster();
+    let settings = &cluster.settings;
+    // Writes need elevation, checked before anything is sent. A file's own `read_only = true` or
+    // `allow_elevated = false` is not lifted by the flag or the variable, so name what decided.
     if method != HttpMethod::Get && !settings.writes_allowed() {
-        return Err(format!(
-            "{method} changes something and is refused: set PROXMOX_ALLOW_ELEVATED=true or pass \
-             --allow-elevated to allow writes"
-        ));
+        let decided = |key: &str| cluster.sources.get(key);
+        return Err(match (settings.read_only, decided("allow_elevated")) {
+            (true, _) => format!(
+                "{method} changes something and is refused: server `{}` is read-only ({})",
+                cluster.name,
+                decided("read_only")
+                    .map(|s| s.to_string())
+                    .unwrap_or_default()
+            ),
+            (false, Some(from @ config::Source::File { .. })) => format!(
+                "{method} changes something and is refused: {from} is false, and neither \
+                 --allow-elevated nor PROXMOX_ALLOW_ELEVATED lifts that; change it in the file"
+            ),
+            _ => format!(
+                "{method} changes something and is refused: set PROXMOX_ALLOW_ELEVATED=true or \
+                 pass --allow-elevated to allow writes"
+            ),
+        });
     }
     let client = settings.client()?;
     let rt = runtime()?;
