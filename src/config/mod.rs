@@ -151,6 +151,14 @@ impl Confirm {
     }
 }
 
+impl std::str::FromStr for Confirm {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Confirm, String> {
+        Confirm::parse("confirm", text)
+    }
+}
+
 impl fmt::Display for Confirm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
