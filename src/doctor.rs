@@ -96,6 +96,18 @@ pub fn run(config: Result<Config, String>) -> bool {
             .unwrap_or_default()
     );
     r.step("configuration", Outcome::Ok(describe(cluster)));
+    for c in &config.clusters {
+        r.step("policy", Outcome::Ok(policy(c)));
+    }
+    if let Some((path, from)) = &config.audit_log {
+        r.step(
+            "audit log",
+            Outcome::Ok(format!(
+                "writes are recorded in {} ({from})",
+                path.display()
+            )),
+        );
+    }
     for w in &config.warnings {
         println!("[warn] {:<14} {w}", "configuration");
     }
@@ -178,6 +190,30 @@ fn describe(c: &Cluster) -> String {
         })
     );
     out
+}
+
+/// A server's effective safety policy, each part with the source that decided it.
+fn policy(c: &Cluster) -> String {
+    let s = &c.settings;
+    let from = |key: &str| {
+        c.sources
+            .get(key)
+            .map(Source::to_string)
+            .unwrap_or_else(|| "default".into())
+    };
+    let writes = if s.read_only {
+        format!("read-only ({})", from("read_only"))
+    } else if s.writes_allowed() {
+        format!("writes allowed ({})", from("allow_elevated"))
+    } else {
+        format!("writes refused ({})", from("allow_elevated"))
+    };
+    format!(
+        "server `{}`: {writes}; destructive calls: confirm {} ({})",
+        c.name,
+        s.confirm,
+        from("confirm")
+    )
 }
 
 async fn network(r: &mut Report, cluster: &Cluster) {
@@ -498,18 +534,8 @@ fn privileges(perms: &Value, client: &Client, cluster: &Cluster) -> Outcome {
         .as_object()
         .map(|m| {
             m.iter()
-                .map(|(p, privs)| {
-                    let set = privs
-                        .as_object()
-                        .map(|o| {
-                            o.iter()
-                                .filter(|(_, v)| v.as_u64() != Some(0))
-                                .map(|(k, _)| k.clone())
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    (p.clone(), set)
-                })
+                // A present key is held; its value is only PVE's propagate flag.
+                .map(|(p, privs)| (p.clone(), preflight::held(privs)))
                 .collect()
         })
         .unwrap_or_default();

@@ -74,6 +74,15 @@ enum Command {
         /// its first server).
         #[arg(long, value_name = "NAME")]
         server: Option<String>,
+        /// How the person confirms destructive calls on every server: ask (refuse when the
+        /// client cannot ask), ask-or-allow, or off; only ever stricter than a server's own
+        /// `confirm` in the file (the same as PROXMOX_CONFIRM).
+        #[arg(long, value_name = "VALUE")]
+        confirm: Option<String>,
+        /// Append an audit record of every write to this file (the same as
+        /// PROXMOX_MCP_AUDIT_LOG; over `audit_log` in the file).
+        #[arg(long, value_name = "PATH")]
+        audit_log: Option<PathBuf>,
         /// Serve a simulated two-node cluster from inside this process: no Proxmox and no
         /// settings needed (the same as PROXMOX_DEMO=true). Writes still need --allow-elevated.
         #[arg(long)]
@@ -184,6 +193,8 @@ fn main() -> ExitCode {
             read_only,
             toolsets,
             server,
+            confirm,
+            audit_log,
             demo,
             http,
         } => {
@@ -192,6 +203,8 @@ fn main() -> ExitCode {
                 server,
                 allow_elevated,
                 read_only,
+                confirm,
+                audit_log,
             };
             run_serve(&opts, &toolsets, demo, &http)
         }
@@ -239,7 +252,7 @@ fn main() -> ExitCode {
                 config,
                 server,
                 allow_elevated,
-                read_only: false,
+                ..Options::default()
             };
             run_call(&method, &path, &params, wait, &opts)
         }
@@ -320,6 +333,8 @@ fn run_serve(
             host = d.settings.host,
             elevated = d.settings.allow_elevated,
             read_only = d.settings.read_only,
+            confirm = %d.settings.confirm,
+            audit_log = config.audit_log.as_ref().map(|(p, _)| p.display().to_string()),
             transport = if http.is_some() { "http" } else { "stdio" },
             "serving MCP"
         );
@@ -342,6 +357,9 @@ async fn start_demo(opts: &Options) -> Result<Config, String> {
         &cluster.fingerprint,
         &cluster.token,
     )?;
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
     let writes = if config.default_cluster().settings.writes_allowed() {
         "writes allowed"
     } else {
@@ -395,13 +413,29 @@ fn run_call(
         form.text(k, v);
     }
     let config = load_config(opts)?;
-    let settings = &config.default_cluster().settings;
-    // Writes need elevation, checked before anything is sent.
+    let cluster = config.default_cluster();
+    let settings = &cluster.settings;
+    // Writes need elevation, checked before anything is sent. A file's own `read_only = true` or
+    // `allow_elevated = false` is not lifted by the flag or the variable, so name what decided.
     if method != HttpMethod::Get && !settings.writes_allowed() {
-        return Err(format!(
-            "{method} changes something and is refused: set PROXMOX_ALLOW_ELEVATED=true or pass \
-             --allow-elevated to allow writes"
-        ));
+        let decided = |key: &str| cluster.sources.get(key);
+        return Err(match (settings.read_only, decided("allow_elevated")) {
+            (true, _) => format!(
+                "{method} changes something and is refused: server `{}` is read-only ({})",
+                cluster.name,
+                decided("read_only")
+                    .map(|s| s.to_string())
+                    .unwrap_or_default()
+            ),
+            (false, Some(from @ config::Source::File { .. })) => format!(
+                "{method} changes something and is refused: {from} is false, and neither \
+                 --allow-elevated nor PROXMOX_ALLOW_ELEVATED lifts that; change it in the file"
+            ),
+            _ => format!(
+                "{method} changes something and is refused: set PROXMOX_ALLOW_ELEVATED=true or \
+                 pass --allow-elevated to allow writes"
+            ),
+        });
     }
     let client = settings.client()?;
     let rt = runtime()?;

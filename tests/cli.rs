@@ -277,3 +277,60 @@ async fn audit_verify_passes_a_good_log_and_names_the_first_bad_line() {
     assert!(!ok && err.contains("cannot read the audit log"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `call --allow-elevated` does not lift a file's `allow_elevated = false` or `read_only = true`
+/// (review M3): refused before sending, naming the file's key, with a start-up warning.
+#[tokio::test]
+async fn call_does_not_lift_a_files_restriction() {
+    let pve = FakePve::start().await;
+    let dir = std::env::temp_dir().join(format!("proxmox-mcp-cli-m3-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("servers.toml");
+    let entry = |name: &str, extra: &str| {
+        format!(
+            "[servers.{name}]\nhost = \"{}\"\nport = {}\ntoken_env_var = \"T\"\n\
+             fingerprint = \"{}\"\n{extra}\n",
+            pve.host(),
+            pve.port(),
+            pve.fingerprint()
+        )
+    };
+    std::fs::write(
+        &path,
+        entry("off", "allow_elevated = false") + &entry("ro", "read_only = true"),
+    )
+    .unwrap();
+    let p = path.display().to_string();
+    let vars = vec![
+        ("PROXMOX_MCP_CONFIG", p.clone()),
+        (
+            "T",
+            format!("{}={}", pve.alice().token_id, pve.alice().token_secret),
+        ),
+        ("PROXMOX_ALLOW_ELEVATED", "true".to_string()),
+        ("PROXMOX_READ_ONLY", "false".to_string()),
+    ];
+    pve.clear_requests().await;
+    let start = ["call", "POST", "/nodes/pve1/qemu/101/status/start"];
+    let (ok, _, err) = run(
+        &[&start[..], &["--allow-elevated", "--server", "off"]].concat(),
+        &vars,
+    )
+    .await;
+    assert!(!ok);
+    assert!(
+        err.contains(&format!("servers.off.allow_elevated in {p} is false"))
+            && err.contains("server `off`: --allow-elevated is ignored for `allow_elevated`"),
+        "{err}"
+    );
+    let (ok, _, err) = run(&[&start[..], &["--server", "ro"]].concat(), &vars).await;
+    assert!(!ok);
+    assert!(
+        err.contains(&format!(
+            "server `ro` is read-only (servers.ro.read_only in {p})"
+        )) && err.contains("PROXMOX_READ_ONLY=false is ignored for `read_only`"),
+        "{err}"
+    );
+    assert!(pve.requests().await.is_empty(), "something was sent");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -222,3 +222,99 @@ async fn doctor_passes_and_names_each_failure() {
         "{text}"
     );
 }
+
+/// PVE answers `/access/permissions` with each privilege's propagate flag; privileges at 0 (pool
+/// grants, non-propagating ACLs) are held, and doctor says so.
+#[tokio::test]
+async fn doctor_counts_privileges_at_propagate_0_as_held() {
+    let pve = FakePve::start().await;
+    // alice's real privileges, each with PVE's flag 0 instead of fakepve's 1.
+    let perms = common::alice(&pve)
+        .request(
+            proxmox_mcp::apidoc::HttpMethod::Get,
+            "/access/permissions",
+            proxmox_mcp::params::Form::new(),
+        )
+        .await
+        .unwrap();
+    let zeroed: serde_json::Map<String, serde_json::Value> = perms
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(path, privs)| {
+            let privs = privs
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(|k| (k.clone(), serde_json::json!(0)))
+                .collect::<serde_json::Map<_, _>>();
+            (path.clone(), serde_json::Value::Object(privs))
+        })
+        .collect();
+    assert!(!zeroed.is_empty());
+    pve.control(serde_json::json!({"op": "script", "method": "GET",
+        "path": "/access/permissions", "json": zeroed}))
+        .await;
+    let port = pve.port().to_string();
+    let token = format!("{}={}", pve.alice().token_id, pve.alice().token_secret);
+    let (ok, text) = doctor(
+        &[
+            ("PROXMOX_HOST", pve.host()),
+            ("PROXMOX_PORT", &port),
+            ("PROXMOX_TOKEN", &token),
+            ("PROXMOX_FINGERPRINT", pve.fingerprint()),
+        ],
+        &[],
+    );
+    assert!(ok, "{text}");
+    assert!(
+        line(&text, " ok ", "privileges").contains("alice@pve!ci holds what all"),
+        "{text}"
+    );
+}
+
+/// doctor prints each server's effective policy with the setting that decided it, and the
+/// warning about a global setting that a file's stricter one overrides (review M3).
+#[test]
+fn doctor_shows_each_servers_policy_and_its_source() {
+    let dir =
+        std::env::temp_dir().join(format!("proxmox-mcp-doctor-policy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("servers.toml");
+    std::fs::write(
+        &path,
+        "default = \"lab\"\n[servers.prod]\nhost = \"127.0.0.1\"\nport = 1\ntoken_env_var = \"T\"\n\
+         read_only = true\nconfirm = \"ask\"\n[servers.lab]\nhost = \"127.0.0.1\"\nport = 1\n\
+         token_env_var = \"T\"\nallow_elevated = true\nconfirm = \"off\"\n",
+    )
+    .unwrap();
+    let p = path.display().to_string();
+    let (ok, text) = doctor(
+        &[
+            ("PROXMOX_MCP_CONFIG", &p),
+            ("T", "u@pam!x=y"),
+            ("PROXMOX_READ_ONLY", "false"),
+            ("PROXMOX_CONFIRM", "ask-or-allow"),
+        ],
+        &[],
+    );
+    assert!(!ok, "nothing listens on port 1: {text}");
+    assert!(
+        text.contains(&format!(
+            "[ ok ] policy         server `prod`: read-only (servers.prod.read_only in {p}); \
+             destructive calls: confirm ask (servers.prod.confirm in {p})"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "[ ok ] policy         server `lab`: writes allowed (servers.lab.allow_elevated in "
+        ) && text.contains("destructive calls: confirm ask-or-allow (PROXMOX_CONFIRM)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("server `prod`: PROXMOX_READ_ONLY=false is ignored for `read_only`"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -234,3 +234,63 @@ fn bad_settings_stop_start_up_with_one_message() {
         "{e}"
     );
 }
+
+/// Review M3: `PROXMOX_READ_ONLY=false` with `--allow-elevated` does not make the file's read-only
+/// server writable; the write is refused before sending and start-up warns about the ignored
+/// variable.
+#[tokio::test]
+async fn global_settings_do_not_lift_a_files_read_only() {
+    let pve = FakePve::start().await;
+    let config = format!(
+        "default = \"lab\"\n\n[servers.prod]\nhost = \"{h}\"\nport = {p}\ntoken_env_var = \"PROD_TOKEN\"\n\
+         fingerprint = \"{f}\"\nread_only = true\n\n[servers.lab]\nhost = \"{h}\"\nport = {p}\n\
+         token_env_var = \"LAB_TOKEN\"\nfingerprint = \"{f}\"\nallow_elevated = true\n",
+        h = pve.host(),
+        p = pve.port(),
+        f = pve.fingerprint()
+    );
+    let path = write("servers.toml", &config);
+    let vars: Vec<(String, String)> = [
+        ("PROXMOX_MCP_CONFIG", path.display().to_string()),
+        ("PROD_TOKEN", token(&pve)),
+        ("LAB_TOKEN", token(&pve)),
+        ("PROXMOX_READ_ONLY", "false".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let server = mcp::Mcp::start(&vars, &["--allow-elevated"]).await;
+    let listed = server.ok("proxmox_servers", json!({})).await;
+    let by_name = |n: &str| {
+        listed["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == n)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_name("prod")["writes"], false, "{listed}");
+    assert_eq!(by_name("lab")["writes"], true, "{listed}");
+    pve.clear_requests().await;
+    let e = server
+        .err(
+            "proxmox_guest_start",
+            json!({"vmid": 102, "server": "prod"}),
+        )
+        .await;
+    assert!(e.contains("read-only"), "{e}");
+    let sent = pve.requests().await;
+    assert!(
+        sent.iter().all(|r| r["method"] == "GET"),
+        "a write reached PVE: {sent:?}"
+    );
+    assert_eq!(hits(&pve, "/status/start").await, 0);
+    let stderr = server.stderr();
+    assert!(
+        stderr.contains("WARN")
+            && stderr.contains("server `prod`: PROXMOX_READ_ONLY=false is ignored for `read_only`")
+            && stderr.contains("servers.prod.read_only in"),
+        "{stderr}"
+    );
+}

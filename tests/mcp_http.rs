@@ -337,6 +337,9 @@ async fn the_token_file_works() {
     let pve = FakePve::start().await;
     let path = std::env::temp_dir().join(format!("proxmox-mcp-http-token-{}", std::process::id()));
     std::fs::write(&path, format!("{TOKEN}\n")).unwrap();
+    // Only its owner may read it (review m4: other modes are refused, below).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     let mut vars = mcp::env(&pve);
     vars.push((
         "PROXMOX_MCP_HTTP_TOKEN_FILE".into(),
@@ -379,6 +382,30 @@ async fn the_token_file_works() {
     let (ok, err) = run_to_end(&vars, &["serve", "--http", "127.0.0.1:0"]).await;
     assert!(!ok);
     assert!(err.contains("keep one"), "{err}");
+    // A token file other users can read stops start-up, naming the file, its mode and the fix.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (ok, err) = run_to_end(
+        &mcp::env(&pve),
+        &[
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--http-token-file",
+            &path_arg,
+        ],
+    )
+    .await;
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains(&format!("token file {path_arg}"))
+            && err.contains("mode 644")
+            && err.contains(&format!("chmod 600 {path_arg}")),
+        "{err}"
+    );
+    assert!(
+        !err.contains(TOKEN) && !err.contains("serving MCP"),
+        "{err}"
+    );
     let _ = std::fs::remove_file(&path);
 }
 
@@ -464,4 +491,70 @@ async fn sigterm_stops_the_server() {
         .unwrap();
     assert!(status.success(), "{status:?}; stderr: {}", server.stderr());
     drop(client);
+}
+
+/// Review m3: the number of live sessions is capped. Beyond the cap a new `initialize` gets 503
+/// with a JSON-RPC error; a session closed with DELETE makes room again.
+#[tokio::test]
+async fn sessions_are_capped_and_a_deleted_one_makes_room() {
+    let pve = FakePve::start().await;
+    let server = HttpServer::start(&pve, &[], &["--http-max-sessions", "3"]).await;
+    let auth = bearer(TOKEN);
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let r = server
+            .post(initialize(), &[("Authorization", auth.as_str())])
+            .await;
+        assert_eq!(r.status().as_u16(), 200, "{}", server.stderr());
+        let id = r.headers()["mcp-session-id"].to_str().unwrap().to_string();
+        ids.push(id);
+    }
+    // The fourth is refused, and says what the limit is and how sessions close.
+    let r = server
+        .post(initialize(), &[("Authorization", auth.as_str())])
+        .await;
+    assert_eq!(r.status().as_u16(), 503);
+    assert!(r.headers().get("mcp-session-id").is_none());
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["jsonrpc"], "2.0", "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("too many sessions: 3 are open")
+            && message.contains("DELETE")
+            && message.contains("30 minutes"),
+        "{body}"
+    );
+    // A request within an open session still works.
+    let r = server
+        .post(
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string(),
+            &[
+                ("Authorization", auth.as_str()),
+                ("Mcp-Session-Id", ids[0].as_str()),
+                ("MCP-Protocol-Version", "2025-06-18"),
+            ],
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    // DELETE closes one; then a new session is accepted, and the cap holds again.
+    let r = plain_client()
+        .delete(&server.url)
+        .header("Authorization", auth.as_str())
+        .header("Mcp-Session-Id", ids[1].as_str())
+        .header("MCP-Protocol-Version", "2025-06-18")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "DELETE: {}", r.status());
+    let r = server
+        .post(initialize(), &[("Authorization", auth.as_str())])
+        .await;
+    assert_eq!(r.status().as_u16(), 200, "{}", server.stderr());
+    let r = server
+        .post(initialize(), &[("Authorization", auth.as_str())])
+        .await;
+    assert_eq!(r.status().as_u16(), 503);
+    // Without the token it is still 401, whatever the count.
+    let r = server.post(initialize(), &[]).await;
+    assert_eq!(r.status().as_u16(), 401);
 }

@@ -379,3 +379,140 @@ async fn at_trace_no_log_line_carries_a_secret_argument_or_an_unredacted_answer(
         }
     }
 }
+
+/// A fresh directory for one test's files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("proxmox-mcp-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `proxmox-mcp audit verify PATH`: (exit code 0, stdout and stderr).
+fn verify(path: &std::path::Path) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_proxmox-mcp"))
+        .args(["audit", "verify"])
+        .arg(path)
+        .env_clear()
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+fn lines(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_audit_log_holds_every_write_attempt_and_detects_tampering() {
+    let pve = FakePve::start().await;
+    let dir = scratch("audit");
+    let log = dir.join("audit.jsonl");
+    let log_arg = log.to_str().unwrap().to_string();
+    // Unelevated: the refusal is a line.
+    let s = Mcp::alice(&pve, &[("PROXMOX_MCP_AUDIT_LOG", &log_arg)], &[]).await;
+    s.err("proxmox_guest_start", json!({"vmid": 101})).await;
+    drop(s);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Elevated, same log (the chain goes on): a dry run, a declined stop, a write the token may
+    // not do, and a start that is sent, answered and followed to its end.
+    let mut vars = mcp::env(&pve);
+    vars.push(("PROXMOX_ALLOW_ELEVATED".into(), "true".into()));
+    let s = Mcp::start_answering(&vars, &["--audit-log", &log_arg], Answer::Decline).await;
+    s.ok("proxmox_guest_stop", json!({"vmid": 100, "dry_run": true}))
+        .await;
+    s.err("proxmox_guest_stop", json!({"vmid": 100})).await;
+    pve.control(
+        json!({"op": "script", "method": "GET", "path": "/access/permissions",
+                       "json": {"/vms/102": {"VM.Audit": 1}}, "times": 1}),
+    )
+    .await;
+    let e = s
+        .err("proxmox_guest_start", json!({"vmid": 102, "wait": 0}))
+        .await;
+    assert!(e.contains("VM.PowerMgmt"), "{e}");
+    s.ok(
+        "proxmox_api_call",
+        json!({"method": "PUT", "path": "/nodes/pve1/qemu/101/config",
+               "params": {"cipassword": "Audit-Canary-1"}}),
+    )
+    .await;
+    s.ok("proxmox_guest_start", json!({"vmid": 101, "wait": 30}))
+        .await;
+    let got = lines(&log);
+    let decisions: Vec<&str> = got
+        .iter()
+        .map(|l| l["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            "refused-elevation",
+            "dry-run",
+            "refused-confirmation",
+            "refused-preflight",
+            "sent",
+            "answered",
+            "sent",
+            "answered",
+            "task-ended",
+        ],
+        "{got:#?}"
+    );
+    let stop = &got[1];
+    assert_eq!(stop["tool"], "proxmox_guest_stop");
+    assert_eq!(stop["method"], "POST");
+    assert_eq!(stop["path"], "/nodes/pve1/qemu/100/status/stop");
+    assert_eq!(got[4]["args"]["params"]["cipassword"], "(secret, not shown)");
+    assert!(
+        !std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("Audit-Canary-1")
+    );
+    assert_eq!(got[8]["task"]["ok"], true, "{}", got[8]);
+    for (i, l) in got.iter().enumerate() {
+        assert_eq!(l["seq"], (i + 1) as u64);
+        assert_eq!(l["server"], "default");
+    }
+    let (ok, out) = verify(&log);
+    assert!(ok && out.contains("9 lines, chain intact"), "{out}");
+
+    // One byte flipped, or one line deleted: verify names the line.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let flipped = dir.join("flipped.jsonl");
+    std::fs::write(&flipped, text.replacen("qemu/100", "qemu/101", 1)).unwrap();
+    let (ok, out) = verify(&flipped);
+    assert!(!ok && out.contains("line 2"), "{out}");
+    let cut = dir.join("cut.jsonl");
+    let kept: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i != 3)
+        .map(|(_, l)| l)
+        .collect();
+    std::fs::write(&cut, kept.join("\n") + "\n").unwrap();
+    let (ok, out) = verify(&cut);
+    assert!(!ok && out.contains("line 4"), "{out}");
+
+    // A log that cannot be written refuses the write: nothing is sent.
+    std::fs::remove_file(&log).unwrap();
+    pve.clear_requests().await;
+    let e = s
+        .err("proxmox_guest_start", json!({"vmid": 102, "wait": 0}))
+        .await;
+    assert!(
+        e.contains("audit log") && e.contains("Nothing was sent"),
+        "{e}"
+    );
+    assert!(
+        writes(&pve).await.is_empty(),
+        "a write went out without its audit line"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -445,6 +445,81 @@ async fn preflight_refuses_what_the_token_lacks_before_sending() {
     assert_eq!(vm["status"], "running");
 }
 
+/// PVE's `/access/permissions` maps each privilege held to its propagate flag; 0 (a pool grant, a
+/// non-propagating ACL, a privilege-separated token's intersection) still means held. Here bob may
+/// start VM 102 only through a grant on its pool, and the permissions answer is PVE's for that.
+#[tokio::test]
+async fn preflight_counts_a_privilege_at_propagate_0_as_held() {
+    use proxmox_mcp::apidoc::HttpMethod;
+    use proxmox_mcp::params::Form;
+    let pve = FakePve::start().await;
+    // A pool `ops` holding VM 102, and bob's grant on it (fakepve enforces it on the POST).
+    let root = common::root_ticket(&pve);
+    let mut form = Form::new();
+    form.text("poolid", "ops");
+    root.request(HttpMethod::Post, "/pools", form)
+        .await
+        .unwrap();
+    let mut form = Form::new();
+    form.text("vms", "102");
+    root.request(HttpMethod::Put, "/pools/ops", form)
+        .await
+        .unwrap();
+    pve.control(
+        json!({"op": "grant", "id": "bob@pve", "path": "/pool/ops", "privs": ["VM.PowerMgmt"]}),
+    )
+    .await;
+    pve.control(
+        json!({"op": "grant", "id": "bob@pve!ro", "path": "/pool/ops", "privs": ["VM.PowerMgmt"]}),
+    )
+    .await;
+    // PVE's answer: pool-derived privileges are always 0 ("never set propagation").
+    pve.control(
+        json!({"op": "script", "method": "GET", "path": "/access/permissions",
+        "json": {"/vms/102": {"VM.Audit": 1, "VM.PowerMgmt": 0}}}),
+    )
+    .await;
+    let mut vars = mcp::env(&pve);
+    for (k, v) in vars.iter_mut() {
+        match k.as_str() {
+            "PROXMOX_USER" => *v = "bob@pve".into(),
+            "PROXMOX_TOKEN_NAME" => *v = "ro".into(),
+            "PROXMOX_TOKEN_VALUE" => *v = pve.bob().token_secret.clone(),
+            _ => {}
+        }
+    }
+    let s = Mcp::start(&vars, &["--allow-elevated"]).await;
+    pve.clear_requests().await;
+    let r = s
+        .ok(
+            "proxmox_guest_start",
+            json!({"vmid": 102, "node": pve.node(), "type": "qemu", "wait": 0}),
+        )
+        .await;
+    assert!(r["upid"].is_string() || r["status"].is_string(), "{r}");
+    let sent: Vec<String> = pve
+        .requests()
+        .await
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap_or(""),
+                r["path"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert!(
+        sent.iter()
+            .any(|r| r.starts_with("POST") && r.ends_with("/qemu/102/status/start")),
+        "the start was not sent: {sent:?}"
+    );
+    assert!(
+        sent.iter().any(|r| r.contains("/access/permissions")),
+        "{sent:?}"
+    );
+}
+
 #[tokio::test]
 async fn errors_say_what_went_wrong_and_what_to_do() {
     let pve = FakePve::start().await;

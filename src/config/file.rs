@@ -73,6 +73,8 @@ pub struct ServerEntry {
     pub read_only: Option<Scalar>,
     /// The node used when a tool needs one and none is given.
     pub default_node: Option<Scalar>,
+    /// How destructive calls are confirmed: `ask`, `ask-or-allow` or `off`.
+    pub confirm: Option<Scalar>,
 }
 
 /// The whole file.
@@ -83,6 +85,8 @@ pub struct FileConfig {
     pub servers: Servers,
     /// The server used when a call names none (default: the first).
     pub default: Option<String>,
+    /// The file the audit log of writes goes to.
+    pub audit_log: Option<String>,
 }
 
 /// The `servers` map, keeping the order of the file.

@@ -14,7 +14,10 @@ use proxmox_mcp::{ApiToken, Auth, Client, TlsMode};
 pub const ENV_HELP: &str = "\
 Settings come from flags, then environment variables, then the configuration file (--config or
 PROXMOX_MCP_CONFIG: seed 000's {\"servers\": {NAME: {...}}} in JSON, or the same in TOML). The
-PROXMOX_* server variables describe the default server and override its file entry.
+PROXMOX_* server variables describe the default server and override its file entry. The safety
+settings for every server (PROXMOX_READ_ONLY, PROXMOX_ALLOW_ELEVATED, PROXMOX_CONFIRM and their
+flags) only tighten a server's own: a file's read_only = true, allow_elevated = false or stricter
+confirm stands, and start-up warns about the global setting it ignored.
 
 environment:
   PROXMOX_MCP_CONFIG      configuration file (JSON, or TOML when it ends in .toml)
@@ -35,9 +38,15 @@ environment:
                           tools do; wins over the other TLS settings; `doctor` prints it
   PROXMOX_TIMEOUT         request timeout in seconds (default 30, at most 86400)
   PROXMOX_DEFAULT_NODE    node used when a tool needs one and none is given
-  PROXMOX_ALLOW_ELEVATED  true allows writes (POST/PUT/DELETE) on every server; false (default)
-                          refuses them
-  PROXMOX_READ_ONLY       true hides and refuses writes on every server, whatever else is set
+  PROXMOX_ALLOW_ELEVATED  true allows writes (POST/PUT/DELETE) on every server whose file entry
+                          does not say allow_elevated = false; false (default) refuses them
+  PROXMOX_READ_ONLY       true hides and refuses writes on every server, whatever else is set;
+                          false never lifts a file's read_only = true
+  PROXMOX_CONFIRM         how the person confirms destructive calls (or --confirm): ask (default;
+                          refuse when the client cannot ask) | ask-or-allow (allow when it
+                          cannot) | off (never ask); never looser than a server's own `confirm`
+  PROXMOX_MCP_AUDIT_LOG   file that an audit record of every write is appended to (or
+                          --audit-log PATH; over `audit_log` in the file)
   PROXMOX_DEMO            true is the same as --demo: a simulated cluster, no settings needed
   PROXMOX_MCP_HTTP_TOKEN  serve --http: the bearer token clients must send (required, at least 16
                           characters; or PROXMOX_MCP_HTTP_TOKEN_FILE / --http-token-file PATH)
@@ -46,6 +55,8 @@ environment:
                           http://localhost, http://127.0.0.1 and http://[::1] (comma-separated)
   PROXMOX_MCP_HTTP_ALLOWED_HOSTS    serve --http: Host names allowed besides loopback names and
                           the bind address (comma-separated)
+  PROXMOX_MCP_HTTP_MAX_SESSIONS     serve --http: live sessions at most (default 64), all clients
+                          together; beyond it a new session is refused with 503
   RUST_LOG                log filter for stderr (default warn)";
 
 /// Where a setting came from, as `doctor` and error messages name it.
@@ -104,6 +115,58 @@ pub struct Settings {
     pub read_only: bool,
     /// The node a tool uses when it needs one and none is given.
     pub default_node: Option<String>,
+    /// How the person confirms destructive calls on this server.
+    pub confirm: Confirm,
+}
+
+/// How destructive calls are confirmed by the person at the MCP client, per server. Ordered from
+/// the loosest to the strictest, so that a setting for every server can only move a server up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Confirm {
+    /// Never ask (`off`).
+    Off,
+    /// Ask the person; allow when the client cannot ask (`ask-or-allow`).
+    AskOrAllow,
+    /// Ask the person; refuse when the client cannot ask (`ask`, the default).
+    #[default]
+    Ask,
+}
+
+impl Confirm {
+    /// The values, as written in settings.
+    pub const VALUES: &'static str = "ask, ask-or-allow or off";
+
+    /// Reads a value; `name` says where it came from.
+    pub fn parse(name: &str, text: &str) -> Result<Confirm, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "ask" => Ok(Confirm::Ask),
+            "ask-or-allow" => Ok(Confirm::AskOrAllow),
+            "off" => Ok(Confirm::Off),
+            _ => Err(format!(
+                "{name} `{text}` is not {}: ask (ask the person, refuse when the client cannot \
+                 ask), ask-or-allow (ask, allow when it cannot) or off (never ask)",
+                Confirm::VALUES
+            )),
+        }
+    }
+}
+
+impl std::str::FromStr for Confirm {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Confirm, String> {
+        Confirm::parse("confirm", text)
+    }
+}
+
+impl fmt::Display for Confirm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Confirm::Off => "off",
+            Confirm::AskOrAllow => "ask-or-allow",
+            Confirm::Ask => "ask",
+        })
+    }
 }
 
 impl Settings {
@@ -131,7 +194,9 @@ pub struct Cluster {
     pub name: String,
     /// Its settings.
     pub settings: Settings,
-    /// Where each setting came from, by setting name (`host`, `port`, `token`, ...).
+    /// Where each setting came from, by setting name (`host`, `port`, `token`, ...). For
+    /// `read_only`, `allow_elevated` and `confirm` it is the source that decided the value (absent:
+    /// the default).
     pub sources: BTreeMap<&'static str, Source>,
 }
 
@@ -144,8 +209,12 @@ pub struct Config {
     pub default: usize,
     /// The configuration file read, if any.
     pub file: Option<PathBuf>,
-    /// Things to warn about at start-up (weakened TLS, a readable secret).
+    /// Things to warn about at start-up (weakened TLS, a setting for every server that was
+    /// ignored because it would loosen a server's own).
     pub warnings: Vec<String>,
+    /// The file the audit log of writes goes to, and where that was set (`--audit-log`,
+    /// `PROXMOX_MCP_AUDIT_LOG`, `audit_log` in the file). Only read here; opened elsewhere.
+    pub audit_log: Option<(PathBuf, Source)>,
 }
 
 /// What the command line says about the configuration.
@@ -159,6 +228,10 @@ pub struct Options {
     pub allow_elevated: bool,
     /// `--read-only`.
     pub read_only: bool,
+    /// `--confirm VALUE`, as given (read with the other settings).
+    pub confirm: Option<String>,
+    /// `--audit-log PATH`.
+    pub audit_log: Option<PathBuf>,
 }
 
 /// Environment variables that describe the default server: (variable, setting).
@@ -264,6 +337,7 @@ impl Config {
         let mut default_name = None;
         let mut secret_in_file = false;
         let mut file_path = None;
+        let mut file_audit_log = None;
         if let Some(path) = &path {
             let loaded = file::load(path)?;
             let shown = loaded.path.display().to_string();
@@ -275,12 +349,22 @@ impl Config {
             if let Some(d) = &loaded.config.default {
                 default_name = Some((d.clone(), format!("`default` in {shown}")));
             }
-            if secret_in_file && loaded.mode.is_some_and(|m| m & 0o077 != 0) {
-                warnings.push(format!(
-                    "{shown} holds a token or password and other users can read it (mode {:o}): \
+            if secret_in_file && let Some(m) = loaded.mode.filter(|m| exposed(*m)) {
+                return Err(format!(
+                    "{shown} holds a token or password and other users can read it (mode {m:o}): \
                      run `chmod 600 {shown}`, or move the secret into an environment variable \
-                     named by token_env_var / password_env_var",
-                    loaded.mode.unwrap_or_default()
+                     named by token_env_var / password_env_var; not starting until then"
+                ));
+            }
+            if let Some(a) = loaded.config.audit_log.as_deref().map(str::trim)
+                && !a.is_empty()
+            {
+                file_audit_log = Some((
+                    PathBuf::from(a),
+                    Source::File {
+                        key: "audit_log".into(),
+                        path: shown.clone(),
+                    },
                 ));
             }
             file_path = Some(loaded.path);
@@ -310,11 +394,11 @@ impl Config {
             }
         }
         raws[default].1.overlay(from_env);
-        // Policies apply to every server: flag, then environment, then the file.
-        let policy = policy(opts, env);
+        // Policies apply to every server, but only to tighten what its file entry says.
+        let globals = Globals::read(opts, env)?;
         let mut clusters = Vec::new();
         for (name, mut raw) in raws {
-            raw.overlay(policy.clone());
+            globals.tighten(&name, &mut raw, &mut warnings)?;
             let settings = resolve(&name, &raw, path.is_some())?;
             let config_flag = file_path
                 .as_ref()
@@ -345,6 +429,7 @@ impl Config {
             default,
             file: file_path,
             warnings,
+            audit_log: audit_log(opts, env).or(file_audit_log),
         })
     }
 
@@ -388,7 +473,8 @@ impl Config {
         ] {
             raw.0.insert(key, (value, Source::Demo));
         }
-        raw.overlay(policy(opts, env));
+        let mut warnings = Vec::new();
+        Globals::read(opts, env)?.tighten("demo", &mut raw, &mut warnings)?;
         let settings = resolve("demo", &raw, false)?;
         let sources = raw.0.into_iter().map(|(k, (_, s))| (k, s)).collect();
         Ok(Config {
@@ -399,7 +485,8 @@ impl Config {
             }],
             default: 0,
             file: None,
-            warnings: Vec::new(),
+            warnings,
+            audit_log: audit_log(opts, env),
         })
     }
 
@@ -424,27 +511,151 @@ impl Config {
     }
 }
 
-/// The settings that apply to every server: `--allow-elevated`/`--read-only` over
-/// `PROXMOX_ALLOW_ELEVATED`/`PROXMOX_READ_ONLY`.
-fn policy(opts: &Options, env: &dyn Fn(&str) -> Option<String>) -> Raw {
-    let mut policy = Raw::default();
-    for (var, key) in [
-        ("PROXMOX_ALLOW_ELEVATED", "allow_elevated"),
-        ("PROXMOX_READ_ONLY", "read_only"),
-    ] {
-        if let Some(v) = env(var) {
-            policy.0.insert(key, (v, Source::Env(var)));
-        }
+/// Whether a file's mode lets users other than its owner at it (any group or other bit).
+pub fn exposed(mode: u32) -> bool {
+    mode & 0o077 != 0
+}
+
+/// `--audit-log`, else `PROXMOX_MCP_AUDIT_LOG` (the file's `audit_log` comes after both).
+fn audit_log(opts: &Options, env: &dyn Fn(&str) -> Option<String>) -> Option<(PathBuf, Source)> {
+    opts.audit_log
+        .clone()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(|p| (p, Source::Flag("--audit-log")))
+        .or_else(|| {
+            env("PROXMOX_MCP_AUDIT_LOG")
+                .map(|v| (PathBuf::from(v), Source::Env("PROXMOX_MCP_AUDIT_LOG")))
+        })
+}
+
+/// The safety settings that apply to every server (a flag over its variable). They only tighten
+/// what a server's file entry says: `read_only` is true when any layer says so, `allow_elevated`
+/// applies only where the entry does not say `false`, and `confirm` never goes below the entry's.
+#[derive(Debug, Default)]
+struct Globals {
+    read_only: Option<(bool, Source)>,
+    allow_elevated: Option<(bool, Source)>,
+    confirm: Option<(Confirm, Source)>,
+}
+
+impl Globals {
+    /// `--read-only`/`--allow-elevated`/`--confirm` over `PROXMOX_READ_ONLY`/
+    /// `PROXMOX_ALLOW_ELEVATED`/`PROXMOX_CONFIRM`.
+    fn read(opts: &Options, env: &dyn Fn(&str) -> Option<String>) -> Result<Globals, String> {
+        let boolean = |set: bool, flag: &'static str, var: &'static str| {
+            if set {
+                return Ok(Some((true, Source::Flag(flag))));
+            }
+            env(var)
+                .map(|v| parse_bool(var, &v).map(|b| (b, Source::Env(var))))
+                .transpose()
+        };
+        let confirm = match opts.confirm.as_deref().map(str::trim) {
+            Some(v) if !v.is_empty() => {
+                Some((Confirm::parse("--confirm", v)?, Source::Flag("--confirm")))
+            }
+            _ => env("PROXMOX_CONFIRM")
+                .map(|v| {
+                    Confirm::parse("PROXMOX_CONFIRM", &v)
+                        .map(|c| (c, Source::Env("PROXMOX_CONFIRM")))
+                })
+                .transpose()?,
+        };
+        Ok(Globals {
+            read_only: boolean(opts.read_only, "--read-only", "PROXMOX_READ_ONLY")?,
+            allow_elevated: boolean(
+                opts.allow_elevated,
+                "--allow-elevated",
+                "PROXMOX_ALLOW_ELEVATED",
+            )?,
+            confirm,
+        })
     }
-    for (set, key, flag) in [
-        (opts.allow_elevated, "allow_elevated", "--allow-elevated"),
-        (opts.read_only, "read_only", "--read-only"),
-    ] {
-        if set {
-            policy.0.insert(key, ("true".into(), Source::Flag(flag)));
+
+    /// Lays these settings over one server's own (`raw`, from its file entry), leaving in `raw`
+    /// each effective value with the source that decided it; a global setting that would loosen
+    /// the entry is ignored with a warning.
+    fn tighten(&self, name: &str, raw: &mut Raw, warnings: &mut Vec<String>) -> Result<(), String> {
+        let own_bool = |key: &str| {
+            raw.get(key)
+                .map(|(v, src)| parse_bool(&src.to_string(), v).map(|b| (b, src.clone())))
+                .transpose()
+        };
+        let own_ro = own_bool("read_only")?;
+        let own_ae = own_bool("allow_elevated")?;
+        if let (Some((true, a)), Some((true, r))) = (&own_ae, &own_ro) {
+            return Err(format!(
+                "{a} and {r} are both true: a server cannot allow writes and be read-only; \
+                 remove one"
+            ));
         }
+        // A global setting that would loosen the entry: ignored, with a warning that names both.
+        let ignored = |warnings: &mut Vec<String>,
+                       key: &str,
+                       global: &Source,
+                       value: &str,
+                       own: &Source,
+                       own_value: &str| {
+            let said = match global {
+                Source::Flag(f) if value == "true" => f.to_string(),
+                Source::Flag(f) => format!("{f} {value}"),
+                other => format!("{other}={value}"),
+            };
+            warnings.push(format!(
+                "server `{name}`: {said} is ignored for `{key}`: {own} is {own_value}, and a \
+                 setting for every server only tightens a server's own; change {own} to loosen it"
+            ));
+        };
+        // read_only: true when any layer says so; the strongest source saying true decides.
+        let ro = match (&self.read_only, &own_ro) {
+            (Some((true, g)), _) => Some((true, g.clone())),
+            (Some((false, g)), Some((true, own))) => {
+                ignored(warnings, "read_only", g, "false", own, "true");
+                Some((true, own.clone()))
+            }
+            (Some((false, g)), _) => Some((false, g.clone())),
+            (None, own) => own.clone(),
+        };
+        // allow_elevated: the entry's `false` stands; otherwise the global value, else the entry's.
+        let ae = match (&self.allow_elevated, &own_ae) {
+            (Some((true, g)), Some((false, own))) => {
+                ignored(warnings, "allow_elevated", g, "true", own, "false");
+                Some((false, own.clone()))
+            }
+            (_, Some((false, own))) => Some((false, own.clone())),
+            (Some(g), _) => Some(g.clone()),
+            (None, own) => own.clone(),
+        };
+        // confirm: never below the entry's.
+        let own_confirm = raw
+            .get("confirm")
+            .map(|(v, src)| Confirm::parse(&src.to_string(), v).map(|c| (c, src.clone())))
+            .transpose()?;
+        let confirm = match (&self.confirm, own_confirm) {
+            (Some((g, gsrc)), Some((own, osrc))) if *g < own => {
+                let (g, own_text) = (g.to_string(), own.to_string());
+                ignored(warnings, "confirm", gsrc, &g, &osrc, &own_text);
+                Some((own, osrc))
+            }
+            (Some(g), _) => Some(g.clone()),
+            (None, own) => own,
+        };
+        for (key, value) in [
+            ("read_only", ro.map(|(b, s)| (b.to_string(), s))),
+            ("allow_elevated", ae.map(|(b, s)| (b.to_string(), s))),
+            ("confirm", confirm.map(|(c, s)| (c.to_string(), s))),
+        ] {
+            match value {
+                Some(v) => {
+                    raw.0.insert(key, v);
+                }
+                None => {
+                    raw.0.remove(key);
+                }
+            }
+        }
+        Ok(())
     }
-    policy
 }
 
 fn names(raws: &[(String, Raw)]) -> String {
@@ -466,7 +677,7 @@ fn file_raw(
         key: format!("servers.{name}.{field}"),
         path: path.to_string(),
     };
-    let fields: [(&'static str, &str, &Option<file::Scalar>); 14] = [
+    let fields: [(&'static str, &str, &Option<file::Scalar>); 15] = [
         ("host", "host", &e.host),
         ("user", "username", &e.username),
         ("realm", "realm", &e.realm),
@@ -481,6 +692,7 @@ fn file_raw(
         ("allow_elevated", "allow_elevated", &e.allow_elevated),
         ("read_only", "read_only", &e.read_only),
         ("default_node", "default_node", &e.default_node),
+        ("confirm", "confirm", &e.confirm),
     ];
     for (key, field, value) in fields {
         if let Some(v) = value {
@@ -554,16 +766,11 @@ fn resolve(name: &str, raw: &Raw, from_file: bool) -> Result<Settings, String> {
     };
     let allow_elevated = flag("allow_elevated")?;
     let read_only = flag("read_only")?;
-    let both_in_file = ["allow_elevated", "read_only"]
-        .iter()
-        .all(|k| matches!(raw.get(k), Some((_, Source::File { .. }))));
-    if allow_elevated && read_only && both_in_file {
-        return Err(format!(
-            "{} and {} are both true: a server cannot allow writes and be read-only; remove one",
-            label("allow_elevated"),
-            label("read_only")
-        ));
-    }
+    let confirm = raw
+        .text("confirm")
+        .map(|v| Confirm::parse(&label("confirm"), v))
+        .transpose()?
+        .unwrap_or_default();
     Ok(Settings {
         host,
         port,
@@ -573,6 +780,7 @@ fn resolve(name: &str, raw: &Raw, from_file: bool) -> Result<Settings, String> {
         allow_elevated,
         read_only,
         default_node: raw.text("default_node").map(str::to_string),
+        confirm,
     })
 }
 
@@ -1045,10 +1253,16 @@ timeout = 2.5
         };
         let yes = r#"{"servers": {"a": {"host": "h", "allow_elevated": true}}}"#;
         let no = r#"{"servers": {"a": {"host": "h", "allow_elevated": false}}}"#;
+        let unset = r#"{"servers": {"a": {"host": "h"}}}"#;
         assert!(elevated(&[], false, yes).unwrap());
+        // A global setting tightens a file's `true`...
         assert!(!elevated(&[("PROXMOX_ALLOW_ELEVATED", "false")], false, yes).unwrap());
-        assert!(elevated(&[("PROXMOX_ALLOW_ELEVATED", "true")], false, no).unwrap());
-        assert!(elevated(&[("PROXMOX_ALLOW_ELEVATED", "false")], true, no).unwrap());
+        // ... but never lifts its `false` (review M3; this used to allow writes).
+        assert!(!elevated(&[("PROXMOX_ALLOW_ELEVATED", "true")], false, no).unwrap());
+        assert!(!elevated(&[("PROXMOX_ALLOW_ELEVATED", "false")], true, no).unwrap());
+        // Where the file says nothing, the flag wins over the variable.
+        assert!(elevated(&[("PROXMOX_ALLOW_ELEVATED", "false")], true, unset).unwrap());
+        assert!(!elevated(&[("PROXMOX_ALLOW_ELEVATED", "false")], false, unset).unwrap());
         // --read-only wins over everything.
         let o = Options {
             read_only: true,
@@ -1128,11 +1342,23 @@ timeout = 2.5
     #[test]
     fn secrets_in_the_file_and_diagnostic_credentials() {
         let text = r#"{"servers": {"a": {"host": "h", "token": "root@pam!x=in-file-secret"}}}"#;
-        let open = file("open.json", text, 0o644);
-        let c = config(&[], &with_file(&open)).unwrap();
-        let w = c.warnings.join("\n");
-        assert!(w.contains("chmod 600") && w.contains("mode 644"), "{w}");
-        assert!(!w.contains("in-file-secret"));
+        // Readable by others: start-up is refused (review m4; this used to be a warning).
+        for mode in [0o644, 0o640, 0o604] {
+            let open = file("open.json", text, mode);
+            let e = config(&[], &with_file(&open)).unwrap_err();
+            let shown = open.display().to_string();
+            assert!(
+                e.starts_with(&shown)
+                    && e.contains(&format!("mode {mode:o}"))
+                    && e.contains(&format!("chmod 600 {shown}")),
+                "{e}"
+            );
+            assert!(!e.contains("in-file-secret"), "{e}");
+        }
+        // The same file without the secret inline starts.
+        let named = r#"{"servers": {"a": {"host": "h", "token_env_var": "T"}}}"#;
+        let open = file("named.json", named, 0o644);
+        assert!(config(&[("T", "root@pam!x=y")], &with_file(&open)).is_ok());
         let closed = file("closed.json", text, 0o600);
         assert!(
             config(&[], &with_file(&closed))
@@ -1156,6 +1382,285 @@ timeout = 2.5
                 "{e}"
             );
         }
+    }
+
+    /// The README's two servers: `prod` read-only, `lab` allowing writes.
+    const TWO_SERVERS: &str = r#"
+default = "lab"
+
+[servers.prod]
+host = "pve-prod.example.com"
+token = "root@pam!prod=p"
+read_only = true
+
+[servers.lab]
+host = "pve-lab.example.com"
+token = "root@pam!lab=l"
+allow_elevated = true
+"#;
+
+    /// Review M3's table: no global setting makes the file's read-only `prod` writable; the
+    /// ones that try are named in a warning.
+    #[test]
+    fn global_settings_never_lift_a_files_read_only() {
+        let path = file("servers.toml", TWO_SERVERS, 0o600);
+        let shown = path.display().to_string();
+        let run = |vars: &[(&str, &str)], allow_elevated: bool| {
+            let opts = Options {
+                allow_elevated,
+                ..with_file(&path)
+            };
+            config(vars, &opts).unwrap()
+        };
+        /// Variables, `--allow-elevated`, and the global setting the warning names.
+        type Row<'a> = (&'a [(&'a str, &'a str)], bool, Option<&'a str>);
+        let rows: [Row; 4] = [
+            (&[], false, None),
+            (&[], true, None),
+            (
+                &[("PROXMOX_READ_ONLY", "false")],
+                true,
+                Some("PROXMOX_READ_ONLY=false"),
+            ),
+            (
+                &[
+                    ("PROXMOX_READ_ONLY", "false"),
+                    ("PROXMOX_ALLOW_ELEVATED", "true"),
+                ],
+                false,
+                Some("PROXMOX_READ_ONLY=false"),
+            ),
+        ];
+        for (vars, flag, warned) in rows {
+            let c = run(vars, flag);
+            let prod = c.cluster("prod").unwrap();
+            assert!(prod.settings.read_only, "{vars:?} {flag}");
+            assert!(!prod.settings.writes_allowed(), "{vars:?} {flag}");
+            assert_eq!(
+                prod.sources["read_only"].to_string(),
+                format!("servers.prod.read_only in {shown}")
+            );
+            assert!(c.cluster("lab").unwrap().settings.writes_allowed());
+            let w = c.warnings.join("\n");
+            match warned {
+                None => assert!(c.warnings.is_empty(), "{w}"),
+                Some(global) => {
+                    assert_eq!(c.warnings.len(), 1, "{w}");
+                    assert!(
+                        w.contains("server `prod`")
+                            && w.contains(&format!("{global} is ignored for `read_only`"))
+                            && w.contains(&format!("servers.prod.read_only in {shown} is true")),
+                        "{w}"
+                    );
+                }
+            }
+        }
+        // A global read-only still tightens every server, and is named as the source.
+        let c = config(&[("PROXMOX_READ_ONLY", "true")], &with_file(&path)).unwrap();
+        let lab = c.cluster("lab").unwrap();
+        assert!(!lab.settings.writes_allowed());
+        assert_eq!(lab.sources["read_only"], Source::Env("PROXMOX_READ_ONLY"));
+    }
+
+    #[test]
+    fn a_files_allow_elevated_false_stands_against_global_settings() {
+        let path = file(
+            "servers.json",
+            r#"{"servers": {"a": {"host": "h", "token": "root@pam!a=x", "allow_elevated": false},
+                            "b": {"host": "h", "token": "root@pam!b=x"}}}"#,
+            0o600,
+        );
+        let shown = path.display().to_string();
+        for (vars, flag, said) in [
+            (&[][..], true, "--allow-elevated"),
+            (
+                &[("PROXMOX_ALLOW_ELEVATED", "true")][..],
+                false,
+                "PROXMOX_ALLOW_ELEVATED=true",
+            ),
+        ] {
+            let opts = Options {
+                allow_elevated: flag,
+                ..with_file(&path)
+            };
+            let c = config(vars, &opts).unwrap();
+            let a = c.cluster("a").unwrap();
+            assert!(!a.settings.writes_allowed());
+            assert_eq!(
+                a.sources["allow_elevated"].to_string(),
+                format!("servers.a.allow_elevated in {shown}")
+            );
+            // The server that says nothing follows the global setting.
+            assert!(c.cluster("b").unwrap().settings.writes_allowed());
+            let w = c.warnings.join("\n");
+            assert!(
+                w.contains("server `a`")
+                    && w.contains(&format!("{said} is ignored for `allow_elevated`"))
+                    && w.contains(&format!("servers.a.allow_elevated in {shown} is false")),
+                "{w}"
+            );
+            assert!(!w.contains("server `b`"), "{w}");
+        }
+    }
+
+    #[test]
+    fn confirm_is_read_from_every_layer_and_only_tightens() {
+        assert_eq!(Confirm::default(), Confirm::Ask);
+        assert!(Confirm::Off < Confirm::AskOrAllow && Confirm::AskOrAllow < Confirm::Ask);
+        for c in [Confirm::Off, Confirm::AskOrAllow, Confirm::Ask] {
+            assert_eq!(Confirm::parse("x", &c.to_string()).unwrap(), c);
+        }
+        assert_eq!(
+            Confirm::parse("x", " ASK-or-Allow ").unwrap(),
+            Confirm::AskOrAllow
+        );
+        // Without a file: the default, the variable, the flag over the variable.
+        let base = [HOST, TOKEN];
+        let one = |vars: &[(&str, &str)], flag: Option<&str>| {
+            let mut v = base.to_vec();
+            v.extend_from_slice(vars);
+            let opts = Options {
+                confirm: flag.map(String::from),
+                ..Options::default()
+            };
+            config(&v, &opts).map(|c| {
+                let d = c.default_cluster();
+                (
+                    d.settings.confirm,
+                    d.sources.get("confirm").map(Source::to_string),
+                )
+            })
+        };
+        assert_eq!(one(&[], None).unwrap(), (Confirm::Ask, None));
+        assert_eq!(
+            one(&[("PROXMOX_CONFIRM", "off")], None).unwrap(),
+            (Confirm::Off, Some("PROXMOX_CONFIRM".into()))
+        );
+        assert_eq!(
+            one(&[("PROXMOX_CONFIRM", "off")], Some("ask-or-allow")).unwrap(),
+            (Confirm::AskOrAllow, Some("--confirm".into()))
+        );
+        let e = one(&[("PROXMOX_CONFIRM", "sometimes")], None).unwrap_err();
+        assert!(
+            e.starts_with("PROXMOX_CONFIRM `sometimes` is not ask, ask-or-allow or off"),
+            "{e}"
+        );
+        let e = one(&[], Some("never")).unwrap_err();
+        assert!(e.starts_with("--confirm `never`"), "{e}");
+        // In the file (TOML and JSON): a global setting may only make a server stricter.
+        let toml = file(
+            "c.toml",
+            "[servers.prod]\nhost = \"p\"\ntoken = \"root@pam!p=x\"\nconfirm = \"ask\"\n\
+             [servers.lab]\nhost = \"l\"\ntoken = \"root@pam!l=x\"\nconfirm = \"off\"\n\
+             [servers.dev]\nhost = \"d\"\ntoken = \"root@pam!d=x\"\n",
+            0o600,
+        );
+        let shown = toml.display().to_string();
+        let c = config(&[], &with_file(&toml)).unwrap();
+        let get = |c: &Config, n: &str| c.cluster(n).unwrap().settings.confirm;
+        assert_eq!(
+            (get(&c, "prod"), get(&c, "lab"), get(&c, "dev")),
+            (Confirm::Ask, Confirm::Off, Confirm::Ask)
+        );
+        assert_eq!(
+            c.cluster("lab").unwrap().sources["confirm"].to_string(),
+            format!("servers.lab.confirm in {shown}")
+        );
+        let c = config(&[("PROXMOX_CONFIRM", "off")], &with_file(&toml)).unwrap();
+        assert_eq!(
+            (get(&c, "prod"), get(&c, "lab"), get(&c, "dev")),
+            (Confirm::Ask, Confirm::Off, Confirm::Off)
+        );
+        let w = c.warnings.join("\n");
+        assert_eq!(c.warnings.len(), 1, "{w}");
+        assert!(
+            w.contains("server `prod`: PROXMOX_CONFIRM=off is ignored for `confirm`")
+                && w.contains(&format!("servers.prod.confirm in {shown} is ask")),
+            "{w}"
+        );
+        let opts = Options {
+            confirm: Some("ask-or-allow".into()),
+            ..with_file(&toml)
+        };
+        let c = config(&[], &opts).unwrap();
+        assert_eq!(
+            (get(&c, "prod"), get(&c, "lab"), get(&c, "dev")),
+            (Confirm::Ask, Confirm::AskOrAllow, Confirm::AskOrAllow)
+        );
+        assert!(
+            c.warnings
+                .join("\n")
+                .contains("server `prod`: --confirm ask-or-allow is ignored for `confirm`"),
+            "{:?}",
+            c.warnings
+        );
+        let json = file(
+            "c.json",
+            r#"{"servers": {"a": {"host": "h", "token": "root@pam!a=x", "confirm": "ask-or-allow"}}}"#,
+            0o600,
+        );
+        let c = config(&[], &with_file(&json)).unwrap();
+        assert_eq!(c.default_cluster().settings.confirm, Confirm::AskOrAllow);
+        let bad = file(
+            "bad.json",
+            r#"{"servers": {"a": {"host": "h", "token": "root@pam!a=x", "confirm": "yes"}}}"#,
+            0o600,
+        );
+        let e = config(&[], &with_file(&bad)).unwrap_err();
+        assert!(
+            e.starts_with(&format!(
+                "servers.a.confirm in {} `yes` is not ask, ask-or-allow or off",
+                bad.display()
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_audit_log_comes_from_the_flag_the_variable_or_the_file() {
+        let path = file(
+            "a.json",
+            r#"{"audit_log": "/var/log/pmcp-file.log", "servers": {"a": {"host": "h", "token": "root@pam!a=x"}}}"#,
+            0o600,
+        );
+        let shown = path.display().to_string();
+        let log = |vars: &[(&str, &str)], flag: Option<&str>, opts: Options| {
+            let opts = Options {
+                audit_log: flag.map(PathBuf::from),
+                ..opts
+            };
+            config(vars, &opts)
+                .unwrap()
+                .audit_log
+                .map(|(p, s)| (p.display().to_string(), s.to_string()))
+        };
+        assert_eq!(
+            log(&[], None, with_file(&path)),
+            Some((
+                "/var/log/pmcp-file.log".into(),
+                format!("audit_log in {shown}")
+            ))
+        );
+        let var = [("PROXMOX_MCP_AUDIT_LOG", "/var/log/pmcp-env.log")];
+        assert_eq!(
+            log(&var, None, with_file(&path)),
+            Some((
+                "/var/log/pmcp-env.log".into(),
+                "PROXMOX_MCP_AUDIT_LOG".into()
+            ))
+        );
+        assert_eq!(
+            log(&var, Some("/tmp/flag.log"), with_file(&path)),
+            Some(("/tmp/flag.log".into(), "--audit-log".into()))
+        );
+        // Without a file, and without any setting.
+        let mut v = vec![HOST, TOKEN];
+        assert_eq!(log(&v, None, Options::default()), None);
+        v.extend_from_slice(&var);
+        assert_eq!(
+            log(&v, None, Options::default()).map(|(p, _)| p),
+            Some("/var/log/pmcp-env.log".into())
+        );
     }
 
     #[test]

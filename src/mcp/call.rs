@@ -15,6 +15,7 @@ use super::server::State;
 use super::table::{Action, Custom};
 use super::tools::BuiltTool;
 use super::{custom, input, redact};
+use crate::config::Source;
 
 /// Runs one call of `tool`. `exchange` holds what a client on protocol 2026-07-28 answered to
 /// an input-required result, and receives the next one to send.
@@ -54,9 +55,12 @@ pub async fn run(
     // Writes are refused before anything else happens: PVE sees nothing. A dry run sends
     // nothing either, so it goes on without elevation (but not on a read-only server).
     if tool.write && cluster.read_only {
+        let why = match cluster.sources.get("read_only") {
+            Some(source) => format!("read_only is true ({source})"),
+            None => "read_only is true".to_string(),
+        };
         let text = format!(
-            "{} changes things, and server `{}` is read-only (read_only in its configuration, \
-             PROXMOX_READ_ONLY or --read-only). Nothing was sent.",
+            "{} changes things, and server `{}` is read-only: {why}. Nothing was sent.",
             tool.decl.name, cluster.name
         );
         record(
@@ -68,12 +72,24 @@ pub async fn run(
         return Err(text);
     }
     if tool.write && !dry_run && !cluster.allow_elevated {
+        let fix = match cluster.sources.get("allow_elevated") {
+            // The file said no for this server: no variable or flag lifts that.
+            Some(source @ Source::File { .. }) => format!(
+                "{source} is false, and no variable or flag lifts a server's own setting: \
+                 change it there and restart the server"
+            ),
+            Some(source) => format!(
+                "{source} turns writes off: change it (or set allow_elevated for the server in \
+                 the configuration file) and restart the server"
+            ),
+            None => "set PROXMOX_ALLOW_ELEVATED=true in the server's environment (or start it \
+                     with --allow-elevated, or set allow_elevated for the server in the \
+                     configuration file) and restart it"
+                .to_string(),
+        };
         let text = format!(
-            "{} changes things, and this server does not allow writes. Set \
-             PROXMOX_ALLOW_ELEVATED=true in the server's environment (or start it with \
-             --allow-elevated, or set allow_elevated for the server in the configuration file) \
-             and restart it. Nothing was sent. `dry_run: true` shows what the call would send \
-             without elevation.",
+            "{} changes things, and this server does not allow writes: {fix}. Nothing was sent. \
+             `dry_run: true` shows what the call would send without elevation.",
             tool.decl.name
         );
         record(

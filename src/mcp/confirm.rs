@@ -21,18 +21,7 @@ use serde_json::Value;
 use super::audit::Decision;
 use super::send::{Call, masked_form};
 use super::server::Cluster;
-
-/// How destructive calls are confirmed on one server (`confirm` in the configuration).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Policy {
-    /// Ask the person; refuse when the client cannot ask (the default).
-    #[default]
-    Ask,
-    /// Ask the person; go ahead when the client cannot ask.
-    AskOrAllow,
-    /// Never ask.
-    Off,
-}
+use crate::config::Confirm as Policy;
 
 /// True for methods that destroy or interrupt: deletes, stops, resets, rollbacks, restores
 /// over an existing guest, disk wipes.

@@ -13,7 +13,11 @@
 //!    address, `--http-allowed-host`), and an `Origin`, when present, an allowed origin
 //!    (`http://localhost`, `http://127.0.0.1`, `http://[::1]` on any port, and
 //!    `--http-allowed-origin`); otherwise 403;
-//! 3. rmcp's body limit (4 MiB, 413 beyond) and its session manager, which closes a session idle
+//! 3. a cap on live sessions (`--http-max-sessions`, default 64): a request that would open one
+//!    more (a POST without `Mcp-Session-Id`) is answered 503 with a JSON-RPC error. There is one
+//!    bearer token, so the total is also the per-token cap. A session counts from its
+//!    `initialize` until the client sends DELETE or it has been idle for 30 minutes;
+//! 4. rmcp's body limit (4 MiB, 413 beyond) and its session manager, which closes a session idle
 //!    for 30 minutes.
 //!
 //! Ctrl-C or SIGTERM stops accepting connections, ends the sessions and returns.
@@ -41,6 +45,10 @@ pub const TOKEN_FILE_VAR: &str = "PROXMOX_MCP_HTTP_TOKEN_FILE";
 pub const ORIGINS_VAR: &str = "PROXMOX_MCP_HTTP_ALLOWED_ORIGINS";
 /// The variable with extra allowed `Host` names, comma-separated.
 pub const HOSTS_VAR: &str = "PROXMOX_MCP_HTTP_ALLOWED_HOSTS";
+/// The variable with the most sessions that may be live at once.
+pub const MAX_SESSIONS_VAR: &str = "PROXMOX_MCP_HTTP_MAX_SESSIONS";
+/// Live sessions at most, unless configured.
+pub const DEFAULT_MAX_SESSIONS: usize = 64;
 
 /// The path the MCP endpoint is served at.
 pub const MCP_PATH: &str = "/mcp";
@@ -78,6 +86,11 @@ pub struct HttpArgs {
     /// comma-separated).
     #[arg(long, value_name = "HOST")]
     pub http_allowed_host: Vec<String>,
+    /// Sessions that may be live at once, all clients together (default 64; also
+    /// PROXMOX_MCP_HTTP_MAX_SESSIONS). Beyond it a new session is refused with 503 until one
+    /// closes: the client sends DELETE, or it stays idle for 30 minutes.
+    #[arg(long, value_name = "N")]
+    pub http_max_sessions: Option<usize>,
 }
 
 /// Everything [`serve_http`] needs, validated.
@@ -95,6 +108,8 @@ pub struct HttpOptions {
     pub session_timeout: Duration,
     /// The largest request body accepted.
     pub max_body_bytes: usize,
+    /// Sessions live at once at most.
+    pub max_sessions: usize,
 }
 
 impl HttpArgs {
@@ -127,6 +142,7 @@ impl HttpArgs {
         for h in &hosts {
             allowed_hosts.push(parse_host(h)?);
         }
+        let max_sessions = max_sessions(self.http_max_sessions, var(MAX_SESSIONS_VAR))?;
         Ok(Some(HttpOptions {
             bind,
             token,
@@ -134,8 +150,24 @@ impl HttpArgs {
             allowed_hosts,
             session_timeout: SESSION_TIMEOUT,
             max_body_bytes: MAX_BODY_BYTES,
+            max_sessions,
         }))
     }
+}
+
+/// The session cap: the flag, else the variable, else the default; at least 1.
+fn max_sessions(flag: Option<usize>, from_env: Option<String>) -> Result<usize, String> {
+    let (n, from) = match (flag, from_env) {
+        (Some(n), _) => (Some(n), "--http-max-sessions".to_string()),
+        (None, Some(v)) => (
+            v.trim().parse::<usize>().ok(),
+            format!("{MAX_SESSIONS_VAR} `{}`", v.trim()),
+        ),
+        (None, None) => return Ok(DEFAULT_MAX_SESSIONS),
+    };
+    n.filter(|n| *n >= 1).ok_or_else(|| {
+        format!("{from} is not a number of sessions of at least 1 (default {DEFAULT_MAX_SESSIONS})")
+    })
 }
 
 /// A variable's value, when set and not empty.
@@ -170,16 +202,19 @@ fn read_token(from_env: Option<String>, file: Option<&std::path::Path>) -> Resul
             ));
         }
         (Some(t), None) => t,
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .map_err(|e| {
-                format!(
-                    "cannot read the HTTP bearer token file {} (--http-token-file / \
+        (None, Some(path)) => {
+            refuse_exposed(path)?;
+            std::fs::read_to_string(path)
+                .map_err(|e| {
+                    format!(
+                        "cannot read the HTTP bearer token file {} (--http-token-file / \
                      {TOKEN_FILE_VAR}): {e}",
-                    path.display()
-                )
-            })?
-            .trim()
-            .to_string(),
+                        path.display()
+                    )
+                })?
+                .trim()
+                .to_string()
+        }
         (None, None) => {
             return Err(format!(
                 "--http needs a bearer token that clients send as `Authorization: Bearer TOKEN`: \
@@ -196,6 +231,30 @@ fn read_token(from_env: Option<String>, file: Option<&std::path::Path>) -> Resul
         ));
     }
     Ok(Secret::new(token))
+}
+
+/// Refuses a token file that users other than its owner can get at (any group or other bit).
+#[cfg(unix)]
+fn refuse_exposed(path: &std::path::Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        // Not readable at all: reading it says why.
+        return Ok(());
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    if crate::config::exposed(mode) {
+        let shown = path.display();
+        return Err(format!(
+            "the HTTP bearer token file {shown} (--http-token-file / {TOKEN_FILE_VAR}) can be read \
+             by other users (mode {mode:o}): run `chmod 600 {shown}`; not starting until then"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_exposed(_path: &std::path::Path) -> Result<(), String> {
+    Ok(())
 }
 
 /// An allowed origin as rmcp takes it: `null`, or `scheme://host[:port]` with an explicit port
@@ -315,19 +374,86 @@ fn unauthorized(challenge: &'static str, message: &'static str) -> Response {
     r
 }
 
-/// The axum application: `/mcp` behind the bearer check; anything else is 404.
+/// The session cap: rmcp's session manager (whose map holds exactly the live sessions: a
+/// session leaves it on DELETE and when it ends after its idle time) and the most it may hold.
+#[derive(Clone)]
+struct Cap {
+    sessions: Arc<LocalSessionManager>,
+    max: usize,
+    idle: Duration,
+    /// Held while a request that may open a session is handled, so that two at once cannot
+    /// both pass the count.
+    opening: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Refuses a request that would open a session beyond the cap (a POST without
+/// `Mcp-Session-Id`), with 503 and a JSON-RPC error that says why and when room is made.
+async fn cap_sessions(State(cap): State<Cap>, req: Request, next: Next) -> Response {
+    let opens =
+        req.method() == axum::http::Method::POST && !req.headers().contains_key("mcp-session-id");
+    if !opens {
+        return next.run(req).await;
+    }
+    let _opening = cap.opening.lock().await;
+    let live = cap.sessions.sessions.read().await.len();
+    if live >= cap.max {
+        tracing::warn!(
+            live,
+            max = cap.max,
+            "refused a new MCP session: the session limit is reached"
+        );
+        return too_many_sessions(cap.max, cap.idle);
+    }
+    next.run(req).await
+}
+
+fn too_many_sessions(max: usize, idle: Duration) -> Response {
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": {
+            "code": -32000,
+            "message": format!(
+                "too many sessions: {max} are open, the most this server allows \
+                 (--http-max-sessions / {MAX_SESSIONS_VAR}); a session closes when its client \
+                 sends DELETE, or after {} minutes idle; try again then",
+                idle.as_secs() / 60
+            ),
+            "data": {"max_sessions": max, "idle_timeout_secs": idle.as_secs()},
+        }
+    });
+    let mut r = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    r
+}
+
+/// The axum application: `/mcp` behind the bearer check and the session cap; anything else is
+/// 404.
 fn router(server: Server, opts: &HttpOptions, config: StreamableHttpServerConfig) -> axum::Router {
     let mut session_config = SessionConfig::default();
     session_config.keep_alive = Some(opts.session_timeout);
     let mut sessions = LocalSessionManager::default();
     sessions.session_config = session_config;
-    let service =
-        StreamableHttpService::new(move || Ok(server.clone()), Arc::new(sessions), config);
+    let sessions = Arc::new(sessions);
+    let cap = Cap {
+        sessions: sessions.clone(),
+        max: opts.max_sessions,
+        idle: opts.session_timeout,
+        opening: Arc::default(),
+    };
+    let service = StreamableHttpService::new(move || Ok(server.clone()), sessions, config);
     let bearer = Bearer {
         expected: Arc::new(digest(opts.token.expose().as_bytes())),
     };
     axum::Router::new()
         .route_service(MCP_PATH, service)
+        .layer(middleware::from_fn_with_state(cap, cap_sessions))
         .layer(middleware::from_fn_with_state(bearer, authenticate))
 }
 
@@ -359,7 +485,12 @@ pub async fn serve_http(server: Server, opts: HttpOptions) -> Result<(), String>
              in clear; put a TLS proxy in front"
         );
     }
-    tracing::info!(%url, session_timeout_secs = opts.session_timeout.as_secs(), "serving MCP");
+    tracing::info!(
+        %url,
+        session_timeout_secs = opts.session_timeout.as_secs(),
+        max_sessions = opts.max_sessions,
+        "serving MCP"
+    );
     eprintln!("serving MCP on {url}");
     let shutdown = async move {
         shutdown_signal().await;
@@ -432,6 +563,17 @@ mod tests {
     }
 
     #[test]
+    fn the_session_cap_is_at_least_one() {
+        assert_eq!(max_sessions(None, None).unwrap(), DEFAULT_MAX_SESSIONS);
+        assert_eq!(max_sessions(Some(3), Some("9".into())).unwrap(), 3);
+        assert_eq!(max_sessions(None, Some(" 9 ".into())).unwrap(), 9);
+        let e = max_sessions(None, Some("many".into())).unwrap_err();
+        assert!(e.starts_with("PROXMOX_MCP_HTTP_MAX_SESSIONS `many`"), "{e}");
+        let e = max_sessions(Some(0), None).unwrap_err();
+        assert!(e.starts_with("--http-max-sessions"), "{e}");
+    }
+
+    #[test]
     fn hosts_are_names_or_authorities() {
         assert_eq!(parse_host("MCP.example:8080").unwrap(), "mcp.example:8080");
         assert!(parse_host("http://x").is_err());
@@ -453,10 +595,38 @@ mod tests {
         assert_eq!(t.expose(), "0123456789abcdef");
     }
 
+    /// A token file only its owner can read (the check refuses any other mode).
+    fn token_file(name: &str, text: &str, mode: u32) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = std::env::temp_dir().join(format!("proxmox-mcp-{name}-{}", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_token_file_others_can_read_is_refused() {
+        for mode in [0o644, 0o640, 0o604, 0o660] {
+            let path = token_file("open-token", "0123456789abcdef0123-secret\n", mode);
+            let e = read_token(None, Some(&path)).unwrap_err();
+            let shown = path.display().to_string();
+            assert!(
+                e.contains(&shown)
+                    && e.contains(&format!("mode {mode:o}"))
+                    && e.contains(&format!("chmod 600 {shown}")),
+                "{e}"
+            );
+            assert!(!e.contains("secret"), "{e}");
+            let _ = std::fs::remove_file(&path);
+        }
+        let path = token_file("closed-token", "0123456789abcdef0123\n", 0o400);
+        assert!(read_token(None, Some(&path)).is_ok());
+        let _ = std::fs::remove_file(&path);
+    }
+
     #[test]
     fn the_token_file_is_trimmed() {
-        let path = std::env::temp_dir().join(format!("proxmox-mcp-token-{}", std::process::id()));
-        std::fs::write(&path, "0123456789abcdef0123\n").unwrap();
+        let path = token_file("token", "0123456789abcdef0123\n", 0o600);
         let t = read_token(None, Some(&path)).unwrap();
         assert_eq!(t.expose(), "0123456789abcdef0123");
         let _ = std::fs::remove_file(&path);

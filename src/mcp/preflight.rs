@@ -68,6 +68,23 @@ pub fn describe(missing: &[Missing]) -> String {
         .join(", or ")
 }
 
+/// The privileges named in one path's entry of `GET /access/permissions`. PVE maps each privilege
+/// held to its *propagate* flag, so a privilege is held whenever its key is present, whatever the
+/// value: 0 is common (pool-derived privileges, ACLs without propagation, the intersection of a
+/// privilege-separated token with its user), and PVE's own `check` only tests definedness (so only
+/// a JSON `null` counts as absent).
+pub fn held(privs: &Value) -> BTreeSet<String> {
+    privs
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 impl Cache {
     /// The privileges the caller holds on `path` (`None` when PVE could not say).
     async fn privileges(&self, client: &Client, path: &str) -> Option<Arc<BTreeSet<String>>> {
@@ -86,14 +103,10 @@ impl Cache {
                 return None;
             }
         };
-        // `{path: {privilege: 1}}` for the path and the entries that apply to it.
+        // `{path: {privilege: propagate}}` for the path and the entries that apply to it.
         let mut set = BTreeSet::new();
         for privs in data.as_object()?.values() {
-            for (name, v) in privs.as_object().into_iter().flatten() {
-                if v.as_u64().unwrap_or(0) != 0 || v.as_bool() == Some(true) {
-                    set.insert(name.clone());
-                }
-            }
+            set.extend(held(privs));
         }
         let set = Arc::new(set);
         self.lock()
@@ -314,6 +327,24 @@ mod tests {
             let path = fill(t, vars)?;
             Some((path.clone(), held.get(&path)?.clone()))
         })
+    }
+
+    #[test]
+    fn a_present_privilege_is_held_whatever_its_propagate_flag() {
+        let entry = json!({"VM.PowerMgmt": 0, "VM.Audit": 1, "VM.Console": "0",
+                           "VM.Monitor": true, "VM.Backup": false, "VM.Snapshot": null});
+        let set = super::held(&entry);
+        assert_eq!(
+            set.into_iter().collect::<Vec<_>>(),
+            [
+                "VM.Audit",
+                "VM.Backup",
+                "VM.Console",
+                "VM.Monitor",
+                "VM.PowerMgmt"
+            ]
+        );
+        assert!(super::held(&json!(1)).is_empty());
     }
 
     #[test]

@@ -29,7 +29,10 @@ pub struct Cluster {
     /// The node used when a tool needs one and none is given.
     pub default_node: Option<String>,
     /// How destructive calls are confirmed.
-    pub confirm: confirm::Policy,
+    pub confirm: config::Confirm,
+    /// Where `read_only`, `allow_elevated` and `confirm` came from (absent: the default), for
+    /// refusals that name the setting to change.
+    pub sources: std::collections::BTreeMap<&'static str, config::Source>,
     /// The cluster's guests, to locate a VMID.
     pub guests: guests::Cache,
     /// Privileges per ACL path, for the pre-flight.
@@ -40,12 +43,13 @@ impl Cluster {
     /// A cluster reached with `client`.
     pub fn new(name: &str, client: Client, settings: &Settings) -> Cluster {
         Cluster {
+            confirm: settings.confirm,
+            sources: Default::default(),
             name: name.to_string(),
             client,
             allow_elevated: settings.allow_elevated,
             read_only: settings.read_only,
             default_node: settings.default_node.clone(),
-            confirm: confirm::Policy::default(),
             guests: Default::default(),
             perms: Default::default(),
         }
@@ -115,9 +119,19 @@ impl Server {
                 .settings
                 .client()
                 .map_err(|e| format!("server `{}`: {e}", c.name))?;
-            clusters.push(Cluster::new(&c.name, client, &c.settings));
+            let mut cluster = Cluster::new(&c.name, client, &c.settings);
+            cluster.sources = c.sources.clone();
+            clusters.push(cluster);
         }
         let read_only = clusters.iter().all(|c| c.read_only);
+        // The audit log is opened before anything is served: a log that cannot be written
+        // stops start-up rather than refusing every write later.
+        let audit = match &config.audit_log {
+            Some((path, source)) => {
+                Some(audit::Log::open(path).map_err(|e| format!("the audit log ({source}): {e}"))?)
+            }
+            None => None,
+        };
         let names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
         let tools = tools::select(toolsets, read_only, &names);
         let listed = Arc::new(tools.iter().map(|t| t.tool.clone()).collect());
@@ -135,7 +149,7 @@ impl Server {
                 clusters,
                 read_only,
                 tools,
-                audit: None,
+                audit,
                 questions: Default::default(),
             }),
             listed,
