@@ -126,13 +126,66 @@ async fn check_confirmations(pve: &FakePve, report: &Value) {
     }
 }
 
+/// The audit log both transports leave: per revision a dry run, a declined stop and an accepted
+/// one (sent, then PVE's answer); on 2026-07-28 each confirmation is first an input-required
+/// result. The chain verifies.
+fn check_audit(log: &std::path::Path) {
+    let text = std::fs::read_to_string(log).unwrap();
+    let decisions: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["decision"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            "dry-run",
+            "refused-confirmation",
+            "sent",
+            "answered",
+            "dry-run",
+            "asked-input",
+            "refused-confirmation",
+            "asked-input",
+            "sent",
+            "answered",
+        ],
+        "{text}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_proxmox-mcp"))
+        .args(["audit", "verify"])
+        .arg(log)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+fn audit_path(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("proxmox-mcp-py-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("audit.jsonl")
+}
+
 #[tokio::test]
 async fn the_python_sdk_confirms_destructive_calls_over_stdio_in_both_revisions() {
     let pve = FakePve::start().await;
+    let log = audit_path("stdio");
     let mut vars = mcp::env(&pve);
     vars.push(("PROXMOX_ALLOW_ELEVATED".into(), "true".into()));
+    vars.push(("PROXMOX_MCP_AUDIT_LOG".into(), log.to_str().unwrap().into()));
     let report = safety_script(&["stdio", env!("CARGO_BIN_EXE_proxmox-mcp")], &vars).await;
     check_confirmations(&pve, &report).await;
+    // Both revisions ran in one server process each, one after the other, on one log.
+    check_audit(&log);
 }
 
 #[tokio::test]
@@ -141,7 +194,9 @@ async fn the_python_sdk_confirms_destructive_calls_over_http_in_both_revisions()
     let pve = FakePve::start().await;
     let token = "python-sdk-http-token-0123456789";
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_proxmox-mcp"));
-    cmd.args(["serve", "--http", "127.0.0.1:0"])
+    let log = audit_path("http");
+    cmd.args(["serve", "--http", "127.0.0.1:0", "--audit-log"])
+        .arg(&log)
         .env_clear()
         .envs(mcp::env(&pve))
         .env("PROXMOX_ALLOW_ELEVATED", "true")
@@ -166,5 +221,6 @@ async fn the_python_sdk_confirms_destructive_calls_over_http_in_both_revisions()
     let vars: Vec<(String, String)> = Vec::new();
     let report = safety_script(&["http", &url, token], &vars).await;
     check_confirmations(&pve, &report).await;
+    check_audit(&log);
     child.kill().await.ok();
 }

@@ -127,6 +127,19 @@ async fn destructive_calls_need_the_persons_confirmation() {
     assert!(e.contains("confirm") && e.contains("ask-or-allow"), "{e}");
     assert!(writes(&pve).await.is_empty());
 
+    // The operator's policy for clients that cannot ask: ask-or-allow sends, and off never asks.
+    let lenient =
+        Mcp::start_answering(&vars, &["--confirm", "ask-or-allow"], Answer::CannotAsk).await;
+    pve.clear_requests().await;
+    lenient
+        .ok("proxmox_guest_stop", json!({"vmid": 200, "wait": 0}))
+        .await;
+    assert_eq!(writes(&pve).await.len(), 1);
+    let off = Mcp::start_answering(&vars, &["--confirm", "off"], Answer::Decline).await;
+    off.ok("proxmox_guest_stop", json!({"vmid": 100, "wait": 0}))
+        .await;
+    assert!(off.asked().is_empty(), "confirm off still asked");
+
     // Accepted: sent.
     let yes = Mcp::alice(&pve, &elevated, &[]).await;
     pve.clear_requests().await;
@@ -469,7 +482,10 @@ async fn the_audit_log_holds_every_write_attempt_and_detects_tampering() {
     assert_eq!(stop["tool"], "proxmox_guest_stop");
     assert_eq!(stop["method"], "POST");
     assert_eq!(stop["path"], "/nodes/pve1/qemu/100/status/stop");
-    assert_eq!(got[4]["args"]["params"]["cipassword"], "(secret, not shown)");
+    assert_eq!(
+        got[4]["args"]["params"]["cipassword"],
+        "(secret, not shown)"
+    );
     assert!(
         !std::fs::read_to_string(&log)
             .unwrap()
