@@ -339,7 +339,7 @@ async fn at_trace_no_log_line_carries_a_secret_argument_or_an_unredacted_answer(
     pve.control(json!({"op": "script", "method": "GET", "path": "/cluster/acme/plugins/cf",
                        "json": {"api": "cf", "data": "Q0ZfVG9rZW49QUNNRS1ETlMtQ0FOQVJZ", "plugin": "cf", "type": "dns"}}))
         .await;
-    for level in ["debug", "trace"] {
+    for level in ["warn", "info", "debug", "trace"] {
         let s = Mcp::alice(
             &pve,
             &[("PROXMOX_ALLOW_ELEVATED", "true"), ("RUST_LOG", level)],
@@ -381,6 +381,8 @@ async fn at_trace_no_log_line_carries_a_secret_argument_or_an_unredacted_answer(
         let all = seen.join("\n");
         for canary in [
             "Hunter2-Canary",
+            "Array-Canary",
+            "Json-Canary",
             "CiPw-Canary",
             "SUBKEY-CANARY",
             "Q0ZfVG9rZW49QUNNRS1ETlMtQ0FOQVJZ",
