@@ -109,7 +109,10 @@ pub fn prepare(ep: &Endpoint, args: &Map<String, Value>) -> Result<Prepared, Err
                 ));
             }
         };
-        out.path_values.push(value);
+        // Checked here, and integers in canonical form (`0100` is `100`): what is sent, and what
+        // callers (the MCP pre-flight's ACL paths) see.
+        out.path_values
+            .push(crate::path::canonical_value(var, &value)?);
     }
     for (name, schema) in props.iter() {
         if !schema.optional

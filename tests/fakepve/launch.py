@@ -551,7 +551,7 @@ def control_app(pve):
     async def health(_request):
         return web.json_response({'ok': True})
 
-    app = web.Application()
+    app = web.Application(client_max_size=16 << 20)  # scripted bodies of a few MB
     app.router.add_post('/control', handle)
     app.router.add_get('/health', health)
     return app
