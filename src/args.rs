@@ -128,7 +128,8 @@ pub fn prepare(ep: &Endpoint, args: &Map<String, Value>) -> Result<Prepared, Err
             continue;
         }
         let schema = lookup(&props, name).expect("checked above");
-        encode(&mut out.form, name, value, schema)?;
+        let secret = crate::redact::is_secret_param(Some(ep), name);
+        encode(&mut out.form, name, value, schema, secret)?;
     }
     Ok(out)
 }
@@ -186,8 +187,16 @@ pub fn expects(schema: &Schema) -> String {
     }
 }
 
-fn encode(form: &mut Form, name: &str, value: &Value, schema: &Schema) -> Result<(), Error> {
-    let secret = is_secret_name(name);
+/// Encodes `value` of parameter `name`; `secret` (or a secret-looking name) keeps the value out
+/// of every message and limits its checks to the length.
+fn encode(
+    form: &mut Form,
+    name: &str,
+    value: &Value,
+    schema: &Schema,
+    secret: bool,
+) -> Result<(), Error> {
+    let secret = secret || is_secret_name(name);
     let shown = |v: &Value| {
         if secret {
             "the value".to_string()
@@ -263,7 +272,7 @@ fn encode(form: &mut Form, name: &str, value: &Value, schema: &Schema) -> Result
             };
             let item_schema = schema.items.as_deref().cloned().unwrap_or_default();
             for item in &items {
-                encode(form, name, item, &item_schema)?;
+                encode(form, name, item, &item_schema, secret)?;
             }
         }
         Some(SchemaType::Object) => {
@@ -296,7 +305,7 @@ fn encode(form: &mut Form, name: &str, value: &Value, schema: &Schema) -> Result
                 form.secret(name, &text, schema.min_length, schema.max_length)?;
             } else {
                 if let Some(Format::PropertyString(keys)) = &schema.format {
-                    check_property_string(name, &text, keys)?;
+                    check_property_string(name, &text, keys, secret)?;
                 }
                 let format = match &schema.format {
                     Some(Format::Named(f)) => Some(f.as_str()),
@@ -322,6 +331,7 @@ fn check_property_string(
     name: &str,
     text: &str,
     keys: &BTreeMap<String, Schema>,
+    secret: bool,
 ) -> Result<(), Error> {
     let default_key = keys.iter().find(|(_, s)| s.default_key).map(|(k, _)| k);
     let pairs = crate::propstring::split_with(text, default_key.map(String::as_str), |key| {
@@ -333,7 +343,13 @@ fn check_property_string(
     for (key, value) in &pairs {
         if let Some(schema) = keys.get(key) {
             let value = Value::String(value.clone());
-            encode(&mut scratch, &format!("{name}.{key}"), &value, schema)?;
+            encode(
+                &mut scratch,
+                &format!("{name}.{key}"),
+                &value,
+                schema,
+                secret,
+            )?;
         }
     }
     let missing = keys.iter().find(|(k, s)| {

@@ -36,6 +36,21 @@ pub struct Endpoint {
     pub path_vars: &'static [PathVar],
     /// Why the SDK cannot send this method yet, when it cannot (it is refused before sending).
     pub unsupported: Option<&'static str>,
+    /// The parameters whose values are secrets (passwords, keys, tokens, ...), as the schema
+    /// names them (an indexed family as `name[n]`). Decided by the generator
+    /// (`src/codegen/secrets.rs`); [`crate::redact::is_secret_param`] adds a name-based net.
+    pub secret_params: &'static [&'static str],
+    /// Where the answer holds secrets, as paths relative to `data`:
+    ///
+    /// * segments are separated by `/`; a segment is an object key (`config/encryption-key`);
+    /// * `[]` stands for every item of an array (`[]/data`: the `data` of every listed item);
+    /// * a last segment `value=` stands for the `value=` part of a `name=...,value=...`
+    ///   property string (`header/[]/value=`: each header keeps its name, loses its value);
+    /// * the field may hold a string, a number, a list or an object: everything in it is secret.
+    ///
+    /// Decided by the generator (`src/codegen/secrets.rs`); [`crate::redact::redact`] replaces
+    /// these and, beyond them, what secret-looking names hold.
+    pub secret_fields: &'static [&'static str],
 }
 
 /// A `{variable}` of a path template and what its value must satisfy before it is sent.

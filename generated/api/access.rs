@@ -2762,7 +2762,7 @@ pub mod tfa {
         pub id: ::std::string::String,
         /// When adding recovery codes, this contains the list of codes to be displayed to the user
         #[serde(default)]
-        pub recovery: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        pub recovery: ::std::option::Option<::std::vec::Vec<crate::Secret>>,
         /// Keys this schema does not list.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,

@@ -421,8 +421,8 @@ pub mod acme {
             #[serde(default)]
             pub api: ::std::option::Option<crate::enums::Api>,
             /// DNS plugin data. (base64 encoded)
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub data: ::std::option::Option<::std::string::String>,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub data: ::std::option::Option<crate::Secret>,
             /// Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.
             ///
             /// Maximum length: 64.
@@ -504,7 +504,7 @@ pub mod acme {
             /// API plugin name
             pub api: ::std::option::Option<crate::enums::Api>,
             /// DNS plugin data. (base64 encoded)
-            pub data: ::std::option::Option<::std::string::String>,
+            pub data: ::std::option::Option<crate::Secret>,
             /// Flag to disable the config.
             pub disable: ::std::option::Option<bool>,
             /// ACME Plugin ID name
@@ -549,15 +549,11 @@ pub mod acme {
                     form.choice("api", v.as_str(), crate::enums::Api::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.data {
-                    form.str(
+                    form.secret(
                         "data",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::None,
-                            pattern: ::std::option::Option::None,
-                        },
+                        v.expose(),
+                        ::std::option::Option::None,
+                        ::std::option::Option::None,
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.disable {
@@ -641,8 +637,8 @@ pub mod acme {
             #[serde(default)]
             pub api: ::std::option::Option<crate::enums::Api>,
             /// DNS plugin data. (base64 encoded)
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub data: ::std::option::Option<::std::string::String>,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub data: ::std::option::Option<crate::Secret>,
             /// Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.
             ///
             /// Maximum length: 64.
@@ -699,7 +695,7 @@ pub mod acme {
             /// API plugin name
             pub api: ::std::option::Option<crate::enums::Api>,
             /// DNS plugin data. (base64 encoded)
-            pub data: ::std::option::Option<::std::string::String>,
+            pub data: ::std::option::Option<crate::Secret>,
             /// A list of settings you want to delete.
             ///
             /// Maximum length: 4096. Format: `pve-configid-list`.
@@ -743,15 +739,11 @@ pub mod acme {
                     form.choice("api", v.as_str(), crate::enums::Api::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.data {
-                    form.str(
+                    form.secret(
                         "data",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::None,
-                            pattern: ::std::option::Option::None,
-                        },
+                        v.expose(),
+                        ::std::option::Option::None,
+                        ::std::option::Option::None,
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.delete {

@@ -286,21 +286,22 @@ pub async fn send(
     {
         return follow(cluster, &upid, wait, ctx).await;
     }
-    Ok(shape(data, &tool.output, wrap))
+    Ok(shape(ep, data, &tool.output, wrap))
 }
 
-/// Structured content for `data`: an object as it is (fitted to the output schema), anything else
-/// wrapped under `wrap`.
-pub fn shape(data: Value, output: &Value, wrap: &str) -> Value {
+/// Structured content for `data`, the answer of `ep`, with its secrets replaced: an object as it
+/// is (fitted to the output schema), anything else wrapped under `wrap`.
+pub fn shape(ep: &Endpoint, data: Value, output: &Value, wrap: &str) -> Value {
+    let data = super::redact::redact_for(ep, data);
     match data {
         Value::Object(_) => {
-            let mut data = super::redact::redact(data);
+            let mut data = data;
             if !schema::conform(&mut data, output) {
                 tracing::debug!("an answer does not fit its output schema");
             }
             data
         }
-        other => json!({ wrap: super::redact::redact(other) }),
+        other => json!({ wrap: other }),
     }
 }
 

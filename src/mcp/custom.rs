@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::call::{Outcome, follow, send, take_wait, text, vmid};
 use super::errors::explain;
-use super::redact::redact;
+use super::redact::{redact, redact_for};
 use super::schema::{self, first_sentence};
 use super::server::{Cluster, State};
 use super::table::Custom;
@@ -186,6 +186,8 @@ async fn guest_config(cluster: &Cluster, tool: &BuiltTool, args: &Map<String, Va
         .execute(ep, &[&at.node, &vmid], Form::new())
         .await
         .map_err(|e| explain(&e, &cluster.client))?;
+    // The fields the method declares secret, then (below, on the reshaped map) the name net.
+    let data = redact_for(ep, data);
     let mut config = Map::new();
     let mut pending = Map::new();
     for item in data.as_array().into_iter().flatten() {

@@ -1,52 +1,28 @@
-//! Secrets PVE returns (tickets, CSRF tokens, a new API token's value) are replaced before an
-//! answer reaches a tool result.
+//! Secrets PVE returns are replaced before an answer reaches a tool result: a thin layer over
+//! the library's [`proxmox_mcp::redact`], which knows each method's secret fields from the
+//! catalog and adds a name-based net for what the schema does not declare.
 
+use proxmox_mcp::catalog::Endpoint;
 use serde_json::Value;
 
-/// Keys whose values are secrets wherever they appear.
-const SECRET_KEYS: &[&str] = &[
-    "ticket",
-    "CSRFPreventionToken",
-    "password",
-    "vncticket",
-    "value",
-    "secret",
-    "token",
-];
-
-/// What a secret is replaced by.
-pub const REDACTED: &str = "(secret, not shown)";
-
-/// `data` with secrets replaced. `value` only counts as a secret next to `full-tokenid` (the
-/// answer of creating an API token); other keys count everywhere.
-pub fn redact(mut data: Value) -> Value {
-    walk(&mut data);
-    data
+/// `data` with the values of secret-looking keys replaced, for answers whose method is not known
+/// (or that were reshaped, such as a guest configuration built from its pending list).
+pub fn redact(data: Value) -> Value {
+    proxmox_mcp::redact::redact(None, data)
 }
 
-fn walk(v: &mut Value) {
-    match v {
-        Value::Object(map) => {
-            let token_answer = map.contains_key("full-tokenid");
-            for (k, val) in map.iter_mut() {
-                let secret = SECRET_KEYS.contains(&k.as_str())
-                    && (k != "value" || token_answer)
-                    && val.is_string();
-                if secret {
-                    *val = Value::String(REDACTED.to_string());
-                } else {
-                    walk(val);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(walk),
-        _ => {}
-    }
+/// `data`, the answer of `ep`, with the fields `ep` declares secret and the values of
+/// secret-looking keys replaced.
+pub fn redact_for(ep: &Endpoint, data: Value) -> Value {
+    proxmox_mcp::redact::redact(Some(ep), data)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proxmox_mcp::apidoc::HttpMethod;
+    use proxmox_mcp::catalog::find;
+    use proxmox_mcp::redact::REDACTED;
     use serde_json::json;
 
     #[test]
@@ -58,5 +34,15 @@ mod tests {
         assert_eq!(v["username"], "root@pam");
         assert_eq!(v["list"][0]["value"], REDACTED);
         assert_eq!(v["cfg"]["value"], "keep");
+    }
+
+    #[test]
+    fn declared_fields_need_the_endpoint() {
+        let ep = find(HttpMethod::Get, "/cluster/sdn/dns/{dns}").unwrap();
+        let answer = json!({"dns": "pdns", "key": "PDNS-KEY", "url": "http://dns"});
+        assert_eq!(redact(answer.clone())["key"], "PDNS-KEY");
+        let v = redact_for(ep, answer);
+        assert_eq!(v["key"], REDACTED);
+        assert_eq!(v["url"], "http://dns");
     }
 }
