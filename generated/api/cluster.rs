@@ -1388,7 +1388,7 @@ pub mod backup {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.comment {
-                form.str(
+                form.free_text(
                     "comment",
                     v,
                     &crate::validate::Text {
@@ -2251,7 +2251,7 @@ pub mod backup {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.comment {
-                form.str(
+                form.free_text(
                     "comment",
                     v,
                     &crate::validate::Text {
@@ -7111,7 +7111,7 @@ pub mod ha {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.comment {
-                    form.str(
+                    form.free_text(
                         "comment",
                         v,
                         &crate::validate::Text {
@@ -7258,7 +7258,7 @@ pub mod ha {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.comment {
-                    form.str(
+                    form.free_text(
                         "comment",
                         v,
                         &crate::validate::Text {
@@ -7484,7 +7484,7 @@ pub mod ha {
                     form.bool("auto-rebalance", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.comment {
-                    form.str(
+                    form.free_text(
                         "comment",
                         v,
                         &crate::validate::Text {
@@ -7781,7 +7781,7 @@ pub mod ha {
                     form.bool("auto-rebalance", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.comment {
-                    form.str(
+                    form.free_text(
                         "comment",
                         v,
                         &crate::validate::Text {
@@ -8560,7 +8560,7 @@ pub mod jobs {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.comment {
-                    form.str(
+                    form.free_text(
                         "comment",
                         v,
                         &crate::validate::Text {
@@ -8691,7 +8691,7 @@ pub mod jobs {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.comment {
-                    form.str(
+                    form.free_text(
                         "comment",
                         v,
                         &crate::validate::Text {
@@ -9050,7 +9050,7 @@ pub mod mapping {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.description {
-                    form.str(
+                    form.free_text(
                         "description",
                         v,
                         &crate::validate::Text {
@@ -9178,7 +9178,7 @@ pub mod mapping {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.description {
-                    form.str(
+                    form.free_text(
                         "description",
                         v,
                         &crate::validate::Text {
@@ -9359,7 +9359,7 @@ pub mod mapping {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.description {
-                    form.str(
+                    form.free_text(
                         "description",
                         v,
                         &crate::validate::Text {
@@ -9503,7 +9503,7 @@ pub mod mapping {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.description {
-                    form.str(
+                    form.free_text(
                         "description",
                         v,
                         &crate::validate::Text {
@@ -9678,7 +9678,7 @@ pub mod mapping {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.description {
-                    form.str(
+                    form.free_text(
                         "description",
                         v,
                         &crate::validate::Text {
@@ -9806,7 +9806,7 @@ pub mod mapping {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.description {
-                    form.str(
+                    form.free_text(
                         "description",
                         v,
                         &crate::validate::Text {
@@ -10899,7 +10899,7 @@ pub mod notifications {
                     form: &mut crate::params::Form,
                 ) -> ::std::result::Result<(), crate::Error> {
                     if let ::std::option::Option::Some(v) = &self.comment {
-                        form.str(
+                        form.free_text(
                             "comment",
                             v,
                             &crate::validate::Text {
@@ -11070,7 +11070,7 @@ pub mod notifications {
                     form: &mut crate::params::Form,
                 ) -> ::std::result::Result<(), crate::Error> {
                     if let ::std::option::Option::Some(v) = &self.comment {
-                        form.str(
+                        form.free_text(
                             "comment",
                             v,
                             &crate::validate::Text {
@@ -11271,7 +11271,7 @@ pub mod notifications {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
-                        form.str(
+                        form.free_text(
                             "comment",
                             v,
                             &crate::validate::Text {
@@ -11499,7 +11499,7 @@ pub mod notifications {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
-                        form.str(
+                        form.free_text(
                             "comment",
                             v,
                             &crate::validate::Text {
@@ -11754,7 +11754,7 @@ pub mod notifications {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
-                        form.str(
+                        form.free_text(
                             "comment",
                             v,
                             &crate::validate::Text {
@@ -12057,7 +12057,7 @@ pub mod notifications {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
-                        form.str(
+                        form.free_text(
                             "comment",
                             v,
                             &crate::validate::Text {
@@ -12323,7 +12323,7 @@ pub mod notifications {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
-                        form.str(
+                        form.free_text(
                             "comment",
                             v,
                             &crate::validate::Text {
@@ -12554,7 +12554,7 @@ pub mod notifications {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
-                        form.str(
+                        form.free_text(
                             "comment",
                             v,
                             &crate::validate::Text {
@@ -12842,7 +12842,7 @@ pub mod notifications {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.comment {
-                    form.str(
+                    form.free_text(
                         "comment",
                         v,
                         &crate::validate::Text {
@@ -13096,7 +13096,7 @@ pub mod notifications {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.comment {
-                    form.str(
+                    form.free_text(
                         "comment",
                         v,
                         &crate::validate::Text {
@@ -13612,7 +13612,7 @@ pub mod options {
                 form.prop("bwlimit", v)?;
             }
             if let ::std::option::Option::Some(v) = &self.consent_text {
-                form.str(
+                form.free_text(
                     "consent-text",
                     v,
                     &crate::validate::Text {
@@ -13642,7 +13642,7 @@ pub mod options {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.description {
-                form.str(
+                form.free_text(
                     "description",
                     v,
                     &crate::validate::Text {
@@ -14501,7 +14501,7 @@ pub mod replication {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.comment {
-                form.str(
+                form.free_text(
                     "comment",
                     v,
                     &crate::validate::Text {
@@ -14774,7 +14774,7 @@ pub mod replication {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.comment {
-                form.str(
+                form.free_text(
                     "comment",
                     v,
                     &crate::validate::Text {
