@@ -176,12 +176,19 @@ fn clip_chars(text: &str, max: usize) -> String {
 /// PVE's per-field errors of a 400 answer, bounded: at most [`MAX_FIELDS`] fields, each name and
 /// text cut to [`MAX_FIELD_TEXT`] characters, and the number of fields left out under
 /// [`MORE_FIELDS`] (`"3 more"`). A hostile or broken answer cannot make an error text large.
+/// The text about a secret parameter (`password`, ...) is not kept: it may quote the value.
 pub(crate) fn field_errors(errors: &serde_json::Map<String, Value>) -> BTreeMap<String, String> {
     let mut out: BTreeMap<String, String> = errors
         .iter()
         .take(MAX_FIELDS)
         .map(|(k, v)| {
             let text = match v {
+                // PVE's message may quote the value it refused.
+                _ if crate::redact::is_secret_param(None, k) => {
+                    "(PVE's message about this secret parameter is not shown: it may quote the \
+                     value)"
+                        .to_string()
+                }
                 Value::String(s) => clip_chars(s.trim(), MAX_FIELD_TEXT),
                 other => clip_chars(&other.to_string(), MAX_FIELD_TEXT),
             };
@@ -340,6 +347,18 @@ mod tests {
         .to_string();
         assert!(shown.len() < 20 * 520 + 200, "{}", shown.len());
         assert!(shown.ends_with("… 5 more fields not shown"), "{shown}");
+        let mut errors = serde_json::Map::new();
+        errors.insert(
+            "password".into(),
+            serde_json::json!("value 'Hunter2' is too short"),
+        );
+        errors.insert(
+            "cores".into(),
+            serde_json::json!("value must be at least 1"),
+        );
+        let out = field_errors(&errors);
+        assert!(!out["password"].contains("Hunter2"), "{out:?}");
+        assert_eq!(out["cores"], "value must be at least 1");
     }
 
     #[test]
