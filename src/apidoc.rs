@@ -165,12 +165,13 @@ pub const FREE_TEXT_NAMES: &[&str] = &[
 const MULTI_LINE_WORDS: &[&str] = &["content", "per line", "as stdin"];
 
 /// True when string parameter `name` takes free text in which PVE accepts newlines: PEM blocks
-/// (`format: pem-string`, `pem-certificate-chain`), or a string without format or pattern that is named as a
-/// free-text field ([`FREE_TEXT_NAMES`]) or whose description says it is multi-line content
-/// (a file's content, one item per line, standard input); never when the description asks for
-/// a single line (`notes-template`). Everywhere else a newline, or any control character but a
-/// tab, is refused before sending: PVE stores most values in line-based files and refuses
-/// them itself ("properties must not contain newlines"), or worse, does not.
+/// (`format: pem-string`, `pem-certificate-chain`), or a string without format or pattern that
+/// is named as a free-text field ([`FREE_TEXT_NAMES`]) or whose description says it is
+/// multi-line content (a file's content, one item per line, standard input); never when the
+/// description asks for a single line (`notes-template`). Everywhere else a newline, or any
+/// control character but a tab, is refused before sending: PVE stores most values in
+/// line-based files and refuses them itself ("properties must not contain newlines"), or worse,
+/// does not.
 pub fn is_free_text(name: &str, s: &Schema) -> bool {
     if !matches!(s.ty, None | Some(SchemaType::String)) || s.enum_values.is_some() {
         return false;

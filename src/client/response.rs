@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::Error;
+use crate::error::MORE_FIELDS;
 
 /// The envelope of a successful answer.
 pub(crate) struct Envelope {
@@ -163,7 +164,6 @@ pub(crate) fn means_conflict(message: &str) -> bool {
 pub(crate) const MAX_FIELDS: usize = 20;
 /// Characters kept of each field's text (and of its name).
 pub(crate) const MAX_FIELD_TEXT: usize = 500;
-use crate::error::MORE_FIELDS;
 
 /// `text` cut to `max` characters, with `...` when something was cut.
 fn clip_chars(text: &str, max: usize) -> String {
