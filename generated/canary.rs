@@ -221,7 +221,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         .parse().unwrap(), value : ::std::option::Option::Some("CANARY_5_END".into())
         })), super::response:: < proxmox_mcp::api::access::tfa::PostUseridResponse >
         ("api::access::tfa::PostUseridResponse", & [("challenge", "CANARY_0_END", false,
-        false), ("id", "CANARY_1_END", false, false), ("recovery", "CANARY_2_END", false,
+        false), ("id", "CANARY_1_END", false, false), ("recovery", "CANARY_2_END", true,
         true)], "{}"), super::params("api::access::tfa::DeleteUseridIdParams", &
         [("password", "CANARY_0_END", true)], ::std::format!("{:?}",
         proxmox_mcp::api::access::tfa::DeleteUseridIdParams { password :
@@ -377,11 +377,11 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::Some("CANARY_0_END".parse().unwrap()) })),
         super::response:: < proxmox_mcp::api::cluster::acme::plugins::GetResponseItem >
         ("api::cluster::acme::plugins::GetResponseItem", & [("api", "CANARY_0_END",
-        false, false), ("data", "CANARY_1_END", false, false), ("digest", "CANARY_2_END",
+        false, false), ("data", "CANARY_1_END", true, false), ("digest", "CANARY_2_END",
         false, false), ("nodes", "CANARY_3_END", false, false), ("plugin",
         "CANARY_4_END", false, false), ("type", "CANARY_5_END", false, false)], "{}"),
         super::params("api::cluster::acme::plugins::PostParams", & [("api",
-        "CANARY_0_END", false), ("data", "CANARY_1_END", false), ("id", "CANARY_3_END",
+        "CANARY_0_END", false), ("data", "CANARY_1_END", true), ("id", "CANARY_3_END",
         false), ("nodes", "CANARY_4_END", false), ("type", "CANARY_5_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::cluster::acme::plugins::PostParams { api
         : ::std::option::Option::Some("CANARY_0_END".parse().unwrap()), data :
@@ -391,11 +391,11 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         .parse().unwrap(), validation_delay : ::std::option::Option::None })),
         super::response:: < proxmox_mcp::api::cluster::acme::plugins::GetIdResponse >
         ("api::cluster::acme::plugins::GetIdResponse", & [("api", "CANARY_0_END", false,
-        false), ("data", "CANARY_1_END", false, false), ("digest", "CANARY_2_END", false,
+        false), ("data", "CANARY_1_END", true, false), ("digest", "CANARY_2_END", false,
         false), ("nodes", "CANARY_3_END", false, false), ("plugin", "CANARY_4_END",
         false, false), ("type", "CANARY_5_END", false, false)], "{}"),
         super::params("api::cluster::acme::plugins::PutIdParams", & [("api",
-        "CANARY_0_END", false), ("data", "CANARY_1_END", false), ("delete",
+        "CANARY_0_END", false), ("data", "CANARY_1_END", true), ("delete",
         "CANARY_2_END", false), ("digest", "CANARY_3_END", false), ("nodes",
         "CANARY_5_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::cluster::acme::plugins::PutIdParams { api :

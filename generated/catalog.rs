@@ -17,6 +17,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"subdir\":{\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{subdir}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/acl",
@@ -33,6 +35,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"additionalProperties\":0,\"properties\":{\"path\":{\"description\":\"Access control path\",\"type\":\"string\"},\"propagate\":{\"default\":1,\"description\":\"Allow to propagate (inherit) permissions.\",\"optional\":1,\"type\":\"boolean\"},\"roleid\":{\"type\":\"string\"},\"type\":{\"enum\":[\"user\",\"group\",\"token\"],\"type\":\"string\"},\"ugid\":{\"type\":\"string\"}},\"type\":\"object\"},\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/acl",
@@ -49,6 +53,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/domains",
@@ -65,6 +71,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"comment\":{\"description\":\"A comment. The GUI use this text when you select a domain (Realm) on the login window.\",\"optional\":1,\"type\":\"string\"},\"realm\":{\"type\":\"string\"},\"tfa\":{\"description\":\"Two-factor authentication provider.\",\"enum\":[\"yubico\",\"oath\"],\"optional\":1,\"type\":\"string\"},\"type\":{\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{realm}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/domains",
@@ -81,6 +89,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &["client-key", "password"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/domains/{realm}",
@@ -109,6 +119,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/domains/{realm}",
@@ -137,6 +149,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/domains/{realm}",
@@ -165,6 +179,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["client-key", "password"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/domains/{realm}/sync",
@@ -193,6 +209,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/groups",
@@ -209,6 +227,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"comment\":{\"optional\":1,\"type\":\"string\"},\"groupid\":{\"format\":\"pve-groupid\",\"type\":\"string\"},\"users\":{\"description\":\"list of users which form this group\",\"format\":\"pve-userid-list\",\"optional\":1,\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{groupid}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/groups",
@@ -225,6 +245,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/groups/{groupid}",
@@ -253,6 +275,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/groups/{groupid}",
@@ -281,6 +305,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/groups/{groupid}",
@@ -309,6 +335,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/openid",
@@ -325,6 +353,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"subdir\":{\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{subdir}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/openid/auth-url",
@@ -341,6 +371,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"description\":\"Redirection URL.\",\"type\":\"string\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/openid/login",
@@ -357,6 +389,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"properties\":{\"CSRFPreventionToken\":{\"type\":\"string\"},\"cap\":{\"type\":\"object\"},\"clustername\":{\"optional\":1,\"type\":\"string\"},\"ticket\":{\"type\":\"string\"},\"username\":{\"type\":\"string\"}}}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["CSRFPreventionToken", "ticket"],
     },
     crate::catalog::Endpoint {
         path: "/access/password",
@@ -373,6 +407,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &["confirmation-password", "password"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/permissions",
@@ -389,6 +425,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"description\":\"Map of \\\"path\\\" => (Map of \\\"privilege\\\" => \\\"propagate boolean\\\").\",\"type\":\"object\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/roles",
@@ -405,6 +443,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"privs\":{\"format\":\"pve-priv-list\",\"optional\":1,\"type\":\"string\"},\"roleid\":{\"format\":\"pve-roleid\",\"type\":\"string\"},\"special\":{\"default\":0,\"optional\":1,\"type\":\"boolean\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{roleid}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/roles",
@@ -421,6 +461,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/roles/{roleid}",
@@ -449,6 +491,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/roles/{roleid}",
@@ -477,6 +521,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/roles/{roleid}",
@@ -505,6 +551,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/tfa",
@@ -521,6 +569,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"description\":\"The list tuples of user and TFA entries.\",\"items\":{\"properties\":{\"entries\":{\"items\":{\"description\":\"TFA Entry.\",\"properties\":{\"created\":{\"description\":\"Creation time of this entry as unix epoch.\",\"type\":\"integer\"},\"description\":{\"description\":\"User chosen description for this entry.\",\"type\":\"string\"},\"enable\":{\"default\":1,\"description\":\"Whether this TFA entry is currently enabled.\",\"optional\":1,\"type\":\"boolean\"},\"id\":{\"description\":\"The id used to reference this entry.\",\"type\":\"string\"},\"type\":{\"description\":\"TFA Entry Type.\",\"enum\":[\"totp\",\"u2f\",\"webauthn\",\"recovery\",\"yubico\"],\"type\":\"string\"}},\"type\":\"object\"},\"type\":\"array\"},\"tfa-locked-until\":{\"description\":\"Contains a timestamp until when a user is locked out of 2nd factors.\",\"optional\":1,\"type\":\"integer\"},\"totp-locked\":{\"description\":\"True if the user is currently locked out of TOTP factors.\",\"optional\":1,\"type\":\"boolean\"},\"userid\":{\"description\":\"User this entry belongs to.\",\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{userid}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/tfa/{userid}",
@@ -549,6 +599,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["[]/recovery"],
     },
     crate::catalog::Endpoint {
         path: "/access/tfa/{userid}",
@@ -577,6 +629,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["password", "totp", "value"],
+        secret_fields: &["recovery"],
     },
     crate::catalog::Endpoint {
         path: "/access/tfa/{userid}/{id}",
@@ -616,6 +670,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["password"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/tfa/{userid}/{id}",
@@ -655,6 +711,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/tfa/{userid}/{id}",
@@ -694,6 +752,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["password"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/ticket",
@@ -710,6 +770,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/ticket",
@@ -726,6 +788,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"properties\":{\"CSRFPreventionToken\":{\"optional\":1,\"type\":\"string\"},\"clustername\":{\"optional\":1,\"type\":\"string\"},\"ticket\":{\"optional\":1,\"type\":\"string\"},\"username\":{\"type\":\"string\"}},\"type\":\"object\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &["otp", "password", "tfa-challenge"],
+        secret_fields: &["CSRFPreventionToken", "ticket"],
     },
     crate::catalog::Endpoint {
         path: "/access/users",
@@ -742,6 +806,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"comment\":{\"maxLength\":2048,\"optional\":1,\"type\":\"string\"},\"email\":{\"format\":\"email-opt\",\"maxLength\":254,\"optional\":1,\"type\":\"string\"},\"enable\":{\"default\":1,\"description\":\"Enable the account (default). You can set this to '0' to disable the account\",\"optional\":1,\"type\":\"boolean\"},\"expire\":{\"description\":\"Account expiration date (seconds since epoch). '0' means no expiration date.\",\"minimum\":0,\"optional\":1,\"type\":\"integer\"},\"firstname\":{\"maxLength\":1024,\"optional\":1,\"type\":\"string\"},\"groups\":{\"format\":\"pve-groupid-list\",\"optional\":1,\"type\":\"string\"},\"keys\":{\"description\":\"Keys for two factor auth (yubico).\",\"optional\":1,\"pattern\":\"[0-9a-zA-Z!=]{0,4096}\",\"type\":\"string\"},\"lastname\":{\"maxLength\":1024,\"optional\":1,\"type\":\"string\"},\"realm-type\":{\"description\":\"The type of the users realm\",\"format\":\"pve-realm\",\"optional\":1,\"type\":\"string\"},\"tfa-locked-until\":{\"description\":\"Contains a timestamp until when a user is locked out of 2nd factors.\",\"optional\":1,\"type\":\"integer\"},\"tokens\":{\"items\":{\"properties\":{\"comment\":{\"optional\":1,\"type\":\"string\"},\"expire\":{\"default\":\"same as user\",\"description\":\"API token expiration date (seconds since epoch). '0' means no expiration date.\",\"minimum\":0,\"optional\":1,\"type\":\"integer\"},\"privsep\":{\"default\":1,\"description\":\"Restrict API token privileges with separate ACLs (default), or give full privileges of corresponding user.\",\"optional\":1,\"type\":\"boolean\"},\"tokenid\":{\"description\":\"User-specific token identifier.\",\"pattern\":\"(?^:[A-Za-z][A-Za-z0-9\\\\.\\\\-_]+)\",\"type\":\"string\"}},\"type\":\"object\"},\"optional\":1,\"type\":\"array\"},\"totp-locked\":{\"description\":\"True if the user is currently locked out of TOTP factors.\",\"optional\":1,\"type\":\"boolean\"},\"userid\":{\"description\":\"Full User ID, in the `name@realm` format.\",\"format\":\"pve-userid\",\"maxLength\":64,\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{userid}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/users",
@@ -758,6 +824,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &["password"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/users/{userid}",
@@ -786,6 +854,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/users/{userid}",
@@ -814,6 +884,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/users/{userid}",
@@ -842,6 +914,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/users/{userid}/tfa",
@@ -870,6 +944,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/users/{userid}/token",
@@ -898,6 +974,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/users/{userid}/token/{tokenid}",
@@ -939,6 +1017,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/users/{userid}/token/{tokenid}",
@@ -980,6 +1060,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/users/{userid}/token/{tokenid}",
@@ -1021,6 +1103,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["value"],
     },
     crate::catalog::Endpoint {
         path: "/access/users/{userid}/token/{tokenid}",
@@ -1062,6 +1146,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["value"],
     },
     crate::catalog::Endpoint {
         path: "/access/users/{userid}/unlock-tfa",
@@ -1090,6 +1176,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/access/vncticket",
@@ -1106,6 +1194,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &["vncticket"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster",
@@ -1122,6 +1212,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/acme",
@@ -1138,6 +1230,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/acme/account",
@@ -1154,6 +1248,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/acme/account",
@@ -1170,6 +1266,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"string\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &["eab-hmac-key"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/acme/account/{name}",
@@ -1198,6 +1296,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/acme/account/{name}",
@@ -1226,6 +1326,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/acme/account/{name}",
@@ -1254,6 +1356,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/acme/challenge-schema",
@@ -1270,6 +1374,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"additionalProperties\":0,\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"description\":\"Human readable name, falls back to id\",\"type\":\"string\"},\"schema\":{\"type\":\"object\"},\"type\":{\"type\":\"string\"}},\"type\":\"object\"},\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/acme/directories",
@@ -1286,6 +1392,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"additionalProperties\":0,\"properties\":{\"name\":{\"type\":\"string\"},\"url\":{\"description\":\"URL of ACME CA directory endpoint.\",\"pattern\":\"^https?://.*\",\"type\":\"string\"}},\"type\":\"object\"},\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/acme/meta",
@@ -1302,6 +1410,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"additionalProperties\":1,\"properties\":{\"caaIdentities\":{\"description\":\"Hostnames referring to the ACME servers.\",\"items\":{\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},\"externalAccountRequired\":{\"description\":\"EAB Required\",\"optional\":1,\"type\":\"boolean\"},\"termsOfService\":{\"description\":\"ACME TermsOfService URL.\",\"optional\":1,\"type\":\"string\"},\"website\":{\"description\":\"URL to more information about the ACME server.\",\"optional\":1,\"type\":\"string\"}},\"type\":\"object\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/acme/plugins",
@@ -1318,6 +1428,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"api\":{\"description\":\"API plugin name\",\"enum\":[\"1984hosting\",\"acmedns\",\"acmeproxy\",\"active24\",\"ad\",\"ali\",\"alviy\",\"anx\",\"artfiles\",\"arvan\",\"aurora\",\"autodns\",\"aws\",\"azion\",\"azure\",\"beget\",\"bookmyname\",\"bunny\",\"cf\",\"clouddns\",\"cloudns\",\"cn\",\"conoha\",\"constellix\",\"cpanel\",\"curanet\",\"cyon\",\"da\",\"ddnss\",\"desec\",\"df\",\"dgon\",\"dnsexit\",\"dnshome\",\"dnsimple\",\"dnsservices\",\"doapi\",\"domeneshop\",\"dp\",\"dpi\",\"dreamhost\",\"duckdns\",\"durabledns\",\"dyn\",\"dynu\",\"dynv6\",\"easydns\",\"edgecenter\",\"edgedns\",\"euserv\",\"exoscale\",\"fornex\",\"freedns\",\"freemyip\",\"gandi_livedns\",\"gcloud\",\"gcore\",\"gd\",\"geoscaling\",\"googledomains\",\"he\",\"he_ddns\",\"hetzner\",\"hetznercloud\",\"hexonet\",\"hostingde\",\"huaweicloud\",\"infoblox\",\"infomaniak\",\"internetbs\",\"inwx\",\"ionos\",\"ionos_cloud\",\"ipv64\",\"ispconfig\",\"jd\",\"joker\",\"kappernet\",\"kas\",\"kinghost\",\"knot\",\"la\",\"leaseweb\",\"lexicon\",\"limacity\",\"linode\",\"linode_v4\",\"loopia\",\"lua\",\"maradns\",\"me\",\"miab\",\"mijnhost\",\"misaka\",\"myapi\",\"mydevil\",\"mydnsjp\",\"mythic_beasts\",\"namecheap\",\"namecom\",\"namesilo\",\"nanelo\",\"nederhost\",\"neodigit\",\"netcup\",\"netlify\",\"nic\",\"njalla\",\"nm\",\"nsd\",\"nsone\",\"nsupdate\",\"nw\",\"oci\",\"omglol\",\"one\",\"online\",\"openprovider\",\"openprovider_rest\",\"openstack\",\"opnsense\",\"ovh\",\"pdns\",\"pleskxml\",\"pointhq\",\"porkbun\",\"rackcorp\",\"rackspace\",\"rage4\",\"rcode0\",\"regru\",\"scaleway\",\"schlundtech\",\"selectel\",\"selfhost\",\"servercow\",\"simply\",\"spaceship\",\"technitium\",\"tele3\",\"tencent\",\"timeweb\",\"transip\",\"udr\",\"ultra\",\"unoeuro\",\"variomedia\",\"veesp\",\"vercel\",\"vscale\",\"vultr\",\"websupport\",\"west_cn\",\"world4you\",\"yandex360\",\"yc\",\"zilore\",\"zone\",\"zoneedit\",\"zonomi\"],\"optional\":1,\"type\":\"string\"},\"data\":{\"description\":\"DNS plugin data. (base64 encoded)\",\"optional\":1,\"type\":\"string\"},\"digest\":{\"description\":\"Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.\",\"maxLength\":64,\"optional\":1,\"type\":\"string\"},\"disable\":{\"description\":\"Flag to disable the config.\",\"optional\":1,\"type\":\"boolean\"},\"nodes\":{\"description\":\"List of cluster node names.\",\"format\":\"pve-node-list\",\"optional\":1,\"type\":\"string\"},\"plugin\":{\"description\":\"Unique identifier for ACME plugin instance.\",\"format\":\"pve-configid\",\"type\":\"string\"},\"type\":{\"description\":\"ACME challenge type.\",\"enum\":[\"dns\",\"standalone\"],\"type\":\"string\"},\"validation-delay\":{\"default\":30,\"description\":\"Extra delay in seconds to wait before requesting validation. Allows to cope with a long TTL of DNS records.\",\"maximum\":172800,\"minimum\":0,\"optional\":1,\"type\":\"integer\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{plugin}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["[]/data"],
     },
     crate::catalog::Endpoint {
         path: "/cluster/acme/plugins",
@@ -1334,6 +1446,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &["data"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/acme/plugins/{id}",
@@ -1362,6 +1476,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/acme/plugins/{id}",
@@ -1390,6 +1506,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["data"],
     },
     crate::catalog::Endpoint {
         path: "/cluster/acme/plugins/{id}",
@@ -1418,6 +1536,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["data"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/acme/tos",
@@ -1434,6 +1554,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"description\":\"ACME TermsOfService URL.\",\"optional\":1,\"type\":\"string\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/backup",
@@ -1450,6 +1572,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"all\":{\"default\":0,\"description\":\"Backup all known guest systems on this host.\",\"optional\":1,\"type\":\"boolean\"},\"bwlimit\":{\"default\":0,\"description\":\"Limit I/O bandwidth (in KiB/s).\",\"minimum\":0,\"optional\":1,\"type\":\"integer\"},\"comment\":{\"description\":\"Description for the Job.\",\"maxLength\":512,\"optional\":1,\"type\":\"string\"},\"compress\":{\"default\":\"0\",\"description\":\"Compress dump file.\",\"enum\":[\"0\",\"1\",\"gzip\",\"lzo\",\"zstd\"],\"optional\":1,\"type\":\"string\"},\"dumpdir\":{\"description\":\"Store resulting files to specified directory.\",\"optional\":1,\"type\":\"string\"},\"enabled\":{\"default\":\"1\",\"description\":\"Enable or disable the job.\",\"optional\":1,\"type\":\"boolean\"},\"exclude\":{\"description\":\"Exclude specified guest systems (assumes --all)\",\"format\":\"pve-vmid-list\",\"optional\":1,\"type\":\"string\"},\"exclude-path\":{\"description\":\"Exclude certain files/directories (shell globs). Paths starting with '/' are anchored to the container's root, other paths match relative to each subdirectory.\",\"items\":{\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},\"fleecing\":{\"description\":\"Options for backup fleecing (VM only).\",\"optional\":1,\"properties\":{\"enabled\":{\"default\":0,\"default_key\":1,\"description\":\"Enable backup fleecing. Cache backup data from blocks where new guest writes happen on specified storage instead of copying them directly to the backup target. This can help guest IO performance and even prevent hangs, at the cost of requiring more storage space.\",\"optional\":1,\"type\":\"boolean\"},\"storage\":{\"description\":\"Use this storage to storage fleecing images. For efficient space usage, it's best to use a local storage that supports discard and either thin provisioning or sparse files.\",\"format\":\"pve-storage-id\",\"format_description\":\"storage ID\",\"optional\":1,\"type\":\"string\"}},\"type\":\"object\"},\"id\":{\"description\":\"The job ID.\",\"maxLength\":50,\"pattern\":\"\\\\S+\",\"type\":\"string\"},\"ionice\":{\"default\":7,\"description\":\"Set IO priority when using the BFQ scheduler. For snapshot and suspend mode backups of VMs, this only affects the compressor. A value of 8 means the idle priority is used, otherwise the best-effort priority is used with the specified value.\",\"maximum\":8,\"minimum\":0,\"optional\":1,\"type\":\"integer\"},\"lockwait\":{\"default\":180,\"description\":\"Maximal time to wait for the global lock (minutes).\",\"minimum\":0,\"optional\":1,\"type\":\"integer\"},\"mailnotification\":{\"default\":\"always\",\"description\":\"Deprecated: use notification targets/matchers instead. Specify when to send a notification mail\",\"enum\":[\"always\",\"failure\"],\"optional\":1,\"type\":\"string\"},\"mailto\":{\"description\":\"Deprecated: Use notification targets/matchers instead. Comma-separated list of email addresses or users that should receive email notifications.\",\"format\":\"email-or-username-list\",\"optional\":1,\"type\":\"string\"},\"mode\":{\"default\":\"snapshot\",\"description\":\"Backup mode.\",\"enum\":[\"snapshot\",\"suspend\",\"stop\"],\"optional\":1,\"type\":\"string\"},\"next-run\":{\"description\":\"UNIX timestamp when this backup job will be executed next\",\"optional\":1,\"type\":\"integer\"},\"node\":{\"description\":\"Only run if executed on this node.\",\"format\":\"pve-node\",\"optional\":1,\"type\":\"string\"},\"notes-template\":{\"description\":\"Template string for generating notes for the backup(s). It can contain variables which will be replaced by their values. Currently supported are {{cluster}}, {{guestname}}, {{node}}, and {{vmid}}, but more might be added in the future. Needs to be a single line, newline and backslash need to be escaped as '\\\\n' and '\\\\\\\\' respectively.\",\"maxLength\":1024,\"optional\":1,\"requires\":\"storage\",\"type\":\"string\"},\"notification-mode\":{\"default\":\"auto\",\"description\":\"Determine which notification system to use. If set to 'legacy-sendmail', vzdump will consider the mailto/mailnotification parameters and send emails to the specified address(es) via the 'sendmail' command. If set to 'notification-system', a notification will be sent via PVE's notification system, and the mailto and mailnotification will be ignored. If set to 'auto' (default setting), an email will be sent if mailto is set, and the notification system will be used if not.\",\"enum\":[\"auto\",\"legacy-sendmail\",\"notification-system\"],\"optional\":1,\"type\":\"string\"},\"pbs-change-detection-mode\":{\"description\":\"PBS mode used to detect file changes and switch encoding format for container backups.\",\"enum\":[\"legacy\",\"data\",\"metadata\"],\"optional\":1,\"type\":\"string\"},\"performance\":{\"description\":\"Other performance-related settings.\",\"optional\":1,\"properties\":{\"max-workers\":{\"default\":16,\"description\":\"Applies to VMs. Allow up to this many IO workers at the same time.\",\"maximum\":256,\"minimum\":1,\"optional\":1,\"type\":\"integer\"},\"pbs-entries-max\":{\"default\":1048576,\"description\":\"Applies to container backups sent to PBS. Limits the number of entries allowed in memory at a given time to avoid unintended OOM situations. Increase it to enable backups of containers with a large amount of files.\",\"minimum\":1,\"optional\":1,\"type\":\"integer\"}},\"type\":\"object\"},\"pigz\":{\"default\":0,\"description\":\"Use pigz instead of gzip when N>0. N=1 uses half of cores, N>1 uses N as thread count.\",\"optional\":1,\"type\":\"integer\"},\"pool\":{\"description\":\"Backup all known guest systems included in the specified pool.\",\"optional\":1,\"type\":\"string\"},\"protected\":{\"description\":\"If true, mark backup(s) as protected.\",\"optional\":1,\"requires\":\"storage\",\"type\":\"boolean\"},\"prune-backups\":{\"description\":\"Use these retention options instead of those from the storage configuration.\",\"optional\":1,\"properties\":{\"keep-all\":{\"description\":\"Keep all backups. Conflicts with the other options when true.\",\"optional\":1,\"type\":\"boolean\"},\"keep-daily\":{\"description\":\"Keep backups for the last <N> different days. If there is morethan one backup for a single day, only the latest one is kept.\",\"format_description\":\"N\",\"minimum\":\"0\",\"optional\":1,\"type\":\"integer\"},\"keep-hourly\":{\"description\":\"Keep backups for the last <N> different hours. If there is morethan one backup for a single hour, only the latest one is kept.\",\"format_description\":\"N\",\"minimum\":\"0\",\"optional\":1,\"type\":\"integer\"},\"keep-last\":{\"description\":\"Keep the last <N> backups.\",\"format_description\":\"N\",\"minimum\":\"0\",\"optional\":1,\"type\":\"integer\"},\"keep-monthly\":{\"description\":\"Keep backups for the last <N> different months. If there is morethan one backup for a single month, only the latest one is kept.\",\"format_description\":\"N\",\"minimum\":\"0\",\"optional\":1,\"type\":\"integer\"},\"keep-weekly\":{\"description\":\"Keep backups for the last <N> different weeks. If there is morethan one backup for a single week, only the latest one is kept.\",\"format_description\":\"N\",\"minimum\":\"0\",\"optional\":1,\"type\":\"integer\"},\"keep-yearly\":{\"description\":\"Keep backups for the last <N> different years. If there is morethan one backup for a single year, only the latest one is kept.\",\"format_description\":\"N\",\"minimum\":\"0\",\"optional\":1,\"type\":\"integer\"}},\"type\":\"object\"},\"quiet\":{\"default\":0,\"description\":\"Be quiet.\",\"optional\":1,\"type\":\"boolean\"},\"remove\":{\"default\":1,\"description\":\"Prune older backups according to 'prune-backups'.\",\"optional\":1,\"type\":\"boolean\"},\"repeat-missed\":{\"default\":0,\"description\":\"If true, the job will be run as soon as possible if it was missed while the scheduler was not running.\",\"optional\":1,\"type\":\"boolean\"},\"schedule\":{\"description\":\"Backup schedule. The format is a subset of `systemd` calendar events.\",\"format\":\"pve-calendar-event\",\"maxLength\":128,\"optional\":1,\"type\":\"string\"},\"script\":{\"description\":\"Use specified hook script.\",\"optional\":1,\"type\":\"string\"},\"stdexcludes\":{\"default\":1,\"description\":\"Exclude temporary files and logs.\",\"optional\":1,\"type\":\"boolean\"},\"stop\":{\"default\":0,\"description\":\"Stop running backup jobs on this host.\",\"optional\":1,\"type\":\"boolean\"},\"stopwait\":{\"default\":10,\"description\":\"Maximal time to wait until a guest system is stopped (minutes).\",\"minimum\":0,\"optional\":1,\"type\":\"integer\"},\"storage\":{\"description\":\"Store resulting file to this storage.\",\"format\":\"pve-storage-id\",\"format_description\":\"storage ID\",\"optional\":1,\"type\":\"string\"},\"tmpdir\":{\"description\":\"Store temporary files to specified directory.\",\"optional\":1,\"type\":\"string\"},\"vmid\":{\"description\":\"The ID of the guest system you want to backup.\",\"format\":\"pve-vmid-list\",\"optional\":1,\"type\":\"string\"},\"zstd\":{\"default\":1,\"description\":\"Zstd threads. N=0 uses half of the available cores, if N is set to a value bigger than 0, N is used as thread count.\",\"optional\":1,\"type\":\"integer\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{id}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/backup",
@@ -1466,6 +1590,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/backup/{id}",
@@ -1494,6 +1620,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/backup/{id}",
@@ -1522,6 +1650,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/backup/{id}",
@@ -1550,6 +1680,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/backup/{id}/included_volumes",
@@ -1578,6 +1710,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/backup-info",
@@ -1594,6 +1728,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"description\":\"Directory index.\",\"items\":{\"properties\":{\"subdir\":{\"description\":\"API sub-directory endpoint\",\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{subdir}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/backup-info/not-backed-up",
@@ -1610,6 +1746,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"description\":\"Contains the guest objects.\",\"items\":{\"properties\":{\"name\":{\"description\":\"Name of the guest\",\"optional\":1,\"type\":\"string\"},\"type\":{\"description\":\"Type of the guest.\",\"enum\":[\"qemu\",\"lxc\"],\"type\":\"string\"},\"vmid\":{\"description\":\"VMID of the guest.\",\"type\":\"integer\"}},\"type\":\"object\"},\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/bulk-action",
@@ -1626,6 +1764,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/bulk-action/guest",
@@ -1642,6 +1782,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/bulk-action/guest/migrate",
@@ -1658,6 +1800,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"description\":\"UPID of the worker\",\"type\":\"string\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/bulk-action/guest/shutdown",
@@ -1674,6 +1818,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"description\":\"UPID of the worker\",\"type\":\"string\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/bulk-action/guest/start",
@@ -1690,6 +1836,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"description\":\"UPID of the worker\",\"type\":\"string\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/bulk-action/guest/suspend",
@@ -1706,6 +1854,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"description\":\"UPID of the worker\",\"type\":\"string\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ceph",
@@ -1722,6 +1872,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ceph/flags",
@@ -1738,6 +1890,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"additionalProperties\":1,\"properties\":{\"description\":{\"description\":\"Flag description.\",\"type\":\"string\"},\"name\":{\"description\":\"Flag name.\",\"enum\":[\"nobackfill\",\"nodeep-scrub\",\"nodown\",\"noin\",\"noout\",\"norebalance\",\"norecover\",\"noscrub\",\"notieragent\",\"noup\",\"pause\"],\"type\":\"string\"},\"value\":{\"description\":\"Flag value.\",\"type\":\"boolean\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ceph/flags",
@@ -1754,6 +1908,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"string\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ceph/flags/{flag}",
@@ -1794,6 +1950,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ceph/flags/{flag}",
@@ -1834,6 +1992,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ceph/health-mute",
@@ -1850,6 +2010,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"code\":{\"type\":\"string\"},\"sticky\":{\"type\":\"boolean\"},\"summary\":{\"optional\":1,\"type\":\"string\"},\"ttl\":{\"optional\":1,\"type\":\"string\"}},\"type\":\"object\"},\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ceph/health-mute/{code}",
@@ -1878,6 +2040,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ceph/metadata",
@@ -1894,6 +2058,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"description\":\"Items for each type of service containing objects for each instance.\",\"properties\":{\"mds\":{\"additionalProperties\":{\"additionalProperties\":1,\"description\":\"Useful properties are listed, but not the full list.\",\"properties\":{\"addr\":{\"description\":\"Bind addresses and ports.\",\"optional\":1,\"type\":\"string\"},\"ceph_release\":{\"description\":\"Ceph release codename currently used.\",\"type\":\"string\"},\"ceph_version\":{\"description\":\"Version info currently used by the service.\",\"type\":\"string\"},\"ceph_version_short\":{\"description\":\"Short version (numerical) info currently used by the service.\",\"type\":\"string\"},\"hostname\":{\"description\":\"Hostname on which the service is running.\",\"type\":\"string\"},\"mem_swap_kb\":{\"description\":\"Memory of the service currently in swap.\",\"type\":\"integer\"},\"mem_total_kb\":{\"description\":\"Memory consumption of the service.\",\"type\":\"integer\"},\"name\":{\"description\":\"Name of the service instance.\",\"optional\":1,\"type\":\"string\"}},\"type\":\"object\"},\"description\":\"Metadata servers configured in the cluster and their properties, keyed by '<name>@<host>'.\",\"type\":\"object\"},\"mgr\":{\"additionalProperties\":{\"additionalProperties\":1,\"description\":\"Useful properties are listed, but not the full list.\",\"properties\":{\"addr\":{\"description\":\"Bind address.\",\"optional\":1,\"type\":\"string\"},\"ceph_release\":{\"description\":\"Ceph release codename currently used.\",\"type\":\"string\"},\"ceph_version\":{\"description\":\"Version info currently used by the service.\",\"type\":\"string\"},\"ceph_version_short\":{\"description\":\"Short version (numerical) info currently used by the service.\",\"type\":\"string\"},\"hostname\":{\"description\":\"Hostname on which the service is running.\",\"type\":\"string\"},\"mem_swap_kb\":{\"description\":\"Memory of the service currently in swap.\",\"type\":\"integer\"},\"mem_total_kb\":{\"description\":\"Memory consumption of the service.\",\"type\":\"integer\"},\"name\":{\"description\":\"Name of the service instance.\",\"optional\":1,\"type\":\"string\"}},\"type\":\"object\"},\"description\":\"Managers configured in the cluster and their properties, keyed by '<name>@<host>'.\",\"type\":\"object\"},\"mon\":{\"additionalProperties\":{\"additionalProperties\":1,\"description\":\"Useful properties are listed, but not the full list.\",\"properties\":{\"addrs\":{\"description\":\"Bind addresses and ports.\",\"optional\":1,\"type\":\"string\"},\"ceph_release\":{\"description\":\"Ceph release codename currently used.\",\"type\":\"string\"},\"ceph_version\":{\"description\":\"Version info currently used by the service.\",\"type\":\"string\"},\"ceph_version_short\":{\"description\":\"Short version (numerical) info currently used by the service.\",\"type\":\"string\"},\"hostname\":{\"description\":\"Hostname on which the service is running.\",\"type\":\"string\"},\"mem_swap_kb\":{\"description\":\"Memory of the service currently in swap.\",\"type\":\"integer\"},\"mem_total_kb\":{\"description\":\"Memory consumption of the service.\",\"type\":\"integer\"},\"name\":{\"description\":\"Name of the service instance.\",\"optional\":1,\"type\":\"string\"}},\"type\":\"object\"},\"description\":\"Monitors configured in the cluster and their properties, keyed by '<name>@<host>'.\",\"type\":\"object\"},\"node\":{\"additionalProperties\":{\"additionalProperties\":1,\"properties\":{\"buildcommit\":{\"description\":\"GIT commit used for the build.\",\"type\":\"string\"},\"version\":{\"description\":\"Version info.\",\"properties\":{\"parts\":{\"description\":\"Major, minor and patch version numbers.\",\"items\":{\"description\":\"Version-component string.\",\"type\":\"string\"},\"type\":\"array\"},\"str\":{\"description\":\"Version as single string.\",\"type\":\"string\"}},\"type\":\"object\"}},\"type\":\"object\"},\"description\":\"Ceph version installed on the nodes, keyed by node name.\",\"type\":\"object\"},\"osd\":{\"description\":\"OSDs configured in the cluster and their properties.\",\"items\":{\"description\":\"Useful properties are listed, but not the full list.\",\"properties\":{\"back_addr\":{\"description\":\"Bind addresses and ports for backend inter OSD traffic.\",\"type\":\"string\"},\"ceph_release\":{\"description\":\"Ceph release codename currently used.\",\"type\":\"string\"},\"ceph_version\":{\"description\":\"Version info currently used by the service.\",\"type\":\"string\"},\"ceph_version_short\":{\"description\":\"Short version (numerical) info currently used by the service.\",\"type\":\"string\"},\"device_ids\":{\"description\":\"Comma-joined list of device identifiers (e.g. 'sdb=<serial>,sdc=<serial>').\",\"optional\":1,\"type\":\"string\"},\"device_paths\":{\"description\":\"Comma-joined list of /dev/disk/by-path entries for the underlying devices.\",\"optional\":1,\"type\":\"string\"},\"devices\":{\"description\":\"Comma-joined list of underlying device names (e.g. 'sdb,sdc').\",\"optional\":1,\"type\":\"string\"},\"front_addr\":{\"description\":\"Bind addresses and ports for frontend traffic to OSDs.\",\"type\":\"string\"},\"hostname\":{\"description\":\"Hostname on which the service is running.\",\"type\":\"string\"},\"id\":{\"description\":\"OSD ID.\",\"type\":\"integer\"},\"mem_swap_kb\":{\"description\":\"Memory of the service currently in swap.\",\"type\":\"integer\"},\"mem_total_kb\":{\"description\":\"Memory consumption of the service.\",\"type\":\"integer\"},\"osd_data\":{\"description\":\"Path to the OSD data directory.\",\"type\":\"string\"},\"osd_objectstore\":{\"description\":\"OSD objectstore type.\",\"type\":\"string\"}},\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ceph/restart-bulk",
@@ -1910,6 +2076,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"string\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ceph/status",
@@ -1926,6 +2094,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"object\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/config",
@@ -1942,6 +2112,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/config",
@@ -1958,6 +2130,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"string\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/config/apiversion",
@@ -1974,6 +2148,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"description\":\"Cluster Join API version, currently 1\",\"minimum\":0,\"type\":\"integer\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/config/join",
@@ -1990,6 +2166,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"additionalProperties\":0,\"properties\":{\"config_digest\":{\"type\":\"string\"},\"nodelist\":{\"items\":{\"additionalProperties\":1,\"properties\":{\"name\":{\"description\":\"The cluster node name.\",\"format\":\"pve-node\",\"type\":\"string\"},\"nodeid\":{\"description\":\"Node id for this node.\",\"minimum\":1,\"optional\":1,\"type\":\"integer\"},\"pve_addr\":{\"format\":\"ip\",\"type\":\"string\"},\"pve_fp\":{\"description\":\"Certificate SHA 256 fingerprint.\",\"pattern\":\"([A-Fa-f0-9]{2}:){31}[A-Fa-f0-9]{2}\",\"type\":\"string\"},\"quorum_votes\":{\"minimum\":0,\"type\":\"integer\"},\"ring0_addr\":{\"description\":\"Address and priority information of a single corosync link. (up to 8 links supported; link0..link7)\",\"format\":{\"address\":{\"default_key\":1,\"description\":\"Hostname (or IP) of this corosync link address.\",\"format\":\"address\",\"format_description\":\"IP\",\"type\":\"string\"},\"priority\":{\"default\":0,\"description\":\"The priority for the link when knet is used in 'passive' mode (default). Lower value means higher priority. Only valid for cluster create, ignored on node add.\",\"maximum\":255,\"minimum\":0,\"optional\":1,\"type\":\"integer\"}},\"optional\":1,\"type\":\"string\"}},\"type\":\"object\"},\"type\":\"array\"},\"preferred_node\":{\"description\":\"The cluster node name.\",\"format\":\"pve-node\",\"type\":\"string\"},\"totem\":{\"type\":\"object\"}},\"type\":\"object\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/config/join",
@@ -2006,6 +2184,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"string\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &["password"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/config/nodes",
@@ -2022,6 +2202,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"node\":{\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{node}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/config/nodes/{node}",
@@ -2050,6 +2232,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/config/nodes/{node}",
@@ -2078,6 +2262,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["corosync_authkey"],
     },
     crate::catalog::Endpoint {
         path: "/cluster/config/qdevice",
@@ -2094,6 +2280,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"object\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/config/totem",
@@ -2110,6 +2298,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"object\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall",
@@ -2126,6 +2316,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/aliases",
@@ -2142,6 +2334,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"cidr\":{\"type\":\"string\"},\"comment\":{\"optional\":1,\"type\":\"string\"},\"digest\":{\"description\":\"Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.\",\"maxLength\":64,\"optional\":0,\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/aliases",
@@ -2158,6 +2352,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/aliases/{name}",
@@ -2186,6 +2382,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/aliases/{name}",
@@ -2214,6 +2412,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/aliases/{name}",
@@ -2242,6 +2442,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/groups",
@@ -2258,6 +2460,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"comment\":{\"optional\":1,\"type\":\"string\"},\"digest\":{\"description\":\"Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.\",\"maxLength\":64,\"optional\":0,\"type\":\"string\"},\"group\":{\"description\":\"Security Group name.\",\"maxLength\":18,\"minLength\":2,\"pattern\":\"[A-Za-z][A-Za-z0-9\\\\-\\\\_]+\",\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{group}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/groups",
@@ -2274,6 +2478,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/groups/{group}",
@@ -2302,6 +2508,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/groups/{group}",
@@ -2330,6 +2538,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/groups/{group}",
@@ -2358,6 +2568,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/groups/{group}/{pos}",
@@ -2393,6 +2605,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/groups/{group}/{pos}",
@@ -2428,6 +2642,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/groups/{group}/{pos}",
@@ -2463,6 +2679,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/ipset",
@@ -2479,6 +2697,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"comment\":{\"optional\":1,\"type\":\"string\"},\"digest\":{\"description\":\"Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.\",\"maxLength\":64,\"optional\":0,\"type\":\"string\"},\"name\":{\"description\":\"IP set name.\",\"maxLength\":64,\"minLength\":2,\"pattern\":\"[A-Za-z][A-Za-z0-9\\\\-\\\\_]+\",\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/ipset",
@@ -2495,6 +2715,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/ipset/{name}",
@@ -2523,6 +2745,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/ipset/{name}",
@@ -2551,6 +2775,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/ipset/{name}",
@@ -2579,6 +2805,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/ipset/{name}/{cidr}",
@@ -2618,6 +2846,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/ipset/{name}/{cidr}",
@@ -2657,6 +2887,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/ipset/{name}/{cidr}",
@@ -2696,6 +2928,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/macros",
@@ -2712,6 +2946,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"descr\":{\"description\":\"More verbose description (if available).\",\"type\":\"string\"},\"macro\":{\"description\":\"Macro name.\",\"type\":\"string\"}},\"type\":\"object\"},\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/options",
@@ -2728,6 +2964,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"properties\":{\"ebtables\":{\"default\":1,\"description\":\"Enable ebtables rules cluster wide.\",\"optional\":1,\"type\":\"boolean\"},\"enable\":{\"default\":0,\"description\":\"Enable or disable the firewall cluster wide.\",\"minimum\":0,\"optional\":1,\"type\":\"integer\"},\"log_ratelimit\":{\"description\":\"Log ratelimiting settings\",\"format\":{\"burst\":{\"default\":5,\"description\":\"Initial burst of packages which will always get logged before the rate is applied\",\"minimum\":0,\"optional\":1,\"type\":\"integer\"},\"enable\":{\"default\":\"1\",\"default_key\":1,\"description\":\"Enable or disable log rate limiting\",\"type\":\"boolean\"},\"rate\":{\"default\":\"1/second\",\"description\":\"Frequency with which the burst bucket gets refilled\",\"format_description\":\"rate\",\"optional\":1,\"pattern\":\"[1-9][0-9]*\\\\/(second|minute|hour|day)\",\"type\":\"string\"}},\"optional\":1,\"type\":\"string\"},\"policy_forward\":{\"description\":\"Forward policy.\",\"enum\":[\"ACCEPT\",\"DROP\"],\"optional\":1,\"type\":\"string\"},\"policy_in\":{\"description\":\"Input policy.\",\"enum\":[\"ACCEPT\",\"REJECT\",\"DROP\"],\"optional\":1,\"type\":\"string\"},\"policy_out\":{\"description\":\"Output policy.\",\"enum\":[\"ACCEPT\",\"REJECT\",\"DROP\"],\"optional\":1,\"type\":\"string\"}},\"type\":\"object\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/options",
@@ -2744,6 +2982,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/refs",
@@ -2760,6 +3000,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"comment\":{\"optional\":1,\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"ref\":{\"type\":\"string\"},\"scope\":{\"type\":\"string\"},\"type\":{\"enum\":[\"alias\",\"ipset\"],\"type\":\"string\"}},\"type\":\"object\"},\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/rules",
@@ -2776,6 +3018,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"action\":{\"description\":\"Rule action ('ACCEPT', 'DROP', 'REJECT') or security group name\",\"type\":\"string\"},\"comment\":{\"description\":\"Descriptive comment\",\"optional\":1,\"type\":\"string\"},\"dest\":{\"description\":\"Restrict packet destination address\",\"optional\":1,\"type\":\"string\"},\"dport\":{\"description\":\"Restrict TCP/UDP destination port\",\"optional\":1,\"type\":\"string\"},\"enable\":{\"description\":\"Flag to enable/disable a rule\",\"optional\":1,\"type\":\"integer\"},\"icmp-type\":{\"description\":\"Specify icmp-type. Only valid if proto equals 'icmp' or 'icmpv6'/'ipv6-icmp'\",\"optional\":1,\"type\":\"string\"},\"iface\":{\"description\":\"Network interface name. You have to use network configuration key names for VMs and containers\",\"optional\":1,\"type\":\"string\"},\"ipversion\":{\"description\":\"IP version (4 or 6) - automatically determined from source/dest addresses\",\"optional\":1,\"type\":\"integer\"},\"log\":{\"description\":\"Log level for firewall rule\",\"enum\":[\"emerg\",\"alert\",\"crit\",\"err\",\"warning\",\"notice\",\"info\",\"debug\",\"nolog\"],\"optional\":1,\"type\":\"string\"},\"macro\":{\"description\":\"Use predefined standard macro\",\"optional\":1,\"type\":\"string\"},\"pos\":{\"description\":\"Rule position in the ruleset\",\"type\":\"integer\"},\"proto\":{\"description\":\"IP protocol. You can use protocol names ('tcp'/'udp') or simple numbers, as defined in '/etc/protocols'\",\"optional\":1,\"type\":\"string\"},\"source\":{\"description\":\"Restrict packet source address\",\"optional\":1,\"type\":\"string\"},\"sport\":{\"description\":\"Restrict TCP/UDP source port\",\"optional\":1,\"type\":\"string\"},\"type\":{\"description\":\"Rule type\",\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{pos}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/rules",
@@ -2792,6 +3036,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/rules/{pos}",
@@ -2816,6 +3062,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/rules/{pos}",
@@ -2840,6 +3088,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/firewall/rules/{pos}",
@@ -2864,6 +3114,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha",
@@ -2880,6 +3132,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"id\":{\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{id}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/groups",
@@ -2896,6 +3150,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"group\":{\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{group}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/groups",
@@ -2912,6 +3168,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/groups/{group}",
@@ -2940,6 +3198,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/groups/{group}",
@@ -2968,6 +3228,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/groups/{group}",
@@ -2996,6 +3258,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/resources",
@@ -3012,6 +3276,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"sid\":{\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{sid}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/resources",
@@ -3028,6 +3294,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/resources/{sid}",
@@ -3056,6 +3324,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/resources/{sid}",
@@ -3084,6 +3354,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/resources/{sid}",
@@ -3112,6 +3384,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/resources/{sid}/migrate",
@@ -3140,6 +3414,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/resources/{sid}/relocate",
@@ -3168,6 +3444,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/rules",
@@ -3184,6 +3462,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"links\":[{\"href\":\"{rule}\",\"rel\":\"child\"}],\"properties\":{\"rule\":{\"type\":\"string\"}},\"type\":\"object\"},\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/rules",
@@ -3200,6 +3480,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/rules/{rule}",
@@ -3228,6 +3510,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/rules/{rule}",
@@ -3256,6 +3540,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/rules/{rule}",
@@ -3284,6 +3570,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/status",
@@ -3300,6 +3588,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/status/arm-ha",
@@ -3316,6 +3606,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/status/current",
@@ -3332,6 +3624,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"armed-state\":{\"description\":\"For type 'fencing'. Whether HA is armed, on standby, disarming or disarmed.\",\"enum\":[\"armed\",\"standby\",\"disarming\",\"disarmed\"],\"optional\":1,\"type\":\"string\"},\"auto-rebalance\":{\"default\":1,\"description\":\"HA resource may be migrated during automatic rebalancing.\",\"optional\":1,\"type\":\"boolean\"},\"crm_state\":{\"description\":\"For type 'service'. Service state as seen by the CRM.\",\"optional\":1,\"type\":\"string\"},\"failback\":{\"default\":1,\"description\":\"The HA resource is automatically migrated to the node with the highest priority according to their node affinity rule, if a node with a higher priority than the current node comes online.\",\"optional\":1,\"type\":\"boolean\"},\"id\":{\"description\":\"Status entry ID (quorum, master, lrm:<node>, service:<sid>).\",\"type\":\"string\"},\"max_relocate\":{\"description\":\"For type 'service'.\",\"optional\":1,\"type\":\"integer\"},\"max_restart\":{\"description\":\"For type 'service'.\",\"optional\":1,\"type\":\"integer\"},\"node\":{\"description\":\"Node associated to status entry.\",\"type\":\"string\"},\"quorate\":{\"description\":\"For type 'quorum'. Whether the cluster is quorate or not.\",\"optional\":1,\"type\":\"boolean\"},\"request_state\":{\"description\":\"For type 'service'. Requested service state.\",\"optional\":1,\"type\":\"string\"},\"resource_mode\":{\"description\":\"For type 'fencing'. How resources are handled while disarmed.\",\"enum\":[\"freeze\",\"ignore\"],\"optional\":1,\"type\":\"string\"},\"sid\":{\"description\":\"For type 'service'. Service ID.\",\"optional\":1,\"type\":\"string\"},\"state\":{\"description\":\"For type 'service'. Verbose service state.\",\"optional\":1,\"type\":\"string\"},\"status\":{\"description\":\"Status of the entry (value depends on type).\",\"type\":\"string\"},\"timestamp\":{\"description\":\"For type 'lrm','master'. Timestamp of the status information.\",\"optional\":1,\"type\":\"integer\"},\"type\":{\"description\":\"Type of status entry.\",\"enum\":[\"quorum\",\"master\",\"lrm\",\"service\",\"fencing\"]}},\"type\":\"object\"},\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/status/disarm-ha",
@@ -3348,6 +3642,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/ha/status/manager_status",
@@ -3364,6 +3660,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"object\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/jobs",
@@ -3380,6 +3678,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"description\":\"Directory index.\",\"items\":{\"properties\":{\"subdir\":{\"description\":\"API sub-directory endpoint\",\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{subdir}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/jobs/realm-sync",
@@ -3396,6 +3696,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"comment\":{\"description\":\"A comment for the job.\",\"optional\":1,\"type\":\"string\"},\"enabled\":{\"description\":\"If the job is enabled or not.\",\"type\":\"boolean\"},\"id\":{\"description\":\"The ID of the entry.\",\"type\":\"string\"},\"last-run\":{\"description\":\"Last execution time of the job in seconds since the beginning of the UNIX epoch\",\"optional\":1,\"type\":\"integer\"},\"next-run\":{\"description\":\"Next planned execution time of the job in seconds since the beginning of the UNIX epoch.\",\"optional\":1,\"type\":\"integer\"},\"realm\":{\"description\":\"Authentication domain ID\",\"format\":\"pve-realm\",\"maxLength\":32,\"type\":\"string\"},\"remove-vanished\":{\"default\":\"none\",\"description\":\"A semicolon-separated list of things to remove when they or the user vanishes during a sync. The following values are possible: 'entry' removes the user/group when not returned from the sync. 'properties' removes the set properties on existing user/group that do not appear in the source (even custom ones). 'acl' removes acls when the user/group is not returned from the sync. Instead of a list it also can be 'none' (the default).\",\"optional\":\"1\",\"pattern\":\"(?:(?:(?:acl|properties|entry);)*(?:acl|properties|entry))|none\",\"type\":\"string\",\"typetext\":\"([acl];[properties];[entry])|none\"},\"schedule\":{\"description\":\"The configured sync schedule.\",\"type\":\"string\"},\"scope\":{\"description\":\"Select what to sync.\",\"enum\":[\"users\",\"groups\",\"both\"],\"optional\":\"1\",\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{id}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/jobs/realm-sync/{id}",
@@ -3424,6 +3726,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/jobs/realm-sync/{id}",
@@ -3452,6 +3756,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/jobs/realm-sync/{id}",
@@ -3480,6 +3786,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/jobs/realm-sync/{id}",
@@ -3508,6 +3816,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/jobs/schedule-analyze",
@@ -3524,6 +3834,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"description\":\"An array of the next <iterations> events since <starttime>.\",\"items\":{\"properties\":{\"timestamp\":{\"description\":\"UNIX timestamp for the run.\",\"type\":\"integer\"},\"utc\":{\"description\":\"UTC timestamp for the run.\",\"type\":\"string\"}},\"type\":\"object\"},\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/log",
@@ -3540,6 +3852,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{},\"type\":\"object\"},\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/mapping",
@@ -3556,6 +3870,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/mapping/dir",
@@ -3572,6 +3888,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"checks\":{\"description\":\"A list of checks, only present if 'check-node' is set.\",\"items\":{\"properties\":{\"message\":{\"description\":\"The message of the error\",\"type\":\"string\"},\"severity\":{\"description\":\"The severity of the error\",\"enum\":[\"warning\",\"error\"],\"type\":\"string\"}},\"type\":\"object\"},\"optional\":1,\"type\":\"array\"},\"description\":{\"description\":\"A description of the logical mapping.\",\"type\":\"string\"},\"id\":{\"description\":\"The logical ID of the mapping.\",\"type\":\"string\"},\"map\":{\"description\":\"The entries of the mapping.\",\"items\":{\"description\":\"A mapping for a node.\",\"type\":\"string\"},\"type\":\"array\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{id}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/mapping/dir",
@@ -3588,6 +3906,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/mapping/dir/{id}",
@@ -3616,6 +3936,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/mapping/dir/{id}",
@@ -3644,6 +3966,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/mapping/dir/{id}",
@@ -3672,6 +3996,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/mapping/pci",
@@ -3688,6 +4014,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"checks\":{\"description\":\"A list of checks, only present if 'check_node' is set.\",\"items\":{\"properties\":{\"message\":{\"description\":\"The message of the error\",\"type\":\"string\"},\"severity\":{\"description\":\"The severity of the error\",\"enum\":[\"warning\",\"error\"],\"type\":\"string\"}},\"type\":\"object\"},\"optional\":1,\"type\":\"array\"},\"description\":{\"description\":\"A description of the logical mapping.\",\"type\":\"string\"},\"id\":{\"description\":\"The logical ID of the mapping.\",\"type\":\"string\"},\"map\":{\"description\":\"The entries of the mapping.\",\"items\":{\"description\":\"A mapping for a node.\",\"type\":\"string\"},\"type\":\"array\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{id}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/mapping/pci",
@@ -3704,6 +4032,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/mapping/pci/{id}",
@@ -3732,6 +4062,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/mapping/pci/{id}",
@@ -3760,6 +4092,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/mapping/pci/{id}",
@@ -3788,6 +4122,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/mapping/usb",
@@ -3804,6 +4140,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"description\":{\"description\":\"A description of the logical mapping.\",\"type\":\"string\"},\"error\":{\"description\":\"A list of errors when 'check_node' is given.\",\"items\":{\"properties\":{\"message\":{\"description\":\"The message of the error\",\"type\":\"string\"},\"severity\":{\"description\":\"The severity of the error\",\"type\":\"string\"}},\"type\":\"object\"}},\"id\":{\"description\":\"The logical ID of the mapping.\",\"type\":\"string\"},\"map\":{\"description\":\"The entries of the mapping.\",\"items\":{\"description\":\"A mapping for a node.\",\"type\":\"string\"},\"type\":\"array\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{id}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/mapping/usb",
@@ -3820,6 +4158,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/mapping/usb/{id}",
@@ -3848,6 +4188,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/mapping/usb/{id}",
@@ -3876,6 +4218,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/mapping/usb/{id}",
@@ -3904,6 +4248,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/metrics",
@@ -3920,6 +4266,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/metrics/export",
@@ -3936,6 +4284,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"additionalProperties\":0,\"properties\":{\"data\":{\"description\":\"Array of system metrics. Metrics are sorted by their timestamp.\",\"items\":{\"additionalProperties\":0,\"properties\":{\"id\":{\"description\":\"Unique identifier for this metric object, for instance 'node/<nodename>' or 'qemu/<vmid>'.\",\"type\":\"string\"},\"metric\":{\"description\":\"Name of the metric.\",\"type\":\"string\"},\"timestamp\":{\"description\":\"Time at which this metric was observed\",\"type\":\"integer\"},\"type\":{\"description\":\"Type of the metric.\",\"enum\":[\"gauge\",\"counter\",\"derive\"],\"type\":\"string\"},\"value\":{\"description\":\"Metric value.\",\"type\":\"number\"}},\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/metrics/server",
@@ -3952,6 +4302,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"disable\":{\"description\":\"Flag to disable the plugin.\",\"type\":\"boolean\"},\"id\":{\"description\":\"The ID of the entry.\",\"type\":\"string\"},\"port\":{\"description\":\"Server network port\",\"type\":\"integer\"},\"server\":{\"description\":\"Server dns name or IP address\",\"type\":\"string\"},\"type\":{\"description\":\"Plugin type.\",\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{id}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/metrics/server/{id}",
@@ -3980,6 +4332,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/metrics/server/{id}",
@@ -4008,6 +4362,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/metrics/server/{id}",
@@ -4036,6 +4392,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["token"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/metrics/server/{id}",
@@ -4064,6 +4422,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["token"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/nextid",
@@ -4080,6 +4440,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"description\":\"The next free VMID.\",\"type\":\"integer\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications",
@@ -4096,6 +4458,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints",
@@ -4112,6 +4476,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/gotify",
@@ -4128,6 +4494,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"comment\":{\"description\":\"Comment\",\"optional\":1,\"type\":\"string\"},\"disable\":{\"default\":0,\"description\":\"Disable this target\",\"optional\":1,\"type\":\"boolean\"},\"name\":{\"description\":\"The name of the endpoint.\",\"format\":\"pve-configid\",\"type\":\"string\"},\"origin\":{\"description\":\"Show if this entry was created by a user or was built-in\",\"enum\":[\"user-created\",\"builtin\",\"modified-builtin\"],\"type\":\"string\"},\"server\":{\"description\":\"Server URL\",\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/gotify",
@@ -4144,6 +4512,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &["token"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/gotify/{name}",
@@ -4172,6 +4542,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/gotify/{name}",
@@ -4200,6 +4572,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/gotify/{name}",
@@ -4228,6 +4602,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["token"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/sendmail",
@@ -4244,6 +4620,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"author\":{\"description\":\"Author of the mail\",\"optional\":1,\"type\":\"string\"},\"comment\":{\"description\":\"Comment\",\"optional\":1,\"type\":\"string\"},\"disable\":{\"default\":0,\"description\":\"Disable this target\",\"optional\":1,\"type\":\"boolean\"},\"from-address\":{\"description\":\"`From` address for the mail\",\"optional\":1,\"type\":\"string\"},\"mailto\":{\"description\":\"List of email recipients\",\"items\":{\"format\":\"email-or-username\",\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},\"mailto-user\":{\"description\":\"List of users\",\"items\":{\"format\":\"pve-userid\",\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},\"name\":{\"description\":\"The name of the endpoint.\",\"format\":\"pve-configid\",\"type\":\"string\"},\"origin\":{\"description\":\"Show if this entry was created by a user or was built-in\",\"enum\":[\"user-created\",\"builtin\",\"modified-builtin\"],\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/sendmail",
@@ -4260,6 +4638,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/sendmail/{name}",
@@ -4288,6 +4668,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/sendmail/{name}",
@@ -4316,6 +4698,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/sendmail/{name}",
@@ -4344,6 +4728,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/smtp",
@@ -4360,6 +4746,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"author\":{\"description\":\"Author of the mail. Defaults to 'Proxmox VE'.\",\"optional\":1,\"type\":\"string\"},\"comment\":{\"description\":\"Comment\",\"optional\":1,\"type\":\"string\"},\"disable\":{\"default\":0,\"description\":\"Disable this target\",\"optional\":1,\"type\":\"boolean\"},\"from-address\":{\"description\":\"`From` address for the mail\",\"type\":\"string\"},\"mailto\":{\"description\":\"List of email recipients\",\"items\":{\"format\":\"email-or-username\",\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},\"mailto-user\":{\"description\":\"List of users\",\"items\":{\"format\":\"pve-userid\",\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},\"mode\":{\"default\":\"tls\",\"description\":\"Determine which encryption method shall be used for the connection.\",\"enum\":[\"insecure\",\"starttls\",\"tls\"],\"optional\":1,\"type\":\"string\"},\"name\":{\"description\":\"The name of the endpoint.\",\"format\":\"pve-configid\",\"type\":\"string\"},\"origin\":{\"description\":\"Show if this entry was created by a user or was built-in\",\"enum\":[\"user-created\",\"builtin\",\"modified-builtin\"],\"type\":\"string\"},\"port\":{\"description\":\"The port to be used. Defaults to 465 for TLS based connections, 587 for STARTTLS based connections and port 25 for insecure plain-text connections.\",\"optional\":1,\"type\":\"integer\"},\"server\":{\"description\":\"The address of the SMTP server.\",\"type\":\"string\"},\"username\":{\"description\":\"Username for SMTP authentication\",\"optional\":1,\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/smtp",
@@ -4376,6 +4764,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &["password"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/smtp/{name}",
@@ -4404,6 +4794,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/smtp/{name}",
@@ -4432,6 +4824,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/smtp/{name}",
@@ -4460,6 +4854,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["password"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/webhook",
@@ -4476,6 +4872,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"body\":{\"description\":\"HTTP body, base64 encoded\",\"optional\":1,\"type\":\"string\"},\"comment\":{\"description\":\"Comment\",\"optional\":1,\"type\":\"string\"},\"disable\":{\"default\":0,\"description\":\"Disable this target\",\"optional\":1,\"type\":\"boolean\"},\"header\":{\"description\":\"HTTP headers to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>\",\"items\":{\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},\"method\":{\"description\":\"HTTP method\",\"enum\":[\"post\",\"put\",\"get\"],\"type\":\"string\"},\"name\":{\"description\":\"The name of the endpoint.\",\"format\":\"pve-configid\",\"type\":\"string\"},\"origin\":{\"description\":\"Show if this entry was created by a user or was built-in\",\"enum\":[\"user-created\",\"builtin\",\"modified-builtin\"],\"type\":\"string\"},\"secret\":{\"description\":\"Secrets to set. These have to be formatted as a property string in the format name=<name>,value=<base64 of value>\",\"items\":{\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},\"url\":{\"description\":\"Server URL\",\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["[]/header/[]/value=", "[]/secret"],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/webhook",
@@ -4492,6 +4890,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &["header", "secret"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/webhook/{name}",
@@ -4520,6 +4920,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/webhook/{name}",
@@ -4548,6 +4950,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["header/[]/value=", "secret"],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/endpoints/webhook/{name}",
@@ -4576,6 +4980,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["header", "secret"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/matcher-field-values",
@@ -4592,6 +4998,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"comment\":{\"description\":\"Additional comment for this value.\",\"optional\":1,\"type\":\"string\"},\"field\":{\"description\":\"Field this value belongs to.\",\"type\":\"string\"},\"value\":{\"description\":\"Notification metadata value known by the system.\",\"type\":\"string\"}},\"type\":\"object\"},\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/matcher-fields",
@@ -4608,6 +5016,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"name\":{\"description\":\"Name of the field.\",\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/matchers",
@@ -4624,6 +5034,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"comment\":{\"description\":\"Comment\",\"optional\":1,\"type\":\"string\"},\"disable\":{\"default\":0,\"description\":\"Disable this matcher\",\"optional\":1,\"type\":\"boolean\"},\"invert-match\":{\"description\":\"Invert match of the whole matcher\",\"optional\":1,\"type\":\"boolean\"},\"match-calendar\":{\"description\":\"Match notification timestamp\",\"items\":{\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},\"match-field\":{\"description\":\"Metadata fields to match (regex or exact match). Must be in the form (regex|exact):<field>=<value>\",\"items\":{\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},\"match-severity\":{\"description\":\"Notification severities to match\",\"items\":{\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},\"mode\":{\"default\":\"all\",\"description\":\"Choose between 'all' and 'any' for when multiple properties are specified\",\"enum\":[\"all\",\"any\"],\"optional\":1,\"type\":\"string\"},\"name\":{\"description\":\"Name of the matcher.\",\"format\":\"pve-configid\",\"type\":\"string\"},\"origin\":{\"description\":\"Show if this entry was created by a user or was built-in\",\"enum\":[\"user-created\",\"builtin\",\"modified-builtin\"],\"type\":\"string\"},\"target\":{\"description\":\"Targets to notify on match\",\"items\":{\"format\":\"pve-configid\",\"type\":\"string\"},\"optional\":1,\"type\":\"array\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/matchers",
@@ -4640,6 +5052,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/matchers/{name}",
@@ -4668,6 +5082,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/matchers/{name}",
@@ -4696,6 +5112,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/matchers/{name}",
@@ -4724,6 +5142,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/targets",
@@ -4740,6 +5160,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"comment\":{\"description\":\"Comment\",\"optional\":1,\"type\":\"string\"},\"disable\":{\"default\":0,\"description\":\"Show if this target is disabled\",\"optional\":1,\"type\":\"boolean\"},\"name\":{\"description\":\"Name of the target.\",\"format\":\"pve-configid\",\"type\":\"string\"},\"origin\":{\"description\":\"Show if this entry was created by a user or was built-in\",\"enum\":[\"user-created\",\"builtin\",\"modified-builtin\"],\"type\":\"string\"},\"type\":{\"description\":\"Type of the target.\",\"enum\":[\"sendmail\",\"gotify\",\"smtp\",\"webhook\"],\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/notifications/targets/{name}/test",
@@ -4768,6 +5190,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/options",
@@ -4784,6 +5208,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"properties\":{\"allowed-tags\":{\"items\":{\"type\":\"string\"},\"type\":\"array\"},\"bwlimit\":{\"format\":{\"clone\":{\"minimum\":\"0\",\"optional\":1,\"type\":\"number\"},\"default\":{\"minimum\":\"0\",\"optional\":1,\"type\":\"number\"},\"migration\":{\"minimum\":\"0\",\"optional\":1,\"type\":\"number\"},\"move\":{\"minimum\":\"0\",\"optional\":1,\"type\":\"number\"},\"restore\":{\"minimum\":\"0\",\"optional\":1,\"type\":\"number\"}},\"optional\":1,\"type\":\"string\"},\"consent-text\":{\"maxLength\":65536,\"optional\":1,\"type\":\"string\"},\"console\":{\"enum\":[\"applet\",\"vv\",\"html5\",\"xtermjs\"],\"optional\":1,\"type\":\"string\"},\"crs\":{\"format\":{\"ha\":{\"default\":\"basic\",\"enum\":[\"basic\",\"static\",\"dynamic\"],\"optional\":1,\"type\":\"string\"},\"ha-auto-rebalance\":{\"default\":0,\"optional\":1,\"type\":\"boolean\"},\"ha-auto-rebalance-hold-duration\":{\"default\":3,\"minimum\":0,\"optional\":1,\"requires\":\"ha-auto-rebalance\",\"type\":\"number\"},\"ha-auto-rebalance-margin\":{\"default\":10,\"maximum\":100,\"minimum\":0,\"optional\":1,\"requires\":\"ha-auto-rebalance\",\"type\":\"number\"},\"ha-auto-rebalance-method\":{\"default\":\"bruteforce\",\"enum\":[\"bruteforce\",\"topsis\"],\"optional\":1,\"requires\":\"ha-auto-rebalance\",\"type\":\"string\"},\"ha-auto-rebalance-threshold\":{\"default\":30,\"maximum\":100,\"minimum\":0,\"optional\":1,\"requires\":\"ha-auto-rebalance\",\"type\":\"number\"},\"ha-rebalance-on-start\":{\"default\":0,\"optional\":1,\"type\":\"boolean\"}},\"optional\":1,\"type\":\"string\"},\"description\":{\"maxLength\":65536,\"optional\":1,\"type\":\"string\"},\"email_from\":{\"format\":\"email-opt\",\"optional\":1,\"type\":\"string\"},\"fencing\":{\"default\":\"watchdog\",\"enum\":[\"watchdog\",\"hardware\",\"both\"],\"optional\":1,\"type\":\"string\"},\"ha\":{\"format\":{\"shutdown_policy\":{\"default\":\"conditional\",\"enum\":[\"freeze\",\"failover\",\"conditional\",\"migrate\"],\"type\":\"string\"}},\"optional\":1,\"type\":\"string\"},\"http_proxy\":{\"optional\":1,\"pattern\":\"http://.*\",\"type\":\"string\"},\"keyboard\":{\"enum\":[\"de\",\"de-ch\",\"da\",\"en-gb\",\"en-us\",\"es\",\"fi\",\"fr\",\"fr-be\",\"fr-ca\",\"fr-ch\",\"hu\",\"is\",\"it\",\"ja\",\"lt\",\"mk\",\"nl\",\"no\",\"pl\",\"pt\",\"pt-br\",\"sv\",\"sl\",\"tr\"],\"optional\":1,\"type\":\"string\"},\"language\":{\"enum\":[\"ar\",\"ca\",\"da\",\"de\",\"en\",\"es\",\"eu\",\"fa\",\"fr\",\"hr\",\"he\",\"it\",\"ja\",\"ka\",\"kr\",\"nb\",\"nl\",\"nn\",\"pl\",\"pt_BR\",\"ru\",\"sl\",\"sv\",\"tr\",\"ukr\",\"zh_CN\",\"zh_TW\"],\"optional\":1,\"type\":\"string\"},\"location\":{\"format\":\"pve-node-location\",\"optional\":1,\"type\":\"string\"},\"mac_prefix\":{\"default\":\"BC:24:11\",\"format\":\"mac-prefix\",\"optional\":1,\"type\":\"string\"},\"max_workers\":{\"minimum\":1,\"optional\":1,\"type\":\"integer\"},\"migration\":{\"format\":{\"network\":{\"format\":\"CIDR\",\"optional\":1,\"type\":\"string\"},\"type\":{\"default\":\"secure\",\"default_key\":1,\"enum\":[\"secure\",\"insecure\"],\"type\":\"string\"}},\"optional\":1,\"type\":\"string\"},\"migration_unsecure\":{\"optional\":1,\"type\":\"boolean\"},\"next-id\":{\"format\":{\"lower\":{\"default\":100,\"max\":999999999,\"min\":100,\"optional\":1,\"type\":\"integer\"},\"upper\":{\"default\":1000000,\"max\":1000000000,\"min\":100,\"optional\":1,\"type\":\"integer\"}},\"optional\":1,\"type\":\"string\"},\"notify\":{\"format\":{\"fencing\":{\"enum\":[\"always\",\"never\"],\"optional\":1,\"type\":\"string\"},\"package-updates\":{\"default\":\"auto\",\"enum\":[\"auto\",\"always\",\"never\"],\"optional\":1,\"type\":\"string\"},\"replication\":{\"enum\":[\"always\",\"never\"],\"optional\":1,\"type\":\"string\"},\"target-fencing\":{\"optional\":1,\"type\":\"string\"},\"target-package-updates\":{\"optional\":1,\"type\":\"string\"},\"target-replication\":{\"optional\":1,\"type\":\"string\"}},\"optional\":1,\"type\":\"string\"},\"registered-tags\":{\"optional\":1,\"pattern\":\"(?:(?^i:[a-z0-9_][a-z0-9_\\\\-\\\\+\\\\.]*);)*(?^i:[a-z0-9_][a-z0-9_\\\\-\\\\+\\\\.]*)\",\"type\":\"string\"},\"replication\":{\"format\":{\"network\":{\"format\":\"CIDR\",\"optional\":1,\"type\":\"string\"},\"type\":{\"default\":\"secure\",\"default_key\":1,\"enum\":[\"secure\",\"insecure\"],\"type\":\"string\"}},\"optional\":1,\"type\":\"string\"},\"tag-style\":{\"format\":{\"case-sensitive\":{\"default\":0,\"optional\":1,\"type\":\"boolean\"},\"color-map\":{\"optional\":1,\"pattern\":\"(?:(?^i:[a-z0-9_][a-z0-9_\\\\-\\\\+\\\\.]*):[0-9a-fA-F]{6}(?::[0-9a-fA-F]{6})?)(?:;(?:(?^i:[a-z0-9_][a-z0-9_\\\\-\\\\+\\\\.]*):[0-9a-fA-F]{6}(?::[0-9a-fA-F]{6})?))*\",\"type\":\"string\"},\"ordering\":{\"default\":\"alphabetical\",\"enum\":[\"config\",\"alphabetical\"],\"optional\":1,\"type\":\"string\"},\"shape\":{\"default\":\"circle\",\"enum\":[\"full\",\"circle\",\"dense\",\"none\"],\"optional\":1,\"type\":\"string\"}},\"optional\":1,\"type\":\"string\"},\"u2f\":{\"format\":{\"appid\":{\"optional\":1,\"type\":\"string\"},\"origin\":{\"optional\":1,\"type\":\"string\"}},\"optional\":1,\"type\":\"string\"},\"user-tag-access\":{\"format\":{\"user-allow\":{\"default\":\"free\",\"enum\":[\"none\",\"list\",\"existing\",\"free\"],\"optional\":1,\"type\":\"string\"},\"user-allow-list\":{\"optional\":1,\"pattern\":\"(?^i:[a-z0-9_][a-z0-9_\\\\-\\\\+\\\\.]*)(?:;(?^i:[a-z0-9_][a-z0-9_\\\\-\\\\+\\\\.]*))*\",\"type\":\"string\"}},\"optional\":1,\"type\":\"string\"},\"webauthn\":{\"format\":{\"allow-subdomains\":{\"default\":1,\"optional\":1,\"type\":\"boolean\"},\"id\":{\"optional\":1,\"type\":\"string\"},\"origin\":{\"optional\":1,\"type\":\"string\"},\"rp\":{\"optional\":1,\"type\":\"string\"}},\"optional\":1,\"type\":\"string\"}},\"type\":\"object\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/options",
@@ -4800,6 +5226,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/qemu",
@@ -4816,6 +5244,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{},\"type\":\"object\"},\"links\":[{\"href\":\"{name}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/qemu/cpu-flags",
@@ -4832,6 +5262,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"description\":{\"description\":\"Description of the CPU flag.\",\"optional\":1,\"type\":\"string\"},\"name\":{\"description\":\"Name of the CPU flag.\",\"type\":\"string\"},\"supported-on\":{\"description\":\"List of nodes supporting the flag with the selected acceleration type (\\\"accel\\\").\",\"items\":{\"description\":\"The cluster node name.\",\"format\":\"pve-node\",\"type\":\"string\"},\"optional\":1,\"type\":\"array\"}},\"type\":\"object\"},\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/qemu/custom-cpu-models",
@@ -4848,6 +5280,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"cputype\":{\"default\":\"kvm64\",\"default_key\":1,\"description\":\"Emulated CPU type. Can be default or custom name (custom model names must be prefixed with 'custom-').\",\"format_description\":\"string\",\"optional\":1,\"type\":\"string\"},\"digest\":{\"description\":\"Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.\",\"maxLength\":64,\"optional\":1,\"type\":\"string\"},\"flags\":{\"description\":\"List of additional CPU flags separated by ';'. Use '+FLAG' to enable, '-FLAG' to disable a flag. There is a special 'nested-virt' shorthand which controls nested virtualization for the current CPU ('svm' for AMD and 'vmx' for Intel). Custom CPU models can specify any flag supported by QEMU/KVM, VM-specific flags must be from the following set for security reasons: aes, amd-no-ssb, amd-ssbd, hv-evmcs, hv-tlbflush, ibpb, md-clear, nested-virt, pcid, pdpe1gb, spec-ctrl, ssbd, virt-ssbd\",\"format_description\":\"+FLAG[;-FLAG...]\",\"optional\":1,\"pattern\":\"(?^u:(?^u:([+-])([a-zA-Z0-9\\\\-_\\\\.]+))(;(?^u:([+-])([a-zA-Z0-9\\\\-_\\\\.]+)))*)\",\"type\":\"string\"},\"guest-phys-bits\":{\"description\":\"Number of physical address bits available to the guest.\",\"maximum\":64,\"minimum\":32,\"optional\":1,\"type\":\"integer\"},\"hidden\":{\"default\":0,\"description\":\"Do not identify as a KVM virtual machine. Only affects vCPUs with x86-64 architecture.\",\"optional\":1,\"type\":\"boolean\"},\"hv-vendor-id\":{\"description\":\"The Hyper-V vendor ID. Some drivers or programs inside Windows guests need a specific ID.\",\"format_description\":\"vendor-id\",\"optional\":1,\"pattern\":\"(?^u:[a-zA-Z0-9]{1,12})\",\"type\":\"string\"},\"level\":{\"description\":\"Maximum input value for the basic CPUID leaves the guest can query - that is the vendor (leaf 0), family/model/stepping and feature bits (leaf 1), cache and topology info (leaves 4 and B), and so on. Higher-numbered leaves are hidden. Setting '30' is a common workaround for Hyper-V boot failures on Windows guests running on recent Intel hosts. Only applies when the vCPU architecture is x86_64.\",\"maximum\":4294967295,\"minimum\":0,\"optional\":1,\"type\":\"integer\"},\"phys-bits\":{\"description\":\"The physical memory address bits that are reported to the guest OS. Should be smaller or equal to the host's. Set to 'host' to use value from host CPU, but note that doing so will break live migration to CPUs with other values.\",\"format\":\"pve-phys-bits\",\"format_description\":\"8-64|host\",\"optional\":1,\"type\":\"string\"},\"reported-model\":{\"default\":\"kvm64\",\"description\":\"CPU model and vendor to report to the guest. Must be a QEMU/KVM supported model. Only valid for custom CPU model definitions, default models will always report themselves to the guest OS.\",\"enum\":[\"486\",\"a64fx\",\"athlon\",\"Broadwell\",\"Broadwell-IBRS\",\"Broadwell-noTSX\",\"Broadwell-noTSX-IBRS\",\"Cascadelake-Server\",\"Cascadelake-Server-noTSX\",\"Cascadelake-Server-v2\",\"Cascadelake-Server-v4\",\"Cascadelake-Server-v5\",\"ClearwaterForest\",\"ClearwaterForest-v2\",\"ClearwaterForest-v3\",\"Conroe\",\"Cooperlake\",\"Cooperlake-v2\",\"core2duo\",\"coreduo\",\"cortex-a35\",\"cortex-a53\",\"cortex-a55\",\"cortex-a57\",\"cortex-a710\",\"cortex-a72\",\"cortex-a76\",\"cortex-a78ae\",\"DiamondRapids\",\"EPYC\",\"EPYC-Genoa\",\"EPYC-Genoa-v2\",\"EPYC-IBPB\",\"EPYC-Milan\",\"EPYC-Milan-v2\",\"EPYC-Milan-v3\",\"EPYC-Rome\",\"EPYC-Rome-v2\",\"EPYC-Rome-v3\",\"EPYC-Rome-v4\",\"EPYC-Rome-v5\",\"EPYC-Turin\",\"EPYC-v3\",\"EPYC-v4\",\"EPYC-v5\",\"GraniteRapids\",\"GraniteRapids-v2\",\"GraniteRapids-v3\",\"GraniteRapids-v4\",\"GraniteRapids-v5\",\"Haswell\",\"Haswell-IBRS\",\"Haswell-noTSX\",\"Haswell-noTSX-IBRS\",\"host\",\"Icelake-Client\",\"Icelake-Client-noTSX\",\"Icelake-Server\",\"Icelake-Server-noTSX\",\"Icelake-Server-v3\",\"Icelake-Server-v4\",\"Icelake-Server-v5\",\"Icelake-Server-v6\",\"Icelake-Server-v7\",\"IvyBridge\",\"IvyBridge-IBRS\",\"KnightsMill\",\"kvm32\",\"kvm64\",\"max\",\"Nehalem\",\"Nehalem-IBRS\",\"neoverse-n1\",\"neoverse-n2\",\"neoverse-v1\",\"Opteron_G1\",\"Opteron_G2\",\"Opteron_G3\",\"Opteron_G4\",\"Opteron_G5\",\"Penryn\",\"pentium\",\"pentium2\",\"pentium3\",\"phenom\",\"qemu32\",\"qemu64\",\"SandyBridge\",\"SandyBridge-IBRS\",\"SapphireRapids\",\"SapphireRapids-v2\",\"SapphireRapids-v3\",\"SapphireRapids-v4\",\"SapphireRapids-v5\",\"SapphireRapids-v6\",\"SierraForest\",\"SierraForest-v2\",\"SierraForest-v3\",\"SierraForest-v4\",\"SierraForest-v5\",\"Skylake-Client\",\"Skylake-Client-IBRS\",\"Skylake-Client-noTSX-IBRS\",\"Skylake-Client-v4\",\"Skylake-Server\",\"Skylake-Server-IBRS\",\"Skylake-Server-noTSX-IBRS\",\"Skylake-Server-v4\",\"Skylake-Server-v5\",\"Westmere\",\"Westmere-IBRS\"],\"optional\":1,\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{cputype}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/qemu/custom-cpu-models",
@@ -4864,6 +5298,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/qemu/custom-cpu-models/{cputype}",
@@ -4892,6 +5328,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/qemu/custom-cpu-models/{cputype}",
@@ -4920,6 +5358,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/qemu/custom-cpu-models/{cputype}",
@@ -4948,6 +5388,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/replication",
@@ -4964,6 +5406,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"comment\":{\"description\":\"Description.\",\"maxLength\":4096,\"optional\":1,\"type\":\"string\"},\"disable\":{\"description\":\"Flag to disable/deactivate the entry.\",\"optional\":1,\"type\":\"boolean\"},\"guest\":{\"description\":\"Guest ID.\",\"type\":\"integer\"},\"id\":{\"description\":\"Replication Job ID. The ID is composed of a Guest ID and a job number, separated by a hyphen, i.e. '<GUEST>-<JOBNUM>'.\",\"format\":\"pve-replication-job-id\",\"pattern\":\"[1-9][0-9]{2,8}-\\\\d{1,9}\",\"type\":\"string\"},\"jobnum\":{\"description\":\"Unique, sequential ID assigned to each job.\",\"type\":\"integer\"},\"rate\":{\"description\":\"Rate limit in mbps (megabytes per second) as floating point number.\",\"minimum\":1,\"optional\":1,\"type\":\"number\"},\"remove_job\":{\"description\":\"Mark the replication job for removal. The job will remove all local replication snapshots. When set to 'full', it also tries to remove replicated volumes on the target. The job then removes itself from the configuration file.\",\"enum\":[\"local\",\"full\"],\"optional\":1,\"type\":\"string\"},\"schedule\":{\"default\":\"*/15\",\"description\":\"Storage replication schedule. The format is a subset of `systemd` calendar events.\",\"format\":\"pve-calendar-event\",\"maxLength\":128,\"optional\":1,\"type\":\"string\"},\"source\":{\"description\":\"For internal use, to detect if the guest was stolen.\",\"format\":\"pve-node\",\"optional\":1,\"type\":\"string\"},\"target\":{\"description\":\"Target node.\",\"format\":\"pve-node\",\"optional\":0,\"type\":\"string\"},\"type\":{\"description\":\"Section type.\",\"enum\":[\"local\"],\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{id}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/replication",
@@ -4980,6 +5424,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/replication/{id}",
@@ -5008,6 +5454,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/replication/{id}",
@@ -5036,6 +5484,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/replication/{id}",
@@ -5064,6 +5514,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/resources",
@@ -5080,6 +5532,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"cgroup-mode\":{\"description\":\"The cgroup mode the node operates under (for type 'node').\",\"optional\":1,\"type\":\"integer\"},\"content\":{\"description\":\"Allowed storage content types (for type 'storage').\",\"format\":\"pve-storage-content-list\",\"optional\":1,\"type\":\"string\"},\"cpu\":{\"description\":\"CPU utilization (for types 'node', 'qemu' and 'lxc').\",\"minimum\":0,\"optional\":1,\"renderer\":\"fraction_as_percentage\",\"type\":\"number\"},\"disk\":{\"description\":\"Used disk space in bytes (for type 'storage'), used root image space for VMs (for types 'qemu' and 'lxc').\",\"minimum\":0,\"optional\":1,\"renderer\":\"bytes\",\"type\":\"integer\"},\"diskread\":{\"description\":\"The number of bytes the guest read from its block devices since the guest was started. This info is not available for all storage types. (for types 'qemu' and 'lxc')\",\"optional\":1,\"renderer\":\"bytes\",\"type\":\"integer\"},\"diskwrite\":{\"description\":\"The number of bytes the guest wrote to its block devices since the guest was started. This info is not available for all storage types. (for types 'qemu' and 'lxc')\",\"optional\":1,\"renderer\":\"bytes\",\"type\":\"integer\"},\"hastate\":{\"description\":\"HA service status (for HA managed VMs).\",\"optional\":1,\"type\":\"string\"},\"host-arch\":{\"default\":\"x86_64\",\"description\":\"The node's CPU architecture. (for type 'node').\",\"enum\":[\"x86_64\",\"aarch64\"],\"optional\":1,\"type\":\"string\"},\"id\":{\"description\":\"Resource id.\",\"type\":\"string\"},\"level\":{\"description\":\"Support level (for type 'node').\",\"optional\":1,\"type\":\"string\"},\"lock\":{\"description\":\"The guest's current config lock (for types 'qemu' and 'lxc')\",\"optional\":1,\"type\":\"string\"},\"maxcpu\":{\"description\":\"Number of available CPUs (for types 'node', 'qemu' and 'lxc').\",\"minimum\":0,\"optional\":1,\"type\":\"number\"},\"maxdisk\":{\"description\":\"Storage size in bytes (for type 'storage'), root image size for VMs (for types 'qemu' and 'lxc').\",\"minimum\":0,\"optional\":1,\"renderer\":\"bytes\",\"type\":\"integer\"},\"maxmem\":{\"description\":\"Number of available memory in bytes (for types 'node', 'qemu' and 'lxc').\",\"optional\":1,\"renderer\":\"bytes\",\"type\":\"integer\"},\"mem\":{\"description\":\"Used memory in bytes (for types 'node', 'qemu' and 'lxc').\",\"minimum\":0,\"optional\":1,\"renderer\":\"bytes\",\"type\":\"integer\"},\"memhost\":{\"description\":\"Used memory in bytes from the point of view of the host (for types 'qemu').\",\"minimum\":0,\"optional\":1,\"renderer\":\"bytes\",\"type\":\"integer\"},\"name\":{\"description\":\"Name of the resource.\",\"optional\":1,\"type\":\"string\"},\"netin\":{\"description\":\"The amount of traffic in bytes that was sent to the guest over the network since it was started. (for types 'qemu' and 'lxc')\",\"optional\":1,\"renderer\":\"bytes\",\"type\":\"integer\"},\"netout\":{\"description\":\"The amount of traffic in bytes that was sent from the guest over the network since it was started. (for types 'qemu' and 'lxc')\",\"optional\":1,\"renderer\":\"bytes\",\"type\":\"integer\"},\"network\":{\"description\":\"The name of a Network entity (for type 'network').\",\"optional\":1,\"type\":\"string\"},\"network-type\":{\"description\":\"The type of network resource (for type 'network').\",\"enum\":[\"fabric\",\"zone\"],\"optional\":1,\"type\":\"string\"},\"node\":{\"description\":\"The cluster node name (for types 'node', 'storage', 'qemu', and 'lxc').\",\"format\":\"pve-node\",\"optional\":1,\"type\":\"string\"},\"plugintype\":{\"description\":\"More specific type, if available.\",\"optional\":1,\"type\":\"string\"},\"pool\":{\"description\":\"The pool name (for types 'pool', 'qemu' and 'lxc').\",\"optional\":1,\"type\":\"string\"},\"protocol\":{\"description\":\"The protocol of a fabric (for type 'network', network-type 'fabric').\",\"optional\":1,\"type\":\"string\"},\"sdn\":{\"description\":\"The name of an SDN entity (for type 'sdn')\",\"optional\":1,\"type\":\"string\"},\"shared\":{\"description\":\"Determines whether the storage is shared\",\"optional\":1,\"type\":\"boolean\"},\"status\":{\"description\":\"Resource type dependent status.\",\"optional\":1,\"type\":\"string\"},\"storage\":{\"description\":\"The storage identifier (for type 'storage').\",\"format\":\"pve-storage-id\",\"format_description\":\"storage ID\",\"optional\":1,\"type\":\"string\"},\"tags\":{\"description\":\"The guest's tags (for types 'qemu' and 'lxc')\",\"optional\":1,\"type\":\"string\"},\"template\":{\"default\":0,\"description\":\"Determines if the guest is a template. (for types 'qemu' and 'lxc')\",\"optional\":1,\"type\":\"boolean\"},\"type\":{\"description\":\"Resource type.\",\"enum\":[\"node\",\"storage\",\"pool\",\"qemu\",\"lxc\",\"openvz\",\"sdn\",\"network\"],\"type\":\"string\"},\"uptime\":{\"description\":\"Uptime of node or virtual guest in seconds (for types 'node', 'qemu' and 'lxc').\",\"optional\":1,\"renderer\":\"duration\",\"type\":\"integer\"},\"vmid\":{\"description\":\"The numerical vmid (for types 'qemu' and 'lxc').\",\"format\":\"pve-vmid\",\"maximum\":999999999,\"minimum\":100,\"optional\":1,\"type\":\"integer\"},\"zone-type\":{\"description\":\"The type of an SDN zone (for type 'sdn').\",\"optional\":1,\"type\":\"string\"}},\"type\":\"object\"},\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn",
@@ -5096,6 +5550,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"id\":{\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{id}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn",
@@ -5112,6 +5568,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"string\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/controllers",
@@ -5128,6 +5586,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"asn\":{\"description\":\"The local ASN of the controller. BGP & EVPN only.\",\"maximum\":4294967295,\"minimum\":0,\"optional\":1,\"type\":\"integer\"},\"bgp-mode\":{\"default\":\"auto\",\"description\":\"Whether to use eBGP or iBGP. Auto mode chooses depending on BGP controller or falls back to iBGP.\",\"enum\":[\"auto\",\"external\",\"internal\"],\"optional\":1,\"type\":\"string\"},\"bgp-multipath-as-relax\":{\"description\":\"Consider different AS paths of equal length for multipath computation. BGP only.\",\"optional\":1,\"type\":\"boolean\"},\"controller\":{\"description\":\"Name of the controller.\",\"type\":\"string\"},\"digest\":{\"description\":\"Digest of the controller section.\",\"optional\":1,\"type\":\"string\"},\"ebgp\":{\"description\":\"Enable eBGP (remote-as external). BGP only.\",\"optional\":1,\"type\":\"boolean\"},\"ebgp-multihop\":{\"description\":\"Set maximum amount of hops for eBGP peers. Needs ebgp set to 1. BGP only.\",\"optional\":1,\"type\":\"integer\"},\"isis-domain\":{\"description\":\"Name of the IS-IS domain. IS-IS only.\",\"optional\":1,\"type\":\"string\"},\"isis-ifaces\":{\"description\":\"Comma-separated list of interfaces where IS-IS should be active. IS-IS only.\",\"format\":\"pve-iface-list\",\"optional\":1,\"type\":\"string\"},\"isis-net\":{\"description\":\"Network Entity title for this node in the IS-IS network. IS-IS only.\",\"format\":\"pve-sdn-isis-net\",\"optional\":1,\"type\":\"string\"},\"loopback\":{\"description\":\"Name of the loopback/dummy interface that provides the Router-IP. BGP only.\",\"optional\":1,\"type\":\"string\"},\"node\":{\"description\":\"Node(s) where this controller is active.\",\"optional\":1,\"type\":\"string\"},\"nodes\":{\"description\":\"List of cluster node names.\",\"format\":\"pve-node-list\",\"optional\":1,\"type\":\"string\"},\"peer-group-name\":{\"description\":\"Name of the peer group for this EVPN controller\",\"optional\":1,\"type\":\"string\"},\"peers\":{\"description\":\"Comma-separated list of the peers IP addresses.\",\"optional\":1,\"type\":\"string\"},\"pending\":{\"description\":\"Changes that have not yet been applied to the running configuration.\",\"optional\":1,\"properties\":{\"asn\":{\"description\":\"The local ASN of the controller. BGP & EVPN only.\",\"maximum\":4294967295,\"minimum\":0,\"optional\":1,\"type\":\"integer\"},\"bgp-mode\":{\"default\":\"auto\",\"description\":\"Whether to use eBGP or iBGP. Auto mode chooses depending on BGP controller or falls back to iBGP.\",\"enum\":[\"auto\",\"external\",\"internal\"],\"optional\":1,\"type\":\"string\"},\"bgp-multipath-as-relax\":{\"description\":\"Consider different AS paths of equal length for multipath computation. BGP only.\",\"optional\":1,\"type\":\"boolean\"},\"ebgp\":{\"description\":\"Enable eBGP (remote-as external). BGP only.\",\"optional\":1,\"type\":\"boolean\"},\"ebgp-multihop\":{\"description\":\"Set maximum amount of hops for eBGP peers. Needs ebgp set to 1. BGP only.\",\"optional\":1,\"type\":\"integer\"},\"isis-domain\":{\"description\":\"Name of the IS-IS domain. IS-IS only.\",\"optional\":1,\"type\":\"string\"},\"isis-ifaces\":{\"description\":\"Comma-separated list of interfaces where IS-IS should be active. IS-IS only.\",\"format\":\"pve-iface-list\",\"optional\":1,\"type\":\"string\"},\"isis-net\":{\"description\":\"Network Entity title for this node in the IS-IS network. IS-IS only.\",\"format\":\"pve-sdn-isis-net\",\"optional\":1,\"type\":\"string\"},\"loopback\":{\"description\":\"Name of the loopback/dummy interface that provides the Router-IP. BGP only.\",\"optional\":1,\"type\":\"string\"},\"node\":{\"description\":\"Node(s) where this controller is active.\",\"optional\":1,\"type\":\"string\"},\"nodes\":{\"description\":\"List of cluster node names.\",\"format\":\"pve-node-list\",\"optional\":1,\"type\":\"string\"},\"peer-group-name\":{\"description\":\"Name of the peer group for this EVPN controller\",\"optional\":1,\"type\":\"string\"},\"peers\":{\"description\":\"Comma-separated list of the peers IP addresses.\",\"optional\":1,\"type\":\"string\"}},\"type\":\"object\"},\"state\":{\"description\":\"State of the SDN configuration object.\",\"enum\":[\"new\",\"changed\",\"deleted\"],\"optional\":1,\"type\":\"string\"},\"type\":{\"description\":\"Type of the controller\",\"enum\":[\"bgp\",\"evpn\",\"faucet\",\"isis\"],\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{controller}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/controllers",
@@ -5144,6 +5604,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/controllers/{controller}",
@@ -5174,6 +5636,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/controllers/{controller}",
@@ -5204,6 +5668,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/controllers/{controller}",
@@ -5234,6 +5700,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/dns",
@@ -5250,6 +5718,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"dns\":{\"type\":\"string\"},\"type\":{\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{dns}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["[]/key"],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/dns",
@@ -5266,6 +5736,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &["key"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/dns/{dns}",
@@ -5296,6 +5768,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/dns/{dns}",
@@ -5326,6 +5800,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["key"],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/dns/{dns}",
@@ -5356,6 +5832,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["key"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/dry-run",
@@ -5372,6 +5850,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"properties\":{\"frr-diff\":{\"description\":\"The difference between the current and pending FRR configuration.\",\"optional\":1,\"type\":\"string\"},\"interfaces-diff\":{\"description\":\"The difference between the current and pending /etc/network/interfaces.d/sdn configuration.\",\"optional\":1,\"type\":\"string\"}},\"type\":\"object\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/fabrics",
@@ -5388,6 +5868,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"subdir\":{\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{subdir}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/fabrics/all",
@@ -5404,6 +5886,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"properties\":{\"fabrics\":{\"items\":{\"properties\":{\"area\":{\"description\":\"OSPF area. Either a IPv4 address or a 32-bit number. Gets validated in rust.\",\"instance-types\":[\"ospf\"],\"optional\":1,\"type\":\"string\",\"type-property\":\"protocol\"},\"csnp_interval\":{\"description\":\"The csnp_interval property for Openfabric\",\"instance-types\":[\"openfabric\"],\"maximum\":600,\"minimum\":1,\"optional\":1,\"type\":\"number\",\"type-property\":\"protocol\"},\"digest\":{\"description\":\"Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.\",\"maxLength\":64,\"optional\":1,\"type\":\"string\"},\"hello_interval\":{\"description\":\"The hello_interval property for Openfabric\",\"instance-types\":[\"openfabric\"],\"maximum\":600,\"minimum\":1,\"optional\":1,\"type\":\"number\",\"type-property\":\"protocol\"},\"id\":{\"description\":\"Identifier for SDN fabrics\",\"format\":\"pve-sdn-fabric-id\",\"maxLength\":8,\"minLength\":2,\"pattern\":\"[a-zA-Z0-9][a-zA-Z0-9-]{0,6}[a-zA-Z0-9]\",\"type\":\"string\"},\"ip6_prefix\":{\"description\":\"The IP prefix for Node IPs\",\"format\":\"CIDR\",\"optional\":1,\"type\":\"string\"},\"ip_prefix\":{\"description\":\"The IP prefix for Node IPs\",\"format\":\"CIDR\",\"optional\":1,\"type\":\"string\"},\"lock-token\":{\"description\":\"the token for unlocking the global SDN configuration\",\"optional\":1,\"type\":\"string\"},\"persistent_keepalive\":{\"description\":\"A seconds interval, between 1 and 65535 inclusive, of how often to send an authenticated empty packet to the peer for the purpose of keeping a stateful firewall or NAT mapping valid persistently. For example, if the interface very rarely sends traffic, but it might at anytime receive traffic from another node, and it is behind NAT, the interface might benefit from having a persistent keepalive interval of 25 seconds. If unset or set to 0, it is turned off\",\"instance-types\":[\"wireguard\"],\"maximum\":65535,\"minimum\":0,\"optional\":1,\"type\":\"number\",\"type-property\":\"protocol\"},\"protocol\":{\"description\":\"Type of configuration entry in an SDN Fabric section config\",\"enum\":[\"openfabric\",\"ospf\",\"wireguard\",\"bgp\"],\"type\":\"string\"},\"redistribute\":{\"oneOf\":[{\"instance-types\":[\"ospf\"],\"items\":{\"format\":{\"route-map\":{\"format\":\"pve-sdn-route-map-id\",\"optional\":1,\"type\":\"string\"},\"source\":{\"enum\":[\"bgp\",\"connected\",\"kernel\",\"static\"],\"type\":\"string\"}},\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},{\"instance-types\":[\"bgp\"],\"items\":{\"format\":{\"route-map\":{\"format\":\"pve-sdn-route-map-id\",\"optional\":1,\"type\":\"string\"},\"source\":{\"enum\":[\"connected\",\"kernel\",\"ospf\",\"static\"],\"type\":\"string\"}},\"type\":\"string\"},\"optional\":1,\"type\":\"array\"}],\"type\":\"array\",\"type-property\":\"protocol\"},\"route_filter\":{\"description\":\"A prefix list that should be used for filtering routes that are to be installed into the kernel routing table\",\"format\":\"pve-sdn-prefix-list-id\",\"instance-types\":[\"ospf\",\"openfabric\"],\"optional\":1,\"type\":\"string\",\"type-property\":\"protocol\"}},\"type\":\"object\"},\"type\":\"array\"},\"nodes\":{\"items\":{\"properties\":{\"allowed_ips\":{\"description\":\"A list of IPs that are routable via this node in the WireGuard fabric.\",\"instance-types\":[\"wireguard\"],\"items\":{\"format\":\"FullRangeCIDR\",\"type\":\"string\"},\"optional\":1,\"type\":\"array\",\"type-property\":\"protocol\"},\"digest\":{\"description\":\"Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.\",\"maxLength\":64,\"optional\":1,\"type\":\"string\"},\"endpoint\":{\"description\":\"The endpoint used for connecting to this node.\",\"instance-types\":[\"wireguard\"],\"optional\":1,\"type\":\"string\",\"type-property\":\"protocol\"},\"fabric_id\":{\"description\":\"Identifier for SDN fabrics\",\"format\":\"pve-sdn-fabric-id\",\"maxLength\":8,\"minLength\":2,\"pattern\":\"[a-zA-Z0-9][a-zA-Z0-9-]{0,6}[a-zA-Z0-9]\",\"type\":\"string\"},\"interfaces\":{\"oneOf\":[{\"instance-types\":[\"openfabric\"],\"items\":{\"format\":{\"hello_multiplier\":{\"maximum\":100,\"minimum\":2,\"optional\":1,\"type\":\"integer\"},\"ip\":{\"format\":\"CIDRv4\",\"optional\":1,\"type\":\"string\"},\"ip6\":{\"format\":\"CIDRv6\",\"optional\":1,\"type\":\"string\"},\"name\":{\"format\":\"pve-iface\",\"type\":\"string\"}},\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},{\"instance-types\":[\"ospf\"],\"items\":{\"format\":{\"ip\":{\"format\":\"CIDRv4\",\"optional\":1,\"type\":\"string\"},\"name\":{\"format\":\"pve-iface\",\"type\":\"string\"},\"network_type\":{\"enum\":[\"broadcast\",\"non-broadcast\",\"point-to-multipoint\",\"point-to-point\"],\"optional\":1,\"type\":\"string\"}},\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},{\"instance-types\":[\"wireguard\"],\"items\":{\"format\":\"pve-sdn-fabric-wireguard-interface\",\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},{\"instance-types\":[\"bgp\"],\"items\":{\"format\":{\"name\":{\"format\":\"pve-iface\",\"type\":\"string\"}},\"type\":\"string\"},\"optional\":1}],\"type\":\"array\",\"type-property\":\"protocol\"},\"ip\":{\"description\":\"IPv4 address for this node\",\"format\":\"ipv4\",\"optional\":1,\"type\":\"string\"},\"ip6\":{\"description\":\"IPv6 address for this node\",\"format\":\"ipv6\",\"optional\":1,\"type\":\"string\"},\"lock-token\":{\"description\":\"the token for unlocking the global SDN configuration\",\"optional\":1,\"type\":\"string\"},\"node_id\":{\"description\":\"Identifier for nodes in an SDN fabric\",\"format\":\"pve-node\",\"type\":\"string\"},\"peers\":{\"instance-types\":[\"wireguard\"],\"items\":{\"format\":{\"endpoint\":{\"description\":\"Override for the endpoint settings in the node section.\",\"optional\":1,\"type\":\"string\"},\"iface\":{\"description\":\"The interface of this node that uses this peer definition.\",\"type\":\"string\"},\"node\":{\"description\":\"The name of the referenced node section (the external node or the internal peer node).\",\"type\":\"string\"},\"node_iface\":{\"description\":\"The interface of the other node, if it is internal\",\"optional\":1,\"type\":\"string\"},\"skip_route_generation\":{\"default\":0,\"description\":\"Whether routes for the allowed IPs should be created in the kernel routing table.\",\"optional\":1,\"type\":\"boolean\"},\"type\":{\"enum\":[\"internal\",\"external\"],\"type\":\"string\"}},\"type\":\"string\"},\"optional\":1,\"type\":\"array\",\"type-property\":\"protocol\"},\"protocol\":{\"description\":\"Type of configuration entry in an SDN Fabric section config\",\"enum\":[\"openfabric\",\"ospf\",\"wireguard\",\"bgp\"],\"type\":\"string\"},\"public_key\":{\"description\":\"The public key for the external node.\",\"instance-types\":[\"wireguard\"],\"optional\":1,\"type\":\"string\",\"type-property\":\"protocol\"},\"role\":{\"description\":\"The role of this node in the WireGuard fabric.\",\"enum\":[\"internal\",\"external\"],\"instance-types\":[\"wireguard\"],\"optional\":1,\"type\":\"string\",\"type-property\":\"protocol\"}},\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/fabrics/fabric",
@@ -5420,6 +5904,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"area\":{\"description\":\"OSPF area. Either a IPv4 address or a 32-bit number. Gets validated in rust.\",\"instance-types\":[\"ospf\"],\"optional\":1,\"type\":\"string\",\"type-property\":\"protocol\"},\"csnp_interval\":{\"description\":\"The csnp_interval property for Openfabric\",\"instance-types\":[\"openfabric\"],\"maximum\":600,\"minimum\":1,\"optional\":1,\"type\":\"number\",\"type-property\":\"protocol\"},\"digest\":{\"description\":\"Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.\",\"maxLength\":64,\"optional\":1,\"type\":\"string\"},\"hello_interval\":{\"description\":\"The hello_interval property for Openfabric\",\"instance-types\":[\"openfabric\"],\"maximum\":600,\"minimum\":1,\"optional\":1,\"type\":\"number\",\"type-property\":\"protocol\"},\"id\":{\"description\":\"Identifier for SDN fabrics\",\"format\":\"pve-sdn-fabric-id\",\"maxLength\":8,\"minLength\":2,\"pattern\":\"[a-zA-Z0-9][a-zA-Z0-9-]{0,6}[a-zA-Z0-9]\",\"type\":\"string\"},\"ip6_prefix\":{\"description\":\"The IP prefix for Node IPs\",\"format\":\"CIDR\",\"optional\":1,\"type\":\"string\"},\"ip_prefix\":{\"description\":\"The IP prefix for Node IPs\",\"format\":\"CIDR\",\"optional\":1,\"type\":\"string\"},\"lock-token\":{\"description\":\"the token for unlocking the global SDN configuration\",\"optional\":1,\"type\":\"string\"},\"persistent_keepalive\":{\"description\":\"A seconds interval, between 1 and 65535 inclusive, of how often to send an authenticated empty packet to the peer for the purpose of keeping a stateful firewall or NAT mapping valid persistently. For example, if the interface very rarely sends traffic, but it might at anytime receive traffic from another node, and it is behind NAT, the interface might benefit from having a persistent keepalive interval of 25 seconds. If unset or set to 0, it is turned off\",\"instance-types\":[\"wireguard\"],\"maximum\":65535,\"minimum\":0,\"optional\":1,\"type\":\"number\",\"type-property\":\"protocol\"},\"protocol\":{\"description\":\"Type of configuration entry in an SDN Fabric section config\",\"enum\":[\"openfabric\",\"ospf\",\"wireguard\",\"bgp\"],\"type\":\"string\"},\"redistribute\":{\"oneOf\":[{\"instance-types\":[\"ospf\"],\"items\":{\"format\":{\"route-map\":{\"format\":\"pve-sdn-route-map-id\",\"optional\":1,\"type\":\"string\"},\"source\":{\"enum\":[\"bgp\",\"connected\",\"kernel\",\"static\"],\"type\":\"string\"}},\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},{\"instance-types\":[\"bgp\"],\"items\":{\"format\":{\"route-map\":{\"format\":\"pve-sdn-route-map-id\",\"optional\":1,\"type\":\"string\"},\"source\":{\"enum\":[\"connected\",\"kernel\",\"ospf\",\"static\"],\"type\":\"string\"}},\"type\":\"string\"},\"optional\":1,\"type\":\"array\"}],\"type\":\"array\",\"type-property\":\"protocol\"},\"route_filter\":{\"description\":\"A prefix list that should be used for filtering routes that are to be installed into the kernel routing table\",\"format\":\"pve-sdn-prefix-list-id\",\"instance-types\":[\"ospf\",\"openfabric\"],\"optional\":1,\"type\":\"string\",\"type-property\":\"protocol\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{id}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/fabrics/fabric",
@@ -5436,6 +5922,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/fabrics/fabric/{id}",
@@ -5466,6 +5954,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/fabrics/fabric/{id}",
@@ -5496,6 +5986,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/fabrics/fabric/{id}",
@@ -5526,6 +6018,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/fabrics/node",
@@ -5542,6 +6036,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"allowed_ips\":{\"description\":\"A list of IPs that are routable via this node in the WireGuard fabric.\",\"instance-types\":[\"wireguard\"],\"items\":{\"format\":\"FullRangeCIDR\",\"type\":\"string\"},\"optional\":1,\"type\":\"array\",\"type-property\":\"protocol\"},\"digest\":{\"description\":\"Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.\",\"maxLength\":64,\"optional\":1,\"type\":\"string\"},\"endpoint\":{\"description\":\"The endpoint used for connecting to this node.\",\"instance-types\":[\"wireguard\"],\"optional\":1,\"type\":\"string\",\"type-property\":\"protocol\"},\"fabric_id\":{\"description\":\"Identifier for SDN fabrics\",\"format\":\"pve-sdn-fabric-id\",\"maxLength\":8,\"minLength\":2,\"pattern\":\"[a-zA-Z0-9][a-zA-Z0-9-]{0,6}[a-zA-Z0-9]\",\"type\":\"string\"},\"interfaces\":{\"oneOf\":[{\"instance-types\":[\"openfabric\"],\"items\":{\"format\":{\"hello_multiplier\":{\"maximum\":100,\"minimum\":2,\"optional\":1,\"type\":\"integer\"},\"ip\":{\"format\":\"CIDRv4\",\"optional\":1,\"type\":\"string\"},\"ip6\":{\"format\":\"CIDRv6\",\"optional\":1,\"type\":\"string\"},\"name\":{\"format\":\"pve-iface\",\"type\":\"string\"}},\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},{\"instance-types\":[\"ospf\"],\"items\":{\"format\":{\"ip\":{\"format\":\"CIDRv4\",\"optional\":1,\"type\":\"string\"},\"name\":{\"format\":\"pve-iface\",\"type\":\"string\"},\"network_type\":{\"enum\":[\"broadcast\",\"non-broadcast\",\"point-to-multipoint\",\"point-to-point\"],\"optional\":1,\"type\":\"string\"}},\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},{\"instance-types\":[\"wireguard\"],\"items\":{\"format\":\"pve-sdn-fabric-wireguard-interface\",\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},{\"instance-types\":[\"bgp\"],\"items\":{\"format\":{\"name\":{\"format\":\"pve-iface\",\"type\":\"string\"}},\"type\":\"string\"},\"optional\":1}],\"type\":\"array\",\"type-property\":\"protocol\"},\"ip\":{\"description\":\"IPv4 address for this node\",\"format\":\"ipv4\",\"optional\":1,\"type\":\"string\"},\"ip6\":{\"description\":\"IPv6 address for this node\",\"format\":\"ipv6\",\"optional\":1,\"type\":\"string\"},\"lock-token\":{\"description\":\"the token for unlocking the global SDN configuration\",\"optional\":1,\"type\":\"string\"},\"node_id\":{\"description\":\"Identifier for nodes in an SDN fabric\",\"format\":\"pve-node\",\"type\":\"string\"},\"peers\":{\"instance-types\":[\"wireguard\"],\"items\":{\"format\":{\"endpoint\":{\"description\":\"Override for the endpoint settings in the node section.\",\"optional\":1,\"type\":\"string\"},\"iface\":{\"description\":\"The interface of this node that uses this peer definition.\",\"type\":\"string\"},\"node\":{\"description\":\"The name of the referenced node section (the external node or the internal peer node).\",\"type\":\"string\"},\"node_iface\":{\"description\":\"The interface of the other node, if it is internal\",\"optional\":1,\"type\":\"string\"},\"skip_route_generation\":{\"default\":0,\"description\":\"Whether routes for the allowed IPs should be created in the kernel routing table.\",\"optional\":1,\"type\":\"boolean\"},\"type\":{\"enum\":[\"internal\",\"external\"],\"type\":\"string\"}},\"type\":\"string\"},\"optional\":1,\"type\":\"array\",\"type-property\":\"protocol\"},\"protocol\":{\"description\":\"Type of configuration entry in an SDN Fabric section config\",\"enum\":[\"openfabric\",\"ospf\",\"wireguard\",\"bgp\"],\"type\":\"string\"},\"public_key\":{\"description\":\"The public key for the external node.\",\"instance-types\":[\"wireguard\"],\"optional\":1,\"type\":\"string\",\"type-property\":\"protocol\"},\"role\":{\"description\":\"The role of this node in the WireGuard fabric.\",\"enum\":[\"internal\",\"external\"],\"instance-types\":[\"wireguard\"],\"optional\":1,\"type\":\"string\",\"type-property\":\"protocol\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{fabric_id}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/fabrics/node/{fabric_id}",
@@ -5572,6 +6068,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/fabrics/node/{fabric_id}",
@@ -5602,6 +6100,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/fabrics/node/{fabric_id}/{node_id}",
@@ -5643,6 +6143,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/fabrics/node/{fabric_id}/{node_id}",
@@ -5684,6 +6186,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/fabrics/node/{fabric_id}/{node_id}",
@@ -5725,6 +6229,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/ipams",
@@ -5741,6 +6247,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"ipam\":{\"type\":\"string\"},\"type\":{\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{ipam}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/ipams",
@@ -5757,6 +6265,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &["token"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/ipams/{ipam}",
@@ -5787,6 +6297,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/ipams/{ipam}",
@@ -5817,6 +6329,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/ipams/{ipam}",
@@ -5847,6 +6361,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["token"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/ipams/{ipam}/status",
@@ -5877,6 +6393,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/lock",
@@ -5893,6 +6411,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/lock",
@@ -5909,6 +6429,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"string\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/prefix-lists",
@@ -5925,6 +6447,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{},\"type\":\"object\"},\"links\":[{\"href\":\"{id}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/prefix-lists",
@@ -5941,6 +6465,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/prefix-lists/{id}",
@@ -5969,6 +6495,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/prefix-lists/{id}",
@@ -5997,6 +6525,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/prefix-lists/{id}",
@@ -6025,6 +6555,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/prefix-lists/{id}/entries",
@@ -6053,6 +6585,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/prefix-lists/{id}/entries",
@@ -6081,6 +6615,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/prefix-lists/{id}/entries/{url_seq}",
@@ -6120,6 +6656,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/prefix-lists/{id}/entries/{url_seq}",
@@ -6159,6 +6697,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/prefix-lists/{id}/entries/{url_seq}",
@@ -6198,6 +6738,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/rollback",
@@ -6214,6 +6756,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/route-maps",
@@ -6230,6 +6774,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"id\":{\"description\":\"The SDN route map identifier\",\"format\":\"pve-sdn-route-map-id\",\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"entries/{id}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/route-maps/entries",
@@ -6246,6 +6792,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"action\":{\"description\":\"Matching policy of a route map entry.\",\"enum\":[\"permit\",\"deny\"],\"optional\":0,\"type\":\"string\"},\"call\":{\"description\":\"The SDN route map identifier\",\"format\":\"pve-sdn-route-map-id\",\"optional\":1,\"type\":\"string\"},\"digest\":{\"description\":\"Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.\",\"maxLength\":64,\"optional\":1,\"type\":\"string\"},\"exit-action\":{\"format\":{\"key\":{\"enum\":[\"on-match-goto\",\"on-match-next\",\"continue\"],\"type\":\"string\"},\"value\":{\"description\":\"The index of this route map entry\",\"maximum\":65535,\"minimum\":0,\"optional\":1,\"type\":\"integer\"}},\"optional\":1,\"type\":\"string\"},\"match\":{\"items\":{\"format\":{\"key\":{\"enum\":[\"route-type\",\"vni\",\"ip-address-prefix-list\",\"ip6-address-prefix-list\",\"ip-next-hop-prefix-list\",\"ip6-next-hop-prefix-list\",\"ip-next-hop-address\",\"ip6-next-hop-address\",\"metric\",\"local-preference\",\"peer\",\"tag\"],\"type\":\"string\"},\"value\":{\"description\":\"Value that the field <key> should be matched on.\",\"format_description\":\"<key-dependent>\",\"optional\":1,\"type\":\"string\"}},\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},\"order\":{\"description\":\"The index of this route map entry\",\"maximum\":65535,\"minimum\":0,\"type\":\"integer\"},\"route-map-id\":{\"description\":\"The SDN route map identifier\",\"format\":\"pve-sdn-route-map-id\",\"type\":\"string\"},\"set\":{\"items\":{\"format\":{\"key\":{\"enum\":[\"ip-next-hop-peer-address\",\"ip-next-hop\",\"ip-next-hop-unchanged\",\"ip6-next-hop-peer-address\",\"ip6-next-hop-prefer-global\",\"ip6-next-hop\",\"local-preference\",\"tag\",\"weight\",\"metric\",\"src\"],\"type\":\"string\"},\"value\":{\"description\":\"Value that the field <key> should be set to.\",\"format_description\":\"<key-dependent>\",\"optional\":1,\"type\":\"string\"}},\"type\":\"string\"},\"optional\":1,\"type\":\"array\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{route-map-id}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/route-maps/entries",
@@ -6262,6 +6810,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/route-maps/entries/{route-map-id}",
@@ -6290,6 +6840,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/route-maps/entries/{route-map-id}/entry/{order}",
@@ -6325,6 +6877,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/route-maps/entries/{route-map-id}/entry/{order}",
@@ -6360,6 +6914,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/route-maps/entries/{route-map-id}/entry/{order}",
@@ -6395,6 +6951,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets",
@@ -6411,6 +6969,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"alias\":{\"description\":\"Alias name of the VNet.\",\"maxLength\":256,\"optional\":1,\"pattern\":\"(?^i:[\\\\(\\\\)-_.\\\\w\\\\d\\\\s]{0,256})\",\"type\":\"string\"},\"digest\":{\"description\":\"Digest of the VNet section.\",\"optional\":1,\"type\":\"string\"},\"isolate-ports\":{\"description\":\"If true, sets the isolated property for all interfaces on the bridge of this VNet.\",\"optional\":1,\"type\":\"boolean\"},\"pending\":{\"description\":\"Changes that have not yet been applied to the running configuration.\",\"optional\":1,\"properties\":{\"alias\":{\"description\":\"Alias name of the VNet.\",\"maxLength\":256,\"optional\":1,\"pattern\":\"(?^i:[\\\\(\\\\)-_.\\\\w\\\\d\\\\s]{0,256})\",\"type\":\"string\"},\"isolate-ports\":{\"description\":\"If true, sets the isolated property for all interfaces on the bridge of this VNet.\",\"optional\":1,\"type\":\"boolean\"},\"tag\":{\"description\":\"VLAN Tag (for VLAN or QinQ zones) or VXLAN VNI (for VXLAN or EVPN zones).\",\"maximum\":16777215,\"minimum\":1,\"optional\":1,\"type\":\"integer\"},\"vlanaware\":{\"description\":\"Allow VLANs to pass through this VNet.\",\"optional\":1,\"type\":\"boolean\"},\"zone\":{\"description\":\"Name of the zone this VNet belongs to.\",\"optional\":1,\"type\":\"string\"}},\"type\":\"object\"},\"state\":{\"description\":\"State of the SDN configuration object.\",\"enum\":[\"new\",\"changed\",\"deleted\"],\"optional\":1,\"type\":\"string\"},\"tag\":{\"description\":\"VLAN Tag (for VLAN or QinQ zones) or VXLAN VNI (for VXLAN or EVPN zones).\",\"maximum\":16777215,\"minimum\":1,\"optional\":1,\"type\":\"integer\"},\"type\":{\"description\":\"Type of the VNet.\",\"enum\":[\"vnet\"],\"optional\":0,\"type\":\"string\"},\"vlanaware\":{\"description\":\"Allow VLANs to pass through this VNet.\",\"optional\":1,\"type\":\"boolean\"},\"vnet\":{\"description\":\"Name of the VNet.\",\"optional\":0,\"type\":\"string\"},\"zone\":{\"description\":\"Name of the zone this VNet belongs to.\",\"optional\":1,\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{vnet}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets",
@@ -6427,6 +6987,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets/{vnet}",
@@ -6457,6 +7019,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets/{vnet}",
@@ -6487,6 +7051,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets/{vnet}",
@@ -6517,6 +7083,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets/{vnet}/firewall",
@@ -6547,6 +7115,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets/{vnet}/firewall/options",
@@ -6577,6 +7147,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets/{vnet}/firewall/options",
@@ -6607,6 +7179,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets/{vnet}/firewall/rules",
@@ -6637,6 +7211,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets/{vnet}/firewall/rules",
@@ -6667,6 +7243,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets/{vnet}/firewall/rules/{pos}",
@@ -6704,6 +7282,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets/{vnet}/firewall/rules/{pos}",
@@ -6741,6 +7321,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets/{vnet}/firewall/rules/{pos}",
@@ -6778,6 +7360,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets/{vnet}/ips",
@@ -6808,6 +7392,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets/{vnet}/ips",
@@ -6838,6 +7424,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets/{vnet}/ips",
@@ -6868,6 +7456,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets/{vnet}/subnets",
@@ -6898,6 +7488,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets/{vnet}/subnets",
@@ -6926,6 +7518,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets/{vnet}/subnets/{subnet}",
@@ -6967,6 +7561,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets/{vnet}/subnets/{subnet}",
@@ -7008,6 +7604,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/vnets/{vnet}/subnets/{subnet}",
@@ -7047,6 +7645,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/zones",
@@ -7063,6 +7663,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"advertise-subnets\":{\"description\":\"Advertise IP prefixes (Type-5 routes) instead of MAC/IP pairs (Type-2 routes). EVPN zone only.\",\"optional\":1,\"type\":\"boolean\"},\"bridge\":{\"description\":\"the bridge for which VLANs should be managed. VLAN & QinQ zone only.\",\"optional\":1,\"type\":\"string\"},\"bridge-disable-mac-learning\":{\"description\":\"Disable auto mac learning. VLAN zone only.\",\"optional\":1,\"type\":\"boolean\"},\"controller\":{\"description\":\"ID of the controller for this zone. EVPN zone only.\",\"optional\":1,\"type\":\"string\"},\"dhcp\":{\"description\":\"Name of DHCP server backend for this zone.\",\"enum\":[\"dnsmasq\"],\"optional\":1,\"type\":\"string\"},\"digest\":{\"description\":\"Digest of the controller section.\",\"optional\":1,\"type\":\"string\"},\"disable-arp-nd-suppression\":{\"description\":\"Suppress IPv4 ARP && IPv6 Neighbour Discovery messages. EVPN zone only.\",\"optional\":1,\"type\":\"boolean\"},\"dns\":{\"description\":\"ID of the DNS server for this zone.\",\"optional\":1,\"type\":\"string\"},\"dnszone\":{\"description\":\"Domain name for this zone.\",\"optional\":1,\"type\":\"string\"},\"exitnodes\":{\"description\":\"List of PVE Nodes that should act as exit node for this zone. EVPN zone only.\",\"format\":\"pve-node-list\",\"optional\":1,\"type\":\"string\"},\"exitnodes-local-routing\":{\"description\":\"Create routes on the exit nodes, so they can connect to EVPN guests. EVPN zone only.\",\"optional\":1,\"type\":\"boolean\"},\"exitnodes-primary\":{\"description\":\"Force traffic through this exitnode first. EVPN zone only.\",\"format\":\"pve-node\",\"optional\":1,\"type\":\"string\"},\"ipam\":{\"description\":\"ID of the IPAM for this zone.\",\"optional\":1,\"type\":\"string\"},\"mac\":{\"description\":\"MAC address of the anycast router for this zone.\",\"optional\":1,\"type\":\"string\"},\"mtu\":{\"description\":\"MTU of the zone, will be used for the created VNet bridges.\",\"optional\":1,\"type\":\"integer\"},\"nodes\":{\"description\":\"Nodes where this zone should be created.\",\"optional\":1,\"type\":\"string\"},\"peers\":{\"description\":\"Comma-separated list of peers, that are part of the VXLAN zone. Usually the IPs of the nodes. VXLAN zone only.\",\"format\":\"ip-list\",\"optional\":1,\"type\":\"string\"},\"pending\":{\"description\":\"Changes that have not yet been applied to the running configuration.\",\"optional\":1,\"properties\":{\"advertise-subnets\":{\"description\":\"Advertise IP prefixes (Type-5 routes) instead of MAC/IP pairs (Type-2 routes). EVPN zone only.\",\"optional\":1,\"type\":\"boolean\"},\"bridge\":{\"description\":\"the bridge for which VLANs should be managed. VLAN & QinQ zone only.\",\"optional\":1,\"type\":\"string\"},\"bridge-disable-mac-learning\":{\"description\":\"Disable auto mac learning. VLAN zone only.\",\"optional\":1,\"type\":\"boolean\"},\"controller\":{\"description\":\"ID of the controller for this zone. EVPN zone only.\",\"optional\":1,\"type\":\"string\"},\"dhcp\":{\"description\":\"Name of DHCP server backend for this zone.\",\"enum\":[\"dnsmasq\"],\"optional\":1,\"type\":\"string\"},\"disable-arp-nd-suppression\":{\"description\":\"Suppress IPv4 ARP && IPv6 Neighbour Discovery messages. EVPN zone only.\",\"optional\":1,\"type\":\"boolean\"},\"dns\":{\"description\":\"ID of the DNS server for this zone.\",\"optional\":1,\"type\":\"string\"},\"dnszone\":{\"description\":\"Domain name for this zone.\",\"optional\":1,\"type\":\"string\"},\"exitnodes\":{\"description\":\"List of PVE Nodes that should act as exit node for this zone. EVPN zone only.\",\"format\":\"pve-node-list\",\"optional\":1,\"type\":\"string\"},\"exitnodes-local-routing\":{\"description\":\"Create routes on the exit nodes, so they can connect to EVPN guests. EVPN zone only.\",\"optional\":1,\"type\":\"boolean\"},\"exitnodes-primary\":{\"description\":\"Force traffic through this exitnode first. EVPN zone only.\",\"format\":\"pve-node\",\"optional\":1,\"type\":\"string\"},\"ipam\":{\"description\":\"ID of the IPAM for this zone.\",\"optional\":1,\"type\":\"string\"},\"mac\":{\"description\":\"MAC address of the anycast router for this zone.\",\"optional\":1,\"type\":\"string\"},\"mtu\":{\"description\":\"MTU of the zone, will be used for the created VNet bridges.\",\"optional\":1,\"type\":\"integer\"},\"nodes\":{\"description\":\"Nodes where this zone should be created.\",\"optional\":1,\"type\":\"string\"},\"peers\":{\"description\":\"Comma-separated list of peers, that are part of the VXLAN zone. Usually the IPs of the nodes. VXLAN zone only.\",\"format\":\"ip-list\",\"optional\":1,\"type\":\"string\"},\"reversedns\":{\"description\":\"ID of the reverse DNS server for this zone.\",\"optional\":1,\"type\":\"string\"},\"rt-import\":{\"description\":\"Route-Targets that should be imported into the VRF of this zone via BGP. EVPN zone only.\",\"format\":\"pve-sdn-bgp-rt-list\",\"optional\":1,\"type\":\"string\"},\"secondary-controllers\":{\"description\":\"Additional controllers.\",\"items\":{\"description\":\"Controller ID.\",\"maxLength\":64,\"minLength\":2,\"pattern\":\"[a-zA-Z][a-zA-Z0-9_-]*[a-zA-Z0-9]\",\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},\"tag\":{\"description\":\"Service-VLAN Tag (outer VLAN). QinQ zone only\",\"minimum\":0,\"optional\":1,\"type\":\"integer\"},\"vlan-protocol\":{\"default\":\"802.1q\",\"description\":\"VLAN protocol for the creation of the QinQ zone. QinQ zone only.\",\"enum\":[\"802.1q\",\"802.1ad\"],\"optional\":1,\"type\":\"string\"},\"vrf-vxlan\":{\"description\":\"VNI for the zone VRF. EVPN zone only.\",\"maximum\":16777215,\"minimum\":1,\"optional\":1,\"type\":\"integer\"},\"vxlan-port\":{\"default\":4789,\"description\":\"UDP port that should be used for the VXLAN tunnel (default 4789). VXLAN zone only.\",\"maximum\":65536,\"minimum\":1,\"optional\":1,\"type\":\"integer\"}},\"type\":\"object\"},\"reversedns\":{\"description\":\"ID of the reverse DNS server for this zone.\",\"optional\":1,\"type\":\"string\"},\"rt-import\":{\"description\":\"Route-Targets that should be imported into the VRF of this zone via BGP. EVPN zone only.\",\"format\":\"pve-sdn-bgp-rt-list\",\"optional\":1,\"type\":\"string\"},\"secondary-controllers\":{\"description\":\"Additional controllers.\",\"items\":{\"description\":\"Controller ID.\",\"maxLength\":64,\"minLength\":2,\"pattern\":\"[a-zA-Z][a-zA-Z0-9_-]*[a-zA-Z0-9]\",\"type\":\"string\"},\"optional\":1,\"type\":\"array\"},\"state\":{\"description\":\"State of the SDN configuration object.\",\"enum\":[\"new\",\"changed\",\"deleted\"],\"optional\":1,\"type\":\"string\"},\"tag\":{\"description\":\"Service-VLAN Tag (outer VLAN). QinQ zone only\",\"minimum\":0,\"optional\":1,\"type\":\"integer\"},\"type\":{\"description\":\"Type of the zone.\",\"enum\":[\"evpn\",\"faucet\",\"qinq\",\"simple\",\"vlan\",\"vxlan\"],\"type\":\"string\"},\"vlan-protocol\":{\"default\":\"802.1q\",\"description\":\"VLAN protocol for the creation of the QinQ zone. QinQ zone only.\",\"enum\":[\"802.1q\",\"802.1ad\"],\"optional\":1,\"type\":\"string\"},\"vrf-vxlan\":{\"description\":\"VNI for the zone VRF. EVPN zone only.\",\"maximum\":16777215,\"minimum\":1,\"optional\":1,\"type\":\"integer\"},\"vxlan-port\":{\"default\":4789,\"description\":\"UDP port that should be used for the VXLAN tunnel (default 4789). VXLAN zone only.\",\"maximum\":65536,\"minimum\":1,\"optional\":1,\"type\":\"integer\"},\"zone\":{\"description\":\"Name of the zone.\",\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{zone}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/zones",
@@ -7079,6 +7681,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/zones/{zone}",
@@ -7109,6 +7713,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/zones/{zone}",
@@ -7139,6 +7745,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/sdn/zones/{zone}",
@@ -7169,6 +7777,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/status",
@@ -7185,6 +7795,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"id\":{\"type\":\"string\"},\"ip\":{\"description\":\"[node] IP of the resolved nodename.\",\"optional\":1,\"type\":\"string\"},\"level\":{\"description\":\"[node] Proxmox VE Subscription level, indicates if eligible for enterprise support as well as access to the stable Proxmox VE Enterprise Repository.\",\"optional\":1,\"type\":\"string\"},\"local\":{\"description\":\"[node] Indicates if this is the responding node.\",\"optional\":1,\"type\":\"boolean\"},\"name\":{\"type\":\"string\"},\"nodeid\":{\"description\":\"[node] ID of the node from the corosync configuration.\",\"optional\":1,\"type\":\"integer\"},\"nodes\":{\"description\":\"[cluster] Nodes count, including offline nodes.\",\"optional\":1,\"type\":\"integer\"},\"online\":{\"description\":\"[node] Indicates if the node is online or offline.\",\"optional\":1,\"type\":\"boolean\"},\"quorate\":{\"description\":\"[cluster] Indicates if there is a majority of nodes online to make decisions\",\"optional\":1,\"type\":\"boolean\"},\"type\":{\"description\":\"Indicates the type, either cluster or node. The type defines the object properties e.g. quorate available for type cluster.\",\"enum\":[\"cluster\",\"node\"],\"type\":\"string\"},\"version\":{\"description\":\"[cluster] Current version of the corosync configuration file.\",\"optional\":1,\"type\":\"integer\"}},\"type\":\"object\"},\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/cluster/tasks",
@@ -7201,6 +7813,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"upid\":{\"type\":\"string\"}},\"type\":\"object\"},\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes",
@@ -7217,6 +7831,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"cpu\":{\"description\":\"CPU utilization.\",\"optional\":1,\"renderer\":\"fraction_as_percentage\",\"type\":\"number\"},\"level\":{\"description\":\"Support level.\",\"optional\":1,\"type\":\"string\"},\"maxcpu\":{\"description\":\"Number of available CPUs.\",\"optional\":1,\"type\":\"integer\"},\"maxmem\":{\"description\":\"Number of available memory in bytes.\",\"optional\":1,\"renderer\":\"bytes\",\"type\":\"integer\"},\"mem\":{\"description\":\"Used memory in bytes.\",\"optional\":1,\"renderer\":\"bytes\",\"type\":\"integer\"},\"node\":{\"description\":\"The cluster node name.\",\"format\":\"pve-node\",\"type\":\"string\"},\"ssl_fingerprint\":{\"description\":\"The SSL fingerprint for the node certificate.\",\"optional\":1,\"type\":\"string\"},\"status\":{\"description\":\"Node status.\",\"enum\":[\"unknown\",\"online\",\"offline\"],\"type\":\"string\"},\"uptime\":{\"description\":\"Node uptime in seconds.\",\"optional\":1,\"renderer\":\"duration\",\"type\":\"integer\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{node}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}",
@@ -7245,6 +7861,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/aplinfo",
@@ -7273,6 +7891,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/aplinfo",
@@ -7301,6 +7921,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/apt",
@@ -7329,6 +7951,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/apt/changelog",
@@ -7357,6 +7981,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/apt/repositories",
@@ -7385,6 +8011,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/apt/repositories",
@@ -7413,6 +8041,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/apt/repositories",
@@ -7441,6 +8071,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/apt/update",
@@ -7469,6 +8101,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/apt/update",
@@ -7497,6 +8131,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/apt/versions",
@@ -7525,6 +8161,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/capabilities",
@@ -7553,6 +8191,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/capabilities/qemu",
@@ -7581,6 +8221,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/capabilities/qemu/cpu",
@@ -7609,6 +8251,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/capabilities/qemu/cpu-flags",
@@ -7637,6 +8281,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/capabilities/qemu/machines",
@@ -7665,6 +8311,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/capabilities/qemu/migration",
@@ -7693,6 +8341,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph",
@@ -7721,6 +8371,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/cfg",
@@ -7749,6 +8401,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/cfg/db",
@@ -7777,6 +8431,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/cfg/raw",
@@ -7805,6 +8461,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/cfg/value",
@@ -7833,6 +8491,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/cmd-safety",
@@ -7861,6 +8521,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/crush",
@@ -7889,6 +8551,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/fs",
@@ -7917,6 +8581,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/fs/{name}",
@@ -7956,6 +8622,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/fs/{name}",
@@ -7995,6 +8663,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/init",
@@ -8023,6 +8693,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/log",
@@ -8051,6 +8723,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/mds",
@@ -8079,6 +8753,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/mds/{name}",
@@ -8120,6 +8796,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/mds/{name}",
@@ -8161,6 +8839,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/mgr",
@@ -8189,6 +8869,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/mgr/{id}",
@@ -8230,6 +8912,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/mgr/{id}",
@@ -8271,6 +8955,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/mon",
@@ -8299,6 +8985,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/mon/{monid}",
@@ -8340,6 +9028,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/mon/{monid}",
@@ -8381,6 +9071,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/osd",
@@ -8409,6 +9101,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/osd",
@@ -8437,6 +9131,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/osd/{osdid}",
@@ -8472,6 +9168,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/osd/{osdid}",
@@ -8507,6 +9205,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/osd/{osdid}/in",
@@ -8542,6 +9242,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/osd/{osdid}/lv-info",
@@ -8577,6 +9279,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/osd/{osdid}/metadata",
@@ -8612,6 +9316,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/osd/{osdid}/out",
@@ -8647,6 +9353,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/osd/{osdid}/scrub",
@@ -8682,6 +9390,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/pool",
@@ -8710,6 +9420,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/pool",
@@ -8738,6 +9450,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/pool/{name}",
@@ -8777,6 +9491,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/pool/{name}",
@@ -8816,6 +9532,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/pool/{name}",
@@ -8855,6 +9573,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/pool/{name}/status",
@@ -8894,6 +9614,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/releases",
@@ -8922,6 +9644,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/restart",
@@ -8950,6 +9674,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/restart-bulk",
@@ -8978,6 +9704,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/rules",
@@ -9006,6 +9734,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/start",
@@ -9034,6 +9764,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/status",
@@ -9062,6 +9794,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/ceph/stop",
@@ -9090,6 +9824,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/certificates",
@@ -9118,6 +9854,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/certificates/acme",
@@ -9146,6 +9884,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/certificates/acme/certificate",
@@ -9174,6 +9914,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/certificates/acme/certificate",
@@ -9202,6 +9944,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/certificates/acme/certificate",
@@ -9230,6 +9974,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/certificates/custom",
@@ -9258,6 +10004,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/certificates/custom",
@@ -9286,6 +10034,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["key"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/certificates/info",
@@ -9314,6 +10064,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/config",
@@ -9342,6 +10094,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/config",
@@ -9370,6 +10124,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/disks",
@@ -9398,6 +10154,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/disks/directory",
@@ -9426,6 +10184,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/disks/directory",
@@ -9454,6 +10214,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/disks/directory/{name}",
@@ -9493,6 +10255,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/disks/initgpt",
@@ -9521,6 +10285,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/disks/list",
@@ -9549,6 +10315,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/disks/lvm",
@@ -9577,6 +10345,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/disks/lvm",
@@ -9605,6 +10375,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/disks/lvm/{name}",
@@ -9644,6 +10416,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/disks/lvmthin",
@@ -9672,6 +10446,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/disks/lvmthin",
@@ -9700,6 +10476,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/disks/lvmthin/{name}",
@@ -9739,6 +10517,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/disks/smart",
@@ -9767,6 +10547,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/disks/wipedisk",
@@ -9795,6 +10577,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/disks/zfs",
@@ -9823,6 +10607,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/disks/zfs",
@@ -9851,6 +10637,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/disks/zfs/{name}",
@@ -9890,6 +10678,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/disks/zfs/{name}",
@@ -9929,6 +10719,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/dns",
@@ -9957,6 +10749,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/dns",
@@ -9985,6 +10779,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/execute",
@@ -10013,6 +10809,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/firewall",
@@ -10041,6 +10839,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/firewall/log",
@@ -10069,6 +10869,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/firewall/options",
@@ -10097,6 +10899,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/firewall/options",
@@ -10125,6 +10929,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/firewall/rules",
@@ -10153,6 +10959,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/firewall/rules",
@@ -10181,6 +10989,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/firewall/rules/{pos}",
@@ -10216,6 +11026,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/firewall/rules/{pos}",
@@ -10251,6 +11063,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/firewall/rules/{pos}",
@@ -10286,6 +11100,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/hardware",
@@ -10314,6 +11130,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/hardware/pci",
@@ -10342,6 +11160,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/hardware/pci/{pci-id-or-mapping}",
@@ -10383,6 +11203,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/hardware/pci/{pci-id-or-mapping}/mdev",
@@ -10424,6 +11246,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/hardware/usb",
@@ -10452,6 +11276,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/hosts",
@@ -10480,6 +11306,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/hosts",
@@ -10508,6 +11336,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/journal",
@@ -10536,6 +11366,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc",
@@ -10564,6 +11396,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc",
@@ -10592,6 +11426,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["password"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}",
@@ -10627,6 +11463,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}",
@@ -10662,6 +11500,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/clone",
@@ -10697,6 +11537,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/config",
@@ -10732,6 +11574,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/config",
@@ -10767,6 +11611,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/feature",
@@ -10802,6 +11648,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall",
@@ -10837,6 +11685,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/aliases",
@@ -10872,6 +11722,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/aliases",
@@ -10907,6 +11759,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/aliases/{name}",
@@ -10953,6 +11807,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/aliases/{name}",
@@ -10999,6 +11855,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/aliases/{name}",
@@ -11045,6 +11903,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/ipset",
@@ -11080,6 +11940,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/ipset",
@@ -11115,6 +11977,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/ipset/{name}",
@@ -11161,6 +12025,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/ipset/{name}",
@@ -11207,6 +12073,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/ipset/{name}",
@@ -11253,6 +12121,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/ipset/{name}/{cidr}",
@@ -11310,6 +12180,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/ipset/{name}/{cidr}",
@@ -11367,6 +12239,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/ipset/{name}/{cidr}",
@@ -11424,6 +12298,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/log",
@@ -11459,6 +12335,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/options",
@@ -11494,6 +12372,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/options",
@@ -11529,6 +12409,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/refs",
@@ -11564,6 +12446,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/rules",
@@ -11599,6 +12483,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/rules",
@@ -11634,6 +12520,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/rules/{pos}",
@@ -11676,6 +12564,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/rules/{pos}",
@@ -11718,6 +12608,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/firewall/rules/{pos}",
@@ -11760,6 +12652,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/interfaces",
@@ -11795,6 +12689,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/migrate",
@@ -11830,6 +12726,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/migrate",
@@ -11865,6 +12763,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/move_volume",
@@ -11900,6 +12800,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/mtunnel",
@@ -11935,6 +12837,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["ticket"],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/mtunnelwebsocket",
@@ -11970,6 +12874,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["ticket"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/pending",
@@ -12005,6 +12911,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/remote_migrate",
@@ -12040,6 +12948,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/resize",
@@ -12075,6 +12985,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/rrd",
@@ -12110,6 +13022,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/rrddata",
@@ -12145,6 +13059,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/snapshot",
@@ -12180,6 +13096,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/snapshot",
@@ -12215,6 +13133,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}",
@@ -12261,6 +13181,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}",
@@ -12307,6 +13229,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/config",
@@ -12353,6 +13277,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/config",
@@ -12399,6 +13325,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/rollback",
@@ -12445,6 +13373,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/spiceproxy",
@@ -12480,6 +13410,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["password"],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/status",
@@ -12515,6 +13447,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/status/current",
@@ -12550,6 +13484,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/status/reboot",
@@ -12585,6 +13521,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/status/resume",
@@ -12620,6 +13558,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/status/shutdown",
@@ -12655,6 +13595,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/status/start",
@@ -12690,6 +13632,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/status/stop",
@@ -12725,6 +13669,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/status/suspend",
@@ -12760,6 +13706,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/template",
@@ -12795,6 +13743,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/termproxy",
@@ -12830,6 +13780,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["ticket"],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/vncproxy",
@@ -12865,6 +13817,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["password", "ticket"],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/vncwebsocket",
@@ -12900,6 +13854,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["vncticket"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/migrateall",
@@ -12928,6 +13884,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/netstat",
@@ -12956,6 +13914,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/network",
@@ -12984,6 +13944,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/network",
@@ -13012,6 +13974,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/network",
@@ -13040,6 +14004,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/network",
@@ -13068,6 +14034,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/network/{iface}",
@@ -13107,6 +14075,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/network/{iface}",
@@ -13146,6 +14116,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/network/{iface}",
@@ -13185,6 +14157,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu",
@@ -13213,6 +14187,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu",
@@ -13241,6 +14217,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["cipassword"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}",
@@ -13276,6 +14254,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}",
@@ -13311,6 +14291,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent",
@@ -13346,6 +14328,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent",
@@ -13381,6 +14365,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/exec",
@@ -13416,6 +14402,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/exec-status",
@@ -13451,6 +14439,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/file-read",
@@ -13486,6 +14476,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/file-write",
@@ -13521,6 +14513,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/fsfreeze-freeze",
@@ -13556,6 +14550,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/fsfreeze-status",
@@ -13591,6 +14587,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/fsfreeze-thaw",
@@ -13626,6 +14624,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/fstrim",
@@ -13661,6 +14661,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/get-fsinfo",
@@ -13696,6 +14698,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/get-host-name",
@@ -13731,6 +14735,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/get-memory-block-info",
@@ -13766,6 +14772,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/get-memory-blocks",
@@ -13801,6 +14809,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/get-osinfo",
@@ -13836,6 +14846,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/get-time",
@@ -13871,6 +14883,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/get-timezone",
@@ -13906,6 +14920,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/get-users",
@@ -13941,6 +14957,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/get-vcpus",
@@ -13976,6 +14994,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/info",
@@ -14011,6 +15031,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces",
@@ -14046,6 +15068,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/ping",
@@ -14081,6 +15105,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/set-user-password",
@@ -14116,6 +15142,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["password"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/shutdown",
@@ -14151,6 +15179,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/suspend-disk",
@@ -14186,6 +15216,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/suspend-hybrid",
@@ -14221,6 +15253,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/agent/suspend-ram",
@@ -14256,6 +15290,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/clone",
@@ -14291,6 +15327,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/cloudinit",
@@ -14326,6 +15364,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/cloudinit",
@@ -14361,6 +15401,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/cloudinit/dump",
@@ -14396,6 +15438,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/config",
@@ -14431,6 +15475,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["cipassword"],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/config",
@@ -14466,6 +15512,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["cipassword"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/config",
@@ -14501,6 +15549,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["cipassword"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/dbus-vmstate",
@@ -14536,6 +15586,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/feature",
@@ -14571,6 +15623,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall",
@@ -14606,6 +15660,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/aliases",
@@ -14641,6 +15697,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/aliases",
@@ -14676,6 +15734,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/aliases/{name}",
@@ -14722,6 +15782,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/aliases/{name}",
@@ -14768,6 +15830,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/aliases/{name}",
@@ -14814,6 +15878,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/ipset",
@@ -14849,6 +15915,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/ipset",
@@ -14884,6 +15952,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/ipset/{name}",
@@ -14930,6 +16000,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/ipset/{name}",
@@ -14976,6 +16048,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/ipset/{name}",
@@ -15022,6 +16096,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/ipset/{name}/{cidr}",
@@ -15079,6 +16155,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/ipset/{name}/{cidr}",
@@ -15136,6 +16214,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/ipset/{name}/{cidr}",
@@ -15193,6 +16273,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/log",
@@ -15228,6 +16310,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/options",
@@ -15263,6 +16347,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/options",
@@ -15298,6 +16384,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/refs",
@@ -15333,6 +16421,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/rules",
@@ -15368,6 +16458,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/rules",
@@ -15403,6 +16495,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/rules/{pos}",
@@ -15445,6 +16539,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/rules/{pos}",
@@ -15487,6 +16583,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/firewall/rules/{pos}",
@@ -15529,6 +16627,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/migrate",
@@ -15564,6 +16664,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/migrate",
@@ -15599,6 +16701,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/monitor",
@@ -15634,6 +16738,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/move_disk",
@@ -15669,6 +16775,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/mtunnel",
@@ -15704,6 +16812,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["ticket"],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/mtunnelwebsocket",
@@ -15739,6 +16849,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["ticket"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/pending",
@@ -15774,6 +16886,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/remote_migrate",
@@ -15809,6 +16923,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/resize",
@@ -15844,6 +16960,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/rrd",
@@ -15879,6 +16997,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/rrddata",
@@ -15914,6 +17034,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/sendkey",
@@ -15949,6 +17071,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/snapshot",
@@ -15984,6 +17108,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/snapshot",
@@ -16019,6 +17145,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}",
@@ -16065,6 +17193,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}",
@@ -16111,6 +17241,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}/config",
@@ -16157,6 +17289,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}/config",
@@ -16203,6 +17337,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}/rollback",
@@ -16249,6 +17385,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/spiceproxy",
@@ -16284,6 +17422,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["password"],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/status",
@@ -16319,6 +17459,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/status/current",
@@ -16354,6 +17496,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/status/reboot",
@@ -16389,6 +17533,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/status/reset",
@@ -16424,6 +17570,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/status/resume",
@@ -16459,6 +17607,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/status/shutdown",
@@ -16494,6 +17644,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/status/start",
@@ -16529,6 +17681,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/status/stop",
@@ -16564,6 +17718,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/status/suspend",
@@ -16599,6 +17755,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/template",
@@ -16634,6 +17792,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/termproxy",
@@ -16669,6 +17829,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["ticket"],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/unlink",
@@ -16704,6 +17866,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/vncproxy",
@@ -16739,6 +17903,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["password", "ticket"],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/vncwebsocket",
@@ -16774,6 +17940,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["vncticket"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/query-oci-repo-tags",
@@ -16802,6 +17970,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/query-url-metadata",
@@ -16830,6 +18000,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/replication",
@@ -16858,6 +18030,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/replication/{id}",
@@ -16897,6 +18071,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/replication/{id}/log",
@@ -16936,6 +18112,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/replication/{id}/schedule_now",
@@ -16975,6 +18153,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/replication/{id}/status",
@@ -17014,6 +18194,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/report",
@@ -17042,6 +18224,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/rrd",
@@ -17070,6 +18254,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/rrddata",
@@ -17098,6 +18284,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/scan",
@@ -17126,6 +18314,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/scan/cifs",
@@ -17154,6 +18344,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["password"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/scan/iscsi",
@@ -17182,6 +18374,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/scan/lvm",
@@ -17210,6 +18404,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/scan/lvmthin",
@@ -17238,6 +18434,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/scan/nfs",
@@ -17266,6 +18464,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/scan/pbs",
@@ -17294,6 +18494,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["password"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/scan/zfs",
@@ -17322,6 +18524,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/sdn",
@@ -17350,6 +18554,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/sdn/fabrics/{fabric}",
@@ -17391,6 +18597,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/sdn/fabrics/{fabric}/interfaces",
@@ -17432,6 +18640,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/sdn/fabrics/{fabric}/neighbors",
@@ -17473,6 +18683,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/sdn/fabrics/{fabric}/routes",
@@ -17514,6 +18726,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/sdn/vnets/{vnet}",
@@ -17555,6 +18769,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/sdn/vnets/{vnet}/mac-vrf",
@@ -17596,6 +18812,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/sdn/zones",
@@ -17624,6 +18842,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/sdn/zones/{zone}",
@@ -17665,6 +18885,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/sdn/zones/{zone}/bridges",
@@ -17704,6 +18926,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/sdn/zones/{zone}/content",
@@ -17745,6 +18969,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/sdn/zones/{zone}/ip-vrf",
@@ -17784,6 +19010,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/services",
@@ -17812,6 +19040,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/services/{service}",
@@ -17875,6 +19105,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/services/{service}/reload",
@@ -17938,6 +19170,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/services/{service}/restart",
@@ -18001,6 +19235,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/services/{service}/start",
@@ -18064,6 +19300,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/services/{service}/state",
@@ -18127,6 +19365,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/services/{service}/stop",
@@ -18190,6 +19430,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/spiceshell",
@@ -18218,6 +19460,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["password"],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/startall",
@@ -18246,6 +19490,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/status",
@@ -18274,6 +19520,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/status",
@@ -18302,6 +19550,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/stopall",
@@ -18330,6 +19580,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage",
@@ -18358,6 +19610,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage/{storage}",
@@ -18397,6 +19651,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage/{storage}/content",
@@ -18436,6 +19692,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage/{storage}/content",
@@ -18475,6 +19733,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage/{storage}/content/{volume}",
@@ -18525,6 +19785,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage/{storage}/content/{volume}",
@@ -18575,6 +19837,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage/{storage}/content/{volume}",
@@ -18625,6 +19889,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage/{storage}/content/{volume}",
@@ -18675,6 +19941,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage/{storage}/download-url",
@@ -18714,6 +19982,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage/{storage}/file-restore/download",
@@ -18753,6 +20023,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage/{storage}/file-restore/list",
@@ -18792,6 +20064,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage/{storage}/identity",
@@ -18831,6 +20105,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage/{storage}/import-metadata",
@@ -18870,6 +20146,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage/{storage}/oci-registry-pull",
@@ -18909,6 +20187,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage/{storage}/prunebackups",
@@ -18948,6 +20228,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage/{storage}/prunebackups",
@@ -18987,6 +20269,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage/{storage}/rrd",
@@ -19026,6 +20310,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage/{storage}/rrddata",
@@ -19065,6 +20351,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage/{storage}/status",
@@ -19104,6 +20392,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/storage/{storage}/upload",
@@ -19145,6 +20435,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         unsupported: ::std::option::Option::Some(
             "it needs a multipart/form-data file upload, which the SDK does not do yet; use POST /nodes/{node}/storage/{storage}/download-url to have PVE fetch the file instead",
         ),
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/subscription",
@@ -19173,6 +20465,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/subscription",
@@ -19201,6 +20495,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["key"],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/subscription",
@@ -19229,6 +20525,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/subscription",
@@ -19257,6 +20555,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["key"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/suspendall",
@@ -19285,6 +20585,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/syslog",
@@ -19313,6 +20615,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/tasks",
@@ -19341,6 +20645,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/tasks/{upid}",
@@ -19380,6 +20686,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/tasks/{upid}",
@@ -19419,6 +20727,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/tasks/{upid}/log",
@@ -19458,6 +20768,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/tasks/{upid}/status",
@@ -19497,6 +20809,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/termproxy",
@@ -19525,6 +20839,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["ticket"],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/time",
@@ -19553,6 +20869,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/time",
@@ -19581,6 +20899,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/version",
@@ -19609,6 +20929,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/vncshell",
@@ -19637,6 +20959,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &["password", "ticket"],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/vncwebsocket",
@@ -19665,6 +20989,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["vncticket"],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/vzdump",
@@ -19693,6 +21019,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/vzdump/defaults",
@@ -19721,6 +21049,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/vzdump/extractconfig",
@@ -19749,6 +21079,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/wakeonlan",
@@ -19777,6 +21109,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/pools",
@@ -19793,6 +21127,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/pools",
@@ -19809,6 +21145,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"comment\":{\"optional\":1,\"type\":\"string\"},\"members\":{\"items\":{\"additionalProperties\":1,\"properties\":{\"id\":{\"type\":\"string\"},\"node\":{\"type\":\"string\"},\"storage\":{\"optional\":1,\"type\":\"string\"},\"type\":{\"enum\":[\"qemu\",\"lxc\",\"openvz\",\"storage\"],\"type\":\"string\"},\"vmid\":{\"optional\":1,\"type\":\"integer\"}},\"type\":\"object\"},\"optional\":1,\"type\":\"array\"},\"poolid\":{\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{poolid}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/pools",
@@ -19825,6 +21163,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/pools",
@@ -19841,6 +21181,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"type\":\"null\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/pools/{poolid}",
@@ -19869,6 +21211,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/pools/{poolid}",
@@ -19897,6 +21241,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/pools/{poolid}",
@@ -19925,6 +21271,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/storage",
@@ -19941,6 +21289,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"items\":{\"properties\":{\"storage\":{\"type\":\"string\"}},\"type\":\"object\"},\"links\":[{\"href\":\"{storage}\",\"rel\":\"child\"}],\"type\":\"array\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/storage",
@@ -19957,6 +21307,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"properties\":{\"config\":{\"additionalProperties\":1,\"description\":\"Partial, possibly server generated, configuration properties.\",\"optional\":1,\"properties\":{\"encryption-key\":{\"description\":\"The, possibly auto-generated, encryption-key.\",\"optional\":1,\"type\":\"string\"}},\"type\":\"object\"},\"storage\":{\"description\":\"The ID of the created storage.\",\"type\":\"string\"},\"type\":{\"description\":\"The type of the created storage.\",\"enum\":[\"btrfs\",\"cephfs\",\"cifs\",\"dir\",\"esxi\",\"iscsi\",\"iscsidirect\",\"lvm\",\"lvmthin\",\"nfs\",\"pbs\",\"rbd\",\"zfs\",\"zfspool\"],\"type\":\"string\"}},\"type\":\"object\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &["encryption-key", "keyring", "password"],
+        secret_fields: &["config/encryption-key"],
     },
     crate::catalog::Endpoint {
         path: "/storage/{storage}",
@@ -19985,6 +21337,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/storage/{storage}",
@@ -20013,6 +21367,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
     crate::catalog::Endpoint {
         path: "/storage/{storage}",
@@ -20041,6 +21397,8 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::None,
+        secret_params: &["encryption-key", "keyring", "password"],
+        secret_fields: &["config/encryption-key"],
     },
     crate::catalog::Endpoint {
         path: "/version",
@@ -20057,5 +21415,7 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         returns: "{\"properties\":{\"console\":{\"description\":\"The default console viewer to use.\",\"enum\":[\"applet\",\"vv\",\"html5\",\"xtermjs\"],\"optional\":1,\"type\":\"string\"},\"release\":{\"description\":\"The current Proxmox VE point release in `x.y` format.\",\"type\":\"string\"},\"repoid\":{\"description\":\"The short git revision from which this version was build.\",\"pattern\":\"[0-9a-fA-F]{8,64}\",\"type\":\"string\"},\"version\":{\"description\":\"The full pve-manager package version of this node.\",\"type\":\"string\"}},\"type\":\"object\"}",
         path_vars: &[],
         unsupported: ::std::option::Option::None,
+        secret_params: &[],
+        secret_fields: &[],
     },
 ];

@@ -463,7 +463,7 @@ impl crate::propstring::PropertyString for PciMap {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.description {
-            form.str(
+            form.free_text(
                 "description",
                 v,
                 &crate::validate::Text {
@@ -651,7 +651,7 @@ impl crate::propstring::PropertyString for UsbMap {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.description {
-            form.str(
+            form.free_text(
                 "description",
                 v,
                 &crate::validate::Text {

@@ -150,6 +150,50 @@ pub struct Schema {
     pub raw: Value,
 }
 
+/// Parameter names PVE gives its free-text fields (notes shown in the web interface, stored
+/// with escaping or as comments), where a newline is part of the value.
+pub const FREE_TEXT_NAMES: &[&str] = &[
+    "description",
+    "comment",
+    "comments",
+    "notes",
+    "consent-text",
+];
+
+/// Words in a parameter's description that mark multi-line content: a file's content
+/// (`/etc/hosts`, a guest-agent file write), a keyring, standard input, one item per line.
+const MULTI_LINE_WORDS: &[&str] = &["content", "per line", "as stdin"];
+
+/// True when string parameter `name` takes free text in which PVE accepts newlines: PEM blocks
+/// (`format: pem-string`, `pem-certificate-chain`), or a string without format or pattern that
+/// is named as a free-text field ([`FREE_TEXT_NAMES`]) or whose description says it is
+/// multi-line content (a file's content, one item per line, standard input); never when the
+/// description asks for a single line (`notes-template`). Everywhere else a newline, or any
+/// control character but a tab, is refused before sending: PVE stores most values in
+/// line-based files and refuses them itself ("properties must not contain newlines"), or worse,
+/// does not.
+pub fn is_free_text(name: &str, s: &Schema) -> bool {
+    if !matches!(s.ty, None | Some(SchemaType::String)) || s.enum_values.is_some() {
+        return false;
+    }
+    let desc = format!(
+        "{} {}",
+        s.description.as_deref().unwrap_or(""),
+        s.verbose_description.as_deref().unwrap_or("")
+    )
+    .to_ascii_lowercase();
+    if desc.contains("single line") {
+        return false;
+    }
+    match &s.format {
+        Some(Format::Named(f)) if f.starts_with("pem-") => return true,
+        Some(_) => return false,
+        None => {}
+    }
+    s.pattern.is_none()
+        && (FREE_TEXT_NAMES.contains(&name) || MULTI_LINE_WORDS.iter().any(|w| desc.contains(w)))
+}
+
 /// One method of one path, with the metadata PVE keeps beside it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MethodDef {

@@ -109,7 +109,10 @@ pub fn prepare(ep: &Endpoint, args: &Map<String, Value>) -> Result<Prepared, Err
                 ));
             }
         };
-        out.path_values.push(value);
+        // Checked here, and integers in canonical form (`0100` is `100`): what is sent, and what
+        // callers (the MCP pre-flight's ACL paths) see.
+        out.path_values
+            .push(crate::path::canonical_value(var, &value)?);
     }
     for (name, schema) in props.iter() {
         if !schema.optional
@@ -125,7 +128,8 @@ pub fn prepare(ep: &Endpoint, args: &Map<String, Value>) -> Result<Prepared, Err
             continue;
         }
         let schema = lookup(&props, name).expect("checked above");
-        encode(&mut out.form, name, value, schema)?;
+        let secret = crate::redact::is_secret_param(Some(ep), name);
+        encode(&mut out.form, name, value, schema, secret)?;
     }
     Ok(out)
 }
@@ -183,8 +187,16 @@ pub fn expects(schema: &Schema) -> String {
     }
 }
 
-fn encode(form: &mut Form, name: &str, value: &Value, schema: &Schema) -> Result<(), Error> {
-    let secret = is_secret_name(name);
+/// Encodes `value` of parameter `name`; `secret` (or a secret-looking name) keeps the value out
+/// of every message and limits its checks to the length.
+fn encode(
+    form: &mut Form,
+    name: &str,
+    value: &Value,
+    schema: &Schema,
+    secret: bool,
+) -> Result<(), Error> {
+    let secret = secret || is_secret_name(name);
     let shown = |v: &Value| {
         if secret {
             "the value".to_string()
@@ -260,7 +272,7 @@ fn encode(form: &mut Form, name: &str, value: &Value, schema: &Schema) -> Result
             };
             let item_schema = schema.items.as_deref().cloned().unwrap_or_default();
             for item in &items {
-                encode(form, name, item, &item_schema)?;
+                encode(form, name, item, &item_schema, secret)?;
             }
         }
         Some(SchemaType::Object) => {
@@ -293,7 +305,7 @@ fn encode(form: &mut Form, name: &str, value: &Value, schema: &Schema) -> Result
                 form.secret(name, &text, schema.min_length, schema.max_length)?;
             } else {
                 if let Some(Format::PropertyString(keys)) = &schema.format {
-                    check_property_string(name, &text, keys)?;
+                    check_property_string(name, &text, keys, secret)?;
                 }
                 let format = match &schema.format {
                     Some(Format::Named(f)) => Some(f.as_str()),
@@ -305,7 +317,12 @@ fn encode(form: &mut Form, name: &str, value: &Value, schema: &Schema) -> Result
                     format,
                     pattern: schema.pattern.as_deref(),
                 };
-                form.str(name, &text, &rule)?;
+                // A key of a property string (`net0.tag`) is never free text.
+                if !name.contains('.') && crate::apidoc::is_free_text(name, schema) {
+                    form.free_text(name, &text, &rule)?;
+                } else {
+                    form.str(name, &text, &rule)?;
+                }
             }
         }
     }
@@ -319,6 +336,7 @@ fn check_property_string(
     name: &str,
     text: &str,
     keys: &BTreeMap<String, Schema>,
+    secret: bool,
 ) -> Result<(), Error> {
     let default_key = keys.iter().find(|(_, s)| s.default_key).map(|(k, _)| k);
     let pairs = crate::propstring::split_with(text, default_key.map(String::as_str), |key| {
@@ -330,7 +348,13 @@ fn check_property_string(
     for (key, value) in &pairs {
         if let Some(schema) = keys.get(key) {
             let value = Value::String(value.clone());
-            encode(&mut scratch, &format!("{name}.{key}"), &value, schema)?;
+            encode(
+                &mut scratch,
+                &format!("{name}.{key}"),
+                &value,
+                schema,
+                secret,
+            )?;
         }
     }
     let missing = keys.iter().find(|(k, s)| {
@@ -346,7 +370,8 @@ fn check_property_string(
 }
 
 /// An object given for a property-string parameter, written as `key=value,...` (the default key
-/// first, without its name).
+/// first, without its name). A value holding `,` or a control character is refused (named
+/// `net1.bridge`): it would become another key.
 fn property_string(name: &str, map: &Map<String, Value>, schema: &Schema) -> Result<String, Error> {
     let Some(Format::PropertyString(keys)) = &schema.format else {
         unreachable!("checked by the caller")
@@ -384,9 +409,13 @@ fn property_string(name: &str, map: &Map<String, Value>, schema: &Schema) -> Res
                 ));
             }
         };
-        if Some(k) == default_key {
+        // Joined without escaping (PVE has none), so a value must stay inside its key.
+        crate::validate::check_prop_value(&format!("{name}.{k}"), &text)?;
+        if Some(k) == default_key && !text.contains('=') {
             parts.insert(0, text);
         } else {
+            // The default key keeps its name when its value holds `=`, which would otherwise
+            // read as `key=value` (PVE reads a key up to the first `=`, so later ones are safe).
             parts.push(format!("{k}={text}"));
         }
     }
@@ -561,6 +590,153 @@ mod tests {
             cases[2].0
         );
         assert!(cases[4].0.contains("net0.tag"), "{}", cases[4].0);
+    }
+
+    #[test]
+    fn property_string_values_and_control_characters_are_refused() {
+        use crate::api::nodes::qemu;
+        use crate::params::Params;
+        let ep = find(HttpMethod::Put, "/nodes/{node}/qemu/{vmid}/config").unwrap();
+        let prep = |extra: Value| {
+            let mut a = args(json!({"node": "pve1", "vmid": 100}));
+            a.extend(args(extra));
+            prepare(ep, &a)
+        };
+        let named = |r: Result<Prepared, Error>| match r {
+            Err(Error::InvalidParameter { name, reason }) => (name, reason),
+            other => panic!("{other:?}"),
+        };
+        // A `,` in an object-form value would start other keys (firewall=1, tag=5).
+        let (name, reason) = named(prep(
+            json!({"net1": {"model": "virtio", "bridge": "vmbr0,firewall=1,tag=5"}}),
+        ));
+        assert_eq!(name, "net1.bridge");
+        assert!(
+            reason.contains("`,`") && !reason.contains("vmbr0"),
+            "{reason}"
+        );
+        let (name, _) = named(prep(
+            json!({"net1": {"model": "virtio,bridge=vmbr9", "bridge": "vmbr0"}}),
+        ));
+        assert_eq!(name, "net1.model");
+        let (name, reason) = named(prep(
+            json!({"net1": {"model": "virtio", "bridge": "vmbr0\t"}}),
+        ));
+        assert_eq!(name, "net1.bridge");
+        assert!(reason.contains("U+0009"), "{reason}");
+        // The same through the typed struct.
+        let mut net = crate::formats::QemuNet::new(crate::enums::Model::Virtio);
+        net.bridge = Some("vmbr0,firewall=1".into());
+        let mut put = qemu::config::PutParams::default();
+        put.net.insert(1, net);
+        let e = put.write(&mut Form::new()).unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidParameter { name, .. } if name == "net1.bridge"),
+            "{e:?}"
+        );
+
+        // A line break in an ordinary string parameter, in a property string given as text, and
+        // in `tags`.
+        let (name, reason) = named(prep(json!({"name": "vm\nargs: -x"})));
+        assert_eq!(name, "name");
+        assert!(
+            reason.contains("line break") && !reason.contains("args"),
+            "{reason}"
+        );
+        let (name, _) = named(prep(json!({"net1": "virtio,bridge=vmbr0\nargs: -x"})));
+        assert!(name == "net1.bridge" || name == "net1", "{name}");
+        assert!(named(prep(json!({"tags": "a\nb"}))).0 == "tags");
+        let (_, reason) = named(prep(json!({"description": "x\u{0}y"})));
+        assert!(reason.contains("U+0000"), "{reason}");
+        let e = qemu::config::PutParams {
+            name: Some("vm\nargs: -x".into()),
+            ..Default::default()
+        }
+        .write(&mut Form::new())
+        .unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidParameter { name, .. } if name == "name"),
+            "{e:?}"
+        );
+        // Free text takes line breaks and tabs, typed or not.
+        prep(json!({"description": "line 1\nline 2\r\n\tindented"})).unwrap();
+        qemu::config::PutParams {
+            description: Some("line 1\nline 2".into()),
+            ..Default::default()
+        }
+        .write(&mut Form::new())
+        .unwrap();
+        // A secret may span lines (key material) but never shows in the message.
+        let storage = find(HttpMethod::Post, "/storage").unwrap();
+        let base = json!({"storage": "s1", "type": "pbs"});
+        let mut a = args(base.clone());
+        a.insert("keyring".into(), json!("[client.x]\n\tkey = AQ=="));
+        prepare(storage, &a).unwrap();
+        let mut a = args(base);
+        a.insert("password".into(), json!("Canary\u{7}Pw"));
+        let e = prepare(storage, &a).unwrap_err().to_string();
+        assert!(e.contains("U+0007") && !e.contains("Canary"), "{e}");
+    }
+
+    /// The free-text rule (`apidoc::is_free_text`) against the whole schema: which parameters
+    /// take line breaks.
+    #[test]
+    fn free_text_parameters_of_the_schema() {
+        let mut names = std::collections::BTreeSet::new();
+        let mut count = 0;
+        for ep in crate::catalog::ENDPOINTS.iter() {
+            for (name, s) in parameters(ep).iter() {
+                if crate::apidoc::is_free_text(name, s) {
+                    names.insert(name.clone());
+                    count += 1;
+                }
+            }
+        }
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "certificates",
+                "comment",
+                "comments",
+                "consent-text",
+                "content",
+                "data",
+                "description",
+                "input-data",
+                "key",
+                "keyring",
+                "notes",
+                "ssh-public-keys"
+            ],
+            "{count}"
+        );
+        assert_eq!(count, 64);
+        let vzdump = find(HttpMethod::Post, "/nodes/{node}/vzdump").unwrap();
+        let s = &parameters(vzdump)["notes-template"];
+        assert!(!crate::apidoc::is_free_text("notes-template", s));
+    }
+
+    #[test]
+    fn integer_path_values_come_back_canonical() {
+        let ep = find(HttpMethod::Get, "/nodes/{node}/qemu/{vmid}/status/current").unwrap();
+        for vmid in [json!("0100"), json!("+100"), json!(100), json!("100")] {
+            let p = prepare(ep, &args(json!({"node": "pve1", "vmid": vmid}))).unwrap();
+            assert_eq!(p.path_values, ["pve1", "100"], "{vmid}");
+        }
+        for bad in [
+            json!(" 100"),
+            json!("1 00"),
+            json!("0x64"),
+            json!("1e2"),
+            json!(100.5),
+        ] {
+            let e = prepare(ep, &args(json!({"node": "pve1", "vmid": bad}))).unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidParameter { name, .. } if name == "vmid"),
+                "{bad}: {e:?}"
+            );
+        }
     }
 
     #[test]

@@ -36,6 +36,21 @@ pub struct Endpoint {
     pub path_vars: &'static [PathVar],
     /// Why the SDK cannot send this method yet, when it cannot (it is refused before sending).
     pub unsupported: Option<&'static str>,
+    /// The parameters whose values are secrets (passwords, keys, tokens, ...), as the schema
+    /// names them (an indexed family as `name[n]`). Decided by the generator
+    /// (`src/codegen/secrets.rs`); [`crate::redact::is_secret_param`] adds a name-based net.
+    pub secret_params: &'static [&'static str],
+    /// Where the answer holds secrets, as paths relative to `data`:
+    ///
+    /// * segments are separated by `/`; a segment is an object key (`config/encryption-key`);
+    /// * `[]` stands for every item of an array (`[]/data`: the `data` of every listed item);
+    /// * a last segment `value=` stands for the `value=` part of a `name=...,value=...`
+    ///   property string (`header/[]/value=`: each header keeps its name, loses its value);
+    /// * the field may hold a string, a number, a list or an object: everything in it is secret.
+    ///
+    /// Decided by the generator (`src/codegen/secrets.rs`); [`crate::redact::redact`] replaces
+    /// these and, beyond them, what secret-looking names hold.
+    pub secret_fields: &'static [&'static str],
 }
 
 /// A `{variable}` of a path template and what its value must satisfy before it is sent.
@@ -84,7 +99,81 @@ impl Endpoint {
     pub fn is_write(&self) -> bool {
         self.method != HttpMethod::Get
     }
+
+    /// Why this GET has effects beyond reading PVE's state, when it is one of
+    /// [`SIDE_EFFECT_GETS`]; `None` for every other method.
+    pub fn side_effect(&self) -> Option<&'static str> {
+        if self.method != HttpMethod::Get {
+            return None;
+        }
+        SIDE_EFFECT_GETS
+            .iter()
+            .find(|(path, _)| *path == self.path)
+            .map(|(_, why)| *why)
+    }
+
+    /// True for the GETs that make PVE contact other hosts (chosen by the caller's parameters)
+    /// or start work: [`SIDE_EFFECT_GETS`].
+    pub fn contacts_outside(&self) -> bool {
+        self.side_effect().is_some()
+    }
 }
+
+/// GET methods that are not plain reads: PVE contacts a host the caller names (a URL, a
+/// server, a portal, a registry), logs into it with credentials the caller gives, or starts
+/// work (a file-restore VM). "GET only" is therefore not "no effects": a read-only mode that
+/// means "no effects outside PVE" must refuse these too.
+///
+/// Path template and why. Derived from the schema: the GETs with a parameter that names a
+/// remote target (described as a URL, a server address, an iSCSI portal or an OCI reference)
+/// and the single-file-restore methods; each entry was confirmed by its description in
+/// `apidoc/apidoc.json`. A unit test pins the list against the schema (every entry is a GET of
+/// the catalog, and every GET with such a parameter is listed). Left out on purpose:
+/// `/cluster/acme/directories` (a fixed list PVE ships), `/nodes/{node}/scan/{lvm,lvmthin,zfs}`
+/// (local scans), and reads of configured storages (their status, content or
+/// `import-metadata`), which reach the storage's own server but no host the caller picks.
+pub const SIDE_EFFECT_GETS: &[(&str, &str)] = &[
+    (
+        "/cluster/acme/meta",
+        "PVE fetches the ACME directory at the URL given in `directory`",
+    ),
+    (
+        "/cluster/acme/tos",
+        "PVE fetches the ACME directory at the URL given in `directory`",
+    ),
+    (
+        "/nodes/{node}/query-oci-repo-tags",
+        "the node queries the OCI registry named in `reference`",
+    ),
+    (
+        "/nodes/{node}/query-url-metadata",
+        "the node fetches the URL given in `url`",
+    ),
+    (
+        "/nodes/{node}/scan/cifs",
+        "the node logs into the CIFS server given in `server` with the credentials given",
+    ),
+    (
+        "/nodes/{node}/scan/iscsi",
+        "the node contacts the iSCSI portal given in `portal`",
+    ),
+    (
+        "/nodes/{node}/scan/nfs",
+        "the node queries the NFS server given in `server`",
+    ),
+    (
+        "/nodes/{node}/scan/pbs",
+        "the node logs into the Proxmox Backup Server given in `server` with the credentials given",
+    ),
+    (
+        "/nodes/{node}/storage/{storage}/file-restore/download",
+        "PVE starts a file-restore VM for the PBS backup and extracts files from it",
+    ),
+    (
+        "/nodes/{node}/storage/{storage}/file-restore/list",
+        "PVE starts a file-restore VM for the PBS backup to list its files",
+    ),
+];
 
 include!(concat!(env!("OUT_DIR"), "/catalog.rs"));
 
@@ -114,6 +203,61 @@ mod tests {
         // A literal segment beats a variable: /cluster/ha/status/current is not {sid}.
         let e = find(HttpMethod::Get, "/cluster/ha/status/current").unwrap();
         assert_eq!(e.path, "/cluster/ha/status/current");
+    }
+
+    #[test]
+    fn side_effect_gets_match_the_schema() {
+        for (path, why) in SIDE_EFFECT_GETS {
+            let e = ENDPOINTS
+                .iter()
+                .find(|e| e.path == *path && e.method == HttpMethod::Get)
+                .unwrap_or_else(|| panic!("{path} is not a GET of the schema"));
+            assert!(e.contacts_outside(), "{path}");
+            assert_eq!(e.side_effect(), Some(*why));
+        }
+        // Every GET with a parameter that names a remote target is listed.
+        let remote = |desc: &str| {
+            let d = desc.to_ascii_lowercase();
+            d.starts_with("url ")
+                || d.starts_with("the url")
+                || d.contains("server address")
+                || d.contains("iscsi portal")
+                || d.contains("reference to the repository")
+        };
+        let mut found = Vec::new();
+        for e in ENDPOINTS.iter().filter(|e| e.method == HttpMethod::Get) {
+            let params: serde_json::Value = serde_json::from_str(e.parameters).unwrap();
+            let props = params["properties"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            let names_remote = props
+                .values()
+                .any(|p| p["description"].as_str().is_some_and(remote));
+            let restore = e.path.contains("/file-restore/");
+            if names_remote || restore {
+                found.push(e.path);
+                assert!(e.contacts_outside(), "{} is not listed", e.path);
+            }
+        }
+        assert_eq!(found.len(), SIDE_EFFECT_GETS.len(), "{found:?}");
+        let ep = find(HttpMethod::Get, "/nodes/pve1/scan/pbs").unwrap();
+        assert!(ep.side_effect().unwrap().contains("logs into"));
+        assert!(
+            !find(HttpMethod::Get, "/nodes/pve1/scan/zfs")
+                .unwrap()
+                .contacts_outside()
+        );
+        assert!(
+            !find(HttpMethod::Get, "/cluster/acme/directories")
+                .unwrap()
+                .contacts_outside()
+        );
+        assert!(
+            !find(HttpMethod::Post, "/nodes/{node}/qemu")
+                .unwrap()
+                .contacts_outside()
+        );
     }
 
     #[test]

@@ -125,15 +125,18 @@ pub fn run(config: Result<Config, String>) -> bool {
     !r.failed
 }
 
+/// Where setting `key` of `c` came from, or `default`.
+fn source_of(c: &Cluster, key: &str) -> String {
+    c.sources
+        .get(key)
+        .map(Source::to_string)
+        .unwrap_or_else(|| "default".into())
+}
+
 /// Each setting with where it came from; secrets never.
 fn describe(c: &Cluster) -> String {
     let s = &c.settings;
-    let from = |key: &str| {
-        c.sources
-            .get(key)
-            .map(Source::to_string)
-            .unwrap_or_else(|| "default".into())
-    };
+    let from = |key: &str| source_of(c, key);
     let mut out = format!(
         "host {} ({}), port {} ({})",
         s.host,
@@ -195,12 +198,7 @@ fn describe(c: &Cluster) -> String {
 /// A server's effective safety policy, each part with the source that decided it.
 fn policy(c: &Cluster) -> String {
     let s = &c.settings;
-    let from = |key: &str| {
-        c.sources
-            .get(key)
-            .map(Source::to_string)
-            .unwrap_or_else(|| "default".into())
-    };
+    let from = |key: &str| source_of(c, key);
     let writes = if s.read_only {
         format!("read-only ({})", from("read_only"))
     } else if s.writes_allowed() {

@@ -97,6 +97,16 @@ pub enum Error {
         /// PVE's message (reason phrase or body).
         message: String,
     },
+    /// PVE (or something in between) answered with a redirect (3xx). The client never follows
+    /// one: PVE's API does not redirect, and following would send the request, a write's body
+    /// included, to wherever the answer points.
+    Redirect {
+        /// HTTP status (301, 302, 307, ...).
+        status: u16,
+        /// The `Location` the answer pointed to (clipped, control characters removed), when it
+        /// had one.
+        location: Option<String>,
+    },
     /// The answer could not be read as the schema describes it.
     Decode {
         /// What did not fit.
@@ -157,6 +167,10 @@ fn one_line(text: &str) -> String {
         .join(", ")
 }
 
+/// The key of [`Error::BadRequest`]'s `errors` under which the client counts the fields of a
+/// large answer it left out (`"3 more"`).
+pub(crate) const MORE_FIELDS: &str = "…";
+
 /// Log lines that [`Error::TaskFailed`]'s `Display` shows (the variant keeps them all).
 const TASK_LOG_LINES_SHOWN: usize = 5;
 
@@ -174,7 +188,7 @@ impl Error {
             Error::BadRequest { .. } => Some(400),
             Error::Unauthorized { .. } => Some(401),
             Error::Forbidden { .. } => Some(403),
-            Error::Server { status, .. } => Some(*status),
+            Error::Server { status, .. } | Error::Redirect { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -197,7 +211,8 @@ impl fmt::Display for Error {
                     return write!(f, "bad request: {message}");
                 }
                 f.write_str("invalid parameters: ")?;
-                for (i, (field, why)) in errors.iter().enumerate() {
+                let fields = errors.iter().filter(|(k, _)| *k != MORE_FIELDS);
+                for (i, (field, why)) in fields.enumerate() {
                     if i > 0 {
                         f.write_str("; ")?;
                     }
@@ -208,6 +223,9 @@ impl fmt::Display for Error {
                     && !message.eq_ignore_ascii_case("parameter verification failed")
                 {
                     write!(f, " ({message})")?;
+                }
+                if let Some(more) = errors.get(MORE_FIELDS) {
+                    write!(f, "; … {} fields not shown", one_line(more))?;
                 }
                 Ok(())
             }
@@ -269,6 +287,21 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::Server { status, message } => write!(f, "PVE answered {status}: {message}"),
+            Error::Redirect { status, location } => {
+                let reason = reqwest::StatusCode::from_u16(*status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("redirect");
+                write!(f, "PVE answered {status} {reason}")?;
+                match location {
+                    Some(l) => write!(f, " with a redirect to {l}")?,
+                    None => f.write_str(" (a redirect without a Location)")?,
+                }
+                f.write_str(
+                    "; proxmox-mcp does not follow redirects (PVE never sends them), so the \
+                     request was not followed: check the host and port, or a proxy in between",
+                )
+            }
             Error::Decode { message } => write!(f, "unexpected answer: {message}"),
             Error::TaskTimeout { upid, waited } => write!(
                 f,

@@ -37,6 +37,7 @@ mod macros;
 pub mod params;
 pub mod path;
 pub mod propstring;
+pub mod redact;
 mod secret;
 mod upid;
 pub mod validate;

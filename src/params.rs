@@ -106,8 +106,19 @@ impl Form {
         Ok(())
     }
 
-    /// A secret within the schema's length limits: only its length is checked, so that no error
-    /// can show it.
+    /// A free-text string (`description`, `comment`, a file's content, a PEM block: see
+    /// [`crate::apidoc::is_free_text`]) satisfying the schema's `rule`; unlike [`Form::str`], it
+    /// may hold line breaks.
+    pub fn free_text(&mut self, name: &str, value: &str, rule: &Text) -> Result<(), Error> {
+        if !self.unchecked {
+            validate::check_free_text(name, value, rule)?;
+        }
+        self.text(name, value);
+        Ok(())
+    }
+
+    /// A secret within the schema's length limits: only its length and control characters
+    /// (line breaks and tabs pass: key material spans lines) are checked, and no error shows it.
     pub fn secret(
         &mut self,
         name: &str,
@@ -116,6 +127,7 @@ impl Form {
         max: Option<u64>,
     ) -> Result<(), Error> {
         if !self.unchecked {
+            validate::check_controls(name, value, true)?;
             validate::check_length(name, value, min, max)?;
         }
         self.text(name, value);
@@ -134,15 +146,20 @@ impl Form {
 
     /// A property string (`model=virtio,bridge=vmbr0`).
     pub fn prop<P: PropertyString>(&mut self, name: &str, value: &P) -> Result<(), Error> {
-        // A key's value is checked as its own parameter, `net0.tag`, as `args` checks it.
+        // A key's value is checked as its own parameter, `net0.tag`, as `args` checks it, and
+        // must stay inside its key (no `,`, no control characters).
         if !self.unchecked {
-            value.write_pairs(&mut Form::new()).map_err(|e| match e {
+            let mut keys = Form::new();
+            value.write_pairs(&mut keys).map_err(|e| match e {
                 Error::InvalidParameter { name: key, reason } => Error::InvalidParameter {
                     name: format!("{name}.{key}"),
                     reason,
                 },
                 other => other,
             })?;
+            for (key, v) in keys.pairs() {
+                validate::check_prop_value(&format!("{name}.{key}"), v)?;
+            }
         }
         let text =
             crate::propstring::to_string_checked(value).map_err(|e| Error::InvalidParameter {

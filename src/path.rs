@@ -72,6 +72,31 @@ fn fully_decoded(value: &str) -> String {
     cur
 }
 
+/// An integer path value: an optional sign and decimal digits, nothing else (no spaces).
+fn parse_int(name: &str, value: &str) -> Result<i64, Error> {
+    let digits = value.strip_prefix(['+', '-']).unwrap_or(value);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(
+            name,
+            format!("`{}` is not an integer", shown(value)),
+        ));
+    }
+    value
+        .parse()
+        .map_err(|_| invalid(name, format!("`{}` is out of range", shown(value))))
+}
+
+/// `value` of `var` as it is sent: an integer in canonical decimal form (`+100` and `0100` are
+/// `100`), anything else as it is. The value is checked first ([`check_var`]), so a value that
+/// is not an integer where one is due is an error.
+pub fn canonical_value(var: &PathVar, value: &str) -> Result<String, Error> {
+    check_var(var, value)?;
+    Ok(match var.kind {
+        VarKind::Int { .. } => parse_int(var.name, value)?.to_string(),
+        VarKind::Str(_) => value.to_string(),
+    })
+}
+
 /// Checks one value of a path variable: that it stays in its segment, then the schema's rules.
 pub fn check_var(var: &PathVar, value: &str) -> Result<(), Error> {
     let name = var.name;
@@ -89,9 +114,7 @@ pub fn check_var(var: &PathVar, value: &str) -> Result<(), Error> {
     }
     match var.kind {
         VarKind::Int { min, max } => {
-            let n: i64 = value
-                .parse()
-                .map_err(|_| invalid(name, format!("`{}` is not an integer", shown(value))))?;
+            let n = parse_int(name, value)?;
             if let Some(min) = min.filter(|m| n < *m) {
                 return Err(invalid(name, format!("{n} is below the minimum {min}")));
             }
@@ -159,12 +182,12 @@ pub fn build(endpoint: &Endpoint, values: &[&str]) -> Result<String, Error> {
                     format!("{}: more variables than the catalog lists", endpoint.path),
                 )
             })?;
-            check_var(var, value)?;
+            let value = canonical_value(var, value)?;
             let set = match var.kind {
                 VarKind::Str(r) if r.rest => REST,
                 _ => SEGMENT,
             };
-            out.extend(utf8_percent_encode(value, set));
+            out.extend(utf8_percent_encode(&value, set));
         } else {
             out.push_str(seg);
         }
@@ -173,8 +196,8 @@ pub fn build(endpoint: &Endpoint, values: &[&str]) -> Result<String, Error> {
 }
 
 /// The catalog method a concrete path (`/nodes/pve1/qemu/100/status/start`, percent-encoded
-/// where needed) names, with the decoded values of its variables. The values are not checked
-/// yet: [`build`] does that.
+/// where needed) names, with the decoded values of its variables, integers in canonical form
+/// (`0100` and `+100` are `100`). The values are not checked yet: [`build`] does that.
 pub fn resolve(method: HttpMethod, path: &str) -> Result<(&'static Endpoint, Vec<String>), Error> {
     let bad = |why: String| invalid("path", format!("`{}` {why}", shown(path)));
     if !path.starts_with('/') {
@@ -209,7 +232,16 @@ pub fn resolve(method: HttpMethod, path: &str) -> Result<(&'static Endpoint, Vec
             best = Some((ep, values, literals));
         }
     }
-    if let Some((ep, values, _)) = best {
+    if let Some((ep, mut values, _)) = best {
+        // Integers in canonical form (`0100` is `100`), so that callers see the value that is
+        // sent; one that does not parse stays as it is, for `build` to refuse with its reason.
+        for (var, value) in ep.path_vars.iter().zip(values.iter_mut()) {
+            if matches!(var.kind, VarKind::Int { .. })
+                && let Ok(n) = parse_int(var.name, value)
+            {
+                *value = n.to_string();
+            }
+        }
         return Ok((ep, values));
     }
     let others: Vec<&str> = HttpMethod::ALL

@@ -185,6 +185,11 @@ pub fn to_string_checked<P: PropertyString>(value: &P) -> Result<String, PropErr
                 "key `{k}`: a value in a property string cannot contain `,`"
             )));
         }
+        if v.chars().any(char::is_control) {
+            return Err(PropError(format!(
+                "key `{k}`: a value in a property string cannot contain control characters"
+            )));
+        }
     }
     Ok(canonical::<P>(form.pairs()).join(","))
 }

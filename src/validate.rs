@@ -46,10 +46,74 @@ pub struct Text<'a> {
     pub pattern: Option<&'a str>,
 }
 
-/// Checks string `value` of parameter `name`: length, then format and pattern.
+/// Checks string `value` of parameter `name`: no control characters but tabs (no newlines),
+/// then length, format and pattern.
 pub fn check_text(name: &str, value: &str, rule: &Text) -> Result<(), Error> {
+    check_controls(name, value, false)?;
     check_length(name, value, rule.min_length, rule.max_length)?;
     check_format_and_pattern(name, value, rule.format, rule.pattern)
+}
+
+/// Like [`check_text`] for a free-text parameter ([`crate::apidoc::is_free_text`]:
+/// `description`, `comment`, a file's content, a PEM block), where newlines are part of the
+/// value.
+pub fn check_free_text(name: &str, value: &str, rule: &Text) -> Result<(), Error> {
+    check_controls(name, value, true)?;
+    check_length(name, value, rule.min_length, rule.max_length)?;
+    check_format_and_pattern(name, value, rule.format, rule.pattern)
+}
+
+/// Refuses control characters in `value`: all but tabs, and also line breaks (`\n`, `\r`)
+/// unless `lines` (free text, key material). The message names the character, never the value
+/// (it may be a secret).
+pub fn check_controls(name: &str, value: &str, lines: bool) -> Result<(), Error> {
+    let bad = value
+        .chars()
+        .find(|c| c.is_control() && *c != '\t' && !(lines && matches!(c, '\n' | '\r')));
+    match bad {
+        None => Ok(()),
+        Some(c @ ('\n' | '\r')) => Err(invalid(
+            name,
+            format!(
+                "contains a line break (U+{:04X}); PVE takes them only in free-text parameters \
+                 (description, comment, notes, file contents), and this one is not",
+                c as u32
+            ),
+        )),
+        Some(c) => Err(invalid(
+            name,
+            format!(
+                "contains the control character U+{:04X}, which PVE's configuration files cannot \
+                 hold",
+                c as u32
+            ),
+        )),
+    }
+}
+
+/// Checks one value written into a property string (`bridge` of `net1`, named `net1.bridge`):
+/// no `,` (it would start another key: PVE's property strings have no escaping for it) and no
+/// control characters at all (tabs included). The message never shows the value.
+pub fn check_prop_value(name: &str, value: &str) -> Result<(), Error> {
+    if value.contains(',') {
+        return Err(invalid(
+            name,
+            "contains `,`, which would start another key of the property string (PVE has no \
+             escaping for it); give one value per key"
+                .to_string(),
+        ));
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(invalid(
+            name,
+            format!(
+                "contains the control character U+{:04X}; a property string is one line of a \
+                 configuration file",
+                c as u32
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks the length of `value` (in characters), naming the lengths only, never the value: this

@@ -17,6 +17,21 @@ use serde_json::{Value, json};
 /// each of the 9 write tools (about 90 bytes each).
 const BUDGET: usize = 13 * 1024;
 
+/// What fakepve saw, as `METHOD /path` lines.
+async fn method_paths(pve: &FakePve) -> Vec<String> {
+    pve.requests()
+        .await
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap_or(""),
+                r["path"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
 fn snapshot_path() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/tools_list.json")
 }
@@ -400,18 +415,7 @@ async fn preflight_refuses_what_the_token_lacks_before_sending() {
         msg.contains("bob@pve!ro") && msg.contains("lacks VM.PowerMgmt on /vms/101"),
         "{msg}"
     );
-    let sent: Vec<String> = pve
-        .requests()
-        .await
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {}",
-                r["method"].as_str().unwrap_or(""),
-                r["path"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
+    let sent = method_paths(&pve).await;
     assert!(
         sent.iter().all(|r| r.starts_with("GET")),
         "a write reached PVE: {sent:?}"
@@ -497,18 +501,7 @@ async fn preflight_counts_a_privilege_at_propagate_0_as_held() {
         )
         .await;
     assert!(r["upid"].is_string() || r["status"].is_string(), "{r}");
-    let sent: Vec<String> = pve
-        .requests()
-        .await
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {}",
-                r["method"].as_str().unwrap_or(""),
-                r["path"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
+    let sent = method_paths(&pve).await;
     assert!(
         sent.iter()
             .any(|r| r.starts_with("POST") && r.ends_with("/qemu/102/status/start")),

@@ -556,7 +556,7 @@ pub mod domains {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.comment {
-                form.str(
+                form.free_text(
                     "comment",
                     v,
                     &crate::validate::Text {
@@ -1222,7 +1222,7 @@ pub mod domains {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.comment {
-                form.str(
+                form.free_text(
                     "comment",
                     v,
                     &crate::validate::Text {
@@ -1674,7 +1674,7 @@ pub mod groups {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.comment {
-                form.str(
+                form.free_text(
                     "comment",
                     v,
                     &crate::validate::Text {
@@ -1775,7 +1775,7 @@ pub mod groups {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.comment {
-                form.str(
+                form.free_text(
                     "comment",
                     v,
                     &crate::validate::Text {
@@ -2762,7 +2762,7 @@ pub mod tfa {
         pub id: ::std::string::String,
         /// When adding recovery codes, this contains the list of codes to be displayed to the user
         #[serde(default)]
-        pub recovery: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        pub recovery: ::std::option::Option<::std::vec::Vec<crate::Secret>>,
         /// Keys this schema does not list.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -2819,7 +2819,7 @@ pub mod tfa {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.description {
-                form.str(
+                form.free_text(
                     "description",
                     v,
                     &crate::validate::Text {
@@ -3005,7 +3005,7 @@ pub mod tfa {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.description {
-                form.str(
+                form.free_text(
                     "description",
                     v,
                     &crate::validate::Text {
@@ -3430,7 +3430,7 @@ pub mod users {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.comment {
-                form.str(
+                form.free_text(
                     "comment",
                     v,
                     &crate::validate::Text {
@@ -3670,7 +3670,7 @@ pub mod users {
                 form.bool("append", *v);
             }
             if let ::std::option::Option::Some(v) = &self.comment {
-                form.str(
+                form.free_text(
                     "comment",
                     v,
                     &crate::validate::Text {
@@ -3992,7 +3992,7 @@ pub mod users {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.comment {
-                    form.str(
+                    form.free_text(
                         "comment",
                         v,
                         &crate::validate::Text {
@@ -4105,7 +4105,7 @@ pub mod users {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.comment {
-                    form.str(
+                    form.free_text(
                         "comment",
                         v,
                         &crate::validate::Text {

@@ -421,8 +421,8 @@ pub mod acme {
             #[serde(default)]
             pub api: ::std::option::Option<crate::enums::Api>,
             /// DNS plugin data. (base64 encoded)
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub data: ::std::option::Option<::std::string::String>,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub data: ::std::option::Option<crate::Secret>,
             /// Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.
             ///
             /// Maximum length: 64.
@@ -504,7 +504,7 @@ pub mod acme {
             /// API plugin name
             pub api: ::std::option::Option<crate::enums::Api>,
             /// DNS plugin data. (base64 encoded)
-            pub data: ::std::option::Option<::std::string::String>,
+            pub data: ::std::option::Option<crate::Secret>,
             /// Flag to disable the config.
             pub disable: ::std::option::Option<bool>,
             /// ACME Plugin ID name
@@ -549,15 +549,11 @@ pub mod acme {
                     form.choice("api", v.as_str(), crate::enums::Api::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.data {
-                    form.str(
+                    form.secret(
                         "data",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::None,
-                            pattern: ::std::option::Option::None,
-                        },
+                        v.expose(),
+                        ::std::option::Option::None,
+                        ::std::option::Option::None,
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.disable {
@@ -641,8 +637,8 @@ pub mod acme {
             #[serde(default)]
             pub api: ::std::option::Option<crate::enums::Api>,
             /// DNS plugin data. (base64 encoded)
-            #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub data: ::std::option::Option<::std::string::String>,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub data: ::std::option::Option<crate::Secret>,
             /// Prevent changes if current configuration file has a different digest. This can be used to prevent concurrent modifications.
             ///
             /// Maximum length: 64.
@@ -699,7 +695,7 @@ pub mod acme {
             /// API plugin name
             pub api: ::std::option::Option<crate::enums::Api>,
             /// DNS plugin data. (base64 encoded)
-            pub data: ::std::option::Option<::std::string::String>,
+            pub data: ::std::option::Option<crate::Secret>,
             /// A list of settings you want to delete.
             ///
             /// Maximum length: 4096. Format: `pve-configid-list`.
@@ -743,15 +739,11 @@ pub mod acme {
                     form.choice("api", v.as_str(), crate::enums::Api::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.data {
-                    form.str(
+                    form.secret(
                         "data",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::None,
-                            pattern: ::std::option::Option::None,
-                        },
+                        v.expose(),
+                        ::std::option::Option::None,
+                        ::std::option::Option::None,
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.delete {
@@ -1396,7 +1388,7 @@ pub mod backup {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.comment {
-                form.str(
+                form.free_text(
                     "comment",
                     v,
                     &crate::validate::Text {
@@ -2259,7 +2251,7 @@ pub mod backup {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.comment {
-                form.str(
+                form.free_text(
                     "comment",
                     v,
                     &crate::validate::Text {
@@ -7119,7 +7111,7 @@ pub mod ha {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.comment {
-                    form.str(
+                    form.free_text(
                         "comment",
                         v,
                         &crate::validate::Text {
@@ -7266,7 +7258,7 @@ pub mod ha {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.comment {
-                    form.str(
+                    form.free_text(
                         "comment",
                         v,
                         &crate::validate::Text {
@@ -7492,7 +7484,7 @@ pub mod ha {
                     form.bool("auto-rebalance", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.comment {
-                    form.str(
+                    form.free_text(
                         "comment",
                         v,
                         &crate::validate::Text {
@@ -7789,7 +7781,7 @@ pub mod ha {
                     form.bool("auto-rebalance", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.comment {
-                    form.str(
+                    form.free_text(
                         "comment",
                         v,
                         &crate::validate::Text {
@@ -8568,7 +8560,7 @@ pub mod jobs {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.comment {
-                    form.str(
+                    form.free_text(
                         "comment",
                         v,
                         &crate::validate::Text {
@@ -8699,7 +8691,7 @@ pub mod jobs {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.comment {
-                    form.str(
+                    form.free_text(
                         "comment",
                         v,
                         &crate::validate::Text {
@@ -9058,7 +9050,7 @@ pub mod mapping {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.description {
-                    form.str(
+                    form.free_text(
                         "description",
                         v,
                         &crate::validate::Text {
@@ -9186,7 +9178,7 @@ pub mod mapping {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.description {
-                    form.str(
+                    form.free_text(
                         "description",
                         v,
                         &crate::validate::Text {
@@ -9367,7 +9359,7 @@ pub mod mapping {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.description {
-                    form.str(
+                    form.free_text(
                         "description",
                         v,
                         &crate::validate::Text {
@@ -9511,7 +9503,7 @@ pub mod mapping {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.description {
-                    form.str(
+                    form.free_text(
                         "description",
                         v,
                         &crate::validate::Text {
@@ -9686,7 +9678,7 @@ pub mod mapping {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.description {
-                    form.str(
+                    form.free_text(
                         "description",
                         v,
                         &crate::validate::Text {
@@ -9814,7 +9806,7 @@ pub mod mapping {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.description {
-                    form.str(
+                    form.free_text(
                         "description",
                         v,
                         &crate::validate::Text {
@@ -10907,7 +10899,7 @@ pub mod notifications {
                     form: &mut crate::params::Form,
                 ) -> ::std::result::Result<(), crate::Error> {
                     if let ::std::option::Option::Some(v) = &self.comment {
-                        form.str(
+                        form.free_text(
                             "comment",
                             v,
                             &crate::validate::Text {
@@ -11078,7 +11070,7 @@ pub mod notifications {
                     form: &mut crate::params::Form,
                 ) -> ::std::result::Result<(), crate::Error> {
                     if let ::std::option::Option::Some(v) = &self.comment {
-                        form.str(
+                        form.free_text(
                             "comment",
                             v,
                             &crate::validate::Text {
@@ -11279,7 +11271,7 @@ pub mod notifications {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
-                        form.str(
+                        form.free_text(
                             "comment",
                             v,
                             &crate::validate::Text {
@@ -11507,7 +11499,7 @@ pub mod notifications {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
-                        form.str(
+                        form.free_text(
                             "comment",
                             v,
                             &crate::validate::Text {
@@ -11762,7 +11754,7 @@ pub mod notifications {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
-                        form.str(
+                        form.free_text(
                             "comment",
                             v,
                             &crate::validate::Text {
@@ -12065,7 +12057,7 @@ pub mod notifications {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
-                        form.str(
+                        form.free_text(
                             "comment",
                             v,
                             &crate::validate::Text {
@@ -12331,7 +12323,7 @@ pub mod notifications {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
-                        form.str(
+                        form.free_text(
                             "comment",
                             v,
                             &crate::validate::Text {
@@ -12562,7 +12554,7 @@ pub mod notifications {
                         )?;
                     }
                     if let ::std::option::Option::Some(v) = &self.comment {
-                        form.str(
+                        form.free_text(
                             "comment",
                             v,
                             &crate::validate::Text {
@@ -12850,7 +12842,7 @@ pub mod notifications {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.comment {
-                    form.str(
+                    form.free_text(
                         "comment",
                         v,
                         &crate::validate::Text {
@@ -13104,7 +13096,7 @@ pub mod notifications {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.comment {
-                    form.str(
+                    form.free_text(
                         "comment",
                         v,
                         &crate::validate::Text {
@@ -13620,7 +13612,7 @@ pub mod options {
                 form.prop("bwlimit", v)?;
             }
             if let ::std::option::Option::Some(v) = &self.consent_text {
-                form.str(
+                form.free_text(
                     "consent-text",
                     v,
                     &crate::validate::Text {
@@ -13650,7 +13642,7 @@ pub mod options {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.description {
-                form.str(
+                form.free_text(
                     "description",
                     v,
                     &crate::validate::Text {
@@ -14509,7 +14501,7 @@ pub mod replication {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.comment {
-                form.str(
+                form.free_text(
                     "comment",
                     v,
                     &crate::validate::Text {
@@ -14782,7 +14774,7 @@ pub mod replication {
             form: &mut crate::params::Form,
         ) -> ::std::result::Result<(), crate::Error> {
             if let ::std::option::Option::Some(v) = &self.comment {
-                form.str(
+                form.free_text(
                     "comment",
                     v,
                     &crate::validate::Text {

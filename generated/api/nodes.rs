@@ -3868,7 +3868,7 @@ pub mod certificates {
             ) -> ::std::result::Result<(), crate::Error> {
                 {
                     let v = &self.certificates;
-                    form.str(
+                    form.free_text(
                         "certificates",
                         v,
                         &crate::validate::Text {
@@ -4219,7 +4219,7 @@ pub mod config {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.description {
-                form.str(
+                form.free_text(
                     "description",
                     v,
                     &crate::validate::Text {
@@ -7303,7 +7303,7 @@ pub mod hosts {
         ) -> ::std::result::Result<(), crate::Error> {
             {
                 let v = &self.data;
-                form.str(
+                form.free_text(
                     "data",
                     v,
                     &crate::validate::Text {
@@ -7908,7 +7908,7 @@ pub mod lxc {
                 form.bool("debug", *v);
             }
             if let ::std::option::Option::Some(v) = &self.description {
-                form.str(
+                form.free_text(
                     "description",
                     v,
                     &crate::validate::Text {
@@ -8079,7 +8079,7 @@ pub mod lxc {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.ssh_public_keys {
-                form.str(
+                form.free_text(
                     "ssh-public-keys",
                     v,
                     &crate::validate::Text {
@@ -8363,7 +8363,7 @@ pub mod lxc {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.description {
-                    form.str(
+                    form.free_text(
                         "description",
                         v,
                         &crate::validate::Text {
@@ -9119,7 +9119,7 @@ pub mod lxc {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.description {
-                    form.str(
+                    form.free_text(
                         "description",
                         v,
                         &crate::validate::Text {
@@ -12645,7 +12645,7 @@ pub mod lxc {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.description {
-                    form.str(
+                    form.free_text(
                         "description",
                         v,
                         &crate::validate::Text {
@@ -12810,7 +12810,7 @@ pub mod lxc {
                     form: &mut crate::params::Form,
                 ) -> ::std::result::Result<(), crate::Error> {
                     if let ::std::option::Option::Some(v) = &self.description {
-                        form.str(
+                        form.free_text(
                             "description",
                             v,
                             &crate::validate::Text {
@@ -14342,7 +14342,7 @@ pub mod network {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.comments {
-                form.str(
+                form.free_text(
                     "comments",
                     v,
                     &crate::validate::Text {
@@ -14876,7 +14876,7 @@ pub mod network {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.comments {
-                form.str(
+                form.free_text(
                     "comments",
                     v,
                     &crate::validate::Text {
@@ -15982,7 +15982,7 @@ pub mod qemu {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.description {
-                form.str(
+                form.free_text(
                     "description",
                     v,
                     &crate::validate::Text {
@@ -16684,7 +16684,7 @@ pub mod qemu {
                         }
                     }
                     if let ::std::option::Option::Some(v) = &self.input_data {
-                        form.str(
+                        form.free_text(
                             "input-data",
                             v,
                             &crate::validate::Text {
@@ -16968,7 +16968,7 @@ pub mod qemu {
                 ) -> ::std::result::Result<(), crate::Error> {
                     {
                         let v = &self.content;
-                        form.str(
+                        form.free_text(
                             "content",
                             v,
                             &crate::validate::Text {
@@ -17662,7 +17662,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.description {
-                    form.str(
+                    form.free_text(
                         "description",
                         v,
                         &crate::validate::Text {
@@ -19614,7 +19614,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.description {
-                    form.str(
+                    form.free_text(
                         "description",
                         v,
                         &crate::validate::Text {
@@ -20813,7 +20813,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.description {
-                    form.str(
+                    form.free_text(
                         "description",
                         v,
                         &crate::validate::Text {
@@ -24744,7 +24744,7 @@ pub mod qemu {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.description {
-                    form.str(
+                    form.free_text(
                         "description",
                         v,
                         &crate::validate::Text {
@@ -24912,7 +24912,7 @@ pub mod qemu {
                     form: &mut crate::params::Form,
                 ) -> ::std::result::Result<(), crate::Error> {
                     if let ::std::option::Option::Some(v) = &self.description {
-                        form.str(
+                        form.free_text(
                             "description",
                             v,
                             &crate::validate::Text {
@@ -28926,7 +28926,7 @@ pub mod storage {
                 form: &mut crate::params::Form,
             ) -> ::std::result::Result<(), crate::Error> {
                 if let ::std::option::Option::Some(v) = &self.notes {
-                    form.str(
+                    form.free_text(
                         "notes",
                         v,
                         &crate::validate::Text {

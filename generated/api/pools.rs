@@ -156,7 +156,7 @@ impl crate::params::Params for PostParams {
         form: &mut crate::params::Form,
     ) -> ::std::result::Result<(), crate::Error> {
         if let ::std::option::Option::Some(v) = &self.comment {
-            form.str(
+            form.free_text(
                 "comment",
                 v,
                 &crate::validate::Text {
@@ -244,7 +244,7 @@ impl crate::params::Params for PutParams {
             form.bool("allow-move", *v);
         }
         if let ::std::option::Option::Some(v) = &self.comment {
-            form.str(
+            form.free_text(
                 "comment",
                 v,
                 &crate::validate::Text {
@@ -435,7 +435,7 @@ impl crate::params::Params for PutPoolidParams {
             form.bool("allow-move", *v);
         }
         if let ::std::option::Option::Some(v) = &self.comment {
-            form.str(
+            form.free_text(
                 "comment",
                 v,
                 &crate::validate::Text {

@@ -116,6 +116,9 @@ impl ClientBuilder {
         let host = host_for_url(&self.host)?;
         let builder = reqwest::Client::builder()
             .http1_only()
+            // PVE never redirects; following one would send the request (a write's body, the
+            // CSRF token) to wherever the answer points. A 3xx is `Error::Redirect`.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout.min(self.timeout))
             .pool_idle_timeout(Duration::from_secs(60))

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::Error;
+use crate::error::MORE_FIELDS;
 
 /// The envelope of a successful answer.
 pub(crate) struct Envelope {
@@ -158,6 +159,61 @@ pub(crate) fn means_conflict(message: &str) -> bool {
         || m.contains("file change by other user")
 }
 
+/// Fields of a 400 answer's `errors` that an error keeps; the rest are counted under
+/// [`MORE_FIELDS`].
+pub(crate) const MAX_FIELDS: usize = 20;
+/// Characters kept of each field's text (and of its name).
+pub(crate) const MAX_FIELD_TEXT: usize = 500;
+
+/// `text` cut to `max` characters, with `...` when something was cut.
+fn clip_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// PVE's per-field errors of a 400 answer, bounded: at most [`MAX_FIELDS`] fields, each name and
+/// text cut to [`MAX_FIELD_TEXT`] characters, and the number of fields left out under
+/// [`MORE_FIELDS`] (`"3 more"`). A hostile or broken answer cannot make an error text large.
+/// The text about a secret parameter (`password`, ...) is not kept: it may quote the value.
+pub(crate) fn field_errors(errors: &serde_json::Map<String, Value>) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = errors
+        .iter()
+        .take(MAX_FIELDS)
+        .map(|(k, v)| {
+            let text = match v {
+                // PVE's message may quote the value it refused.
+                _ if crate::redact::is_secret_param(None, k) => {
+                    "(PVE's message about this secret parameter is not shown: it may quote the \
+                     value)"
+                        .to_string()
+                }
+                Value::String(s) => clip_chars(s.trim(), MAX_FIELD_TEXT),
+                other => clip_chars(&other.to_string(), MAX_FIELD_TEXT),
+            };
+            (clip_chars(k, MAX_FIELD_TEXT), text)
+        })
+        .collect();
+    if errors.len() > MAX_FIELDS {
+        out.insert(
+            MORE_FIELDS.to_string(),
+            format!("{} more", errors.len() - MAX_FIELDS),
+        );
+    }
+    out
+}
+
+/// A `Location` header as an error shows it: lossy UTF-8, control characters dropped, at most
+/// 300 characters.
+fn shown_location(raw: &[u8]) -> String {
+    let text: String = String::from_utf8_lossy(raw)
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    clip_chars(text.trim(), 300)
+}
+
 /// Reads the body, at most `limit` bytes.
 async fn body(
     mut resp: reqwest::Response,
@@ -195,6 +251,17 @@ pub(crate) async fn read(
         .get::<hyper::ext::ReasonPhrase>()
         .map(|r| String::from_utf8_lossy(r.as_bytes()).trim().to_string())
         .filter(|r| !r.is_empty());
+    if status.is_redirection() {
+        // Never followed (the client's redirect policy is `none`); the body is not read.
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|l| shown_location(l.as_bytes()));
+        return Err(Error::Redirect {
+            status: status.as_u16(),
+            location,
+        });
+    }
     let body = body(resp, timeout, limit).await?;
     let json: Option<Value> = serde_json::from_slice(&body).ok();
 
@@ -223,21 +290,11 @@ pub(crate) async fn read(
         .and_then(Value::as_str)
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty());
-    let errors: BTreeMap<String, String> = json
+    let errors = json
         .as_ref()
         .and_then(|j| j.get("errors"))
         .and_then(Value::as_object)
-        .map(|o| {
-            o.iter()
-                .map(|(k, v)| {
-                    let text = v
-                        .as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| v.to_string());
-                    (k.clone(), text.trim().to_string())
-                })
-                .collect()
-        })
+        .map(field_errors)
         .unwrap_or_default();
     let text_body = || {
         let t = String::from_utf8_lossy(&body).trim().to_string();
@@ -271,7 +328,38 @@ pub(crate) async fn read(
 
 #[cfg(test)]
 mod tests {
-    use super::{means_conflict, means_not_found, tidy_cause};
+    use super::{MORE_FIELDS, field_errors, means_conflict, means_not_found, tidy_cause};
+
+    #[test]
+    fn field_errors_are_bounded() {
+        let mut errors = serde_json::Map::new();
+        for i in 0..25 {
+            errors.insert(format!("f{i:02}"), serde_json::json!("x".repeat(3000)));
+        }
+        let out = field_errors(&errors);
+        assert_eq!(out.len(), 21);
+        assert_eq!(out[MORE_FIELDS], "5 more");
+        assert!(out["f00"].chars().count() <= 503, "{}", out["f00"].len());
+        let shown = crate::Error::BadRequest {
+            message: "parameter verification failed.".into(),
+            errors: out,
+        }
+        .to_string();
+        assert!(shown.len() < 20 * 520 + 200, "{}", shown.len());
+        assert!(shown.ends_with("… 5 more fields not shown"), "{shown}");
+        let mut errors = serde_json::Map::new();
+        errors.insert(
+            "password".into(),
+            serde_json::json!("value 'Hunter2' is too short"),
+        );
+        errors.insert(
+            "cores".into(),
+            serde_json::json!("value must be at least 1"),
+        );
+        let out = field_errors(&errors);
+        assert!(!out["password"].contains("Hunter2"), "{out:?}");
+        assert_eq!(out["cores"], "value must be at least 1");
+    }
 
     #[test]
     fn os_error_texts_read_as_part_of_a_sentence() {

@@ -405,6 +405,8 @@ fn catalog_entry(m: &MethodDef, name: &FnName, task: bool) -> TokenStream {
         Some(why) => quote!(::std::option::Option::Some(#why)),
         None => quote!(::std::option::Option::None),
     };
+    let secret_params = secrets::secret_params(m);
+    let secret_fields = secrets::secret_fields(m);
     quote! {
         crate::catalog::Endpoint {
             path: #path,
@@ -421,6 +423,8 @@ fn catalog_entry(m: &MethodDef, name: &FnName, task: bool) -> TokenStream {
             returns: #returns,
             path_vars: &[#(#path_vars),*],
             unsupported: #unsupported,
+            secret_params: &[#(#secret_params),*],
+            secret_fields: &[#(#secret_fields),*],
         }
     }
 }
@@ -486,7 +490,7 @@ fn canary_case(name: &FnName, c: Canary) -> Result<TokenStream, String> {
 }
 
 fn summary_entry(m: &MethodDef, name: &FnName, task: bool) -> serde_json::Value {
-    serde_json::json!({
+    let mut entry = serde_json::json!({
         "path": m.path,
         "method": m.method.as_str(),
         "name": m.name,
@@ -495,5 +499,14 @@ fn summary_entry(m: &MethodDef, name: &FnName, task: bool) -> serde_json::Value 
         "allowtoken": m.allowtoken,
         "protected": m.protected,
         "returns_task": task,
-    })
+    });
+    let secret_params = secrets::secret_params(m);
+    if !secret_params.is_empty() {
+        entry["secret_params"] = serde_json::json!(secret_params);
+    }
+    let secret_fields = secrets::secret_fields(m);
+    if !secret_fields.is_empty() {
+        entry["secret_fields"] = serde_json::json!(secret_fields);
+    }
+    entry
 }

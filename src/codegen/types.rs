@@ -36,6 +36,8 @@ pub enum Kind {
         format: Option<String>,
         /// PVE's pattern.
         pattern: Option<String>,
+        /// Free text, where line breaks pass (`crate::apidoc::is_free_text`).
+        free_text: bool,
     },
     Secret {
         min: Option<u64>,
@@ -86,10 +88,16 @@ impl Kind {
                 max,
                 format,
                 pattern,
+                free_text,
             } => {
                 let (min, max) = (opt_u64(*min), opt_u64(*max));
                 let (format, pattern) = (opt_str(format.as_deref()), opt_str(pattern.as_deref()));
-                quote!(form.str(#key, #v, &crate::validate::Text {
+                let method = if *free_text {
+                    format_ident!("free_text")
+                } else {
+                    format_ident!("str")
+                };
+                quote!(form.#method(#key, #v, &crate::validate::Text {
                     min_length: #min,
                     max_length: #max,
                     format: #format,
@@ -499,6 +507,7 @@ pub fn kind_of(
                     max: None,
                     format: None,
                     pattern: None,
+                    free_text: false,
                 },
             };
             Kind::Vec(Box::new(inner))
@@ -526,6 +535,7 @@ pub fn kind_of(
                         _ => None,
                     },
                     pattern: s.pattern.clone(),
+                    free_text: crate::apidoc::is_free_text(key, s),
                 }
             }
         }

@@ -19,7 +19,7 @@ use rmcp::service::RequestContext;
 use serde_json::Value;
 
 use super::audit::Decision;
-use super::send::{Call, masked_form};
+use super::send::{Call, masked_form, read_now};
 use super::server::Cluster;
 use crate::config::Confirm as Policy;
 
@@ -96,16 +96,12 @@ async fn disks_lost(call: &Call<'_>, ep: &Endpoint, concrete: &str) -> Option<St
     if ep.method != HttpMethod::Delete || !ep.path.ends_with("/{vmid}") {
         return None;
     }
-    let read = proxmox_mcp::catalog::find(HttpMethod::Get, &format!("{}/config", ep.path))?;
-    let (_, values) =
-        proxmox_mcp::path::resolve(HttpMethod::Get, &format!("{concrete}/config")).ok()?;
-    let values: Vec<&str> = values.iter().map(String::as_str).collect();
-    let config = call
-        .cluster
-        .client
-        .execute(read, &values, Form::new())
-        .await
-        .ok()?;
+    let config = read_now(
+        call,
+        &format!("{}/config", ep.path),
+        &format!("{concrete}/config"),
+    )
+    .await?;
     let disk_key = |k: &str| {
         let name = k.trim_end_matches(|c: char| c.is_ascii_digit());
         matches!(

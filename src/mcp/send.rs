@@ -67,10 +67,13 @@ pub async fn send(
             client,
         ));
     }
-    if !ep.is_write() && cluster.read_only && contacts_outside(ep) {
+    if !ep.is_write()
+        && cluster.read_only
+        && let Some(why) = ep.side_effect()
+    {
         return Err(format!(
-            "{} {} makes PVE contact another server or start work even though it only reads, and \
-             server `{}` is read-only, which refuses such reads too. Nothing was sent.",
+            "{} {} only reads, but {why}; server `{}` is read-only, which refuses such reads \
+             too. Nothing was sent.",
             ep.method, ep.path, cluster.name
         ));
     }
@@ -131,12 +134,6 @@ pub async fn send(
         return follow(call, &upid, wait).await;
     }
     Ok(shape(ep, data, &call.tool.output, wrap))
-}
-
-/// True for GETs that make PVE contact other servers or start work (placeholder until the
-/// catalog says so).
-fn contacts_outside(_ep: &Endpoint) -> bool {
-    false
 }
 
 /// A write on its way: the method and the concrete path.
@@ -228,6 +225,21 @@ async fn dry_run(call: &Call<'_>, ep: &'static Endpoint, concrete: &str, form: &
     out
 }
 
+/// What the GET at `template` answers for the concrete path `concrete` now, secrets replaced;
+/// `None` when there is no such method or it fails (the caller goes on without it).
+pub async fn read_now(call: &Call<'_>, template: &str, concrete: &str) -> Option<Value> {
+    let read = proxmox_mcp::catalog::find(proxmox_mcp::apidoc::HttpMethod::Get, template)?;
+    let (_, values) = path::resolve(read.method, concrete).ok()?;
+    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+    let data = call
+        .cluster
+        .client
+        .execute(read, &values, Form::new())
+        .await
+        .ok()?;
+    Some(redact::redact_for(read, data))
+}
+
 /// The current values of the keys a configuration change sets or deletes.
 async fn current_values(
     call: &Call<'_>,
@@ -235,16 +247,7 @@ async fn current_values(
     concrete: &str,
     form: &Form,
 ) -> Option<Value> {
-    let read = proxmox_mcp::catalog::find(proxmox_mcp::apidoc::HttpMethod::Get, ep.path)?;
-    let (_, values) = path::resolve(read.method, concrete).ok()?;
-    let values: Vec<&str> = values.iter().map(String::as_str).collect();
-    let config = call
-        .cluster
-        .client
-        .execute(read, &values, Form::new())
-        .await
-        .ok()?;
-    let config = redact::redact_for(read, config);
+    let config = read_now(call, ep.path, concrete).await?;
     let mut keys: Vec<String> = Vec::new();
     for (k, v) in form.pairs() {
         if k == "delete" {
