@@ -563,7 +563,7 @@ fn privileges(perms: &Value, client: &Client, cluster: &Cluster) -> Outcome {
     };
     let mut refused = Vec::new();
     let mut counted = 0;
-    for tool in tools::select(&Toolset::ALL, false, &[]) {
+    for tool in tools::select(&tools::Selection::of(&Toolset::ALL), false, &[]) {
         let Some(ep) = tool.endpoints.first() else {
             continue;
         };

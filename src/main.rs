@@ -67,9 +67,8 @@ enum Command {
         /// Leave every tool that changes something out of tools/list, whatever else is set.
         #[arg(long)]
         read_only: bool,
-        /// Toolsets to serve, comma-separated: guests, nodes, tasks, api (default: all).
-        #[arg(long, value_delimiter = ',')]
-        toolsets: Vec<String>,
+        #[command(flatten)]
+        tools: tools_cmd::ToolArgs,
         /// The server tools use when a call names none (default: the file's `default`, else
         /// its first server).
         #[arg(long, value_name = "NAME")]
@@ -101,9 +100,8 @@ enum Command {
     },
     /// Show the MCP tools with their size in tools/list, and the total per toolset.
     Tools {
-        /// Toolsets to show (default: all).
-        #[arg(long, value_delimiter = ',')]
-        toolsets: Vec<String>,
+        #[command(flatten)]
+        tools: tools_cmd::ToolArgs,
         /// Leave out the tools that change something, as `serve --read-only` does.
         #[arg(long)]
         read_only: bool,
@@ -191,7 +189,7 @@ fn main() -> ExitCode {
         Command::Serve {
             allow_elevated,
             read_only,
-            toolsets,
+            tools,
             server,
             confirm,
             audit_log,
@@ -206,19 +204,19 @@ fn main() -> ExitCode {
                 confirm,
                 audit_log,
             };
-            run_serve(&opts, &toolsets, demo, &http)
+            run_serve(&opts, &tools, demo, &http)
         }
         Command::Tools {
-            toolsets,
+            tools,
             read_only,
             json,
             markdown,
-        } => tools_cmd::parse_toolsets(&toolsets).map(|sets| {
-            let tools = mcp::tools::select(&sets, read_only, &[]);
+        } => tools.selection().map(|selection| {
+            let tools = mcp::tools::select(&selection, read_only, &[]);
             if json {
                 println!("{}", tools_cmd::json(&tools));
             } else if markdown {
-                print!("{}", tools_cmd::markdown(&tools));
+                print!("{}", tools_cmd::markdown());
             } else {
                 print!("{}", tools_cmd::table(&tools));
             }
@@ -305,11 +303,11 @@ fn load_config(opts: &Options) -> Result<Config, String> {
 
 fn run_serve(
     opts: &Options,
-    toolsets: &[String],
+    tools: &tools_cmd::ToolArgs,
     demo: bool,
     http: &mcp::http::HttpArgs,
 ) -> Result<(), String> {
-    let toolsets = tools_cmd::parse_toolsets(toolsets)?;
+    let selection = tools.selection()?;
     // The HTTP settings are checked first: a missing bearer token stops start-up at once.
     let http = http.options()?;
     let demo = demo
@@ -325,7 +323,7 @@ fn run_serve(
             Some(c) => c,
             None => start_demo(opts).await?,
         };
-        let server = mcp::server::Server::new(&config, &toolsets)?;
+        let server = mcp::server::Server::new(&config, &selection)?;
         let d = config.default_cluster();
         tracing::info!(
             servers = config.clusters.len(),

@@ -110,7 +110,7 @@ pub async fn run(
     }
     input::check(tool, &mut args)?;
     match tool.decl.action {
-        Action::Guest { .. } => guest(call, args).await,
+        Action::Guest { wrap, .. } => guest(call, args, wrap).await,
         Action::Method { wrap, .. } => {
             let wait = input::take_wait(&mut args);
             let ep = tool.endpoints[0];
@@ -139,7 +139,7 @@ fn attempt_of<'a>(tool: &'a BuiltTool, args: &'a Map<String, Value>) -> Attempt<
 }
 
 /// A guest tool: locate the guest, then send to the VM's or the container's method.
-async fn guest(mut call: Call<'_>, mut args: Map<String, Value>) -> Outcome {
+async fn guest(mut call: Call<'_>, mut args: Map<String, Value>, wrap: &str) -> Outcome {
     let cluster = call.cluster;
     let wait = input::take_wait(&mut args);
     let vmid = input::vmid(&mut args)?;
@@ -164,5 +164,5 @@ async fn guest(mut call: Call<'_>, mut args: Map<String, Value>) -> Outcome {
         None => format!("{what} {vmid} on {}", at.node),
     });
     args.insert("node".into(), Value::String(at.node));
-    send(&call, ep, args, wait, "data").await
+    send(&call, ep, args, wait, wrap).await
 }

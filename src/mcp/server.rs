@@ -12,8 +12,8 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 
 use crate::config::{self, Config, Settings};
 
-use super::table::{Action, Custom, TOOLS, Toolset};
-use super::tools::{self, BuiltTool};
+use super::table::{Action, Custom, TOOLS};
+use super::tools::{self, BuiltTool, Selection};
 use super::{audit, bound, call, confirm, guests, preflight, schema};
 
 /// One PVE server the tools reach, with its client, what it allows and its caches.
@@ -68,6 +68,8 @@ pub struct State {
     pub audit: Option<audit::Log>,
     /// Confirmations asked in input-required results and not answered yet.
     pub questions: confirm::Questions,
+    /// The tools chosen to be served.
+    pub selection: Selection,
 }
 
 impl State {
@@ -102,8 +104,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// A server for the configured clusters (`config.default` first) and these toolsets.
-    pub fn new(config: &Config, toolsets: &[Toolset]) -> Result<Self, String> {
+    /// A server for the configured clusters (`config.default` first) and these tools.
+    pub fn new(config: &Config, selection: &Selection) -> Result<Self, String> {
         let mut order: Vec<&config::Cluster> = vec![config.default_cluster()];
         order.extend(
             config
@@ -133,7 +135,7 @@ impl Server {
             None => None,
         };
         let names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
-        let tools = tools::select(toolsets, read_only, &names);
+        let tools = tools::select(selection, read_only, &names);
         let listed = Arc::new(tools.iter().map(|t| t.tool.clone()).collect());
         let mut instructions = INSTRUCTIONS.to_string();
         if names.len() > 1 {
@@ -151,6 +153,7 @@ impl Server {
                 tools,
                 audit,
                 questions: Default::default(),
+                selection: selection.clone(),
             }),
             listed,
         })
@@ -197,15 +200,14 @@ impl ServerHandler for Server {
             if let Some(decl) = TOOLS.iter().find(|d| d.name == name) {
                 let why = if matches!(decl.action, Action::Custom(Custom::Servers)) {
                     "only one server is configured".to_string()
+                } else if let Some(why) = state.selection.why_not(decl) {
+                    why
                 } else if state.read_only {
                     "every configured server is read-only (--read-only, PROXMOX_READ_ONLY or \
                      read_only in the configuration file)"
                         .to_string()
                 } else {
-                    format!(
-                        "its toolset `{}` is not enabled (--toolsets)",
-                        decl.toolset.name()
-                    )
+                    "it is not served".to_string()
                 };
                 return Ok(error(format!("{name} is not available: {why}.")).into());
             }

@@ -10,6 +10,8 @@ use proxmox_mcp::apidoc::HttpMethod::{self, Delete, Get, Post};
 pub enum Toolset {
     /// VMs and containers.
     Guests,
+    /// Snapshots of VMs and containers.
+    Snapshots,
     /// Nodes.
     Nodes,
     /// Tasks (UPIDs).
@@ -20,12 +22,22 @@ pub enum Toolset {
 
 impl Toolset {
     /// Every toolset, in the order `tools` prints them.
-    pub const ALL: [Toolset; 4] = [Self::Guests, Self::Nodes, Self::Tasks, Self::Api];
+    pub const ALL: [Toolset; 5] = [
+        Self::Guests,
+        Self::Snapshots,
+        Self::Nodes,
+        Self::Tasks,
+        Self::Api,
+    ];
+
+    /// The toolsets served when `--toolsets` is not given.
+    pub const DEFAULT: [Toolset; 5] = Self::ALL;
 
     /// The name used by `--toolsets`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Guests => "guests",
+            Self::Snapshots => "snapshots",
             Self::Nodes => "nodes",
             Self::Tasks => "tasks",
             Self::Api => "api",
@@ -50,6 +62,8 @@ pub enum Action {
         suffix: &'static str,
         /// The method's parameters the tool shows (besides the path's).
         expose: &'static [&'static str],
+        /// When the method returns a list: the key it is wrapped in (`{"snapshots": [...]}`).
+        wrap: &'static str,
     },
     /// One method at a fixed path template.
     Method {
@@ -120,6 +134,27 @@ const fn guest(
             method,
             suffix,
             expose,
+            wrap: "data",
+        },
+    }
+}
+
+const fn snapshot(
+    name: &'static str,
+    summary: &'static str,
+    method: HttpMethod,
+    suffix: &'static str,
+    expose: &'static [&'static str],
+) -> ToolDecl {
+    ToolDecl {
+        name,
+        toolset: Toolset::Snapshots,
+        summary,
+        action: Action::Guest {
+            method,
+            suffix,
+            expose,
+            wrap: "snapshots",
         },
     }
 }
@@ -213,6 +248,34 @@ pub const TOOLS: &[ToolDecl] = &[
         Delete,
         "",
         &["purge"],
+    ),
+    snapshot(
+        "proxmox_guest_snapshot_list",
+        "List a VM's or container's snapshots (`current` is the running state).",
+        Get,
+        "/snapshot",
+        &[],
+    ),
+    snapshot(
+        "proxmox_guest_snapshot_create",
+        "Take a snapshot of a VM or container (`vmstate` also saves a VM's RAM).",
+        Post,
+        "/snapshot",
+        &["snapname", "description", "vmstate"],
+    ),
+    snapshot(
+        "proxmox_guest_snapshot_rollback",
+        "Roll a VM or container back to a snapshot; what changed since is lost.",
+        Post,
+        "/snapshot/{snapname}/rollback",
+        &["start"],
+    ),
+    snapshot(
+        "proxmox_guest_snapshot_delete",
+        "Delete a snapshot of a VM or container.",
+        Delete,
+        "/snapshot/{snapname}",
+        &["force"],
     ),
     ToolDecl {
         name: "proxmox_node_list",

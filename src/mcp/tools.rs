@@ -150,12 +150,21 @@ pub fn build(decl: &'static ToolDecl) -> BuiltTool {
             method,
             suffix,
             expose,
+            wrap,
         } => {
             let eps = guest_endpoints(method, suffix);
             guest_id_props(eps[0], &mut props);
             req.push("vmid".into());
+            // Path variables after the VMID (`{snapname}`) are arguments like the others.
+            let more: Vec<&str> = eps[0]
+                .path_vars
+                .iter()
+                .map(|v| v.name)
+                .filter(|n| !matches!(*n, "node" | "vmid"))
+                .collect();
+            exposed(eps[0], &more, &mut props, &mut req);
             exposed(eps[0], expose, &mut props, &mut req);
-            Parts::of(eps.to_vec(), "data")
+            Parts::of(eps.to_vec(), wrap)
         }
         Action::Method {
             method,
@@ -450,16 +459,67 @@ pub fn all() -> Vec<BuiltTool> {
     TOOLS.iter().map(build).collect()
 }
 
-/// The tools of `toolsets`, without writes when `read_only`; `proxmox_servers` and a `server`
+/// Which tools are served: whole toolsets, plus single tools, minus excluded ones
+/// (`--toolsets`, `--tools`, `--exclude-tools`). `--read-only` still drops every write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// Toolsets served whole.
+    pub toolsets: Vec<Toolset>,
+    /// Tools served besides those toolsets.
+    pub add: Vec<&'static str>,
+    /// Tools left out even when their toolset is served.
+    pub exclude: Vec<&'static str>,
+}
+
+impl Default for Selection {
+    /// The default toolsets.
+    fn default() -> Self {
+        Selection::of(&Toolset::DEFAULT)
+    }
+}
+
+impl Selection {
+    /// These toolsets, whole.
+    pub fn of(toolsets: &[Toolset]) -> Selection {
+        Selection {
+            toolsets: toolsets.to_vec(),
+            add: Vec::new(),
+            exclude: Vec::new(),
+        }
+    }
+
+    /// True when the declaration is selected (before `--read-only` and the server count).
+    pub fn wants(&self, decl: &ToolDecl) -> bool {
+        (self.toolsets.contains(&decl.toolset) || self.add.contains(&decl.name))
+            && !self.exclude.contains(&decl.name)
+    }
+
+    /// Why a tool of the table is not served, in words, or `None` when it is selected.
+    pub fn why_not(&self, decl: &ToolDecl) -> Option<String> {
+        if self.exclude.contains(&decl.name) {
+            Some("it is left out by --exclude-tools (PROXMOX_MCP_EXCLUDE_TOOLS)".to_string())
+        } else if !self.wants(decl) {
+            Some(format!(
+                "its toolset `{}` is not served (--toolsets, PROXMOX_MCP_TOOLSETS; or add the \
+                 tool alone with --tools)",
+                decl.toolset.name()
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// The selected tools, without writes when `read_only`; `proxmox_servers` and a `server`
 /// argument on every tool only when more than one server is configured (`servers` lists them,
 /// the default first).
-pub fn select(toolsets: &[Toolset], read_only: bool, servers: &[&str]) -> Vec<BuiltTool> {
+pub fn select(selection: &Selection, read_only: bool, servers: &[&str]) -> Vec<BuiltTool> {
     let several = servers.len() > 1;
     all()
         .into_iter()
         .filter(|t| match t.decl.action {
             Action::Custom(Custom::Servers) => several,
-            _ => toolsets.contains(&t.decl.toolset) && !(read_only && t.write),
+            _ => selection.wants(t.decl) && !(read_only && t.write),
         })
         .map(|t| if several { with_server(t, servers) } else { t })
         .collect()
@@ -529,7 +589,7 @@ mod tests {
 
     #[test]
     fn read_only_drops_every_write() {
-        let tools = select(&Toolset::ALL, true, &[]);
+        let tools = select(&Selection::of(&Toolset::ALL), true, &[]);
         assert!(tools.iter().all(|t| !t.write));
         assert!(!tools.iter().any(|t| t.decl.name == "proxmox_api_call"));
         assert!(tools.iter().any(|t| t.decl.name == "proxmox_api_get"));
@@ -538,13 +598,13 @@ mod tests {
     #[test]
     fn several_servers_add_a_server_argument_and_proxmox_servers() {
         let size = |tools: &[BuiltTool]| tools.iter().map(BuiltTool::bytes).sum::<usize>();
-        let one = select(&Toolset::ALL, false, &["pve"]);
+        let one = select(&Selection::of(&Toolset::ALL), false, &["pve"]);
         assert!(!one.iter().any(|t| t.decl.name == "proxmox_servers"));
         assert!(
             one.iter()
                 .all(|t| t.input["properties"].get("server").is_none())
         );
-        let two = select(&Toolset::ALL, false, &["prod", "lab"]);
+        let two = select(&Selection::of(&Toolset::ALL), false, &["prod", "lab"]);
         assert_eq!(two.len(), one.len() + 1);
         for t in &two {
             let arg = &t.input["properties"]["server"];
