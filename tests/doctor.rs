@@ -142,7 +142,7 @@ async fn doctor_passes_and_names_each_failure() {
     );
     line(&text, "skip", "auth");
 
-    // verify_ssl=false (seed 000's example) works with a warning that shows how to pin.
+    // verify_ssl=false (the ProxmoxMCP family's example file) works with a warning that shows how to pin.
     let (ok, text) = run(vec![
         ("PROXMOX_HOST", pve.host().to_string()),
         ("PROXMOX_PORT", port.clone()),
