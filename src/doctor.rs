@@ -618,8 +618,16 @@ fn privileges(perms: &Value, client: &Client, cluster: &Cluster) -> Outcome {
                 .collect()
         })
         .unwrap_or_default();
-    let mut refused = Vec::new();
-    let mut partly = Vec::new();
+    // Tools grouped by what they lack, or by the paths they reach, in the tools' order.
+    let mut refused: Vec<(String, Vec<&str>)> = Vec::new();
+    let mut partly: Vec<(String, Vec<&str>)> = Vec::new();
+    let add = |groups: &mut Vec<(String, Vec<&str>)>, key: String, tool: &'static str| match groups
+        .iter_mut()
+        .find(|(k, _)| *k == key)
+    {
+        Some((_, tools)) => tools.push(tool),
+        None => groups.push((key, vec![tool])),
+    };
     let mut counted = 0;
     for tool in tools::select(&Toolset::ALL, false, &[]) {
         let Some(ep) = tool.endpoints.first() else {
@@ -634,19 +642,11 @@ fn privileges(perms: &Value, client: &Client, cluster: &Cluster) -> Outcome {
         counted += 1;
         match reach(&check, &held) {
             Reach::Everywhere => {}
-            Reach::Only(paths) => partly.push(format!(
-                "{} ({}: on {} only)",
-                tool.decl.name,
-                tool.decl.toolset.name(),
-                paths.join(", ")
-            )),
-            Reach::Nowhere(missing) => refused.push(format!(
-                "{} ({}: lacks {missing})",
-                tool.decl.name,
-                tool.decl.toolset.name(),
-            )),
+            Reach::Only(paths) => add(&mut partly, paths.join(", "), tool.decl.name),
+            Reach::Nowhere(missing) => add(&mut refused, missing, tool.decl.name),
         }
     }
+    let count = |groups: &[(String, Vec<&str>)]| groups.iter().map(|(_, t)| t.len()).sum::<usize>();
     let writes = if cluster.settings.writes_allowed() {
         String::new()
     } else {
@@ -662,20 +662,28 @@ fn privileges(perms: &Value, client: &Client, cluster: &Cluster) -> Outcome {
     }
     let mut text = String::new();
     if !refused.is_empty() {
+        let groups: Vec<String> = refused
+            .iter()
+            .map(|(missing, tools)| format!("{missing} for {}", tools.join(", ")))
+            .collect();
         let _ = write!(
             text,
             "{principal} lacks privileges for {} of {counted} tools: {}.",
-            refused.len(),
-            refused.join("; ")
+            count(&refused),
+            groups.join("; ")
         );
     }
     if !partly.is_empty() {
+        let groups: Vec<String> = partly
+            .iter()
+            .map(|(paths, tools)| format!("{} on {paths} only", tools.join(", ")))
+            .collect();
         let _ = write!(
             text,
-            "{}{principal} holds the privileges of {} of {counted} tools only on some paths: {}.",
+            "{}{principal} holds what {} of {counted} tools need only on some paths: {}.",
             if text.is_empty() { "" } else { " " },
-            partly.len(),
-            partly.join("; ")
+            count(&partly),
+            groups.join("; ")
         );
     }
     text.push_str(&writes);
