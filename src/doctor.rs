@@ -1,4 +1,4 @@
-//! `proxmox-mcp doctor`: seed 000's connectivity checks as one command. Each step prints its
+//! `proxmox-mcp doctor`: the connectivity checks of the ProxmoxMCP family as one command. Each step prints its
 //! result and, when it fails, the cause and the fix; a failed step skips the ones that need it.
 //! Nothing printed is a secret: tokens show their id, passwords nothing.
 
@@ -525,8 +525,87 @@ fn compare_versions(pve: &str, schema: &str) -> Outcome {
     }
 }
 
-/// Which tools the credentials' privileges allow, per toolset: a privilege counts when it is
-/// held on the path's fixed part, above it, or below it (on some guest, node or storage).
+/// The fixed part of an ACL path template (`/vms` of `/vms/{vmid}`), and the path as shown
+/// (`/vms/...`).
+fn fixed_part(template: &str) -> (String, String) {
+    let fixed = template
+        .split('{')
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('/');
+    let fixed = if fixed.is_empty() { "/" } else { fixed }.to_string();
+    let shown = if template.contains('{') {
+        format!("{fixed}/...")
+    } else {
+        fixed.clone()
+    };
+    (fixed, shown)
+}
+
+/// `path` is `fixed` or above it: what is granted there holds on every path the template
+/// stands for.
+fn covers(path: &str, fixed: &str) -> bool {
+    path == "/" || fixed == path || fixed.starts_with(&format!("{path}/"))
+}
+
+/// `path` is below `fixed` (some guest, node or storage): what is granted there holds on that
+/// path only.
+fn below(path: &str, fixed: &str) -> bool {
+    !covers(path, fixed) && (fixed == "/" || path.starts_with(&format!("{fixed}/")))
+}
+
+/// How far the privileges held reach for one tool's check.
+#[derive(Debug, PartialEq)]
+enum Reach {
+    /// On every path the tool may address.
+    Everywhere,
+    /// Only on these specific paths (`/vms/100`), not on the tool's general path.
+    Only(Vec<String>),
+    /// Nowhere: what is missing on the general path.
+    Nowhere(String),
+}
+
+/// The privileges held on or above a template's fixed path, plus those held on `extra` when it
+/// is below it.
+fn lookup<'a>(
+    held: &'a [(String, BTreeSet<String>)],
+    extra: Option<&'a str>,
+) -> impl Fn(&str) -> Option<(String, Arc<BTreeSet<String>>)> + 'a {
+    move |template: &str| {
+        let (fixed, shown) = fixed_part(template);
+        let mut union = BTreeSet::new();
+        for (path, set) in held {
+            if covers(path, &fixed) || extra.is_some_and(|e| e == path && below(path, &fixed)) {
+                union.extend(set.iter().cloned());
+            }
+        }
+        Some((shown, Arc::new(union)))
+    }
+}
+
+/// Evaluates `check` with what is held on or above its paths, then, if that is not enough, with
+/// each specific path below them in turn.
+fn reach(check: &Value, held: &[(String, BTreeSet<String>)]) -> Reach {
+    let missing = match evaluate(check, &lookup(held, None)) {
+        Verdict::Yes | Verdict::Unknown => return Reach::Everywhere,
+        Verdict::No(missing) => missing,
+    };
+    let only: Vec<String> = held
+        .iter()
+        .map(|(path, _)| path)
+        .filter(|path| evaluate(check, &lookup(held, Some(path.as_str()))) == Verdict::Yes)
+        .cloned()
+        .collect();
+    if only.is_empty() {
+        Reach::Nowhere(preflight::describe(&missing))
+    } else {
+        Reach::Only(only)
+    }
+}
+
+/// Which tools the credentials' privileges allow, per toolset: a privilege counts for a tool when
+/// it is held on the path's fixed part or above it; one held only below it (on some guest, node
+/// or storage) is named with those paths ("on /vms/100 only").
 fn privileges(perms: &Value, client: &Client, cluster: &Cluster) -> Outcome {
     let held: Vec<(String, BTreeSet<String>)> = perms
         .as_object()
@@ -537,31 +616,16 @@ fn privileges(perms: &Value, client: &Client, cluster: &Cluster) -> Outcome {
                 .collect()
         })
         .unwrap_or_default();
-    let lookup = |template: &str| {
-        let fixed = template
-            .split('{')
-            .next()
-            .unwrap_or("")
-            .trim_end_matches('/');
-        let fixed = if fixed.is_empty() { "/" } else { fixed };
-        let mut union = BTreeSet::new();
-        for (path, set) in &held {
-            let above = path == "/" || fixed == path || fixed.starts_with(&format!("{path}/"));
-            let below = path.starts_with(&format!("{fixed}/")) || fixed == "/";
-            if above || below {
-                union.extend(set.iter().cloned());
-            }
-        }
-        Some((
-            if template.contains('{') {
-                format!("{fixed}/...")
-            } else {
-                fixed.to_string()
-            },
-            Arc::new(union),
-        ))
+    // Tools grouped by what they lack, or by the paths they reach, in the tools' order.
+    let mut refused: Vec<(String, Vec<&str>)> = Vec::new();
+    let mut partly: Vec<(String, Vec<&str>)> = Vec::new();
+    let add = |groups: &mut Vec<(String, Vec<&str>)>, key: String, tool: &'static str| match groups
+        .iter_mut()
+        .find(|(k, _)| *k == key)
+    {
+        Some((_, tools)) => tools.push(tool),
+        None => groups.push((key, vec![tool])),
     };
-    let mut refused = Vec::new();
     let mut counted = 0;
     for tool in tools::select(&tools::Selection::of(&Toolset::ALL), false, &[]) {
         let Some(ep) = tool.endpoints.first() else {
@@ -574,15 +638,13 @@ fn privileges(perms: &Value, client: &Client, cluster: &Cluster) -> Outcome {
             continue;
         };
         counted += 1;
-        if let Verdict::No(missing) = evaluate(&check, &lookup) {
-            refused.push(format!(
-                "{} ({}: lacks {})",
-                tool.decl.name,
-                tool.decl.toolset.name(),
-                preflight::describe(&missing)
-            ));
+        match reach(&check, &held) {
+            Reach::Everywhere => {}
+            Reach::Only(paths) => add(&mut partly, paths.join(", "), tool.decl.name),
+            Reach::Nowhere(missing) => add(&mut refused, missing, tool.decl.name),
         }
     }
+    let count = |groups: &[(String, Vec<&str>)]| groups.iter().map(|(_, t)| t.len()).sum::<usize>();
     let writes = if cluster.settings.writes_allowed() {
         String::new()
     } else {
@@ -590,32 +652,52 @@ fn privileges(perms: &Value, client: &Client, cluster: &Cluster) -> Outcome {
          (PROXMOX_ALLOW_ELEVATED=true allows them)."
             .to_string()
     };
-    if refused.is_empty() {
-        Outcome::Ok(format!(
-            "{} holds what all {counted} tools with a permission check need.{writes}",
-            client.principal()
-        ))
-    } else {
-        Outcome::Warn(
-            format!(
-                "{} lacks privileges for {} of {counted} tools: {}.{writes}",
-                client.principal(),
-                refused.len(),
-                refused.join("; ")
-            ),
-            format!(
-                "grant a role that holds them, e.g. pveum acl modify /vms --{} '{}' --roles \
-                 PVEVMAdmin; a privilege-separated token needs the grant itself as well as its \
-                 user",
-                if client.uses_token() {
-                    "tokens"
-                } else {
-                    "users"
-                },
-                client.principal()
-            ),
-        )
+    let principal = client.principal();
+    if refused.is_empty() && partly.is_empty() {
+        return Outcome::Ok(format!(
+            "{principal} holds what all {counted} tools with a permission check need.{writes}"
+        ));
     }
+    let mut text = String::new();
+    if !refused.is_empty() {
+        let groups: Vec<String> = refused
+            .iter()
+            .map(|(missing, tools)| format!("{missing} for {}", tools.join(", ")))
+            .collect();
+        let _ = write!(
+            text,
+            "{principal} lacks privileges for {} of {counted} tools: {}.",
+            count(&refused),
+            groups.join("; ")
+        );
+    }
+    if !partly.is_empty() {
+        let groups: Vec<String> = partly
+            .iter()
+            .map(|(paths, tools)| format!("{} on {paths} only", tools.join(", ")))
+            .collect();
+        let _ = write!(
+            text,
+            "{}{principal} holds what {} of {counted} tools need only on some paths: {}.",
+            if text.is_empty() { "" } else { " " },
+            count(&partly),
+            groups.join("; ")
+        );
+    }
+    text.push_str(&writes);
+    Outcome::Warn(
+        text,
+        format!(
+            "grant a role that holds them on the path the tools need, e.g. pveum acl modify /vms \
+             --{} '{principal}' --roles PVEVMUser (README: \"Privileges for each kind of work\"); \
+             a privilege-separated token needs the grant itself as well as its user",
+            if client.uses_token() {
+                "tokens"
+            } else {
+                "users"
+            },
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -637,5 +719,37 @@ mod tests {
             "{t} {fix}"
         );
         assert!(matches!(compare_versions("beta", "9.2"), Outcome::Warn(..)));
+    }
+
+    fn held(entries: &[(&str, &[&str])]) -> Vec<(String, BTreeSet<String>)> {
+        entries
+            .iter()
+            .map(|(p, privs)| (p.to_string(), privs.iter().map(|s| s.to_string()).collect()))
+            .collect()
+    }
+
+    /// A privilege held on `/vms/100` only covers the power tools on that guest only, and doctor
+    /// says so instead of claiming them (issue 21).
+    #[test]
+    fn a_privilege_on_one_guest_reaches_that_guest_only() {
+        let check = serde_json::json!(["perm", "/vms/{vmid}", ["VM.PowerMgmt"]]);
+        let on_100 = held(&[("/vms/100", &["VM.PowerMgmt"]), ("/", &["VM.Audit"])]);
+        assert_eq!(reach(&check, &on_100), Reach::Only(vec!["/vms/100".into()]));
+        for general in ["/", "/vms"] {
+            let h = held(&[(general, &["VM.PowerMgmt"])]);
+            assert_eq!(reach(&check, &h), Reach::Everywhere, "{general}");
+        }
+        let elsewhere = held(&[("/vms/100", &["VM.Audit"]), ("/storage", &["VM.PowerMgmt"])]);
+        assert_eq!(
+            reach(&check, &elsewhere),
+            Reach::Nowhere("VM.PowerMgmt on /vms/...".into())
+        );
+        // A check on a fixed path is met only there or above, never by a path below it.
+        let fixed = serde_json::json!(["perm", "/nodes", ["Sys.Audit"]]);
+        let node = held(&[("/nodes/pve1", &["Sys.Audit"])]);
+        assert_eq!(
+            reach(&fixed, &node),
+            Reach::Only(vec!["/nodes/pve1".into()])
+        );
     }
 }

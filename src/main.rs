@@ -36,8 +36,8 @@ const VERSION: &str = concat!(
 #[derive(Parser)]
 #[command(version = VERSION, about, after_help = config::ENV_HELP)]
 struct Cli {
-    /// Configuration file: seed 000's JSON `servers` map, or the same in TOML (default:
-    /// PROXMOX_MCP_CONFIG, else the PROXMOX_* variables alone).
+    /// Configuration file: the `servers` JSON format of the ProxmoxMCP family of servers, or the
+    /// same in TOML (default: PROXMOX_MCP_CONFIG, else the PROXMOX_* variables alone).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Log lines on stderr as text or as JSON objects (filter with RUST_LOG).

@@ -334,3 +334,111 @@ async fn call_does_not_lift_a_files_restriction() {
     assert!(pve.requests().await.is_empty(), "something was sent");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Logs on stderr carry no colour codes when stderr is not a terminal (a pipe here; a file for
+/// GUI clients), whatever the level (issue 21).
+#[tokio::test]
+async fn logs_to_a_pipe_have_no_colour_codes() {
+    // The demo logs at info and warn as it starts; stdin is closed, so it stops at once.
+    let (_, _, err) = run(&["serve", "--demo"], &[("RUST_LOG", "info".to_string())]).await;
+    assert!(
+        err.lines().any(|l| l.contains(" INFO ")) && err.lines().any(|l| l.contains(" WARN ")),
+        "no log lines at info and warn: {err}"
+    );
+    assert!(!err.contains("\x1b["), "an ANSI escape on a pipe: {err:?}");
+}
+
+/// The README as a newcomer uses it: every JSON snippet parses, and every subcommand it names
+/// exists (`proxmox-mcp WORD --help` succeeds).
+#[tokio::test]
+async fn the_readmes_json_snippets_parse_and_its_commands_exist() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let mut blocks = 0;
+    let mut rest = readme.as_str();
+    while let Some(start) = rest.find("```json\n") {
+        let body = &rest[start + "```json\n".len()..];
+        let end = body.find("\n```").expect("an unclosed ```json block");
+        let text = &body[..end];
+        serde_json::from_str::<serde_json::Value>(text)
+            .unwrap_or_else(|e| panic!("a ```json block of README.md does not parse: {e}\n{text}"));
+        blocks += 1;
+        rest = &body[end..];
+    }
+    assert!(blocks >= 6, "only {blocks} JSON blocks found");
+
+    let mut commands: Vec<String> = Vec::new();
+    for (i, _) in readme.match_indices("proxmox-mcp ") {
+        let after = &readme[i + "proxmox-mcp ".len()..];
+        let word: String = after
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '-')
+            .collect();
+        if word.is_empty() || word.starts_with('-') || after[word.len()..].starts_with('.') {
+            continue;
+        }
+        // `audit` has subcommands of its own: the README names `audit verify`.
+        let word = if word == "audit" {
+            "audit verify".to_string()
+        } else {
+            word
+        };
+        if !commands.contains(&word) {
+            commands.push(word);
+        }
+    }
+    for expected in [
+        "serve",
+        "doctor",
+        "tools",
+        "endpoints",
+        "call",
+        "audit verify",
+        "help",
+    ] {
+        assert!(
+            commands.iter().any(|c| c == expected),
+            "README.md never names `proxmox-mcp {expected}`: {commands:?}"
+        );
+    }
+    for command in &commands {
+        let mut args: Vec<&str> = command.split(' ').collect();
+        // `help` takes a command, not --help.
+        args.push(if command == "help" { "serve" } else { "--help" });
+        let (ok, out, err) = run(&args, &[]).await;
+        assert!(
+            ok && out.contains("Usage:"),
+            "README.md names `proxmox-mcp {command}`, but `{}` fails: {err}",
+            args.join(" ")
+        );
+    }
+}
+
+/// "seed 000" was an internal name; the README, `--help` and server.json call the file format
+/// what it is (issue 21).
+#[tokio::test]
+async fn no_internal_names_in_what_users_read() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (ok, help, _) = run(&["serve", "--help"], &[]).await;
+    assert!(ok);
+    assert!(
+        help.contains("JSON format of the ProxmoxMCP family of"),
+        "{help}"
+    );
+    for (name, text) in [
+        (
+            "README.md",
+            std::fs::read_to_string(root.join("README.md")).unwrap(),
+        ),
+        (
+            "server.json",
+            std::fs::read_to_string(root.join("server.json")).unwrap(),
+        ),
+        ("serve --help", help),
+    ] {
+        assert!(
+            !text.to_lowercase().contains("seed 000"),
+            "{name} says \"seed 000\""
+        );
+    }
+}

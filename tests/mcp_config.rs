@@ -1,4 +1,4 @@
-//! Configuration as an administrator writes it, through the real binary: seed 000's file against
+//! Configuration as an administrator writes it, through the real binary: the ProxmoxMCP family's `servers` file against
 //! two fakepve instances at once (the `server` argument, `proxmox_servers`, per-server write
 //! policy), and start-up refusals with their exact messages.
 
@@ -45,7 +45,7 @@ async fn hits(pve: &FakePve, path: &str) -> usize {
 #[tokio::test]
 async fn several_servers_route_by_the_server_argument() {
     let (a, b) = tokio::join!(FakePve::start(), FakePve::start());
-    // Seed 000's keys, plus the per-server additions; `lab` allows writes, `prod` does not.
+    // The family's keys, plus the per-server additions; `lab` allows writes, `prod` does not.
     let config = json!({
         "default": "prod",
         "servers": {
@@ -212,7 +212,7 @@ fn bad_settings_stop_start_up_with_one_message() {
         e.contains("PROXMOX_HOST is not set") && e.contains("--demo"),
         "{e}"
     );
-    // Seed 000's diagnostic credentials are not a switch.
+    // The family's diagnostic credentials are not a switch.
     let e = serve_fails(
         &[
             ("PROXMOX_HOST", "127.0.0.1"),

@@ -1,4 +1,5 @@
-//! The configuration file: seed 000's JSON `servers` map as it is, or the same structure in TOML.
+//! The configuration file: the `servers` JSON format of the ProxmoxMCP family of servers as it is,
+//! or the same structure in TOML.
 //!
 //! ```json
 //! {"servers": {"proxmox-primary": {"host": "pve1", "username": "root", "realm": "pam",
@@ -37,7 +38,7 @@ impl fmt::Display for Scalar {
     }
 }
 
-/// One server of the file. Seed 000's keys first, then this server's additions.
+/// One server of the file. The family's keys first, then this server's additions.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerEntry {

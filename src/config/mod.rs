@@ -1,6 +1,7 @@
-//! Settings of the binary: flags first, then environment variables (both seeds' names), then
-//! the configuration file (seed 000's `servers` map, JSON or TOML). Every command that talks to
-//! PVE reads them the same way; `doctor` shows where each one came from.
+//! Settings of the binary: flags first, then environment variables (the names the ProxmoxMCP
+//! family of servers uses), then the configuration file (the family's `servers` JSON format, or
+//! the same in TOML). Every command that talks to PVE reads them the same way; `doctor` shows
+//! where each one came from.
 
 mod file;
 
@@ -13,11 +14,12 @@ use proxmox_mcp::{ApiToken, Auth, Client, TlsMode};
 /// The variables read, with what each does; `--help` prints this.
 pub const ENV_HELP: &str = "\
 Settings come from flags, then environment variables, then the configuration file (--config or
-PROXMOX_MCP_CONFIG: seed 000's {\"servers\": {NAME: {...}}} in JSON, or the same in TOML). The
-PROXMOX_* server variables describe the default server and override its file entry. The safety
-settings for every server (PROXMOX_READ_ONLY, PROXMOX_ALLOW_ELEVATED, PROXMOX_CONFIRM and their
-flags) only tighten a server's own: a file's read_only = true, allow_elevated = false or stricter
-confirm stands, and start-up warns about the global setting it ignored.
+PROXMOX_MCP_CONFIG: the {\"servers\": {NAME: {...}}} JSON format of the ProxmoxMCP family of
+servers, or the same in TOML). The PROXMOX_* server variables describe the default server and
+override its file entry. The safety settings for every server (PROXMOX_READ_ONLY,
+PROXMOX_ALLOW_ELEVATED, PROXMOX_CONFIRM and their flags) only tighten a server's own: a file's
+read_only = true, allow_elevated = false or stricter confirm stands, and start-up warns about the
+global setting it ignored.
 
 environment:
   PROXMOX_MCP_CONFIG      configuration file (JSON, or TOML when it ends in .toml)
@@ -33,7 +35,7 @@ environment:
   PROXMOX_SSL_CA_CERT     CA certificate (PEM), e.g. PVE's /etc/pve/pve-root-ca.pem; with strict,
                           the only trusted CA; with verify, trusted beside the system roots
                           (PROXMOX_CA_FILE is the same)
-  PROXMOX_VERIFY_SSL      false is the same as PROXMOX_SSL_MODE=insecure (seed 000's verify_ssl)
+  PROXMOX_VERIFY_SSL      false is the same as PROXMOX_SSL_MODE=insecure (the file's verify_ssl)
   PROXMOX_FINGERPRINT     pin the certificate's SHA-256 fingerprint (AB:CD:...), as Proxmox's
                           tools do; wins over the other TLS settings; `doctor` prints it
   PROXMOX_TIMEOUT         request timeout in seconds (default 30, at most 86400)
@@ -383,7 +385,7 @@ impl Config {
             })?,
             None => 0,
         };
-        // The environment describes the default server (seed 000: PROXMOX_HOST and
+        // The environment describes the default server (as in the ProxmoxMCP family: PROXMOX_HOST and
         // PROXMOX_USER override the file).
         let mut from_env = Raw::default();
         for (var, key) in SERVER_VARS {
@@ -794,8 +796,8 @@ fn user(raw: &Raw) -> Option<String> {
     })
 }
 
-/// Seed 000's diagnostic test credentials (`test-...-diagnostic`) switched on a mock mode; here
-/// they are an error that points to `--demo`, so no credential ever changes what is served.
+/// Other ProxmoxMCP servers' diagnostic test credentials (`test-...-diagnostic`) switch on a mock
+/// mode; here they are an error that points to `--demo`, so no credential ever changes what is served.
 fn refuse_diagnostic(label: &str, value: &str) -> Result<(), String> {
     let v = value.to_ascii_lowercase();
     if v.contains("test-") && v.contains("diagnostic") {
@@ -937,7 +939,7 @@ mod tests {
     const TOKEN: (&str, &str) = ("PROXMOX_TOKEN", "root@pam!mcp=s3cr3t-value");
 
     #[test]
-    fn credentials_in_every_seed_form() {
+    fn credentials_in_every_family_form() {
         for vars in [
             vec![HOST, TOKEN],
             vec![
@@ -1060,8 +1062,8 @@ mod tests {
         }
     }
 
-    /// Seed 000's configuration file, verbatim.
-    const SEED_000: &str = r#"{
+    /// The ProxmoxMCP family's example configuration file, verbatim.
+    const FAMILY_EXAMPLE: &str = r#"{
   "servers": {
     "proxmox-primary": {
       "host": "your-proxmox-server",
@@ -1102,8 +1104,8 @@ mod tests {
     }
 
     #[test]
-    fn seed_000_file_as_is() {
-        let path = file("servers.json", SEED_000, 0o600);
+    fn family_example_file_as_is() {
+        let path = file("servers.json", FAMILY_EXAMPLE, 0o600);
         let c = config(&[TOKEN], &with_file(&path)).unwrap();
         assert_eq!(c.clusters.len(), 1);
         let cl = c.default_cluster();
@@ -1211,9 +1213,9 @@ timeout = 2.5
 
     #[test]
     fn precedence_flag_over_environment_over_file() {
-        let path = file("servers.json", SEED_000, 0o600);
+        let path = file("servers.json", FAMILY_EXAMPLE, 0o600);
         let opts = with_file(&path);
-        // Seed 000: PROXMOX_HOST and PROXMOX_USER override the file.
+        // As in the ProxmoxMCP family: PROXMOX_HOST and PROXMOX_USER override the file.
         let c = config(
             &[
                 ("PROXMOX_HOST", "other-host"),
@@ -1366,7 +1368,7 @@ timeout = 2.5
                 .warnings
                 .is_empty()
         );
-        // Seed 000's diagnostic credentials switch nothing on: they are an error pointing to --demo.
+        // The family's diagnostic credentials switch nothing on: they are an error pointing to --demo.
         for vars in [
             vec![HOST, ("PROXMOX_TOKEN", "test-token-diagnostic")],
             vec![
