@@ -92,7 +92,39 @@ async fn tools_prints_each_tool_with_its_cost_and_docs_tools_md_is_fresh() {
         .and_then(|l| l.split_whitespace().nth(3))
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{out}"));
-    assert!(total <= 13 * 1024, "{total}");
+    assert!(total <= 24 * 1024, "{total}");
+    // Toolsets, single tools and exclusions, from flags or variables.
+    let (ok, some, err) = run(
+        &[
+            "tools",
+            "--toolsets",
+            "guests,api",
+            "--tools",
+            "proxmox_guest_snapshot_list",
+            "--exclude-tools",
+            "proxmox_guest_pause",
+        ],
+        &[],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(
+        some.contains("proxmox_guest_snapshot_list")
+            && !some.contains("proxmox_guest_snapshot_create")
+    );
+    assert!(!some.contains("proxmox_guest_pause") && some.contains("proxmox_api_get"));
+    assert!(!some.contains("toolset nodes"), "{some}");
+    let (ok, env, _) = run(
+        &["tools"],
+        &[("PROXMOX_MCP_EXCLUDE_TOOLS", "proxmox_api_call".to_string())],
+    )
+    .await;
+    assert!(ok && !env.contains("proxmox_api_call") && env.contains("proxmox_api_get"));
+    let (ok, _, err) = run(&["tools", "--exclude-tools", "proxmox_no_such"], &[]).await;
+    assert!(
+        !ok && err.contains("unknown tool `proxmox_no_such`"),
+        "{err}"
+    );
     let (ok, ro, _) = run(&["tools", "--read-only"], &[]).await;
     assert!(ok && !ro.contains("proxmox_guest_start") && ro.contains("proxmox_guest_list"));
     let (ok, _, err) = run(&["tools", "--toolsets", "guests,vms"], &[]).await;

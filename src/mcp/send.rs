@@ -270,16 +270,14 @@ async fn current_values(
 /// Structured content for `data`: an object as it is (fitted to the output schema), anything else
 /// wrapped under `wrap`; secrets the catalog knows for `ep`, and secret-named keys, replaced.
 pub fn shape(ep: &Endpoint, data: Value, output: &Value, wrap: &str) -> Value {
-    match data {
-        Value::Object(_) => {
-            let mut data = redact::redact_for(ep, data);
-            if !schema::conform(&mut data, output) {
-                tracing::debug!("an answer does not fit its output schema");
-            }
-            data
-        }
-        other => json!({ wrap: redact::redact_for(ep, other) }),
+    let mut data = match redact::redact_for(ep, data) {
+        Value::Object(m) => Value::Object(m),
+        other => json!({ wrap: other }),
+    };
+    if !schema::conform(&mut data, output) {
+        tracing::debug!("an answer does not fit its output schema");
     }
+    data
 }
 
 /// Waits up to `wait` seconds for task `upid`, sending progress notifications when the client

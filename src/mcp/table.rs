@@ -249,6 +249,17 @@ pub const TOOLS: &[ToolDecl] = &[
         "",
         &["purge"],
     ),
+    ToolDecl {
+        name: "proxmox_get_next_vmid",
+        toolset: Toolset::Guests,
+        summary: "The next free VMID of the cluster.",
+        action: Action::Method {
+            method: Get,
+            path: "/cluster/nextid",
+            expose: &[],
+            wrap: "vmid",
+        },
+    },
     snapshot(
         "proxmox_guest_snapshot_list",
         "List a VM's or container's snapshots (`current` is the running state).",
