@@ -129,3 +129,94 @@ async fn the_next_free_vmid_and_the_choice_of_tools() {
     let e = only.err("proxmox_guest_list", json!({})).await;
     assert!(e.contains("toolset `guests` is not served"), "{e}");
 }
+
+/// Everyday job 5: set a VM's memory and add a tag in one call; the result shows each change and
+/// whether it waits for a restart; a concurrent change is refused, not overwritten.
+#[tokio::test]
+async fn a_config_change_with_the_digest_read_just_before() {
+    let pve = FakePve::start().await;
+    let s = Mcp::alice(&pve, &[("PROXMOX_ALLOW_ELEVATED", "true")], &[]).await;
+    let before = s.ok("proxmox_guest_config", json!({"vmid": 100})).await;
+    let old_tags = before["config"]["tags"].as_str().unwrap_or("").to_string();
+    let r = s
+        .ok(
+            "proxmox_guest_config_update",
+            json!({"vmid": 100, "set": {"memory": 6144}, "tags_add": ["mcp-test"]}),
+        )
+        .await;
+    let mem = &r["changes"]["memory"];
+    assert_eq!(mem["old"], before["config"]["memory"], "{r}");
+    assert_eq!(mem["new"].to_string().trim_matches('"'), "6144", "{r}");
+    let tags = &r["changes"]["tags"];
+    assert!(tags["new"].as_str().unwrap().contains("mcp-test"), "{r}");
+    for t in old_tags.split([';', ',', ' ']).filter(|t| !t.is_empty()) {
+        assert!(
+            tags["new"].as_str().unwrap().contains(t),
+            "tag {t} was lost: {r}"
+        );
+    }
+    // VM 100 runs: the memory change waits for a restart (the pending list shows it), the tags
+    // apply at once.
+    assert_eq!(mem["pending"], true, "{r}");
+    assert_eq!(tags["pending"], false, "{r}");
+    assert!(r["next"].as_str().unwrap().contains("restart"), "{r}");
+    let cfg = s.ok("proxmox_guest_config", json!({"vmid": 100})).await;
+    assert!(cfg["pending"].get("memory").is_some(), "{cfg}");
+    // The PUT carried the digest read just before.
+    let put = pve
+        .requests()
+        .await
+        .into_iter()
+        .rfind(|q| q["method"] == "PUT")
+        .expect("a PUT");
+    assert!(put["body"].as_str().unwrap().contains("digest="), "{put}");
+    // Removing the tag again leaves the others.
+    let r = s
+        .ok(
+            "proxmox_guest_config_update",
+            json!({"vmid": 100, "tags_remove": ["mcp-test"]}),
+        )
+        .await;
+    assert!(
+        !r["changes"]["tags"]["new"].to_string().contains("mcp-test"),
+        "{r}"
+    );
+
+    // Someone changed the configuration after it was read: PVE refuses the stale digest, and
+    // the error says to read it again.
+    let current = s.ok("proxmox_guest_config", json!({"vmid": 101})).await;
+    let mut stale = current["config"].clone();
+    stale["digest"] = json!("0000000000000000000000000000000000000000");
+    pve.control(
+        json!({"op": "script", "method": "GET", "path": "/nodes/pve1/qemu/101/config",
+                       "json": stale, "times": 1}),
+    )
+    .await;
+    let e = s
+        .err(
+            "proxmox_guest_config_update",
+            json!({"vmid": 101, "set": {"cores": 2}}),
+        )
+        .await;
+    assert!(
+        e.contains("digest") && e.contains("proxmox_guest_config"),
+        "{e}"
+    );
+    // Keys the tool sets itself are refused in `set`.
+    let e = s
+        .err(
+            "proxmox_guest_config_update",
+            json!({"vmid": 101, "set": {"digest": "x"}}),
+        )
+        .await;
+    assert!(e.contains("digest"), "{e}");
+    // A dry run shows the request with the digest and the values it would replace.
+    let r = s
+        .ok(
+            "proxmox_guest_config_update",
+            json!({"vmid": 101, "set": {"memory": 2048}, "dry_run": true}),
+        )
+        .await;
+    assert!(r["request"]["form"]["digest"].is_string(), "{r}");
+    assert!(r["would_replace"].get("memory").is_some(), "{r}");
+}

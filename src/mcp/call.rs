@@ -14,7 +14,7 @@ use super::send::{Attempt, Call, Outcome, record, send};
 use super::server::State;
 use super::table::{Action, Custom};
 use super::tools::BuiltTool;
-use super::{custom, input, redact};
+use super::{change, custom, input, redact};
 use crate::config::Source;
 
 /// Runs one call of `tool`. `exchange` holds what a client on protocol 2026-07-28 answered to
@@ -115,6 +115,10 @@ pub async fn run(
             let wait = input::take_wait(&mut args);
             let ep = tool.endpoints[0];
             send(&call, ep, args, wait, wrap).await
+        }
+        Action::Custom(Custom::ConfigUpdate) => {
+            let mut call = call;
+            change::config_update(&mut call, args).await
         }
         Action::Custom(c) => custom::run(c, &call, args).await,
     }

@@ -39,6 +39,8 @@ pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Ou
         Custom::ApiDescribe => api_describe(&args),
         Custom::ApiGet => api_get(call, args).await,
         Custom::ApiCall => api_call(call, args).await,
+        // Run by `change` (it sets what the call is about for the confirmation question).
+        Custom::ConfigUpdate => Err("proxmox_guest_config_update runs through change".into()),
         // Answered for all servers at once by [`servers`].
         Custom::Servers => Err("proxmox_servers takes no server".to_string()),
     }

@@ -7,6 +7,7 @@
 //! * [`call`]: the top of the pipeline (server, refusals that need no arguments, argument
 //!   checks, dispatch).
 //! * [`custom`]: tools that are more than one method call, and the generic API tools.
+//! * [`change`]: a guest's configuration changed with the digest read just before.
 //! * [`send`]: the sending half both of them use (method checks, token rules, pre-flight, dry
 //!   run, confirmation, audit, send, tasks).
 //! * [`input`], [`preflight`], [`confirm`], [`audit`], [`guests`], [`errors`], [`redact`],
@@ -17,6 +18,7 @@
 pub mod audit;
 pub mod bound;
 pub mod call;
+pub mod change;
 pub mod confirm;
 pub mod custom;
 pub mod errors;

@@ -87,6 +87,8 @@ pub enum Custom {
     GuestList,
     /// Current configuration and pending changes (`/pending`).
     GuestConfig,
+    /// Change a configuration with the digest read just before.
+    ConfigUpdate,
     /// A node's tasks, or one task's status.
     NodeTask,
     /// A task's log.
@@ -199,6 +201,12 @@ pub const TOOLS: &[ToolDecl] = &[
         Toolset::Guests,
         "Configuration of a VM or container, with pending changes.",
         Custom::GuestConfig,
+    ),
+    custom(
+        "proxmox_guest_config_update",
+        Toolset::Guests,
+        "Change a VM's or container's configuration: set or delete keys, add or remove tags.",
+        Custom::ConfigUpdate,
     ),
     guest(
         "proxmox_guest_start",

@@ -329,6 +329,34 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
                 "`pending` applies at the next restart.",
             )
         }
+        Custom::ConfigUpdate => {
+            let e = ep(HttpMethod::Put, "/nodes/{node}/qemu/{vmid}/config");
+            guest_id_props(e, props);
+            req.push("vmid".into());
+            props.insert(
+                "set".into(),
+                json!({"type": "object", "description": "Keys and values, such as {\"memory\": 4096}; property strings as objects"}),
+            );
+            let list =
+                |d: &str| json!({"type": "array", "items": {"type": "string"}, "description": d});
+            props.insert("delete".into(), list("Keys to remove"));
+            props.insert("tags_add".into(), list("Tags to add"));
+            props.insert("tags_remove".into(), list("Tags to remove"));
+            let out = json!({"type": "object", "properties": {
+                "changes": {"type": "object", "description": "key: {old, new, pending (until a restart)}"}
+            }});
+            Parts {
+                write: true,
+                destructive: Some(false),
+                idempotent: Some(false),
+                ..Parts::read(
+                    super::change::endpoints(),
+                    out,
+                    "Sends the digest read just before, so a concurrent change is refused; says \
+                     which changes wait for a restart.",
+                )
+            }
+        }
         Custom::NodeTask => {
             let list = ep(Get, "/nodes/{node}/tasks");
             props.insert("node".into(), string("Needed when the cluster has several"));
