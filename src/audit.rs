@@ -466,36 +466,7 @@ fn now_rfc3339() -> String {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    rfc3339(since.as_secs(), since.subsec_millis())
-}
-
-/// `secs` after the Unix epoch (UTC), to the millisecond.
-fn rfc3339(secs: u64, millis: u32) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01, counted in 400-year eras of 146097 days
-/// with years starting on March 1st (so the leap day is the era-year's last).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    // Days since 0000-03-01.
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
+    crate::utc::rfc3339(since.as_secs(), since.subsec_millis())
 }
 
 #[cfg(unix)]
@@ -893,10 +864,19 @@ mod tests {
 
     #[test]
     fn audit_time_is_rfc3339_utc() {
-        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339(951_825_600, 7), "2000-02-29T12:00:00.007Z");
-        assert_eq!(rfc3339(1_798_761_599, 999), "2026-12-31T23:59:59.999Z");
-        assert_eq!(rfc3339(4_107_542_400, 0), "2100-03-01T00:00:00.000Z");
+        assert_eq!(crate::utc::rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            crate::utc::rfc3339(951_825_600, 7),
+            "2000-02-29T12:00:00.007Z"
+        );
+        assert_eq!(
+            crate::utc::rfc3339(1_798_761_599, 999),
+            "2026-12-31T23:59:59.999Z"
+        );
+        assert_eq!(
+            crate::utc::rfc3339(4_107_542_400, 0),
+            "2100-03-01T00:00:00.000Z"
+        );
         assert!(now_rfc3339().starts_with("20"));
     }
 }

@@ -12,6 +12,7 @@ mod demo;
 mod doctor;
 mod mcp;
 mod tools_cmd;
+mod utc;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -220,3 +220,67 @@ async fn a_config_change_with_the_digest_read_just_before() {
     assert!(r["request"]["form"]["digest"].is_string(), "{r}");
     assert!(r["would_replace"].get("memory").is_some(), "{r}");
 }
+
+/// Everyday jobs 2 and 8: the tasks that failed, on every node at once, and the log of a VM's
+/// last failed start, read-only.
+#[tokio::test]
+async fn failed_tasks_of_every_node_and_the_log_of_a_failed_start() {
+    let pve = FakePve::start().await;
+    pve.control(json!({"op": "call", "method": "add_node", "args": ["pve2"]}))
+        .await;
+    pve.control(json!({"op": "set_vm", "vmid": 102, "start_error": "TASK ERROR: start failed: QEMU exited with code 1"}))
+        .await;
+    let rw = Mcp::alice(&pve, &[("PROXMOX_ALLOW_ELEVATED", "true")], &[]).await;
+    let e = rw.err("proxmox_guest_start", json!({"vmid": 102})).await;
+    assert!(e.contains("failed"), "{e}");
+    rw.ok("proxmox_guest_start", json!({"vmid": 101, "wait": 30}))
+        .await;
+    let ro = Mcp::alice(&pve, &[], &["--read-only"]).await;
+    pve.clear_requests().await;
+    let r = ro
+        .ok("proxmox_node_task", json!({"errors": true, "since": "24h"}))
+        .await;
+    assert_eq!(r["nodes"], json!(["pve1", "pve2"]), "{r}");
+    let tasks = r["tasks"].as_array().unwrap();
+    assert!(!tasks.is_empty(), "{r}");
+    assert!(
+        tasks.iter().all(|t| t["status"] != "OK"),
+        "a task that ended well is listed: {r}"
+    );
+    let failed = tasks
+        .iter()
+        .find(|t| t["id"] == "102")
+        .unwrap_or_else(|| panic!("{r}"));
+    assert!(
+        failed["started"].as_str().unwrap().ends_with('Z'),
+        "{failed}"
+    );
+    // Both nodes were asked, with the filters PVE knows.
+    let asked: Vec<String> = pve
+        .requests()
+        .await
+        .iter()
+        .filter(|q| q["path"].as_str().unwrap_or("").ends_with("/tasks"))
+        .map(|q| format!("{} {}", q["path"], q["query_string"]))
+        .collect();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(
+        asked
+            .iter()
+            .all(|q| q.contains("errors=1") && q.contains("since=")),
+        "{asked:?}"
+    );
+    // The log of that failed start.
+    let log = ro
+        .ok(
+            "proxmox_task_log",
+            json!({"upid": failed["upid"], "tail": 5}),
+        )
+        .await;
+    let lines = log["lines"].to_string();
+    assert!(lines.contains("TASK ERROR"), "{log}");
+    let e = ro
+        .err("proxmox_node_task", json!({"since": "yesterday"}))
+        .await;
+    assert!(e.contains("24h"), "{e}");
+}

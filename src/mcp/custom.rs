@@ -243,31 +243,104 @@ async fn node_task(call: &Call<'_>, mut args: Map<String, Value>) -> Outcome {
             }
         });
     }
-    if !args.contains_key("node") {
-        let nodes_ep = endpoint(HttpMethod::Get, "/nodes");
-        let nodes = client
-            .execute(nodes_ep, &[], Form::new())
-            .await
-            .map_err(|e| explain(&e, client))?;
-        let names: Vec<String> = nodes
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|n| n.get("node").and_then(Value::as_str).map(str::to_string))
-            .collect();
-        match names.as_slice() {
-            [one] => {
-                args.insert("node".into(), json!(one));
+    if let Some(since) = args.remove("since") {
+        let since = since_epoch(&since, crate::utc::now())?;
+        args.insert("since".into(), json!(since));
+    }
+    let limit = limit(&args, 50);
+    let only_failed = crate::mcp::input::flag(&args, "errors");
+    let nodes: Vec<String> = match text(&args, "node") {
+        Some(node) => vec![node],
+        None => {
+            let nodes_ep = endpoint(HttpMethod::Get, "/nodes");
+            let nodes = client
+                .execute(nodes_ep, &[], Form::new())
+                .await
+                .map_err(|e| explain(&e, client))?;
+            let mut names: Vec<String> = nodes
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|n| n.get("node").and_then(Value::as_str).map(str::to_string))
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    // Every node asked in turn (one request each); a node that does not answer is named, the
+    // others' tasks still come back.
+    let mut tasks: Vec<Value> = Vec::new();
+    let mut unreachable = Map::new();
+    for node in &nodes {
+        let mut a = args.clone();
+        a.insert("node".into(), json!(node));
+        match send(call, tool.endpoints[0], a, 0, "tasks").await {
+            Ok(mut out) => {
+                if let Some(Value::Array(list)) = out.get_mut("tasks").map(Value::take) {
+                    tasks.extend(list);
+                }
             }
-            _ => {
-                return Err(format!(
-                    "the cluster has several nodes ({}): give `node`",
-                    names.join(", ")
-                ));
+            Err(e) if nodes.len() > 1 => {
+                unreachable.insert(node.clone(), json!(e));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if only_failed {
+        // PVE filters already; kept here too, so a node that ignores `errors` cannot slip a
+        // task that ended well into a list of failures.
+        tasks.retain(|t| {
+            t.get("status")
+                .and_then(Value::as_str)
+                .is_some_and(|s| s != "OK")
+        });
+    }
+    tasks.sort_by_key(|t| {
+        std::cmp::Reverse(t.get("starttime").and_then(Value::as_u64).unwrap_or(0))
+    });
+    for t in &mut tasks {
+        for (epoch, readable) in [("starttime", "started"), ("endtime", "ended")] {
+            if let Some(secs) = t.get(epoch).and_then(Value::as_u64) {
+                t[readable] = json!(crate::utc::seconds(secs));
             }
         }
     }
-    send(call, tool.endpoints[0], args, 0, "tasks").await
+    let mut out = bounded("tasks", tasks, limit, None);
+    if nodes.len() > 1 {
+        out["nodes"] = json!(nodes);
+    }
+    if !unreachable.is_empty() {
+        out["unreachable"] = Value::Object(unreachable);
+    }
+    Ok(out)
+}
+
+/// `since` as a Unix epoch: `24h`, `7d`, `90m` (before `now`), or an epoch itself.
+fn since_epoch(v: &Value, now: u64) -> Result<u64, String> {
+    let text = match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_string(),
+        _ => String::new(),
+    };
+    let bad = || {
+        format!(
+            "invalid argument `since`: expects a time back such as `24h`, `7d` or `90m`, or a \
+             Unix epoch, got `{}`",
+            text.chars().take(40).collect::<String>()
+        )
+    };
+    if let Ok(epoch) = text.parse::<u64>() {
+        return Ok(epoch);
+    }
+    let (n, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    Ok(now.saturating_sub(n.saturating_mul(secs)))
 }
 
 /// What kind of JSON value `v` is, in words.
@@ -515,4 +588,23 @@ async fn api_call(call: &Call<'_>, mut args: Map<String, Value>) -> Outcome {
         }
         other => json!({"data": other}),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::since_epoch;
+    use serde_json::json;
+
+    #[test]
+    fn since_is_a_time_back_or_an_epoch() {
+        let now = 1_000_000;
+        assert_eq!(since_epoch(&json!("24h"), now), Ok(now - 86_400));
+        assert_eq!(since_epoch(&json!("7d"), now), Ok(now - 7 * 86_400));
+        assert_eq!(since_epoch(&json!("90m"), now), Ok(now - 5400));
+        assert_eq!(since_epoch(&json!(123), now), Ok(123));
+        assert_eq!(since_epoch(&json!("99999d"), now), Ok(0));
+        for bad in ["yesterday", "5w", "", "h"] {
+            assert!(since_epoch(&json!(bad), now).is_err(), "{bad}");
+        }
+    }
 }

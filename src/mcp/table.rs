@@ -321,7 +321,7 @@ pub const TOOLS: &[ToolDecl] = &[
     custom(
         "proxmox_node_task",
         Toolset::Tasks,
-        "A node's recent tasks, or one task's status when `upid` is given.",
+        "Recent tasks of every node (or one), newest first; one task's status when `upid` is given.",
         Custom::NodeTask,
     ),
     custom(

@@ -359,12 +359,17 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
         }
         Custom::NodeTask => {
             let list = ep(Get, "/nodes/{node}/tasks");
-            props.insert("node".into(), string("Needed when the cluster has several"));
+            props.insert("node".into(), string("Every node when absent"));
             props.insert("upid".into(), upid_param());
-            exposed(list, &["vmid", "errors", "limit"], props, req);
+            exposed(list, &["vmid", "errors", "typefilter", "limit"], props, req);
+            props.insert(
+                "since".into(),
+                string("Such as 24h, 7d, 90m, or a Unix epoch"),
+            );
             cap_limit(props);
             let out = json!({"type": "object", "properties": {
-                "tasks": {"type": "array"}, "task": {"type": "object"}
+                "tasks": {"type": "array", "description": "newest first; started/ended in UTC"},
+                "task": {"type": "object"}, "total": {"type": "integer"}
             }});
             Parts::read(
                 vec![list, ep(Get, "/nodes/{node}/tasks/{upid}/status")],
