@@ -284,3 +284,46 @@ async fn failed_tasks_of_every_node_and_the_log_of_a_failed_start() {
         .await;
     assert!(e.contains("24h"), "{e}");
 }
+
+/// Everyday job 8: every node's CPU, memory and disk, and every storage's usage.
+#[tokio::test]
+async fn every_storage_with_its_usage_in_one_call() {
+    let pve = FakePve::start().await;
+    let s = Mcp::alice(&pve, &[], &["--read-only"]).await;
+    pve.clear_requests().await;
+    let r = s.ok("proxmox_storage_list", json!({})).await;
+    let list = r["storages"].as_array().unwrap();
+    assert!(!list.is_empty(), "{r}");
+    let with_usage = list
+        .iter()
+        .find(|st| st["total_bytes"].as_u64().is_some_and(|t| t > 0))
+        .unwrap_or_else(|| panic!("no storage with a size: {r}"));
+    let (used, total) = (
+        with_usage["used_bytes"].as_u64().unwrap(),
+        with_usage["total_bytes"].as_u64().unwrap(),
+    );
+    let fraction = with_usage["used_fraction"].as_f64().unwrap();
+    assert!(
+        (fraction - used as f64 / total as f64).abs() < 0.001,
+        "{with_usage}"
+    );
+    assert_eq!(
+        pve.requests().await.len(),
+        1,
+        "one request for every storage"
+    );
+    let isos = s
+        .ok("proxmox_storage_list", json!({"content": "iso"}))
+        .await;
+    for st in isos["storages"].as_array().unwrap() {
+        assert!(st["content"].as_str().unwrap().contains("iso"), "{st}");
+    }
+    assert!(
+        isos["total"].as_u64().unwrap() < r["total"].as_u64().unwrap(),
+        "{isos}"
+    );
+    let e = s
+        .err("proxmox_storage_list", json!({"content": "movies"}))
+        .await;
+    assert!(e.contains("vztmpl"), "{e}");
+}

@@ -24,6 +24,7 @@ pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Ou
     let tool = call.tool;
     match c {
         Custom::GuestList => guest_list(cluster, &args).await,
+        Custom::StorageList => super::storage::list(call, &args).await,
         Custom::GuestConfig => guest_config(cluster, tool, &mut args).await,
         Custom::NodeTask => node_task(call, args).await,
         Custom::TaskLog => task_log(cluster, &args).await,

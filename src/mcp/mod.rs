@@ -8,6 +8,7 @@
 //!   checks, dispatch).
 //! * [`custom`]: tools that are more than one method call, and the generic API tools.
 //! * [`change`]: a guest's configuration changed with the digest read just before.
+//! * [`storage`]: storage usage.
 //! * [`send`]: the sending half both of them use (method checks, token rules, pre-flight, dry
 //!   run, confirmation, audit, send, tasks).
 //! * [`input`], [`preflight`], [`confirm`], [`audit`], [`guests`], [`errors`], [`redact`],
@@ -30,5 +31,6 @@ pub mod redact;
 pub mod schema;
 pub mod send;
 pub mod server;
+pub mod storage;
 pub mod table;
 pub mod tools;

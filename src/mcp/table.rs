@@ -12,6 +12,8 @@ pub enum Toolset {
     Guests,
     /// Snapshots of VMs and containers.
     Snapshots,
+    /// Storage: usage and content.
+    Storage,
     /// Nodes.
     Nodes,
     /// Tasks (UPIDs).
@@ -22,22 +24,24 @@ pub enum Toolset {
 
 impl Toolset {
     /// Every toolset, in the order `tools` prints them.
-    pub const ALL: [Toolset; 5] = [
+    pub const ALL: [Toolset; 6] = [
         Self::Guests,
         Self::Snapshots,
+        Self::Storage,
         Self::Nodes,
         Self::Tasks,
         Self::Api,
     ];
 
     /// The toolsets served when `--toolsets` is not given.
-    pub const DEFAULT: [Toolset; 5] = Self::ALL;
+    pub const DEFAULT: [Toolset; 6] = Self::ALL;
 
     /// The name used by `--toolsets`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Guests => "guests",
             Self::Snapshots => "snapshots",
+            Self::Storage => "storage",
             Self::Nodes => "nodes",
             Self::Tasks => "tasks",
             Self::Api => "api",
@@ -89,6 +93,8 @@ pub enum Custom {
     GuestConfig,
     /// Change a configuration with the digest read just before.
     ConfigUpdate,
+    /// Every storage with its usage.
+    StorageList,
     /// A node's tasks, or one task's status.
     NodeTask,
     /// A task's log.
@@ -295,6 +301,12 @@ pub const TOOLS: &[ToolDecl] = &[
         Delete,
         "/snapshot/{snapname}",
         &["force"],
+    ),
+    custom(
+        "proxmox_storage_list",
+        Toolset::Storage,
+        "Every storage of every node with its usage (one request).",
+        Custom::StorageList,
     ),
     ToolDecl {
         name: "proxmox_node_list",

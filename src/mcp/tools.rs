@@ -357,6 +357,23 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
                 )
             }
         }
+        Custom::StorageList => {
+            props.insert("node".into(), json!({"type": "string"}));
+            props.insert(
+                "content".into(),
+                json!({"enum": ["images", "rootdir", "iso", "vztmpl", "backup", "snippets", "import"],
+                       "description": "Only storages that hold this content"}),
+            );
+            let out = json!({"type": "object", "properties": {
+                "storages": {"type": "array", "items": {"type": "object", "properties": {
+                    "storage": {"type": "string"}, "node": {"type": "string"},
+                    "used_bytes": {"type": "integer"}, "total_bytes": {"type": "integer"},
+                    "used_fraction": {"type": "number", "description": "0 to 1"}
+                }}},
+                "total": {"type": "integer"}
+            }, "required": ["storages"]});
+            Parts::read(get("/cluster/resources"), out, "")
+        }
         Custom::NodeTask => {
             let list = ep(Get, "/nodes/{node}/tasks");
             props.insert("node".into(), string("Every node when absent"));
