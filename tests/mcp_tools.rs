@@ -327,3 +327,94 @@ async fn every_storage_with_its_usage_in_one_call() {
         .await;
     assert!(e.contains("vztmpl"), "{e}");
 }
+
+/// Everyday job 7: clone a VM, migrate a guest to another node, back a guest up, list its
+/// backups; each one call, by VMID.
+#[tokio::test]
+async fn clone_migrate_back_up_and_list_backups() {
+    let pve = FakePve::start().await;
+    pve.control(json!({"op": "call", "method": "add_node", "args": ["pve2"]}))
+        .await;
+    let s = Mcp::alice(&pve, &[("PROXMOX_ALLOW_ELEVATED", "true")], &[]).await;
+    let next = s.ok("proxmox_get_next_vmid", json!({})).await["vmid"]
+        .as_u64()
+        .unwrap();
+    let r = s
+        .ok(
+            "proxmox_guest_clone",
+            json!({"vmid": 9000, "name": "web-clone", "full": true}),
+        )
+        .await;
+    assert_eq!(r["status"], "OK", "{r}");
+    let clone = pve
+        .requests()
+        .await
+        .into_iter()
+        .find(|q| q["path"] == "/api2/json/nodes/pve1/qemu/9000/clone")
+        .expect("the clone was sent");
+    let body = clone["body"].as_str().unwrap();
+    assert!(
+        body.contains(&format!("newid={next}")) && body.contains("name=web-clone"),
+        "{body}"
+    );
+    // A container's clone takes the name as its hostname.
+    s.ok(
+        "proxmox_guest_clone",
+        json!({"vmid": 201, "name": "cache-2", "newid": 1201}),
+    )
+    .await;
+    let ct = pve
+        .requests()
+        .await
+        .into_iter()
+        .find(|q| q["path"] == "/api2/json/nodes/pve1/lxc/201/clone")
+        .expect("the container clone was sent");
+    assert!(
+        ct["body"].as_str().unwrap().contains("hostname=cache-2"),
+        "{ct}"
+    );
+
+    let r = s
+        .ok(
+            "proxmox_guest_migrate",
+            json!({"vmid": 201, "target": "pve2"}),
+        )
+        .await;
+    assert!(r["upid"].is_string(), "{r}");
+    assert!(
+        pve.requests()
+            .await
+            .iter()
+            .any(|q| q["path"] == "/api2/json/nodes/pve1/lxc/201/migrate"
+                && q["body"].as_str().unwrap_or("").contains("target=pve2")),
+        "the migration was not sent"
+    );
+
+    let r = s
+        .ok(
+            "proxmox_guest_backup",
+            json!({"vmid": 101, "mode": "snapshot", "storage": "local"}),
+        )
+        .await;
+    assert_eq!(r["status"], "OK", "{r}");
+    let dump = pve
+        .requests()
+        .await
+        .into_iter()
+        .find(|q| q["path"] == "/api2/json/nodes/pve1/vzdump")
+        .expect("vzdump was sent");
+    assert!(
+        dump["body"].as_str().unwrap().contains("vmid=101"),
+        "{dump}"
+    );
+    let list = s.ok("proxmox_backup_list", json!({"vmid": 101})).await;
+    let backups = list["backups"].as_array().unwrap();
+    assert!(
+        backups.iter().all(|b| b["vmid"] == 101),
+        "another guest's backup is listed: {list}"
+    );
+    assert!(!list["storages"].as_array().unwrap().is_empty(), "{list}");
+    if let Some(b) = backups.first() {
+        assert!(b["created"].as_str().unwrap().ends_with('Z'), "{b}");
+    }
+}

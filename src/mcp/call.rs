@@ -2,6 +2,8 @@
 //! (a GET sent to the write tool, writes on a read-only or unelevated server), check the
 //! arguments, then hand the call to its action. The order, and why, is in `docs/design.md`.
 
+use proxmox_mcp::apidoc::HttpMethod;
+use proxmox_mcp::params::Form;
 use proxmox_mcp::path;
 use rmcp::RoleServer;
 use rmcp::service::RequestContext;
@@ -13,8 +15,8 @@ use super::errors::explain;
 use super::send::{Attempt, Call, Outcome, record, send};
 use super::server::State;
 use super::table::{Action, Custom};
-use super::tools::BuiltTool;
-use super::{change, custom, input, redact};
+use super::tools::{self, BuiltTool};
+use super::{backup, change, custom, input, redact};
 use crate::config::Source;
 
 /// Runs one call of `tool`. `exchange` holds what a client on protocol 2026-07-28 answered to
@@ -120,6 +122,10 @@ pub async fn run(
             let mut call = call;
             change::config_update(&mut call, args).await
         }
+        Action::Custom(Custom::Backup) => {
+            let mut call = call;
+            backup::run(&mut call, args).await
+        }
         Action::Custom(c) => custom::run(c, &call, args).await,
     }
 }
@@ -162,6 +168,22 @@ async fn guest(mut call: Call<'_>, mut args: Map<String, Value>, wrap: &str) -> 
         .locate(&cluster.client, vmid, node.as_deref(), kind.as_deref())
         .await?;
     let ep = call.tool.endpoints[usize::from(at.kind == "lxc")];
+    // A container's name is its `hostname`.
+    if at.kind == "lxc"
+        && let Some(name) = args.remove("name")
+    {
+        args.insert("hostname".into(), name);
+    }
+    // A new guest's VMID: the next free one unless given.
+    if call.tool.input["properties"].get("newid").is_some() && !args.contains_key("newid") {
+        let next = tools::ep(HttpMethod::Get, "/cluster/nextid");
+        let id = cluster
+            .client
+            .execute(next, &[], Form::new())
+            .await
+            .map_err(|e| explain(&e, &cluster.client))?;
+        args.insert("newid".into(), id);
+    }
     let what = if at.kind == "lxc" { "container" } else { "VM" };
     call.target = Some(match cluster.guests.name(vmid) {
         Some(name) => format!("{what} {vmid} \"{name}\" on {}", at.node),

@@ -25,6 +25,7 @@ pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Ou
     match c {
         Custom::GuestList => guest_list(cluster, &args).await,
         Custom::StorageList => super::storage::list(call, &args).await,
+        Custom::BackupList => super::backup::list(call, &args).await,
         Custom::GuestConfig => guest_config(cluster, tool, &mut args).await,
         Custom::NodeTask => node_task(call, args).await,
         Custom::TaskLog => task_log(cluster, &args).await,
@@ -41,7 +42,9 @@ pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Ou
         Custom::ApiGet => api_get(call, args).await,
         Custom::ApiCall => api_call(call, args).await,
         // Run by `change` (it sets what the call is about for the confirmation question).
-        Custom::ConfigUpdate => Err("proxmox_guest_config_update runs through change".into()),
+        Custom::ConfigUpdate | Custom::Backup => {
+            Err(format!("{} runs through its own module", tool.decl.name))
+        }
         // Answered for all servers at once by [`servers`].
         Custom::Servers => Err("proxmox_servers takes no server".to_string()),
     }

@@ -8,7 +8,7 @@
 //!   checks, dispatch).
 //! * [`custom`]: tools that are more than one method call, and the generic API tools.
 //! * [`change`]: a guest's configuration changed with the digest read just before.
-//! * [`storage`]: storage usage.
+//! * [`storage`]: storage usage; [`backup`]: backups run and listed.
 //! * [`send`]: the sending half both of them use (method checks, token rules, pre-flight, dry
 //!   run, confirmation, audit, send, tasks).
 //! * [`input`], [`preflight`], [`confirm`], [`audit`], [`guests`], [`errors`], [`redact`],
@@ -17,6 +17,7 @@
 //! * [`http`]: the Streamable HTTP transport (bearer token, Host/Origin checks, limits).
 
 pub mod audit;
+pub mod backup;
 pub mod bound;
 pub mod call;
 pub mod change;

@@ -14,6 +14,8 @@ pub enum Toolset {
     Snapshots,
     /// Storage: usage and content.
     Storage,
+    /// Backups: run and list.
+    Backups,
     /// Nodes.
     Nodes,
     /// Tasks (UPIDs).
@@ -24,9 +26,10 @@ pub enum Toolset {
 
 impl Toolset {
     /// Every toolset, in the order `tools` prints them.
-    pub const ALL: [Toolset; 6] = [
+    pub const ALL: [Toolset; 7] = [
         Self::Guests,
         Self::Snapshots,
+        Self::Backups,
         Self::Storage,
         Self::Nodes,
         Self::Tasks,
@@ -34,7 +37,7 @@ impl Toolset {
     ];
 
     /// The toolsets served when `--toolsets` is not given.
-    pub const DEFAULT: [Toolset; 6] = Self::ALL;
+    pub const DEFAULT: [Toolset; 7] = Self::ALL;
 
     /// The name used by `--toolsets`.
     pub fn name(self) -> &'static str {
@@ -42,6 +45,7 @@ impl Toolset {
             Self::Guests => "guests",
             Self::Snapshots => "snapshots",
             Self::Storage => "storage",
+            Self::Backups => "backups",
             Self::Nodes => "nodes",
             Self::Tasks => "tasks",
             Self::Api => "api",
@@ -95,6 +99,10 @@ pub enum Custom {
     ConfigUpdate,
     /// Every storage with its usage.
     StorageList,
+    /// Back a guest up now (vzdump on its node).
+    Backup,
+    /// Backups on every storage that holds them.
+    BackupList,
     /// A node's tasks, or one task's status.
     NodeTask,
     /// A task's log.
@@ -263,6 +271,20 @@ pub const TOOLS: &[ToolDecl] = &[
         "",
         &["purge"],
     ),
+    guest(
+        "proxmox_guest_clone",
+        "Clone a VM or container (a template makes a linked clone unless `full`).",
+        Post,
+        "/clone",
+        &["newid", "name", "target", "full", "storage", "pool"],
+    ),
+    guest(
+        "proxmox_guest_migrate",
+        "Move a VM or container to another node of the cluster.",
+        Post,
+        "/migrate",
+        &["target", "online", "with-local-disks"],
+    ),
     ToolDecl {
         name: "proxmox_get_next_vmid",
         toolset: Toolset::Guests,
@@ -301,6 +323,18 @@ pub const TOOLS: &[ToolDecl] = &[
         Delete,
         "/snapshot/{snapname}",
         &["force"],
+    ),
+    custom(
+        "proxmox_guest_backup",
+        Toolset::Backups,
+        "Back a VM or container up now (vzdump on its node).",
+        Custom::Backup,
+    ),
+    custom(
+        "proxmox_backup_list",
+        Toolset::Backups,
+        "Backups on every storage that holds them (PBS included), newest first.",
+        Custom::BackupList,
     ),
     custom(
         "proxmox_storage_list",

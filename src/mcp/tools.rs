@@ -164,6 +164,11 @@ pub fn build(decl: &'static ToolDecl) -> BuiltTool {
                 .collect();
             exposed(eps[0], &more, &mut props, &mut req);
             exposed(eps[0], expose, &mut props, &mut req);
+            // A new guest's VMID is the next free one unless given (`call::guest`).
+            if let Some(newid) = props.get_mut("newid") {
+                req.retain(|r| r != "newid");
+                newid["description"] = json!("Next free one when absent");
+            }
             Parts::of(eps.to_vec(), wrap)
         }
         Action::Method {
@@ -356,6 +361,39 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
                      which changes wait for a restart.",
                 )
             }
+        }
+        Custom::Backup => {
+            let e = ep(HttpMethod::Post, "/nodes/{node}/vzdump");
+            let vmid = ep(HttpMethod::Get, "/nodes/{node}/qemu/{vmid}/config");
+            guest_id_props(vmid, props);
+            props.remove("node");
+            props.remove("type");
+            req.push("vmid".into());
+            exposed(
+                e,
+                &["storage", "mode", "compress", "notes-template", "protected"],
+                props,
+                req,
+            );
+            Parts {
+                write: true,
+                destructive: Some(false),
+                idempotent: Some(false),
+                ..Parts::of(super::backup::run_endpoints(), "data")
+            }
+        }
+        Custom::BackupList => {
+            props.insert("vmid".into(), json!({"type": "integer", "minimum": 100}));
+            props.insert("storage".into(), json!({"type": "string"}));
+            props.insert("limit".into(), limit_param(100));
+            let out = json!({"type": "object", "properties": {
+                "backups": {"type": "array", "items": {"type": "object", "properties": {
+                    "volid": {"type": "string"}, "size": {"type": "integer", "description": "bytes"},
+                    "ctime": {"type": "integer"}, "created": {"type": "string", "description": "UTC"}
+                }}},
+                "total": {"type": "integer"}
+            }, "required": ["backups"]});
+            Parts::read(super::backup::list_endpoints(), out, "")
         }
         Custom::StorageList => {
             props.insert("node".into(), json!({"type": "string"}));
