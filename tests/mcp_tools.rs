@@ -418,3 +418,23 @@ async fn clone_migrate_back_up_and_list_backups() {
         assert!(b["created"].as_str().unwrap().ends_with('Z'), "{b}");
     }
 }
+
+#[tokio::test]
+async fn the_instructions_say_whether_writes_are_on() {
+    let pve = FakePve::start().await;
+    for (vars, args, says) in [
+        (vec![], vec![], "writes refused"),
+        (
+            vec![("PROXMOX_ALLOW_ELEVATED", "true")],
+            vec![],
+            "writes allowed",
+        ),
+        (vec![], vec!["--read-only"], "read-only"),
+    ] {
+        let s = Mcp::alice(&pve, &vars, &args).await;
+        let info = s.client.peer_info().expect("initialized");
+        let text = info.instructions.clone().unwrap_or_default();
+        assert!(text.contains(&format!("This server: {says}")), "{text}");
+        assert!(text.contains("dry_run"), "{text}");
+    }
+}

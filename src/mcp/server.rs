@@ -145,6 +145,25 @@ impl Server {
                 names[1..].join(", ")
             ));
         }
+        // Whether writes are on, per server, so a model does not try what will be refused.
+        let writes = |c: &Cluster| {
+            if c.read_only {
+                "read-only"
+            } else if c.allow_elevated {
+                "writes allowed"
+            } else {
+                "writes refused (not elevated; dry_run works)"
+            }
+        };
+        if clusters.len() == 1 {
+            instructions.push_str(&format!(" This server: {}.", writes(&clusters[0])));
+        } else {
+            let each: Vec<String> = clusters
+                .iter()
+                .map(|c| format!("{}: {}", c.name, writes(c)))
+                .collect();
+            instructions.push_str(&format!(" {}.", each.join("; ")));
+        }
         Ok(Server {
             instructions: Arc::new(instructions),
             state: Arc::new(State {
@@ -161,8 +180,11 @@ impl Server {
 }
 
 const INSTRUCTIONS: &str = "Proxmox VE. Guest tools take a vmid; node and type are looked up \
-when absent. Reach any API method with proxmox_api_search, proxmox_api_describe, proxmox_api_get and proxmox_api_call. Writes \
-need PROXMOX_ALLOW_ELEVATED=true on the server.";
+when absent. Reach any API method with proxmox_api_search, proxmox_api_describe, proxmox_api_get \
+and proxmox_api_call. Writes need PROXMOX_ALLOW_ELEVATED=true on the server. Every write tool \
+takes dry_run: true to check everything and show the exact request without sending it (no \
+elevation needed). Tools that start a task wait for it `wait` seconds (default 60, 0 to return \
+at once) and report progress. Destructive tools ask the person to confirm through the client.";
 
 impl ServerHandler for Server {
     fn get_info(&self) -> ServerConfig {

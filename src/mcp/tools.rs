@@ -67,9 +67,9 @@ pub fn task_output() -> Value {
     }})
 }
 
+/// `wait`: explained once in the server's instructions, not on every tool.
 fn wait_param() -> Value {
-    json!({"type": "integer", "minimum": 0, "maximum": MAX_WAIT,
-           "description": format!("Seconds to wait (default {DEFAULT_WAIT})")})
+    json!({"type": "integer", "minimum": 0, "maximum": MAX_WAIT, "default": DEFAULT_WAIT})
 }
 
 /// Properties of `ep`'s parameters named in `names`.
@@ -199,10 +199,8 @@ pub fn build(decl: &'static ToolDecl) -> BuiltTool {
         props.insert("wait".into(), wait_param());
     }
     if write {
-        props.insert(
-            "dry_run".into(),
-            json!({"type": "boolean", "description": "Check and show the request; send nothing"}),
-        );
+        // Explained once in the server's instructions.
+        props.insert("dry_run".into(), json!({"type": "boolean"}));
     }
     let input = schema::object(props, req);
     let first = endpoints.first().copied();
