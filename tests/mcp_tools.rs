@@ -438,3 +438,103 @@ async fn the_instructions_say_whether_writes_are_on() {
         assert!(text.contains("dry_run"), "{text}");
     }
 }
+
+/// Everyday job 6: a container from a template and a VM with a disk and a NIC, one call each;
+/// disks as {storage, size_gb}, NICs as objects, the next free VMID; what PVE got is echoed.
+#[tokio::test]
+async fn create_a_container_and_a_vm_in_one_call_each() {
+    let pve = FakePve::start().await;
+    let s = Mcp::alice(&pve, &[("PROXMOX_ALLOW_ELEVATED", "true")], &[]).await;
+    let templates = s
+        .ok("proxmox_storage_list", json!({"content": "vztmpl"}))
+        .await;
+    let store = templates["storages"][0]["storage"]
+        .as_str()
+        .unwrap_or("local")
+        .to_string();
+    let next = s.ok("proxmox_get_next_vmid", json!({})).await["vmid"]
+        .as_u64()
+        .unwrap();
+    let ct = s
+        .ok(
+            "proxmox_create_lxc",
+            json!({"name": "web2", "ostemplate": format!("{store}:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"),
+                   "cores": 2, "memory": 1024,
+                   "disks": [{"storage": "local-lvm", "size_gb": 8}],
+                   "nics": [{"bridge": "vmbr0", "ip": "dhcp"}],
+                   "password": "Create-Canary-9", "wait": 60}),
+        )
+        .await;
+    assert_eq!(ct["status"], "OK", "{ct}");
+    assert_eq!(ct["vmid"], next, "{ct}");
+    assert_eq!(ct["config"]["rootfs"], "local-lvm:8", "{ct}");
+    assert_eq!(
+        ct["config"]["net0"], "bridge=vmbr0,ip=dhcp,name=eth0",
+        "{ct}"
+    );
+    assert!(!ct.to_string().contains("Create-Canary-9"));
+    let post = pve
+        .requests()
+        .await
+        .into_iter()
+        .find(|q| q["method"] == "POST" && q["path"] == "/api2/json/nodes/pve1/lxc")
+        .expect("the container was created");
+    let body = post["body"].as_str().unwrap();
+    assert!(
+        body.contains("hostname=web2") && body.contains(&format!("vmid={next}")),
+        "{body}"
+    );
+    // It exists now, found by VMID alone.
+    let st = s.ok("proxmox_guest_status", json!({"vmid": next})).await;
+    assert!(
+        st.to_string().contains("web2") || st["status"].is_string(),
+        "{st}"
+    );
+
+    pve.control(json!({"op": "call", "method": "store_file",
+                       "args": ["local", "debian-12.iso", 1_048_576, "iso"]}))
+        .await;
+    let vm = s
+        .ok(
+            "proxmox_create_vm",
+            json!({"name": "app1", "cores": 2, "memory": 2048, "ostype": "l26",
+                   "disks": [{"storage": "local-lvm", "size_gb": 32}],
+                   "nics": [{"bridge": "vmbr0", "tag": 30}],
+                   "iso": "local:iso/debian-12.iso", "wait": 60}),
+        )
+        .await;
+    assert_eq!(vm["status"], "OK", "{vm}");
+    assert_eq!(vm["config"]["scsi0"], "local-lvm:32", "{vm}");
+    assert!(
+        vm["config"]["net0"].as_str().unwrap().starts_with("virtio"),
+        "{vm}"
+    );
+    assert!(
+        vm["config"]["net0"].as_str().unwrap().contains("tag=30"),
+        "{vm}"
+    );
+    assert_eq!(
+        vm["config"]["ide2"], "local:iso/debian-12.iso,media=cdrom",
+        "{vm}"
+    );
+    // A disk without a size is refused before anything is sent.
+    pve.clear_requests().await;
+    let e = s
+        .err(
+            "proxmox_create_vm",
+            json!({"name": "bad", "disks": [{"storage": "local-lvm"}]}),
+        )
+        .await;
+    assert!(e.contains("size_gb"), "{e}");
+    let e = s
+        .err(
+            "proxmox_create_vm",
+            json!({"name": "bad", "nics": [{"bridge": "vmbr0", "tag": 5000}]}),
+        )
+        .await;
+    assert!(e.contains("net0") && e.contains("tag"), "{e}");
+    assert!(
+        pve.requests().await.iter().all(|q| q["method"] == "GET"),
+        "a refused create sent a write"
+    );
+}

@@ -42,7 +42,7 @@ pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Ou
         Custom::ApiGet => api_get(call, args).await,
         Custom::ApiCall => api_call(call, args).await,
         // Run by `change` (it sets what the call is about for the confirmation question).
-        Custom::ConfigUpdate | Custom::Backup => {
+        Custom::ConfigUpdate | Custom::Backup | Custom::CreateVm | Custom::CreateLxc => {
             Err(format!("{} runs through its own module", tool.decl.name))
         }
         // Answered for all servers at once by [`servers`].

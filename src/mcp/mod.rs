@@ -7,7 +7,8 @@
 //! * [`call`]: the top of the pipeline (server, refusals that need no arguments, argument
 //!   checks, dispatch).
 //! * [`custom`]: tools that are more than one method call, and the generic API tools.
-//! * [`change`]: a guest's configuration changed with the digest read just before.
+//! * [`change`]: a guest's configuration changed with the digest read just before;
+//!   [`create`]: a VM or a container created in one call.
 //! * [`storage`]: storage usage; [`backup`]: backups run and listed.
 //! * [`send`]: the sending half both of them use (method checks, token rules, pre-flight, dry
 //!   run, confirmation, audit, send, tasks).
@@ -22,6 +23,7 @@ pub mod bound;
 pub mod call;
 pub mod change;
 pub mod confirm;
+pub mod create;
 pub mod custom;
 pub mod errors;
 pub mod guests;

@@ -101,6 +101,10 @@ pub enum Custom {
     StorageList,
     /// Back a guest up now (vzdump on its node).
     Backup,
+    /// Create a VM.
+    CreateVm,
+    /// Create a container.
+    CreateLxc,
     /// Backups on every storage that holds them.
     BackupList,
     /// A node's tasks, or one task's status.
@@ -271,12 +275,24 @@ pub const TOOLS: &[ToolDecl] = &[
         "",
         &["purge"],
     ),
+    custom(
+        "proxmox_create_vm",
+        Toolset::Guests,
+        "Create a VM: disks, NICs, ISO, the next free VMID unless given.",
+        Custom::CreateVm,
+    ),
+    custom(
+        "proxmox_create_lxc",
+        Toolset::Guests,
+        "Create a container from a template: root disk, NICs, the next free VMID unless given.",
+        Custom::CreateLxc,
+    ),
     guest(
         "proxmox_guest_clone",
         "Clone a VM or container (a template makes a linked clone unless `full`).",
         Post,
         "/clone",
-        &["newid", "name", "target", "full", "storage", "pool"],
+        &["newid", "name", "target", "full", "storage"],
     ),
     guest(
         "proxmox_guest_migrate",

@@ -110,6 +110,10 @@ fn string(desc: &str) -> Value {
     json!({"type": "string", "description": desc})
 }
 
+fn string_obj(desc: &str) -> Value {
+    json!({"type": "object", "description": desc})
+}
+
 fn upid_param() -> Value {
     string("UPID")
 }
@@ -338,7 +342,7 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
             req.push("vmid".into());
             props.insert(
                 "set".into(),
-                json!({"type": "object", "description": "Keys and values, such as {\"memory\": 4096}; property strings as objects"}),
+                json!({"type": "object", "description": "Such as {\"memory\": 4096, \"net0\": {...}}"}),
             );
             let list =
                 |d: &str| json!({"type": "array", "items": {"type": "string"}, "description": d});
@@ -355,9 +359,63 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
                 ..Parts::read(
                     super::change::endpoints(),
                     out,
-                    "Sends the digest read just before, so a concurrent change is refused; says \
-                     which changes wait for a restart.",
+                    "A concurrent change is refused (digest); says what waits for a restart.",
                 )
+            }
+        }
+        Custom::CreateVm | Custom::CreateLxc => {
+            let kind = if c == Custom::CreateVm { "qemu" } else { "lxc" };
+            let e = ep(HttpMethod::Post, &format!("/nodes/{{node}}/{kind}"));
+            props.insert("node".into(), string("The only node when absent"));
+            props.insert("vmid".into(), json!({"type": "integer", "minimum": 100, "description": "Next free one when absent"}));
+            props.insert("name".into(), json!({"type": "string"}));
+            props.insert("cores".into(), json!({"type": "integer", "minimum": 1}));
+            props.insert("start".into(), json!({"type": "boolean"}));
+            if let Some(values) = args::parameters(e)
+                .get("ostype")
+                .and_then(|s| s.enum_values.clone())
+            {
+                props.insert("ostype".into(), json!({"enum": values}));
+            }
+            props.insert(
+                "memory".into(),
+                json!({"type": "integer", "minimum": 16, "description": "MiB"}),
+            );
+            let disk = if kind == "qemu" {
+                "[{storage, size_gb}] (scsi0...) or PVE text"
+            } else {
+                "[{storage, size_gb}]: rootfs, mp0..."
+            };
+            props.insert(
+                "disks".into(),
+                json!({"type": "array", "description": disk}),
+            );
+            let nic = if kind == "qemu" {
+                "[{bridge, model, tag, firewall}] (net0...)"
+            } else {
+                "[{bridge, ip: dhcp or CIDR, gw, tag}]"
+            };
+            props.insert("nics".into(), json!({"type": "array", "description": nic}));
+            if kind == "qemu" {
+                props.insert("iso".into(), string("Such as local:iso/debian.iso"));
+            } else {
+                props.insert(
+                    "ostemplate".into(),
+                    string("Such as local:vztmpl/debian-12.tar.zst"),
+                );
+                req.push("ostemplate".into());
+                props.insert("password".into(), json!({"type": "string", "minLength": 5}));
+                props.insert("ssh_public_keys".into(), json!({"type": "string"}));
+            }
+            props.insert(
+                "extra".into(),
+                string_obj("More PVE parameters (proxmox_api_describe)"),
+            );
+            Parts {
+                write: true,
+                destructive: Some(false),
+                idempotent: Some(false),
+                ..Parts::of(super::create::endpoints(kind), "data")
             }
         }
         Custom::Backup => {
