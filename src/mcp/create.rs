@@ -32,7 +32,7 @@ pub async fn create(call: &mut Call<'_>, mut args: Map<String, Value>, kind: &st
         Some(Value::Object(m)) => m,
         Some(_) => return Err("`extra` must be an object of PVE parameters".into()),
     };
-    // The node: given, else the only one.
+    // The node: given, else the online node with the most free memory.
     let node = match text(&args, "node") {
         Some(n) => n,
         None => {
@@ -40,21 +40,25 @@ pub async fn create(call: &mut Call<'_>, mut args: Map<String, Value>, kind: &st
                 .execute(endpoint(HttpMethod::Get, "/nodes"), &[], Form::new())
                 .await
                 .map_err(|e| explain(&e, client))?;
-            let names: Vec<String> = nodes
+            let free = |n: &Value| {
+                let num = |k: &str| n[k].as_u64().or_else(|| n[k].as_str()?.parse().ok());
+                num("maxmem")
+                    .unwrap_or(0)
+                    .saturating_sub(num("mem").unwrap_or(0))
+            };
+            nodes
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter_map(|n| n["node"].as_str().map(str::to_string))
-                .collect();
-            match names.as_slice() {
-                [one] => one.clone(),
-                _ => {
-                    return Err(format!(
-                        "the cluster has several nodes ({}): give `node`",
-                        names.join(", ")
-                    ));
-                }
-            }
+                .filter(|n| n["status"] == "online")
+                .max_by_key(|n| {
+                    (
+                        free(n),
+                        std::cmp::Reverse(n["node"].as_str().unwrap_or("").to_string()),
+                    )
+                })
+                .and_then(|n| n["node"].as_str().map(str::to_string))
+                .ok_or("no node is online to create the guest on; check proxmox_node_list")?
         }
     };
     let vmid = match input::uint(&args, "vmid") {

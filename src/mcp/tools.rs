@@ -366,7 +366,7 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
         Custom::CreateVm | Custom::CreateLxc => {
             let kind = if c == Custom::CreateVm { "qemu" } else { "lxc" };
             let e = ep(HttpMethod::Post, &format!("/nodes/{{node}}/{kind}"));
-            props.insert("node".into(), string("The only node when absent"));
+            props.insert("node".into(), string("Most free memory when absent"));
             props.insert("vmid".into(), json!({"type": "integer", "minimum": 100, "description": "Next free one when absent"}));
             props.insert("name".into(), json!({"type": "string"}));
             props.insert("cores".into(), json!({"type": "integer", "minimum": 1}));
