@@ -6,8 +6,9 @@
 //! * [`schema`]: PVE schema nodes as JSON Schema.
 //! * [`call`]: the top of the pipeline (server, refusals that need no arguments, argument
 //!   checks, dispatch).
-//! * [`custom`]: tools that are more than one method call, and the generic API tools.
-//! * [`send`]: the sending half both of them use (method checks, token rules, pre-flight, dry
+//! * [`custom`]: tools that are more than one method call; it dispatches the generic API tools.
+//! * [`generic`]: the generic API tools (search, describe, get, call) that reach every method.
+//! * [`send`]: the sending half all three use (method checks, token rules, pre-flight, dry
 //!   run, confirmation, audit, send, tasks).
 //! * [`input`], [`preflight`], [`confirm`], [`audit`], [`guests`], [`errors`], [`redact`],
 //!   [`bound`]: what the pipeline leans on.
@@ -20,6 +21,7 @@ pub mod call;
 pub mod confirm;
 pub mod custom;
 pub mod errors;
+pub mod generic;
 pub mod guests;
 pub mod http;
 pub mod input;
