@@ -22,8 +22,259 @@ fn summary(e: &Endpoint) -> String {
 /// scoring (words × 680 methods) stays in microseconds on the shared runtime.
 pub const MAX_QUERY: usize = 200;
 
+/// Words a person uses for what PVE names otherwise: each query word also matches these terms.
+const SYNONYMS: &[(&str, &[&str])] = &[
+    ("container", &["lxc"]),
+    ("ct", &["lxc"]),
+    ("vm", &["qemu"]),
+    ("machine", &["qemu"]),
+    ("guest", &["qemu", "lxc"]),
+    ("usage", &["status", "resources"]),
+    ("template", &["vztmpl", "aplinfo"]),
+    ("appliance", &["aplinfo"]),
+    ("disk", &["drive", "resize", "disks"]),
+    ("volume", &["content", "disk"]),
+    ("backup", &["vzdump"]),
+    ("log", &["syslog", "journal"]),
+    ("task", &["tasks"]),
+    ("node", &["nodes"]),
+    ("host", &["nodes"]),
+    ("ip", &["network-get-interfaces", "interfaces"]),
+    ("address", &["network-get-interfaces", "interfaces"]),
+    ("nic", &["net", "network"]),
+    ("cpu", &["status", "rrddata"]),
+    ("memory", &["status", "rrddata"]),
+];
+
+/// Several words that mean one (replaced before the words are split).
+const PHRASES: &[(&str, &str)] = &[
+    ("virtual machine", "vm"),
+    ("ip address", "ip"),
+    ("guest agent", "agent"),
+];
+
+/// Words that say which HTTP method is meant; they match that method (and the text).
+const VERBS: &[(&str, HttpMethod)] = &[
+    ("list", HttpMethod::Get),
+    ("show", HttpMethod::Get),
+    ("get", HttpMethod::Get),
+    ("read", HttpMethod::Get),
+    ("create", HttpMethod::Post),
+    ("add", HttpMethod::Post),
+    ("new", HttpMethod::Post),
+    ("delete", HttpMethod::Delete),
+    ("remove", HttpMethod::Delete),
+    ("destroy", HttpMethod::Delete),
+    ("update", HttpMethod::Put),
+    ("change", HttpMethod::Put),
+    ("set", HttpMethod::Put),
+    ("modify", HttpMethod::Put),
+];
+
+/// Words that carry no meaning for the search.
+const STOP: &[&str] = &[
+    "a", "an", "the", "of", "for", "to", "in", "on", "at", "my", "all", "how", "what", "which",
+    "is", "are", "with", "and", "or", "do", "i", "me", "by", "from", "its", "their", "every",
+];
+
+/// Methods PVE's own words do not describe the way people ask for them: more words they match,
+/// and parameters a query word suggests (`(word, parameter, value)`).
+type Hint = (&'static str, &'static str, &'static str);
+const KEYWORDS: &[(HttpMethod, &str, &str, &[Hint])] = &[
+    (
+        HttpMethod::Get,
+        "/nodes/{node}/storage",
+        "usage space free used capacity",
+        &[],
+    ),
+    (
+        HttpMethod::Get,
+        "/cluster/resources",
+        "usage storage guests qemu lxc nodes cluster-wide",
+        &[
+            ("storage", "type", "storage"),
+            ("vm", "type", "vm"),
+            ("qemu", "type", "vm"),
+            ("container", "type", "vm"),
+            ("lxc", "type", "vm"),
+            ("guest", "type", "vm"),
+            ("node", "type", "node"),
+        ],
+    ),
+    (
+        HttpMethod::Get,
+        "/nodes/{node}/storage/{storage}/content",
+        "template vztmpl iso image backup volume files",
+        &[
+            ("template", "content", "vztmpl"),
+            ("iso", "content", "iso"),
+            ("backup", "content", "backup"),
+            ("image", "content", "images"),
+        ],
+    ),
+    (
+        HttpMethod::Get,
+        "/nodes/{node}/aplinfo",
+        "template appliance download",
+        &[],
+    ),
+];
+
+/// A query word with the terms it matches.
+struct Word {
+    word: String,
+    terms: Vec<String>,
+    verb: Option<HttpMethod>,
+}
+
+/// The word without a plural `s` (`templates` is `template`, `status` stays).
+fn singular(w: &str) -> &str {
+    match w.strip_suffix('s') {
+        Some(s) if s.len() >= 2 && !s.ends_with('s') && !s.ends_with('u') => s,
+        _ => w,
+    }
+}
+
+fn words(query: &str) -> Vec<Word> {
+    let mut q = query.to_lowercase();
+    for (phrase, word) in PHRASES {
+        q = q.replace(phrase, word);
+    }
+    q.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_'))
+        .filter(|w| !w.is_empty() && !STOP.contains(w))
+        .take(20)
+        .map(|w| {
+            let base = singular(w);
+            let mut terms = vec![w.to_string()];
+            if base != w {
+                terms.push(base.to_string());
+            }
+            for (word, more) in SYNONYMS {
+                if *word == base {
+                    terms.extend(more.iter().map(|t| t.to_string()));
+                }
+            }
+            let verb = VERBS.iter().find(|(v, _)| *v == w).map(|(_, m)| *m);
+            Word {
+                word: w.to_string(),
+                terms,
+                verb,
+            }
+        })
+        .collect()
+}
+
+/// How well `term` matches `e`: 3 in its path (or the extra keywords), 2 in its name, 1 in its
+/// description, 0 not at all.
+fn weight(e: &Endpoint, keywords: &str, term: &str) -> usize {
+    let fits = |part: &str| {
+        if term.len() >= 4 {
+            part.contains(term)
+        } else {
+            part == term
+        }
+    };
+    let path = e.path.to_lowercase();
+    if path.split('/').filter(|s| !s.starts_with('{')).any(&fits)
+        || keywords.split(' ').any(|k| k == term)
+    {
+        return 3;
+    }
+    if e.name.to_lowercase().split(['_', '-']).any(fits) {
+        return 2;
+    }
+    let desc = e.description.to_lowercase();
+    let mut in_desc = desc
+        .split(|c: char| !(c.is_alphanumeric() || c == '-'))
+        .filter(|w| !w.is_empty());
+    if in_desc.any(|w| w == term || singular(w) == term) {
+        return 1;
+    }
+    0
+}
+
+fn keywords_of(
+    e: &Endpoint,
+) -> Option<&'static (HttpMethod, &'static str, &'static str, &'static [Hint])> {
+    KEYWORDS
+        .iter()
+        .find(|(m, p, _, _)| *m == e.method && *p == e.path)
+}
+
+/// Ranks the catalog for `query`: by how many words match (a word matches through its terms),
+/// then by where they match; methods matching no word are left out.
+fn rank(words: &[Word]) -> Vec<(usize, usize, &'static Endpoint)> {
+    let mut hits: Vec<(usize, usize, &Endpoint)> = ENDPOINTS
+        .iter()
+        .filter_map(|e| {
+            let keywords = keywords_of(e).map(|k| k.2).unwrap_or("");
+            let (mut count, mut total) = (0, 0);
+            for w in words {
+                let mut best = w
+                    .terms
+                    .iter()
+                    .map(|t| weight(e, keywords, t))
+                    .max()
+                    .unwrap_or(0);
+                if w.verb == Some(e.method) {
+                    best = best.max(2);
+                }
+                if best > 0 {
+                    count += 1;
+                    total += best;
+                }
+            }
+            (count > 0).then_some((count, total, e))
+        })
+        .collect();
+    hits.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then(b.1.cmp(&a.1))
+            .then(a.2.path.len().cmp(&b.2.path.len()))
+            .then((a.2.method as usize).cmp(&(b.2.method as usize)))
+    });
+    hits
+}
+
+/// The path variables the words fill without doubt: a VMID (the only number of 3 or more digits)
+/// and a node (the only word that matches nothing in the catalog and could name a node).
+fn filled(words: &[Word], hits: &[(usize, usize, &Endpoint)]) -> Map<String, Value> {
+    let mut out = Map::new();
+    let numbers: Vec<&Word> = words
+        .iter()
+        .filter(|w| w.word.len() >= 3 && w.word.chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    if let [one] = numbers.as_slice() {
+        out.insert("vmid".into(), json!(one.word));
+    }
+    let unknown: Vec<&Word> = words
+        .iter()
+        .filter(|w| {
+            !w.word.chars().all(|c| c.is_ascii_digit())
+                && w.verb.is_none()
+                && w.word
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric())
+                && !w.word.contains('_')
+                && !SYNONYMS.iter().any(|(s, _)| *s == singular(&w.word))
+                && !ENDPOINTS.iter().any(|e| {
+                    let k = keywords_of(e).map(|k| k.2).unwrap_or("");
+                    w.terms.iter().any(|t| weight(e, k, t) > 0)
+                })
+        })
+        .collect();
+    if let [one] = unknown.as_slice()
+        && !hits.is_empty()
+    {
+        out.insert("node".into(), json!(one.word));
+    }
+    out
+}
+
+/// `proxmox_api_search`: the catalog ranked for the query, with filled-in examples.
 pub fn search(args: &Map<String, Value>) -> Outcome {
-    let query = text(args, "query").unwrap_or_default().to_lowercase();
+    let query = text(args, "query").unwrap_or_default();
     let length = query.chars().count();
     if length > MAX_QUERY {
         return Err(format!(
@@ -31,34 +282,34 @@ pub fn search(args: &Map<String, Value>) -> Outcome {
              as `qemu snapshot`"
         ));
     }
-    let words: Vec<&str> = query.split_whitespace().take(20).collect();
-    let mut hits: Vec<(usize, &Endpoint)> = ENDPOINTS
-        .iter()
-        .filter_map(|e| {
-            let path = e.path.to_lowercase();
-            let name = e.name.to_lowercase();
-            let desc = e.description.to_lowercase();
-            let method = e.method.as_str().to_lowercase();
-            let mut score = 0;
-            for w in &words {
-                let s = 3 * usize::from(path.contains(w))
-                    + 2 * usize::from(name.contains(w))
-                    + usize::from(desc.contains(w))
-                    + 2 * usize::from(method == *w);
-                if s == 0 {
-                    return None;
-                }
-                score += s;
-            }
-            Some((score, e))
-        })
-        .collect();
-    hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.path.len().cmp(&b.1.path.len())));
+    let words = words(&query);
+    let hits = rank(&words);
+    let vars = filled(&words, &hits);
     let items: Vec<Value> = hits
         .iter()
-        .map(|(_, e)| {
+        .map(|(_, _, e)| {
             let mut m = json!({"method": e.method.as_str(), "path": e.path, "summary": summary(e),
                                "needs": e.permission});
+            let mut example = e.path.to_string();
+            for var in e.path_vars {
+                if let Some(Value::String(v)) = vars.get(var.name) {
+                    example = example.replace(&format!("{{{}}}", var.name), v);
+                }
+            }
+            if example != e.path {
+                m["example"] = json!(example);
+            }
+            if let Some((_, _, _, hints)) = keywords_of(e) {
+                let mut params = Map::new();
+                for (word, param, value) in hints.iter() {
+                    if words.iter().any(|w| w.terms.iter().any(|t| t == word)) {
+                        params.entry(param.to_string()).or_insert(json!(value));
+                    }
+                }
+                if !params.is_empty() {
+                    m["params"] = Value::Object(params);
+                }
+            }
             if e.returns_task {
                 m["task"] = json!(true);
             }
@@ -88,6 +339,7 @@ fn find(method: &str, path: &str) -> Result<&'static Endpoint, String> {
     })
 }
 
+/// `proxmox_api_describe`: one method's parameters, privilege and return.
 pub fn describe(args: &Map<String, Value>) -> Outcome {
     let e = find(
         &text(args, "method").unwrap_or_default(),
@@ -153,6 +405,7 @@ fn generic_args(
     Ok((ep, map))
 }
 
+/// `proxmox_api_get`: any GET, with `fields` and `limit` applied to its answer.
 pub async fn get(call: &Call<'_>, args: Map<String, Value>) -> Outcome {
     let path = text(&args, "path").unwrap_or_default();
     let (ep, map) = generic_args(HttpMethod::Get, &path, &args).map_err(|e| {
@@ -178,6 +431,7 @@ pub async fn get(call: &Call<'_>, args: Map<String, Value>) -> Outcome {
     })
 }
 
+/// `proxmox_api_call`: any POST, PUT or DELETE, through the whole pipeline of [`send`].
 pub async fn call(call: &Call<'_>, mut args: Map<String, Value>) -> Outcome {
     let wait = take_wait(&mut args);
     let method = text(&args, "method").unwrap_or_default();
@@ -207,6 +461,137 @@ mod tests {
 
     fn args(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap_or_default()
+    }
+
+    fn found(query: &str) -> Vec<(String, String, Value)> {
+        let out = search(&args(json!({"query": query, "limit": 50}))).unwrap();
+        out["methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["method"].as_str().unwrap().to_string(),
+                    m["path"].as_str().unwrap().to_string(),
+                    m.clone(),
+                )
+            })
+            .collect()
+    }
+
+    fn top5(query: &str, method: &str, path: &str) -> Value {
+        let hits = found(query);
+        let top: Vec<String> = hits
+            .iter()
+            .take(5)
+            .map(|h| format!("{} {}", h.0, h.1))
+            .collect();
+        hits.iter()
+            .take(5)
+            .find(|h| h.0 == method && h.1 == path)
+            .map(|h| h.2.clone())
+            .unwrap_or_else(|| panic!("{query:?}: {method} {path} not in the top 5: {top:#?}"))
+    }
+
+    #[test]
+    fn everyday_queries_find_their_method_in_the_top_5() {
+        top5("storage usage", "GET", "/nodes/{node}/storage");
+        let r = top5("storage usage", "GET", "/cluster/resources");
+        assert_eq!(r["params"], json!({"type": "storage"}), "{r}");
+        top5("resize disk", "PUT", "/nodes/{node}/qemu/{vmid}/resize");
+        let c = top5(
+            "list templates",
+            "GET",
+            "/nodes/{node}/storage/{storage}/content",
+        );
+        assert_eq!(c["params"], json!({"content": "vztmpl"}), "{c}");
+        top5("list templates", "GET", "/nodes/{node}/aplinfo");
+        top5(
+            "container snapshot",
+            "GET",
+            "/nodes/{node}/lxc/{vmid}/snapshot",
+        );
+        top5(
+            "container snapshot",
+            "POST",
+            "/nodes/{node}/lxc/{vmid}/snapshot",
+        );
+        top5(
+            "vm ip address",
+            "GET",
+            "/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces",
+        );
+        top5(
+            "virtual machine snapshot",
+            "POST",
+            "/nodes/{node}/qemu/{vmid}/snapshot",
+        );
+    }
+
+    #[test]
+    fn every_lxc_snapshot_method_ranks_above_the_qemu_ones() {
+        let hits = found("container snapshot");
+        let lxc: Vec<usize> = hits
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.1.starts_with("/nodes/{node}/lxc/{vmid}/snapshot"))
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(lxc.len(), 7, "{lxc:?}");
+        let first_qemu = hits
+            .iter()
+            .position(|h| h.1.starts_with("/nodes/{node}/qemu/{vmid}/snapshot"))
+            .expect("qemu snapshots still match one word");
+        assert!(
+            lxc.iter().all(|i| *i < first_qemu),
+            "{lxc:?} vs {first_qemu}"
+        );
+    }
+
+    #[test]
+    fn more_matching_words_rank_higher_and_none_is_required_of_all() {
+        // Three of three words beat two of three; a method matching two is still listed.
+        let hits = found("qemu snapshot rollback");
+        assert_eq!(
+            hits[0].1,
+            "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}/rollback"
+        );
+        assert!(
+            hits.iter()
+                .any(|h| h.1 == "/nodes/{node}/qemu/{vmid}/snapshot")
+        );
+        assert!(
+            hits.iter()
+                .any(|h| h.1 == "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/rollback")
+        );
+        // Nothing matches nothing.
+        assert!(found("xyzzy").is_empty());
+    }
+
+    #[test]
+    fn path_variables_are_filled_from_the_words_when_unambiguous() {
+        let hits = found("container 101 snapshot");
+        let h = hits
+            .iter()
+            .find(|h| h.0 == "GET" && h.1 == "/nodes/{node}/lxc/{vmid}/snapshot")
+            .unwrap();
+        assert_eq!(h.2["example"], "/nodes/{node}/lxc/101/snapshot", "{}", h.2);
+        let hits = found("container 101 snapshot on pve1");
+        let h = hits
+            .iter()
+            .find(|h| h.0 == "GET" && h.1 == "/nodes/{node}/lxc/{vmid}/snapshot")
+            .unwrap();
+        assert_eq!(h.2["example"], "/nodes/pve1/lxc/101/snapshot", "{}", h.2);
+        // Two numbers: which is the VMID is not known, so nothing is filled.
+        let hits = found("container 101 102 snapshot");
+        assert!(hits.iter().all(|h| h.2.get("example").is_none()));
+        // The query limit stays.
+        let long = "snapshot ".repeat(30);
+        assert!(
+            search(&args(json!({"query": long})))
+                .unwrap_err()
+                .contains("at most 200")
+        );
     }
 
     #[test]
