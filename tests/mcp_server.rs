@@ -272,8 +272,41 @@ async fn curated_tools_against_fakepve_state() {
             json!({"method": "POST", "path": "/nodes/{node}/qemu/{vmid}/snapshot"}),
         )
         .await;
-    assert_eq!(d["parameters"]["snapname"]["required"], true, "{d}");
+    assert_eq!(d["required"], json!(["snapname"]), "{d}");
+    assert!(
+        d["parameters"]["snapname"]
+            .as_str()
+            .unwrap()
+            .starts_with("string"),
+        "{d}"
+    );
     assert_eq!(d["needs"], "VM.Snapshot on /vms/{vmid}");
+    // Compact by default (about 3 KB for 90 parameters), everything with `detail: full`; both
+    // fit the tool's output schema (`ok` checks it).
+    let d = s
+        .ok(
+            "proxmox_api_describe",
+            json!({"method": "POST", "path": "/nodes/{node}/qemu"}),
+        )
+        .await;
+    assert!(d.to_string().len() <= 3300, "{d}");
+    let d = s
+        .ok(
+            "proxmox_api_describe",
+            json!({"method": "POST", "path": "/nodes/{node}/qemu", "detail": "full"}),
+        )
+        .await;
+    assert_eq!(d["parameters"]["net[n]"]["names"], "net0..net31", "{d}");
+    let found = s
+        .ok(
+            "proxmox_api_search",
+            json!({"query": "container 101 snapshot"}),
+        )
+        .await;
+    assert_eq!(
+        found["methods"][0]["example"], "/nodes/{node}/lxc/101/snapshot",
+        "{found}"
+    );
     let g = s
         .ok(
             "proxmox_api_get",

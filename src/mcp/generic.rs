@@ -3,7 +3,7 @@
 //! method through [`send`] like every curated tool. Layered below `custom` (which dispatches
 //! here) and above `send`, `input`, `schema` and `redact`; never calls `call`.
 
-use proxmox_mcp::apidoc::HttpMethod;
+use proxmox_mcp::apidoc::{Format, HttpMethod, Schema, SchemaType};
 use proxmox_mcp::catalog::{self, ENDPOINTS, Endpoint};
 use proxmox_mcp::{args, path};
 use serde_json::{Map, Value, json};
@@ -339,25 +339,356 @@ fn find(method: &str, path: &str) -> Result<&'static Endpoint, String> {
     })
 }
 
-/// `proxmox_api_describe`: one method's parameters, privilege and return.
+/// The size `proxmox_api_describe` keeps a compact answer under when it can, in bytes of JSON:
+/// descriptions are shortened (at word boundaries), then the plainest parameters grouped, then
+/// fewer keys named, until it fits.
+const COMPACT_BYTES: usize = 3200;
+
+/// Property-string keys named in a compact answer, at most.
+const COMPACT_KEYS: usize = 4;
+
+/// The highest index of PVE's indexed parameters whose description does not say it (`net[n]` is
+/// `net0`..`net31`), from qemu-server's and pve-container's limits.
+const INDEX_MAX: &[(&str, u32)] = &[
+    ("net", 31),
+    ("ipconfig", 31),
+    ("mp", 255),
+    ("unused", 255),
+    ("dev", 255),
+    ("hostpci", 15),
+    ("numa", 7),
+    ("virtiofs", 9),
+    ("link", 7),
+    ("acmedomain", 5),
+];
+
+/// Keys a person sets most, named first in a compact list of a property string's keys.
+const KEY_ORDER: &[&str] = &[
+    "model", "file", "volume", "current", "bridge", "size", "storage", "name", "ip", "gw", "tag",
+    "firewall", "mp", "type", "cache", "discard", "ssd", "iothread", "backup",
+];
+
+/// Values of PVE's enumerations people choose most, shown first in a compact answer.
+const COMMON_VALUES: &[&str] = &[
+    "virtio",
+    "e1000",
+    "l26",
+    "win11",
+    "virtio-scsi-single",
+    "host",
+    "ovmf",
+    "seabios",
+    "q35",
+    "none",
+    "writeback",
+    "on",
+    "raw",
+    "qcow2",
+    "std",
+    "qxl",
+];
+
+/// `net[n]` as "net0..net31" (the bound from the description's "n is 0 to N" or [`INDEX_MAX`]).
+fn indexed(name: &str, description: &str) -> Option<String> {
+    let stem = name.strip_suffix("[n]")?;
+    let said = description.find("n is 0 to ").and_then(|i| {
+        let rest = &description[i + 10..];
+        let end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        rest[..end].parse::<u32>().ok()
+    });
+    let max = said.or_else(|| INDEX_MAX.iter().find(|(s, _)| *s == stem).map(|(_, m)| *m));
+    Some(match max {
+        Some(max) => format!("{stem}0..{stem}{max}"),
+        None => format!("{stem}0, {stem}1, …"),
+    })
+}
+
+/// A schema's type in a few characters: `integer 1-4094`, `enum: a, b, …`, `boolean`.
+fn type_text(s: &Schema, enum_max: usize) -> String {
+    if let Some(values) = &s.enum_values {
+        let mut sorted: Vec<&str> = values.iter().map(String::as_str).collect();
+        sorted.sort_by_key(|v| {
+            COMMON_VALUES
+                .iter()
+                .position(|c| c == v)
+                .unwrap_or(usize::MAX)
+        });
+        let mut shown: Vec<&str> = Vec::new();
+        let mut chars = 0;
+        for v in sorted.iter().take(enum_max) {
+            chars += v.chars().count();
+            if !shown.is_empty() && chars > 16 {
+                break;
+            }
+            shown.push(v);
+        }
+        if values.len() > shown.len() {
+            shown.push("…");
+        }
+        return format!("enum: {}", shown.join(", "));
+    }
+    let num = |f: f64| {
+        if f.fract() == 0.0 && f.abs() < 1e15 {
+            format!("{}", f as i64)
+        } else {
+            format!("{f}")
+        }
+    };
+    let range = match (s.minimum, s.maximum) {
+        (Some(a), Some(b)) => format!(" {}-{}", num(a), num(b)),
+        (Some(a), None) => format!(" ≥{}", num(a)),
+        (None, Some(b)) => format!(" ≤{}", num(b)),
+        (None, None) => String::new(),
+    };
+    match s.ty {
+        Some(SchemaType::Integer) => format!("integer{range}"),
+        Some(SchemaType::Number) => format!("number{range}"),
+        Some(SchemaType::Boolean) => "boolean".into(),
+        Some(SchemaType::Array) => "array".into(),
+        Some(SchemaType::Object) => "object".into(),
+        _ => "string".into(),
+    }
+}
+
+/// The keys of a property-string format, most used first, without the aliases (`virtio=MAC`).
+fn keys(format: &std::collections::BTreeMap<String, Schema>) -> Vec<(&String, &Schema)> {
+    let mut keys: Vec<(&String, &Schema)> = format
+        .iter()
+        .filter(|(_, k)| k.alias.is_none() && k.key_alias.is_none())
+        .collect();
+    let rank = |k: &str| {
+        KEY_ORDER
+            .iter()
+            .position(|o| *o == k)
+            .unwrap_or(KEY_ORDER.len())
+    };
+    keys.sort_by_key(|(name, k)| (!k.default_key, rank(name), (*name).clone()));
+    keys
+}
+
+/// "model (enum: e1000, virtio, …), bridge (string), …": a property string's keys in a line.
+fn keys_line(format: &std::collections::BTreeMap<String, Schema>, max: usize) -> String {
+    let all = keys(format);
+    let mut parts: Vec<String> = all
+        .iter()
+        .take(max)
+        .map(|(name, k)| match type_text(k, 2).as_str() {
+            "string" => name.to_string(),
+            ty => format!("{name} ({ty})"),
+        })
+        .collect();
+    if all.len() > max {
+        parts.push(format!("+{} more", all.len() - max));
+    }
+    parts.join(", ")
+}
+
+fn default_text(s: &Schema) -> Option<String> {
+    match s.default.as_ref()? {
+        Value::String(v) if v.chars().count() <= 20 => Some(v.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(u8::from(*b).to_string()),
+        _ => None,
+    }
+}
+
+/// One parameter in a line: its type (keys of a property string; "keys as X" when an earlier
+/// parameter in `seen` has the same ones), default and description clipped to `desc` characters.
+fn compact_param(
+    name: &str,
+    s: &Schema,
+    (desc, max_keys): (usize, usize),
+    seen: &mut Vec<(String, Vec<String>)>,
+) -> String {
+    // NICs, disks and mount points keep their keys longest.
+    let max_keys = if matches!(name, "net[n]" | "scsi[n]" | "mp[n]" | "rootfs") {
+        COMPACT_KEYS
+    } else {
+        max_keys
+    };
+    let mut line = String::new();
+    if let Some(family) = indexed(name, s.description.as_deref().unwrap_or("")) {
+        line.push_str(&family);
+        line.push_str(": ");
+    }
+    match &s.format {
+        Some(Format::PropertyString(format)) => {
+            let names: Vec<String> = keys(format).iter().map(|(k, _)| (*k).clone()).collect();
+            // Disks of each bus share most keys: named once.
+            let same = seen.iter().find(|(_, other)| {
+                let common = names.iter().filter(|n| other.contains(n)).count();
+                names.len() > 2 * COMPACT_KEYS && common * 10 >= names.len() * 8
+            });
+            match same {
+                Some((other, _)) => line.push_str(&format!("keys as {other}")),
+                None => {
+                    line.push_str("keys ");
+                    line.push_str(&keys_line(format, max_keys));
+                    seen.push((name.to_string(), names));
+                }
+            }
+        }
+        _ => line.push_str(&type_text(s, 2)),
+    }
+    if let Some(d) = default_text(s) {
+        line.push_str(&format!(", default {d}"));
+    }
+    let d = first_sentence(s.description.as_deref().unwrap_or(""), desc);
+    if !d.is_empty() {
+        line.push_str(if line.ends_with('…') { " " } else { ". " });
+        line.push_str(&d);
+    }
+    line
+}
+
+/// One parameter in full: its schema, every description, and each key of a property string.
+fn full_param(name: &str, s: &Schema) -> Value {
+    let mut p = schema::param(s);
+    let text = s
+        .verbose_description
+        .as_deref()
+        .or(s.description.as_deref())
+        .unwrap_or("")
+        .trim();
+    if !text.is_empty() {
+        p["description"] = json!(text);
+    }
+    if let Some(family) = indexed(name, s.description.as_deref().unwrap_or("")) {
+        p["names"] = json!(family);
+    }
+    if let Some(t) = &s.typetext {
+        p["syntax"] = json!(t);
+    }
+    if !s.optional {
+        p["required"] = json!(true);
+    }
+    if let Some(Format::PropertyString(format)) = &s.format {
+        let mut out = Map::new();
+        for (k, ks) in keys(format) {
+            let mut kp = schema::param(ks);
+            if let Some(d) = ks
+                .verbose_description
+                .as_deref()
+                .or(ks.description.as_deref())
+            {
+                kp["description"] = json!(d.trim());
+            }
+            if ks.default_key {
+                kp["default_key"] = json!(true);
+            }
+            out.insert(k.clone(), kp);
+        }
+        p["keys"] = Value::Object(out);
+    }
+    if let Some(Format::Named(f)) = &s.format {
+        p["format"] = json!(f);
+    }
+    p
+}
+
+/// The plainest parameters of a compact answer too large still (booleans, strings without
+/// rules) named in one line each instead of one entry each.
+fn grouped(lines: Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    let (mut flags, mut strings) = (Vec::new(), Vec::new());
+    for (name, line) in lines {
+        match line.as_str().unwrap_or("") {
+            "boolean" | "boolean, default 0" => flags.push(name),
+            "boolean, default 1" => flags.push(format!("{name}*")),
+            "string" => strings.push(name),
+            _ => {
+                out.insert(name, line);
+            }
+        }
+    }
+    if !flags.is_empty() {
+        out.insert(
+            "(booleans)".into(),
+            json!(format!("{} (* on by default)", flags.join(", "))),
+        );
+    }
+    if !strings.is_empty() {
+        out.insert("(strings)".into(), json!(strings.join(", ")));
+    }
+    out
+}
+
+/// `proxmox_api_describe`: one method's parameters, privilege and return; compact (one line a
+/// parameter, near 3 KB) unless `detail` is `full`.
 pub fn describe(args: &Map<String, Value>) -> Outcome {
     let e = find(
         &text(args, "method").unwrap_or_default(),
         &text(args, "path").unwrap_or_default(),
     )?;
+    let full = match text(args, "detail").as_deref() {
+        None | Some("compact") => false,
+        Some("full") => true,
+        Some(other) => return Err(format!("`detail` is `compact` or `full`, not `{other}`")),
+    };
     let params = args::parameters(e);
-    let mut out_params = Map::new();
-    for (name, s) in params.iter() {
-        let mut p = schema::param(s);
-        if !s.optional {
-            p["required"] = json!(true);
-        }
-        out_params.insert(name.clone(), p);
-    }
-    let returns = returns(e);
+    let path_names: Vec<&str> = e.path_vars.iter().map(|v| v.name).collect();
+    let required: Vec<&str> = params
+        .iter()
+        .filter(|(n, s)| !s.optional && !path_names.contains(&n.as_str()))
+        .map(|(n, _)| n.as_str())
+        .collect();
     let mut out = json!({"method": e.method.as_str(), "path": e.path, "summary": summary(e),
-        "needs": e.permission, "parameters": out_params,
-        "returns": schema::output(&returns, "data")});
+        "needs": e.permission});
+    // A task's return is its UPID, which `task` says.
+    if full || !e.returns_task {
+        out["returns"] = schema::output(&returns(e), "data");
+    }
+    if !required.is_empty() {
+        out["required"] = json!(required);
+    }
+    if !full && !params.is_empty() {
+        out["detail"] = json!(
+            "compact; keys: key=value,... or an object, strings unless typed; \"full\": all texts"
+        );
+    }
+    out["parameters"] = Value::Object(if full {
+        params
+            .iter()
+            .map(|(name, s)| (name.clone(), full_param(name, s)))
+            .collect()
+    } else {
+        let lines = |(desc, keys, group): (usize, usize, bool)| -> Map<String, Value> {
+            let mut seen = Vec::new();
+            // The most used family of disks names the keys the others share.
+            let mut order: Vec<(&String, &Schema)> = params
+                .iter()
+                .filter(|(n, _)| !path_names.contains(&n.as_str()))
+                .collect();
+            order.sort_by_key(|(n, _)| n.as_str() != "scsi[n]");
+            let m = order
+                .into_iter()
+                .map(|(name, s)| {
+                    let line = compact_param(name, s, (desc, keys), &mut seen);
+                    (name.clone(), json!(line))
+                })
+                .collect();
+            if group { grouped(m) } else { m }
+        };
+        let size = |v: &Value| serde_json::to_string(v).map_or(0, |s| s.len());
+        let room = COMPACT_BYTES.saturating_sub(size(&out) + "\"parameters\":,".len());
+        let levels = [
+            (80, COMPACT_KEYS, false),
+            (60, COMPACT_KEYS, false),
+            (45, COMPACT_KEYS, false),
+            (30, COMPACT_KEYS, false),
+            (20, COMPACT_KEYS, false),
+            (0, COMPACT_KEYS, false),
+            (0, COMPACT_KEYS, true),
+            (0, 3, true),
+        ];
+        levels
+            .into_iter()
+            .map(lines)
+            .find(|m| size(&Value::Object(m.clone())) <= room)
+            .unwrap_or_else(|| lines((0, 2, true)))
+    });
     if e.returns_task {
         out["task"] = json!("returns a UPID; proxmox_api_call waits for it");
     }
@@ -591,6 +922,127 @@ mod tests {
             search(&args(json!({"query": long})))
                 .unwrap_err()
                 .contains("at most 200")
+        );
+    }
+
+    fn described(method: &str, path: &str, detail: Option<&str>) -> Value {
+        let mut a = json!({"method": method, "path": path});
+        if let Some(d) = detail {
+            a["detail"] = json!(d);
+        }
+        describe(&args(a)).unwrap()
+    }
+
+    #[test]
+    fn describe_is_compact_by_default() {
+        for (m, p) in [
+            ("POST", "/nodes/{node}/qemu"),
+            ("PUT", "/nodes/{node}/qemu/{vmid}/config"),
+            ("POST", "/nodes/{node}/lxc"),
+        ] {
+            let d = described(m, p, None);
+            let bytes = serde_json::to_string(&d).unwrap().len();
+            eprintln!("describe {m} {p}: {bytes} bytes");
+            assert!(bytes <= 3300, "{m} {p}: {bytes} bytes: {d:#}");
+            // Every parameter is there: an entry of its own, or named in a group's line.
+            let listed = d["parameters"].to_string();
+            let e = find(m, p).unwrap();
+            for name in args::parameters(e).keys() {
+                let by_name = d["parameters"].get(name).is_some()
+                    || listed.contains(&format!(" {name},"))
+                    || listed.contains(&format!("\"{name},"))
+                    || listed.contains(&format!(" {name}*"))
+                    || listed.contains(&format!("\"{name}*"))
+                    || listed.contains(&format!(" {name}\""))
+                    || listed.contains(&format!(" {name} ("));
+                assert!(
+                    by_name || e.path_vars.iter().any(|v| v.name == name),
+                    "{m} {p}: {name}"
+                );
+            }
+        }
+        let d = described("POST", "/nodes/{node}/qemu", None);
+        assert_eq!(d["required"], json!(["vmid"]), "{d:#}");
+        let net = d["parameters"]["net[n]"].as_str().unwrap();
+        assert!(net.starts_with("net0..net31: "), "{net}");
+        for key in [
+            "model (enum: ",
+            "bridge, ",
+            "tag (integer 1-4094)",
+            "firewall (boolean)",
+        ] {
+            assert!(net.contains(key), "{key} in {net}");
+        }
+        let scsi = d["parameters"]["scsi[n]"].as_str().unwrap();
+        assert!(scsi.starts_with("scsi0..scsi30: "), "{scsi}");
+        assert!(scsi.contains("keys file, size, cache (enum: "), "{scsi}");
+        let memory = d["parameters"]["memory"].as_str().unwrap();
+        assert!(memory.contains("current (integer"), "{memory}");
+        // A smaller method has room for descriptions; they are cut at word boundaries.
+        let mut cut = 0;
+        for (m, p) in [
+            ("POST", "/nodes/{node}/qemu/{vmid}/clone"),
+            ("POST", "/nodes/{node}/qemu/{vmid}/migrate"),
+            ("POST", "/access/users/{userid}/token/{tokenid}"),
+            ("POST", "/cluster/ha/resources"),
+        ] {
+            let d = described(m, p, None);
+            for (name, line) in d["parameters"].as_object().unwrap() {
+                let line = line.as_str().unwrap();
+                let Some((_, text)) = line.split_once(". ") else {
+                    continue;
+                };
+                let schema = args::parameters(ep(&d))
+                    .get(name.as_str())
+                    .cloned()
+                    .unwrap();
+                let whole = schema.description.unwrap_or_default();
+                if let Some(kept) = text.strip_suffix('…') {
+                    cut += 1;
+                    let next = whole[whole.find(kept).unwrap() + kept.len()..]
+                        .chars()
+                        .next();
+                    assert!(
+                        next.is_some_and(|c| !c.is_alphanumeric()),
+                        "{name}: {line:?} cuts a word of {whole:?}"
+                    );
+                } else {
+                    assert!(whole.starts_with(text), "{name}: {line:?}");
+                }
+            }
+        }
+        assert!(cut > 0);
+    }
+
+    fn ep(d: &Value) -> &'static Endpoint {
+        find(d["method"].as_str().unwrap(), d["path"].as_str().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn describe_in_full_has_every_description_and_key() {
+        let d = described("POST", "/nodes/{node}/qemu", Some("full"));
+        let net = &d["parameters"]["net[n]"];
+        assert_eq!(net["names"], "net0..net31", "{net:#}");
+        assert_eq!(net["keys"]["tag"]["maximum"], 4094, "{net:#}");
+        assert!(
+            net["keys"]["bridge"]["description"].as_str().unwrap().len() > 20,
+            "{net:#}"
+        );
+        let scsi = &d["parameters"]["scsi[n]"];
+        assert!(
+            scsi["description"]
+                .as_str()
+                .unwrap()
+                .contains("import-from"),
+            "{scsi:#}"
+        );
+        assert!(scsi["keys"].as_object().unwrap().len() > 30);
+        assert!(
+            describe(&args(
+                json!({"method": "GET", "path": "/version", "detail": "most"})
+            ))
+            .unwrap_err()
+            .contains("compact")
         );
     }
 

@@ -372,6 +372,7 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
                 json!({"type": "string", "enum": ["GET", "POST", "PUT", "DELETE"]}),
             );
             props.insert("path".into(), string("Such as /nodes/{node}/qemu"));
+            props.insert("detail".into(), json!({"enum": ["compact", "full"]}));
             req.extend(["method".into(), "path".into()]);
             let out = json!({"type": "object", "properties": {
                 "method": {"type": "string"}, "path": {"type": "string"}, "parameters": {"type": "object"}, "returns": {}
