@@ -448,6 +448,12 @@ async fn preflight_refuses_what_the_token_lacks_before_sending() {
         msg.contains("bob@pve!ro") && msg.contains("lacks VM.PowerMgmt on /vms/101"),
         "{msg}"
     );
+    // The remedy names a role and the concrete path, never a shell command.
+    assert!(
+        msg.contains("grant PVEVMUser (or a role with VM.PowerMgmt) on /vms/101"),
+        "{msg}"
+    );
+    assert!(!msg.contains("pveum"), "{msg}");
     let sent = method_paths(&pve).await;
     assert!(
         sent.iter().all(|r| r.starts_with("GET")),

@@ -1047,6 +1047,31 @@ mod tests {
     }
 
     #[test]
+    fn format_errors_name_the_rule_not_the_format_id() {
+        let ep = find("POST", "/nodes/{node}/qemu/{vmid}/snapshot").unwrap();
+        let (_, map) = generic_args(
+            HttpMethod::Post,
+            "/nodes/pve1/qemu/100/snapshot",
+            &args(json!({"params": {"snapname": "1st"}})),
+        )
+        .unwrap();
+        let e = args::prepare(ep, &map).unwrap_err().to_string();
+        assert!(
+            e.contains("letters, digits, `-` and `_`, starting with a letter"),
+            "{e}"
+        );
+        assert!(!e.contains("pve-configid"), "{e}");
+        let e = args::prepare(ep, &args(json!({"node": "pve1", "vmid": 100})))
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("pve-configid"), "{e}");
+        assert_eq!(
+            proxmox_mcp::validate::format_rule("pve-node"),
+            Some("letters, digits and `-`, starting and ending with a letter or digit")
+        );
+    }
+
+    #[test]
     fn layering_is_one_way() {
         // The generic tools live here, not in `custom`, and never reach up to `call`.
         let own = include_str!("generic.rs");
