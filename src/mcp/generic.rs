@@ -37,6 +37,8 @@ const SYNONYMS: &[(&str, &[&str])] = &[
     ("backup", &["vzdump"]),
     ("log", &["syslog", "journal"]),
     ("task", &["tasks"]),
+    ("failed", &["errors", "status"]),
+    ("error", &["errors", "status"]),
     ("node", &["nodes"]),
     ("host", &["nodes"]),
     ("ip", &["network-get-interfaces", "interfaces"]),
@@ -114,6 +116,18 @@ const KEYWORDS: &[(HttpMethod, &str, &str, &[Hint])] = &[
     ),
     (
         HttpMethod::Get,
+        "/nodes/{node}/tasks",
+        "failed errors",
+        &[("failed", "errors", "1"), ("error", "errors", "1")],
+    ),
+    (
+        HttpMethod::Post,
+        "/nodes/{node}/vzdump",
+        "backup qemu lxc guest now",
+        &[],
+    ),
+    (
+        HttpMethod::Get,
         "/nodes/{node}/aplinfo",
         "template appliance download",
         &[],
@@ -125,6 +139,8 @@ struct Word {
     word: String,
     terms: Vec<String>,
     verb: Option<HttpMethod>,
+    /// Said right after "on", "node" or "host": it may name a node.
+    names_node: bool,
 }
 
 /// The word without a plural `s` (`templates` is `template`, `status` stays).
@@ -140,10 +156,16 @@ fn words(query: &str) -> Vec<Word> {
     for (phrase, word) in PHRASES {
         q = q.replace(phrase, word);
     }
-    q.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_'))
-        .filter(|w| !w.is_empty() && !STOP.contains(w))
+    let raw: Vec<&str> = q
+        .split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    raw.iter()
+        .enumerate()
+        .filter(|(_, w)| !STOP.contains(w))
         .take(20)
-        .map(|w| {
+        .map(|(i, &w)| {
+            let names_node = i > 0 && matches!(raw[i - 1], "on" | "node" | "host" | "at");
             let base = singular(w);
             let mut terms = vec![w.to_string()];
             if base != w {
@@ -159,6 +181,7 @@ fn words(query: &str) -> Vec<Word> {
                 word: w.to_string(),
                 terms,
                 verb,
+                names_node,
             }
         })
         .collect()
@@ -250,7 +273,9 @@ fn filled(words: &[Word], hits: &[(usize, usize, &Endpoint)]) -> Map<String, Val
     let unknown: Vec<&Word> = words
         .iter()
         .filter(|w| {
-            !w.word.chars().all(|c| c.is_ascii_digit())
+            // A node's name has a digit (`pve1`) or follows "on"/"node" ("on alpha").
+            (w.names_node || w.word.chars().any(|c| c.is_ascii_digit()))
+                && !w.word.chars().all(|c| c.is_ascii_digit())
                 && w.verb.is_none()
                 && w.word
                     .chars()
@@ -299,16 +324,22 @@ pub fn search(args: &Map<String, Value>) -> Outcome {
             if example != e.path {
                 m["example"] = json!(example);
             }
+            let mut params = Map::new();
+            if let Some(Value::String(id)) = vars.get("vmid")
+                && !e.path_vars.iter().any(|v| v.name == "vmid")
+                && args::parameters(e).contains_key("vmid")
+            {
+                params.insert("vmid".into(), json!(id));
+            }
             if let Some((_, _, _, hints)) = keywords_of(e) {
-                let mut params = Map::new();
                 for (word, param, value) in hints.iter() {
                     if words.iter().any(|w| w.terms.iter().any(|t| t == word)) {
                         params.entry(param.to_string()).or_insert(json!(value));
                     }
                 }
-                if !params.is_empty() {
-                    m["params"] = Value::Object(params);
-                }
+            }
+            if !params.is_empty() {
+                m["params"] = Value::Object(params);
             }
             if e.returns_task {
                 m["task"] = json!(true);
@@ -913,6 +944,23 @@ mod tests {
             .find(|h| h.0 == "GET" && h.1 == "/nodes/{node}/lxc/{vmid}/snapshot")
             .unwrap();
         assert_eq!(h.2["example"], "/nodes/pve1/lxc/101/snapshot", "{}", h.2);
+        // A word the catalog does not know is a node only when it looks like one.
+        let hits = found("failed tasks");
+        assert!(
+            hits.iter().all(|h| h.2.get("example").is_none()),
+            "{:?}",
+            hits[0]
+        );
+        let tasks = top5("failed tasks", "GET", "/nodes/{node}/tasks");
+        assert_eq!(tasks["params"], json!({"errors": "1"}), "{tasks}");
+        let hits = found("snapshot on alpha");
+        assert!(
+            hits.iter()
+                .any(|h| h.2["example"] == "/nodes/alpha/qemu/{vmid}/snapshot")
+        );
+        // A VMID that is a parameter rather than part of the path is suggested as one.
+        let backup = top5("backup vm 100", "POST", "/nodes/{node}/vzdump");
+        assert_eq!(backup["params"], json!({"vmid": "100"}), "{backup}");
         // Two numbers: which is the VMID is not known, so nothing is filled.
         let hits = found("container 101 102 snapshot");
         assert!(hits.iter().all(|h| h.2.get("example").is_none()));
