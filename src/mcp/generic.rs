@@ -1069,6 +1069,9 @@ mod tests {
     #[test]
     fn describe_in_full_has_every_description_and_key() {
         let d = described("POST", "/nodes/{node}/qemu", Some("full"));
+        // All of it still fits a result (64 KiB) uncut.
+        let bytes = serde_json::to_string(&d).unwrap().len();
+        assert!(bytes < super::super::bound::MAX_RESULT, "{bytes} bytes");
         let net = &d["parameters"]["net[n]"];
         assert_eq!(net["names"], "net0..net31", "{net:#}");
         assert_eq!(net["keys"]["tag"]["maximum"], 4094, "{net:#}");
