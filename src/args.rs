@@ -181,7 +181,10 @@ pub fn expects(schema: &Schema) -> String {
         Some(SchemaType::Object) => "an object".into(),
         _ => match &schema.format {
             Some(Format::PropertyString(_)) => "a property string (key=value,...)".into(),
-            Some(Format::Named(f)) => format!("a string ({f})"),
+            Some(Format::Named(f)) => match crate::validate::format_rule(f) {
+                Some(rule) => format!("a string: {rule}"),
+                None => "a string".into(),
+            },
             None => "a string".into(),
         },
     }
@@ -579,7 +582,9 @@ mod tests {
             assert_eq!(typed, json);
         }
         assert!(
-            cases[0].0.contains("is not a valid pve-configid"),
+            cases[0]
+                .0
+                .contains("letters, digits, `-` and `_`, starting with a letter"),
             "{}",
             cases[0].0
         );

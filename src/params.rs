@@ -200,7 +200,10 @@ mod tests {
             ..Text::default()
         };
         let e = f.str("target", "-bad-", &node).unwrap_err().to_string();
-        assert!(e.contains("is not a valid pve-node"), "{e}");
+        assert!(
+            e.contains("letters, digits and `-`, starting and ending"),
+            "{e}"
+        );
         let e = f
             .secret("password", "hunter2", Some(8), None)
             .unwrap_err()

@@ -26,6 +26,59 @@ const NAMED_FORMATS: &[(&str, &str)] = &[
     ("pve-realm", r"^[A-Za-z][A-Za-z0-9._-]*[A-Za-z0-9]$"),
 ];
 
+/// PVE's common named formats in words: what an error says instead of the format's id (a model
+/// or a person can act on "letters, digits, `-` and `_`", not on `pve-configid`).
+const FORMAT_RULES: &[(&str, &str)] = &[
+    (
+        "pve-configid",
+        "letters, digits, `-` and `_`, starting with a letter (2 characters at least)",
+    ),
+    (
+        "pve-node",
+        "letters, digits and `-`, starting and ending with a letter or digit",
+    ),
+    ("pve-vmid", "an integer from 100 to 999999999"),
+    (
+        "pve-storage-id",
+        "letters, digits, `.`, `-` and `_`, starting with a letter and ending with a letter or digit",
+    ),
+    (
+        "pve-volume-id",
+        "a volume `STORAGE:NAME`, such as `local-lvm:vm-100-disk-0` or `local:iso/debian.iso`",
+    ),
+    (
+        "pve-tag",
+        "letters, digits, `_`, `-`, `+` and `.`, starting with a letter, digit or `_`",
+    ),
+    (
+        "pve-poolid",
+        "letters, digits, `-` and `_` (nested pools: up to 3 such names joined by `/`)",
+    ),
+    (
+        "dns-name",
+        "a DNS name: letters, digits and `-` in labels joined by `.`",
+    ),
+    ("ip", "an IPv4 or IPv6 address"),
+    (
+        "mac-addr",
+        "a unicast MAC address such as `BC:24:11:2A:3B:4C`",
+    ),
+    ("pve-userid", "`USER@REALM`, such as `alice@pve`"),
+    ("pve-tokenid", "`USER@REALM!TOKEN`, such as `alice@pve!mcp`"),
+    (
+        "pve-realm",
+        "letters, digits, `.`, `-` and `_`, starting with a letter and ending with a letter or digit",
+    ),
+];
+
+/// The rule of PVE's named format `format` in words, for the common ones.
+pub fn format_rule(format: &str) -> Option<&'static str> {
+    FORMAT_RULES
+        .iter()
+        .find(|(f, _)| *f == format)
+        .map(|(_, rule)| *rule)
+}
+
 fn invalid(name: &str, reason: String) -> Error {
     Error::InvalidParameter {
         name: name.to_string(),
@@ -213,9 +266,10 @@ pub fn check_format_and_pattern(
         && let Some(re) = compiled(re)
         && !re.is_match(value)
     {
+        let rule = format_rule(format).unwrap_or("the format PVE requires");
         return Err(invalid(
             name,
-            format!("`{}` is not a valid {format}", shown(value)),
+            format!("`{}` is not valid here; expected {rule}", shown(value)),
         ));
     }
     if let Some(pattern) = pattern

@@ -273,8 +273,41 @@ async fn curated_tools_against_fakepve_state() {
             json!({"method": "POST", "path": "/nodes/{node}/qemu/{vmid}/snapshot"}),
         )
         .await;
-    assert_eq!(d["parameters"]["snapname"]["required"], true, "{d}");
+    assert_eq!(d["required"], json!(["snapname"]), "{d}");
+    assert!(
+        d["parameters"]["snapname"]
+            .as_str()
+            .unwrap()
+            .starts_with("string"),
+        "{d}"
+    );
     assert_eq!(d["needs"], "VM.Snapshot on /vms/{vmid}");
+    // Compact by default (about 3 KB for 90 parameters), everything with `detail: full`; both
+    // fit the tool's output schema (`ok` checks it).
+    let d = s
+        .ok(
+            "proxmox_api_describe",
+            json!({"method": "POST", "path": "/nodes/{node}/qemu"}),
+        )
+        .await;
+    assert!(d.to_string().len() <= 3300, "{d}");
+    let d = s
+        .ok(
+            "proxmox_api_describe",
+            json!({"method": "POST", "path": "/nodes/{node}/qemu", "detail": "full"}),
+        )
+        .await;
+    assert_eq!(d["parameters"]["net[n]"]["names"], "net0..net31", "{d}");
+    let found = s
+        .ok(
+            "proxmox_api_search",
+            json!({"query": "container 101 snapshot"}),
+        )
+        .await;
+    assert_eq!(
+        found["methods"][0]["example"], "/nodes/{node}/lxc/101/snapshot",
+        "{found}"
+    );
     let g = s
         .ok(
             "proxmox_api_get",
@@ -416,6 +449,12 @@ async fn preflight_refuses_what_the_token_lacks_before_sending() {
         msg.contains("bob@pve!ro") && msg.contains("lacks VM.PowerMgmt on /vms/101"),
         "{msg}"
     );
+    // The remedy names a role and the concrete path, never a shell command.
+    assert!(
+        msg.contains("grant PVEVMUser (or a role with VM.PowerMgmt) on /vms/101"),
+        "{msg}"
+    );
+    assert!(!msg.contains("pveum"), "{msg}");
     let sent = method_paths(&pve).await;
     assert!(
         sent.iter().all(|r| r.starts_with("GET")),

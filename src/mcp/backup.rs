@@ -124,7 +124,7 @@ pub async fn list(call: &Call<'_>, args: &Map<String, Value>) -> Outcome {
     backups.sort_by_key(|b| std::cmp::Reverse(b["ctime"].as_u64().unwrap_or(0)));
     let limit = input::uint(args, "limit")
         .unwrap_or(100)
-        .min(super::custom::MAX_LIMIT) as usize;
+        .min(super::input::MAX_LIMIT) as usize;
     let total = backups.len();
     backups.truncate(limit);
     let mut out = json!({"backups": backups, "total": total,

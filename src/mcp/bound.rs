@@ -4,6 +4,8 @@
 
 use serde_json::{Value, json};
 
+use super::redact::redact;
+
 /// The largest result, in bytes of JSON.
 pub const MAX_RESULT: usize = 64 * 1024;
 /// The longest string kept inside a result, in characters.
@@ -133,6 +135,37 @@ pub fn text(t: String) -> String {
         end -= 1;
     }
     format!("{}… [{} more bytes not shown]", &t[..end], t.len() - end)
+}
+
+/// `item` with only `fields` kept, when it is an object and `fields` are given.
+pub fn project(item: Value, fields: Option<&[String]>) -> Value {
+    match (item, fields) {
+        (Value::Object(map), Some(fields)) => Value::Object(
+            map.into_iter()
+                .filter(|(k, _)| fields.iter().any(|f| f == k))
+                .collect(),
+        ),
+        (other, _) => other,
+    }
+}
+
+/// A list cut to `limit` items with the total and a `truncated` marker.
+pub fn bounded(key: &str, items: Vec<Value>, limit: usize, fields: Option<&[String]>) -> Value {
+    let total = items.len();
+    let kept: Vec<Value> = items
+        .into_iter()
+        .take(limit)
+        .map(|i| project(redact(i), fields))
+        .collect();
+    let mut out = json!({ key: kept, "total": total });
+    if total > limit {
+        out["truncated"] = json!(true);
+        out["next"] = json!(format!(
+            "{} more not shown: narrow the filters or raise `limit`",
+            total - limit
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,18 +1,18 @@
 //! Tools whose behaviour is more than one method call: the guest list, a guest's configuration,
-//! tasks, and the four generic tools that reach the whole API.
+//! tasks; the four generic tools that reach the whole API are in [`super::generic`].
 
 use std::time::Duration;
 
+use proxmox_mcp::Upid;
 use proxmox_mcp::apidoc::HttpMethod;
-use proxmox_mcp::catalog::{self, ENDPOINTS, Endpoint};
 use proxmox_mcp::params::Form;
-use proxmox_mcp::{Upid, args, path};
 use serde_json::{Map, Value, json};
 
+use super::bound::bounded;
 use super::errors::explain;
-use super::input::{take_wait, text, uint, vmid};
+use super::generic;
+use super::input::{MAX_LIMIT, fields, limit, take_wait, text, uint, vmid};
 use super::redact::{redact, redact_for};
-use super::schema::{self, first_sentence};
 use super::send::{Call, Outcome, follow, send};
 use super::server::{Cluster, State};
 use super::table::Custom;
@@ -37,11 +37,11 @@ pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Ou
                 .map_err(|e| explain(&e, &cluster.client))?;
             follow(call, &upid, wait).await
         }
-        Custom::ApiSearch => api_search(&args),
-        Custom::ApiDescribe => api_describe(&args),
-        Custom::ApiGet => api_get(call, args).await,
-        Custom::ApiCall => api_call(call, args).await,
-        // Run by `change` (it sets what the call is about for the confirmation question).
+        Custom::ApiSearch => generic::search(&args),
+        Custom::ApiDescribe => generic::describe(&args),
+        Custom::ApiGet => generic::get(call, args).await,
+        Custom::ApiCall => generic::call(call, args).await,
+        // Run by their own modules (they set what the call is about for the confirmation).
         Custom::ConfigUpdate | Custom::Backup | Custom::CreateVm | Custom::CreateLxc => {
             Err(format!("{} runs through its own module", tool.decl.name))
         }
@@ -86,57 +86,6 @@ pub async fn servers(state: &State) -> Value {
         }
     }
     json!({ "servers": list })
-}
-
-fn limit(args: &Map<String, Value>, default: usize) -> usize {
-    uint(args, "limit")
-        .map(|n| n.min(MAX_LIMIT) as usize)
-        .unwrap_or(default)
-}
-
-/// The most items a `limit` argument may ask for (its schema says so too).
-pub const MAX_LIMIT: u64 = 1000;
-
-fn fields(args: &Map<String, Value>) -> Option<Vec<String>> {
-    let list = args.get("fields")?;
-    Some(match list {
-        Value::Array(a) => a
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
-        Value::String(s) => s.split(',').map(|f| f.trim().to_string()).collect(),
-        _ => return None,
-    })
-}
-
-fn project(item: Value, fields: Option<&[String]>) -> Value {
-    match (item, fields) {
-        (Value::Object(map), Some(fields)) => Value::Object(
-            map.into_iter()
-                .filter(|(k, _)| fields.iter().any(|f| f == k))
-                .collect(),
-        ),
-        (other, _) => other,
-    }
-}
-
-/// A list cut to `limit` items with the total and a `truncated` marker.
-fn bounded(key: &str, items: Vec<Value>, limit: usize, fields: Option<&[String]>) -> Value {
-    let total = items.len();
-    let kept: Vec<Value> = items
-        .into_iter()
-        .take(limit)
-        .map(|i| project(redact(i), fields))
-        .collect();
-    let mut out = json!({ key: kept, "total": total });
-    if total > limit {
-        out["truncated"] = json!(true);
-        out["next"] = json!(format!(
-            "{} more not shown: narrow the filters or raise `limit`",
-            total - limit
-        ));
-    }
-    out
 }
 
 async fn guest_list(cluster: &Cluster, args: &Map<String, Value>) -> Outcome {
@@ -405,193 +354,6 @@ async fn task_log(cluster: &Cluster, args: &Map<String, Value>) -> Outcome {
         out["total"] = json!(t);
     }
     Ok(out)
-}
-
-fn summary(e: &Endpoint) -> String {
-    first_sentence(e.description, 100)
-}
-
-/// The longest `proxmox_api_search` query, in characters: a few words find a method, and the
-/// scoring (words × 680 methods) stays in microseconds on the shared runtime.
-pub const MAX_QUERY: usize = 200;
-
-fn api_search(args: &Map<String, Value>) -> Outcome {
-    let query = text(args, "query").unwrap_or_default().to_lowercase();
-    let length = query.chars().count();
-    if length > MAX_QUERY {
-        return Err(format!(
-            "the query is {length} characters long; give at most {MAX_QUERY}: a few words such \
-             as `qemu snapshot`"
-        ));
-    }
-    let words: Vec<&str> = query.split_whitespace().take(20).collect();
-    let mut hits: Vec<(usize, &Endpoint)> = ENDPOINTS
-        .iter()
-        .filter_map(|e| {
-            let path = e.path.to_lowercase();
-            let name = e.name.to_lowercase();
-            let desc = e.description.to_lowercase();
-            let method = e.method.as_str().to_lowercase();
-            let mut score = 0;
-            for w in &words {
-                let s = 3 * usize::from(path.contains(w))
-                    + 2 * usize::from(name.contains(w))
-                    + usize::from(desc.contains(w))
-                    + 2 * usize::from(method == *w);
-                if s == 0 {
-                    return None;
-                }
-                score += s;
-            }
-            Some((score, e))
-        })
-        .collect();
-    hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.path.len().cmp(&b.1.path.len())));
-    let items: Vec<Value> = hits
-        .iter()
-        .map(|(_, e)| {
-            let mut m = json!({"method": e.method.as_str(), "path": e.path, "summary": summary(e),
-                               "needs": e.permission});
-            if e.returns_task {
-                m["task"] = json!(true);
-            }
-            if !e.allowtoken {
-                m["tokens"] = json!(false);
-            }
-            m
-        })
-        .collect();
-    Ok(bounded("methods", items, limit(args, 20), None))
-}
-
-fn find(method: &str, path: &str) -> Result<&'static Endpoint, String> {
-    let m = HttpMethod::parse(method)
-        .ok_or_else(|| format!("`{method}` is not GET, POST, PUT or DELETE"))?;
-    catalog::find(m, path).ok_or_else(|| {
-        let others: Vec<&str> = ENDPOINTS
-            .iter()
-            .filter(|e| e.path == path || path::resolve(e.method, path).is_ok())
-            .map(|e| e.method.as_str())
-            .collect();
-        if others.is_empty() {
-            format!("no API method at {path}; find one with proxmox_api_search")
-        } else {
-            format!("{path} has no {m} method; it has {}", others.join(", "))
-        }
-    })
-}
-
-fn api_describe(args: &Map<String, Value>) -> Outcome {
-    let e = find(
-        &text(args, "method").unwrap_or_default(),
-        &text(args, "path").unwrap_or_default(),
-    )?;
-    let params = args::parameters(e);
-    let mut out_params = Map::new();
-    for (name, s) in params.iter() {
-        let mut p = schema::param(s);
-        if !s.optional {
-            p["required"] = json!(true);
-        }
-        out_params.insert(name.clone(), p);
-    }
-    let returns = super::tools::returns(e);
-    let mut out = json!({"method": e.method.as_str(), "path": e.path, "summary": summary(e),
-        "needs": e.permission, "parameters": out_params,
-        "returns": schema::output(&returns, "data")});
-    if e.returns_task {
-        out["task"] = json!("returns a UPID; proxmox_api_call waits for it");
-    }
-    if !e.allowtoken {
-        out["tokens"] = json!("refuses API tokens");
-    }
-    if let Some(why) = e.unsupported {
-        out["unsupported"] = json!(why);
-    }
-    Ok(out)
-}
-
-/// Path variables and parameters of a generic call as one argument map for [`send`].
-fn generic_args(
-    method: HttpMethod,
-    path: &str,
-    args: &Map<String, Value>,
-) -> Result<(&'static Endpoint, Map<String, Value>), String> {
-    if path.contains('{') {
-        return Err(format!(
-            "`{path}` is a template: fill in its {{variables}} (such as /nodes/pve1/qemu/100/config)"
-        ));
-    }
-    let (ep, values) = path::resolve(method, path)
-        .map_err(|e| format!("{e}. Find methods with proxmox_api_search."))?;
-    let mut map = match args.get("params") {
-        None => Map::new(),
-        Some(Value::Object(m)) => m.clone(),
-        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
-            Ok(Value::Object(m)) => m,
-            // The text is not echoed: it may hold a password.
-            _ => return Err("`params` must be an object (or its JSON text); the text given is not a JSON object".into()),
-        },
-        Some(_) => return Err("`params` must be an object (or its JSON text)".into()),
-    };
-    for (var, value) in ep.path_vars.iter().zip(values) {
-        if map.contains_key(var.name) {
-            return Err(format!(
-                "`{}` is part of the path; leave it out of `params`",
-                var.name
-            ));
-        }
-        map.insert(var.name.to_string(), Value::String(value));
-    }
-    Ok((ep, map))
-}
-
-async fn api_get(call: &Call<'_>, args: Map<String, Value>) -> Outcome {
-    let path = text(&args, "path").unwrap_or_default();
-    let (ep, map) = generic_args(HttpMethod::Get, &path, &args).map_err(|e| {
-        if catalog::find(HttpMethod::Post, &path).is_some() && !path.contains('{') {
-            format!("{e} (proxmox_api_call sends POST, PUT and DELETE)")
-        } else {
-            e
-        }
-    })?;
-    let out = send(call, ep, map, 0, "data").await?;
-    let fields = fields(&args);
-    let limit = limit(&args, 100);
-    Ok(match out {
-        Value::Object(mut m) if m.len() == 1 && m.get("data").is_some_and(Value::is_array) => {
-            let items = match m.remove("data") {
-                Some(Value::Array(a)) => a,
-                _ => Vec::new(),
-            };
-            bounded("data", items, limit, fields.as_deref())
-        }
-        Value::Object(m) if m.len() == 1 && m.contains_key("data") => Value::Object(m),
-        other => json!({"data": project(other, fields.as_deref())}),
-    })
-}
-
-async fn api_call(call: &Call<'_>, mut args: Map<String, Value>) -> Outcome {
-    let wait = take_wait(&mut args);
-    let method = text(&args, "method").unwrap_or_default();
-    let m = match HttpMethod::parse(&method) {
-        Some(HttpMethod::Get) => {
-            return Err("GET is read-only: use proxmox_api_get".into());
-        }
-        Some(m) => m,
-        None => return Err(format!("`{method}` is not POST, PUT or DELETE")),
-    };
-    let path = text(&args, "path").unwrap_or_default();
-    let (ep, map) = generic_args(m, &path, &args)?;
-    let out = send(call, ep, map, wait, "data").await?;
-    Ok(match out {
-        Value::Object(m)
-            if m.contains_key("upid") || m.contains_key("data") || m.contains_key("dry_run") =>
-        {
-            Value::Object(m)
-        }
-        other => json!({"data": other}),
-    })
 }
 
 #[cfg(test)]

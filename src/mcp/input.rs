@@ -225,6 +225,29 @@ pub fn vmid(args: &mut Map<String, Value>) -> Result<u64, String> {
     Ok(id)
 }
 
+/// The `limit` argument, at most [`MAX_LIMIT`]; `default` when absent.
+pub fn limit(args: &Map<String, Value>, default: usize) -> usize {
+    uint(args, "limit")
+        .map(|n| n.min(MAX_LIMIT) as usize)
+        .unwrap_or(default)
+}
+
+/// The most items a `limit` argument may ask for (its schema says so too).
+pub const MAX_LIMIT: u64 = 1000;
+
+/// The `fields` argument: names to keep, as a list or comma-separated text.
+pub fn fields(args: &Map<String, Value>) -> Option<Vec<String>> {
+    let list = args.get("fields")?;
+    Some(match list {
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        Value::String(s) => s.split(',').map(|f| f.trim().to_string()).collect(),
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,11 +6,12 @@
 //! * [`schema`]: PVE schema nodes as JSON Schema.
 //! * [`call`]: the top of the pipeline (server, refusals that need no arguments, argument
 //!   checks, dispatch).
-//! * [`custom`]: tools that are more than one method call, and the generic API tools.
+//! * [`custom`]: tools that are more than one method call; it dispatches the generic API tools.
+//! * [`generic`]: the generic API tools (search, describe, get, call) that reach every method.
 //! * [`change`]: a guest's configuration changed with the digest read just before;
 //!   [`create`]: a VM or a container created in one call.
 //! * [`storage`]: storage usage; [`backup`]: backups run and listed.
-//! * [`send`]: the sending half both of them use (method checks, token rules, pre-flight, dry
+//! * [`send`]: the sending half they all use (method checks, token rules, pre-flight, dry
 //!   run, confirmation, audit, send, tasks).
 //! * [`input`], [`preflight`], [`confirm`], [`audit`], [`guests`], [`errors`], [`redact`],
 //!   [`bound`]: what the pipeline leans on.
@@ -26,6 +27,7 @@ pub mod confirm;
 pub mod create;
 pub mod custom;
 pub mod errors;
+pub mod generic;
 pub mod guests;
 pub mod http;
 pub mod input;

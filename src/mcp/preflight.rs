@@ -152,23 +152,23 @@ pub async fn check(
         Some((path, set))
     };
     match evaluate(&check, &lookup) {
-        Verdict::No(missing) => {
-            let missing = describe(&missing);
+        Verdict::No(missing_list) => {
+            let missing = describe(&missing_list);
             let who = if client.uses_token() {
                 "the token"
             } else {
                 "the user"
             };
             let principal = client.principal();
-            let flag = if client.uses_token() {
-                "--tokens"
-            } else {
-                "--users"
-            };
+            let remedy = missing_list
+                .iter()
+                .map(|m| super::errors::grant(&m.privs, m.any, &m.path))
+                .collect::<Vec<_>>()
+                .join(", or ");
             Err(format!(
                 "refused before sending: {who} {principal} lacks {missing} (PVE would answer 403). \
-                 An administrator can grant a role that holds it: pveum acl modify PATH {flag} \
-                 '{principal}' --roles ROLE. Nothing was sent."
+                 An administrator can {remedy} (Datacenter → Permissions in the web interface). \
+                 Nothing was sent."
             ))
         }
         Verdict::Yes | Verdict::Unknown => Ok(()),

@@ -15,13 +15,37 @@ pub fn first_sentence(text: &str, max: usize) -> String {
         .find(|(i, c)| (*c == '.' && text[i + 1..].starts_with(char::is_whitespace)) || *c == '\n')
         .map(|(i, _)| i)
         .unwrap_or(text.len());
-    let sentence = text[..end].trim_end_matches('.').trim();
-    if sentence.chars().count() <= max {
-        sentence.to_string()
-    } else {
-        let cut: String = sentence.chars().take(max - 1).collect();
-        format!("{}…", cut.trim_end())
+    clip(text[..end].trim_end_matches('.').trim(), max)
+}
+
+/// `text` in at most `max` characters, cut at a word boundary with "…" (mid-word only when a
+/// single word is longer than `max`).
+pub fn clip(text: &str, max: usize) -> String {
+    let text = text.trim();
+    if text.chars().count() <= max {
+        return text.to_string();
     }
+    if max == 0 {
+        return String::new();
+    }
+    let cut: String = text.chars().take(max).collect();
+    // The whole of the last word when the next character ends it.
+    let next_ends = text[cut.len()..].starts_with(char::is_whitespace);
+    let kept = if next_ends {
+        cut.as_str()
+    } else {
+        cut.rfind(char::is_whitespace).map_or("", |i| &cut[..i])
+    };
+    let kept = kept.trim_end_matches(|c: char| c.is_whitespace() || ",;:(-&/".contains(c));
+    if kept.is_empty() {
+        let cut: String = text.chars().take(max - 1).collect();
+        return format!("{}…", cut.trim_end());
+    }
+    if kept.chars().count() >= max {
+        // Room for the mark: one word less.
+        return clip(kept, max - 1);
+    }
+    format!("{kept}…")
 }
 
 /// The input schema of one parameter.
@@ -338,6 +362,14 @@ mod tests {
             "Version 1.2 is here"
         );
         assert_eq!(first_sentence("abcdefgh", 5), "abcd…");
+        // Cut at a word boundary, never inside a word.
+        assert_eq!(
+            first_sentence("Start the virtual machine now. Then", 16),
+            "Start the…"
+        );
+        assert_eq!(clip("Amount of memory, in MiB", 17), "Amount of memory…");
+        assert_eq!(clip("Amount of memory, in MiB", 16), "Amount of…");
+        assert_eq!(clip("short", 16), "short");
     }
 
     #[test]

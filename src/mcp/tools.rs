@@ -525,6 +525,7 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
                 json!({"type": "string", "enum": ["GET", "POST", "PUT", "DELETE"]}),
             );
             props.insert("path".into(), string("Such as /nodes/{node}/qemu"));
+            props.insert("detail".into(), json!({"enum": ["compact", "full"]}));
             req.extend(["method".into(), "path".into()]);
             let out = json!({"type": "object", "properties": {
                 "method": {"type": "string"}, "path": {"type": "string"}, "parameters": {"type": "object"}, "returns": {}
@@ -586,12 +587,12 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
 /// A `limit` taken from the catalog gets the maximum the server allows.
 fn cap_limit(props: &mut Map<String, Value>) {
     if let Some(limit) = props.get_mut("limit").and_then(Value::as_object_mut) {
-        limit.insert("maximum".into(), json!(super::custom::MAX_LIMIT));
+        limit.insert("maximum".into(), json!(super::input::MAX_LIMIT));
     }
 }
 
 fn limit_param(default: u64) -> Value {
-    json!({"type": "integer", "minimum": 1, "maximum": super::custom::MAX_LIMIT, "default": default})
+    json!({"type": "integer", "minimum": 1, "maximum": super::input::MAX_LIMIT, "default": default})
 }
 
 fn params_param() -> Value {
