@@ -409,6 +409,13 @@ fn property_string(name: &str, map: &Map<String, Value>, schema: &Schema) -> Res
                 ));
             }
         };
+        // A disk size as PVE prints it (`4096M` is `4G`), as the typed structs send it.
+        let text = match &keys[k].format {
+            Some(Format::Named(f)) if f == "disk-size" => {
+                crate::propstring::canonical_size(&text).unwrap_or(text)
+            }
+            _ => text,
+        };
         // Joined without escaping (PVE has none), so a value must stay inside its key.
         crate::validate::check_prop_value(&format!("{name}.{k}"), &text)?;
         if Some(k) == default_key && !text.contains('=') {
