@@ -6094,6 +6094,8 @@ impl ::std::fmt::Display for LxcRootfs {
 ///
 /// Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
 ///
+/// Keys of PVE's named format `pve-startup-order`, which the schema does not define: from proxmox/pve-common, `src/PVE/JSONSchema.pm` (pve-common 9.2.1), kept in `src/codegen/named_formats.json`.
+///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Startup {
@@ -6438,6 +6440,8 @@ impl ::std::fmt::Display for QemuAgent {
 ///
 /// Syntax: `[type=]<sev-type> [,allow-smt=<1|0>] [,kernel-hashes=<1|0>] [,no-debug=<1|0>] [,no-key-sharing=<1|0>]`.
 ///
+/// Keys of PVE's named format `pve-qemu-sev-fmt`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer/CPUConfig.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
+///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QemuAmdSev {
@@ -6666,6 +6670,8 @@ impl ::std::fmt::Display for QemuAudio0 {
 ///
 /// Syntax: `[[legacy=]<[acdn]{1,4}>] [,order=<device[;device...]>]`.
 ///
+/// Keys of PVE's named format `pve-qm-boot`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
+///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct QemuBoot {
@@ -6776,6 +6782,8 @@ impl ::std::fmt::Display for QemuBoot {
 /// Property string `QemuCicustom`.
 ///
 /// Syntax: `[meta=<volume>] [,network=<volume>] [,user=<volume>] [,vendor=<volume>]`.
+///
+/// Keys of PVE's named format `pve-qm-cicustom`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -6937,6 +6945,8 @@ impl ::std::fmt::Display for QemuCicustom {
 /// Property string `QemuCpu`.
 ///
 /// Syntax: `[[cputype=]<string>] [,flags=<+FLAG[;-FLAG...]>] [,guest-phys-bits=<integer>] [,hidden=<1|0>] [,hv-vendor-id=<vendor-id>] [,level=<integer>] [,phys-bits=<8-64|host>] [,reported-model=<enum>]`.
+///
+/// Keys of PVE's named format `pve-vm-cpu-conf`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer/CPUConfig.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -7388,6 +7398,8 @@ impl ::std::fmt::Display for QemuEfidisk0 {
 /// Property string `QemuHostpci`.
 ///
 /// Syntax: `[[host=]<HOSTPCIID[;HOSTPCIID2...]>] [,device-id=<hex id>] [,driver=<vfio|keep>] [,legacy-igd=<1|0>] [,mapping=<mapping-id>] [,mdev=<string>] [,pcie=<1|0>] [,rombar=<1|0>] [,romfile=<string>] [,sub-device-id=<hex id>] [,sub-vendor-id=<hex id>] [,vendor-id=<hex id>] [,x-vga=<1|0>]`.
+///
+/// Keys of PVE's named format `pve-qm-hostpci`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer/PCI.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -8570,6 +8582,8 @@ impl ::std::fmt::Display for QemuIde {
 ///
 /// Syntax: `[type=]<tdx-type> ,attestation=<1|0> [,vsock-cid=<integer>] [,vsock-port=<integer>]`.
 ///
+/// Keys of PVE's named format `pve-qemu-tdx-fmt`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer/CPUConfig.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
+///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QemuIntelTdx {
@@ -8701,6 +8715,8 @@ impl ::std::fmt::Display for QemuIntelTdx {
 /// Property string `QemuIpconfig`.
 ///
 /// Syntax: `[gw=<GatewayIPv4>] [,gw6=<GatewayIPv6>] [,ip=<IPv4Format/CIDR>] [,ip6=<IPv6Format/CIDR>]`.
+///
+/// Keys of PVE's named format `pve-qm-ipconfig`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer/Network.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -9705,6 +9721,8 @@ impl ::std::fmt::Display for QemuNuma {
 /// Property string `QemuRng0`.
 ///
 /// Syntax: `[source=]</dev/urandom|/dev/random|/dev/hwrng> [,max_bytes=<integer>] [,period=<integer>]`.
+///
+/// Keys of PVE's named format `pve-qm-rng`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer/RNG.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq)]
@@ -11555,6 +11573,8 @@ impl ::std::fmt::Display for QemuScsi {
 ///
 /// Syntax: `[base64=<1|0>] [,family=<Base64 encoded string>] [,manufacturer=<Base64 encoded string>] [,product=<Base64 encoded string>] [,serial=<Base64 encoded string>] [,sku=<Base64 encoded string>] [,uuid=<UUID>] [,version=<Base64 encoded string>]`.
 ///
+/// Keys of PVE's named format `pve-qm-smbios1`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
+///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct QemuSmbios1 {
@@ -13373,6 +13393,8 @@ impl ::std::fmt::Display for QemuVirtiofs {
 /// Property string `QemuWatchdog`.
 ///
 /// Syntax: `[[model=]<i6300esb|ib700>] [,action=<enum>]`.
+///
+/// Keys of PVE's named format `pve-qm-watchdog`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
 ///
 /// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -75,6 +75,7 @@ pub fn generate(schema: &ApiSchema, source: &str) -> Result<Output, String> {
     enums.borrow_mut().keep_plain_names_of(original);
     let mut formats = Formats::new(enums.clone());
     formats.names = named_formats::struct_names(&table);
+    formats.sources = named_formats::sources(&table);
     let mut root = ModNode::default();
     let mut catalog = Vec::new();
     let mut summary = Vec::new();

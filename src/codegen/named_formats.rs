@@ -59,6 +59,28 @@ pub fn struct_names(table: &BTreeMap<String, Value>) -> BTreeMap<String, String>
         .collect()
 }
 
+/// A line for each defined struct's documentation saying where its keys come from, by the
+/// format object as JSON: ``Keys of PVE's named format `pve-qm-boot` (proxmox/qemu-server,
+/// src/PVE/QemuServer.pm, qemu-server 9.2.6).``
+pub fn sources(table: &BTreeMap<String, Value>) -> BTreeMap<String, String> {
+    let doc: Value = serde_json::from_str(DATA).unwrap_or_default();
+    table
+        .iter()
+        .filter_map(|(name, keys)| {
+            let src = &doc["formats"][name]["source"];
+            let release = src["release"].as_str()?;
+            let release = release.split(" (").next().unwrap_or(release);
+            let line = format!(
+                "Keys of PVE's named format `{name}`, which the schema does not define: from {}, \
+                 `{}` ({release}), kept in `src/codegen/named_formats.json`.",
+                src["repository"].as_str()?,
+                src["file"].as_str()?,
+            );
+            Some((serde_json::to_string(keys).ok()?, line))
+        })
+        .collect()
+}
+
 /// Replaces every string-typed `"format": NAME` of `v` whose NAME is in `table` by its keys;
 /// counts the replacements per name in `used`.
 fn replace(v: &mut Value, table: &BTreeMap<String, Value>, used: &mut BTreeMap<String, usize>) {

@@ -374,6 +374,9 @@ pub struct Formats {
     /// Chosen struct names by format object (as JSON), tried before the path's hints: a named
     /// format shared by qemu and lxc (`pve-startup-order`) is neither's.
     pub names: BTreeMap<String, String>,
+    /// Where the keys of a format come from, by format object (as JSON), for its struct's
+    /// documentation (the named formats).
+    pub sources: BTreeMap<String, String>,
     /// Every struct's format object, for answers that lack some optional keys.
     shapes: Vec<(String, serde_json::Map<String, serde_json::Value>)>,
     pub scope: Scope,
@@ -387,6 +390,7 @@ impl Formats {
         Formats {
             by_schema: BTreeMap::new(),
             names: BTreeMap::new(),
+            sources: BTreeMap::new(),
             shapes: Vec::new(),
             scope: Scope::new(true, enums),
             cases: Vec::new(),
@@ -435,11 +439,13 @@ impl Formats {
                     .unwrap_or_else(|| "Format".to_string())
             });
         let name = unique(&mut self.scope.used, name);
+        let source = self.sources.get(&canon).cloned();
         self.by_schema.insert(canon, name.clone());
         if let Some(keys) = format.as_object() {
             self.shapes.push((name.clone(), keys.clone()));
         }
-        let (item, cases) = property_string_struct(&mut self.scope, &name, keys, typetext);
+        let source = source.as_deref();
+        let (item, cases) = property_string_struct(&mut self.scope, &name, keys, typetext, source);
         self.scope.items.push(item);
         self.cases.push((name.clone(), cases));
         name
@@ -738,6 +744,7 @@ fn property_string_struct(
     name: &str,
     keys: &BTreeMap<String, Schema>,
     typetext: Option<&str>,
+    source: Option<&str>,
 ) -> (TokenStream, Vec<(String, bool)>) {
     let id = format_ident!("{}", name);
     // Real keys (not aliases).
@@ -824,6 +831,9 @@ fn property_string_struct(
     let mut doc = format!("Property string `{name}`.");
     if let Some(t) = typetext {
         doc.push_str(&format!("\n\nSyntax: {}.", docs::code(t)));
+    }
+    if let Some(source) = source {
+        doc.push_str(&format!("\n\n{source}"));
     }
     doc.push_str("\n\nParse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.");
     let doc = docs::attrs(&doc);
