@@ -126,9 +126,10 @@ pub fn parse_bool(key: &str, value: &str) -> Result<bool, PropError> {
     }
 }
 
-/// A disk size (`format: disk-size`, a disk's `size=`) as PVE prints it: `parse_size` then
-/// `format_size` of pve-common's `PVE::JSONSchema` (release 9.2.1), which
-/// `print_property_string` applies to such keys. The size is read as a number with an optional
+/// A disk size (`format: disk-size`, a disk's `size=`) as PVE prints it: qemu-server's
+/// `parse_drive` (`PVE::QemuServer::Drive`, 9.2.6) reads it with `parse_size`, and
+/// `print_property_string` prints every `disk-size` key with `format_size` (both pve-common's
+/// `PVE::JSONSchema`, 9.2.1). The size is read as a number with an optional
 /// unit (`K`, `M`, `G`, `T`, or `KiB` ... `TiB`; powers of 1024, a fraction allowed), and
 /// printed in the largest unit that divides it exactly: `4096M` is `4G`, `1536M` stays `1536M`,
 /// `0.5G` is `512M`, `1000` (bytes) stays `1000`. As in PVE, zero prints as `0T`. `None` when
