@@ -2970,9 +2970,9 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("ostemplate", "CANARY_24_END", false), ("ostype", "CANARY_25_END", false),
         ("password", "CANARY_26_END", true), ("pool", "CANARY_27_END", false),
         ("searchdomain", "CANARY_31_END", false), ("ssh-public-keys", "CANARY_32_END",
-        false), ("startup", "CANARY_34_END", false), ("storage", "CANARY_35_END", false),
-        ("tags", "CANARY_37_END", false), ("timezone", "CANARY_39_END", false)],
-        ::std::format!("{:?}", proxmox_mcp::api::nodes::lxc::PostParams { arch :
+        false), ("storage", "CANARY_35_END", false), ("tags", "CANARY_37_END", false),
+        ("timezone", "CANARY_39_END", false)], ::std::format!("{:?}",
+        proxmox_mcp::api::nodes::lxc::PostParams { arch :
         ::std::option::Option::Some("CANARY_0_END".parse().unwrap()), bwlimit :
         ::std::option::Option::None, cmode : ::std::option::Option::Some("CANARY_2_END"
         .parse().unwrap()), console : ::std::option::Option::None, cores :
@@ -2999,8 +2999,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::None, searchdomain :
         ::std::option::Option::Some("CANARY_31_END".into()), ssh_public_keys :
         ::std::option::Option::Some("CANARY_32_END".into()), start :
-        ::std::option::Option::None, startup :
-        ::std::option::Option::Some("CANARY_34_END".into()), storage :
+        ::std::option::Option::None, startup : ::std::option::Option::None, storage :
         ::std::option::Option::Some("CANARY_35_END".into()), swap :
         ::std::option::Option::None, tags : ::std::option::Option::Some("CANARY_37_END"
         .into()), template : ::std::option::Option::None, timezone :
@@ -3039,18 +3038,17 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ("hookscript", "CANARY_6_END", false, false), ("hostname", "CANARY_7_END", false,
         false), ("lock", "CANARY_8_END", false, false), ("nameserver", "CANARY_9_END",
         false, false), ("ostype", "CANARY_10_END", false, false), ("searchdomain",
-        "CANARY_11_END", false, false), ("startup", "CANARY_12_END", false, false),
-        ("tags", "CANARY_13_END", false, false), ("timezone", "CANARY_14_END", false,
-        false)], "{}"), super::params("api::nodes::lxc::config::PutParams", & [("arch",
-        "CANARY_0_END", false), ("cmode", "CANARY_1_END", false), ("delete",
-        "CANARY_7_END", false), ("description", "CANARY_8_END", false), ("digest",
-        "CANARY_10_END", false), ("entrypoint", "CANARY_11_END", false), ("env",
-        "CANARY_12_END", false), ("hookscript", "CANARY_14_END", false), ("hostname",
-        "CANARY_15_END", false), ("lock", "CANARY_16_END", false), ("nameserver",
-        "CANARY_19_END", false), ("ostype", "CANARY_22_END", false), ("revert",
-        "CANARY_24_END", false), ("searchdomain", "CANARY_26_END", false), ("startup",
-        "CANARY_27_END", false), ("tags", "CANARY_29_END", false), ("timezone",
-        "CANARY_31_END", false)], ::std::format!("{:?}",
+        "CANARY_11_END", false, false), ("tags", "CANARY_12_END", false, false),
+        ("timezone", "CANARY_13_END", false, false)], "{}"),
+        super::params("api::nodes::lxc::config::PutParams", & [("arch", "CANARY_0_END",
+        false), ("cmode", "CANARY_1_END", false), ("delete", "CANARY_7_END", false),
+        ("description", "CANARY_8_END", false), ("digest", "CANARY_10_END", false),
+        ("entrypoint", "CANARY_11_END", false), ("env", "CANARY_12_END", false),
+        ("hookscript", "CANARY_14_END", false), ("hostname", "CANARY_15_END", false),
+        ("lock", "CANARY_16_END", false), ("nameserver", "CANARY_19_END", false),
+        ("ostype", "CANARY_22_END", false), ("revert", "CANARY_24_END", false),
+        ("searchdomain", "CANARY_26_END", false), ("tags", "CANARY_29_END", false),
+        ("timezone", "CANARY_31_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::lxc::config::PutParams { arch :
         ::std::option::Option::Some("CANARY_0_END".parse().unwrap()), cmode :
         ::std::option::Option::Some("CANARY_1_END".parse().unwrap()), console :
@@ -3073,9 +3071,9 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::None, revert : ::std::option::Option::Some("CANARY_24_END"
         .into()), rootfs : ::std::option::Option::None, searchdomain :
         ::std::option::Option::Some("CANARY_26_END".into()), startup :
-        ::std::option::Option::Some("CANARY_27_END".into()), swap :
-        ::std::option::Option::None, tags : ::std::option::Option::Some("CANARY_29_END"
-        .into()), template : ::std::option::Option::None, timezone :
+        ::std::option::Option::None, swap : ::std::option::Option::None, tags :
+        ::std::option::Option::Some("CANARY_29_END".into()), template :
+        ::std::option::Option::None, timezone :
         ::std::option::Option::Some("CANARY_31_END".into()), tty :
         ::std::option::Option::None, unprivileged : ::std::option::Option::None, unused :
         ::std::default::Default::default() })),
@@ -3529,60 +3527,52 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         "CANARY_4_END", false, false), ("status", "CANARY_5_END", false, false), ("tags",
         "CANARY_6_END", false, false)], "{\"vmid\":100}"),
         super::params("api::nodes::qemu::PostParams", & [("affinity", "CANARY_1_END",
-        false), ("amd-sev", "CANARY_4_END", false), ("arch", "CANARY_5_END", false),
-        ("archive", "CANARY_6_END", false), ("args", "CANARY_7_END", false), ("bios",
-        "CANARY_11_END", false), ("boot", "CANARY_12_END", false), ("bootdisk",
-        "CANARY_13_END", false), ("cdrom", "CANARY_15_END", false), ("cicustom",
-        "CANARY_16_END", false), ("cipassword", "CANARY_17_END", true), ("citype",
-        "CANARY_18_END", false), ("ciuser", "CANARY_20_END", false), ("cpu",
-        "CANARY_22_END", false), ("description", "CANARY_25_END", false), ("hookscript",
-        "CANARY_30_END", false), ("hostpci[n]", "CANARY_31_END", false), ("hotplug",
-        "CANARY_32_END", false), ("hugepages", "CANARY_33_END", false),
-        ("import-working-storage", "CANARY_35_END", false), ("intel-tdx",
-        "CANARY_36_END", false), ("ipconfig[n]", "CANARY_37_END", false), ("keyboard",
-        "CANARY_40_END", false), ("lock", "CANARY_44_END", false), ("name",
+        false), ("arch", "CANARY_5_END", false), ("archive", "CANARY_6_END", false),
+        ("args", "CANARY_7_END", false), ("bios", "CANARY_11_END", false), ("bootdisk",
+        "CANARY_13_END", false), ("cdrom", "CANARY_15_END", false), ("cipassword",
+        "CANARY_17_END", true), ("citype", "CANARY_18_END", false), ("ciuser",
+        "CANARY_20_END", false), ("description", "CANARY_25_END", false), ("hookscript",
+        "CANARY_30_END", false), ("hotplug", "CANARY_32_END", false), ("hugepages",
+        "CANARY_33_END", false), ("import-working-storage", "CANARY_35_END", false),
+        ("keyboard", "CANARY_40_END", false), ("lock", "CANARY_44_END", false), ("name",
         "CANARY_49_END", false), ("nameserver", "CANARY_50_END", false), ("ostype",
         "CANARY_55_END", false), ("parallel[n]", "CANARY_56_END", false), ("pool",
-        "CANARY_57_END", false), ("rng0", "CANARY_60_END", false), ("scsihw",
-        "CANARY_63_END", false), ("searchdomain", "CANARY_64_END", false), ("serial[n]",
-        "CANARY_65_END", false), ("smbios1", "CANARY_67_END", false), ("sshkeys",
-        "CANARY_71_END", false), ("startdate", "CANARY_73_END", false), ("startup",
-        "CANARY_74_END", false), ("storage", "CANARY_75_END", false), ("tags",
-        "CANARY_77_END", false), ("vmgenid", "CANARY_88_END", false), ("vmstatestorage",
-        "CANARY_90_END", false), ("watchdog", "CANARY_91_END", false)],
+        "CANARY_57_END", false), ("scsihw", "CANARY_63_END", false), ("searchdomain",
+        "CANARY_64_END", false), ("serial[n]", "CANARY_65_END", false), ("sshkeys",
+        "CANARY_71_END", false), ("startdate", "CANARY_73_END", false), ("storage",
+        "CANARY_75_END", false), ("tags", "CANARY_77_END", false), ("vmgenid",
+        "CANARY_88_END", false), ("vmstatestorage", "CANARY_90_END", false)],
         ::std::format!("{:?}", proxmox_mcp::api::nodes::qemu::PostParams { acpi :
         ::std::option::Option::None, affinity :
         ::std::option::Option::Some("CANARY_1_END".into()), agent :
         ::std::option::Option::None, allow_ksm : ::std::option::Option::None, amd_sev :
-        ::std::option::Option::Some("CANARY_4_END".into()), arch :
-        ::std::option::Option::Some("CANARY_5_END".parse().unwrap()), archive :
-        ::std::option::Option::Some("CANARY_6_END".into()), args :
-        ::std::option::Option::Some("CANARY_7_END".into()), audio0 :
+        ::std::option::Option::None, arch : ::std::option::Option::Some("CANARY_5_END"
+        .parse().unwrap()), archive : ::std::option::Option::Some("CANARY_6_END".into()),
+        args : ::std::option::Option::Some("CANARY_7_END".into()), audio0 :
         ::std::option::Option::None, autostart : ::std::option::Option::None, balloon :
         ::std::option::Option::None, bios : ::std::option::Option::Some("CANARY_11_END"
-        .parse().unwrap()), boot : ::std::option::Option::Some("CANARY_12_END".into()),
-        bootdisk : ::std::option::Option::Some("CANARY_13_END".into()), bwlimit :
+        .parse().unwrap()), boot : ::std::option::Option::None, bootdisk :
+        ::std::option::Option::Some("CANARY_13_END".into()), bwlimit :
         ::std::option::Option::None, cdrom : ::std::option::Option::Some("CANARY_15_END"
-        .into()), cicustom : ::std::option::Option::Some("CANARY_16_END".into()),
-        cipassword : ::std::option::Option::Some("CANARY_17_END".into()), citype :
+        .into()), cicustom : ::std::option::Option::None, cipassword :
+        ::std::option::Option::Some("CANARY_17_END".into()), citype :
         ::std::option::Option::Some("CANARY_18_END".parse().unwrap()), ciupgrade :
         ::std::option::Option::None, ciuser : ::std::option::Option::Some("CANARY_20_END"
-        .into()), cores : ::std::option::Option::None, cpu :
-        ::std::option::Option::Some("CANARY_22_END".into()), cpulimit :
-        ::std::option::Option::None, cpuunits : ::std::option::Option::None, description
-        : ::std::option::Option::Some("CANARY_25_END".into()), efidisk0 :
+        .into()), cores : ::std::option::Option::None, cpu : ::std::option::Option::None,
+        cpulimit : ::std::option::Option::None, cpuunits : ::std::option::Option::None,
+        description : ::std::option::Option::Some("CANARY_25_END".into()), efidisk0 :
         ::std::option::Option::None, force : ::std::option::Option::None, freeze :
         ::std::option::Option::None, ha_managed : ::std::option::Option::None, hookscript
         : ::std::option::Option::Some("CANARY_30_END".into()), hostpci :
-        ::std::iter::once((0u32, "CANARY_31_END".into())).collect(), hotplug :
+        ::std::default::Default::default(), hotplug :
         ::std::option::Option::Some("CANARY_32_END".into()), hugepages :
         ::std::option::Option::Some("CANARY_33_END".parse().unwrap()), ide :
         ::std::default::Default::default(), import_working_storage :
         ::std::option::Option::Some("CANARY_35_END".into()), intel_tdx :
-        ::std::option::Option::Some("CANARY_36_END".into()), ipconfig :
-        ::std::iter::once((0u32, "CANARY_37_END".into())).collect(), ivshmem :
-        ::std::option::Option::None, keephugepages : ::std::option::Option::None,
-        keyboard : ::std::option::Option::Some("CANARY_40_END".parse().unwrap()), kvm :
+        ::std::option::Option::None, ipconfig : ::std::default::Default::default(),
+        ivshmem : ::std::option::Option::None, keephugepages :
+        ::std::option::Option::None, keyboard :
+        ::std::option::Option::Some("CANARY_40_END".parse().unwrap()), kvm :
         ::std::option::Option::None, live_restore : ::std::option::Option::None,
         localtime : ::std::option::Option::None, lock :
         ::std::option::Option::Some("CANARY_44_END".parse().unwrap()), machine :
@@ -3596,19 +3586,18 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::iter::once((0u32, "CANARY_56_END".into())).collect(), pool :
         ::std::option::Option::Some("CANARY_57_END".into()), protection :
         ::std::option::Option::None, reboot : ::std::option::Option::None, rng0 :
-        ::std::option::Option::Some("CANARY_60_END".into()), sata :
-        ::std::default::Default::default(), scsi : ::std::default::Default::default(),
-        scsihw : ::std::option::Option::Some("CANARY_63_END".parse().unwrap()),
-        searchdomain : ::std::option::Option::Some("CANARY_64_END".into()), serial :
+        ::std::option::Option::None, sata : ::std::default::Default::default(), scsi :
+        ::std::default::Default::default(), scsihw :
+        ::std::option::Option::Some("CANARY_63_END".parse().unwrap()), searchdomain :
+        ::std::option::Option::Some("CANARY_64_END".into()), serial :
         ::std::iter::once((0u32, "CANARY_65_END".into())).collect(), shares :
-        ::std::option::Option::None, smbios1 :
-        ::std::option::Option::Some("CANARY_67_END".into()), smp :
+        ::std::option::Option::None, smbios1 : ::std::option::Option::None, smp :
         ::std::option::Option::None, sockets : ::std::option::Option::None,
         spice_enhancements : ::std::option::Option::None, sshkeys :
         ::std::option::Option::Some("CANARY_71_END".into()), start :
         ::std::option::Option::None, startdate :
         ::std::option::Option::Some("CANARY_73_END".into()), startup :
-        ::std::option::Option::Some("CANARY_74_END".into()), storage :
+        ::std::option::Option::None, storage :
         ::std::option::Option::Some("CANARY_75_END".into()), tablet :
         ::std::option::Option::None, tags : ::std::option::Option::Some("CANARY_77_END"
         .into()), tdf : ::std::option::Option::None, template :
@@ -3619,7 +3608,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         virtiofs : ::std::default::Default::default(), vmgenid :
         ::std::option::Option::Some("CANARY_88_END".into()), vmid : 100, vmstatestorage :
         ::std::option::Option::Some("CANARY_90_END".into()), watchdog :
-        ::std::option::Option::Some("CANARY_91_END".into()) })),
+        ::std::option::Option::None })),
         super::params("api::nodes::qemu::DeleteVmidParams", & [], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::qemu::DeleteVmidParams { destroy_unreferenced_disks :
         ::std::option::Option::None, purge : ::std::option::Option::None, skiplock :
@@ -3691,86 +3680,73 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::Some("CANARY_1_END".into()) })), super::response:: <
         proxmox_mcp::api::nodes::qemu::config::GetResponse >
         ("api::nodes::qemu::config::GetResponse", & [("affinity", "CANARY_0_END", false,
-        false), ("amd-sev", "CANARY_1_END", false, false), ("arch", "CANARY_2_END",
-        false, false), ("args", "CANARY_3_END", false, false), ("bios", "CANARY_4_END",
-        false, false), ("boot", "CANARY_5_END", false, false), ("bootdisk",
-        "CANARY_6_END", false, false), ("cdrom", "CANARY_7_END", false, false),
-        ("cicustom", "CANARY_8_END", false, false), ("cipassword", "CANARY_9_END", true,
-        false), ("citype", "CANARY_10_END", false, false), ("ciuser", "CANARY_11_END",
-        false, false), ("cpu", "CANARY_12_END", false, false), ("description",
-        "CANARY_13_END", false, false), ("digest", "CANARY_14_END", false, false),
-        ("hookscript", "CANARY_15_END", false, false), ("hotplug", "CANARY_16_END",
-        false, false), ("hugepages", "CANARY_17_END", false, false), ("intel-tdx",
-        "CANARY_18_END", false, false), ("keyboard", "CANARY_19_END", false, false),
-        ("lock", "CANARY_20_END", false, false), ("name", "CANARY_21_END", false, false),
-        ("nameserver", "CANARY_22_END", false, false), ("ostype", "CANARY_23_END", false,
-        false), ("parent", "CANARY_24_END", false, false), ("rng0", "CANARY_25_END",
-        false, false), ("running-nets-host-mtu", "CANARY_26_END", false, false),
-        ("runningcpu", "CANARY_27_END", false, false), ("scsihw", "CANARY_28_END", false,
-        false), ("searchdomain", "CANARY_29_END", false, false), ("smbios1",
-        "CANARY_30_END", false, false), ("sshkeys", "CANARY_31_END", false, false),
-        ("startdate", "CANARY_32_END", false, false), ("startup", "CANARY_33_END", false,
-        false), ("tags", "CANARY_34_END", false, false), ("vmgenid", "CANARY_35_END",
-        false, false), ("vmstate", "CANARY_36_END", false, false), ("vmstatestorage",
-        "CANARY_37_END", false, false), ("watchdog", "CANARY_38_END", false, false)],
-        "{}"), super::params("api::nodes::qemu::config::PostParams", & [("affinity",
-        "CANARY_1_END", false), ("amd-sev", "CANARY_4_END", false), ("arch",
-        "CANARY_5_END", false), ("args", "CANARY_6_END", false), ("bios",
-        "CANARY_11_END", false), ("boot", "CANARY_12_END", false), ("bootdisk",
-        "CANARY_13_END", false), ("cdrom", "CANARY_14_END", false), ("cicustom",
-        "CANARY_15_END", false), ("cipassword", "CANARY_16_END", true), ("citype",
-        "CANARY_17_END", false), ("ciuser", "CANARY_19_END", false), ("cpu",
-        "CANARY_21_END", false), ("delete", "CANARY_24_END", false), ("description",
+        false), ("arch", "CANARY_1_END", false, false), ("args", "CANARY_2_END", false,
+        false), ("bios", "CANARY_3_END", false, false), ("bootdisk", "CANARY_4_END",
+        false, false), ("cdrom", "CANARY_5_END", false, false), ("cipassword",
+        "CANARY_6_END", true, false), ("citype", "CANARY_7_END", false, false),
+        ("ciuser", "CANARY_8_END", false, false), ("description", "CANARY_9_END", false,
+        false), ("digest", "CANARY_10_END", false, false), ("hookscript",
+        "CANARY_11_END", false, false), ("hotplug", "CANARY_12_END", false, false),
+        ("hugepages", "CANARY_13_END", false, false), ("keyboard", "CANARY_14_END",
+        false, false), ("lock", "CANARY_15_END", false, false), ("name", "CANARY_16_END",
+        false, false), ("nameserver", "CANARY_17_END", false, false), ("ostype",
+        "CANARY_18_END", false, false), ("parent", "CANARY_19_END", false, false),
+        ("running-nets-host-mtu", "CANARY_20_END", false, false), ("runningcpu",
+        "CANARY_21_END", false, false), ("scsihw", "CANARY_22_END", false, false),
+        ("searchdomain", "CANARY_23_END", false, false), ("sshkeys", "CANARY_24_END",
+        false, false), ("startdate", "CANARY_25_END", false, false), ("tags",
+        "CANARY_26_END", false, false), ("vmgenid", "CANARY_27_END", false, false),
+        ("vmstate", "CANARY_28_END", false, false), ("vmstatestorage", "CANARY_29_END",
+        false, false)], "{}"), super::params("api::nodes::qemu::config::PostParams", &
+        [("affinity", "CANARY_1_END", false), ("arch", "CANARY_5_END", false), ("args",
+        "CANARY_6_END", false), ("bios", "CANARY_11_END", false), ("bootdisk",
+        "CANARY_13_END", false), ("cdrom", "CANARY_14_END", false), ("cipassword",
+        "CANARY_16_END", true), ("citype", "CANARY_17_END", false), ("ciuser",
+        "CANARY_19_END", false), ("delete", "CANARY_24_END", false), ("description",
         "CANARY_25_END", false), ("digest", "CANARY_26_END", false), ("hookscript",
-        "CANARY_30_END", false), ("hostpci[n]", "CANARY_31_END", false), ("hotplug",
-        "CANARY_32_END", false), ("hugepages", "CANARY_33_END", false),
-        ("import-working-storage", "CANARY_35_END", false), ("intel-tdx",
-        "CANARY_36_END", false), ("ipconfig[n]", "CANARY_37_END", false), ("keyboard",
-        "CANARY_40_END", false), ("lock", "CANARY_43_END", false), ("name",
+        "CANARY_30_END", false), ("hotplug", "CANARY_32_END", false), ("hugepages",
+        "CANARY_33_END", false), ("import-working-storage", "CANARY_35_END", false),
+        ("keyboard", "CANARY_40_END", false), ("lock", "CANARY_43_END", false), ("name",
         "CANARY_48_END", false), ("nameserver", "CANARY_49_END", false), ("ostype",
         "CANARY_54_END", false), ("parallel[n]", "CANARY_55_END", false), ("revert",
-        "CANARY_58_END", false), ("rng0", "CANARY_59_END", false), ("scsihw",
-        "CANARY_62_END", false), ("searchdomain", "CANARY_63_END", false), ("serial[n]",
-        "CANARY_64_END", false), ("smbios1", "CANARY_67_END", false), ("sshkeys",
-        "CANARY_71_END", false), ("startdate", "CANARY_72_END", false), ("startup",
-        "CANARY_73_END", false), ("tags", "CANARY_75_END", false), ("vmgenid",
-        "CANARY_85_END", false), ("vmstatestorage", "CANARY_86_END", false), ("watchdog",
-        "CANARY_87_END", false)], ::std::format!("{:?}",
+        "CANARY_58_END", false), ("scsihw", "CANARY_62_END", false), ("searchdomain",
+        "CANARY_63_END", false), ("serial[n]", "CANARY_64_END", false), ("sshkeys",
+        "CANARY_71_END", false), ("startdate", "CANARY_72_END", false), ("tags",
+        "CANARY_75_END", false), ("vmgenid", "CANARY_85_END", false), ("vmstatestorage",
+        "CANARY_86_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::qemu::config::PostParams { acpi :
         ::std::option::Option::None, affinity :
         ::std::option::Option::Some("CANARY_1_END".into()), agent :
         ::std::option::Option::None, allow_ksm : ::std::option::Option::None, amd_sev :
-        ::std::option::Option::Some("CANARY_4_END".into()), arch :
-        ::std::option::Option::Some("CANARY_5_END".parse().unwrap()), args :
-        ::std::option::Option::Some("CANARY_6_END".into()), audio0 :
-        ::std::option::Option::None, autostart : ::std::option::Option::None,
+        ::std::option::Option::None, arch : ::std::option::Option::Some("CANARY_5_END"
+        .parse().unwrap()), args : ::std::option::Option::Some("CANARY_6_END".into()),
+        audio0 : ::std::option::Option::None, autostart : ::std::option::Option::None,
         background_delay : ::std::option::Option::None, balloon :
         ::std::option::Option::None, bios : ::std::option::Option::Some("CANARY_11_END"
-        .parse().unwrap()), boot : ::std::option::Option::Some("CANARY_12_END".into()),
-        bootdisk : ::std::option::Option::Some("CANARY_13_END".into()), cdrom :
+        .parse().unwrap()), boot : ::std::option::Option::None, bootdisk :
+        ::std::option::Option::Some("CANARY_13_END".into()), cdrom :
         ::std::option::Option::Some("CANARY_14_END".into()), cicustom :
-        ::std::option::Option::Some("CANARY_15_END".into()), cipassword :
+        ::std::option::Option::None, cipassword :
         ::std::option::Option::Some("CANARY_16_END".into()), citype :
         ::std::option::Option::Some("CANARY_17_END".parse().unwrap()), ciupgrade :
         ::std::option::Option::None, ciuser : ::std::option::Option::Some("CANARY_19_END"
-        .into()), cores : ::std::option::Option::None, cpu :
-        ::std::option::Option::Some("CANARY_21_END".into()), cpulimit :
-        ::std::option::Option::None, cpuunits : ::std::option::Option::None, delete :
-        ::std::option::Option::Some("CANARY_24_END".into()), description :
+        .into()), cores : ::std::option::Option::None, cpu : ::std::option::Option::None,
+        cpulimit : ::std::option::Option::None, cpuunits : ::std::option::Option::None,
+        delete : ::std::option::Option::Some("CANARY_24_END".into()), description :
         ::std::option::Option::Some("CANARY_25_END".into()), digest :
         ::std::option::Option::Some("CANARY_26_END".into()), efidisk0 :
         ::std::option::Option::None, force : ::std::option::Option::None, freeze :
         ::std::option::Option::None, hookscript :
         ::std::option::Option::Some("CANARY_30_END".into()), hostpci :
-        ::std::iter::once((0u32, "CANARY_31_END".into())).collect(), hotplug :
+        ::std::default::Default::default(), hotplug :
         ::std::option::Option::Some("CANARY_32_END".into()), hugepages :
         ::std::option::Option::Some("CANARY_33_END".parse().unwrap()), ide :
         ::std::default::Default::default(), import_working_storage :
         ::std::option::Option::Some("CANARY_35_END".into()), intel_tdx :
-        ::std::option::Option::Some("CANARY_36_END".into()), ipconfig :
-        ::std::iter::once((0u32, "CANARY_37_END".into())).collect(), ivshmem :
-        ::std::option::Option::None, keephugepages : ::std::option::Option::None,
-        keyboard : ::std::option::Option::Some("CANARY_40_END".parse().unwrap()), kvm :
+        ::std::option::Option::None, ipconfig : ::std::default::Default::default(),
+        ivshmem : ::std::option::Option::None, keephugepages :
+        ::std::option::Option::None, keyboard :
+        ::std::option::Option::Some("CANARY_40_END".parse().unwrap()), kvm :
         ::std::option::Option::None, localtime : ::std::option::Option::None, lock :
         ::std::option::Option::Some("CANARY_43_END".parse().unwrap()), machine :
         ::std::option::Option::None, memory : ::std::option::Option::None,
@@ -3783,81 +3759,71 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::iter::once((0u32, "CANARY_55_END".into())).collect(), protection :
         ::std::option::Option::None, reboot : ::std::option::Option::None, revert :
         ::std::option::Option::Some("CANARY_58_END".into()), rng0 :
-        ::std::option::Option::Some("CANARY_59_END".into()), sata :
-        ::std::default::Default::default(), scsi : ::std::default::Default::default(),
-        scsihw : ::std::option::Option::Some("CANARY_62_END".parse().unwrap()),
-        searchdomain : ::std::option::Option::Some("CANARY_63_END".into()), serial :
+        ::std::option::Option::None, sata : ::std::default::Default::default(), scsi :
+        ::std::default::Default::default(), scsihw :
+        ::std::option::Option::Some("CANARY_62_END".parse().unwrap()), searchdomain :
+        ::std::option::Option::Some("CANARY_63_END".into()), serial :
         ::std::iter::once((0u32, "CANARY_64_END".into())).collect(), shares :
         ::std::option::Option::None, skiplock : ::std::option::Option::None, smbios1 :
-        ::std::option::Option::Some("CANARY_67_END".into()), smp :
-        ::std::option::Option::None, sockets : ::std::option::Option::None,
-        spice_enhancements : ::std::option::Option::None, sshkeys :
-        ::std::option::Option::Some("CANARY_71_END".into()), startdate :
+        ::std::option::Option::None, smp : ::std::option::Option::None, sockets :
+        ::std::option::Option::None, spice_enhancements : ::std::option::Option::None,
+        sshkeys : ::std::option::Option::Some("CANARY_71_END".into()), startdate :
         ::std::option::Option::Some("CANARY_72_END".into()), startup :
-        ::std::option::Option::Some("CANARY_73_END".into()), tablet :
-        ::std::option::Option::None, tags : ::std::option::Option::Some("CANARY_75_END"
-        .into()), tdf : ::std::option::Option::None, template :
-        ::std::option::Option::None, tpmstate0 : ::std::option::Option::None, unused :
-        ::std::default::Default::default(), usb : ::std::default::Default::default(),
-        vcpus : ::std::option::Option::None, vga : ::std::option::Option::None, virtio :
-        ::std::default::Default::default(), virtiofs :
-        ::std::default::Default::default(), vmgenid :
+        ::std::option::Option::None, tablet : ::std::option::Option::None, tags :
+        ::std::option::Option::Some("CANARY_75_END".into()), tdf :
+        ::std::option::Option::None, template : ::std::option::Option::None, tpmstate0 :
+        ::std::option::Option::None, unused : ::std::default::Default::default(), usb :
+        ::std::default::Default::default(), vcpus : ::std::option::Option::None, vga :
+        ::std::option::Option::None, virtio : ::std::default::Default::default(),
+        virtiofs : ::std::default::Default::default(), vmgenid :
         ::std::option::Option::Some("CANARY_85_END".into()), vmstatestorage :
         ::std::option::Option::Some("CANARY_86_END".into()), watchdog :
-        ::std::option::Option::Some("CANARY_87_END".into()) })),
+        ::std::option::Option::None })),
         super::params("api::nodes::qemu::config::PutParams", & [("affinity",
-        "CANARY_1_END", false), ("amd-sev", "CANARY_4_END", false), ("arch",
-        "CANARY_5_END", false), ("args", "CANARY_6_END", false), ("bios",
-        "CANARY_10_END", false), ("boot", "CANARY_11_END", false), ("bootdisk",
-        "CANARY_12_END", false), ("cdrom", "CANARY_13_END", false), ("cicustom",
-        "CANARY_14_END", false), ("cipassword", "CANARY_15_END", true), ("citype",
-        "CANARY_16_END", false), ("ciuser", "CANARY_18_END", false), ("cpu",
-        "CANARY_20_END", false), ("delete", "CANARY_23_END", false), ("description",
-        "CANARY_24_END", false), ("digest", "CANARY_25_END", false), ("hookscript",
-        "CANARY_29_END", false), ("hostpci[n]", "CANARY_30_END", false), ("hotplug",
-        "CANARY_31_END", false), ("hugepages", "CANARY_32_END", false), ("intel-tdx",
-        "CANARY_34_END", false), ("ipconfig[n]", "CANARY_35_END", false), ("keyboard",
-        "CANARY_38_END", false), ("lock", "CANARY_41_END", false), ("name",
+        "CANARY_1_END", false), ("arch", "CANARY_5_END", false), ("args", "CANARY_6_END",
+        false), ("bios", "CANARY_10_END", false), ("bootdisk", "CANARY_12_END", false),
+        ("cdrom", "CANARY_13_END", false), ("cipassword", "CANARY_15_END", true),
+        ("citype", "CANARY_16_END", false), ("ciuser", "CANARY_18_END", false),
+        ("delete", "CANARY_23_END", false), ("description", "CANARY_24_END", false),
+        ("digest", "CANARY_25_END", false), ("hookscript", "CANARY_29_END", false),
+        ("hotplug", "CANARY_31_END", false), ("hugepages", "CANARY_32_END", false),
+        ("keyboard", "CANARY_38_END", false), ("lock", "CANARY_41_END", false), ("name",
         "CANARY_46_END", false), ("nameserver", "CANARY_47_END", false), ("ostype",
         "CANARY_52_END", false), ("parallel[n]", "CANARY_53_END", false), ("revert",
-        "CANARY_56_END", false), ("rng0", "CANARY_57_END", false), ("scsihw",
-        "CANARY_60_END", false), ("searchdomain", "CANARY_61_END", false), ("serial[n]",
-        "CANARY_62_END", false), ("smbios1", "CANARY_65_END", false), ("sshkeys",
-        "CANARY_69_END", false), ("startdate", "CANARY_70_END", false), ("startup",
-        "CANARY_71_END", false), ("tags", "CANARY_73_END", false), ("vmgenid",
-        "CANARY_83_END", false), ("vmstatestorage", "CANARY_84_END", false), ("watchdog",
-        "CANARY_85_END", false)], ::std::format!("{:?}",
+        "CANARY_56_END", false), ("scsihw", "CANARY_60_END", false), ("searchdomain",
+        "CANARY_61_END", false), ("serial[n]", "CANARY_62_END", false), ("sshkeys",
+        "CANARY_69_END", false), ("startdate", "CANARY_70_END", false), ("tags",
+        "CANARY_73_END", false), ("vmgenid", "CANARY_83_END", false), ("vmstatestorage",
+        "CANARY_84_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::qemu::config::PutParams { acpi :
         ::std::option::Option::None, affinity :
         ::std::option::Option::Some("CANARY_1_END".into()), agent :
         ::std::option::Option::None, allow_ksm : ::std::option::Option::None, amd_sev :
-        ::std::option::Option::Some("CANARY_4_END".into()), arch :
-        ::std::option::Option::Some("CANARY_5_END".parse().unwrap()), args :
-        ::std::option::Option::Some("CANARY_6_END".into()), audio0 :
-        ::std::option::Option::None, autostart : ::std::option::Option::None, balloon :
-        ::std::option::Option::None, bios : ::std::option::Option::Some("CANARY_10_END"
-        .parse().unwrap()), boot : ::std::option::Option::Some("CANARY_11_END".into()),
-        bootdisk : ::std::option::Option::Some("CANARY_12_END".into()), cdrom :
+        ::std::option::Option::None, arch : ::std::option::Option::Some("CANARY_5_END"
+        .parse().unwrap()), args : ::std::option::Option::Some("CANARY_6_END".into()),
+        audio0 : ::std::option::Option::None, autostart : ::std::option::Option::None,
+        balloon : ::std::option::Option::None, bios :
+        ::std::option::Option::Some("CANARY_10_END".parse().unwrap()), boot :
+        ::std::option::Option::None, bootdisk :
+        ::std::option::Option::Some("CANARY_12_END".into()), cdrom :
         ::std::option::Option::Some("CANARY_13_END".into()), cicustom :
-        ::std::option::Option::Some("CANARY_14_END".into()), cipassword :
+        ::std::option::Option::None, cipassword :
         ::std::option::Option::Some("CANARY_15_END".into()), citype :
         ::std::option::Option::Some("CANARY_16_END".parse().unwrap()), ciupgrade :
         ::std::option::Option::None, ciuser : ::std::option::Option::Some("CANARY_18_END"
-        .into()), cores : ::std::option::Option::None, cpu :
-        ::std::option::Option::Some("CANARY_20_END".into()), cpulimit :
-        ::std::option::Option::None, cpuunits : ::std::option::Option::None, delete :
-        ::std::option::Option::Some("CANARY_23_END".into()), description :
+        .into()), cores : ::std::option::Option::None, cpu : ::std::option::Option::None,
+        cpulimit : ::std::option::Option::None, cpuunits : ::std::option::Option::None,
+        delete : ::std::option::Option::Some("CANARY_23_END".into()), description :
         ::std::option::Option::Some("CANARY_24_END".into()), digest :
         ::std::option::Option::Some("CANARY_25_END".into()), efidisk0 :
         ::std::option::Option::None, force : ::std::option::Option::None, freeze :
         ::std::option::Option::None, hookscript :
         ::std::option::Option::Some("CANARY_29_END".into()), hostpci :
-        ::std::iter::once((0u32, "CANARY_30_END".into())).collect(), hotplug :
+        ::std::default::Default::default(), hotplug :
         ::std::option::Option::Some("CANARY_31_END".into()), hugepages :
         ::std::option::Option::Some("CANARY_32_END".parse().unwrap()), ide :
-        ::std::default::Default::default(), intel_tdx :
-        ::std::option::Option::Some("CANARY_34_END".into()), ipconfig :
-        ::std::iter::once((0u32, "CANARY_35_END".into())).collect(), ivshmem :
+        ::std::default::Default::default(), intel_tdx : ::std::option::Option::None,
+        ipconfig : ::std::default::Default::default(), ivshmem :
         ::std::option::Option::None, keephugepages : ::std::option::Option::None,
         keyboard : ::std::option::Option::Some("CANARY_38_END".parse().unwrap()), kvm :
         ::std::option::Option::None, localtime : ::std::option::Option::None, lock :
@@ -3872,28 +3838,26 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::iter::once((0u32, "CANARY_53_END".into())).collect(), protection :
         ::std::option::Option::None, reboot : ::std::option::Option::None, revert :
         ::std::option::Option::Some("CANARY_56_END".into()), rng0 :
-        ::std::option::Option::Some("CANARY_57_END".into()), sata :
-        ::std::default::Default::default(), scsi : ::std::default::Default::default(),
-        scsihw : ::std::option::Option::Some("CANARY_60_END".parse().unwrap()),
-        searchdomain : ::std::option::Option::Some("CANARY_61_END".into()), serial :
+        ::std::option::Option::None, sata : ::std::default::Default::default(), scsi :
+        ::std::default::Default::default(), scsihw :
+        ::std::option::Option::Some("CANARY_60_END".parse().unwrap()), searchdomain :
+        ::std::option::Option::Some("CANARY_61_END".into()), serial :
         ::std::iter::once((0u32, "CANARY_62_END".into())).collect(), shares :
         ::std::option::Option::None, skiplock : ::std::option::Option::None, smbios1 :
-        ::std::option::Option::Some("CANARY_65_END".into()), smp :
-        ::std::option::Option::None, sockets : ::std::option::Option::None,
-        spice_enhancements : ::std::option::Option::None, sshkeys :
-        ::std::option::Option::Some("CANARY_69_END".into()), startdate :
+        ::std::option::Option::None, smp : ::std::option::Option::None, sockets :
+        ::std::option::Option::None, spice_enhancements : ::std::option::Option::None,
+        sshkeys : ::std::option::Option::Some("CANARY_69_END".into()), startdate :
         ::std::option::Option::Some("CANARY_70_END".into()), startup :
-        ::std::option::Option::Some("CANARY_71_END".into()), tablet :
-        ::std::option::Option::None, tags : ::std::option::Option::Some("CANARY_73_END"
-        .into()), tdf : ::std::option::Option::None, template :
-        ::std::option::Option::None, tpmstate0 : ::std::option::Option::None, unused :
-        ::std::default::Default::default(), usb : ::std::default::Default::default(),
-        vcpus : ::std::option::Option::None, vga : ::std::option::Option::None, virtio :
-        ::std::default::Default::default(), virtiofs :
-        ::std::default::Default::default(), vmgenid :
+        ::std::option::Option::None, tablet : ::std::option::Option::None, tags :
+        ::std::option::Option::Some("CANARY_73_END".into()), tdf :
+        ::std::option::Option::None, template : ::std::option::Option::None, tpmstate0 :
+        ::std::option::Option::None, unused : ::std::default::Default::default(), usb :
+        ::std::default::Default::default(), vcpus : ::std::option::Option::None, vga :
+        ::std::option::Option::None, virtio : ::std::default::Default::default(),
+        virtiofs : ::std::default::Default::default(), vmgenid :
         ::std::option::Option::Some("CANARY_83_END".into()), vmstatestorage :
         ::std::option::Option::Some("CANARY_84_END".into()), watchdog :
-        ::std::option::Option::Some("CANARY_85_END".into()) })),
+        ::std::option::Option::None })),
         super::params("api::nodes::qemu::dbus_vmstate::PostParams", & [("action",
         "CANARY_0_END", false)], ::std::format!("{:?}",
         proxmox_mcp::api::nodes::qemu::dbus_vmstate::PostParams { action : "CANARY_0_END"

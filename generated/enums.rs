@@ -482,7 +482,7 @@ crate::pve_enum! {
 }
 crate::pve_enum! {
     #[doc = " The values of `reported-model`."] #[doc = " "] #[doc =
-    " Used by `GET /cluster/qemu/custom-cpu-models`, `POST /cluster/qemu/custom-cpu-models`, `GET /cluster/qemu/custom-cpu-models/{cputype}`, `PUT /cluster/qemu/custom-cpu-models/{cputype}`."]
+    " Used by `GET /cluster/qemu/custom-cpu-models`, `POST /cluster/qemu/custom-cpu-models`, `GET /cluster/qemu/custom-cpu-models/{cputype}`, `PUT /cluster/qemu/custom-cpu-models/{cputype}` and 1 more."]
     pub enum ReportedModel { #[doc = "`486`"] V486 = "486", #[doc = "`a64fx`"] A64fx =
     "a64fx", #[doc = "`athlon`"] Athlon = "athlon", #[doc = "`Broadwell`"] Broadwell =
     "Broadwell", #[doc = "`Broadwell-IBRS`"] BroadwellIBRS = "Broadwell-IBRS", #[doc =
@@ -1684,6 +1684,11 @@ crate::pve_enum! {
     Virtio = "virtio", #[doc = "`isa`"] Isa = "isa", }
 }
 crate::pve_enum! {
+    #[doc = " The values of `type`."] #[doc = " "] #[doc =
+    " Used by `POST /nodes/{node}/qemu`."] pub enum QemuAmdSevType { #[doc = "`std`"] Std
+    = "std", #[doc = "`es`"] Es = "es", #[doc = "`snp`"] Snp = "snp", }
+}
+crate::pve_enum! {
     #[doc = " The values of `device`."] #[doc = " "] #[doc =
     " Used by `POST /nodes/{node}/qemu`."] pub enum QemuAudio0Device { #[doc =
     "`ich9-intel-hda`"] Ich9IntelHda = "ich9-intel-hda", #[doc = "`intel-hda`"] IntelHda
@@ -1726,6 +1731,11 @@ crate::pve_enum! {
     = "`2023k`"] V2023k = "2023k", }
 }
 crate::pve_enum! {
+    #[doc = " The values of `driver`."] #[doc = " "] #[doc =
+    " Used by `POST /nodes/{node}/qemu`."] pub enum QemuHostpciDriver { #[doc = "`vfio`"]
+    Vfio = "vfio", #[doc = "`keep`"] Keep = "keep", }
+}
+crate::pve_enum! {
     #[doc = " The values of `hugepages`."] #[doc = " "] #[doc =
     " Used by `POST /nodes/{node}/qemu`, `GET /nodes/{node}/qemu/{vmid}/config`, `POST /nodes/{node}/qemu/{vmid}/config`, `PUT /nodes/{node}/qemu/{vmid}/config`."]
     pub enum Hugepages { #[doc = "`any`"] Any = "any", #[doc = "`2`"] V2 = "2", #[doc =
@@ -1764,6 +1774,11 @@ crate::pve_enum! {
     " Used by `POST /nodes/{node}/qemu`."] pub enum Werror { #[doc = "`enospc`"] Enospc =
     "enospc", #[doc = "`ignore`"] Ignore = "ignore", #[doc = "`report`"] Report =
     "report", #[doc = "`stop`"] Stop = "stop", }
+}
+crate::pve_enum! {
+    #[doc = " The values of `type`."] #[doc = " "] #[doc =
+    " Used by `POST /nodes/{node}/qemu`."] pub enum QemuIntelTdxType { #[doc = "`tdx`"]
+    Tdx = "tdx", }
 }
 crate::pve_enum! {
     #[doc = " The values of `lock`."] #[doc = " "] #[doc =
@@ -1809,6 +1824,12 @@ crate::pve_enum! {
     L26 = "l26", #[doc = "`solaris`"] Solaris = "solaris", }
 }
 crate::pve_enum! {
+    #[doc = " The values of `source`."] #[doc = " "] #[doc =
+    " Used by `POST /nodes/{node}/qemu`."] pub enum QemuRng0Source { #[doc =
+    "`/dev/urandom`"] DevUrandom = "/dev/urandom", #[doc = "`/dev/random`"] DevRandom =
+    "/dev/random", #[doc = "`/dev/hwrng`"] DevHwrng = "/dev/hwrng", }
+}
+crate::pve_enum! {
     #[doc = " The values of `scsihw`."] #[doc = " "] #[doc =
     " Used by `POST /nodes/{node}/qemu`, `GET /nodes/{node}/qemu/{vmid}/config`, `POST /nodes/{node}/qemu/{vmid}/config`, `PUT /nodes/{node}/qemu/{vmid}/config`."]
     pub enum Scsihw { #[doc = "`lsi`"] Lsi = "lsi", #[doc = "`lsi53c810`"] Lsi53c810 =
@@ -1852,6 +1873,18 @@ crate::pve_enum! {
     " Used by `POST /nodes/{node}/qemu`."] pub enum QemuVirtiofsCache { #[doc = "`auto`"]
     Auto = "auto", #[doc = "`always`"] Always = "always", #[doc = "`metadata`"] Metadata
     = "metadata", #[doc = "`never`"] Never = "never", }
+}
+crate::pve_enum! {
+    #[doc = " The values of `action`."] #[doc = " "] #[doc =
+    " Used by `POST /nodes/{node}/qemu`."] pub enum QemuWatchdogAction { #[doc =
+    "`reset`"] Reset = "reset", #[doc = "`shutdown`"] Shutdown = "shutdown", #[doc =
+    "`poweroff`"] Poweroff = "poweroff", #[doc = "`pause`"] Pause = "pause", #[doc =
+    "`debug`"] Debug = "debug", #[doc = "`none`"] None = "none", }
+}
+crate::pve_enum! {
+    #[doc = " The values of `model`."] #[doc = " "] #[doc =
+    " Used by `POST /nodes/{node}/qemu`."] pub enum QemuWatchdogModel { #[doc =
+    "`i6300esb`"] I6300esb = "i6300esb", #[doc = "`ib700`"] Ib700 = "ib700", }
 }
 crate::pve_enum! {
     #[doc = " The values of `command`."] #[doc = " "] #[doc =

@@ -6090,6 +6090,127 @@ impl ::std::fmt::Display for LxcRootfs {
         crate::propstring::display(self, f)
     }
 }
+/// Property string `Startup`.
+///
+/// Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
+///
+/// Keys of PVE's named format `pve-startup-order`, which the schema does not define: from proxmox/pve-common, `src/PVE/JSONSchema.pm` (pve-common 9.2.1), kept in `src/codegen/named_formats.json`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Startup {
+    /// Delay in seconds to wait before the next guest is stopped.
+    ///
+    /// Minimum: 0.
+    pub down: ::std::option::Option<i64>,
+    /// Startup order: a non-negative number; shutdown is done in reverse order.
+    ///
+    /// Minimum: 0.
+    pub order: ::std::option::Option<i64>,
+    /// Delay in seconds to wait before the next guest is started.
+    ///
+    /// Minimum: 0.
+    pub up: ::std::option::Option<i64>,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl Startup {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new() -> Self {
+        Self {
+            down: ::std::default::Default::default(),
+            order: ::std::default::Default::default(),
+            up: ::std::default::Default::default(),
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for Startup {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+        "order",
+    );
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_down: ::std::option::Option<i64> = ::std::option::Option::None;
+        let mut f_order: ::std::option::Option<i64> = ::std::option::Option::None;
+        let mut f_up: ::std::option::Option<i64> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "down" => {
+                    f_down = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<i64>("down", &value)?,
+                    );
+                }
+                "order" => {
+                    f_order = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<i64>("order", &value)?,
+                    );
+                }
+                "up" => {
+                    f_up = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<i64>("up", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            down: f_down,
+            order: f_order,
+            up: f_up,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.down {
+            form.int(
+                "down",
+                *v,
+                ::std::option::Option::Some(0i64),
+                ::std::option::Option::None,
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.order {
+            form.int(
+                "order",
+                *v,
+                ::std::option::Option::Some(0i64),
+                ::std::option::Option::None,
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.up {
+            form.int(
+                "up",
+                *v,
+                ::std::option::Option::Some(0i64),
+                ::std::option::Option::None,
+            )?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for Startup {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for Startup {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
 /// Property string `LxcUnused`.
 ///
 /// Syntax: `[volume=]<volume>`.
@@ -6315,6 +6436,145 @@ impl ::std::fmt::Display for QemuAgent {
         crate::propstring::display(self, f)
     }
 }
+/// Property string `QemuAmdSev`.
+///
+/// Syntax: `[type=]<sev-type> [,allow-smt=<1|0>] [,kernel-hashes=<1|0>] [,no-debug=<1|0>] [,no-key-sharing=<1|0>]`.
+///
+/// Keys of PVE's named format `pve-qemu-sev-fmt`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer/CPUConfig.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QemuAmdSev {
+    /// Sets policy bit to allow Simultaneous Multi Threading (SMT) (Ignored unless for SEV-SNP)
+    ///
+    /// Default: `1`.
+    pub allow_smt: ::std::option::Option<bool>,
+    /// Add kernel hashes to guest firmware for measured linux kernel launch
+    ///
+    /// Default: `0`.
+    pub kernel_hashes: ::std::option::Option<bool>,
+    /// Sets policy bit to disallow debugging of guest
+    ///
+    /// Default: `0`.
+    pub no_debug: ::std::option::Option<bool>,
+    /// Sets policy bit to disallow key sharing with other guests (Ignored for SEV-SNP)
+    ///
+    /// Default: `0`.
+    pub no_key_sharing: ::std::option::Option<bool>,
+    /// Enable standard SEV with type='std' or enable experimental SEV-ES with the 'es' option or enable experimental SEV-SNP with the 'snp' option.
+    ///
+    /// Maximum length: 3.
+    pub r#type: crate::enums::QemuAmdSevType,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl QemuAmdSev {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(r#type: crate::enums::QemuAmdSevType) -> Self {
+        Self {
+            allow_smt: ::std::default::Default::default(),
+            kernel_hashes: ::std::default::Default::default(),
+            no_debug: ::std::default::Default::default(),
+            no_key_sharing: ::std::default::Default::default(),
+            r#type,
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for QemuAmdSev {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+        "type",
+    );
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["type"];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_allow_smt: ::std::option::Option<bool> = ::std::option::Option::None;
+        let mut f_kernel_hashes: ::std::option::Option<bool> = ::std::option::Option::None;
+        let mut f_no_debug: ::std::option::Option<bool> = ::std::option::Option::None;
+        let mut f_no_key_sharing: ::std::option::Option<bool> = ::std::option::Option::None;
+        let mut f_type: ::std::option::Option<crate::enums::QemuAmdSevType> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "allow-smt" => {
+                    f_allow_smt = ::std::option::Option::Some(
+                        crate::propstring::parse_bool("allow-smt", &value)?,
+                    );
+                }
+                "kernel-hashes" => {
+                    f_kernel_hashes = ::std::option::Option::Some(
+                        crate::propstring::parse_bool("kernel-hashes", &value)?,
+                    );
+                }
+                "no-debug" => {
+                    f_no_debug = ::std::option::Option::Some(
+                        crate::propstring::parse_bool("no-debug", &value)?,
+                    );
+                }
+                "no-key-sharing" => {
+                    f_no_key_sharing = ::std::option::Option::Some(
+                        crate::propstring::parse_bool("no-key-sharing", &value)?,
+                    );
+                }
+                "type" => {
+                    f_type = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            crate::enums::QemuAmdSevType,
+                        >("type", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            allow_smt: f_allow_smt,
+            kernel_hashes: f_kernel_hashes,
+            no_debug: f_no_debug,
+            no_key_sharing: f_no_key_sharing,
+            r#type: f_type.ok_or_else(|| crate::propstring::PropError::missing("type"))?,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.allow_smt {
+            form.bool("allow-smt", *v);
+        }
+        if let ::std::option::Option::Some(v) = &self.kernel_hashes {
+            form.bool("kernel-hashes", *v);
+        }
+        if let ::std::option::Option::Some(v) = &self.no_debug {
+            form.bool("no-debug", *v);
+        }
+        if let ::std::option::Option::Some(v) = &self.no_key_sharing {
+            form.bool("no-key-sharing", *v);
+        }
+        {
+            let v = &self.r#type;
+            form.choice("type", v.as_str(), crate::enums::QemuAmdSevType::VALUES)?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for QemuAmdSev {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for QemuAmdSev {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
 /// Property string `QemuAudio0`.
 ///
 /// Syntax: `device=<ich9-intel-hda|intel-hda|AC97> [,driver=<spice|none>]`.
@@ -6402,6 +6662,525 @@ impl ::std::str::FromStr for QemuAudio0 {
     }
 }
 impl ::std::fmt::Display for QemuAudio0 {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `QemuBoot`.
+///
+/// Syntax: `[[legacy=]<[acdn]{1,4}>] [,order=<device[;device...]>]`.
+///
+/// Keys of PVE's named format `pve-qm-boot`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QemuBoot {
+    /// Boot on floppy (a), hard disk (c), CD-ROM (d), or network (n). Deprecated, use 'order=' instead.
+    ///
+    /// Pattern (Perl, whole value): `[acdn]{1,4}`. Default: `cdn`.
+    pub legacy: ::std::option::Option<::std::string::String>,
+    /// The guest will attempt to boot from devices in the order they appear here. Overrides the deprecated 'legacy=\[acdn\]*' value when given.
+    ///
+    /// Format: `pve-qm-bootdev-list`.
+    pub order: ::std::option::Option<::std::string::String>,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl QemuBoot {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new() -> Self {
+        Self {
+            legacy: ::std::default::Default::default(),
+            order: ::std::default::Default::default(),
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for QemuBoot {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+        "legacy",
+    );
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_legacy: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_order: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "legacy" => {
+                    f_legacy = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("legacy", &value)?,
+                    );
+                }
+                "order" => {
+                    f_order = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("order", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            legacy: f_legacy,
+            order: f_order,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.legacy {
+            form.str(
+                "legacy",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("[acdn]{1,4}"),
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.order {
+            form.str(
+                "order",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-qm-bootdev-list"),
+                    pattern: ::std::option::Option::None,
+                },
+            )?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for QemuBoot {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for QemuBoot {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `QemuCicustom`.
+///
+/// Syntax: `[meta=<volume>] [,network=<volume>] [,user=<volume>] [,vendor=<volume>]`.
+///
+/// Keys of PVE's named format `pve-qm-cicustom`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QemuCicustom {
+    /// Specify a custom file containing all meta data passed to the VM via cloud-init. This is provider specific meaning configdrive2 and nocloud differ.
+    ///
+    /// Format: `pve-volume-id`.
+    pub meta: ::std::option::Option<::std::string::String>,
+    /// To pass a custom file containing all network data to the VM via cloud-init.
+    ///
+    /// Format: `pve-volume-id`.
+    pub network: ::std::option::Option<::std::string::String>,
+    /// To pass a custom file containing all user data to the VM via cloud-init.
+    ///
+    /// Format: `pve-volume-id`.
+    pub user: ::std::option::Option<::std::string::String>,
+    /// To pass a custom file containing all vendor data to the VM via cloud-init.
+    ///
+    /// Format: `pve-volume-id`.
+    pub vendor: ::std::option::Option<::std::string::String>,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl QemuCicustom {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new() -> Self {
+        Self {
+            meta: ::std::default::Default::default(),
+            network: ::std::default::Default::default(),
+            user: ::std::default::Default::default(),
+            vendor: ::std::default::Default::default(),
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for QemuCicustom {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_meta: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_network: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_user: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_vendor: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "meta" => {
+                    f_meta = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("meta", &value)?,
+                    );
+                }
+                "network" => {
+                    f_network = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("network", &value)?,
+                    );
+                }
+                "user" => {
+                    f_user = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("user", &value)?,
+                    );
+                }
+                "vendor" => {
+                    f_vendor = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("vendor", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            meta: f_meta,
+            network: f_network,
+            user: f_user,
+            vendor: f_vendor,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.meta {
+            form.str(
+                "meta",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-volume-id"),
+                    pattern: ::std::option::Option::None,
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.network {
+            form.str(
+                "network",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-volume-id"),
+                    pattern: ::std::option::Option::None,
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.user {
+            form.str(
+                "user",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-volume-id"),
+                    pattern: ::std::option::Option::None,
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.vendor {
+            form.str(
+                "vendor",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-volume-id"),
+                    pattern: ::std::option::Option::None,
+                },
+            )?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for QemuCicustom {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for QemuCicustom {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `QemuCpu`.
+///
+/// Syntax: `[[cputype=]<string>] [,flags=<+FLAG[;-FLAG...]>] [,guest-phys-bits=<integer>] [,hidden=<1|0>] [,hv-vendor-id=<vendor-id>] [,level=<integer>] [,phys-bits=<8-64|host>] [,reported-model=<enum>]`.
+///
+/// Keys of PVE's named format `pve-vm-cpu-conf`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer/CPUConfig.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QemuCpu {
+    /// Emulated CPU type. Can be default or custom name (custom model names must be prefixed with 'custom-').
+    ///
+    /// Default: `kvm64`.
+    pub cputype: ::std::option::Option<::std::string::String>,
+    /// List of additional CPU flags separated by ';'. Use '+FLAG' to enable, '-FLAG' to disable a flag.
+    ///
+    /// Pattern (Perl, whole value): `(?^u:(?^u:([+-])([a-zA-Z0-9\-_\.]+))(;(?^u:([+-])([a-zA-Z0-9\-_\.]+)))*)`.
+    pub flags: ::std::option::Option<::std::string::String>,
+    /// Number of physical address bits available to the guest.
+    ///
+    /// Range: 32 to 64.
+    pub guest_phys_bits: ::std::option::Option<i64>,
+    /// Do not identify as a KVM virtual machine. Only affects vCPUs with x86-64 architecture.
+    ///
+    /// Default: `0`.
+    pub hidden: ::std::option::Option<bool>,
+    /// The Hyper-V vendor ID. Some drivers or programs inside Windows guests need a specific ID.
+    ///
+    /// Pattern (Perl, whole value): `(?^u:[a-zA-Z0-9]{1,12})`.
+    pub hv_vendor_id: ::std::option::Option<::std::string::String>,
+    /// Maximum input value for the basic CPUID leaves the guest can query.
+    ///
+    /// Range: 0 to 4294967295.
+    pub level: ::std::option::Option<i64>,
+    /// The physical memory address bits that are reported to the guest OS. Set to 'host' to use value from host CPU.
+    ///
+    /// Format: `pve-phys-bits`.
+    pub phys_bits: ::std::option::Option<::std::string::String>,
+    /// CPU model and vendor to report to the guest. Must be a QEMU/KVM supported model. Only valid for custom CPU model definitions, default models will always report themselves to the guest OS.
+    ///
+    /// Default: `kvm64`.
+    pub reported_model: ::std::option::Option<crate::enums::ReportedModel>,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl QemuCpu {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new() -> Self {
+        Self {
+            cputype: ::std::default::Default::default(),
+            flags: ::std::default::Default::default(),
+            guest_phys_bits: ::std::default::Default::default(),
+            hidden: ::std::default::Default::default(),
+            hv_vendor_id: ::std::default::Default::default(),
+            level: ::std::default::Default::default(),
+            phys_bits: ::std::default::Default::default(),
+            reported_model: ::std::default::Default::default(),
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for QemuCpu {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+        "cputype",
+    );
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_cputype: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_flags: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_guest_phys_bits: ::std::option::Option<i64> = ::std::option::Option::None;
+        let mut f_hidden: ::std::option::Option<bool> = ::std::option::Option::None;
+        let mut f_hv_vendor_id: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_level: ::std::option::Option<i64> = ::std::option::Option::None;
+        let mut f_phys_bits: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_reported_model: ::std::option::Option<crate::enums::ReportedModel> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "cputype" => {
+                    f_cputype = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("cputype", &value)?,
+                    );
+                }
+                "flags" => {
+                    f_flags = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("flags", &value)?,
+                    );
+                }
+                "guest-phys-bits" => {
+                    f_guest_phys_bits = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<i64>("guest-phys-bits", &value)?,
+                    );
+                }
+                "hidden" => {
+                    f_hidden = ::std::option::Option::Some(
+                        crate::propstring::parse_bool("hidden", &value)?,
+                    );
+                }
+                "hv-vendor-id" => {
+                    f_hv_vendor_id = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("hv-vendor-id", &value)?,
+                    );
+                }
+                "level" => {
+                    f_level = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<i64>("level", &value)?,
+                    );
+                }
+                "phys-bits" => {
+                    f_phys_bits = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("phys-bits", &value)?,
+                    );
+                }
+                "reported-model" => {
+                    f_reported_model = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            crate::enums::ReportedModel,
+                        >("reported-model", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            cputype: f_cputype,
+            flags: f_flags,
+            guest_phys_bits: f_guest_phys_bits,
+            hidden: f_hidden,
+            hv_vendor_id: f_hv_vendor_id,
+            level: f_level,
+            phys_bits: f_phys_bits,
+            reported_model: f_reported_model,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.cputype {
+            form.str(
+                "cputype",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.flags {
+            form.str(
+                "flags",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(?^u:(?^u:([+-])([a-zA-Z0-9\\-_\\.]+))(;(?^u:([+-])([a-zA-Z0-9\\-_\\.]+)))*)",
+                    ),
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.guest_phys_bits {
+            form.int(
+                "guest-phys-bits",
+                *v,
+                ::std::option::Option::Some(32i64),
+                ::std::option::Option::Some(64i64),
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.hidden {
+            form.bool("hidden", *v);
+        }
+        if let ::std::option::Option::Some(v) = &self.hv_vendor_id {
+            form.str(
+                "hv-vendor-id",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("(?^u:[a-zA-Z0-9]{1,12})"),
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.level {
+            form.int(
+                "level",
+                *v,
+                ::std::option::Option::Some(0i64),
+                ::std::option::Option::Some(4294967295i64),
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.phys_bits {
+            form.str(
+                "phys-bits",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-phys-bits"),
+                    pattern: ::std::option::Option::None,
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.reported_model {
+            form.choice(
+                "reported-model",
+                v.as_str(),
+                crate::enums::ReportedModel::VALUES,
+            )?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for QemuCpu {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for QemuCpu {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::propstring::display(self, f)
     }
@@ -6612,6 +7391,354 @@ impl ::std::str::FromStr for QemuEfidisk0 {
     }
 }
 impl ::std::fmt::Display for QemuEfidisk0 {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `QemuHostpci`.
+///
+/// Syntax: `[[host=]<HOSTPCIID[;HOSTPCIID2...]>] [,device-id=<hex id>] [,driver=<vfio|keep>] [,legacy-igd=<1|0>] [,mapping=<mapping-id>] [,mdev=<string>] [,pcie=<1|0>] [,rombar=<1|0>] [,romfile=<string>] [,sub-device-id=<hex id>] [,sub-vendor-id=<hex id>] [,vendor-id=<hex id>] [,x-vga=<1|0>]`.
+///
+/// Keys of PVE's named format `pve-qm-hostpci`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer/PCI.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QemuHostpci {
+    /// Override PCI device ID visible to guest
+    ///
+    /// Pattern (Perl, whole value): `^0x[0-9a-fA-F]{4}$`.
+    pub device_id: ::std::option::Option<::std::string::String>,
+    /// If set to 'keep' the device will neither be reset nor bound to the 'vfio-pci' driver. Useful for devices that already have the correct driver loaded.
+    ///
+    /// Default: `vfio`.
+    pub driver: ::std::option::Option<crate::enums::QemuHostpciDriver>,
+    /// Host PCI device pass through: the PCI ID of a host's PCI device or a list of PCI virtual functions of the host ('bus:dev.func', hexadecimal). Either this or the 'mapping' key must be set.
+    ///
+    /// Pattern (Perl, whole value): `(?:[a-f0-9]{4,}:)?[a-f0-9]{2}:[a-f0-9]{2}(?:\.[a-f0-9])?(;(?:[a-f0-9]{4,}:)?[a-f0-9]{2}:[a-f0-9]{2}(?:\.[a-f0-9])?)*`.
+    pub host: ::std::option::Option<::std::string::String>,
+    /// Pass this device in legacy IGD mode, making it the primary and exclusive graphics device in the VM. Requires 'pc-i440fx' machine type and VGA set to 'none'.
+    ///
+    /// Default: `0`.
+    pub legacy_igd: ::std::option::Option<bool>,
+    /// The ID of a cluster wide mapping. Either this or the default-key 'host' must be set.
+    ///
+    /// Format: `pve-configid`.
+    pub mapping: ::std::option::Option<::std::string::String>,
+    /// The type of mediated device to use. An instance of this type will be created on startup of the VM and will be cleaned up when the VM stops.
+    ///
+    /// Pattern (Perl, whole value): `[^/\.:]+`.
+    pub mdev: ::std::option::Option<::std::string::String>,
+    /// Choose the PCI-express bus (needs the 'q35' machine model).
+    ///
+    /// Default: `0`.
+    pub pcie: ::std::option::Option<bool>,
+    /// Specify whether or not the device's ROM will be visible in the guest's memory map.
+    ///
+    /// Default: `1`.
+    pub rombar: ::std::option::Option<bool>,
+    /// Custom pci device rom filename (must be located in /usr/share/kvm/).
+    ///
+    /// Pattern (Perl, whole value): `[^,;]+`.
+    pub romfile: ::std::option::Option<::std::string::String>,
+    /// Override PCI subsystem device ID visible to guest
+    ///
+    /// Pattern (Perl, whole value): `^0x[0-9a-fA-F]{4}$`.
+    pub sub_device_id: ::std::option::Option<::std::string::String>,
+    /// Override PCI subsystem vendor ID visible to guest
+    ///
+    /// Pattern (Perl, whole value): `^0x[0-9a-fA-F]{4}$`.
+    pub sub_vendor_id: ::std::option::Option<::std::string::String>,
+    /// Override PCI vendor ID visible to guest
+    ///
+    /// Pattern (Perl, whole value): `^0x[0-9a-fA-F]{4}$`.
+    pub vendor_id: ::std::option::Option<::std::string::String>,
+    /// Enable vfio-vga device support.
+    ///
+    /// Default: `0`.
+    pub x_vga: ::std::option::Option<bool>,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl QemuHostpci {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new() -> Self {
+        Self {
+            device_id: ::std::default::Default::default(),
+            driver: ::std::default::Default::default(),
+            host: ::std::default::Default::default(),
+            legacy_igd: ::std::default::Default::default(),
+            mapping: ::std::default::Default::default(),
+            mdev: ::std::default::Default::default(),
+            pcie: ::std::default::Default::default(),
+            rombar: ::std::default::Default::default(),
+            romfile: ::std::default::Default::default(),
+            sub_device_id: ::std::default::Default::default(),
+            sub_vendor_id: ::std::default::Default::default(),
+            vendor_id: ::std::default::Default::default(),
+            x_vga: ::std::default::Default::default(),
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for QemuHostpci {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+        "host",
+    );
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_device_id: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_driver: ::std::option::Option<crate::enums::QemuHostpciDriver> = ::std::option::Option::None;
+        let mut f_host: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_legacy_igd: ::std::option::Option<bool> = ::std::option::Option::None;
+        let mut f_mapping: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_mdev: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_pcie: ::std::option::Option<bool> = ::std::option::Option::None;
+        let mut f_rombar: ::std::option::Option<bool> = ::std::option::Option::None;
+        let mut f_romfile: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_sub_device_id: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_sub_vendor_id: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_vendor_id: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_x_vga: ::std::option::Option<bool> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "device-id" => {
+                    f_device_id = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("device-id", &value)?,
+                    );
+                }
+                "driver" => {
+                    f_driver = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            crate::enums::QemuHostpciDriver,
+                        >("driver", &value)?,
+                    );
+                }
+                "host" => {
+                    f_host = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("host", &value)?,
+                    );
+                }
+                "legacy-igd" => {
+                    f_legacy_igd = ::std::option::Option::Some(
+                        crate::propstring::parse_bool("legacy-igd", &value)?,
+                    );
+                }
+                "mapping" => {
+                    f_mapping = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("mapping", &value)?,
+                    );
+                }
+                "mdev" => {
+                    f_mdev = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("mdev", &value)?,
+                    );
+                }
+                "pcie" => {
+                    f_pcie = ::std::option::Option::Some(
+                        crate::propstring::parse_bool("pcie", &value)?,
+                    );
+                }
+                "rombar" => {
+                    f_rombar = ::std::option::Option::Some(
+                        crate::propstring::parse_bool("rombar", &value)?,
+                    );
+                }
+                "romfile" => {
+                    f_romfile = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("romfile", &value)?,
+                    );
+                }
+                "sub-device-id" => {
+                    f_sub_device_id = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("sub-device-id", &value)?,
+                    );
+                }
+                "sub-vendor-id" => {
+                    f_sub_vendor_id = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("sub-vendor-id", &value)?,
+                    );
+                }
+                "vendor-id" => {
+                    f_vendor_id = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("vendor-id", &value)?,
+                    );
+                }
+                "x-vga" => {
+                    f_x_vga = ::std::option::Option::Some(
+                        crate::propstring::parse_bool("x-vga", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            device_id: f_device_id,
+            driver: f_driver,
+            host: f_host,
+            legacy_igd: f_legacy_igd,
+            mapping: f_mapping,
+            mdev: f_mdev,
+            pcie: f_pcie,
+            rombar: f_rombar,
+            romfile: f_romfile,
+            sub_device_id: f_sub_device_id,
+            sub_vendor_id: f_sub_vendor_id,
+            vendor_id: f_vendor_id,
+            x_vga: f_x_vga,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.device_id {
+            form.str(
+                "device-id",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("^0x[0-9a-fA-F]{4}$"),
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.driver {
+            form.choice("driver", v.as_str(), crate::enums::QemuHostpciDriver::VALUES)?;
+        }
+        if let ::std::option::Option::Some(v) = &self.host {
+            form.str(
+                "host",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "(?:[a-f0-9]{4,}:)?[a-f0-9]{2}:[a-f0-9]{2}(?:\\.[a-f0-9])?(;(?:[a-f0-9]{4,}:)?[a-f0-9]{2}:[a-f0-9]{2}(?:\\.[a-f0-9])?)*",
+                    ),
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.legacy_igd {
+            form.bool("legacy-igd", *v);
+        }
+        if let ::std::option::Option::Some(v) = &self.mapping {
+            form.str(
+                "mapping",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-configid"),
+                    pattern: ::std::option::Option::None,
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.mdev {
+            form.str(
+                "mdev",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("[^/\\.:]+"),
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.pcie {
+            form.bool("pcie", *v);
+        }
+        if let ::std::option::Option::Some(v) = &self.rombar {
+            form.bool("rombar", *v);
+        }
+        if let ::std::option::Option::Some(v) = &self.romfile {
+            form.str(
+                "romfile",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("[^,;]+"),
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.sub_device_id {
+            form.str(
+                "sub-device-id",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("^0x[0-9a-fA-F]{4}$"),
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.sub_vendor_id {
+            form.str(
+                "sub-vendor-id",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("^0x[0-9a-fA-F]{4}$"),
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.vendor_id {
+            form.str(
+                "vendor-id",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("^0x[0-9a-fA-F]{4}$"),
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.x_vga {
+            form.bool("x-vga", *v);
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for QemuHostpci {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for QemuHostpci {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::propstring::display(self, f)
     }
@@ -7447,6 +8574,303 @@ impl ::std::str::FromStr for QemuIde {
     }
 }
 impl ::std::fmt::Display for QemuIde {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `QemuIntelTdx`.
+///
+/// Syntax: `[type=]<tdx-type> ,attestation=<1|0> [,vsock-cid=<integer>] [,vsock-port=<integer>]`.
+///
+/// Keys of PVE's named format `pve-qemu-tdx-fmt`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer/CPUConfig.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QemuIntelTdx {
+    /// Enable TDX attestation by including quote-generation-socket
+    ///
+    /// Default: `1`.
+    pub attestation: bool,
+    /// Enable TDX
+    pub r#type: crate::enums::QemuIntelTdxType,
+    /// CID for vsock of Quote Generation Service
+    ///
+    /// Minimum: 2. Default: `2`.
+    pub vsock_cid: ::std::option::Option<i64>,
+    /// Port for vsock of Quote Generation Service
+    ///
+    /// Minimum: 0. Default: `4050`.
+    pub vsock_port: ::std::option::Option<i64>,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl QemuIntelTdx {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(attestation: bool, r#type: crate::enums::QemuIntelTdxType) -> Self {
+        Self {
+            attestation,
+            r#type,
+            vsock_cid: ::std::default::Default::default(),
+            vsock_port: ::std::default::Default::default(),
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for QemuIntelTdx {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+        "type",
+    );
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["attestation", "type"];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_attestation: ::std::option::Option<bool> = ::std::option::Option::None;
+        let mut f_type: ::std::option::Option<crate::enums::QemuIntelTdxType> = ::std::option::Option::None;
+        let mut f_vsock_cid: ::std::option::Option<i64> = ::std::option::Option::None;
+        let mut f_vsock_port: ::std::option::Option<i64> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "attestation" => {
+                    f_attestation = ::std::option::Option::Some(
+                        crate::propstring::parse_bool("attestation", &value)?,
+                    );
+                }
+                "type" => {
+                    f_type = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            crate::enums::QemuIntelTdxType,
+                        >("type", &value)?,
+                    );
+                }
+                "vsock-cid" => {
+                    f_vsock_cid = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<i64>("vsock-cid", &value)?,
+                    );
+                }
+                "vsock-port" => {
+                    f_vsock_port = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<i64>("vsock-port", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            attestation: f_attestation
+                .ok_or_else(|| crate::propstring::PropError::missing("attestation"))?,
+            r#type: f_type.ok_or_else(|| crate::propstring::PropError::missing("type"))?,
+            vsock_cid: f_vsock_cid,
+            vsock_port: f_vsock_port,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        {
+            let v = &self.attestation;
+            form.bool("attestation", *v);
+        }
+        {
+            let v = &self.r#type;
+            form.choice("type", v.as_str(), crate::enums::QemuIntelTdxType::VALUES)?;
+        }
+        if let ::std::option::Option::Some(v) = &self.vsock_cid {
+            form.int(
+                "vsock-cid",
+                *v,
+                ::std::option::Option::Some(2i64),
+                ::std::option::Option::None,
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.vsock_port {
+            form.int(
+                "vsock-port",
+                *v,
+                ::std::option::Option::Some(0i64),
+                ::std::option::Option::None,
+            )?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for QemuIntelTdx {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for QemuIntelTdx {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `QemuIpconfig`.
+///
+/// Syntax: `[gw=<GatewayIPv4>] [,gw6=<GatewayIPv6>] [,ip=<IPv4Format/CIDR>] [,ip6=<IPv6Format/CIDR>]`.
+///
+/// Keys of PVE's named format `pve-qm-ipconfig`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer/Network.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QemuIpconfig {
+    /// Default gateway for IPv4 traffic.
+    ///
+    /// Format: `ipv4`.
+    pub gw: ::std::option::Option<::std::string::String>,
+    /// Default gateway for IPv6 traffic.
+    ///
+    /// Format: `ipv6`.
+    pub gw6: ::std::option::Option<::std::string::String>,
+    /// IPv4 address in CIDR format.
+    ///
+    /// Format: `pve-ipv4-config`. Default: `dhcp`.
+    pub ip: ::std::option::Option<::std::string::String>,
+    /// IPv6 address in CIDR format.
+    ///
+    /// Format: `pve-ipv6-config`. Default: `dhcp`.
+    pub ip6: ::std::option::Option<::std::string::String>,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl QemuIpconfig {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new() -> Self {
+        Self {
+            gw: ::std::default::Default::default(),
+            gw6: ::std::default::Default::default(),
+            ip: ::std::default::Default::default(),
+            ip6: ::std::default::Default::default(),
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for QemuIpconfig {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_gw: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_gw6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_ip: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_ip6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "gw" => {
+                    f_gw = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("gw", &value)?,
+                    );
+                }
+                "gw6" => {
+                    f_gw6 = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("gw6", &value)?,
+                    );
+                }
+                "ip" => {
+                    f_ip = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("ip", &value)?,
+                    );
+                }
+                "ip6" => {
+                    f_ip6 = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("ip6", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            gw: f_gw,
+            gw6: f_gw6,
+            ip: f_ip,
+            ip6: f_ip6,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.gw {
+            form.str(
+                "gw",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("ipv4"),
+                    pattern: ::std::option::Option::None,
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.gw6 {
+            form.str(
+                "gw6",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("ipv6"),
+                    pattern: ::std::option::Option::None,
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.ip {
+            form.str(
+                "ip",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-ipv4-config"),
+                    pattern: ::std::option::Option::None,
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.ip6 {
+            form.str(
+                "ip6",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::Some("pve-ipv6-config"),
+                    pattern: ::std::option::Option::None,
+                },
+            )?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for QemuIpconfig {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for QemuIpconfig {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::propstring::display(self, f)
     }
@@ -8290,6 +9714,124 @@ impl ::std::str::FromStr for QemuNuma {
     }
 }
 impl ::std::fmt::Display for QemuNuma {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `QemuRng0`.
+///
+/// Syntax: `[source=]</dev/urandom|/dev/random|/dev/hwrng> [,max_bytes=<integer>] [,period=<integer>]`.
+///
+/// Keys of PVE's named format `pve-qm-rng`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer/RNG.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QemuRng0 {
+    /// Maximum bytes of entropy allowed to get injected into the guest every 'period' milliseconds. Use `0` to disable limiting (potentially dangerous!).
+    ///
+    /// Default: `1024`.
+    pub max_bytes: ::std::option::Option<i64>,
+    /// Every 'period' milliseconds the entropy-injection quota is reset, allowing the guest to retrieve another 'max_bytes' of entropy.
+    ///
+    /// Default: `1000`.
+    pub period: ::std::option::Option<i64>,
+    /// The file on the host to gather entropy from. '/dev/hwrng' can be used to pass through a hardware RNG from the host.
+    pub source: crate::enums::QemuRng0Source,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl QemuRng0 {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(source: crate::enums::QemuRng0Source) -> Self {
+        Self {
+            max_bytes: ::std::default::Default::default(),
+            period: ::std::default::Default::default(),
+            source,
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for QemuRng0 {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+        "source",
+    );
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &["source"];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_max_bytes: ::std::option::Option<i64> = ::std::option::Option::None;
+        let mut f_period: ::std::option::Option<i64> = ::std::option::Option::None;
+        let mut f_source: ::std::option::Option<crate::enums::QemuRng0Source> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "max_bytes" => {
+                    f_max_bytes = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<i64>("max_bytes", &value)?,
+                    );
+                }
+                "period" => {
+                    f_period = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<i64>("period", &value)?,
+                    );
+                }
+                "source" => {
+                    f_source = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            crate::enums::QemuRng0Source,
+                        >("source", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            max_bytes: f_max_bytes,
+            period: f_period,
+            source: f_source
+                .ok_or_else(|| crate::propstring::PropError::missing("source"))?,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.max_bytes {
+            form.int(
+                "max_bytes",
+                *v,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.period {
+            form.int(
+                "period",
+                *v,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )?;
+        }
+        {
+            let v = &self.source;
+            form.choice("source", v.as_str(), crate::enums::QemuRng0Source::VALUES)?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for QemuRng0 {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for QemuRng0 {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::propstring::display(self, f)
     }
@@ -10027,6 +11569,262 @@ impl ::std::fmt::Display for QemuScsi {
         crate::propstring::display(self, f)
     }
 }
+/// Property string `QemuSmbios1`.
+///
+/// Syntax: `[base64=<1|0>] [,family=<Base64 encoded string>] [,manufacturer=<Base64 encoded string>] [,product=<Base64 encoded string>] [,serial=<Base64 encoded string>] [,sku=<Base64 encoded string>] [,uuid=<UUID>] [,version=<Base64 encoded string>]`.
+///
+/// Keys of PVE's named format `pve-qm-smbios1`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QemuSmbios1 {
+    /// Flag to indicate that the SMBIOS values are base64 encoded
+    pub base64: ::std::option::Option<bool>,
+    /// Set SMBIOS1 family string.
+    ///
+    /// Pattern (Perl, whole value): `[A-Za-z0-9+\/]+={0,2}`.
+    pub family: ::std::option::Option<::std::string::String>,
+    /// Set SMBIOS1 manufacturer.
+    ///
+    /// Pattern (Perl, whole value): `[A-Za-z0-9+\/]+={0,2}`.
+    pub manufacturer: ::std::option::Option<::std::string::String>,
+    /// Set SMBIOS1 product ID.
+    ///
+    /// Pattern (Perl, whole value): `[A-Za-z0-9+\/]+={0,2}`.
+    pub product: ::std::option::Option<::std::string::String>,
+    /// Set SMBIOS1 serial number.
+    ///
+    /// Pattern (Perl, whole value): `[A-Za-z0-9+\/]+={0,2}`.
+    pub serial: ::std::option::Option<::std::string::String>,
+    /// Set SMBIOS1 SKU string.
+    ///
+    /// Pattern (Perl, whole value): `[A-Za-z0-9+\/]+={0,2}`.
+    pub sku: ::std::option::Option<::std::string::String>,
+    /// Set SMBIOS1 UUID.
+    ///
+    /// Pattern (Perl, whole value): `[a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}`.
+    pub uuid: ::std::option::Option<::std::string::String>,
+    /// Set SMBIOS1 version.
+    ///
+    /// Pattern (Perl, whole value): `[A-Za-z0-9+\/]+={0,2}`.
+    pub version: ::std::option::Option<::std::string::String>,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl QemuSmbios1 {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new() -> Self {
+        Self {
+            base64: ::std::default::Default::default(),
+            family: ::std::default::Default::default(),
+            manufacturer: ::std::default::Default::default(),
+            product: ::std::default::Default::default(),
+            serial: ::std::default::Default::default(),
+            sku: ::std::default::Default::default(),
+            uuid: ::std::default::Default::default(),
+            version: ::std::default::Default::default(),
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for QemuSmbios1 {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::None;
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_base64: ::std::option::Option<bool> = ::std::option::Option::None;
+        let mut f_family: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_manufacturer: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_product: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_serial: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_sku: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_uuid: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut f_version: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "base64" => {
+                    f_base64 = ::std::option::Option::Some(
+                        crate::propstring::parse_bool("base64", &value)?,
+                    );
+                }
+                "family" => {
+                    f_family = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("family", &value)?,
+                    );
+                }
+                "manufacturer" => {
+                    f_manufacturer = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("manufacturer", &value)?,
+                    );
+                }
+                "product" => {
+                    f_product = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("product", &value)?,
+                    );
+                }
+                "serial" => {
+                    f_serial = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("serial", &value)?,
+                    );
+                }
+                "sku" => {
+                    f_sku = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("sku", &value)?,
+                    );
+                }
+                "uuid" => {
+                    f_uuid = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("uuid", &value)?,
+                    );
+                }
+                "version" => {
+                    f_version = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            ::std::string::String,
+                        >("version", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            base64: f_base64,
+            family: f_family,
+            manufacturer: f_manufacturer,
+            product: f_product,
+            serial: f_serial,
+            sku: f_sku,
+            uuid: f_uuid,
+            version: f_version,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.base64 {
+            form.bool("base64", *v);
+        }
+        if let ::std::option::Option::Some(v) = &self.family {
+            form.str(
+                "family",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("[A-Za-z0-9+\\/]+={0,2}"),
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.manufacturer {
+            form.str(
+                "manufacturer",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("[A-Za-z0-9+\\/]+={0,2}"),
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.product {
+            form.str(
+                "product",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("[A-Za-z0-9+\\/]+={0,2}"),
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.serial {
+            form.str(
+                "serial",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("[A-Za-z0-9+\\/]+={0,2}"),
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.sku {
+            form.str(
+                "sku",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("[A-Za-z0-9+\\/]+={0,2}"),
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.uuid {
+            form.str(
+                "uuid",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some(
+                        "[a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}",
+                    ),
+                },
+            )?;
+        }
+        if let ::std::option::Option::Some(v) = &self.version {
+            form.str(
+                "version",
+                v,
+                &crate::validate::Text {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                    pattern: ::std::option::Option::Some("[A-Za-z0-9+\\/]+={0,2}"),
+                },
+            )?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for QemuSmbios1 {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for QemuSmbios1 {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
 /// Property string `QemuSpiceEnhancements`.
 ///
 /// Syntax: `[foldersharing=<1|0>] [,videostreaming=<off|all|filter>]`.
@@ -11588,6 +13386,99 @@ impl ::std::str::FromStr for QemuVirtiofs {
     }
 }
 impl ::std::fmt::Display for QemuVirtiofs {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        crate::propstring::display(self, f)
+    }
+}
+/// Property string `QemuWatchdog`.
+///
+/// Syntax: `[[model=]<i6300esb|ib700>] [,action=<enum>]`.
+///
+/// Keys of PVE's named format `pve-qm-watchdog`, which the schema does not define: from proxmox/qemu-server, `src/PVE/QemuServer.pm` (qemu-server 9.2.6), kept in `src/codegen/named_formats.json`.
+///
+/// Parse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QemuWatchdog {
+    /// The action to perform if after activation the guest fails to poll the watchdog in time.
+    pub action: ::std::option::Option<crate::enums::QemuWatchdogAction>,
+    /// Watchdog type to emulate.
+    ///
+    /// Default: `i6300esb`.
+    pub model: ::std::option::Option<crate::enums::QemuWatchdogModel>,
+    /// Keys this schema version does not know, in the order they came.
+    pub extra: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+}
+impl QemuWatchdog {
+    /// The required keys; every optional one unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new() -> Self {
+        Self {
+            action: ::std::default::Default::default(),
+            model: ::std::default::Default::default(),
+            extra: ::std::vec::Vec::new(),
+        }
+    }
+}
+impl crate::propstring::PropertyString for QemuWatchdog {
+    const DEFAULT_KEY: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+        "model",
+    );
+    const ALIASES: &'static [crate::propstring::Alias] = &[];
+    const REQUIRED_KEYS: &'static [&'static str] = &[];
+    fn from_pairs(
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> ::std::result::Result<Self, crate::propstring::PropError> {
+        let mut f_action: ::std::option::Option<crate::enums::QemuWatchdogAction> = ::std::option::Option::None;
+        let mut f_model: ::std::option::Option<crate::enums::QemuWatchdogModel> = ::std::option::Option::None;
+        let mut extra = ::std::vec::Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "action" => {
+                    f_action = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            crate::enums::QemuWatchdogAction,
+                        >("action", &value)?,
+                    );
+                }
+                "model" => {
+                    f_model = ::std::option::Option::Some(
+                        crate::propstring::parse_value::<
+                            crate::enums::QemuWatchdogModel,
+                        >("model", &value)?,
+                    );
+                }
+                _ => extra.push((key, value)),
+            }
+        }
+        ::std::result::Result::Ok(Self {
+            action: f_action,
+            model: f_model,
+            extra,
+        })
+    }
+    fn write_pairs(
+        &self,
+        form: &mut crate::params::Form,
+    ) -> ::std::result::Result<(), crate::Error> {
+        if let ::std::option::Option::Some(v) = &self.action {
+            form.choice("action", v.as_str(), crate::enums::QemuWatchdogAction::VALUES)?;
+        }
+        if let ::std::option::Option::Some(v) = &self.model {
+            form.choice("model", v.as_str(), crate::enums::QemuWatchdogModel::VALUES)?;
+        }
+        for (k, v) in &self.extra {
+            form.text(k, v);
+        }
+        ::std::result::Result::Ok(())
+    }
+}
+impl ::std::str::FromStr for QemuWatchdog {
+    type Err = crate::propstring::PropError;
+    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+        crate::propstring::parse(s)
+    }
+}
+impl ::std::fmt::Display for QemuWatchdog {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::propstring::display(self, f)
     }

@@ -120,7 +120,7 @@ pub fn cases() -> ::std::vec::Vec<(&'static str, &'static str, bool, super::Roun
         ("ConfigAcmedomain", "xx,alias=xx,plugin=xx", true, super::round_trip:: <
         proxmox_mcp::formats::ConfigAcmedomain >), ("ConfigWakeonlan", "xx", true,
         super::round_trip:: < proxmox_mcp::formats::ConfigWakeonlan >),
-        ("ConfigWakeonlan", "xx,bind-interface=xx,broadcast-address=xx", true,
+        ("ConfigWakeonlan", "xx,bind-interface=xx,broadcast-address=10.0.0.1", true,
         super::round_trip:: < proxmox_mcp::formats::ConfigWakeonlan >),
         ("ZfsDraidConfig", "data=1,spares=1", true, super::round_trip:: <
         proxmox_mcp::formats::ZfsDraidConfig >), ("LxcDev", "", true, super::round_trip::
@@ -131,32 +131,59 @@ pub fn cases() -> ::std::vec::Vec<(&'static str, &'static str, bool, super::Roun
         "force_rw_sys=1,fuse=1,keyctl=1,mknod=1,mount=x,nesting=1", true,
         super::round_trip:: < proxmox_mcp::formats::LxcFeatures >), ("LxcMp", "xx,mp=xx",
         true, super::round_trip:: < proxmox_mcp::formats::LxcMp >), ("LxcMp",
-        "xx,mp=xx,acl=1,backup=1,idmap=passthrough,keepattrs=1,mountoptions=noatime,quota=1,replicate=1,ro=1,shared=1,size=xx",
+        "xx,mp=xx,acl=1,backup=1,idmap=passthrough,keepattrs=1,mountoptions=noatime,quota=1,replicate=1,ro=1,shared=1,size=4G",
         true, super::round_trip:: < proxmox_mcp::formats::LxcMp >), ("LxcNet", "name=x",
         true, super::round_trip:: < proxmox_mcp::formats::LxcNet >), ("LxcNet",
-        "name=x,bridge=x,firewall=1,gw=xx,gw6=xx,host-managed=1,hwaddr=xx,ip=xx,ip6=xx,link_down=1,mtu=64,rate=1,tag=1,trunks=1,type=veth",
+        "name=x,bridge=x,firewall=1,gw=10.0.0.1,gw6=fd00::1,host-managed=1,hwaddr=xx,ip=10.0.0.5/24,ip6=auto,link_down=1,mtu=64,rate=1,tag=1,trunks=1,type=veth",
         true, super::round_trip:: < proxmox_mcp::formats::LxcNet >), ("LxcRootfs", "xx",
         true, super::round_trip:: < proxmox_mcp::formats::LxcRootfs >), ("LxcRootfs",
-        "xx,acl=1,idmap=passthrough,mountoptions=noatime,quota=1,replicate=1,ro=1,shared=1,size=xx",
-        true, super::round_trip:: < proxmox_mcp::formats::LxcRootfs >), ("LxcUnused",
-        "xx", true, super::round_trip:: < proxmox_mcp::formats::LxcUnused >),
-        ("QemuAgent", "1", true, super::round_trip:: < proxmox_mcp::formats::QemuAgent
-        >), ("QemuAgent", "1,freeze-fs=1,fstrim_cloned_disks=1,type=virtio", true,
-        super::round_trip:: < proxmox_mcp::formats::QemuAgent >), ("QemuAudio0",
+        "xx,acl=1,idmap=passthrough,mountoptions=noatime,quota=1,replicate=1,ro=1,shared=1,size=4G",
+        true, super::round_trip:: < proxmox_mcp::formats::LxcRootfs >), ("Startup", "",
+        true, super::round_trip:: < proxmox_mcp::formats::Startup >), ("Startup",
+        "1,down=1,up=1", true, super::round_trip:: < proxmox_mcp::formats::Startup >),
+        ("LxcUnused", "local:snippets/user.yaml", true, super::round_trip:: <
+        proxmox_mcp::formats::LxcUnused >), ("QemuAgent", "1", true, super::round_trip::
+        < proxmox_mcp::formats::QemuAgent >), ("QemuAgent",
+        "1,freeze-fs=1,fstrim_cloned_disks=1,type=virtio", true, super::round_trip:: <
+        proxmox_mcp::formats::QemuAgent >), ("QemuAmdSev", "std", true,
+        super::round_trip:: < proxmox_mcp::formats::QemuAmdSev >), ("QemuAmdSev",
+        "std,allow-smt=1,kernel-hashes=1,no-debug=1,no-key-sharing=1", true,
+        super::round_trip:: < proxmox_mcp::formats::QemuAmdSev >), ("QemuAudio0",
         "device=ich9-intel-hda", true, super::round_trip:: <
         proxmox_mcp::formats::QemuAudio0 >), ("QemuAudio0",
         "device=ich9-intel-hda,driver=spice", true, super::round_trip:: <
-        proxmox_mcp::formats::QemuAudio0 >), ("QemuEfidisk0", "xx", true,
-        super::round_trip:: < proxmox_mcp::formats::QemuEfidisk0 >), ("QemuEfidisk0",
-        "xx,efitype=2m,format=raw,import-from=xx,ms-cert=2011,pre-enrolled-keys=1,size=xx",
-        true, super::round_trip:: < proxmox_mcp::formats::QemuEfidisk0 >), ("QemuIde",
+        proxmox_mcp::formats::QemuAudio0 >), ("QemuBoot", "", true, super::round_trip:: <
+        proxmox_mcp::formats::QemuBoot >), ("QemuBoot", "cdn,order=scsi0;net0", true,
+        super::round_trip:: < proxmox_mcp::formats::QemuBoot >), ("QemuCicustom", "",
+        true, super::round_trip:: < proxmox_mcp::formats::QemuCicustom >),
+        ("QemuCicustom",
+        "meta=local:snippets/user.yaml,network=local:snippets/user.yaml,user=local:snippets/user.yaml,vendor=local:snippets/user.yaml",
+        true, super::round_trip:: < proxmox_mcp::formats::QemuCicustom >), ("QemuCpu",
+        "", true, super::round_trip:: < proxmox_mcp::formats::QemuCpu >), ("QemuCpu",
+        "x,flags=+aes,guest-phys-bits=32,hidden=1,hv-vendor-id=x,level=1,phys-bits=host,reported-model=486",
+        true, super::round_trip:: < proxmox_mcp::formats::QemuCpu >), ("QemuEfidisk0",
+        "xx", true, super::round_trip:: < proxmox_mcp::formats::QemuEfidisk0 >),
+        ("QemuEfidisk0",
+        "xx,efitype=2m,format=raw,import-from=xx,ms-cert=2011,pre-enrolled-keys=1,size=4G",
+        true, super::round_trip:: < proxmox_mcp::formats::QemuEfidisk0 >),
+        ("QemuHostpci", "", true, super::round_trip:: < proxmox_mcp::formats::QemuHostpci
+        >), ("QemuHostpci",
+        "0000:01:00.0,device-id=0x10de,driver=vfio,legacy-igd=1,mapping=xx,mdev=x,pcie=1,rombar=1,romfile=x,sub-device-id=0x10de,sub-vendor-id=0x10de,vendor-id=0x10de,x-vga=1",
+        true, super::round_trip:: < proxmox_mcp::formats::QemuHostpci >), ("QemuIde",
         "xx", true, super::round_trip:: < proxmox_mcp::formats::QemuIde >), ("QemuIde",
-        "xx,aio=native,backup=1,bps=1,bps_max_length=1,bps_rd=1,bps_rd_max_length=1,bps_wr=1,bps_wr_max_length=1,cache=none,detect_zeroes=1,discard=ignore,format=raw,import-from=xx,iops=1,iops_max=1,iops_max_length=1,iops_rd=1,iops_rd_max=1,iops_rd_max_length=1,iops_wr=1,iops_wr_max=1,iops_wr_max_length=1,mbps=1,mbps_max=1,mbps_rd=1,mbps_rd_max=1,mbps_wr=1,mbps_wr_max=1,media=cdrom,model=xx,replicate=1,rerror=ignore,serial=xx,shared=1,size=xx,snapshot=1,ssd=1,werror=enospc,wwn=0x0123456789abcdef",
-        true, super::round_trip:: < proxmox_mcp::formats::QemuIde >), ("QemuIvshmem",
-        "size=1", true, super::round_trip:: < proxmox_mcp::formats::QemuIvshmem >),
-        ("QemuIvshmem", "size=1,name=x", true, super::round_trip:: <
-        proxmox_mcp::formats::QemuIvshmem >), ("QemuMachine", "", true,
-        super::round_trip:: < proxmox_mcp::formats::QemuMachine >), ("QemuMachine",
+        "xx,aio=native,backup=1,bps=1,bps_max_length=1,bps_rd=1,bps_rd_max_length=1,bps_wr=1,bps_wr_max_length=1,cache=none,detect_zeroes=1,discard=ignore,format=raw,import-from=xx,iops=1,iops_max=1,iops_max_length=1,iops_rd=1,iops_rd_max=1,iops_rd_max_length=1,iops_wr=1,iops_wr_max=1,iops_wr_max_length=1,mbps=1,mbps_max=1,mbps_rd=1,mbps_rd_max=1,mbps_wr=1,mbps_wr_max=1,media=cdrom,model=xx,replicate=1,rerror=ignore,serial=xx,shared=1,size=4G,snapshot=1,ssd=1,werror=enospc,wwn=0x0123456789abcdef",
+        true, super::round_trip:: < proxmox_mcp::formats::QemuIde >), ("QemuIntelTdx",
+        "tdx,attestation=1", true, super::round_trip:: <
+        proxmox_mcp::formats::QemuIntelTdx >), ("QemuIntelTdx",
+        "tdx,attestation=1,vsock-cid=2,vsock-port=1", true, super::round_trip:: <
+        proxmox_mcp::formats::QemuIntelTdx >), ("QemuIpconfig", "", true,
+        super::round_trip:: < proxmox_mcp::formats::QemuIpconfig >), ("QemuIpconfig",
+        "gw=10.0.0.1,gw6=fd00::1,ip=10.0.0.5/24,ip6=auto", true, super::round_trip:: <
+        proxmox_mcp::formats::QemuIpconfig >), ("QemuIvshmem", "size=1", true,
+        super::round_trip:: < proxmox_mcp::formats::QemuIvshmem >), ("QemuIvshmem",
+        "size=1,name=x", true, super::round_trip:: < proxmox_mcp::formats::QemuIvshmem
+        >), ("QemuMachine", "", true, super::round_trip:: <
+        proxmox_mcp::formats::QemuMachine >), ("QemuMachine",
         "q35,aw-bits=32,enable-s3=1,enable-s4=1,viommu=intel", true, super::round_trip::
         < proxmox_mcp::formats::QemuMachine >), ("QemuMemory", "16", true,
         super::round_trip:: < proxmox_mcp::formats::QemuMemory >), ("QemuNet", "e1000",
@@ -165,34 +192,44 @@ pub fn cases() -> ::std::vec::Vec<(&'static str, &'static str, bool, super::Roun
         true, super::round_trip:: < proxmox_mcp::formats::QemuNet >), ("QemuNuma",
         "cpus=1", true, super::round_trip:: < proxmox_mcp::formats::QemuNuma >),
         ("QemuNuma", "cpus=1,hostnodes=1,memory=1,policy=preferred", true,
-        super::round_trip:: < proxmox_mcp::formats::QemuNuma >), ("QemuSata", "xx", true,
-        super::round_trip:: < proxmox_mcp::formats::QemuSata >), ("QemuSata",
-        "xx,aio=native,backup=1,bps=1,bps_max_length=1,bps_rd=1,bps_rd_max_length=1,bps_wr=1,bps_wr_max_length=1,cache=none,detect_zeroes=1,discard=ignore,format=raw,import-from=xx,iops=1,iops_max=1,iops_max_length=1,iops_rd=1,iops_rd_max=1,iops_rd_max_length=1,iops_wr=1,iops_wr_max=1,iops_wr_max_length=1,mbps=1,mbps_max=1,mbps_rd=1,mbps_rd_max=1,mbps_wr=1,mbps_wr_max=1,media=cdrom,replicate=1,rerror=ignore,serial=xx,shared=1,size=xx,snapshot=1,ssd=1,werror=enospc,wwn=0x0123456789abcdef",
+        super::round_trip:: < proxmox_mcp::formats::QemuNuma >), ("QemuRng0",
+        "/dev/urandom", true, super::round_trip:: < proxmox_mcp::formats::QemuRng0 >),
+        ("QemuRng0", "/dev/urandom,max_bytes=1,period=1", true, super::round_trip:: <
+        proxmox_mcp::formats::QemuRng0 >), ("QemuSata", "xx", true, super::round_trip:: <
+        proxmox_mcp::formats::QemuSata >), ("QemuSata",
+        "xx,aio=native,backup=1,bps=1,bps_max_length=1,bps_rd=1,bps_rd_max_length=1,bps_wr=1,bps_wr_max_length=1,cache=none,detect_zeroes=1,discard=ignore,format=raw,import-from=xx,iops=1,iops_max=1,iops_max_length=1,iops_rd=1,iops_rd_max=1,iops_rd_max_length=1,iops_wr=1,iops_wr_max=1,iops_wr_max_length=1,mbps=1,mbps_max=1,mbps_rd=1,mbps_rd_max=1,mbps_wr=1,mbps_wr_max=1,media=cdrom,replicate=1,rerror=ignore,serial=xx,shared=1,size=4G,snapshot=1,ssd=1,werror=enospc,wwn=0x0123456789abcdef",
         true, super::round_trip:: < proxmox_mcp::formats::QemuSata >), ("QemuScsi", "xx",
         true, super::round_trip:: < proxmox_mcp::formats::QemuScsi >), ("QemuScsi",
-        "xx,aio=native,backup=1,bps=1,bps_max_length=1,bps_rd=1,bps_rd_max_length=1,bps_wr=1,bps_wr_max_length=1,cache=none,detect_zeroes=1,discard=ignore,format=raw,import-from=xx,iops=1,iops_max=1,iops_max_length=1,iops_rd=1,iops_rd_max=1,iops_rd_max_length=1,iops_wr=1,iops_wr_max=1,iops_wr_max_length=1,iothread=1,mbps=1,mbps_max=1,mbps_rd=1,mbps_rd_max=1,mbps_wr=1,mbps_wr_max=1,media=cdrom,product=x,queues=2,replicate=1,rerror=ignore,ro=1,scsiblock=1,serial=xx,shared=1,size=xx,snapshot=1,ssd=1,vendor=x,werror=enospc,wwn=0x0123456789abcdef",
-        true, super::round_trip:: < proxmox_mcp::formats::QemuScsi >),
+        "xx,aio=native,backup=1,bps=1,bps_max_length=1,bps_rd=1,bps_rd_max_length=1,bps_wr=1,bps_wr_max_length=1,cache=none,detect_zeroes=1,discard=ignore,format=raw,import-from=xx,iops=1,iops_max=1,iops_max_length=1,iops_rd=1,iops_rd_max=1,iops_rd_max_length=1,iops_wr=1,iops_wr_max=1,iops_wr_max_length=1,iothread=1,mbps=1,mbps_max=1,mbps_rd=1,mbps_rd_max=1,mbps_wr=1,mbps_wr_max=1,media=cdrom,product=x,queues=2,replicate=1,rerror=ignore,ro=1,scsiblock=1,serial=xx,shared=1,size=4G,snapshot=1,ssd=1,vendor=x,werror=enospc,wwn=0x0123456789abcdef",
+        true, super::round_trip:: < proxmox_mcp::formats::QemuScsi >), ("QemuSmbios1",
+        "", true, super::round_trip:: < proxmox_mcp::formats::QemuSmbios1 >),
+        ("QemuSmbios1",
+        "base64=1,family=x,manufacturer=x,product=x,serial=x,sku=x,uuid=6b9a5c1e-2d3f-4a5b-8c7d-9e0f1a2b3c4d,version=x",
+        true, super::round_trip:: < proxmox_mcp::formats::QemuSmbios1 >),
         ("QemuSpiceEnhancements", "", true, super::round_trip:: <
         proxmox_mcp::formats::QemuSpiceEnhancements >), ("QemuSpiceEnhancements",
         "foldersharing=1,videostreaming=off", true, super::round_trip:: <
         proxmox_mcp::formats::QemuSpiceEnhancements >), ("QemuTpmstate0", "xx", true,
         super::round_trip:: < proxmox_mcp::formats::QemuTpmstate0 >), ("QemuTpmstate0",
-        "xx,format=raw,import-from=xx,size=xx,version=v1.2", true, super::round_trip:: <
-        proxmox_mcp::formats::QemuTpmstate0 >), ("QemuUnused", "xx", true,
-        super::round_trip:: < proxmox_mcp::formats::QemuUnused >), ("QemuUsb", "", true,
-        super::round_trip:: < proxmox_mcp::formats::QemuUsb >), ("QemuUsb",
-        "8086:1234,mapping=xx,usb3=1", true, super::round_trip:: <
-        proxmox_mcp::formats::QemuUsb >), ("QemuVga", "", true, super::round_trip:: <
-        proxmox_mcp::formats::QemuVga >), ("QemuVga", "cirrus,clipboard=vnc,memory=4",
-        true, super::round_trip:: < proxmox_mcp::formats::QemuVga >), ("QemuVirtio",
-        "xx", true, super::round_trip:: < proxmox_mcp::formats::QemuVirtio >),
-        ("QemuVirtio",
-        "xx,aio=native,backup=1,bps=1,bps_max_length=1,bps_rd=1,bps_rd_max_length=1,bps_wr=1,bps_wr_max_length=1,cache=none,detect_zeroes=1,discard=ignore,format=raw,import-from=xx,iops=1,iops_max=1,iops_max_length=1,iops_rd=1,iops_rd_max=1,iops_rd_max_length=1,iops_wr=1,iops_wr_max=1,iops_wr_max_length=1,iothread=1,mbps=1,mbps_max=1,mbps_rd=1,mbps_rd_max=1,mbps_wr=1,mbps_wr_max=1,media=cdrom,replicate=1,rerror=ignore,ro=1,serial=xx,shared=1,size=xx,snapshot=1,werror=enospc",
+        "xx,format=raw,import-from=xx,size=4G,version=v1.2", true, super::round_trip:: <
+        proxmox_mcp::formats::QemuTpmstate0 >), ("QemuUnused",
+        "local:snippets/user.yaml", true, super::round_trip:: <
+        proxmox_mcp::formats::QemuUnused >), ("QemuUsb", "", true, super::round_trip:: <
+        proxmox_mcp::formats::QemuUsb >), ("QemuUsb", "8086:1234,mapping=xx,usb3=1",
+        true, super::round_trip:: < proxmox_mcp::formats::QemuUsb >), ("QemuVga", "",
+        true, super::round_trip:: < proxmox_mcp::formats::QemuVga >), ("QemuVga",
+        "cirrus,clipboard=vnc,memory=4", true, super::round_trip:: <
+        proxmox_mcp::formats::QemuVga >), ("QemuVirtio", "xx", true, super::round_trip::
+        < proxmox_mcp::formats::QemuVirtio >), ("QemuVirtio",
+        "xx,aio=native,backup=1,bps=1,bps_max_length=1,bps_rd=1,bps_rd_max_length=1,bps_wr=1,bps_wr_max_length=1,cache=none,detect_zeroes=1,discard=ignore,format=raw,import-from=xx,iops=1,iops_max=1,iops_max_length=1,iops_rd=1,iops_rd_max=1,iops_rd_max_length=1,iops_wr=1,iops_wr_max=1,iops_wr_max_length=1,iothread=1,mbps=1,mbps_max=1,mbps_rd=1,mbps_rd_max=1,mbps_wr=1,mbps_wr_max=1,media=cdrom,replicate=1,rerror=ignore,ro=1,serial=xx,shared=1,size=4G,snapshot=1,werror=enospc",
         true, super::round_trip:: < proxmox_mcp::formats::QemuVirtio >), ("QemuVirtiofs",
         "xx", true, super::round_trip:: < proxmox_mcp::formats::QemuVirtiofs >),
         ("QemuVirtiofs", "xx,cache=auto,direct-io=1,expose-acl=1,expose-xattr=1", true,
-        super::round_trip:: < proxmox_mcp::formats::QemuVirtiofs >), ("ConfigMeta", "",
-        true, super::round_trip:: < proxmox_mcp::formats::ConfigMeta >), ("ConfigMeta",
+        super::round_trip:: < proxmox_mcp::formats::QemuVirtiofs >), ("QemuWatchdog", "",
+        true, super::round_trip:: < proxmox_mcp::formats::QemuWatchdog >),
+        ("QemuWatchdog", "i6300esb,action=reset", true, super::round_trip:: <
+        proxmox_mcp::formats::QemuWatchdog >), ("ConfigMeta", "", true,
+        super::round_trip:: < proxmox_mcp::formats::ConfigMeta >), ("ConfigMeta",
         "creation-qemu=8.1,ctime=1", true, super::round_trip:: <
         proxmox_mcp::formats::ConfigMeta >)
     ]

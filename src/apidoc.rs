@@ -99,7 +99,8 @@ impl SchemaType {
 /// (`net[n]`: `model=virtio,bridge=vmbr0`), whose keys are schemas themselves.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Format {
-    /// A format known by name to PVE, such as `pve-vmid` or `pve-qm-ipconfig`.
+    /// A format known by name to PVE, such as `pve-vmid` or `pve-node` (the generator gives the
+    /// property-string ones it defines, `src/codegen/named_formats.json`, their keys).
     Named(String),
     /// A property string with these keys.
     PropertyString(BTreeMap<String, Schema>),

@@ -412,6 +412,13 @@ fn property_string(name: &str, map: &Map<String, Value>, schema: &Schema) -> Res
                 ));
             }
         };
+        // A disk size as PVE prints it (`4096M` is `4G`), as the typed structs send it.
+        let text = match &keys[k].format {
+            Some(Format::Named(f)) if f == "disk-size" => {
+                crate::propstring::canonical_size(&text).unwrap_or(text)
+            }
+            _ => text,
+        };
         // Joined without escaping (PVE has none), so a value must stay inside its key.
         crate::validate::check_prop_value(&format!("{name}.{k}"), &text)?;
         if Some(k) == default_key && !text.contains('=') {
@@ -595,6 +602,41 @@ mod tests {
             cases[2].0
         );
         assert!(cases[4].0.contains("net0.tag"), "{}", cases[4].0);
+    }
+
+    /// JSON arguments (the generic tools, the CLI) see the keys of the formats the schema only
+    /// names, and send disk sizes as PVE prints them, as the typed structs do.
+    #[test]
+    fn named_formats_and_disk_sizes_in_json_arguments() {
+        let ep = find(HttpMethod::Put, "/nodes/{node}/qemu/{vmid}/config").unwrap();
+        let prep = |extra: Value| {
+            let mut a = args(json!({"node": "pve1", "vmid": 100}));
+            a.extend(args(extra));
+            prepare(ep, &a)
+        };
+        let p = prep(json!({
+            "startup": {"order": 2, "up": 30},
+            "scsi1": {"file": "local-lvm:vm-100-disk-1", "size": "4096M"},
+            "watchdog": "i6300esb,action=reset",
+        }))
+        .unwrap();
+        let pairs = p.form.pairs();
+        assert!(
+            pairs.contains(&("startup".into(), "2,up=30".into())),
+            "{pairs:?}"
+        );
+        assert!(
+            pairs.contains(&("scsi1".into(), "local-lvm:vm-100-disk-1,size=4G".into())),
+            "{pairs:?}"
+        );
+        let e = prep(json!({"startup": {"order": 1, "later": 5}}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("later") && e.contains("up"), "{e}");
+        let e = prep(json!({"watchdog": "model=i6300esb,action=explode"}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("watchdog.action"), "{e}");
     }
 
     #[test]

@@ -99,6 +99,11 @@ impl Form {
 
     /// A string satisfying the schema's `rule` (length, named format, pattern).
     pub fn str(&mut self, name: &str, value: &str, rule: &Text) -> Result<(), Error> {
+        // A disk size is sent as PVE prints it (`4096M` is `4G`).
+        let size = (rule.format == Some("disk-size"))
+            .then(|| crate::propstring::canonical_size(value))
+            .flatten();
+        let value = size.as_deref().unwrap_or(value);
         if !self.unchecked {
             validate::check_text(name, value, rule)?;
         }

@@ -126,6 +126,55 @@ pub fn parse_bool(key: &str, value: &str) -> Result<bool, PropError> {
     }
 }
 
+/// A disk size (`format: disk-size`, a disk's `size=`) as PVE prints it: qemu-server's
+/// `parse_drive` (`PVE::QemuServer::Drive`, 9.2.6) reads it with `parse_size`, and
+/// `print_property_string` prints every `disk-size` key with `format_size` (both pve-common's
+/// `PVE::JSONSchema`, 9.2.1). The size is read as a number with an optional
+/// unit (`K`, `M`, `G`, `T`, or `KiB` ... `TiB`; powers of 1024, a fraction allowed), and
+/// printed in the largest unit that divides it exactly: `4096M` is `4G`, `1536M` stays `1536M`,
+/// `0.5G` is `512M`, `1000` (bytes) stays `1000`. As in PVE, zero prints as `0T`. `None` when
+/// the text is not a size PVE reads (it is then sent as given, for PVE to judge).
+pub fn canonical_size(value: &str) -> Option<String> {
+    let (number, unit) = match value.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => value.split_at(i),
+        None => (value, ""),
+    };
+    let factor: u128 = match unit {
+        "" => 1,
+        "K" | "KiB" => 1 << 10,
+        "M" | "MiB" => 1 << 20,
+        "G" | "GiB" => 1 << 30,
+        "T" | "TiB" => 1 << 40,
+        _ => return None,
+    };
+    let (int, frac) = match number.split_once('.') {
+        Some((i, f)) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => (i, Some(f)),
+        Some(_) => return None,
+        None => (number, None),
+    };
+    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || int.len() > 20 {
+        return None;
+    }
+    let whole: u128 = int.parse().ok()?;
+    let mut bytes = whole.checked_mul(factor)?;
+    if let Some(frac) = frac {
+        // Perl multiplies the decimal number and truncates: the same, exactly, for the
+        // fractions people write (`1.5G`).
+        let digits = &frac[..frac.len().min(18)];
+        let scale = 10u128.pow(digits.len() as u32);
+        let part: u128 = digits.parse().ok()?;
+        bytes = bytes.checked_add(part.checked_mul(factor)? / scale)?;
+    }
+    let mut n = bytes;
+    for unit in ["", "K", "M", "G"] {
+        if n % 1024 != 0 {
+            return Some(format!("{n}{unit}"));
+        }
+        n /= 1024;
+    }
+    Some(format!("{n}T"))
+}
+
 /// The written pairs as PVE's `print_property_string` puts them: the default key first and
 /// without its name (`2048` for `current=2048`), then the required keys, then the others, each
 /// group sorted by name (keys this schema does not know included); a key alias is folded back
@@ -208,7 +257,9 @@ mod tests {
     use super::*;
     use crate::enums::{Model, Viommu};
     use crate::formats::{
-        LxcMp, LxcNet, LxcRootfs, QemuAgent, QemuMachine, QemuMemory, QemuNet, QemuScsi,
+        LxcMp, LxcNet, LxcRootfs, QemuAgent, QemuAmdSev, QemuBoot, QemuCicustom, QemuCpu,
+        QemuHostpci, QemuIntelTdx, QemuIpconfig, QemuMachine, QemuMemory, QemuNet, QemuRng0,
+        QemuScsi, QemuSmbios1, QemuWatchdog, Startup,
     };
 
     #[test]
@@ -292,6 +343,144 @@ mod tests {
             net.to_string(),
             "virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1"
         );
+    }
+
+    /// The formats the schema only names (`named_formats.json`), with strings from real guest
+    /// configs: those PVE's printing would write as they are read back as the same text; the
+    /// others (written by hand or by the web interface with the default key named, or keys in
+    /// another order) print in PVE's canonical form, which reads back as the same value.
+    #[test]
+    fn named_formats_read_real_strings_and_print_canonically() {
+        fn same<P: PropertyString + FromStr<Err = PropError> + fmt::Display>(s: &str) -> P {
+            canon(s, s)
+        }
+        fn canon<P: PropertyString + FromStr<Err = PropError> + fmt::Display>(
+            s: &str,
+            printed: &str,
+        ) -> P {
+            let v: P = s.parse().unwrap_or_else(|e| panic!("{s}: {e}"));
+            assert_eq!(v.to_string(), printed, "{s}");
+            assert_eq!(to_string_checked(&v).unwrap(), printed, "{s}");
+            let again: P = printed.parse().unwrap();
+            assert_eq!(again.to_string(), printed);
+            v
+        }
+        let cpu: QemuCpu = same("x86-64-v2-AES,flags=+aes");
+        assert_eq!(cpu.cputype.as_deref(), Some("x86-64-v2-AES"));
+        assert_eq!(cpu.flags.as_deref(), Some("+aes"));
+        assert!(cpu.extra.is_empty());
+        let cpu: QemuCpu = canon(
+            "host,hidden=1,flags=+pcid;-md-clear",
+            "host,flags=+pcid;-md-clear,hidden=1",
+        );
+        assert_eq!(cpu.hidden, Some(true));
+        same::<QemuCpu>("kvm64");
+        let boot: QemuBoot = same("order=scsi0;ide2;net0");
+        assert_eq!(boot.order.as_deref(), Some("scsi0;ide2;net0"));
+        let boot: QemuBoot = same("cdn");
+        assert_eq!(boot.legacy.as_deref(), Some("cdn"));
+        let smbios: QemuSmbios1 = same("uuid=6b9a5c1e-2d3f-4a5b-8c7d-9e0f1a2b3c4d");
+        assert!(smbios.uuid.is_some());
+        same::<QemuSmbios1>(
+            "base64=1,manufacturer=UHJveG1veA==,uuid=6b9a5c1e-2d3f-4a5b-8c7d-9e0f1a2b3c4d",
+        );
+        let pci: QemuHostpci = same("0000:01:00.0,pcie=1,x-vga=1");
+        assert_eq!(pci.host.as_deref(), Some("0000:01:00.0"));
+        assert_eq!((pci.pcie, pci.x_vga), (Some(true), Some(true)));
+        same::<QemuHostpci>("mapping=gpu0,pcie=1");
+        same::<QemuHostpci>("0000:02:00.0;0000:02:00.1,rombar=0");
+        let ip: QemuIpconfig = same("ip=dhcp,ip6=auto");
+        assert_eq!(ip.ip6.as_deref(), Some("auto"));
+        let ip: QemuIpconfig = canon("ip=10.0.0.5/24,gw=10.0.0.1", "gw=10.0.0.1,ip=10.0.0.5/24");
+        assert_eq!(ip.gw.as_deref(), Some("10.0.0.1"));
+        // `startup` has `[order=]N`: the order is the default key.
+        let st: Startup = canon("order=1,up=30", "1,up=30");
+        assert_eq!((st.order, st.up, st.down), (Some(1), Some(30), None));
+        same::<Startup>("2,down=60,up=30");
+        let rng: QemuRng0 = canon("source=/dev/urandom", "/dev/urandom");
+        assert_eq!(rng.source.as_str(), "/dev/urandom");
+        same::<QemuRng0>("/dev/hwrng,max_bytes=2048,period=500");
+        let wd: QemuWatchdog = canon("model=i6300esb,action=reset", "i6300esb,action=reset");
+        assert_eq!(wd.action.as_ref().map(|a| a.as_str()), Some("reset"));
+        let ci: QemuCicustom = same("user=local:snippets/u.yaml");
+        assert_eq!(ci.user.as_deref(), Some("local:snippets/u.yaml"));
+        same::<QemuCicustom>("network=local:snippets/n.yaml,user=local:snippets/u.yaml");
+        let sev: QemuAmdSev = canon("type=snp,allow-smt=1", "snp,allow-smt=1");
+        assert_eq!(sev.r#type.as_str(), "snp");
+        same::<QemuAmdSev>("std,no-debug=1");
+        let tdx: QemuIntelTdx = same("tdx,attestation=1");
+        assert!(tdx.attestation);
+        // Values PVE refuses are refused before sending: a PCI ID, a listed value, a range.
+        let pci = QemuHostpci {
+            host: Some("01:00.0/x".into()),
+            ..QemuHostpci::default()
+        };
+        let e = to_string_checked(&pci).unwrap_err().to_string();
+        assert!(e.contains("host"), "{e}");
+        let e = "/dev/zero"
+            .parse::<QemuRng0>()
+            .map(|r| to_string_checked(&r));
+        assert!(matches!(e, Ok(Err(_))), "{e:?}");
+        let cpu = QemuCpu {
+            flags: Some("aes".into()),
+            ..QemuCpu::default()
+        };
+        assert!(
+            to_string_checked(&cpu)
+                .unwrap_err()
+                .to_string()
+                .contains("flags")
+        );
+        let st = Startup {
+            order: Some(-1),
+            ..Startup::default()
+        };
+        assert!(to_string_checked(&st).is_err());
+        assert!("up=soon".parse::<Startup>().is_err());
+        // A required key (`source` of rng0) is a constructor argument.
+        assert_eq!(
+            QemuRng0::new("/dev/urandom".parse().unwrap()).to_string(),
+            "/dev/urandom"
+        );
+    }
+
+    #[test]
+    fn disk_sizes_print_as_pve_prints_them() {
+        for (given, printed) in [
+            ("4096M", "4G"),
+            ("1536M", "1536M"),
+            ("32G", "32G"),
+            ("1024G", "1T"),
+            ("0.5G", "512M"),
+            ("1.5G", "1536M"),
+            ("4GiB", "4G"),
+            ("1048576", "1M"),
+            ("1000", "1000"),
+            ("2048K", "2M"),
+            ("0", "0T"),
+        ] {
+            assert_eq!(canonical_size(given).as_deref(), Some(printed), "{given}");
+        }
+        for bad in ["", "G", "4X", "4g", "-4G", "1.G", ".5G", "4 G"] {
+            assert_eq!(canonical_size(bad), None, "{bad}");
+        }
+        // Where sizes are printed: a disk's `size=` (Display and what requests send).
+        let disk: QemuScsi = "local-lvm:vm-100-disk-0,iothread=1,size=4096M"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            disk.to_string(),
+            "local-lvm:vm-100-disk-0,iothread=1,size=4G"
+        );
+        assert_eq!(
+            to_string_checked(&disk).unwrap(),
+            "local-lvm:vm-100-disk-0,iothread=1,size=4G"
+        );
+        let rootfs: LxcRootfs = "local-lvm:vm-200-disk-0,size=1536M".parse().unwrap();
+        assert_eq!(rootfs.to_string(), "local-lvm:vm-200-disk-0,size=1536M");
+        // Not a size PVE reads: sent as given, for PVE to judge.
+        let odd: QemuScsi = "local:iso/x.iso,size=big".parse().unwrap();
+        assert_eq!(odd.to_string(), "local:iso/x.iso,size=big");
     }
 
     #[test]

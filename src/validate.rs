@@ -301,11 +301,15 @@ pub(crate) fn shown(value: &str) -> String {
 }
 
 /// PVE's pattern as a whole-value regex in `regex_lite` syntax: Perl's `(?^:...)` and `(?^i:...)`
-/// become `(?:...)` and `(?i:...)`, atomic groups plain groups.
+/// become `(?:...)` and `(?i:...)` (with or without Perl's `u` flag: `regex_lite` matches
+/// Unicode scalar values anyway), atomic groups plain groups.
 pub fn anchored(pattern: &str) -> String {
     let p = pattern
         .replace("(?^:", "(?:")
+        .replace("(?^u:", "(?:")
         .replace("(?^i:", "(?i:")
+        .replace("(?^ui:", "(?i:")
+        .replace("(?^iu:", "(?i:")
         .replace("(?>", "(?:");
     format!("^(?:{p})$")
 }

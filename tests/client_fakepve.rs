@@ -811,3 +811,73 @@ async fn a_stale_digest_is_a_conflict() {
         .unwrap();
     assert_eq!(now.cores, Some(2));
 }
+
+/// The formats the schema only names (`src/codegen/named_formats.json`) go to PVE as PVE's own
+/// form and come back typed; a disk size goes as PVE prints it.
+#[tokio::test]
+async fn named_formats_and_disk_sizes_are_written_and_read_back_typed() {
+    use proxmox_mcp::enums::{QemuRng0Source, QemuWatchdogAction};
+    use proxmox_mcp::formats::{QemuBoot, QemuCpu, QemuIpconfig, QemuRng0, QemuWatchdog, Startup};
+    let pve = FakePve::start().await;
+    let client = alice(&pve);
+    let config = qemu::config::get(&client, "pve1", 101, &Default::default())
+        .await
+        .unwrap();
+    let mut scsi1 = config.scsi[&1].clone();
+    scsi1.size = Some("204800M".into());
+    let mut change = qemu::config::PutParams {
+        cpu: Some("x86-64-v2-AES,flags=+aes".parse::<QemuCpu>().unwrap()),
+        boot: Some(QemuBoot {
+            order: Some("scsi0;net0".into()),
+            ..Default::default()
+        }),
+        startup: Some(Startup {
+            order: Some(1),
+            up: Some(30),
+            ..Default::default()
+        }),
+        rng0: Some(QemuRng0::new(QemuRng0Source::DevUrandom)),
+        watchdog: Some(QemuWatchdog {
+            action: Some(QemuWatchdogAction::Reset),
+            ..Default::default()
+        }),
+        digest: Some(config.digest.clone()),
+        ..Default::default()
+    };
+    change.ipconfig.insert(
+        0,
+        "ip=10.0.0.5/24,gw=10.0.0.1"
+            .parse::<QemuIpconfig>()
+            .unwrap(),
+    );
+    change.scsi.insert(1, scsi1);
+    qemu::config::put(&client, "pve1", 101, &change)
+        .await
+        .unwrap();
+
+    let raw = client
+        .request(HttpMethod::Get, "/nodes/pve1/qemu/101/config", Form::new())
+        .await
+        .unwrap();
+    assert_eq!(raw["cpu"], "x86-64-v2-AES,flags=+aes");
+    assert_eq!(raw["boot"], "order=scsi0;net0");
+    assert_eq!(raw["startup"], "1,up=30");
+    assert_eq!(raw["rng0"], "/dev/urandom");
+    assert_eq!(raw["watchdog"], "action=reset");
+    assert_eq!(raw["ipconfig0"], "gw=10.0.0.1,ip=10.0.0.5/24");
+    assert_eq!(raw["scsi1"], "local-lvm:vm-101-disk-1,iothread=1,size=200G");
+
+    let after = qemu::config::get(&client, "pve1", 101, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(after.cpu, change.cpu);
+    assert_eq!(after.boot, change.boot);
+    assert_eq!(after.startup, change.startup);
+    assert_eq!(after.rng0, change.rng0);
+    assert_eq!(after.watchdog, change.watchdog);
+    assert_eq!(after.ipconfig[&0], change.ipconfig[&0]);
+    assert_eq!(after.scsi[&1].size.as_deref(), Some("200G"));
+    for key in ["cpu", "boot", "startup", "rng0", "watchdog", "ipconfig0"] {
+        assert!(!after.extra.contains_key(key), "{key} was not read typed");
+    }
+}

@@ -374,3 +374,52 @@ fn every_property_string_format_round_trips_pves_form() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A guest config read through the SDK has the formats PVE's schema only names
+/// (`src/codegen/named_formats.json`) typed, as PVE wrote them; a value the SDK cannot read stays
+/// in `extra` as it came, and the rest of the config still decodes.
+#[test]
+fn qemu_config_reads_named_formats_typed_with_the_lenient_fallback() {
+    use proxmox_mcp::api::nodes::qemu::config::GetResponse;
+    let json = serde_json::json!({
+        "digest": "0123456789abcdef",
+        "cpu": "x86-64-v2-AES,flags=+aes",
+        "boot": "order=scsi0;ide2;net0",
+        "smbios1": "uuid=6b9a5c1e-2d3f-4a5b-8c7d-9e0f1a2b3c4d",
+        "hostpci0": "0000:01:00.0,pcie=1,x-vga=1",
+        "ipconfig0": "ip=dhcp,ip6=auto",
+        "ipconfig1": "ip=10.0.0.5/24,gw=10.0.0.1",
+        "startup": "order=first",
+        "rng0": "source=/dev/urandom",
+        "watchdog": "model=i6300esb,action=reset",
+        "cicustom": "user=local:snippets/u.yaml",
+        "scsi0": "local-lvm:vm-100-disk-0,size=4096M",
+    });
+    let config: GetResponse = serde_json::from_value(json).unwrap();
+    let cpu = config.cpu.as_ref().unwrap();
+    assert_eq!(cpu.cputype.as_deref(), Some("x86-64-v2-AES"));
+    assert_eq!(
+        config.boot.as_ref().unwrap().to_string(),
+        "order=scsi0;ide2;net0"
+    );
+    assert!(config.smbios1.as_ref().unwrap().uuid.is_some());
+    assert_eq!(config.hostpci[&0].pcie, Some(true));
+    assert_eq!(config.ipconfig[&1].gw.as_deref(), Some("10.0.0.1"));
+    assert_eq!(config.rng0.as_ref().unwrap().to_string(), "/dev/urandom");
+    assert_eq!(
+        config.watchdog.as_ref().unwrap().to_string(),
+        "i6300esb,action=reset"
+    );
+    assert_eq!(
+        config.cicustom.as_ref().unwrap().user.as_deref(),
+        Some("local:snippets/u.yaml")
+    );
+    // `order` is a number: this one is kept as it came, not lost.
+    assert!(config.startup.is_none());
+    assert_eq!(config.extra["startup"], "order=first");
+    // Sizes print as PVE prints them.
+    assert_eq!(
+        config.scsi[&0].to_string(),
+        "local-lvm:vm-100-disk-0,size=4G"
+    );
+}

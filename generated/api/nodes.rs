@@ -7762,8 +7762,8 @@ pub mod lxc {
         pub start: ::std::option::Option<bool>,
         /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
         ///
-        /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
-        pub startup: ::std::option::Option<::std::string::String>,
+        /// Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
+        pub startup: ::std::option::Option<crate::formats::Startup>,
         /// Default Storage.
         ///
         /// Format: `pve-storage-id`. Default: `local`.
@@ -8094,16 +8094,7 @@ pub mod lxc {
                 form.bool("start", *v);
             }
             if let ::std::option::Option::Some(v) = &self.startup {
-                form.str(
-                    "startup",
-                    v,
-                    &crate::validate::Text {
-                        min_length: ::std::option::Option::None,
-                        max_length: ::std::option::Option::None,
-                        format: ::std::option::Option::Some("pve-startup-order"),
-                        pattern: ::std::option::Option::None,
-                    },
-                )?;
+                form.prop("startup", v)?;
             }
             if let ::std::option::Option::Some(v) = &self.storage {
                 form.str(
@@ -8580,8 +8571,8 @@ pub mod lxc {
             pub searchdomain: ::std::option::Option<::std::string::String>,
             /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
             ///
-            /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
-            pub startup: ::std::option::Option<::std::string::String>,
+            /// Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
+            pub startup: ::std::option::Option<crate::formats::Startup>,
             /// Amount of SWAP for the container in MB.
             ///
             /// Minimum: 0. Default: `512`.
@@ -8723,11 +8714,8 @@ pub mod lxc {
             /// Format: `dns-name-list`.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub searchdomain: ::std::option::Option<::std::string::String>,
-            /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
-            ///
-            /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub startup: ::std::option::Option<::std::string::String>,
+            startup: ::std::option::Option<::std::string::String>,
             /// Amount of SWAP for the container in MB.
             ///
             /// Minimum: 0. Default: `512`.
@@ -8791,7 +8779,7 @@ pub mod lxc {
                     protection: r.protection,
                     rootfs: crate::lenient::prop(r.rootfs, "rootfs", &mut r.extra),
                     searchdomain: r.searchdomain,
-                    startup: r.startup,
+                    startup: crate::lenient::prop(r.startup, "startup", &mut r.extra),
                     swap: r.swap,
                     tags: r.tags,
                     template: r.template,
@@ -8989,8 +8977,8 @@ pub mod lxc {
             pub searchdomain: ::std::option::Option<::std::string::String>,
             /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
             ///
-            /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
-            pub startup: ::std::option::Option<::std::string::String>,
+            /// Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
+            pub startup: ::std::option::Option<crate::formats::Startup>,
             /// Amount of SWAP for the container in MB.
             ///
             /// Minimum: 0. Default: `512`.
@@ -9271,16 +9259,7 @@ pub mod lxc {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.startup {
-                    form.str(
-                        "startup",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-startup-order"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop("startup", v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.swap {
                     form.int(
@@ -15246,8 +15225,8 @@ pub mod qemu {
         pub allow_ksm: ::std::option::Option<bool>,
         /// Secure Encrypted Virtualization (SEV) features by AMD CPUs
         ///
-        /// Format: `pve-qemu-sev-fmt`. Syntax: `[type=]<sev-type> [,allow-smt=<1|0>] [,kernel-hashes=<1|0>] [,no-debug=<1|0>] [,no-key-sharing=<1|0>]`.
-        pub amd_sev: ::std::option::Option<::std::string::String>,
+        /// Syntax: `[type=]<sev-type> [,allow-smt=<1|0>] [,kernel-hashes=<1|0>] [,no-debug=<1|0>] [,no-key-sharing=<1|0>]`.
+        pub amd_sev: ::std::option::Option<crate::formats::QemuAmdSev>,
         /// Virtual processor architecture. Defaults to the host architecture.
         pub arch: ::std::option::Option<crate::enums::CpuFlagsArch>,
         /// The backup archive. Either the file system path to a .tar or .vma file (use '-' to pipe data from stdin) or a proxmox storage backup volume identifier.
@@ -15280,8 +15259,8 @@ pub mod qemu {
         pub bios: ::std::option::Option<crate::enums::Bios>,
         /// Specify guest boot order. Use the 'order=' sub-property as usage with no key or 'legacy=' is deprecated.
         ///
-        /// Format: `pve-qm-boot`. Syntax: `[[legacy=]<[acdn]{1,4}>] [,order=<device[;device...]>]`.
-        pub boot: ::std::option::Option<::std::string::String>,
+        /// Syntax: `[[legacy=]<[acdn]{1,4}>] [,order=<device[;device...]>]`.
+        pub boot: ::std::option::Option<crate::formats::QemuBoot>,
         /// Enable booting from specified disk. Deprecated: Use 'boot: order=foo;bar' instead.
         ///
         /// Pattern (Perl, whole value): `(ide|sata|scsi|virtio)\d+`. Format: `pve-qm-bootdisk`.
@@ -15296,8 +15275,8 @@ pub mod qemu {
         pub cdrom: ::std::option::Option<::std::string::String>,
         /// cloud-init: Specify custom files to replace the automatically generated ones at start.
         ///
-        /// Format: `pve-qm-cicustom`. Syntax: `[meta=<volume>] [,network=<volume>] [,user=<volume>] [,vendor=<volume>]`.
-        pub cicustom: ::std::option::Option<::std::string::String>,
+        /// Syntax: `[meta=<volume>] [,network=<volume>] [,user=<volume>] [,vendor=<volume>]`.
+        pub cicustom: ::std::option::Option<crate::formats::QemuCicustom>,
         /// cloud-init: Password to assign the user. Using this is generally not recommended. Use ssh keys instead. Also note that older cloud-init versions do not support hashed passwords.
         pub cipassword: ::std::option::Option<crate::Secret>,
         /// Specifies the cloud-init configuration format. The default depends on the configured operating system type (`ostype`. We use the `nocloud` format for Linux, and `configdrive2` for windows.
@@ -15314,8 +15293,8 @@ pub mod qemu {
         pub cores: ::std::option::Option<i64>,
         /// Emulated CPU type.
         ///
-        /// Format: `pve-vm-cpu-conf`. Syntax: `[[cputype=]<string>] [,flags=<+FLAG[;-FLAG...]>] [,guest-phys-bits=<integer>] [,hidden=<1|0>] [,hv-vendor-id=<vendor-id>] [,level=<integer>] [,phys-bits=<8-64|host>] [,reported-model=<enum>]`.
-        pub cpu: ::std::option::Option<::std::string::String>,
+        /// Syntax: `[[cputype=]<string>] [,flags=<+FLAG[;-FLAG...]>] [,guest-phys-bits=<integer>] [,hidden=<1|0>] [,hv-vendor-id=<vendor-id>] [,level=<integer>] [,phys-bits=<8-64|host>] [,reported-model=<enum>]`.
+        pub cpu: ::std::option::Option<crate::formats::QemuCpu>,
         /// Limit of CPU usage.
         ///
         /// Limit of CPU usage.
@@ -15362,8 +15341,8 @@ pub mod qemu {
         /// CAUTION: Experimental! User reported problems with this option.
         ///
         ///
-        /// Format: `pve-qm-hostpci`. Syntax: `[[host=]<HOSTPCIID[;HOSTPCIID2...]>] [,device-id=<hex id>] [,driver=<vfio|keep>] [,legacy-igd=<1|0>] [,mapping=<mapping-id>] [,mdev=<string>] [,pcie=<1|0>] [,rombar=<1|0>] [,romfile=<string>] [,sub-device-id=<hex id>] [,sub-vendor-id=<hex id>] [,vendor-id=<hex id>] [,x-vga=<1|0>]`.
-        pub hostpci: ::std::collections::BTreeMap<u32, ::std::string::String>,
+        /// Syntax: `[[host=]<HOSTPCIID[;HOSTPCIID2...]>] [,device-id=<hex id>] [,driver=<vfio|keep>] [,legacy-igd=<1|0>] [,mapping=<mapping-id>] [,mdev=<string>] [,pcie=<1|0>] [,rombar=<1|0>] [,romfile=<string>] [,sub-device-id=<hex id>] [,sub-vendor-id=<hex id>] [,vendor-id=<hex id>] [,x-vga=<1|0>]`.
+        pub hostpci: ::std::collections::BTreeMap<u32, crate::formats::QemuHostpci>,
         /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version \>= 7.1 and ostype l26 or windows \> 7.
         ///
         /// Format: `pve-hotplug-features`. Default: `network,disk,usb`.
@@ -15384,8 +15363,8 @@ pub mod qemu {
         pub import_working_storage: ::std::option::Option<::std::string::String>,
         /// Trusted Domain Extension (TDX) features by Intel CPUs
         ///
-        /// Format: `pve-qemu-tdx-fmt`. Syntax: `[type=]<tdx-type> ,attestation=<1|0> [,vsock-cid=<integer>] [,vsock-port=<integer>]`.
-        pub intel_tdx: ::std::option::Option<::std::string::String>,
+        /// Syntax: `[type=]<tdx-type> ,attestation=<1|0> [,vsock-cid=<integer>] [,vsock-port=<integer>]`.
+        pub intel_tdx: ::std::option::Option<crate::formats::QemuIntelTdx>,
         /// `ipconfig0`, `ipconfig1`, ...: keyed by the index.
         ///
         /// cloud-init: Specify IP addresses and gateways for the corresponding interface.
@@ -15401,8 +15380,8 @@ pub mod qemu {
         /// dhcp on IPv4.
         ///
         ///
-        /// Format: `pve-qm-ipconfig`. Syntax: `[gw=<GatewayIPv4>] [,gw6=<GatewayIPv6>] [,ip=<IPv4Format/CIDR>] [,ip6=<IPv6Format/CIDR>]`.
-        pub ipconfig: ::std::collections::BTreeMap<u32, ::std::string::String>,
+        /// Syntax: `[gw=<GatewayIPv4>] [,gw6=<GatewayIPv6>] [,ip=<IPv4Format/CIDR>] [,ip6=<IPv6Format/CIDR>]`.
+        pub ipconfig: ::std::collections::BTreeMap<u32, crate::formats::QemuIpconfig>,
         /// Inter-VM shared memory. Useful for direct communication between VMs, or to the host.
         ///
         /// Syntax: `size=<integer> [,name=<string>]`.
@@ -15520,8 +15499,8 @@ pub mod qemu {
         pub reboot: ::std::option::Option<bool>,
         /// Configure a VirtIO-based Random Number Generator.
         ///
-        /// Format: `pve-qm-rng`. Syntax: `[source=]</dev/urandom|/dev/random|/dev/hwrng> [,max_bytes=<integer>] [,period=<integer>]`.
-        pub rng0: ::std::option::Option<::std::string::String>,
+        /// Syntax: `[source=]</dev/urandom|/dev/random|/dev/hwrng> [,max_bytes=<integer>] [,period=<integer>]`.
+        pub rng0: ::std::option::Option<crate::formats::QemuRng0>,
         /// `sata0`, `sata1`, ...: keyed by the index.
         ///
         /// Use volume as SATA hard disk or CD-ROM (n is 0 to 5). Use the special syntax STORAGE_ID:SIZE_IN_GiB to allocate a new volume. Use STORAGE_ID:0 and the 'import-from' parameter to import from an existing volume.
@@ -15562,8 +15541,8 @@ pub mod qemu {
         pub shares: ::std::option::Option<i64>,
         /// Specify SMBIOS type 1 fields.
         ///
-        /// Maximum length: 512. Format: `pve-qm-smbios1`. Syntax: `[base64=<1|0>] [,family=<Base64 encoded string>] [,manufacturer=<Base64 encoded string>] [,product=<Base64 encoded string>] [,serial=<Base64 encoded string>] [,sku=<Base64 encoded string>] [,uuid=<UUID>] [,version=<Base64 encoded string>]`.
-        pub smbios1: ::std::option::Option<::std::string::String>,
+        /// Maximum length: 512. Syntax: `[base64=<1|0>] [,family=<Base64 encoded string>] [,manufacturer=<Base64 encoded string>] [,product=<Base64 encoded string>] [,serial=<Base64 encoded string>] [,sku=<Base64 encoded string>] [,uuid=<UUID>] [,version=<Base64 encoded string>]`.
+        pub smbios1: ::std::option::Option<crate::formats::QemuSmbios1>,
         /// The number of CPUs. Please use option -sockets instead.
         ///
         /// Minimum: 1. Default: `1`.
@@ -15592,8 +15571,8 @@ pub mod qemu {
         pub startdate: ::std::option::Option<::std::string::String>,
         /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
         ///
-        /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
-        pub startup: ::std::option::Option<::std::string::String>,
+        /// Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
+        pub startup: ::std::option::Option<crate::formats::Startup>,
         /// Default storage.
         ///
         /// Format: `pve-storage-id`.
@@ -15676,8 +15655,8 @@ pub mod qemu {
         ///
         /// Create a virtual hardware watchdog device. Once enabled (by a guest action), the watchdog must be periodically polled by an agent inside the guest or else the watchdog will reset the guest (or execute the respective action specified)
         ///
-        /// Format: `pve-qm-watchdog`. Syntax: `[[model=]<i6300esb|ib700>] [,action=<enum>]`.
-        pub watchdog: ::std::option::Option<::std::string::String>,
+        /// Syntax: `[[model=]<i6300esb|ib700>] [,action=<enum>]`.
+        pub watchdog: ::std::option::Option<crate::formats::QemuWatchdog>,
     }
     impl PostParams {
         /// The required parameters; every optional one unset.
@@ -15806,16 +15785,7 @@ pub mod qemu {
                 form.bool("allow-ksm", *v);
             }
             if let ::std::option::Option::Some(v) = &self.amd_sev {
-                form.str(
-                    "amd-sev",
-                    v,
-                    &crate::validate::Text {
-                        min_length: ::std::option::Option::None,
-                        max_length: ::std::option::Option::None,
-                        format: ::std::option::Option::Some("pve-qemu-sev-fmt"),
-                        pattern: ::std::option::Option::None,
-                    },
-                )?;
+                form.prop("amd-sev", v)?;
             }
             if let ::std::option::Option::Some(v) = &self.arch {
                 form.choice("arch", v.as_str(), crate::enums::CpuFlagsArch::VALUES)?;
@@ -15862,16 +15832,7 @@ pub mod qemu {
                 form.choice("bios", v.as_str(), crate::enums::Bios::VALUES)?;
             }
             if let ::std::option::Option::Some(v) = &self.boot {
-                form.str(
-                    "boot",
-                    v,
-                    &crate::validate::Text {
-                        min_length: ::std::option::Option::None,
-                        max_length: ::std::option::Option::None,
-                        format: ::std::option::Option::Some("pve-qm-boot"),
-                        pattern: ::std::option::Option::None,
-                    },
-                )?;
+                form.prop("boot", v)?;
             }
             if let ::std::option::Option::Some(v) = &self.bootdisk {
                 form.str(
@@ -15908,16 +15869,7 @@ pub mod qemu {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.cicustom {
-                form.str(
-                    "cicustom",
-                    v,
-                    &crate::validate::Text {
-                        min_length: ::std::option::Option::None,
-                        max_length: ::std::option::Option::None,
-                        format: ::std::option::Option::Some("pve-qm-cicustom"),
-                        pattern: ::std::option::Option::None,
-                    },
-                )?;
+                form.prop("cicustom", v)?;
             }
             if let ::std::option::Option::Some(v) = &self.cipassword {
                 form.secret(
@@ -15954,16 +15906,7 @@ pub mod qemu {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.cpu {
-                form.str(
-                    "cpu",
-                    v,
-                    &crate::validate::Text {
-                        min_length: ::std::option::Option::None,
-                        max_length: ::std::option::Option::None,
-                        format: ::std::option::Option::Some("pve-vm-cpu-conf"),
-                        pattern: ::std::option::Option::None,
-                    },
-                )?;
+                form.prop("cpu", v)?;
             }
             if let ::std::option::Option::Some(v) = &self.cpulimit {
                 form.num(
@@ -16019,16 +15962,7 @@ pub mod qemu {
             }
             for (i, v) in self.hostpci.iter() {
                 let key = ::std::format!("{}{}", "hostpci", i);
-                form.str(
-                    &key,
-                    v,
-                    &crate::validate::Text {
-                        min_length: ::std::option::Option::None,
-                        max_length: ::std::option::Option::None,
-                        format: ::std::option::Option::Some("pve-qm-hostpci"),
-                        pattern: ::std::option::Option::None,
-                    },
-                )?;
+                form.prop(&key, v)?;
             }
             if let ::std::option::Option::Some(v) = &self.hotplug {
                 form.str(
@@ -16062,29 +15996,11 @@ pub mod qemu {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.intel_tdx {
-                form.str(
-                    "intel-tdx",
-                    v,
-                    &crate::validate::Text {
-                        min_length: ::std::option::Option::None,
-                        max_length: ::std::option::Option::None,
-                        format: ::std::option::Option::Some("pve-qemu-tdx-fmt"),
-                        pattern: ::std::option::Option::None,
-                    },
-                )?;
+                form.prop("intel-tdx", v)?;
             }
             for (i, v) in self.ipconfig.iter() {
                 let key = ::std::format!("{}{}", "ipconfig", i);
-                form.str(
-                    &key,
-                    v,
-                    &crate::validate::Text {
-                        min_length: ::std::option::Option::None,
-                        max_length: ::std::option::Option::None,
-                        format: ::std::option::Option::Some("pve-qm-ipconfig"),
-                        pattern: ::std::option::Option::None,
-                    },
-                )?;
+                form.prop(&key, v)?;
             }
             if let ::std::option::Option::Some(v) = &self.ivshmem {
                 form.prop("ivshmem", v)?;
@@ -16204,16 +16120,7 @@ pub mod qemu {
                 form.bool("reboot", *v);
             }
             if let ::std::option::Option::Some(v) = &self.rng0 {
-                form.str(
-                    "rng0",
-                    v,
-                    &crate::validate::Text {
-                        min_length: ::std::option::Option::None,
-                        max_length: ::std::option::Option::None,
-                        format: ::std::option::Option::Some("pve-qm-rng"),
-                        pattern: ::std::option::Option::None,
-                    },
-                )?;
+                form.prop("rng0", v)?;
             }
             for (i, v) in self.sata.iter() {
                 let key = ::std::format!("{}{}", "sata", i);
@@ -16260,16 +16167,7 @@ pub mod qemu {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.smbios1 {
-                form.str(
-                    "smbios1",
-                    v,
-                    &crate::validate::Text {
-                        min_length: ::std::option::Option::None,
-                        max_length: ::std::option::Option::Some(512u64),
-                        format: ::std::option::Option::Some("pve-qm-smbios1"),
-                        pattern: ::std::option::Option::None,
-                    },
-                )?;
+                form.prop("smbios1", v)?;
             }
             if let ::std::option::Option::Some(v) = &self.smp {
                 form.int(
@@ -16320,16 +16218,7 @@ pub mod qemu {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.startup {
-                form.str(
-                    "startup",
-                    v,
-                    &crate::validate::Text {
-                        min_length: ::std::option::Option::None,
-                        max_length: ::std::option::Option::None,
-                        format: ::std::option::Option::Some("pve-startup-order"),
-                        pattern: ::std::option::Option::None,
-                    },
-                )?;
+                form.prop("startup", v)?;
             }
             if let ::std::option::Option::Some(v) = &self.storage {
                 form.str(
@@ -16433,16 +16322,7 @@ pub mod qemu {
                 )?;
             }
             if let ::std::option::Option::Some(v) = &self.watchdog {
-                form.str(
-                    "watchdog",
-                    v,
-                    &crate::validate::Text {
-                        min_length: ::std::option::Option::None,
-                        max_length: ::std::option::Option::None,
-                        format: ::std::option::Option::Some("pve-qm-watchdog"),
-                        pattern: ::std::option::Option::None,
-                    },
-                )?;
+                form.prop("watchdog", v)?;
             }
             ::std::result::Result::Ok(())
         }
@@ -17916,9 +17796,7 @@ pub mod qemu {
             /// Default: `1`.
             pub allow_ksm: ::std::option::Option<bool>,
             /// Secure Encrypted Virtualization (SEV) features by AMD CPUs
-            ///
-            /// Format: `pve-qemu-sev-fmt`.
-            pub amd_sev: ::std::option::Option<::std::string::String>,
+            pub amd_sev: ::std::option::Option<crate::formats::QemuAmdSev>,
             /// Virtual processor architecture. Defaults to the host architecture.
             pub arch: ::std::option::Option<crate::enums::CpuFlagsArch>,
             /// Arbitrary arguments passed to kvm.
@@ -17944,9 +17822,7 @@ pub mod qemu {
             /// Default: `seabios`.
             pub bios: ::std::option::Option<crate::enums::Bios>,
             /// Specify guest boot order. Use the 'order=' sub-property as usage with no key or 'legacy=' is deprecated.
-            ///
-            /// Format: `pve-qm-boot`.
-            pub boot: ::std::option::Option<::std::string::String>,
+            pub boot: ::std::option::Option<crate::formats::QemuBoot>,
             /// Enable booting from specified disk. Deprecated: Use 'boot: order=foo;bar' instead.
             ///
             /// Pattern (Perl, whole value): `(ide|sata|scsi|virtio)\d+`. Format: `pve-qm-bootdisk`.
@@ -17956,9 +17832,7 @@ pub mod qemu {
             /// Format: `pve-qm-ide`.
             pub cdrom: ::std::option::Option<::std::string::String>,
             /// cloud-init: Specify custom files to replace the automatically generated ones at start.
-            ///
-            /// Format: `pve-qm-cicustom`.
-            pub cicustom: ::std::option::Option<::std::string::String>,
+            pub cicustom: ::std::option::Option<crate::formats::QemuCicustom>,
             /// cloud-init: Password to assign the user. Using this is generally not recommended. Use ssh keys instead. Also note that older cloud-init versions do not support hashed passwords.
             pub cipassword: ::std::option::Option<crate::Secret>,
             /// Specifies the cloud-init configuration format. The default depends on the configured operating system type (`ostype`. We use the `nocloud` format for Linux, and `configdrive2` for windows.
@@ -17974,9 +17848,7 @@ pub mod qemu {
             /// Minimum: 1. Default: `1`.
             pub cores: ::std::option::Option<i64>,
             /// Emulated CPU type.
-            ///
-            /// Format: `pve-vm-cpu-conf`.
-            pub cpu: ::std::option::Option<::std::string::String>,
+            pub cpu: ::std::option::Option<crate::formats::QemuCpu>,
             /// Limit of CPU usage.
             ///
             /// Limit of CPU usage.
@@ -18015,10 +17887,7 @@ pub mod qemu {
             /// possible to migrate such machines - use with special care.
             ///
             /// CAUTION: Experimental! User reported problems with this option.
-            ///
-            ///
-            /// Format: `pve-qm-hostpci`.
-            pub hostpci: ::std::collections::BTreeMap<u32, ::std::string::String>,
+            pub hostpci: ::std::collections::BTreeMap<u32, crate::formats::QemuHostpci>,
             /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version \>= 7.1 and ostype l26 or windows \> 7.
             ///
             /// Format: `pve-hotplug-features`. Default: `network,disk,usb`.
@@ -18032,9 +17901,7 @@ pub mod qemu {
             /// Use volume as IDE hard disk or CD-ROM (n is 0 to 3).
             pub ide: ::std::collections::BTreeMap<u32, crate::formats::QemuIde>,
             /// Trusted Domain Extension (TDX) features by Intel CPUs
-            ///
-            /// Format: `pve-qemu-tdx-fmt`.
-            pub intel_tdx: ::std::option::Option<::std::string::String>,
+            pub intel_tdx: ::std::option::Option<crate::formats::QemuIntelTdx>,
             /// `ipconfig0`, `ipconfig1`, ...: keyed by the index.
             ///
             /// cloud-init: Specify IP addresses and gateways for the corresponding interface.
@@ -18048,10 +17915,10 @@ pub mod qemu {
             ///
             /// If cloud-init is enabled and neither an IPv4 nor an IPv6 address is specified, it defaults to using
             /// dhcp on IPv4.
-            ///
-            ///
-            /// Format: `pve-qm-ipconfig`.
-            pub ipconfig: ::std::collections::BTreeMap<u32, ::std::string::String>,
+            pub ipconfig: ::std::collections::BTreeMap<
+                u32,
+                crate::formats::QemuIpconfig,
+            >,
             /// Inter-VM shared memory. Useful for direct communication between VMs, or to the host.
             pub ivshmem: ::std::option::Option<crate::formats::QemuIvshmem>,
             /// Use together with hugepages. If enabled, hugepages will not not be deleted after VM shutdown and can be used for subsequent starts.
@@ -18158,9 +18025,7 @@ pub mod qemu {
             /// Default: `1`.
             pub reboot: ::std::option::Option<bool>,
             /// Configure a VirtIO-based Random Number Generator.
-            ///
-            /// Format: `pve-qm-rng`.
-            pub rng0: ::std::option::Option<::std::string::String>,
+            pub rng0: ::std::option::Option<crate::formats::QemuRng0>,
             /// List of VirtIO network devices and their effective host_mtu setting. A value of 0 means that the host_mtu parameter is to be avoided for the corresponding device. This is used internally for snapshots.
             ///
             /// Pattern (Perl, whole value): `net\d+=\d+(,net\d+=\d+)*`.
@@ -18207,8 +18072,8 @@ pub mod qemu {
             pub shares: ::std::option::Option<i64>,
             /// Specify SMBIOS type 1 fields.
             ///
-            /// Maximum length: 512. Format: `pve-qm-smbios1`.
-            pub smbios1: ::std::option::Option<::std::string::String>,
+            /// Maximum length: 512.
+            pub smbios1: ::std::option::Option<crate::formats::QemuSmbios1>,
             /// The number of CPUs. Please use option -sockets instead.
             ///
             /// Minimum: 1. Default: `1`.
@@ -18235,8 +18100,8 @@ pub mod qemu {
             pub startdate: ::std::option::Option<::std::string::String>,
             /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
             ///
-            /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
-            pub startup: ::std::option::Option<::std::string::String>,
+            /// Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
+            pub startup: ::std::option::Option<crate::formats::Startup>,
             /// Enable/disable the USB tablet device.
             ///
             /// Enable/disable the USB tablet device. This device is usually needed to allow absolute mouse positioning with VNC. Else the mouse runs out of sync with normal VNC clients. If you're running lots of console-only guests on one host, you may consider disabling this to save some context switches. This is turned off by default if you use spice (`qm set <vmid> --vga qxl`).
@@ -18303,9 +18168,7 @@ pub mod qemu {
             /// Create a virtual hardware watchdog device.
             ///
             /// Create a virtual hardware watchdog device. Once enabled (by a guest action), the watchdog must be periodically polled by an agent inside the guest or else the watchdog will reset the guest (or execute the respective action specified)
-            ///
-            /// Format: `pve-qm-watchdog`.
-            pub watchdog: ::std::option::Option<::std::string::String>,
+            pub watchdog: ::std::option::Option<crate::formats::QemuWatchdog>,
             /// Keys this schema does not list, and values this SDK could not read (as they came).
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -18333,15 +18196,12 @@ pub mod qemu {
                 deserialize_with = "crate::lenient::opt_bool",
             )]
             pub allow_ksm: ::std::option::Option<bool>,
-            /// Secure Encrypted Virtualization (SEV) features by AMD CPUs
-            ///
-            /// Format: `pve-qemu-sev-fmt`.
             #[serde(
                 default,
                 rename = "amd-sev",
-                deserialize_with = "crate::lenient::opt_string",
+                deserialize_with = "crate::lenient::opt_string"
             )]
-            pub amd_sev: ::std::option::Option<::std::string::String>,
+            amd_sev: ::std::option::Option<::std::string::String>,
             /// Virtual processor architecture. Defaults to the host architecture.
             #[serde(default)]
             pub arch: ::std::option::Option<crate::enums::CpuFlagsArch>,
@@ -18371,11 +18231,8 @@ pub mod qemu {
             /// Default: `seabios`.
             #[serde(default)]
             pub bios: ::std::option::Option<crate::enums::Bios>,
-            /// Specify guest boot order. Use the 'order=' sub-property as usage with no key or 'legacy=' is deprecated.
-            ///
-            /// Format: `pve-qm-boot`.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub boot: ::std::option::Option<::std::string::String>,
+            boot: ::std::option::Option<::std::string::String>,
             /// Enable booting from specified disk. Deprecated: Use 'boot: order=foo;bar' instead.
             ///
             /// Pattern (Perl, whole value): `(ide|sata|scsi|virtio)\d+`. Format: `pve-qm-bootdisk`.
@@ -18386,11 +18243,8 @@ pub mod qemu {
             /// Format: `pve-qm-ide`.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub cdrom: ::std::option::Option<::std::string::String>,
-            /// cloud-init: Specify custom files to replace the automatically generated ones at start.
-            ///
-            /// Format: `pve-qm-cicustom`.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub cicustom: ::std::option::Option<::std::string::String>,
+            cicustom: ::std::option::Option<::std::string::String>,
             /// cloud-init: Password to assign the user. Using this is generally not recommended. Use ssh keys instead. Also note that older cloud-init versions do not support hashed passwords.
             #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
             pub cipassword: ::std::option::Option<crate::Secret>,
@@ -18410,11 +18264,8 @@ pub mod qemu {
             /// Minimum: 1. Default: `1`.
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
             pub cores: ::std::option::Option<i64>,
-            /// Emulated CPU type.
-            ///
-            /// Format: `pve-vm-cpu-conf`.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub cpu: ::std::option::Option<::std::string::String>,
+            cpu: ::std::option::Option<::std::string::String>,
             /// Limit of CPU usage.
             ///
             /// Limit of CPU usage.
@@ -18459,15 +18310,12 @@ pub mod qemu {
             /// Sets the size of hugepages in MiB. If the value is set to 'any' then 1 GiB hugepages will be used if possible, otherwise the size will fall back to 2 MiB.
             #[serde(default)]
             pub hugepages: ::std::option::Option<crate::enums::Hugepages>,
-            /// Trusted Domain Extension (TDX) features by Intel CPUs
-            ///
-            /// Format: `pve-qemu-tdx-fmt`.
             #[serde(
                 default,
                 rename = "intel-tdx",
-                deserialize_with = "crate::lenient::opt_string",
+                deserialize_with = "crate::lenient::opt_string"
             )]
-            pub intel_tdx: ::std::option::Option<::std::string::String>,
+            intel_tdx: ::std::option::Option<::std::string::String>,
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             ivshmem: ::std::option::Option<::std::string::String>,
             /// Use together with hugepages. If enabled, hugepages will not not be deleted after VM shutdown and can be used for subsequent starts.
@@ -18566,11 +18414,8 @@ pub mod qemu {
             /// Default: `1`.
             #[serde(default, deserialize_with = "crate::lenient::opt_bool")]
             pub reboot: ::std::option::Option<bool>,
-            /// Configure a VirtIO-based Random Number Generator.
-            ///
-            /// Format: `pve-qm-rng`.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub rng0: ::std::option::Option<::std::string::String>,
+            rng0: ::std::option::Option<::std::string::String>,
             /// List of VirtIO network devices and their effective host_mtu setting. A value of 0 means that the host_mtu parameter is to be avoided for the corresponding device. This is used internally for snapshots.
             ///
             /// Pattern (Perl, whole value): `net\d+=\d+(,net\d+=\d+)*`.
@@ -18600,11 +18445,8 @@ pub mod qemu {
             /// Range: 0 to 50000. Default: `1000`.
             #[serde(default, deserialize_with = "crate::lenient::opt_i64")]
             pub shares: ::std::option::Option<i64>,
-            /// Specify SMBIOS type 1 fields.
-            ///
-            /// Maximum length: 512. Format: `pve-qm-smbios1`.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub smbios1: ::std::option::Option<::std::string::String>,
+            smbios1: ::std::option::Option<::std::string::String>,
             /// The number of CPUs. Please use option -sockets instead.
             ///
             /// Minimum: 1. Default: `1`.
@@ -18632,11 +18474,8 @@ pub mod qemu {
             /// Pattern (Perl, whole value): `(now|\d{4}-\d{1,2}-\d{1,2}(T\d{1,2}:\d{1,2}:\d{1,2})?)`. Default: `now`. Syntax: `(now | YYYY-MM-DD | YYYY-MM-DDTHH:MM:SS)`.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub startdate: ::std::option::Option<::std::string::String>,
-            /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
-            ///
-            /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub startup: ::std::option::Option<::std::string::String>,
+            startup: ::std::option::Option<::std::string::String>,
             /// Enable/disable the USB tablet device.
             ///
             /// Enable/disable the USB tablet device. This device is usually needed to allow absolute mouse positioning with VNC. Else the mouse runs out of sync with normal VNC clients. If you're running lots of console-only guests on one host, you may consider disabling this to save some context switches. This is turned off by default if you use spice (`qm set <vmid> --vga qxl`).
@@ -18686,13 +18525,8 @@ pub mod qemu {
             /// Format: `pve-storage-id`.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
             pub vmstatestorage: ::std::option::Option<::std::string::String>,
-            /// Create a virtual hardware watchdog device.
-            ///
-            /// Create a virtual hardware watchdog device. Once enabled (by a guest action), the watchdog must be periodically polled by an agent inside the guest or else the watchdog will reset the guest (or execute the respective action specified)
-            ///
-            /// Format: `pve-qm-watchdog`.
             #[serde(default, deserialize_with = "crate::lenient::opt_string")]
-            pub watchdog: ::std::option::Option<::std::string::String>,
+            watchdog: ::std::option::Option<::std::string::String>,
             /// Keys this schema does not list, and values this SDK could not read (as they came).
             #[serde(flatten)]
             pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -18704,23 +18538,23 @@ pub mod qemu {
                     affinity: r.affinity,
                     agent: crate::lenient::prop(r.agent, "agent", &mut r.extra),
                     allow_ksm: r.allow_ksm,
-                    amd_sev: r.amd_sev,
+                    amd_sev: crate::lenient::prop(r.amd_sev, "amd-sev", &mut r.extra),
                     arch: r.arch,
                     args: r.args,
                     audio0: crate::lenient::prop(r.audio0, "audio0", &mut r.extra),
                     autostart: r.autostart,
                     balloon: r.balloon,
                     bios: r.bios,
-                    boot: r.boot,
+                    boot: crate::lenient::prop(r.boot, "boot", &mut r.extra),
                     bootdisk: r.bootdisk,
                     cdrom: r.cdrom,
-                    cicustom: r.cicustom,
+                    cicustom: crate::lenient::prop(r.cicustom, "cicustom", &mut r.extra),
                     cipassword: r.cipassword,
                     citype: r.citype,
                     ciupgrade: r.ciupgrade,
                     ciuser: r.ciuser,
                     cores: r.cores,
-                    cpu: r.cpu,
+                    cpu: crate::lenient::prop(r.cpu, "cpu", &mut r.extra),
                     cpulimit: r.cpulimit,
                     cpuunits: r.cpuunits,
                     description: r.description,
@@ -18732,7 +18566,11 @@ pub mod qemu {
                     hotplug: r.hotplug,
                     hugepages: r.hugepages,
                     ide: crate::lenient::indexed(&mut r.extra, "ide"),
-                    intel_tdx: r.intel_tdx,
+                    intel_tdx: crate::lenient::prop(
+                        r.intel_tdx,
+                        "intel-tdx",
+                        &mut r.extra,
+                    ),
                     ipconfig: crate::lenient::indexed(&mut r.extra, "ipconfig"),
                     ivshmem: crate::lenient::prop(r.ivshmem, "ivshmem", &mut r.extra),
                     keephugepages: r.keephugepages,
@@ -18756,7 +18594,7 @@ pub mod qemu {
                     parent: r.parent,
                     protection: r.protection,
                     reboot: r.reboot,
-                    rng0: r.rng0,
+                    rng0: crate::lenient::prop(r.rng0, "rng0", &mut r.extra),
                     running_nets_host_mtu: r.running_nets_host_mtu,
                     runningcpu: r.runningcpu,
                     runningmachine: crate::lenient::prop(
@@ -18770,7 +18608,7 @@ pub mod qemu {
                     searchdomain: r.searchdomain,
                     serial: crate::lenient::indexed(&mut r.extra, "serial"),
                     shares: r.shares,
-                    smbios1: r.smbios1,
+                    smbios1: crate::lenient::prop(r.smbios1, "smbios1", &mut r.extra),
                     smp: r.smp,
                     snaptime: r.snaptime,
                     sockets: r.sockets,
@@ -18781,7 +18619,7 @@ pub mod qemu {
                     ),
                     sshkeys: r.sshkeys,
                     startdate: r.startdate,
-                    startup: r.startup,
+                    startup: crate::lenient::prop(r.startup, "startup", &mut r.extra),
                     tablet: r.tablet,
                     tags: r.tags,
                     tdf: r.tdf,
@@ -18800,7 +18638,7 @@ pub mod qemu {
                     vmgenid: r.vmgenid,
                     vmstate: r.vmstate,
                     vmstatestorage: r.vmstatestorage,
-                    watchdog: r.watchdog,
+                    watchdog: crate::lenient::prop(r.watchdog, "watchdog", &mut r.extra),
                     extra: r.extra,
                 }
             }
@@ -18893,8 +18731,8 @@ pub mod qemu {
             pub allow_ksm: ::std::option::Option<bool>,
             /// Secure Encrypted Virtualization (SEV) features by AMD CPUs
             ///
-            /// Format: `pve-qemu-sev-fmt`. Syntax: `[type=]<sev-type> [,allow-smt=<1|0>] [,kernel-hashes=<1|0>] [,no-debug=<1|0>] [,no-key-sharing=<1|0>]`.
-            pub amd_sev: ::std::option::Option<::std::string::String>,
+            /// Syntax: `[type=]<sev-type> [,allow-smt=<1|0>] [,kernel-hashes=<1|0>] [,no-debug=<1|0>] [,no-key-sharing=<1|0>]`.
+            pub amd_sev: ::std::option::Option<crate::formats::QemuAmdSev>,
             /// Virtual processor architecture. Defaults to the host architecture.
             pub arch: ::std::option::Option<crate::enums::CpuFlagsArch>,
             /// Arbitrary arguments passed to kvm.
@@ -18927,8 +18765,8 @@ pub mod qemu {
             pub bios: ::std::option::Option<crate::enums::Bios>,
             /// Specify guest boot order. Use the 'order=' sub-property as usage with no key or 'legacy=' is deprecated.
             ///
-            /// Format: `pve-qm-boot`. Syntax: `[[legacy=]<[acdn]{1,4}>] [,order=<device[;device...]>]`.
-            pub boot: ::std::option::Option<::std::string::String>,
+            /// Syntax: `[[legacy=]<[acdn]{1,4}>] [,order=<device[;device...]>]`.
+            pub boot: ::std::option::Option<crate::formats::QemuBoot>,
             /// Enable booting from specified disk. Deprecated: Use 'boot: order=foo;bar' instead.
             ///
             /// Pattern (Perl, whole value): `(ide|sata|scsi|virtio)\d+`. Format: `pve-qm-bootdisk`.
@@ -18939,8 +18777,8 @@ pub mod qemu {
             pub cdrom: ::std::option::Option<::std::string::String>,
             /// cloud-init: Specify custom files to replace the automatically generated ones at start.
             ///
-            /// Format: `pve-qm-cicustom`. Syntax: `[meta=<volume>] [,network=<volume>] [,user=<volume>] [,vendor=<volume>]`.
-            pub cicustom: ::std::option::Option<::std::string::String>,
+            /// Syntax: `[meta=<volume>] [,network=<volume>] [,user=<volume>] [,vendor=<volume>]`.
+            pub cicustom: ::std::option::Option<crate::formats::QemuCicustom>,
             /// cloud-init: Password to assign the user. Using this is generally not recommended. Use ssh keys instead. Also note that older cloud-init versions do not support hashed passwords.
             pub cipassword: ::std::option::Option<crate::Secret>,
             /// Specifies the cloud-init configuration format. The default depends on the configured operating system type (`ostype`. We use the `nocloud` format for Linux, and `configdrive2` for windows.
@@ -18957,8 +18795,8 @@ pub mod qemu {
             pub cores: ::std::option::Option<i64>,
             /// Emulated CPU type.
             ///
-            /// Format: `pve-vm-cpu-conf`. Syntax: `[[cputype=]<string>] [,flags=<+FLAG[;-FLAG...]>] [,guest-phys-bits=<integer>] [,hidden=<1|0>] [,hv-vendor-id=<vendor-id>] [,level=<integer>] [,phys-bits=<8-64|host>] [,reported-model=<enum>]`.
-            pub cpu: ::std::option::Option<::std::string::String>,
+            /// Syntax: `[[cputype=]<string>] [,flags=<+FLAG[;-FLAG...]>] [,guest-phys-bits=<integer>] [,hidden=<1|0>] [,hv-vendor-id=<vendor-id>] [,level=<integer>] [,phys-bits=<8-64|host>] [,reported-model=<enum>]`.
+            pub cpu: ::std::option::Option<crate::formats::QemuCpu>,
             /// Limit of CPU usage.
             ///
             /// Limit of CPU usage.
@@ -19009,8 +18847,8 @@ pub mod qemu {
             /// CAUTION: Experimental! User reported problems with this option.
             ///
             ///
-            /// Format: `pve-qm-hostpci`. Syntax: `[[host=]<HOSTPCIID[;HOSTPCIID2...]>] [,device-id=<hex id>] [,driver=<vfio|keep>] [,legacy-igd=<1|0>] [,mapping=<mapping-id>] [,mdev=<string>] [,pcie=<1|0>] [,rombar=<1|0>] [,romfile=<string>] [,sub-device-id=<hex id>] [,sub-vendor-id=<hex id>] [,vendor-id=<hex id>] [,x-vga=<1|0>]`.
-            pub hostpci: ::std::collections::BTreeMap<u32, ::std::string::String>,
+            /// Syntax: `[[host=]<HOSTPCIID[;HOSTPCIID2...]>] [,device-id=<hex id>] [,driver=<vfio|keep>] [,legacy-igd=<1|0>] [,mapping=<mapping-id>] [,mdev=<string>] [,pcie=<1|0>] [,rombar=<1|0>] [,romfile=<string>] [,sub-device-id=<hex id>] [,sub-vendor-id=<hex id>] [,vendor-id=<hex id>] [,x-vga=<1|0>]`.
+            pub hostpci: ::std::collections::BTreeMap<u32, crate::formats::QemuHostpci>,
             /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version \>= 7.1 and ostype l26 or windows \> 7.
             ///
             /// Format: `pve-hotplug-features`. Default: `network,disk,usb`.
@@ -19031,8 +18869,8 @@ pub mod qemu {
             pub import_working_storage: ::std::option::Option<::std::string::String>,
             /// Trusted Domain Extension (TDX) features by Intel CPUs
             ///
-            /// Format: `pve-qemu-tdx-fmt`. Syntax: `[type=]<tdx-type> ,attestation=<1|0> [,vsock-cid=<integer>] [,vsock-port=<integer>]`.
-            pub intel_tdx: ::std::option::Option<::std::string::String>,
+            /// Syntax: `[type=]<tdx-type> ,attestation=<1|0> [,vsock-cid=<integer>] [,vsock-port=<integer>]`.
+            pub intel_tdx: ::std::option::Option<crate::formats::QemuIntelTdx>,
             /// `ipconfig0`, `ipconfig1`, ...: keyed by the index.
             ///
             /// cloud-init: Specify IP addresses and gateways for the corresponding interface.
@@ -19048,8 +18886,11 @@ pub mod qemu {
             /// dhcp on IPv4.
             ///
             ///
-            /// Format: `pve-qm-ipconfig`. Syntax: `[gw=<GatewayIPv4>] [,gw6=<GatewayIPv6>] [,ip=<IPv4Format/CIDR>] [,ip6=<IPv6Format/CIDR>]`.
-            pub ipconfig: ::std::collections::BTreeMap<u32, ::std::string::String>,
+            /// Syntax: `[gw=<GatewayIPv4>] [,gw6=<GatewayIPv6>] [,ip=<IPv4Format/CIDR>] [,ip6=<IPv6Format/CIDR>]`.
+            pub ipconfig: ::std::collections::BTreeMap<
+                u32,
+                crate::formats::QemuIpconfig,
+            >,
             /// Inter-VM shared memory. Useful for direct communication between VMs, or to the host.
             ///
             /// Syntax: `size=<integer> [,name=<string>]`.
@@ -19165,8 +19006,8 @@ pub mod qemu {
             pub revert: ::std::option::Option<::std::string::String>,
             /// Configure a VirtIO-based Random Number Generator.
             ///
-            /// Format: `pve-qm-rng`. Syntax: `[source=]</dev/urandom|/dev/random|/dev/hwrng> [,max_bytes=<integer>] [,period=<integer>]`.
-            pub rng0: ::std::option::Option<::std::string::String>,
+            /// Syntax: `[source=]</dev/urandom|/dev/random|/dev/hwrng> [,max_bytes=<integer>] [,period=<integer>]`.
+            pub rng0: ::std::option::Option<crate::formats::QemuRng0>,
             /// `sata0`, `sata1`, ...: keyed by the index.
             ///
             /// Use volume as SATA hard disk or CD-ROM (n is 0 to 5). Use the special syntax STORAGE_ID:SIZE_IN_GiB to allocate a new volume. Use STORAGE_ID:0 and the 'import-from' parameter to import from an existing volume.
@@ -19209,8 +19050,8 @@ pub mod qemu {
             pub skiplock: ::std::option::Option<bool>,
             /// Specify SMBIOS type 1 fields.
             ///
-            /// Maximum length: 512. Format: `pve-qm-smbios1`. Syntax: `[base64=<1|0>] [,family=<Base64 encoded string>] [,manufacturer=<Base64 encoded string>] [,product=<Base64 encoded string>] [,serial=<Base64 encoded string>] [,sku=<Base64 encoded string>] [,uuid=<UUID>] [,version=<Base64 encoded string>]`.
-            pub smbios1: ::std::option::Option<::std::string::String>,
+            /// Maximum length: 512. Syntax: `[base64=<1|0>] [,family=<Base64 encoded string>] [,manufacturer=<Base64 encoded string>] [,product=<Base64 encoded string>] [,serial=<Base64 encoded string>] [,sku=<Base64 encoded string>] [,uuid=<UUID>] [,version=<Base64 encoded string>]`.
+            pub smbios1: ::std::option::Option<crate::formats::QemuSmbios1>,
             /// The number of CPUs. Please use option -sockets instead.
             ///
             /// Minimum: 1. Default: `1`.
@@ -19235,8 +19076,8 @@ pub mod qemu {
             pub startdate: ::std::option::Option<::std::string::String>,
             /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
             ///
-            /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
-            pub startup: ::std::option::Option<::std::string::String>,
+            /// Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
+            pub startup: ::std::option::Option<crate::formats::Startup>,
             /// Enable/disable the USB tablet device.
             ///
             /// Enable/disable the USB tablet device. This device is usually needed to allow absolute mouse positioning with VNC. Else the mouse runs out of sync with normal VNC clients. If you're running lots of console-only guests on one host, you may consider disabling this to save some context switches. This is turned off by default if you use spice (`qm set <vmid> --vga qxl`).
@@ -19312,8 +19153,8 @@ pub mod qemu {
             ///
             /// Create a virtual hardware watchdog device. Once enabled (by a guest action), the watchdog must be periodically polled by an agent inside the guest or else the watchdog will reset the guest (or execute the respective action specified)
             ///
-            /// Format: `pve-qm-watchdog`. Syntax: `[[model=]<i6300esb|ib700>] [,action=<enum>]`.
-            pub watchdog: ::std::option::Option<::std::string::String>,
+            /// Syntax: `[[model=]<i6300esb|ib700>] [,action=<enum>]`.
+            pub watchdog: ::std::option::Option<crate::formats::QemuWatchdog>,
         }
         impl PostParams {
             /// The required parameters; every optional one unset.
@@ -19438,16 +19279,7 @@ pub mod qemu {
                     form.bool("allow-ksm", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.amd_sev {
-                    form.str(
-                        "amd-sev",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-qemu-sev-fmt"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop("amd-sev", v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.arch {
                     form.choice("arch", v.as_str(), crate::enums::CpuFlagsArch::VALUES)?;
@@ -19490,16 +19322,7 @@ pub mod qemu {
                     form.choice("bios", v.as_str(), crate::enums::Bios::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.boot {
-                    form.str(
-                        "boot",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-qm-boot"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop("boot", v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.bootdisk {
                     form.str(
@@ -19528,16 +19351,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.cicustom {
-                    form.str(
-                        "cicustom",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-qm-cicustom"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop("cicustom", v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.cipassword {
                     form.secret(
@@ -19574,16 +19388,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.cpu {
-                    form.str(
-                        "cpu",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-vm-cpu-conf"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop("cpu", v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.cpulimit {
                     form.num(
@@ -19660,16 +19465,7 @@ pub mod qemu {
                 }
                 for (i, v) in self.hostpci.iter() {
                     let key = ::std::format!("{}{}", "hostpci", i);
-                    form.str(
-                        &key,
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-qm-hostpci"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop(&key, v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.hotplug {
                     form.str(
@@ -19707,29 +19503,11 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.intel_tdx {
-                    form.str(
-                        "intel-tdx",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-qemu-tdx-fmt"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop("intel-tdx", v)?;
                 }
                 for (i, v) in self.ipconfig.iter() {
                     let key = ::std::format!("{}{}", "ipconfig", i);
-                    form.str(
-                        &key,
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-qm-ipconfig"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop(&key, v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.ivshmem {
                     form.prop("ivshmem", v)?;
@@ -19846,16 +19624,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.rng0 {
-                    form.str(
-                        "rng0",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-qm-rng"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop("rng0", v)?;
                 }
                 for (i, v) in self.sata.iter() {
                     let key = ::std::format!("{}{}", "sata", i);
@@ -19905,16 +19674,7 @@ pub mod qemu {
                     form.bool("skiplock", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.smbios1 {
-                    form.str(
-                        "smbios1",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::Some(512u64),
-                            format: ::std::option::Option::Some("pve-qm-smbios1"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop("smbios1", v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.smp {
                     form.int(
@@ -19962,16 +19722,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.startup {
-                    form.str(
-                        "startup",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-startup-order"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop("startup", v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.tablet {
                     form.bool("tablet", *v);
@@ -20051,16 +19802,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.watchdog {
-                    form.str(
-                        "watchdog",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-qm-watchdog"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop("watchdog", v)?;
                 }
                 ::std::result::Result::Ok(())
             }
@@ -20110,8 +19852,8 @@ pub mod qemu {
             pub allow_ksm: ::std::option::Option<bool>,
             /// Secure Encrypted Virtualization (SEV) features by AMD CPUs
             ///
-            /// Format: `pve-qemu-sev-fmt`. Syntax: `[type=]<sev-type> [,allow-smt=<1|0>] [,kernel-hashes=<1|0>] [,no-debug=<1|0>] [,no-key-sharing=<1|0>]`.
-            pub amd_sev: ::std::option::Option<::std::string::String>,
+            /// Syntax: `[type=]<sev-type> [,allow-smt=<1|0>] [,kernel-hashes=<1|0>] [,no-debug=<1|0>] [,no-key-sharing=<1|0>]`.
+            pub amd_sev: ::std::option::Option<crate::formats::QemuAmdSev>,
             /// Virtual processor architecture. Defaults to the host architecture.
             pub arch: ::std::option::Option<crate::enums::CpuFlagsArch>,
             /// Arbitrary arguments passed to kvm.
@@ -20140,8 +19882,8 @@ pub mod qemu {
             pub bios: ::std::option::Option<crate::enums::Bios>,
             /// Specify guest boot order. Use the 'order=' sub-property as usage with no key or 'legacy=' is deprecated.
             ///
-            /// Format: `pve-qm-boot`. Syntax: `[[legacy=]<[acdn]{1,4}>] [,order=<device[;device...]>]`.
-            pub boot: ::std::option::Option<::std::string::String>,
+            /// Syntax: `[[legacy=]<[acdn]{1,4}>] [,order=<device[;device...]>]`.
+            pub boot: ::std::option::Option<crate::formats::QemuBoot>,
             /// Enable booting from specified disk. Deprecated: Use 'boot: order=foo;bar' instead.
             ///
             /// Pattern (Perl, whole value): `(ide|sata|scsi|virtio)\d+`. Format: `pve-qm-bootdisk`.
@@ -20152,8 +19894,8 @@ pub mod qemu {
             pub cdrom: ::std::option::Option<::std::string::String>,
             /// cloud-init: Specify custom files to replace the automatically generated ones at start.
             ///
-            /// Format: `pve-qm-cicustom`. Syntax: `[meta=<volume>] [,network=<volume>] [,user=<volume>] [,vendor=<volume>]`.
-            pub cicustom: ::std::option::Option<::std::string::String>,
+            /// Syntax: `[meta=<volume>] [,network=<volume>] [,user=<volume>] [,vendor=<volume>]`.
+            pub cicustom: ::std::option::Option<crate::formats::QemuCicustom>,
             /// cloud-init: Password to assign the user. Using this is generally not recommended. Use ssh keys instead. Also note that older cloud-init versions do not support hashed passwords.
             pub cipassword: ::std::option::Option<crate::Secret>,
             /// Specifies the cloud-init configuration format. The default depends on the configured operating system type (`ostype`. We use the `nocloud` format for Linux, and `configdrive2` for windows.
@@ -20170,8 +19912,8 @@ pub mod qemu {
             pub cores: ::std::option::Option<i64>,
             /// Emulated CPU type.
             ///
-            /// Format: `pve-vm-cpu-conf`. Syntax: `[[cputype=]<string>] [,flags=<+FLAG[;-FLAG...]>] [,guest-phys-bits=<integer>] [,hidden=<1|0>] [,hv-vendor-id=<vendor-id>] [,level=<integer>] [,phys-bits=<8-64|host>] [,reported-model=<enum>]`.
-            pub cpu: ::std::option::Option<::std::string::String>,
+            /// Syntax: `[[cputype=]<string>] [,flags=<+FLAG[;-FLAG...]>] [,guest-phys-bits=<integer>] [,hidden=<1|0>] [,hv-vendor-id=<vendor-id>] [,level=<integer>] [,phys-bits=<8-64|host>] [,reported-model=<enum>]`.
+            pub cpu: ::std::option::Option<crate::formats::QemuCpu>,
             /// Limit of CPU usage.
             ///
             /// Limit of CPU usage.
@@ -20222,8 +19964,8 @@ pub mod qemu {
             /// CAUTION: Experimental! User reported problems with this option.
             ///
             ///
-            /// Format: `pve-qm-hostpci`. Syntax: `[[host=]<HOSTPCIID[;HOSTPCIID2...]>] [,device-id=<hex id>] [,driver=<vfio|keep>] [,legacy-igd=<1|0>] [,mapping=<mapping-id>] [,mdev=<string>] [,pcie=<1|0>] [,rombar=<1|0>] [,romfile=<string>] [,sub-device-id=<hex id>] [,sub-vendor-id=<hex id>] [,vendor-id=<hex id>] [,x-vga=<1|0>]`.
-            pub hostpci: ::std::collections::BTreeMap<u32, ::std::string::String>,
+            /// Syntax: `[[host=]<HOSTPCIID[;HOSTPCIID2...]>] [,device-id=<hex id>] [,driver=<vfio|keep>] [,legacy-igd=<1|0>] [,mapping=<mapping-id>] [,mdev=<string>] [,pcie=<1|0>] [,rombar=<1|0>] [,romfile=<string>] [,sub-device-id=<hex id>] [,sub-vendor-id=<hex id>] [,vendor-id=<hex id>] [,x-vga=<1|0>]`.
+            pub hostpci: ::std::collections::BTreeMap<u32, crate::formats::QemuHostpci>,
             /// Selectively enable hotplug features. This is a comma separated list of hotplug features: 'network', 'disk', 'cpu', 'memory', 'usb' and 'cloudinit'. Use '0' to disable hotplug completely. Using '1' as value is an alias for the default `network,disk,usb`. USB hotplugging is possible for guests with machine version \>= 7.1 and ostype l26 or windows \> 7.
             ///
             /// Format: `pve-hotplug-features`. Default: `network,disk,usb`.
@@ -20240,8 +19982,8 @@ pub mod qemu {
             pub ide: ::std::collections::BTreeMap<u32, crate::formats::QemuIde>,
             /// Trusted Domain Extension (TDX) features by Intel CPUs
             ///
-            /// Format: `pve-qemu-tdx-fmt`. Syntax: `[type=]<tdx-type> ,attestation=<1|0> [,vsock-cid=<integer>] [,vsock-port=<integer>]`.
-            pub intel_tdx: ::std::option::Option<::std::string::String>,
+            /// Syntax: `[type=]<tdx-type> ,attestation=<1|0> [,vsock-cid=<integer>] [,vsock-port=<integer>]`.
+            pub intel_tdx: ::std::option::Option<crate::formats::QemuIntelTdx>,
             /// `ipconfig0`, `ipconfig1`, ...: keyed by the index.
             ///
             /// cloud-init: Specify IP addresses and gateways for the corresponding interface.
@@ -20257,8 +19999,11 @@ pub mod qemu {
             /// dhcp on IPv4.
             ///
             ///
-            /// Format: `pve-qm-ipconfig`. Syntax: `[gw=<GatewayIPv4>] [,gw6=<GatewayIPv6>] [,ip=<IPv4Format/CIDR>] [,ip6=<IPv6Format/CIDR>]`.
-            pub ipconfig: ::std::collections::BTreeMap<u32, ::std::string::String>,
+            /// Syntax: `[gw=<GatewayIPv4>] [,gw6=<GatewayIPv6>] [,ip=<IPv4Format/CIDR>] [,ip6=<IPv6Format/CIDR>]`.
+            pub ipconfig: ::std::collections::BTreeMap<
+                u32,
+                crate::formats::QemuIpconfig,
+            >,
             /// Inter-VM shared memory. Useful for direct communication between VMs, or to the host.
             ///
             /// Syntax: `size=<integer> [,name=<string>]`.
@@ -20374,8 +20119,8 @@ pub mod qemu {
             pub revert: ::std::option::Option<::std::string::String>,
             /// Configure a VirtIO-based Random Number Generator.
             ///
-            /// Format: `pve-qm-rng`. Syntax: `[source=]</dev/urandom|/dev/random|/dev/hwrng> [,max_bytes=<integer>] [,period=<integer>]`.
-            pub rng0: ::std::option::Option<::std::string::String>,
+            /// Syntax: `[source=]</dev/urandom|/dev/random|/dev/hwrng> [,max_bytes=<integer>] [,period=<integer>]`.
+            pub rng0: ::std::option::Option<crate::formats::QemuRng0>,
             /// `sata0`, `sata1`, ...: keyed by the index.
             ///
             /// Use volume as SATA hard disk or CD-ROM (n is 0 to 5). Use the special syntax STORAGE_ID:SIZE_IN_GiB to allocate a new volume. Use STORAGE_ID:0 and the 'import-from' parameter to import from an existing volume.
@@ -20418,8 +20163,8 @@ pub mod qemu {
             pub skiplock: ::std::option::Option<bool>,
             /// Specify SMBIOS type 1 fields.
             ///
-            /// Maximum length: 512. Format: `pve-qm-smbios1`. Syntax: `[base64=<1|0>] [,family=<Base64 encoded string>] [,manufacturer=<Base64 encoded string>] [,product=<Base64 encoded string>] [,serial=<Base64 encoded string>] [,sku=<Base64 encoded string>] [,uuid=<UUID>] [,version=<Base64 encoded string>]`.
-            pub smbios1: ::std::option::Option<::std::string::String>,
+            /// Maximum length: 512. Syntax: `[base64=<1|0>] [,family=<Base64 encoded string>] [,manufacturer=<Base64 encoded string>] [,product=<Base64 encoded string>] [,serial=<Base64 encoded string>] [,sku=<Base64 encoded string>] [,uuid=<UUID>] [,version=<Base64 encoded string>]`.
+            pub smbios1: ::std::option::Option<crate::formats::QemuSmbios1>,
             /// The number of CPUs. Please use option -sockets instead.
             ///
             /// Minimum: 1. Default: `1`.
@@ -20444,8 +20189,8 @@ pub mod qemu {
             pub startdate: ::std::option::Option<::std::string::String>,
             /// Startup and shutdown behavior. Order is a non-negative number defining the general startup order. Shutdown in done with reverse ordering. Additionally you can set the 'up' or 'down' delay in seconds, which specifies a delay to wait before the next VM is started or stopped.
             ///
-            /// Format: `pve-startup-order`. Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
-            pub startup: ::std::option::Option<::std::string::String>,
+            /// Syntax: ` [[order=]\d+] [,up=\d+] [,down=\d+]  `.
+            pub startup: ::std::option::Option<crate::formats::Startup>,
             /// Enable/disable the USB tablet device.
             ///
             /// Enable/disable the USB tablet device. This device is usually needed to allow absolute mouse positioning with VNC. Else the mouse runs out of sync with normal VNC clients. If you're running lots of console-only guests on one host, you may consider disabling this to save some context switches. This is turned off by default if you use spice (`qm set <vmid> --vga qxl`).
@@ -20521,8 +20266,8 @@ pub mod qemu {
             ///
             /// Create a virtual hardware watchdog device. Once enabled (by a guest action), the watchdog must be periodically polled by an agent inside the guest or else the watchdog will reset the guest (or execute the respective action specified)
             ///
-            /// Format: `pve-qm-watchdog`. Syntax: `[[model=]<i6300esb|ib700>] [,action=<enum>]`.
-            pub watchdog: ::std::option::Option<::std::string::String>,
+            /// Syntax: `[[model=]<i6300esb|ib700>] [,action=<enum>]`.
+            pub watchdog: ::std::option::Option<crate::formats::QemuWatchdog>,
         }
         impl PutParams {
             /// The required parameters; every optional one unset.
@@ -20645,16 +20390,7 @@ pub mod qemu {
                     form.bool("allow-ksm", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.amd_sev {
-                    form.str(
-                        "amd-sev",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-qemu-sev-fmt"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop("amd-sev", v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.arch {
                     form.choice("arch", v.as_str(), crate::enums::CpuFlagsArch::VALUES)?;
@@ -20689,16 +20425,7 @@ pub mod qemu {
                     form.choice("bios", v.as_str(), crate::enums::Bios::VALUES)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.boot {
-                    form.str(
-                        "boot",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-qm-boot"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop("boot", v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.bootdisk {
                     form.str(
@@ -20727,16 +20454,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.cicustom {
-                    form.str(
-                        "cicustom",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-qm-cicustom"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop("cicustom", v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.cipassword {
                     form.secret(
@@ -20773,16 +20491,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.cpu {
-                    form.str(
-                        "cpu",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-vm-cpu-conf"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop("cpu", v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.cpulimit {
                     form.num(
@@ -20859,16 +20568,7 @@ pub mod qemu {
                 }
                 for (i, v) in self.hostpci.iter() {
                     let key = ::std::format!("{}{}", "hostpci", i);
-                    form.str(
-                        &key,
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-qm-hostpci"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop(&key, v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.hotplug {
                     form.str(
@@ -20894,29 +20594,11 @@ pub mod qemu {
                     form.prop(&key, v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.intel_tdx {
-                    form.str(
-                        "intel-tdx",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-qemu-tdx-fmt"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop("intel-tdx", v)?;
                 }
                 for (i, v) in self.ipconfig.iter() {
                     let key = ::std::format!("{}{}", "ipconfig", i);
-                    form.str(
-                        &key,
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-qm-ipconfig"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop(&key, v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.ivshmem {
                     form.prop("ivshmem", v)?;
@@ -21033,16 +20715,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.rng0 {
-                    form.str(
-                        "rng0",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-qm-rng"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop("rng0", v)?;
                 }
                 for (i, v) in self.sata.iter() {
                     let key = ::std::format!("{}{}", "sata", i);
@@ -21092,16 +20765,7 @@ pub mod qemu {
                     form.bool("skiplock", *v);
                 }
                 if let ::std::option::Option::Some(v) = &self.smbios1 {
-                    form.str(
-                        "smbios1",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::Some(512u64),
-                            format: ::std::option::Option::Some("pve-qm-smbios1"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop("smbios1", v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.smp {
                     form.int(
@@ -21149,16 +20813,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.startup {
-                    form.str(
-                        "startup",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-startup-order"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop("startup", v)?;
                 }
                 if let ::std::option::Option::Some(v) = &self.tablet {
                     form.bool("tablet", *v);
@@ -21238,16 +20893,7 @@ pub mod qemu {
                     )?;
                 }
                 if let ::std::option::Option::Some(v) = &self.watchdog {
-                    form.str(
-                        "watchdog",
-                        v,
-                        &crate::validate::Text {
-                            min_length: ::std::option::Option::None,
-                            max_length: ::std::option::Option::None,
-                            format: ::std::option::Option::Some("pve-qm-watchdog"),
-                            pattern: ::std::option::Option::None,
-                        },
-                    )?;
+                    form.prop("watchdog", v)?;
                 }
                 ::std::result::Result::Ok(())
             }

@@ -12,6 +12,7 @@
 //! * `endpoints.json`: the reviewable summary of the catalog.
 
 pub mod docs;
+pub mod named_formats;
 pub mod naming;
 pub mod overrides;
 pub mod secrets;
@@ -62,9 +63,19 @@ impl ModNode {
 
 /// Generates every output file for `schema`; `source` names the schema file in headers.
 pub fn generate(schema: &ApiSchema, source: &str) -> Result<Output, String> {
+    // The property-string formats the schema only names get their keys first, so everything
+    // below treats them as inline formats.
+    let original = schema;
+    let mut schema = schema.clone();
+    let table = named_formats::table()?;
+    named_formats::apply(&mut schema, &table)?;
+    let schema = &schema;
     let names = naming::plan(&schema.methods)?;
     let enums = std::rc::Rc::new(std::cell::RefCell::new(Enums::new(schema)));
+    enums.borrow_mut().keep_plain_names_of(original);
     let mut formats = Formats::new(enums.clone());
+    formats.names = named_formats::struct_names(&table);
+    formats.sources = named_formats::sources(&table);
     let mut root = ModNode::default();
     let mut catalog = Vec::new();
     let mut summary = Vec::new();

@@ -224,6 +224,8 @@ pub struct Enums {
     defs: Vec<EnumDef>,
     /// The method being generated (`PUT /nodes/{node}/qemu/{vmid}/config`), for the docs.
     pub method: String,
+    /// The sets of values of the schema's own keys ([`Enums::keep_plain_names_of`]).
+    own_sets: BTreeSet<(String, Vec<String>)>,
 }
 
 /// One shared enum: its name, its documentation, the values and the methods using it.
@@ -238,6 +240,29 @@ impl Enums {
     /// Counts, for every key of `schema`, its distinct sets of values: a key with one set names
     /// its enum plainly (`Ostype`), a key with several gets the context in the name.
     pub fn new(schema: &crate::apidoc::ApiSchema) -> Self {
+        let mut sets_per_key = BTreeMap::new();
+        for (key, _) in Self::sets(schema) {
+            *sets_per_key.entry(key).or_insert(0) += 1;
+        }
+        Enums {
+            by_schema: BTreeMap::new(),
+            sets_per_key,
+            own_sets: BTreeSet::new(),
+            used: BTreeSet::new(),
+            defs: Vec::new(),
+            method: String::new(),
+        }
+    }
+
+    /// Keeps the plain names of `schema`'s own enums (the schema as PVE printed it, before
+    /// `named_formats` added keys): a key with one set of values there (`model` of a NIC) keeps
+    /// `Model` though a named format (the watchdog's `model`) brings another set.
+    pub fn keep_plain_names_of(&mut self, schema: &crate::apidoc::ApiSchema) {
+        self.own_sets = Self::sets(schema);
+    }
+
+    /// Every key of `schema` with each of its distinct sorted sets of values.
+    fn sets(schema: &crate::apidoc::ApiSchema) -> BTreeSet<(String, Vec<String>)> {
         fn walk(v: &serde_json::Value, key: &str, sets: &mut BTreeSet<(String, Vec<String>)>) {
             let Some(obj) = v.as_object() else { return };
             if let Some(values) = obj.get("enum").and_then(|e| e.as_array()) {
@@ -264,17 +289,7 @@ impl Enums {
             walk(&m.parameters.raw, "", &mut sets);
             walk(&m.returns.raw, "", &mut sets);
         }
-        let mut sets_per_key = BTreeMap::new();
-        for (key, _) in sets {
-            *sets_per_key.entry(key).or_insert(0) += 1;
-        }
-        Enums {
-            by_schema: BTreeMap::new(),
-            sets_per_key,
-            used: BTreeSet::new(),
-            defs: Vec::new(),
-            method: String::new(),
-        }
+        sets
     }
 
     /// The enums, each documented with the methods that use it.
@@ -317,9 +332,12 @@ impl Enums {
         }
         // Names from the prelude would shadow it for anyone who glob-imports `enums`.
         const PRELUDE: &[&str] = &["Default", "Option", "Result", "Some", "None", "Ok", "Err"];
-        let plain = (!key.is_empty() && self.sets_per_key.get(key).copied().unwrap_or(0) <= 1)
-            .then(|| camel(key))
-            .filter(|n| !PRELUDE.contains(&n.as_str()));
+        let own = |k: &str| self.own_sets.iter().filter(|(ok, _)| ok == k).count();
+        let plain = (!key.is_empty()
+            && (self.sets_per_key.get(key).copied().unwrap_or(0) <= 1
+                || (own(key) == 1 && self.own_sets.contains(&schema_key))))
+        .then(|| camel(key))
+        .filter(|n| !PRELUDE.contains(&n.as_str()));
         let plain = super::overrides::enum_name(key, &schema_key.1)
             .map(str::to_string)
             .or(plain);
@@ -353,6 +371,12 @@ impl Enums {
 /// The property-string structs of the whole API, deduplicated by their schema.
 pub struct Formats {
     by_schema: BTreeMap<String, String>,
+    /// Chosen struct names by format object (as JSON), tried before the path's hints: a named
+    /// format shared by qemu and lxc (`pve-startup-order`) is neither's.
+    pub names: BTreeMap<String, String>,
+    /// Where the keys of a format come from, by format object (as JSON), for its struct's
+    /// documentation (the named formats).
+    pub sources: BTreeMap<String, String>,
     /// Every struct's format object, for answers that lack some optional keys.
     shapes: Vec<(String, serde_json::Map<String, serde_json::Value>)>,
     pub scope: Scope,
@@ -365,6 +389,8 @@ impl Formats {
     pub fn new(enums: Rc<RefCell<Enums>>) -> Self {
         Formats {
             by_schema: BTreeMap::new(),
+            names: BTreeMap::new(),
+            sources: BTreeMap::new(),
             shapes: Vec::new(),
             scope: Scope::new(true, enums),
             cases: Vec::new(),
@@ -400,8 +426,10 @@ impl Formats {
         {
             return name.clone();
         }
-        let name = hints
+        let chosen = self.names.get(&canon).cloned();
+        let name = chosen
             .iter()
+            .chain(hints)
             .find(|h| !self.scope.used.contains(*h))
             .cloned()
             .unwrap_or_else(|| {
@@ -411,11 +439,13 @@ impl Formats {
                     .unwrap_or_else(|| "Format".to_string())
             });
         let name = unique(&mut self.scope.used, name);
+        let source = self.sources.get(&canon).cloned();
         self.by_schema.insert(canon, name.clone());
         if let Some(keys) = format.as_object() {
             self.shapes.push((name.clone(), keys.clone()));
         }
-        let (item, cases) = property_string_struct(&mut self.scope, &name, keys, typetext);
+        let source = source.as_deref();
+        let (item, cases) = property_string_struct(&mut self.scope, &name, keys, typetext, source);
         self.scope.items.push(item);
         self.cases.push((name.clone(), cases));
         name
@@ -714,6 +744,7 @@ fn property_string_struct(
     name: &str,
     keys: &BTreeMap<String, Schema>,
     typetext: Option<&str>,
+    source: Option<&str>,
 ) -> (TokenStream, Vec<(String, bool)>) {
     let id = format_ident!("{}", name);
     // Real keys (not aliases).
@@ -801,6 +832,9 @@ fn property_string_struct(
     if let Some(t) = typetext {
         doc.push_str(&format!("\n\nSyntax: {}.", docs::code(t)));
     }
+    if let Some(source) = source {
+        doc.push_str(&format!("\n\n{source}"));
+    }
     doc.push_str("\n\nParse with `str::parse`, print with `to_string`; keys this schema does not know are kept in `extra`.");
     let doc = docs::attrs(&doc);
     let item = quote! {
@@ -886,6 +920,9 @@ fn sample(kind: &Kind, s: &Schema) -> String {
         } if pattern_sample(p).is_some() => pattern_sample(p).unwrap_or_default().to_string(),
         Kind::Str {
             format: Some(f), ..
+        } if format_sample(f).is_some() => format_sample(f).unwrap_or_default().to_string(),
+        Kind::Str {
+            format: Some(f), ..
         } if matches!(f.as_str(), "pve-userid" | "pve-realm") => "x@pam"
             .trim_start_matches(if f == "pve-realm" { "x@" } else { "" })
             .to_string(),
@@ -903,6 +940,22 @@ fn sample(kind: &Kind, s: &Schema) -> String {
         }
         Kind::Prop(_) => "x".to_string(),
     }
+}
+
+/// A value of a named format that a run of `x` would not be (the keys of property strings that
+/// PVE checks by format only: addresses, sizes, volumes).
+fn format_sample(format: &str) -> Option<&'static str> {
+    const SAMPLES: &[(&str, &str)] = &[
+        ("disk-size", "4G"),
+        ("pve-ipv4-config", "10.0.0.5/24"),
+        ("pve-ipv6-config", "auto"),
+        ("ipv4", "10.0.0.1"),
+        ("ipv6", "fd00::1"),
+        ("pve-volume-id", "local:snippets/user.yaml"),
+        ("pve-qm-bootdev-list", "scsi0;net0"),
+        ("pve-phys-bits", "host"),
+    ];
+    SAMPLES.iter().find(|(f, _)| *f == format).map(|(_, v)| *v)
 }
 
 /// A value matching one of the patterns the schema's property strings use. A pattern not listed
@@ -937,6 +990,21 @@ fn pattern_sample(pattern: &str) -> Option<&'static str> {
         ),
         ("(?^:\\d+(?:-\\d+)?(?:;\\d+(?:-\\d+)?)*)", "1"),
         ("\\d+(\\.\\d+)+", "8.1"),
+        // The named formats of `named_formats.json`.
+        ("[acdn]{1,4}", "cdn"),
+        (
+            "(?:[a-f0-9]{4,}:)?[a-f0-9]{2}:[a-f0-9]{2}(?:\\.[a-f0-9])?(;(?:[a-f0-9]{4,}:)?[a-f0-9]{2}:[a-f0-9]{2}(?:\\.[a-f0-9])?)*",
+            "0000:01:00.0",
+        ),
+        ("^0x[0-9a-fA-F]{4}$", "0x10de"),
+        (
+            "[a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}",
+            "6b9a5c1e-2d3f-4a5b-8c7d-9e0f1a2b3c4d",
+        ),
+        (
+            "(?^u:(?^u:([+-])([a-zA-Z0-9\\-_\\.]+))(;(?^u:([+-])([a-zA-Z0-9\\-_\\.]+)))*)",
+            "+aes",
+        ),
         (
             "(?^:(?:(?:(?^:(0x)?([0-9A-Fa-f]{4}):(0x)?([0-9A-Fa-f]{4})))|(?:(?^:(\\d+)\\-(\\d+(\\.\\d+)*)))|[Ss][Pp][Ii][Cc][Ee]))",
             "8086:1234",
@@ -955,6 +1023,10 @@ fn sample_is_valid(kind: &Kind) -> bool {
         "(?^i:[a-z0-9_][a-z0-9_\\-\\+\\.]*)(?:;(?^i:[a-z0-9_][a-z0-9_\\-\\+\\.]*))*",
         "[A-Za-z0-9\\-_\\s]{,16}",
         "[A-Za-z0-9\\-_\\s]{,8}",
+        "[^,;]+",
+        "[^/\\.:]+",
+        "[A-Za-z0-9+\\/]+={0,2}",
+        "(?^u:[a-zA-Z0-9]{1,12})",
     ];
     match kind {
         Kind::Str {
