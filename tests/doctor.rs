@@ -493,16 +493,16 @@ async fn doctor_names_privileges_held_on_one_guest_only() {
     let warn = line(&text, "warn", "privileges");
     assert!(
         warn.contains(
-            "holds what 6 of 10 tools need only on some paths: proxmox_guest_start, \
-             proxmox_guest_shutdown, proxmox_guest_stop, proxmox_guest_reboot, \
-             proxmox_guest_pause, proxmox_guest_resume on /vms/100 only."
+            "holds what 7 of 18 tools need only on some paths: proxmox_guest_config_update, \
+             proxmox_guest_start, proxmox_guest_shutdown, proxmox_guest_stop, \
+             proxmox_guest_reboot, proxmox_guest_pause, proxmox_guest_resume on /vms/100 only."
         ),
         "{warn}"
     );
     // VM.Allocate (delete) is in no grant: that one is lacking, not partial.
     assert!(
         warn.contains(
-            "lacks privileges for 1 of 10 tools: VM.Allocate on /vms/... for proxmox_guest_delete."
+            "lacks privileges for 6 of 18 tools: VM.Allocate on /vms/... for proxmox_guest_delete;"
         ),
         "{warn}"
     );

@@ -713,12 +713,13 @@ pub fn describe(args: &Map<String, Value>) -> Outcome {
             (0, COMPACT_KEYS, false),
             (0, COMPACT_KEYS, true),
             (0, 3, true),
+            (0, 2, true),
         ];
         levels
             .into_iter()
             .map(lines)
             .find(|m| size(&Value::Object(m.clone())) <= room)
-            .unwrap_or_else(|| lines((0, 2, true)))
+            .unwrap_or_else(|| lines((0, 1, true)))
     });
     if e.returns_task {
         out["task"] = json!("returns a UPID; proxmox_api_call waits for it");

@@ -764,6 +764,10 @@ mod tests {
         // What several servers cost in tools/list (docs/PERFORMANCE.md): about 40 bytes a tool
         // for two servers, and proxmox_servers (1,242 bytes with 19 tools).
         let extra = size(&two) - size(&one);
-        assert!(extra < 45 * one.len() + 600, "{extra} bytes for {} tools", one.len());
+        assert!(
+            extra < 45 * one.len() + 600,
+            "{extra} bytes for {} tools",
+            one.len()
+        );
     }
 }
