@@ -33,11 +33,7 @@ pub async fn run(call: &mut Call<'_>, mut args: Map<String, Value>) -> Outcome {
         .guests
         .locate(&cluster.client, vmid, None, None)
         .await?;
-    let what = if at.kind == "lxc" { "container" } else { "VM" };
-    call.target = Some(match cluster.guests.name(vmid) {
-        Some(name) => format!("{what} {vmid} \"{name}\" on {}", at.node),
-        None => format!("{what} {vmid} on {}", at.node),
-    });
+    call.target = Some(cluster.guests.label(vmid, &at));
     // vzdump's `vmid` is a list in a string.
     args.insert("vmid".into(), Value::String(vmid.to_string()));
     args.insert("node".into(), Value::String(at.node));

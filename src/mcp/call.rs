@@ -189,11 +189,7 @@ async fn guest(mut call: Call<'_>, mut args: Map<String, Value>, wrap: &str) -> 
             .map_err(|e| explain(&e, &cluster.client))?;
         args.insert("newid".into(), id);
     }
-    let what = if at.kind == "lxc" { "container" } else { "VM" };
-    call.target = Some(match cluster.guests.name(vmid) {
-        Some(name) => format!("{what} {vmid} \"{name}\" on {}", at.node),
-        None => format!("{what} {vmid} on {}", at.node),
-    });
+    call.target = Some(cluster.guests.label(vmid, &at));
     args.insert("node".into(), Value::String(at.node));
     send(&call, ep, args, wait, wrap).await
 }

@@ -34,11 +34,7 @@ pub async fn config_update(call: &mut Call<'_>, mut args: Map<String, Value>) ->
         )
         .await?;
     let kind = at.kind.clone();
-    let what = if kind == "lxc" { "container" } else { "VM" };
-    call.target = Some(match cluster.guests.name(vmid) {
-        Some(name) => format!("{what} {vmid} \"{name}\" on {}", at.node),
-        None => format!("{what} {vmid} on {}", at.node),
-    });
+    call.target = Some(cluster.guests.label(vmid, &at));
     let base = format!("/nodes/{}/{kind}/{vmid}", at.node);
     let template = format!("/nodes/{{node}}/{kind}/{{vmid}}/config");
     // The configuration as it is now, with the digest the change is sent with.
@@ -46,7 +42,7 @@ pub async fn config_update(call: &mut Call<'_>, mut args: Map<String, Value>) ->
         .await
         .ok_or_else(|| {
             format!(
-                "cannot read the configuration of {what} {vmid}; check it with \
+                "cannot read the configuration of guest {vmid}; check it with \
                  proxmox_guest_config"
             )
         })?;

@@ -60,6 +60,15 @@ impl Cache {
             .map(str::to_string)
     }
 
+    /// A guest in words for the person asked to confirm: `VM 100 "web" on pve1`.
+    pub fn label(&self, vmid: u64, at: &Location) -> String {
+        let what = if at.kind == "lxc" { "container" } else { "VM" };
+        match self.name(vmid) {
+            Some(name) => format!("{what} {vmid} \"{name}\" on {}", at.node),
+            None => format!("{what} {vmid} on {}", at.node),
+        }
+    }
+
     /// Forgets the list (after a write that adds, removes or moves guests).
     pub fn clear(&self) {
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) = None;

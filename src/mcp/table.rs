@@ -139,6 +139,27 @@ pub struct ToolDecl {
     pub action: Action,
 }
 
+/// A tool of one method at `/nodes/{node}/qemu/{vmid}SUFFIX` and its `lxc` twin.
+const fn guest_in(
+    toolset: Toolset,
+    wrap: &'static str,
+    name: &'static str,
+    summary: &'static str,
+    (method, suffix, expose): (HttpMethod, &'static str, &'static [&'static str]),
+) -> ToolDecl {
+    ToolDecl {
+        name,
+        toolset,
+        summary,
+        action: Action::Guest {
+            method,
+            suffix,
+            expose,
+            wrap,
+        },
+    }
+}
+
 const fn guest(
     name: &'static str,
     summary: &'static str,
@@ -146,17 +167,13 @@ const fn guest(
     suffix: &'static str,
     expose: &'static [&'static str],
 ) -> ToolDecl {
-    ToolDecl {
+    guest_in(
+        Toolset::Guests,
+        "data",
         name,
-        toolset: Toolset::Guests,
         summary,
-        action: Action::Guest {
-            method,
-            suffix,
-            expose,
-            wrap: "data",
-        },
-    }
+        (method, suffix, expose),
+    )
 }
 
 const fn snapshot(
@@ -166,17 +183,13 @@ const fn snapshot(
     suffix: &'static str,
     expose: &'static [&'static str],
 ) -> ToolDecl {
-    ToolDecl {
+    guest_in(
+        Toolset::Snapshots,
+        "snapshots",
         name,
-        toolset: Toolset::Snapshots,
         summary,
-        action: Action::Guest {
-            method,
-            suffix,
-            expose,
-            wrap: "snapshots",
-        },
-    }
+        (method, suffix, expose),
+    )
 }
 
 const fn custom(
