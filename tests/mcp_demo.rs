@@ -172,6 +172,27 @@ async fn demo_clones_migrates_backs_up_and_changes_with_curated_tools() {
         "{e}"
     );
 
+    // A container clones too: its name is the new guest's hostname, its disk a full copy.
+    let build = vmid_of(&s, "build").await;
+    let next = s.ok("proxmox_get_next_vmid", json!({})).await;
+    let ctid = as_u64(&next["vmid"]).unwrap_or_else(|| panic!("{next}"));
+    assert_ne!(ctid, newid, "{next}");
+    let cloned = s
+        .ok(
+            "proxmox_guest_clone",
+            json!({"vmid": build, "newid": ctid, "name": "build2"}),
+        )
+        .await;
+    assert_eq!(cloned["status"], "OK", "{cloned}");
+    let config = s.ok("proxmox_guest_config", json!({"vmid": ctid})).await;
+    assert_eq!(config["config"]["hostname"], "build2", "{config}");
+    assert!(
+        config
+            .to_string()
+            .contains(&format!("local-lvm:vm-{ctid}-disk-0")),
+        "{config}"
+    );
+
     // Migrate the stopped Windows VM to the other node; its VMID alone then finds it there.
     let win = vmid_of(&s, "win11").await;
     let before = s.ok("proxmox_guest_list", json!({})).await;
