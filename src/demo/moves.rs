@@ -354,6 +354,7 @@ pub(super) fn vzdump(c: &mut Cluster, node: &str, params: &Params) -> Answer {
             .filter_map(|v| v.trim().parse().ok())
             .collect()
     };
+    vmids.sort_unstable();
     vmids.dedup();
     // PVE backs up the guests on this node; asked only for guests elsewhere, it does nothing.
     vmids.retain(|id| c.guests.get(id).is_none_or(|g| g.node == node));
