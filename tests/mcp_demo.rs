@@ -105,3 +105,202 @@ async fn demo_refuses_writes_without_elevation_and_mixes_with_no_real_settings()
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("does not combine with PROXMOX_HOST"), "{err}");
 }
+
+/// The VMID of the demo's guest named `name`.
+async fn vmid_of(s: &Mcp, name: &str) -> u64 {
+    let list = s.ok("proxmox_guest_list", json!({})).await;
+    list["guests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == name)
+        .and_then(|g| g["vmid"].as_u64())
+        .unwrap_or_else(|| panic!("no guest {name}: {list}"))
+}
+
+/// A number given as a JSON number or a string of digits.
+fn as_u64(v: &serde_json::Value) -> Option<u64> {
+    v.as_u64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+#[tokio::test]
+async fn demo_clones_migrates_backs_up_and_changes_with_curated_tools() {
+    let s = Mcp::start(&[], &["--demo", "--allow-elevated"]).await;
+
+    // The demo's history holds a failed start of its broken VM, found across both nodes.
+    let failed = s
+        .ok("proxmox_node_task", json!({"errors": true, "since": "24h"}))
+        .await;
+    let tasks = failed["tasks"].as_array().expect("tasks");
+    assert!(
+        tasks.iter().any(|t| t["type"] == "qmstart"
+            && t["status"]
+                .as_str()
+                .is_some_and(|x| x.contains("QEMU exited"))),
+        "{failed}"
+    );
+    assert!(tasks.iter().all(|t| t["status"] != "OK"), "{failed}");
+
+    // Clone the template as the next free VMID: a linked clone with the new name.
+    let template = vmid_of(&s, "debian13-tmpl").await;
+    let next = s.ok("proxmox_get_next_vmid", json!({})).await;
+    let newid = as_u64(&next["vmid"]).unwrap_or_else(|| panic!("{next}"));
+    let cloned = s
+        .ok(
+            "proxmox_guest_clone",
+            json!({"vmid": template, "newid": newid, "name": "web02"}),
+        )
+        .await;
+    assert_eq!(cloned["status"], "OK", "{cloned}");
+    let config = s.ok("proxmox_guest_config", json!({"vmid": newid})).await;
+    let text = config.to_string();
+    assert!(text.contains("web02"), "{config}");
+    assert!(
+        text.contains(&format!("base-{template}-disk-0/vm-{newid}-disk-0")),
+        "{config}"
+    );
+    // An existing VMID is refused with PVE's words.
+    let e = s
+        .err(
+            "proxmox_guest_clone",
+            json!({"vmid": template, "newid": newid, "name": "again"}),
+        )
+        .await;
+    assert!(
+        e.contains(&format!("{newid} already exists on node")),
+        "{e}"
+    );
+
+    // A container clones too: its name is the new guest's hostname, its disk a full copy.
+    let build = vmid_of(&s, "build").await;
+    let next = s.ok("proxmox_get_next_vmid", json!({})).await;
+    let ctid = as_u64(&next["vmid"]).unwrap_or_else(|| panic!("{next}"));
+    assert_ne!(ctid, newid, "{next}");
+    let cloned = s
+        .ok(
+            "proxmox_guest_clone",
+            json!({"vmid": build, "newid": ctid, "name": "build2"}),
+        )
+        .await;
+    assert_eq!(cloned["status"], "OK", "{cloned}");
+    let config = s.ok("proxmox_guest_config", json!({"vmid": ctid})).await;
+    assert_eq!(config["config"]["hostname"], "build2", "{config}");
+    assert!(
+        config
+            .to_string()
+            .contains(&format!("local-lvm:vm-{ctid}-disk-0")),
+        "{config}"
+    );
+
+    // Migrate the stopped Windows VM to the other node; its VMID alone then finds it there.
+    let win = vmid_of(&s, "win11").await;
+    let before = s.ok("proxmox_guest_list", json!({})).await;
+    let from = before["guests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["vmid"] == json!(win))
+        .and_then(|g| g["node"].as_str())
+        .unwrap()
+        .to_string();
+    let to = if from == "pve1" { "pve2" } else { "pve1" };
+    let moved = s
+        .ok("proxmox_guest_migrate", json!({"vmid": win, "target": to}))
+        .await;
+    assert_eq!(moved["status"], "OK", "{moved}");
+    let status = s.ok("proxmox_guest_status", json!({"vmid": win})).await;
+    assert_eq!(status["name"], "win11", "{status}");
+    let after = s.ok("proxmox_guest_list", json!({})).await;
+    assert!(
+        after["guests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["vmid"] == json!(win) && g["node"] == to),
+        "{after}"
+    );
+    // A running VM needs `online`, as on PVE.
+    let db = vmid_of(&s, "db01").await;
+    let e = s
+        .err("proxmox_guest_migrate", json!({"vmid": db, "target": from}))
+        .await;
+    let other = if from == "pve1" { "pve2" } else { "pve1" };
+    let e = if e.contains("target is local node") {
+        s.err(
+            "proxmox_guest_migrate",
+            json!({"vmid": db, "target": other}),
+        )
+        .await
+    } else {
+        e
+    };
+    assert!(
+        e.contains("can't migrate running VM without --online"),
+        "{e}"
+    );
+
+    // Back the container up and find the new archive among its backups.
+    let ct = vmid_of(&s, "dns").await;
+    let backup = s
+        .ok(
+            "proxmox_guest_backup",
+            json!({"vmid": ct, "storage": "local"}),
+        )
+        .await;
+    assert_eq!(backup["status"], "OK", "{backup}");
+    let list = s.ok("proxmox_backup_list", json!({"vmid": ct})).await;
+    let backups = list["backups"].as_array().expect("backups");
+    assert!(backups.iter().all(|b| b["vmid"] == json!(ct)), "{list}");
+    let newest = &backups[0];
+    let volid = newest["volid"].as_str().unwrap_or_default();
+    assert!(
+        volid.starts_with(&format!("local:backup/vzdump-lxc-{ct}-")) && volid.ends_with(".tar.zst"),
+        "{list}"
+    );
+    assert!(
+        backups.len() >= 2,
+        "the seeded backup and the new one: {list}"
+    );
+    assert!(newest["size"].as_u64().is_some_and(|n| n > 0), "{list}");
+    // A storage that does not hold backups is refused.
+    let e = s
+        .err(
+            "proxmox_guest_backup",
+            json!({"vmid": ct, "storage": "local-lvm"}),
+        )
+        .await;
+    assert!(e.contains("wrong content type"), "{e}");
+
+    // Storage usage per node.
+    let storages = s.ok("proxmox_storage_list", json!({})).await;
+    let all = storages["storages"].as_array().expect("storages");
+    assert_eq!(all.len(), 4, "{storages}");
+    assert!(
+        all.iter()
+            .all(|x| x["used_bytes"].as_u64().is_some() && x["used_fraction"].is_number()),
+        "{storages}"
+    );
+
+    // A config change with the digest read just before: memory and a tag.
+    let changed = s
+        .ok(
+            "proxmox_guest_config_update",
+            json!({"vmid": newid, "set": {"memory": 4096}, "tags_add": ["demo"]}),
+        )
+        .await;
+    // PVE answers a VM's memory as a property string.
+    assert_eq!(
+        as_u64(&changed["changes"]["memory"]["new"]),
+        Some(4096),
+        "{changed}"
+    );
+    let config = s.ok("proxmox_guest_config", json!({"vmid": newid})).await;
+    assert_eq!(as_u64(&config["config"]["memory"]), Some(4096), "{config}");
+    assert!(
+        config["config"]["tags"]
+            .as_str()
+            .is_some_and(|t| t.contains("demo")),
+        "{config}"
+    );
+}

@@ -14,6 +14,7 @@ use super::guests::{
     Target, create, delete_snapshot, destroy, get_config, guest_summary, list_guests,
     list_snapshots, pending, power, rollback, set_config, snapshot,
 };
+use super::moves::{clone, migrate, vzdump};
 use super::status::{
     cluster_status, known_storage, list_tasks, next_id, node_entry, node_status, node_storage,
     resources, storage_config, task,
@@ -86,6 +87,13 @@ pub struct ApiError {
     status: u16,
     message: String,
     errors: Map<String, Value>,
+}
+
+impl ApiError {
+    /// PVE's message.
+    pub(super) fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 /// A failure with this status and message.
@@ -373,6 +381,8 @@ fn dispatch(
             (Delete, "/{vmid}/snapshot/{snapname}") => delete_snapshot(c, g(), &snap),
             (Post, "/{vmid}/snapshot/{snapname}/rollback") => rollback(c, g(), &snap, params),
             (Delete, "/{vmid}") => destroy(c, g()),
+            (Post, "/{vmid}/clone") => clone(c, g(), params),
+            (Post, "/{vmid}/migrate") => migrate(c, g(), params),
             _ => Err(not_simulated(method, path)),
         };
     }
@@ -388,6 +398,7 @@ fn dispatch(
             NODES.iter().map(|n| node_entry(c, n.0, false)).collect(),
         )),
         (Get, "/nodes/{node}/status") => Ok(node_status(c, &node)),
+        (Post, "/nodes/{node}/vzdump") => vzdump(c, &node, params),
         (Get, "/nodes/{node}/tasks") => Ok(list_tasks(c, &node, params, total)),
         (Get, "/nodes/{node}/tasks/{upid}/status") => {
             task(c, &var("upid").unwrap_or_default()).map(|t| t.status())
@@ -418,13 +429,13 @@ fn dispatch(
             let want_vmid = params.num("vmid");
             Ok(c.volumes(&node, &storage)
                 .into_iter()
-                .filter(|v| params.get("content").is_none_or(|ct| ct == v.1))
-                .filter(|v| want_vmid.is_none_or(|id| id == v.4))
-                .map(|(volid, content, format, size, vmid)| {
-                    let mut e = json!({"volid": volid, "content": content, "format": format,
-                        "size": size, "ctime": 1_795_140_000u64});
-                    if vmid != 0 {
-                        e["vmid"] = vmid.into();
+                .filter(|v| params.get("content").is_none_or(|ct| ct == v.content))
+                .filter(|v| want_vmid.is_none_or(|id| id == v.vmid))
+                .map(|v| {
+                    let mut e = json!({"volid": v.volid, "content": v.content,
+                        "format": v.format, "size": v.size, "ctime": v.ctime});
+                    if v.vmid != 0 {
+                        e["vmid"] = v.vmid.into();
                     }
                     e
                 })
@@ -441,7 +452,8 @@ pub(super) fn not_simulated(method: HttpMethod, path: &str) -> ApiError {
         501,
         format!(
             "Method '{} {path}' is not simulated by the demo cluster (PVE has it; the demo \
-             covers guests, snapshots, tasks, storage and cluster status)",
+             covers guests, snapshots, clones, migration, backups, tasks, storage and cluster \
+             status)",
             method.as_str()
         ),
     )

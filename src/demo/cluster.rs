@@ -266,10 +266,40 @@ impl Task {
     }
 }
 
+/// A backup archive made by a `vzdump` task of the demo.
+#[derive(Debug, Clone)]
+pub struct Backup {
+    pub node: String,
+    pub storage: String,
+    /// `backup/vzdump-qemu-100-2026_12_04-15_30_00.vma.zst`.
+    pub name: String,
+    pub format: String,
+    pub size: u64,
+    pub vmid: u64,
+    pub ctime: u64,
+}
+
+/// A volume as storage content lists it.
+#[derive(Debug, Clone)]
+pub struct Volume {
+    pub volid: String,
+    pub content: String,
+    pub format: String,
+    pub size: u64,
+    /// 0 when no guest owns it.
+    pub vmid: u64,
+    pub ctime: u64,
+}
+
+/// When the files of `local` were made (2026-11-20T02:00:00Z).
+const FILES_CTIME: u64 = 1_795_140_000;
+
 /// The whole simulated cluster.
 pub struct Cluster {
     pub guests: BTreeMap<u64, Guest>,
     pub tasks: Vec<Task>,
+    /// Backups made since the demo started.
+    pub backups: Vec<Backup>,
     /// When the nodes "booted", for their uptime.
     pub boot: Instant,
     next_pid: u64,
@@ -393,11 +423,77 @@ impl Cluster {
         };
         guests.insert(200, ct(200, "pve1", Power::Running, "dns", 512, 1, 8));
         guests.insert(201, ct(201, "pve2", Power::Stopped, "build", 4096, 4, 32));
-        Cluster {
+        let mut c = Cluster {
             guests,
             tasks: Vec::new(),
+            backups: Vec::new(),
             boot: now - Duration::from_secs(86_400 * 12 + 3_721),
             next_pid: 0x1_A2B0,
+        };
+        c.history();
+        c
+    }
+
+    /// Tasks that ended before the demo started: last night's backup, and a failed start of the
+    /// broken VM a few hours ago (what `proxmox_node_task {errors: true}` finds).
+    fn history(&mut self) {
+        let now = epoch();
+        let disk = "/dev/pve/vm-104-disk-0";
+        let past = [
+            (
+                "pve1",
+                "vzdump",
+                "100",
+                now.saturating_sub(13 * 3600),
+                95,
+                vec![
+                    "INFO: starting new backup job: vzdump 100 --storage local --mode snapshot \
+                     --compress zstd --node pve1"
+                        .to_string(),
+                    "INFO: Starting Backup of VM 100 (qemu)".into(),
+                    "INFO: Finished Backup of VM 100 (00:01:35)".into(),
+                    "INFO: Backup job finished successfully".into(),
+                ],
+                None,
+            ),
+            (
+                "pve1",
+                "qmstart",
+                "104",
+                now.saturating_sub(3 * 3600 + 1_234),
+                2,
+                vec![
+                    "start VM 104 (broken-vm) on node 'pve1'".to_string(),
+                    format!(
+                        "kvm: -drive file={disk},if=none,id=drive-scsi0,format=raw: Could not \
+                         open '{disk}': No such file or directory"
+                    ),
+                ],
+                Some("start failed: QEMU exited with code 1".to_string()),
+            ),
+        ];
+        for (node, kind, id, starttime, took, log, error) in past {
+            self.next_pid += 1 + self.next_pid % 3;
+            let pid = self.next_pid;
+            let pstart = 0x0249_F000 + pid * 7;
+            let upid = format!(
+                "UPID:{node}:{pid:08X}:{pstart:08X}:{starttime:08X}:{kind}:{id}:{TOKEN_ID}:"
+            );
+            self.tasks.push(Task {
+                upid,
+                node: node.to_string(),
+                kind: kind.to_string(),
+                id: id.to_string(),
+                pid,
+                pstart,
+                starttime,
+                ends: Instant::now(),
+                endtime: Some(starttime + took),
+                log,
+                error,
+                vmid: None,
+                effect: None,
+            });
         }
     }
 
@@ -470,21 +566,36 @@ impl Cluster {
         upid
     }
 
-    /// Volumes of `storage` on `node`: volid, content, format, size, vmid.
-    pub fn volumes(&self, node: &str, storage: &str) -> Vec<(String, String, String, u64, u64)> {
+    /// Volumes of `storage` on `node`.
+    pub fn volumes(&self, node: &str, storage: &str) -> Vec<Volume> {
         let mut out = Vec::new();
         if storage == "local" {
             for (name, content, format, mib, vmid) in FILES {
                 if *vmid == 0 || self.guests.get(vmid).is_some_and(|g| g.node == node) {
-                    out.push((
-                        format!("local:{name}"),
-                        content.to_string(),
-                        format.to_string(),
-                        mib << 20,
-                        *vmid,
-                    ));
+                    out.push(Volume {
+                        volid: format!("local:{name}"),
+                        content: content.to_string(),
+                        format: format.to_string(),
+                        size: mib << 20,
+                        vmid: *vmid,
+                        ctime: FILES_CTIME,
+                    });
                 }
             }
+        }
+        for b in self
+            .backups
+            .iter()
+            .filter(|b| b.node == node && b.storage == storage)
+        {
+            out.push(Volume {
+                volid: format!("{}:{}", b.storage, b.name),
+                content: "backup".into(),
+                format: b.format.clone(),
+                size: b.size,
+                vmid: b.vmid,
+                ctime: b.ctime,
+            });
         }
         for (vmid, g) in self.guests.iter().filter(|(_, g)| g.node == node) {
             for (_, st, volume, size, ..) in g.disks() {
@@ -494,8 +605,14 @@ impl Cluster {
                     } else {
                         "images"
                     };
-                    let v = format!("{st}:{volume}");
-                    out.push((v, content.into(), "raw".into(), size, *vmid));
+                    out.push(Volume {
+                        volid: format!("{st}:{volume}"),
+                        content: content.into(),
+                        format: "raw".into(),
+                        size,
+                        vmid: *vmid,
+                        ctime: FILES_CTIME,
+                    });
                 }
             }
         }
@@ -504,7 +621,7 @@ impl Cluster {
 }
 
 /// A stable, locally administered MAC address with Proxmox's prefix.
-fn mac(vmid: u64) -> String {
+pub fn mac(vmid: u64) -> String {
     format!(
         "BC:24:11:{:02X}:{:02X}:{:02X}",
         (vmid >> 16) & 0xFF,

@@ -57,9 +57,21 @@ const INT_KEYS: &[&str] = &[
 /// Power actions: PVE holds the guest's lock file while they run, without a config `lock`.
 const POWER_ACTIONS: [&str; 6] = ["start", "stop", "shutdown", "reboot", "suspend", "resume"];
 
+/// What holds only the guest's lock file, without a config `lock`: power actions, and the source
+/// of a clone.
+const FILE_LOCKS: [&str; 7] = [
+    "start",
+    "stop",
+    "shutdown",
+    "reboot",
+    "suspend",
+    "resume",
+    "clone-source",
+];
+
 /// The `lock` PVE shows in the config while a task holds the guest (`snapshot`, `create`...).
 fn config_lock(g: &Guest) -> Option<&str> {
-    g.lock.as_deref().filter(|l| !POWER_ACTIONS.contains(l))
+    g.lock.as_deref().filter(|l| !FILE_LOCKS.contains(l))
 }
 
 /// The guest a request addresses.
@@ -70,7 +82,7 @@ pub(super) struct Target<'a> {
     pub vmid: u64,
 }
 
-fn find<'c>(c: &'c Cluster, t: Target) -> Result<&'c Guest, ApiError> {
+pub(super) fn find<'c>(c: &'c Cluster, t: Target) -> Result<&'c Guest, ApiError> {
     c.guests
         .get(&t.vmid)
         .filter(|g| g.node == t.node && g.kind == t.kind)
@@ -82,7 +94,7 @@ pub(super) fn unlocked<'c>(c: &'c Cluster, t: Target) -> Result<&'c Guest, ApiEr
     let g = find(c, t)?;
     match g.lock.as_deref() {
         None => Ok(g),
-        Some(l) if POWER_ACTIONS.contains(&l) => {
+        Some(l) if FILE_LOCKS.contains(&l) => {
             let file = match t.kind {
                 Kind::Qemu => format!("/var/lock/qemu-server/lock-{}.conf", t.vmid),
                 Kind::Lxc => format!("/run/lock/lxc/pve-config-{}.lock", t.vmid),

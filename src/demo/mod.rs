@@ -6,6 +6,7 @@
 mod api;
 mod cluster;
 mod guests;
+mod moves;
 mod status;
 mod tls;
 

@@ -163,7 +163,7 @@ pub(super) fn node_storage(c: &Cluster, node: &str, id: &str) -> Value {
         .copied()
         .unwrap_or(STORAGES[0]);
     let total = gib << 30;
-    let mut used: u64 = c.volumes(node, id).iter().map(|v| v.3).sum();
+    let mut used: u64 = c.volumes(node, id).iter().map(|v| v.size).sum();
     if plugin == "lvmthin" {
         used = used / 10 * 4;
     }
@@ -214,6 +214,8 @@ pub(super) fn list_tasks(
         .iter()
         .rev()
         .filter(|t| t.node == node && vmid.is_none_or(|v| v == t.id))
+        .filter(|t| params.num("since").is_none_or(|s| t.starttime >= s))
+        .filter(|t| params.num("until").is_none_or(|u| t.starttime <= u))
         .filter(|t| params.get("typefilter").is_none_or(|f| f == t.kind))
         .filter(|t| active == t.endtime.is_none() || params.get("source") == Some("all"))
         .filter(|t| !params.flag("errors") || t.error.is_some())

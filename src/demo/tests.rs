@@ -408,3 +408,155 @@ async fn demo_answers_missing_and_unknown_like_pve() {
     let body: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
     assert_eq!(body["data"], Value::Null);
 }
+
+#[tokio::test]
+async fn demo_clones_migrates_and_backs_up_like_pve() {
+    let demo = start().await.unwrap();
+    let c = client(&demo);
+    // A full clone of a running VM: the new VMID's disks, a new MAC, the name given.
+    let out = run(
+        &c,
+        Post,
+        "/nodes/pve1/qemu/100/clone",
+        &[("newid", "150"), ("name", "web03")],
+    )
+    .await;
+    assert!(out.success, "{out:?}");
+    let config = call(&c, Get, "/nodes/pve1/qemu/150/config", &[])
+        .await
+        .unwrap();
+    assert_eq!(config["name"], "web03");
+    let scsi0 = config["scsi0"].as_str().unwrap();
+    assert!(scsi0.starts_with("local-lvm:vm-150-disk-0,"), "{config}");
+    assert!(config.get("lock").is_none(), "{config}");
+    assert!(
+        config["net0"]
+            .as_str()
+            .unwrap()
+            .contains("BC:24:11:00:00:96")
+    );
+    for (params, want) in [
+        (
+            &[("newid", "101")][..],
+            "VM 101 already exists on node 'pve1'",
+        ),
+        (
+            &[("newid", "151"), ("full", "0")][..],
+            "Linked clone feature is not supported for drive",
+        ),
+        (
+            &[("newid", "151"), ("target", "pve2")][..],
+            "can't clone VM to node 'pve2' (VM uses local storage)",
+        ),
+    ] {
+        let e = call(&c, Post, "/nodes/pve1/qemu/100/clone", params)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains(want), "{e}");
+    }
+    // Migrate: PVE's refusals, then a stopped container moves.
+    for (path, params, want) in [
+        (
+            "/nodes/pve1/qemu/101/migrate",
+            &[("target", "pve2")][..],
+            "can't migrate running VM without --online",
+        ),
+        (
+            "/nodes/pve1/qemu/101/migrate",
+            &[("target", "pve1")][..],
+            "target: target is local node",
+        ),
+        (
+            "/nodes/pve2/lxc/201/migrate",
+            &[("target", "pve7")][..],
+            "no such cluster node 'pve7'",
+        ),
+    ] {
+        let e = call(&c, Post, path, params).await.unwrap_err();
+        assert!(e.to_string().contains(want), "{path}: {e}");
+    }
+    let out = run(
+        &c,
+        Post,
+        "/nodes/pve2/lxc/201/migrate",
+        &[("target", "pve1")],
+    )
+    .await;
+    assert!(out.success, "{out:?}");
+    call(&c, Get, "/nodes/pve1/lxc/201/status/current", &[])
+        .await
+        .unwrap();
+    // A running VM with local disks needs `with-local-disks` as well as `online`.
+    let out = run(
+        &c,
+        Post,
+        "/nodes/pve1/qemu/101/migrate",
+        &[("target", "pve2"), ("online", "1")],
+    )
+    .await;
+    assert!(!out.success, "{out:?}");
+    // vzdump: refused on a storage without `backup`; the archive appears in `local`.
+    let e = call(
+        &c,
+        Post,
+        "/nodes/pve1/vzdump",
+        &[("vmid", "101"), ("storage", "local-lvm")],
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("wrong content type"), "{e}");
+    let out = run(
+        &c,
+        Post,
+        "/nodes/pve1/vzdump",
+        &[("vmid", "101"), ("storage", "local"), ("mode", "snapshot")],
+    )
+    .await;
+    assert!(out.success, "{out:?}");
+    let content = call(
+        &c,
+        Get,
+        "/nodes/pve1/storage/local/content",
+        &[("content", "backup"), ("vmid", "101")],
+    )
+    .await
+    .unwrap();
+    let list = content.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{content}");
+    let b = &list[0];
+    assert!(
+        b["volid"]
+            .as_str()
+            .unwrap()
+            .starts_with("local:backup/vzdump-qemu-101-"),
+        "{b}"
+    );
+    assert_eq!(b["format"], "vma.zst");
+    assert!(b["size"].as_u64().unwrap() > 0 && b["ctime"].as_u64().unwrap() > 0);
+    // Tasks: the history's failed start, filtered by `errors`, `since` and `typefilter`.
+    let failed = call(
+        &c,
+        Get,
+        "/nodes/pve1/tasks",
+        &[("errors", "1"), ("since", "1")],
+    )
+    .await
+    .unwrap();
+    assert!(failed.to_string().contains("qmstart"), "{failed}");
+    let dumps = call(&c, Get, "/nodes/pve1/tasks", &[("typefilter", "vzdump")])
+        .await
+        .unwrap();
+    assert!(
+        dumps
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["type"] == "vzdump"),
+        "{dumps}"
+    );
+    let future = (super::cluster::epoch() + 3600).to_string();
+    let none = call(&c, Get, "/nodes/pve1/tasks", &[("since", &future)])
+        .await
+        .unwrap();
+    assert_eq!(none, serde_json::json!([]));
+}
