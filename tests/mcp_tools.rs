@@ -538,3 +538,78 @@ async fn create_a_container_and_a_vm_in_one_call_each() {
         "a refused create sent a write"
     );
 }
+
+/// The guest agent: what a VM says about itself, a command waited for with its output, and an
+/// agent that does not answer explained. The `agent` toolset is not in the default list.
+#[tokio::test]
+async fn the_guest_agent_reports_and_runs_a_command() {
+    let pve = FakePve::start().await;
+    pve.control(json!({"op": "set_vm", "vmid": 100, "agent": {
+        "exec": {"df -h /": {"exitcode": 0, "out-data": "Filesystem Size\n/dev/sda1 10G\n", "err-data": ""}}
+    }}))
+    .await;
+    let default = Mcp::alice(&pve, &[], &[]).await;
+    assert!(
+        !default
+            .tools()
+            .await
+            .iter()
+            .any(|t| t.name.starts_with("proxmox_agent_")),
+        "the agent toolset is on by default"
+    );
+    let s = Mcp::alice(
+        &pve,
+        &[("PROXMOX_ALLOW_ELEVATED", "true")],
+        &["--toolsets", "guests,agent"],
+    )
+    .await;
+    let r = s.ok("proxmox_agent_info", json!({"vmid": 100})).await;
+    assert!(r["os"].as_str().unwrap().contains("Debian"), "{r}");
+    assert_eq!(r["hostname"], "web", "{r}");
+    let eth0 = r["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "eth0")
+        .unwrap_or_else(|| panic!("{r}"));
+    assert_eq!(eth0["ips"], json!(["192.0.2.10/24"]), "{r}");
+    assert!(
+        r["filesystems"][0]["total_bytes"].as_u64().unwrap() > 0,
+        "{r}"
+    );
+
+    let r = s
+        .ok(
+            "proxmox_agent_exec",
+            json!({"vmid": 100, "command": ["df", "-h", "/"], "timeout": 10}),
+        )
+        .await;
+    assert_eq!(r["exitcode"], 0, "{r}");
+    assert!(r["stdout"].as_str().unwrap().contains("/dev/sda1"), "{r}");
+    // Running a command in a guest is asked of the person first.
+    assert!(
+        s.asked().iter().any(|q| q.contains("VM 100 \"web\"")),
+        "{:?}",
+        s.asked()
+    );
+    let sent = pve
+        .requests()
+        .await
+        .into_iter()
+        .find(|q| q["method"] == "POST" && q["path"] == "/api2/json/nodes/pve1/qemu/100/agent/exec")
+        .expect("exec was sent");
+    let body = sent["body"].as_str().unwrap();
+    assert!(
+        body.contains("command=df") && body.contains("command=-h"),
+        "{body}"
+    );
+
+    // VM 101 is stopped: its agent does not answer, and the error says how to get one.
+    let e = s.err("proxmox_agent_info", json!({"vmid": 101})).await;
+    assert!(
+        e.contains("qemu-guest-agent") && e.contains("\"agent\": 1"),
+        "{e}"
+    );
+    let e = s.err("proxmox_agent_info", json!({"vmid": 200})).await;
+    assert!(e.contains("container"), "{e}");
+}

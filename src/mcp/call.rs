@@ -16,7 +16,7 @@ use super::send::{Attempt, Call, Outcome, record, send};
 use super::server::State;
 use super::table::{Action, Custom};
 use super::tools::{self, BuiltTool};
-use super::{backup, change, create, custom, input, redact};
+use super::{agent, backup, change, create, custom, input, redact};
 use crate::config::Source;
 
 /// Runs one call of `tool`. `exchange` holds what a client on protocol 2026-07-28 answered to
@@ -125,6 +125,10 @@ pub async fn run(
         Action::Custom(Custom::Backup) => {
             let mut call = call;
             backup::run(&mut call, args).await
+        }
+        Action::Custom(Custom::AgentExec) => {
+            let mut call = call;
+            agent::exec(&mut call, args).await
         }
         Action::Custom(c @ (Custom::CreateVm | Custom::CreateLxc)) => {
             let mut call = call;

@@ -24,13 +24,20 @@ use super::server::Cluster;
 use crate::config::Confirm as Policy;
 
 /// True for methods that destroy or interrupt: deletes, stops, resets, rollbacks, restores
-/// over an existing guest, disk wipes.
+/// over an existing guest, disk wipes, and commands run inside a guest (which can do anything).
 pub fn destructive(e: &Endpoint) -> bool {
     let last = e.path.rsplit('/').next().unwrap_or("");
     e.method == HttpMethod::Delete
         || matches!(
             last,
-            "stop" | "reset" | "rollback" | "destroy" | "wipedisk" | "restore" | "shutdown"
+            "stop"
+                | "reset"
+                | "rollback"
+                | "destroy"
+                | "wipedisk"
+                | "restore"
+                | "shutdown"
+                | "exec"
         )
 }
 
@@ -77,6 +84,7 @@ pub fn question(call: &Call<'_>, ep: &Endpoint, concrete: &str, form: &Form) -> 
         (_, "shutdown") => {
             format!("Shut {target} down: its services stop until it is started again.")
         }
+        (_, "exec") => format!("Run a command inside {target}: it can change anything there."),
         _ => format!(
             "{} {concrete}: this destroys or interrupts something.",
             ep.method.as_str()

@@ -26,6 +26,7 @@ pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Ou
         Custom::GuestList => guest_list(cluster, &args).await,
         Custom::StorageList => super::storage::list(call, &args).await,
         Custom::BackupList => super::backup::list(call, &args).await,
+        Custom::AgentInfo => super::agent::info(call, args).await,
         Custom::GuestConfig => guest_config(cluster, tool, &mut args).await,
         Custom::NodeTask => node_task(call, args).await,
         Custom::TaskLog => task_log(cluster, &args).await,
@@ -42,9 +43,11 @@ pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Ou
         Custom::ApiGet => generic::get(call, args).await,
         Custom::ApiCall => generic::call(call, args).await,
         // Run by their own modules (they set what the call is about for the confirmation).
-        Custom::ConfigUpdate | Custom::Backup | Custom::CreateVm | Custom::CreateLxc => {
-            Err(format!("{} runs through its own module", tool.decl.name))
-        }
+        Custom::ConfigUpdate
+        | Custom::Backup
+        | Custom::CreateVm
+        | Custom::CreateLxc
+        | Custom::AgentExec => Err(format!("{} runs through its own module", tool.decl.name)),
         // Answered for all servers at once by [`servers`].
         Custom::Servers => Err("proxmox_servers takes no server".to_string()),
     }

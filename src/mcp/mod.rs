@@ -10,7 +10,8 @@
 //! * [`generic`]: the generic API tools (search, describe, get, call) that reach every method.
 //! * [`change`]: a guest's configuration changed with the digest read just before;
 //!   [`create`]: a VM or a container created in one call.
-//! * [`storage`]: storage usage; [`backup`]: backups run and listed.
+//! * [`storage`]: storage usage; [`backup`]: backups run and listed; [`agent`]: a VM's guest
+//!   agent.
 //! * [`send`]: the sending half they all use (method checks, token rules, pre-flight, dry
 //!   run, confirmation, audit, send, tasks).
 //! * [`input`], [`preflight`], [`confirm`], [`audit`], [`guests`], [`errors`], [`redact`],
@@ -18,6 +19,7 @@
 //! * [`server`]: the rmcp handler.
 //! * [`http`]: the Streamable HTTP transport (bearer token, Host/Origin checks, limits).
 
+pub mod agent;
 pub mod audit;
 pub mod backup;
 pub mod bound;

@@ -184,17 +184,23 @@ fn answered(call: &Call<'_>, attempt: &Attempt<'_>, answer: &str) {
 
 /// The form as shown in a dry run: values of secret parameters masked.
 pub fn masked_form(ep: &Endpoint, form: &Form) -> Map<String, Value> {
-    form.pairs()
-        .iter()
-        .map(|(k, v)| {
-            let shown = if redact::is_secret_param(ep, k) {
-                redact::REDACTED.to_string()
-            } else {
-                v.clone()
-            };
-            (k.clone(), Value::String(shown))
-        })
-        .collect()
+    let mut out = Map::new();
+    for (k, v) in form.pairs() {
+        let shown = if redact::is_secret_param(ep, k) {
+            Value::String(redact::REDACTED.to_string())
+        } else {
+            Value::String(v.clone())
+        };
+        // A list goes out as the same key repeated: shown as a list.
+        match out.get_mut(k) {
+            Some(Value::Array(list)) => list.push(shown),
+            Some(first) => *first = Value::Array(vec![first.take(), shown]),
+            None => {
+                out.insert(k.clone(), shown);
+            }
+        }
+    }
+    out
 }
 
 /// What a dry run answers: the exact request, and for a configuration change the values it

@@ -16,6 +16,8 @@ pub enum Toolset {
     Storage,
     /// Backups: run and list.
     Backups,
+    /// The QEMU guest agent (not in the default toolsets).
+    Agent,
     /// Nodes.
     Nodes,
     /// Tasks (UPIDs).
@@ -26,7 +28,20 @@ pub enum Toolset {
 
 impl Toolset {
     /// Every toolset, in the order `tools` prints them.
-    pub const ALL: [Toolset; 7] = [
+    pub const ALL: [Toolset; 8] = [
+        Self::Guests,
+        Self::Snapshots,
+        Self::Backups,
+        Self::Storage,
+        Self::Agent,
+        Self::Nodes,
+        Self::Tasks,
+        Self::Api,
+    ];
+
+    /// The toolsets served when `--toolsets` is not given: what the everyday jobs need, within
+    /// the 24 KB budget of `tools/list`.
+    pub const DEFAULT: [Toolset; 7] = [
         Self::Guests,
         Self::Snapshots,
         Self::Backups,
@@ -36,9 +51,6 @@ impl Toolset {
         Self::Api,
     ];
 
-    /// The toolsets served when `--toolsets` is not given.
-    pub const DEFAULT: [Toolset; 7] = Self::ALL;
-
     /// The name used by `--toolsets`.
     pub fn name(self) -> &'static str {
         match self {
@@ -46,6 +58,7 @@ impl Toolset {
             Self::Snapshots => "snapshots",
             Self::Storage => "storage",
             Self::Backups => "backups",
+            Self::Agent => "agent",
             Self::Nodes => "nodes",
             Self::Tasks => "tasks",
             Self::Api => "api",
@@ -103,6 +116,10 @@ pub enum Custom {
     Backup,
     /// Create a VM.
     CreateVm,
+    /// What a VM's guest agent says about it.
+    AgentInfo,
+    /// A command run in a VM through its guest agent.
+    AgentExec,
     /// Create a container.
     CreateLxc,
     /// Backups on every storage that holds them.
@@ -364,6 +381,18 @@ pub const TOOLS: &[ToolDecl] = &[
         Toolset::Backups,
         "Backups on every storage that holds them (PBS included), newest first.",
         Custom::BackupList,
+    ),
+    custom(
+        "proxmox_agent_info",
+        Toolset::Agent,
+        "What a VM's guest agent says: OS, hostname, interfaces and IP addresses, filesystems, users.",
+        Custom::AgentInfo,
+    ),
+    custom(
+        "proxmox_agent_exec",
+        Toolset::Agent,
+        "Run a command in a VM through its guest agent; waits for exit code, stdout and stderr.",
+        Custom::AgentExec,
     ),
     custom(
         "proxmox_storage_list",

@@ -418,6 +418,42 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
                 ..Parts::of(super::create::endpoints(kind), "data")
             }
         }
+        Custom::AgentInfo => {
+            props.insert("vmid".into(), json!({"type": "integer", "minimum": 100}));
+            props.insert("node".into(), json!({"type": "string"}));
+            req.push("vmid".into());
+            let out = json!({"type": "object", "properties": {
+                "os": {}, "hostname": {}, "interfaces": {"type": "array"},
+                "filesystems": {"type": "array", "description": "sizes in bytes"}
+            }});
+            Parts::read(super::agent::info_endpoints(), out, "")
+        }
+        Custom::AgentExec => {
+            props.insert("vmid".into(), json!({"type": "integer", "minimum": 100}));
+            props.insert("node".into(), json!({"type": "string"}));
+            props.insert(
+                "command".into(),
+                json!({"type": "array", "items": {"type": "string"}, "description": "The program and its arguments, such as [\"df\", \"-h\"]"}),
+            );
+            props.insert(
+                "timeout".into(),
+                json!({"type": "integer", "minimum": 1, "maximum": super::agent::MAX_EXEC_WAIT, "default": 30, "description": "Seconds to wait"}),
+            );
+            req.extend(["vmid".into(), "command".into()]);
+            let out = json!({"type": "object", "properties": {
+                "exitcode": {"type": "integer"}, "stdout": {"type": "string"}, "stderr": {"type": "string"}
+            }});
+            Parts {
+                write: true,
+                destructive: Some(true),
+                idempotent: Some(false),
+                ..Parts::read(
+                    super::agent::exec_endpoints(),
+                    out,
+                    "Output is cut at 16 KiB.",
+                )
+            }
+        }
         Custom::Backup => {
             let e = ep(HttpMethod::Post, "/nodes/{node}/vzdump");
             let vmid = ep(HttpMethod::Get, "/nodes/{node}/qemu/{vmid}/config");
