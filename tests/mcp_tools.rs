@@ -613,3 +613,96 @@ async fn the_guest_agent_reports_and_runs_a_command() {
     let e = s.err("proxmox_agent_info", json!({"vmid": 200})).await;
     assert!(e.contains("container"), "{e}");
 }
+
+/// A node's logs and services (toolset `system`, not in the default list); a node-level tool
+/// on a cluster of one node needs no `node`.
+#[tokio::test]
+async fn a_nodes_logs_and_services() {
+    let pve = FakePve::start().await;
+    // Reading logs and running services take more than alice's VM rights.
+    for who in ["alice@pve", "alice@pve!ci"] {
+        pve.control(json!({"op": "grant", "id": who, "path": "/nodes",
+                           "privs": ["Sys.Syslog", "Sys.Modify", "Sys.Audit"]}))
+            .await;
+    }
+    let s = Mcp::alice(
+        &pve,
+        &[("PROXMOX_ALLOW_ELEVATED", "true")],
+        &["--toolsets", "nodes,system"],
+    )
+    .await;
+    let status = s.ok("proxmox_node_status", json!({})).await;
+    assert!(status.is_object(), "{status}");
+    pve.clear_requests().await;
+    let log = s
+        .ok(
+            "proxmox_node_log",
+            json!({"lines": 5, "service": "pveproxy", "since": "24h"}),
+        )
+        .await;
+    assert_eq!(log["node"], "pve1", "{log}");
+    assert!(log["lines"].as_array().unwrap().len() <= 5, "{log}");
+    let asked: Vec<String> = pve
+        .requests()
+        .await
+        .iter()
+        .filter(|q| q["path"].as_str().unwrap_or("").ends_with("/syslog"))
+        .map(|q| q["query_string"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        asked.last().is_some_and(|q| q.contains("limit=5")
+            && q.contains("service=pveproxy")
+            && q.contains("since=")),
+        "{asked:?}"
+    );
+    let journal = s
+        .ok("proxmox_node_log", json!({"source": "journal", "lines": 3}))
+        .await;
+    assert_eq!(journal["source"], "journal", "{journal}");
+    assert!(
+        pve.requests()
+            .await
+            .iter()
+            .any(|q| q["path"].as_str().unwrap_or("").ends_with("/journal")
+                && q["query_string"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("lastentries=3")),
+        "the journal was not asked for its last entries"
+    );
+    let services = s.ok("proxmox_node_service_list", json!({})).await;
+    assert!(
+        !services["services"].as_array().unwrap().is_empty(),
+        "{services}"
+    );
+    let r = s
+        .ok(
+            "proxmox_node_service_restart",
+            json!({"service": "pveproxy", "wait": 30}),
+        )
+        .await;
+    assert!(r["upid"].is_string() || r["status"].is_string(), "{r}");
+    assert!(
+        pve.requests().await.iter().any(|q| q["method"] == "POST"
+            && q["path"] == "/api2/json/nodes/pve1/services/pveproxy/restart"),
+        "the restart was not sent"
+    );
+    // Stopping a service interrupts it: the person is asked.
+    s.ok(
+        "proxmox_node_service_stop",
+        json!({"service": "cron", "wait": 30}),
+    )
+    .await;
+    assert!(
+        s.asked().iter().any(|q| q.contains("services/cron/stop")),
+        "{:?}",
+        s.asked()
+    );
+    let e = s
+        .err("proxmox_node_service_start", json!({"service": "nginx"}))
+        .await;
+    assert!(
+        e.contains("pveproxy"),
+        "unknown services list the known ones: {e}"
+    );
+}

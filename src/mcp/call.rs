@@ -115,6 +115,11 @@ pub async fn run(
         Action::Guest { wrap, .. } => guest(call, args, wrap).await,
         Action::Method { wrap, .. } => {
             let wait = input::take_wait(&mut args);
+            // A node-level tool on a cluster of one node needs no `node`.
+            if !args.contains_key("node") && tool.endpoints[0].path.starts_with("/nodes/{node}") {
+                let node = super::node::node_or_only(&call, &args).await?;
+                args.insert("node".into(), Value::String(node));
+            }
             let ep = tool.endpoints[0];
             send(&call, ep, args, wait, wrap).await
         }

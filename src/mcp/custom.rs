@@ -27,6 +27,7 @@ pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Ou
         Custom::StorageList => super::storage::list(call, &args).await,
         Custom::BackupList => super::backup::list(call, &args).await,
         Custom::AgentInfo => super::agent::info(call, args).await,
+        Custom::NodeLog => super::node::log(call, args).await,
         Custom::GuestConfig => guest_config(cluster, tool, &mut args).await,
         Custom::NodeTask => node_task(call, args).await,
         Custom::TaskLog => task_log(cluster, &args).await,
@@ -200,7 +201,7 @@ async fn node_task(call: &Call<'_>, mut args: Map<String, Value>) -> Outcome {
         });
     }
     if let Some(since) = args.remove("since") {
-        let since = since_epoch(&since, crate::utc::now())?;
+        let since = super::input::since_epoch(&since, crate::utc::now())?;
         args.insert("since".into(), json!(since));
     }
     let limit = limit(&args, 50);
@@ -271,34 +272,6 @@ async fn node_task(call: &Call<'_>, mut args: Map<String, Value>) -> Outcome {
     Ok(out)
 }
 
-/// `since` as a Unix epoch: `24h`, `7d`, `90m` (before `now`), or an epoch itself.
-fn since_epoch(v: &Value, now: u64) -> Result<u64, String> {
-    let text = match v {
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.trim().to_string(),
-        _ => String::new(),
-    };
-    let bad = || {
-        format!(
-            "invalid argument `since`: expects a time back such as `24h`, `7d` or `90m`, or a \
-             Unix epoch, got `{}`",
-            text.chars().take(40).collect::<String>()
-        )
-    };
-    if let Ok(epoch) = text.parse::<u64>() {
-        return Ok(epoch);
-    }
-    let (n, unit) = text.split_at(text.len().saturating_sub(1));
-    let n: u64 = n.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(bad()),
-    };
-    Ok(now.saturating_sub(n.saturating_mul(secs)))
-}
-
 /// What kind of JSON value `v` is, in words.
 fn kind_of(v: &Value) -> &'static str {
     match v {
@@ -357,23 +330,4 @@ async fn task_log(cluster: &Cluster, args: &Map<String, Value>) -> Outcome {
         out["total"] = json!(t);
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::since_epoch;
-    use serde_json::json;
-
-    #[test]
-    fn since_is_a_time_back_or_an_epoch() {
-        let now = 1_000_000;
-        assert_eq!(since_epoch(&json!("24h"), now), Ok(now - 86_400));
-        assert_eq!(since_epoch(&json!("7d"), now), Ok(now - 7 * 86_400));
-        assert_eq!(since_epoch(&json!("90m"), now), Ok(now - 5400));
-        assert_eq!(since_epoch(&json!(123), now), Ok(123));
-        assert_eq!(since_epoch(&json!("99999d"), now), Ok(0));
-        for bad in ["yesterday", "5w", "", "h"] {
-            assert!(since_epoch(&json!(bad), now).is_err(), "{bad}");
-        }
-    }
 }

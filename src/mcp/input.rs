@@ -248,6 +248,34 @@ pub fn fields(args: &Map<String, Value>) -> Option<Vec<String>> {
     })
 }
 
+/// `since` as a Unix epoch: `24h`, `7d`, `90m` (before `now`), or an epoch itself.
+pub fn since_epoch(v: &Value, now: u64) -> Result<u64, String> {
+    let text = match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_string(),
+        _ => String::new(),
+    };
+    let bad = || {
+        format!(
+            "invalid argument `since`: expects a time back such as `24h`, `7d` or `90m`, or a \
+             Unix epoch, got `{}`",
+            text.chars().take(40).collect::<String>()
+        )
+    };
+    if let Ok(epoch) = text.parse::<u64>() {
+        return Ok(epoch);
+    }
+    let (n, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    Ok(now.saturating_sub(n.saturating_mul(secs)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,5 +323,18 @@ mod tests {
         assert!(!s.contains("Secret-Canary-1"), "{s}");
         assert!(s.contains("not valid JSON"), "{s}");
         assert_eq!(shown("password", "string", &json!("x")), "the value given");
+    }
+
+    #[test]
+    fn since_is_a_time_back_or_an_epoch() {
+        let now = 1_000_000;
+        assert_eq!(since_epoch(&json!("24h"), now), Ok(now - 86_400));
+        assert_eq!(since_epoch(&json!("7d"), now), Ok(now - 7 * 86_400));
+        assert_eq!(since_epoch(&json!("90m"), now), Ok(now - 5400));
+        assert_eq!(since_epoch(&json!(123), now), Ok(123));
+        assert_eq!(since_epoch(&json!("99999d"), now), Ok(0));
+        for bad in ["yesterday", "5w", "", "h"] {
+            assert!(since_epoch(&json!(bad), now).is_err(), "{bad}");
+        }
     }
 }

@@ -11,7 +11,7 @@
 //! * [`change`]: a guest's configuration changed with the digest read just before;
 //!   [`create`]: a VM or a container created in one call.
 //! * [`storage`]: storage usage; [`backup`]: backups run and listed; [`agent`]: a VM's guest
-//!   agent.
+//!   agent; [`node`]: a node's logs.
 //! * [`send`]: the sending half they all use (method checks, token rules, pre-flight, dry
 //!   run, confirmation, audit, send, tasks).
 //! * [`input`], [`preflight`], [`confirm`], [`audit`], [`guests`], [`errors`], [`redact`],
@@ -33,6 +33,7 @@ pub mod generic;
 pub mod guests;
 pub mod http;
 pub mod input;
+pub mod node;
 pub mod preflight;
 pub mod redact;
 pub mod schema;

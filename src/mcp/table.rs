@@ -18,6 +18,8 @@ pub enum Toolset {
     Backups,
     /// The QEMU guest agent (not in the default toolsets).
     Agent,
+    /// A node's logs and services (not in the default toolsets).
+    System,
     /// Nodes.
     Nodes,
     /// Tasks (UPIDs).
@@ -28,12 +30,13 @@ pub enum Toolset {
 
 impl Toolset {
     /// Every toolset, in the order `tools` prints them.
-    pub const ALL: [Toolset; 8] = [
+    pub const ALL: [Toolset; 9] = [
         Self::Guests,
         Self::Snapshots,
         Self::Backups,
         Self::Storage,
         Self::Agent,
+        Self::System,
         Self::Nodes,
         Self::Tasks,
         Self::Api,
@@ -59,6 +62,7 @@ impl Toolset {
             Self::Storage => "storage",
             Self::Backups => "backups",
             Self::Agent => "agent",
+            Self::System => "system",
             Self::Nodes => "nodes",
             Self::Tasks => "tasks",
             Self::Api => "api",
@@ -118,6 +122,8 @@ pub enum Custom {
     CreateVm,
     /// What a VM's guest agent says about it.
     AgentInfo,
+    /// The last lines of a node's syslog or journal.
+    NodeLog,
     /// A command run in a VM through its guest agent.
     AgentExec,
     /// Create a container.
@@ -207,6 +213,27 @@ const fn snapshot(
         summary,
         (method, suffix, expose),
     )
+}
+
+/// A tool of one method of a node's services.
+const fn service(
+    name: &'static str,
+    summary: &'static str,
+    method: HttpMethod,
+    path: &'static str,
+    wrap: &'static str,
+) -> ToolDecl {
+    ToolDecl {
+        name,
+        toolset: Toolset::System,
+        summary,
+        action: Action::Method {
+            method,
+            path,
+            expose: &[],
+            wrap,
+        },
+    }
 }
 
 const fn custom(
@@ -422,6 +449,40 @@ pub const TOOLS: &[ToolDecl] = &[
             wrap: "",
         },
     },
+    custom(
+        "proxmox_node_log",
+        Toolset::System,
+        "The last lines of a node's syslog or journal, optionally of one service and since a time.",
+        Custom::NodeLog,
+    ),
+    service(
+        "proxmox_node_service_list",
+        "A node's services and their state.",
+        Get,
+        "/nodes/{node}/services",
+        "services",
+    ),
+    service(
+        "proxmox_node_service_start",
+        "Start a service of a node.",
+        Post,
+        "/nodes/{node}/services/{service}/start",
+        "data",
+    ),
+    service(
+        "proxmox_node_service_stop",
+        "Stop a service of a node.",
+        Post,
+        "/nodes/{node}/services/{service}/stop",
+        "data",
+    ),
+    service(
+        "proxmox_node_service_restart",
+        "Restart a service of a node.",
+        Post,
+        "/nodes/{node}/services/{service}/restart",
+        "data",
+    ),
     custom(
         "proxmox_node_task",
         Toolset::Tasks,

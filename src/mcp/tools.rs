@@ -185,6 +185,11 @@ pub fn build(decl: &'static ToolDecl) -> BuiltTool {
             let vars: Vec<&str> = e.path_vars.iter().map(|v| v.name).collect();
             exposed(e, &vars, &mut props, &mut req);
             exposed(e, expose, &mut props, &mut req);
+            // The node of a cluster of one node is found (`call::run`).
+            if let Some(node) = props.get_mut("node") {
+                req.retain(|r| r != "node");
+                node["description"] = json!("The only node when absent");
+            }
             Parts::of(vec![e], if wrap.is_empty() { "data" } else { wrap })
         }
         Action::Custom(c) => custom(c, &mut props, &mut req),
@@ -417,6 +422,23 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
                 idempotent: Some(false),
                 ..Parts::of(super::create::endpoints(kind), "data")
             }
+        }
+        Custom::NodeLog => {
+            props.insert("node".into(), string("The only node when absent"));
+            props.insert("source".into(), json!({"enum": ["syslog", "journal"]}));
+            props.insert("service".into(), string("Such as pveproxy"));
+            props.insert(
+                "since".into(),
+                string("Such as 24h, 7d, 90m, or a Unix epoch"),
+            );
+            props.insert(
+                "lines".into(),
+                json!({"type": "integer", "minimum": 1, "maximum": super::input::MAX_LIMIT, "default": 100}),
+            );
+            let out = json!({"type": "object", "properties": {
+                "lines": {"type": "array", "items": {"type": "string"}}
+            }, "required": ["lines"]});
+            Parts::read(super::node::log_endpoints(), out, "")
         }
         Custom::AgentInfo => {
             props.insert("vmid".into(), json!({"type": "integer", "minimum": 100}));
