@@ -706,3 +706,87 @@ async fn a_nodes_logs_and_services() {
         "unknown services list the known ones: {e}"
     );
 }
+
+/// Bulk actions (toolset `bulk`): a dry run lists who would be touched and sends nothing; a
+/// destructive one asks the person once for the whole list; each guest gets a result line.
+#[tokio::test]
+async fn bulk_actions_by_selector() {
+    let pve = FakePve::start().await;
+    let mut vars = mcp::env(&pve);
+    vars.push(("PROXMOX_ALLOW_ELEVATED".into(), "true".into()));
+    let s = Mcp::start_answering(&vars, &["--toolsets", "bulk"], mcp::Answer::Accept).await;
+    pve.clear_requests().await;
+    let r = s
+        .ok(
+            "proxmox_bulk_start",
+            json!({"type": "qemu", "dry_run": true}),
+        )
+        .await;
+    assert_eq!(r["dry_run"], true, "{r}");
+    let would: Vec<u64> = r["guests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["result"] == "would be acted on")
+        .filter_map(|g| g["vmid"].as_u64())
+        .collect();
+    // 100 runs already and 9000 is a template: 101 and 102 would start.
+    assert_eq!(would, vec![101, 102], "{r}");
+    assert!(
+        pve.requests().await.iter().all(|q| q["method"] == "GET"),
+        "a dry run sent a write"
+    );
+    let e = s.err("proxmox_bulk_stop", json!({})).await;
+    assert!(e.contains("selector"), "{e}");
+
+    let r = s
+        .ok(
+            "proxmox_bulk_start",
+            json!({"vmids": [101, 201], "wait": 60}),
+        )
+        .await;
+    assert_eq!(r["acted_on"], 2, "{r}");
+    assert_eq!(r["ok"], 2, "{r}");
+    assert!(
+        s.asked().is_empty(),
+        "a start asked the person: {:?}",
+        s.asked()
+    );
+
+    // A stop of three guests: one question naming all of them.
+    let r = s
+        .ok(
+            "proxmox_bulk_stop",
+            json!({"vmids": [100, 101, 201], "wait": 60}),
+        )
+        .await;
+    assert_eq!(r["acted_on"], 3, "{r}");
+    let asked = s.asked();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert!(
+        asked[0].contains("3 guests")
+            && asked[0].contains("VM 100 \"web\"")
+            && asked[0].contains("container 201"),
+        "{asked:?}"
+    );
+    let stops = pve
+        .requests()
+        .await
+        .iter()
+        .filter(|q| {
+            q["method"] == "POST" && q["path"].as_str().unwrap_or("").ends_with("/status/stop")
+        })
+        .count();
+    assert_eq!(stops, 3);
+
+    // Declined: nothing is stopped.
+    let no = Mcp::start_answering(&vars, &["--toolsets", "bulk"], mcp::Answer::Decline).await;
+    no.ok("proxmox_bulk_start", json!({"vmids": [100], "wait": 60}))
+        .await;
+    pve.clear_requests().await;
+    let e = no
+        .err("proxmox_bulk_shutdown", json!({"vmids": [100]}))
+        .await;
+    assert!(e.contains("did not confirm"), "{e}");
+    assert!(pve.requests().await.iter().all(|q| q["method"] == "GET"));
+}

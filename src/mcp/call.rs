@@ -16,7 +16,7 @@ use super::send::{Attempt, Call, Outcome, record, send};
 use super::server::State;
 use super::table::{Action, Custom};
 use super::tools::{self, BuiltTool};
-use super::{agent, backup, change, create, custom, input, redact};
+use super::{agent, backup, bulk, change, create, custom, input, redact};
 use crate::config::Source;
 
 /// Runs one call of `tool`. `exchange` holds what a client on protocol 2026-07-28 answered to
@@ -53,6 +53,7 @@ pub async fn run(
         target: None,
         masked_args: redact::mask_args(&args),
         exchange,
+        confirmed: false,
     };
     // Writes are refused before anything else happens: PVE sees nothing. A dry run sends
     // nothing either, so it goes on without elevation (but not on a read-only server).
@@ -130,6 +131,10 @@ pub async fn run(
         Action::Custom(Custom::Backup) => {
             let mut call = call;
             backup::run(&mut call, args).await
+        }
+        Action::Custom(Custom::Bulk) => {
+            let mut call = call;
+            bulk::run(&mut call, args).await
         }
         Action::Custom(Custom::AgentExec) => {
             let mut call = call;

@@ -215,16 +215,16 @@ impl Questions {
 
 /// What a confirmation is about: server, tool, method, concrete path and the exact form.
 fn fingerprint(call: &Call<'_>, ep: &Endpoint, concrete: &str, form: &Form) -> [u8; 32] {
-    let mut text = format!(
-        "{}\n{}\n{}\n{}",
-        call.cluster.name,
-        call.tool.decl.name,
-        ep.method.as_str(),
-        concrete
-    );
+    let mut text = format!("{}\n{}", ep.method.as_str(), concrete);
     for (k, v) in form.pairs() {
         text.push_str(&format!("\n{k}={v}"));
     }
+    fingerprint_of(call, &text)
+}
+
+/// A fingerprint of `text` asked about by this call's server and tool.
+pub fn fingerprint_of(call: &Call<'_>, text: &str) -> [u8; 32] {
+    let text = format!("{}\n{}\n{text}", call.cluster.name, call.tool.decl.name);
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
     let mut out = [0u8; 32];
     out.copy_from_slice(d.as_ref());
@@ -240,19 +240,28 @@ pub async fn ask(
     concrete: &str,
     form: &Form,
 ) -> Result<(), (Decision, String)> {
-    if !needed(call.cluster, ep) {
+    if call.confirmed || !needed(call.cluster, ep) {
         return Ok(());
     }
     let mut question = question(call, ep, concrete, form);
     if let Some(disks) = disks_lost(call, ep, concrete).await {
         question.push_str(&format!(" Disks: {disks}."));
     }
+    ask_about(call, &question, fingerprint(call, ep, concrete, form)).await
+}
+
+/// Asks the person `question`, whatever the call (a bulk action asks once for all its guests).
+/// `what` binds a 2026-07-28 answer to exactly this request.
+pub async fn ask_about(
+    call: &Call<'_>,
+    question: &str,
+    what: [u8; 32],
+) -> Result<(), (Decision, String)> {
     let asked = if !can_ask(call.ctx) {
         Asked::Cannot(
             "this client cannot ask the person (it did not declare MCP elicitation)".into(),
         )
     } else if modern(call.ctx) {
-        let what = fingerprint(call, ep, concrete, form);
         match (&call.exchange.responses, &call.exchange.state) {
             (Some(responses), Some(state)) if call.state.questions.take(state, &what) => {
                 answer(responses.get(KEY))
@@ -262,18 +271,18 @@ pub async fn ask(
                 let mut requests = InputRequests::new();
                 requests.insert(
                     KEY.to_string(),
-                    InputRequest::Elicitation(ElicitRequest::new(params(&question))),
+                    InputRequest::Elicitation(ElicitRequest::new(params(question))),
                 );
                 *call.exchange.ask.lock().unwrap_or_else(|e| e.into_inner()) =
                     Some(InputRequiredResult::new(Some(requests), Some(state)));
-                return Err((Decision::AskedInput, question));
+                return Err((Decision::AskedInput, question.to_string()));
             }
         }
     } else {
         let request = call
             .ctx
             .peer
-            .create_elicitation_with_timeout(params(&question), Some(ANSWER_TIMEOUT));
+            .create_elicitation_with_timeout(params(question), Some(ANSWER_TIMEOUT));
         tokio::select! {
             r = request => match r {
                 Ok(r) => answer(serde_json::to_value(&r).ok().as_ref()),

@@ -11,7 +11,7 @@
 //! * [`change`]: a guest's configuration changed with the digest read just before;
 //!   [`create`]: a VM or a container created in one call.
 //! * [`storage`]: storage usage; [`backup`]: backups run and listed; [`agent`]: a VM's guest
-//!   agent; [`node`]: a node's logs.
+//!   agent; [`node`]: a node's logs; [`bulk`]: one action on many guests.
 //! * [`send`]: the sending half they all use (method checks, token rules, pre-flight, dry
 //!   run, confirmation, audit, send, tasks).
 //! * [`input`], [`preflight`], [`confirm`], [`audit`], [`guests`], [`errors`], [`redact`],
@@ -23,6 +23,7 @@ pub mod agent;
 pub mod audit;
 pub mod backup;
 pub mod bound;
+pub mod bulk;
 pub mod call;
 pub mod change;
 pub mod confirm;

@@ -41,6 +41,8 @@ pub struct Call<'a> {
     pub masked_args: Value,
     /// The input-required exchange of this call (protocol 2026-07-28).
     pub exchange: &'a confirm::Exchange,
+    /// The person already confirmed what this call does (a bulk action asks once for all).
+    pub confirmed: bool,
 }
 
 /// Checks the arguments against `ep`'s parameters, applies the token rule and, for writes, the

@@ -20,6 +20,8 @@ pub enum Toolset {
     Agent,
     /// A node's logs and services (not in the default toolsets).
     System,
+    /// Actions on many guests at once (not in the default toolsets).
+    Bulk,
     /// Nodes.
     Nodes,
     /// Tasks (UPIDs).
@@ -30,13 +32,14 @@ pub enum Toolset {
 
 impl Toolset {
     /// Every toolset, in the order `tools` prints them.
-    pub const ALL: [Toolset; 9] = [
+    pub const ALL: [Toolset; 10] = [
         Self::Guests,
         Self::Snapshots,
         Self::Backups,
         Self::Storage,
         Self::Agent,
         Self::System,
+        Self::Bulk,
         Self::Nodes,
         Self::Tasks,
         Self::Api,
@@ -63,6 +66,7 @@ impl Toolset {
             Self::Backups => "backups",
             Self::Agent => "agent",
             Self::System => "system",
+            Self::Bulk => "bulk",
             Self::Nodes => "nodes",
             Self::Tasks => "tasks",
             Self::Api => "api",
@@ -124,6 +128,8 @@ pub enum Custom {
     AgentInfo,
     /// The last lines of a node's syslog or journal.
     NodeLog,
+    /// One action on every guest a selector matches.
+    Bulk,
     /// A command run in a VM through its guest agent.
     AgentExec,
     /// Create a container.
@@ -449,6 +455,30 @@ pub const TOOLS: &[ToolDecl] = &[
             wrap: "",
         },
     },
+    custom(
+        "proxmox_bulk_start",
+        Toolset::Bulk,
+        "Start every guest a selector matches, a few at a time.",
+        Custom::Bulk,
+    ),
+    custom(
+        "proxmox_bulk_shutdown",
+        Toolset::Bulk,
+        "Shut down every guest a selector matches, a few at a time.",
+        Custom::Bulk,
+    ),
+    custom(
+        "proxmox_bulk_stop",
+        Toolset::Bulk,
+        "Stop at once every guest a selector matches, a few at a time.",
+        Custom::Bulk,
+    ),
+    custom(
+        "proxmox_bulk_migrate",
+        Toolset::Bulk,
+        "Migrate every guest a selector matches to one node, a few at a time.",
+        Custom::Bulk,
+    ),
     custom(
         "proxmox_node_log",
         Toolset::System,

@@ -192,7 +192,7 @@ pub fn build(decl: &'static ToolDecl) -> BuiltTool {
             }
             Parts::of(vec![e], if wrap.is_empty() { "data" } else { wrap })
         }
-        Action::Custom(c) => custom(c, &mut props, &mut req),
+        Action::Custom(c) => custom(c, decl.name, &mut props, &mut req),
     };
     let Parts {
         endpoints,
@@ -307,7 +307,12 @@ impl Parts {
     }
 }
 
-fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> Parts {
+fn custom(
+    c: Custom,
+    name: &'static str,
+    props: &mut Map<String, Value>,
+    req: &mut Vec<String>,
+) -> Parts {
     use HttpMethod::Get;
     let get = |p| vec![ep(Get, p)];
     match c {
@@ -421,6 +426,40 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
                 destructive: Some(false),
                 idempotent: Some(false),
                 ..Parts::of(super::create::endpoints(kind), "data")
+            }
+        }
+        Custom::Bulk => {
+            let e = super::bulk::endpoints(name);
+            for k in ["node", "tag", "pool"] {
+                props.insert(k.into(), json!({"type": "string"}));
+            }
+            props.insert("name".into(), string("Part of the name"));
+            props.insert("type".into(), json!({"enum": ["qemu", "lxc"]}));
+            props.insert(
+                "vmids".into(),
+                json!({"type": "array", "items": {"type": "integer"}}),
+            );
+            props.insert(
+                "concurrency".into(),
+                json!({"type": "integer", "minimum": 1, "maximum": super::bulk::MAX_CONCURRENCY, "default": 4}),
+            );
+            if name == "proxmox_bulk_migrate" {
+                exposed(e[0], &["target", "online"], props, req);
+            }
+            let out = json!({"type": "object", "properties": {
+                "guests": {"type": "array", "description": "one line per guest with its result"},
+                "matched": {"type": "integer"}, "acted_on": {"type": "integer"}
+            }, "required": ["guests"]});
+            Parts {
+                write: true,
+                task: true,
+                destructive: Some(super::confirm::destructive(e[0])),
+                idempotent: Some(false),
+                ..Parts::read(
+                    e,
+                    out,
+                    "Give at least one selector; dry_run lists who would be touched.",
+                )
             }
         }
         Custom::NodeLog => {
