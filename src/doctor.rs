@@ -15,7 +15,6 @@ use serde_json::Value;
 
 use crate::config::{Cluster, Config, Source};
 use crate::mcp::preflight::{self, Verdict, evaluate};
-use crate::mcp::table::Toolset;
 use crate::mcp::tools;
 
 /// How long the network steps wait.
@@ -627,7 +626,7 @@ fn privileges(perms: &Value, client: &Client, cluster: &Cluster) -> Outcome {
         None => groups.push((key, vec![tool])),
     };
     let mut counted = 0;
-    for tool in tools::select(&tools::Selection::of(&Toolset::ALL), false, &[]) {
+    for tool in tools::select(&tools::Selection::default(), false, &[]) {
         let Some(ep) = tool.endpoints.first() else {
             continue;
         };
