@@ -16,7 +16,7 @@ use super::send::{Attempt, Call, Outcome, record, send};
 use super::server::State;
 use super::table::{Action, Custom};
 use super::tools::{self, BuiltTool};
-use super::{agent, backup, change, create, custom, input, redact};
+use super::{agent, backup, change, create, custom, disk, input, redact};
 use crate::config::Source;
 
 /// Runs one call of `tool`. `exchange` holds what a client on protocol 2026-07-28 answered to
@@ -134,6 +134,17 @@ pub async fn run(
             let mut call = call;
             let kind = if c == Custom::CreateVm { "qemu" } else { "lxc" };
             create::create(&mut call, args, kind).await
+        }
+        Action::Custom(
+            c @ (Custom::DiskResize | Custom::DiskMove | Custom::DiskDetach | Custom::DiskAdd),
+        ) => {
+            let mut call = call;
+            match c {
+                Custom::DiskResize => disk::resize(&mut call, args).await,
+                Custom::DiskMove => disk::move_disk(&mut call, args).await,
+                Custom::DiskDetach => disk::detach(&mut call, args).await,
+                _ => disk::add(&mut call, args).await,
+            }
         }
         Action::Custom(c) => custom::run(c, &call, args).await,
     }

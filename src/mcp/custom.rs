@@ -47,7 +47,11 @@ pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Ou
         | Custom::Backup
         | Custom::CreateVm
         | Custom::CreateLxc
-        | Custom::AgentExec => Err(format!("{} runs through its own module", tool.decl.name)),
+        | Custom::AgentExec
+        | Custom::DiskResize
+        | Custom::DiskMove
+        | Custom::DiskDetach
+        | Custom::DiskAdd => Err(format!("{} runs through its own module", tool.decl.name)),
         // Answered for all servers at once by [`servers`].
         Custom::Servers => Err("proxmox_servers takes no server".to_string()),
     }

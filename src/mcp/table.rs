@@ -16,6 +16,8 @@ pub enum Toolset {
     Storage,
     /// Backups: run and list.
     Backups,
+    /// Disks and mount points of VMs and containers (not in the default toolsets).
+    Disks,
     /// The QEMU guest agent (not in the default toolsets).
     Agent,
     /// Nodes.
@@ -28,11 +30,12 @@ pub enum Toolset {
 
 impl Toolset {
     /// Every toolset, in the order `tools` prints them.
-    pub const ALL: [Toolset; 8] = [
+    pub const ALL: [Toolset; 9] = [
         Self::Guests,
         Self::Snapshots,
         Self::Backups,
         Self::Storage,
+        Self::Disks,
         Self::Agent,
         Self::Nodes,
         Self::Tasks,
@@ -58,6 +61,7 @@ impl Toolset {
             Self::Snapshots => "snapshots",
             Self::Storage => "storage",
             Self::Backups => "backups",
+            Self::Disks => "disks",
             Self::Agent => "agent",
             Self::Nodes => "nodes",
             Self::Tasks => "tasks",
@@ -122,6 +126,14 @@ pub enum Custom {
     AgentExec,
     /// Create a container.
     CreateLxc,
+    /// Grow a disk.
+    DiskResize,
+    /// Move a disk to another storage.
+    DiskMove,
+    /// Detach a disk, or delete it for good.
+    DiskDetach,
+    /// Add a disk or mount point.
+    DiskAdd,
     /// Backups on every storage that holds them.
     BackupList,
     /// A node's tasks, or one task's status.
@@ -381,6 +393,30 @@ pub const TOOLS: &[ToolDecl] = &[
         Toolset::Backups,
         "Backups on every storage that holds them (PBS included), newest first.",
         Custom::BackupList,
+    ),
+    custom(
+        "proxmox_guest_disk_resize",
+        Toolset::Disks,
+        "Grow a VM's disk or a container's mount point (PVE cannot shrink).",
+        Custom::DiskResize,
+    ),
+    custom(
+        "proxmox_guest_disk_move",
+        Toolset::Disks,
+        "Move a VM's disk or a container's mount point to another storage.",
+        Custom::DiskMove,
+    ),
+    custom(
+        "proxmox_guest_disk_detach",
+        Toolset::Disks,
+        "Detach a disk or mount point (kept as unusedN), or delete it for good with `destroy`.",
+        Custom::DiskDetach,
+    ),
+    custom(
+        "proxmox_guest_disk_add",
+        Toolset::Disks,
+        "Add a new disk to a VM (next free scsiN) or a mount point to a container (next free mpN).",
+        Custom::DiskAdd,
     ),
     custom(
         "proxmox_agent_info",

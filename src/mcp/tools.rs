@@ -454,6 +454,9 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
                 )
             }
         }
+        Custom::DiskResize | Custom::DiskMove | Custom::DiskDetach | Custom::DiskAdd => {
+            disk_tool(c, props, req)
+        }
         Custom::Backup => {
             let e = ep(HttpMethod::Post, "/nodes/{node}/vzdump");
             let vmid = ep(HttpMethod::Get, "/nodes/{node}/qemu/{vmid}/config");
@@ -617,6 +620,87 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
                 ..Parts::read(Vec::new(), out, "Waits for a task it starts.")
             }
         }
+    }
+}
+
+/// The disk tools: a guest by VMID, the disk by its key.
+fn disk_tool(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> Parts {
+    use super::disk;
+    let eps = match c {
+        Custom::DiskResize => disk::resize_endpoints(),
+        Custom::DiskMove => disk::move_endpoints(),
+        Custom::DiskDetach => disk::detach_endpoints(),
+        _ => disk::add_endpoints(),
+    };
+    guest_id_props(eps[0], props);
+    req.push("vmid".into());
+    let key = |d: &str| json!({"type": "string", "description": d});
+    let (extra, output, destructive) = match c {
+        Custom::DiskResize => {
+            props.insert("disk".into(), key("Such as scsi0, rootfs or mp0"));
+            props.insert(
+                "size".into(),
+                key("+10G grows by 10 GiB, 50G grows to 50 GiB (K, M, G, T)"),
+            );
+            props.insert(
+                "grow_gb".into(),
+                json!({"type": "integer", "minimum": 1, "description": "GiB to add (instead of size)"}),
+            );
+            req.push("disk".into());
+            ("A shrink is refused before sending.", task_output(), false)
+        }
+        Custom::DiskMove => {
+            props.insert("disk".into(), key("Such as scsi0, rootfs or mp0"));
+            props.insert("storage".into(), key("Target storage"));
+            props.insert(
+                "delete".into(),
+                json!({"type": "boolean", "description": "Delete the source (else kept as unusedN)"}),
+            );
+            req.extend(["disk".into(), "storage".into()]);
+            ("", task_output(), false)
+        }
+        Custom::DiskDetach => {
+            props.insert("disk".into(), key("Such as scsi1, mp0 or unused0"));
+            props.insert(
+                "destroy".into(),
+                json!({"type": "boolean", "description": "Delete the volume and its data"}),
+            );
+            req.push("disk".into());
+            let out = json!({"type": "object", "properties": {
+                "unused": {"type": "string", "description": "where the volume is kept"},
+                "disks": {"type": "array", "items": {"type": "string"}}
+            }});
+            ("", out, true)
+        }
+        _ => {
+            props.insert("storage".into(), key("Such as local-lvm"));
+            props.insert("size_gb".into(), json!({"type": "integer", "minimum": 1}));
+            props.insert(
+                "slot".into(),
+                key("Such as scsi2 or mp1; the next free one when absent"),
+            );
+            props.insert(
+                "path".into(),
+                key("A container's mount point inside it, such as /srv/data"),
+            );
+            props.insert(
+                "options".into(),
+                string_obj("Keys of the disk format, such as {\"ssd\": true, \"iothread\": true}"),
+            );
+            req.extend(["storage".into(), "size_gb".into()]);
+            let out = json!({"type": "object", "properties": {
+                "disk": {"type": "string"}, "value": {"type": "string"}
+            }});
+            ("The digest read just before is sent.", out, false)
+        }
+    };
+    let task = matches!(c, Custom::DiskResize | Custom::DiskMove);
+    Parts {
+        write: true,
+        task,
+        destructive: Some(destructive),
+        idempotent: Some(false),
+        ..Parts::read(eps, output, extra)
     }
 }
 
