@@ -853,3 +853,91 @@ async fn disk_add_and_detach_with_the_digest() {
     let cfg = s.ok("proxmox_guest_config", json!({"vmid": 201})).await;
     assert!(cfg["config"].get(&unused).is_none(), "{cfg}");
 }
+
+#[tokio::test]
+async fn nic_add_and_remove_at_the_next_free_net() {
+    let pve = FakePve::start().await;
+    let s = disks_session(&pve).await;
+    // VM 101 has net0: the new NIC is net1, a virtio one unless a model is given.
+    let r = s
+        .ok(
+            "proxmox_guest_nic_add",
+            json!({"vmid": 101, "nic": {"bridge": "vmbr0", "tag": 30, "firewall": true}}),
+        )
+        .await;
+    assert_eq!(r["nic"], "net1", "{r}");
+    let cfg = s.ok("proxmox_guest_config", json!({"vmid": 101})).await;
+    let net1 = cfg["config"]["net1"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{cfg}"));
+    assert!(
+        net1.starts_with("virtio") && net1.contains("bridge=vmbr0") && net1.contains("tag=30"),
+        "{net1}"
+    );
+    let put = last_request(&pve, "PUT", "/nodes/pve1/qemu/101/config")
+        .await
+        .unwrap();
+    assert!(body(&put).contains("digest="), "{put}");
+    // The same NIC as PVE's text makes the same request.
+    let r = s
+        .ok(
+            "proxmox_guest_nic_add",
+            json!({"vmid": 101, "nic": "virtio,bridge=vmbr0,firewall=1,tag=30"}),
+        )
+        .await;
+    assert_eq!(r["nic"], "net2", "{r}");
+    let sent = |q: &Value, key: &str| {
+        body(q)
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(str::to_string))
+            .map(|v| v.replace("%2C", ",").replace("%3D", "="))
+    };
+    let text_put = last_request(&pve, "PUT", "/nodes/pve1/qemu/101/config")
+        .await
+        .unwrap();
+    assert!(
+        sent(&put, "net1").is_some_and(|v| v.contains("bridge=vmbr0")),
+        "{put}"
+    );
+    assert_eq!(
+        sent(&put, "net1"),
+        sent(&text_put, "net2"),
+        "{put} {text_put}"
+    );
+    // A container's NIC is named ethN after its slot.
+    let r = s
+        .ok(
+            "proxmox_guest_nic_add",
+            json!({"vmid": 201, "nic": {"bridge": "vmbr0", "ip": "dhcp"}}),
+        )
+        .await;
+    assert_eq!(r["nic"], "net1", "{r}");
+    let cfg = s.ok("proxmox_guest_config", json!({"vmid": 201})).await;
+    assert!(
+        cfg["config"]["net1"]
+            .as_str()
+            .unwrap()
+            .contains("name=eth1"),
+        "{cfg}"
+    );
+    // Removing one that does not exist lists the NICs; removing net1 deletes it with the digest.
+    let e = s
+        .err(
+            "proxmox_guest_nic_remove",
+            json!({"vmid": 201, "nic": "net5"}),
+        )
+        .await;
+    assert!(e.contains("net0 (") && e.contains("net1 ("), "{e}");
+    let r = s
+        .ok(
+            "proxmox_guest_nic_remove",
+            json!({"vmid": 201, "nic": "net1"}),
+        )
+        .await;
+    assert_eq!(r["nics"], json!(["net0"]), "{r}");
+    let put = last_request(&pve, "PUT", "/nodes/pve1/lxc/201/config")
+        .await
+        .unwrap();
+    let b = body(&put);
+    assert!(b.contains("delete=net1") && b.contains("digest="), "{put}");
+}

@@ -136,13 +136,20 @@ pub async fn run(
             create::create(&mut call, args, kind).await
         }
         Action::Custom(
-            c @ (Custom::DiskResize | Custom::DiskMove | Custom::DiskDetach | Custom::DiskAdd),
+            c @ (Custom::DiskResize
+            | Custom::DiskMove
+            | Custom::DiskDetach
+            | Custom::DiskAdd
+            | Custom::NicAdd
+            | Custom::NicRemove),
         ) => {
             let mut call = call;
             match c {
                 Custom::DiskResize => disk::resize(&mut call, args).await,
                 Custom::DiskMove => disk::move_disk(&mut call, args).await,
                 Custom::DiskDetach => disk::detach(&mut call, args).await,
+                Custom::NicAdd => disk::nic_add(&mut call, args).await,
+                Custom::NicRemove => disk::nic_remove(&mut call, args).await,
                 _ => disk::add(&mut call, args).await,
             }
         }

@@ -51,7 +51,9 @@ pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Ou
         | Custom::DiskResize
         | Custom::DiskMove
         | Custom::DiskDetach
-        | Custom::DiskAdd => Err(format!("{} runs through its own module", tool.decl.name)),
+        | Custom::DiskAdd
+        | Custom::NicAdd
+        | Custom::NicRemove => Err(format!("{} runs through its own module", tool.decl.name)),
         // Answered for all servers at once by [`servers`].
         Custom::Servers => Err("proxmox_servers takes no server".to_string()),
     }

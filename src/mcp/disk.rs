@@ -492,6 +492,130 @@ pub async fn add(call: &mut Call<'_>, mut args: Map<String, Value>) -> Outcome {
     Ok(out)
 }
 
+/// The guest's NICs, `netN (value)`, in index order.
+fn nics(config: &Value) -> Vec<(u32, String)> {
+    let mut out: Vec<(u32, String)> = config
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| {
+            let n = k.strip_prefix("net")?.parse().ok()?;
+            Some((n, v.as_str().unwrap_or("").to_string()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn nics_listed(config: &Value) -> String {
+    let list: Vec<String> = nics(config)
+        .iter()
+        .map(|(n, v)| format!("net{n} ({v})"))
+        .collect();
+    if list.is_empty() {
+        "it has none".into()
+    } else {
+        format!("its NICs: {}", list.join(", "))
+    }
+}
+
+/// `proxmox_guest_nic_add`: a NIC at the next free `netN` unless `slot` names it; an object of
+/// the format's keys (a VM's `model` defaults to virtio, a container's `name` to ethN) or PVE's
+/// text.
+pub async fn nic_add(call: &mut Call<'_>, mut args: Map<String, Value>) -> Outcome {
+    let g = open(call, &mut args).await?;
+    let n = match text(&args, "slot") {
+        Some(s) => {
+            let n: u32 = s
+                .strip_prefix("net")
+                .and_then(|d| d.parse().ok())
+                .filter(|n| *n < 32)
+                .ok_or_else(|| format!("`slot` `{s}` is not a NIC: give net0..net31"))?;
+            if g.config.get(&s).is_some() {
+                return Err(format!(
+                    "{s} of {} is taken; {}. Leave `slot` out for the next free one.",
+                    g.label(),
+                    nics_listed(&g.config)
+                ));
+            }
+            n
+        }
+        None => (0..32)
+            .find(|n| g.config.get(format!("net{n}")).is_none())
+            .ok_or_else(|| format!("{} has no free netN (net0..net31 are taken)", g.label()))?,
+    };
+    let mut nic = match args.remove("nic") {
+        Some(v @ (Value::Object(_) | Value::String(_))) => v,
+        _ => {
+            return Err(
+                "give `nic`: an object such as {\"bridge\": \"vmbr0\"} (a container \
+                        also {\"ip\": \"dhcp\"}), or PVE's text"
+                    .into(),
+            );
+        }
+    };
+    if let Value::Object(m) = &mut nic {
+        if g.lxc() {
+            m.entry("name".to_string())
+                .or_insert(json!(format!("eth{n}")));
+        } else {
+            m.entry("model".to_string()).or_insert(json!("virtio"));
+        }
+    }
+    let key = format!("net{n}");
+    let mut p = g.params();
+    p.insert(key.clone(), nic);
+    let ep = g.ep(&call.tool.endpoints);
+    let sent = send(call, ep, p, 0, "data").await?;
+    if call.dry_run {
+        return Ok(sent);
+    }
+    let after = read_config(call, g.vmid, &g.at)
+        .await
+        .unwrap_or(Value::Null);
+    let mut out = json!({"vmid": g.vmid, "node": g.at.node, "type": g.at.kind, "nic": key});
+    match after.get(&key) {
+        Some(v) => out["value"] = v.clone(),
+        None => {
+            out["next"] = json!(
+                "the NIC is added at the guest's next start (proxmox_guest_config shows it as pending)"
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// `proxmox_guest_nic_remove`: `netN` deleted from the configuration, with the digest.
+pub async fn nic_remove(call: &mut Call<'_>, mut args: Map<String, Value>) -> Outcome {
+    let key = text(&args, "nic").ok_or("give `nic`, such as net1")?;
+    let g = open(call, &mut args).await?;
+    if g.config.get(&key).is_none() || !key.starts_with("net") {
+        return Err(format!(
+            "{} has no NIC `{key}`; {}",
+            g.label(),
+            nics_listed(&g.config)
+        ));
+    }
+    let mut p = g.params();
+    p.insert("delete".into(), json!(key));
+    let ep = g.ep(&call.tool.endpoints);
+    let sent = send(call, ep, p, 0, "data").await?;
+    if call.dry_run {
+        return Ok(sent);
+    }
+    let after = read_config(call, g.vmid, &g.at)
+        .await
+        .unwrap_or(Value::Null);
+    let mut out = json!({"vmid": g.vmid, "node": g.at.node, "type": g.at.kind, "nic": key,
+                         "nics": nics(&after).iter().map(|(n, _)| format!("net{n}")).collect::<Vec<_>>()});
+    if after.get(&key).is_some() {
+        out["next"] = json!(
+            "the removal waits for the guest's next start (proxmox_guest_config shows it as pending)"
+        );
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ pub enum Toolset {
     Storage,
     /// Backups: run and list.
     Backups,
-    /// Disks and mount points of VMs and containers (not in the default toolsets).
+    /// Disks, mount points and NICs of VMs and containers (not in the default toolsets).
     Disks,
     /// The QEMU guest agent (not in the default toolsets).
     Agent,
@@ -134,6 +134,10 @@ pub enum Custom {
     DiskDetach,
     /// Add a disk or mount point.
     DiskAdd,
+    /// Add a NIC.
+    NicAdd,
+    /// Remove a NIC.
+    NicRemove,
     /// Backups on every storage that holds them.
     BackupList,
     /// A node's tasks, or one task's status.
@@ -417,6 +421,18 @@ pub const TOOLS: &[ToolDecl] = &[
         Toolset::Disks,
         "Add a new disk to a VM (next free scsiN) or a mount point to a container (next free mpN).",
         Custom::DiskAdd,
+    ),
+    custom(
+        "proxmox_guest_nic_add",
+        Toolset::Disks,
+        "Add a NIC to a VM or container at the next free netN.",
+        Custom::NicAdd,
+    ),
+    custom(
+        "proxmox_guest_nic_remove",
+        Toolset::Disks,
+        "Remove a NIC (netN) from a VM or container.",
+        Custom::NicRemove,
     ),
     custom(
         "proxmox_agent_info",

@@ -454,9 +454,12 @@ fn custom(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> P
                 )
             }
         }
-        Custom::DiskResize | Custom::DiskMove | Custom::DiskDetach | Custom::DiskAdd => {
-            disk_tool(c, props, req)
-        }
+        Custom::DiskResize
+        | Custom::DiskMove
+        | Custom::DiskDetach
+        | Custom::DiskAdd
+        | Custom::NicAdd
+        | Custom::NicRemove => disk_tool(c, props, req),
         Custom::Backup => {
             let e = ep(HttpMethod::Post, "/nodes/{node}/vzdump");
             let vmid = ep(HttpMethod::Get, "/nodes/{node}/qemu/{vmid}/config");
@@ -630,6 +633,7 @@ fn disk_tool(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -
         Custom::DiskResize => disk::resize_endpoints(),
         Custom::DiskMove => disk::move_endpoints(),
         Custom::DiskDetach => disk::detach_endpoints(),
+        // A disk or a NIC: a configuration change.
         _ => disk::add_endpoints(),
     };
     guest_id_props(eps[0], props);
@@ -669,6 +673,29 @@ fn disk_tool(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -
             let out = json!({"type": "object", "properties": {
                 "unused": {"type": "string", "description": "where the volume is kept"},
                 "disks": {"type": "array", "items": {"type": "string"}}
+            }});
+            ("", out, true)
+        }
+        Custom::NicAdd => {
+            props.insert(
+                "nic".into(),
+                json!({"type": ["object", "string"], "description": "VM: {bridge, model, tag, firewall, macaddr}; container: {bridge, ip: dhcp or CIDR, gw, tag, name}"}),
+            );
+            props.insert(
+                "slot".into(),
+                key("Such as net1; the next free one when absent"),
+            );
+            req.push("nic".into());
+            let out = json!({"type": "object", "properties": {
+                "nic": {"type": "string"}, "value": {"type": "string"}
+            }});
+            ("The digest read just before is sent.", out, false)
+        }
+        Custom::NicRemove => {
+            props.insert("nic".into(), key("Such as net1"));
+            req.push("nic".into());
+            let out = json!({"type": "object", "properties": {
+                "nics": {"type": "array", "items": {"type": "string"}}
             }});
             ("", out, true)
         }
