@@ -941,3 +941,51 @@ async fn nic_add_and_remove_at_the_next_free_net() {
     let b = body(&put);
     assert!(b.contains("delete=net1") && b.contains("digest="), "{put}");
 }
+
+/// A concurrent change makes a disk change fail with the digest error; a dry run sends nothing
+/// and shows the request with the digest, and whether the person would be asked.
+#[tokio::test]
+async fn disk_changes_are_refused_on_a_stale_digest_and_dry_runs_send_nothing() {
+    let pve = FakePve::start().await;
+    let s = disks_session(&pve).await;
+    let current = s.ok("proxmox_guest_config", json!({"vmid": 101})).await;
+    let mut stale = current["config"].clone();
+    stale["digest"] = json!("0000000000000000000000000000000000000000");
+    pve.control(
+        json!({"op": "script", "method": "GET", "path": "/nodes/pve1/qemu/101/config",
+               "json": stale, "times": 1}),
+    )
+    .await;
+    let e = s
+        .err(
+            "proxmox_guest_disk_add",
+            json!({"vmid": 101, "storage": "local-lvm", "size_gb": 4}),
+        )
+        .await;
+    assert!(e.contains("digest"), "{e}");
+    let cfg = s.ok("proxmox_guest_config", json!({"vmid": 101})).await;
+    assert!(cfg["config"].get("scsi2").is_none(), "{cfg}");
+    pve.clear_requests().await;
+    let r = s
+        .ok(
+            "proxmox_guest_disk_resize",
+            json!({"vmid": 101, "disk": "scsi0", "size": "80G", "dry_run": true}),
+        )
+        .await;
+    assert_eq!(r["dry_run"], true, "{r}");
+    assert_eq!(r["request"]["path"], "/nodes/pve1/qemu/101/resize", "{r}");
+    assert_eq!(r["request"]["form"]["size"], "80G", "{r}");
+    assert!(r["request"]["form"]["digest"].is_string(), "{r}");
+    let r = s
+        .ok(
+            "proxmox_guest_disk_detach",
+            json!({"vmid": 101, "disk": "scsi1", "destroy": true, "dry_run": true}),
+        )
+        .await;
+    assert_eq!(r["request"]["path"], "/nodes/pve1/qemu/101/unlink", "{r}");
+    assert!(r["confirmation"].is_string(), "{r}");
+    assert!(
+        pve.requests().await.iter().all(|q| q["method"] == "GET"),
+        "a dry run sent a write"
+    );
+}
