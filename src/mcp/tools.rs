@@ -118,7 +118,13 @@ fn upid_param() -> Value {
     string("UPID")
 }
 
-fn describe(decl: &ToolDecl, e: Option<&Endpoint>, task: bool, extra: &str) -> String {
+fn describe(
+    decl: &ToolDecl,
+    e: Option<&Endpoint>,
+    task: bool,
+    extra: &str,
+    needs: Option<&str>,
+) -> String {
     let mut d = decl.summary.to_string();
     if task {
         d.push_str(" Waits for its task.");
@@ -128,8 +134,9 @@ fn describe(decl: &ToolDecl, e: Option<&Endpoint>, task: bool, extra: &str) -> S
         d.push_str(extra);
     }
     if let Some(e) = e {
-        if e.permission != "any authenticated user" {
-            d.push_str(&format!(" Needs {}.", e.permission));
+        let permission = needs.unwrap_or(e.permission);
+        if permission != "any authenticated user" {
+            d.push_str(&format!(" Needs {permission}."));
         }
         if !e.allowtoken {
             d.push_str(" Refuses API tokens.");
@@ -198,6 +205,7 @@ pub fn build(decl: &'static ToolDecl) -> BuiltTool {
         open_world,
         destructive: destr,
         idempotent: idem,
+        needs,
     } = parts;
     if task {
         props.insert("wait".into(), wait_param());
@@ -208,7 +216,7 @@ pub fn build(decl: &'static ToolDecl) -> BuiltTool {
     }
     let input = schema::object(props, req);
     let first = endpoints.first().copied();
-    let description = describe(decl, first, task, extra);
+    let description = describe(decl, first, task, extra, needs);
     let annotations = ToolAnnotations::new()
         .read_only(!write)
         .destructive(destr.unwrap_or_else(|| write && first.is_some_and(destructive)))
@@ -255,6 +263,9 @@ struct Parts {
     destructive: Option<bool>,
     /// When not derived from the first endpoint.
     idempotent: Option<bool>,
+    /// The privilege the tool's own keys need, when the first endpoint's rule says more (a
+    /// configuration change needs the privilege of each key it sets).
+    needs: Option<&'static str>,
 }
 
 impl Parts {
@@ -274,6 +285,7 @@ impl Parts {
             open_world: true,
             destructive: None,
             idempotent: None,
+            needs: None,
         }
     }
 
@@ -288,6 +300,7 @@ impl Parts {
             open_world: true,
             destructive: None,
             idempotent: None,
+            needs: None,
         }
     }
 
@@ -722,9 +735,17 @@ fn disk_tool(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -
         }
     };
     let task = matches!(c, Custom::DiskResize | Custom::DiskMove);
+    let needs = match c {
+        Custom::NicAdd | Custom::NicRemove => "VM.Config.Network on /vms/{vmid}",
+        Custom::DiskAdd => {
+            "VM.Config.Disk on /vms/{vmid} and Datastore.AllocateSpace on /storage/{storage}"
+        }
+        _ => "VM.Config.Disk on /vms/{vmid}",
+    };
     Parts {
         write: true,
         task,
+        needs: Some(needs),
         destructive: Some(destructive),
         idempotent: Some(false),
         ..Parts::read(eps, output, extra)
