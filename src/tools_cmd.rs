@@ -265,7 +265,7 @@ pub fn markdown() -> String {
                     }
                     let mut desc = p["description"].as_str().unwrap_or("").replace('|', "\\|");
                     if desc.is_empty()
-                        && t.endpoints.len() == 2
+                        && t.endpoints.len() >= 2
                         && (name == "node" || name == "type")
                     {
                         desc = "looked up from vmid when absent".into();

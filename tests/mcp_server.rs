@@ -378,7 +378,8 @@ fn concrete(template: &str) -> String {
 #[tokio::test]
 async fn unelevated_every_write_is_refused_and_nothing_reaches_pve() {
     let pve = FakePve::start().await;
-    let s = Mcp::alice(&pve, &[], &[]).await;
+    // Every toolset: the write tools outside the default list are walked too.
+    let s = Mcp::alice(&pve, &[], &["--toolsets", "all"]).await;
     pve.clear_requests().await;
     let mut walked = 0;
     for e in ENDPOINTS.iter().filter(|e| e.is_write()) {

@@ -790,3 +790,379 @@ async fn bulk_actions_by_selector() {
     assert!(e.contains("did not confirm"), "{e}");
     assert!(pve.requests().await.iter().all(|q| q["method"] == "GET"));
 }
+
+/// The last request of `method` whose path ends with `end`, as fakepve logged it.
+async fn last_request(pve: &FakePve, method: &str, end: &str) -> Option<Value> {
+    pve.requests()
+        .await
+        .into_iter()
+        .rfind(|q| q["method"] == method && q["path"].as_str().is_some_and(|p| p.ends_with(end)))
+}
+
+fn body(q: &Value) -> String {
+    q["body"].as_str().unwrap_or("").replace("%2B", "+")
+}
+
+/// The disk tools are a toolset of their own, outside the default list.
+async fn disks_session(pve: &FakePve) -> Mcp {
+    Mcp::alice(
+        pve,
+        &[("PROXMOX_ALLOW_ELEVATED", "true")],
+        &["--toolsets", "guests,disks"],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn disk_resize_grows_and_refuses_a_shrink_before_sending() {
+    let pve = FakePve::start().await;
+    let default = Mcp::alice(&pve, &[], &[]).await;
+    assert!(
+        !default
+            .tools()
+            .await
+            .iter()
+            .any(|t| t.name.starts_with("proxmox_guest_disk_")),
+        "the disk tools are not in the default list"
+    );
+    let s = disks_session(&pve).await;
+    // A shrink is refused with the current size; nothing is sent.
+    let e = s
+        .err(
+            "proxmox_guest_disk_resize",
+            json!({"vmid": 101, "disk": "scsi1", "size": "100G"}),
+        )
+        .await;
+    assert!(e.contains("200G") && e.contains("cannot shrink"), "{e}");
+    assert!(last_request(&pve, "PUT", "/resize").await.is_none());
+    // A disk that does not exist: the guest's disks are listed.
+    let e = s
+        .err(
+            "proxmox_guest_disk_resize",
+            json!({"vmid": 101, "disk": "scsi7", "grow_gb": 1}),
+        )
+        .await;
+    assert!(e.contains("scsi0 (") && e.contains("scsi1 ("), "{e}");
+    // `grow_gb` is PVE's `+NG`, sent with the digest.
+    let r = s
+        .ok(
+            "proxmox_guest_disk_resize",
+            json!({"vmid": 101, "disk": "scsi1", "grow_gb": 10}),
+        )
+        .await;
+    assert_eq!(r["status"], "OK", "{r}");
+    assert_eq!(r["size_after"], "210G", "{r}");
+    let put = last_request(&pve, "PUT", "/nodes/pve1/qemu/101/resize")
+        .await
+        .expect("the resize");
+    let b = body(&put);
+    assert!(
+        b.contains("disk=scsi1") && b.contains("size=+10G") && b.contains("digest="),
+        "{put}"
+    );
+    // A container's mount point grows in fakepve's state.
+    let r = s
+        .ok(
+            "proxmox_guest_disk_resize",
+            json!({"vmid": 201, "disk": "rootfs", "size": "+2G"}),
+        )
+        .await;
+    assert_eq!(r["status"], "OK", "{r}");
+    let cfg = s.ok("proxmox_guest_config", json!({"vmid": 201})).await;
+    assert!(
+        cfg["config"]["rootfs"]
+            .as_str()
+            .unwrap()
+            .contains("size=6G"),
+        "{cfg}"
+    );
+}
+
+#[tokio::test]
+async fn disk_move_takes_disk_for_vms_and_containers() {
+    let pve = FakePve::start().await;
+    let s = disks_session(&pve).await;
+    let r = s
+        .ok(
+            "proxmox_guest_disk_move",
+            json!({"vmid": 101, "disk": "scsi1", "storage": "local", "delete": true}),
+        )
+        .await;
+    assert_eq!(r["status"], "OK", "{r}");
+    let post = last_request(&pve, "POST", "/nodes/pve1/qemu/101/move_disk")
+        .await
+        .expect("move_disk");
+    let b = body(&post);
+    assert!(
+        b.contains("disk=scsi1") && b.contains("storage=local") && b.contains("delete=1"),
+        "{post}"
+    );
+    // A container's `disk` is sent as `volume`.
+    let r = s
+        .ok(
+            "proxmox_guest_disk_move",
+            json!({"vmid": 201, "disk": "rootfs", "storage": "local"}),
+        )
+        .await;
+    assert_eq!(r["status"], "OK", "{r}");
+    let post = last_request(&pve, "POST", "/nodes/pve1/lxc/201/move_volume")
+        .await
+        .expect("move_volume");
+    let b = body(&post);
+    assert!(
+        b.contains("volume=rootfs") && b.contains("storage=local") && !b.contains("disk="),
+        "{post}"
+    );
+    let e = s
+        .err(
+            "proxmox_guest_disk_move",
+            json!({"vmid": 201, "disk": "mp4", "storage": "local"}),
+        )
+        .await;
+    assert!(e.contains("rootfs ("), "{e}");
+}
+
+#[tokio::test]
+async fn disk_add_and_detach_with_the_digest() {
+    let pve = FakePve::start().await;
+    let s = disks_session(&pve).await;
+    // A VM's disk at the next free scsiN, with the format's keys.
+    let r = s
+        .ok(
+            "proxmox_guest_disk_add",
+            json!({"vmid": 101, "storage": "local-lvm", "size_gb": 16,
+                   "options": {"ssd": true, "iothread": true, "discard": "on"}}),
+        )
+        .await;
+    assert_eq!(r["disk"], "scsi2", "{r}");
+    let put = last_request(&pve, "PUT", "/nodes/pve1/qemu/101/config")
+        .await
+        .expect("the config change");
+    let b = body(&put)
+        .replace("%3A", ":")
+        .replace("%2C", ",")
+        .replace("%3D", "=");
+    assert!(
+        b.contains("scsi2=local-lvm:16") && b.contains("ssd=1") && b.contains("digest="),
+        "{put}"
+    );
+    let cfg = s.ok("proxmox_guest_config", json!({"vmid": 101})).await;
+    assert!(cfg["config"]["scsi2"].is_string(), "{cfg}");
+    // Detaching a VM's disk: `delete` with the digest.
+    let r = s
+        .ok(
+            "proxmox_guest_disk_detach",
+            json!({"vmid": 101, "disk": "scsi1"}),
+        )
+        .await;
+    assert_eq!(r["disk"], "scsi1", "{r}");
+    let put = last_request(&pve, "PUT", "/nodes/pve1/qemu/101/config")
+        .await
+        .unwrap();
+    let b = body(&put);
+    assert!(b.contains("delete=scsi1") && b.contains("digest="), "{put}");
+    let cfg = s.ok("proxmox_guest_config", json!({"vmid": 101})).await;
+    assert!(cfg["config"].get("scsi1").is_none(), "{cfg}");
+    // Deleting a VM's disk for good: `unlink` with force, confirmed by the person.
+    s.ok(
+        "proxmox_guest_disk_detach",
+        json!({"vmid": 102, "disk": "scsi0", "destroy": true}),
+    )
+    .await;
+    let put = last_request(&pve, "PUT", "/nodes/pve1/qemu/102/unlink")
+        .await
+        .expect("unlink");
+    let b = body(&put);
+    assert!(b.contains("idlist=scsi0") && b.contains("force=1"), "{put}");
+    assert!(
+        s.asked().iter().any(|q| q.contains("for good")),
+        "{:?}",
+        s.asked()
+    );
+    // A container's mount point needs its path.
+    let e = s
+        .err(
+            "proxmox_guest_disk_add",
+            json!({"vmid": 201, "storage": "local-lvm", "size_gb": 2}),
+        )
+        .await;
+    assert!(e.contains("`path`"), "{e}");
+    let r = s
+        .ok(
+            "proxmox_guest_disk_add",
+            json!({"vmid": 201, "storage": "local-lvm", "size_gb": 2, "path": "/srv/data"}),
+        )
+        .await;
+    assert_eq!(r["disk"], "mp0", "{r}");
+    let cfg = s.ok("proxmox_guest_config", json!({"vmid": 201})).await;
+    assert!(
+        cfg["config"]["mp0"]
+            .as_str()
+            .unwrap()
+            .contains("mp=/srv/data"),
+        "{cfg}"
+    );
+    // Detached, it is kept as unusedN; deleting that asks the person first.
+    let r = s
+        .ok(
+            "proxmox_guest_disk_detach",
+            json!({"vmid": 201, "disk": "mp0"}),
+        )
+        .await;
+    let unused = r["unused"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_string();
+    let e = s
+        .err(
+            "proxmox_guest_disk_detach",
+            json!({"vmid": 201, "disk": unused}),
+        )
+        .await;
+    assert!(e.contains("destroy"), "{e}");
+    let asked = s.asked().len();
+    s.ok(
+        "proxmox_guest_disk_detach",
+        json!({"vmid": 201, "disk": unused, "destroy": true}),
+    )
+    .await;
+    assert_eq!(s.asked().len(), asked + 1, "{:?}", s.asked());
+    let cfg = s.ok("proxmox_guest_config", json!({"vmid": 201})).await;
+    assert!(cfg["config"].get(&unused).is_none(), "{cfg}");
+}
+
+#[tokio::test]
+async fn nic_add_and_remove_at_the_next_free_net() {
+    let pve = FakePve::start().await;
+    let s = disks_session(&pve).await;
+    // VM 101 has net0: the new NIC is net1, a virtio one unless a model is given.
+    let r = s
+        .ok(
+            "proxmox_guest_nic_add",
+            json!({"vmid": 101, "nic": {"bridge": "vmbr0", "tag": 30, "firewall": true}}),
+        )
+        .await;
+    assert_eq!(r["nic"], "net1", "{r}");
+    let cfg = s.ok("proxmox_guest_config", json!({"vmid": 101})).await;
+    let net1 = cfg["config"]["net1"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{cfg}"));
+    assert!(
+        net1.starts_with("virtio") && net1.contains("bridge=vmbr0") && net1.contains("tag=30"),
+        "{net1}"
+    );
+    let put = last_request(&pve, "PUT", "/nodes/pve1/qemu/101/config")
+        .await
+        .unwrap();
+    assert!(body(&put).contains("digest="), "{put}");
+    // The same NIC as PVE's text makes the same request.
+    let r = s
+        .ok(
+            "proxmox_guest_nic_add",
+            json!({"vmid": 101, "nic": "virtio,bridge=vmbr0,firewall=1,tag=30"}),
+        )
+        .await;
+    assert_eq!(r["nic"], "net2", "{r}");
+    let sent = |q: &Value, key: &str| {
+        body(q)
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(str::to_string))
+            .map(|v| v.replace("%2C", ",").replace("%3D", "="))
+    };
+    let text_put = last_request(&pve, "PUT", "/nodes/pve1/qemu/101/config")
+        .await
+        .unwrap();
+    assert!(
+        sent(&put, "net1").is_some_and(|v| v.contains("bridge=vmbr0")),
+        "{put}"
+    );
+    assert_eq!(
+        sent(&put, "net1"),
+        sent(&text_put, "net2"),
+        "{put} {text_put}"
+    );
+    // A container's NIC is named ethN after its slot.
+    let r = s
+        .ok(
+            "proxmox_guest_nic_add",
+            json!({"vmid": 201, "nic": {"bridge": "vmbr0", "ip": "dhcp"}}),
+        )
+        .await;
+    assert_eq!(r["nic"], "net1", "{r}");
+    let cfg = s.ok("proxmox_guest_config", json!({"vmid": 201})).await;
+    assert!(
+        cfg["config"]["net1"]
+            .as_str()
+            .unwrap()
+            .contains("name=eth1"),
+        "{cfg}"
+    );
+    // Removing one that does not exist lists the NICs; removing net1 deletes it with the digest.
+    let e = s
+        .err(
+            "proxmox_guest_nic_remove",
+            json!({"vmid": 201, "nic": "net5"}),
+        )
+        .await;
+    assert!(e.contains("net0 (") && e.contains("net1 ("), "{e}");
+    let r = s
+        .ok(
+            "proxmox_guest_nic_remove",
+            json!({"vmid": 201, "nic": "net1"}),
+        )
+        .await;
+    assert_eq!(r["nics"], json!(["net0"]), "{r}");
+    let put = last_request(&pve, "PUT", "/nodes/pve1/lxc/201/config")
+        .await
+        .unwrap();
+    let b = body(&put);
+    assert!(b.contains("delete=net1") && b.contains("digest="), "{put}");
+}
+
+/// A concurrent change makes a disk change fail with the digest error; a dry run sends nothing
+/// and shows the request with the digest, and whether the person would be asked.
+#[tokio::test]
+async fn disk_changes_are_refused_on_a_stale_digest_and_dry_runs_send_nothing() {
+    let pve = FakePve::start().await;
+    let s = disks_session(&pve).await;
+    let current = s.ok("proxmox_guest_config", json!({"vmid": 101})).await;
+    let mut stale = current["config"].clone();
+    stale["digest"] = json!("0000000000000000000000000000000000000000");
+    pve.control(
+        json!({"op": "script", "method": "GET", "path": "/nodes/pve1/qemu/101/config",
+               "json": stale, "times": 1}),
+    )
+    .await;
+    let e = s
+        .err(
+            "proxmox_guest_disk_add",
+            json!({"vmid": 101, "storage": "local-lvm", "size_gb": 4}),
+        )
+        .await;
+    assert!(e.contains("digest"), "{e}");
+    let cfg = s.ok("proxmox_guest_config", json!({"vmid": 101})).await;
+    assert!(cfg["config"].get("scsi2").is_none(), "{cfg}");
+    pve.clear_requests().await;
+    let r = s
+        .ok(
+            "proxmox_guest_disk_resize",
+            json!({"vmid": 101, "disk": "scsi0", "size": "80G", "dry_run": true}),
+        )
+        .await;
+    assert_eq!(r["dry_run"], true, "{r}");
+    assert_eq!(r["request"]["path"], "/nodes/pve1/qemu/101/resize", "{r}");
+    assert_eq!(r["request"]["form"]["size"], "80G", "{r}");
+    assert!(r["request"]["form"]["digest"].is_string(), "{r}");
+    let r = s
+        .ok(
+            "proxmox_guest_disk_detach",
+            json!({"vmid": 101, "disk": "scsi1", "destroy": true, "dry_run": true}),
+        )
+        .await;
+    assert_eq!(r["request"]["path"], "/nodes/pve1/qemu/101/unlink", "{r}");
+    assert!(r["confirmation"].is_string(), "{r}");
+    assert!(
+        pve.requests().await.iter().all(|q| q["method"] == "GET"),
+        "a dry run sent a write"
+    );
+}

@@ -146,7 +146,7 @@ pub async fn run(call: &mut Call<'_>, mut args: Map<String, Value>) -> Outcome {
     }
     // A destructive action is asked once, for the whole list.
     let ep = call.tool.endpoints[0];
-    if confirm::needed(call.cluster, ep) {
+    if confirm::needed(call.cluster, ep, &proxmox_mcp::params::Form::new()) {
         let names: Vec<String> = todo.iter().map(|t| label(t)).collect();
         let what = match tool {
             "proxmox_bulk_stop" => "Stop at once, like pulling the plug (unsaved work is lost)",

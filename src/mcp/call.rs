@@ -16,7 +16,7 @@ use super::send::{Attempt, Call, Outcome, record, send};
 use super::server::State;
 use super::table::{Action, Custom};
 use super::tools::{self, BuiltTool};
-use super::{agent, backup, bulk, change, create, custom, input, redact};
+use super::{agent, backup, bulk, change, create, custom, disk, input, redact};
 use crate::config::Source;
 
 /// Runs one call of `tool`. `exchange` holds what a client on protocol 2026-07-28 answered to
@@ -144,6 +144,24 @@ pub async fn run(
             let mut call = call;
             let kind = if c == Custom::CreateVm { "qemu" } else { "lxc" };
             create::create(&mut call, args, kind).await
+        }
+        Action::Custom(
+            c @ (Custom::DiskResize
+            | Custom::DiskMove
+            | Custom::DiskDetach
+            | Custom::DiskAdd
+            | Custom::NicAdd
+            | Custom::NicRemove),
+        ) => {
+            let mut call = call;
+            match c {
+                Custom::DiskResize => disk::resize(&mut call, args).await,
+                Custom::DiskMove => disk::move_disk(&mut call, args).await,
+                Custom::DiskDetach => disk::detach(&mut call, args).await,
+                Custom::NicAdd => disk::nic_add(&mut call, args).await,
+                Custom::NicRemove => disk::nic_remove(&mut call, args).await,
+                _ => disk::add(&mut call, args).await,
+            }
         }
         Action::Custom(c) => custom::run(c, &call, args).await,
     }

@@ -38,12 +38,34 @@ pub fn destructive(e: &Endpoint) -> bool {
                 | "restore"
                 | "shutdown"
                 | "exec"
+                | "unlink"
         )
 }
 
-/// True when a call of `ep` with `form` needs the person's confirmation on `cluster`.
-pub fn needed(cluster: &Cluster, ep: &Endpoint) -> bool {
-    cluster.confirm != Policy::Off && destructive(ep)
+/// The `unusedN` keys a configuration change deletes: PVE deletes their volumes for good.
+fn unused_deleted(ep: &Endpoint, form: &Form) -> Vec<String> {
+    if !ep.path.ends_with("/config") || ep.method == HttpMethod::Get {
+        return Vec::new();
+    }
+    form.pairs()
+        .iter()
+        .filter(|(k, _)| k.as_str() == "delete")
+        .flat_map(|(_, v)| {
+            v.split([',', ';', ' '])
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter(|k| {
+            k.strip_prefix("unused")
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        })
+        .collect()
+}
+
+/// True when a call of `ep` with `form` needs the person's confirmation on `cluster`: a
+/// destructive method, or a configuration change that deletes an unused disk's volume.
+pub fn needed(cluster: &Cluster, ep: &Endpoint, form: &Form) -> bool {
+    cluster.confirm != Policy::Off && (destructive(ep) || !unused_deleted(ep, form).is_empty())
 }
 
 /// What a dry run says about confirmation on this server.
@@ -85,6 +107,17 @@ pub fn question(call: &Call<'_>, ep: &Endpoint, concrete: &str, form: &Form) -> 
             format!("Shut {target} down: its services stop until it is started again.")
         }
         (_, "exec") => format!("Run a command inside {target}: it can change anything there."),
+        (_, "unlink") => format!(
+            "Delete the disk {} of {target} for good: its volume and data are lost.",
+            form.pairs()
+                .iter()
+                .find(|(k, _)| k.as_str() == "idlist")
+                .map_or("", |(_, v)| v.as_str())
+        ),
+        (_, "config") if !unused_deleted(ep, form).is_empty() => format!(
+            "Delete the unused disk {} of {target} for good: its volume and data are lost.",
+            unused_deleted(ep, form).join(", ")
+        ),
         _ => format!(
             "{} {concrete}: this destroys or interrupts something.",
             ep.method.as_str()
@@ -240,7 +273,7 @@ pub async fn ask(
     concrete: &str,
     form: &Form,
 ) -> Result<(), (Decision, String)> {
-    if call.confirmed || !needed(call.cluster, ep) {
+    if call.confirmed || !needed(call.cluster, ep, form) {
         return Ok(());
     }
     let mut question = question(call, ep, concrete, form);

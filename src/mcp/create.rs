@@ -170,7 +170,7 @@ fn list(v: Option<Value>) -> Vec<Value> {
 
 /// A disk as PVE's text: `{storage, size_gb}` becomes `STORAGE:SIZE` (PVE allocates SIZE GiB),
 /// plus the other keys of the format as given; a string is PVE's own form, used as it is.
-fn disk(d: &Value, kind: &str, i: usize) -> Result<Value, String> {
+pub(super) fn disk(d: &Value, kind: &str, i: usize) -> Result<Value, String> {
     let name = if kind == "lxc" {
         if i == 0 {
             "rootfs".to_string()

@@ -49,7 +49,13 @@ pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Ou
         | Custom::CreateVm
         | Custom::CreateLxc
         | Custom::AgentExec
-        | Custom::Bulk => Err(format!("{} runs through its own module", tool.decl.name)),
+        | Custom::Bulk
+        | Custom::DiskResize
+        | Custom::DiskMove
+        | Custom::DiskDetach
+        | Custom::DiskAdd
+        | Custom::NicAdd
+        | Custom::NicRemove => Err(format!("{} runs through its own module", tool.decl.name)),
         // Answered for all servers at once by [`servers`].
         Custom::Servers => Err("proxmox_servers takes no server".to_string()),
     }

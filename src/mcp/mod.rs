@@ -29,6 +29,7 @@ pub mod change;
 pub mod confirm;
 pub mod create;
 pub mod custom;
+pub mod disk;
 pub mod errors;
 pub mod generic;
 pub mod guests;

@@ -217,7 +217,7 @@ async fn dry_run(call: &Call<'_>, ep: &'static Endpoint, concrete: &str, form: &
     if let Some(t) = &call.target {
         out["target"] = json!(t);
     }
-    if confirm::needed(call.cluster, ep) {
+    if confirm::needed(call.cluster, ep, form) {
         out["confirmation"] = json!(confirm::policy_note(call.cluster));
     }
     if !call.cluster.allow_elevated {

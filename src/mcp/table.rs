@@ -16,6 +16,8 @@ pub enum Toolset {
     Storage,
     /// Backups: run and list.
     Backups,
+    /// Disks, mount points and NICs of VMs and containers (not in the default toolsets).
+    Disks,
     /// The QEMU guest agent (not in the default toolsets).
     Agent,
     /// A node's logs and services (not in the default toolsets).
@@ -32,11 +34,12 @@ pub enum Toolset {
 
 impl Toolset {
     /// Every toolset, in the order `tools` prints them.
-    pub const ALL: [Toolset; 10] = [
+    pub const ALL: [Toolset; 11] = [
         Self::Guests,
         Self::Snapshots,
         Self::Backups,
         Self::Storage,
+        Self::Disks,
         Self::Agent,
         Self::System,
         Self::Bulk,
@@ -64,6 +67,7 @@ impl Toolset {
             Self::Snapshots => "snapshots",
             Self::Storage => "storage",
             Self::Backups => "backups",
+            Self::Disks => "disks",
             Self::Agent => "agent",
             Self::System => "system",
             Self::Bulk => "bulk",
@@ -134,6 +138,18 @@ pub enum Custom {
     AgentExec,
     /// Create a container.
     CreateLxc,
+    /// Grow a disk.
+    DiskResize,
+    /// Move a disk to another storage.
+    DiskMove,
+    /// Detach a disk, or delete it for good.
+    DiskDetach,
+    /// Add a disk or mount point.
+    DiskAdd,
+    /// Add a NIC.
+    NicAdd,
+    /// Remove a NIC.
+    NicRemove,
     /// Backups on every storage that holds them.
     BackupList,
     /// A node's tasks, or one task's status.
@@ -414,6 +430,42 @@ pub const TOOLS: &[ToolDecl] = &[
         Toolset::Backups,
         "Backups on every storage that holds them (PBS included), newest first.",
         Custom::BackupList,
+    ),
+    custom(
+        "proxmox_guest_disk_resize",
+        Toolset::Disks,
+        "Grow a VM's disk or a container's mount point (PVE cannot shrink).",
+        Custom::DiskResize,
+    ),
+    custom(
+        "proxmox_guest_disk_move",
+        Toolset::Disks,
+        "Move a VM's disk or a container's mount point to another storage.",
+        Custom::DiskMove,
+    ),
+    custom(
+        "proxmox_guest_disk_detach",
+        Toolset::Disks,
+        "Detach a disk or mount point (kept as unusedN), or delete it for good with `destroy`.",
+        Custom::DiskDetach,
+    ),
+    custom(
+        "proxmox_guest_disk_add",
+        Toolset::Disks,
+        "Add a new disk to a VM (next free scsiN) or a mount point to a container (next free mpN).",
+        Custom::DiskAdd,
+    ),
+    custom(
+        "proxmox_guest_nic_add",
+        Toolset::Disks,
+        "Add a NIC to a VM or container at the next free netN.",
+        Custom::NicAdd,
+    ),
+    custom(
+        "proxmox_guest_nic_remove",
+        Toolset::Disks,
+        "Remove a NIC (netN) from a VM or container.",
+        Custom::NicRemove,
     ),
     custom(
         "proxmox_agent_info",

@@ -118,7 +118,13 @@ fn upid_param() -> Value {
     string("UPID")
 }
 
-fn describe(decl: &ToolDecl, e: Option<&Endpoint>, task: bool, extra: &str) -> String {
+fn describe(
+    decl: &ToolDecl,
+    e: Option<&Endpoint>,
+    task: bool,
+    extra: &str,
+    needs: Option<&str>,
+) -> String {
     let mut d = decl.summary.to_string();
     if task {
         d.push_str(" Waits for its task.");
@@ -128,8 +134,9 @@ fn describe(decl: &ToolDecl, e: Option<&Endpoint>, task: bool, extra: &str) -> S
         d.push_str(extra);
     }
     if let Some(e) = e {
-        if e.permission != "any authenticated user" {
-            d.push_str(&format!(" Needs {}.", e.permission));
+        let permission = needs.unwrap_or(e.permission);
+        if permission != "any authenticated user" {
+            d.push_str(&format!(" Needs {permission}."));
         }
         if !e.allowtoken {
             d.push_str(" Refuses API tokens.");
@@ -203,6 +210,7 @@ pub fn build(decl: &'static ToolDecl) -> BuiltTool {
         open_world,
         destructive: destr,
         idempotent: idem,
+        needs,
     } = parts;
     if task {
         props.insert("wait".into(), wait_param());
@@ -213,7 +221,7 @@ pub fn build(decl: &'static ToolDecl) -> BuiltTool {
     }
     let input = schema::object(props, req);
     let first = endpoints.first().copied();
-    let description = describe(decl, first, task, extra);
+    let description = describe(decl, first, task, extra, needs);
     let annotations = ToolAnnotations::new()
         .read_only(!write)
         .destructive(destr.unwrap_or_else(|| write && first.is_some_and(destructive)))
@@ -260,6 +268,9 @@ struct Parts {
     destructive: Option<bool>,
     /// When not derived from the first endpoint.
     idempotent: Option<bool>,
+    /// The privilege the tool's own keys need, when the first endpoint's rule says more (a
+    /// configuration change needs the privilege of each key it sets).
+    needs: Option<&'static str>,
 }
 
 impl Parts {
@@ -279,6 +290,7 @@ impl Parts {
             open_world: true,
             destructive: None,
             idempotent: None,
+            needs: None,
         }
     }
 
@@ -293,6 +305,7 @@ impl Parts {
             open_world: true,
             destructive: None,
             idempotent: None,
+            needs: None,
         }
     }
 
@@ -515,6 +528,12 @@ fn custom(
                 )
             }
         }
+        Custom::DiskResize
+        | Custom::DiskMove
+        | Custom::DiskDetach
+        | Custom::DiskAdd
+        | Custom::NicAdd
+        | Custom::NicRemove => disk_tool(c, props, req),
         Custom::Backup => {
             let e = ep(HttpMethod::Post, "/nodes/{node}/vzdump");
             let vmid = ep(HttpMethod::Get, "/nodes/{node}/qemu/{vmid}/config");
@@ -678,6 +697,119 @@ fn custom(
                 ..Parts::read(Vec::new(), out, "Waits for a task it starts.")
             }
         }
+    }
+}
+
+/// The disk tools: a guest by VMID, the disk by its key.
+fn disk_tool(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> Parts {
+    use super::disk;
+    let eps = match c {
+        Custom::DiskResize => disk::resize_endpoints(),
+        Custom::DiskMove => disk::move_endpoints(),
+        Custom::DiskDetach => disk::detach_endpoints(),
+        // A disk or a NIC: a configuration change.
+        _ => disk::add_endpoints(),
+    };
+    guest_id_props(eps[0], props);
+    req.push("vmid".into());
+    let key = |d: &str| json!({"type": "string", "description": d});
+    let (extra, output, destructive) = match c {
+        Custom::DiskResize => {
+            props.insert("disk".into(), key("Such as scsi0, rootfs or mp0"));
+            props.insert(
+                "size".into(),
+                key("+10G grows by 10 GiB, 50G grows to 50 GiB (K, M, G, T)"),
+            );
+            props.insert(
+                "grow_gb".into(),
+                json!({"type": "integer", "minimum": 1, "description": "GiB to add (instead of size)"}),
+            );
+            req.push("disk".into());
+            ("A shrink is refused before sending.", task_output(), false)
+        }
+        Custom::DiskMove => {
+            props.insert("disk".into(), key("Such as scsi0, rootfs or mp0"));
+            props.insert("storage".into(), key("Target storage"));
+            props.insert(
+                "delete".into(),
+                json!({"type": "boolean", "description": "Delete the source (else kept as unusedN)"}),
+            );
+            req.extend(["disk".into(), "storage".into()]);
+            ("", task_output(), false)
+        }
+        Custom::DiskDetach => {
+            props.insert("disk".into(), key("Such as scsi1, mp0 or unused0"));
+            props.insert(
+                "destroy".into(),
+                json!({"type": "boolean", "description": "Delete the volume and its data"}),
+            );
+            req.push("disk".into());
+            let out = json!({"type": "object", "properties": {
+                "unused": {"type": "string", "description": "where the volume is kept"},
+                "disks": {"type": "array", "items": {"type": "string"}}
+            }});
+            ("", out, true)
+        }
+        Custom::NicAdd => {
+            props.insert(
+                "nic".into(),
+                json!({"type": ["object", "string"], "description": "VM: {bridge, model, tag, firewall, macaddr}; container: {bridge, ip: dhcp or CIDR, gw, tag, name}"}),
+            );
+            props.insert(
+                "slot".into(),
+                key("Such as net1; the next free one when absent"),
+            );
+            req.push("nic".into());
+            let out = json!({"type": "object", "properties": {
+                "nic": {"type": "string"}, "value": {"type": "string"}
+            }});
+            ("The digest read just before is sent.", out, false)
+        }
+        Custom::NicRemove => {
+            props.insert("nic".into(), key("Such as net1"));
+            req.push("nic".into());
+            let out = json!({"type": "object", "properties": {
+                "nics": {"type": "array", "items": {"type": "string"}}
+            }});
+            ("", out, true)
+        }
+        _ => {
+            props.insert("storage".into(), key("Such as local-lvm"));
+            props.insert("size_gb".into(), json!({"type": "integer", "minimum": 1}));
+            props.insert(
+                "slot".into(),
+                key("Such as scsi2 or mp1; the next free one when absent"),
+            );
+            props.insert(
+                "path".into(),
+                key("A container's mount point inside it, such as /srv/data"),
+            );
+            props.insert(
+                "options".into(),
+                string_obj("Keys of the disk format, such as {\"ssd\": true, \"iothread\": true}"),
+            );
+            req.extend(["storage".into(), "size_gb".into()]);
+            let out = json!({"type": "object", "properties": {
+                "disk": {"type": "string"}, "value": {"type": "string"}
+            }});
+            ("The digest read just before is sent.", out, false)
+        }
+    };
+    let task = matches!(c, Custom::DiskResize | Custom::DiskMove);
+    let needs = match c {
+        Custom::NicAdd | Custom::NicRemove => "VM.Config.Network on /vms/{vmid}",
+        Custom::DiskAdd => {
+            "VM.Config.Disk on /vms/{vmid} and Datastore.AllocateSpace on /storage/{storage}"
+        }
+        _ => "VM.Config.Disk on /vms/{vmid}",
+    };
+    Parts {
+        write: true,
+        task,
+        needs: Some(needs),
+        destructive: Some(destructive),
+        idempotent: Some(false),
+        ..Parts::read(eps, output, extra)
     }
 }
 
