@@ -135,6 +135,11 @@ pub fn parse_bool(key: &str, value: &str) -> Result<bool, PropError> {
 /// `0.5G` is `512M`, `1000` (bytes) stays `1000`. As in PVE, zero prints as `0T`. `None` when
 /// the text is not a size PVE reads (it is then sent as given, for PVE to judge).
 pub fn canonical_size(value: &str) -> Option<String> {
+    parse_size(value).map(format_size)
+}
+
+/// A disk size in bytes, read as PVE's `parse_size` reads it (see [`canonical_size`]).
+pub fn parse_size(value: &str) -> Option<u128> {
     let (number, unit) = match value.find(|c: char| !c.is_ascii_digit() && c != '.') {
         Some(i) => value.split_at(i),
         None => (value, ""),
@@ -165,14 +170,19 @@ pub fn canonical_size(value: &str) -> Option<String> {
         let part: u128 = digits.parse().ok()?;
         bytes = bytes.checked_add(part.checked_mul(factor)? / scale)?;
     }
+    Some(bytes)
+}
+
+/// Bytes as PVE's `format_size` prints a disk size: the largest unit that divides them.
+pub fn format_size(bytes: u128) -> String {
     let mut n = bytes;
     for unit in ["", "K", "M", "G"] {
-        if n % 1024 != 0 {
-            return Some(format!("{n}{unit}"));
+        if !n.is_multiple_of(1024) {
+            return format!("{n}{unit}");
         }
         n /= 1024;
     }
-    Some(format!("{n}T"))
+    format!("{n}T")
 }
 
 /// The written pairs as PVE's `print_property_string` puts them: the default key first and

@@ -343,7 +343,7 @@ async fn at_trace_no_log_line_carries_a_secret_argument_or_an_unredacted_answer(
         let s = Mcp::alice(
             &pve,
             &[("PROXMOX_ALLOW_ELEVATED", "true"), ("RUST_LOG", level)],
-            &[],
+            &["--toolsets", "all"],
         )
         .await;
         let mut seen = Vec::new();
@@ -382,6 +382,8 @@ async fn at_trace_no_log_line_carries_a_secret_argument_or_an_unredacted_answer(
         seen.push(err);
         let all = seen.join("\n");
         for canary in [
+            "Update-Canary-3",
+            "Create-Canary-4",
             "Hunter2-Canary",
             "Array-Canary",
             "Json-Canary",

@@ -21,6 +21,18 @@ pub fn result(value: Value) -> Value {
     result_within(value, MAX_RESULT)
 }
 
+/// [`result`], with its compact JSON text: a result that fits (nearly all) is serialised once,
+/// for the size check and the text content alike.
+pub fn result_text(value: Value) -> (Value, String) {
+    let text = serde_json::to_string(&value).unwrap_or_default();
+    if text.len() <= MAX_RESULT {
+        return (value, text);
+    }
+    let value = result(value);
+    let text = serde_json::to_string(&value).unwrap_or_default();
+    (value, text)
+}
+
 fn size(v: &Value) -> usize {
     serde_json::to_string(v).map(|s| s.len()).unwrap_or(0)
 }

@@ -51,7 +51,12 @@ pub async fn run(
         ctx,
         dry_run,
         target: None,
-        masked_args: redact::mask_args(&args),
+        // Only writes go to the audit log: reads skip the copy.
+        masked_args: if tool.write {
+            redact::mask_args(&args)
+        } else {
+            Value::Null
+        },
         exchange,
         confirmed: false,
     };

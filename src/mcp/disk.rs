@@ -178,43 +178,14 @@ fn current_size(value: &str) -> Option<u64> {
         .and_then(bytes)
 }
 
-/// PVE's size text (`32G`, `4096M`, `1.5T`, `1024` bytes) in bytes.
+/// PVE's size text (`32G`, `4096M`, `1.5T`, `1024` bytes) in bytes, as PVE reads it.
 fn bytes(text: &str) -> Option<u64> {
-    let t = text.trim();
-    let (number, unit) = match t.char_indices().last()? {
-        (i, c) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_uppercase()),
-        _ => (t, 'B'),
-    };
-    let scale: u64 = match unit {
-        'B' => 1,
-        'K' => 1 << 10,
-        'M' => 1 << 20,
-        'G' => 1 << 30,
-        'T' => 1 << 40,
-        _ => return None,
-    };
-    if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return None;
-    }
-    let n: f64 = number.parse().ok()?;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let b = (n * scale as f64).round() as u64;
-    Some(b)
+    proxmox_mcp::propstring::parse_size(text.trim()).and_then(|b| u64::try_from(b).ok())
 }
 
 /// Bytes as PVE prints a disk size: the largest unit that divides it (`4096M` is `4G`).
 fn print_size(b: u64) -> String {
-    for (unit, scale) in [
-        ('T', 1u64 << 40),
-        ('G', 1 << 30),
-        ('M', 1 << 20),
-        ('K', 1 << 10),
-    ] {
-        if b >= scale && b.is_multiple_of(scale) {
-            return format!("{}{unit}", b / scale);
-        }
-    }
-    b.to_string()
+    proxmox_mcp::propstring::format_size(u128::from(b))
 }
 
 /// `proxmox_guest_disk_resize`: grow a disk to `size` (`50G`) or by `size` (`+10G`) or by
@@ -472,24 +443,7 @@ pub async fn add(call: &mut Call<'_>, mut args: Map<String, Value>) -> Outcome {
     let value = super::create::disk(&Value::Object(spec), &g.at.kind, digits + usize::from(lxc))?;
     let mut p = g.params();
     p.insert(slot.clone(), value);
-    let ep = g.ep(&call.tool.endpoints);
-    let sent = send(call, ep, p, 0, "data").await?;
-    if call.dry_run {
-        return Ok(sent);
-    }
-    let after = read_config(call, g.vmid, &g.at)
-        .await
-        .unwrap_or(Value::Null);
-    let mut out = json!({"vmid": g.vmid, "node": g.at.node, "type": g.at.kind, "disk": slot});
-    match after.get(&slot) {
-        Some(v) => out["value"] = v.clone(),
-        None => {
-            out["next"] = json!(
-                "the disk is added at the guest's next start (proxmox_guest_config shows it as pending)"
-            );
-        }
-    }
-    Ok(out)
+    added(call, &g, p, ("disk", &slot)).await
 }
 
 /// The guest's NICs, `netN (value)`, in index order.
@@ -565,21 +519,32 @@ pub async fn nic_add(call: &mut Call<'_>, mut args: Map<String, Value>) -> Outco
     let key = format!("net{n}");
     let mut p = g.params();
     p.insert(key.clone(), nic);
-    let ep = g.ep(&call.tool.endpoints);
-    let sent = send(call, ep, p, 0, "data").await?;
+    added(call, &g, p, ("NIC", &key)).await
+}
+
+/// Sends a configuration change that adds `key`, then says what the guest holds now under it,
+/// or that it waits for the guest's next start. `what` is `("disk", "scsi1")` or `("NIC", ...)`.
+async fn added(
+    call: &Call<'_>,
+    g: &Guest,
+    params: Map<String, Value>,
+    (what, key): (&str, &str),
+) -> Outcome {
+    let sent = send(call, g.ep(&call.tool.endpoints), params, 0, "data").await?;
     if call.dry_run {
         return Ok(sent);
     }
     let after = read_config(call, g.vmid, &g.at)
         .await
         .unwrap_or(Value::Null);
-    let mut out = json!({"vmid": g.vmid, "node": g.at.node, "type": g.at.kind, "nic": key});
-    match after.get(&key) {
+    let field = what.to_ascii_lowercase();
+    let mut out = json!({"vmid": g.vmid, "node": g.at.node, "type": g.at.kind, field: key});
+    match after.get(key) {
         Some(v) => out["value"] = v.clone(),
         None => {
-            out["next"] = json!(
-                "the NIC is added at the guest's next start (proxmox_guest_config shows it as pending)"
-            );
+            out["next"] = json!(format!(
+                "the {what} is added at the guest's next start (proxmox_guest_config shows it as pending)"
+            ));
         }
     }
     Ok(out)

@@ -255,7 +255,7 @@ impl ServerHandler for Server {
         }
         let result = match outcome {
             Ok(value) => {
-                let value = bound::result(value);
+                let (value, text) = bound::result_text(value);
                 if let Err(why) = schema::fits(&value, &tool.output) {
                     // A result that breaks its declared schema would be rejected by the
                     // client: say what PVE sent instead.
@@ -266,7 +266,6 @@ impl ServerHandler for Server {
                         value
                     )))
                 } else {
-                    let text = serde_json::to_string(&value).unwrap_or_default();
                     let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
                     r.structured_content = Some(value);
                     r
