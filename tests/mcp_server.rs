@@ -37,15 +37,9 @@ fn snapshot_path() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/tools_list.json")
 }
 
-#[tokio::test]
-async fn tools_list_schemas_annotations_budget_and_snapshot() {
-    let pve = FakePve::start().await;
-    let server = Mcp::alice(&pve, &[], &[]).await;
-    let info = server.client.peer_info().expect("initialized");
-    assert_eq!(info.server_info.as_ref().unwrap().name, "proxmox-mcp");
-    let tools = server.tools().await;
-    assert!(tools.len() >= 19, "{}", tools.len());
-    for t in &tools {
+/// The checks every listed tool passes, and the committed snapshot of the list.
+fn check_and_snapshot(tools: &[rmcp::model::Tool], file: &str) -> usize {
+    for t in tools {
         let schema = &t.input_schema;
         assert_eq!(schema.get("type"), Some(&json!("object")), "{}", t.name);
         for k in ["anyOf", "oneOf", "allOf"] {
@@ -68,31 +62,25 @@ async fn tools_list_schemas_annotations_budget_and_snapshot() {
             .as_ref()
             .unwrap_or_else(|| panic!("{}: no outputSchema", t.name));
         assert_eq!(out.get("type"), Some(&json!("object")), "{}", t.name);
-        // Reads and writes never share a tool: a write tool is never read-only.
+        // Reads and writes never share a tool: a write tool is never read-only, and a write
+        // tool takes `dry_run`.
         let write =
             t.name.contains("start") || t.name.contains("delete") || t.name == "proxmox_api_call";
         if write {
             assert_eq!(a.read_only_hint, Some(false), "{}", t.name);
         }
-    }
-    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
-    for n in [
-        "proxmox_guest_list",
-        "proxmox_guest_start",
-        "proxmox_task_wait",
-        "proxmox_api_call",
-    ] {
-        assert!(names.contains(&n), "{names:?}");
+        if a.read_only_hint == Some(false) {
+            assert!(
+                schema["properties"].get("dry_run").is_some(),
+                "{} writes but takes no dry_run",
+                t.name
+            );
+        }
     }
     let list = json!({ "tools": tools });
-    let bytes = serde_json::to_string(&list).unwrap().len();
-    assert!(
-        bytes <= BUDGET,
-        "the default tools/list is {bytes} bytes, over {BUDGET}"
-    );
     // The committed snapshot: a change to any schema shows as a diff in review.
     let pretty = serde_json::to_string_pretty(&list).unwrap() + "\n";
-    let path = snapshot_path();
+    let path = snapshot_path().with_file_name(file);
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &pretty).unwrap();
@@ -103,6 +91,36 @@ async fn tools_list_schemas_annotations_budget_and_snapshot() {
         "tools/list differs from {}; review the change and run UPDATE_SNAPSHOTS=1 cargo test --test mcp_server",
         path.display()
     );
+    serde_json::to_string(&list).unwrap().len()
+}
+
+#[tokio::test]
+async fn tools_list_schemas_annotations_budget_and_snapshot() {
+    let pve = FakePve::start().await;
+    let server = Mcp::alice(&pve, &[], &[]).await;
+    let info = server.client.peer_info().expect("initialized");
+    assert_eq!(info.server_info.as_ref().unwrap().name, "proxmox-mcp");
+    let tools = server.tools().await;
+    assert!(tools.len() >= 19, "{}", tools.len());
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    for n in [
+        "proxmox_guest_list",
+        "proxmox_guest_start",
+        "proxmox_task_wait",
+        "proxmox_api_call",
+    ] {
+        assert!(names.contains(&n), "{names:?}");
+    }
+    let bytes = check_and_snapshot(&tools, "tools_list.json");
+    assert!(
+        bytes <= BUDGET,
+        "the default tools/list is {bytes} bytes, over {BUDGET}"
+    );
+    // Every toolset: the same checks, and its own snapshot.
+    let all = Mcp::alice(&pve, &[], &["--toolsets", "all"]).await;
+    let every = all.tools().await;
+    assert!(every.len() > tools.len());
+    check_and_snapshot(&every, "tools_list_all.json");
     // --read-only leaves every write out, the generic call tool included.
     let ro = Mcp::alice(
         &pve,

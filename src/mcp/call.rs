@@ -202,13 +202,24 @@ async fn guest(mut call: Call<'_>, mut args: Map<String, Value>, wrap: &str) -> 
     if let (Some(n), Some(var)) = (&node, call.tool.endpoints[0].path_vars.first()) {
         path::check_var(var, n).map_err(|e| explain(&e, &cluster.client))?;
     }
-    let kind = args
-        .remove("type")
-        .and_then(|v| v.as_str().map(str::to_string));
+    // A VM-only method's own `type` parameter (cloud-init's) is not the guest's.
+    let vm_only = call.tool.endpoints.len() == 1;
+    let kind = if vm_only {
+        None
+    } else {
+        args.remove("type")
+            .and_then(|v| v.as_str().map(str::to_string))
+    };
     let at = cluster
         .guests
         .locate(&cluster.client, vmid, node.as_deref(), kind.as_deref())
         .await?;
+    if at.kind == "lxc" && vm_only {
+        return Err(format!(
+            "{vmid} is a container: {} works on VMs only ({}).",
+            call.tool.decl.name, call.tool.endpoints[0].path
+        ));
+    }
     let ep = call.tool.endpoints[usize::from(at.kind == "lxc")];
     // A container's name is its `hostname`.
     if at.kind == "lxc"

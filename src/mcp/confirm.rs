@@ -39,6 +39,8 @@ pub fn destructive(e: &Endpoint) -> bool {
                 | "shutdown"
                 | "exec"
                 | "unlink"
+                | "stopall"
+                | "template"
         )
 }
 
@@ -107,6 +109,13 @@ pub fn question(call: &Call<'_>, ep: &Endpoint, concrete: &str, form: &Form) -> 
             format!("Shut {target} down: its services stop until it is started again.")
         }
         (_, "exec") => format!("Run a command inside {target}: it can change anything there."),
+        (_, "stopall") => format!(
+            "Stop every guest on node {}: their services stop until they are started again.",
+            segment(concrete, 1)
+        ),
+        (_, "template") => format!(
+            "Turn {target} into a template: it can no longer be started, only cloned. This cannot be undone through the API."
+        ),
         (_, "unlink") => format!(
             "Delete the disk {} of {target} for good: its volume and data are lost.",
             form.pairs()

@@ -35,6 +35,7 @@ pub mod generic;
 pub mod guests;
 pub mod http;
 pub mod input;
+pub mod metrics;
 pub mod node;
 pub mod preflight;
 pub mod redact;

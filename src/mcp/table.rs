@@ -24,6 +24,10 @@ pub enum Toolset {
     System,
     /// Actions on many guests at once (not in the default toolsets).
     Bulk,
+    /// Templates, features and cloud-init of guests (not in the default toolsets).
+    Provisioning,
+    /// Guests' usage over time (not in the default toolsets).
+    Metrics,
     /// Nodes.
     Nodes,
     /// Tasks (UPIDs).
@@ -34,7 +38,7 @@ pub enum Toolset {
 
 impl Toolset {
     /// Every toolset, in the order `tools` prints them.
-    pub const ALL: [Toolset; 11] = [
+    pub const ALL: [Toolset; 13] = [
         Self::Guests,
         Self::Snapshots,
         Self::Backups,
@@ -43,6 +47,8 @@ impl Toolset {
         Self::Agent,
         Self::System,
         Self::Bulk,
+        Self::Provisioning,
+        Self::Metrics,
         Self::Nodes,
         Self::Tasks,
         Self::Api,
@@ -71,6 +77,8 @@ impl Toolset {
             Self::Agent => "agent",
             Self::System => "system",
             Self::Bulk => "bulk",
+            Self::Provisioning => "provisioning",
+            Self::Metrics => "metrics",
             Self::Nodes => "nodes",
             Self::Tasks => "tasks",
             Self::Api => "api",
@@ -97,6 +105,8 @@ pub enum Action {
         expose: &'static [&'static str],
         /// When the method returns a list: the key it is wrapped in (`{"snapshots": [...]}`).
         wrap: &'static str,
+        /// The method is a VM's only (cloud-init, the agent): a container's VMID is refused.
+        vm_only: bool,
     },
     /// One method at a fixed path template.
     Method {
@@ -152,6 +162,8 @@ pub enum Custom {
     NicRemove,
     /// Backups on every storage that holds them.
     BackupList,
+    /// A guest's usage over time, summarised.
+    GuestMetrics,
     /// A node's tasks, or one task's status.
     NodeTask,
     /// A task's log.
@@ -201,6 +213,28 @@ const fn guest_in(
             suffix,
             expose,
             wrap,
+            vm_only: false,
+        },
+    }
+}
+
+/// A tool of one method at `/nodes/{node}/qemu/{vmid}SUFFIX` that containers lack.
+const fn vm_in(
+    toolset: Toolset,
+    name: &'static str,
+    summary: &'static str,
+    (method, suffix, expose): (HttpMethod, &'static str, &'static [&'static str]),
+) -> ToolDecl {
+    ToolDecl {
+        name,
+        toolset,
+        summary,
+        action: Action::Guest {
+            method,
+            suffix,
+            expose,
+            wrap: "data",
+            vm_only: true,
         },
     }
 }
@@ -530,6 +564,77 @@ pub const TOOLS: &[ToolDecl] = &[
         Toolset::Bulk,
         "Migrate every guest a selector matches to one node, a few at a time.",
         Custom::Bulk,
+    ),
+    ToolDecl {
+        name: "proxmox_node_startall",
+        toolset: Toolset::Bulk,
+        summary: "Start a node's guests marked onboot, in their startup order (PVE's own startall).",
+        action: Action::Method {
+            method: Post,
+            path: "/nodes/{node}/startall",
+            expose: &["vms", "force"],
+            wrap: "",
+        },
+    },
+    ToolDecl {
+        name: "proxmox_node_stopall",
+        toolset: Toolset::Bulk,
+        summary: "Stop all of a node's guests in reverse startup order (PVE's own stopall).",
+        action: Action::Method {
+            method: Post,
+            path: "/nodes/{node}/stopall",
+            expose: &["vms", "timeout", "force-stop"],
+            wrap: "",
+        },
+    },
+    ToolDecl {
+        name: "proxmox_node_migrateall",
+        toolset: Toolset::Bulk,
+        summary: "Migrate all of a node's guests to another node (PVE's own migrateall).",
+        action: Action::Method {
+            method: Post,
+            path: "/nodes/{node}/migrateall",
+            expose: &["target", "vms", "maxworkers", "with-local-disks"],
+            wrap: "",
+        },
+    },
+    guest_in(
+        Toolset::Provisioning,
+        "data",
+        "proxmox_guest_template",
+        "Turn a stopped VM or container into a template (it can then only be cloned).",
+        (Post, "/template", &[]),
+    ),
+    guest_in(
+        Toolset::Provisioning,
+        "data",
+        "proxmox_guest_feature",
+        "Whether a VM or container can be snapshotted, cloned or copied now.",
+        (Get, "/feature", &["feature", "snapname"]),
+    ),
+    vm_in(
+        Toolset::Provisioning,
+        "proxmox_cloudinit",
+        "A VM's cloud-init values: what the drive holds and what changes on regeneration.",
+        (Get, "/cloudinit", &[]),
+    ),
+    vm_in(
+        Toolset::Provisioning,
+        "proxmox_cloudinit_dump",
+        "The cloud-init user, network or meta data a VM's drive gets, as YAML.",
+        (Get, "/cloudinit/dump", &["type"]),
+    ),
+    vm_in(
+        Toolset::Provisioning,
+        "proxmox_cloudinit_regenerate",
+        "Rebuild a VM's cloud-init drive from its configuration.",
+        (HttpMethod::Put, "/cloudinit", &[]),
+    ),
+    custom(
+        "proxmox_guest_metrics",
+        Toolset::Metrics,
+        "A guest's CPU, memory, disk and network use over the last hour, day, week, month or year: min, mean, max, last.",
+        Custom::GuestMetrics,
     ),
     custom(
         "proxmox_node_log",

@@ -162,9 +162,20 @@ pub fn build(decl: &'static ToolDecl) -> BuiltTool {
             suffix,
             expose,
             wrap,
+            vm_only,
         } => {
-            let eps = guest_endpoints(method, suffix);
+            let eps: Vec<&'static Endpoint> = if vm_only {
+                vec![ep(
+                    method,
+                    &format!("/nodes/{{node}}/qemu/{{vmid}}{suffix}"),
+                )]
+            } else {
+                guest_endpoints(method, suffix).to_vec()
+            };
             guest_id_props(eps[0], &mut props);
+            if vm_only {
+                props.remove("type");
+            }
             req.push("vmid".into());
             // Path variables after the VMID (`{snapname}`) are arguments like the others.
             let more: Vec<&str> = eps[0]
@@ -180,7 +191,7 @@ pub fn build(decl: &'static ToolDecl) -> BuiltTool {
                 req.retain(|r| r != "newid");
                 newid["description"] = json!("Next free one when absent");
             }
-            Parts::of(eps.to_vec(), wrap)
+            Parts::of(eps, wrap)
         }
         Action::Method {
             method,
@@ -491,6 +502,27 @@ fn custom(
                 "lines": {"type": "array", "items": {"type": "string"}}
             }, "required": ["lines"]});
             Parts::read(super::node::log_endpoints(), out, "")
+        }
+        Custom::GuestMetrics => {
+            let eps = super::metrics::endpoints();
+            guest_id_props(eps[0], props);
+            req.push("vmid".into());
+            let params = args::parameters(eps[0]);
+            for (k, default) in [("timeframe", "hour"), ("cf", "AVERAGE")] {
+                if let Some(mut p) = params.get(k).map(schema::param) {
+                    p["default"] = json!(default);
+                    if let Some(m) = p.as_object_mut() {
+                        m.remove("description");
+                    }
+                    props.insert(k.into(), p);
+                }
+            }
+            let out = json!({"type": "object", "properties": {
+                "points": {"type": "integer"},
+                "from": {"type": "string"}, "to": {"type": "string"},
+                "measures": {"type": "object", "description": super::metrics::UNITS}
+            }, "required": ["points", "measures"]});
+            Parts::read(eps, out, "")
         }
         Custom::AgentInfo => {
             props.insert("vmid".into(), json!({"type": "integer", "minimum": 100}));
