@@ -684,20 +684,39 @@ async fn tasks_report_progress_stop_on_cancel_and_show_failures() {
     })
     .await;
     let mut s = Mcp::alice(&pve, &[("PROXMOX_ALLOW_ELEVATED", "true")], &[]).await;
-    // A start that takes 20 PVE seconds (1 s here): progress arrives, then OK.
-    pve.control(json!({"op": "set_vm", "vmid": 101, "start_secs": 20}))
+    // A start that takes 40 PVE seconds (2 s here): progress arrives, then OK. While it runs,
+    // its log reports percentages as PVE's long tasks do; the notifications carry the latest
+    // line, and the percentage as progress out of 100.
+    pve.control(json!({"op": "set_vm", "vmid": 101, "start_secs": 40}))
         .await;
-    let r = s.ok("proxmox_guest_start", json!({"vmid": 101})).await;
+    let logger = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        pve.control(json!({"op": "task_log", "lines": ["INFO:  12% (1.0 GiB of 8.0 GiB) in 3s"]}))
+            .await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        pve.control(json!({"op": "task_log", "lines": ["INFO:  37% (3.0 GiB of 8.0 GiB) in 6s"]}))
+            .await;
+    };
+    let (r, _) = tokio::join!(s.ok("proxmox_guest_start", json!({"vmid": 101})), logger);
     assert_eq!(r["status"], "OK", "{r}");
     let mut seen = Vec::new();
     while let Ok(p) = s.progress.try_recv() {
-        seen.push(p.progress);
+        seen.push(p);
     }
     assert!(seen.len() >= 2, "progress: {seen:?}");
     assert!(
-        seen.windows(2).all(|w| w[0] < w[1]),
+        seen.windows(2).all(|w| w[0].progress < w[1].progress),
         "progress must increase: {seen:?}"
     );
+    let with_percent: Vec<_> = seen.iter().filter(|p| p.total == Some(100.0)).collect();
+    assert!(
+        with_percent.iter().any(|p| p.progress == 37.0
+            && p.message
+                .as_deref()
+                .is_some_and(|m| m.contains("INFO:  37% (3.0 GiB of 8.0 GiB)"))),
+        "{seen:?}"
+    );
+    assert!(with_percent.iter().any(|p| p.progress == 12.0), "{seen:?}");
 
     // A failing task: its exit status and log tail, as an error.
     pve.control(json!({"op": "set", "time_scale": 0})).await;
@@ -741,7 +760,7 @@ async fn tasks_report_progress_stop_on_cancel_and_show_failures() {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         match tokio::time::timeout(Duration::from_secs(1), s.progress.recv()).await {
-            Ok(Some(p)) if p.progress_token == handle.progress_token && p.progress >= 1.0 => break,
+            Ok(Some(p)) if p.progress_token == handle.progress_token && p.progress > 0.0 => break,
             _ if Instant::now() > deadline => panic!("no progress for the long start"),
             _ => {}
         }

@@ -26,6 +26,9 @@ pub struct WaitOptions {
     pub max_poll: Duration,
     /// Log lines to return when the task failed. Default 20.
     pub log_lines: usize,
+    /// Read the log's new lines on each poll, so [`TaskPoll::last_line`] and
+    /// [`TaskPoll::percent`] say how far the task got (one more request per poll). Default off.
+    pub follow_log: bool,
 }
 
 impl Default for WaitOptions {
@@ -34,6 +37,7 @@ impl Default for WaitOptions {
             timeout: Duration::from_secs(300),
             max_poll: Duration::from_secs(2),
             log_lines: 20,
+            follow_log: false,
         }
     }
 }
@@ -79,6 +83,34 @@ pub struct TaskPoll {
     pub elapsed: Duration,
     /// PVE's status object (`status: running`, `type`, `id`, `user`, ...).
     pub status: Value,
+    /// The log's latest line, with [`WaitOptions::follow_log`].
+    pub last_line: Option<String>,
+    /// The latest percentage the log gave (`INFO:  45% (14.4 GiB of 32.0 GiB)`, `transferred
+    /// 1.0 GiB of 32.0 GiB (3.12%)`), with [`WaitOptions::follow_log`].
+    pub percent: Option<f64>,
+}
+
+/// The percentage a task log line reports: the last number directly followed by `%`, from 0
+/// to 100.
+fn percent_in(line: &str) -> Option<f64> {
+    let bytes = line.as_bytes();
+    let mut found = None;
+    for (i, _) in line.match_indices('%') {
+        let digits = bytes[..i]
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_digit() || **b == b'.')
+            .count();
+        if digits == 0 {
+            continue;
+        }
+        if let Ok(p) = line[i - digits..i].trim_start_matches('.').parse::<f64>()
+            && (0.0..=100.0).contains(&p)
+        {
+            found = Some(p);
+        }
+    }
+    found
 }
 
 fn endpoint(template: &str) -> &'static Endpoint {
@@ -129,6 +161,10 @@ impl Client {
         let mut pause = Duration::from_millis(100).min(max_poll);
         let mut failures = 0;
         let mut polls = 0;
+        // With `follow_log`: the next log line to read, the latest line and percentage.
+        let mut next_line = 0u64;
+        let mut last_line: Option<String> = None;
+        let mut percent: Option<f64> = None;
         let lost = |error: Error| Error::TaskWaitFailed {
             upid: upid.to_string(),
             error: Box::new(error),
@@ -161,10 +197,24 @@ impl Client {
                 Ok(status) => {
                     failures = 0;
                     polls += 1;
+                    if opts.follow_log {
+                        // The log is only for reporting: a failed read leaves the last one.
+                        if let Ok((lines, next)) = self.log_since(&node, upid, next_line).await {
+                            next_line = next;
+                            for line in lines {
+                                if let Some(p) = percent_in(&line) {
+                                    percent = Some(p);
+                                }
+                                last_line = Some(line);
+                            }
+                        }
+                    }
                     observe(&TaskPoll {
                         polls,
                         elapsed: started.elapsed(),
                         status,
+                        last_line: last_line.clone(),
+                        percent,
                     });
                 }
                 Err(e) if transient(&e) && failures < TRANSIENT_RETRIES => {
@@ -183,6 +233,39 @@ impl Client {
             tokio::time::sleep(pause.min(opts.timeout - waited).max(MIN_POLL)).await;
             pause = (pause * 2).min(max_poll);
         }
+    }
+
+    /// The log lines from line `start` on (at most 500), and the number of the line to read
+    /// next: past the end when PVE says how many there are, so a fast log is not read in full.
+    async fn log_since(
+        &self,
+        node: &str,
+        upid: &str,
+        start: u64,
+    ) -> Result<(Vec<String>, u64), Error> {
+        const LIMIT: u64 = 500;
+        let log_ep = endpoint("/nodes/{node}/tasks/{upid}/log");
+        let mut form = Form::new();
+        form.text("start", &start.to_string());
+        form.text("limit", &LIMIT.to_string());
+        let env = self.execute_envelope(log_ep, &[node, upid], &form).await?;
+        let lines: Vec<String> = env
+            .data
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|l| l.get("t").and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut next = start + lines.len() as u64;
+        // Far behind: jump to the last line, whose percentage is the one that counts.
+        if let Some(total) = env.total
+            && total > next
+        {
+            next = total - 1;
+        }
+        Ok((lines, next))
     }
 
     /// The last `lines` lines of a task log.
@@ -229,8 +312,30 @@ impl Client {
 
 #[cfg(test)]
 mod tests {
-    use super::TaskOutcome;
+    use super::{TaskOutcome, percent_in};
     use crate::Error;
+
+    #[test]
+    fn percentages_of_pves_task_logs() {
+        assert_eq!(
+            percent_in("INFO:  45% (14.4 GiB of 32.0 GiB) in 1m 2s, read: 240.0 MiB/s"),
+            Some(45.0)
+        );
+        assert_eq!(
+            percent_in("drive-scsi0: transferred 1.0 GiB of 32.0 GiB (3.12%) in 5s"),
+            Some(3.12)
+        );
+        assert_eq!(
+            percent_in("progress 100% (read 34359738368 bytes)"),
+            Some(100.0)
+        );
+        assert_eq!(
+            percent_in("INFO: starting new backup job: vzdump 100"),
+            None
+        );
+        assert_eq!(percent_in("100%% nonsense %"), Some(100.0));
+        assert_eq!(percent_in("250% is not a percentage of work"), None);
+    }
 
     #[test]
     fn a_failed_outcome_is_an_error_naming_exit_status_and_log() {

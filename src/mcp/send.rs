@@ -9,7 +9,7 @@ use proxmox_mcp::catalog::Endpoint;
 use proxmox_mcp::params::Form;
 use proxmox_mcp::{Upid, WaitOptions, args, path};
 use rmcp::RoleServer;
-use rmcp::model::ProgressNotificationParam;
+use rmcp::model::{ProgressNotificationParam, ProgressToken};
 use rmcp::service::RequestContext;
 use serde_json::{Map, Value, json};
 
@@ -288,6 +288,51 @@ pub fn shape(ep: &Endpoint, data: Value, output: &Value, wrap: &str) -> Value {
     data
 }
 
+/// One poll of a running task, as the progress notifications tell it.
+struct Report {
+    secs: u64,
+    line: Option<String>,
+    percent: Option<f64>,
+}
+
+/// The progress values sent so far: they must increase. A percentage from the task log is the
+/// progress, out of a total of 100; without one (or when a new phase starts lower), the value
+/// creeps up by a ten-thousandth per poll, so an hour of polls stays under 0.4.
+#[derive(Default)]
+struct Progress {
+    last: f64,
+    total: Option<f64>,
+}
+
+impl Progress {
+    fn next(&mut self, token: &ProgressToken, r: &Report) -> Option<ProgressNotificationParam> {
+        let value = match r.percent {
+            Some(p) if p > self.last => {
+                self.total = Some(100.0);
+                p
+            }
+            _ => self.last + 0.0001,
+        };
+        if value <= self.last || self.total.is_some_and(|t| value > t) {
+            return None;
+        }
+        self.last = value;
+        let secs = r.secs;
+        let message = match &r.line {
+            Some(line) => {
+                let line: String = line.chars().take(200).collect();
+                format!("task running ({secs} s): {line}")
+            }
+            None => format!("task running ({secs} s)"),
+        };
+        let mut param = ProgressNotificationParam::new(token.clone(), value).with_message(message);
+        if let Some(total) = self.total {
+            param = param.with_total(total);
+        }
+        Some(param)
+    }
+}
+
 /// Waits up to `wait` seconds for task `upid`, sending progress notifications when the client
 /// asked for them; stops waiting (not the task) when the client cancels. The end of a task a
 /// write started goes to the audit log.
@@ -301,17 +346,24 @@ pub async fn follow(call: &Call<'_>, upid: &Upid, wait: u64) -> Outcome {
         return Ok(running());
     }
     let token = ctx.meta.get_progress_token();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, u64)>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Report>();
     let opts = WaitOptions {
         timeout: Duration::from_secs(wait),
         max_poll: Duration::from_secs(1),
         log_lines: 20,
+        // The log's latest line and percentage go into the progress notifications.
+        follow_log: token.is_some(),
     };
+    let mut progress = Progress::default();
     let waiting = call
         .cluster
         .client
         .wait_task_observed(upid, opts, move |poll| {
-            let _ = tx.send((poll.polls, poll.elapsed.as_secs()));
+            let _ = tx.send(Report {
+                secs: poll.elapsed.as_secs(),
+                line: poll.last_line.clone(),
+                percent: poll.percent,
+            });
         });
     tokio::pin!(waiting);
     if let Some(token) = &token {
@@ -326,12 +378,11 @@ pub async fn follow(call: &Call<'_>, upid: &Upid, wait: u64) -> Outcome {
     let outcome = loop {
         tokio::select! {
             r = &mut waiting => break r,
-            Some((polls, secs)) = rx.recv() => {
-                if let Some(token) = &token {
-                    let _ = ctx.peer.notify_progress(
-                        ProgressNotificationParam::new(token.clone(), polls as f64)
-                            .with_message(format!("task running ({secs} s)")),
-                    ).await;
+            Some(report) = rx.recv() => {
+                if let Some(token) = &token
+                    && let Some(param) = progress.next(token, &report)
+                {
+                    let _ = ctx.peer.notify_progress(param).await;
                 }
             }
             _ = ctx.ct.cancelled() => {

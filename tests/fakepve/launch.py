@@ -470,6 +470,19 @@ async def control_op(pve, body):
         return {}
     if op == 'tasks':
         return jsonable(pve.tasklog)
+    if op == 'task_log':
+        # Lines added to the log of a running task (the newest one when no "upid" is given), as
+        # PVE's long tasks write progress: {"lines": [...], "upid"}.
+        lines = body.get('lines')
+        if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
+            raise ControlError('task_log: needs "lines" (a list of strings)')
+        running = [t for t in pve.tasklog if t['status'] == 'running']
+        if body.get('upid'):
+            running = [t for t in running if t['upid'] == body['upid']]
+        if not running:
+            raise ControlError('task_log: no running task')
+        running[-1]['log'].extend(lines)
+        return {'upid': running[-1]['upid'], 'lines': len(running[-1]['log'])}
     if op == 'set':
         attrs = {k: v for k, v in body.items() if k != 'op'}
         for key, value in attrs.items():
@@ -527,7 +540,8 @@ async def control_op(pve, body):
 
 
 CONTROL_OPS = ('ping', 'fail', 'unfail', 'reset_faults', 'revoke_tickets', 'expire_tickets', 'ticket_ttl',
-               'set_vm', 'set_ct', 'get_vm', 'get_ct', 'requests', 'clear_requests', 'tasks', 'set', 'call',
+               'set_vm', 'set_ct', 'get_vm', 'get_ct', 'requests', 'clear_requests', 'tasks', 'task_log', 'set',
+               'call',
                'grant', 'add_token', 'add_user', 'script', 'unscript')
 
 
