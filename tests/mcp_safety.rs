@@ -592,3 +592,86 @@ async fn read_only_also_refuses_gets_that_make_pve_contact_other_servers() {
         "without --read-only the GET was not sent"
     );
 }
+
+/// The pre-flight also covers what PVE checks in its code rather than in the schema (creating a
+/// guest says only `user: all`): VM.Allocate on the new VMID, Datastore.AllocateSpace on each new
+/// disk's storage, SDN.Use on each bridge, VM.Backup for vzdump. Each refusal names the concrete
+/// path and a role, and nothing is sent; granted, the call goes through.
+#[tokio::test]
+async fn preflight_covers_checks_pve_keeps_in_its_code() {
+    let pve = FakePve::start().await;
+    let mut vars = mcp::env(&pve);
+    for (k, v) in vars.iter_mut() {
+        match k.as_str() {
+            "PROXMOX_USER" => *v = "bob@pve".into(),
+            "PROXMOX_TOKEN_NAME" => *v = "ro".into(),
+            "PROXMOX_TOKEN_VALUE" => *v = pve.bob().token_secret.clone(),
+            _ => {}
+        }
+    }
+    vars.push(("PROXMOX_ALLOW_ELEVATED".into(), "true".into()));
+    let grant = |path: &str, privs: &[&str]| json!({"op": "grant", "id": "bob@pve!ro", "path": path, "privs": privs});
+    let create = json!({"node": "pve1", "vmid": 150, "name": "new", "memory": 1024,
+                        "disks": [{"storage": "local-lvm", "size_gb": 8}],
+                        "nics": [{"bridge": "vmbr0", "tag": 20}]});
+    // Each missing privilege in turn; a fresh server each time (the pre-flight caches briefly).
+    for (lacks, role, then_grant) in [
+        (
+            "VM.Allocate on /vms/150",
+            "PVEVMAdmin",
+            (
+                "/vms",
+                vec!["VM.Allocate", "VM.Config.Memory", "VM.Config.Options"],
+            ),
+        ),
+        (
+            "VM.Config.Network on /vms/150",
+            "PVEVMAdmin",
+            (
+                "/vms",
+                vec!["VM.Config.Network", "VM.Config.CPU", "VM.Config.Disk"],
+            ),
+        ),
+        (
+            "Datastore.AllocateSpace on /storage/local-lvm",
+            "PVEDatastoreUser",
+            ("/storage/local-lvm", vec!["Datastore.AllocateSpace"]),
+        ),
+        (
+            "SDN.Use on /sdn/zones/localnetwork/vmbr0/20",
+            "PVESDNUser",
+            ("/sdn/zones/localnetwork/vmbr0", vec!["SDN.Use"]),
+        ),
+    ] {
+        let s = Mcp::start(&vars, &[]).await;
+        pve.clear_requests().await;
+        let msg = s.err("proxmox_create_vm", create.clone()).await;
+        assert!(
+            msg.contains(&format!("lacks {lacks}")) && msg.contains(&format!("grant {role}")),
+            "{msg}"
+        );
+        assert!(writes(&pve).await.is_empty(), "{:?}", writes(&pve).await);
+        pve.control(grant(then_grant.0, &then_grant.1)).await;
+    }
+    let s = Mcp::start(&vars, &[]).await;
+    let r = s.ok("proxmox_create_vm", create.clone()).await;
+    assert_eq!(r["status"], "OK", "{r}");
+    assert!(
+        writes(&pve)
+            .await
+            .iter()
+            .any(|w| w["path"] == "/api2/json/nodes/pve1/qemu"),
+        "{:?}",
+        writes(&pve).await
+    );
+    // vzdump: VM.Backup on the guest, Datastore.AllocateSpace on the backup storage.
+    pve.clear_requests().await;
+    let msg = s
+        .err(
+            "proxmox_guest_backup",
+            json!({"vmid": 100, "storage": "local"}),
+        )
+        .await;
+    assert!(msg.contains("lacks VM.Backup on /vms/100"), "{msg}");
+    assert!(writes(&pve).await.is_empty());
+}

@@ -98,11 +98,14 @@ pub fn explain(e: &Error, client: &Client) -> String {
     };
     match e {
         Error::Forbidden { message, required } => {
-            let needs = required
-                .as_deref()
-                .map(|r| format!(" lacks {r}"))
-                .unwrap_or_else(|| " lacks a privilege".to_string());
-            let remedy = match refused(message, required.as_deref()) {
+            // What PVE named, else the schema's rule (not its "any authenticated user").
+            let named = refused(message, required.as_deref());
+            let needs = match (&named, required.as_deref()) {
+                (Some((path, privilege)), _) => format!(" lacks {privilege} on {path}"),
+                (None, Some(r)) if r.contains(" on ") => format!(" lacks {r}"),
+                _ => " lacks a privilege".to_string(),
+            };
+            let remedy = match named {
                 Some((path, privilege)) => grant(&[privilege], false, &path),
                 None => "grant a role that holds it on the object's path".to_string(),
             };

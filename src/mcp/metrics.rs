@@ -138,7 +138,7 @@ mod tests {
             json!({"min": 1000, "mean": 2000, "max": 3000, "last": 2000})
         );
         // A measure only some points have is summarised over those; text numbers are read.
-        assert_eq!(m["netin"]["max"], 50);
+        assert_eq!(m["netin"]["max"], 50.0);
         // PVE's `[{}]` for a guest without data is an empty summary, not an error.
         let empty = json!({});
         let s = summary(&[empty.as_object().unwrap_or(&serde_json::Map::new())]);

@@ -11,7 +11,7 @@ use proxmox_mcp::Client;
 use proxmox_mcp::apidoc::HttpMethod;
 use proxmox_mcp::catalog::{self, Endpoint};
 use proxmox_mcp::params::Form;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 /// How long PVE's answer about one ACL path is reused.
 const TTL: Duration = Duration::from_secs(10);
@@ -131,12 +131,21 @@ pub async fn check(
     client: &Client,
     ep: &Endpoint,
     vars: &Map<String, Value>,
+    form: &Form,
 ) -> Result<(), String> {
-    let Some(check) = serde_json::from_str::<Value>(ep.permissions)
+    let schema_check = serde_json::from_str::<Value>(ep.permissions)
         .ok()
-        .and_then(|p| p.get("check").cloned())
-    else {
-        return Ok(());
+        .and_then(|p| p.get("check").cloned());
+    let extra = in_code(ep, vars, form);
+    let check = match (schema_check, extra.is_empty()) {
+        (None, true) => return Ok(()),
+        (Some(c), true) => c,
+        (base, false) => {
+            let mut all = vec![Value::from("and")];
+            all.extend(base);
+            all.extend(extra);
+            Value::Array(all)
+        }
     };
     let mut paths = Vec::new();
     collect_paths(&check, vars, &mut paths);
@@ -173,6 +182,293 @@ pub async fn check(
         }
         Verdict::Yes | Verdict::Unknown => Ok(()),
     }
+}
+
+/// A check PVE makes in its code rather than in the schema's `permissions` (which says
+/// `user: all` for creating guests, vzdump and the node-wide actions, or names only the guest for
+/// a configuration change). PVE's method descriptions and sources say what each needs.
+#[derive(Debug, Clone, Copy)]
+enum InCode {
+    /// `VM.Allocate` on `/vms/{vmid}`, or on `/pool/{pool}` when a pool is given (not for a
+    /// restore, which PVE checks otherwise).
+    Allocate,
+    /// `Datastore.AllocateSpace` on the storage of each new disk (`local-lvm:32`, a mount point
+    /// `local-lvm:8`).
+    NewDisks,
+    /// `SDN.Use` on each bridge a NIC uses (`/sdn/zones/localnetwork/vmbr0`, `/…/vmbr0/10` with a
+    /// VLAN tag). Only `vmbr*` bridges: an SDN VNet's zone is not known here, so PVE checks it.
+    Bridges,
+    /// The privilege on `/vms/ID` for each VMID the parameter lists.
+    EachVmid(&'static str, &'static str),
+    /// The privilege on `/storage/ID` for the storage the parameter names.
+    Storage(&'static str, &'static str),
+    /// The `VM.Config.*` privilege of each key set or deleted (PVE's
+    /// `check_vm_modify_config_perm`), on the guest or, at creation, on its pool. Only keys whose
+    /// privilege is certain; the rest (drives at creation, hardware passthrough, root-only keys)
+    /// are PVE's to check.
+    ConfigKeys {
+        /// A creation: drives are checked by PVE through their storage.
+        create: bool,
+    },
+}
+
+use InCode::{Allocate, Bridges, ConfigKeys, EachVmid, NewDisks, Storage};
+
+/// The privilege PVE checks for a configuration key, where it is certain.
+fn key_privilege(key: &str, value: Option<&str>, create: bool) -> Option<Vec<&'static str>> {
+    let name = key.trim_end_matches(|c: char| c.is_ascii_digit());
+    let numbered = name.len() < key.len();
+    let one = |p: &'static str| Some(vec![p]);
+    match name {
+        "cores" | "sockets" | "vcpus" | "cpu" | "cpulimit" | "cpuunits" | "affinity" => {
+            one("VM.Config.CPU")
+        }
+        "numa" => one("VM.Config.CPU"),
+        "memory" | "balloon" | "shares" | "swap" => one("VM.Config.Memory"),
+        "net" if numbered => one("VM.Config.Network"),
+        "name" | "hostname" | "description" | "onboot" | "protection" => one("VM.Config.Options"),
+        "ciuser" | "cipassword" | "citype" | "cicustom" | "ciupgrade" | "nameserver"
+        | "searchdomain" | "sshkeys" => Some(vec!["VM.Config.Cloudinit", "VM.Config.Network"]),
+        "ipconfig" if numbered => Some(vec!["VM.Config.Cloudinit", "VM.Config.Network"]),
+        "scsi" | "virtio" | "sata" | "ide" | "mp" if numbered && !create => {
+            if value.is_some_and(|v| v.contains("media=cdrom")) {
+                one("VM.Config.CDROM")
+            } else {
+                one("VM.Config.Disk")
+            }
+        }
+        "efidisk" | "tpmstate" if numbered && !create => one("VM.Config.Disk"),
+        "rootfs" if !create => one("VM.Config.Disk"),
+        _ => None,
+    }
+}
+
+/// Where PVE checks more than the schema says: (method, path, checks).
+const IN_CODE: &[(HttpMethod, &str, &[InCode])] = &[
+    (
+        HttpMethod::Post,
+        "/nodes/{node}/qemu",
+        &[Allocate, ConfigKeys { create: true }, NewDisks, Bridges],
+    ),
+    (
+        HttpMethod::Post,
+        "/nodes/{node}/lxc",
+        &[Allocate, ConfigKeys { create: true }, NewDisks, Bridges],
+    ),
+    (
+        HttpMethod::Put,
+        "/nodes/{node}/qemu/{vmid}/config",
+        &[ConfigKeys { create: false }, NewDisks, Bridges],
+    ),
+    (
+        HttpMethod::Post,
+        "/nodes/{node}/qemu/{vmid}/config",
+        &[ConfigKeys { create: false }, NewDisks, Bridges],
+    ),
+    (
+        HttpMethod::Put,
+        "/nodes/{node}/lxc/{vmid}/config",
+        &[ConfigKeys { create: false }, NewDisks, Bridges],
+    ),
+    (
+        HttpMethod::Post,
+        "/nodes/{node}/qemu/{vmid}/clone",
+        &[Storage("storage", "Datastore.AllocateSpace")],
+    ),
+    (
+        HttpMethod::Post,
+        "/nodes/{node}/lxc/{vmid}/clone",
+        &[Storage("storage", "Datastore.AllocateSpace")],
+    ),
+    (
+        HttpMethod::Post,
+        "/nodes/{node}/qemu/{vmid}/move_disk",
+        &[Storage("storage", "Datastore.AllocateSpace")],
+    ),
+    (
+        HttpMethod::Post,
+        "/nodes/{node}/lxc/{vmid}/move_volume",
+        &[Storage("storage", "Datastore.AllocateSpace")],
+    ),
+    (
+        HttpMethod::Post,
+        "/nodes/{node}/vzdump",
+        &[
+            EachVmid("vmid", "VM.Backup"),
+            Storage("storage", "Datastore.AllocateSpace"),
+        ],
+    ),
+    (
+        HttpMethod::Post,
+        "/nodes/{node}/startall",
+        &[EachVmid("vms", "VM.PowerMgmt")],
+    ),
+    (
+        HttpMethod::Post,
+        "/nodes/{node}/stopall",
+        &[EachVmid("vms", "VM.PowerMgmt")],
+    ),
+    (
+        HttpMethod::Post,
+        "/nodes/{node}/migrateall",
+        &[EachVmid("vms", "VM.Migrate")],
+    ),
+];
+
+/// The checks of [`IN_CODE`] for a call of `ep` with `form`, as `perm` expressions on concrete
+/// paths.
+fn in_code(ep: &Endpoint, vars: &Map<String, Value>, form: &Form) -> Vec<Value> {
+    let Some((_, _, rules)) = IN_CODE
+        .iter()
+        .find(|(m, p, _)| *m == ep.method && *p == ep.path)
+    else {
+        return Vec::new();
+    };
+    let value = |k: &str| {
+        form.pairs()
+            .iter()
+            .find(|(key, _)| key.as_str() == k)
+            .map(|(_, v)| v.clone())
+            .or_else(|| match vars.get(k)? {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+    };
+    let perm = |path: String, privilege: &str| json!(["perm", path, [privilege]]);
+    let mut out = Vec::new();
+    for rule in *rules {
+        match *rule {
+            Allocate => {
+                let restore =
+                    value("archive").is_some() || value("restore").as_deref() == Some("1");
+                if let (Some(vmid), false) = (value("vmid"), restore) {
+                    let vm = perm(format!("/vms/{vmid}"), "VM.Allocate");
+                    out.push(match value("pool") {
+                        Some(pool) => {
+                            json!(["or", vm, perm(format!("/pool/{pool}"), "VM.Allocate")])
+                        }
+                        None => vm,
+                    });
+                }
+            }
+            ConfigKeys { create } => {
+                // At creation, on the new VMID or its pool (not for a restore: PVE's own rules).
+                let restore =
+                    value("archive").is_some() || value("restore").as_deref() == Some("1");
+                let (Some(vmid), false) = (value("vmid"), restore) else {
+                    continue;
+                };
+                let deleted: Vec<String> = value("delete")
+                    .map(|d| d.split([',', ';', ' ']).map(str::to_string).collect())
+                    .unwrap_or_default();
+                let keys = form
+                    .pairs()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Some(v.as_str())))
+                    .chain(deleted.iter().map(|k| (k.clone(), None)));
+                for (key, v) in keys {
+                    let Some(privs) = key_privilege(&key, v, create) else {
+                        continue;
+                    };
+                    let mut vm = json!(["perm", format!("/vms/{vmid}"), privs]);
+                    if privs.len() > 1
+                        && let Some(a) = vm.as_array_mut()
+                    {
+                        a.extend([json!("any"), json!(1)]);
+                    }
+                    out.push(match (create, value("pool")) {
+                        (true, Some(pool)) => {
+                            let mut p = vm.clone();
+                            p[1] = json!(format!("/pool/{pool}"));
+                            json!(["or", vm, p])
+                        }
+                        _ => vm,
+                    });
+                }
+            }
+            NewDisks => {
+                for (key, v) in form.pairs() {
+                    if let Some(storage) = new_disk_storage(key, v) {
+                        out.push(perm(
+                            format!("/storage/{storage}"),
+                            "Datastore.AllocateSpace",
+                        ));
+                    }
+                }
+            }
+            Bridges => {
+                for (key, v) in form.pairs() {
+                    if let Some(path) = bridge_path(key, v) {
+                        out.push(perm(path, "SDN.Use"));
+                    }
+                }
+            }
+            EachVmid(param, privilege) => {
+                for id in value(param).iter().flat_map(|l| {
+                    l.split([',', ';', ' '])
+                        .filter(|x| !x.is_empty())
+                        .map(str::to_string)
+                        .collect::<Vec<_>>()
+                }) {
+                    if id.chars().all(|c| c.is_ascii_digit()) {
+                        out.push(perm(format!("/vms/{id}"), privilege));
+                    }
+                }
+            }
+            Storage(param, privilege) => {
+                if let Some(s) = value(param) {
+                    out.push(perm(format!("/storage/{s}"), privilege));
+                }
+            }
+        }
+    }
+    let mut seen = BTreeSet::new();
+    out.retain(|c| seen.insert(c.to_string()));
+    out
+}
+
+/// The storage a disk key's value allocates on (`scsi0=local-lvm:32,ssd=1`, `rootfs=local:8`,
+/// `mp0=volume=local-lvm:4,mp=/data`); `None` for existing volumes, CD-ROMs and passthrough.
+fn new_disk_storage(key: &str, value: &str) -> Option<String> {
+    let name = key.trim_end_matches(|c: char| c.is_ascii_digit());
+    let disk = matches!(
+        name,
+        "scsi" | "virtio" | "sata" | "ide" | "efidisk" | "tpmstate" | "rootfs" | "mp"
+    );
+    if !disk || name.len() == key.len() && name != "rootfs" {
+        return None;
+    }
+    let volume = value
+        .split(',')
+        .map(|part| {
+            part.strip_prefix("file=")
+                .or_else(|| part.strip_prefix("volume="))
+                .unwrap_or(part)
+        })
+        .find(|part| !part.contains('=') || part.contains(':'))?;
+    let (storage, size) = volume.split_once(':')?;
+    let is_size = !size.is_empty() && size.chars().all(|c| c.is_ascii_digit() || c == '.');
+    (is_size && !storage.is_empty()).then(|| storage.to_string())
+}
+
+/// The SDN path of the bridge a `netN` value uses: `/sdn/zones/localnetwork/vmbr0`, with `/TAG`
+/// when a VLAN tag is set.
+fn bridge_path(key: &str, value: &str) -> Option<String> {
+    let n = key.strip_prefix("net")?;
+    if n.is_empty() || !n.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let get = |k: &str| {
+        value
+            .split(',')
+            .find_map(|p| p.strip_prefix(k)?.strip_prefix('='))
+    };
+    let bridge = get("bridge").filter(|b| b.starts_with("vmbr"))?;
+    Some(match get("tag") {
+        Some(tag) => format!("/sdn/zones/localnetwork/{bridge}/{tag}"),
+        None => format!("/sdn/zones/localnetwork/{bridge}"),
+    })
 }
 
 /// `/vms/{vmid}` with the values of `vars` filled in; `None` when one is missing.
@@ -304,6 +600,124 @@ pub fn evaluate(check: &Value, held: &Lookup) -> Verdict {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn form(pairs: &[(&str, &str)]) -> Form {
+        let mut f = Form::new();
+        for (k, v) in pairs {
+            f.text(k, v);
+        }
+        f
+    }
+
+    fn ep(method: HttpMethod, path: &str) -> &'static Endpoint {
+        catalog::find(method, path).unwrap()
+    }
+
+    #[test]
+    fn checks_pve_makes_in_code_from_the_request() {
+        let create = ep(HttpMethod::Post, "/nodes/{node}/qemu");
+        let f = form(&[
+            ("vmid", "120"),
+            ("scsi0", "local-lvm:32,ssd=1"),
+            ("scsi1", "local-lvm:vm-120-disk-1,size=8G"),
+            ("virtio0", "fast:8"),
+            ("ide2", "local:iso/debian.iso,media=cdrom"),
+            ("net0", "virtio,bridge=vmbr0,tag=10"),
+            ("net1", "virtio,bridge=vnet7"),
+        ]);
+        assert_eq!(
+            in_code(create, &Map::new(), &f),
+            vec![
+                json!(["perm", "/vms/120", ["VM.Allocate"]]),
+                json!(["perm", "/vms/120", ["VM.Config.Network"]]),
+                json!(["perm", "/storage/local-lvm", ["Datastore.AllocateSpace"]]),
+                json!(["perm", "/storage/fast", ["Datastore.AllocateSpace"]]),
+                json!(["perm", "/sdn/zones/localnetwork/vmbr0/10", ["SDN.Use"]]),
+            ]
+        );
+        // A pool: VM.Allocate on the VM or on the pool; a restore is PVE's to check.
+        let pooled = in_code(
+            create,
+            &Map::new(),
+            &form(&[("vmid", "120"), ("pool", "dev")]),
+        );
+        assert_eq!(
+            pooled,
+            vec![json!([
+                "or",
+                ["perm", "/vms/120", ["VM.Allocate"]],
+                ["perm", "/pool/dev", ["VM.Allocate"]]
+            ])]
+        );
+        let restore = form(&[("vmid", "120"), ("archive", "local:backup/x.vma.zst")]);
+        assert!(in_code(create, &Map::new(), &restore).is_empty());
+        // A change: each key's privilege, deleted keys too, a CD-ROM's own privilege.
+        let config = ep(HttpMethod::Put, "/nodes/{node}/qemu/{vmid}/config");
+        let mut vm = Map::new();
+        vm.insert("vmid".into(), json!("100"));
+        let f = form(&[
+            ("memory", "4096"),
+            ("cores", "4"),
+            ("sockets", "1"),
+            ("ide2", "local:iso/x.iso,media=cdrom"),
+            ("ipconfig0", "ip=dhcp"),
+            ("args", "-no-reboot"),
+            ("delete", "net1,description"),
+        ]);
+        assert_eq!(
+            in_code(config, &vm, &f),
+            vec![
+                json!(["perm", "/vms/100", ["VM.Config.Memory"]]),
+                json!(["perm", "/vms/100", ["VM.Config.CPU"]]),
+                json!(["perm", "/vms/100", ["VM.Config.CDROM"]]),
+                json!([
+                    "perm",
+                    "/vms/100",
+                    ["VM.Config.Cloudinit", "VM.Config.Network"],
+                    "any",
+                    1
+                ]),
+                json!(["perm", "/vms/100", ["VM.Config.Network"]]),
+                json!(["perm", "/vms/100", ["VM.Config.Options"]]),
+            ]
+        );
+        // A container's mount point in PVE's `volume=` form.
+        let lxc = ep(HttpMethod::Put, "/nodes/{node}/lxc/{vmid}/config");
+        let mut vmid = Map::new();
+        vmid.insert("vmid".into(), json!("200"));
+        assert_eq!(
+            in_code(lxc, &vmid, &form(&[("mp0", "volume=tank:4,mp=/data")])),
+            vec![
+                json!(["perm", "/vms/200", ["VM.Config.Disk"]]),
+                json!(["perm", "/storage/tank", ["Datastore.AllocateSpace"]])
+            ]
+        );
+        let vzdump = ep(HttpMethod::Post, "/nodes/{node}/vzdump");
+        assert_eq!(
+            in_code(
+                vzdump,
+                &Map::new(),
+                &form(&[("vmid", "100,101"), ("storage", "backup")])
+            ),
+            vec![
+                json!(["perm", "/vms/100", ["VM.Backup"]]),
+                json!(["perm", "/vms/101", ["VM.Backup"]]),
+                json!(["perm", "/storage/backup", ["Datastore.AllocateSpace"]]),
+            ]
+        );
+        let migrateall = ep(HttpMethod::Post, "/nodes/{node}/migrateall");
+        assert_eq!(
+            in_code(
+                migrateall,
+                &Map::new(),
+                &form(&[("target", "pve2"), ("vms", "100")])
+            ),
+            vec![json!(["perm", "/vms/100", ["VM.Migrate"]])]
+        );
+        // Methods outside the table: nothing more.
+        let start = ep(HttpMethod::Post, "/nodes/{node}/qemu/{vmid}/status/start");
+        assert!(in_code(start, &Map::new(), &form(&[("scsi0", "local-lvm:32")])).is_empty());
+    }
 
     fn held(entries: &[(&str, &[&str])]) -> HashMap<String, Arc<BTreeSet<String>>> {
         entries

@@ -89,7 +89,7 @@ pub async fn send(
         for (var, value) in ep.path_vars.iter().zip(&prepared.path_values) {
             vars.insert(var.name.to_string(), Value::String(value.clone()));
         }
-        if let Err(e) = preflight::check(&cluster.perms, client, ep, &vars).await {
+        if let Err(e) = preflight::check(&cluster.perms, client, ep, &vars, &prepared.form).await {
             record(call, &attempt, Decision::RefusedPreflight, Some(&e))?;
             return Err(e);
         }
