@@ -421,15 +421,29 @@ fn property_string(name: &str, map: &Map<String, Value>, schema: &Schema) -> Res
         };
         // Joined without escaping (PVE has none), so a value must stay inside its key.
         crate::validate::check_prop_value(&format!("{name}.{k}"), &text)?;
+        // PVE's order (`print_property_string`): the default key, the required keys, the rest,
+        // each group by name (the map iterates by name; the sort below is stable).
         if Some(k) == default_key && !text.contains('=') {
-            parts.insert(0, text);
+            parts.push((0, text));
         } else {
             // The default key keeps its name when its value holds `=`, which would otherwise
             // read as `key=value` (PVE reads a key up to the first `=`, so later ones are safe).
-            parts.push(format!("{k}={text}"));
+            let rank = if Some(k) == default_key {
+                0
+            } else if keys[k].optional {
+                2
+            } else {
+                1
+            };
+            parts.push((rank, format!("{k}={text}")));
         }
     }
-    Ok(parts.join(","))
+    parts.sort_by_key(|(rank, _)| *rank);
+    Ok(parts
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect::<Vec<_>>()
+        .join(","))
 }
 
 #[cfg(test)]
@@ -637,6 +651,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("watchdog.action"), "{e}");
+    }
+
+    #[test]
+    fn object_form_property_strings_print_in_pves_order() {
+        // PVE's print_property_string: the default key, then required keys, then the rest.
+        let ep = find(HttpMethod::Put, "/nodes/{node}/lxc/{vmid}/config").unwrap();
+        let a = args(json!({"node": "pve1", "vmid": 200,
+            "mp0": {"backup": true, "mp": "/data", "volume": "local-lvm:8", "acl": false}}));
+        let p = prepare(ep, &a).unwrap();
+        let mp0 = p.form.pairs().iter().find(|(k, _)| k == "mp0").unwrap();
+        assert_eq!(mp0.1, "local-lvm:8,mp=/data,acl=0,backup=1");
     }
 
     #[test]

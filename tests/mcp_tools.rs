@@ -469,7 +469,7 @@ async fn create_a_container_and_a_vm_in_one_call_each() {
     assert_eq!(ct["vmid"], next, "{ct}");
     assert_eq!(ct["config"]["rootfs"], "local-lvm:8", "{ct}");
     assert_eq!(
-        ct["config"]["net0"], "bridge=vmbr0,ip=dhcp,name=eth0",
+        ct["config"]["net0"], "name=eth0,bridge=vmbr0,ip=dhcp",
         "{ct}"
     );
     assert!(!ct.to_string().contains("Create-Canary-9"));
