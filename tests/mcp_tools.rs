@@ -1166,3 +1166,22 @@ async fn disk_changes_are_refused_on_a_stale_digest_and_dry_runs_send_nothing() 
         "a dry run sent a write"
     );
 }
+
+/// Filters with known values refuse unknown ones instead of answering an empty list.
+#[tokio::test]
+async fn an_unknown_node_or_status_is_an_error_not_an_empty_list() {
+    let pve = FakePve::start().await;
+    pve.control(json!({"op": "call", "method": "add_node", "args": ["pve2"]}))
+        .await;
+    let s = Mcp::alice(&pve, &[], &[]).await;
+    let e = s.err("proxmox_guest_list", json!({"node": "pve9"})).await;
+    assert!(
+        e.contains("no node `pve9`") && e.contains("pve1") && e.contains("pve2"),
+        "{e}"
+    );
+    let e = s.err("proxmox_guest_list", json!({"status": "up"})).await;
+    assert!(e.contains("status") && e.contains("running"), "{e}");
+    // A node that exists but holds no guest: an empty list.
+    let r = s.ok("proxmox_guest_list", json!({"node": "pve2"})).await;
+    assert_eq!(r["total"], 0, "{r}");
+}

@@ -123,6 +123,28 @@ async fn guest_list(cluster: &Cluster, args: &Map<String, Value>) -> Outcome {
         })
         .cloned()
         .collect();
+    // A node no guest is on may be a typo: an unknown node is an error, not an empty list.
+    if let Some(node) = text(args, "node")
+        && !list.iter().any(|g| field(g, "node") == node)
+    {
+        let client = &cluster.client;
+        let nodes = client
+            .execute(endpoint(HttpMethod::Get, "/nodes"), &[], Form::new())
+            .await
+            .map_err(|e| explain(&e, client))?;
+        let names: Vec<&str> = nodes
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n["node"].as_str())
+            .collect();
+        if !names.contains(&node.as_str()) {
+            return Err(format!(
+                "no node `{node}` in the cluster; its nodes: {}",
+                names.join(", ")
+            ));
+        }
+    }
     guests.sort_by_key(|g| g.get("vmid").and_then(Value::as_u64).unwrap_or(0));
     Ok(bounded(
         "guests",

@@ -344,7 +344,10 @@ fn custom(
             for k in ["node", "pool", "tag"] {
                 props.insert(k.into(), json!({"type": "string"}));
             }
-            props.insert("status".into(), string("running, stopped or paused"));
+            props.insert(
+                "status".into(),
+                json!({"enum": ["running", "stopped", "paused"]}),
+            );
             props.insert("name".into(), string("Part of the name"));
             props.insert("type".into(), json!({"enum": ["qemu", "lxc"]}));
             props.insert(
