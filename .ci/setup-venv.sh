@@ -19,6 +19,12 @@ if ! command -v "$python" >/dev/null 2>&1; then
     exit 1
 fi
 
+# The LXC exec tests also need an OpenSSH server to start on loopback. A machine where it
+# cannot be installed still gets the venv; those tests then fail naming .ci/setup-sshd.sh.
+if ! "$repo/.ci/setup-sshd.sh"; then
+    echo "setup-venv: warning: no OpenSSH server (.ci/setup-sshd.sh failed): tests/mcp_lxc_exec.rs will fail" >&2
+fi
+
 stamp="$venv/.fakepve-requirements.sha256"
 req_sum="$(sha256sum "$req" | cut -d' ' -f1)"
 

@@ -98,6 +98,11 @@ pub fn run(config: Result<Config, String>) -> bool {
     for c in &config.clusters {
         r.step("policy", Outcome::Ok(policy(c)));
     }
+    for c in &config.clusters {
+        if let Some(ssh) = &c.settings.ssh {
+            r.step("lxc exec", lxc_exec(c, ssh));
+        }
+    }
     if let Some((path, from)) = &config.audit_log {
         r.step(
             "audit log",
@@ -211,6 +216,40 @@ fn policy(c: &Cluster) -> String {
         s.confirm,
         from("confirm")
     )
+}
+
+/// `proxmox_lxc_exec` over SSH, when set up: how the nodes are reached and whether the key
+/// file can be used (no connection is made).
+fn lxc_exec(c: &Cluster, ssh: &crate::config::Ssh) -> Outcome {
+    let pinned: Vec<&str> = ssh
+        .host_keys
+        .iter()
+        .map(|k| k.fingerprint.as_str())
+        .collect();
+    let text = format!(
+        "server `{}`: proxmox_lxc_exec runs `{} exec` as {} on port {} of the nodes at {}{} \
+         with key {} ({}); host keys pinned: {}",
+        c.name,
+        ssh.pct,
+        ssh.user,
+        ssh.port,
+        ssh.host.shown(),
+        if ssh.host.shown().contains("{node}") {
+            " ({node}: the node's name)"
+        } else {
+            ""
+        },
+        ssh.key.display(),
+        source_of(c, "ssh_key"),
+        pinned.join(", ")
+    );
+    match crate::mcp::ssh::check_key(&ssh.key) {
+        Ok(()) => Outcome::Ok(text),
+        Err(e) => Outcome::Warn(
+            format!("{text}; but {e}"),
+            "fix the key file, or drop the ssh_* settings to turn proxmox_lxc_exec off".into(),
+        ),
+    }
 }
 
 async fn network(r: &mut Report, cluster: &Cluster) {

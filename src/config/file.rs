@@ -76,6 +76,60 @@ pub struct ServerEntry {
     pub default_node: Option<Scalar>,
     /// How destructive calls are confirmed: `ask`, `ask-or-allow` or `off`.
     pub confirm: Option<Scalar>,
+    /// `proxmox_lxc_exec`: the private key SSH logs in to the nodes with.
+    pub ssh_key: Option<Scalar>,
+    /// `proxmox_lxc_exec`: the nodes' pinned public host keys (one, or a list).
+    pub ssh_host_key: Option<OneOrMany>,
+    /// `proxmox_lxc_exec`: the user SSH logs in as (default `root`).
+    pub ssh_user: Option<Scalar>,
+    /// `proxmox_lxc_exec`: the SSH port (default 22).
+    pub ssh_port: Option<Scalar>,
+    /// `proxmox_lxc_exec`: the nodes' addresses: one for all (`{node}` is the node's name), or
+    /// a map of node name to address.
+    pub ssh_host: Option<OneOrMap>,
+    /// `proxmox_lxc_exec`: `pct` on the nodes (default `pct`).
+    pub ssh_pct: Option<Scalar>,
+}
+
+/// A value, or a list of them (written one a line).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One value.
+    One(Scalar),
+    /// A list.
+    Many(Vec<String>),
+}
+
+impl fmt::Display for OneOrMany {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OneOrMany::One(s) => write!(f, "{s}"),
+            OneOrMany::Many(list) => f.write_str(&list.join("\n")),
+        }
+    }
+}
+
+/// A value, or a map of names to values (written `NAME=VALUE,...`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMap {
+    /// One value.
+    One(Scalar),
+    /// A map.
+    Map(std::collections::BTreeMap<String, String>),
+}
+
+impl fmt::Display for OneOrMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OneOrMap::One(s) => write!(f, "{s}"),
+            OneOrMap::Map(map) => {
+                let pairs: Vec<String> = map.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                f.write_str(&pairs.join(","))
+            }
+        }
+    }
 }
 
 /// The whole file.

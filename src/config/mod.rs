@@ -4,6 +4,7 @@
 //! where each one came from.
 
 mod file;
+mod ssh;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use proxmox_mcp::{ApiToken, Auth, Client, TlsMode};
+pub use ssh::Ssh;
 /// The variables read, with what each does; `--help` prints this.
 pub const ENV_HELP: &str = "\
 Settings come from flags, then environment variables, then the configuration file (--config or
@@ -49,6 +51,14 @@ environment:
                           cannot) | off (never ask); never looser than a server's own `confirm`
   PROXMOX_MCP_AUDIT_LOG   file that an audit record of every write is appended to (or
                           --audit-log PATH; over `audit_log` in the file)
+  PROXMOX_SSH_KEY         proxmox_lxc_exec (runs `pct exec` over SSH): the private key file
+  PROXMOX_SSH_HOST_KEY    the node's public host key (ssh-ed25519 AAAA...; several: one a line),
+                          pinned: no other key is accepted
+  PROXMOX_SSH_USER        user SSH logs in as (default root)
+  PROXMOX_SSH_PORT        SSH port (default 22)
+  PROXMOX_SSH_HOST        the node's address: one for all (default {node}, the node's name), or
+                          NODE=ADDRESS,... per node
+  PROXMOX_SSH_PCT         pct on the node (default pct)
   PROXMOX_DEMO            true is the same as --demo: a simulated cluster, no settings needed
   PROXMOX_MCP_HTTP_TOKEN  serve --http: the bearer token clients must send (required, at least 16
                           characters; or PROXMOX_MCP_HTTP_TOKEN_FILE / --http-token-file PATH)
@@ -119,6 +129,8 @@ pub struct Settings {
     pub default_node: Option<String>,
     /// How the person confirms destructive calls on this server.
     pub confirm: Confirm,
+    /// `proxmox_lxc_exec` over SSH, when set up.
+    pub ssh: Option<Ssh>,
 }
 
 /// How destructive calls are confirmed by the person at the MCP client, per server. Ordered from
@@ -253,6 +265,12 @@ const SERVER_VARS: &[(&str, &str)] = &[
     ("PROXMOX_FINGERPRINT", "fingerprint"),
     ("PROXMOX_TIMEOUT", "timeout"),
     ("PROXMOX_DEFAULT_NODE", "default_node"),
+    ("PROXMOX_SSH_KEY", "ssh_key"),
+    ("PROXMOX_SSH_HOST_KEY", "ssh_host_key"),
+    ("PROXMOX_SSH_USER", "ssh_user"),
+    ("PROXMOX_SSH_PORT", "ssh_port"),
+    ("PROXMOX_SSH_HOST", "ssh_host"),
+    ("PROXMOX_SSH_PCT", "ssh_pct"),
 ];
 
 /// Settings that come as a group: a source that gives one of them replaces the others' values
@@ -401,7 +419,7 @@ impl Config {
         let mut clusters = Vec::new();
         for (name, mut raw) in raws {
             globals.tighten(&name, &mut raw, &mut warnings)?;
-            let settings = resolve(&name, &raw, path.is_some())?;
+            let settings = resolve(&name, &raw, path.is_some(), env("HOME").as_deref())?;
             let config_flag = file_path
                 .as_ref()
                 .map(|p: &PathBuf| format!(" --config {}", p.display()))
@@ -477,7 +495,7 @@ impl Config {
         }
         let mut warnings = Vec::new();
         Globals::read(opts, env)?.tighten("demo", &mut raw, &mut warnings)?;
-        let settings = resolve("demo", &raw, false)?;
+        let settings = resolve("demo", &raw, false, None)?;
         let sources = raw.0.into_iter().map(|(k, (_, s))| (k, s)).collect();
         Ok(Config {
             clusters: vec![Cluster {
@@ -679,7 +697,7 @@ fn file_raw(
         key: format!("servers.{name}.{field}"),
         path: path.to_string(),
     };
-    let fields: [(&'static str, &str, &Option<file::Scalar>); 15] = [
+    let fields: [(&'static str, &str, &Option<file::Scalar>); 19] = [
         ("host", "host", &e.host),
         ("user", "username", &e.username),
         ("realm", "realm", &e.realm),
@@ -695,10 +713,25 @@ fn file_raw(
         ("read_only", "read_only", &e.read_only),
         ("default_node", "default_node", &e.default_node),
         ("confirm", "confirm", &e.confirm),
+        ("ssh_key", "ssh_key", &e.ssh_key),
+        ("ssh_user", "ssh_user", &e.ssh_user),
+        ("ssh_port", "ssh_port", &e.ssh_port),
+        ("ssh_pct", "ssh_pct", &e.ssh_pct),
     ];
-    for (key, field, value) in fields {
+    let lists = [
+        (
+            "ssh_host_key",
+            e.ssh_host_key.as_ref().map(|v| v.to_string()),
+        ),
+        ("ssh_host", e.ssh_host.as_ref().map(|v| v.to_string())),
+    ];
+    let values = fields
+        .into_iter()
+        .map(|(key, field, v)| (key, field, v.as_ref().map(|v| v.to_string())))
+        .chain(lists.into_iter().map(|(key, v)| (key, key, v)));
+    for (key, field, value) in values {
         if let Some(v) = value {
-            let text = v.to_string().trim().to_string();
+            let text = v.trim().to_string();
             if !text.is_empty() {
                 raw.0.insert(key, (text, src(field)));
             }
@@ -729,7 +762,7 @@ fn file_raw(
 }
 
 /// Reads one server's raw settings.
-fn resolve(name: &str, raw: &Raw, from_file: bool) -> Result<Settings, String> {
+fn resolve(name: &str, raw: &Raw, from_file: bool, home: Option<&str>) -> Result<Settings, String> {
     let label = |key: &str| {
         raw.get(key)
             .map(|(_, s)| s.to_string())
@@ -783,6 +816,7 @@ fn resolve(name: &str, raw: &Raw, from_file: bool) -> Result<Settings, String> {
         read_only,
         default_node: raw.text("default_node").map(str::to_string),
         confirm,
+        ssh: ssh::resolve(raw, &label, home)?,
     })
 }
 
@@ -1101,6 +1135,69 @@ mod tests {
             config: Some(path.to_path_buf()),
             ..Options::default()
         }
+    }
+
+    const HOST_KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKqjb2NnQh8dx+eu0wYsgxEOVMCaiIDKY++EVCVIYMXm";
+
+    #[test]
+    fn lxc_exec_over_ssh_is_off_unless_key_and_host_key_are_set() {
+        assert_eq!(settings(&[HOST, TOKEN]).unwrap().ssh, None);
+        let ssh = settings(&[
+            HOST,
+            TOKEN,
+            ("HOME", "/home/op"),
+            ("PROXMOX_SSH_KEY", "~/.ssh/pve"),
+            ("PROXMOX_SSH_HOST_KEY", HOST_KEY),
+        ])
+        .unwrap()
+        .ssh
+        .unwrap();
+        assert_eq!(ssh.key, PathBuf::from("/home/op/.ssh/pve"));
+        assert_eq!((ssh.user.as_str(), ssh.port), ("root", 22));
+        assert_eq!(ssh.host.for_node("pve1").unwrap(), "pve1");
+        assert_eq!(ssh.pct, "pct");
+        // One setting asks for the feature: the two it cannot go without are named.
+        let e = settings(&[HOST, TOKEN, ("PROXMOX_SSH_KEY", "/k")]).unwrap_err();
+        assert!(
+            e.contains("PROXMOX_SSH_KEY set") && e.contains("PROXMOX_SSH_HOST_KEY"),
+            "{e}"
+        );
+        let e = settings(&[HOST, TOKEN, ("PROXMOX_SSH_HOST_KEY", HOST_KEY)]).unwrap_err();
+        assert!(e.contains("ssh_key is not"), "{e}");
+        let e = settings(&[
+            HOST,
+            TOKEN,
+            ("PROXMOX_SSH_KEY", "/k"),
+            ("PROXMOX_SSH_HOST_KEY", HOST_KEY),
+            ("PROXMOX_SSH_PORT", "0"),
+        ])
+        .unwrap_err();
+        assert!(e.contains("PROXMOX_SSH_PORT `0`"), "{e}");
+        // In a file: host keys as a list, addresses as a map.
+        let path = file(
+            "servers.toml",
+            &format!(
+                "[servers.pve]\nhost = \"pve1\"\ntoken_env_var = \"T\"\nssh_key = \"/k\"\n\
+                 ssh_host_key = [\"{HOST_KEY}\"]\nssh_user = \"mcp\"\nssh_port = 2222\n\
+                 ssh_pct = \"sudo -n /usr/sbin/pct\"\n\
+                 ssh_host = {{ pve1 = \"10.0.0.1\", pve2 = \"10.0.0.2\" }}\n"
+            ),
+            0o600,
+        );
+        let c = config(&[("T", "root@pam!mcp=s")], &with_file(&path)).unwrap();
+        let cl = c.default_cluster();
+        let ssh = cl.settings.ssh.clone().unwrap();
+        assert_eq!((ssh.user.as_str(), ssh.port), ("mcp", 2222));
+        assert_eq!(ssh.host.for_node("pve2").unwrap(), "10.0.0.2");
+        assert!(ssh.host.for_node("pve3").is_err());
+        assert_eq!(ssh.host_keys.len(), 1);
+        assert_eq!(ssh.pct, "sudo -n /usr/sbin/pct");
+        assert!(
+            cl.sources["ssh_host_key"]
+                .to_string()
+                .starts_with("servers.pve.ssh_host_key in ")
+        );
     }
 
     #[test]

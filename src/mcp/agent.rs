@@ -226,18 +226,47 @@ pub async fn exec(call: &mut Call<'_>, mut args: Map<String, Value>) -> Outcome 
 
 /// Output cut to [`MAX_OUTPUT`] bytes on a character boundary, with a marker.
 fn bounded(text: &str) -> String {
-    if text.len() <= MAX_OUTPUT {
-        return text.to_string();
+    cut(text.as_bytes(), text.len())
+}
+
+/// The first bytes of an output of `total` bytes as text: whole when they are all of it, else at
+/// most [`MAX_OUTPUT`] of them, without a character cut in two, and a marker saying how much is
+/// not shown.
+pub fn cut(head: &[u8], total: usize) -> String {
+    cut_at(head, total, MAX_OUTPUT)
+}
+
+/// [`cut`] at `max` bytes.
+pub fn cut_at(head: &[u8], total: usize, max: usize) -> String {
+    let head = &head[..head.len().min(max)];
+    if total <= head.len() {
+        return String::from_utf8_lossy(head).into_owned();
     }
-    let mut end = MAX_OUTPUT;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
+    let end = whole_chars(head);
     format!(
         "{}… [{} more bytes not shown: redirect the output to a file in the guest]",
-        &text[..end],
-        text.len() - end
+        String::from_utf8_lossy(&head[..end]),
+        total - end
     )
+}
+
+/// The length of `bytes` without a UTF-8 character cut off at its end.
+fn whole_chars(bytes: &[u8]) -> usize {
+    let n = bytes.len();
+    for back in 1..=n.min(4) {
+        let b = bytes[n - back];
+        if b & 0xC0 == 0x80 {
+            continue;
+        }
+        let len = match b {
+            0xF0.. => 4,
+            0xE0.. => 3,
+            0xC0.. => 2,
+            _ => 1,
+        };
+        return if len > back { n - back } else { n };
+    }
+    n
 }
 
 #[cfg(test)]
@@ -256,5 +285,14 @@ mod tests {
         let long = "x".repeat(MAX_OUTPUT + 10);
         assert!(bounded(&long).ends_with("to a file in the guest]"));
         assert_eq!(bounded("ok"), "ok");
+        // A character cut in two by the limit is left out of what is shown.
+        let text = format!("{}é and more", "x".repeat(MAX_OUTPUT - 1));
+        let shown = cut(&text.as_bytes()[..MAX_OUTPUT], text.len());
+        assert!(shown.starts_with(&"x".repeat(MAX_OUTPUT - 1)), "{shown}");
+        assert!(!shown.contains('\u{fffd}'), "{shown}");
+        assert!(shown.ends_with(&format!(
+            "[{} more bytes not shown: redirect the output to a file in the guest]",
+            text.len() - (MAX_OUTPUT - 1)
+        )));
     }
 }

@@ -16,7 +16,7 @@ use super::send::{Attempt, Call, Outcome, record, send};
 use super::server::State;
 use super::table::{Action, Custom};
 use super::tools::{self, BuiltTool};
-use super::{agent, backup, bulk, change, create, custom, disk, input, redact};
+use super::{agent, backup, bulk, change, create, custom, disk, input, lxc, redact};
 use crate::config::Source;
 
 /// Runs one call of `tool`. `exchange` holds what a client on protocol 2026-07-28 answered to
@@ -145,6 +145,10 @@ pub async fn run(
             let mut call = call;
             agent::exec(&mut call, args).await
         }
+        Action::Custom(Custom::LxcExec) => {
+            let mut call = call;
+            lxc::exec(&mut call, args).await
+        }
         Action::Custom(c @ (Custom::CreateVm | Custom::CreateLxc)) => {
             let mut call = call;
             let kind = if c == Custom::CreateVm { "qemu" } else { "lxc" };
@@ -178,6 +182,11 @@ fn attempt_of<'a>(tool: &'a BuiltTool, args: &'a Map<String, Value>) -> Attempt<
         (Action::Custom(Custom::ApiCall), _) => Attempt {
             method: args.get("method").and_then(Value::as_str).unwrap_or(""),
             path: args.get("path").and_then(Value::as_str).unwrap_or(""),
+        },
+        // Not a PVE request: a command over SSH.
+        (Action::Custom(Custom::LxcExec), _) => Attempt {
+            method: "SSH pct exec",
+            path: "/nodes/{node}/lxc/{vmid}",
         },
         (_, Some(ep)) => Attempt {
             method: ep.method.as_str(),

@@ -50,6 +50,7 @@ pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Ou
         | Custom::CreateVm
         | Custom::CreateLxc
         | Custom::AgentExec
+        | Custom::LxcExec
         | Custom::Bulk
         | Custom::DiskResize
         | Custom::DiskMove

@@ -11,7 +11,8 @@
 //! * [`change`]: a guest's configuration changed with the digest read just before;
 //!   [`create`]: a VM or a container created in one call.
 //! * [`storage`]: storage usage; [`backup`]: backups run and listed; [`agent`]: a VM's guest
-//!   agent; [`node`]: a node's logs; [`bulk`]: one action on many guests.
+//!   agent; [`node`]: a node's logs; [`bulk`]: one action on many guests; [`lxc`]: a command
+//!   run in a container over SSH ([`ssh`]).
 //! * [`send`]: the sending half they all use (method checks, token rules, pre-flight, dry
 //!   run, confirmation, audit, send, tasks).
 //! * [`input`], [`preflight`], [`confirm`], [`audit`], [`guests`], [`errors`], [`redact`],
@@ -35,6 +36,7 @@ pub mod generic;
 pub mod guests;
 pub mod http;
 pub mod input;
+pub mod lxc;
 pub mod metrics;
 pub mod node;
 pub mod preflight;
@@ -42,6 +44,7 @@ pub mod redact;
 pub mod schema;
 pub mod send;
 pub mod server;
+pub mod ssh;
 pub mod storage;
 pub mod table;
 pub mod tools;

@@ -167,6 +167,62 @@ pub fn record(
     )
 }
 
+/// A write that is not a PVE request (a command run in a container over SSH) through the same
+/// gates as [`send`] (elevation and read-only were checked before the call got here): the
+/// permission pre-flight of `ep`, the method whose privileges the action takes; then a dry run
+/// answers `preview` with what was checked, the person is asked `question` (`what` binds an
+/// answer to exactly this action), and the attempt is written to the audit log before it
+/// happens. `Ok(Some(_))` is a dry run's answer; `Ok(None)`: go ahead, then log the outcome with
+/// [`done`].
+pub async fn gate(
+    call: &Call<'_>,
+    attempt: &Attempt<'_>,
+    ep: &Endpoint,
+    vars: &Map<String, Value>,
+    question: &str,
+    what: &str,
+    mut preview: Value,
+) -> Result<Option<Value>, String> {
+    let cluster = call.cluster;
+    if let Err(e) = preflight::check(&cluster.perms, &cluster.client, ep, vars, &Form::new()).await
+    {
+        record(call, attempt, Decision::RefusedPreflight, Some(&e))?;
+        return Err(e);
+    }
+    let asks = cluster.confirm != crate::config::Confirm::Off;
+    if call.dry_run {
+        preview["dry_run"] = json!(true);
+        preview["checked"] = json!("arguments and permissions; nothing was run");
+        if let Some(t) = &call.target {
+            preview["target"] = json!(t);
+        }
+        if asks {
+            preview["confirmation"] = json!(confirm::policy_note(cluster));
+        }
+        if !cluster.allow_elevated {
+            preview["elevation"] = json!(
+                "this server does not allow writes (PROXMOX_ALLOW_ELEVATED): the real call would be refused"
+            );
+        }
+        record(call, attempt, Decision::DryRun, None)?;
+        return Ok(Some(preview));
+    }
+    if asks
+        && let Err((decision, e)) =
+            confirm::ask_about(call, question, confirm::fingerprint_of(call, what)).await
+    {
+        record(call, attempt, decision, Some(&e))?;
+        return Err(e);
+    }
+    record(call, attempt, Decision::Sent, None)?;
+    Ok(None)
+}
+
+/// Logs the outcome of an action [`gate`] let through.
+pub fn done(call: &Call<'_>, attempt: &Attempt<'_>, outcome: &str) {
+    answered(call, attempt, outcome);
+}
+
 /// Logs PVE's answer to a write that was sent; the write has happened, so a failure to log it
 /// is only reported in the server's log.
 fn answered(call: &Call<'_>, attempt: &Attempt<'_>, answer: &str) {

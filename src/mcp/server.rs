@@ -37,6 +37,8 @@ pub struct Cluster {
     pub guests: guests::Cache,
     /// Privileges per ACL path, for the pre-flight.
     pub perms: preflight::Cache,
+    /// How `proxmox_lxc_exec` reaches the nodes over SSH, when it is set up.
+    pub ssh: Option<config::Ssh>,
 }
 
 impl Cluster {
@@ -52,6 +54,7 @@ impl Cluster {
             default_node: settings.default_node.clone(),
             guests: Default::default(),
             perms: Default::default(),
+            ssh: settings.ssh.clone(),
         }
     }
 }

@@ -146,6 +146,8 @@ pub enum Custom {
     Bulk,
     /// A command run in a VM through its guest agent.
     AgentExec,
+    /// A command run in a container with `pct exec` over SSH.
+    LxcExec,
     /// Create a container.
     CreateLxc,
     /// Grow a disk.
@@ -512,6 +514,12 @@ pub const TOOLS: &[ToolDecl] = &[
         Toolset::Agent,
         "Run a command in a VM through its guest agent; waits for exit code, stdout and stderr.",
         Custom::AgentExec,
+    ),
+    custom(
+        "proxmox_lxc_exec",
+        Toolset::Agent,
+        "Run a command in a container (pct exec on its node over SSH, when set up); waits for exit code, stdout and stderr.",
+        Custom::LxcExec,
     ),
     custom(
         "proxmox_storage_list",

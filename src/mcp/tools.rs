@@ -563,6 +563,28 @@ fn custom(
                 )
             }
         }
+        Custom::LxcExec => {
+            props.insert("vmid".into(), json!({"type": "integer", "minimum": 100}));
+            props.insert(
+                "command".into(),
+                json!({"type": "array", "items": {"type": "string"}, "description": "The program and its arguments, such as [\"df\", \"-h\"]"}),
+            );
+            props.insert(
+                "timeout".into(),
+                json!({"type": "integer", "minimum": 1, "maximum": super::lxc::MAX_TIMEOUT, "default": super::lxc::DEFAULT_TIMEOUT, "description": "Seconds to wait"}),
+            );
+            req.extend(["vmid".into(), "command".into()]);
+            let out = json!({"type": "object", "properties": {
+                "exitcode": {"type": ["integer", "null"]}, "stdout": {"type": "string"}, "stderr": {"type": "string"}
+            }});
+            Parts {
+                write: true,
+                destructive: Some(true),
+                idempotent: Some(false),
+                needs: Some(super::lxc::console().permission),
+                ..Parts::read(super::lxc::endpoints(), out, "Output is cut at 16 KiB.")
+            }
+        }
         Custom::DiskResize
         | Custom::DiskMove
         | Custom::DiskDetach
