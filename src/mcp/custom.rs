@@ -27,6 +27,7 @@ pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Ou
         Custom::StorageList => super::storage::list(call, &args).await,
         Custom::BackupList => super::backup::list(call, &args).await,
         Custom::AgentInfo => super::agent::info(call, args).await,
+        Custom::AgentFileRead => super::agent::file_read(call, args).await,
         Custom::NodeLog => super::node::log(call, args).await,
         Custom::GuestConfig => guest_config(cluster, tool, &mut args).await,
         Custom::NodeTask => node_task(call, args).await,
@@ -49,6 +50,9 @@ pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Ou
         | Custom::CreateVm
         | Custom::CreateLxc
         | Custom::AgentExec
+        | Custom::AgentFileWrite
+        | Custom::AgentCommand
+        | Custom::Console
         | Custom::Bulk
         | Custom::DiskResize
         | Custom::DiskMove
