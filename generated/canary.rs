@@ -3359,7 +3359,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::lxc::spiceproxy::PostParams { proxy :
         ::std::option::Option::Some("CANARY_0_END".into()) })), super::response:: <
         proxmox_mcp::api::nodes::lxc::spiceproxy::PostResponse >
-        ("api::nodes::lxc::spiceproxy::PostResponse", & [("host", "CANARY_0_END", false,
+        ("api::nodes::lxc::spiceproxy::PostResponse", & [("host", "CANARY_0_END", true,
         false), ("password", "CANARY_1_END", true, false), ("proxy", "CANARY_2_END",
         false, false), ("type", "CANARY_3_END", false, false)], "{\"tls-port\":100}"),
         super::response:: < proxmox_mcp::api::nodes::lxc::status::GetResponseItem >
@@ -4156,7 +4156,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         proxmox_mcp::api::nodes::qemu::spiceproxy::PostParams { proxy :
         ::std::option::Option::Some("CANARY_0_END".into()) })), super::response:: <
         proxmox_mcp::api::nodes::qemu::spiceproxy::PostResponse >
-        ("api::nodes::qemu::spiceproxy::PostResponse", & [("host", "CANARY_0_END", false,
+        ("api::nodes::qemu::spiceproxy::PostResponse", & [("host", "CANARY_0_END", true,
         false), ("password", "CANARY_1_END", true, false), ("proxy", "CANARY_2_END",
         false, false), ("type", "CANARY_3_END", false, false)], "{\"tls-port\":100}"),
         super::response:: < proxmox_mcp::api::nodes::qemu::status::GetResponseItem >
@@ -4387,7 +4387,7 @@ pub fn cases() -> ::std::vec::Vec<super::Case> {
         ::std::option::Option::Some("CANARY_1_END".into()), proxy :
         ::std::option::Option::Some("CANARY_2_END".into()) })), super::response:: <
         proxmox_mcp::api::nodes::spiceshell::PostResponse >
-        ("api::nodes::spiceshell::PostResponse", & [("host", "CANARY_0_END", false,
+        ("api::nodes::spiceshell::PostResponse", & [("host", "CANARY_0_END", true,
         false), ("password", "CANARY_1_END", true, false), ("proxy", "CANARY_2_END",
         false, false), ("type", "CANARY_3_END", false, false)], "{\"tls-port\":100}"),
         super::params("api::nodes::startall::PostParams", & [("vms", "CANARY_2_END",

@@ -13411,7 +13411,7 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         ],
         unsupported: ::std::option::Option::None,
         secret_params: &[],
-        secret_fields: &["password"],
+        secret_fields: &["host", "password"],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/lxc/{vmid}/status",
@@ -17423,7 +17423,7 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         ],
         unsupported: ::std::option::Option::None,
         secret_params: &[],
-        secret_fields: &["password"],
+        secret_fields: &["host", "password"],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/qemu/{vmid}/status",
@@ -19461,7 +19461,7 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
         ],
         unsupported: ::std::option::Option::None,
         secret_params: &[],
-        secret_fields: &["password"],
+        secret_fields: &["host", "password"],
     },
     crate::catalog::Endpoint {
         path: "/nodes/{node}/startall",

@@ -260,6 +260,7 @@ fn debug_of_every_generated_struct_hides_its_secrets() {
         "api::nodes::qemu::vncproxy::PostResponse.ticket",
         "api::nodes::qemu::vncproxy::PostResponse.password",
         "api::nodes::lxc::spiceproxy::PostResponse.password",
+        "api::nodes::qemu::spiceproxy::PostResponse.host",
         "api::access::vncticket::PostParams.vncticket",
         "api::access::tfa::PostUseridParams.totp",
         "api::access::tfa::PostUseridParams.value",

@@ -12890,8 +12890,8 @@ pub mod lxc {
         /// Returned values can be directly passed to the 'remote-viewer' application.
         #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct PostResponse {
-            #[serde(deserialize_with = "crate::lenient::string")]
-            pub host: ::std::string::String,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub host: ::std::option::Option<crate::Secret>,
             #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
             pub password: ::std::option::Option<crate::Secret>,
             #[serde(deserialize_with = "crate::lenient::string")]
@@ -24659,8 +24659,8 @@ pub mod qemu {
         /// Returned values can be directly passed to the 'remote-viewer' application.
         #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
         pub struct PostResponse {
-            #[serde(deserialize_with = "crate::lenient::string")]
-            pub host: ::std::string::String,
+            #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+            pub host: ::std::option::Option<crate::Secret>,
             #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
             pub password: ::std::option::Option<crate::Secret>,
             #[serde(deserialize_with = "crate::lenient::string")]
@@ -27519,8 +27519,8 @@ pub mod spiceshell {
     /// Returned values can be directly passed to the 'remote-viewer' application.
     #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
     pub struct PostResponse {
-        #[serde(deserialize_with = "crate::lenient::string")]
-        pub host: ::std::string::String,
+        #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
+        pub host: ::std::option::Option<crate::Secret>,
         #[serde(default, deserialize_with = "crate::lenient::opt_secret")]
         pub password: ::std::option::Option<crate::Secret>,
         #[serde(deserialize_with = "crate::lenient::string")]

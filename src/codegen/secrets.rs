@@ -42,6 +42,11 @@ pub const SECRET_IN: &[(&str, &str)] = &[
     ("/cluster/acme/plugins/{id}", "data"),
     // New TFA recovery codes (POST answer).
     ("/access/tfa/{userid}", "recovery"),
+    // A SPICE connection's `host` is no host name but the proxy's signed ticket
+    // (`pvespiceproxy:TIME:VMID:NODE::SIGNATURE`); with `password` it opens the console.
+    ("/nodes/{node}/qemu/{vmid}/spiceproxy", "host"),
+    ("/nodes/{node}/lxc/{vmid}/spiceproxy", "host"),
+    ("/nodes/{node}/spiceshell", "host"),
 ];
 
 /// Lists of `name=NAME,value=BASE64` property strings whose `value` part is secret (path

@@ -142,6 +142,8 @@ pub struct FileConfig {
     pub default: Option<String>,
     /// The file the audit log of writes goes to.
     pub audit_log: Option<String>,
+    /// The directory console tickets are written to.
+    pub console_dir: Option<String>,
 }
 
 /// The `servers` map, keeping the order of the file.

@@ -59,6 +59,10 @@ environment:
   PROXMOX_SSH_HOST        the node's address: one for all (default {node}, the node's name), or
                           NODE=ADDRESS,... per node
   PROXMOX_SSH_PCT         pct on the node (default pct)
+  PROXMOX_MCP_CONSOLE_DIR directory proxmox_guest_console writes console tickets to, as files
+                          only this user can read (over `console_dir` in the file; default
+                          $XDG_RUNTIME_DIR/proxmox-mcp, else proxmox-mcp-$USER in the temp
+                          directory)
   PROXMOX_DEMO            true is the same as --demo: a simulated cluster, no settings needed
   PROXMOX_MCP_HTTP_TOKEN  serve --http: the bearer token clients must send (required, at least 16
                           characters; or PROXMOX_MCP_HTTP_TOKEN_FILE / --http-token-file PATH)
@@ -229,6 +233,9 @@ pub struct Config {
     /// The file the audit log of writes goes to, and where that was set (`--audit-log`,
     /// `PROXMOX_MCP_AUDIT_LOG`, `audit_log` in the file). Only read here; opened elsewhere.
     pub audit_log: Option<(PathBuf, Source)>,
+    /// The directory console tickets are written to, and where that was set
+    /// (`PROXMOX_MCP_CONSOLE_DIR`, `console_dir` in the file); absent: the default.
+    pub console_dir: Option<(PathBuf, Source)>,
 }
 
 /// What the command line says about the configuration.
@@ -358,6 +365,7 @@ impl Config {
         let mut secret_in_file = false;
         let mut file_path = None;
         let mut file_audit_log = None;
+        let mut file_console_dir = None;
         if let Some(path) = &path {
             let loaded = file::load(path)?;
             let shown = loaded.path.display().to_string();
@@ -383,6 +391,17 @@ impl Config {
                     PathBuf::from(a),
                     Source::File {
                         key: "audit_log".into(),
+                        path: shown.clone(),
+                    },
+                ));
+            }
+            if let Some(d) = loaded.config.console_dir.as_deref().map(str::trim)
+                && !d.is_empty()
+            {
+                file_console_dir = Some((
+                    PathBuf::from(d),
+                    Source::File {
+                        key: "console_dir".into(),
                         path: shown.clone(),
                     },
                 ));
@@ -450,6 +469,7 @@ impl Config {
             file: file_path,
             warnings,
             audit_log: audit_log(opts, env).or(file_audit_log),
+            console_dir: console_dir(env).or(file_console_dir),
         })
     }
 
@@ -507,6 +527,7 @@ impl Config {
             file: None,
             warnings,
             audit_log: audit_log(opts, env),
+            console_dir: console_dir(env),
         })
     }
 
@@ -546,6 +567,12 @@ fn audit_log(opts: &Options, env: &dyn Fn(&str) -> Option<String>) -> Option<(Pa
             env("PROXMOX_MCP_AUDIT_LOG")
                 .map(|v| (PathBuf::from(v), Source::Env("PROXMOX_MCP_AUDIT_LOG")))
         })
+}
+
+/// `PROXMOX_MCP_CONSOLE_DIR` (the file's `console_dir` comes after it).
+fn console_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<(PathBuf, Source)> {
+    env("PROXMOX_MCP_CONSOLE_DIR")
+        .map(|v| (PathBuf::from(v), Source::Env("PROXMOX_MCP_CONSOLE_DIR")))
 }
 
 /// The safety settings that apply to every server (a flag over its variable). They only tighten
@@ -1713,6 +1740,34 @@ allow_elevated = true
             )),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_console_dir_comes_from_the_variable_or_the_file() {
+        let path = file(
+            "c.json",
+            r#"{"console_dir": "/srv/consoles", "servers": {"a": {"host": "h", "token": "root@pam!a=x"}}}"#,
+            0o600,
+        );
+        let dir = |vars: &[(&str, &str)], opts: Options| {
+            config(vars, &opts)
+                .unwrap()
+                .console_dir
+                .map(|(p, s)| (p.display().to_string(), s.to_string()))
+        };
+        assert_eq!(
+            dir(&[], with_file(&path)),
+            Some((
+                "/srv/consoles".into(),
+                format!("console_dir in {}", path.display())
+            ))
+        );
+        let var = [("PROXMOX_MCP_CONSOLE_DIR", "/run/c")];
+        assert_eq!(
+            dir(&var, with_file(&path)),
+            Some(("/run/c".into(), "PROXMOX_MCP_CONSOLE_DIR".into()))
+        );
+        assert_eq!(dir(&[HOST, TOKEN], Options::default()), None);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::send::{Attempt, Call, Outcome, record, send};
 use super::server::State;
 use super::table::{Action, Custom};
 use super::tools::{self, BuiltTool};
-use super::{agent, backup, bulk, change, create, custom, disk, input, lxc, redact};
+use super::{agent, backup, bulk, change, console, create, custom, disk, input, lxc, redact};
 use crate::config::Source;
 
 /// Runs one call of `tool`. `exchange` holds what a client on protocol 2026-07-28 answered to
@@ -148,6 +148,18 @@ pub async fn run(
         Action::Custom(Custom::LxcExec) => {
             let mut call = call;
             lxc::exec(&mut call, args).await
+        }
+        Action::Custom(Custom::AgentFileWrite) => {
+            let mut call = call;
+            agent::file_write(&mut call, args).await
+        }
+        Action::Custom(Custom::AgentCommand) => {
+            let mut call = call;
+            agent::command(&mut call, args).await
+        }
+        Action::Custom(Custom::Console) => {
+            let mut call = call;
+            console::open(&mut call, args).await
         }
         Action::Custom(c @ (Custom::CreateVm | Custom::CreateLxc)) => {
             let mut call = call;

@@ -24,7 +24,9 @@ use super::server::Cluster;
 use crate::config::Confirm as Policy;
 
 /// True for methods that destroy or interrupt: deletes, stops, resets, rollbacks, restores
-/// over an existing guest, disk wipes, and commands run inside a guest (which can do anything).
+/// over an existing guest, disk wipes, commands run inside a guest (which can do anything), and
+/// through a VM's guest agent: a file written over, filesystems frozen, a suspend, a password
+/// replaced.
 pub fn destructive(e: &Endpoint) -> bool {
     let last = e.path.rsplit('/').next().unwrap_or("");
     e.method == HttpMethod::Delete
@@ -41,7 +43,21 @@ pub fn destructive(e: &Endpoint) -> bool {
                 | "unlink"
                 | "stopall"
                 | "template"
+                | "file-write"
+                | "fsfreeze-freeze"
+                | "suspend-ram"
+                | "suspend-disk"
+                | "suspend-hybrid"
+                | "set-user-password"
         )
+}
+
+/// The value of `key` in `form` (the first, when repeated).
+fn form_value<'a>(form: &'a Form, key: &str) -> &'a str {
+    form.pairs()
+        .iter()
+        .find(|(k, _)| k.as_str() == key)
+        .map_or("", |(_, v)| v.as_str())
 }
 
 /// The `unusedN` keys a configuration change deletes: PVE deletes their volumes for good.
@@ -118,10 +134,38 @@ pub fn question(call: &Call<'_>, ep: &Endpoint, concrete: &str, form: &Form) -> 
         ),
         (_, "unlink") => format!(
             "Delete the disk {} of {target} for good: its volume and data are lost.",
-            form.pairs()
-                .iter()
-                .find(|(k, _)| k.as_str() == "idlist")
-                .map_or("", |(_, v)| v.as_str())
+            form_value(form, "idlist")
+        ),
+        (_, "file-write") => {
+            let content = form_value(form, "content");
+            // Sent base64-encoded (`encode=0`) or as text PVE encodes.
+            let bytes = if form_value(form, "encode") == "0" {
+                content.trim_end_matches('=').len() * 3 / 4
+            } else {
+                content.len()
+            };
+            // The content is the file: its size is said, the text is not repeated.
+            return format!(
+                "Write the file `{}` in {target} ({bytes} bytes): a file already there is replaced.",
+                form_value(form, "file")
+            );
+        }
+        (_, "fsfreeze-freeze") => format!(
+            "Freeze the filesystems of {target}: writes inside it wait until they are thawed \
+             (proxmox_agent_fsfreeze, action thaw)."
+        ),
+        (_, "suspend-ram") => {
+            format!("Suspend {target} to RAM: it stops answering until it is woken up.")
+        }
+        (_, "suspend-disk") => format!(
+            "Suspend {target} to disk: it saves its memory and powers off until it is started again."
+        ),
+        (_, "suspend-hybrid") => format!(
+            "Suspend {target} (hybrid): it saves its memory to disk and sleeps until it is woken up."
+        ),
+        (_, "set-user-password") => format!(
+            "Set the password of user `{}` in {target}: the old password stops working.",
+            form_value(form, "username")
         ),
         (_, "config") if !unused_deleted(ep, form).is_empty() => format!(
             "Delete the unused disk {} of {target} for good: its volume and data are lost.",

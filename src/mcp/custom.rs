@@ -28,6 +28,7 @@ pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Ou
         Custom::BackupList => super::backup::list(call, &args).await,
         Custom::AgentInfo => super::agent::info(call, args).await,
         Custom::GuestMetrics => super::metrics::run(call, args).await,
+        Custom::AgentFileRead => super::agent::file_read(call, args).await,
         Custom::NodeLog => super::node::log(call, args).await,
         Custom::GuestConfig => guest_config(cluster, tool, &mut args).await,
         Custom::NodeTask => node_task(call, args).await,
@@ -51,6 +52,9 @@ pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Ou
         | Custom::CreateLxc
         | Custom::AgentExec
         | Custom::LxcExec
+        | Custom::AgentFileWrite
+        | Custom::AgentCommand
+        | Custom::Console
         | Custom::Bulk
         | Custom::DiskResize
         | Custom::DiskMove

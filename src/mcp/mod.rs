@@ -11,8 +11,9 @@
 //! * [`change`]: a guest's configuration changed with the digest read just before;
 //!   [`create`]: a VM or a container created in one call.
 //! * [`storage`]: storage usage; [`backup`]: backups run and listed; [`agent`]: a VM's guest
-//!   agent; [`node`]: a node's logs; [`bulk`]: one action on many guests; [`lxc`]: a command
-//!   run in a container over SSH ([`ssh`]).
+//!   agent; [`console`]: console tickets written to private files; [`node`]: a node's logs;
+//!   [`bulk`]: one action on many guests; [`lxc`]: a command run in a container over SSH
+//!   ([`ssh`]).
 //! * [`send`]: the sending half they all use (method checks, token rules, pre-flight, dry
 //!   run, confirmation, audit, send, tasks).
 //! * [`input`], [`preflight`], [`confirm`], [`audit`], [`guests`], [`errors`], [`redact`],
@@ -28,6 +29,7 @@ pub mod bulk;
 pub mod call;
 pub mod change;
 pub mod confirm;
+pub mod console;
 pub mod create;
 pub mod custom;
 pub mod disk;

@@ -56,6 +56,36 @@ pub async fn send(
     wait: u64,
     wrap: &str,
 ) -> Outcome {
+    let data = match exchange(call, ep, args).await? {
+        Exchanged::DryRun(out) => return Ok(out),
+        Exchanged::Answer(data) => data,
+    };
+    if ep.returns_task
+        && let Some(upid) = data.as_str().and_then(|s| s.parse::<Upid>().ok())
+    {
+        return follow(call, &upid, wait).await;
+    }
+    Ok(shape(ep, data, &call.tool.output, wrap))
+}
+
+/// What [`exchange`] gives back.
+pub enum Exchanged {
+    /// PVE's answer as it came, secrets included: for a tool that hands a secret to the person
+    /// some other way (a console ticket written to a private file). Never shown or logged as
+    /// it is; [`shape`] or [`redact::redact_for`] makes the copy a result may hold.
+    Answer(Value),
+    /// A dry run's result: nothing was sent.
+    DryRun(Value),
+}
+
+/// [`send`] up to PVE's answer: every check, the dry run, the confirmation and the audit log
+/// (which keeps the answer with the method's secrets replaced), without shaping the answer or
+/// following a task.
+pub async fn exchange(
+    call: &Call<'_>,
+    ep: &'static Endpoint,
+    args: Map<String, Value>,
+) -> Result<Exchanged, String> {
     let cluster = call.cluster;
     let client = &cluster.client;
     let prepared = args::prepare(ep, &args).map_err(|e| explain(&e, client))?;
@@ -96,7 +126,7 @@ pub async fn send(
         if call.dry_run {
             let out = dry_run(call, ep, &concrete, &prepared.form).await;
             record(call, &attempt, Decision::DryRun, None)?;
-            return Ok(out);
+            return Ok(Exchanged::DryRun(out));
         }
         if let Err((decision, e)) = confirm::ask(call, ep, &concrete, &prepared.form).await {
             record(call, &attempt, decision, Some(&e))?;
@@ -130,12 +160,7 @@ pub async fn send(
         let summary = redact::redact_for(ep, data.clone()).to_string();
         answered(call, &attempt, &summary);
     }
-    if ep.returns_task
-        && let Some(upid) = data.as_str().and_then(|s| s.parse::<Upid>().ok())
-    {
-        return follow(call, &upid, wait).await;
-    }
-    Ok(shape(ep, data, &call.tool.output, wrap))
+    Ok(Exchanged::Answer(data))
 }
 
 /// A write on its way: the method and the concrete path.

@@ -73,6 +73,8 @@ pub struct State {
     pub questions: confirm::Questions,
     /// The tools chosen to be served.
     pub selection: Selection,
+    /// Where console tickets are written (`console_dir`).
+    pub console_dir: std::path::PathBuf,
 }
 
 impl State {
@@ -176,6 +178,10 @@ impl Server {
                 audit,
                 questions: Default::default(),
                 selection: selection.clone(),
+                console_dir: match &config.console_dir {
+                    Some((dir, _)) => dir.clone(),
+                    None => super::console::default_dir(&config::env_var),
+                },
             }),
             listed,
         })

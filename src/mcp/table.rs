@@ -20,6 +20,8 @@ pub enum Toolset {
     Disks,
     /// The QEMU guest agent (not in the default toolsets).
     Agent,
+    /// Consoles of VMs and containers: VNC, terminal, SPICE (not in the default toolsets).
+    Console,
     /// A node's logs and services (not in the default toolsets).
     System,
     /// Actions on many guests at once (not in the default toolsets).
@@ -38,13 +40,14 @@ pub enum Toolset {
 
 impl Toolset {
     /// Every toolset, in the order `tools` prints them.
-    pub const ALL: [Toolset; 13] = [
+    pub const ALL: [Toolset; 14] = [
         Self::Guests,
         Self::Snapshots,
         Self::Backups,
         Self::Storage,
         Self::Disks,
         Self::Agent,
+        Self::Console,
         Self::System,
         Self::Bulk,
         Self::Provisioning,
@@ -75,6 +78,7 @@ impl Toolset {
             Self::Backups => "backups",
             Self::Disks => "disks",
             Self::Agent => "agent",
+            Self::Console => "console",
             Self::System => "system",
             Self::Bulk => "bulk",
             Self::Provisioning => "provisioning",
@@ -148,6 +152,14 @@ pub enum Custom {
     AgentExec,
     /// A command run in a container with `pct exec` over SSH.
     LxcExec,
+    /// A file in a VM read through its guest agent.
+    AgentFileRead,
+    /// A file in a VM written through its guest agent.
+    AgentFileWrite,
+    /// One action of a VM's guest agent (the tool's name says which).
+    AgentCommand,
+    /// A console ticket of a VM or container, written to a private file.
+    Console,
     /// Create a container.
     CreateLxc,
     /// Grow a disk.
@@ -506,7 +518,7 @@ pub const TOOLS: &[ToolDecl] = &[
     custom(
         "proxmox_agent_info",
         Toolset::Agent,
-        "What a VM's guest agent says: OS, hostname, interfaces and IP addresses, filesystems, users.",
+        "What a VM's guest agent says: OS, hostname, IP addresses, filesystems, users, time, vCPUs, memory, fsfreeze state.",
         Custom::AgentInfo,
     ),
     custom(
@@ -520,6 +532,54 @@ pub const TOOLS: &[ToolDecl] = &[
         Toolset::Agent,
         "Run a command in a container (pct exec on its node over SSH, when set up); waits for exit code, stdout and stderr.",
         Custom::LxcExec,
+    ),
+    custom(
+        "proxmox_agent_file_read",
+        Toolset::Agent,
+        "Read a file in a VM through its guest agent: up to 64 KiB from `offset`, binary as base64.",
+        Custom::AgentFileRead,
+    ),
+    custom(
+        "proxmox_agent_file_write",
+        Toolset::Agent,
+        "Write a text file in a VM through its guest agent, replacing it.",
+        Custom::AgentFileWrite,
+    ),
+    custom(
+        "proxmox_agent_fsfreeze",
+        Toolset::Agent,
+        "Freeze a VM's filesystems through its guest agent (writes wait until thawed), or thaw them.",
+        Custom::AgentCommand,
+    ),
+    custom(
+        "proxmox_agent_fstrim",
+        Toolset::Agent,
+        "Discard the unused blocks of a VM's filesystems through its guest agent.",
+        Custom::AgentCommand,
+    ),
+    custom(
+        "proxmox_agent_shutdown",
+        Toolset::Agent,
+        "Shut a VM down from inside, through its guest agent.",
+        Custom::AgentCommand,
+    ),
+    custom(
+        "proxmox_agent_suspend",
+        Toolset::Agent,
+        "Suspend a VM through its guest agent: to RAM, to disk, or hybrid.",
+        Custom::AgentCommand,
+    ),
+    custom(
+        "proxmox_agent_set_password",
+        Toolset::Agent,
+        "Set a user's password inside a VM through its guest agent.",
+        Custom::AgentCommand,
+    ),
+    custom(
+        "proxmox_guest_console",
+        Toolset::Console,
+        "Open a VNC, terminal or SPICE console of a VM or container: the web console URL, and the ticket in a private file on the machine this server runs on.",
+        Custom::Console,
     ),
     custom(
         "proxmox_storage_list",

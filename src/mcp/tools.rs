@@ -528,18 +528,39 @@ fn custom(
             Parts::read(eps, out, "")
         }
         Custom::AgentInfo => {
-            props.insert("vmid".into(), json!({"type": "integer", "minimum": 100}));
-            props.insert("node".into(), json!({"type": "string"}));
-            req.push("vmid".into());
+            agent_vm(props, req);
             let out = json!({"type": "object", "properties": {
                 "os": {}, "hostname": {}, "interfaces": {"type": "array"},
-                "filesystems": {"type": "array", "description": "sizes in bytes"}
+                "filesystems": {"type": "array", "description": "sizes in bytes"},
+                "time": {"type": "string", "description": "UTC"}
             }});
-            Parts::read(super::agent::info_endpoints(), out, "")
+            Parts {
+                // Its `ping` and `fsfreeze-status` are POSTs that only read (agent::POST_READS).
+                idempotent: Some(true),
+                ..Parts::read(super::agent::info_endpoints(), out, "")
+            }
+        }
+        Custom::AgentFileRead | Custom::AgentFileWrite | Custom::AgentCommand => {
+            agent_tool(c, name, props, req)
+        }
+        Custom::Console => {
+            let eps = super::console::endpoints();
+            guest_id_props(eps[0], props);
+            props.insert("kind".into(), json!({"enum": super::console::KINDS}));
+            req.extend(["vmid".into(), "kind".into()]);
+            let out = json!({"type": "object", "properties": {
+                "web_console": {"type": "string"}, "file": {"type": "string"},
+                "websocket": {"type": "string"}
+            }});
+            Parts {
+                write: true,
+                destructive: Some(false),
+                idempotent: Some(false),
+                ..Parts::read(eps, out, "")
+            }
         }
         Custom::AgentExec => {
-            props.insert("vmid".into(), json!({"type": "integer", "minimum": 100}));
-            props.insert("node".into(), json!({"type": "string"}));
+            agent_vm(props, req);
             props.insert(
                 "command".into(),
                 json!({"type": "array", "items": {"type": "string"}, "description": "The program and its arguments, such as [\"df\", \"-h\"]"}),
@@ -548,7 +569,7 @@ fn custom(
                 "timeout".into(),
                 json!({"type": "integer", "minimum": 1, "maximum": super::agent::MAX_EXEC_WAIT, "default": 30, "description": "Seconds to wait"}),
             );
-            req.extend(["vmid".into(), "command".into()]);
+            req.push("command".into());
             let out = json!({"type": "object", "properties": {
                 "exitcode": {"type": "integer"}, "stdout": {"type": "string"}, "stderr": {"type": "string"}
             }});
@@ -754,6 +775,78 @@ fn custom(
                 ..Parts::read(Vec::new(), out, "Waits for a task it starts.")
             }
         }
+    }
+}
+
+/// The VM of an agent tool: its VMID, and its node (looked up when absent).
+fn agent_vm(props: &mut Map<String, Value>, req: &mut Vec<String>) {
+    props.insert("vmid".into(), json!({"type": "integer", "minimum": 100}));
+    props.insert("node".into(), json!({"type": "string"}));
+    req.push("vmid".into());
+}
+
+/// The agent's file tools and actions.
+fn agent_tool(
+    c: Custom,
+    name: &str,
+    props: &mut Map<String, Value>,
+    req: &mut Vec<String>,
+) -> Parts {
+    use super::agent;
+    agent_vm(props, req);
+    let obj = |p: Value| json!({"type": "object", "properties": p});
+    if c == Custom::AgentFileRead {
+        let eps = agent::file_read_endpoints();
+        exposed(eps[0], &["file", "offset"], props, req);
+        let out = obj(json!({
+            "content": {"type": "string"}, "bytes": {"type": "integer"},
+            "encoding": {"enum": ["base64"]}, "truncated": {"type": "boolean"},
+            "next_offset": {"type": "integer"}
+        }));
+        return Parts::read(eps, out, "");
+    }
+    let (eps, out, idempotent) = if c == Custom::AgentFileWrite {
+        let eps = agent::file_write_endpoints();
+        exposed(eps[0], &["file"], props, req);
+        let max = agent::max_write(eps[0]);
+        props.insert(
+            "content".into(),
+            json!({"type": "string", "description": format!("UTF-8, at most {max} bytes")}),
+        );
+        req.push("content".into());
+        let out = obj(json!({"file": {"type": "string"}, "bytes": {"type": "integer"}}));
+        (eps, out, true)
+    } else {
+        let eps = agent::command_endpoints(name);
+        let out = match name {
+            "proxmox_agent_fsfreeze" => {
+                props.insert("action".into(), json!({"enum": agent::FSFREEZE_ACTIONS}));
+                req.push("action".into());
+                obj(json!({"filesystems": {"type": "integer"}}))
+            }
+            "proxmox_agent_suspend" => {
+                props.insert("mode".into(), json!({"enum": agent::SUSPEND_MODES}));
+                req.push("mode".into());
+                json!({"type": "object"})
+            }
+            "proxmox_agent_fstrim" => obj(json!({"paths": {"type": "array"}})),
+            "proxmox_agent_set_password" => {
+                exposed(eps[0], &["username", "password", "crypted"], props, req);
+                props.insert(
+                    "crypted".into(),
+                    json!({"type": "boolean", "description": "`password` is already crypt()ed"}),
+                );
+                json!({"type": "object"})
+            }
+            _ => json!({"type": "object"}),
+        };
+        let idempotent = name == "proxmox_agent_set_password";
+        (eps, out, idempotent)
+    };
+    Parts {
+        write: true,
+        idempotent: Some(idempotent),
+        ..Parts::read(eps, out, "")
     }
 }
 
