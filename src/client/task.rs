@@ -195,7 +195,9 @@ impl Client {
         let mut probe = Form::new();
         probe.text("start", "0");
         probe.text("limit", "1");
-        let first = self.execute_envelope(log_ep, &values, &probe).await?;
+        let first = self
+            .execute_envelope(log_ep, &values, super::Payload::Form(&probe))
+            .await?;
         let start = first
             .total
             .map(|t| t.saturating_sub(lines as u64))
@@ -211,7 +213,10 @@ impl Client {
             }
             .to_string(),
         );
-        let log = self.execute_envelope(log_ep, &values, &form).await?.data;
+        let log = self
+            .execute_envelope(log_ep, &values, super::Payload::Form(&form))
+            .await?
+            .data;
         let mut out: Vec<String> = log
             .as_array()
             .map(|a| {
