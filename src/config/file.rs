@@ -88,6 +88,8 @@ pub struct FileConfig {
     pub default: Option<String>,
     /// The file the audit log of writes goes to.
     pub audit_log: Option<String>,
+    /// The directory `proxmox_storage_upload` may read files from.
+    pub upload_dir: Option<String>,
 }
 
 /// The `servers` map, keeping the order of the file.

@@ -49,6 +49,8 @@ environment:
                           cannot) | off (never ask); never looser than a server's own `confirm`
   PROXMOX_MCP_AUDIT_LOG   file that an audit record of every write is appended to (or
                           --audit-log PATH; over `audit_log` in the file)
+  PROXMOX_MCP_UPLOAD_DIR  directory whose files proxmox_storage_upload may send to PVE (over
+                          `upload_dir` in the file); unset, the tool sends nothing
   PROXMOX_DEMO            true is the same as --demo: a simulated cluster, no settings needed
   PROXMOX_MCP_HTTP_TOKEN  serve --http: the bearer token clients must send (required, at least 16
                           characters; or PROXMOX_MCP_HTTP_TOKEN_FILE / --http-token-file PATH)
@@ -217,6 +219,9 @@ pub struct Config {
     /// The file the audit log of writes goes to, and where that was set (`--audit-log`,
     /// `PROXMOX_MCP_AUDIT_LOG`, `audit_log` in the file). Only read here; opened elsewhere.
     pub audit_log: Option<(PathBuf, Source)>,
+    /// The directory `proxmox_storage_upload` may read files from, and where that was set
+    /// (`PROXMOX_MCP_UPLOAD_DIR`, `upload_dir` in the file); none: the tool reads nothing.
+    pub upload_dir: Option<(PathBuf, Source)>,
 }
 
 /// What the command line says about the configuration.
@@ -340,6 +345,7 @@ impl Config {
         let mut secret_in_file = false;
         let mut file_path = None;
         let mut file_audit_log = None;
+        let mut file_upload_dir = None;
         if let Some(path) = &path {
             let loaded = file::load(path)?;
             let shown = loaded.path.display().to_string();
@@ -365,6 +371,17 @@ impl Config {
                     PathBuf::from(a),
                     Source::File {
                         key: "audit_log".into(),
+                        path: shown.clone(),
+                    },
+                ));
+            }
+            if let Some(d) = loaded.config.upload_dir.as_deref().map(str::trim)
+                && !d.is_empty()
+            {
+                file_upload_dir = Some((
+                    PathBuf::from(d),
+                    Source::File {
+                        key: "upload_dir".into(),
                         path: shown.clone(),
                     },
                 ));
@@ -432,6 +449,7 @@ impl Config {
             file: file_path,
             warnings,
             audit_log: audit_log(opts, env).or(file_audit_log),
+            upload_dir: upload_dir(env).or(file_upload_dir),
         })
     }
 
@@ -489,6 +507,7 @@ impl Config {
             file: None,
             warnings,
             audit_log: audit_log(opts, env),
+            upload_dir: upload_dir(env),
         })
     }
 
@@ -516,6 +535,11 @@ impl Config {
 /// Whether a file's mode lets users other than its owner at it (any group or other bit).
 pub fn exposed(mode: u32) -> bool {
     mode & 0o077 != 0
+}
+
+/// `PROXMOX_MCP_UPLOAD_DIR` (the file's `upload_dir` comes after it).
+fn upload_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<(PathBuf, Source)> {
+    env("PROXMOX_MCP_UPLOAD_DIR").map(|v| (PathBuf::from(v), Source::Env("PROXMOX_MCP_UPLOAD_DIR")))
 }
 
 /// `--audit-log`, else `PROXMOX_MCP_AUDIT_LOG` (the file's `audit_log` comes after both).

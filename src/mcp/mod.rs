@@ -11,7 +11,9 @@
 //! * [`change`]: a guest's configuration changed with the digest read just before;
 //!   [`create`]: a VM or a container created in one call.
 //! * [`storage`]: storage usage; [`backup`]: backups run and listed; [`agent`]: a VM's guest
-//!   agent; [`node`]: a node's logs; [`bulk`]: one action on many guests.
+//!   agent; [`node`]: a node's logs; [`bulk`]: one action on many guests; [`content`]: a
+//!   storage's definitions and volumes (delete, prune, download from a URL), [`upload`]: a local
+//!   file sent to a storage; [`restore`]: backups restored, files read out of a backup.
 //! * [`send`]: the sending half they all use (method checks, token rules, pre-flight, dry
 //!   run, confirmation, audit, send, tasks).
 //! * [`input`], [`preflight`], [`confirm`], [`audit`], [`guests`], [`errors`], [`redact`],
@@ -27,6 +29,7 @@ pub mod bulk;
 pub mod call;
 pub mod change;
 pub mod confirm;
+pub mod content;
 pub mod create;
 pub mod custom;
 pub mod disk;
@@ -38,9 +41,11 @@ pub mod input;
 pub mod node;
 pub mod preflight;
 pub mod redact;
+pub mod restore;
 pub mod schema;
 pub mod send;
 pub mod server;
 pub mod storage;
 pub mod table;
 pub mod tools;
+pub mod upload;

@@ -43,6 +43,25 @@ pub struct Call<'a> {
     pub exchange: &'a confirm::Exchange,
     /// The person already confirmed what this call does (a bulk action asks once for all).
     pub confirmed: bool,
+    /// What the person is asked to confirm, set by a tool that knows what will be lost (a
+    /// volume and its size, the backups a prune removes); a call with a question is confirmed
+    /// even when its method is not destructive by [`confirm::destructive`] (a restore over an
+    /// existing guest).
+    pub question: Option<String>,
+}
+
+/// What a request carries besides its parameters.
+#[derive(Clone, Copy)]
+pub enum Body<'a> {
+    /// Only the parameters.
+    Form,
+    /// A local file, sent as the multipart part named `field` (an upload).
+    File {
+        /// The parameter that is the file's part (its value names the file on the server).
+        field: &'static str,
+        /// The file, opened and checked.
+        file: &'a proxmox_mcp::client::UploadFile,
+    },
 }
 
 /// Checks the arguments against `ep`'s parameters, applies the token rule and, for writes, the
@@ -55,6 +74,34 @@ pub async fn send(
     args: Map<String, Value>,
     wait: u64,
     wrap: &str,
+) -> Outcome {
+    send_with(call, ep, args, wait, wrap, Body::Form).await
+}
+
+/// Refuses a GET with effects beyond reading ([`Endpoint::side_effect`]) on a read-only server.
+pub fn refuse_side_effect(call: &Call<'_>, ep: &Endpoint) -> Result<(), String> {
+    let cluster = call.cluster;
+    if !ep.is_write()
+        && cluster.read_only
+        && let Some(why) = ep.side_effect()
+    {
+        return Err(format!(
+            "{} {} only reads, but {why}; server `{}` is read-only, which refuses such reads \
+             too. Nothing was sent.",
+            ep.method, ep.path, cluster.name
+        ));
+    }
+    Ok(())
+}
+
+/// [`send`], with a file when `body` has one (the upload method).
+pub async fn send_with(
+    call: &Call<'_>,
+    ep: &'static Endpoint,
+    args: Map<String, Value>,
+    wait: u64,
+    wrap: &str,
+    body: Body<'_>,
 ) -> Outcome {
     let cluster = call.cluster;
     let client = &cluster.client;
@@ -69,16 +116,7 @@ pub async fn send(
             client,
         ));
     }
-    if !ep.is_write()
-        && cluster.read_only
-        && let Some(why) = ep.side_effect()
-    {
-        return Err(format!(
-            "{} {} only reads, but {why}; server `{}` is read-only, which refuses such reads \
-             too. Nothing was sent.",
-            ep.method, ep.path, cluster.name
-        ));
-    }
+    refuse_side_effect(call, ep)?;
     let attempt = Attempt {
         method: ep.method.as_str(),
         path: &concrete,
@@ -106,7 +144,10 @@ pub async fn send(
         // hold is not sent.
         record(call, &attempt, Decision::Sent, None)?;
     }
-    let result = client.execute(ep, &values, prepared.form).await;
+    let result = match body {
+        Body::Form => client.execute(ep, &values, prepared.form).await,
+        Body::File { field, file } => client.upload(ep, &values, prepared.form, field, file).await,
+    };
     if ep.is_write() {
         cluster.guests.clear();
         if ep.path.starts_with("/access") {
@@ -217,7 +258,7 @@ async fn dry_run(call: &Call<'_>, ep: &'static Endpoint, concrete: &str, form: &
     if let Some(t) = &call.target {
         out["target"] = json!(t);
     }
-    if confirm::needed(call.cluster, ep, form) {
+    if confirm::wanted(call, ep, form) {
         out["confirmation"] = json!(confirm::policy_note(call.cluster));
     }
     if !call.cluster.allow_elevated {

@@ -70,6 +70,8 @@ pub struct State {
     pub questions: confirm::Questions,
     /// The tools chosen to be served.
     pub selection: Selection,
+    /// The directory `proxmox_storage_upload` may read files from, and where it was set.
+    pub upload_dir: Option<(std::path::PathBuf, config::Source)>,
 }
 
 impl State {
@@ -173,6 +175,7 @@ impl Server {
                 audit,
                 questions: Default::default(),
                 selection: selection.clone(),
+                upload_dir: config.upload_dir.clone(),
             }),
             listed,
         })
