@@ -200,13 +200,31 @@ async fn a_volume_is_deleted_by_name_and_size_and_a_disk_in_use_is_refused() {
         del[0]["raw_path"],
         "/api2/json/nodes/pve1/storage/local/content/local:iso/debian.iso"
     );
-    assert_eq!(del[0]["route"]["params"]["volume"], "local:iso/debian.iso", "{del:?}");
+    assert_eq!(
+        del[0]["route"]["params"]["volume"], "local:iso/debian.iso",
+        "{del:?}"
+    );
     assert!(
         !volids(&s, "local")
             .await
             .iter()
             .any(|v| v.contains("debian"))
     );
+
+    // A backup: named with its guest.
+    let backup = "vzdump-lxc-201-2025_01_01-00_00_00.tar.zst";
+    store(&pve, "local", backup, 4096, "backup").await;
+    s.ok(
+        "proxmox_storage_content_delete",
+        json!({"volume": format!("local:backup/{backup}")}),
+    )
+    .await;
+    let last = s.asked().pop().unwrap();
+    assert!(
+        last.contains("backup of guest 201") && last.contains("4.0 KiB"),
+        "{last}"
+    );
+    assert!(!volids(&s, "local").await.iter().any(|v| v.contains(backup)));
 
     // A disk a guest uses: refused, naming the key and the tool that detaches it.
     pve.clear_requests().await;
@@ -480,6 +498,17 @@ async fn uploads_are_off_without_an_upload_directory() {
             && e.contains("Nothing was sent"),
         "{e}"
     );
+    assert!(sent(&pve, "POST", "/upload").await.is_empty());
+    // The generic tool cannot carry a file: it points to this one.
+    let api = Mcp::alice(&pve, &[ELEVATED], &["--toolsets", "api"]).await;
+    let e = api
+        .err(
+            "proxmox_api_call",
+            json!({"method": "POST", "path": "/nodes/pve1/storage/local/upload",
+                   "params": {"content": "iso", "filename": "a.iso"}}),
+        )
+        .await;
+    assert!(e.contains("proxmox_storage_upload"), "{e}");
     assert!(sent(&pve, "POST", "/upload").await.is_empty());
 }
 

@@ -1643,6 +1643,32 @@ allow_elevated = true
     }
 
     #[test]
+    fn the_upload_directory_comes_from_the_variable_or_the_file() {
+        let path = file(
+            "u.json",
+            r#"{"upload_dir": "/srv/isos", "servers": {"a": {"host": "h", "token": "root@pam!a=x"}}}"#,
+            0o600,
+        );
+        let shown = path.display().to_string();
+        let dir = |vars: &[(&str, &str)], opts: Options| {
+            config(vars, &opts)
+                .unwrap()
+                .upload_dir
+                .map(|(p, s)| (p.display().to_string(), s.to_string()))
+        };
+        assert_eq!(
+            dir(&[], with_file(&path)),
+            Some(("/srv/isos".into(), format!("upload_dir in {shown}")))
+        );
+        let var = [("PROXMOX_MCP_UPLOAD_DIR", "/srv/env")];
+        assert_eq!(
+            dir(&var, with_file(&path)),
+            Some(("/srv/env".into(), "PROXMOX_MCP_UPLOAD_DIR".into()))
+        );
+        assert_eq!(dir(&[HOST, TOKEN], Options::default()), None);
+    }
+
+    #[test]
     fn the_audit_log_comes_from_the_flag_the_variable_or_the_file() {
         let path = file(
             "a.json",

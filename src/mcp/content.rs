@@ -331,7 +331,16 @@ pub async fn content(call: &Call<'_>, args: &Map<String, Value>) -> Outcome {
 
 /// What a volume is, in words, for the confirmation.
 fn what(item: &Value) -> String {
-    let owner = item["vmid"].as_u64();
+    // A backup's owner is in its name when PVE does not say (`vzdump-qemu-100-...`).
+    let from_name = || {
+        let volid = item["volid"].as_str()?;
+        let name = volid.rsplit('/').next()?;
+        let rest = name
+            .strip_prefix("vzdump-qemu-")
+            .or_else(|| name.strip_prefix("vzdump-lxc-"))?;
+        rest.split('-').next()?.parse::<u64>().ok()
+    };
+    let owner = item["vmid"].as_u64().or_else(from_name);
     match (item["content"].as_str().unwrap_or(""), owner) {
         ("backup", Some(id)) => {
             let when = item["created"]

@@ -50,14 +50,17 @@ pub fn resolve(root: &Path, given: &str) -> Result<PathBuf, String> {
             root.display()
         )
     };
-    // A path that cannot be made canonical is refused the same way whether it escapes or does
-    // not exist, unless it plainly points inside.
+    // Outside by its words (`..`): refused before the file system is asked, so the answer says
+    // nothing about files outside.
+    if !lexical(&candidate).starts_with(&root) {
+        return Err(outside());
+    }
     let file = match std::fs::canonicalize(&candidate) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && candidate.starts_with(&root) => {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(format!(
-                "no file `{given}` in the upload directory {}: list what is there on the server's \
-                 machine and give a path relative to it. Nothing was sent.",
+                "no file `{given}` in the upload directory {}: give a path relative to it (or \
+                 absolute, inside it). Nothing was sent.",
                 root.display()
             ));
         }
@@ -74,6 +77,22 @@ pub fn resolve(root: &Path, given: &str) -> Result<PathBuf, String> {
         ));
     }
     Ok(file)
+}
+
+/// `path` with `.` and `..` resolved by their words alone (no symbolic link is followed).
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// `proxmox_storage_upload`.
@@ -123,7 +142,17 @@ pub async fn upload(call: &mut Call<'_>, mut args: Map<String, Value>) -> Outcom
         field: "filename",
         file: &file,
     };
-    let mut out = send_with(call, call.tool.endpoints[0], a, wait, "data", body).await?;
+    // A client that cancels stops the upload (PVE drops a partial one).
+    let sending = send_with(call, call.tool.endpoints[0], a, wait, "data", body);
+    let mut out = tokio::select! {
+        out = sending => out?,
+        _ = call.ctx.ct.cancelled() => {
+            return Err(format!(
+                "the client cancelled: the upload of {filename} stopped before PVE answered; \
+                 check proxmox_storage_content before sending it again"
+            ));
+        }
+    };
     out["volid"] = json!(format!("{storage}:{content}/{filename}"));
     out["bytes"] = json!(file.len());
     out["file"] = json!(path.display().to_string());
@@ -162,6 +191,12 @@ mod tests {
         assert!(e.contains("not a regular file"), "{e}");
         let e = resolve(&root, "none.iso").unwrap_err();
         assert!(e.contains("no file"), "{e}");
+        // Whether a file outside exists is not told.
+        for probe in ["../none.iso", "../secret.iso", "/etc/none", "/etc/passwd"] {
+            let e = resolve(&root, probe).unwrap_err();
+            assert!(e.contains("outside"), "{probe}: {e}");
+        }
+        assert!(resolve(&root, "sub/../a.iso").is_ok());
         let e = resolve(&base.join("missing"), "a.iso").unwrap_err();
         assert!(e.contains("upload directory"), "{e}");
         std::fs::remove_dir_all(&base).unwrap();
