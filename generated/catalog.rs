@@ -20433,7 +20433,7 @@ pub static ENDPOINTS: [crate::catalog::Endpoint; 680] = [
             },
         ],
         unsupported: ::std::option::Option::Some(
-            "it needs a multipart/form-data file upload, which the SDK does not do yet; use POST /nodes/{node}/storage/{storage}/download-url to have PVE fetch the file instead",
+            "it carries a file as multipart/form-data: send it with api::nodes::storage::upload::post and an UploadFile (Client::upload), or have PVE fetch the file with POST /nodes/{node}/storage/{storage}/download-url",
         ),
         secret_params: &[],
         secret_fields: &[],

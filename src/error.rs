@@ -77,7 +77,15 @@ pub enum Error {
         /// `USER@REALM`.
         user: String,
     },
-    /// The SDK cannot send this method yet; nothing was sent.
+    /// A local file the call sends (an upload) cannot be read, or changed while it was sent.
+    LocalFile {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// [`crate::Client::execute`] cannot send this method (it carries a file: the generated
+    /// function does); nothing was sent.
     Unsupported {
         /// `METHOD /path/template`.
         method: String,
@@ -272,8 +280,9 @@ impl fmt::Display for Error {
                 "{user} must complete two-factor authentication, which a password login here \
                  cannot do; use an API token (tokens need no second factor)"
             ),
+            Error::LocalFile { path, message } => write!(f, "local file {path}: {message}"),
             Error::Unsupported { method, reason } => {
-                write!(f, "{method} is not supported by this SDK yet: {reason}")
+                write!(f, "{method} cannot be sent as a plain request: {reason}")
             }
             Error::Tls { message } => {
                 write!(f, "TLS {message}")?;

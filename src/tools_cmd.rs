@@ -8,9 +8,9 @@ use crate::mcp::tools::{BuiltTool, Selection};
 /// Which tools to serve or show: `--toolsets`, `--tools`, `--exclude-tools`.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ToolArgs {
-    /// Toolsets, comma-separated: guests, snapshots, backups, storage, disks, agent, console,
-    /// system, bulk, nodes, tasks, api, or all (default: all but disks, agent, console, system
-    /// and bulk).
+    /// Toolsets, comma-separated: guests, snapshots, backups, storage, nodes, tasks, api (the
+    /// default), disks, agent, console, content, restore, provisioning, metrics, system, bulk, or
+    /// all.
     #[arg(long, value_delimiter = ',', env = "PROXMOX_MCP_TOOLSETS")]
     pub toolsets: Vec<String>,
     /// Single tools to serve besides the toolsets, comma-separated (such as

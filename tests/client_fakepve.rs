@@ -881,3 +881,153 @@ async fn named_formats_and_disk_sizes_are_written_and_read_back_typed() {
         assert!(!after.extra.contains_key(key), "{key} was not read typed");
     }
 }
+
+/// A file of `len` bytes (a repeating pattern) in a fresh directory of the test's own.
+fn local_file(dir_name: &str, name: &str, len: usize) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("pmcp-{dir_name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// The upload method sends the file as multipart/form-data: the parameters as text parts, the
+/// file last with its name, a Content-Length, the CSRF token of a ticket; PVE keeps the file.
+#[tokio::test]
+async fn a_file_is_uploaded_as_multipart_form_data() {
+    use proxmox_mcp::api::nodes::storage;
+    use proxmox_mcp::client::UploadFile;
+    use proxmox_mcp::enums::{ChecksumAlgorithm, Content};
+    let pve = FakePve::start().await;
+    let client = root_ticket(&pve);
+    let path = local_file("sdk-upload", "local-name.iso", 3 * 1024 * 1024 + 17);
+    let file = UploadFile::open(&path).await.unwrap();
+    assert_eq!(file.len(), 3 * 1024 * 1024 + 17);
+    let sum = file.sha256().await.unwrap();
+    let mut params = storage::upload::PostParams::new(Content::Iso, "debian-13.iso".into());
+    params.checksum = Some(sum.clone());
+    params.checksum_algorithm = Some(ChecksumAlgorithm::Sha256);
+    let upid = storage::upload::post(&client, "pve1", "local", &params, &file)
+        .await
+        .unwrap();
+    assert!(client.wait_task(&upid, quick()).await.unwrap().success);
+
+    let log = pve.requests().await;
+    let up = log
+        .iter()
+        .find(|r| r["path"] == "/api2/json/nodes/pve1/storage/local/upload")
+        .unwrap();
+    assert_eq!(up["status"], 200);
+    assert_eq!(up["csrf_valid"], true);
+    let ctype = up["content_type"].as_str().unwrap();
+    assert!(ctype.starts_with("multipart/form-data"), "{ctype}");
+    let length: u64 = up["headers"]["content-length"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        length > file.len() && length < file.len() + 1024,
+        "{length}"
+    );
+    // The text parts come first (the log keeps the body's first 64 KiB), the file last.
+    let body = up["body"].as_str().unwrap();
+    let at = |needle: &str| {
+        body.find(needle)
+            .unwrap_or_else(|| panic!("{needle} not in {}", &body[..600]))
+    };
+    let file_part = at("name=\"filename\"; filename=\"debian-13.iso\"");
+    for part in [
+        "name=\"content\"\r\n\r\niso\r\n".to_string(),
+        format!("name=\"checksum\"\r\n\r\n{sum}\r\n"),
+        "name=\"checksum-algorithm\"\r\n\r\nsha256\r\n".to_string(),
+    ] {
+        assert!(at(&part) < file_part, "{part} after the file");
+    }
+    assert!(!body.contains("local-name"), "the local name stays local");
+
+    // PVE keeps it under the name given, with every byte.
+    let content = client
+        .execute(
+            proxmox_mcp::catalog::find(HttpMethod::Get, "/nodes/{node}/storage/{storage}/content")
+                .unwrap(),
+            &["pve1", "local"],
+            Form::new(),
+        )
+        .await
+        .unwrap();
+    let iso = content
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["volid"] == "local:iso/debian-13.iso")
+        .unwrap_or_else(|| panic!("{content}"));
+    assert_eq!(iso["size"], json!(file.len()));
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
+
+/// A file that changed after it was opened is refused before anything is sent; a file-restore
+/// download is read as bytes, up to the limit given.
+#[tokio::test]
+async fn a_changed_file_is_not_sent_and_a_download_is_read_as_bytes() {
+    use proxmox_mcp::api::nodes::storage;
+    use proxmox_mcp::client::UploadFile;
+    use proxmox_mcp::enums::Content;
+    let pve = FakePve::start().await;
+    let client = root_ticket(&pve);
+    let path = local_file("sdk-upload-changed", "a.iso", 1000);
+    let file = UploadFile::open(&path).await.unwrap();
+    std::fs::write(&path, b"shorter").unwrap();
+    let params = storage::upload::PostParams::new(Content::Iso, "a.iso".into());
+    let e = storage::upload::post(&client, "pve1", "local", &params, &file)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::LocalFile { .. }), "{e:?}");
+    assert!(e.to_string().contains("changed from 1000 to 7"), "{e}");
+    assert!(
+        !pve.requests()
+            .await
+            .iter()
+            .any(|r| r["path"].as_str().unwrap().ends_with("/upload")),
+        "nothing sent"
+    );
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+
+    pve.control(json!({"op": "script", "method": "GET",
+        "path": "/nodes/pve1/storage/pbs/file-restore/download",
+        "body": "hello from the backup\n", "content_type": "application/octet-stream"}))
+        .await;
+    let params = storage::file_restore::download::GetParams {
+        filepath: "L2V0Yy9ob3N0bmFtZQ==".into(),
+        tar: None,
+        volume: "pbs:backup/vm/100/2025-01-01T00:00:00Z".into(),
+    };
+    let whole = storage::file_restore::download::get(&client, "pve1", "pbs", &params, 1024)
+        .await
+        .unwrap();
+    assert_eq!(whole.bytes, b"hello from the backup\n");
+    assert!(!whole.cut);
+    assert_eq!(
+        whole.content_type.as_deref(),
+        Some("application/octet-stream")
+    );
+    let cut = storage::file_restore::download::get(&client, "pve1", "pbs", &params, 5)
+        .await
+        .unwrap();
+    assert_eq!(cut.bytes, b"hello");
+    assert!(cut.cut);
+    let log = pve.requests().await;
+    let get = log
+        .iter()
+        .rfind(|r| r["path"] == "/api2/json/nodes/pve1/storage/pbs/file-restore/download")
+        .unwrap();
+    assert_eq!(
+        get["query"],
+        json!([
+            ["filepath", "L2V0Yy9ob3N0bmFtZQ=="],
+            ["volume", "pbs:backup/vm/100/2025-01-01T00:00:00Z"]
+        ])
+    );
+}

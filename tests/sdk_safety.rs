@@ -486,16 +486,10 @@ async fn task_waits_poll_gently_survive_passing_errors_and_keep_the_upid() {
 }
 
 #[tokio::test]
-async fn the_upload_method_is_refused_until_multipart_exists() {
+async fn the_upload_method_is_refused_as_a_plain_request() {
     let pve = FakePve::start().await;
     let c = alice(&pve);
-    let params =
-        nodes::storage::upload::PostParams::new(proxmox_mcp::enums::Content::Iso, "x.iso".into());
-    let e = nodes::storage::upload::post(&c, "pve1", "local", &params)
-        .await
-        .unwrap_err();
-    assert!(matches!(e, Error::Unsupported { .. }), "{e:?}");
-    assert!(e.to_string().contains("download-url"), "{e}");
+    // A form without the file: the method takes one, which only the generated function sends.
     let e = c
         .request(
             HttpMethod::Post,
@@ -505,6 +499,11 @@ async fn the_upload_method_is_refused_until_multipart_exists() {
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Unsupported { .. }), "{e:?}");
+    let text = e.to_string();
+    assert!(
+        text.contains("upload::post") && text.contains("download-url"),
+        "{text}"
+    );
     assert!(take_requests(&pve).await.is_empty());
 }
 

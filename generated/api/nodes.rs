@@ -28824,18 +28824,24 @@ pub mod storage {
             ///
             /// - Permission: any authenticated user
             /// - Protected: PVE runs it through its privileged daemon.
+            /// - Answers with a file, not JSON: returns its first `limit` bytes (`Download::cut` says whether there was more).
             pub async fn get(
                 client: &crate::Client,
                 node: &str,
                 storage: &str,
                 params: &GetParams,
-            ) -> ::std::result::Result<::serde_json::Value, crate::Error> {
+                limit: u64,
+            ) -> ::std::result::Result<crate::client::Download, crate::Error> {
                 let mut form = crate::params::Form::new();
                 crate::params::Params::write(params, &mut form)?;
-                let data = client
-                    .execute(&crate::catalog::ENDPOINTS[635], &[node, storage], form)
-                    .await?;
-                ::std::result::Result::Ok(data)
+                client
+                    .download(
+                        &crate::catalog::ENDPOINTS[635],
+                        &[node, storage],
+                        form,
+                        limit,
+                    )
+                    .await
             }
         }
         /// `/nodes/{node}/storage/{storage}/file-restore/list`
@@ -29637,17 +29643,24 @@ pub mod storage {
         /// - Permission: Datastore.AllocateTemplate on /storage/{storage}
         /// - Starts a task: returns its [`crate::Upid`]; wait for it with `Client::wait_task`.
         /// - Protected: PVE runs it through its privileged daemon.
-        /// - **Not supported yet**: always returns `Error::Unsupported`: it needs a multipart/form-data file upload, which the SDK does not do yet; use POST /nodes/{node}/storage/{storage}/download-url to have PVE fetch the file instead
+        /// - Sends `file` as multipart/form-data, streamed from disk, named by `params.filename` on the server; its deadline grows with its size (`ClientBuilder::upload_rate`).
         pub async fn post(
             client: &crate::Client,
             node: &str,
             storage: &str,
             params: &PostParams,
+            file: &crate::client::UploadFile,
         ) -> ::std::result::Result<crate::Upid, crate::Error> {
             let mut form = crate::params::Form::new();
             crate::params::Params::write(params, &mut form)?;
             let data = client
-                .execute(&crate::catalog::ENDPOINTS[645], &[node, storage], form)
+                .upload(
+                    &crate::catalog::ENDPOINTS[645],
+                    &[node, storage],
+                    form,
+                    "filename",
+                    file,
+                )
                 .await?;
             crate::lenient::data_upid(data)
         }

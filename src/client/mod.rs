@@ -5,6 +5,7 @@ mod auth;
 mod response;
 mod task;
 mod tls;
+mod upload;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +17,7 @@ use tokio::sync::Mutex;
 pub use auth::{ApiToken, Auth};
 pub use task::{TaskOutcome, TaskPoll, WaitOptions};
 pub use tls::{TlsMode, parse_fingerprint, presented_fingerprint};
+pub use upload::{CHUNK, DEFAULT_UPLOAD_RATE, Download, UploadFile, upload_timeout};
 
 use crate::apidoc::HttpMethod;
 use crate::catalog::Endpoint;
@@ -43,6 +45,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     ticket_renewal: Duration,
     max_response_bytes: u64,
+    upload_rate: u64,
 }
 
 impl ClientBuilder {
@@ -97,6 +100,14 @@ impl ClientBuilder {
     /// [`Error::ResponseTooLarge`].
     pub fn max_response_bytes(mut self, limit: u64) -> Self {
         self.max_response_bytes = limit;
+        self
+    }
+
+    /// The slowest upload accepted, in bytes per second (default 1 MiB/s): an upload's deadline
+    /// is the request timeout plus the file's size at this rate ([`upload_timeout`]), so a
+    /// large file is not cut off by the timeout of ordinary requests.
+    pub fn upload_rate(mut self, bytes_per_second: u64) -> Self {
+        self.upload_rate = bytes_per_second.max(1);
         self
     }
 
@@ -155,6 +166,7 @@ impl ClientBuilder {
                 auth,
                 timeout: self.timeout,
                 max_response_bytes: self.max_response_bytes,
+                upload_rate: self.upload_rate,
             }),
         })
     }
@@ -213,6 +225,29 @@ struct Inner {
     auth: AuthState,
     timeout: Duration,
     max_response_bytes: u64,
+    upload_rate: u64,
+}
+
+/// What a request carries besides its path.
+#[derive(Clone, Copy)]
+enum Payload<'a> {
+    /// The parameters: in the query string (GET, DELETE) or a form-urlencoded body.
+    Form(&'a Form),
+    /// A `multipart/form-data` body: the parameters as text parts, then `file` as the part
+    /// named `field`, with the value of the parameter `field` as its file name.
+    Upload {
+        form: &'a Form,
+        field: &'a str,
+        file: &'a UploadFile,
+    },
+}
+
+impl Payload<'_> {
+    fn form(&self) -> &Form {
+        match self {
+            Payload::Form(f) | Payload::Upload { form: f, .. } => f,
+        }
+    }
 }
 
 /// A client for one PVE server (or cluster endpoint). Cheap to clone; clones share the
@@ -256,6 +291,7 @@ impl Client {
             connect_timeout: Duration::from_secs(10),
             ticket_renewal: DEFAULT_TICKET_RENEWAL,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            upload_rate: DEFAULT_UPLOAD_RATE,
         }
     }
 
@@ -285,7 +321,7 @@ impl Client {
         path_values: &[&str],
         form: Form,
     ) -> Result<(Value, Option<u64>), Error> {
-        self.execute_envelope(endpoint, path_values, &form)
+        self.execute_envelope(endpoint, path_values, Payload::Form(&form))
             .await
             .map(|env| (env.data, env.total))
     }
@@ -299,9 +335,106 @@ impl Client {
         path_values: &[&str],
         form: Form,
     ) -> Result<Value, Error> {
-        self.execute_envelope(endpoint, path_values, &form)
+        self.execute_envelope(endpoint, path_values, Payload::Form(&form))
             .await
             .map(|env| env.data)
+    }
+
+    /// Sends `file` to a method that takes a file (`POST /nodes/{node}/storage/{storage}/upload`;
+    /// the generated function calls this) as `multipart/form-data`: the parameters of `form` as
+    /// text parts, then the file as the part named `field`, its file name the value of the
+    /// parameter `field` (PVE reads the name from there). The file is streamed from disk, with
+    /// its length as `Content-Length`, under the deadline of [`upload_timeout`]. A 401 with a
+    /// ticket logs in again and sends the file again from its start.
+    pub async fn upload(
+        &self,
+        endpoint: &Endpoint,
+        path_values: &[&str],
+        form: Form,
+        field: &str,
+        file: &UploadFile,
+    ) -> Result<Value, Error> {
+        if endpoint.method != HttpMethod::Post {
+            return Err(Error::InvalidParameter {
+                name: field.to_string(),
+                reason: format!(
+                    "{} {} takes no file: only a POST can carry one",
+                    endpoint.method, endpoint.path
+                ),
+            });
+        }
+        if !form.pairs().iter().any(|(k, _)| k == field) {
+            return Err(Error::InvalidParameter {
+                name: field.to_string(),
+                reason: "missing: it names the file on the server".to_string(),
+            });
+        }
+        let payload = Payload::Upload {
+            form: &form,
+            field,
+            file,
+        };
+        self.execute_envelope(endpoint, path_values, payload)
+            .await
+            .map(|env| env.data)
+    }
+
+    /// Calls a GET whose answer is a file rather than JSON (`GET
+    /// /nodes/{node}/storage/{storage}/file-restore/download`; the generated function calls
+    /// this), reading at most `limit` bytes of it: the rest is left unread and
+    /// [`Download::cut`] says so. An error status is read as any other error.
+    pub async fn download(
+        &self,
+        endpoint: &Endpoint,
+        path_values: &[&str],
+        form: Form,
+        limit: u64,
+    ) -> Result<Download, Error> {
+        let name = || format!("{} {}", endpoint.method, endpoint.path);
+        if endpoint.method != HttpMethod::Get {
+            return Err(Error::Unsupported {
+                method: name(),
+                reason: "only a GET answers with a file".to_string(),
+            });
+        }
+        if !endpoint.allowtoken && self.uses_token() {
+            return Err(Error::TokenNotAllowed { method: name() });
+        }
+        let path = crate::path::build(endpoint, path_values)?;
+        let mut retried = false;
+        loop {
+            let headers = self.auth_headers(HttpMethod::Get).await?;
+            let resp = self
+                .request_once(HttpMethod::Get, &path, Payload::Form(&form), &headers)
+                .await?;
+            if resp.status().is_success() {
+                return response::read_file(resp, self.inner.timeout, limit).await;
+            }
+            let e = response::read(
+                resp,
+                self.inner.timeout,
+                self.inner.max_response_bytes,
+                path_values,
+            )
+            .await
+            .err()
+            .unwrap_or_else(|| Error::Decode {
+                message: "an error status with a success body".to_string(),
+            });
+            match e {
+                Error::Unauthorized { .. } if !retried && !self.uses_token() => {
+                    self.drop_ticket(headers.ticket_generation).await;
+                    retried = true;
+                }
+                Error::Forbidden { message, .. } => {
+                    return Err(Error::Forbidden {
+                        message,
+                        required: Some(endpoint.permission.to_string()),
+                    });
+                }
+                other => return Err(other),
+            }
+        }
     }
 
     /// Calls any method at a concrete path (`/nodes/pve1/qemu`, percent-encoded where a value
@@ -319,14 +452,14 @@ impl Client {
         self.execute(endpoint, &values, form).await
     }
 
-    pub(crate) async fn execute_envelope(
+    async fn execute_envelope(
         &self,
         endpoint: &Endpoint,
         path_values: &[&str],
-        form: &Form,
+        payload: Payload<'_>,
     ) -> Result<response::Envelope, Error> {
         let name = || format!("{} {}", endpoint.method, endpoint.path);
-        if let Some(reason) = endpoint.unsupported {
+        if let (Some(reason), Payload::Form(_)) = (endpoint.unsupported, payload) {
             return Err(Error::Unsupported {
                 method: name(),
                 reason: reason.to_string(),
@@ -341,7 +474,7 @@ impl Client {
         loop {
             let headers = self.auth_headers(method).await?;
             let res = self
-                .send_once(method, &path, form, &headers, path_values)
+                .send_once(method, &path, payload, &headers, path_values)
                 .await;
             match res {
                 Err(Error::Unauthorized { .. }) if !retried && !self.uses_token() => {
@@ -366,17 +499,57 @@ impl Client {
         &self,
         method: HttpMethod,
         path: &str,
-        form: &Form,
+        payload: Payload<'_>,
         headers: &AuthHeaders,
         path_values: &[&str],
     ) -> Result<response::Envelope, Error> {
+        let timeout = self.deadline(payload);
+        let resp = self.request_once(method, path, payload, headers).await?;
+        response::read(resp, timeout, self.inner.max_response_bytes, path_values).await
+    }
+
+    /// The deadline of a request: the client's timeout, or an upload's ([`upload_timeout`]).
+    fn deadline(&self, payload: Payload<'_>) -> Duration {
+        match payload {
+            Payload::Form(_) => self.inner.timeout,
+            Payload::Upload { file, .. } => {
+                upload_timeout(self.inner.timeout, file.len(), self.inner.upload_rate)
+            }
+        }
+    }
+
+    /// Sends one request and returns the answer's head (the body is read by the caller).
+    async fn request_once(
+        &self,
+        method: HttpMethod,
+        path: &str,
+        payload: Payload<'_>,
+        headers: &AuthHeaders,
+    ) -> Result<reqwest::Response, Error> {
         let url = format!("{}{}", self.inner.base, path);
         let http = &self.inner.http;
-        let mut req = match method {
-            HttpMethod::Get => http.get(&url).query(form.pairs()),
-            HttpMethod::Delete => http.delete(&url).query(form.pairs()),
-            HttpMethod::Post => http.post(&url).form(form.pairs()),
-            HttpMethod::Put => http.put(&url).form(form.pairs()),
+        let form = payload.form();
+        let mut req = match (method, payload) {
+            (HttpMethod::Get, _) => http.get(&url).query(form.pairs()),
+            (HttpMethod::Delete, _) => http.delete(&url).query(form.pairs()),
+            (HttpMethod::Post, Payload::Upload { field, file, .. }) => {
+                let mut body = reqwest::multipart::Form::new();
+                let mut file_name = "";
+                for (k, v) in form.pairs() {
+                    if k == field {
+                        file_name = v;
+                    } else {
+                        body = body.text(k.clone(), v.clone());
+                    }
+                }
+                // The file last, as PVE's web interface sends it.
+                body = body.part(field.to_string(), file.part(file_name).await?);
+                http.post(&url)
+                    .multipart(body)
+                    .timeout(self.deadline(payload))
+            }
+            (HttpMethod::Post, _) => http.post(&url).form(form.pairs()),
+            (HttpMethod::Put, _) => http.put(&url).form(form.pairs()),
         };
         if let Some(h) = &headers.authorization {
             req = req.header(AUTHORIZATION, h.clone());
@@ -388,17 +561,9 @@ impl Client {
             req = req.header("CSRFPreventionToken", h.clone());
         }
         tracing::debug!(%method, path, params = form.pairs().len(), "PVE request");
-        let resp = req
-            .send()
+        req.send()
             .await
-            .map_err(|e| response::transport_error(e, self.inner.timeout))?;
-        response::read(
-            resp,
-            self.inner.timeout,
-            self.inner.max_response_bytes,
-            path_values,
-        )
-        .await
+            .map_err(|e| response::transport_error(e, self.deadline(payload)))
     }
 
     async fn auth_headers(&self, method: HttpMethod) -> Result<AuthHeaders, Error> {
@@ -478,7 +643,13 @@ impl Client {
             ticket_generation: None,
         };
         let env = match self
-            .send_once(HttpMethod::Post, "/access/ticket", &form, &none, &[])
+            .send_once(
+                HttpMethod::Post,
+                "/access/ticket",
+                Payload::Form(&form),
+                &none,
+                &[],
+            )
             .await
         {
             Err(Error::Unauthorized { message }) => {

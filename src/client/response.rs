@@ -237,6 +237,41 @@ async fn body(
     Ok(out)
 }
 
+/// Reads a successful answer that is a file: at most `limit` bytes, the rest left unread.
+pub(crate) async fn read_file(
+    mut resp: reqwest::Response,
+    timeout: Duration,
+    limit: u64,
+) -> Result<super::Download, Error> {
+    let content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_string());
+    let length = resp.content_length();
+    let mut bytes = Vec::new();
+    let mut cut = false;
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| transport_error(e, timeout))?
+    {
+        let room = limit.saturating_sub(bytes.len() as u64) as usize;
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            cut = true;
+            break;
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(super::Download {
+        bytes,
+        content_type,
+        length,
+        cut,
+    })
+}
+
 /// Reads an answer: the unwrapped envelope on success, a typed error otherwise. `path_values`
 /// are the values of the request path's variables.
 pub(crate) async fn read(

@@ -248,7 +248,9 @@ impl Client {
         let mut form = Form::new();
         form.text("start", &start.to_string());
         form.text("limit", &LIMIT.to_string());
-        let env = self.execute_envelope(log_ep, &[node, upid], &form).await?;
+        let env = self
+            .execute_envelope(log_ep, &[node, upid], super::Payload::Form(&form))
+            .await?;
         let lines: Vec<String> = env
             .data
             .as_array()
@@ -278,7 +280,9 @@ impl Client {
         let mut probe = Form::new();
         probe.text("start", "0");
         probe.text("limit", "1");
-        let first = self.execute_envelope(log_ep, &values, &probe).await?;
+        let first = self
+            .execute_envelope(log_ep, &values, super::Payload::Form(&probe))
+            .await?;
         let start = first
             .total
             .map(|t| t.saturating_sub(lines as u64))
@@ -294,7 +298,10 @@ impl Client {
             }
             .to_string(),
         );
-        let log = self.execute_envelope(log_ep, &values, &form).await?.data;
+        let log = self
+            .execute_envelope(log_ep, &values, super::Payload::Form(&form))
+            .await?
+            .data;
         let mut out: Vec<String> = log
             .as_array()
             .map(|a| {

@@ -347,11 +347,33 @@ fn endpoint_fn(
     let fid = ident(&name.function);
     let doc = docs::attrs(&fn_doc(m, task));
     let i = Literal::usize_unsuffixed(idx);
+    let method = m.method.as_str();
+    if overrides::is_download(method, &m.path) {
+        // The answer is a file, read up to a limit the caller gives.
+        args.push(quote!(limit: u64));
+        items.push(quote! {
+            #doc
+            pub async fn #fid(client: &crate::Client, #(#args),*) -> ::std::result::Result<crate::client::Download, crate::Error> {
+                #form_expr
+                client.download(&crate::catalog::ENDPOINTS[#i], &[#(#values),*], form, limit).await
+            }
+        });
+        return quote!(#(#items)*);
+    }
+    let call = match overrides::file_upload(method, &m.path) {
+        Some(field) => {
+            args.push(quote!(file: &crate::client::UploadFile));
+            quote!(client.upload(&crate::catalog::ENDPOINTS[#i], &[#(#values),*], form, #field, file).await?)
+        }
+        None => {
+            quote!(client.execute(&crate::catalog::ENDPOINTS[#i], &[#(#values),*], form).await?)
+        }
+    };
     items.push(quote! {
         #doc
         pub async fn #fid(client: &crate::Client, #(#args),*) -> ::std::result::Result<#ret, crate::Error> {
             #form_expr
-            let data = client.execute(&crate::catalog::ENDPOINTS[#i], &[#(#values),*], form).await?;
+            let data = #call;
             #decode
         }
     });
@@ -386,11 +408,22 @@ fn fn_doc(m: &MethodDef, task: bool) -> String {
     if m.protected {
         doc.push_str("\n- Protected: PVE runs it through its privileged daemon.");
     }
-    if let Some(why) = overrides::unsupported(m.method.as_str(), &m.path) {
+    if let Some(field) = overrides::file_upload(m.method.as_str(), &m.path) {
+        doc.push_str(&format!(
+            "\n- Sends `file` as multipart/form-data, streamed from disk, named by `params.{field}` \
+             on the server; its deadline grows with its size (`ClientBuilder::upload_rate`)."
+        ));
+    } else if let Some(why) = overrides::unsupported(m.method.as_str(), &m.path) {
         doc.push_str(&format!(
             "\n- **Not supported yet**: always returns `Error::Unsupported`: {}",
             docs::text(why)
         ));
+    }
+    if overrides::is_download(m.method.as_str(), &m.path) {
+        doc.push_str(
+            "\n- Answers with a file, not JSON: returns its first `limit` bytes \
+             (`Download::cut` says whether there was more).",
+        );
     }
     doc
 }

@@ -9,13 +9,41 @@ pub const REST_VARS: &[(&str, &str)] = &[
     ("/pools/{poolid}", "poolid"),
 ];
 
-/// Methods the SDK cannot send yet, with the reason; they are refused before anything is sent.
+/// Methods `Client::execute` cannot send, with the reason; they are refused before sending. Their
+/// generated functions send them otherwise (see [`FILE_UPLOADS`]).
 pub const UNSUPPORTED: &[(&str, &str, &str)] = &[(
     "POST",
     "/nodes/{node}/storage/{storage}/upload",
-    "it needs a multipart/form-data file upload, which the SDK does not do yet; \
-     use POST /nodes/{node}/storage/{storage}/download-url to have PVE fetch the file instead",
+    "it carries a file as multipart/form-data: send it with \
+     api::nodes::storage::upload::post and an UploadFile (Client::upload), or have PVE fetch the \
+     file with POST /nodes/{node}/storage/{storage}/download-url",
 )];
+
+/// Methods that take a file, sent as `multipart/form-data` by `Client::upload`: method, path, and
+/// the parameter that is the file's part (its value, the file's name on the server, becomes the
+/// part's file name, as PVE's web interface sends it).
+pub const FILE_UPLOADS: &[(&str, &str, &str)] =
+    &[("POST", "/nodes/{node}/storage/{storage}/upload", "filename")];
+
+/// The part name of a method that takes a file, if it takes one.
+pub fn file_upload(method: &str, path: &str) -> Option<&'static str> {
+    FILE_UPLOADS
+        .iter()
+        .find(|(m, p, _)| *m == method && *p == path)
+        .map(|(_, _, field)| *field)
+}
+
+/// GETs whose answer is a file rather than JSON (PVE streams it: `download => 1`); their
+/// generated functions return a `Download` read by `Client::download`.
+pub const DOWNLOADS: &[(&str, &str)] = &[(
+    "GET",
+    "/nodes/{node}/storage/{storage}/file-restore/download",
+)];
+
+/// True when `method path` answers with a file.
+pub fn is_download(method: &str, path: &str) -> bool {
+    DOWNLOADS.iter().any(|(m, p)| *m == method && *p == path)
+}
 
 /// True when `var` of `path` takes the rest of the path.
 pub fn is_rest_var(path: &str, var: &str) -> bool {

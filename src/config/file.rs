@@ -144,6 +144,8 @@ pub struct FileConfig {
     pub audit_log: Option<String>,
     /// The directory console tickets are written to.
     pub console_dir: Option<String>,
+    /// The directory `proxmox_storage_upload` may read files from.
+    pub upload_dir: Option<String>,
 }
 
 /// The `servers` map, keeping the order of the file.

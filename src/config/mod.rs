@@ -63,6 +63,8 @@ environment:
                           only this user can read (over `console_dir` in the file; default
                           $XDG_RUNTIME_DIR/proxmox-mcp, else proxmox-mcp-$USER in the temp
                           directory)
+  PROXMOX_MCP_UPLOAD_DIR  directory whose files proxmox_storage_upload may send to PVE (over
+                          `upload_dir` in the file); unset, the tool sends nothing
   PROXMOX_DEMO            true is the same as --demo: a simulated cluster, no settings needed
   PROXMOX_MCP_HTTP_TOKEN  serve --http: the bearer token clients must send (required, at least 16
                           characters; or PROXMOX_MCP_HTTP_TOKEN_FILE / --http-token-file PATH)
@@ -236,6 +238,9 @@ pub struct Config {
     /// The directory console tickets are written to, and where that was set
     /// (`PROXMOX_MCP_CONSOLE_DIR`, `console_dir` in the file); absent: the default.
     pub console_dir: Option<(PathBuf, Source)>,
+    /// The directory `proxmox_storage_upload` may read files from, and where that was set
+    /// (`PROXMOX_MCP_UPLOAD_DIR`, `upload_dir` in the file); none: the tool reads nothing.
+    pub upload_dir: Option<(PathBuf, Source)>,
 }
 
 /// What the command line says about the configuration.
@@ -366,6 +371,7 @@ impl Config {
         let mut file_path = None;
         let mut file_audit_log = None;
         let mut file_console_dir = None;
+        let mut file_upload_dir = None;
         if let Some(path) = &path {
             let loaded = file::load(path)?;
             let shown = loaded.path.display().to_string();
@@ -402,6 +408,17 @@ impl Config {
                     PathBuf::from(d),
                     Source::File {
                         key: "console_dir".into(),
+                        path: shown.clone(),
+                    },
+                ));
+            }
+            if let Some(d) = loaded.config.upload_dir.as_deref().map(str::trim)
+                && !d.is_empty()
+            {
+                file_upload_dir = Some((
+                    PathBuf::from(d),
+                    Source::File {
+                        key: "upload_dir".into(),
                         path: shown.clone(),
                     },
                 ));
@@ -470,6 +487,7 @@ impl Config {
             warnings,
             audit_log: audit_log(opts, env).or(file_audit_log),
             console_dir: console_dir(env).or(file_console_dir),
+            upload_dir: upload_dir(env).or(file_upload_dir),
         })
     }
 
@@ -528,6 +546,7 @@ impl Config {
             warnings,
             audit_log: audit_log(opts, env),
             console_dir: console_dir(env),
+            upload_dir: upload_dir(env),
         })
     }
 
@@ -555,6 +574,11 @@ impl Config {
 /// Whether a file's mode lets users other than its owner at it (any group or other bit).
 pub fn exposed(mode: u32) -> bool {
     mode & 0o077 != 0
+}
+
+/// `PROXMOX_MCP_UPLOAD_DIR` (the file's `upload_dir` comes after it).
+fn upload_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<(PathBuf, Source)> {
+    env("PROXMOX_MCP_UPLOAD_DIR").map(|v| (PathBuf::from(v), Source::Env("PROXMOX_MCP_UPLOAD_DIR")))
 }
 
 /// `--audit-log`, else `PROXMOX_MCP_AUDIT_LOG` (the file's `audit_log` comes after both).
@@ -1766,6 +1790,32 @@ allow_elevated = true
         assert_eq!(
             dir(&var, with_file(&path)),
             Some(("/run/c".into(), "PROXMOX_MCP_CONSOLE_DIR".into()))
+        );
+        assert_eq!(dir(&[HOST, TOKEN], Options::default()), None);
+    }
+
+    #[test]
+    fn the_upload_directory_comes_from_the_variable_or_the_file() {
+        let path = file(
+            "u.json",
+            r#"{"upload_dir": "/srv/isos", "servers": {"a": {"host": "h", "token": "root@pam!a=x"}}}"#,
+            0o600,
+        );
+        let shown = path.display().to_string();
+        let dir = |vars: &[(&str, &str)], opts: Options| {
+            config(vars, &opts)
+                .unwrap()
+                .upload_dir
+                .map(|(p, s)| (p.display().to_string(), s.to_string()))
+        };
+        assert_eq!(
+            dir(&[], with_file(&path)),
+            Some(("/srv/isos".into(), format!("upload_dir in {shown}")))
+        );
+        let var = [("PROXMOX_MCP_UPLOAD_DIR", "/srv/env")];
+        assert_eq!(
+            dir(&var, with_file(&path)),
+            Some(("/srv/env".into(), "PROXMOX_MCP_UPLOAD_DIR".into()))
         );
         assert_eq!(dir(&[HOST, TOKEN], Options::default()), None);
     }

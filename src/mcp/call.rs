@@ -16,7 +16,10 @@ use super::send::{Attempt, Call, Outcome, record, send};
 use super::server::State;
 use super::table::{Action, Custom};
 use super::tools::{self, BuiltTool};
-use super::{agent, backup, bulk, change, console, create, custom, disk, input, lxc, redact};
+use super::{
+    agent, backup, bulk, change, console, content, create, custom, disk, input, lxc, redact,
+    restore, upload,
+};
 use crate::config::Source;
 
 /// Runs one call of `tool`. `exchange` holds what a client on protocol 2026-07-28 answered to
@@ -59,6 +62,7 @@ pub async fn run(
         },
         exchange,
         confirmed: false,
+        question: None,
     };
     // Writes are refused before anything else happens: PVE sees nothing. A dry run sends
     // nothing either, so it goes on without elevation (but not on a read-only server).
@@ -182,6 +186,22 @@ pub async fn run(
                 Custom::NicAdd => disk::nic_add(&mut call, args).await,
                 Custom::NicRemove => disk::nic_remove(&mut call, args).await,
                 _ => disk::add(&mut call, args).await,
+            }
+        }
+        Action::Custom(
+            c @ (Custom::ContentDelete
+            | Custom::BackupPrune
+            | Custom::DownloadUrl
+            | Custom::Upload
+            | Custom::BackupRestore),
+        ) => {
+            let mut call = call;
+            match c {
+                Custom::ContentDelete => content::delete(&mut call, args).await,
+                Custom::BackupPrune => content::prune(&mut call, args).await,
+                Custom::DownloadUrl => content::download_url(&mut call, args).await,
+                Custom::Upload => upload::upload(&mut call, args).await,
+                _ => restore::restore(&mut call, args).await,
             }
         }
         Action::Custom(c) => custom::run(c, &call, args).await,

@@ -86,6 +86,13 @@ pub fn needed(cluster: &Cluster, ep: &Endpoint, form: &Form) -> bool {
     cluster.confirm != Policy::Off && (destructive(ep) || !unused_deleted(ep, form).is_empty())
 }
 
+/// True when this call needs the person's confirmation: [`needed`], or a question the tool set
+/// ([`Call::question`]) on a server whose policy is not `off`.
+pub fn wanted(call: &Call<'_>, ep: &Endpoint, form: &Form) -> bool {
+    needed(call.cluster, ep, form)
+        || (call.question.is_some() && call.cluster.confirm != Policy::Off)
+}
+
 /// What a dry run says about confirmation on this server.
 pub fn policy_note(cluster: &Cluster) -> &'static str {
     match cluster.confirm {
@@ -107,6 +114,7 @@ pub fn question(call: &Call<'_>, ep: &Endpoint, concrete: &str, form: &Form) -> 
         .unwrap_or_else(|| format!("{} {concrete}", ep.method.as_str()));
     let last = ep.path.rsplit('/').next().unwrap_or("");
     let what = match (ep.method, last) {
+        _ if call.question.is_some() => call.question.clone().unwrap_or_default(),
         (HttpMethod::Delete, "{vmid}") => {
             format!("Destroy {target} and all its disks. This cannot be undone.")
         }
@@ -326,7 +334,7 @@ pub async fn ask(
     concrete: &str,
     form: &Form,
 ) -> Result<(), (Decision, String)> {
-    if call.confirmed || !needed(call.cluster, ep, form) {
+    if call.confirmed || !wanted(call, ep, form) {
         return Ok(());
     }
     let mut question = question(call, ep, concrete, form);

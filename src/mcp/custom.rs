@@ -26,6 +26,10 @@ pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Ou
         Custom::GuestList => guest_list(cluster, &args).await,
         Custom::StorageList => super::storage::list(call, &args).await,
         Custom::BackupList => super::backup::list(call, &args).await,
+        Custom::StorageConfig => super::content::config(call, &args).await,
+        Custom::StorageContent => super::content::content(call, &args).await,
+        Custom::FileRestoreList => super::restore::list(call, &args).await,
+        Custom::FileRestoreRead => super::restore::read(call, &args).await,
         Custom::AgentInfo => super::agent::info(call, args).await,
         Custom::GuestMetrics => super::metrics::run(call, args).await,
         Custom::AgentFileRead => super::agent::file_read(call, args).await,
@@ -61,7 +65,12 @@ pub async fn run(c: Custom, call: &Call<'_>, mut args: Map<String, Value>) -> Ou
         | Custom::DiskDetach
         | Custom::DiskAdd
         | Custom::NicAdd
-        | Custom::NicRemove => Err(format!("{} runs through its own module", tool.decl.name)),
+        | Custom::NicRemove
+        | Custom::ContentDelete
+        | Custom::BackupPrune
+        | Custom::DownloadUrl
+        | Custom::Upload
+        | Custom::BackupRestore => Err(format!("{} runs through its own module", tool.decl.name)),
         // Answered for all servers at once by [`servers`].
         Custom::Servers => Err("proxmox_servers takes no server".to_string()),
     }

@@ -133,6 +133,11 @@ pub fn explain(e: &Error, client: &Client) -> String {
         Error::InvalidParameter { .. } => {
             format!("{e}. Nothing was sent; fix the argument and call again.")
         }
+        Error::Unsupported { method, .. } if method.ends_with("/upload") => format!(
+            "{method} carries a file, which a generic call cannot send. Nothing was sent. Upload \
+             a file from the server's upload directory with proxmox_storage_upload (toolset \
+             content), or have PVE fetch it with proxmox_storage_download_url."
+        ),
         other => other.to_string(),
     }
 }

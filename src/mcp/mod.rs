@@ -13,7 +13,9 @@
 //! * [`storage`]: storage usage; [`backup`]: backups run and listed; [`agent`]: a VM's guest
 //!   agent; [`console`]: console tickets written to private files; [`node`]: a node's logs;
 //!   [`bulk`]: one action on many guests; [`lxc`]: a command run in a container over SSH
-//!   ([`ssh`]).
+//!   ([`ssh`]); [`content`]: a storage's definitions and volumes (delete, prune, download from
+//!   a URL), [`upload`]: a local file sent to a storage; [`restore`]: backups restored, files
+//!   read out of a backup.
 //! * [`send`]: the sending half they all use (method checks, token rules, pre-flight, dry
 //!   run, confirmation, audit, send, tasks).
 //! * [`input`], [`preflight`], [`confirm`], [`audit`], [`guests`], [`errors`], [`redact`],
@@ -30,6 +32,7 @@ pub mod call;
 pub mod change;
 pub mod confirm;
 pub mod console;
+pub mod content;
 pub mod create;
 pub mod custom;
 pub mod disk;
@@ -43,6 +46,7 @@ pub mod metrics;
 pub mod node;
 pub mod preflight;
 pub mod redact;
+pub mod restore;
 pub mod schema;
 pub mod send;
 pub mod server;
@@ -50,3 +54,4 @@ pub mod ssh;
 pub mod storage;
 pub mod table;
 pub mod tools;
+pub mod upload;

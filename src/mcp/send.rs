@@ -43,6 +43,25 @@ pub struct Call<'a> {
     pub exchange: &'a confirm::Exchange,
     /// The person already confirmed what this call does (a bulk action asks once for all).
     pub confirmed: bool,
+    /// What the person is asked to confirm, set by a tool that knows what will be lost (a
+    /// volume and its size, the backups a prune removes); a call with a question is confirmed
+    /// even when its method is not destructive by [`confirm::destructive`] (a restore over an
+    /// existing guest).
+    pub question: Option<String>,
+}
+
+/// What a request carries besides its parameters.
+#[derive(Clone, Copy)]
+pub enum Body<'a> {
+    /// Only the parameters.
+    Form,
+    /// A local file, sent as the multipart part named `field` (an upload).
+    File {
+        /// The parameter that is the file's part (its value names the file on the server).
+        field: &'static str,
+        /// The file, opened and checked.
+        file: &'a proxmox_mcp::client::UploadFile,
+    },
 }
 
 /// Checks the arguments against `ep`'s parameters, applies the token rule and, for writes, the
@@ -56,7 +75,19 @@ pub async fn send(
     wait: u64,
     wrap: &str,
 ) -> Outcome {
-    let data = match exchange(call, ep, args).await? {
+    send_with(call, ep, args, wait, wrap, Body::Form).await
+}
+
+/// [`send`], with a file when `body` has one (the upload method).
+pub async fn send_with(
+    call: &Call<'_>,
+    ep: &'static Endpoint,
+    args: Map<String, Value>,
+    wait: u64,
+    wrap: &str,
+    body: Body<'_>,
+) -> Outcome {
+    let data = match exchange_with(call, ep, args, body).await? {
         Exchanged::DryRun(out) => return Ok(out),
         Exchanged::Answer(data) => data,
     };
@@ -66,6 +97,22 @@ pub async fn send(
         return follow(call, &upid, wait).await;
     }
     Ok(shape(ep, data, &call.tool.output, wrap))
+}
+
+/// Refuses a GET with effects beyond reading ([`Endpoint::side_effect`]) on a read-only server.
+pub fn refuse_side_effect(call: &Call<'_>, ep: &Endpoint) -> Result<(), String> {
+    let cluster = call.cluster;
+    if !ep.is_write()
+        && cluster.read_only
+        && let Some(why) = ep.side_effect()
+    {
+        return Err(format!(
+            "{} {} only reads, but {why}; server `{}` is read-only, which refuses such reads \
+             too. Nothing was sent.",
+            ep.method, ep.path, cluster.name
+        ));
+    }
+    Ok(())
 }
 
 /// What [`exchange`] gives back.
@@ -86,6 +133,16 @@ pub async fn exchange(
     ep: &'static Endpoint,
     args: Map<String, Value>,
 ) -> Result<Exchanged, String> {
+    exchange_with(call, ep, args, Body::Form).await
+}
+
+/// [`exchange`], with a file when `body` has one.
+async fn exchange_with(
+    call: &Call<'_>,
+    ep: &'static Endpoint,
+    args: Map<String, Value>,
+    body: Body<'_>,
+) -> Result<Exchanged, String> {
     let cluster = call.cluster;
     let client = &cluster.client;
     let prepared = args::prepare(ep, &args).map_err(|e| explain(&e, client))?;
@@ -99,16 +156,7 @@ pub async fn exchange(
             client,
         ));
     }
-    if !ep.is_write()
-        && cluster.read_only
-        && let Some(why) = ep.side_effect()
-    {
-        return Err(format!(
-            "{} {} only reads, but {why}; server `{}` is read-only, which refuses such reads \
-             too. Nothing was sent.",
-            ep.method, ep.path, cluster.name
-        ));
-    }
+    refuse_side_effect(call, ep)?;
     let attempt = Attempt {
         method: ep.method.as_str(),
         path: &concrete,
@@ -136,7 +184,10 @@ pub async fn exchange(
         // hold is not sent.
         record(call, &attempt, Decision::Sent, None)?;
     }
-    let result = client.execute(ep, &values, prepared.form).await;
+    let result = match body {
+        Body::Form => client.execute(ep, &values, prepared.form).await,
+        Body::File { field, file } => client.upload(ep, &values, prepared.form, field, file).await,
+    };
     if ep.is_write() {
         cluster.guests.clear();
         if ep.path.starts_with("/access") {
@@ -298,7 +349,7 @@ async fn dry_run(call: &Call<'_>, ep: &'static Endpoint, concrete: &str, form: &
     if let Some(t) = &call.target {
         out["target"] = json!(t);
     }
-    if confirm::needed(call.cluster, ep, form) {
+    if confirm::wanted(call, ep, form) {
         out["confirmation"] = json!(confirm::policy_note(call.cluster));
     }
     if !call.cluster.allow_elevated {

@@ -75,6 +75,8 @@ pub struct State {
     pub selection: Selection,
     /// Where console tickets are written (`console_dir`).
     pub console_dir: std::path::PathBuf,
+    /// The directory `proxmox_storage_upload` may read files from, and where it was set.
+    pub upload_dir: Option<(std::path::PathBuf, config::Source)>,
 }
 
 impl State {
@@ -182,6 +184,7 @@ impl Server {
                     Some((dir, _)) => dir.clone(),
                     None => super::console::default_dir(&config::env_var),
                 },
+                upload_dir: config.upload_dir.clone(),
             }),
             listed,
         })

@@ -16,6 +16,12 @@ pub enum Toolset {
     Storage,
     /// Backups: run and list.
     Backups,
+    /// A storage's content: list, delete, prune backups, download from a URL, upload a local
+    /// file; storage definitions (not in the default toolsets).
+    Content,
+    /// Restore a backup to a guest, list and read files inside a backup (not in the default
+    /// toolsets).
+    Restore,
     /// Disks, mount points and NICs of VMs and containers (not in the default toolsets).
     Disks,
     /// The QEMU guest agent (not in the default toolsets).
@@ -40,11 +46,13 @@ pub enum Toolset {
 
 impl Toolset {
     /// Every toolset, in the order `tools` prints them.
-    pub const ALL: [Toolset; 14] = [
+    pub const ALL: [Toolset; 16] = [
         Self::Guests,
         Self::Snapshots,
         Self::Backups,
         Self::Storage,
+        Self::Content,
+        Self::Restore,
         Self::Disks,
         Self::Agent,
         Self::Console,
@@ -76,6 +84,8 @@ impl Toolset {
             Self::Snapshots => "snapshots",
             Self::Storage => "storage",
             Self::Backups => "backups",
+            Self::Content => "content",
+            Self::Restore => "restore",
             Self::Disks => "disks",
             Self::Agent => "agent",
             Self::Console => "console",
@@ -178,6 +188,24 @@ pub enum Custom {
     BackupList,
     /// A guest's usage over time, summarised.
     GuestMetrics,
+    /// Storage definitions (`storage.cfg`).
+    StorageConfig,
+    /// A storage's volumes.
+    StorageContent,
+    /// Delete a volume.
+    ContentDelete,
+    /// Prune backups by retention.
+    BackupPrune,
+    /// Have PVE download a file from a URL.
+    DownloadUrl,
+    /// Upload a local file.
+    Upload,
+    /// Restore a backup to a guest.
+    BackupRestore,
+    /// List files inside a backup.
+    FileRestoreList,
+    /// Read one file inside a backup.
+    FileRestoreRead,
     /// A node's tasks, or one task's status.
     NodeTask,
     /// A task's log.
@@ -478,6 +506,60 @@ pub const TOOLS: &[ToolDecl] = &[
         Toolset::Backups,
         "Backups on every storage that holds them (PBS included), newest first.",
         Custom::BackupList,
+    ),
+    custom(
+        "proxmox_storage_config",
+        Toolset::Content,
+        "Storage definitions: type, content types, shared, nodes, paths; one storage or all.",
+        Custom::StorageConfig,
+    ),
+    custom(
+        "proxmox_storage_content",
+        Toolset::Content,
+        "Volumes on a storage (ISOs, templates, backups, disks), newest first, sizes in bytes.",
+        Custom::StorageContent,
+    ),
+    custom(
+        "proxmox_storage_content_delete",
+        Toolset::Content,
+        "Delete a volume from a storage (backup, ISO, template, or a disk no guest uses).",
+        Custom::ContentDelete,
+    ),
+    custom(
+        "proxmox_backup_prune",
+        Toolset::Content,
+        "Delete a storage's backups beyond a retention (keep_last, keep_daily, ...).",
+        Custom::BackupPrune,
+    ),
+    custom(
+        "proxmox_storage_download_url",
+        Toolset::Content,
+        "Have PVE download an ISO, container template or import file from a URL to a storage.",
+        Custom::DownloadUrl,
+    ),
+    custom(
+        "proxmox_storage_upload",
+        Toolset::Content,
+        "Upload a file from the server's upload directory to a storage (ISO, template, OVA).",
+        Custom::Upload,
+    ),
+    custom(
+        "proxmox_backup_restore",
+        Toolset::Restore,
+        "Restore a backup to a new VMID (next free when absent), or over its guest with `force`.",
+        Custom::BackupRestore,
+    ),
+    custom(
+        "proxmox_file_restore_list",
+        Toolset::Restore,
+        "List files and directories inside a PBS backup at a path.",
+        Custom::FileRestoreList,
+    ),
+    custom(
+        "proxmox_file_restore_read",
+        Toolset::Restore,
+        "Read one file inside a PBS backup (at most 64 KiB; binary as base64).",
+        Custom::FileRestoreRead,
     ),
     custom(
         "proxmox_guest_disk_resize",

@@ -612,6 +612,15 @@ fn custom(
         | Custom::DiskAdd
         | Custom::NicAdd
         | Custom::NicRemove => disk_tool(c, props, req),
+        Custom::StorageConfig
+        | Custom::StorageContent
+        | Custom::ContentDelete
+        | Custom::BackupPrune
+        | Custom::DownloadUrl
+        | Custom::Upload => content_tool(c, props, req),
+        Custom::BackupRestore | Custom::FileRestoreList | Custom::FileRestoreRead => {
+            restore_tool(c, props, req)
+        }
         Custom::Backup => {
             let e = ep(HttpMethod::Post, "/nodes/{node}/vzdump");
             let vmid = ep(HttpMethod::Get, "/nodes/{node}/qemu/{vmid}/config");
@@ -963,6 +972,245 @@ fn disk_tool(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -
     }
 }
 
+/// `node` of a storage tool: found from the storage when absent.
+fn storage_node(props: &mut Map<String, Value>) {
+    props.insert("node".into(), string("Found from the storage when absent"));
+}
+
+/// The tools of the `content` toolset: a storage's definitions and volumes.
+fn content_tool(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> Parts {
+    use super::content;
+    let eps = content::endpoints(c);
+    let volume = |d: &str| json!({"type": "string", "description": d});
+    match c {
+        Custom::StorageConfig => {
+            props.insert(
+                "storage".into(),
+                string("One storage; every one when absent"),
+            );
+            exposed(eps[0], &["type"], props, req);
+            let out = json!({"type": "object", "properties": {
+                "storages": {"type": "array", "items": {"type": "object", "properties": {
+                    "storage": {"type": "string"}, "type": {"type": "string"},
+                    "content": {"type": "array", "items": {"type": "string"}},
+                    "shared": {"type": "boolean"}, "nodes": {"type": "array", "items": {"type": "string"}}
+                }}},
+                "storage": {"type": "object"}, "total": {"type": "integer"}
+            }});
+            Parts::read(eps, out, "")
+        }
+        Custom::StorageContent => {
+            props.insert("storage".into(), string("Such as local"));
+            req.push("storage".into());
+            storage_node(props);
+            props.insert(
+                "content".into(),
+                json!({"enum": content::CONTENT_TYPES, "description": "Only volumes of this content type"}),
+            );
+            exposed(eps[0], &["vmid"], props, req);
+            props.insert("limit".into(), limit_param(100));
+            let out = json!({"type": "object", "properties": {
+                "volumes": {"type": "array", "items": {"type": "object", "properties": {
+                    "volid": {"type": "string"}, "content": {"type": "string"},
+                    "size": {"type": "integer", "description": "bytes"},
+                    "created": {"type": "string", "description": "UTC"}
+                }}},
+                "total": {"type": "integer"}, "storage": {"type": "string"}, "node": {"type": "string"}
+            }, "required": ["volumes", "total"]});
+            Parts::read(eps, out, "")
+        }
+        Custom::ContentDelete => {
+            props.insert(
+                "volume".into(),
+                volume("Volume ID, such as local:iso/debian.iso (proxmox_storage_content)"),
+            );
+            req.push("volume".into());
+            storage_node(props);
+            Parts {
+                write: true,
+                task: true,
+                destructive: Some(true),
+                idempotent: Some(false),
+                needs: Some(
+                    "Datastore.Allocate on /storage/{storage} (a backup: Datastore.AllocateSpace \
+                     there and VM.Backup on /vms/{vmid})",
+                ),
+                ..Parts::read(eps, task_output(), "A disk a guest still uses is refused.")
+            }
+        }
+        Custom::BackupPrune => {
+            props.insert("storage".into(), string("Such as local"));
+            req.push("storage".into());
+            storage_node(props);
+            exposed(eps[0], &["vmid", "type"], props, req);
+            for k in content::KEEP {
+                props.insert(
+                    k.replace('-', "_"),
+                    json!({"type": "integer", "minimum": 0}),
+                );
+            }
+            props.insert("keep_all".into(), json!({"type": "boolean"}));
+            let out = json!({"type": "object", "properties": {
+                "upid": {"type": "string"}, "status": {"type": "string"},
+                "removed": {"type": "array", "items": {"type": "string"}},
+                "kept": {"type": "integer"}
+            }});
+            Parts {
+                write: true,
+                task: true,
+                destructive: Some(true),
+                idempotent: Some(false),
+                needs: Some(
+                    "Datastore.Allocate on /storage/{storage}, or Datastore.AllocateSpace there \
+                     and VM.Backup on each guest's /vms/{vmid}",
+                ),
+                ..Parts::read(
+                    eps,
+                    out,
+                    "Without keep_* the storage's own retention applies; dry_run lists what would \
+                     go.",
+                )
+            }
+        }
+        Custom::DownloadUrl => {
+            exposed(
+                eps[0],
+                &[
+                    "url",
+                    "content",
+                    "filename",
+                    "checksum",
+                    "checksum-algorithm",
+                    "verify-certificates",
+                ],
+                props,
+                req,
+            );
+            props.insert("storage".into(), string("Such as local"));
+            storage_node(props);
+            req.retain(|r| r != "filename" && r != "content");
+            req.push("storage".into());
+            if let Some(f) = props.get_mut("filename") {
+                f["description"] = json!("The URL's last segment when absent");
+            }
+            if let Some(f) = props.get_mut("content") {
+                f["description"] = json!("From the file's extension when absent");
+            }
+            Parts {
+                write: true,
+                destructive: Some(false),
+                idempotent: Some(false),
+                ..Parts::of(eps, "data")
+            }
+        }
+        _ => {
+            props.insert(
+                "path".into(),
+                string("The file, inside the server's upload directory (relative or absolute)"),
+            );
+            props.insert("storage".into(), string("Such as local"));
+            req.extend(["path".into(), "storage".into()]);
+            storage_node(props);
+            exposed(eps[0], &["content", "filename"], props, req);
+            req.retain(|r| r != "filename" && r != "content");
+            if let Some(f) = props.get_mut("filename") {
+                f["description"] = json!("The local file's name when absent");
+            }
+            if let Some(f) = props.get_mut("content") {
+                f["description"] = json!("From the file's extension when absent");
+            }
+            Parts {
+                write: true,
+                destructive: Some(false),
+                idempotent: Some(false),
+                ..Parts::of(eps, "data")
+            }
+        }
+    }
+}
+
+/// The tools of the `restore` toolset: a backup back to a guest, files out of a backup.
+fn restore_tool(c: Custom, props: &mut Map<String, Value>, req: &mut Vec<String>) -> Parts {
+    use super::restore;
+    let eps = restore::endpoints(c);
+    let volume = if c == Custom::BackupRestore {
+        "Backup volume ID, such as local:backup/vzdump-qemu-100-....vma.zst"
+    } else {
+        "PBS backup volume ID, such as pbs:backup/vm/100/2025-01-01T00:00:00Z"
+    };
+    props.insert("volume".into(), string(volume));
+    req.push("volume".into());
+    match c {
+        Custom::BackupRestore => {
+            props.insert(
+                "vmid".into(),
+                json!({"type": "integer", "minimum": 100, "description": "Next free one when absent"}),
+            );
+            props.insert(
+                "force".into(),
+                json!({"type": "boolean", "description": "Overwrite the existing guest of `vmid`: its disks and configuration are lost"}),
+            );
+            props.insert(
+                "node".into(),
+                string("The guest's node; for a new one, the backup storage's node"),
+            );
+            exposed(eps[0], &["storage", "unique", "start"], props, req);
+            props.insert(
+                "storage".into(),
+                string("Storage for the restored disks; the backup's own when absent"),
+            );
+            let out = json!({"type": "object", "properties": {
+                "upid": {"type": "string"}, "status": {"enum": ["OK", "running"]},
+                "vmid": {"type": "integer"}, "type": {"enum": ["qemu", "lxc"]}, "node": {"type": "string"}
+            }});
+            Parts {
+                write: true,
+                task: true,
+                destructive: Some(true),
+                idempotent: Some(false),
+                needs: Some(
+                    "VM.Allocate on /vms/{vmid} (over an existing guest: VM.Backup there), \
+                     Datastore.AllocateSpace on the target storage",
+                ),
+                ..Parts::read(
+                    eps,
+                    out,
+                    "Over an existing guest the person is asked first.",
+                )
+            }
+        }
+        Custom::FileRestoreList => {
+            props.insert(
+                "path".into(),
+                string("Such as /drive-scsi0.img.fidx/part/1/etc; / when absent"),
+            );
+            storage_node(props);
+            props.insert("limit".into(), limit_param(200));
+            let out = json!({"type": "object", "properties": {
+                "entries": {"type": "array", "items": {"type": "object", "properties": {
+                    "path": {"type": "string"}, "name": {"type": "string"}, "type": {"type": "string"},
+                    "size": {"type": "integer"}, "modified": {"type": "string"}
+                }}},
+                "total": {"type": "integer"}, "path": {"type": "string"}
+            }, "required": ["entries"]});
+            Parts::read(eps, out, "")
+        }
+        _ => {
+            props.insert(
+                "path".into(),
+                string("A file, such as /root.pxar.didx/etc/hostname (proxmox_file_restore_list)"),
+            );
+            req.push("path".into());
+            storage_node(props);
+            let out = json!({"type": "object", "properties": {
+                "path": {"type": "string"}, "encoding": {"enum": ["utf-8", "base64"]},
+                "content": {"type": "string"}, "bytes": {"type": "integer"}, "cut": {"type": "boolean"}
+            }, "required": ["content"]});
+            Parts::read(eps, out, "")
+        }
+    }
+}
+
 /// A `limit` taken from the catalog gets the maximum the server allows.
 fn cap_limit(props: &mut Map<String, Value>) {
     if let Some(limit) = props.get_mut("limit").and_then(Value::as_object_mut) {
@@ -1065,6 +1313,45 @@ fn with_server(mut tool: BuiltTool, servers: &[&str]) -> BuiltTool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The seed's methods in the guest areas each have a curated tool that calls that method
+    /// (or, where the row says so, a better one).
+    #[test]
+    fn every_seed_method_of_the_guest_areas_has_a_curated_tool() {
+        let tools = all();
+        let rows = include_str!("seed002_coverage.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
+        let mut checked = 0;
+        for row in rows {
+            let cols: Vec<&str> = row.split('\t').collect();
+            let [method, path, name, instead] = cols[..] else {
+                panic!("a row of seed002_coverage.tsv is not 4 columns: {row:?}");
+            };
+            let tool = tools
+                .iter()
+                .find(|t| t.decl.name == name)
+                .unwrap_or_else(|| panic!("{method} {path}: no tool {name}"));
+            assert!(
+                !matches!(tool.decl.toolset, Toolset::Api),
+                "{name} is a generic tool"
+            );
+            let calls = tool
+                .endpoints
+                .iter()
+                .any(|e| e.method.as_str() == method && e.path == path);
+            assert!(
+                calls || !instead.is_empty(),
+                "{name} does not call {method} {path}: {:?}",
+                tool.endpoints
+                    .iter()
+                    .map(|e| format!("{} {}", e.method, e.path))
+                    .collect::<Vec<_>>()
+            );
+            checked += 1;
+        }
+        assert!(checked >= 100, "{checked} rows");
+    }
 
     #[test]
     fn every_declaration_builds_from_the_catalog() {
