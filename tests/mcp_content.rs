@@ -952,3 +952,20 @@ async fn files_inside_a_backup_are_listed_and_read_with_plain_paths() {
     }
     assert!(sent(&pve, "GET", "/file-restore/").await.is_empty());
 }
+
+/// The generic read tool cannot read a file answer: it says which tool can, and sends nothing.
+#[tokio::test]
+async fn the_generic_get_points_a_file_download_to_its_tool() {
+    let pve = FakePve::start().await;
+    let s = Mcp::alice(&pve, &[], &[]).await;
+    pve.clear_requests().await;
+    let e = s
+        .err(
+            "proxmox_api_get",
+            json!({"path": "/nodes/pve1/storage/pbs/file-restore/download",
+                   "params": {"volume": "pbs:backup/vm/100/2026-11-20T02:00:00Z", "filepath": "Lw=="}}),
+        )
+        .await;
+    assert!(e.contains("proxmox_file_restore_read"), "{e}");
+    assert!(pve.requests().await.is_empty());
+}

@@ -778,6 +778,14 @@ pub async fn get(call: &Call<'_>, args: Map<String, Value>) -> Outcome {
             e
         }
     })?;
+    // A method that answers with a file, not JSON, has its own tool.
+    if ep.path == "/nodes/{node}/storage/{storage}/file-restore/download" {
+        return Err(format!(
+            "{} answers with a file, not JSON, so proxmox_api_get cannot read it. Nothing was \
+             sent. Read a file out of a backup with proxmox_file_restore_read (toolset restore).",
+            ep.path
+        ));
+    }
     let out = send(call, ep, map, 0, "data").await?;
     let fields = fields(&args);
     let limit = limit(&args, 100);
