@@ -119,15 +119,27 @@ fn kind(t: &BuiltTool) -> &'static str {
 /// One line per tool with its bytes, then the total per toolset.
 pub fn table(tools: &[BuiltTool]) -> String {
     let mut out = String::new();
+    // Columns as wide as their longest entry.
+    let name_w = tools
+        .iter()
+        .map(|t| t.decl.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let set_w = Toolset::ALL
+        .iter()
+        .map(|s| s.name().len())
+        .max()
+        .unwrap_or(0);
     let _ = writeln!(
         out,
-        "{:<24} {:<8} {:<6} {:>6}",
+        "{:<name_w$} {:<set_w$} {:<5} {:>6}",
         "tool", "toolset", "kind", "bytes"
     );
     for t in tools {
         let _ = writeln!(
             out,
-            "{:<24} {:<8} {:<6} {:>6}",
+            "{:<name_w$} {:<set_w$} {:<5} {:>6}",
             t.decl.name,
             t.decl.toolset.name(),
             kind(t),
@@ -141,7 +153,7 @@ pub fn table(tools: &[BuiltTool]) -> String {
             let bytes: usize = of.iter().map(|t| t.bytes()).sum();
             let _ = writeln!(
                 out,
-                "toolset {:<9} {:>2} tools {:>6} bytes  ~{:>5} tokens",
+                "toolset {:<set_w$} {:>2} tools {:>6} bytes  ~{:>5} tokens",
                 set.name(),
                 of.len(),
                 bytes,
@@ -152,10 +164,12 @@ pub fn table(tools: &[BuiltTool]) -> String {
     let total = list_bytes(tools);
     let _ = writeln!(
         out,
-        "tools/list         {:>2} tools {:>6} bytes  ~{:>5} tokens",
+        "{:<w$} {:>2} tools {:>6} bytes  ~{:>5} tokens",
+        "tools/list",
         tools.len(),
         total,
-        tokens(total)
+        tokens(total),
+        w = set_w + 8
     );
     out
 }
