@@ -163,12 +163,27 @@ pub(super) fn new_volume(
     vmid: u64,
     kind: Kind,
 ) -> String {
+    // Names are per storage: `vm-105-disk-1` on `local-lvm`, `105/vm-105-disk-1.qcow2` on `nas`.
+    let taken = |v: &str, name: &str| {
+        v.split(',').next().is_some_and(|volid| {
+            volid
+                .strip_prefix(storage)
+                .and_then(|r| r.strip_prefix(':'))
+                .is_some_and(|n| {
+                    let last = n.rsplit('/').next().unwrap_or(n);
+                    last.split('.').next() == Some(name)
+                })
+        })
+    };
     let used = |name: &str| {
-        let in_config = config.values().any(|v| v.contains(name));
+        let in_config = config.values().any(|v| taken(v, name));
         let elsewhere = c.is_some_and(|c| {
-            c.guests
-                .values()
-                .any(|g| g.config.values().any(|v| v.contains(name)))
+            c.guests.values().any(|g| {
+                g.config
+                    .values()
+                    .chain(g.pending.values())
+                    .any(|v| taken(v, name))
+            })
         });
         in_config || elsewhere
     };
