@@ -471,9 +471,7 @@ pub(super) fn agent(
             let done = c.execs.get(&(vmid, pid)).ok_or_else(|| {
                 fail(
                     500,
-                    format!(
-                        "Agent error: Invalid parameter 'pid'"
-                    ),
+                    "Agent error: Invalid parameter 'pid'".to_string(),
                 )
             })?;
             let mut out = json!({"exited": 1, "exitcode": done.exitcode});

@@ -226,7 +226,7 @@ fn marked(c: &Cluster, node: &str, storage: &str, params: &Params) -> Result<Vec
                 .is_none_or(|t| f.name.contains(&format!("-{t}-")))
         })
         .collect();
-    backups.sort_by(|a, b| b.ctime.cmp(&a.ctime));
+    backups.sort_by_key(|b| std::cmp::Reverse(b.ctime));
     let mut out = Vec::new();
     let mut groups: std::collections::BTreeMap<u64, Vec<&File>> = Default::default();
     for b in &backups {

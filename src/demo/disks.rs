@@ -173,7 +173,7 @@ pub(super) fn feature(c: &Cluster, t: Target, params: &Params) -> Answer {
 /// Bytes as PVE prints a disk's `size=`: the largest unit that divides it.
 pub(super) fn size_text(b: u64) -> String {
     for (unit, shift) in [("T", 40), ("G", 30), ("M", 20), ("K", 10)] {
-        if b >= 1 << shift && b % (1 << shift) == 0 {
+        if b >= 1 << shift && b.is_multiple_of(1 << shift) {
             return format!("{}{unit}", b >> shift);
         }
     }
