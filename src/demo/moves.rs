@@ -114,15 +114,25 @@ pub(super) fn clone(c: &mut Cluster, t: Target, params: &Params) -> Answer {
             ),
         ));
     }
-    if let Some(target) = params.get("target").filter(|n| *n != t.node) {
+    let target = params.get("target").filter(|n| *n != t.node);
+    if let Some(target) = target {
         if !NODES.iter().any(|n| n.0 == target) {
             return Err(no_such_node(target));
         }
-        // Every storage of the demo is local to its node.
-        return Err(fail(
-            500,
-            format!("can't clone {w} to node '{target}' ({w} uses local storage)"),
-        ));
+        // Only a guest on shared storage (`nas`) may be cloned to another node, onto shared
+        // storage.
+        if src.disks().iter().any(|d| !shared(&d.1)) {
+            return Err(fail(
+                500,
+                format!("can't clone {w} to node '{target}' ({w} uses local storage)"),
+            ));
+        }
+        if let Some(s) = params.get("storage").filter(|s| !shared(s)) {
+            return Err(fail(
+                500,
+                format!("can't clone to non-shared storage '{s}'"),
+            ));
+        }
     }
     let template = src.template();
     let full = params
@@ -216,7 +226,7 @@ pub(super) fn clone(c: &mut Cluster, t: Target, params: &Params) -> Answer {
             );
         }
     }
-    let mut copy = Guest::new(t.kind, t.node, Power::Stopped, config);
+    let mut copy = Guest::new(t.kind, target.unwrap_or(t.node), Power::Stopped, config);
     copy.lock = Some("clone".into());
     copy.pool = params.get("pool").map(str::to_string);
     copy.agent = src.agent;

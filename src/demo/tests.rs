@@ -983,6 +983,18 @@ async fn demo_resizes_moves_and_unlinks_disks() {
         "{config}"
     );
     assert!(config.get("unused0").is_none(), "{config}");
+    // On shared storage only, it may be cloned to the other node.
+    let out = run(
+        &c,
+        Post,
+        "/nodes/pve2/lxc/201/clone",
+        &[("newid", "260"), ("target", "pve1"), ("hostname", "build2")],
+    )
+    .await;
+    assert!(out.success, "{out:?}");
+    call(&c, Get, "/nodes/pve1/lxc/260/config", &[])
+        .await
+        .unwrap();
     // Unlink: a disk becomes unusedN; an unused volume is destroyed.
     call(
         &c,
