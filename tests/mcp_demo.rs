@@ -275,7 +275,13 @@ async fn demo_clones_migrates_backs_up_and_changes_with_curated_tools() {
     // Storage usage per node.
     let storages = s.ok("proxmox_storage_list", json!({})).await;
     let all = storages["storages"].as_array().expect("storages");
-    assert_eq!(all.len(), 4, "{storages}");
+    // local, local-lvm and the shared NFS storage `nas`, on each of the two nodes.
+    assert_eq!(all.len(), 6, "{storages}");
+    assert!(
+        all.iter()
+            .any(|x| x["storage"] == "nas" && x["shared"] == json!(true)),
+        "{storages}"
+    );
     assert!(
         all.iter()
             .all(|x| x["used_bytes"].as_u64().is_some() && x["used_fraction"].is_number()),
@@ -302,5 +308,203 @@ async fn demo_clones_migrates_backs_up_and_changes_with_curated_tools() {
             .as_str()
             .is_some_and(|t| t.contains("demo")),
         "{config}"
+    );
+}
+
+/// The tools of the non-default toolsets whose methods the demo answers, through `--toolsets
+/// all`: provisioning (template, feature, cloud-init), metrics, bulk (node-wide), disks and NICs,
+/// and the guest agent.
+#[tokio::test]
+async fn demo_answers_the_provisioning_disk_agent_metrics_and_bulk_tools() {
+    let s = Mcp::start(&[], &["--demo", "--allow-elevated", "--toolsets", "all"]).await;
+    let web = vmid_of(&s, "web01").await;
+    let db = vmid_of(&s, "db01").await;
+    let win = vmid_of(&s, "win11").await;
+
+    // The guest agent: web01's answers, db01's is enabled but not running.
+    let info = s.ok("proxmox_agent_info", json!({"vmid": web})).await;
+    assert_eq!(info["hostname"], "web01", "{info}");
+    assert_eq!(info["os"], "Debian GNU/Linux 13 (trixie)", "{info}");
+    assert!(info["interfaces"].to_string().contains("/24"), "{info}");
+    assert_eq!(info["filesystems"][0]["mountpoint"], "/", "{info}");
+    let out = s
+        .ok(
+            "proxmox_agent_exec",
+            json!({"vmid": web, "command": ["uname", "-a"]}),
+        )
+        .await;
+    assert_eq!(out["exitcode"], 0, "{out}");
+    assert!(
+        out["stdout"].as_str().unwrap().starts_with("Linux web01 "),
+        "{out}"
+    );
+    let out = s
+        .ok(
+            "proxmox_agent_exec",
+            json!({"vmid": web, "command": ["sh", "-c", "frobnicate"]}),
+        )
+        .await;
+    assert_eq!(out["exitcode"], 127, "{out}");
+    let e = s.err("proxmox_agent_info", json!({"vmid": db})).await;
+    assert!(e.contains("QEMU guest agent is not running"), "{e}");
+
+    // Metrics: 70 points summarised; the last memory value is what the status says now.
+    let m = s
+        .ok(
+            "proxmox_guest_metrics",
+            json!({"vmid": db, "timeframe": "hour"}),
+        )
+        .await;
+    assert_eq!(m["points"], 70, "{m}");
+    let status = s.ok("proxmox_guest_status", json!({"vmid": db})).await;
+    assert_eq!(
+        as_u64(&m["measures"]["mem"]["last"]),
+        as_u64(&status["mem"]),
+        "{m} {status}"
+    );
+
+    // Disks and NICs of the stopped Windows VM: add, grow, move to the shared storage, detach,
+    // destroy the detached volume; a NIC in and out.
+    let added = s
+        .ok(
+            "proxmox_guest_disk_add",
+            json!({"vmid": win, "storage": "local-lvm", "size_gb": 4}),
+        )
+        .await;
+    let disk = added["disk"].as_str().unwrap_or_else(|| panic!("{added}"));
+    assert_eq!(disk, "scsi1", "{added}");
+    let grown = s
+        .ok(
+            "proxmox_guest_disk_resize",
+            json!({"vmid": win, "disk": disk, "grow_gb": 2}),
+        )
+        .await;
+    assert_eq!(grown["size_after"], "6G", "{grown}");
+    let moved = s
+        .ok(
+            "proxmox_guest_disk_move",
+            json!({"vmid": win, "disk": disk, "storage": "nas", "delete": true}),
+        )
+        .await;
+    assert!(
+        moved["value"]
+            .as_str()
+            .is_some_and(|v| v.starts_with(&format!("nas:{win}/vm-{win}-disk-"))),
+        "{moved}"
+    );
+    let detached = s
+        .ok(
+            "proxmox_guest_disk_detach",
+            json!({"vmid": win, "disk": disk}),
+        )
+        .await;
+    let unused = detached["unused"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{detached}"))
+        .to_string();
+    s.ok(
+        "proxmox_guest_disk_detach",
+        json!({"vmid": win, "disk": unused, "destroy": true}),
+    )
+    .await;
+    let config = s.ok("proxmox_guest_config", json!({"vmid": win})).await;
+    assert!(!config.to_string().contains("unused"), "{config}");
+    assert!(!config.to_string().contains("nas:"), "{config}");
+    let nic = s
+        .ok(
+            "proxmox_guest_nic_add",
+            json!({"vmid": win, "nic": {"bridge": "vmbr0"}}),
+        )
+        .await;
+    assert_eq!(nic["nic"], "net1", "{nic}");
+    s.ok(
+        "proxmox_guest_nic_remove",
+        json!({"vmid": win, "nic": "net1"}),
+    )
+    .await;
+
+    // Cloud-init of a clone of the template: a change is pending until the drive is rebuilt;
+    // then the clone becomes a template itself, which can be cloned but not snapshotted.
+    let template = vmid_of(&s, "debian13-tmpl").await;
+    let f = s
+        .ok(
+            "proxmox_guest_feature",
+            json!({"vmid": template, "feature": "clone"}),
+        )
+        .await;
+    assert!(f.to_string().contains("\"hasFeature\":true"), "{f}");
+    let next = s.ok("proxmox_get_next_vmid", json!({})).await;
+    let ci = as_u64(&next["vmid"]).unwrap_or_else(|| panic!("{next}"));
+    let cloned = s
+        .ok(
+            "proxmox_guest_clone",
+            json!({"vmid": template, "newid": ci, "name": "ci01"}),
+        )
+        .await;
+    assert_eq!(cloned["status"], "OK", "{cloned}");
+    s.ok(
+        "proxmox_guest_config_update",
+        json!({"vmid": ci, "set": {"ciuser": "admin"}}),
+    )
+    .await;
+    let values = s.ok("proxmox_cloudinit", json!({"vmid": ci})).await;
+    assert!(
+        values.to_string().contains("\"pending\":\"admin\""),
+        "{values}"
+    );
+    let dump = s
+        .ok(
+            "proxmox_cloudinit_dump",
+            json!({"vmid": ci, "type": "user"}),
+        )
+        .await;
+    assert!(dump.to_string().contains("user: admin"), "{dump}");
+    s.ok("proxmox_cloudinit_regenerate", json!({"vmid": ci}))
+        .await;
+    let values = s.ok("proxmox_cloudinit", json!({"vmid": ci})).await;
+    assert!(!values.to_string().contains("pending"), "{values}");
+    let converted = s.ok("proxmox_guest_template", json!({"vmid": ci})).await;
+    assert!(converted.to_string().contains("OK"), "{converted}");
+    let f = s
+        .ok(
+            "proxmox_guest_feature",
+            json!({"vmid": ci, "feature": "snapshot"}),
+        )
+        .await;
+    assert!(f.to_string().contains("\"hasFeature\":false"), "{f}");
+    let e = s.err("proxmox_guest_template", json!({"vmid": ci})).await;
+    assert!(e.contains("template to a template"), "{e}");
+
+    // Node-wide: stop and start one container of pve1, then move pve2's guests to pve1.
+    let dns = vmid_of(&s, "dns").await;
+    let stopped = s
+        .ok(
+            "proxmox_node_stopall",
+            json!({"node": "pve1", "vms": dns.to_string()}),
+        )
+        .await;
+    assert!(stopped.to_string().contains("OK"), "{stopped}");
+    let status = s.ok("proxmox_guest_status", json!({"vmid": dns})).await;
+    assert_eq!(status["status"], "stopped", "{status}");
+    s.ok(
+        "proxmox_node_startall",
+        json!({"node": "pve1", "vms": dns.to_string(), "force": true}),
+    )
+    .await;
+    let status = s.ok("proxmox_guest_status", json!({"vmid": dns})).await;
+    assert_eq!(status["status"], "running", "{status}");
+    s.ok(
+        "proxmox_node_migrateall",
+        json!({"node": "pve2", "target": "pve1"}),
+    )
+    .await;
+    let list = s.ok("proxmox_guest_list", json!({})).await;
+    assert!(
+        list["guests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["vmid"] == json!(win) && g["node"] == "pve1"),
+        "{list}"
     );
 }

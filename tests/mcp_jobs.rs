@@ -1,6 +1,7 @@
 //! The nine everyday jobs of an assistant, done as a new user's assistant would do them: through
 //! the default toolsets, with curated tools only (never the generic `proxmox_api_*` ones), each
-//! step in at most two calls besides waiting for tasks. Against fakepve.
+//! step in at most two calls besides waiting for tasks. The same script runs against fakepve and
+//! against the demo cluster (`serve --demo`), each with its own cast of guests.
 
 mod common;
 #[path = "common/mcp.rs"]
@@ -38,8 +39,27 @@ impl Assistant {
     }
 }
 
-#[tokio::test]
-async fn nine_everyday_jobs_with_curated_tools_only() {
+/// Who plays which part in the jobs: the same script runs on fakepve and on the demo cluster.
+struct Cast {
+    /// A VM whose last start failed (job 2).
+    broken: u64,
+    /// A stopped VM to start (job 3).
+    to_start: u64,
+    /// A running container to shut down and snapshot (job 4).
+    container: u64,
+    /// A running VM whose memory change waits for a restart (job 5).
+    running_vm: u64,
+    /// The container template and the ISO of job 6.
+    ostemplate: &'static str,
+    iso: &'static str,
+    /// The template to clone, the guest to migrate and where, the guest to back up (job 7).
+    template: u64,
+    migrate: (u64, &'static str),
+    backup: u64,
+}
+
+/// fakepve with a second node, a failed start of VM 102 and an ISO.
+async fn fakepve() -> (FakePve, Mcp, Cast) {
     let pve = FakePve::start().await;
     pve.control(json!({"op": "call", "method": "add_node", "args": ["pve2"]}))
         .await;
@@ -49,6 +69,54 @@ async fn nine_everyday_jobs_with_curated_tools_only() {
                        "args": ["local", "debian-12.iso", 1_048_576, "iso"]}))
         .await;
     let mcp = Mcp::alice(&pve, &[("PROXMOX_ALLOW_ELEVATED", "true")], &[]).await;
+    // Earlier, someone tried to start VM 102 and it failed.
+    let _ = mcp.call("proxmox_guest_start", json!({"vmid": 102})).await;
+    let cast = Cast {
+        broken: 102,
+        to_start: 101,
+        container: 200,
+        running_vm: 100,
+        ostemplate: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+        iso: "local:iso/debian-12.iso",
+        template: 9000,
+        migrate: (201, "pve2"),
+        backup: 101,
+    };
+    (pve, mcp, cast)
+}
+
+/// The demo cluster as `serve --demo` starts it: its history already holds the broken VM's
+/// failed start.
+async fn demo() -> (Mcp, Cast) {
+    let mcp = Mcp::start(&[], &["--demo", "--allow-elevated"]).await;
+    let cast = Cast {
+        broken: 104,
+        to_start: 102,
+        container: 200,
+        running_vm: 100,
+        ostemplate: "local:vztmpl/debian-13-standard_13.0-1_amd64.tar.zst",
+        iso: "local:iso/debian-13.0.0-amd64-netinst.iso",
+        template: 103,
+        migrate: (201, "pve1"),
+        backup: 101,
+    };
+    (mcp, cast)
+}
+
+#[tokio::test]
+async fn nine_everyday_jobs_on_fakepve() {
+    let (_pve, mcp, cast) = fakepve().await;
+    nine_jobs(mcp, &cast).await;
+}
+
+#[tokio::test]
+async fn nine_everyday_jobs_on_the_demo_cluster() {
+    let (mcp, cast) = demo().await;
+    nine_jobs(mcp, &cast).await;
+}
+
+/// The nine jobs, each step in at most two calls of curated tools of the default list.
+async fn nine_jobs(mcp: Mcp, cast: &Cast) {
     // The default toolsets only: no flag chose them.
     let listed: Vec<String> = mcp
         .tools()
@@ -60,11 +128,6 @@ async fn nine_everyday_jobs_with_curated_tools_only() {
         mcp,
         calls: BTreeMap::new(),
     };
-    // Earlier, someone tried to start VM 102 and it failed.
-    let _ = a
-        .mcp
-        .call("proxmox_guest_start", json!({"vmid": 102}))
-        .await;
 
     // 1. Which guests run, on which node, with how much memory.
     let r = a
@@ -88,7 +151,7 @@ async fn nine_everyday_jobs_with_curated_tools_only() {
         .ok(
             "2 why no start",
             "proxmox_node_task",
-            json!({"vmid": 102, "errors": true, "limit": 1}),
+            json!({"vmid": cast.broken, "errors": true, "limit": 1}),
         )
         .await;
     let upid = r["tasks"][0]["upid"]
@@ -109,7 +172,7 @@ async fn nine_everyday_jobs_with_curated_tools_only() {
         .ok(
             "3 start",
             "proxmox_guest_start",
-            json!({"vmid": 101, "wait": 60}),
+            json!({"vmid": cast.to_start, "wait": 60}),
         )
         .await;
     assert_eq!(r["status"], "OK", "{r}");
@@ -119,27 +182,27 @@ async fn nine_everyday_jobs_with_curated_tools_only() {
         (
             "4a shutdown",
             "proxmox_guest_shutdown",
-            json!({"vmid": 200, "wait": 60}),
+            json!({"vmid": cast.container, "wait": 60}),
         ),
         (
             "4b snapshot",
             "proxmox_guest_snapshot_create",
-            json!({"vmid": 200, "snapname": "before"}),
+            json!({"vmid": cast.container, "snapname": "before"}),
         ),
         (
             "4c list",
             "proxmox_guest_snapshot_list",
-            json!({"vmid": 200}),
+            json!({"vmid": cast.container}),
         ),
         (
             "4d rollback",
             "proxmox_guest_snapshot_rollback",
-            json!({"vmid": 200, "snapname": "before"}),
+            json!({"vmid": cast.container, "snapname": "before"}),
         ),
         (
             "4e delete",
             "proxmox_guest_snapshot_delete",
-            json!({"vmid": 200, "snapname": "before"}),
+            json!({"vmid": cast.container, "snapname": "before"}),
         ),
     ] {
         a.ok(step, tool, args).await;
@@ -150,12 +213,16 @@ async fn nine_everyday_jobs_with_curated_tools_only() {
         .ok(
             "5 change",
             "proxmox_guest_config_update",
-            json!({"vmid": 100, "set": {"memory": 8192}, "tags_add": ["reviewed"]}),
+            json!({"vmid": cast.running_vm, "set": {"memory": 8192}, "tags_add": ["reviewed"]}),
         )
         .await;
     assert_eq!(r["changes"]["memory"]["pending"], true, "{r}");
     let cfg = a
-        .ok("5 change", "proxmox_guest_config", json!({"vmid": 100}))
+        .ok(
+            "5 change",
+            "proxmox_guest_config",
+            json!({"vmid": cast.running_vm}),
+        )
         .await;
     assert!(cfg["pending"].get("memory").is_some(), "{cfg}");
 
@@ -163,7 +230,7 @@ async fn nine_everyday_jobs_with_curated_tools_only() {
     a.ok(
         "6a create container",
         "proxmox_create_lxc",
-        json!({"name": "ct-new", "ostemplate": "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+        json!({"name": "ct-new", "ostemplate": cast.ostemplate,
                "disks": [{"storage": "local-lvm", "size_gb": 8}], "nics": [{"bridge": "vmbr0", "ip": "dhcp"}]}),
     )
     .await;
@@ -171,7 +238,7 @@ async fn nine_everyday_jobs_with_curated_tools_only() {
         "6b create VM",
         "proxmox_create_vm",
         json!({"name": "vm-new", "memory": 2048, "disks": [{"storage": "local-lvm", "size_gb": 16}],
-               "nics": [{"bridge": "vmbr0"}], "iso": "local:iso/debian-12.iso"}),
+               "nics": [{"bridge": "vmbr0"}], "iso": cast.iso}),
     )
     .await;
 
@@ -179,23 +246,27 @@ async fn nine_everyday_jobs_with_curated_tools_only() {
     a.ok(
         "7a clone",
         "proxmox_guest_clone",
-        json!({"vmid": 9000, "name": "from-template"}),
+        json!({"vmid": cast.template, "name": "from-template"}),
     )
     .await;
     a.ok(
         "7b migrate",
         "proxmox_guest_migrate",
-        json!({"vmid": 201, "target": "pve2"}),
+        json!({"vmid": cast.migrate.0, "target": cast.migrate.1}),
     )
     .await;
     a.ok(
         "7c back up",
         "proxmox_guest_backup",
-        json!({"vmid": 101, "storage": "local"}),
+        json!({"vmid": cast.backup, "storage": "local"}),
     )
     .await;
-    a.ok("7d backups", "proxmox_backup_list", json!({"vmid": 101}))
-        .await;
+    a.ok(
+        "7d backups",
+        "proxmox_backup_list",
+        json!({"vmid": cast.backup}),
+    )
+    .await;
 
     // 8. Every node's CPU, memory and disk; every storage's usage; the tasks that failed today.
     let nodes = a.ok("8a nodes", "proxmox_node_list", json!({})).await;
@@ -281,4 +352,35 @@ async fn refusals_name_the_next_step_and_send_nothing() {
         pve.requests().await.iter().all(|q| q["method"] == "GET"),
         "a refused write was sent"
     );
+}
+
+/// Job 9's refusals on the demo cluster: a write without elevation, and a write its token may not
+/// do (the template is clone-only for it, as PVETemplateUser on `/vms/103`); each names the next
+/// step and says nothing was sent.
+#[tokio::test]
+async fn refusals_name_the_next_step_on_the_demo_cluster() {
+    let unelevated = Mcp::start(&[], &["--demo"]).await;
+    let e = unelevated
+        .err("proxmox_guest_start", json!({"vmid": 102}))
+        .await;
+    assert!(
+        e.contains("PROXMOX_ALLOW_ELEVATED") && e.contains("dry_run"),
+        "{e}"
+    );
+    let elevated = Mcp::start(&[], &["--demo", "--allow-elevated"]).await;
+    let r = elevated
+        .call("proxmox_guest_start", json!({"vmid": 103}))
+        .await;
+    let e = text(&r);
+    assert_eq!(r.is_error, Some(true), "{e}");
+    assert!(e.contains("VM.PowerMgmt") && e.contains("/vms/103"), "{e}");
+    assert!(e.contains("Nothing was sent"), "{e}");
+    // The template can still be cloned by the same token.
+    let r = elevated
+        .ok(
+            "proxmox_guest_clone",
+            json!({"vmid": 103, "name": "from-template"}),
+        )
+        .await;
+    assert_eq!(r["status"], "OK", "{r}");
 }

@@ -10,21 +10,24 @@ use proxmox_mcp::catalog::Endpoint;
 use serde_json::{Map, Value, json};
 
 use super::cluster::{Cluster, Kind, NODES, STORAGES, TOKEN_ID};
+use super::config::{get_config, pending, set_config};
 use super::guests::{
-    Target, create, delete_snapshot, destroy, get_config, guest_summary, list_guests,
-    list_snapshots, pending, power, rollback, set_config, snapshot,
+    Target, create, delete_snapshot, destroy, guest_summary, list_guests, list_snapshots, power,
+    rollback, snapshot,
 };
 use super::moves::{clone, migrate, vzdump};
 use super::status::{
     cluster_status, known_storage, list_tasks, next_id, node_entry, node_status, node_storage,
     resources, storage_config, task,
 };
+use super::{agent, content, disks, extras, nodes};
 use crate::mcp::preflight::{self, Verdict};
 
-/// What the demo token holds, by ACL path (propagating to the paths below).
+/// What the demo token holds, by ACL path (propagating to the paths below). As in PVE, the entry
+/// of the most specific path wins: on the template (`/vms/103`) the token may only look and clone.
 const ACL: &[(&str, &[&str])] = &[
     ("/", &["Sys.Audit"]),
-    ("/nodes", &["Sys.Audit", "Sys.Syslog"]),
+    ("/nodes", &["Sys.AccessNetwork", "Sys.Audit", "Sys.Syslog"]),
     (
         "/vms",
         &[
@@ -41,20 +44,29 @@ const ACL: &[(&str, &[&str])] = &[
             "VM.Config.Network",
             "VM.Config.Options",
             "VM.Console",
+            "VM.GuestAgent.Audit",
+            "VM.GuestAgent.FileRead",
+            "VM.GuestAgent.FileSystemMgmt",
+            "VM.GuestAgent.FileWrite",
+            "VM.GuestAgent.Unrestricted",
             "VM.Migrate",
             "VM.PowerMgmt",
             "VM.Snapshot",
             "VM.Snapshot.Rollback",
         ],
     ),
+    // PVETemplateUser on the template: it can be cloned, not changed or started.
+    ("/vms/103", &["VM.Audit", "VM.Clone"]),
     (
         "/storage",
         &[
+            "Datastore.Allocate",
             "Datastore.AllocateSpace",
             "Datastore.AllocateTemplate",
             "Datastore.Audit",
         ],
     ),
+    ("/sdn/zones/localnetwork", &["SDN.Audit", "SDN.Use"]),
 ];
 
 /// The demo's state and its token's secret.
@@ -168,6 +180,18 @@ pub fn handle(
     if !authorized(&shared.secret, auth) {
         return reply(Err(fail(401, "authentication failure")), None);
     }
+    if method == "POST" && is_upload(path) {
+        return reply(
+            Err(fail(
+                501,
+                "uploads are not simulated by the demo cluster: it keeps no file contents, so an \
+                 upload needs a real PVE. The demo simulates POST \
+                 /nodes/{node}/storage/{storage}/download-url instead (the file then appears in the \
+                 storage's content).",
+            )),
+            None,
+        );
+    }
     let params = match params {
         Ok(p) => p,
         Err(m) => return reply(Err(fail(400, m)), None),
@@ -233,15 +257,28 @@ fn authorized(secret: &Secret, auth: Option<&str>) -> bool {
     id == TOKEN_ID && given.len() == want.len() && diff == 0
 }
 
+/// True for `/api2/json/nodes/{node}/storage/{storage}/upload`, whose multipart body the demo does
+/// not read.
+fn is_upload(path: &str) -> bool {
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    matches!(
+        parts.as_slice(),
+        ["", "api2", "json", "nodes", _, "storage", _, "upload"]
+    )
+}
+
 fn not_implemented(method: &str, path: &str) -> ApiError {
     let shown: String = path.chars().take(200).collect();
     fail(501, format!("Method '{method} {shown}' not implemented"))
 }
 
-/// Privileges held on `path`: everything granted on it or on a path above it.
+/// Privileges held on `path`: those of the most specific ACL path at or above it (PVE's rule:
+/// an entry on a deeper path replaces what propagates from above).
 pub(super) fn privileges(path: &str) -> BTreeSet<&'static str> {
     ACL.iter()
         .filter(|(p, _)| *p == "/" || path == *p || path.starts_with(&format!("{p}/")))
+        .max_by_key(|(p, _)| p.len())
+        .into_iter()
         .flat_map(|(_, privs)| privs.iter().copied())
         .collect()
 }
@@ -383,6 +420,25 @@ fn dispatch(
             (Delete, "/{vmid}") => destroy(c, g()),
             (Post, "/{vmid}/clone") => clone(c, g(), params),
             (Post, "/{vmid}/migrate") => migrate(c, g(), params),
+            (Post, "/{vmid}/template") => disks::template(c, g(), params),
+            (Get, "/{vmid}/feature") => disks::feature(c, g(), params),
+            (Put, "/{vmid}/resize") => disks::resize(c, g(), params),
+            (Post, "/{vmid}/move_disk" | "/{vmid}/move_volume") => disks::move_disk(c, g(), params),
+            (Put, "/{vmid}/unlink") => disks::unlink(c, g(), params),
+            (Get, "/{vmid}/rrddata") => extras::rrddata(c, g(), params),
+            (Get, "/{vmid}/cloudinit") => extras::cloudinit(c, g()),
+            (Get, "/{vmid}/cloudinit/dump") => extras::cloudinit_dump(c, g(), params),
+            (Put, "/{vmid}/cloudinit") => extras::cloudinit_regenerate(c, g()),
+            (Post, "/{vmid}/vncproxy" | "/{vmid}/termproxy" | "/{vmid}/spiceproxy") => {
+                extras::console(c, g(), &rest["/{vmid}/".len()..], params)
+            }
+            (m, s) if s.starts_with("/{vmid}/agent") => agent::agent(
+                c,
+                g(),
+                m,
+                s["/{vmid}/agent".len()..].trim_start_matches('/'),
+                params,
+            ),
             _ => Err(not_simulated(method, path)),
         };
     }
@@ -399,6 +455,9 @@ fn dispatch(
         )),
         (Get, "/nodes/{node}/status") => Ok(node_status(c, &node)),
         (Post, "/nodes/{node}/vzdump") => vzdump(c, &node, params),
+        (Post, "/nodes/{node}/startall") => nodes::startall(c, &node, params),
+        (Post, "/nodes/{node}/stopall") => nodes::stopall(c, &node, params),
+        (Post, "/nodes/{node}/migrateall") => nodes::migrateall(c, &node, params),
         (Get, "/nodes/{node}/tasks") => Ok(list_tasks(c, &node, params, total)),
         (Get, "/nodes/{node}/tasks/{upid}/status") => {
             task(c, &var("upid").unwrap_or_default()).map(|t| t.status())
@@ -425,21 +484,26 @@ fn dispatch(
             .map(|s| node_storage(c, &node, s.0))
             .collect()),
         (Get, "/nodes/{node}/storage/{storage}/content") => {
-            known_storage(&storage)?;
-            let want_vmid = params.num("vmid");
-            Ok(c.volumes(&node, &storage)
-                .into_iter()
-                .filter(|v| params.get("content").is_none_or(|ct| ct == v.content))
-                .filter(|v| want_vmid.is_none_or(|id| id == v.vmid))
-                .map(|v| {
-                    let mut e = json!({"volid": v.volid, "content": v.content,
-                        "format": v.format, "size": v.size, "ctime": v.ctime});
-                    if v.vmid != 0 {
-                        e["vmid"] = v.vmid.into();
-                    }
-                    e
-                })
-                .collect())
+            content::list(c, &node, &storage, params)
+        }
+        (Get, "/nodes/{node}/storage/{storage}/content/{volume}") => {
+            content::info(c, &node, &storage, &var("volume").unwrap_or_default())
+        }
+        (Delete, "/nodes/{node}/storage/{storage}/content/{volume}") => content::delete(
+            c,
+            &node,
+            &storage,
+            &var("volume").unwrap_or_default(),
+            params,
+        ),
+        (Get, "/nodes/{node}/storage/{storage}/prunebackups") => {
+            content::prune_list(c, &node, &storage, params)
+        }
+        (Delete, "/nodes/{node}/storage/{storage}/prunebackups") => {
+            content::prune(c, &node, &storage, params)
+        }
+        (Post, "/nodes/{node}/storage/{storage}/download-url") => {
+            content::download(c, &node, &storage, params)
         }
         (Get, "/access/permissions") => Ok(permissions(params.get("path"))),
         _ => Err(not_simulated(method, path)),
@@ -452,14 +516,15 @@ pub(super) fn not_simulated(method: HttpMethod, path: &str) -> ApiError {
         501,
         format!(
             "Method '{} {path}' is not simulated by the demo cluster (PVE has it; the demo \
-             covers guests, snapshots, clones, migration, backups, tasks, storage and cluster \
+             covers guests, snapshots, clones, migration, backups and restores, templates, disks, \
+             the guest agent, cloud-init, metrics, consoles, tasks, storage content and cluster \
              status)",
             method.as_str()
         ),
     )
 }
 
-/// `{path: {privilege: 1}}` for every ACL path, or for `path` and the ACL paths above it.
+/// `{path: {privilege: 1}}` for every ACL path, or only for `path` (as PVE answers it).
 fn permissions(path: Option<&str>) -> Value {
     let entry = |p: &str| -> Value {
         privileges(p)
@@ -468,16 +533,29 @@ fn permissions(path: Option<&str>) -> Value {
             .collect()
     };
     let mut out = Map::new();
-    for (p, _) in ACL {
-        let applies = path.is_none_or(|q| *p == "/" || q == *p || q.starts_with(&format!("{p}/")));
-        if applies {
-            out.insert(p.to_string(), entry(p));
+    match path {
+        Some(q) => {
+            out.insert(q.to_string(), entry(q));
+        }
+        None => {
+            for (p, _) in ACL {
+                out.insert(p.to_string(), entry(p));
+            }
         }
     }
-    if let Some(q) = path {
-        out.insert(q.to_string(), entry(q));
-    }
     Value::Object(out)
+}
+
+/// `Err` with PVE's 403 unless the token holds `privilege` on `path`.
+pub(super) fn require(path: &str, privilege: &str) -> Result<(), ApiError> {
+    if privileges(path).contains(privilege) {
+        Ok(())
+    } else {
+        Err(fail(
+            403,
+            format!("Permission check failed ({path}, {privilege})"),
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -11,11 +11,22 @@ pub const TOKEN_ID: &str = "demo@pve!mcp";
 /// The nodes: name, CPUs, memory in GiB, address.
 pub const NODES: &[(&str, u64, u64, &str)] =
     &[("pve1", 16, 64, "10.0.0.11"), ("pve2", 8, 32, "10.0.0.12")];
-/// Storages on every node: id, type, content, size in GiB.
+/// Storages on every node: id, type, content, size in GiB. `nas` (NFS) is shared by the nodes.
 pub const STORAGES: &[(&str, &str, &str, u64)] = &[
     ("local", "dir", "iso,vztmpl,backup", 100),
     ("local-lvm", "lvmthin", "images,rootdir", 500),
+    ("nas", "nfs", "images,rootdir,backup", 2000),
 ];
+
+/// True for a storage every node sees (NFS).
+pub fn shared(storage: &str) -> bool {
+    STORAGES.iter().any(|s| s.0 == storage && s.1 == "nfs")
+}
+
+/// The content types of a storage (`images`, `backup`...).
+pub fn content_of(storage: &str) -> &'static str {
+    STORAGES.iter().find(|s| s.0 == storage).map_or("", |s| s.2)
+}
 /// Files on `local` of every node: volume name, content type, format, size in MiB, owning vmid.
 const FILES: &[(&str, &str, &str, u64, u64)] = &[
     ("iso/debian-13.0.0-amd64-netinst.iso", "iso", "iso", 754, 0),
@@ -126,9 +137,44 @@ pub struct Guest {
     pub broken: bool,
     /// The resource pool it belongs to.
     pub pool: Option<String>,
+    /// Changes that wait for the next start (PVE's `[PENDING]` section): key, new value.
+    pub pending: BTreeMap<String, String>,
+    /// Keys whose deletion waits for the next start.
+    pub pending_delete: std::collections::BTreeSet<String>,
+    /// The QEMU guest agent is installed inside (it answers when `agent` is enabled and the VM
+    /// runs).
+    pub agent: bool,
+    /// Its filesystems are frozen by the agent.
+    pub frozen: bool,
+    /// Files written through the agent: path, content.
+    pub files: BTreeMap<String, String>,
+    /// The cloud-init values its drive was last generated with.
+    pub cloudinit: BTreeMap<String, String>,
 }
 
 impl Guest {
+    /// A guest without snapshots, pending changes or lock.
+    pub fn new(kind: Kind, node: &str, power: Power, config: BTreeMap<String, String>) -> Guest {
+        let cloudinit = cloudinit_values(&config);
+        Guest {
+            kind,
+            node: node.to_string(),
+            power,
+            since: Instant::now(),
+            config,
+            snapshots: Vec::new(),
+            parent: None,
+            lock: None,
+            broken: false,
+            pool: None,
+            pending: BTreeMap::new(),
+            pending_delete: std::collections::BTreeSet::new(),
+            agent: false,
+            frozen: false,
+            files: BTreeMap::new(),
+            cloudinit,
+        }
+    }
     /// A config value.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.config.get(key).map(String::as_str)
@@ -186,6 +232,32 @@ impl Guest {
             0.01 + (vmid % 5) as f64 * 0.013,
         )
     }
+}
+
+/// True for the cloud-init keys of a VM's configuration.
+pub fn is_cloudinit_key(key: &str) -> bool {
+    matches!(
+        key,
+        "cicustom"
+            | "cipassword"
+            | "citype"
+            | "ciupgrade"
+            | "ciuser"
+            | "nameserver"
+            | "searchdomain"
+            | "sshkeys"
+    ) || key
+        .strip_prefix("ipconfig")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The cloud-init values of a configuration.
+pub fn cloudinit_values(config: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    config
+        .iter()
+        .filter(|(k, _)| is_cloudinit_key(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// True for config keys that hold a volume.
@@ -266,17 +338,43 @@ impl Task {
     }
 }
 
-/// A backup archive made by a `vzdump` task of the demo.
+/// A file on a storage: an ISO image, a container template or a backup archive.
 #[derive(Debug, Clone)]
-pub struct Backup {
+pub struct File {
+    /// The node that sees it (any node for a shared storage).
     pub node: String,
     pub storage: String,
-    /// `backup/vzdump-qemu-100-2026_12_04-15_30_00.vma.zst`.
+    /// `iso/debian.iso`, `backup/vzdump-qemu-100-2026_12_04-15_30_00.vma.zst`.
     pub name: String,
+    pub content: String,
     pub format: String,
     pub size: u64,
+    /// The guest a backup is of, 0 for other files.
     pub vmid: u64,
     pub ctime: u64,
+    /// A backup's guest: its type and configuration when it was made (`None`: not known).
+    pub guest: Option<(Kind, BTreeMap<String, String>)>,
+    pub protected: bool,
+    pub notes: Option<String>,
+}
+
+impl File {
+    /// `storage:name`.
+    pub fn volid(&self) -> String {
+        format!("{}:{}", self.storage, self.name)
+    }
+    /// True where `node` sees it.
+    pub fn on(&self, node: &str, storage: &str) -> bool {
+        self.storage == storage && (self.node == node || shared(storage))
+    }
+}
+
+/// What the agent's `exec` of a command gave: exit code, stdout, stderr.
+#[derive(Debug, Clone)]
+pub struct Exec {
+    pub exitcode: i64,
+    pub out: String,
+    pub err: String,
 }
 
 /// A volume as storage content lists it.
@@ -289,6 +387,8 @@ pub struct Volume {
     /// 0 when no guest owns it.
     pub vmid: u64,
     pub ctime: u64,
+    pub protected: bool,
+    pub notes: Option<String>,
 }
 
 /// When the files of `local` were made (2026-11-20T02:00:00Z).
@@ -298,11 +398,14 @@ const FILES_CTIME: u64 = 1_795_140_000;
 pub struct Cluster {
     pub guests: BTreeMap<u64, Guest>,
     pub tasks: Vec<Task>,
-    /// Backups made since the demo started.
-    pub backups: Vec<Backup>,
+    /// ISO images, templates and backups on the storages.
+    pub files: Vec<File>,
+    /// Commands run through the guest agents: (VMID, pid) and what they gave.
+    pub execs: BTreeMap<(u64, u64), Exec>,
     /// When the nodes "booted", for their uptime.
     pub boot: Instant,
     next_pid: u64,
+    next_exec: u64,
 }
 
 /// The most tasks kept; older finished ones are forgotten.
@@ -313,17 +416,9 @@ impl Cluster {
     pub fn new() -> Self {
         let now = Instant::now();
         let mut guests = BTreeMap::new();
-        let vm = |node: &str, power, pairs: Vec<(&str, String)>| Guest {
-            kind: Kind::Qemu,
-            node: node.to_string(),
-            power,
-            since: now,
-            config: pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-            snapshots: Vec::new(),
-            parent: None,
-            lock: None,
-            broken: false,
-            pool: None,
+        let vm = |node: &str, power, pairs: Vec<(&str, String)>| {
+            let config = pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            Guest::new(Kind::Qemu, node, power, config)
         };
         let qemu = |vmid: u64, name: &str, mem: u64, cores: u64, disk: u64, os: &str| {
             vec![
@@ -352,8 +447,14 @@ impl Cluster {
             ]
         };
         let mut web = qemu(100, "web01", 2048, 2, 32, "l26");
-        web.extend([("tags", "prod;web".into()), ("onboot", "1".into())]);
+        web.extend([
+            ("tags", "prod;web".into()),
+            ("onboot", "1".into()),
+            ("agent", "1".into()),
+        ]);
         let mut web = vm("pve1", Power::Running, web);
+        // The agent is installed and enabled: proxmox_agent_info answers.
+        web.agent = true;
         let before = web.config.clone();
         web.snapshots.push(Snapshot {
             name: "before-upgrade".into(),
@@ -366,12 +467,18 @@ impl Cluster {
         web.pool = Some("prod".into());
         guests.insert(100, web);
         let mut db = qemu(101, "db01", 8192, 4, 100, "l26");
-        db.extend([("tags", "db;prod".into()), ("onboot", "1".into())]);
+        // The agent is enabled but not installed inside: PVE says it is not running.
+        db.extend([
+            ("tags", "db;prod".into()),
+            ("onboot", "1".into()),
+            ("agent", "1".into()),
+        ]);
         let mut db = vm("pve1", Power::Running, db);
         db.pool = Some("prod".into());
         guests.insert(101, db);
         let mut win = qemu(102, "win11", 8192, 4, 64, "win11");
         win.extend([
+            ("vga", "qxl".into()),
             ("bios", "ovmf".into()),
             ("machine", "pc-q35-9.2".into()),
             (
@@ -385,9 +492,24 @@ impl Cluster {
         ]);
         guests.insert(102, vm("pve2", Power::Stopped, win));
         let mut tmpl = qemu(103, "debian13-tmpl", 2048, 2, 16, "l26");
-        tmpl.push(("template", "1".into()));
+        tmpl.extend([
+            ("template", "1".into()),
+            ("agent", "1".into()),
+            ("ciuser", "debian".into()),
+            ("ipconfig0", "ip=dhcp".into()),
+            (
+                "sshkeys",
+                "ssh-ed25519%20AAAAC3NzaC1lZDI1NTE5AAAAIDemoDemoDemoDemoDemoDemoDemoDemoDemoDemo0%20\
+                 demo%40example"
+                    .into(),
+            ),
+        ]);
         tmpl[8].1 = "local-lvm:base-103-disk-0,iothread=1,size=16G".into();
-        guests.insert(103, vm("pve2", Power::Stopped, tmpl));
+        tmpl[9].1 = "local-lvm:vm-103-cloudinit,media=cdrom".into();
+        let mut tmpl = vm("pve2", Power::Stopped, tmpl);
+        // A cloud image: its clones run the agent.
+        tmpl.agent = true;
+        guests.insert(103, tmpl);
         let mut broken = vm(
             "pve1",
             Power::Stopped,
@@ -426,10 +548,32 @@ impl Cluster {
         let mut c = Cluster {
             guests,
             tasks: Vec::new(),
-            backups: Vec::new(),
+            files: Vec::new(),
+            execs: BTreeMap::new(),
             boot: now - Duration::from_secs(86_400 * 12 + 3_721),
             next_pid: 0x1_A2B0,
+            next_exec: 1000,
         };
+        for (node, ..) in NODES {
+            for (name, content, format, mib, vmid) in FILES {
+                let home = c.guests.get(vmid).map(|g| g.node.as_str());
+                if *vmid == 0 || home == Some(*node) {
+                    c.files.push(File {
+                        node: node.to_string(),
+                        storage: "local".into(),
+                        name: name.to_string(),
+                        content: content.to_string(),
+                        format: format.to_string(),
+                        size: mib << 20,
+                        vmid: *vmid,
+                        ctime: FILES_CTIME,
+                        guest: None,
+                        protected: false,
+                        notes: None,
+                    });
+                }
+            }
+        }
         c.history();
         c
     }
@@ -566,38 +710,29 @@ impl Cluster {
         upid
     }
 
-    /// Volumes of `storage` on `node`.
+    /// Volumes of `storage` on `node`: its files, then the guests' disks.
     pub fn volumes(&self, node: &str, storage: &str) -> Vec<Volume> {
-        let mut out = Vec::new();
-        if storage == "local" {
-            for (name, content, format, mib, vmid) in FILES {
-                if *vmid == 0 || self.guests.get(vmid).is_some_and(|g| g.node == node) {
-                    out.push(Volume {
-                        volid: format!("local:{name}"),
-                        content: content.to_string(),
-                        format: format.to_string(),
-                        size: mib << 20,
-                        vmid: *vmid,
-                        ctime: FILES_CTIME,
-                    });
-                }
-            }
-        }
-        for b in self
-            .backups
+        let mut out: Vec<Volume> = self
+            .files
             .iter()
-            .filter(|b| b.node == node && b.storage == storage)
+            .filter(|f| f.on(node, storage))
+            .map(|f| Volume {
+                volid: f.volid(),
+                content: f.content.clone(),
+                format: f.format.clone(),
+                size: f.size,
+                vmid: f.vmid,
+                ctime: f.ctime,
+                protected: f.protected,
+                notes: f.notes.clone(),
+            })
+            .collect();
+        let everywhere = shared(storage);
+        for (vmid, g) in self
+            .guests
+            .iter()
+            .filter(|(_, g)| everywhere || g.node == node)
         {
-            out.push(Volume {
-                volid: format!("{}:{}", b.storage, b.name),
-                content: "backup".into(),
-                format: b.format.clone(),
-                size: b.size,
-                vmid: b.vmid,
-                ctime: b.ctime,
-            });
-        }
-        for (vmid, g) in self.guests.iter().filter(|(_, g)| g.node == node) {
             for (_, st, volume, size, ..) in g.disks() {
                 if st == storage {
                     let content = if g.kind == Kind::Lxc {
@@ -605,18 +740,31 @@ impl Cluster {
                     } else {
                         "images"
                     };
+                    let format = if volume.ends_with(".qcow2") {
+                        "qcow2"
+                    } else {
+                        "raw"
+                    };
                     out.push(Volume {
                         volid: format!("{st}:{volume}"),
                         content: content.into(),
-                        format: "raw".into(),
+                        format: format.into(),
                         size,
                         vmid: *vmid,
                         ctime: FILES_CTIME,
+                        protected: false,
+                        notes: None,
                     });
                 }
             }
         }
         out
+    }
+
+    /// A pid for a command the agent of a VM runs.
+    pub fn exec_pid(&mut self) -> u64 {
+        self.next_exec += 1 + self.next_exec % 7;
+        self.next_exec
     }
 }
 

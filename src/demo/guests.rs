@@ -9,57 +9,15 @@ use serde_json::{Map, Value, json};
 use super::api::{
     Answer, ApiError, Params, bad_params, fail, not_simulated, permitted, privileges,
 };
-use super::cluster::{Cluster, Effect, Guest, Kind, Power, Snapshot, epoch, is_disk_key};
-use super::status::known_storage;
-
-/// Parameters that steer a config write rather than being config keys.
-const NOT_CONFIG: &[&str] = &[
-    "node",
-    "vmid",
-    "digest",
-    "delete",
-    "revert",
-    "skiplock",
-    "force",
-    "background_delay",
-    "start",
-    "storage",
-    "password",
-    "ssh-public-keys",
-    "ostemplate",
-    "pool",
-    "unique",
-    "restore",
-    "archive",
-    "ignore-unpack-errors",
-    "bwlimit",
-    "live-restore",
-];
-
-/// Config keys PVE answers as integers.
-const INT_KEYS: &[&str] = &[
-    "cores",
-    "sockets",
-    "vcpus",
-    "onboot",
-    "template",
-    "swap",
-    "cpuunits",
-    "balloon",
-    "unprivileged",
-    "protection",
-    "acpi",
-    "kvm",
-    "numa",
-    "tablet",
-];
+use super::cluster::{Cluster, Effect, Guest, Kind, Power, Snapshot, epoch};
+use super::config::{allocate, apply, apply_pending, change};
 
 /// Power actions: PVE holds the guest's lock file while they run, without a config `lock`.
 const POWER_ACTIONS: [&str; 6] = ["start", "stop", "shutdown", "reboot", "suspend", "resume"];
 
-/// What holds only the guest's lock file, without a config `lock`: power actions, and the source
-/// of a clone.
-const FILE_LOCKS: [&str; 7] = [
+/// What holds only the guest's lock file, without a config `lock`: power actions, the source
+/// of a clone, and conversion, resize and disk moves of a VM.
+const FILE_LOCKS: [&str; 10] = [
     "start",
     "stop",
     "shutdown",
@@ -67,10 +25,13 @@ const FILE_LOCKS: [&str; 7] = [
     "suspend",
     "resume",
     "clone-source",
+    "template",
+    "resize",
+    "move-disk",
 ];
 
 /// The `lock` PVE shows in the config while a task holds the guest (`snapshot`, `create`...).
-fn config_lock(g: &Guest) -> Option<&str> {
+pub(super) fn config_lock(g: &Guest) -> Option<&str> {
     g.lock.as_deref().filter(|l| !FILE_LOCKS.contains(l))
 }
 
@@ -176,160 +137,6 @@ pub(super) fn guest_summary(c: &Cluster, t: Target, full: bool) -> Answer {
     find(c, t).map(|g| summary(t.vmid, g, full))
 }
 
-/// A hex digest of a config, as PVE sends it to detect concurrent changes.
-pub(super) fn digest(config: &BTreeMap<String, String>) -> String {
-    let text: String = config.iter().map(|(k, v)| format!("{k}: {v}\n")).collect();
-    let d = aws_lc_rs::digest::digest(
-        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
-        text.as_bytes(),
-    );
-    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn config_json(kind: Kind, config: &BTreeMap<String, String>) -> Map<String, Value> {
-    config
-        .iter()
-        .map(|(k, v)| {
-            let int = INT_KEYS.contains(&k.as_str()) || (kind == Kind::Lxc && k == "memory");
-            let value = match v.parse::<i64>() {
-                Ok(n) if int => n.into(),
-                _ => v.clone().into(),
-            };
-            (k.clone(), value)
-        })
-        .collect()
-}
-
-/// `GET .../config`, with `digest` (or a snapshot's config with `snapshot=`).
-pub(super) fn get_config(c: &Cluster, t: Target, params: &Params) -> Answer {
-    let g = find(c, t)?;
-    let config = match params.get("snapshot") {
-        Some(name) => {
-            &g.snapshots
-                .iter()
-                .find(|s| s.name == name)
-                .ok_or_else(|| fail(500, format!("snapshot '{name}' does not exist")))?
-                .config
-        }
-        None => &g.config,
-    };
-    let mut out = config_json(t.kind, config);
-    out.insert("digest".into(), digest(config).into());
-    if let Some(p) = &g.parent {
-        out.insert("parent".into(), p.clone().into());
-    }
-    if let Some(l) = config_lock(g) {
-        out.insert("lock".into(), l.into());
-    }
-    Ok(Value::Object(out))
-}
-
-/// `GET .../pending`: every value is current (the demo keeps no pending changes).
-pub(super) fn pending(c: &Cluster, t: Target) -> Answer {
-    let g = find(c, t)?;
-    Ok(config_json(t.kind, &g.config)
-        .into_iter()
-        .map(|(k, v)| json!({"key": k, "value": v}))
-        .collect())
-}
-
-/// `local-lvm:32` (allocate 32 GiB) becomes `local-lvm:vm-105-disk-N,size=32G`; other values stay.
-pub(super) fn allocate(
-    config: &BTreeMap<String, String>,
-    vmid: u64,
-    key: &str,
-    value: &str,
-) -> Result<String, ApiError> {
-    let Some((storage, rest)) = value.split_once(':') else {
-        return Ok(value.to_string());
-    };
-    let (size, opts) = rest.split_once(',').unwrap_or((rest, ""));
-    if !is_disk_key(key) || size.is_empty() || !size.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(value.to_string());
-    }
-    known_storage(storage)?;
-    let taken: Vec<String> = config
-        .values()
-        .filter_map(|v| v.split([':', ',']).nth(1).map(str::to_string))
-        .collect();
-    let n = (0..)
-        .find(|n| !taken.contains(&format!("vm-{vmid}-disk-{n}")))
-        .unwrap_or(0);
-    let opts = if opts.is_empty() {
-        String::new()
-    } else {
-        format!(",{opts}")
-    };
-    Ok(format!("{storage}:vm-{vmid}-disk-{n}{opts},size={size}G"))
-}
-
-/// The config after applying `params` (`delete=` removes keys).
-pub(super) fn updated(
-    g: &Guest,
-    vmid: u64,
-    params: &Params,
-) -> Result<BTreeMap<String, String>, ApiError> {
-    if let Some(d) = params.get("digest").filter(|d| *d != digest(&g.config)) {
-        tracing::debug!(digest = d, "demo cluster: digest mismatch");
-        return Err(fail(
-            500,
-            "detected modified configuration - file changed by other user? Try again.",
-        ));
-    }
-    let mut config = g.config.clone();
-    for key in params
-        .get("delete")
-        .unwrap_or("")
-        .split([',', ';', ' '])
-        .filter(|k| !k.is_empty())
-    {
-        config.remove(key);
-    }
-    for (k, v) in &params.0 {
-        if !NOT_CONFIG.contains(&k.as_str()) {
-            let value = allocate(&config, vmid, k, v)?;
-            config.insert(k.clone(), value);
-        }
-    }
-    Ok(config)
-}
-
-/// `PUT .../config` (applied at once) or `POST .../config` (a task that applies it).
-pub(super) fn set_config(c: &mut Cluster, t: Target, params: &Params, as_task: bool) -> Answer {
-    let config = updated(unlocked(c, t)?, t.vmid, params)?;
-    let vmid = t.vmid;
-    if !as_task {
-        if let Some(g) = c.guests.get_mut(&vmid) {
-            g.config = config;
-        }
-        return Ok(Value::Null);
-    }
-    let log = vec![format!(
-        "update VM {vmid}: {}",
-        params
-            .0
-            .iter()
-            .map(|(k, _)| format!("-{k}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    )];
-    let effect: Effect = Box::new(move |c| {
-        if let Some(g) = c.guests.get_mut(&vmid) {
-            g.config = config;
-        }
-    });
-    Ok(c.spawn(
-        t.node,
-        "qmconfig",
-        &vmid.to_string(),
-        Some((vmid, "config")),
-        log,
-        None,
-        effect,
-    )
-    .into())
-}
-
 /// `POST .../status/{action}`: a task that changes the power state when it finishes.
 pub(super) fn power(c: &mut Cluster, t: Target, action: &str, params: &Params) -> Answer {
     let Some(action) = POWER_ACTIONS.into_iter().find(|a| *a == action) else {
@@ -378,7 +185,13 @@ pub(super) fn power(c: &mut Cluster, t: Target, action: &str, params: &Params) -
     let effect: Effect = Box::new(move |c| {
         if let Some(g) = c.guests.get_mut(&vmid) {
             if g.power == Power::Stopped || action == "reboot" {
+                // A (re)start applies what waited and regenerates the cloud-init drive.
                 g.since = std::time::Instant::now();
+                apply_pending(g);
+                g.cloudinit = super::cluster::cloudinit_values(&g.config);
+            }
+            if to != Power::Running {
+                g.frozen = false;
             }
             g.power = to;
         }
@@ -546,6 +359,8 @@ pub(super) fn rollback(c: &mut Cluster, t: Target, name: &str, params: &Params) 
             && let Some(s) = g.snapshots.iter().find(|s| s.name == owned)
         {
             g.config = s.config.clone();
+            g.pending.clear();
+            g.pending_delete.clear();
             g.parent = Some(owned);
             g.power = if start {
                 Power::Running
@@ -605,6 +420,13 @@ pub(super) fn destroy(c: &mut Cluster, t: Target) -> Answer {
 /// `POST /nodes/{node}/qemu` and `/lxc`: the guest appears at once, locked, and is ready when the
 /// task ends.
 pub(super) fn create(c: &mut Cluster, node: &str, kind: Kind, params: &Params) -> Answer {
+    let restoring = match kind {
+        Kind::Qemu => params.get("archive").is_some(),
+        Kind::Lxc => params.flag("restore"),
+    };
+    if restoring {
+        return super::restore::restore(c, node, kind, params);
+    }
     let vmid = params.num("vmid").unwrap_or(0);
     let w = kind.word();
     if let Err(m) = permitted(&json!(["perm", "/vms/{vmid}", ["VM.Allocate"]]), &|n| {
@@ -622,18 +444,8 @@ pub(super) fn create(c: &mut Cluster, node: &str, kind: Kind, params: &Params) -
             ),
         ));
     }
-    let mut g = Guest {
-        kind,
-        node: node.to_string(),
-        power: Power::Stopped,
-        since: std::time::Instant::now(),
-        config: BTreeMap::new(),
-        snapshots: Vec::new(),
-        parent: None,
-        lock: None,
-        broken: false,
-        pool: params.get("pool").map(str::to_string),
-    };
+    let mut g = Guest::new(kind, node, Power::Stopped, BTreeMap::new());
+    g.pool = params.get("pool").map(str::to_string);
     if kind == Kind::Lxc {
         let storage = params.get("storage").unwrap_or("local-lvm");
         g.config.insert("rootfs".into(), format!("{storage}:8"));
@@ -642,12 +454,13 @@ pub(super) fn create(c: &mut Cluster, node: &str, kind: Kind, params: &Params) -
         g.config.insert("arch".into(), "amd64".into());
     }
     let rootfs = g.config.remove("rootfs");
-    let mut config = updated(&g, vmid, params)?;
-    if let (Some(r), false) = (rootfs, config.contains_key("rootfs")) {
-        let value = allocate(&config, vmid, "rootfs", &r)?;
-        config.insert("rootfs".into(), value);
+    let ch = change(&g, vmid, params)?;
+    apply(&mut g, ch);
+    if let (Some(r), false) = (rootfs, g.config.contains_key("rootfs")) {
+        let value = allocate(&g.config, vmid, kind, "rootfs", &r)?;
+        g.config.insert("rootfs".into(), value);
     }
-    g.config = config;
+    g.cloudinit = super::cluster::cloudinit_values(&g.config);
     let mut log: Vec<String> = g
         .disks()
         .iter()

@@ -3,10 +3,17 @@
 //! certificate (pinned by fingerprint) and a fresh API token, so that the SDK client and the MCP
 //! tools run against it exactly as against a real cluster.
 
+mod agent;
 mod api;
 mod cluster;
+mod config;
+mod content;
+mod disks;
+mod extras;
 mod guests;
 mod moves;
+mod nodes;
+mod restore;
 mod status;
 mod tls;
 

@@ -4,7 +4,9 @@
 use serde_json::{Map, json};
 
 use super::api::{Answer, ApiError, Params, bad_params, fail, permitted};
-use super::cluster::{Backup, Cluster, Effect, Guest, Kind, NODES, Power, STORAGES, epoch, mac};
+use super::cluster::{
+    Cluster, Effect, File, Guest, Kind, NODES, Power, STORAGES, epoch, mac, shared,
+};
 use super::guests::{Target, unlocked};
 use super::status::known_storage;
 
@@ -29,7 +31,7 @@ fn cloned_disk(
     let (volume, opts) = rest.split_once(',').unwrap_or((rest, ""));
     let n = volume
         .rsplit_once("-disk-")
-        .map(|(_, n)| n)
+        .and_then(|(_, n)| n.split('.').next())
         .unwrap_or("0")
         .to_string();
     let own = format!("vm-{newid}-disk-{n}");
@@ -40,6 +42,16 @@ fn cloned_disk(
     };
     if full {
         let to = storage.unwrap_or(st);
+        let ext = if key == "rootfs" || key.starts_with("mp") {
+            "raw"
+        } else {
+            "qcow2"
+        };
+        let own = if shared(to) {
+            format!("{newid}/{own}.{ext}")
+        } else {
+            own
+        };
         let size = value
             .split(',')
             .find_map(|p| p.strip_prefix("size="))
@@ -61,7 +73,7 @@ fn cloned_disk(
 }
 
 /// A new MAC address for `net*` values, a new UUID in `smbios1`, a new `vmgenid`.
-fn fresh_identity(key: &str, value: &str, newid: u64) -> Option<String> {
+pub(super) fn fresh_identity(key: &str, value: &str, newid: u64) -> Option<String> {
     if key.starts_with("net") {
         let parts: Vec<String> = value
             .split(',')
@@ -102,15 +114,25 @@ pub(super) fn clone(c: &mut Cluster, t: Target, params: &Params) -> Answer {
             ),
         ));
     }
-    if let Some(target) = params.get("target").filter(|n| *n != t.node) {
+    let target = params.get("target").filter(|n| *n != t.node);
+    if let Some(target) = target {
         if !NODES.iter().any(|n| n.0 == target) {
             return Err(no_such_node(target));
         }
-        // Every storage of the demo is local to its node.
-        return Err(fail(
-            500,
-            format!("can't clone {w} to node '{target}' ({w} uses local storage)"),
-        ));
+        // Only a guest on shared storage (`nas`) may be cloned to another node, onto shared
+        // storage.
+        if src.disks().iter().any(|d| !shared(&d.1)) {
+            return Err(fail(
+                500,
+                format!("can't clone {w} to node '{target}' ({w} uses local storage)"),
+            ));
+        }
+        if let Some(s) = params.get("storage").filter(|s| !shared(s)) {
+            return Err(fail(
+                500,
+                format!("can't clone to non-shared storage '{s}'"),
+            ));
+        }
     }
     let template = src.template();
     let full = params
@@ -195,18 +217,19 @@ pub(super) fn clone(c: &mut Cluster, t: Target, params: &Params) -> Answer {
     if let Some(d) = params.get("description") {
         config.insert("description".into(), d.to_string());
     }
-    let copy = Guest {
-        kind: t.kind,
-        node: t.node.to_string(),
-        power: Power::Stopped,
-        since: std::time::Instant::now(),
-        config,
-        snapshots: Vec::new(),
-        parent: None,
-        lock: Some("clone".into()),
-        broken: false,
-        pool: params.get("pool").map(str::to_string),
-    };
+    // The clone gets a cloud-init drive of its own.
+    for v in config.values_mut() {
+        if v.contains("cloudinit,media=cdrom") {
+            *v = v.replace(
+                &format!("vm-{vmid}-cloudinit"),
+                &format!("vm-{newid}-cloudinit"),
+            );
+        }
+    }
+    let mut copy = Guest::new(t.kind, target.unwrap_or(t.node), Power::Stopped, config);
+    copy.lock = Some("clone".into());
+    copy.pool = params.get("pool").map(str::to_string);
+    copy.agent = src.agent;
     c.guests.insert(newid, copy);
     let effect: Effect = Box::new(move |c| {
         if let Some(g) = c.guests.get_mut(&newid) {
@@ -263,7 +286,7 @@ pub(super) fn migrate(c: &mut Cluster, t: Target, params: &Params) -> Answer {
         ));
         error = Some("migration aborted".to_string());
     };
-    let disks = g.disks();
+    let disks: Vec<_> = g.disks().into_iter().filter(|d| !shared(&d.1)).collect();
     if t.kind == Kind::Lxc && running && online && !restart {
         abort(&mut log, "lxc live migration is currently not implemented");
     } else if t.kind == Kind::Qemu
@@ -384,7 +407,7 @@ pub(super) fn vzdump(c: &mut Cluster, node: &str, params: &Params) -> Answer {
             .collect::<Vec<_>>()
             .join(" ")
     )];
-    let mut made: Vec<Backup> = Vec::new();
+    let mut made: Vec<File> = Vec::new();
     let mut failed = false;
     for &vmid in &vmids {
         let Some(g) = c.guests.get(&vmid) else {
@@ -440,14 +463,22 @@ pub(super) fn vzdump(c: &mut Cluster, node: &str, params: &Params) -> Answer {
             format!("INFO: archive file size: {}MB", size >> 20),
             format!("INFO: Finished Backup of VM {vmid} (00:00:02)"),
         ]);
-        made.push(Backup {
+        made.push(File {
             node: node.to_string(),
             storage: storage.clone(),
             name,
+            content: "backup".into(),
             format,
             size,
             vmid,
             ctime: start,
+            guest: Some((g.kind, g.config.clone())),
+            protected: false,
+            notes: params.get("notes-template").map(|n| {
+                n.replace("{{guestname}}", &g.name(vmid))
+                    .replace("{{vmid}}", &vmid.to_string())
+                    .replace("{{node}}", node)
+            }),
         });
     }
     let error = if failed {
@@ -458,7 +489,7 @@ pub(super) fn vzdump(c: &mut Cluster, node: &str, params: &Params) -> Answer {
         None
     };
     // The archives appear when the job ends well.
-    let effect: Effect = Box::new(move |c| c.backups.extend(made));
+    let effect: Effect = Box::new(move |c| c.files.extend(made));
     let id = if vmids.len() == 1 {
         vmids[0].to_string()
     } else {

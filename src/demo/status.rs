@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::api::{Answer, ApiError, Params, bad_params, fail, privileges};
-use super::cluster::{Cluster, NODES, STORAGES};
+use super::cluster::{Cluster, NODES, STORAGES, shared};
 use super::guests::summary;
 
 /// `GET /cluster/resources`, optionally of one `type` (`vm`, `node`, `storage`, `pool`).
@@ -41,7 +41,8 @@ pub(super) fn resources(c: &Cluster, kind: Option<&str>) -> Value {
                 out.push(json!({
                     "id": format!("storage/{node}/{id}"), "type": "storage", "storage": id,
                     "node": node, "status": "available", "plugintype": plugin,
-                    "content": content, "shared": 0, "disk": s["used"], "maxdisk": s["total"],
+                    "content": content, "shared": u8::from(shared(id)), "disk": s["used"],
+                    "maxdisk": s["total"],
                 }));
             }
         }
@@ -146,11 +147,19 @@ pub(super) fn storage_config(id: &str) -> Value {
         .unwrap_or(STORAGES[0]);
     let digest = "0c1b2a39f4e5d6c7b8a9f0e1d2c3b4a5f6e7d8c9";
     let mut v = json!({"storage": id, "type": plugin, "content": content, "digest": digest});
-    if plugin == "dir" {
-        v["path"] = "/var/lib/vz".into();
-    } else {
-        v["thinpool"] = "data".into();
-        v["vgname"] = "pve".into();
+    match plugin {
+        "dir" => v["path"] = "/var/lib/vz".into(),
+        "nfs" => {
+            v["path"] = format!("/mnt/pve/{id}").into();
+            v["server"] = "10.0.0.5".into();
+            v["export"] = "/srv/pve".into();
+            v["options"] = "vers=4.2".into();
+            v["prune-backups"] = "keep-all=1".into();
+        }
+        _ => {
+            v["thinpool"] = "data".into();
+            v["vgname"] = "pve".into();
+        }
     }
     v
 }
@@ -169,7 +178,7 @@ pub(super) fn node_storage(c: &Cluster, node: &str, id: &str) -> Value {
     }
     let used = used.min(total);
     json!({"storage": id, "type": plugin, "content": content, "active": 1, "enabled": 1,
-        "shared": 0, "total": total, "used": used, "avail": total - used,
+        "shared": u8::from(shared(id)), "total": total, "used": used, "avail": total - used,
         "used_fraction": used as f64 / total as f64})
 }
 

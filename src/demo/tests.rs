@@ -560,3 +560,954 @@ async fn demo_clones_migrates_and_backs_up_like_pve() {
         .unwrap();
     assert_eq!(none, serde_json::json!([]));
 }
+
+/// The log of a task.
+async fn log_of(c: &Client, upid: &str) -> Vec<String> {
+    let node = upid.split(':').nth(1).unwrap();
+    let lines = call(c, Get, &format!("/nodes/{node}/tasks/{upid}/log"), &[])
+        .await
+        .unwrap();
+    lines
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["t"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Waits for the task of an answer that is a UPID.
+async fn wait(c: &Client, upid: &Value) -> proxmox_mcp::TaskOutcome {
+    let upid: proxmox_mcp::Upid = upid.as_str().unwrap().parse().unwrap();
+    c.wait_task(&upid, WaitOptions::default()).await.unwrap()
+}
+
+#[tokio::test]
+async fn demo_keeps_pending_changes_until_a_restart() {
+    let demo = start().await.unwrap();
+    let c = client(&demo);
+    let path = "/nodes/pve1/qemu/100/config";
+    // Memory of a running VM waits; a tag applies at once.
+    call(&c, Put, path, &[("memory", "4096"), ("tags", "prod;web;x")])
+        .await
+        .unwrap();
+    let merged = call(&c, Get, path, &[]).await.unwrap();
+    assert_eq!(merged["memory"], "4096", "{merged}");
+    let current = call(&c, Get, path, &[("current", "1")]).await.unwrap();
+    assert_eq!(current["memory"], "2048", "{current}");
+    assert_eq!(current["tags"], "prod;web;x", "{current}");
+    let pending = call(&c, Get, "/nodes/pve1/qemu/100/pending", &[])
+        .await
+        .unwrap();
+    let item = |key: &str| {
+        pending
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["key"] == key)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(item("memory")["value"], "2048", "{pending}");
+    assert_eq!(item("memory")["pending"], "4096", "{pending}");
+    assert!(item("tags").get("pending").is_none(), "{pending}");
+    // A deletion waits too, and `revert` drops a pending change.
+    call(&c, Put, path, &[("delete", "cpu")]).await.unwrap();
+    call(&c, Put, path, &[("cores", "4")]).await.unwrap();
+    call(&c, Put, path, &[("revert", "cores")]).await.unwrap();
+    let pending = call(&c, Get, "/nodes/pve1/qemu/100/pending", &[])
+        .await
+        .unwrap();
+    let cpu = pending
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == "cpu")
+        .unwrap();
+    assert_eq!(cpu["delete"], 1, "{pending}");
+    assert!(!pending.to_string().contains("\"pending\":4"), "{pending}");
+    // The memory in use is still the old one until the VM is restarted.
+    let status = call(&c, Get, "/nodes/pve1/qemu/100/status/current", &[])
+        .await
+        .unwrap();
+    assert_eq!(status["maxmem"], 2048u64 << 20);
+    assert!(
+        run(&c, Post, "/nodes/pve1/qemu/100/status/reboot", &[])
+            .await
+            .success
+    );
+    let current = call(&c, Get, path, &[("current", "1")]).await.unwrap();
+    assert_eq!(current["memory"], "4096", "{current}");
+    assert!(current.get("cpu").is_none(), "{current}");
+    let pending = call(&c, Get, "/nodes/pve1/qemu/100/pending", &[])
+        .await
+        .unwrap();
+    assert!(!pending.to_string().contains("pending"), "{pending}");
+    // A stopped VM takes changes at once.
+    call(
+        &c,
+        Put,
+        "/nodes/pve2/qemu/102/config",
+        &[("memory", "4096")],
+    )
+    .await
+    .unwrap();
+    let current = call(&c, Get, "/nodes/pve2/qemu/102/config", &[("current", "1")])
+        .await
+        .unwrap();
+    assert_eq!(current["memory"], "4096", "{current}");
+}
+
+#[tokio::test]
+async fn demo_converts_templates_and_answers_features() {
+    let demo = start().await.unwrap();
+    let c = client(&demo);
+    let f = call(
+        &c,
+        Get,
+        "/nodes/pve1/qemu/101/feature",
+        &[("feature", "snapshot")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        f,
+        serde_json::json!({"hasFeature": true, "nodes": ["pve1"]})
+    );
+    let f = call(
+        &c,
+        Get,
+        "/nodes/pve1/qemu/101/feature",
+        &[("feature", "clone")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(f["hasFeature"], false, "{f}");
+    let f = call(
+        &c,
+        Get,
+        "/nodes/pve2/qemu/103/feature",
+        &[("feature", "clone")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(f["hasFeature"], true, "{f}");
+    let f = call(
+        &c,
+        Get,
+        "/nodes/pve1/lxc/200/feature",
+        &[("feature", "snapshot")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(f, serde_json::json!({"hasFeature": true}));
+    // PVE's refusals: running, snapshots, a template already; and the template is clone-only.
+    for (path, want) in [
+        (
+            "/nodes/pve1/qemu/101/template",
+            "you can't convert a VM to template if VM is running",
+        ),
+        (
+            "/nodes/pve1/qemu/100/template",
+            "unable to create template, because VM contains snapshots",
+        ),
+        (
+            "/nodes/pve2/qemu/103/template",
+            "Permission check failed (/vms/103, VM.Allocate)",
+        ),
+    ] {
+        let e = call(&c, Post, path, &[]).await.unwrap_err();
+        assert!(e.to_string().contains(want), "{path}: {e}");
+    }
+    let upid = call(&c, Post, "/nodes/pve1/qemu/104/template", &[])
+        .await
+        .unwrap();
+    assert!(
+        upid.as_str().unwrap().contains(":qmtemplate:104:"),
+        "{upid}"
+    );
+    assert!(wait(&c, &upid).await.success);
+    let config = call(&c, Get, "/nodes/pve1/qemu/104/config", &[])
+        .await
+        .unwrap();
+    assert_eq!(config["template"], 1, "{config}");
+    assert!(
+        config["scsi0"]
+            .as_str()
+            .unwrap()
+            .starts_with("local-lvm:base-104-disk-0,"),
+        "{config}"
+    );
+    let e = call(&c, Post, "/nodes/pve1/qemu/104/template", &[])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("template to a template"), "{e}");
+    // A container's conversion answers null and runs as a task.
+    let none = call(&c, Post, "/nodes/pve2/lxc/201/template", &[])
+        .await
+        .unwrap();
+    assert_eq!(none, Value::Null);
+    let tasks = call(
+        &c,
+        Get,
+        "/nodes/pve2/tasks",
+        &[("typefilter", "vztemplate"), ("source", "all")],
+    )
+    .await
+    .unwrap();
+    assert!(wait(&c, &tasks[0]["upid"]).await.success, "{tasks}");
+    let config = call(&c, Get, "/nodes/pve2/lxc/201/config", &[])
+        .await
+        .unwrap();
+    assert_eq!(config["template"], 1, "{config}");
+    assert!(
+        config["rootfs"]
+            .as_str()
+            .unwrap()
+            .contains("base-201-disk-0")
+    );
+}
+
+#[tokio::test]
+async fn demo_restores_its_backups_like_pve() {
+    let demo = start().await.unwrap();
+    let c = client(&demo);
+    let archive = "local:backup/vzdump-qemu-100-2026_11_20-02_00_00.vma.zst";
+    let upid = call(
+        &c,
+        Post,
+        "/nodes/pve1/qemu",
+        &[("vmid", "120"), ("archive", archive), ("unique", "1")],
+    )
+    .await
+    .unwrap();
+    assert!(upid.as_str().unwrap().contains(":qmrestore:120:"), "{upid}");
+    let out = wait(&c, &upid).await;
+    assert!(out.success, "{out:?}");
+    let config = call(&c, Get, "/nodes/pve1/qemu/120/config", &[])
+        .await
+        .unwrap();
+    assert_eq!(config["name"], "web01", "{config}");
+    assert!(
+        config["scsi0"]
+            .as_str()
+            .unwrap()
+            .starts_with("local-lvm:vm-120-disk-0,"),
+        "{config}"
+    );
+    assert!(
+        config["net0"]
+            .as_str()
+            .unwrap()
+            .contains("BC:24:11:00:00:78")
+    );
+    for (path, params, want) in [
+        (
+            "/nodes/pve1/qemu",
+            vec![("vmid", "101"), ("archive", archive)],
+            "unable to restore VM 101 - VM 101 already exists on node 'pve1'",
+        ),
+        (
+            "/nodes/pve1/qemu",
+            vec![("vmid", "101"), ("archive", archive), ("force", "1")],
+            "unable to restore VM 101 - vm is running",
+        ),
+        (
+            "/nodes/pve1/lxc",
+            vec![
+                ("vmid", "200"),
+                (
+                    "ostemplate",
+                    "local:backup/vzdump-lxc-200-2026_11_20-02_10_00.tar.zst",
+                ),
+                ("restore", "1"),
+                ("force", "1"),
+            ],
+            "can't overwrite running container",
+        ),
+        (
+            "/nodes/pve1/lxc",
+            vec![
+                ("vmid", "100"),
+                (
+                    "ostemplate",
+                    "local:backup/vzdump-lxc-200-2026_11_20-02_10_00.tar.zst",
+                ),
+                ("restore", "1"),
+            ],
+            "VM 100 already exists on node 'pve1'",
+        ),
+        (
+            "/nodes/pve1/qemu",
+            vec![("vmid", "121"), ("archive", "local:backup/nothing.vma.zst")],
+            "volume 'local:backup/nothing.vma.zst' does not exist",
+        ),
+    ] {
+        let e = call(&c, Post, path, &params).await.unwrap_err();
+        assert!(e.to_string().contains(want), "{params:?}: {e}");
+    }
+    // A container from its backup, onto the shared storage.
+    let out = run(
+        &c,
+        Post,
+        "/nodes/pve1/lxc",
+        &[
+            ("vmid", "220"),
+            (
+                "ostemplate",
+                "local:backup/vzdump-lxc-200-2026_11_20-02_10_00.tar.zst",
+            ),
+            ("restore", "1"),
+            ("storage", "nas"),
+        ],
+    )
+    .await;
+    assert!(out.success, "{out:?}");
+    let config = call(&c, Get, "/nodes/pve1/lxc/220/config", &[])
+        .await
+        .unwrap();
+    assert_eq!(config["hostname"], "dns", "{config}");
+    assert!(
+        config["rootfs"]
+            .as_str()
+            .unwrap()
+            .starts_with("nas:220/vm-220-disk-0.raw,"),
+        "{config}"
+    );
+}
+
+#[tokio::test]
+async fn demo_resizes_moves_and_unlinks_disks() {
+    let demo = start().await.unwrap();
+    let c = client(&demo);
+    let out = run(
+        &c,
+        Put,
+        "/nodes/pve1/qemu/101/resize",
+        &[("disk", "scsi0"), ("size", "+10G")],
+    )
+    .await;
+    assert!(out.success, "{out:?}");
+    let config = call(&c, Get, "/nodes/pve1/qemu/101/config", &[])
+        .await
+        .unwrap();
+    assert!(
+        config["scsi0"].as_str().unwrap().ends_with("size=110G"),
+        "{config}"
+    );
+    // A VM's shrink fails in its task; a container's is refused at once.
+    let out = run(
+        &c,
+        Put,
+        "/nodes/pve1/qemu/101/resize",
+        &[("disk", "scsi0"), ("size", "50G")],
+    )
+    .await;
+    assert_eq!(out.exit_status, "shrinking disks is not supported");
+    let e = call(
+        &c,
+        Put,
+        "/nodes/pve2/lxc/201/resize",
+        &[("disk", "rootfs"), ("size", "16G")],
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("unable to shrink disk size"), "{e}");
+    // A move to the shared storage keeps the old volume as unused0.
+    let out = run(
+        &c,
+        Post,
+        "/nodes/pve2/qemu/102/move_disk",
+        &[("disk", "scsi0"), ("storage", "nas")],
+    )
+    .await;
+    assert!(out.success, "{out:?}");
+    let config = call(&c, Get, "/nodes/pve2/qemu/102/config", &[])
+        .await
+        .unwrap();
+    assert!(
+        config["scsi0"]
+            .as_str()
+            .unwrap()
+            .starts_with("nas:102/vm-102-disk-0.qcow2,"),
+        "{config}"
+    );
+    assert_eq!(config["unused0"], "local-lvm:vm-102-disk-0", "{config}");
+    let nas = call(&c, Get, "/nodes/pve1/storage/nas/content", &[])
+        .await
+        .unwrap();
+    assert!(
+        nas.to_string().contains("nas:102/vm-102-disk-0.qcow2"),
+        "{nas}"
+    );
+    for (path, params, want) in [
+        (
+            "/nodes/pve2/qemu/102/move_disk",
+            vec![("disk", "scsi0"), ("storage", "nas")],
+            "you can't move to the same storage with same format",
+        ),
+        (
+            "/nodes/pve2/qemu/102/move_disk",
+            vec![("disk", "scsi0"), ("storage", "local")],
+            "storage 'local' does not support vm images",
+        ),
+        (
+            "/nodes/pve2/qemu/102/move_disk",
+            vec![("disk", "ide2"), ("storage", "nas")],
+            "you can't move a cdrom",
+        ),
+        (
+            "/nodes/pve1/lxc/200/move_volume",
+            vec![("volume", "rootfs"), ("storage", "nas")],
+            "cannot move volumes of a running container",
+        ),
+    ] {
+        let e = call(&c, Post, path, &params).await.unwrap_err();
+        assert!(e.to_string().contains(want), "{params:?}: {e}");
+    }
+    let out = run(
+        &c,
+        Post,
+        "/nodes/pve2/lxc/201/move_volume",
+        &[("volume", "rootfs"), ("storage", "nas"), ("delete", "1")],
+    )
+    .await;
+    assert!(out.success, "{out:?}");
+    let config = call(&c, Get, "/nodes/pve2/lxc/201/config", &[])
+        .await
+        .unwrap();
+    assert!(
+        config["rootfs"]
+            .as_str()
+            .unwrap()
+            .starts_with("nas:201/vm-201-disk-0.raw,"),
+        "{config}"
+    );
+    assert!(config.get("unused0").is_none(), "{config}");
+    // On shared storage only, it may be cloned to the other node.
+    let out = run(
+        &c,
+        Post,
+        "/nodes/pve2/lxc/201/clone",
+        &[("newid", "260"), ("target", "pve1"), ("hostname", "build2")],
+    )
+    .await;
+    assert!(out.success, "{out:?}");
+    call(&c, Get, "/nodes/pve1/lxc/260/config", &[])
+        .await
+        .unwrap();
+    // Unlink: a disk becomes unusedN; an unused volume is destroyed.
+    call(
+        &c,
+        Put,
+        "/nodes/pve2/qemu/102/config",
+        &[("scsi1", "local-lvm:4")],
+    )
+    .await
+    .unwrap();
+    call(
+        &c,
+        Put,
+        "/nodes/pve2/qemu/102/unlink",
+        &[("idlist", "scsi1")],
+    )
+    .await
+    .unwrap();
+    let config = call(&c, Get, "/nodes/pve2/qemu/102/config", &[])
+        .await
+        .unwrap();
+    assert!(config.get("scsi1").is_none(), "{config}");
+    assert!(
+        config["unused1"]
+            .as_str()
+            .unwrap()
+            .starts_with("local-lvm:vm-102-disk-")
+    );
+    call(
+        &c,
+        Put,
+        "/nodes/pve2/qemu/102/unlink",
+        &[("idlist", "unused0,unused1"), ("force", "1")],
+    )
+    .await
+    .unwrap();
+    let config = call(&c, Get, "/nodes/pve2/qemu/102/config", &[])
+        .await
+        .unwrap();
+    assert!(!config.to_string().contains("unused"), "{config}");
+}
+
+/// Runs `argv` through the agent of `vmid` on pve1 and returns its status.
+async fn exec(c: &Client, vmid: u64, argv: &[&str]) -> Result<Value, Error> {
+    let path = format!("/nodes/pve1/qemu/{vmid}/agent/exec");
+    let pairs: Vec<(&str, &str)> = argv.iter().map(|a| ("command", *a)).collect();
+    let started = call(c, Post, &path, &pairs).await?;
+    let pid = started["pid"].as_u64().unwrap().to_string();
+    call(
+        c,
+        Get,
+        &format!("/nodes/pve1/qemu/{vmid}/agent/exec-status"),
+        &[("pid", &pid)],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn demo_guest_agent_answers_like_qemu_ga() {
+    let demo = start().await.unwrap();
+    let c = client(&demo);
+    let base = "/nodes/pve1/qemu/100/agent";
+    let os = call(&c, Get, &format!("{base}/get-osinfo"), &[])
+        .await
+        .unwrap();
+    assert_eq!(os["result"]["id"], "debian", "{os}");
+    let ifs = call(&c, Get, &format!("{base}/network-get-interfaces"), &[])
+        .await
+        .unwrap();
+    assert_eq!(ifs["result"][1]["hardware-address"], "bc:24:11:00:00:64");
+    let host = call(&c, Get, &format!("{base}/get-host-name"), &[])
+        .await
+        .unwrap();
+    assert_eq!(host["result"]["host-name"], "web01");
+    let fs = call(&c, Get, &format!("{base}/get-fsinfo"), &[])
+        .await
+        .unwrap();
+    assert_eq!(fs["result"][0]["mountpoint"], "/", "{fs}");
+    let ping = call(&c, Post, &format!("{base}/ping"), &[]).await.unwrap();
+    assert_eq!(ping, serde_json::json!({"result": {}}));
+    // exec and exec-status, unwrapped; a command in a shell that is not there exits 127.
+    let st = exec(&c, 100, &["uname", "-a"]).await.unwrap();
+    assert_eq!(st["exited"], 1, "{st}");
+    assert_eq!(st["exitcode"], 0, "{st}");
+    assert!(
+        st["out-data"].as_str().unwrap().starts_with("Linux web01 "),
+        "{st}"
+    );
+    let st = exec(&c, 100, &["cat", "/etc/os-release"]).await.unwrap();
+    assert!(st["out-data"].as_str().unwrap().contains("trixie"), "{st}");
+    let st = exec(&c, 100, &["df", "-h"]).await.unwrap();
+    assert!(st["out-data"].as_str().unwrap().contains(" /\n"), "{st}");
+    let st = exec(&c, 100, &["sh", "-c", "frobnicate --now"])
+        .await
+        .unwrap();
+    assert_eq!(st["exitcode"], 127, "{st}");
+    assert_eq!(st["err-data"], "sh: 1: frobnicate: not found\n", "{st}");
+    let e = exec(&c, 100, &["frobnicate"]).await.unwrap_err();
+    assert!(
+        e.to_string().contains("Failed to execute child process"),
+        "{e}"
+    );
+    // Files written are read back; a missing one is QEMU-GA's error.
+    call(
+        &c,
+        Post,
+        &format!("{base}/file-write"),
+        &[("file", "/tmp/demo.txt"), ("content", "hello demo\n")],
+    )
+    .await
+    .unwrap();
+    let read = call(
+        &c,
+        Get,
+        &format!("{base}/file-read"),
+        &[("file", "/tmp/demo.txt")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(read["content"], "hello demo\n", "{read}");
+    let read = call(
+        &c,
+        Get,
+        &format!("{base}/file-read"),
+        &[("file", "/etc/os-release"), ("count", "10")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(read["truncated"], 1, "{read}");
+    let e = call(&c, Get, &format!("{base}/file-read"), &[("file", "/nope")])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("failed to open file '/nope'"), "{e}");
+    // Freeze, status, thaw.
+    let n = call(&c, Post, &format!("{base}/fsfreeze-freeze"), &[])
+        .await
+        .unwrap();
+    assert_eq!(n["result"], 1, "{n}");
+    let s = call(&c, Post, &format!("{base}/fsfreeze-status"), &[])
+        .await
+        .unwrap();
+    assert_eq!(s["result"], "frozen");
+    call(&c, Post, &format!("{base}/fsfreeze-thaw"), &[])
+        .await
+        .unwrap();
+    let s = call(&c, Post, &format!("{base}/fsfreeze-status"), &[])
+        .await
+        .unwrap();
+    assert_eq!(s["result"], "thawed");
+    let pw = call(
+        &c,
+        Post,
+        &format!("{base}/set-user-password"),
+        &[("username", "root"), ("password", "correct horse")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(pw, serde_json::json!({"result": {}}));
+    // db01 has the agent enabled but not installed; win11 has none configured and is stopped.
+    let e = call(&c, Get, "/nodes/pve1/qemu/101/agent/get-osinfo", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(500));
+    assert!(
+        e.to_string().contains("QEMU guest agent is not running"),
+        "{e}"
+    );
+    let e = call(&c, Post, "/nodes/pve2/qemu/102/agent/ping", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("No QEMU guest agent configured"),
+        "{e}"
+    );
+    // Shutting the guest down through its agent stops it.
+    call(&c, Post, &format!("{base}/shutdown"), &[])
+        .await
+        .unwrap();
+    let e = call(&c, Post, &format!("{base}/ping"), &[])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("VM 100 is not running"), "{e}");
+}
+
+#[tokio::test]
+async fn demo_metrics_cloudinit_and_consoles() {
+    let demo = start().await.unwrap();
+    let c = client(&demo);
+    let points = call(
+        &c,
+        Get,
+        "/nodes/pve1/qemu/101/rrddata",
+        &[("timeframe", "hour"), ("cf", "AVERAGE")],
+    )
+    .await
+    .unwrap();
+    let points = points.as_array().unwrap();
+    assert_eq!(points.len(), 70);
+    let status = call(&c, Get, "/nodes/pve1/qemu/101/status/current", &[])
+        .await
+        .unwrap();
+    assert_eq!(points[69]["mem"].as_f64(), status["mem"].as_f64());
+    assert_eq!(points[69]["maxmem"], status["maxmem"]);
+    let step = points[1]["time"].as_u64().unwrap() - points[0]["time"].as_u64().unwrap();
+    assert_eq!(step, 60);
+    let day = call(
+        &c,
+        Get,
+        "/nodes/pve2/qemu/102/rrddata",
+        &[("timeframe", "day")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        day[1]["time"].as_u64().unwrap() - day[0]["time"].as_u64().unwrap(),
+        1800
+    );
+    assert!(
+        day.as_array().unwrap().iter().all(|p| p["cpu"] == 0),
+        "stopped"
+    );
+    // Cloud-init of a clone of the template: a change is pending until the drive is rebuilt.
+    let out = run(&c, Post, "/nodes/pve2/qemu/103/clone", &[("newid", "150")]).await;
+    assert!(out.success, "{out:?}");
+    let ci = call(&c, Get, "/nodes/pve2/qemu/150/cloudinit", &[])
+        .await
+        .unwrap();
+    assert!(ci.to_string().contains("\"ciuser\""), "{ci}");
+    assert!(!ci.to_string().contains("pending"), "{ci}");
+    let config = call(&c, Get, "/nodes/pve2/qemu/150/config", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        config["ide2"], "local-lvm:vm-150-cloudinit,media=cdrom",
+        "{config}"
+    );
+    call(
+        &c,
+        Put,
+        "/nodes/pve2/qemu/150/config",
+        &[
+            ("ciuser", "admin"),
+            ("ipconfig0", "ip=192.0.2.50/24,gw=192.0.2.1"),
+        ],
+    )
+    .await
+    .unwrap();
+    let ci = call(&c, Get, "/nodes/pve2/qemu/150/cloudinit", &[])
+        .await
+        .unwrap();
+    let user = ci
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == "ciuser")
+        .unwrap();
+    assert_eq!(user["value"], "debian", "{ci}");
+    assert_eq!(user["pending"], "admin", "{ci}");
+    let dump = call(
+        &c,
+        Get,
+        "/nodes/pve2/qemu/150/cloudinit/dump",
+        &[("type", "user")],
+    )
+    .await
+    .unwrap();
+    let dump = dump.as_str().unwrap();
+    assert!(
+        dump.starts_with("#cloud-config\n") && dump.contains("user: admin"),
+        "{dump}"
+    );
+    assert!(dump.contains("  - ssh-ed25519 AAAA"), "{dump}");
+    let net = call(
+        &c,
+        Get,
+        "/nodes/pve2/qemu/150/cloudinit/dump",
+        &[("type", "network")],
+    )
+    .await
+    .unwrap();
+    assert!(
+        net.as_str().unwrap().contains("address: '192.0.2.50/24'"),
+        "{net}"
+    );
+    call(&c, Put, "/nodes/pve2/qemu/150/cloudinit", &[])
+        .await
+        .unwrap();
+    let ci = call(&c, Get, "/nodes/pve2/qemu/150/cloudinit", &[])
+        .await
+        .unwrap();
+    assert!(!ci.to_string().contains("pending"), "{ci}");
+    // Consoles: fake tickets of PVE's shape; a stopped guest has none.
+    let vnc = call(&c, Post, "/nodes/pve1/qemu/100/vncproxy", &[])
+        .await
+        .unwrap();
+    assert!(vnc["ticket"].as_str().unwrap().contains("DEMO"), "{vnc}");
+    assert!(vnc["port"].is_u64() && vnc["upid"].as_str().unwrap().starts_with("UPID:pve1:"));
+    let term = call(&c, Post, "/nodes/pve1/lxc/200/termproxy", &[])
+        .await
+        .unwrap();
+    assert!(
+        term["user"].is_string() && term.get("cert").is_none(),
+        "{term}"
+    );
+    let e = call(&c, Post, "/nodes/pve1/qemu/100/spiceproxy", &[])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no spice port"), "{e}");
+    let e = call(&c, Post, "/nodes/pve2/qemu/102/spiceproxy", &[])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("VM 102 not running"), "{e}");
+}
+
+#[tokio::test]
+async fn demo_starts_stops_and_migrates_a_node_guests() {
+    let demo = start().await.unwrap();
+    let c = client(&demo);
+    let out = run(&c, Post, "/nodes/pve1/stopall", &[]).await;
+    assert!(out.success, "{out:?}");
+    let log = log_of(&c, out.upid.as_str()).await;
+    assert!(
+        log.iter().any(|l| l.starts_with("Stopping CT 200")),
+        "{log:?}"
+    );
+    let list = call(&c, Get, "/nodes/pve1/qemu", &[]).await.unwrap();
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["status"] == "stopped"),
+        "{list}"
+    );
+    // startall starts the guests marked onboot; `force` the listed others too.
+    let out = run(&c, Post, "/nodes/pve1/startall", &[]).await;
+    assert!(out.success, "{out:?}");
+    for (path, want) in [
+        ("/nodes/pve1/qemu/100/status/current", "running"),
+        ("/nodes/pve1/qemu/101/status/current", "running"),
+        ("/nodes/pve1/lxc/200/status/current", "stopped"),
+    ] {
+        let s = call(&c, Get, path, &[]).await.unwrap();
+        assert_eq!(s["status"], want, "{path}");
+    }
+    let out = run(
+        &c,
+        Post,
+        "/nodes/pve1/startall",
+        &[("vms", "200,104"), ("force", "1")],
+    )
+    .await;
+    let log = log_of(&c, out.upid.as_str()).await;
+    assert!(
+        log.iter().any(|l| l.contains("Starting VM 104 failed")),
+        "{log:?}"
+    );
+    let s = call(&c, Get, "/nodes/pve1/lxc/200/status/current", &[])
+        .await
+        .unwrap();
+    assert_eq!(s["status"], "running");
+    let e = call(&c, Post, "/nodes/pve2/startall", &[("vms", "103")])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("(/vms/103, VM.PowerMgmt)"), "{e}");
+    // migrateall: running VMs with local disks are skipped without with-local-disks.
+    let out = run(&c, Post, "/nodes/pve1/migrateall", &[("target", "pve2")]).await;
+    assert!(out.success, "{out:?}");
+    let log = log_of(&c, out.upid.as_str()).await;
+    assert!(log.iter().any(|l| l.contains("Has local disks")), "{log:?}");
+    let s = call(&c, Get, "/nodes/pve2/lxc/200/status/current", &[])
+        .await
+        .unwrap();
+    assert_eq!(s["status"], "running");
+    call(&c, Get, "/nodes/pve1/qemu/100/status/current", &[])
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn demo_storage_content_deletes_prunes_and_downloads() {
+    let demo = start().await.unwrap();
+    let c = client(&demo);
+    let params = [
+        ("content", "iso"),
+        ("filename", "alpine-3.22.iso"),
+        ("url", "https://example.org/alpine-3.22.iso"),
+    ];
+    let out = run(&c, Post, "/nodes/pve1/storage/local/download-url", &params).await;
+    assert!(out.success, "{out:?}");
+    let isos = call(
+        &c,
+        Get,
+        "/nodes/pve1/storage/local/content",
+        &[("content", "iso")],
+    )
+    .await
+    .unwrap();
+    assert!(
+        isos.to_string().contains("local:iso/alpine-3.22.iso"),
+        "{isos}"
+    );
+    let out = run(&c, Post, "/nodes/pve1/storage/local/download-url", &params).await;
+    assert!(
+        out.exit_status
+            .contains("refusing to override existing file"),
+        "{out:?}"
+    );
+    let e = call(
+        &c,
+        Post,
+        "/nodes/pve1/storage/local/download-url",
+        &[
+            ("content", "iso"),
+            ("filename", "x.exe"),
+            ("url", "https://example.org/x"),
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("wrong file extension"), "{e}");
+    // Delete: a task; with `delay` it is done at once and PVE answers null.
+    let out = run(
+        &c,
+        Delete,
+        "/nodes/pve1/storage/local/content/local:iso/alpine-3.22.iso",
+        &[],
+    )
+    .await;
+    assert!(out.success, "{out:?}");
+    let none = call(
+        &c,
+        Delete,
+        "/nodes/pve1/storage/local/content/iso/Win11_24H2_English_x64.iso",
+        &[("delay", "5")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(none, Value::Null);
+    let isos = call(
+        &c,
+        Get,
+        "/nodes/pve1/storage/local/content",
+        &[("content", "iso")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(isos.as_array().unwrap().len(), 1, "{isos}");
+    let out = run(
+        &c,
+        Delete,
+        "/nodes/pve1/storage/local-lvm/content/local-lvm:vm-100-disk-0",
+        &[],
+    )
+    .await;
+    assert!(out.exit_status.contains("in use"), "{out:?}");
+    // Prune: a second backup of 100, then keep-last=1 marks the older one.
+    let out = run(
+        &c,
+        Post,
+        "/nodes/pve1/vzdump",
+        &[("vmid", "100"), ("storage", "local")],
+    )
+    .await;
+    assert!(out.success, "{out:?}");
+    let marks = call(
+        &c,
+        Get,
+        "/nodes/pve1/storage/local/prunebackups",
+        &[("prune-backups", "keep-last=1"), ("vmid", "100")],
+    )
+    .await
+    .unwrap();
+    let marks = marks.as_array().unwrap();
+    assert_eq!(marks.len(), 2, "{marks:?}");
+    assert_eq!(marks[0]["mark"], "keep");
+    assert_eq!(marks[1]["mark"], "remove");
+    assert_eq!(marks[1]["type"], "qemu");
+    let out = run(
+        &c,
+        Delete,
+        "/nodes/pve1/storage/local/prunebackups",
+        &[("prune-backups", "keep-last=1"), ("vmid", "100")],
+    )
+    .await;
+    assert!(out.success, "{out:?}");
+    let left = call(
+        &c,
+        Get,
+        "/nodes/pve1/storage/local/content",
+        &[("content", "backup"), ("vmid", "100")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(left.as_array().unwrap().len(), 1, "{left}");
+    assert!(!left.to_string().contains("2026_11_20"), "{left}");
+    // Uploads need a real PVE, and say so (the SDK does not send them: ask over raw HTTP).
+    let raw = reqwest::Client::builder()
+        .tls_danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let resp = raw
+        .post(format!(
+            "https://127.0.0.1:{}/api2/json/nodes/pve1/storage/local/upload",
+            demo.port
+        ))
+        .header("Authorization", format!("PVEAPIToken={}", demo.token))
+        .header("Content-Type", "multipart/form-data; boundary=x")
+        .body(b"--x\r\n\xff\xfe binary\r\n--x--\r\n".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 501);
+    let body: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("uploads are not simulated"), "{message}");
+    assert!(message.contains("download-url"), "{message}");
+}
