@@ -1287,12 +1287,15 @@ impl Selection {
 /// the default first).
 pub fn select(selection: &Selection, read_only: bool, servers: &[&str]) -> Vec<BuiltTool> {
     let several = servers.len() > 1;
-    all()
-        .into_iter()
-        .filter(|t| match t.decl.action {
+    // Only the tools served are built (each reads its methods' schemas from the catalog).
+    TOOLS
+        .iter()
+        .filter(|decl| match decl.action {
             Action::Custom(Custom::Servers) => several,
-            _ => selection.wants(t.decl) && !(read_only && t.write),
+            _ => selection.wants(decl),
         })
+        .map(build)
+        .filter(|t| !(read_only && t.write))
         .map(|t| if several { with_server(t, servers) } else { t })
         .collect()
 }
