@@ -1226,7 +1226,9 @@ fn params_param() -> Value {
     json!({"type": "object", "description": "See proxmox_api_describe"})
 }
 
-/// Every tool of the table.
+/// Every tool of the table (the unit tests check them all; the server builds only those it
+/// serves, [`select`]).
+#[cfg(test)]
 pub fn all() -> Vec<BuiltTool> {
     TOOLS.iter().map(build).collect()
 }
