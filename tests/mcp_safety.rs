@@ -600,15 +600,7 @@ async fn read_only_also_refuses_gets_that_make_pve_contact_other_servers() {
 #[tokio::test]
 async fn preflight_covers_checks_pve_keeps_in_its_code() {
     let pve = FakePve::start().await;
-    let mut vars = mcp::env(&pve);
-    for (k, v) in vars.iter_mut() {
-        match k.as_str() {
-            "PROXMOX_USER" => *v = "bob@pve".into(),
-            "PROXMOX_TOKEN_NAME" => *v = "ro".into(),
-            "PROXMOX_TOKEN_VALUE" => *v = pve.bob().token_secret.clone(),
-            _ => {}
-        }
-    }
+    let mut vars = mcp::bob_env(&pve);
     vars.push(("PROXMOX_ALLOW_ELEVATED".into(), "true".into()));
     let grant = |path: &str, privs: &[&str]| json!({"op": "grant", "id": "bob@pve!ro", "path": path, "privs": privs});
     let create = json!({"node": "pve1", "vmid": 150, "name": "new", "memory": 1024,

@@ -449,15 +449,7 @@ async fn unelevated_every_write_is_refused_and_nothing_reaches_pve() {
 async fn preflight_refuses_what_the_token_lacks_before_sending() {
     let pve = FakePve::start().await;
     let bob = |pve: &FakePve| {
-        let mut vars = mcp::env(pve);
-        for (k, v) in vars.iter_mut() {
-            match k.as_str() {
-                "PROXMOX_USER" => *v = "bob@pve".into(),
-                "PROXMOX_TOKEN_NAME" => *v = "ro".into(),
-                "PROXMOX_TOKEN_VALUE" => *v = pve.bob().token_secret.clone(),
-                _ => {}
-            }
-        }
+        let mut vars = mcp::bob_env(pve);
         vars.push(("PROXMOX_ALLOW_ELEVATED".into(), "true".into()));
         vars
     };
@@ -542,15 +534,7 @@ async fn preflight_counts_a_privilege_at_propagate_0_as_held() {
         "json": {"/vms/102": {"VM.Audit": 1, "VM.PowerMgmt": 0}}}),
     )
     .await;
-    let mut vars = mcp::env(&pve);
-    for (k, v) in vars.iter_mut() {
-        match k.as_str() {
-            "PROXMOX_USER" => *v = "bob@pve".into(),
-            "PROXMOX_TOKEN_NAME" => *v = "ro".into(),
-            "PROXMOX_TOKEN_VALUE" => *v = pve.bob().token_secret.clone(),
-            _ => {}
-        }
-    }
+    let vars = mcp::bob_env(&pve);
     let s = Mcp::start(&vars, &["--allow-elevated"]).await;
     pve.clear_requests().await;
     let r = s

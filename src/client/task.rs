@@ -251,15 +251,7 @@ impl Client {
         let env = self
             .execute_envelope(log_ep, &[node, upid], super::Payload::Form(&form))
             .await?;
-        let lines: Vec<String> = env
-            .data
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|l| l.get("t").and_then(Value::as_str).map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let lines = texts(&env.data);
         let mut next = start + lines.len() as u64;
         // Far behind: jump to the last line, whose percentage is the one that counts.
         if let Some(total) = env.total
@@ -302,19 +294,23 @@ impl Client {
             .execute_envelope(log_ep, &values, super::Payload::Form(&form))
             .await?
             .data;
-        let mut out: Vec<String> = log
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|l| l.get("t").and_then(Value::as_str).map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut out = texts(&log);
         if out.len() > lines {
             out.drain(..out.len() - lines);
         }
         Ok(out)
     }
+}
+
+/// The text of each line of a task log answer (`[{"n": 1, "t": "..."}, ...]`).
+fn texts(log: &Value) -> Vec<String> {
+    log.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|l| l.get("t").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -549,63 +549,29 @@ pub async fn command(call: &mut Call<'_>, mut args: Map<String, Value>) -> Outco
     })
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /// Standard base64 with padding.
 fn base64_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Standard base64 (padding optional, whitespace ignored), also several encodings one after
 /// the other as PVE joins the chunks of a long read; `None` when it is not base64.
 fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let text: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let (mut n, mut k, mut pad) = (0u32, 0, 0);
-    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
-        let v = match c {
-            b'=' => {
-                pad += 1;
-                0
-            }
-            _ if pad > 0 => return None,
-            _ => B64.iter().position(|x| *x == c)? as u32,
+    // Each encoding ends where its padding does.
+    let mut rest = text.as_str();
+    while !rest.is_empty() {
+        let end = match rest.find('=') {
+            Some(i) => i + rest[i..].bytes().take_while(|b| *b == b'=').count(),
+            None => rest.len(),
         };
-        n = n << 6 | v;
-        k += 1;
-        if k == 4 {
-            let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-            if pad > 2 {
-                return None;
-            }
-            out.extend_from_slice(&bytes[..3 - pad]);
-            (n, k, pad) = (0, 0, 0);
-        }
+        out.extend(super::base64_lenient().decode(&rest[..end]).ok()?);
+        rest = &rest[end..];
     }
-    match (k, pad) {
-        (0, _) => Some(out),
-        // Padding left out: the last group's bytes.
-        (2 | 3, 0) => {
-            n <<= 6 * (4 - k);
-            let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-            out.extend_from_slice(&bytes[..k - 1]);
-            Some(out)
-        }
-        _ => None,
-    }
+    Some(out)
 }
 
 #[cfg(test)]

@@ -55,3 +55,12 @@ pub mod storage;
 pub mod table;
 pub mod tools;
 pub mod upload;
+
+/// Standard base64 whose padding may be there or not (PVE, QEMU's agent and OpenSSH differ).
+pub fn base64_lenient() -> base64::engine::GeneralPurpose {
+    base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    )
+}

@@ -101,6 +101,20 @@ pub fn env(pve: &FakePve) -> Vec<(String, String)> {
     .collect()
 }
 
+/// [`env`] with bob's token (`bob@pve!ro`, which may only look until granted more).
+pub fn bob_env(pve: &FakePve) -> Vec<(String, String)> {
+    let mut vars = env(pve);
+    for (k, v) in vars.iter_mut() {
+        match k.as_str() {
+            "PROXMOX_USER" => *v = "bob@pve".into(),
+            "PROXMOX_TOKEN_NAME" => *v = "ro".into(),
+            "PROXMOX_TOKEN_VALUE" => *v = pve.bob().token_secret.clone(),
+            _ => {}
+        }
+    }
+    vars
+}
+
 impl Mcp {
     /// Starts `proxmox-mcp serve ARGS` with exactly these variables; the client confirms what
     /// the server asks.
