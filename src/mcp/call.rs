@@ -122,7 +122,7 @@ pub async fn run(
     }
     input::check(tool, &mut args)?;
     match tool.decl.action {
-        Action::Guest { wrap, .. } => guest(call, args, wrap).await,
+        Action::Guest { wrap, vm_only, .. } => guest(call, args, wrap, vm_only).await,
         Action::Method { wrap, .. } => {
             let wait = input::take_wait(&mut args);
             // A node-level tool on a cluster of one node needs no `node`.
@@ -232,7 +232,12 @@ fn attempt_of<'a>(tool: &'a BuiltTool, args: &'a Map<String, Value>) -> Attempt<
 }
 
 /// A guest tool: locate the guest, then send to the VM's or the container's method.
-async fn guest(mut call: Call<'_>, mut args: Map<String, Value>, wrap: &str) -> Outcome {
+async fn guest(
+    mut call: Call<'_>,
+    mut args: Map<String, Value>,
+    wrap: &str,
+    vm_only: bool,
+) -> Outcome {
     let cluster = call.cluster;
     let wait = input::take_wait(&mut args);
     let vmid = input::vmid(&mut args)?;
@@ -244,7 +249,6 @@ async fn guest(mut call: Call<'_>, mut args: Map<String, Value>, wrap: &str) -> 
         path::check_var(var, n).map_err(|e| explain(&e, &cluster.client))?;
     }
     // A VM-only method's own `type` parameter (cloud-init's) is not the guest's.
-    let vm_only = call.tool.endpoints.len() == 1;
     let kind = if vm_only {
         None
     } else {

@@ -361,23 +361,13 @@ fn what(item: &Value) -> String {
 
 /// The guest `vmid` (from `/cluster/resources`), when it exists: `(node, type, label)`.
 async fn guest(call: &Call<'_>, vmid: u64) -> Result<Option<(String, String, String)>, String> {
-    let cluster = call.cluster;
-    let list = cluster
-        .guests
-        .fetch(&cluster.client)
-        .await
-        .map_err(|e| explain(&e, &cluster.client))?;
-    Ok(list
-        .iter()
-        .find(|g| g["vmid"].as_u64() == Some(vmid))
-        .map(|g| {
-            let node = g["node"].as_str().unwrap_or("").to_string();
-            let kind = g["type"].as_str().unwrap_or("qemu").to_string();
-            let at = super::guests::Location {
-                node: node.clone(),
-                kind: kind.clone(),
-            };
-            (node, kind, cluster.guests.label(vmid, &at))
+    let guests = &call.cluster.guests;
+    Ok(guests
+        .find(&call.cluster.client, vmid)
+        .await?
+        .map(|(at, _)| {
+            let label = guests.label(vmid, &at);
+            (at.node, at.kind, label)
         }))
 }
 

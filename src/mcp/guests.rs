@@ -27,7 +27,38 @@ pub struct Location {
     pub kind: String,
 }
 
+impl Location {
+    /// Where an entry of `/cluster/resources` lives.
+    pub fn of(guest: &Value) -> Location {
+        let text = |k: &str| guest.get(k).and_then(Value::as_str).unwrap_or("");
+        Location {
+            node: text("node").to_string(),
+            kind: match text("type") {
+                "" => "qemu".to_string(),
+                k => k.to_string(),
+            },
+        }
+    }
+}
+
 impl Cache {
+    /// Guest `vmid` in a fresh read of the list: where it lives and its entry (`status`,
+    /// `name`, ...); `None` when no guest has that VMID.
+    pub async fn find(
+        &self,
+        client: &Client,
+        vmid: u64,
+    ) -> Result<Option<(Location, Value)>, String> {
+        let list = self
+            .fetch(client)
+            .await
+            .map_err(|e| super::errors::explain(&e, client))?;
+        Ok(list
+            .iter()
+            .find(|g| g.get("vmid").and_then(Value::as_u64) == Some(vmid))
+            .map(|g| (Location::of(g), g.clone())))
+    }
+
     /// Reads `/cluster/resources?type=vm` (one request) and keeps it.
     pub async fn fetch(&self, client: &Client) -> Result<Arc<Vec<Value>>, Error> {
         let ep = super::tools::ep(HttpMethod::Get, "/cluster/resources");

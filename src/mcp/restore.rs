@@ -114,23 +114,10 @@ pub async fn restore(call: &mut Call<'_>, mut args: Map<String, Value>) -> Outco
     let force = input::flag(&args, "force");
     let vmid = input::uint(&args, "vmid");
     let existing = match vmid {
-        Some(id) => {
-            let list = cluster
-                .guests
-                .fetch(client)
-                .await
-                .map_err(|e| explain(&e, client))?;
-            list.iter()
-                .find(|g| g["vmid"].as_u64() == Some(id))
-                .map(|g| {
-                    let at = super::guests::Location {
-                        node: g["node"].as_str().unwrap_or("").to_string(),
-                        kind: g["type"].as_str().unwrap_or("qemu").to_string(),
-                    };
-                    let label = cluster.guests.label(id, &at);
-                    (at, label, g["status"].as_str().unwrap_or("").to_string())
-                })
-        }
+        Some(id) => cluster.guests.find(client, id).await?.map(|(at, g)| {
+            let label = cluster.guests.label(id, &at);
+            (at, label, g["status"].as_str().unwrap_or("").to_string())
+        }),
         None => None,
     };
     let (vmid, node, overwrite) = match (vmid, existing) {

@@ -244,7 +244,28 @@ const fn guest_in(
     wrap: &'static str,
     name: &'static str,
     summary: &'static str,
+    spec: (HttpMethod, &'static str, &'static [&'static str]),
+) -> ToolDecl {
+    guest_decl(toolset, wrap, name, summary, spec, false)
+}
+
+/// A tool of one method at `/nodes/{node}/qemu/{vmid}SUFFIX` that containers lack.
+const fn vm_in(
+    toolset: Toolset,
+    name: &'static str,
+    summary: &'static str,
+    spec: (HttpMethod, &'static str, &'static [&'static str]),
+) -> ToolDecl {
+    guest_decl(toolset, "data", name, summary, spec, true)
+}
+
+const fn guest_decl(
+    toolset: Toolset,
+    wrap: &'static str,
+    name: &'static str,
+    summary: &'static str,
     (method, suffix, expose): (HttpMethod, &'static str, &'static [&'static str]),
+    vm_only: bool,
 ) -> ToolDecl {
     ToolDecl {
         name,
@@ -255,28 +276,7 @@ const fn guest_in(
             suffix,
             expose,
             wrap,
-            vm_only: false,
-        },
-    }
-}
-
-/// A tool of one method at `/nodes/{node}/qemu/{vmid}SUFFIX` that containers lack.
-const fn vm_in(
-    toolset: Toolset,
-    name: &'static str,
-    summary: &'static str,
-    (method, suffix, expose): (HttpMethod, &'static str, &'static [&'static str]),
-) -> ToolDecl {
-    ToolDecl {
-        name,
-        toolset,
-        summary,
-        action: Action::Guest {
-            method,
-            suffix,
-            expose,
-            wrap: "data",
-            vm_only: true,
+            vm_only,
         },
     }
 }
