@@ -6,7 +6,6 @@ mod common;
 mod http;
 #[path = "common/mcp.rs"]
 mod mcp;
-
 use std::time::Duration;
 
 use common::FakePve;
