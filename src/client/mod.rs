@@ -340,6 +340,20 @@ impl Client {
             .map(|env| env.data)
     }
 
+    /// Like [`Client::execute`], with `data` read straight from the answer's bytes as `T` (no
+    /// intermediate [`Value`]): for large lists read into a compact type. An answer whose `data`
+    /// does not fit `T` is an [`Error::Decode`]; a missing or null `data` is `T::default()`.
+    pub async fn execute_as<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        endpoint: &Endpoint,
+        path_values: &[&str],
+        form: Form,
+    ) -> Result<T, Error> {
+        self.execute_envelope(endpoint, path_values, Payload::Form(&form))
+            .await
+            .map(|env| env.data)
+    }
+
     /// Sends `file` to a method that takes a file (`POST /nodes/{node}/storage/{storage}/upload`;
     /// the generated function calls this) as `multipart/form-data`: the parameters of `form` as
     /// text parts, then the file as the part named `field`, its file name the value of the
@@ -410,7 +424,7 @@ impl Client {
             if resp.status().is_success() {
                 return response::read_file(resp, self.inner.timeout, limit).await;
             }
-            let e = response::read(
+            let e = response::read::<Value>(
                 resp,
                 self.inner.timeout,
                 self.inner.max_response_bytes,
@@ -452,12 +466,12 @@ impl Client {
         self.execute(endpoint, &values, form).await
     }
 
-    async fn execute_envelope(
+    async fn execute_envelope<T: serde::de::DeserializeOwned + Default>(
         &self,
         endpoint: &Endpoint,
         path_values: &[&str],
         payload: Payload<'_>,
-    ) -> Result<response::Envelope, Error> {
+    ) -> Result<response::Envelope<T>, Error> {
         let name = || format!("{} {}", endpoint.method, endpoint.path);
         if let (Some(reason), Payload::Form(_)) = (endpoint.unsupported, payload) {
             return Err(Error::Unsupported {
@@ -495,14 +509,14 @@ impl Client {
         }
     }
 
-    async fn send_once(
+    async fn send_once<T: serde::de::DeserializeOwned + Default>(
         &self,
         method: HttpMethod,
         path: &str,
         payload: Payload<'_>,
         headers: &AuthHeaders,
         path_values: &[&str],
-    ) -> Result<response::Envelope, Error> {
+    ) -> Result<response::Envelope<T>, Error> {
         let timeout = self.deadline(payload);
         let resp = self.request_once(method, path, payload, headers).await?;
         response::read(resp, timeout, self.inner.max_response_bytes, path_values).await
@@ -642,7 +656,7 @@ impl Client {
             csrf: None,
             ticket_generation: None,
         };
-        let env = match self
+        let env: response::Envelope = match self
             .send_once(
                 HttpMethod::Post,
                 "/access/ticket",

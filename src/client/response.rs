@@ -4,14 +4,17 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::Error;
 use crate::error::MORE_FIELDS;
 
-/// The envelope of a successful answer.
-pub(crate) struct Envelope {
-    pub data: Value,
+/// The envelope of a successful answer, its `data` read as `T` (a [`Value`] unless the caller
+/// asks for a type).
+pub(crate) struct Envelope<T = Value> {
+    pub data: T,
     /// `total` beside `data`, which list methods such as task logs send.
     pub total: Option<u64>,
 }
@@ -223,7 +226,9 @@ async fn body(
     if resp.content_length().is_some_and(|n| n > limit) {
         return Err(Error::ResponseTooLarge { limit });
     }
-    let mut out = Vec::new();
+    // One allocation of the announced size (within the limit) instead of doublings and copies.
+    let announced = resp.content_length().unwrap_or(0).min(limit);
+    let mut out = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
     while let Some(chunk) = resp
         .chunk()
         .await
@@ -272,14 +277,51 @@ pub(crate) async fn read_file(
     })
 }
 
+/// `{"data": ..., "total": ...}` as PVE wraps every answer, `data` read straight from the body
+/// as `T` (no intermediate [`Value`] for a typed read).
+fn envelope<T: DeserializeOwned + Default>(body: &[u8]) -> Result<Envelope<T>, Error> {
+    #[derive(Deserialize)]
+    #[serde(bound = "T: DeserializeOwned")]
+    struct Wire<T> {
+        #[serde(default = "Option::default")]
+        data: Option<T>,
+        #[serde(default)]
+        total: Option<Value>,
+    }
+    let not_an_object = || Error::Decode {
+        message: format!(
+            "expected a JSON object with `data`, got {} bytes that are not one",
+            body.len()
+        ),
+    };
+    // A struct would also read from a JSON array: only an object is an envelope.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(not_an_object());
+    }
+    let wire: Wire<T> = serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => Error::Decode {
+            message: format!("the answer's `data` is not shaped as PVE documents it: {e}"),
+        },
+        _ => not_an_object(),
+    })?;
+    Ok(Envelope {
+        data: wire.data.unwrap_or_default(),
+        total: wire
+            .total
+            .as_ref()
+            .and_then(crate::lenient::i64_of)
+            .map(|t| t.max(0) as u64),
+    })
+}
+
 /// Reads an answer: the unwrapped envelope on success, a typed error otherwise. `path_values`
 /// are the values of the request path's variables.
-pub(crate) async fn read(
+pub(crate) async fn read<T: DeserializeOwned + Default>(
     resp: reqwest::Response,
     timeout: Duration,
     limit: u64,
     path_values: &[&str],
-) -> Result<Envelope, Error> {
+) -> Result<Envelope<T>, Error> {
     let status = resp.status();
     let reason = resp
         .extensions()
@@ -298,27 +340,10 @@ pub(crate) async fn read(
         });
     }
     let body = body(resp, timeout, limit).await?;
-    let json: Option<Value> = serde_json::from_slice(&body).ok();
-
     if status.is_success() {
-        let Some(Value::Object(mut obj)) = json else {
-            return Err(Error::Decode {
-                message: format!(
-                    "expected a JSON object with `data`, got {} bytes that are not one",
-                    body.len()
-                ),
-            });
-        };
-        let total = obj
-            .get("total")
-            .and_then(crate::lenient::i64_of)
-            .map(|t| t.max(0) as u64);
-        return Ok(Envelope {
-            data: obj.remove("data").unwrap_or(Value::Null),
-            total,
-        });
+        return envelope(&body);
     }
-
+    let json: Option<Value> = serde_json::from_slice(&body).ok();
     let body_message = json
         .as_ref()
         .and_then(|j| j.get("message"))
@@ -363,7 +388,30 @@ pub(crate) async fn read(
 
 #[cfg(test)]
 mod tests {
-    use super::{MORE_FIELDS, field_errors, means_conflict, means_not_found, tidy_cause};
+    use super::{
+        Envelope, MORE_FIELDS, envelope, field_errors, means_conflict, means_not_found, tidy_cause,
+    };
+    use serde_json::{Value, json};
+
+    #[test]
+    fn the_envelope_is_read_as_any_type() {
+        let env: Envelope = envelope(br#" {"data": [1, 2], "total": "7"}"#).unwrap();
+        assert_eq!((env.data, env.total), (json!([1, 2]), Some(7)));
+        let env: Envelope = envelope(br#"{"data": null}"#).unwrap();
+        assert_eq!((env.data, env.total), (Value::Null, None));
+        let env: Envelope<Vec<u32>> = envelope(br#"{"total": 0}"#).unwrap();
+        assert!(env.data.is_empty());
+        // An array is not an envelope, though a struct could be read from one.
+        for body in [&br#"[{"data": 1}]"#[..], b"", br#"{"data": [1"#, b"<html>"] {
+            let e = envelope::<Value>(body).err().unwrap().to_string();
+            assert!(e.contains("expected a JSON object with `data`"), "{e}");
+        }
+        let e = envelope::<Vec<u32>>(br#"{"data": {"a": 1}}"#)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("not shaped as PVE documents it"), "{e}");
+    }
 
     #[test]
     fn field_errors_are_bounded() {

@@ -272,7 +272,7 @@ impl Client {
         let mut probe = Form::new();
         probe.text("start", "0");
         probe.text("limit", "1");
-        let first = self
+        let first: super::response::Envelope = self
             .execute_envelope(log_ep, &values, super::Payload::Form(&probe))
             .await?;
         let start = first

@@ -164,9 +164,21 @@ pub fn project(item: Value, fields: Option<&[String]>) -> Value {
 /// A list cut to `limit` items with the total and a `truncated` marker.
 pub fn bounded(key: &str, items: Vec<Value>, limit: usize, fields: Option<&[String]>) -> Value {
     let total = items.len();
-    let kept: Vec<Value> = items
+    let kept: Vec<Value> = items.into_iter().take(limit).collect();
+    page(key, kept, total, limit, fields)
+}
+
+/// The first `limit` of `total` items (`kept`, already cut to at most `limit`), redacted and
+/// projected to `fields`, with the total and a `truncated` marker.
+pub fn page(
+    key: &str,
+    kept: Vec<Value>,
+    total: usize,
+    limit: usize,
+    fields: Option<&[String]>,
+) -> Value {
+    let kept: Vec<Value> = kept
         .into_iter()
-        .take(limit)
         .map(|i| project(redact(i), fields))
         .collect();
     let mut out = json!({ key: kept, "total": total });

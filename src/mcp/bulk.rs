@@ -58,7 +58,6 @@ async fn select(call: &Call<'_>, args: &Map<String, Value>) -> Result<Vec<Target
         .fetch(&cluster.client)
         .await
         .map_err(|e| explain(&e, &cluster.client))?;
-    let field = |g: &Value, k: &str| g[k].as_str().unwrap_or("").to_string();
     let want = |k: &str| text(args, k);
     let vmids: Vec<u64> = match args.get("vmids") {
         Some(Value::Array(a)) => a
@@ -70,28 +69,26 @@ async fn select(call: &Call<'_>, args: &Map<String, Value>) -> Result<Vec<Target
     let name = want("name").map(|n| n.to_lowercase());
     let mut out: Vec<Target> = list
         .iter()
-        .filter(|g| g["template"] != json!(1))
-        .filter(|g| want("node").is_none_or(|n| field(g, "node") == n))
-        .filter(|g| want("type").is_none_or(|t| field(g, "type") == t))
-        .filter(|g| want("pool").is_none_or(|p| field(g, "pool") == p))
+        .filter(|g| !g.template && g.vmid != 0)
         .filter(|g| {
-            want("tag").is_none_or(|t| field(g, "tags").split([';', ',', ' ']).any(|x| x == t))
+            ["node", "type", "pool"]
+                .iter()
+                .all(|k| want(k).is_none_or(|w| g.text(k) == w))
         })
+        .filter(|g| want("tag").is_none_or(|t| g.tags.split([';', ',', ' ']).any(|x| x == t)))
         .filter(|g| {
             name.as_ref()
-                .is_none_or(|n| field(g, "name").to_lowercase().contains(n))
+                .is_none_or(|n| g.name.to_lowercase().contains(n))
         })
-        .filter(|g| vmids.is_empty() || g["vmid"].as_u64().is_some_and(|v| vmids.contains(&v)))
-        .filter_map(|g| {
-            Some(Target {
-                vmid: g["vmid"].as_u64()?,
-                name: field(g, "name"),
-                at: Location {
-                    node: field(g, "node"),
-                    kind: field(g, "type"),
-                },
-                status: field(g, "status"),
-            })
+        .filter(|g| vmids.is_empty() || vmids.contains(&g.vmid))
+        .map(|g| Target {
+            vmid: g.vmid,
+            name: g.name.to_string(),
+            at: Location {
+                node: g.node.to_string(),
+                kind: g.kind.to_string(),
+            },
+            status: g.status.to_string(),
         })
         .collect();
     out.sort_by_key(|t| t.vmid);

@@ -8,9 +8,10 @@ use proxmox_mcp::apidoc::HttpMethod;
 use proxmox_mcp::params::Form;
 use serde_json::{Map, Value, json};
 
-use super::bound::bounded;
+use super::bound::{bounded, page};
 use super::errors::explain;
 use super::generic;
+use super::guests::Guest;
 use super::input::{MAX_LIMIT, fields, limit, take_wait, text, uint, vmid};
 use super::redact::{redact, redact_for};
 use super::send::{Call, Outcome, follow, send};
@@ -120,26 +121,25 @@ async fn guest_list(cluster: &Cluster, args: &Map<String, Value>) -> Outcome {
         .fetch(&cluster.client)
         .await
         .map_err(|e| explain(&e, &cluster.client))?;
-    let field = |g: &Value, k: &str| g.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let eq = |g: &Value, k: &str| text(args, k).is_none_or(|want| field(g, k) == want);
+    let eq = |g: &Guest, k: &str| text(args, k).is_none_or(|want| g.text(k) == want);
     let name = text(args, "name").map(|n| n.to_lowercase());
     let tag = text(args, "tag");
-    let mut guests: Vec<Value> = list
+    // References into the list: only the guests shown are parsed from PVE's text.
+    let mut guests: Vec<&Guest> = list
         .iter()
         .filter(|g| eq(g, "node") && eq(g, "type") && eq(g, "status") && eq(g, "pool"))
         .filter(|g| {
             name.as_ref()
-                .is_none_or(|n| field(g, "name").to_lowercase().contains(n))
+                .is_none_or(|n| g.name.to_lowercase().contains(n))
         })
         .filter(|g| {
             tag.as_ref()
-                .is_none_or(|t| field(g, "tags").split([';', ',', ' ']).any(|x| x == t))
+                .is_none_or(|t| g.tags.split([';', ',', ' ']).any(|x| x == t))
         })
-        .cloned()
         .collect();
     // A node no guest is on may be a typo: an unknown node is an error, not an empty list.
     if let Some(node) = text(args, "node")
-        && !list.iter().any(|g| field(g, "node") == node)
+        && !list.iter().any(|g| *g.node == *node)
     {
         let client = &cluster.client;
         let nodes = client
@@ -159,13 +159,11 @@ async fn guest_list(cluster: &Cluster, args: &Map<String, Value>) -> Outcome {
             ));
         }
     }
-    guests.sort_by_key(|g| g.get("vmid").and_then(Value::as_u64).unwrap_or(0));
-    Ok(bounded(
-        "guests",
-        guests,
-        limit(args, 100),
-        fields(args).as_deref(),
-    ))
+    guests.sort_by_key(|g| g.vmid);
+    let total = guests.len();
+    let limit = limit(args, 100);
+    let shown = guests.into_iter().take(limit).map(Guest::value).collect();
+    Ok(page("guests", shown, total, limit, fields(args).as_deref()))
 }
 
 async fn guest_config(
