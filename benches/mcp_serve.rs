@@ -15,7 +15,7 @@ mod mcp;
 
 use std::time::{Duration, Instant};
 
-use common::FakePve;
+use common::{FakePve, StartOptions};
 use proxmox_mcp::apidoc::HttpMethod;
 use proxmox_mcp::params::Form;
 use rmcp::model::{CallToolRequestParams, ClientRequest, PingRequest};
@@ -29,6 +29,10 @@ const CALLS: usize = 200;
 const COUNTED_CALLS: usize = 50;
 /// Untimed direct and SDK requests before the timed ones (connection set-up, caches).
 const WARMUP: usize = 10;
+/// Guests of the large cluster.
+const MANY: u64 = 10_000;
+/// Timed calls against the large cluster.
+const MANY_CALLS: usize = 20;
 
 /// A `proxmox-mcp serve` child and the rmcp client connected to it.
 struct Server {
@@ -107,9 +111,186 @@ fn percentile(samples: &[Duration], p: f64) -> f64 {
     ms(sorted[rank.clamp(1, sorted.len()) - 1])
 }
 
+/// A guests file of [`MANY`] guests (VMs and every fifth a container), in fakepve's format.
+fn many_guests_file() -> std::path::PathBuf {
+    let guests: Vec<Value> = (0..MANY)
+        .map(|i| {
+            let vmid = 1000 + i;
+            let lxc = i % 5 == 4;
+            let name = format!("guest-{vmid}");
+            let mut g = json!({
+                "vmid": vmid, "name": name, "node": "pve1",
+                "status": if i % 3 == 0 { "running" } else { "stopped" },
+                "config": if lxc {
+                    json!({"hostname": name, "cores": 1, "memory": 512, "tags": "bench"})
+                } else {
+                    json!({"name": name, "cores": 2, "memory": "2048", "tags": "bench;vm"})
+                },
+            });
+            if lxc {
+                g["type"] = json!("lxc");
+            }
+            g
+        })
+        .collect();
+    let path = std::env::temp_dir().join(format!("proxmox-mcp-bench-guests-{MANY}.json"));
+    std::fs::write(&path, json!({ "guests": guests }).to_string()).expect("write guests file");
+    path
+}
+
+/// `proxmox_guest_list` and a guest lookup against 10,000 guests: result size, latency next to
+/// the raw request, PVE requests, CPU, and the server's peak RSS.
+async fn many_guests(row: &mut impl FnMut(&str, String)) {
+    let pve = FakePve::start_with(StartOptions {
+        guests: Some(many_guests_file()),
+        ..StartOptions::default()
+    })
+    .await;
+    let server = start(&mcp::env(&pve)).await;
+    let idle_hwm = server.status_kib("VmHWM");
+    let http = pve.reqwest_client();
+    let url = pve.api_url("/cluster/resources?type=vm");
+    let auth = pve.alice().token_header();
+    let mut raw_bytes = 0;
+    let mut raw = Vec::with_capacity(MANY_CALLS);
+    let mut list = Vec::with_capacity(MANY_CALLS);
+    let mut list_bytes = 0;
+    let mut total = Value::Null;
+    let mut cpu_in_lists = Duration::ZERO;
+    let mut list_requests = 0;
+    for _ in 0..MANY_CALLS {
+        let t = Instant::now();
+        let resp = http
+            .get(&url)
+            .header("Authorization", &auth)
+            .send()
+            .await
+            .expect("direct request");
+        let bytes = resp.bytes().await.expect("body");
+        let body: Value = serde_json::from_slice(&bytes).expect("JSON");
+        raw.push(t.elapsed());
+        raw_bytes = bytes.len();
+        assert_eq!(body["data"].as_array().map(Vec::len), Some(MANY as usize));
+        let before = pve.requests().await.len();
+        let cpu = server.cpu_time();
+        let t = Instant::now();
+        let r = server
+            .mcp
+            .client
+            .call_tool(CallToolRequestParams::new("proxmox_guest_list"))
+            .await
+            .expect("guest_list");
+        list.push(t.elapsed());
+        cpu_in_lists += server.cpu_time() - cpu;
+        list_requests += pve.requests().await.len() - before;
+        assert_ne!(r.is_error, Some(true), "{:?}", r.content);
+        list_bytes = serde_json::to_string(&r).map_or(0, |s| s.len());
+        total = r
+            .structured_content
+            .as_ref()
+            .map_or(Value::Null, |v| v["total"].clone());
+    }
+    row(
+        &format!("{MANY} guests: raw GET /cluster/resources, parsed (n={MANY_CALLS})"),
+        format!("p50 {:.2} ms, {raw_bytes} bytes", percentile(&raw, 50.0)),
+    );
+    row(
+        &format!("{MANY} guests: guest_list via MCP, default limit (n={MANY_CALLS})"),
+        format!(
+            "p50 {:.2} ms, {list_bytes} bytes of result, total {total}",
+            percentile(&list, 50.0)
+        ),
+    );
+    row(
+        &format!("{MANY} guests: guest_list p50 / raw p50"),
+        format!("{:.2}x", percentile(&list, 50.0) / percentile(&raw, 50.0)),
+    );
+    row(
+        &format!("{MANY} guests: PVE requests per guest_list"),
+        format!("{:.2}", list_requests as f64 / MANY_CALLS as f64),
+    );
+    row(
+        &format!("{MANY} guests: server CPU per guest_list"),
+        format!("{:.2} ms", ms(cpu_in_lists / MANY_CALLS as u32)),
+    );
+    // The other bounded shapes: a page of 1000 with three fields, and a name filter.
+    let mut shapes = Vec::new();
+    for args in [
+        json!({"limit": 1000, "fields": ["vmid", "name", "status"]}),
+        json!({"name": "guest-1234", "type": "qemu"}),
+    ] {
+        let args_text = args.to_string();
+        let r = server
+            .mcp
+            .client
+            .call_tool(
+                CallToolRequestParams::new("proxmox_guest_list")
+                    .with_arguments(args.as_object().cloned().unwrap_or_default()),
+            )
+            .await
+            .expect("guest_list");
+        assert_ne!(r.is_error, Some(true), "{:?}", r.content);
+        let bytes = serde_json::to_string(&r).map_or(0, |s| s.len());
+        shapes.push(format!("{args_text}: {bytes} bytes"));
+    }
+    row(
+        &format!("{MANY} guests: guest_list shapes"),
+        shapes.join("; "),
+    );
+    // The lookup of one guest by VMID (the list read once more, then its status).
+    let mut lookups = Vec::with_capacity(MANY_CALLS);
+    for i in 0..MANY_CALLS as u64 {
+        // The list read for a lookup is reused for 5 s: the first lookup reads it, the others
+        // make only the status request.
+        let t = Instant::now();
+        let r = server
+            .mcp
+            .client
+            .call_tool(
+                CallToolRequestParams::new("proxmox_guest_status").with_arguments(
+                    json!({"vmid": 1000 + i * 487})
+                        .as_object()
+                        .cloned()
+                        .unwrap(),
+                ),
+            )
+            .await
+            .expect("guest_status");
+        lookups.push(t.elapsed());
+        assert_ne!(r.is_error, Some(true), "{:?}", r.content);
+    }
+    row(
+        &format!("{MANY} guests: guest_status by VMID (n={MANY_CALLS})"),
+        format!(
+            "p50 {:.2} ms, max {:.2} ms",
+            percentile(&lookups, 50.0),
+            percentile(&lookups, 100.0)
+        ),
+    );
+    row(
+        &format!("{MANY} guests: server peak RSS (VmHWM)"),
+        format!(
+            "{:.1} MiB (idle before the calls {:.1} MiB, VmRSS now {:.1} MiB)",
+            server.status_kib("VmHWM") as f64 / 1024.0,
+            idle_hwm as f64 / 1024.0,
+            server.status_kib("VmRSS") as f64 / 1024.0
+        ),
+    );
+    let _ = server.mcp.client.cancel().await;
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let started = Instant::now();
+    // `MCP_BENCH=many`: only the 10,000-guest part.
+    if std::env::var("MCP_BENCH").is_ok_and(|v| v == "many") {
+        let mut rows: Vec<(String, String)> = Vec::new();
+        many_guests(&mut |k: &str, v: String| rows.push((k.to_string(), v))).await;
+        for (k, v) in &rows {
+            println!("{k:<60}  {v}");
+        }
+        return;
+    }
     let pve = FakePve::start().await;
     let vars = mcp::env(&pve);
     let mut rows: Vec<(String, String)> = Vec::new();
@@ -324,6 +505,10 @@ async fn main() {
         ),
     );
     let _ = server.mcp.client.cancel().await;
+
+    // 6. A cluster of 10,000 guests, with a fresh server.
+    many_guests(&mut row).await;
+
     row(
         "bench wall time",
         format!("{:.1} s", started.elapsed().as_secs_f64()),

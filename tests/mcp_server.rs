@@ -830,3 +830,53 @@ async fn secrets_never_reach_results_or_stderr_at_trace() {
         "nothing was redacted: {all}"
     );
 }
+
+/// Standard input and output that are files, not pipes (a script's redirection), are served
+/// through tokio's stdin and stdout; pipes (every other test) are polled directly.
+#[tokio::test]
+async fn stdio_works_from_files_as_from_pipes() {
+    let pve = FakePve::start().await;
+    let dir = std::env::temp_dir().join(format!("proxmox-mcp-stdio-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (input, output) = (dir.join("in.jsonl"), dir.join("out.jsonl"));
+    let messages = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "files", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+               "params": {"name": "proxmox_guest_list", "arguments": {"fields": ["vmid"]}}}),
+    ];
+    let text: String = messages.iter().map(|m| format!("{m}\n")).collect();
+    std::fs::write(&input, text).unwrap();
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_proxmox-mcp"))
+        .arg("serve")
+        .env_clear()
+        .envs(mcp::env(&pve))
+        .stdin(std::fs::File::open(&input).unwrap())
+        .stdout(std::fs::File::create(&output).unwrap())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // The end of the file ends the session; the answer to the call may still be on its way,
+    // so the server is given time to finish, then stopped.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let answers = loop {
+        let out = std::fs::read_to_string(&output).unwrap_or_default();
+        if out.lines().count() >= 2 || Instant::now() > deadline {
+            break out;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    drop(child);
+    let answers: Vec<Value> = answers
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert_eq!(answers[0]["result"]["serverInfo"]["name"], "proxmox-mcp");
+    let guests = &answers[1]["result"]["structuredContent"]["guests"];
+    assert_eq!(guests[0], json!({"vmid": 100}), "{}", answers[1]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -151,6 +151,8 @@ impl Cache {
         let ep = super::tools::ep(HttpMethod::Get, "/cluster/resources");
         let mut form = Form::new();
         form.text("type", "vm");
+        // The old list goes before the new one is read: a large cluster's list is held once.
+        self.clear();
         let list = Arc::new(client.execute_as::<Vec<Guest>>(ep, &[], form).await?);
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), list.clone()));
         Ok(list)

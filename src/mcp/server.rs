@@ -301,7 +301,7 @@ fn error(text: String) -> CallToolResult {
 /// Serves MCP on stdin/stdout until the client closes it.
 pub async fn serve_stdio(server: Server) -> Result<(), String> {
     let running = server
-        .serve(rmcp::transport::stdio())
+        .serve(stdio())
         .await
         .map_err(|e| format!("MCP initialisation failed: {e}"))?;
     let reason = running
@@ -310,4 +310,43 @@ pub async fn serve_stdio(server: Server) -> Result<(), String> {
         .map_err(|e| format!("the MCP server stopped: {e}"))?;
     tracing::info!(?reason, "MCP session ended");
     Ok(())
+}
+
+/// A reader and a writer of MCP messages.
+type Stdio = (
+    Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+    Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+);
+
+/// Standard input and output as the transport. When both are pipes (as a client that starts the
+/// server connects them) they are read and written without blocking on the runtime's own thread;
+/// otherwise (a terminal, a file) through tokio's stdin and stdout, which hand every read and
+/// write to a helper thread (a wake-up and two context switches per message).
+fn stdio() -> Stdio {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::FileTypeExt;
+        use tokio::net::unix::pipe;
+        let dup = |fd: std::os::fd::BorrowedFd<'_>| {
+            let file = std::fs::File::from(fd.try_clone_to_owned().ok()?);
+            let fifo = file.metadata().ok()?.file_type().is_fifo();
+            fifo.then_some(file)
+        };
+        // Both or neither: a pipe made non-blocking cannot go back to a helper thread.
+        if let (Some(r), Some(w)) = (
+            dup(std::io::stdin().as_fd()),
+            dup(std::io::stdout().as_fd()),
+        ) {
+            match (pipe::Receiver::from_file(r), pipe::Sender::from_file(w)) {
+                (Ok(r), Ok(w)) => return (Box::new(r), Box::new(w)),
+                (r, w) => tracing::warn!(
+                    stdin = ?r.err(),
+                    stdout = ?w.err(),
+                    "standard input and output are pipes but cannot be polled"
+                ),
+            }
+        }
+    }
+    (Box::new(tokio::io::stdin()), Box::new(tokio::io::stdout()))
 }
