@@ -181,7 +181,15 @@ pub fn page(
         .into_iter()
         .map(|i| project(redact(i), fields))
         .collect();
-    let mut out = json!({ key: kept, "total": total });
+    // Moved in, not through `json!` (which would serialise the list into a copy).
+    let mut out = Value::Object(
+        [
+            (key.to_string(), Value::Array(kept)),
+            ("total".to_string(), Value::from(total)),
+        ]
+        .into_iter()
+        .collect(),
+    );
     if total > limit {
         out["truncated"] = json!(true);
         out["next"] = json!(format!(
